@@ -1,0 +1,157 @@
+//! Typed configuration, read once at cold start from the environment that `template.yaml`
+//! (in AWS) or `infra/local.env` (locally) sets. A missing or malformed value stops the cold start
+//! with a message naming the variable, rather than failing later on a request.
+
+use crate::secret::SecretKey;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// An origin (`scheme://host[:port]`) that may call the API from a browser and receive redirects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin(String);
+
+impl Origin {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let url = url::Url::parse(text.trim()).map_err(|e| format!("{text:?}: {e}"))?;
+        if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+            return Err(format!("{text:?} is not an http(s) origin"));
+        }
+        Ok(Self(url.origin().ascii_serialization()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Fixed-window rate limits, per source IP and per email address.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimits {
+    pub window: Duration,
+    pub per_ip: u32,
+    pub per_email: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The single DynamoDB table.
+    pub table_name: String,
+    /// Origins allowed to call the API from a browser (CORS) and to be redirected to.
+    pub allowed_origins: Vec<Origin>,
+    /// The public site; `{site}` in the form catalogue's URLs stands for it.
+    pub site_url: String,
+    /// The effective date of the privacy policy in force, stored with every consent.
+    pub policy_version: String,
+    /// Keys pseudonyms (rate-limit counters) so that stored keys reveal no email or IP address.
+    pub hash_key: SecretKey,
+    /// Requests with larger bodies are refused with 413 before parsing.
+    pub max_body_bytes: usize,
+    pub rate_limits: RateLimits,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any variable source; tests pass a map.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match lookup(name) {
+                None => Ok(default),
+                Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
+                    name,
+                    reason: format!("{v:?} is not a whole number"),
+                }),
+            }
+        };
+        let allowed_origins = required("ALLOWED_ORIGINS")?
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(Origin::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|reason| ConfigError::Invalid { name: "ALLOWED_ORIGINS", reason })?;
+        let site_url = required("SITE_URL")?.trim_end_matches('/').to_owned();
+        Origin::parse(&site_url).map_err(|reason| ConfigError::Invalid { name: "SITE_URL", reason })?;
+        let hash_key = required("HASH_KEY")?;
+        if hash_key.len() < 16 {
+            return Err(ConfigError::Invalid {
+                name: "HASH_KEY",
+                reason: "must be at least 16 characters".into(),
+            });
+        }
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            allowed_origins,
+            site_url,
+            policy_version: required("POLICY_VERSION")?,
+            hash_key: SecretKey::new(hash_key.into_bytes()),
+            max_body_bytes: number("MAX_BODY_BYTES", 64 * 1024)? as usize,
+            rate_limits: RateLimits {
+                window: Duration::from_secs(number("RATE_LIMIT_WINDOW_SECONDS", 600)?.max(1)),
+                per_ip: number("RATE_LIMIT_PER_IP", 30)? as u32,
+                per_email: number("RATE_LIMIT_PER_EMAIL", 10)? as u32,
+            },
+        })
+    }
+
+    pub fn is_allowed_origin(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|o| o.as_str() == origin)
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn test_config() -> Config {
+    Config::from_lookup(|name| {
+        Some(
+            match name {
+                "TABLE_NAME" => "steward-test",
+                "ALLOWED_ORIGINS" => "https://www.example.com,http://127.0.0.1:3000",
+                "SITE_URL" => "https://www.example.com",
+                "POLICY_VERSION" => "2018-03-23",
+                "HASH_KEY" => "0123456789abcdef0123456789abcdef",
+                _ => return None,
+            }
+            .to_owned(),
+        )
+    })
+    .expect("test configuration is valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_normalised_and_checked() {
+        assert_eq!(Origin::parse("https://Example.com/path").unwrap().as_str(), "https://example.com");
+        assert!(Origin::parse("javascript:alert(1)").is_err());
+        assert!(Origin::parse("ftp://example.com").is_err());
+    }
+
+    #[test]
+    fn a_missing_variable_is_named() {
+        let err = Config::from_lookup(|_| None).unwrap_err();
+        assert!(err.to_string().contains("ALLOWED_ORIGINS"));
+    }
+
+    #[test]
+    fn defaults_apply_and_origins_are_matched_exactly() {
+        let config = test_config();
+        assert_eq!(config.max_body_bytes, 65536);
+        assert!(config.is_allowed_origin("https://www.example.com"));
+        assert!(!config.is_allowed_origin("https://www.example.com.evil.test"));
+    }
+}

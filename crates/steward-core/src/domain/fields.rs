@@ -1,0 +1,220 @@
+//! Validated values, each made once from raw input at the boundary. Holding one means it is valid.
+
+use serde::Serialize;
+
+/// Why one field was refused: a stable machine code and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, code: &'static str, message: impl Into<String>) -> Self {
+        Self { field: field.to_owned(), code, message: message.into() }
+    }
+}
+
+/// Free text as the person typed it: surrounding white space trimmed, nothing else changed
+/// (Unicode kept exactly), bounded in length, and free of control characters (line breaks are
+/// allowed only where `multiline` says so).
+pub fn text(field: &str, raw: &str, max_chars: usize, multiline: bool) -> Result<String, FieldError> {
+    let value = raw.trim();
+    if value.chars().count() > max_chars {
+        return Err(FieldError::new(
+            field,
+            "too_long",
+            format!("must be at most {max_chars} characters"),
+        ));
+    }
+    let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
+    if value.chars().any(|c| (c.is_control() && !allowed(c)) || is_invisible_format(c)) {
+        return Err(FieldError::new(field, "control_characters", "must not contain control characters"));
+    }
+    Ok(value.to_owned())
+}
+
+/// Bidirectional overrides and similar format characters that can disguise text; zero-width
+/// joiners stay allowed because scripts and emoji need them.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// An email address: RFC 5322 addr-spec with a dotted domain, at most 254 characters.
+/// Compared and keyed case-insensitively; shown as typed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Email {
+    as_typed: String,
+    normalized: String,
+}
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let value = raw.trim();
+        if value.len() > Self::MAX_LEN {
+            return Err(FieldError::new(field, "too_long", "must be at most 254 characters"));
+        }
+        let options = email_address::Options {
+            minimum_sub_domains: 2,
+            allow_domain_literal: false,
+            allow_display_text: false,
+            allow_long_local_parts: false,
+        };
+        if value.chars().any(char::is_control)
+            || email_address::EmailAddress::parse_with_options(value, options).is_err()
+        {
+            return Err(FieldError::new(field, "invalid_email", "must be an email address like name@example.com"));
+        }
+        Ok(Self { as_typed: value.to_owned(), normalized: value.to_lowercase() })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.as_typed
+    }
+
+    /// The key that identifies a person: the address in lower case.
+    pub fn normalized(&self) -> &str {
+        &self.normalized
+    }
+}
+
+/// An ISO 3166-1 alpha-2 country code, upper case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Country(rust_iso3166::CountryCode);
+
+impl Country {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let code = raw.trim().to_ascii_uppercase();
+        if code.len() == 2 {
+            if let Some(country) = rust_iso3166::from_alpha2(&code) {
+                return Ok(Self(country));
+            }
+        }
+        Err(FieldError::new(field, "invalid_country", "must be an ISO 3166-1 alpha-2 country code such as GB"))
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.0.alpha2
+    }
+
+    pub fn has_subdivisions(&self) -> bool {
+        self.0.subdivisions().is_some_and(|s| !s.is_empty())
+    }
+}
+
+/// An ISO 3166-2 subdivision code (`US-CA`) belonging to a given country.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State(&'static str);
+
+impl State {
+    /// Accepts the full code (`US-CA`) or the part after the hyphen (`CA`), in any case.
+    pub fn parse(field: &str, raw: &str, country: Country) -> Result<Self, FieldError> {
+        let code = raw.trim().to_ascii_uppercase();
+        let full = if code.contains('-') { code } else { format!("{}-{code}", country.code()) };
+        match rust_iso3166::iso3166_2::from_code(&full) {
+            Some(sub) if sub.country_code == country.code() => Ok(Self(sub.code)),
+            _ => Err(FieldError::new(
+                field,
+                "invalid_state",
+                format!("must be an ISO 3166-2 subdivision code of {}, such as {}", country.code(), example_subdivision(country)),
+            )),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.0
+    }
+}
+
+fn example_subdivision(country: Country) -> &'static str {
+    country.0.subdivisions().and_then(|s| s.first()).map_or("XX-YY", |s| s.code)
+}
+
+/// A phone number in E.164 form (`+442071234567`). National numbers are read in the context of
+/// the country given on the same form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    pub fn parse(field: &str, raw: &str, country: Option<Country>) -> Result<Self, FieldError> {
+        let value = raw.trim();
+        let invalid = || {
+            FieldError::new(
+                field,
+                "invalid_phone",
+                "must be a phone number with its country code, such as +44 20 7123 4567",
+            )
+        };
+        if value.len() > 40 || value.chars().any(char::is_control) {
+            return Err(invalid());
+        }
+        let region = country.and_then(|c| c.code().parse::<phonenumber::country::Id>().ok());
+        let number = phonenumber::parse(region, value).map_err(|_| invalid())?;
+        if !phonenumber::is_valid(&number) {
+            return Err(invalid());
+        }
+        Ok(Self(number.format().mode(phonenumber::Mode::E164).to_string()))
+    }
+
+    pub fn as_e164(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_keep_their_case_but_key_in_lower_case() {
+        let email = Email::parse("email", "  Ada.Lovelace@Example.COM ").unwrap();
+        assert_eq!(email.as_str(), "Ada.Lovelace@Example.COM");
+        assert_eq!(email.normalized(), "ada.lovelace@example.com");
+    }
+
+    #[test]
+    fn malformed_or_disguised_emails_are_refused() {
+        for bad in ["", "plain", "a@b", "a@@example.com", "Ada <ada@example.com>", "a@[127.0.0.1]", "a\n@example.com", "a b@example.com"] {
+            assert_eq!(Email::parse("email", bad).unwrap_err().code, "invalid_email", "{bad:?}");
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert_eq!(Email::parse("email", &long).unwrap_err().code, "too_long");
+    }
+
+    #[test]
+    fn phones_become_e164_using_the_form_country() {
+        let gb = Country::parse("country", "gb").unwrap();
+        assert_eq!(PhoneNumber::parse("phone", "020 7946 0958", Some(gb)).unwrap().as_e164(), "+442079460958");
+        assert_eq!(PhoneNumber::parse("phone", "+1 (415) 555-2671", None).unwrap().as_e164(), "+14155552671");
+        assert_eq!(PhoneNumber::parse("phone", "12345", None).unwrap_err().code, "invalid_phone");
+        assert_eq!(PhoneNumber::parse("phone", "not a phone", Some(gb)).unwrap_err().code, "invalid_phone");
+    }
+
+    #[test]
+    fn countries_and_states_follow_iso_3166() {
+        let us = Country::parse("country", "us").unwrap();
+        assert_eq!(us.code(), "US");
+        assert!(us.has_subdivisions());
+        assert_eq!(State::parse("state", "ca", us).unwrap().code(), "US-CA");
+        assert_eq!(State::parse("state", "US-NY", us).unwrap().code(), "US-NY");
+        assert_eq!(State::parse("state", "GB-LND", us).unwrap_err().code, "invalid_state");
+        assert_eq!(State::parse("state", "ZZ", us).unwrap_err().code, "invalid_state");
+        for bad in ["XX", "USA", "U", "", "1"] {
+            assert_eq!(Country::parse("country", bad).unwrap_err().code, "invalid_country", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn text_is_kept_as_typed_but_bounded_and_clean() {
+        assert_eq!(text("name", "  Zoë Ñúñez 王小明 ", 200, false).unwrap(), "Zoë Ñúñez 王小明");
+        assert_eq!(text("name", "a\u{0007}b", 200, false).unwrap_err().code, "control_characters");
+        assert_eq!(text("name", "a\nb", 200, false).unwrap_err().code, "control_characters");
+        assert_eq!(text("message", "line one\r\nline two", 200, true).unwrap(), "line one\r\nline two");
+        assert_eq!(text("name", "evil\u{202E}txt", 200, false).unwrap_err().code, "control_characters");
+        assert_eq!(text("name", &"é".repeat(201), 200, false).unwrap_err().code, "too_long");
+        assert!(text("name", &"é".repeat(200), 200, false).is_ok());
+    }
+}

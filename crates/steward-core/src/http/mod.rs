@@ -1,0 +1,14 @@
+//! HTTP helpers shared by every function: request bodies in every content type a browser or a
+//! fetch page sends, content negotiation, CORS, responses and RFC 9457 problem details.
+//!
+//! Errors never echo internal detail: a 5xx body says only that something went wrong and gives the
+//! request id, which the logs carry together with the cause.
+
+pub mod body;
+pub mod client;
+pub mod cors;
+pub mod page;
+pub mod problem;
+pub mod respond;
+
+pub use lambda_http::{Body, Request, Response};

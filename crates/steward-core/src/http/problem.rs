@@ -1,0 +1,81 @@
+//! RFC 9457 problem details. `type` and `code` are stable: clients may branch on them.
+
+use serde::Serialize;
+
+use crate::domain::fields::FieldError;
+
+pub const CONTENT_TYPE: &str = "application/problem+json";
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    pub code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip)]
+    pub retry_after_seconds: Option<u64>,
+}
+
+impl Problem {
+    pub fn new(status: u16, code: &'static str, title: impl Into<String>) -> Self {
+        Self {
+            type_uri: format!("urn:steward:problem:{code}"),
+            title: title.into(),
+            status,
+            code,
+            detail: None,
+            errors: Vec::new(),
+            request_id: None,
+            retry_after_seconds: None,
+        }
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_seconds = Some(seconds);
+        self
+    }
+
+    pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        Self::new(422, "validation_failed", "Some fields need correcting")
+            .with_detail("See `errors` for each field that failed and why.")
+            .with_errors(errors)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(404, "not_found", format!("No such {what}"))
+    }
+
+    /// The answer to a failure we did not expect: nothing internal, only the request id.
+    pub fn internal() -> Self {
+        Self::new(500, "internal_error", "Something went wrong on our side")
+            .with_detail("Nothing you sent was lost to a partial write. Please try again; quote the request id if it persists.")
+    }
+
+    pub fn unavailable(retry_after_seconds: u64) -> Self {
+        Self::new(503, "temporarily_unavailable", "The service is busy")
+            .with_detail("Nothing was stored. Please try again shortly.")
+            .with_retry_after(retry_after_seconds)
+    }
+}

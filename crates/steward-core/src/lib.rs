@@ -1,0 +1,16 @@
+//! Steward's shared library: the domain (what a form submission means and which rules it must
+//! satisfy), the DynamoDB store behind small traits, HTTP helpers for API Gateway HTTP API events
+//! (body decoding, content negotiation, CORS, problem+json) and typed configuration.
+//!
+//! Every Lambda in `functions/` is wiring around this crate. Nothing here logs personal data:
+//! logs carry ids (profile, submission, request), never emails, names, phones or IP addresses.
+
+pub mod catalogue;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod lambda;
+pub mod secret;
+pub mod store;
+pub mod telemetry;
+pub mod time;

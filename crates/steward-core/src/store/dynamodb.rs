@@ -1,0 +1,297 @@
+//! The single-table DynamoDB store. Item layout, keys and costs: `docs/data-model.md`.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::Client;
+
+use super::{Inserted, ProfileStore, RateLimiter, StoreError, SubmissionStore};
+use crate::domain::ids::ProfileId;
+use crate::domain::submit::NewSubmission;
+use crate::secret::SecretKey;
+
+/// Version of the item layout written by this code; readers accept this and the previous one.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Key builders, in one place so that every reader and writer agrees.
+pub mod keys {
+    pub const PK: &str = "pk";
+    pub const SK: &str = "sk";
+    pub const GSI1_PK: &str = "gsi1pk";
+    pub const TTL: &str = "expires_at";
+
+    /// The profile is found by email; the key holds a keyed hash, never the address itself.
+    pub fn profile_by_email(email_pseudonym: &str) -> (String, String) {
+        (format!("EMAIL#{email_pseudonym}"), "PROFILE".to_owned())
+    }
+
+    pub fn profile_partition(profile_id: &str) -> String {
+        format!("PROFILE#{profile_id}")
+    }
+
+    pub fn submission(profile_id: &str, submission_id: &str) -> (String, String) {
+        (profile_partition(profile_id), format!("SUBMISSION#{submission_id}"))
+    }
+
+    pub fn rate_counter(scope: &str, subject: &str, window_start: i64) -> (String, String) {
+        (format!("RATE#{scope}#{subject}"), format!("WINDOW#{window_start}"))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    hash_key: SecretKey,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>, hash_key: SecretKey) -> Self {
+        Self { client, table: table.into(), hash_key }
+    }
+
+    pub fn email_pseudonym(&self, normalized_email: &str) -> String {
+        self.hash_key.pseudonym("email", normalized_email)
+    }
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// Sorts SDK failures into "retry later" and "bug", keeping the cause for the logs.
+fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let retryable_code = matches!(
+        err.code(),
+        Some(
+            "ThrottlingException"
+                | "ProvisionedThroughputExceededException"
+                | "RequestLimitExceeded"
+                | "InternalServerError"
+                | "ServiceUnavailable"
+                | "LimitExceededException"
+        )
+    );
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => StoreError::Unavailable(Box::new(err)),
+        SdkError::ResponseError(_) => StoreError::Unavailable(Box::new(err)),
+        _ if retryable_code => StoreError::Unavailable(Box::new(err)),
+        _ => StoreError::Unexpected(Box::new(err)),
+    }
+}
+
+impl RateLimiter for DynamoStore {
+    async fn hit(&self, scope: &'static str, subject: &str, window_start: i64, window_end: i64) -> Result<u32, StoreError> {
+        let (pk, sk) = keys::rate_counter(scope, subject, window_start);
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("ADD #count :one SET #ttl = :ttl")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#ttl", keys::TTL)
+            .expression_attribute_values(":one", n(1))
+            // A minute of slack so that a counter never vanishes inside its own window.
+            .expression_attribute_values(":ttl", n(window_end + 60))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(classify)?;
+        let count = output
+            .attributes()
+            .and_then(|a| a.get("count"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(u32::MAX);
+        Ok(count)
+    }
+}
+
+impl ProfileStore for DynamoStore {
+    async fn upsert_profile(&self, submission: &NewSubmission) -> Result<ProfileId, StoreError> {
+        let data = &submission.data;
+        let (pk, sk) = keys::profile_by_email(&self.email_pseudonym(data.email.normalized()));
+        let new_id = ProfileId::new_random();
+        let now = submission.client.received_at.rfc3339();
+
+        let mut sets = vec![
+            "#type = :type",
+            "#v = :v",
+            "profile_id = if_not_exists(profile_id, :new_id)",
+            "#gsi = if_not_exists(#gsi, :gsi)",
+            "created_at = if_not_exists(created_at, :now)",
+            "updated_at = :now",
+            "email = :email",
+            "last_submission_id = :sid",
+        ];
+        let mut values: HashMap<String, AttributeValue> = HashMap::from([
+            (":type".into(), s("profile")),
+            (":v".into(), n(SCHEMA_VERSION)),
+            (":new_id".into(), s(new_id.as_str())),
+            (":gsi".into(), s(keys::profile_partition(new_id.as_str()))),
+            (":now".into(), s(now)),
+            (":email".into(), s(data.email.as_str())),
+            (":sid".into(), s(submission.id.as_str())),
+        ]);
+        // Only what this submission carries is written: an absent optional field keeps the
+        // profile's earlier value.
+        let optional = [
+            ("full_name", data.name.clone()),
+            ("phone", data.phone.as_ref().map(|p| p.as_e164().to_owned())),
+            ("job_title", data.job_title.clone()),
+            ("company", data.company.clone()),
+            ("country", data.country.map(|c| c.code().to_owned())),
+            ("state", data.state.as_ref().map(|s| s.code().to_owned())),
+        ];
+        let mut clauses: Vec<String> = sets.drain(..).map(str::to_owned).collect();
+        for (attribute, value) in optional {
+            if let Some(value) = value {
+                clauses.push(format!("{attribute} = :{attribute}"));
+                values.insert(format!(":{attribute}"), s(value));
+            }
+        }
+        let mut expression = format!("SET {}", clauses.join(", "));
+        if !data.topics.is_empty() {
+            expression.push_str(" ADD marketing_topics :topics");
+            values.insert(":topics".into(), AttributeValue::Ss(data.topics.iter().cloned().collect()));
+        }
+
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression(expression)
+            .expression_attribute_names("#type", "type")
+            .expression_attribute_names("#v", "v")
+            .expression_attribute_names("#gsi", keys::GSI1_PK)
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(classify)?;
+        let id = output
+            .attributes()
+            .and_then(|a| a.get("profile_id"))
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .ok_or_else(|| StoreError::Unexpected("profile update returned no profile_id".into()))?;
+        Ok(ProfileId::from_stored(id))
+    }
+}
+
+impl SubmissionStore for DynamoStore {
+    async fn insert_submission(&self, profile: &ProfileId, submission: &NewSubmission) -> Result<Inserted, StoreError> {
+        let (pk, sk) = keys::submission(profile.as_str(), submission.id.as_str());
+        let mut item = submission_item(submission);
+        item.insert(keys::PK.into(), s(pk));
+        item.insert(keys::SK.into(), s(sk));
+        item.insert("profile_id".into(), s(profile.as_str()));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Inserted::New),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(Inserted::AlreadyStored)
+            }
+            Err(err) => Err(classify(err)),
+        }
+    }
+}
+
+fn submission_item(submission: &NewSubmission) -> HashMap<String, AttributeValue> {
+    let data = &submission.data;
+    let client = &submission.client;
+    let consent = &submission.consent;
+
+    let mut fields: HashMap<String, AttributeValue> = HashMap::from([("email".into(), s(data.email.as_str()))]);
+    let standard = [
+        ("name", data.name.clone()),
+        ("phone", data.phone.as_ref().map(|p| p.as_e164().to_owned())),
+        ("job_title", data.job_title.clone()),
+        ("company", data.company.clone()),
+        ("country", data.country.map(|c| c.code().to_owned())),
+        ("state", data.state.as_ref().map(|s| s.code().to_owned())),
+        ("message", data.message.clone()),
+    ];
+    for (name, value) in standard {
+        if let Some(value) = value {
+            fields.insert(name.into(), s(value));
+        }
+    }
+    for (name, value) in &data.custom {
+        fields.insert(name.clone(), s(value));
+    }
+    if !data.topics.is_empty() {
+        fields.insert("interests".into(), AttributeValue::Ss(data.topics.iter().cloned().collect()));
+    }
+
+    let mut browser = HashMap::from([
+        ("source_ip".to_owned(), s(&client.source_ip)),
+        ("received_at".to_owned(), s(client.received_at.rfc3339())),
+    ]);
+    for (name, value) in [
+        ("user_agent", &client.user_agent),
+        ("accept_language", &client.accept_language),
+        ("referer", &client.referer),
+    ] {
+        if let Some(value) = value {
+            browser.insert(name.to_owned(), s(value));
+        }
+    }
+
+    let purposes = consent
+        .purposes
+        .iter()
+        .map(|p| {
+            AttributeValue::M(HashMap::from([
+                ("id".to_owned(), s(&p.id)),
+                ("basis".to_owned(), s(serde_json::to_value(p.basis).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())),
+            ]))
+        })
+        .collect();
+    let mut evidence = HashMap::from([
+        ("form".to_owned(), s(consent.form.as_str())),
+        ("purposes".to_owned(), AttributeValue::L(purposes)),
+        ("policy_version".to_owned(), s(&consent.policy_version)),
+        ("given_at".to_owned(), s(consent.given_at.rfc3339())),
+        ("source_ip".to_owned(), s(&consent.source_ip)),
+        (
+            "marketing_topics".to_owned(),
+            AttributeValue::L(consent.topics.iter().map(s).collect()),
+        ),
+    ]);
+    if let Some(ua) = &consent.user_agent {
+        evidence.insert("user_agent".to_owned(), s(ua));
+    }
+
+    HashMap::from([
+        ("type".into(), s("submission")),
+        ("v".into(), n(SCHEMA_VERSION)),
+        ("submission_id".into(), s(submission.id.as_str())),
+        ("form".into(), s(submission.form.as_str())),
+        ("received_at".into(), s(client.received_at.rfc3339())),
+        (keys::TTL.into(), n(submission.expires_at.epoch_seconds())),
+        ("fields".into(), AttributeValue::M(fields)),
+        ("browser".into(), AttributeValue::M(browser)),
+        ("consent".into(), AttributeValue::M(evidence)),
+    ])
+}

@@ -1,0 +1,53 @@
+//! Persistence behind small traits, one per thing a use case needs. The DynamoDB implementation in
+//! [`dynamodb`] is the one production and the tests run; the data model is in `docs/data-model.md`.
+
+pub mod dynamodb;
+
+use std::future::Future;
+
+use crate::domain::ids::ProfileId;
+use crate::domain::submit::NewSubmission;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Throttled, timed out or the service is down: worth retrying later (503).
+    #[error("the store is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Anything else: a bug or a misconfiguration (500).
+    #[error("the store failed")]
+    Unexpected(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Fixed-window counters that expire by themselves.
+pub trait RateLimiter {
+    /// Counts one more hit for `subject` in the window starting at `window_start`, and returns the
+    /// window's count including this one. The counter expires after `window_end`.
+    fn hit(
+        &self,
+        scope: &'static str,
+        subject: &str,
+        window_start: i64,
+        window_end: i64,
+    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+}
+
+pub trait ProfileStore {
+    /// Creates the person's profile, or updates it from the submission, keyed by the email address
+    /// case-insensitively. Concurrent calls for one address end with one profile.
+    fn upsert_profile(&self, submission: &NewSubmission) -> impl Future<Output = Result<ProfileId, StoreError>> + Send;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    New,
+    AlreadyStored,
+}
+
+pub trait SubmissionStore {
+    /// Stores the submission unless one with its id is already stored.
+    fn insert_submission(
+        &self,
+        profile: &ProfileId,
+        submission: &NewSubmission,
+    ) -> impl Future<Output = Result<Inserted, StoreError>> + Send;
+}

@@ -1,0 +1,37 @@
+//! Wall-clock helpers. Times are stored as RFC 3339 strings for people and as epoch seconds where
+//! DynamoDB needs numbers (TTL, windows).
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// A point in time, with second-level epoch access for TTLs and an RFC 3339 rendering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(OffsetDateTime);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Self(OffsetDateTime::now_utc())
+    }
+
+    pub fn from_epoch_millis(millis: i64) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+            .ok()
+            .map(Self)
+    }
+
+    pub fn epoch_seconds(&self) -> i64 {
+        self.0.unix_timestamp()
+    }
+
+    pub fn plus_days(&self, days: u32) -> Self {
+        Self(self.0 + time::Duration::days(i64::from(days)))
+    }
+
+    pub fn rfc3339(&self) -> String {
+        self.0
+            .replace_nanosecond(self.0.millisecond() as u32 * 1_000_000)
+            .unwrap_or(self.0)
+            .format(&Rfc3339)
+            .expect("every UTC time formats as RFC 3339")
+    }
+}
