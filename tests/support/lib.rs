@@ -1,1 +1,255 @@
+//! The black-box harness: starts the real local stack (`infra/local/stack.py`: moto, the resources
+//! of `template.yaml`, the function binaries behind a local Lambda Runtime API and the HTTP API)
+//! once per test binary, and reads back what was stored with the AWS SDK.
 
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::types::AttributeValue;
+use steward_core::secret::SecretKey;
+use steward_core::store::dynamodb::keys;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub struct Stack {
+    pub api: String,
+    pub aws_endpoint: String,
+    pub table: String,
+    pub region: String,
+    pub settings: HashMap<String, String>,
+    _process: Child,
+}
+
+/// Where the workspace lives.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is in the workspace")
+        .to_path_buf()
+}
+
+/// `infra/local.env`, the local defaults shared with `make dev` and the README.
+pub fn local_env() -> HashMap<String, String> {
+    std::fs::read_to_string(root().join("infra/local.env"))
+        .expect("infra/local.env exists")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect()
+}
+
+/// The local stack, started on free ports the first time a test of this binary asks for it.
+/// It stops when the test binary exits (its stdin closes).
+pub fn stack() -> &'static Stack {
+    static STACK: OnceLock<Stack> = OnceLock::new();
+    STACK.get_or_init(start_stack)
+}
+
+fn start_stack() -> Stack {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/<test> -> target/<profile>, where `cargo build --bins` put the functions.
+    let bin_dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("profile directory")
+        .to_path_buf();
+    let python = std::env::var("STEWARD_PYTHON")
+        .unwrap_or_else(|_| root().join(".venv/bin/python").display().to_string());
+    let test_name = exe
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("tests")
+        .to_owned();
+    let log_dir = bin_dir
+        .join("stack-logs")
+        .join(format!("{test_name}-{}", std::process::id()));
+    let mut process = Command::new(&python)
+        .arg(root().join("infra/local/stack.py"))
+        .args([
+            "--api-port",
+            "0",
+            "--moto-port",
+            "0",
+            "--trust-test-ip-header",
+            "--exit-on-stdin-eof",
+        ])
+        .arg("--bin-dir")
+        .arg(&bin_dir)
+        .arg("--log-dir")
+        .arg(&log_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start the local stack with {python} (run `make setup`): {e}")
+        });
+    let stdout = process.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(json) = line.strip_prefix("STEWARD-READY ") {
+                let _ = tx.send(json.to_owned());
+            }
+        }
+    });
+    let ready = rx
+        .recv_timeout(Duration::from_secs(90))
+        .expect("the local stack did not become ready within 90 s");
+    let ready: serde_json::Value = serde_json::from_str(&ready).expect("ready line is JSON");
+    let text = |key: &str| ready[key].as_str().expect("ready line field").to_owned();
+    Stack {
+        api: text("api"),
+        aws_endpoint: text("aws_endpoint"),
+        table: ready["resources"]["ProfileTable"]
+            .as_str()
+            .expect("table")
+            .to_owned(),
+        region: text("region"),
+        settings: local_env(),
+        _process: process,
+    }
+}
+
+impl Stack {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.api)
+    }
+
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version_latest()
+            .endpoint_url(&self.aws_endpoint)
+            .region(Region::new(self.region.clone()))
+            .credentials_provider(Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "local-stack",
+            ))
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(config)
+    }
+
+    fn hash_key(&self) -> SecretKey {
+        SecretKey::new(self.settings["HashKey"].clone().into_bytes())
+    }
+
+    /// The profile stored for an email address (matched case-insensitively, as the product does).
+    pub async fn profile(&self, email: &str) -> Option<Item> {
+        let (pk, sk) =
+            keys::profile_by_email(&self.hash_key().pseudonym("email", &email.to_lowercase()));
+        self.dynamodb()
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, AttributeValue::S(pk))
+            .key(keys::SK, AttributeValue::S(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get_item")
+            .item
+    }
+
+    /// Every submission stored under a profile.
+    pub async fn submissions(&self, profile_id: &str) -> Vec<Item> {
+        self.dynamodb()
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :sub)")
+            .expression_attribute_values(
+                ":pk",
+                AttributeValue::S(keys::profile_partition(profile_id)),
+            )
+            .expression_attribute_values(":sub", AttributeValue::S("SUBMISSION#".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("query")
+            .items
+            .unwrap_or_default()
+    }
+
+    /// Every item in the table (the local table is small).
+    pub async fn scan_all(&self) -> Vec<Item> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb()
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            items.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return items;
+            }
+        }
+    }
+}
+
+/// An HTTP client that neither follows redirects nor keeps cookies, like a test should see.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+/// A unique address per test, so tests never share profiles or rate limits.
+pub fn unique_email(label: &str) -> String {
+    format!("{label}-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// A unique source IP per test, from the IPv6 documentation prefix: it is only ever a header value
+/// (the local gateway honours `X-Local-Source-Ip` in tests only), never an address we connect to.
+pub fn unique_ip() -> String {
+    let b = *uuid::Uuid::new_v4().as_bytes();
+    format!(
+        "2001:db8::{:x}:{:x}",
+        u16::from_be_bytes([b[0], b[1]]),
+        u16::from_be_bytes([b[2], b[3]])
+    )
+}
+
+pub fn s<'a>(item: &'a Item, name: &str) -> &'a str {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .unwrap_or_else(|| panic!("{name} missing in {item:?}"))
+}
+
+pub fn map<'a>(item: &'a Item, name: &str) -> &'a Item {
+    item.get(name)
+        .and_then(|v| v.as_m().ok())
+        .unwrap_or_else(|| panic!("{name} missing in {item:?}"))
+}
+
+/// Polls until `check` passes or a deadline, for effects that land asynchronously.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} did not happen within 20 s");
+}

@@ -82,9 +82,15 @@ impl Config {
             .filter(|s| !s.trim().is_empty())
             .map(Origin::parse)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|reason| ConfigError::Invalid { name: "ALLOWED_ORIGINS", reason })?;
+            .map_err(|reason| ConfigError::Invalid {
+                name: "ALLOWED_ORIGINS",
+                reason,
+            })?;
         let site_url = required("SITE_URL")?.trim_end_matches('/').to_owned();
-        Origin::parse(&site_url).map_err(|reason| ConfigError::Invalid { name: "SITE_URL", reason })?;
+        Origin::parse(&site_url).map_err(|reason| ConfigError::Invalid {
+            name: "SITE_URL",
+            reason,
+        })?;
         let hash_key = required("HASH_KEY")?;
         if hash_key.len() < 16 {
             return Err(ConfigError::Invalid {
@@ -136,7 +142,10 @@ mod tests {
 
     #[test]
     fn origins_are_normalised_and_checked() {
-        assert_eq!(Origin::parse("https://Example.com/path").unwrap().as_str(), "https://example.com");
+        assert_eq!(
+            Origin::parse("https://Example.com/path").unwrap().as_str(),
+            "https://example.com"
+        );
         assert!(Origin::parse("javascript:alert(1)").is_err());
         assert!(Origin::parse("ftp://example.com").is_err());
     }

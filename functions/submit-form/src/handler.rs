@@ -7,7 +7,9 @@ use steward_core::catalogue::Catalogue;
 use steward_core::config::Config;
 use steward_core::domain::fields::FieldError;
 use steward_core::domain::ids::IdempotencyKey;
-use steward_core::domain::submit::{submit_form, Receipt, SubmitCommand, SubmitError, SubmitOutcome};
+use steward_core::domain::submit::{
+    submit_form, Receipt, SubmitCommand, SubmitError, SubmitOutcome,
+};
 use steward_core::http::body::{decode_form, BodyError};
 use steward_core::http::problem::Problem;
 use steward_core::http::{client, cors, respond};
@@ -26,10 +28,18 @@ const SUBMISSION_ID_FIELD: &str = "_submission_id";
 
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infallible> {
     if request.method() == "OPTIONS" {
-        return Ok(cors::preflight(&app.config, request.headers(), "POST, OPTIONS"));
+        return Ok(cors::preflight(
+            &app.config,
+            request.headers(),
+            "POST, OPTIONS",
+        ));
     }
     let Ok(origin) = cors::allowed_origin(&app.config, request.headers()) else {
-        return Ok(respond::problem(&Problem::new(403, "origin_not_allowed", "This origin may not submit forms")));
+        return Ok(respond::problem(&Problem::new(
+            403,
+            "origin_not_allowed",
+            "This origin may not submit forms",
+        )));
     };
     let mut response = submit(app, &request).await;
     cors::decorate(&mut response, origin);
@@ -41,32 +51,57 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
     let request_id = client::request_id(request);
     let back = back_link(app, request);
     let fail = |problem: Problem, title: &str| {
-        respond::problem_for(json_client, &problem.with_request_id(request_id.clone()), title, back.as_deref())
+        respond::problem_for(
+            json_client,
+            &problem.with_request_id(request_id.clone()),
+            title,
+            back.as_deref(),
+        )
     };
 
-    let form_name = request.path_parameters_ref().and_then(|p| p.first("form")).unwrap_or_default();
+    let form_name = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("form"))
+        .unwrap_or_default();
     let Some(form) = app.catalogue.form(form_name) else {
         return fail(Problem::not_found("form"), "Form not found");
     };
     if request.method() != "POST" {
-        return fail(Problem::new(405, "method_not_allowed", "Forms accept POST only"), &form.title);
+        return fail(
+            Problem::new(405, "method_not_allowed", "Forms accept POST only"),
+            &form.title,
+        );
     }
     if body_was_invalid_base64(request) {
         return fail(body_problem(&BodyError::InvalidBase64), &form.title);
     }
-    let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok());
-    let input = match decode_form(content_type, body_bytes(request), app.config.max_body_bytes).await {
-        Ok(input) => input,
-        Err(err) => return fail(body_problem(&err), &form.title),
-    };
+    let content_type = request
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok());
+    let input =
+        match decode_form(content_type, body_bytes(request), app.config.max_body_bytes).await {
+            Ok(input) => input,
+            Err(err) => return fail(body_problem(&err), &form.title),
+        };
     let idempotency_key = match idempotency_key(request, input.first(SUBMISSION_ID_FIELD)) {
         Ok(key) => key,
         Err(error) => return fail(Problem::validation(vec![error]), &form.title),
     };
-    let command = SubmitCommand { form, input, client: client::client_info(request), idempotency_key };
+    let command = SubmitCommand {
+        form,
+        input,
+        client: client::client_info(request),
+        idempotency_key,
+    };
 
     match submit_form(&app.store, &app.config, &app.catalogue, command).await {
-        Ok(outcome) => accepted(json_client, form.thank_you_url.as_str(), form.id.as_str(), outcome),
+        Ok(outcome) => accepted(
+            json_client,
+            form.thank_you_url.as_str(),
+            form.id.as_str(),
+            outcome,
+        ),
         Err(SubmitError::Invalid(errors)) => fail(Problem::validation(errors), &form.title),
         Err(SubmitError::RateLimited { retry_after }) => fail(
             Problem::new(429, "rate_limited", "Too many submissions")
@@ -85,12 +120,20 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
     }
 }
 
-fn accepted(json_client: bool, thank_you_url: &str, form: &str, outcome: SubmitOutcome) -> Response<Body> {
+fn accepted(
+    json_client: bool,
+    thank_you_url: &str,
+    form: &str,
+    outcome: SubmitOutcome,
+) -> Response<Body> {
     let (receipt, replayed) = match outcome {
         SubmitOutcome::Stored(receipt) | SubmitOutcome::Discarded(receipt) => (receipt, false),
         SubmitOutcome::Replayed(receipt) => (receipt, true),
     };
-    let Receipt { submission_id, profile_id } = receipt;
+    let Receipt {
+        submission_id,
+        profile_id,
+    } = receipt;
     let mut response = if json_client {
         respond::json(
             201,
@@ -105,17 +148,24 @@ fn accepted(json_client: bool, thank_you_url: &str, form: &str, outcome: SubmitO
         respond::see_other(thank_you_url)
     };
     if replayed {
-        response.headers_mut().insert("idempotent-replayed", "true".parse().expect("static"));
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", "true".parse().expect("static"));
     }
     response
 }
 
-fn idempotency_key(request: &Request, field: Option<&str>) -> Result<Option<IdempotencyKey>, FieldError> {
+fn idempotency_key(
+    request: &Request,
+    field: Option<&str>,
+) -> Result<Option<IdempotencyKey>, FieldError> {
     if let Some(header) = request.headers().get("idempotency-key") {
         let text = header.to_str().unwrap_or("\u{0}");
         return IdempotencyKey::parse("Idempotency-Key", text).map(Some);
     }
-    field.map(|raw| IdempotencyKey::parse(SUBMISSION_ID_FIELD, raw)).transpose()
+    field
+        .map(|raw| IdempotencyKey::parse(SUBMISSION_ID_FIELD, raw))
+        .transpose()
 }
 
 fn body_problem(err: &BodyError) -> Problem {

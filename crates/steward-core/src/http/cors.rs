@@ -44,7 +44,10 @@ pub fn preflight(config: &Config, headers: &HeaderMap, methods: &'static str) ->
     let mut response = Response::builder()
         .status(StatusCode::NO_CONTENT)
         .header("access-control-allow-methods", methods)
-        .header("access-control-allow-headers", "Content-Type, Accept, Idempotency-Key")
+        .header(
+            "access-control-allow-headers",
+            "Content-Type, Accept, Idempotency-Key",
+        )
         .header("access-control-max-age", "600")
         .body(Body::Empty)
         .expect("static headers are valid");

@@ -59,7 +59,7 @@ impl Problem {
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
         Self::new(422, "validation_failed", "Some fields need correcting")
-            .with_detail("See `errors` for each field that failed and why.")
+            .with_detail("Please correct the fields listed.")
             .with_errors(errors)
     }
 

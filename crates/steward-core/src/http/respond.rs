@@ -11,7 +11,12 @@ use super::problem::{self, Problem};
 /// A client that asks for JSON (fetch pages, API clients) gets JSON and status codes; a plain
 /// HTML form post gets redirects and pages.
 pub fn wants_json(headers: &HeaderMap) -> bool {
-    let header = |name| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
     let accept = header(ACCEPT);
     accept.contains("application/json")
         || accept.contains("application/problem+json")
@@ -69,11 +74,19 @@ pub fn see_other(location: &str) -> Response<Body> {
 }
 
 /// Problem as JSON or as an HTML page, whichever the client asked for.
-pub fn problem_for(json_client: bool, problem: &Problem, page_title: &str, back: Option<&str>) -> Response<Body> {
+pub fn problem_for(
+    json_client: bool,
+    problem: &Problem,
+    page_title: &str,
+    back: Option<&str>,
+) -> Response<Body> {
     if json_client {
         return self::problem(problem);
     }
-    let mut response = html(problem.status, super::page::problem_page(problem, page_title, back));
+    let mut response = html(
+        problem.status,
+        super::page::problem_page(problem, page_title, back),
+    );
     if let Some(seconds) = problem.retry_after_seconds {
         response.headers_mut().insert("retry-after", seconds.into());
     }
@@ -91,10 +104,16 @@ mod tests {
         assert!(!wants_json(&headers));
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         assert!(wants_json(&headers));
-        headers.insert(ACCEPT, HeaderValue::from_static("text/html,application/xhtml+xml"));
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("text/html,application/xhtml+xml"),
+        );
         assert!(!wants_json(&headers));
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
         assert!(wants_json(&headers));
     }
 
@@ -102,7 +121,10 @@ mod tests {
     fn problems_carry_their_media_type_and_retry_after() {
         let response = problem(&Problem::unavailable(5));
         assert_eq!(response.status(), 503);
-        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
         assert_eq!(response.headers()["retry-after"], "5");
     }
 }

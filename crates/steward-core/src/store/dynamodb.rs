@@ -31,11 +31,17 @@ pub mod keys {
     }
 
     pub fn submission(profile_id: &str, submission_id: &str) -> (String, String) {
-        (profile_partition(profile_id), format!("SUBMISSION#{submission_id}"))
+        (
+            profile_partition(profile_id),
+            format!("SUBMISSION#{submission_id}"),
+        )
     }
 
     pub fn rate_counter(scope: &str, subject: &str, window_start: i64) -> (String, String) {
-        (format!("RATE#{scope}#{subject}"), format!("WINDOW#{window_start}"))
+        (
+            format!("RATE#{scope}#{subject}"),
+            format!("WINDOW#{window_start}"),
+        )
     }
 }
 
@@ -48,7 +54,11 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>, hash_key: SecretKey) -> Self {
-        Self { client, table: table.into(), hash_key }
+        Self {
+            client,
+            table: table.into(),
+            hash_key,
+        }
     }
 
     pub fn email_pseudonym(&self, normalized_email: &str) -> String {
@@ -82,7 +92,9 @@ where
         )
     );
     match err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => StoreError::Unavailable(Box::new(err)),
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
+            StoreError::Unavailable(Box::new(err))
+        }
         SdkError::ResponseError(_) => StoreError::Unavailable(Box::new(err)),
         _ if retryable_code => StoreError::Unavailable(Box::new(err)),
         _ => StoreError::Unexpected(Box::new(err)),
@@ -90,7 +102,13 @@ where
 }
 
 impl RateLimiter for DynamoStore {
-    async fn hit(&self, scope: &'static str, subject: &str, window_start: i64, window_end: i64) -> Result<u32, StoreError> {
+    async fn hit(
+        &self,
+        scope: &'static str,
+        subject: &str,
+        window_start: i64,
+        window_end: i64,
+    ) -> Result<u32, StoreError> {
         let (pk, sk) = keys::rate_counter(scope, subject, window_start);
         let output = self
             .client
@@ -155,16 +173,26 @@ impl ProfileStore for DynamoStore {
             ("state", data.state.as_ref().map(|s| s.code().to_owned())),
         ];
         let mut clauses: Vec<String> = sets.drain(..).map(str::to_owned).collect();
+        let mut names: HashMap<String, String> = HashMap::from([
+            ("#type".into(), "type".into()),
+            ("#v".into(), "v".into()),
+            ("#gsi".into(), keys::GSI1_PK.into()),
+        ]);
         for (attribute, value) in optional {
             if let Some(value) = value {
-                clauses.push(format!("{attribute} = :{attribute}"));
+                // Placeholders throughout: `state` and others are DynamoDB reserved words.
+                clauses.push(format!("#{attribute} = :{attribute}"));
+                names.insert(format!("#{attribute}"), attribute.to_owned());
                 values.insert(format!(":{attribute}"), s(value));
             }
         }
         let mut expression = format!("SET {}", clauses.join(", "));
         if !data.topics.is_empty() {
             expression.push_str(" ADD marketing_topics :topics");
-            values.insert(":topics".into(), AttributeValue::Ss(data.topics.iter().cloned().collect()));
+            values.insert(
+                ":topics".into(),
+                AttributeValue::Ss(data.topics.iter().cloned().collect()),
+            );
         }
 
         let output = self
@@ -174,11 +202,11 @@ impl ProfileStore for DynamoStore {
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk))
             .update_expression(expression)
-            .expression_attribute_names("#type", "type")
-            .expression_attribute_names("#v", "v")
-            .expression_attribute_names("#gsi", keys::GSI1_PK)
+            .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
-            .return_values(ReturnValue::UpdatedNew)
+            // ALL_NEW, not UPDATED_NEW: an `if_not_exists` that kept the stored id may not count as
+            // updated. Returned values cost no capacity.
+            .return_values(ReturnValue::AllNew)
             .send()
             .await
             .map_err(classify)?;
@@ -187,13 +215,19 @@ impl ProfileStore for DynamoStore {
             .and_then(|a| a.get("profile_id"))
             .and_then(|v| v.as_s().ok())
             .cloned()
-            .ok_or_else(|| StoreError::Unexpected("profile update returned no profile_id".into()))?;
+            .ok_or_else(|| {
+                StoreError::Unexpected("profile update returned no profile_id".into())
+            })?;
         Ok(ProfileId::from_stored(id))
     }
 }
 
 impl SubmissionStore for DynamoStore {
-    async fn insert_submission(&self, profile: &ProfileId, submission: &NewSubmission) -> Result<Inserted, StoreError> {
+    async fn insert_submission(
+        &self,
+        profile: &ProfileId,
+        submission: &NewSubmission,
+    ) -> Result<Inserted, StoreError> {
         let (pk, sk) = keys::submission(profile.as_str(), submission.id.as_str());
         let mut item = submission_item(submission);
         item.insert(keys::PK.into(), s(pk));
@@ -209,7 +243,11 @@ impl SubmissionStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(Inserted::New),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 Ok(Inserted::AlreadyStored)
             }
             Err(err) => Err(classify(err)),
@@ -222,7 +260,8 @@ fn submission_item(submission: &NewSubmission) -> HashMap<String, AttributeValue
     let client = &submission.client;
     let consent = &submission.consent;
 
-    let mut fields: HashMap<String, AttributeValue> = HashMap::from([("email".into(), s(data.email.as_str()))]);
+    let mut fields: HashMap<String, AttributeValue> =
+        HashMap::from([("email".into(), s(data.email.as_str()))]);
     let standard = [
         ("name", data.name.clone()),
         ("phone", data.phone.as_ref().map(|p| p.as_e164().to_owned())),
@@ -241,7 +280,10 @@ fn submission_item(submission: &NewSubmission) -> HashMap<String, AttributeValue
         fields.insert(name.clone(), s(value));
     }
     if !data.topics.is_empty() {
-        fields.insert("interests".into(), AttributeValue::Ss(data.topics.iter().cloned().collect()));
+        fields.insert(
+            "interests".into(),
+            AttributeValue::Ss(data.topics.iter().cloned().collect()),
+        );
     }
 
     let mut browser = HashMap::from([
@@ -264,7 +306,13 @@ fn submission_item(submission: &NewSubmission) -> HashMap<String, AttributeValue
         .map(|p| {
             AttributeValue::M(HashMap::from([
                 ("id".to_owned(), s(&p.id)),
-                ("basis".to_owned(), s(serde_json::to_value(p.basis).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())),
+                (
+                    "basis".to_owned(),
+                    s(serde_json::to_value(p.basis)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()),
+                ),
             ]))
         })
         .collect();

@@ -34,7 +34,10 @@ pub trait RateLimiter {
 pub trait ProfileStore {
     /// Creates the person's profile, or updates it from the submission, keyed by the email address
     /// case-insensitively. Concurrent calls for one address end with one profile.
-    fn upsert_profile(&self, submission: &NewSubmission) -> impl Future<Output = Result<ProfileId, StoreError>> + Send;
+    fn upsert_profile(
+        &self,
+        submission: &NewSubmission,
+    ) -> impl Future<Output = Result<ProfileId, StoreError>> + Send;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

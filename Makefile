@@ -1,0 +1,43 @@
+# Steward: `make dev` runs the whole stack locally, `make test` runs every test.
+# Both work on a fresh machine with Rust and Python: they install what they need into ./.venv.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+# CI may point these at a cache outside the clone (see .ci/run).
+VENV ?= $(CURDIR)/.venv
+CARGO_TARGET_DIR ?= $(CURDIR)/target
+export CARGO_TARGET_DIR
+export STEWARD_PYTHON := $(VENV)/bin/python
+PYTHON3 ?= python3
+
+.PHONY: setup build dev test lint unit blackbox template-lint clean
+
+$(VENV)/.installed: infra/requirements.txt
+	$(PYTHON3) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+	touch $@
+
+## setup: the project-local virtualenv (moto, cargo-lambda, cfn-lint), pinned in infra/requirements.txt
+setup: $(VENV)/.installed
+
+## build: every function binary, as the local stack runs them
+build:
+	cargo build --workspace --bins
+
+## dev: moto + every resource and route of template.yaml on http://127.0.0.1:3000 (Ctrl-C stops)
+dev: setup build
+	$(STEWARD_PYTHON) infra/local/stack.py --bin-dir $(CARGO_TARGET_DIR)/debug
+
+## test: format, lints, template checks, unit tests and black-box tests against the local stack
+test: setup lint template-lint build
+	cargo test --workspace --no-fail-fast
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+template-lint: setup
+	$(VENV)/bin/cfn-lint template.yaml
+
+clean:
+	rm -rf $(VENV) $(CARGO_TARGET_DIR)

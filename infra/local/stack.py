@@ -1,0 +1,684 @@
+#!/usr/bin/env python3
+"""Steward's local stack: everything `template.yaml` defines, on loopback.
+
+- AWS APIs: a moto server (DynamoDB, S3, SES v2, SQS) on 127.0.0.1.
+- Resources: created from `template.yaml` itself, so nothing here repeats the template.
+- Functions: each function's real binary runs as Lambda runs it, polling a local Lambda Runtime
+  API (the same protocol as AWS), with the environment the template gives it.
+- HTTP API: every HttpApi route of the template on http://127.0.0.1:3000, turned into the same
+  API Gateway payload v2 event Lambda receives (request context with source IP, path parameters,
+  base64 bodies), and the function's answer turned back into HTTP.
+
+Prints one line `STEWARD-READY {json}` when everything answers; Ctrl-C (or, with
+--exit-on-stdin-eof, the parent closing stdin) stops it all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT_ID = "123456789012"
+RUNTIME_PREFIX = "/2018-06-01/runtime"
+# API Gateway's payload limit; larger requests never reach a function.
+MAX_PAYLOAD = 10 * 1024 * 1024
+# Bodies API Gateway passes as text; everything else arrives base64-encoded.
+TEXT_TYPES = re.compile(r"^(text/|application/(json|.*\+json|xml|.*\+xml|javascript))", re.I)
+
+
+def log(message: str) -> None:
+    print(f"[stack] {message}", file=sys.stderr, flush=True)
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[key.strip()] = value.strip()
+    return values
+
+
+class CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation's short-form tags (!Ref, !Sub, !GetAtt, ...) as their long forms."""
+
+
+def _cfn_tag(loader: CfnLoader, tag_suffix: str, node: yaml.Node):
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+def load_template(path: Path) -> dict:
+    return yaml.load(path.read_text(), Loader=CfnLoader)
+
+
+class Resolver:
+    """Resolves the intrinsic functions the template uses to local values."""
+
+    def __init__(self, template: dict, params: dict[str, str], stack: str, region: str):
+        self.template = template
+        self.params = {}
+        for name, spec in template.get("Parameters", {}).items():
+            if name in params:
+                self.params[name] = params[name]
+            elif "Default" in spec:
+                self.params[name] = str(spec["Default"])
+            else:
+                raise SystemExit(f"template parameter {name} has no default; set it in infra/local.env")
+        self.stack = stack
+        self.region = region
+        self.physical: dict[str, str] = {}
+
+    def pseudo(self, name: str) -> str:
+        return {
+            "AWS::StackName": self.stack,
+            "AWS::Region": self.region,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::Partition": "aws",
+        }[name]
+
+    def ref(self, name: str) -> str:
+        if name in self.params:
+            return self.params[name]
+        if name.startswith("AWS::"):
+            return self.pseudo(name)
+        if name in self.physical:
+            return self.physical[name]
+        raise KeyError(f"cannot resolve Ref {name} locally")
+
+    def resolve(self, value):
+        if isinstance(value, dict) and len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                return self.ref(arg)
+            if key == "Fn::Sub":
+                text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+
+                def sub(match):
+                    name = match.group(1)
+                    if name in extra:
+                        return str(extra[name])
+                    if "." in name:
+                        return self.get_att(*name.split(".", 1))
+                    return self.ref(name)
+
+                return re.sub(r"\$\{([^}!]+)\}", sub, text)
+            if key == "Fn::GetAtt":
+                return self.get_att(*arg)
+            if key == "Fn::Join":
+                return arg[0].join(str(self.resolve(v)) for v in arg[1])
+            if key == "Fn::Split":
+                return self.resolve(arg[1]).split(arg[0])
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value
+
+    def get_att(self, resource: str, attribute: str) -> str:
+        kind = self.template["Resources"][resource]["Type"]
+        name = self.ref(resource)
+        if kind == "AWS::DynamoDB::Table" and attribute == "Arn":
+            return f"arn:aws:dynamodb:{self.region}:{ACCOUNT_ID}:table/{name}"
+        if kind == "AWS::DynamoDB::Table" and attribute == "StreamArn":
+            return f"arn:aws:dynamodb:{self.region}:{ACCOUNT_ID}:table/{name}/stream/local"
+        if kind == "AWS::S3::Bucket" and attribute == "Arn":
+            return f"arn:aws:s3:::{name}"
+        if kind == "AWS::SQS::Queue" and attribute == "Arn":
+            return f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{name}"
+        if kind == "AWS::Serverless::Function" and attribute == "Arn":
+            return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{name}"
+        raise KeyError(f"cannot resolve GetAtt {resource}.{attribute} locally")
+
+
+# --- resources -------------------------------------------------------------------------------
+
+
+def create_resources(template: dict, resolver: Resolver, endpoint: str, region: str) -> dict[str, str]:
+    """Creates, in moto, each resource of the template that has a local meaning."""
+    import boto3
+
+    session = boto3.session.Session(region_name=region)
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint)
+    created = {}
+    for logical, resource in template["Resources"].items():
+        kind = resource["Type"]
+        if kind == "AWS::Serverless::Function":
+            resolver.physical[logical] = f"{resolver.stack}-{logical}"
+        elif kind == "AWS::Serverless::HttpApi":
+            resolver.physical[logical] = "local"
+    for logical, resource in template["Resources"].items():
+        kind = resource["Type"]
+        if kind == "AWS::DynamoDB::Table":
+            props = resolver.resolve(resource.get("Properties", {}))
+            name = props.get("TableName") or f"{resolver.stack}-{logical}"
+            args = {
+                "TableName": name,
+                "AttributeDefinitions": props["AttributeDefinitions"],
+                "KeySchema": props["KeySchema"],
+                "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+            }
+            if props.get("GlobalSecondaryIndexes"):
+                args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            if props.get("StreamSpecification"):
+                args["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+            if props.get("SSESpecification"):
+                args["SSESpecification"] = {"Enabled": bool(props["SSESpecification"].get("SSEEnabled"))}
+            dynamodb.create_table(**args)
+            ttl = props.get("TimeToLiveSpecification")
+            if ttl and ttl.get("Enabled"):
+                dynamodb.update_time_to_live(
+                    TableName=name,
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+                )
+            pitr = props.get("PointInTimeRecoverySpecification", {})
+            if pitr.get("PointInTimeRecoveryEnabled"):
+                dynamodb.update_continuous_backups(
+                    TableName=name,
+                    PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+                )
+            resolver.physical[logical] = name
+            created[logical] = name
+    return created
+
+
+# --- functions: the Lambda Runtime API -------------------------------------------------------
+
+
+@dataclass
+class Invocation:
+    request_id: str
+    payload: bytes
+    deadline_ms: int
+    done: threading.Event = field(default_factory=threading.Event)
+    response: bytes | None = None
+    error: dict | None = None
+
+
+class LocalFunction:
+    """One function of the template: its Runtime API endpoint and the processes that poll it."""
+
+    def __init__(self, logical: str, binary: Path, env: dict[str, str], timeout: int, workers: int, log_dir: Path | None):
+        self.logical = logical
+        self.binary = binary
+        self.env = env
+        self.timeout = timeout
+        self.workers = workers
+        self.log_dir = log_dir
+        self.pending: queue.Queue[Invocation] = queue.Queue()
+        self.in_flight: dict[str, Invocation] = {}
+        self.lock = threading.Lock()
+        self.processes: list[subprocess.Popen] = []
+        self.stopping = False
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def start(self) -> None:
+        for index in range(self.workers):
+            self.processes.append(self._spawn(index))
+        threading.Thread(target=self._supervise, daemon=True).start()
+
+    def _spawn(self, index: int) -> subprocess.Popen:
+        env = {
+            **self.env,
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.port}",
+            "AWS_LAMBDA_FUNCTION_NAME": self.env.get("AWS_LAMBDA_FUNCTION_NAME", self.logical),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.logical}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"local-{index}",
+            "_HANDLER": "bootstrap",
+        }
+        out = None
+        if self.log_dir:
+            out = open(self.log_dir / f"{self.logical}.log", "ab")
+        return subprocess.Popen([str(self.binary)], env=env, stdout=out, stderr=subprocess.STDOUT if out else None)
+
+    def _supervise(self) -> None:
+        while not self.stopping:
+            for index, process in enumerate(self.processes):
+                if process.poll() is not None and not self.stopping:
+                    log(f"{self.logical} worker {index} exited with {process.returncode}; restarting")
+                    self._fail_in_flight({"errorType": "Runtime.ExitError", "errorMessage": "process exited"})
+                    self.processes[index] = self._spawn(index)
+            time.sleep(0.2)
+
+    def _fail_in_flight(self, error: dict) -> None:
+        # A process that died takes its current invocation with it; which one is not known, so
+        # only invocations whose deadline passed are failed here, the others by their own timeout.
+        now = time.time() * 1000
+        with self.lock:
+            for request_id, invocation in list(self.in_flight.items()):
+                if invocation.deadline_ms < now:
+                    invocation.error = error
+                    invocation.done.set()
+                    del self.in_flight[request_id]
+
+    def invoke(self, payload: dict) -> tuple[bytes | None, dict | None]:
+        invocation = Invocation(
+            request_id=str(uuid.uuid4()),
+            payload=json.dumps(payload).encode(),
+            deadline_ms=int((time.time() + self.timeout) * 1000),
+        )
+        self.pending.put(invocation)
+        if not invocation.done.wait(self.timeout + 1):
+            with self.lock:
+                self.in_flight.pop(invocation.request_id, None)
+            return None, {"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out"}
+        return invocation.response, invocation.error
+
+    def stop(self) -> None:
+        self.stopping = True
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.server.shutdown()
+
+    def _handler_class(self):
+        function = self
+
+        class RuntimeApi(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _reply(self, status: int, body: bytes = b"", headers: dict | None = None):
+                self.send_response(status)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                if self.path != f"{RUNTIME_PREFIX}/invocation/next":
+                    return self._reply(404)
+                while True:
+                    try:
+                        invocation = function.pending.get(timeout=1)
+                        break
+                    except queue.Empty:
+                        if function.stopping:
+                            return self._reply(500)
+                with function.lock:
+                    function.in_flight[invocation.request_id] = invocation
+                self._reply(
+                    200,
+                    invocation.payload,
+                    {
+                        "Content-Type": "application/json",
+                        "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
+                        "Lambda-Runtime-Deadline-Ms": str(invocation.deadline_ms),
+                        "Lambda-Runtime-Invoked-Function-Arn": f"arn:aws:lambda:local:{ACCOUNT_ID}:function:{function.logical}",
+                        "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
+                    },
+                )
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                match = re.fullmatch(rf"{RUNTIME_PREFIX}/invocation/([^/]+)/(response|error)", self.path)
+                if self.path == f"{RUNTIME_PREFIX}/init/error":
+                    log(f"{function.logical} failed to initialise: {body.decode(errors='replace')}")
+                    return self._reply(202, b"{}")
+                if not match:
+                    return self._reply(404)
+                with function.lock:
+                    invocation = function.in_flight.pop(match.group(1), None)
+                if invocation is None:
+                    return self._reply(400, b'{"errorMessage":"unknown request id"}')
+                if match.group(2) == "response":
+                    invocation.response = body
+                else:
+                    try:
+                        invocation.error = json.loads(body or b"{}")
+                    except ValueError:
+                        invocation.error = {"errorMessage": body.decode(errors="replace")}
+                invocation.done.set()
+                self._reply(202, b"{}")
+
+        return RuntimeApi
+
+
+# --- the HTTP API ------------------------------------------------------------------------------
+
+
+@dataclass
+class Route:
+    method: str
+    path: str
+    function: LocalFunction
+    pattern: re.Pattern
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def compile_path(path: str) -> re.Pattern:
+    regex = ""
+    for part in re.split(r"(\{[^}]+\})", path):
+        if part.startswith("{") and part.endswith("+}"):
+            regex += f"(?P<{part[1:-2]}>.+)"
+        elif part.startswith("{"):
+            regex += f"(?P<{part[1:-1]}>[^/]+)"
+        else:
+            regex += re.escape(part)
+    return re.compile(f"^{regex}$")
+
+
+def build_event(route: Route, handler: BaseHTTPRequestHandler, body: bytes, params: dict, source_ip: str) -> dict:
+    split = urlsplit(handler.path)
+    headers: dict[str, str] = {}
+    for key, value in handler.headers.items():
+        key = key.lower()
+        headers[key] = f"{headers[key]},{value}" if key in headers else value
+    cookies = [c.strip() for c in headers.pop("cookie", "").split(";") if c.strip()]
+    query: dict[str, str] = {}
+    for key, value in parse_qsl(split.query, keep_blank_values=True):
+        query[key] = f"{query[key]},{value}" if key in query else value
+    content_type = headers.get("content-type", "")
+    is_text = bool(TEXT_TYPES.match(content_type))
+    if body and is_text:
+        try:
+            text_body, encoded = body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            text_body, encoded = base64.b64encode(body).decode(), True
+    elif body:
+        text_body, encoded = base64.b64encode(body).decode(), True
+    else:
+        text_body, encoded = None, False
+    now = time.time()
+    event = {
+        "version": "2.0",
+        "routeKey": route.route_key,
+        "rawPath": split.path,
+        "rawQueryString": split.query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": "local",
+            "domainName": headers.get("host", "127.0.0.1"),
+            "domainPrefix": headers.get("host", "127.0.0.1").split(".")[0],
+            "http": {
+                "method": handler.command,
+                "path": split.path,
+                "protocol": handler.request_version,
+                "sourceIp": source_ip,
+                "userAgent": headers.get("user-agent", ""),
+            },
+            "requestId": uuid.uuid4().hex[:16],
+            "routeKey": route.route_key,
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": encoded,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        event["queryStringParameters"] = query
+    if params:
+        event["pathParameters"] = params
+    if text_body is not None:
+        event["body"] = text_body
+    return event
+
+
+class Gateway:
+    def __init__(self, routes: list[Route], openapi: Path, trust_test_ip_header: bool):
+        self.routes = routes
+        self.openapi = openapi
+        self.trust_test_ip_header = trust_test_ip_header
+
+    def handler_class(self):
+        gateway = self
+
+        class Api(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "steward-local"
+
+            def log_message(self, fmt, *args):
+                pass
+
+            def _send(self, status: int, headers: list[tuple[str, str]], body: bytes):
+                self.send_response(status)
+                for key, value in headers:
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def _message(self, status: int, message: str):
+                self._send(status, [("Content-Type", "application/json")], json.dumps({"message": message}).encode())
+
+            def _dispatch(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > MAX_PAYLOAD:
+                    return self._message(413, "Request Entity Too Large")
+                body = self.rfile.read(length) if length else b""
+                path = urlsplit(self.path).path
+                if self.command == "GET" and path == "/openapi.json":
+                    document = yaml.safe_load(gateway.openapi.read_text())
+                    return self._send(200, [("Content-Type", "application/json")], json.dumps(document).encode())
+                if self.command == "GET" and path == "/_local/routes":
+                    routes = [{"method": r.method, "path": r.path} for r in gateway.routes]
+                    return self._send(200, [("Content-Type", "application/json")], json.dumps(routes).encode())
+                for route in gateway.routes:
+                    match = route.pattern.match(path)
+                    if match and route.method in (self.command, "ANY"):
+                        break
+                else:
+                    return self._message(404, "Not Found")
+                source_ip = self.client_address[0]
+                if gateway.trust_test_ip_header and self.headers.get("x-local-source-ip"):
+                    source_ip = self.headers["x-local-source-ip"]
+                    del self.headers["x-local-source-ip"]
+                event = build_event(route, self, body, match.groupdict(), source_ip)
+                response, error = route.function.invoke(event)
+                if error is not None:
+                    log(f"{route.function.logical} failed: {error.get('errorType')}: {error.get('errorMessage')}")
+                    if error.get("errorType") == "Sandbox.Timedout":
+                        return self._message(503, "Service Unavailable")
+                    return self._message(500, "Internal Server Error")
+                self._send(*to_http(response))
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
+
+        return Api
+
+
+def to_http(raw: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Turns a payload v2 response into status, headers and body, as API Gateway does."""
+    try:
+        response = json.loads(raw or b"null")
+    except ValueError:
+        return 500, [("Content-Type", "application/json")], b'{"message":"Internal Server Error"}'
+    if not isinstance(response, dict) or "statusCode" not in response:
+        return 200, [("Content-Type", "application/json")], json.dumps(response).encode()
+    headers = [(k, str(v)) for k, v in (response.get("headers") or {}).items()]
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        if not any(k.lower() == key.lower() for k, _ in headers):
+            headers.extend((key, str(v)) for v in values)
+    headers.extend(("Set-Cookie", c) for c in response.get("cookies") or [])
+    body = response.get("body") or ""
+    data = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
+    return int(response["statusCode"]), headers, data
+
+
+# --- main --------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise SystemExit(f"nothing answered on port {port}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env-file", type=Path, default=ROOT / "infra/local.env")
+    parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
+    parser.add_argument("--openapi", type=Path, default=ROOT / "infra/openapi.yaml")
+    parser.add_argument("--bin-dir", type=Path, default=ROOT / "target/debug")
+    parser.add_argument("--api-port", type=int, help="0 picks a free port (default: API_PORT)")
+    parser.add_argument("--moto-port", type=int, help="0 picks a free port (default: MOTO_PORT)")
+    parser.add_argument("--log-dir", type=Path, help="write function logs here instead of the console")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a value of the env file")
+    parser.add_argument("--trust-test-ip-header", action="store_true", help="tests only: X-Local-Source-Ip sets the source IP")
+    parser.add_argument("--exit-on-stdin-eof", action="store_true", help="stop when the parent closes stdin")
+    args = parser.parse_args()
+
+    settings = read_env_file(args.env_file)
+    for pair in args.set:
+        key, value = pair.split("=", 1)
+        settings[key] = value
+    region = settings["AWS_REGION"]
+    api_port = args.api_port if args.api_port is not None else int(settings["API_PORT"])
+    moto_port = args.moto_port if args.moto_port is not None else int(settings["MOTO_PORT"])
+    api_port = api_port or free_port()
+    moto_port = moto_port or free_port()
+    for key in ("AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ[key] = settings[key]
+    os.environ["AWS_DEFAULT_REGION"] = region
+
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+    moto.start()
+    wait_for_port(moto_port)
+    endpoint = f"http://127.0.0.1:{moto_port}"
+
+    template = load_template(args.template)
+    resolver = Resolver(template, settings, settings["STACK_NAME"], region)
+    resources = create_resources(template, resolver, endpoint, region)
+
+    if args.log_dir:
+        args.log_dir.mkdir(parents=True, exist_ok=True)
+    globals_fn = template.get("Globals", {}).get("Function", {})
+    functions: dict[str, LocalFunction] = {}
+    routes: list[Route] = []
+    for logical, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        props = resource.get("Properties", {})
+        binary = args.bin_dir / resource["Metadata"]["BuildProperties"]["Binary"]
+        if not binary.exists():
+            raise SystemExit(f"{binary} is missing: build the functions first (cargo build --bins)")
+        env = {
+            **{k: str(v) for k, v in resolver.resolve(globals_fn.get("Environment", {}).get("Variables", {})).items()},
+            **{k: str(v) for k, v in resolver.resolve(props.get("Environment", {}).get("Variables", {})).items()},
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_ACCESS_KEY_ID": settings["AWS_ACCESS_KEY_ID"],
+            "AWS_SECRET_ACCESS_KEY": settings["AWS_SECRET_ACCESS_KEY"],
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_LAMBDA_FUNCTION_NAME": resolver.ref(logical),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(props.get("MemorySize", globals_fn.get("MemorySize", 128))),
+            "PATH": os.environ.get("PATH", ""),
+        }
+        timeout = int(props.get("Timeout", globals_fn.get("Timeout", 3)))
+        workers = int(settings.get("FUNCTION_WORKERS", "2"))
+        function = LocalFunction(logical, binary, env, timeout, workers, args.log_dir)
+        functions[logical] = function
+        for event in props.get("Events", {}).values():
+            if event["Type"] == "HttpApi":
+                method = event["Properties"]["Method"].upper()
+                path = event["Properties"]["Path"]
+                routes.append(Route(method, path, function, compile_path(path)))
+    for function in functions.values():
+        function.start()
+
+    gateway = Gateway(routes, args.openapi, args.trust_test_ip_header)
+    api = ThreadingHTTPServer((settings.get("API_HOST", "127.0.0.1"), api_port), gateway.handler_class())
+    api.daemon_threads = True
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+
+    stop = threading.Event()
+
+    def shutdown(*_):
+        stop.set()
+
+    signal.signal(signal.SIGINT, shutdown)
+    signal.signal(signal.SIGTERM, shutdown)
+    if args.exit_on_stdin_eof:
+        threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+
+    api_url = f"http://{settings.get('API_HOST', '127.0.0.1')}:{api_port}"
+    ready = {"api": api_url, "aws_endpoint": endpoint, "resources": resources, "region": region}
+    print("STEWARD-READY " + json.dumps(ready), flush=True)
+    log(f"AWS emulator (moto): {endpoint}")
+    for name, physical in resources.items():
+        log(f"  {name}: {physical}")
+    log(f"HTTP API: {api_url}  (OpenAPI: {api_url}/openapi.json)")
+    for route in routes:
+        log(f"  {route.route_key:<28} -> {route.function.logical} ({route.function.workers} workers)")
+    log("Ctrl-C stops everything.")
+
+    stop.wait()
+    log("stopping")
+    api.shutdown()
+    for function in functions.values():
+        function.stop()
+    moto.stop()
+
+
+if __name__ == "__main__":
+    main()
