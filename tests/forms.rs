@@ -20,16 +20,12 @@ const FORMS: [&str; 7] = [
 /// A complete, valid submission for each form of the catalogue.
 fn valid_fields(form: &str, email: &str) -> Vec<(&'static str, String)> {
     let mut fields = vec![("email", email.to_owned())];
-    let mut add = |pairs: &[(&'static str, &str)]| {
-        fields.extend(pairs.iter().map(|(k, v)| (*k, (*v).to_owned())))
-    };
+    let mut add =
+        |pairs: &[(&'static str, &str)]| fields.extend(pairs.iter().map(|(k, v)| (*k, (*v).to_owned())));
     match form {
-        "registration" => add(&[
-            ("name", "Zoë Ñúñez"),
-            ("company", "Acme"),
-            ("country", "GB"),
-            ("interests", "cloud"),
-        ]),
+        "registration" => {
+            add(&[("name", "Zoë Ñúñez"), ("company", "Acme"), ("country", "GB"), ("interests", "cloud")])
+        }
         "event-registration" => add(&[
             ("name", "Zoë Ñúñez"),
             ("phone", "+1 415 555 2671"),
@@ -39,16 +35,10 @@ fn valid_fields(form: &str, email: &str) -> Vec<(&'static str, String)> {
             ("state", "CA"),
             ("event", "wso2con-2026"),
         ]),
-        "product-download" => add(&[
-            ("name", "Zoë Ñúñez"),
-            ("company", "Acme"),
-            ("country", "LK"),
-            ("product", "api-manager"),
-        ]),
-        "contact-us" => add(&[
-            ("name", "Zoë Ñúñez"),
-            ("message", "Please call me.\nThanks!"),
-        ]),
+        "product-download" => {
+            add(&[("name", "Zoë Ñúñez"), ("company", "Acme"), ("country", "LK"), ("product", "api-manager")])
+        }
+        "contact-us" => add(&[("name", "Zoë Ñúñez"), ("message", "Please call me.\nThanks!")]),
         "careers" => add(&[
             ("name", "王小明"),
             ("phone", "020 7946 0958"),
@@ -63,20 +53,14 @@ fn valid_fields(form: &str, email: &str) -> Vec<(&'static str, String)> {
 }
 
 fn urlencoded(fields: &[(&str, String)]) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    fields.iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect::<Vec<_>>().join("&")
 }
 
 fn percent_encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             b' ' => "+".to_owned(),
             _ => format!("%{b:02X}"),
         })
@@ -98,11 +82,7 @@ fn as_json(fields: &[(&str, String)]) -> Value {
 }
 
 fn multipart(fields: &[(&str, String)]) -> reqwest::multipart::Form {
-    fields
-        .iter()
-        .fold(reqwest::multipart::Form::new(), |form, (k, v)| {
-            form.text(k.to_string(), v.clone())
-        })
+    fields.iter().fold(reqwest::multipart::Form::new(), |form, (k, v)| form.text(k.to_string(), v.clone()))
 }
 
 async fn post_json(form: &str, body: &Value, ip: &str) -> reqwest::Response {
@@ -122,8 +102,7 @@ async fn profile_and_submissions(email: &str) -> (Item, Vec<Item>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn given_every_form_when_submitted_in_each_content_type_then_each_is_stored_with_its_evidence(
-) {
+async fn given_every_form_when_submitted_in_each_content_type_then_each_is_stored_with_its_evidence() {
     let ip = unique_ip();
     for form in FORMS {
         for encoding in ["urlencoded", "multipart", "json"] {
@@ -144,52 +123,34 @@ async fn given_every_form_when_submitted_in_each_content_type_then_each_is_store
                 _ => request.json(&as_json(&fields)),
             };
             let response = request.send().await.expect("request");
-            assert_eq!(
-                response.status(),
-                StatusCode::CREATED,
-                "{form} as {encoding}"
-            );
+            assert_eq!(response.status(), StatusCode::CREATED, "{form} as {encoding}");
             let receipt: Value = response.json().await.expect("JSON receipt");
 
             let (profile, submissions) = profile_and_submissions(&email).await;
-            assert_eq!(
-                s(&profile, "profile_id"),
-                receipt["profile_id"],
-                "{form} as {encoding}"
-            );
+            assert_eq!(s(&profile, "profile_id"), receipt["profile_id"], "{form} as {encoding}");
             assert_eq!(s(&profile, "email"), email);
             assert_eq!(submissions.len(), 1, "{form} as {encoding}");
             let submission = &submissions[0];
             assert_eq!(s(submission, "submission_id"), receipt["submission_id"]);
             assert_eq!(s(submission, "form"), form);
             let stored = map(submission, "fields");
-            for (name, value) in fields
-                .iter()
-                .filter(|(name, _)| !matches!(*name, "phone" | "state" | "interests"))
+            for (name, value) in
+                fields.iter().filter(|(name, _)| !matches!(*name, "phone" | "state" | "interests"))
             {
                 assert_eq!(s(stored, name), value, "{form} as {encoding}: field {name}");
             }
             let browser = map(submission, "browser");
             assert_eq!(s(browser, "source_ip"), ip);
-            assert_eq!(
-                s(browser, "user_agent"),
-                "Mozilla/5.0 (X11; Linux x86_64) Steward-Test"
-            );
+            assert_eq!(s(browser, "user_agent"), "Mozilla/5.0 (X11; Linux x86_64) Steward-Test");
             assert_eq!(s(browser, "accept_language"), "si-LK, en;q=0.8");
             assert_eq!(s(browser, "referer"), "http://127.0.0.1:3000/contact");
             assert!(!s(browser, "received_at").is_empty());
             let consent = map(submission, "consent");
             assert_eq!(s(consent, "policy_version"), "2018-03-23");
             assert_eq!(s(consent, "form"), form);
-            assert!(
-                !consent["purposes"].as_l().unwrap().is_empty(),
-                "purposes with their lawful basis"
-            );
+            assert!(!consent["purposes"].as_l().unwrap().is_empty(), "purposes with their lawful basis");
             let expires: i64 = submission["expires_at"].as_n().unwrap().parse().unwrap();
-            assert!(
-                expires > 1_700_000_000,
-                "a TTL from the form's retention period"
-            );
+            assert!(expires > 1_700_000_000, "a TTL from the form's retention period");
         }
     }
 }
@@ -197,21 +158,14 @@ async fn given_every_form_when_submitted_in_each_content_type_then_each_is_store
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_a_national_phone_and_a_short_state_when_stored_then_they_are_e164_and_iso_3166_2() {
     let email = unique_email("normalised");
-    let response = post_json(
-        "event-registration",
-        &as_json(&valid_fields("event-registration", &email)),
-        &unique_ip(),
-    )
-    .await;
+    let response =
+        post_json("event-registration", &as_json(&valid_fields("event-registration", &email)), &unique_ip())
+            .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let (profile, submissions) = profile_and_submissions(&email).await;
     assert_eq!(s(&profile, "phone"), "+14155552671");
     assert_eq!(s(&profile, "state"), "US-CA");
-    assert_eq!(
-        s(&profile, "full_name"),
-        "Zoë Ñúñez",
-        "Unicode kept exactly as typed"
-    );
+    assert_eq!(s(&profile, "full_name"), "Zoë Ñúñez", "Unicode kept exactly as typed");
     assert_eq!(s(map(&submissions[0], "fields"), "phone"), "+14155552671");
 }
 
@@ -228,10 +182,7 @@ async fn given_a_plain_html_form_when_posted_then_the_browser_is_sent_to_the_tha
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        response.headers()["location"],
-        "http://127.0.0.1:3000/thanks/contact"
-    );
+    assert_eq!(response.headers()["location"], "http://127.0.0.1:3000/thanks/contact");
     assert!(response.headers().get("set-cookie").is_none());
     assert!(stack().profile(&email).await.is_some());
 }
@@ -247,38 +198,20 @@ async fn given_invalid_fields_from_a_plain_form_then_a_readable_page_names_each_
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/html"));
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     assert!(response.headers()["content-security-policy"]
         .to_str()
         .unwrap()
         .contains("frame-ancestors 'none'"));
     let page = response.text().await.unwrap();
-    for label in [
-        "Name",
-        "Email",
-        "Phone",
-        "Job title",
-        "Company",
-        "Country",
-        "Event",
-    ] {
-        assert!(
-            page.contains(&format!("<strong>{label}</strong>")),
-            "page names {label}: {page}"
-        );
+    for label in ["Name", "Email", "Phone", "Job title", "Company", "Country", "Event"] {
+        assert!(page.contains(&format!("<strong>{label}</strong>")), "page names {label}: {page}");
     }
-    assert!(
-        page.contains(r#"href="http://127.0.0.1:3000/events/signup""#),
-        "a way back to the form"
-    );
+    assert!(page.contains(r#"href="http://127.0.0.1:3000/events/signup""#), "a way back to the form");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn given_invalid_fields_from_a_json_client_then_a_problem_lists_every_field_with_a_stable_code(
-) {
+async fn given_invalid_fields_from_a_json_client_then_a_problem_lists_every_field_with_a_stable_code() {
     let body = json!({
         "name": "A\u{0007}",
         "email": "x@@example.com",
@@ -292,10 +225,7 @@ async fn given_invalid_fields_from_a_json_client_then_a_problem_lists_every_fiel
     });
     let response = post_json("event-registration", &body, &unique_ip()).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
     let problem: Value = response.json().await.unwrap();
     assert_eq!(problem["code"], "validation_failed");
     assert_eq!(problem["status"], 422);
@@ -303,12 +233,7 @@ async fn given_invalid_fields_from_a_json_client_then_a_problem_lists_every_fiel
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap().to_owned(),
-                e["code"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|e| (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
         .collect();
     let expected = [
         ("name", "control_characters"),
@@ -321,21 +246,13 @@ async fn given_invalid_fields_from_a_json_client_then_a_problem_lists_every_fiel
         ("interests", "unknown_topic"),
     ];
     for (field, code) in expected {
-        assert!(
-            errors.contains(&(field.to_owned(), code.to_owned())),
-            "{field}/{code} in {errors:?}"
-        );
+        assert!(errors.contains(&(field.to_owned(), code.to_owned())), "{field}/{code} in {errors:?}");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_an_unknown_form_then_404_as_a_problem() {
-    let response = post_json(
-        "no-such-form",
-        &json!({"email": unique_email("x")}),
-        &unique_ip(),
-    )
-    .await;
+    let response = post_json("no-such-form", &json!({"email": unique_email("x")}), &unique_ip()).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let problem: Value = response.json().await.unwrap();
     assert_eq!(problem["code"], "not_found");
@@ -351,10 +268,7 @@ async fn given_unknown_fields_then_they_are_ignored_and_never_stored() {
     assert_eq!(response.status(), StatusCode::CREATED);
     let (profile, submissions) = profile_and_submissions(&email).await;
     let text = format!("{profile:?}{submissions:?}");
-    assert!(
-        !text.contains("hunter2") && !text.contains("4242424242424242"),
-        "{text}"
-    );
+    assert!(!text.contains("hunter2") && !text.contains("4242424242424242"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -362,21 +276,12 @@ async fn given_one_person_with_differently_cased_emails_then_one_profile_holds_e
     let email = unique_email("Case.Test");
     let ip = unique_ip();
     for variant in [email.clone(), email.to_uppercase(), email.to_lowercase()] {
-        let response = post_json(
-            "contact-us",
-            &as_json(&valid_fields("contact-us", &variant)),
-            &ip,
-        )
-        .await;
+        let response = post_json("contact-us", &as_json(&valid_fields("contact-us", &variant)), &ip).await;
         assert_eq!(response.status(), StatusCode::CREATED);
     }
     let (profile, submissions) = profile_and_submissions(&email).await;
     assert_eq!(submissions.len(), 3);
-    assert_eq!(
-        s(&profile, "email"),
-        email.to_lowercase(),
-        "the profile shows the latest address as typed"
-    );
+    assert_eq!(s(&profile, "email"), email.to_lowercase(), "the profile shows the latest address as typed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -426,49 +331,20 @@ async fn given_too_many_submissions_from_one_ip_then_429_with_retry_after() {
     let ip = unique_ip();
     let limit: usize = stack().settings["RateLimitPerIp"].parse().unwrap();
     for i in 0..limit {
-        let response = post_json(
-            "contact-us",
-            &as_json(&valid_fields("contact-us", &unique_email("ip"))),
-            &ip,
-        )
-        .await;
-        assert_eq!(
-            response.status(),
-            StatusCode::CREATED,
-            "submission {i} is within the limit"
-        );
+        let response =
+            post_json("contact-us", &as_json(&valid_fields("contact-us", &unique_email("ip"))), &ip).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "submission {i} is within the limit");
     }
     let email = unique_email("ip-over");
-    let response = post_json(
-        "contact-us",
-        &as_json(&valid_fields("contact-us", &email)),
-        &ip,
-    )
-    .await;
+    let response = post_json("contact-us", &as_json(&valid_fields("contact-us", &email)), &ip).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry_after: u64 = response.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=600).contains(&retry_after));
     let problem: Value = response.json().await.unwrap();
     assert_eq!(problem["code"], "rate_limited");
-    assert!(
-        stack().profile(&email).await.is_none(),
-        "a refused submission stores nothing"
-    );
-    let other_ip = post_json(
-        "contact-us",
-        &as_json(&valid_fields("contact-us", &email)),
-        &unique_ip(),
-    )
-    .await;
-    assert_eq!(
-        other_ip.status(),
-        StatusCode::CREATED,
-        "other addresses are unaffected"
-    );
+    assert!(stack().profile(&email).await.is_none(), "a refused submission stores nothing");
+    let other_ip = post_json("contact-us", &as_json(&valid_fields("contact-us", &email)), &unique_ip()).await;
+    assert_eq!(other_ip.status(), StatusCode::CREATED, "other addresses are unaffected");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -476,20 +352,11 @@ async fn given_too_many_submissions_for_one_email_then_429_even_from_many_ips() 
     let email = unique_email("email-limit");
     let limit: usize = stack().settings["RateLimitPerEmail"].parse().unwrap();
     for _ in 0..limit {
-        let response = post_json(
-            "contact-us",
-            &as_json(&valid_fields("contact-us", &email)),
-            &unique_ip(),
-        )
-        .await;
+        let response =
+            post_json("contact-us", &as_json(&valid_fields("contact-us", &email)), &unique_ip()).await;
         assert_eq!(response.status(), StatusCode::CREATED);
     }
-    let response = post_json(
-        "contact-us",
-        &as_json(&valid_fields("contact-us", &email)),
-        &unique_ip(),
-    )
-    .await;
+    let response = post_json("contact-us", &as_json(&valid_fields("contact-us", &email)), &unique_ip()).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().contains_key("retry-after"));
     let (_, submissions) = profile_and_submissions(&email).await;
@@ -561,12 +428,7 @@ async fn given_a_malformed_idempotency_key_then_422_naming_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_marketing_interests_then_consent_is_per_topic_and_only_what_was_ticked() {
     let email = unique_email("topics");
-    let response = post_json(
-        "newsletter",
-        &as_json(&valid_fields("newsletter", &email)),
-        &unique_ip(),
-    )
-    .await;
+    let response = post_json("newsletter", &as_json(&valid_fields("newsletter", &email)), &unique_ip()).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let (profile, submissions) = profile_and_submissions(&email).await;
     let mut topics = profile["marketing_topics"].as_ss().unwrap().clone();
@@ -576,28 +438,15 @@ async fn given_marketing_interests_then_consent_is_per_topic_and_only_what_was_t
     assert_eq!(consent["marketing_topics"].as_l().unwrap().len(), 2);
 
     let contact = unique_email("no-topics");
-    post_json(
-        "contact-us",
-        &as_json(&valid_fields("contact-us", &contact)),
-        &unique_ip(),
-    )
-    .await;
+    post_json("contact-us", &as_json(&valid_fields("contact-us", &contact)), &unique_ip()).await;
     let profile = stack().profile(&contact).await.unwrap();
-    assert!(
-        !profile.contains_key("marketing_topics"),
-        "no opt-in is ever assumed"
-    );
+    assert!(!profile.contains_key("marketing_topics"), "no opt-in is ever assumed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_a_stored_profile_when_a_later_submission_is_invalid_then_nothing_stored_changes() {
     let email = unique_email("keep");
-    post_json(
-        "registration",
-        &as_json(&valid_fields("registration", &email)),
-        &unique_ip(),
-    )
-    .await;
+    post_json("registration", &as_json(&valid_fields("registration", &email)), &unique_ip()).await;
     let before = stack().profile(&email).await.unwrap();
     let bad = json!({"email": email, "name": "", "country": "XX"});
     let response = post_json("registration", &bad, &unique_ip()).await;
@@ -612,28 +461,16 @@ async fn given_allowed_and_foreign_origins_then_cors_answers_only_ours() {
             .request(reqwest::Method::OPTIONS, stack().url("/forms/contact-us"))
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header(
-                "access-control-request-headers",
-                "content-type, idempotency-key",
-            )
+            .header("access-control-request-headers", "content-type, idempotency-key")
             .send()
     };
     let ok = preflight("http://127.0.0.1:3000").await.unwrap();
     assert_eq!(ok.status(), StatusCode::NO_CONTENT);
-    assert_eq!(
-        ok.headers()["access-control-allow-origin"],
-        "http://127.0.0.1:3000"
-    );
-    assert!(ok.headers()["access-control-allow-headers"]
-        .to_str()
-        .unwrap()
-        .contains("Idempotency-Key"));
+    assert_eq!(ok.headers()["access-control-allow-origin"], "http://127.0.0.1:3000");
+    assert!(ok.headers()["access-control-allow-headers"].to_str().unwrap().contains("Idempotency-Key"));
     let foreign = preflight("https://evil.example").await.unwrap();
     assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
-    assert!(foreign
-        .headers()
-        .get("access-control-allow-origin")
-        .is_none());
+    assert!(foreign.headers().get("access-control-allow-origin").is_none());
 
     let email = unique_email("cors");
     let post = |origin: &'static str| {
@@ -646,10 +483,7 @@ async fn given_allowed_and_foreign_origins_then_cors_answers_only_ours() {
     };
     let ours = post("http://localhost:3000").await.unwrap();
     assert_eq!(ours.status(), StatusCode::CREATED);
-    assert_eq!(
-        ours.headers()["access-control-allow-origin"],
-        "http://localhost:3000"
-    );
+    assert_eq!(ours.headers()["access-control-allow-origin"], "http://localhost:3000");
     let theirs = post("https://evil.example").await.unwrap();
     assert_eq!(theirs.status(), StatusCode::FORBIDDEN);
     let (_, submissions) = profile_and_submissions(&email).await;
@@ -667,50 +501,26 @@ async fn raw_post(content_type: Option<&str>, body: Vec<u8>) -> (StatusCode, Val
     }
     let response = request.send().await.unwrap();
     let status = response.status();
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
     (status, response.json().await.unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_bodies_that_cannot_be_read_then_clear_4xx_problems_and_never_a_5xx() {
     let cases: Vec<(Option<&str>, Vec<u8>, u16, &str)> = vec![
-        (
-            Some("application/json"),
-            b"{\"email\": ".to_vec(),
-            400,
-            "malformed_json",
-        ),
-        (
-            Some("application/json"),
-            b"[\"email\"]".to_vec(),
-            400,
-            "malformed_json",
-        ),
-        (
-            Some("application/json"),
-            b"{\"name\":\"\xff\xfe\"}".to_vec(),
-            400,
-            "invalid_utf8",
-        ),
+        (Some("application/json"), b"{\"email\": ".to_vec(), 400, "malformed_json"),
+        (Some("application/json"), b"[\"email\"]".to_vec(), 400, "malformed_json"),
+        (Some("application/json"), b"{\"name\":\"\xff\xfe\"}".to_vec(), 400, "invalid_utf8"),
         (
             Some("application/x-www-form-urlencoded"),
             b"name=%C3%28&email=a%40example.com".to_vec(),
             400,
             "invalid_utf8",
         ),
-        (
-            Some("application/x-www-form-urlencoded"),
-            b"name=\xff".to_vec(),
-            400,
-            "invalid_utf8",
-        ),
+        (Some("application/x-www-form-urlencoded"), b"name=\xff".to_vec(), 400, "invalid_utf8"),
         (
             Some("multipart/form-data; boundary=B"),
-            b"--B\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n\xc3\x28\r\n--B--\r\n"
-                .to_vec(),
+            b"--B\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n\xc3\x28\r\n--B--\r\n".to_vec(),
             400,
             "invalid_utf8",
         ),
@@ -720,36 +530,16 @@ async fn given_bodies_that_cannot_be_read_then_clear_4xx_problems_and_never_a_5x
             400,
             "malformed_multipart",
         ),
-        (
-            Some("multipart/form-data"),
-            b"--B--".to_vec(),
-            400,
-            "malformed_multipart",
-        ),
-        (
-            Some("text/plain"),
-            b"email=a@example.com".to_vec(),
-            415,
-            "unsupported_media_type",
-        ),
-        (
-            Some("application/xml"),
-            b"<email/>".to_vec(),
-            415,
-            "unsupported_media_type",
-        ),
+        (Some("multipart/form-data"), b"--B--".to_vec(), 400, "malformed_multipart"),
+        (Some("text/plain"), b"email=a@example.com".to_vec(), 415, "unsupported_media_type"),
+        (Some("application/xml"), b"<email/>".to_vec(), 415, "unsupported_media_type"),
         (
             Some("application/x-www-form-urlencoded; charset=iso-8859-1"),
             b"name=a".to_vec(),
             415,
             "unsupported_media_type",
         ),
-        (
-            None,
-            b"email=a@example.com".to_vec(),
-            415,
-            "unsupported_media_type",
-        ),
+        (None, b"email=a@example.com".to_vec(), 415, "unsupported_media_type"),
         (Some("application/json"), Vec::new(), 400, "empty_body"),
         (
             Some("application/json"),
@@ -760,11 +550,7 @@ async fn given_bodies_that_cannot_be_read_then_clear_4xx_problems_and_never_a_5x
     ];
     for (content_type, body, status, code) in cases {
         let (actual, problem) = raw_post(content_type, body).await;
-        assert_eq!(
-            (actual.as_u16(), problem["code"].as_str().unwrap()),
-            (status, code),
-            "{content_type:?}"
-        );
+        assert_eq!((actual.as_u16(), problem["code"].as_str().unwrap()), (status, code), "{content_type:?}");
         assert!(problem["detail"].is_string());
     }
 }

@@ -27,10 +27,7 @@ pub struct Stack {
 
 /// Where the workspace lives.
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ is in the workspace")
-        .to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the workspace").to_path_buf()
 }
 
 /// `infra/local.env`, the local defaults shared with `make dev` and the README.
@@ -55,31 +52,14 @@ pub fn stack() -> &'static Stack {
 fn start_stack() -> Stack {
     let exe = std::env::current_exe().expect("test binary path");
     // target/<profile>/deps/<test> -> target/<profile>, where `cargo build --bins` put the functions.
-    let bin_dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("profile directory")
-        .to_path_buf();
+    let bin_dir = exe.parent().and_then(|d| d.parent()).expect("profile directory").to_path_buf();
     let python = std::env::var("STEWARD_PYTHON")
         .unwrap_or_else(|_| root().join(".venv/bin/python").display().to_string());
-    let test_name = exe
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("tests")
-        .to_owned();
-    let log_dir = bin_dir
-        .join("stack-logs")
-        .join(format!("{test_name}-{}", std::process::id()));
+    let test_name = exe.file_stem().and_then(|s| s.to_str()).unwrap_or("tests").to_owned();
+    let log_dir = bin_dir.join("stack-logs").join(format!("{test_name}-{}", std::process::id()));
     let mut process = Command::new(&python)
         .arg(root().join("infra/local/stack.py"))
-        .args([
-            "--api-port",
-            "0",
-            "--moto-port",
-            "0",
-            "--trust-test-ip-header",
-            "--exit-on-stdin-eof",
-        ])
+        .args(["--api-port", "0", "--moto-port", "0", "--trust-test-ip-header", "--exit-on-stdin-eof"])
         .arg("--bin-dir")
         .arg(&bin_dir)
         .arg("--log-dir")
@@ -88,9 +68,7 @@ fn start_stack() -> Stack {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot start the local stack with {python} (run `make setup`): {e}")
-        });
+        .unwrap_or_else(|e| panic!("cannot start the local stack with {python} (run `make setup`): {e}"));
     let stdout = process.stdout.take().expect("piped stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -100,18 +78,14 @@ fn start_stack() -> Stack {
             }
         }
     });
-    let ready = rx
-        .recv_timeout(Duration::from_secs(90))
-        .expect("the local stack did not become ready within 90 s");
+    let ready =
+        rx.recv_timeout(Duration::from_secs(90)).expect("the local stack did not become ready within 90 s");
     let ready: serde_json::Value = serde_json::from_str(&ready).expect("ready line is JSON");
     let text = |key: &str| ready[key].as_str().expect("ready line field").to_owned();
     Stack {
         api: text("api"),
         aws_endpoint: text("aws_endpoint"),
-        table: ready["resources"]["ProfileTable"]
-            .as_str()
-            .expect("table")
-            .to_owned(),
+        table: ready["resources"]["ProfileTable"].as_str().expect("table").to_owned(),
         region: text("region"),
         settings: local_env(),
         _process: process,
@@ -128,13 +102,7 @@ impl Stack {
             .behavior_version_latest()
             .endpoint_url(&self.aws_endpoint)
             .region(Region::new(self.region.clone()))
-            .credentials_provider(Credentials::new(
-                "local",
-                "local",
-                None,
-                None,
-                "local-stack",
-            ))
+            .credentials_provider(Credentials::new("local", "local", None, None, "local-stack"))
             .build();
         aws_sdk_dynamodb::Client::from_conf(config)
     }
@@ -145,8 +113,7 @@ impl Stack {
 
     /// The profile stored for an email address (matched case-insensitively, as the product does).
     pub async fn profile(&self, email: &str) -> Option<Item> {
-        let (pk, sk) =
-            keys::profile_by_email(&self.hash_key().pseudonym("email", &email.to_lowercase()));
+        let (pk, sk) = keys::profile_by_email(&self.hash_key().pseudonym("email", &email.to_lowercase()));
         self.dynamodb()
             .get_item()
             .table_name(&self.table)
@@ -165,10 +132,7 @@ impl Stack {
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :sub)")
-            .expression_attribute_values(
-                ":pk",
-                AttributeValue::S(keys::profile_partition(profile_id)),
-            )
+            .expression_attribute_values(":pk", AttributeValue::S(keys::profile_partition(profile_id)))
             .expression_attribute_values(":sub", AttributeValue::S("SUBMISSION#".into()))
             .consistent_read(true)
             .send()
@@ -218,11 +182,7 @@ pub fn unique_email(label: &str) -> String {
 /// (the local gateway honours `X-Local-Source-Ip` in tests only), never an address we connect to.
 pub fn unique_ip() -> String {
     let b = *uuid::Uuid::new_v4().as_bytes();
-    format!(
-        "2001:db8::{:x}:{:x}",
-        u16::from_be_bytes([b[0], b[1]]),
-        u16::from_be_bytes([b[2], b[3]])
-    )
+    format!("2001:db8::{:x}:{:x}", u16::from_be_bytes([b[0], b[1]]), u16::from_be_bytes([b[2], b[3]]))
 }
 
 pub fn s<'a>(item: &'a Item, name: &str) -> &'a str {
@@ -233,9 +193,7 @@ pub fn s<'a>(item: &'a Item, name: &str) -> &'a str {
 }
 
 pub fn map<'a>(item: &'a Item, name: &str) -> &'a Item {
-    item.get(name)
-        .and_then(|v| v.as_m().ok())
-        .unwrap_or_else(|| panic!("{name} missing in {item:?}"))
+    item.get(name).and_then(|v| v.as_m().ok()).unwrap_or_else(|| panic!("{name} missing in {item:?}"))
 }
 
 /// Polls until `check` passes or a deadline, for effects that land asynchronously.

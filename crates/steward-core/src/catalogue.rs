@@ -129,12 +129,8 @@ impl Catalogue {
         let mut forms = BTreeMap::new();
         for (id, form) in raw.forms {
             let context = |msg: String| CatalogueError(format!("form {}: {msg}", id.as_str()));
-            let fields = form
-                .fields
-                .into_iter()
-                .map(field_spec)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(context)?;
+            let fields =
+                form.fields.into_iter().map(field_spec).collect::<Result<Vec<_>, _>>().map_err(context)?;
             let names: BTreeSet<_> = fields.iter().map(|f| f.name.as_str()).collect();
             if names.len() != fields.len() {
                 return Err(context("a field is listed twice".into()));
@@ -142,10 +138,7 @@ impl Catalogue {
             if names.contains(raw.honeypot_field.as_str()) {
                 return Err(context("a field has the honeypot's name".into()));
             }
-            if !fields
-                .iter()
-                .any(|f| f.kind == FieldKind::Email && f.required)
-            {
+            if !fields.iter().any(|f| f.kind == FieldKind::Email && f.required) {
                 return Err(context("needs a required email field".into()));
             }
             if fields.iter().any(|f| f.kind == FieldKind::State) && !names.contains("country") {
@@ -153,22 +146,13 @@ impl Catalogue {
             }
             let offers_interests = names.contains("interests");
             if offers_interests == form.topics.is_empty() {
-                return Err(context(
-                    "an interests field and a topics list go together".into(),
-                ));
+                return Err(context("an interests field and a topics list go together".into()));
             }
             if let Some(unknown) = form.topics.iter().find(|t| !raw.topics.contains_key(*t)) {
                 return Err(context(format!("topic {unknown:?} is not in [topics]")));
             }
-            if offers_interests
-                && !form
-                    .purposes
-                    .iter()
-                    .any(|p| p.basis == LawfulBasis::Consent)
-            {
-                return Err(context(
-                    "offering interests needs a purpose based on consent".into(),
-                ));
+            if offers_interests && !form.purposes.iter().any(|p| p.basis == LawfulBasis::Consent) {
+                return Err(context("offering interests needs a purpose based on consent".into()));
             }
             if form.purposes.is_empty() || form.retention_days == 0 {
                 return Err(context("needs purposes and a retention period".into()));
@@ -176,9 +160,7 @@ impl Catalogue {
             let thank_you_url = form.thank_you_url.replace("{site}", &config.site_url);
             let origin = crate::config::Origin::parse(&thank_you_url).map_err(context)?;
             if !config.is_allowed_origin(origin.as_str()) && origin.as_str() != config.site_url {
-                return Err(context(format!(
-                    "thank_you_url {thank_you_url:?} is not on an allowed origin"
-                )));
+                return Err(context(format!("thank_you_url {thank_you_url:?} is not on an allowed origin")));
             }
             forms.insert(
                 id.clone(),
@@ -193,11 +175,7 @@ impl Catalogue {
                 },
             );
         }
-        Ok(Self {
-            honeypot_field: raw.honeypot_field,
-            topics: raw.topics,
-            forms,
-        })
+        Ok(Self { honeypot_field: raw.honeypot_field, topics: raw.topics, forms })
     }
 }
 
@@ -216,18 +194,11 @@ fn field_spec(raw: RawField) -> Result<FieldSpec, String> {
     };
     let kind = match (standard, raw.kind.as_deref()) {
         (Some(kind), None) => kind,
-        (Some(_), Some(_)) => {
-            return Err(format!(
-                "field {:?} is standard and takes no kind",
-                raw.name
-            ))
+        (Some(_), Some(_)) => return Err(format!("field {:?} is standard and takes no kind", raw.name)),
+        (None, Some("text")) => {
+            FieldKind::Text { max_len: raw.max_len.unwrap_or(500).clamp(1, MAX_CUSTOM_TEXT) }
         }
-        (None, Some("text")) => FieldKind::Text {
-            max_len: raw.max_len.unwrap_or(500).clamp(1, MAX_CUSTOM_TEXT),
-        },
-        (None, Some("choice")) if !raw.options.is_empty() => FieldKind::Choice {
-            options: raw.options,
-        },
+        (None, Some("choice")) if !raw.options.is_empty() => FieldKind::Choice { options: raw.options },
         (None, _) => {
             return Err(format!(
                 "custom field {:?} needs kind = \"text\" or kind = \"choice\" with options",
@@ -236,16 +207,9 @@ fn field_spec(raw: RawField) -> Result<FieldSpec, String> {
         }
     };
     if raw.name.starts_with('_') || FormId::parse(&raw.name.replace('_', "-")).is_none() {
-        return Err(format!(
-            "field name {:?} must be lower-case letters, digits, - or _",
-            raw.name
-        ));
+        return Err(format!("field name {:?} must be lower-case letters, digits, - or _", raw.name));
     }
-    Ok(FieldSpec {
-        name: raw.name,
-        kind,
-        required: raw.required,
-    })
+    Ok(FieldSpec { name: raw.name, kind, required: raw.required })
 }
 
 #[cfg(test)]
@@ -268,19 +232,8 @@ mod tests {
             assert!(catalogue.form(form).is_some(), "{form} is missing");
         }
         let event = catalogue.form("event-registration").unwrap();
-        for field in [
-            "name",
-            "email",
-            "phone",
-            "job_title",
-            "company",
-            "country",
-            "state",
-        ] {
-            assert!(
-                event.field(field).unwrap().required,
-                "event registration requires {field}"
-            );
+        for field in ["name", "email", "phone", "job_title", "company", "country", "state"] {
+            assert!(event.field(field).unwrap().required, "event registration requires {field}");
         }
         assert_eq!(
             catalogue.form("contact-us").unwrap().thank_you_url,

@@ -64,9 +64,7 @@ impl Config {
     /// Builds the configuration from any variable source; tests pass a map.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let required = |name: &'static str| {
-            lookup(name)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(ConfigError::Missing(name))
+            lookup(name).filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
         };
         let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
             match lookup(name) {
@@ -82,15 +80,9 @@ impl Config {
             .filter(|s| !s.trim().is_empty())
             .map(Origin::parse)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|reason| ConfigError::Invalid {
-                name: "ALLOWED_ORIGINS",
-                reason,
-            })?;
+            .map_err(|reason| ConfigError::Invalid { name: "ALLOWED_ORIGINS", reason })?;
         let site_url = required("SITE_URL")?.trim_end_matches('/').to_owned();
-        Origin::parse(&site_url).map_err(|reason| ConfigError::Invalid {
-            name: "SITE_URL",
-            reason,
-        })?;
+        Origin::parse(&site_url).map_err(|reason| ConfigError::Invalid { name: "SITE_URL", reason })?;
         let hash_key = required("HASH_KEY")?;
         if hash_key.len() < 16 {
             return Err(ConfigError::Invalid {
@@ -142,10 +134,7 @@ mod tests {
 
     #[test]
     fn origins_are_normalised_and_checked() {
-        assert_eq!(
-            Origin::parse("https://Example.com/path").unwrap().as_str(),
-            "https://example.com"
-        );
+        assert_eq!(Origin::parse("https://Example.com/path").unwrap().as_str(), "https://example.com");
         assert!(Origin::parse("javascript:alert(1)").is_err());
         assert!(Origin::parse("ftp://example.com").is_err());
     }

@@ -35,10 +35,9 @@ pub fn guard_body(mut event: LambdaEvent<LambdaRequest>) -> LambdaEvent<LambdaRe
             if !valid {
                 request.body = None;
                 request.is_base64_encoded = false;
-                request.headers.insert(
-                    BODY_ERROR_HEADER,
-                    lambda_http::http::HeaderValue::from_static("invalid-base64"),
-                );
+                request
+                    .headers
+                    .insert(BODY_ERROR_HEADER, lambda_http::http::HeaderValue::from_static("invalid-base64"));
             }
         }
     }

@@ -14,8 +14,7 @@ impl SecretKey {
 
     /// HMAC-SHA-256 of `parts`, each length-prefixed so that ("ab","c") and ("a","bc") differ.
     pub fn keyed_hash(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
         for part in parts {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part);

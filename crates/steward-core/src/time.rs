@@ -14,9 +14,7 @@ impl Timestamp {
     }
 
     pub fn from_epoch_millis(millis: i64) -> Option<Self> {
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
-            .ok()
-            .map(Self)
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok().map(Self)
     }
 
     pub fn epoch_seconds(&self) -> i64 {

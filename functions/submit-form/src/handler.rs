@@ -7,9 +7,7 @@ use steward_core::catalogue::Catalogue;
 use steward_core::config::Config;
 use steward_core::domain::fields::FieldError;
 use steward_core::domain::ids::IdempotencyKey;
-use steward_core::domain::submit::{
-    submit_form, Receipt, SubmitCommand, SubmitError, SubmitOutcome,
-};
+use steward_core::domain::submit::{submit_form, Receipt, SubmitCommand, SubmitError, SubmitOutcome};
 use steward_core::http::body::{decode_form, BodyError};
 use steward_core::http::problem::Problem;
 use steward_core::http::{client, cors, respond};
@@ -28,21 +26,18 @@ const SUBMISSION_ID_FIELD: &str = "_submission_id";
 
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infallible> {
     if request.method() == "OPTIONS" {
-        return Ok(cors::preflight(
-            &app.config,
-            request.headers(),
-            "POST, OPTIONS",
-        ));
+        return Ok(cors::preflight(&app.config, request.headers(), "POST, OPTIONS"));
     }
-    let Ok(origin) = cors::allowed_origin(&app.config, request.headers()) else {
+    let origin = cors::check_origin(&app.config, request.headers());
+    if origin == cors::OriginCheck::Forbidden {
         return Ok(respond::problem(&Problem::new(
             403,
             "origin_not_allowed",
             "This origin may not submit forms",
         )));
-    };
+    }
     let mut response = submit(app, &request).await;
-    cors::decorate(&mut response, origin);
+    cors::decorate(&mut response, origin.allowed());
     Ok(response)
 }
 
@@ -59,49 +54,29 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
         )
     };
 
-    let form_name = request
-        .path_parameters_ref()
-        .and_then(|p| p.first("form"))
-        .unwrap_or_default();
+    let form_name = request.path_parameters_ref().and_then(|p| p.first("form")).unwrap_or_default();
     let Some(form) = app.catalogue.form(form_name) else {
         return fail(Problem::not_found("form"), "Form not found");
     };
     if request.method() != "POST" {
-        return fail(
-            Problem::new(405, "method_not_allowed", "Forms accept POST only"),
-            &form.title,
-        );
+        return fail(Problem::new(405, "method_not_allowed", "Forms accept POST only"), &form.title);
     }
     if body_was_invalid_base64(request) {
         return fail(body_problem(&BodyError::InvalidBase64), &form.title);
     }
-    let content_type = request
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok());
-    let input =
-        match decode_form(content_type, body_bytes(request), app.config.max_body_bytes).await {
-            Ok(input) => input,
-            Err(err) => return fail(body_problem(&err), &form.title),
-        };
+    let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok());
+    let input = match decode_form(content_type, body_bytes(request), app.config.max_body_bytes).await {
+        Ok(input) => input,
+        Err(err) => return fail(body_problem(&err), &form.title),
+    };
     let idempotency_key = match idempotency_key(request, input.first(SUBMISSION_ID_FIELD)) {
         Ok(key) => key,
         Err(error) => return fail(Problem::validation(vec![error]), &form.title),
     };
-    let command = SubmitCommand {
-        form,
-        input,
-        client: client::client_info(request),
-        idempotency_key,
-    };
+    let command = SubmitCommand { form, input, client: client::client_info(request), idempotency_key };
 
     match submit_form(&app.store, &app.config, &app.catalogue, command).await {
-        Ok(outcome) => accepted(
-            json_client,
-            form.thank_you_url.as_str(),
-            form.id.as_str(),
-            outcome,
-        ),
+        Ok(outcome) => accepted(json_client, form.thank_you_url.as_str(), form.id.as_str(), outcome),
         Err(SubmitError::Invalid(errors)) => fail(Problem::validation(errors), &form.title),
         Err(SubmitError::RateLimited { retry_after }) => fail(
             Problem::new(429, "rate_limited", "Too many submissions")
@@ -120,20 +95,12 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
     }
 }
 
-fn accepted(
-    json_client: bool,
-    thank_you_url: &str,
-    form: &str,
-    outcome: SubmitOutcome,
-) -> Response<Body> {
+fn accepted(json_client: bool, thank_you_url: &str, form: &str, outcome: SubmitOutcome) -> Response<Body> {
     let (receipt, replayed) = match outcome {
         SubmitOutcome::Stored(receipt) | SubmitOutcome::Discarded(receipt) => (receipt, false),
         SubmitOutcome::Replayed(receipt) => (receipt, true),
     };
-    let Receipt {
-        submission_id,
-        profile_id,
-    } = receipt;
+    let Receipt { submission_id, profile_id } = receipt;
     let mut response = if json_client {
         respond::json(
             201,
@@ -148,24 +115,17 @@ fn accepted(
         respond::see_other(thank_you_url)
     };
     if replayed {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", "true".parse().expect("static"));
+        response.headers_mut().insert("idempotent-replayed", "true".parse().expect("static"));
     }
     response
 }
 
-fn idempotency_key(
-    request: &Request,
-    field: Option<&str>,
-) -> Result<Option<IdempotencyKey>, FieldError> {
+fn idempotency_key(request: &Request, field: Option<&str>) -> Result<Option<IdempotencyKey>, FieldError> {
     if let Some(header) = request.headers().get("idempotency-key") {
         let text = header.to_str().unwrap_or("\u{0}");
         return IdempotencyKey::parse("Idempotency-Key", text).map(Some);
     }
-    field
-        .map(|raw| IdempotencyKey::parse(SUBMISSION_ID_FIELD, raw))
-        .transpose()
+    field.map(|raw| IdempotencyKey::parse(SUBMISSION_ID_FIELD, raw)).transpose()
 }
 
 fn body_problem(err: &BodyError) -> Problem {
@@ -198,4 +158,124 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    //! The handler driven with the API Gateway events in `events/submit-form/`, the same fixtures
+    //! that `cargo lambda invoke --data-file` uses. The store here points at a closed port: these
+    //! cases must answer without it, or answer 503 when they need it.
+
+    use super::*;
+    use aws_sdk_dynamodb::config::{Credentials, Region};
+    use lambda_http::request::LambdaRequest;
+    use lambda_http::{Context, LambdaEvent};
+    use steward_core::catalogue::BUILT_IN;
+    use steward_core::lambda::guard_body;
+
+    fn app() -> App {
+        let config = Config::from_lookup(|name| {
+            Some(
+                match name {
+                    "TABLE_NAME" => "steward-test",
+                    "ALLOWED_ORIGINS" => "https://www.example.com",
+                    "SITE_URL" => "https://www.example.com",
+                    "POLICY_VERSION" => "2018-03-23",
+                    "HASH_KEY" => "0123456789abcdef0123456789abcdef",
+                    _ => return None,
+                }
+                .to_owned(),
+            )
+        })
+        .unwrap();
+        let sdk = aws_sdk_dynamodb::Config::builder()
+            .behavior_version_latest()
+            .endpoint_url("http://127.0.0.1:1")
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+            .build();
+        let catalogue = Catalogue::load(BUILT_IN, &config).unwrap();
+        let store = DynamoStore::new(
+            aws_sdk_dynamodb::Client::from_conf(sdk),
+            "steward-test",
+            config.hash_key.clone(),
+        );
+        App { config, catalogue, store }
+    }
+
+    fn fixture(name: &str) -> Request {
+        let path = format!("{}/../../events/submit-form/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let event: LambdaRequest = serde_json::from_str(&text).expect("an API Gateway v2 event");
+        guard_body(LambdaEvent::new(event, Context::default())).payload.into()
+    }
+
+    async fn call(name: &str) -> Response<Body> {
+        handle(&app(), fixture(name)).await.unwrap()
+    }
+
+    fn json_body(response: &Response<Body>) -> serde_json::Value {
+        match response.body() {
+            Body::Text(text) => serde_json::from_str(text).unwrap(),
+            other => panic!("unexpected body {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn given_a_body_flagged_base64_that_is_not_then_400_and_no_panic() {
+        let response = call("invalid-base64.json").await;
+        assert_eq!(response.status(), 400);
+        assert_eq!(json_body(&response)["code"], "invalid_base64");
+    }
+
+    #[tokio::test]
+    async fn given_a_forged_body_error_header_then_it_is_ignored() {
+        let path = format!("{}/../../events/submit-form/newsletter-json.json", env!("CARGO_MANIFEST_DIR"));
+        let mut event: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        event["headers"]["x-steward-body-error"] = "invalid-base64".into();
+        let event: LambdaRequest = serde_json::from_value(event).unwrap();
+        let request: Request = guard_body(LambdaEvent::new(event, Context::default())).payload.into();
+        assert!(!body_was_invalid_base64(&request));
+    }
+
+    #[tokio::test]
+    async fn given_a_preflight_from_an_allowed_origin_then_204_with_cors_headers() {
+        let response = call("preflight.json").await;
+        assert_eq!(response.status(), 204);
+        assert_eq!(response.headers()["access-control-allow-origin"], "https://www.example.com");
+    }
+
+    #[tokio::test]
+    async fn given_the_store_is_unreachable_then_503_with_retry_after_for_every_content_type() {
+        for name in ["newsletter-json.json", "careers-multipart.json"] {
+            let response = call(name).await;
+            assert_eq!(response.status(), 503, "{name}");
+            assert_eq!(response.headers()["retry-after"], "2");
+            assert_eq!(json_body(&response)["code"], "temporarily_unavailable");
+        }
+        let html = call("contact-us-urlencoded.json").await;
+        assert_eq!(html.status(), 503);
+        assert!(html.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(html.headers().contains_key("retry-after"));
+    }
+
+    #[tokio::test]
+    async fn given_the_sample_events_then_each_decodes_to_a_valid_submission() {
+        let app = app();
+        for (name, form) in [
+            ("contact-us-urlencoded.json", "contact-us"),
+            ("newsletter-json.json", "newsletter"),
+            ("careers-multipart.json", "careers"),
+        ] {
+            let request = fixture(name);
+            let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok());
+            let input = decode_form(content_type, body_bytes(&request), 65536).await.unwrap();
+            let form = app.catalogue.form(form).unwrap();
+            let valid = steward_core::domain::form::validate(form, &input).unwrap();
+            assert!(valid.email.as_str().ends_with("@example.com"), "{name}");
+            assert_eq!(client::client_info(&request).source_ip, "198.51.100.7");
+        }
+    }
 }

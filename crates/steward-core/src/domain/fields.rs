@@ -12,41 +12,21 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &str, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.to_owned(),
-            code,
-            message: message.into(),
-        }
+        Self { field: field.to_owned(), code, message: message.into() }
     }
 }
 
 /// Free text as the person typed it: surrounding white space trimmed, nothing else changed
 /// (Unicode kept exactly), bounded in length, and free of control characters (line breaks are
 /// allowed only where `multiline` says so).
-pub fn text(
-    field: &str,
-    raw: &str,
-    max_chars: usize,
-    multiline: bool,
-) -> Result<String, FieldError> {
+pub fn text(field: &str, raw: &str, max_chars: usize, multiline: bool) -> Result<String, FieldError> {
     let value = raw.trim();
     if value.chars().count() > max_chars {
-        return Err(FieldError::new(
-            field,
-            "too_long",
-            format!("must be at most {max_chars} characters"),
-        ));
+        return Err(FieldError::new(field, "too_long", format!("must be at most {max_chars} characters")));
     }
     let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
-    if value
-        .chars()
-        .any(|c| (c.is_control() && !allowed(c)) || is_invisible_format(c))
-    {
-        return Err(FieldError::new(
-            field,
-            "control_characters",
-            "must not contain control characters",
-        ));
+    if value.chars().any(|c| (c.is_control() && !allowed(c)) || is_invisible_format(c)) {
+        return Err(FieldError::new(field, "control_characters", "must not contain control characters"));
     }
     Ok(value.to_owned())
 }
@@ -71,11 +51,7 @@ impl Email {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         let value = raw.trim();
         if value.len() > Self::MAX_LEN {
-            return Err(FieldError::new(
-                field,
-                "too_long",
-                "must be at most 254 characters",
-            ));
+            return Err(FieldError::new(field, "too_long", "must be at most 254 characters"));
         }
         let options = email_address::Options {
             minimum_sub_domains: 2,
@@ -92,10 +68,7 @@ impl Email {
                 "must be an email address like name@example.com",
             ));
         }
-        Ok(Self {
-            as_typed: value.to_owned(),
-            normalized: value.to_lowercase(),
-        })
+        Ok(Self { as_typed: value.to_owned(), normalized: value.to_lowercase() })
     }
 
     pub fn as_str(&self) -> &str {
@@ -144,11 +117,7 @@ impl State {
     /// Accepts the full code (`US-CA`) or the part after the hyphen (`CA`), in any case.
     pub fn parse(field: &str, raw: &str, country: Country) -> Result<Self, FieldError> {
         let code = raw.trim().to_ascii_uppercase();
-        let full = if code.contains('-') {
-            code
-        } else {
-            format!("{}-{code}", country.code())
-        };
+        let full = if code.contains('-') { code } else { format!("{}-{code}", country.code()) };
         match rust_iso3166::iso3166_2::from_code(&full) {
             Some(sub) if sub.country_code == country.code() => Ok(Self(sub.code)),
             _ => Err(FieldError::new(
@@ -169,11 +138,7 @@ impl State {
 }
 
 fn example_subdivision(country: Country) -> &'static str {
-    country
-        .0
-        .subdivisions()
-        .and_then(|s| s.first())
-        .map_or("XX-YY", |s| s.code)
+    country.0.subdivisions().and_then(|s| s.first()).map_or("XX-YY", |s| s.code)
 }
 
 /// A phone number in E.164 form (`+442071234567`). National numbers are read in the context of
@@ -199,9 +164,7 @@ impl PhoneNumber {
         if !phonenumber::is_valid(&number) {
             return Err(invalid());
         }
-        Ok(Self(
-            number.format().mode(phonenumber::Mode::E164).to_string(),
-        ))
+        Ok(Self(number.format().mode(phonenumber::Mode::E164).to_string()))
     }
 
     pub fn as_e164(&self) -> &str {
@@ -232,11 +195,7 @@ mod tests {
             "a\n@example.com",
             "a b@example.com",
         ] {
-            assert_eq!(
-                Email::parse("email", bad).unwrap_err().code,
-                "invalid_email",
-                "{bad:?}"
-            );
+            assert_eq!(Email::parse("email", bad).unwrap_err().code, "invalid_email", "{bad:?}");
         }
         let long = format!("{}@example.com", "a".repeat(250));
         assert_eq!(Email::parse("email", &long).unwrap_err().code, "too_long");
@@ -246,27 +205,12 @@ mod tests {
     fn phones_become_e164_using_the_form_country() {
         let gb = Country::parse("country", "gb").unwrap();
         assert_eq!(
-            PhoneNumber::parse("phone", "020 7946 0958", Some(gb))
-                .unwrap()
-                .as_e164(),
+            PhoneNumber::parse("phone", "020 7946 0958", Some(gb)).unwrap().as_e164(),
             "+442079460958"
         );
-        assert_eq!(
-            PhoneNumber::parse("phone", "+1 (415) 555-2671", None)
-                .unwrap()
-                .as_e164(),
-            "+14155552671"
-        );
-        assert_eq!(
-            PhoneNumber::parse("phone", "12345", None).unwrap_err().code,
-            "invalid_phone"
-        );
-        assert_eq!(
-            PhoneNumber::parse("phone", "not a phone", Some(gb))
-                .unwrap_err()
-                .code,
-            "invalid_phone"
-        );
+        assert_eq!(PhoneNumber::parse("phone", "+1 (415) 555-2671", None).unwrap().as_e164(), "+14155552671");
+        assert_eq!(PhoneNumber::parse("phone", "12345", None).unwrap_err().code, "invalid_phone");
+        assert_eq!(PhoneNumber::parse("phone", "not a phone", Some(gb)).unwrap_err().code, "invalid_phone");
     }
 
     #[test]
@@ -276,51 +220,21 @@ mod tests {
         assert!(us.has_subdivisions());
         assert_eq!(State::parse("state", "ca", us).unwrap().code(), "US-CA");
         assert_eq!(State::parse("state", "US-NY", us).unwrap().code(), "US-NY");
-        assert_eq!(
-            State::parse("state", "GB-LND", us).unwrap_err().code,
-            "invalid_state"
-        );
-        assert_eq!(
-            State::parse("state", "ZZ", us).unwrap_err().code,
-            "invalid_state"
-        );
+        assert_eq!(State::parse("state", "GB-LND", us).unwrap_err().code, "invalid_state");
+        assert_eq!(State::parse("state", "ZZ", us).unwrap_err().code, "invalid_state");
         for bad in ["XX", "USA", "U", "", "1"] {
-            assert_eq!(
-                Country::parse("country", bad).unwrap_err().code,
-                "invalid_country",
-                "{bad:?}"
-            );
+            assert_eq!(Country::parse("country", bad).unwrap_err().code, "invalid_country", "{bad:?}");
         }
     }
 
     #[test]
     fn text_is_kept_as_typed_but_bounded_and_clean() {
-        assert_eq!(
-            text("name", "  Zoë Ñúñez 王小明 ", 200, false).unwrap(),
-            "Zoë Ñúñez 王小明"
-        );
-        assert_eq!(
-            text("name", "a\u{0007}b", 200, false).unwrap_err().code,
-            "control_characters"
-        );
-        assert_eq!(
-            text("name", "a\nb", 200, false).unwrap_err().code,
-            "control_characters"
-        );
-        assert_eq!(
-            text("message", "line one\r\nline two", 200, true).unwrap(),
-            "line one\r\nline two"
-        );
-        assert_eq!(
-            text("name", "evil\u{202E}txt", 200, false)
-                .unwrap_err()
-                .code,
-            "control_characters"
-        );
-        assert_eq!(
-            text("name", &"é".repeat(201), 200, false).unwrap_err().code,
-            "too_long"
-        );
+        assert_eq!(text("name", "  Zoë Ñúñez 王小明 ", 200, false).unwrap(), "Zoë Ñúñez 王小明");
+        assert_eq!(text("name", "a\u{0007}b", 200, false).unwrap_err().code, "control_characters");
+        assert_eq!(text("name", "a\nb", 200, false).unwrap_err().code, "control_characters");
+        assert_eq!(text("message", "line one\r\nline two", 200, true).unwrap(), "line one\r\nline two");
+        assert_eq!(text("name", "evil\u{202E}txt", 200, false).unwrap_err().code, "control_characters");
+        assert_eq!(text("name", &"é".repeat(201), 200, false).unwrap_err().code, "too_long");
         assert!(text("name", &"é".repeat(200), 200, false).is_ok());
     }
 }

@@ -21,9 +21,7 @@ impl FormInput {
 
     /// The single value of a field; blank counts as absent.
     pub fn first(&self, name: &str) -> Option<&str> {
-        self.values
-            .get(name)
-            .and_then(|v| v.iter().map(|s| s.as_str()).find(|s| !s.trim().is_empty()))
+        self.values.get(name).and_then(|v| v.iter().map(|s| s.as_str()).find(|s| !s.trim().is_empty()))
     }
 }
 
@@ -53,38 +51,23 @@ pub fn validate(form: &FormDefinition, input: &FormInput) -> Result<ValidForm, V
     let mut errors = Vec::new();
 
     for spec in &form.fields {
-        let given = input
-            .values
-            .get(&spec.name)
-            .map_or(0, |v| v.iter().filter(|s| !s.trim().is_empty()).count());
+        let given =
+            input.values.get(&spec.name).map_or(0, |v| v.iter().filter(|s| !s.trim().is_empty()).count());
         if input.wrong_type.contains(&spec.name) {
-            keep(
-                &mut errors,
-                Err::<(), _>(FieldError::new(&spec.name, "invalid_type", "must be text")),
-            );
+            keep(&mut errors, Err::<(), _>(FieldError::new(&spec.name, "invalid_type", "must be text")));
         } else if given == 0 && spec.required && spec.kind != FieldKind::State {
-            keep(
-                &mut errors,
-                Err::<(), _>(FieldError::new(&spec.name, "required", "is required")),
-            );
+            keep(&mut errors, Err::<(), _>(FieldError::new(&spec.name, "required", "is required")));
         } else if given > 1 && spec.kind != FieldKind::Interests {
             keep(
                 &mut errors,
-                Err::<(), _>(FieldError::new(
-                    &spec.name,
-                    "multiple_values",
-                    "must be given once",
-                )),
+                Err::<(), _>(FieldError::new(&spec.name, "multiple_values", "must be given once")),
             );
         }
     }
     let single = |name: &str| -> Option<&str> {
         let spec = form.field(name)?;
         if input.wrong_type.contains(name)
-            || input
-                .values
-                .get(name)
-                .is_some_and(|v| v.len() > 1 && spec.kind != FieldKind::Interests)
+            || input.values.get(name).is_some_and(|v| v.len() > 1 && spec.kind != FieldKind::Interests)
         {
             return None;
         }
@@ -92,49 +75,29 @@ pub fn validate(form: &FormDefinition, input: &FormInput) -> Result<ValidForm, V
     };
 
     let email = single("email").and_then(|raw| keep(&mut errors, Email::parse("email", raw)));
-    let name = single("name")
-        .and_then(|raw| keep(&mut errors, fields::text("name", raw, NAME_MAX, false)));
-    let job_title = single("job_title").and_then(|raw| {
-        keep(
-            &mut errors,
-            fields::text("job_title", raw, JOB_TITLE_MAX, false),
-        )
-    });
-    let company = single("company").and_then(|raw| {
-        keep(
-            &mut errors,
-            fields::text("company", raw, COMPANY_MAX, false),
-        )
-    });
-    let message = single("message")
-        .and_then(|raw| keep(&mut errors, fields::text("message", raw, MESSAGE_MAX, true)));
-    let country =
-        single("country").and_then(|raw| keep(&mut errors, Country::parse("country", raw)));
-    let phone = single("phone")
-        .and_then(|raw| keep(&mut errors, PhoneNumber::parse("phone", raw, country)));
+    let name = single("name").and_then(|raw| keep(&mut errors, fields::text("name", raw, NAME_MAX, false)));
+    let job_title = single("job_title")
+        .and_then(|raw| keep(&mut errors, fields::text("job_title", raw, JOB_TITLE_MAX, false)));
+    let company =
+        single("company").and_then(|raw| keep(&mut errors, fields::text("company", raw, COMPANY_MAX, false)));
+    let message =
+        single("message").and_then(|raw| keep(&mut errors, fields::text("message", raw, MESSAGE_MAX, true)));
+    let country = single("country").and_then(|raw| keep(&mut errors, Country::parse("country", raw)));
+    let phone = single("phone").and_then(|raw| keep(&mut errors, PhoneNumber::parse("phone", raw, country)));
 
     let state = match (form.field("state"), single("state"), country) {
         (None, _, _) => None,
-        (Some(_), Some(raw), Some(country)) => {
-            keep(&mut errors, State::parse("state", raw, country))
-        }
+        (Some(_), Some(raw), Some(country)) => keep(&mut errors, State::parse("state", raw, country)),
         (Some(_), Some(_), None) => {
             if single("country").is_none() {
-                keep(
-                    &mut errors,
-                    Err(FieldError::new("state", "invalid_state", "needs a country")),
-                )
+                keep(&mut errors, Err(FieldError::new("state", "invalid_state", "needs a country")))
             } else {
                 None // the country's own error is reported
             }
         }
         (Some(spec), None, Some(country)) if spec.required && country.has_subdivisions() => keep(
             &mut errors,
-            Err(FieldError::new(
-                "state",
-                "required",
-                format!("is required for {}", country.code()),
-            )),
+            Err(FieldError::new("state", "required", format!("is required for {}", country.code()))),
         ),
         (Some(_), None, _) => None,
     };
@@ -149,11 +112,7 @@ pub fn validate(form: &FormDefinition, input: &FormInput) -> Result<ValidForm, V
                     errors.push(FieldError::new(
                         "interests",
                         "unknown_topic",
-                        format!(
-                            "{:?} is not one of: {}",
-                            truncate(topic),
-                            form.topics.join(", ")
-                        ),
+                        format!("{:?} is not one of: {}", truncate(topic), form.topics.join(", ")),
                     ));
                 }
             }
@@ -181,26 +140,17 @@ pub fn validate(form: &FormDefinition, input: &FormInput) -> Result<ValidForm, V
             }
             _ => continue,
         };
-        if let Some(value) = value.map_err(|e| errors.push(e)).ok() {
+        if let Some(value) = keep(&mut errors, value) {
             custom.insert(spec.name.clone(), value);
         }
     }
 
     match email {
-        Some(email) if errors.is_empty() => Ok(ValidForm {
-            email,
-            name,
-            phone,
-            job_title,
-            company,
-            country,
-            state,
-            message,
-            topics,
-            custom,
-        }),
+        Some(email) if errors.is_empty() => {
+            Ok(ValidForm { email, name, phone, job_title, company, country, state, message, topics, custom })
+        }
         _ => {
-            errors.sort_by(|a, b| field_order(form, &a.field).cmp(&field_order(form, &b.field)));
+            errors.sort_by_key(|e| field_order(form, &e.field));
             errors.dedup_by(|a, b| a.field == b.field && a.code == b.code);
             Err(errors)
         }
@@ -212,10 +162,7 @@ fn keep<T>(errors: &mut Vec<FieldError>, result: Result<T, FieldError>) -> Optio
 }
 
 fn field_order(form: &FormDefinition, name: &str) -> usize {
-    form.fields
-        .iter()
-        .position(|f| f.name == name)
-        .unwrap_or(usize::MAX)
+    form.fields.iter().position(|f| f.name == name).unwrap_or(usize::MAX)
 }
 
 /// Echoes at most a few characters of a bad value back, so an error never reflects a large input.
@@ -242,11 +189,7 @@ mod tests {
     }
 
     fn codes(result: Result<ValidForm, Vec<FieldError>>) -> Vec<(String, &'static str)> {
-        result
-            .unwrap_err()
-            .into_iter()
-            .map(|e| (e.field, e.code))
-            .collect()
+        result.unwrap_err().into_iter().map(|e| (e.field, e.code)).collect()
     }
 
     #[test]
@@ -273,25 +216,15 @@ mod tests {
         assert_eq!(valid.name.as_deref(), Some("Zoë Ñúñez"));
         assert_eq!(valid.phone.unwrap().as_e164(), "+14155552671");
         assert_eq!(valid.state.unwrap().code(), "US-CA");
-        assert_eq!(
-            valid.topics,
-            BTreeSet::from(["events".to_owned(), "identity".to_owned()])
-        );
-        assert_eq!(
-            valid.custom.len(),
-            1,
-            "only declared custom fields are kept"
-        );
+        assert_eq!(valid.topics, BTreeSet::from(["events".to_owned(), "identity".to_owned()]));
+        assert_eq!(valid.custom.len(), 1, "only declared custom fields are kept");
     }
 
     #[test]
     fn every_failing_field_is_reported_in_form_order() {
         let c = catalogue();
         let form = c.form("event-registration").unwrap();
-        let errors = codes(validate(
-            form,
-            &input(&[("email", "nope"), ("phone", "12"), ("country", "XX")]),
-        ));
+        let errors = codes(validate(form, &input(&[("email", "nope"), ("phone", "12"), ("country", "XX")])));
         assert_eq!(
             errors,
             vec![
@@ -320,16 +253,10 @@ mod tests {
         ];
         let mut us = base.to_vec();
         us.push(("country", "US"));
-        assert_eq!(
-            codes(validate(form, &input(&us))),
-            vec![("state".to_owned(), "required")]
-        );
+        assert_eq!(codes(validate(form, &input(&us))), vec![("state".to_owned(), "required")]);
         let mut aq = base.to_vec();
         aq.push(("country", "AQ"));
-        assert!(
-            validate(form, &input(&aq)).is_ok(),
-            "Antarctica has no subdivisions"
-        );
+        assert!(validate(form, &input(&aq)).is_ok(), "Antarctica has no subdivisions");
     }
 
     #[test]
@@ -341,46 +268,27 @@ mod tests {
             vec![("interests".to_owned(), "required")]
         );
         assert_eq!(
-            codes(validate(
-                form,
-                &input(&[("email", "a@example.com"), ("interests", "cloud,spam")])
-            )),
+            codes(validate(form, &input(&[("email", "a@example.com"), ("interests", "cloud,spam")]))),
             vec![("interests".to_owned(), "unknown_topic")]
         );
         let contact = c.form("contact-us").unwrap();
         let valid = validate(
             contact,
-            &input(&[
-                ("name", "A"),
-                ("email", "a@example.com"),
-                ("message", "hi"),
-                ("interests", "cloud"),
-            ]),
+            &input(&[("name", "A"), ("email", "a@example.com"), ("message", "hi"), ("interests", "cloud")]),
         )
         .unwrap();
-        assert!(
-            valid.topics.is_empty(),
-            "a form without interests records no marketing consent"
-        );
+        assert!(valid.topics.is_empty(), "a form without interests records no marketing consent");
     }
 
     #[test]
     fn repeated_and_wrongly_typed_fields_are_refused() {
         let c = catalogue();
         let form = c.form("contact-us").unwrap();
-        let mut both = input(&[
-            ("name", "A"),
-            ("name", "B"),
-            ("email", "a@example.com"),
-            ("message", "m"),
-        ]);
+        let mut both = input(&[("name", "A"), ("name", "B"), ("email", "a@example.com"), ("message", "m")]);
         both.wrong_type.insert("message".to_owned());
         assert_eq!(
             codes(validate(form, &both)),
-            vec![
-                ("name".to_owned(), "multiple_values"),
-                ("message".to_owned(), "invalid_type")
-            ]
+            vec![("name".to_owned(), "multiple_values"), ("message".to_owned(), "invalid_type")]
         );
     }
 
@@ -389,10 +297,7 @@ mod tests {
         let c = catalogue();
         let form = c.form("survey").unwrap();
         assert_eq!(
-            codes(validate(
-                form,
-                &input(&[("name", "A"), ("email", "a@example.com"), ("rating", "6")])
-            )),
+            codes(validate(form, &input(&[("name", "A"), ("email", "a@example.com"), ("rating", "6")]))),
             vec![("rating".to_owned(), "unknown_option")]
         );
     }

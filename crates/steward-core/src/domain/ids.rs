@@ -39,11 +39,8 @@ impl SubmissionId {
     /// The same form and idempotency key always give the same id, which is what makes a retry
     /// store nothing new: the store refuses a second item with this id.
     pub fn for_idempotency_key(form: &FormId, key: &IdempotencyKey) -> Self {
-        let digest = Sha256::new()
-            .chain_update(form.as_str())
-            .chain_update([0])
-            .chain_update(key.as_str())
-            .finalize();
+        let digest =
+            Sha256::new().chain_update(form.as_str()).chain_update([0]).chain_update(key.as_str()).finalize();
         let bytes: [u8; 16] = digest[..16].try_into().expect("SHA-256 is 32 bytes");
         Self(uuid::Uuid::new_v8(bytes).simple().to_string())
     }
@@ -62,9 +59,7 @@ impl FormId {
     pub fn parse(raw: &str) -> Option<Self> {
         let ok = !raw.is_empty()
             && raw.len() <= 64
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         ok.then(|| Self(raw.to_owned()))
     }
 

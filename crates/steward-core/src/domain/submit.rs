@@ -97,17 +97,9 @@ pub async fn submit_form<S>(
 where
     S: RateLimiter + ProfileStore + SubmissionStore,
 {
-    let SubmitCommand {
-        form,
-        input,
-        client,
-        idempotency_key,
-    } = command;
+    let SubmitCommand { form, input, client, idempotency_key } = command;
     if input.first(&catalogue.honeypot_field).is_some() {
-        tracing::info!(
-            form = form.id.as_str(),
-            "honeypot filled; submission discarded"
-        );
+        tracing::info!(form = form.id.as_str(), "honeypot filled; submission discarded");
         return Ok(SubmitOutcome::Discarded(Receipt {
             submission_id: SubmissionId::new_random(),
             profile_id: ProfileId::new_random(),
@@ -118,19 +110,12 @@ where
     let limits = config.rate_limits;
     let window = FixedWindow::containing(client.received_at, limits.window);
     let ip_key = config.hash_key.pseudonym("rate-ip", &client.source_ip);
-    let email_key = config
-        .hash_key
-        .pseudonym("rate-email", data.email.normalized());
-    for (scope, subject, limit) in [
-        ("ip", &ip_key, limits.per_ip),
-        ("email", &email_key, limits.per_email),
-    ] {
+    let email_key = config.hash_key.pseudonym("rate-email", data.email.normalized());
+    for (scope, subject, limit) in [("ip", &ip_key, limits.per_ip), ("email", &email_key, limits.per_email)] {
         let count = store.hit(scope, subject, window.start, window.end).await?;
         if count > limit {
             tracing::info!(form = form.id.as_str(), scope, "rate limit reached");
-            return Err(SubmitError::RateLimited {
-                retry_after: window.remaining_after(client.received_at),
-            });
+            return Err(SubmitError::RateLimited { retry_after: window.remaining_after(client.received_at) });
         }
     }
 
@@ -155,10 +140,7 @@ where
         client,
     };
     let profile_id = store.upsert_profile(&submission).await?;
-    let receipt = Receipt {
-        submission_id: submission.id.clone(),
-        profile_id: profile_id.clone(),
-    };
+    let receipt = Receipt { submission_id: submission.id.clone(), profile_id: profile_id.clone() };
     let outcome = match store.insert_submission(&profile_id, &submission).await? {
         Inserted::New => SubmitOutcome::Stored(receipt),
         Inserted::AlreadyStored => SubmitOutcome::Replayed(receipt),
@@ -184,10 +166,7 @@ impl FixedWindow {
     pub fn containing(at: Timestamp, length: Duration) -> Self {
         let length = length.as_secs().max(1) as i64;
         let start = at.epoch_seconds().div_euclid(length) * length;
-        Self {
-            start,
-            end: start + length,
-        }
+        Self { start, end: start + length }
     }
 
     fn remaining_after(&self, at: Timestamp) -> Duration {

@@ -37,9 +37,8 @@ pub async fn decode_form(
         return Err(BodyError::TooLarge { limit });
     }
     let raw_type = content_type.unwrap_or("").trim();
-    let media: mime::Mime = raw_type
-        .parse()
-        .map_err(|_| BodyError::UnsupportedMediaType(truncate(raw_type)))?;
+    let media: mime::Mime =
+        raw_type.parse().map_err(|_| BodyError::UnsupportedMediaType(truncate(raw_type)))?;
     if let Some(charset) = media.get_param(mime::CHARSET) {
         if !charset.as_str().eq_ignore_ascii_case("utf-8") {
             return Err(BodyError::UnsupportedMediaType(truncate(raw_type)));
@@ -68,10 +67,7 @@ fn truncate(text: &str) -> String {
 /// Unlike `form_urlencoded`, which replaces bad bytes with U+FFFD silently, this refuses them.
 fn decode_urlencoded(body: &[u8]) -> Result<FormInput, BodyError> {
     let decode = |part: &[u8]| -> Result<String, BodyError> {
-        let spaced: Vec<u8> = part
-            .iter()
-            .map(|&b| if b == b'+' { b' ' } else { b })
-            .collect();
+        let spaced: Vec<u8> = part.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
         let bytes: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
         String::from_utf8(bytes).map_err(|_| BodyError::InvalidUtf8)
     };
@@ -87,8 +83,7 @@ fn decode_urlencoded(body: &[u8]) -> Result<FormInput, BodyError> {
 
 fn decode_json(body: &[u8]) -> Result<FormInput, BodyError> {
     std::str::from_utf8(body).map_err(|_| BodyError::InvalidUtf8)?;
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| BodyError::MalformedJson(e.to_string()))?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| BodyError::MalformedJson(e.to_string()))?;
     let Value::Object(map) = value else {
         return Err(BodyError::JsonNotAnObject);
     };
@@ -119,11 +114,7 @@ fn decode_json(body: &[u8]) -> Result<FormInput, BodyError> {
     Ok(input)
 }
 
-async fn decode_multipart(
-    boundary: &str,
-    body: &[u8],
-    limit: usize,
-) -> Result<FormInput, BodyError> {
+async fn decode_multipart(boundary: &str, body: &[u8], limit: usize) -> Result<FormInput, BodyError> {
     let malformed = |e: multer::Error| BodyError::MalformedMultipart(e.to_string());
     let data = Bytes::copy_from_slice(body);
     let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(data) });
@@ -137,8 +128,7 @@ async fn decode_multipart(
         let bytes = field.bytes().await.map_err(malformed)?;
         match name {
             Some(name) if !is_file => {
-                let value =
-                    String::from_utf8(bytes.to_vec()).map_err(|_| BodyError::InvalidUtf8)?;
+                let value = String::from_utf8(bytes.to_vec()).map_err(|_| BodyError::InvalidUtf8)?;
                 input.push(&name, value);
             }
             _ => {} // files and unnamed parts are never stored
@@ -174,16 +164,9 @@ mod tests {
             decode("application/x-www-form-urlencoded", b"name=%FF").await,
             Err(BodyError::InvalidUtf8)
         );
-        assert_eq!(
-            decode("application/json", b"{\"name\":\"\xff\"}").await,
-            Err(BodyError::InvalidUtf8)
-        );
-        let multipart =
-            b"--XX\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n\xff\r\n--XX--\r\n";
-        assert_eq!(
-            decode("multipart/form-data; boundary=XX", multipart).await,
-            Err(BodyError::InvalidUtf8)
-        );
+        assert_eq!(decode("application/json", b"{\"name\":\"\xff\"}").await, Err(BodyError::InvalidUtf8));
+        let multipart = b"--XX\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n\xff\r\n--XX--\r\n";
+        assert_eq!(decode("multipart/form-data; boundary=XX", multipart).await, Err(BodyError::InvalidUtf8));
     }
 
     #[tokio::test]
@@ -202,26 +185,14 @@ mod tests {
 
     #[tokio::test]
     async fn malformed_and_unsupported_bodies_are_named() {
-        assert!(matches!(
-            decode("application/json", b"{\"a\":").await,
-            Err(BodyError::MalformedJson(_))
-        ));
-        assert_eq!(
-            decode("application/json", b"[1,2]").await,
-            Err(BodyError::JsonNotAnObject)
-        );
-        assert!(matches!(
-            decode("text/plain", b"a=b").await,
-            Err(BodyError::UnsupportedMediaType(_))
-        ));
+        assert!(matches!(decode("application/json", b"{\"a\":").await, Err(BodyError::MalformedJson(_))));
+        assert_eq!(decode("application/json", b"[1,2]").await, Err(BodyError::JsonNotAnObject));
+        assert!(matches!(decode("text/plain", b"a=b").await, Err(BodyError::UnsupportedMediaType(_))));
         assert!(matches!(
             decode("application/json; charset=latin1", b"{}").await,
             Err(BodyError::UnsupportedMediaType(_))
         ));
-        assert!(matches!(
-            decode("multipart/form-data", b"x").await,
-            Err(BodyError::MalformedMultipart(_))
-        ));
+        assert!(matches!(decode("multipart/form-data", b"x").await, Err(BodyError::MalformedMultipart(_))));
         assert!(matches!(
             decode("multipart/form-data; boundary=XX", b"garbage").await,
             Err(BodyError::MalformedMultipart(_))
@@ -241,9 +212,7 @@ mod tests {
     async fn multipart_keeps_fields_and_skips_files() {
         let body = b"--XX\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nZo\xc3\xab\r\n\
 --XX\r\nContent-Disposition: form-data; name=\"cv\"; filename=\"cv.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\r\n--XX--\r\n";
-        let input = decode("multipart/form-data; boundary=XX", body)
-            .await
-            .unwrap();
+        let input = decode("multipart/form-data; boundary=XX", body).await.unwrap();
         assert_eq!(input.values["name"], vec!["Zoë"]);
         assert!(!input.values.contains_key("cv"));
     }

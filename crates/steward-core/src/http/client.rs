@@ -12,9 +12,7 @@ use crate::time::Timestamp;
 /// that cannot be stored as clean text is dropped rather than failing the request.
 pub fn client_info(request: &Request) -> ClientInfo {
     let (source_ip, time_epoch) = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => {
-            (ctx.http.source_ip.clone(), Some(ctx.time_epoch))
-        }
+        Some(RequestContext::ApiGatewayV2(ctx)) => (ctx.http.source_ip.clone(), Some(ctx.time_epoch)),
         _ => (None, None),
     };
     let header = |name: &str, max: usize| {

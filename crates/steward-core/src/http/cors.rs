@@ -6,13 +6,31 @@ use lambda_http::{Body, Response};
 
 use crate::config::Config;
 
-/// The `Origin` a browser sent, when it is one of ours. `Ok(None)`: no Origin header (not a
-/// cross-origin browser request). `Err(())`: a browser on a site we do not allow.
-pub fn allowed_origin<'a>(config: &Config, headers: &'a HeaderMap) -> Result<Option<&'a str>, ()> {
+/// Where a request comes from, as far as CORS is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OriginCheck<'a> {
+    /// No `Origin` header: not a cross-origin browser request (curl, a server, a same-origin GET).
+    Absent,
+    /// A browser on one of our sites.
+    Allowed(&'a str),
+    /// A browser on a site we do not allow.
+    Forbidden,
+}
+
+impl<'a> OriginCheck<'a> {
+    pub fn allowed(self) -> Option<&'a str> {
+        match self {
+            Self::Allowed(origin) => Some(origin),
+            _ => None,
+        }
+    }
+}
+
+pub fn check_origin<'a>(config: &Config, headers: &'a HeaderMap) -> OriginCheck<'a> {
     match headers.get("origin").map(|o| o.to_str()) {
-        None => Ok(None),
-        Some(Ok(origin)) if config.is_allowed_origin(origin) => Ok(Some(origin)),
-        Some(_) => Err(()),
+        None => OriginCheck::Absent,
+        Some(Ok(origin)) if config.is_allowed_origin(origin) => OriginCheck::Allowed(origin),
+        Some(_) => OriginCheck::Forbidden,
     }
 }
 
@@ -31,8 +49,8 @@ pub fn decorate(response: &mut Response<Body>, origin: Option<&str>) {
 
 /// The answer to `OPTIONS`: 204 with what may be sent, for allowed origins only.
 pub fn preflight(config: &Config, headers: &HeaderMap, methods: &'static str) -> Response<Body> {
-    let origin = match allowed_origin(config, headers) {
-        Ok(Some(origin)) => origin,
+    let origin = match check_origin(config, headers) {
+        OriginCheck::Allowed(origin) => origin,
         _ => {
             return crate::http::respond::problem(&crate::http::problem::Problem::new(
                 403,
@@ -44,10 +62,7 @@ pub fn preflight(config: &Config, headers: &HeaderMap, methods: &'static str) ->
     let mut response = Response::builder()
         .status(StatusCode::NO_CONTENT)
         .header("access-control-allow-methods", methods)
-        .header(
-            "access-control-allow-headers",
-            "Content-Type, Accept, Idempotency-Key",
-        )
+        .header("access-control-allow-headers", "Content-Type, Accept, Idempotency-Key")
         .header("access-control-max-age", "600")
         .body(Body::Empty)
         .expect("static headers are valid");

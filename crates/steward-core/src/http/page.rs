@@ -23,31 +23,12 @@ pub fn problem_page(problem: &Problem, form_title: &str, back: Option<&str>) -> 
     let items: String = problem
         .errors
         .iter()
-        .map(|e| {
-            format!(
-                "<li><strong>{}</strong> {}</li>",
-                escape(&label(&e.field)),
-                escape(&e.message)
-            )
-        })
+        .map(|e| format!("<li><strong>{}</strong> {}</li>", escape(&label(&e.field)), escape(&e.message)))
         .collect();
-    let list = if items.is_empty() {
-        String::new()
-    } else {
-        format!("<ul>{items}</ul>")
-    };
-    let detail = problem
-        .detail
-        .as_deref()
-        .map(|d| format!("<p>{}</p>", escape(d)))
-        .unwrap_or_default();
+    let list = if items.is_empty() { String::new() } else { format!("<ul>{items}</ul>") };
+    let detail = problem.detail.as_deref().map(|d| format!("<p>{}</p>", escape(d))).unwrap_or_default();
     let back = back
-        .map(|href| {
-            format!(
-                r#"<p><a href="{}">Go back to the form</a></p>"#,
-                escape(href)
-            )
-        })
+        .map(|href| format!(r#"<p><a href="{}">Go back to the form</a></p>"#, escape(href)))
         .unwrap_or_default();
     format!(
         r#"<!doctype html>
@@ -68,10 +49,7 @@ pub fn problem_page(problem: &Problem, form_title: &str, back: Option<&str>) -> 
 fn label(field: &str) -> String {
     let spaced = field.replace(['_', '-'], " ");
     let mut chars = spaced.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -81,16 +59,9 @@ mod tests {
 
     #[test]
     fn pages_escape_everything_they_show() {
-        let problem = Problem::validation(vec![FieldError::new(
-            "job_title",
-            "too_long",
-            "<script>x</script>",
-        )]);
-        let page = problem_page(
-            &problem,
-            "Contact <us>",
-            Some("https://www.example.com/a?b=\"c\""),
-        );
+        let problem =
+            Problem::validation(vec![FieldError::new("job_title", "too_long", "<script>x</script>")]);
+        let page = problem_page(&problem, "Contact <us>", Some("https://www.example.com/a?b=\"c\""));
         assert!(page.contains("Job title"));
         assert!(page.contains("&lt;script&gt;"));
         assert!(!page.contains("<script>"));

@@ -11,12 +11,7 @@ use super::problem::{self, Problem};
 /// A client that asks for JSON (fetch pages, API clients) gets JSON and status codes; a plain
 /// HTML form post gets redirects and pages.
 pub fn wants_json(headers: &HeaderMap) -> bool {
-    let header = |name| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    };
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
     let accept = header(ACCEPT);
     accept.contains("application/json")
         || accept.contains("application/problem+json")
@@ -83,10 +78,7 @@ pub fn problem_for(
     if json_client {
         return self::problem(problem);
     }
-    let mut response = html(
-        problem.status,
-        super::page::problem_page(problem, page_title, back),
-    );
+    let mut response = html(problem.status, super::page::problem_page(problem, page_title, back));
     if let Some(seconds) = problem.retry_after_seconds {
         response.headers_mut().insert("retry-after", seconds.into());
     }
@@ -104,16 +96,10 @@ mod tests {
         assert!(!wants_json(&headers));
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         assert!(wants_json(&headers));
-        headers.insert(
-            ACCEPT,
-            HeaderValue::from_static("text/html,application/xhtml+xml"),
-        );
+        headers.insert(ACCEPT, HeaderValue::from_static("text/html,application/xhtml+xml"));
         assert!(!wants_json(&headers));
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/x-www-form-urlencoded"),
-        );
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
         assert!(wants_json(&headers));
     }
 
@@ -121,10 +107,7 @@ mod tests {
     fn problems_carry_their_media_type_and_retry_after() {
         let response = problem(&Problem::unavailable(5));
         assert_eq!(response.status(), 503);
-        assert_eq!(
-            response.headers()["content-type"],
-            "application/problem+json"
-        );
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
         assert_eq!(response.headers()["retry-after"], "5");
     }
 }

@@ -31,17 +31,11 @@ pub mod keys {
     }
 
     pub fn submission(profile_id: &str, submission_id: &str) -> (String, String) {
-        (
-            profile_partition(profile_id),
-            format!("SUBMISSION#{submission_id}"),
-        )
+        (profile_partition(profile_id), format!("SUBMISSION#{submission_id}"))
     }
 
     pub fn rate_counter(scope: &str, subject: &str, window_start: i64) -> (String, String) {
-        (
-            format!("RATE#{scope}#{subject}"),
-            format!("WINDOW#{window_start}"),
-        )
+        (format!("RATE#{scope}#{subject}"), format!("WINDOW#{window_start}"))
     }
 }
 
@@ -54,11 +48,7 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>, hash_key: SecretKey) -> Self {
-        Self {
-            client,
-            table: table.into(),
-            hash_key,
-        }
+        Self { client, table: table.into(), hash_key }
     }
 
     pub fn email_pseudonym(&self, normalized_email: &str) -> String {
@@ -92,9 +82,7 @@ where
         )
     );
     match err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
-            StoreError::Unavailable(Box::new(err))
-        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => StoreError::Unavailable(Box::new(err)),
         SdkError::ResponseError(_) => StoreError::Unavailable(Box::new(err)),
         _ if retryable_code => StoreError::Unavailable(Box::new(err)),
         _ => StoreError::Unexpected(Box::new(err)),
@@ -189,10 +177,7 @@ impl ProfileStore for DynamoStore {
         let mut expression = format!("SET {}", clauses.join(", "));
         if !data.topics.is_empty() {
             expression.push_str(" ADD marketing_topics :topics");
-            values.insert(
-                ":topics".into(),
-                AttributeValue::Ss(data.topics.iter().cloned().collect()),
-            );
+            values.insert(":topics".into(), AttributeValue::Ss(data.topics.iter().cloned().collect()));
         }
 
         let output = self
@@ -215,9 +200,7 @@ impl ProfileStore for DynamoStore {
             .and_then(|a| a.get("profile_id"))
             .and_then(|v| v.as_s().ok())
             .cloned()
-            .ok_or_else(|| {
-                StoreError::Unexpected("profile update returned no profile_id".into())
-            })?;
+            .ok_or_else(|| StoreError::Unexpected("profile update returned no profile_id".into()))?;
         Ok(ProfileId::from_stored(id))
     }
 }
@@ -243,11 +226,7 @@ impl SubmissionStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(Inserted::New),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
                 Ok(Inserted::AlreadyStored)
             }
             Err(err) => Err(classify(err)),
@@ -280,10 +259,7 @@ fn submission_item(submission: &NewSubmission) -> HashMap<String, AttributeValue
         fields.insert(name.clone(), s(value));
     }
     if !data.topics.is_empty() {
-        fields.insert(
-            "interests".into(),
-            AttributeValue::Ss(data.topics.iter().cloned().collect()),
-        );
+        fields.insert("interests".into(), AttributeValue::Ss(data.topics.iter().cloned().collect()));
     }
 
     let mut browser = HashMap::from([
@@ -322,10 +298,7 @@ fn submission_item(submission: &NewSubmission) -> HashMap<String, AttributeValue
         ("policy_version".to_owned(), s(&consent.policy_version)),
         ("given_at".to_owned(), s(consent.given_at.rfc3339())),
         ("source_ip".to_owned(), s(&consent.source_ip)),
-        (
-            "marketing_topics".to_owned(),
-            AttributeValue::L(consent.topics.iter().map(s).collect()),
-        ),
+        ("marketing_topics".to_owned(), AttributeValue::L(consent.topics.iter().map(s).collect())),
     ]);
     if let Some(ua) = &consent.user_agent {
         evidence.insert("user_agent".to_owned(), s(ua));
