@@ -59,6 +59,8 @@ pub struct FormDefinition {
     pub purposes: Vec<Purpose>,
     pub topics: Vec<String>,
     pub fields: Vec<FieldSpec>,
+    /// Applicants may upload a CV after submitting (careers); the answer carries the grant.
+    pub cv_upload: bool,
 }
 
 impl FormDefinition {
@@ -96,6 +98,8 @@ struct RawForm {
     #[serde(default)]
     topics: Vec<String>,
     fields: Vec<RawField>,
+    #[serde(default)]
+    cv_upload: bool,
 }
 
 #[derive(Deserialize)]
@@ -172,6 +176,7 @@ impl Catalogue {
                     purposes: form.purposes,
                     topics: form.topics,
                     fields,
+                    cv_upload: form.cv_upload,
                 },
             );
         }

@@ -3,6 +3,7 @@
 //! with a message naming the variable, rather than failing later on a request.
 
 use crate::secret::SecretKey;
+use crate::token::TokenKeys;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -52,8 +53,54 @@ pub struct Config {
     /// Keys pseudonyms (rate-limit counters) so that stored keys reveal no email or IP address.
     pub hash_key: SecretKey,
     /// Requests with larger bodies are refused with 413 before parsing.
+    /// Signs the links and grants Steward hands out (see [`crate::token`]).
+    pub token_keys: TokenKeys,
+    /// How long a careers applicant may take to upload a CV after applying.
+    pub cv_upload_token_ttl: Duration,
     pub max_body_bytes: usize,
     pub rate_limits: RateLimits,
+}
+
+/// Reads typed values from an environment, naming the variable in every error.
+pub struct Env<F: Fn(&str) -> Option<String>>(pub F);
+
+impl Env<fn(&str) -> Option<String>> {
+    pub fn process() -> Self {
+        Env(|name| std::env::var(name).ok())
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    pub fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        (self.0)(name).filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
+    }
+
+    pub fn optional(&self, name: &'static str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    pub fn number(&self, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+        match self.optional(name) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| ConfigError::Invalid { name, reason: format!("{v:?} is not a whole number") }),
+        }
+    }
+
+    pub fn origins(&self, name: &'static str) -> Result<Vec<Origin>, ConfigError> {
+        self.required(name)?
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(Origin::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|reason| ConfigError::Invalid { name, reason })
+    }
+
+    pub fn token_keys(&self, name: &'static str) -> Result<TokenKeys, ConfigError> {
+        TokenKeys::parse(&self.required(name)?).map_err(|reason| ConfigError::Invalid { name, reason })
+    }
 }
 
 impl Config {
@@ -63,44 +110,26 @@ impl Config {
 
     /// Builds the configuration from any variable source; tests pass a map.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| {
-            lookup(name).filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
-        };
-        let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
-            match lookup(name) {
-                None => Ok(default),
-                Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
-                    name,
-                    reason: format!("{v:?} is not a whole number"),
-                }),
-            }
-        };
-        let allowed_origins = required("ALLOWED_ORIGINS")?
-            .split(',')
-            .filter(|s| !s.trim().is_empty())
-            .map(Origin::parse)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|reason| ConfigError::Invalid { name: "ALLOWED_ORIGINS", reason })?;
-        let site_url = required("SITE_URL")?.trim_end_matches('/').to_owned();
+        let env = Env(lookup);
+        let site_url = env.required("SITE_URL")?.trim_end_matches('/').to_owned();
         Origin::parse(&site_url).map_err(|reason| ConfigError::Invalid { name: "SITE_URL", reason })?;
-        let hash_key = required("HASH_KEY")?;
+        let hash_key = env.required("HASH_KEY")?;
         if hash_key.len() < 16 {
-            return Err(ConfigError::Invalid {
-                name: "HASH_KEY",
-                reason: "must be at least 16 characters".into(),
-            });
+            return Err(ConfigError::Invalid { name: "HASH_KEY", reason: "must be at least 16 characters".into() });
         }
         Ok(Self {
-            table_name: required("TABLE_NAME")?,
-            allowed_origins,
+            table_name: env.required("TABLE_NAME")?,
+            allowed_origins: env.origins("ALLOWED_ORIGINS")?,
             site_url,
-            policy_version: required("POLICY_VERSION")?,
+            policy_version: env.required("POLICY_VERSION")?,
             hash_key: SecretKey::new(hash_key.into_bytes()),
-            max_body_bytes: number("MAX_BODY_BYTES", 64 * 1024)? as usize,
+            token_keys: env.token_keys("TOKEN_KEYS")?,
+            cv_upload_token_ttl: Duration::from_secs(env.number("CV_UPLOAD_TOKEN_TTL_SECONDS", 3600)?),
+            max_body_bytes: env.number("MAX_BODY_BYTES", 64 * 1024)? as usize,
             rate_limits: RateLimits {
-                window: Duration::from_secs(number("RATE_LIMIT_WINDOW_SECONDS", 600)?.max(1)),
-                per_ip: number("RATE_LIMIT_PER_IP", 30)? as u32,
-                per_email: number("RATE_LIMIT_PER_EMAIL", 10)? as u32,
+                window: Duration::from_secs(env.number("RATE_LIMIT_WINDOW_SECONDS", 600)?.max(1)),
+                per_ip: env.number("RATE_LIMIT_PER_IP", 30)? as u32,
+                per_email: env.number("RATE_LIMIT_PER_EMAIL", 10)? as u32,
             },
         })
     }
@@ -120,6 +149,7 @@ pub(crate) fn test_config() -> Config {
                 "SITE_URL" => "https://www.example.com",
                 "POLICY_VERSION" => "2018-03-23",
                 "HASH_KEY" => "0123456789abcdef0123456789abcdef",
+                "TOKEN_KEYS" => "t1:test-token-key-0123456789abcdef0123",
                 _ => return None,
             }
             .to_owned(),
@@ -142,7 +172,8 @@ mod tests {
     #[test]
     fn a_missing_variable_is_named() {
         let err = Config::from_lookup(|_| None).unwrap_err();
-        assert!(err.to_string().contains("ALLOWED_ORIGINS"));
+        assert!(matches!(err, ConfigError::Missing(_)), "{err}");
+        assert!(err.to_string().contains("SITE_URL"));
     }
 
     #[test]

@@ -8,6 +8,12 @@ use time::OffsetDateTime;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp(OffsetDateTime);
 
+impl From<std::time::SystemTime> for Timestamp {
+    fn from(at: std::time::SystemTime) -> Self {
+        Self(OffsetDateTime::from(at))
+    }
+}
+
 impl Timestamp {
     pub fn now() -> Self {
         Self(OffsetDateTime::now_utc())

@@ -1,19 +1,22 @@
 //! `POST /forms/{form}` (and its CORS preflight): parse, call the domain, map the outcome.
 
 use std::convert::Infallible;
+use std::time::SystemTime;
 
 use lambda_http::{Body, Request, RequestExt, Response};
-use steward_core::catalogue::Catalogue;
+use steward_core::catalogue::{Catalogue, FormDefinition};
 use steward_core::config::Config;
+use steward_core::domain::careers;
 use steward_core::domain::fields::FieldError;
 use steward_core::domain::ids::IdempotencyKey;
 use steward_core::domain::submit::{submit_form, Receipt, SubmitCommand, SubmitError, SubmitOutcome};
 use steward_core::http::body::{decode_form, BodyError};
-use steward_core::http::problem::Problem;
+use steward_core::http::problem::{self, Problem};
 use steward_core::http::{client, cors, respond};
 use steward_core::lambda::{body_bytes, body_was_invalid_base64};
 use steward_core::store::dynamodb::DynamoStore;
 use steward_core::store::StoreError;
+use steward_core::time::Timestamp;
 
 pub struct App {
     pub config: Config,
@@ -25,16 +28,12 @@ pub struct App {
 const SUBMISSION_ID_FIELD: &str = "_submission_id";
 
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infallible> {
+    let origin = cors::check_origin(&app.config.allowed_origins, request.headers());
     if request.method() == "OPTIONS" {
-        return Ok(cors::preflight(&app.config, request.headers(), "POST, OPTIONS"));
+        return Ok(cors::preflight(origin, "POST, OPTIONS"));
     }
-    let origin = cors::check_origin(&app.config, request.headers());
     if origin == cors::OriginCheck::Forbidden {
-        return Ok(respond::problem(&Problem::new(
-            403,
-            "origin_not_allowed",
-            "This origin may not submit forms",
-        )));
+        return Ok(respond::problem(&cors::forbidden_origin()));
     }
     let mut response = submit(app, &request).await;
     cors::decorate(&mut response, origin.allowed());
@@ -62,12 +61,12 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
         return fail(Problem::new(405, "method_not_allowed", "Forms accept POST only"), &form.title);
     }
     if body_was_invalid_base64(request) {
-        return fail(body_problem(&BodyError::InvalidBase64), &form.title);
+        return fail(problem::body_problem(&BodyError::InvalidBase64), &form.title);
     }
     let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok());
     let input = match decode_form(content_type, body_bytes(request), app.config.max_body_bytes).await {
         Ok(input) => input,
-        Err(err) => return fail(body_problem(&err), &form.title),
+        Err(err) => return fail(problem::body_problem(&err), &form.title),
     };
     let idempotency_key = match idempotency_key(request, input.first(SUBMISSION_ID_FIELD)) {
         Ok(key) => key,
@@ -76,7 +75,7 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
     let command = SubmitCommand { form, input, client: client::client_info(request), idempotency_key };
 
     match submit_form(&app.store, &app.config, &app.catalogue, command).await {
-        Ok(outcome) => accepted(json_client, form.thank_you_url.as_str(), form.id.as_str(), outcome),
+        Ok(outcome) => accepted(app, json_client, form, outcome),
         Err(SubmitError::Invalid(errors)) => fail(Problem::validation(errors), &form.title),
         Err(SubmitError::RateLimited { retry_after }) => fail(
             Problem::new(429, "rate_limited", "Too many submissions")
@@ -95,24 +94,40 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
     }
 }
 
-fn accepted(json_client: bool, thank_you_url: &str, form: &str, outcome: SubmitOutcome) -> Response<Body> {
+fn accepted(app: &App, json_client: bool, form: &FormDefinition, outcome: SubmitOutcome) -> Response<Body> {
     let (receipt, replayed) = match outcome {
         SubmitOutcome::Stored(receipt) | SubmitOutcome::Discarded(receipt) => (receipt, false),
         SubmitOutcome::Replayed(receipt) => (receipt, true),
     };
     let Receipt { submission_id, profile_id } = receipt;
+    // Careers applicants get the grant to upload their CV for this application, and only this one.
+    let cv_upload = form.cv_upload.then(|| {
+        let now = SystemTime::now();
+        let ttl = app.config.cv_upload_token_ttl;
+        let token = careers::upload_token(&app.config.token_keys, &submission_id, &profile_id, now, ttl);
+        (token, Timestamp::from(now + ttl))
+    });
     let mut response = if json_client {
-        respond::json(
-            201,
-            &serde_json::json!({
-                "form": form,
-                "submission_id": submission_id,
-                "profile_id": profile_id,
-                "thank_you_url": thank_you_url,
-            }),
-        )
+        let mut body = serde_json::json!({
+            "form": form.id,
+            "submission_id": submission_id,
+            "profile_id": profile_id,
+            "thank_you_url": form.thank_you_url,
+        });
+        if let Some((token, expires_at)) = &cv_upload {
+            body["cv_upload"] = serde_json::json!({
+                "url": "/careers/cv-upload",
+                "token": token,
+                "expires_at": expires_at.rfc3339(),
+            });
+        }
+        respond::json(201, &body)
     } else {
-        respond::see_other(thank_you_url)
+        match &cv_upload {
+            // The thank-you page of a plain careers form offers the upload with this grant.
+            Some((token, _)) => respond::see_other(&format!("{}?cv_upload_token={token}", form.thank_you_url)),
+            None => respond::see_other(&form.thank_you_url),
+        }
     };
     if replayed {
         response.headers_mut().insert("idempotent-replayed", "true".parse().expect("static"));
@@ -126,19 +141,6 @@ fn idempotency_key(request: &Request, field: Option<&str>) -> Result<Option<Idem
         return IdempotencyKey::parse("Idempotency-Key", text).map(Some);
     }
     field.map(|raw| IdempotencyKey::parse(SUBMISSION_ID_FIELD, raw)).transpose()
-}
-
-fn body_problem(err: &BodyError) -> Problem {
-    let (status, code) = match err {
-        BodyError::TooLarge { .. } => (413, "body_too_large"),
-        BodyError::UnsupportedMediaType(_) => (415, "unsupported_media_type"),
-        BodyError::InvalidUtf8 => (400, "invalid_utf8"),
-        BodyError::InvalidBase64 => (400, "invalid_base64"),
-        BodyError::MalformedJson(_) | BodyError::JsonNotAnObject => (400, "malformed_json"),
-        BodyError::MalformedMultipart(_) => (400, "malformed_multipart"),
-        BodyError::Empty => (400, "empty_body"),
-    };
-    Problem::new(status, code, "The request body could not be read").with_detail(err.to_string())
 }
 
 /// Where "go back" leads on an HTML error page: the page the form was on, if it is one of ours.
@@ -182,6 +184,7 @@ mod tests {
                     "SITE_URL" => "https://www.example.com",
                     "POLICY_VERSION" => "2018-03-23",
                     "HASH_KEY" => "0123456789abcdef0123456789abcdef",
+                    "TOKEN_KEYS" => "t1:test-token-key-0123456789abcdef0123",
                     _ => return None,
                 }
                 .to_owned(),

@@ -4,7 +4,8 @@
 use lambda_http::http::{HeaderMap, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 
-use crate::config::Config;
+use crate::config::Origin;
+use crate::http::problem::Problem;
 
 /// Where a request comes from, as far as CORS is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,10 +27,10 @@ impl<'a> OriginCheck<'a> {
     }
 }
 
-pub fn check_origin<'a>(config: &Config, headers: &'a HeaderMap) -> OriginCheck<'a> {
+pub fn check_origin<'a>(allowed: &[Origin], headers: &'a HeaderMap) -> OriginCheck<'a> {
     match headers.get("origin").map(|o| o.to_str()) {
         None => OriginCheck::Absent,
-        Some(Ok(origin)) if config.is_allowed_origin(origin) => OriginCheck::Allowed(origin),
+        Some(Ok(origin)) if allowed.iter().any(|o| o.as_str() == origin) => OriginCheck::Allowed(origin),
         Some(_) => OriginCheck::Forbidden,
     }
 }
@@ -47,17 +48,15 @@ pub fn decorate(response: &mut Response<Body>, origin: Option<&str>) {
     }
 }
 
+/// The answer to a browser request from a site we do not allow.
+pub fn forbidden_origin() -> Problem {
+    Problem::new(403, "origin_not_allowed", "This origin may not call the API")
+}
+
 /// The answer to `OPTIONS`: 204 with what may be sent, for allowed origins only.
-pub fn preflight(config: &Config, headers: &HeaderMap, methods: &'static str) -> Response<Body> {
-    let origin = match check_origin(config, headers) {
-        OriginCheck::Allowed(origin) => origin,
-        _ => {
-            return crate::http::respond::problem(&crate::http::problem::Problem::new(
-                403,
-                "origin_not_allowed",
-                "This origin may not call the API",
-            ))
-        }
+pub fn preflight(origin: OriginCheck<'_>, methods: &'static str) -> Response<Body> {
+    let OriginCheck::Allowed(origin) = origin else {
+        return crate::http::respond::problem(&forbidden_origin());
     };
     let mut response = Response::builder()
         .status(StatusCode::NO_CONTENT)

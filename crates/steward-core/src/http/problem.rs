@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::body::BodyError;
 use crate::domain::fields::FieldError;
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
@@ -78,4 +79,18 @@ impl Problem {
             .with_detail("Nothing was stored. Please try again shortly.")
             .with_retry_after(retry_after_seconds)
     }
+}
+
+/// The problem for a body that could not be read, with a status that says why.
+pub fn body_problem(err: &BodyError) -> Problem {
+    let (status, code) = match err {
+        BodyError::TooLarge { .. } => (413, "body_too_large"),
+        BodyError::UnsupportedMediaType(_) => (415, "unsupported_media_type"),
+        BodyError::InvalidUtf8 => (400, "invalid_utf8"),
+        BodyError::InvalidBase64 => (400, "invalid_base64"),
+        BodyError::MalformedJson(_) | BodyError::JsonNotAnObject => (400, "malformed_json"),
+        BodyError::MalformedMultipart(_) => (400, "malformed_multipart"),
+        BodyError::Empty => (400, "empty_body"),
+    };
+    Problem::new(status, code, "The request body could not be read").with_detail(err.to_string())
 }

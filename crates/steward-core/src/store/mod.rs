@@ -5,6 +5,7 @@ pub mod dynamodb;
 
 use std::future::Future;
 
+use crate::domain::careers::CvCheck;
 use crate::domain::ids::ProfileId;
 use crate::domain::submit::NewSubmission;
 
@@ -53,4 +54,18 @@ pub trait SubmissionStore {
         profile: &ProfileId,
         submission: &NewSubmission,
     ) -> impl Future<Output = Result<Inserted, StoreError>> + Send;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CvRecorded {
+    Recorded,
+    /// No such application (erased, expired or never made): the object should not be kept.
+    ApplicationMissing,
+    /// A later upload's result is already recorded; this one changes nothing.
+    NewerRecorded,
+}
+
+pub trait CvStore {
+    /// Records a CV check on its application, never replacing a later upload's result.
+    fn record_cv(&self, check: &CvCheck) -> impl Future<Output = Result<CvRecorded, StoreError>> + Send;
 }

@@ -1,0 +1,229 @@
+//! Careers applications' CVs: which files are accepted, the upload grant an applicant gets with
+//! their application, and the upload itself, which goes from the browser straight to a private S3
+//! bucket. Lambda never carries the file.
+
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use super::fields::FieldError;
+use super::ids::{ProfileId, SubmissionId};
+use crate::s3post::{presign_post, PresignedPost, SigningCredentials, UploadRules};
+use crate::token::{Claims, Purpose, TokenError, TokenKeys};
+
+/// The CV file types accepted, by their exact media type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CvType {
+    Pdf,
+    Doc,
+    Docx,
+    Odt,
+    Rtf,
+}
+
+impl CvType {
+    pub const ALL: [CvType; 5] = [Self::Pdf, Self::Doc, Self::Docx, Self::Odt, Self::Rtf];
+
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Pdf => "application/pdf",
+            Self::Doc => "application/msword",
+            Self::Docx => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            Self::Odt => "application/vnd.oasis.opendocument.text",
+            Self::Rtf => "application/rtf",
+        }
+    }
+
+    pub fn from_media_type(media_type: &str) -> Option<Self> {
+        let media_type = media_type.trim().to_ascii_lowercase();
+        let media_type = if media_type == "text/rtf" { "application/rtf" } else { media_type.as_str() };
+        Self::ALL.into_iter().find(|t| t.media_type() == media_type)
+    }
+}
+
+/// The grant that comes with a careers application: it lets that applicant, and no one else,
+/// upload a CV for that application until it expires.
+pub fn upload_token(
+    keys: &TokenKeys,
+    application: &SubmissionId,
+    profile: &ProfileId,
+    now: SystemTime,
+    valid_for: Duration,
+) -> String {
+    let expires_at = epoch_seconds(now + valid_for);
+    keys.sign(Purpose::CvUpload, application.as_str(), profile.as_str(), Some(expires_at))
+}
+
+fn epoch_seconds(at: SystemTime) -> i64 {
+    at.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// What checking an uploaded CV found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CvOutcome {
+    Verified { cv_type: CvType, size: u64, sha256: String },
+    Rejected { reason: String },
+}
+
+/// The result of checking one uploaded object, recorded on its application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CvCheck {
+    pub application_id: String,
+    pub profile_id: String,
+    pub key: String,
+    pub version_id: Option<String>,
+    /// When S3 stored the object; a later upload's result is never replaced by an earlier one's.
+    pub uploaded_at: i64,
+    pub checked_at: crate::time::Timestamp,
+    pub file_name: Option<String>,
+    pub outcome: CvOutcome,
+}
+
+/// Where the CVs go and what they may be.
+#[derive(Debug, Clone)]
+pub struct CvBucket {
+    pub name: String,
+    /// The URL browsers POST to.
+    pub url: String,
+    pub region: String,
+    pub max_bytes: u64,
+    pub url_valid_for: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRequest {
+    pub token: String,
+    pub content_type: String,
+    pub file_name: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("the upload token is not valid: {0}")]
+    Forbidden(TokenError),
+    #[error("the upload request has invalid fields")]
+    Invalid(Vec<FieldError>),
+}
+
+/// The object key of a new CV: chosen by the server, under the application's prefix.
+pub fn object_key(application: &str) -> String {
+    format!("cv/{application}/{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Checks the grant and the declared file, and signs a POST that allows exactly that upload.
+pub fn authorize_upload(
+    keys: &TokenKeys,
+    bucket: &CvBucket,
+    credentials: &SigningCredentials,
+    request: &UploadRequest,
+    now: SystemTime,
+) -> Result<(Claims, String, PresignedPost), UploadError> {
+    let claims =
+        keys.verify(&request.token, Purpose::CvUpload, epoch_seconds(now)).map_err(UploadError::Forbidden)?;
+    let Some(cv_type) = CvType::from_media_type(&request.content_type) else {
+        return Err(UploadError::Invalid(vec![FieldError::new(
+            "content_type",
+            "unsupported_file_type",
+            "must be a PDF, DOC, DOCX, ODT or RTF document",
+        )]));
+    };
+    let key = object_key(&claims.subject);
+    let mut metadata = vec![("application-id", claims.subject.clone()), ("profile-id", claims.profile_id.clone())];
+    if let Some(name) = request.file_name.as_deref().map(sanitize_file_name).filter(|n| !n.is_empty()) {
+        metadata.push(("original-filename", name));
+    }
+    let rules = UploadRules {
+        bucket: &bucket.name,
+        key: &key,
+        content_type: cv_type.media_type(),
+        max_bytes: bucket.max_bytes,
+        metadata,
+        server_side_encryption: "AES256",
+        valid_for: bucket.url_valid_for,
+    };
+    let post = presign_post(&rules, credentials, &bucket.region, bucket.url.clone(), now);
+    Ok((claims, key, post))
+}
+
+/// The browser's file name, kept only as metadata: its last path segment, without control
+/// characters, at most 150 characters, percent-encoded outside printable ASCII (S3 metadata
+/// travels in HTTP headers).
+pub fn sanitize_file_name(raw: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(150).collect();
+    let mut out = String::new();
+    for c in cleaned.trim().chars() {
+        if c.is_ascii_graphic() && c != '%' || c == ' ' {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for byte in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_document_types_are_accepted() {
+        assert_eq!(CvType::from_media_type("application/pdf"), Some(CvType::Pdf));
+        assert_eq!(CvType::from_media_type("TEXT/RTF"), Some(CvType::Rtf));
+        for bad in ["application/x-msdownload", "image/png", "application/pdf; x=1", "", "text/html"] {
+            assert_eq!(CvType::from_media_type(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn file_names_are_reduced_to_safe_metadata() {
+        assert_eq!(sanitize_file_name("C:\\Users\\zoë\\My CV.pdf"), "My CV.pdf");
+        assert_eq!(sanitize_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(sanitize_file_name("Zoë\r\nX-Evil: 1.pdf"), "Zo%C3%ABX-Evil: 1.pdf");
+        assert_eq!(sanitize_file_name("100%.pdf"), "100%25.pdf");
+        assert_eq!(sanitize_file_name(&"a".repeat(400)).len(), 150);
+    }
+
+    fn bucket() -> CvBucket {
+        CvBucket {
+            name: "cvs".into(),
+            url: "https://cvs.s3.eu-west-1.amazonaws.com/".into(),
+            region: "eu-west-1".into(),
+            max_bytes: 1000,
+            url_valid_for: Duration::from_secs(300),
+        }
+    }
+
+    fn credentials() -> SigningCredentials {
+        SigningCredentials { access_key_id: "AKID".into(), secret_access_key: "secret".into(), session_token: None }
+    }
+
+    #[test]
+    fn an_applicant_gets_a_post_for_their_application_only() {
+        let keys = TokenKeys::parse("k1:0123456789abcdef0123456789abcdef").unwrap();
+        let now = SystemTime::now();
+        let token = upload_token(
+            &keys,
+            &SubmissionId::new_random(),
+            &ProfileId::new_random(),
+            now,
+            Duration::from_secs(60),
+        );
+        let request = UploadRequest { token, content_type: "application/pdf".into(), file_name: Some("cv.pdf".into()) };
+        let (claims, key, post) = authorize_upload(&keys, &bucket(), &credentials(), &request, now).unwrap();
+        assert!(key.starts_with(&format!("cv/{}/", claims.subject)));
+        assert!(post.fields.iter().any(|(n, v)| n == "x-amz-meta-original-filename" && v == "cv.pdf"));
+
+        let later = now + Duration::from_secs(61);
+        assert!(matches!(
+            authorize_upload(&keys, &bucket(), &credentials(), &request, later),
+            Err(UploadError::Forbidden(TokenError::Expired))
+        ));
+        let exe = UploadRequest { content_type: "application/x-msdownload".into(), ..request };
+        assert!(matches!(authorize_upload(&keys, &bucket(), &credentials(), &exe, now), Err(UploadError::Invalid(_))));
+    }
+}

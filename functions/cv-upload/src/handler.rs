@@ -1,0 +1,115 @@
+//! `POST /careers/cv-upload` (and its preflight): check the applicant's grant and the declared
+//! file, answer with a presigned POST that allows exactly that upload.
+
+use std::convert::Infallible;
+use std::time::SystemTime;
+
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use lambda_http::{Body, Request, Response};
+use steward_core::config::{ConfigError, Env, Origin};
+use steward_core::domain::careers::{authorize_upload, CvBucket, UploadError, UploadRequest};
+use steward_core::domain::fields::FieldError;
+use steward_core::http::body::decode_form;
+use steward_core::http::problem::Problem;
+use steward_core::http::{client, cors, respond};
+use steward_core::lambda::{body_bytes, body_was_invalid_base64};
+use steward_core::s3post::SigningCredentials;
+use steward_core::time::Timestamp;
+use steward_core::token::TokenKeys;
+
+pub struct App {
+    pub allowed_origins: Vec<Origin>,
+    pub token_keys: TokenKeys,
+    pub bucket: CvBucket,
+    pub credentials: SharedCredentialsProvider,
+    pub max_body_bytes: usize,
+}
+
+impl App {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(
+        env: &Env<F>,
+        region: String,
+        credentials: SharedCredentialsProvider,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self {
+            allowed_origins: env.origins("ALLOWED_ORIGINS")?,
+            token_keys: env.token_keys("TOKEN_KEYS")?,
+            bucket: crate::cv_bucket(env, region)?,
+            credentials,
+            max_body_bytes: env.number("MAX_BODY_BYTES", 16 * 1024)? as usize,
+        })
+    }
+}
+
+pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infallible> {
+    let origin = cors::check_origin(&app.allowed_origins, request.headers());
+    if request.method() == "OPTIONS" {
+        return Ok(cors::preflight(origin, "POST, OPTIONS"));
+    }
+    if origin == cors::OriginCheck::Forbidden {
+        return Ok(respond::problem(&cors::forbidden_origin()));
+    }
+    let mut response = match authorize(app, &request).await {
+        Ok(response) => response,
+        Err(problem) => respond::problem(&problem.with_request_id(client::request_id(&request))),
+    };
+    cors::decorate(&mut response, origin.allowed());
+    Ok(response)
+}
+
+async fn authorize(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
+    if body_was_invalid_base64(request) {
+        return Err(Problem::new(400, "invalid_base64", "The request body could not be read"));
+    }
+    let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok());
+    let input = decode_form(content_type, body_bytes(request), app.max_body_bytes)
+        .await
+        .map_err(|e| steward_core::http::problem::body_problem(&e))?;
+    let field = |name: &str| input.first(name).map(str::to_owned);
+    let missing: Vec<FieldError> = ["token", "content_type"]
+        .into_iter()
+        .filter(|name| field(name).is_none())
+        .map(|name| FieldError::new(name, "required", "is required"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Problem::validation(missing));
+    }
+    let upload = UploadRequest {
+        token: field("token").unwrap_or_default(),
+        content_type: field("content_type").unwrap_or_default(),
+        file_name: field("file_name"),
+    };
+    let credentials = app.credentials.provide_credentials().await.map_err(|err| {
+        tracing::error!(error = %err, "no credentials to sign the upload with");
+        Problem::unavailable(2)
+    })?;
+    let signing = SigningCredentials {
+        access_key_id: credentials.access_key_id().to_owned(),
+        secret_access_key: credentials.secret_access_key().to_owned(),
+        session_token: credentials.session_token().map(str::to_owned),
+    };
+    let now = SystemTime::now();
+    match authorize_upload(&app.token_keys, &app.bucket, &signing, &upload, now) {
+        Ok((claims, key, post)) => {
+            tracing::info!(application_id = claims.subject.as_str(), key = key.as_str(), "CV upload authorised");
+            let fields: serde_json::Map<String, serde_json::Value> =
+                post.fields.into_iter().map(|(name, value)| (name, value.into())).collect();
+            Ok(respond::json(
+                200,
+                &serde_json::json!({
+                    "url": post.url,
+                    "fields": fields,
+                    "key": key,
+                    "expires_at": Timestamp::from(post.expires_at).rfc3339(),
+                    "max_bytes": app.bucket.max_bytes,
+                }),
+            ))
+        }
+        Err(UploadError::Forbidden(reason)) => {
+            tracing::info!(%reason, "CV upload refused");
+            Err(Problem::new(403, "invalid_token", "This upload link is not valid")
+                .with_detail("It may have expired or belong to another application. Please apply again."))
+        }
+        Err(UploadError::Invalid(errors)) => Err(Problem::validation(errors)),
+    }
+}

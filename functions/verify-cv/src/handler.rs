@@ -1,0 +1,165 @@
+//! One SQS batch of S3 `ObjectCreated` notifications: each object is checked, its result recorded
+//! on the application, and a rejected object deleted. A message whose work failed for a passing
+//! reason is reported as a batch item failure and comes back; one that can never succeed
+//! (malformed, or S3's test event) is acknowledged. Redelivery does no harm: every step can repeat.
+
+use aws_lambda_events::s3::S3Event;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use aws_sdk_s3::types::{Tag, Tagging};
+use sha2::{Digest, Sha256};
+use steward_core::domain::careers::{CvCheck, CvOutcome};
+use steward_core::store::dynamodb::DynamoStore;
+use steward_core::store::{CvRecorded, CvStore};
+use steward_core::time::Timestamp;
+
+use crate::check::{judge, Verdict, SNIFF_BYTES};
+
+pub struct App {
+    pub s3: aws_sdk_s3::Client,
+    pub store: DynamoStore,
+    pub bucket: String,
+    pub max_bytes: u64,
+}
+
+/// A failure worth retrying: the message goes back to the queue (and to the DLQ in the end).
+#[derive(Debug)]
+struct Transient(String);
+
+impl<E: std::error::Error> From<E> for Transient {
+    fn from(err: E) -> Self {
+        let mut text = err.to_string();
+        let mut source = err.source();
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        Self(text)
+    }
+}
+
+pub async fn handle(app: &App, event: SqsEvent) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    let mut response = SqsBatchResponse::default();
+    for message in event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        let Some(body) = message.body.as_deref() else { continue };
+        if let Err(Transient(reason)) = process_message(app, body).await {
+            tracing::warn!(message_id = id.as_str(), %reason, "CV check failed; the message will be retried");
+            response.add_failure(id);
+        }
+    }
+    Ok(response)
+}
+
+async fn process_message(app: &App, body: &str) -> Result<(), Transient> {
+    let event: S3Event = match serde_json::from_str(body) {
+        Ok(event) => event,
+        Err(_) if body.contains("s3:TestEvent") => return Ok(()),
+        Err(err) => {
+            tracing::error!(error = %err, "not an S3 event; dropped");
+            return Ok(());
+        }
+    };
+    for record in event.records {
+        let bucket = record.s3.bucket.name.unwrap_or_default();
+        let Some(raw_key) = record.s3.object.key else { continue };
+        // S3 notifications carry keys form-encoded ('+' for space).
+        let key = percent_encoding::percent_decode_str(&raw_key.replace('+', " ")).decode_utf8_lossy().into_owned();
+        if bucket != app.bucket || !key.starts_with("cv/") {
+            tracing::warn!(key = key.as_str(), "notification for an object outside the CV prefix; ignored");
+            continue;
+        }
+        check_object(app, &key, record.s3.object.version_id).await?;
+    }
+    Ok(())
+}
+
+async fn check_object(app: &App, key: &str, version_id: Option<String>) -> Result<(), Transient> {
+    let head = app.s3.head_object().bucket(&app.bucket).key(key).set_version_id(version_id.clone()).send().await;
+    let head = match head {
+        Ok(head) => head,
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => {
+            tracing::info!(key, "object already gone; nothing to do");
+            return Ok(());
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let version_id = head.version_id().map(str::to_owned).or(version_id);
+    let metadata = head.metadata().cloned().unwrap_or_default();
+    let application_id = key.split('/').nth(1).unwrap_or_default().to_owned();
+    let profile_id = metadata.get("profile-id").cloned().unwrap_or_default();
+    let size = head.content_length().unwrap_or(0).max(0) as u64;
+
+    let verdict = if metadata.get("application-id") != Some(&application_id) || profile_id.is_empty() {
+        Verdict::Reject("the upload does not carry its application".into())
+    } else if size == 0 || size > app.max_bytes {
+        judge(size, app.max_bytes, head.content_type(), &[])
+    } else {
+        let first = app
+            .s3
+            .get_object()
+            .bucket(&app.bucket)
+            .key(key)
+            .set_version_id(version_id.clone())
+            .range(format!("bytes=0-{}", SNIFF_BYTES - 1))
+            .send()
+            .await?;
+        let bytes = first.body.collect().await?.into_bytes();
+        judge(size, app.max_bytes, head.content_type(), &bytes)
+    };
+
+    let outcome = match verdict {
+        Verdict::Accept(cv_type) => {
+            CvOutcome::Verified { cv_type, size, sha256: sha256_of(app, key, version_id.as_deref()).await? }
+        }
+        Verdict::Reject(reason) => CvOutcome::Rejected { reason },
+    };
+    let rejected = matches!(outcome, CvOutcome::Rejected { .. });
+    let check = CvCheck {
+        application_id: application_id.clone(),
+        profile_id,
+        key: key.to_owned(),
+        version_id: version_id.clone(),
+        uploaded_at: head.last_modified().map_or(0, |t| t.secs()),
+        checked_at: Timestamp::now(),
+        file_name: metadata.get("original-filename").cloned(),
+        outcome,
+    };
+    let recorded = if check.profile_id.is_empty() {
+        CvRecorded::ApplicationMissing
+    } else {
+        app.store.record_cv(&check).await.map_err(|e| Transient::from(e))?
+    };
+    tracing::info!(application_id = application_id.as_str(), key, rejected, ?recorded, "CV checked");
+    if rejected || recorded == CvRecorded::ApplicationMissing {
+        delete(app, key, version_id.as_deref()).await?;
+    } else {
+        let status = Tag::builder().key("cv-status").value("verified").build()?;
+        app.s3
+            .put_object_tagging()
+            .bucket(&app.bucket)
+            .key(key)
+            .set_version_id(version_id)
+            .tagging(Tagging::builder().tag_set(status).build()?)
+            .send()
+            .await?;
+    }
+    Ok(())
+}
+
+/// Deletes the exact version, so a rejected file leaves nothing behind in a versioned bucket.
+async fn delete(app: &App, key: &str, version_id: Option<&str>) -> Result<(), Transient> {
+    app.s3.delete_object().bucket(&app.bucket).key(key).set_version_id(version_id.map(str::to_owned)).send().await?;
+    Ok(())
+}
+
+async fn sha256_of(app: &App, key: &str, version_id: Option<&str>) -> Result<String, Transient> {
+    let object =
+        app.s3.get_object().bucket(&app.bucket).key(key).set_version_id(version_id.map(str::to_owned)).send().await?;
+    let mut body = object.body;
+    let mut hasher = Sha256::new();
+    while let Some(chunk) = body.try_next().await? {
+        hasher.update(&chunk);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
