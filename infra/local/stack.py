@@ -169,51 +169,140 @@ class Resolver:
 
 
 def create_resources(template: dict, resolver: Resolver, endpoint: str, region: str) -> dict[str, str]:
-    """Creates, in moto, each resource of the template that has a local meaning."""
+    """Creates, in moto, each resource of the template that has a local meaning, in dependency
+    order: tables, dead-letter queues, queues, buckets (whose notifications need the queues)."""
     import boto3
 
     session = boto3.session.Session(region_name=region)
-    dynamodb = session.client("dynamodb", endpoint_url=endpoint)
-    created = {}
-    for logical, resource in template["Resources"].items():
+    clients = {name: session.client(name, endpoint_url=endpoint) for name in ("dynamodb", "sqs", "s3")}
+    resources = template["Resources"]
+    for logical, resource in resources.items():
         kind = resource["Type"]
         if kind == "AWS::Serverless::Function":
             resolver.physical[logical] = f"{resolver.stack}-{logical}"
         elif kind == "AWS::Serverless::HttpApi":
             resolver.physical[logical] = "local"
-    for logical, resource in template["Resources"].items():
+
+    def rank(item):
+        kind = item[1]["Type"]
+        redrive = "RedrivePolicy" in item[1].get("Properties", {})
+        order = ["AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket"]
+        return (order.index(kind) if kind in order else 99, redrive)
+
+    created = {}
+    for logical, resource in sorted(resources.items(), key=rank):
         kind = resource["Type"]
-        if kind == "AWS::DynamoDB::Table":
-            props = resolver.resolve(resource.get("Properties", {}))
-            name = props.get("TableName") or f"{resolver.stack}-{logical}"
-            args = {
-                "TableName": name,
-                "AttributeDefinitions": props["AttributeDefinitions"],
-                "KeySchema": props["KeySchema"],
-                "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
-            }
-            if props.get("GlobalSecondaryIndexes"):
-                args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-            if props.get("StreamSpecification"):
-                args["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
-            if props.get("SSESpecification"):
-                args["SSESpecification"] = {"Enabled": bool(props["SSESpecification"].get("SSEEnabled"))}
-            dynamodb.create_table(**args)
-            ttl = props.get("TimeToLiveSpecification")
-            if ttl and ttl.get("Enabled"):
-                dynamodb.update_time_to_live(
-                    TableName=name,
-                    TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
-                )
-            pitr = props.get("PointInTimeRecoverySpecification", {})
-            if pitr.get("PointInTimeRecoveryEnabled"):
-                dynamodb.update_continuous_backups(
-                    TableName=name,
-                    PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
-                )
-            resolver.physical[logical] = name
-            created[logical] = name
+        creator = {
+            "AWS::DynamoDB::Table": create_table,
+            "AWS::SQS::Queue": create_queue,
+            "AWS::S3::Bucket": create_bucket,
+        }.get(kind)
+        if creator is None:
+            continue
+        props = resolver.resolve(resource.get("Properties", {}))
+        name = creator(clients, logical, props, resolver, region)
+        resolver.physical[logical] = name
+        created[logical] = name
     return created
+
+
+def create_table(clients, logical, props, resolver, region) -> str:
+    dynamodb = clients["dynamodb"]
+    name = props.get("TableName") or f"{resolver.stack}-{logical}"
+    args = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    if props.get("StreamSpecification"):
+        args["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+    if props.get("SSESpecification"):
+        args["SSESpecification"] = {"Enabled": bool(props["SSESpecification"].get("SSEEnabled"))}
+    dynamodb.create_table(**args)
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl and ttl.get("Enabled"):
+        dynamodb.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+        )
+    if props.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled"):
+        dynamodb.update_continuous_backups(
+            TableName=name,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
+    return name
+
+
+def create_queue(clients, logical, props, resolver, region) -> str:
+    name = props.get("QueueName") or f"{resolver.stack}-{logical}"
+    attributes = {}
+    for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds"):
+        if key in props:
+            attributes[key] = str(props[key])
+    if "RedrivePolicy" in props:
+        attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+    clients["sqs"].create_queue(QueueName=name, Attributes=attributes)
+    return name
+
+
+def create_bucket(clients, logical, props, resolver, region) -> str:
+    s3 = clients["s3"]
+    name = props.get("BucketName") or f"{resolver.stack}-{logical}".lower()
+    if region == "us-east-1":
+        s3.create_bucket(Bucket=name)
+    else:
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+    if "VersioningConfiguration" in props:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": props["VersioningConfiguration"]["Status"]})
+    if "PublicAccessBlockConfiguration" in props:
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+    for rule in props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", []):
+        s3.put_bucket_encryption(
+            Bucket=name,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}]
+            },
+        )
+    cors = props.get("CorsConfiguration", {}).get("CorsRules")
+    if cors:
+        rules = []
+        for rule in cors:
+            converted = {k: rule[k] for k in ("AllowedOrigins", "AllowedMethods", "AllowedHeaders", "ExposedHeaders") if k in rule}
+            if "MaxAge" in rule:
+                converted["MaxAgeSeconds"] = int(rule["MaxAge"])
+            rules.append(converted)
+        s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
+    lifecycle = props.get("LifecycleConfiguration", {}).get("Rules")
+    if lifecycle:
+        rules = []
+        for rule in lifecycle:
+            converted = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+            if "ExpirationInDays" in rule:
+                converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+            if rule.get("ExpiredObjectDeleteMarker"):
+                converted["Expiration"] = {"ExpiredObjectDeleteMarker": True}
+            if "NoncurrentVersionExpiration" in rule:
+                converted["NoncurrentVersionExpiration"] = {"NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])}
+            if "AbortIncompleteMultipartUpload" in rule:
+                converted["AbortIncompleteMultipartUpload"] = {
+                    "DaysAfterInitiation": int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+                }
+            rules.append(converted)
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
+    queues = props.get("NotificationConfiguration", {}).get("QueueConfigurations")
+    if queues:
+        configurations = []
+        for queue in queues:
+            entry = {"QueueArn": queue["Queue"], "Events": [queue["Event"]]}
+            rules = queue.get("Filter", {}).get("S3Key", {}).get("Rules")
+            if rules:
+                entry["Filter"] = {"Key": {"FilterRules": rules}}
+            configurations.append(entry)
+        s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration={"QueueConfigurations": configurations})
+    return name
 
 
 # --- functions: the Lambda Runtime API -------------------------------------------------------
@@ -379,6 +468,73 @@ class LocalFunction:
                 self._reply(202, b"{}")
 
         return RuntimeApi
+
+
+# --- event source mappings: SQS -> function ---------------------------------------------------
+
+
+class SqsPoller:
+    """Lambda's SQS event source mapping: receive a batch, invoke, delete what succeeded. With
+    ReportBatchItemFailures only the failed messages stay for redelivery; on a function error all do."""
+
+    def __init__(self, function: LocalFunction, queue_arn: str, batch_size: int, endpoint: str, region: str):
+        import boto3
+
+        self.function = function
+        self.queue_arn = queue_arn
+        self.batch_size = max(1, min(int(batch_size), 10))
+        self.region = region
+        self.sqs = boto3.session.Session(region_name=region).client("sqs", endpoint_url=endpoint)
+        self.queue_url = self.sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[1])["QueueUrl"]
+        self.stopping = False
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while not self.stopping:
+            try:
+                self._poll_once()
+            except Exception as err:  # keep polling, as Lambda does, whatever one batch did
+                if not self.stopping:
+                    log(f"SQS poller for {self.function.logical}: {err}")
+                    time.sleep(1)
+
+    def _poll_once(self) -> None:
+        received = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self.batch_size,
+            WaitTimeSeconds=1,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not received:
+            return
+        records = [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": m.get("MessageAttributes", {}),
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": self.queue_arn,
+                "awsRegion": self.region,
+            }
+            for m in received
+        ]
+        response, error = self.function.invoke({"Records": records})
+        if error is not None:
+            log(f"{self.function.logical} failed a batch: {error.get('errorMessage')}")
+            return
+        try:
+            failures = {f["itemIdentifier"] for f in (json.loads(response or b"{}") or {}).get("batchItemFailures", [])}
+        except (ValueError, AttributeError, TypeError):
+            failures = {r["messageId"] for r in records}
+        for message in received:
+            if message["MessageId"] not in failures:
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
 # --- the HTTP API ------------------------------------------------------------------------------
@@ -615,6 +771,7 @@ def main() -> None:
     globals_fn = template.get("Globals", {}).get("Function", {})
     functions: dict[str, LocalFunction] = {}
     routes: list[Route] = []
+    pollers: list[SqsPoller] = []
     for logical, resource in template["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
@@ -639,12 +796,17 @@ def main() -> None:
         function = LocalFunction(logical, binary, env, timeout, workers, args.log_dir)
         functions[logical] = function
         for event in props.get("Events", {}).values():
+            if event["Type"] == "SQS":
+                event_props = resolver.resolve(event["Properties"])
+                pollers.append(SqsPoller(function, event_props["Queue"], event_props.get("BatchSize", 10), endpoint, region))
             if event["Type"] == "HttpApi":
                 method = event["Properties"]["Method"].upper()
                 path = event["Properties"]["Path"]
                 routes.append(Route(method, path, function, compile_path(path)))
     for function in functions.values():
         function.start()
+    for poller in pollers:
+        poller.start()
 
     gateway = Gateway(routes, args.openapi, args.trust_test_ip_header)
     api = ThreadingHTTPServer((settings.get("API_HOST", "127.0.0.1"), api_port), gateway.handler_class())
@@ -669,11 +831,15 @@ def main() -> None:
         log(f"  {name}: {physical}")
     log(f"HTTP API: {api_url}  (OpenAPI: {api_url}/openapi.json)")
     for route in routes:
-        log(f"  {route.route_key:<28} -> {route.function.logical} ({route.function.workers} workers)")
+        log(f"  {route.route_key:<32} -> {route.function.logical} ({route.function.workers} workers)")
+    for poller in pollers:
+        log(f"  SQS {poller.queue_arn.rsplit(':', 1)[1]:<28} -> {poller.function.logical}")
     log("Ctrl-C stops everything.")
 
     stop.wait()
     log("stopping")
+    for poller in pollers:
+        poller.stopping = True
     api.shutdown()
     for function in functions.values():
         function.stop()

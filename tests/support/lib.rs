@@ -17,6 +17,8 @@ use steward_core::store::dynamodb::keys;
 pub type Item = HashMap<String, AttributeValue>;
 
 pub struct Stack {
+    pub bin_dir: PathBuf,
+    pub resources: HashMap<String, String>,
     pub api: String,
     pub aws_endpoint: String,
     pub table: String,
@@ -82,7 +84,15 @@ fn start_stack() -> Stack {
         rx.recv_timeout(Duration::from_secs(90)).expect("the local stack did not become ready within 90 s");
     let ready: serde_json::Value = serde_json::from_str(&ready).expect("ready line is JSON");
     let text = |key: &str| ready[key].as_str().expect("ready line field").to_owned();
+    let resources = ready["resources"]
+        .as_object()
+        .expect("resources")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+        .collect();
     Stack {
+        bin_dir,
+        resources,
         api: text("api"),
         aws_endpoint: text("aws_endpoint"),
         table: ready["resources"]["ProfileTable"].as_str().expect("table").to_owned(),
@@ -95,6 +105,58 @@ fn start_stack() -> Stack {
 impl Stack {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.api)
+    }
+
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version_latest()
+            .endpoint_url(&self.aws_endpoint)
+            .force_path_style(true)
+            .region(aws_sdk_s3::config::Region::new(self.region.clone()))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "local-stack",
+            ))
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        let config = aws_sdk_sqs::Config::builder()
+            .behavior_version_latest()
+            .endpoint_url(&self.aws_endpoint)
+            .region(aws_sdk_sqs::config::Region::new(self.region.clone()))
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "local-stack",
+            ))
+            .build();
+        aws_sdk_sqs::Client::from_conf(config)
+    }
+
+    /// The physical name of a template resource, by its logical id.
+    pub fn resource(&self, logical_id: &str) -> &str {
+        self.resources.get(logical_id).unwrap_or_else(|| panic!("{logical_id} is not in the local stack"))
+    }
+
+    /// An item by its keys.
+    pub async fn item(&self, pk: String, sk: String) -> Option<Item> {
+        self.dynamodb()
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, AttributeValue::S(pk))
+            .key(keys::SK, AttributeValue::S(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get_item")
+            .item
     }
 
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {

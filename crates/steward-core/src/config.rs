@@ -115,7 +115,10 @@ impl Config {
         Origin::parse(&site_url).map_err(|reason| ConfigError::Invalid { name: "SITE_URL", reason })?;
         let hash_key = env.required("HASH_KEY")?;
         if hash_key.len() < 16 {
-            return Err(ConfigError::Invalid { name: "HASH_KEY", reason: "must be at least 16 characters".into() });
+            return Err(ConfigError::Invalid {
+                name: "HASH_KEY",
+                reason: "must be at least 16 characters".into(),
+            });
         }
         Ok(Self {
             table_name: env.required("TABLE_NAME")?,

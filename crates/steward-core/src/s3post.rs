@@ -151,7 +151,8 @@ mod tests {
             secret_access_key: AWS_EXAMPLE_SECRET.into(),
             session_token: Some("session".into()),
         };
-        let post = presign_post(&cv_rules(), &credentials, "eu-west-1", "https://b".into(), at(1_451_347_200));
+        let post =
+            presign_post(&cv_rules(), &credentials, "eu-west-1", "https://b".into(), at(1_451_347_200));
         let conditions = post.policy["conditions"].as_array().unwrap();
         for expected in [
             json!({"bucket": "steward-cvs"}),
@@ -175,7 +176,10 @@ mod tests {
         let field = |name: &str| post.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap();
         let decoded: Value = serde_json::from_slice(&STANDARD.decode(field("policy")).unwrap()).unwrap();
         assert_eq!(decoded, post.policy);
-        assert_eq!(field("x-amz-signature"), sign_policy(&field("policy"), AWS_EXAMPLE_SECRET, at(1_451_347_200), "eu-west-1"));
+        assert_eq!(
+            field("x-amz-signature"),
+            sign_policy(&field("policy"), AWS_EXAMPLE_SECRET, at(1_451_347_200), "eu-west-1")
+        );
         assert_eq!(post.fields.last().unwrap().0, "x-amz-signature", "the file comes after every field");
     }
 }

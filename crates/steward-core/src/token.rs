@@ -125,12 +125,18 @@ impl TokenKeys {
     }
 
     /// Checks the signature (in constant time), then the purpose and expiry.
-    pub fn verify(&self, token: &str, purpose: Purpose, now_epoch_seconds: i64) -> Result<Claims, TokenError> {
+    pub fn verify(
+        &self,
+        token: &str,
+        purpose: Purpose,
+        now_epoch_seconds: i64,
+    ) -> Result<Claims, TokenError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
         let mut parts = token.trim().split('.');
-        let (Some(id), Some(payload), Some(tag), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(id), Some(payload), Some(tag), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(TokenError::Malformed);
         };

@@ -91,7 +91,11 @@ async fn authorize(app: &App, request: &Request) -> Result<Response<Body>, Probl
     let now = SystemTime::now();
     match authorize_upload(&app.token_keys, &app.bucket, &signing, &upload, now) {
         Ok((claims, key, post)) => {
-            tracing::info!(application_id = claims.subject.as_str(), key = key.as_str(), "CV upload authorised");
+            tracing::info!(
+                application_id = claims.subject.as_str(),
+                key = key.as_str(),
+                "CV upload authorised"
+            );
             let fields: serde_json::Map<String, serde_json::Value> =
                 post.fields.into_iter().map(|(name, value)| (name, value.into())).collect();
             Ok(respond::json(

@@ -28,7 +28,10 @@ pub fn bucket_url(bucket: &str, region: &str, endpoint_override: Option<&str>) -
     }
 }
 
-pub fn cv_bucket<F: Fn(&str) -> Option<String>>(env: &Env<F>, region: String) -> Result<CvBucket, ConfigError> {
+pub fn cv_bucket<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+    region: String,
+) -> Result<CvBucket, ConfigError> {
     let name = env.required("CV_BUCKET")?;
     let endpoint = env.optional("AWS_ENDPOINT_URL_S3").or_else(|| env.optional("AWS_ENDPOINT_URL"));
     Ok(CvBucket {

@@ -125,7 +125,9 @@ fn accepted(app: &App, json_client: bool, form: &FormDefinition, outcome: Submit
     } else {
         match &cv_upload {
             // The thank-you page of a plain careers form offers the upload with this grant.
-            Some((token, _)) => respond::see_other(&format!("{}?cv_upload_token={token}", form.thank_you_url)),
+            Some((token, _)) => {
+                respond::see_other(&format!("{}?cv_upload_token={token}", form.thank_you_url))
+            }
             None => respond::see_other(&form.thank_you_url),
         }
     };

@@ -74,14 +74,22 @@ mod tests {
 
     #[test]
     fn an_executable_renamed_pdf_is_rejected() {
-        assert!(matches!(judge(20, 100, Some("application/pdf"), ELF), Verdict::Reject(r) if r.contains("not an allowed")));
+        assert!(
+            matches!(judge(20, 100, Some("application/pdf"), ELF), Verdict::Reject(r) if r.contains("not an allowed"))
+        );
     }
 
     #[test]
     fn empty_oversize_and_mislabelled_files_are_rejected() {
-        assert!(matches!(judge(0, 100, Some("application/pdf"), b""), Verdict::Reject(r) if r.contains("empty")));
-        assert!(matches!(judge(101, 100, Some("application/pdf"), PDF), Verdict::Reject(r) if r.contains("more than")));
-        assert!(matches!(judge(60, 100, Some("application/msword"), PDF), Verdict::Reject(r) if r.contains("declared")));
+        assert!(
+            matches!(judge(0, 100, Some("application/pdf"), b""), Verdict::Reject(r) if r.contains("empty"))
+        );
+        assert!(
+            matches!(judge(101, 100, Some("application/pdf"), PDF), Verdict::Reject(r) if r.contains("more than"))
+        );
+        assert!(
+            matches!(judge(60, 100, Some("application/msword"), PDF), Verdict::Reject(r) if r.contains("declared"))
+        );
         assert!(matches!(judge(60, 100, None, PDF), Verdict::Reject(_)));
     }
 
@@ -108,12 +116,18 @@ mod fixture_tests {
 
     #[test]
     fn each_sample_document_is_recognised_as_what_it_is() {
-        for (name, cv_type) in
-            [("cv.pdf", CvType::Pdf), ("cv.docx", CvType::Docx), ("cv.odt", CvType::Odt), ("cv.rtf", CvType::Rtf)]
-        {
+        for (name, cv_type) in [
+            ("cv.pdf", CvType::Pdf),
+            ("cv.docx", CvType::Docx),
+            ("cv.odt", CvType::Odt),
+            ("cv.rtf", CvType::Rtf),
+        ] {
             let bytes = fixture(name);
             assert_eq!(sniff(&bytes), Some(cv_type), "{name}");
-            assert_eq!(judge(bytes.len() as u64, 1 << 20, Some(cv_type.media_type()), &bytes), Verdict::Accept(cv_type));
+            assert_eq!(
+                judge(bytes.len() as u64, 1 << 20, Some(cv_type.media_type()), &bytes),
+                Verdict::Accept(cv_type)
+            );
         }
         assert_eq!(sniff(&fixture("program-renamed.pdf")), None);
     }

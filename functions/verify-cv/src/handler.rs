@@ -3,7 +3,6 @@
 //! reason is reported as a batch item failure and comes back; one that can never succeed
 //! (malformed, or S3's test event) is acknowledged. Redelivery does no harm: every step can repeat.
 
-use aws_lambda_events::s3::S3Event;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_s3::types::{Tag, Tagging};
 use sha2::{Digest, Sha256};
@@ -38,6 +37,37 @@ impl<E: std::error::Error> From<E> for Transient {
     }
 }
 
+/// The part of an S3 event notification this function reads. Parsed leniently: only what is used
+/// is required, so a notification with fewer or more fields (moto's, a future S3's) still works.
+#[derive(Debug, serde::Deserialize)]
+struct S3Notification {
+    #[serde(rename = "Records", default)]
+    records: Vec<S3Record>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct S3Record {
+    s3: S3Entity,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct S3Entity {
+    bucket: S3Bucket,
+    object: S3Object,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct S3Bucket {
+    name: String,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct S3Object {
+    key: String,
+    #[serde(rename = "versionId", default)]
+    version_id: Option<String>,
+}
+
 pub async fn handle(app: &App, event: SqsEvent) -> Result<SqsBatchResponse, lambda_runtime::Error> {
     let mut response = SqsBatchResponse::default();
     for message in event.records {
@@ -52,7 +82,7 @@ pub async fn handle(app: &App, event: SqsEvent) -> Result<SqsBatchResponse, lamb
 }
 
 async fn process_message(app: &App, body: &str) -> Result<(), Transient> {
-    let event: S3Event = match serde_json::from_str(body) {
+    let event: S3Notification = match serde_json::from_str(body) {
         Ok(event) => event,
         Err(_) if body.contains("s3:TestEvent") => return Ok(()),
         Err(err) => {
@@ -61,10 +91,11 @@ async fn process_message(app: &App, body: &str) -> Result<(), Transient> {
         }
     };
     for record in event.records {
-        let bucket = record.s3.bucket.name.unwrap_or_default();
-        let Some(raw_key) = record.s3.object.key else { continue };
+        let bucket = record.s3.bucket.name;
+        let raw_key = record.s3.object.key;
         // S3 notifications carry keys form-encoded ('+' for space).
-        let key = percent_encoding::percent_decode_str(&raw_key.replace('+', " ")).decode_utf8_lossy().into_owned();
+        let key =
+            percent_encoding::percent_decode_str(&raw_key.replace('+', " ")).decode_utf8_lossy().into_owned();
         if bucket != app.bucket || !key.starts_with("cv/") {
             tracing::warn!(key = key.as_str(), "notification for an object outside the CV prefix; ignored");
             continue;
@@ -75,7 +106,8 @@ async fn process_message(app: &App, body: &str) -> Result<(), Transient> {
 }
 
 async fn check_object(app: &App, key: &str, version_id: Option<String>) -> Result<(), Transient> {
-    let head = app.s3.head_object().bucket(&app.bucket).key(key).set_version_id(version_id.clone()).send().await;
+    let head =
+        app.s3.head_object().bucket(&app.bucket).key(key).set_version_id(version_id.clone()).send().await;
     let head = match head {
         Ok(head) => head,
         Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => {
@@ -128,7 +160,7 @@ async fn check_object(app: &App, key: &str, version_id: Option<String>) -> Resul
     let recorded = if check.profile_id.is_empty() {
         CvRecorded::ApplicationMissing
     } else {
-        app.store.record_cv(&check).await.map_err(|e| Transient::from(e))?
+        app.store.record_cv(&check).await?
     };
     tracing::info!(application_id = application_id.as_str(), key, rejected, ?recorded, "CV checked");
     if rejected || recorded == CvRecorded::ApplicationMissing {
@@ -149,17 +181,60 @@ async fn check_object(app: &App, key: &str, version_id: Option<String>) -> Resul
 
 /// Deletes the exact version, so a rejected file leaves nothing behind in a versioned bucket.
 async fn delete(app: &App, key: &str, version_id: Option<&str>) -> Result<(), Transient> {
-    app.s3.delete_object().bucket(&app.bucket).key(key).set_version_id(version_id.map(str::to_owned)).send().await?;
+    app.s3
+        .delete_object()
+        .bucket(&app.bucket)
+        .key(key)
+        .set_version_id(version_id.map(str::to_owned))
+        .send()
+        .await?;
     Ok(())
 }
 
 async fn sha256_of(app: &App, key: &str, version_id: Option<&str>) -> Result<String, Transient> {
-    let object =
-        app.s3.get_object().bucket(&app.bucket).key(key).set_version_id(version_id.map(str::to_owned)).send().await?;
+    let object = app
+        .s3
+        .get_object()
+        .bucket(&app.bucket)
+        .key(key)
+        .set_version_id(version_id.map(str::to_owned))
+        .send()
+        .await?;
     let mut body = object.body;
     let mut hasher = Sha256::new();
     while let Some(chunk) = body.try_next().await? {
         hasher.update(&chunk);
     }
     Ok(hex::encode(hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The SQS events in `events/verify-cv/`, as Lambda delivers them.
+    use super::*;
+
+    fn event(name: &str) -> SqsEvent {
+        let path = format!("{}/../../events/verify-cv/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn given_an_object_created_notification_then_bucket_key_and_version_are_read() {
+        let event = event("sqs-s3-object-created.json");
+        let body = event.records[0].body.as_deref().unwrap();
+        let notification: S3Notification = serde_json::from_str(body).unwrap();
+        let object = &notification.records[0].s3;
+        assert_eq!(object.bucket.name, "steward-prod-cvs-123456789012");
+        assert!(object.object.key.starts_with("cv/"));
+        assert_eq!(object.object.version_id.as_deref(), Some("096fKKXTRTtl3on89fVO.nfljtsv6qko"));
+    }
+
+    #[test]
+    fn given_s3s_test_event_then_it_is_not_an_object_notification() {
+        let event = event("sqs-s3-test-event.json");
+        let body = event.records[0].body.as_deref().unwrap();
+        assert!(body.contains("s3:TestEvent"));
+        let parsed: Result<S3Notification, _> = serde_json::from_str(body);
+        assert!(parsed.map(|n| n.records.is_empty()).unwrap_or(true));
+    }
 }

@@ -14,10 +14,20 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     steward_core::telemetry::init();
     let env = Env::process();
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
+    let s3 =
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
     // This function only reads and writes application items by key: no pseudonyms are needed.
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env.required("TABLE_NAME")?, SecretKey::new([]));
-    let app = handler::App { s3, store, bucket: env.required("CV_BUCKET")?, max_bytes: env.number("CV_MAX_BYTES", 10 * 1024 * 1024)? };
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        env.required("TABLE_NAME")?,
+        SecretKey::new([]),
+    );
+    let app = handler::App {
+        s3,
+        store,
+        bucket: env.required("CV_BUCKET")?,
+        max_bytes: env.number("CV_MAX_BYTES", 10 * 1024 * 1024)?,
+    };
     let app: &'static handler::App = Box::leak(Box::new(app));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| handler::handle(app, event.payload))).await
 }

@@ -129,7 +129,8 @@ pub fn authorize_upload(
         )]));
     };
     let key = object_key(&claims.subject);
-    let mut metadata = vec![("application-id", claims.subject.clone()), ("profile-id", claims.profile_id.clone())];
+    let mut metadata =
+        vec![("application-id", claims.subject.clone()), ("profile-id", claims.profile_id.clone())];
     if let Some(name) = request.file_name.as_deref().map(sanitize_file_name).filter(|n| !n.is_empty()) {
         metadata.push(("original-filename", name));
     }
@@ -199,7 +200,11 @@ mod tests {
     }
 
     fn credentials() -> SigningCredentials {
-        SigningCredentials { access_key_id: "AKID".into(), secret_access_key: "secret".into(), session_token: None }
+        SigningCredentials {
+            access_key_id: "AKID".into(),
+            secret_access_key: "secret".into(),
+            session_token: None,
+        }
     }
 
     #[test]
@@ -213,7 +218,8 @@ mod tests {
             now,
             Duration::from_secs(60),
         );
-        let request = UploadRequest { token, content_type: "application/pdf".into(), file_name: Some("cv.pdf".into()) };
+        let request =
+            UploadRequest { token, content_type: "application/pdf".into(), file_name: Some("cv.pdf".into()) };
         let (claims, key, post) = authorize_upload(&keys, &bucket(), &credentials(), &request, now).unwrap();
         assert!(key.starts_with(&format!("cv/{}/", claims.subject)));
         assert!(post.fields.iter().any(|(n, v)| n == "x-amz-meta-original-filename" && v == "cv.pdf"));
@@ -224,6 +230,9 @@ mod tests {
             Err(UploadError::Forbidden(TokenError::Expired))
         ));
         let exe = UploadRequest { content_type: "application/x-msdownload".into(), ..request };
-        assert!(matches!(authorize_upload(&keys, &bucket(), &credentials(), &exe, now), Err(UploadError::Invalid(_))));
+        assert!(matches!(
+            authorize_upload(&keys, &bucket(), &credentials(), &exe, now),
+            Err(UploadError::Invalid(_))
+        ));
     }
 }

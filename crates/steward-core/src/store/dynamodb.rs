@@ -268,7 +268,9 @@ impl CvStore for DynamoStore {
             .key(keys::PK, s(&pk))
             .key(keys::SK, s(&sk))
             .update_expression("SET cv = :cv")
-            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(cv) OR cv.uploaded_at <= :t)")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(cv) OR cv.uploaded_at <= :t)",
+            )
             .expression_attribute_values(":cv", AttributeValue::M(cv))
             .expression_attribute_values(":t", n(check.uploaded_at))
             .send()
@@ -287,7 +289,11 @@ impl CvStore for DynamoStore {
                     .send()
                     .await
                     .map_err(classify)?;
-                Ok(if existing.item.is_some() { CvRecorded::NewerRecorded } else { CvRecorded::ApplicationMissing })
+                Ok(if existing.item.is_some() {
+                    CvRecorded::NewerRecorded
+                } else {
+                    CvRecorded::ApplicationMissing
+                })
             }
             Err(err) => Err(classify(err)),
         }

@@ -1,0 +1,347 @@
+//! Careers CVs through the real local stack: apply, get a presigned POST, upload straight to S3,
+//! and let verify-cv (fed by the bucket's notifications through SQS) check and record the file.
+
+use std::time::SystemTime;
+
+use base64::Engine;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use steward_blackbox::{eventually, http, map, s, stack, unique_email, unique_ip, Item};
+use steward_core::store::dynamodb::keys;
+use steward_core::token::{Purpose, TokenKeys};
+
+const PDF: &str = "application/pdf";
+const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(steward_blackbox::root().join("tests/fixtures/cv").join(name)).expect("fixture")
+}
+
+struct Application {
+    submission_id: String,
+    profile_id: String,
+    token: String,
+}
+
+async fn apply() -> Application {
+    let response = http()
+        .post(stack().url("/forms/careers"))
+        .header("x-local-source-ip", unique_ip())
+        .json(&json!({
+            "name": "Zoë Ñúñez",
+            "email": unique_email("applicant"),
+            "phone": "+44 20 7946 0958",
+            "country": "GB",
+            "position": "Rust engineer",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let receipt: Value = response.json().await.unwrap();
+    assert_eq!(receipt["cv_upload"]["url"], "/careers/cv-upload");
+    Application {
+        submission_id: receipt["submission_id"].as_str().unwrap().to_owned(),
+        profile_id: receipt["profile_id"].as_str().unwrap().to_owned(),
+        token: receipt["cv_upload"]["token"].as_str().unwrap().to_owned(),
+    }
+}
+
+async fn request_upload(token: &str, content_type: &str, file_name: &str) -> reqwest::Response {
+    http()
+        .post(stack().url("/careers/cv-upload"))
+        .json(&json!({"token": token, "content_type": content_type, "file_name": file_name}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// What a browser does with the presigned POST: every field, then the file, to the bucket URL.
+async fn upload(post: &Value, bytes: Vec<u8>, content_type: &str) -> StatusCode {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in post["fields"].as_object().unwrap() {
+        form = form.text(name.clone(), value.as_str().unwrap().to_owned());
+    }
+    let file = reqwest::multipart::Part::bytes(bytes).file_name("upload").mime_str(content_type).unwrap();
+    form = form.part("file", file);
+    http().post(post["url"].as_str().unwrap()).multipart(form).send().await.unwrap().status()
+}
+
+async fn application_item(app: &Application) -> Item {
+    let (pk, sk) = keys::submission(&app.profile_id, &app.submission_id);
+    stack().item(pk, sk).await.expect("the application is stored")
+}
+
+async fn cv_status(app: &Application) -> Item {
+    eventually("the CV was checked", || async { application_item(app).await.contains_key("cv") }).await;
+    map(&application_item(app).await, "cv").clone()
+}
+
+async fn versions_under(prefix: &str) -> usize {
+    let listing = stack()
+        .s3()
+        .list_object_versions()
+        .bucket(stack().resource("CvBucket"))
+        .prefix(prefix)
+        .send()
+        .await
+        .unwrap();
+    listing.versions().len() + listing.delete_markers().len()
+}
+
+async fn upload_cv(app: &Application, bytes: Vec<u8>, content_type: &str, file_name: &str) -> Value {
+    let response = request_upload(&app.token, content_type, file_name).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let post: Value = response.json().await.unwrap();
+    assert_eq!(upload(&post, bytes, content_type).await, StatusCode::CREATED);
+    post
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_real_pdf_when_uploaded_then_it_is_verified_with_type_size_and_hash() {
+    let app = apply().await;
+    let pdf = fixture("cv.pdf");
+    let post = upload_cv(&app, pdf.clone(), PDF, "Zoë CV.pdf").await;
+    let cv = cv_status(&app).await;
+    assert_eq!(s(&cv, "status"), "verified");
+    assert_eq!(s(&cv, "media_type"), PDF);
+    assert_eq!(cv["size"].as_n().unwrap(), &pdf.len().to_string());
+    assert_eq!(s(&cv, "sha256"), hex::encode(Sha256::digest(&pdf)));
+    assert_eq!(s(&cv, "key"), post["key"].as_str().unwrap());
+    assert_eq!(
+        s(&cv, "file_name"),
+        "Zo%C3%AB CV.pdf",
+        "the browser's name is kept only as sanitised metadata"
+    );
+
+    let key = post["key"].as_str().unwrap();
+    let tags =
+        stack().s3().get_object_tagging().bucket(stack().resource("CvBucket")).key(key).send().await.unwrap();
+    assert!(tags.tag_set().iter().any(|t| t.key() == "cv-status" && t.value() == "verified"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_real_docx_when_uploaded_then_it_is_verified() {
+    let app = apply().await;
+    upload_cv(&app, fixture("cv.docx"), DOCX, "cv.docx").await;
+    let cv = cv_status(&app).await;
+    assert_eq!(s(&cv, "status"), "verified");
+    assert_eq!(s(&cv, "media_type"), DOCX);
+}
+
+async fn assert_rejected_and_removed(bytes: Vec<u8>, content_type: &str, reason: &str) {
+    let app = apply().await;
+    let post = upload_cv(&app, bytes, content_type, "cv.pdf").await;
+    let cv = cv_status(&app).await;
+    assert_eq!(s(&cv, "status"), "rejected");
+    assert!(s(&cv, "reason").contains(reason), "{:?}", cv["reason"]);
+    let key = post["key"].as_str().unwrap();
+    eventually("the rejected object was deleted", || async { versions_under(key).await == 0 }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_an_executable_renamed_pdf_then_it_is_rejected_and_removed() {
+    assert_rejected_and_removed(fixture("program-renamed.pdf"), PDF, "not an allowed document type").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_an_empty_file_then_it_is_rejected_and_removed() {
+    // S3 itself refuses this under the policy's content-length-range; the local S3 does not
+    // enforce policies, so the check after upload is what is tested here.
+    assert_rejected_and_removed(Vec::new(), PDF, "empty").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_an_oversize_file_then_it_is_rejected_and_removed() {
+    let max: usize = stack().settings["CvMaxBytes"].parse().unwrap();
+    let mut big = fixture("cv.pdf");
+    big.resize(max + 1, b' ');
+    assert_rejected_and_removed(big, PDF, "more than").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_pdf_declared_as_docx_then_it_is_rejected() {
+    assert_rejected_and_removed(fixture("cv.pdf"), DOCX, "declared").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_an_upload_request_then_the_policy_pins_key_type_size_encryption_and_expiry() {
+    let app = apply().await;
+    let response = request_upload(&app.token, PDF, "cv.pdf").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let post: Value = response.json().await.unwrap();
+    let key = post["key"].as_str().unwrap();
+    assert!(key.starts_with(&format!("cv/{}/", app.submission_id)), "{key}");
+    assert!(post["url"].as_str().unwrap().ends_with(stack().resource("CvBucket")));
+    let policy =
+        base64::engine::general_purpose::STANDARD.decode(post["fields"]["policy"].as_str().unwrap()).unwrap();
+    let policy: Value = serde_json::from_slice(&policy).unwrap();
+    let conditions = policy["conditions"].as_array().unwrap();
+    let max: u64 = stack().settings["CvMaxBytes"].parse().unwrap();
+    for expected in [
+        json!({"bucket": stack().resource("CvBucket")}),
+        json!({"key": key}),
+        json!({"Content-Type": PDF}),
+        json!({"x-amz-server-side-encryption": "AES256"}),
+        json!({"x-amz-meta-application-id": app.submission_id}),
+        json!(["content-length-range", 1, max]),
+    ] {
+        assert!(conditions.contains(&expected), "{expected} missing from {conditions:?}");
+    }
+    let expiration = policy["expiration"].as_str().unwrap();
+    let expires_at = post["expires_at"].as_str().unwrap();
+    assert_eq!(&expiration[..19], &expires_at[..19], "the answer states when the policy expires");
+    assert!(post["fields"]["x-amz-signature"].as_str().unwrap().len() == 64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_wrong_forged_or_expired_tokens_then_403_and_nothing_is_signed() {
+    let app = apply().await;
+    let keys = TokenKeys::parse(&stack().settings["TokenKeys"]).unwrap();
+    let past = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64 - 1;
+    let expired = keys.sign(Purpose::CvUpload, &app.submission_id, &app.profile_id, Some(past));
+    let (head, _) = app.token.rsplit_once('.').unwrap();
+    let other = apply().await;
+    let (_, other_tag) = other.token.rsplit_once('.').unwrap();
+    let stranger = TokenKeys::parse("local1:someone-elses-key-0123456789abcdef0123").unwrap();
+    let cases = [
+        ("expired", expired),
+        ("another application's signature", format!("{head}.{other_tag}")),
+        ("truncated", app.token[..app.token.len() - 3].to_owned()),
+        (
+            "signed with another key",
+            stranger.sign(Purpose::CvUpload, &app.submission_id, &app.profile_id, None),
+        ),
+        ("garbage", "not-a-token".to_owned()),
+    ];
+    for (label, token) in cases {
+        let response = request_upload(&token, PDF, "cv.pdf").await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{label}");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["code"], "invalid_token", "{label}");
+        assert!(problem.get("fields").is_none());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_bad_upload_requests_then_422_naming_the_field() {
+    let app = apply().await;
+    let response = request_upload(&app.token, "application/x-msdownload", "setup.exe").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "content_type");
+    assert_eq!(problem["errors"][0]["code"], "unsupported_file_type");
+
+    let response = http().post(stack().url("/careers/cv-upload")).json(&json!({})).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = response.json().await.unwrap();
+    let fields: Vec<_> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].clone()).collect();
+    assert_eq!(fields, [json!("token"), json!("content_type")]);
+}
+
+async fn queue_drained() {
+    let sqs = stack().sqs();
+    let url = sqs.get_queue_url().queue_name(stack().resource("CvUploadQueue")).send().await.unwrap();
+    let url = url.queue_url().unwrap().to_owned();
+    eventually("the upload queue drained", || async {
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        let count = |name: aws_sdk_sqs::types::QueueAttributeName| {
+            attributes.attributes().and_then(|a| a.get(&name)).map_or(0, |v| v.parse::<u32>().unwrap_or(0))
+        };
+        count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            + count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            == 0
+    })
+    .await;
+}
+
+async fn redeliver(key: &str) {
+    let sqs = stack().sqs();
+    let url = sqs.get_queue_url().queue_name(stack().resource("CvUploadQueue")).send().await.unwrap();
+    let notification = json!({"Records": [{
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "eventName": "ObjectCreated:Post",
+        "s3": {"bucket": {"name": stack().resource("CvBucket")}, "object": {"key": key}},
+    }]});
+    for _ in 0..2 {
+        sqs.send_message()
+            .queue_url(url.queue_url().unwrap())
+            .message_body(notification.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_notification_delivered_again_then_nothing_changes() {
+    let app = apply().await;
+    let post = upload_cv(&app, fixture("cv.pdf"), PDF, "cv.pdf").await;
+    let first = cv_status(&app).await;
+    let key = post["key"].as_str().unwrap();
+    redeliver(key).await;
+    queue_drained().await;
+    let again = map(&application_item(&app).await, "cv").clone();
+    for field in ["status", "key", "sha256", "size", "uploaded_at"] {
+        assert_eq!(first.get(field), again.get(field), "{field}");
+    }
+    assert_eq!(versions_under(key).await, 1, "the verified CV is still there, once");
+
+    let rejected = apply().await;
+    let post = upload_cv(&rejected, fixture("program-renamed.pdf"), PDF, "x.pdf").await;
+    let first = cv_status(&rejected).await;
+    let key = post["key"].as_str().unwrap();
+    eventually("the rejected object was deleted", || async { versions_under(key).await == 0 }).await;
+    redeliver(key).await;
+    queue_drained().await;
+    assert_eq!(
+        map(&application_item(&rejected).await, "cv"),
+        &first,
+        "a gone object's redelivery changes nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_verified_cv_then_a_recruiter_gets_a_short_lived_attachment_link() {
+    let app = apply().await;
+    let pdf = fixture("cv.pdf");
+    upload_cv(&app, pdf.clone(), PDF, "Zoe CV.pdf").await;
+    assert_eq!(s(&cv_status(&app).await, "status"), "verified");
+
+    let output = std::process::Command::new(stack().bin_dir.join("steward-admin"))
+        .args(["cv-link", "--application", &app.submission_id, "--expires-in", "120"])
+        .env("CV_BUCKET", stack().resource("CvBucket"))
+        .env("AWS_ENDPOINT_URL", &stack().aws_endpoint)
+        .env("AWS_REGION", &stack().region)
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .output()
+        .expect("steward-admin runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let link = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    assert!(link.contains("X-Amz-Expires=120"), "{link}");
+    assert!(link.contains("response-content-disposition=attachment"), "{link}");
+    let response = http().get(&link).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.bytes().await.unwrap().to_vec(), pdf);
+
+    let unknown = std::process::Command::new(stack().bin_dir.join("steward-admin"))
+        .args(["cv-link", "--application", "no-such-application"])
+        .env("CV_BUCKET", stack().resource("CvBucket"))
+        .env("AWS_ENDPOINT_URL", &stack().aws_endpoint)
+        .env("AWS_REGION", &stack().region)
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no verified CV"));
+}

@@ -1,0 +1,40 @@
+//! Facts that live in two places and must agree: the template's lifecycle for CVs and the careers
+//! form's retention in the catalogue.
+
+use steward_core::catalogue::{Catalogue, BUILT_IN};
+use steward_core::config::Config;
+
+/// The `Default:` of a template parameter (the template is YAML with CloudFormation tags, so it
+/// is read as text here rather than with a YAML library that rejects the tags).
+fn parameter_default(name: &str) -> String {
+    let template = std::fs::read_to_string(steward_blackbox::root().join("template.yaml")).unwrap();
+    let mut lines = template.lines().skip_while(|l| l.trim_end() != format!("  {name}:"));
+    lines.next().unwrap_or_else(|| panic!("parameter {name} is missing"));
+    lines
+        .take_while(|l| l.starts_with("    "))
+        .find_map(|l| l.trim().strip_prefix("Default:").map(|v| v.trim().trim_matches('"').to_owned()))
+        .unwrap_or_else(|| panic!("parameter {name} has no default"))
+}
+
+#[test]
+fn given_the_careers_form_then_the_cv_lifecycle_keeps_cvs_exactly_as_long_as_applications() {
+    let env = steward_blackbox::local_env();
+    let config = Config::from_lookup(|name| {
+        let key = match name {
+            "TABLE_NAME" => return Some("t".into()),
+            "ALLOWED_ORIGINS" => "AllowedOrigins",
+            "SITE_URL" => "SiteUrl",
+            "POLICY_VERSION" => "PolicyVersion",
+            "HASH_KEY" => "HashKey",
+            "TOKEN_KEYS" => "TokenKeys",
+            _ => return None,
+        };
+        env.get(key).cloned()
+    })
+    .unwrap();
+    let catalogue = Catalogue::load(BUILT_IN, &config).unwrap();
+    let careers = catalogue.form("careers").unwrap();
+    assert!(careers.cv_upload);
+    assert_eq!(parameter_default("CvRetentionDays"), careers.retention_days.to_string());
+    assert_eq!(env["CvRetentionDays"], careers.retention_days.to_string());
+}
