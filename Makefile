@@ -30,7 +30,8 @@ dev: setup build
 
 ## test: format, lints, template checks, unit tests and black-box tests against the local stack
 test: setup lint template-lint build
-	cargo test --workspace --no-fail-fast
+	cargo test --workspace --no-fail-fast 2>&1 | tee $(CARGO_TARGET_DIR)/test-output.log
+	@awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "all tests: %d passed, %d failed\n", passed, failed }' $(CARGO_TARGET_DIR)/test-output.log
 
 lint:
 	cargo fmt --all -- --check
