@@ -732,6 +732,7 @@ def main() -> None:
     parser.add_argument("--bin-dir", type=Path, default=ROOT / "target/debug")
     parser.add_argument("--api-port", type=int, help="0 picks a free port (default: API_PORT)")
     parser.add_argument("--moto-port", type=int, help="0 picks a free port (default: MOTO_PORT)")
+    parser.add_argument("--stripe-port", type=int, help="0 picks a free port (default: STRIPE_EMULATOR_PORT)")
     parser.add_argument("--log-dir", type=Path, help="write function logs here instead of the console")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a value of the env file")
     parser.add_argument("--trust-test-ip-header", action="store_true", help="tests only: X-Local-Source-Ip sets the source IP")
@@ -768,6 +769,22 @@ def main() -> None:
 
     if args.log_dir:
         args.log_dir.mkdir(parents=True, exist_ok=True)
+
+    api_url = f"http://{settings.get('API_HOST', '127.0.0.1')}:{api_port}"
+    stripe_url = None
+    if "_local_" in settings.get("StripeSecretKey", ""):
+        sys.path.insert(0, str(ROOT / "infra/stripe"))
+        import emulator as stripe_emulator
+
+        stripe_port = args.stripe_port if args.stripe_port is not None else int(settings.get("STRIPE_EMULATOR_PORT", "12111"))
+        stripe_port = stripe_port or free_port()
+        stripe_url = f"http://127.0.0.1:{stripe_port}"
+        stripe_emulator.serve(
+            stripe_port,
+            f"{api_url}/webhooks/stripe",
+            settings["StripeWebhookSecrets"].split(",")[0],
+            ROOT / "crates/steward-core/payments.toml",
+        )
     globals_fn = template.get("Globals", {}).get("Function", {})
     functions: dict[str, LocalFunction] = {}
     routes: list[Route] = []
@@ -787,6 +804,7 @@ def main() -> None:
             "AWS_ACCESS_KEY_ID": settings["AWS_ACCESS_KEY_ID"],
             "AWS_SECRET_ACCESS_KEY": settings["AWS_SECRET_ACCESS_KEY"],
             "AWS_ENDPOINT_URL": endpoint,
+            **({"STRIPE_API_BASE": stripe_url} if stripe_url else {}),
             "AWS_LAMBDA_FUNCTION_NAME": resolver.ref(logical),
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(props.get("MemorySize", globals_fn.get("MemorySize", 128))),
             "PATH": os.environ.get("PATH", ""),
@@ -823,10 +841,11 @@ def main() -> None:
     if args.exit_on_stdin_eof:
         threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
 
-    api_url = f"http://{settings.get('API_HOST', '127.0.0.1')}:{api_port}"
-    ready = {"api": api_url, "aws_endpoint": endpoint, "resources": resources, "region": region}
+    ready = {"api": api_url, "aws_endpoint": endpoint, "resources": resources, "region": region, "stripe": stripe_url}
     print("STEWARD-READY " + json.dumps(ready), flush=True)
     log(f"AWS emulator (moto): {endpoint}")
+    if stripe_url:
+        log(f"Stripe emulator: {stripe_url} (webhooks to {api_url}/webhooks/stripe)")
     for name, physical in resources.items():
         log(f"  {name}: {physical}")
     log(f"HTTP API: {api_url}  (OpenAPI: {api_url}/openapi.json)")

@@ -61,6 +61,9 @@ pub struct FormDefinition {
     pub fields: Vec<FieldSpec>,
     /// Applicants may upload a CV after submitting (careers); the answer carries the grant.
     pub cv_upload: bool,
+    /// `event` or `plan`: the field that names what is paid for; when it names something in the
+    /// payment catalogue, the answer carries the grant to pay for it (`POST /payments`).
+    pub payment: Option<String>,
 }
 
 impl FormDefinition {
@@ -100,6 +103,7 @@ struct RawForm {
     fields: Vec<RawField>,
     #[serde(default)]
     cv_upload: bool,
+    payment: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -158,6 +162,13 @@ impl Catalogue {
             if offers_interests && !form.purposes.iter().any(|p| p.basis == LawfulBasis::Consent) {
                 return Err(context("offering interests needs a purpose based on consent".into()));
             }
+            if let Some(field) = &form.payment {
+                if !matches!(field.as_str(), "event" | "plan") || !names.contains(field.as_str()) {
+                    return Err(context(format!(
+                        "payment = {field:?} needs a field of that name, event or plan"
+                    )));
+                }
+            }
             if form.purposes.is_empty() || form.retention_days == 0 {
                 return Err(context("needs purposes and a retention period".into()));
             }
@@ -177,6 +188,7 @@ impl Catalogue {
                     topics: form.topics,
                     fields,
                     cv_upload: form.cv_upload,
+                    payment: form.payment,
                 },
             );
         }

@@ -57,6 +57,8 @@ pub struct Config {
     pub token_keys: TokenKeys,
     /// How long a careers applicant may take to upload a CV after applying.
     pub cv_upload_token_ttl: Duration,
+    /// How long a registration's grant to pay stays valid.
+    pub payment_token_ttl: Duration,
     pub max_body_bytes: usize,
     pub rate_limits: RateLimits,
 }
@@ -128,6 +130,7 @@ impl Config {
             hash_key: SecretKey::new(hash_key.into_bytes()),
             token_keys: env.token_keys("TOKEN_KEYS")?,
             cv_upload_token_ttl: Duration::from_secs(env.number("CV_UPLOAD_TOKEN_TTL_SECONDS", 3600)?),
+            payment_token_ttl: Duration::from_secs(env.number("PAYMENT_TOKEN_TTL_SECONDS", 86400)?),
             max_body_bytes: env.number("MAX_BODY_BYTES", 64 * 1024)? as usize,
             rate_limits: RateLimits {
                 window: Duration::from_secs(env.number("RATE_LIMIT_WINDOW_SECONDS", 600)?.max(1)),

@@ -19,12 +19,14 @@ const VERSION_LABEL: &[u8] = b"steward-token-v1";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     CvUpload,
+    Payment,
 }
 
 impl Purpose {
     fn as_str(self) -> &'static str {
         match self {
             Self::CvUpload => "cv-upload",
+            Self::Payment => "payment",
         }
     }
 }
@@ -41,6 +43,9 @@ pub struct Claims {
     /// The person it belongs to.
     #[serde(rename = "pid")]
     pub profile_id: String,
+    /// What the grant is for within its subject (the event or plan being paid for).
+    #[serde(rename = "item", skip_serializing_if = "Option::is_none", default)]
+    pub item: Option<String>,
     /// Expiry in epoch seconds; tokens without one do not expire.
     #[serde(rename = "exp", skip_serializing_if = "Option::is_none", default)]
     pub expires_at: Option<i64>,
@@ -112,10 +117,22 @@ impl TokenKeys {
     }
 
     pub fn sign(&self, purpose: Purpose, subject: &str, profile_id: &str, expires_at: Option<i64>) -> String {
+        self.sign_for_item(purpose, subject, profile_id, None, expires_at)
+    }
+
+    pub fn sign_for_item(
+        &self,
+        purpose: Purpose,
+        subject: &str,
+        profile_id: &str,
+        item: Option<&str>,
+        expires_at: Option<i64>,
+    ) -> String {
         let claims = Claims {
             purpose: purpose.as_str().to_owned(),
             subject: subject.to_owned(),
             profile_id: profile_id.to_owned(),
+            item: item.map(str::to_owned),
             expires_at,
         };
         let key = &self.0[0];
@@ -189,6 +206,14 @@ mod tests {
         assert_eq!(keys.verify(&"a.".repeat(2000), Purpose::CvUpload, 0), Err(TokenError::Malformed));
         let stranger = TokenKeys::parse("k1:another-secret-of-at-least-32-chars!!").unwrap();
         assert_eq!(stranger.verify(&token, Purpose::CvUpload, 0), Err(TokenError::BadSignature));
+    }
+
+    #[test]
+    fn a_token_for_one_purpose_is_refused_for_another() {
+        let keys = keys(K1);
+        let token = keys.sign_for_item(Purpose::Payment, "reg-1", "p", Some("wso2con-2026"), None);
+        assert_eq!(keys.verify(&token, Purpose::CvUpload, 0), Err(TokenError::WrongPurpose));
+        assert_eq!(keys.verify(&token, Purpose::Payment, 0).unwrap().item.as_deref(), Some("wso2con-2026"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use steward_core::config::Config;
 use steward_core::domain::careers;
 use steward_core::domain::fields::FieldError;
 use steward_core::domain::ids::IdempotencyKey;
+use steward_core::domain::payments::PaymentCatalogue;
 use steward_core::domain::submit::{submit_form, Receipt, SubmitCommand, SubmitError, SubmitOutcome};
 use steward_core::http::body::{decode_form, BodyError};
 use steward_core::http::problem::{self, Problem};
@@ -17,10 +18,12 @@ use steward_core::lambda::{body_bytes, body_was_invalid_base64};
 use steward_core::store::dynamodb::DynamoStore;
 use steward_core::store::StoreError;
 use steward_core::time::Timestamp;
+use steward_core::token::Purpose;
 
 pub struct App {
     pub config: Config,
     pub catalogue: Catalogue,
+    pub payments: PaymentCatalogue,
     pub store: DynamoStore,
 }
 
@@ -72,10 +75,19 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
         Ok(key) => key,
         Err(error) => return fail(Problem::validation(vec![error]), &form.title),
     };
+    // What a paid form's answer will offer to pay for: server-decided, from the payment catalogue.
+    let purchase = form.payment.as_deref().and_then(|field| {
+        let id = input.first(field)?.trim();
+        let listed = match field {
+            "event" => app.payments.events.contains_key(id),
+            _ => app.payments.plans.contains_key(id),
+        };
+        listed.then(|| format!("{field}:{id}"))
+    });
     let command = SubmitCommand { form, input, client: client::client_info(request), idempotency_key };
 
     match submit_form(&app.store, &app.config, &app.catalogue, command).await {
-        Ok(outcome) => accepted(app, json_client, form, outcome),
+        Ok(outcome) => accepted(app, json_client, form, purchase.as_deref(), outcome),
         Err(SubmitError::Invalid(errors)) => fail(Problem::validation(errors), &form.title),
         Err(SubmitError::RateLimited { retry_after }) => fail(
             Problem::new(429, "rate_limited", "Too many submissions")
@@ -94,7 +106,13 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
     }
 }
 
-fn accepted(app: &App, json_client: bool, form: &FormDefinition, outcome: SubmitOutcome) -> Response<Body> {
+fn accepted(
+    app: &App,
+    json_client: bool,
+    form: &FormDefinition,
+    purchase: Option<&str>,
+    outcome: SubmitOutcome,
+) -> Response<Body> {
     let (receipt, replayed) = match outcome {
         SubmitOutcome::Stored(receipt) | SubmitOutcome::Discarded(receipt) => (receipt, false),
         SubmitOutcome::Replayed(receipt) => (receipt, true),
@@ -107,6 +125,19 @@ fn accepted(app: &App, json_client: bool, form: &FormDefinition, outcome: Submit
         let token = careers::upload_token(&app.config.token_keys, &submission_id, &profile_id, now, ttl);
         (token, Timestamp::from(now + ttl))
     });
+    let payment = purchase.map(|item| {
+        let now = SystemTime::now();
+        let expires_at = now + app.config.payment_token_ttl;
+        let epoch = expires_at.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let token = app.config.token_keys.sign_for_item(
+            Purpose::Payment,
+            submission_id.as_str(),
+            profile_id.as_str(),
+            Some(item),
+            Some(epoch),
+        );
+        (token, Timestamp::from(expires_at))
+    });
     let mut response = if json_client {
         let mut body = serde_json::json!({
             "form": form.id,
@@ -117,6 +148,13 @@ fn accepted(app: &App, json_client: bool, form: &FormDefinition, outcome: Submit
         if let Some((token, expires_at)) = &cv_upload {
             body["cv_upload"] = serde_json::json!({
                 "url": "/careers/cv-upload",
+                "token": token,
+                "expires_at": expires_at.rfc3339(),
+            });
+        }
+        if let Some((token, expires_at)) = &payment {
+            body["payment"] = serde_json::json!({
+                "url": "/payments",
                 "token": token,
                 "expires_at": expires_at.rfc3339(),
             });
@@ -206,7 +244,8 @@ mod tests {
             "steward-test",
             config.hash_key.clone(),
         );
-        App { config, catalogue, store }
+        let payments = PaymentCatalogue::load(steward_core::domain::payments::BUILT_IN).unwrap();
+        App { config, catalogue, payments, store }
     }
 
     fn fixture(name: &str) -> Request {

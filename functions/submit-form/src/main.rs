@@ -3,6 +3,7 @@
 
 use steward_core::catalogue::{Catalogue, BUILT_IN};
 use steward_core::config::Config;
+use steward_core::domain::payments::PaymentCatalogue;
 use steward_core::store::dynamodb::DynamoStore;
 
 mod handler;
@@ -14,6 +15,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let store =
         DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name, config.hash_key.clone());
-    let app: &'static handler::App = Box::leak(Box::new(handler::App { config, catalogue, store }));
+    let payments = PaymentCatalogue::load(steward_core::domain::payments::BUILT_IN)?;
+    let app: &'static handler::App = Box::leak(Box::new(handler::App { config, catalogue, payments, store }));
     steward_core::lambda::run(lambda_http::service_fn(move |request| handler::handle(app, request))).await
 }

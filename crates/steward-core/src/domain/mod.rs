@@ -5,4 +5,5 @@ pub mod careers;
 pub mod fields;
 pub mod form;
 pub mod ids;
+pub mod payments;
 pub mod submit;

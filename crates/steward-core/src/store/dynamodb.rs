@@ -3,12 +3,13 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
 use super::{CvRecorded, CvStore, Inserted, ProfileStore, RateLimiter, StoreError, SubmissionStore};
 use crate::domain::careers::{CvCheck, CvOutcome};
 use crate::domain::ids::ProfileId;
+use crate::domain::payments::{PaymentRecord, PaymentRef, PaymentStore, PaymentUpdate, SeatHold};
 use crate::domain::submit::NewSubmission;
 use crate::secret::SecretKey;
 
@@ -33,6 +34,30 @@ pub mod keys {
 
     pub fn submission(profile_id: &str, submission_id: &str) -> (String, String) {
         (profile_partition(profile_id), format!("SUBMISSION#{submission_id}"))
+    }
+
+    pub fn payment(profile_id: &str, registration_id: &str) -> (String, String) {
+        (profile_partition(profile_id), format!("PAYMENT#{registration_id}"))
+    }
+
+    pub fn billing(profile_id: &str) -> (String, String) {
+        (profile_partition(profile_id), "BILLING".to_owned())
+    }
+
+    pub fn stripe_ref(stripe_id: &str) -> (String, String) {
+        (format!("STRIPE#{stripe_id}"), "REF".to_owned())
+    }
+
+    pub fn seats(event: &str) -> (String, String) {
+        (format!("EVENT#{event}"), "SEATS".to_owned())
+    }
+
+    pub fn seat_hold(event: &str, registration_id: &str) -> (String, String) {
+        (format!("EVENT#{event}"), format!("HOLD#{registration_id}"))
+    }
+
+    pub fn stripe_event(event_id: &str) -> (String, String) {
+        (format!("STRIPE_EVENT#{event_id}"), "SEEN".to_owned())
     }
 
     pub fn rate_counter(scope: &str, subject: &str, window_start: i64) -> (String, String) {
@@ -297,6 +322,327 @@ impl CvStore for DynamoStore {
             }
             Err(err) => Err(classify(err)),
         }
+    }
+}
+
+fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
+    HashMap::from([(keys::PK.to_owned(), s(pk)), (keys::SK.to_owned(), s(sk))])
+}
+
+fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    matches!(err.code(), Some("ConditionalCheckFailedException" | "TransactionCanceledException"))
+}
+
+fn built<T, E: std::error::Error + Send + Sync + 'static>(result: Result<T, E>) -> Result<T, StoreError> {
+    result.map_err(|e| StoreError::Unexpected(Box::new(e)))
+}
+
+impl PaymentStore for DynamoStore {
+    async fn hold_seat(
+        &self,
+        event: &str,
+        registration: &str,
+        capacity: u32,
+    ) -> Result<SeatHold, StoreError> {
+        let (seats_pk, seats_sk) = keys::seats(event);
+        let (hold_pk, hold_sk) = keys::seat_hold(event, registration);
+        // One transaction: the seat count and the registration's hold move together, so a seat is
+        // never counted without its holder, and a second hold for one registration is refused.
+        let count = built(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(seats_pk, seats_sk)))
+                .update_expression("ADD taken :one")
+                .condition_expression("attribute_not_exists(taken) OR taken < :capacity")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":capacity", n(capacity))
+                .build(),
+        )?;
+        let mut hold_item = key(hold_pk.clone(), hold_sk.clone());
+        hold_item.insert("type".into(), s("seat_hold"));
+        hold_item.insert("registration_id".into(), s(registration));
+        hold_item.insert("held_at".into(), s(crate::time::Timestamp::now().rfc3339()));
+        let hold = built(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(hold_item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build(),
+        )?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .transact_items(TransactWriteItem::builder().put(hold).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(SeatHold::Held),
+            Err(err) if is_condition_failure(&err) => {
+                let existing = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(hold_pk, hold_sk)))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                Ok(if existing.item.is_some() { SeatHold::AlreadyHeld } else { SeatHold::SoldOut })
+            }
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn release_seat(&self, event: &str, registration: &str) -> Result<bool, StoreError> {
+        let (seats_pk, seats_sk) = keys::seats(event);
+        let (hold_pk, hold_sk) = keys::seat_hold(event, registration);
+        let delete = built(
+            Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(hold_pk, hold_sk)))
+                .condition_expression("attribute_exists(pk)")
+                .build(),
+        )?;
+        let count = built(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(seats_pk, seats_sk)))
+                .update_expression("ADD taken :minus_one")
+                .condition_expression("taken > :zero")
+                .expression_attribute_values(":minus_one", n(-1))
+                .expression_attribute_values(":zero", n(0))
+                .build(),
+        )?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn customer_of(&self, profile: &str) -> Result<Option<String>, StoreError> {
+        let (pk, sk) = keys::billing(profile);
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(item.item.and_then(|i| i.get("stripe_customer_id").and_then(|v| v.as_s().ok()).cloned()))
+    }
+
+    async fn save_customer(&self, profile: &str, customer: &str) -> Result<(), StoreError> {
+        let (pk, sk) = keys::billing(profile);
+        let mut item = key(pk, sk);
+        item.insert("type".into(), s("billing"));
+        item.insert("stripe_customer_id".into(), s(customer));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Ok(()), // the same customer, saved by a concurrent call
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn record_started(&self, payment: &PaymentRecord) -> Result<(), StoreError> {
+        let (pk, sk) = keys::payment(&payment.profile_id, &payment.registration_id);
+        let mut names = HashMap::from([
+            ("#status".to_owned(), "status".to_owned()),
+            ("#type".to_owned(), "type".to_owned()),
+        ]);
+        let mut values = HashMap::from([
+            (":type".to_owned(), s("payment")),
+            (":v".to_owned(), n(SCHEMA_VERSION)),
+            (":kind".to_owned(), s(payment.kind)),
+            (":item".to_owned(), s(&payment.item)),
+            (":amount".to_owned(), n(payment.amount)),
+            (":currency".to_owned(), s(&payment.currency)),
+            (":customer".to_owned(), s(&payment.stripe_customer_id)),
+            (":status".to_owned(), s(payment.status.as_str())),
+            (":now".to_owned(), s(payment.started_at.rfc3339())),
+            (":registration".to_owned(), s(&payment.registration_id)),
+        ]);
+        let mut sets = vec![
+            "#type = :type",
+            "v = :v",
+            "kind = :kind",
+            "#item = :item",
+            "amount = :amount",
+            "currency = :currency",
+            "stripe_customer_id = :customer",
+            "registration_id = :registration",
+            "#status = if_not_exists(#status, :status)",
+            "started_at = if_not_exists(started_at, :now)",
+        ];
+        names.insert("#item".into(), "item".into());
+        let mut stripe_ids = Vec::new();
+        if let Some(id) = &payment.payment_intent_id {
+            sets.push("payment_intent_id = :pi");
+            values.insert(":pi".into(), s(id));
+            stripe_ids.push(id);
+        }
+        if let Some(id) = &payment.subscription_id {
+            sets.push("subscription_id = :sub");
+            values.insert(":sub".into(), s(id));
+            stripe_ids.push(id);
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await
+            .map_err(classify)?;
+        for stripe_id in stripe_ids {
+            let (pk, sk) = keys::stripe_ref(stripe_id);
+            let mut item = key(pk, sk);
+            item.insert("type".into(), s("stripe_ref"));
+            item.insert("profile_id".into(), s(&payment.profile_id));
+            item.insert("registration_id".into(), s(&payment.registration_id));
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(classify)?;
+        }
+        Ok(())
+    }
+
+    async fn payment_ref(&self, stripe_id: &str) -> Result<Option<PaymentRef>, StoreError> {
+        let (pk, sk) = keys::stripe_ref(stripe_id);
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(item.item.and_then(|item| {
+            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+            Some(PaymentRef { profile_id: text("profile_id")?, registration_id: text("registration_id")? })
+        }))
+    }
+
+    async fn apply_update(
+        &self,
+        payment: &PaymentRef,
+        update: &PaymentUpdate,
+        version: i64,
+    ) -> Result<bool, StoreError> {
+        let (pk, sk) = keys::payment(&payment.profile_id, &payment.registration_id);
+        let now = crate::time::Timestamp::now().rfc3339();
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .expression_attribute_values(":version", n(version))
+            .expression_attribute_values(":now", s(now));
+        let request = match update {
+            PaymentUpdate::Status { status, failure_code } => {
+                let request = request
+                    .update_expression(if failure_code.is_some() {
+                        "SET #status = :status, status_version = :version, updated_at = :now, failure_code = :code"
+                    } else {
+                        "SET #status = :status, status_version = :version, updated_at = :now REMOVE failure_code"
+                    })
+                    .condition_expression("attribute_exists(pk) AND (attribute_not_exists(status_version) OR status_version < :version)")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":status", s(status.as_str()));
+                match failure_code {
+                    Some(code) => request.expression_attribute_values(":code", s(code)),
+                    None => request,
+                }
+            }
+            PaymentUpdate::Invoice { invoice_id, status, amount } => request
+                .update_expression("SET last_invoice = :invoice, invoice_version = :version, updated_at = :now")
+                .condition_expression("attribute_exists(pk) AND (attribute_not_exists(invoice_version) OR invoice_version < :version)")
+                .expression_attribute_values(
+                    ":invoice",
+                    AttributeValue::M(HashMap::from([
+                        ("id".to_owned(), s(invoice_id)),
+                        ("status".to_owned(), s(*status)),
+                        ("amount".to_owned(), n(amount)),
+                    ])),
+                ),
+            PaymentUpdate::Dispute { dispute_id, status } => request
+                .update_expression("SET dispute = :dispute, dispute_version = :version, updated_at = :now")
+                .condition_expression("attribute_exists(pk) AND (attribute_not_exists(dispute_version) OR dispute_version < :version)")
+                .expression_attribute_values(
+                    ":dispute",
+                    AttributeValue::M(HashMap::from([("id".to_owned(), s(dispute_id)), ("status".to_owned(), s(status))])),
+                ),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn payment_item(&self, payment: &PaymentRef) -> Result<Option<(String, String)>, StoreError> {
+        let (pk, sk) = keys::payment(&payment.profile_id, &payment.registration_id);
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(item.item.and_then(|item| {
+            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+            Some((text("kind")?, text("item")?))
+        }))
+    }
+
+    async fn event_seen(&self, event_id: &str) -> Result<bool, StoreError> {
+        let (pk, sk) = keys::stripe_event(event_id);
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(item.item.is_some())
+    }
+
+    async fn mark_event_seen(&self, event_id: &str, expires_at: i64) -> Result<(), StoreError> {
+        let (pk, sk) = keys::stripe_event(event_id);
+        let mut item = key(pk, sk);
+        item.insert("type".into(), s("stripe_event"));
+        item.insert(keys::TTL.into(), n(expires_at));
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(classify)?;
+        Ok(())
     }
 }
 

@@ -3,6 +3,8 @@
 
 pub mod dynamodb;
 
+pub use crate::domain::payments::PaymentStore;
+
 use std::future::Future;
 
 use crate::domain::careers::CvCheck;

@@ -1,0 +1,97 @@
+//! `POST /payments` (and its preflight): check the grant from the registration, start paying for
+//! what it names, answer with what Stripe Elements needs.
+
+use std::convert::Infallible;
+use std::time::SystemTime;
+
+use lambda_http::{Body, Request, Response};
+use steward_core::config::Origin;
+use steward_core::domain::fields::FieldError;
+use steward_core::domain::payments::{start_payment, PaymentCatalogue, PaymentError, ProviderError};
+use steward_core::http::body::decode_form;
+use steward_core::http::problem::{body_problem, Problem};
+use steward_core::http::{client, cors, respond};
+use steward_core::lambda::{body_bytes, body_was_invalid_base64};
+use steward_core::store::dynamodb::DynamoStore;
+use steward_core::store::StoreError;
+use steward_core::token::{Purpose, TokenKeys};
+
+use crate::stripe_provider::StripeProvider;
+
+pub struct App {
+    pub allowed_origins: Vec<Origin>,
+    pub token_keys: TokenKeys,
+    pub publishable_key: String,
+    pub catalogue: PaymentCatalogue,
+    pub store: DynamoStore,
+    pub provider: StripeProvider,
+}
+
+pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infallible> {
+    let origin = cors::check_origin(&app.allowed_origins, request.headers());
+    if request.method() == "OPTIONS" {
+        return Ok(cors::preflight(origin, "POST, OPTIONS"));
+    }
+    if origin == cors::OriginCheck::Forbidden {
+        return Ok(respond::problem(&cors::forbidden_origin()));
+    }
+    let mut response = match pay(app, &request).await {
+        Ok(response) => response,
+        Err(problem) => respond::problem(&problem.with_request_id(client::request_id(&request))),
+    };
+    cors::decorate(&mut response, origin.allowed());
+    Ok(response)
+}
+
+async fn pay(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
+    if body_was_invalid_base64(request) {
+        return Err(Problem::new(400, "invalid_base64", "The request body could not be read"));
+    }
+    let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok());
+    let input =
+        decode_form(content_type, body_bytes(request), 16 * 1024).await.map_err(|e| body_problem(&e))?;
+    let Some(token) = input.first("token") else {
+        return Err(Problem::validation(vec![FieldError::new("token", "required", "is required")]));
+    };
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let grant = app.token_keys.verify(token, Purpose::Payment, now).map_err(|reason| {
+        tracing::info!(%reason, "payment refused");
+        Problem::new(403, "invalid_token", "This payment link is not valid")
+            .with_detail("It may have expired or belong to another registration. Please register again.")
+    })?;
+    match start_payment(&app.store, &app.provider, &app.catalogue, &grant).await {
+        Ok(started) => {
+            let mut body = serde_json::to_value(&started).expect("serializes");
+            body["publishable_key"] = app.publishable_key.clone().into();
+            Ok(respond::json(200, &body))
+        }
+        Err(PaymentError::UnknownItem) => {
+            Err(Problem::new(404, "not_found", "Nothing on sale matches this payment link"))
+        }
+        Err(PaymentError::SoldOut) => Err(Problem::new(409, "sold_out", "This event is sold out")
+            .with_detail("Every seat is taken. Nothing was charged.")),
+        Err(PaymentError::Provider(err)) => {
+            tracing::error!(error = %err, registration_id = grant.subject.as_str(), "the payment provider failed");
+            Err(match err {
+                ProviderError::Unavailable(_) => {
+                    Problem::new(503, "payment_provider_unavailable", "Payments are unavailable right now")
+                        .with_detail(
+                            "Nothing was charged and nothing was kept. Please try again in a minute.",
+                        )
+                        .with_retry_after(30)
+                }
+                ProviderError::Rejected(_) => {
+                    Problem::new(502, "payment_provider_error", "The payment could not be started")
+                        .with_detail("Nothing was charged. We have been told; please try again later.")
+                }
+            })
+        }
+        Err(PaymentError::Store(err)) => {
+            tracing::error!(error = %err, "the store failed while starting a payment");
+            Err(match err {
+                StoreError::Unavailable(_) => Problem::unavailable(2),
+                StoreError::Unexpected(_) => Problem::internal(),
+            })
+        }
+    }
+}

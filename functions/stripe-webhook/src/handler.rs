@@ -1,0 +1,74 @@
+//! `POST /webhooks/stripe`: verify the signature on the raw bytes, apply the event once, answer
+//! 2xx when done. A failure while processing answers 500 so that Stripe retries; never a 3xx.
+
+use std::convert::Infallible;
+use std::time::SystemTime;
+
+use lambda_http::{Body, Request, Response};
+use steward_core::domain::payments::{apply_event, StripeEvent, WebhookOutcome};
+use steward_core::http::problem::Problem;
+use steward_core::http::{client, respond};
+use steward_core::lambda::{body_bytes, body_was_invalid_base64};
+use steward_core::store::dynamodb::DynamoStore;
+use steward_core::store::PaymentStore;
+
+use crate::signature::{verify, SignatureError};
+
+pub struct App {
+    pub store: DynamoStore,
+    /// Endpoint secrets (`whsec_...`); more than one while rolling.
+    pub secrets: Vec<String>,
+    pub tolerance_seconds: i64,
+}
+
+/// How long an event id is remembered: longer than Stripe keeps retrying (three days).
+const SEEN_FOR_SECONDS: i64 = 30 * 24 * 3600;
+
+pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infallible> {
+    let request_id = client::request_id(&request);
+    Ok(match receive(app, &request).await {
+        Ok(response) => response,
+        Err(problem) => respond::problem(&problem.with_request_id(request_id)),
+    })
+}
+
+async fn receive(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
+    if request.method() != "POST" {
+        return Err(Problem::new(405, "method_not_allowed", "Webhooks are POSTed"));
+    }
+    if body_was_invalid_base64(request) {
+        return Err(Problem::new(400, "invalid_base64", "The request body could not be read"));
+    }
+    let payload = body_bytes(request);
+    let header = request.headers().get("stripe-signature").and_then(|v| v.to_str().ok());
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    verify(header, payload, &app.secrets, app.tolerance_seconds, now).map_err(|err| {
+        tracing::warn!(reason = %err, "webhook refused");
+        let code = match err {
+            SignatureError::Missing => "missing_signature",
+            SignatureError::Malformed => "malformed_signature",
+            SignatureError::Mismatch => "invalid_signature",
+            SignatureError::Stale => "stale_signature",
+        };
+        Problem::new(400, code, "The webhook signature is not valid").with_detail(err.to_string())
+    })?;
+    let event: StripeEvent = serde_json::from_slice(payload).map_err(|e| {
+        Problem::new(400, "malformed_json", "The webhook body is not a Stripe event")
+            .with_detail(e.to_string())
+    })?;
+    let failed = |err: steward_core::store::StoreError| {
+        tracing::error!(event_id = event.id.as_str(), error = %err, "processing a Stripe event failed; Stripe will retry");
+        Problem::new(500, "processing_failed", "The event could not be processed; please retry")
+    };
+    if app.store.event_seen(&event.id).await.map_err(failed)? {
+        return Ok(respond::json(200, &serde_json::json!({"received": true, "duplicate": true})));
+    }
+    let outcome = apply_event(&app.store, &event).await.map_err(failed)?;
+    app.store.mark_event_seen(&event.id, now + SEEN_FOR_SECONDS).await.map_err(failed)?;
+    let outcome = match outcome {
+        WebhookOutcome::Applied => "applied",
+        WebhookOutcome::NoChange => "no_change",
+        WebhookOutcome::Ignored => "ignored",
+    };
+    Ok(respond::json(200, &serde_json::json!({"received": true, "outcome": outcome})))
+}

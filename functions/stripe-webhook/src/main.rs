@@ -1,0 +1,34 @@
+//! Wiring for the stripe-webhook Lambda: secrets and the DynamoDB client, once per cold start.
+
+use steward_core::config::{ConfigError, Env};
+use steward_core::secret::SecretKey;
+use steward_core::store::dynamodb::DynamoStore;
+
+mod handler;
+mod signature;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    let env = Env::process();
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let secrets: Vec<String> = env
+        .required("STRIPE_WEBHOOK_SECRETS")?
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if secrets.is_empty() {
+        return Err(ConfigError::Missing("STRIPE_WEBHOOK_SECRETS").into());
+    }
+    let app = handler::App {
+        store: DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            env.required("TABLE_NAME")?,
+            SecretKey::new([]),
+        ),
+        secrets,
+        tolerance_seconds: env.number("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)? as i64,
+    };
+    let app: &'static handler::App = Box::leak(Box::new(app));
+    steward_core::lambda::run(lambda_http::service_fn(move |request| handler::handle(app, request))).await
+}
