@@ -108,6 +108,7 @@ class Emulator:
         self.deliveries: dict[str, list[int]] = defaultdict(list)
         self.idempotency: dict[tuple[str, str], tuple[str, int, dict]] = {}
         self.outage_requests = 0
+        self.outage_match = ""
         self.pending = threading.Condition(self.lock)
         self.queue: list[tuple[dict, int]] = []
         self.stopping = False
@@ -475,7 +476,8 @@ def make_handler(emulator: Emulator):
                 if path.startswith("/_emulator/"):
                     return self._send(200, self._emulator(path, params))
                 with emulator.lock:
-                    if emulator.outage_requests > 0:
+                    affected = emulator.outage_match in (self.headers.get("Idempotency-Key") or "")
+                    if emulator.outage_requests > 0 and affected:
                         emulator.outage_requests -= 1
                         raise StripeError(500, "api_error", "An unknown error occurred (emulated outage).")
                 confirm = re.fullmatch(r"/v1/payment_intents/([^/]+)/confirm", path)
@@ -550,8 +552,11 @@ def make_handler(emulator: Emulator):
                     subscription = emulator.get(g[1], "subscription")
                     return emulator.render(emulator.renew(subscription, params.get("outcome", "paid") == "paid"), [])
                 if path == "/_emulator/outage":
+                    # The next N API requests fail with a 500, or only those whose idempotency key
+                    # contains `match` (so one test's outage does not hit another's requests).
                     emulator.outage_requests = int(params.get("requests", 1))
-                    return {"outage_requests": emulator.outage_requests}
+                    emulator.outage_match = str(params.get("match", ""))
+                    return {"outage_requests": emulator.outage_requests, "match": emulator.outage_match}
             raise StripeError(404, "invalid_request_error", f"No emulator endpoint {path}")
 
         do_GET = do_POST = do_DELETE = _handle

@@ -17,6 +17,8 @@ use steward_core::store::dynamodb::keys;
 pub type Item = HashMap<String, AttributeValue>;
 
 pub struct Stack {
+    /// The local Stripe emulator, when the env file's keys are the local ones.
+    pub stripe: Option<String>,
     pub bin_dir: PathBuf,
     pub resources: HashMap<String, String>,
     pub api: String,
@@ -61,7 +63,16 @@ fn start_stack() -> Stack {
     let log_dir = bin_dir.join("stack-logs").join(format!("{test_name}-{}", std::process::id()));
     let mut process = Command::new(&python)
         .arg(root().join("infra/local/stack.py"))
-        .args(["--api-port", "0", "--moto-port", "0", "--trust-test-ip-header", "--exit-on-stdin-eof"])
+        .args([
+            "--api-port",
+            "0",
+            "--moto-port",
+            "0",
+            "--stripe-port",
+            "0",
+            "--trust-test-ip-header",
+            "--exit-on-stdin-eof",
+        ])
         .arg("--bin-dir")
         .arg(&bin_dir)
         .arg("--log-dir")
@@ -91,6 +102,7 @@ fn start_stack() -> Stack {
         .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
         .collect();
     Stack {
+        stripe: ready["stripe"].as_str().map(str::to_owned),
         bin_dir,
         resources,
         api: text("api"),

@@ -525,14 +525,11 @@ pub async fn apply_event<S: PaymentStore>(
                 PaymentStatus::Failed | PaymentStatus::Refunded if applied => {
                     store.release_seat(&item, &payment.registration_id).await?;
                 }
+                // Money was taken, so the seat is given whatever the count says. Only a payment
+                // retried after a failure released its seat, when the last seat sold meanwhile,
+                // can land here over capacity.
                 PaymentStatus::Succeeded if applied => {
-                    if store.hold_seat(&item, &payment.registration_id, u32::MAX).await? == SeatHold::SoldOut
-                    {
-                        tracing::error!(
-                            registration_id = payment.registration_id.as_str(),
-                            "paid for a seat that could not be held"
-                        );
-                    }
+                    store.hold_seat(&item, &payment.registration_id, u32::MAX).await?;
                 }
                 _ => {}
             }
