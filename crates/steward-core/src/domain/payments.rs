@@ -168,6 +168,14 @@ pub enum SeatHold {
     SoldOut,
 }
 
+/// A stored payment's kind (`event`, `cloud`), item and current status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedPayment {
+    pub kind: String,
+    pub item: String,
+    pub status: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentRef {
     pub profile_id: String,
@@ -208,11 +216,11 @@ pub trait PaymentStore {
         update: &PaymentUpdate,
         version: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// The event and item a payment is for, to release or take its seat.
+    /// What a payment is for and where it stands, to release or take its seat.
     fn payment_item(
         &self,
         payment: &PaymentRef,
-    ) -> impl Future<Output = Result<Option<(String, String)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<RecordedPayment>, StoreError>> + Send;
     fn event_seen(&self, event_id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn mark_event_seen(
         &self,
@@ -428,12 +436,9 @@ pub enum WebhookOutcome {
     Ignored,
 }
 
-/// Applies one verified Stripe event. Every step can be repeated: a retried or duplicated
-/// delivery, or one that arrives out of order, leaves the same state as one delivery in order.
-pub async fn apply_event<S: PaymentStore>(
-    store: &S,
-    event: &StripeEvent,
-) -> Result<WebhookOutcome, StoreError> {
+/// What a Stripe event means for a payment: the Stripe object it is about and the change, or
+/// nothing for events Steward does not act on.
+pub fn interpret(event: &StripeEvent) -> Option<(String, PaymentUpdate)> {
     let object = &event.data.object;
     let text = |path: &[&str]| -> Option<String> {
         let mut value = object;
@@ -458,15 +463,11 @@ pub async fn apply_event<S: PaymentStore>(
             text(&["id"]),
             PaymentUpdate::Status { status: PaymentStatus::RequiresAction, failure_code: None },
         ),
-        "charge.refunded" => {
-            if object.get("refunded").and_then(|v| v.as_bool()) != Some(true) {
-                return Ok(WebhookOutcome::Ignored); // a partial refund keeps the seat
-            }
-            (
-                text(&["payment_intent"]),
-                PaymentUpdate::Status { status: PaymentStatus::Refunded, failure_code: None },
-            )
-        }
+        // A partial refund keeps the seat; only a full one releases it.
+        "charge.refunded" if object.get("refunded").and_then(|v| v.as_bool()) == Some(true) => (
+            text(&["payment_intent"]),
+            PaymentUpdate::Status { status: PaymentStatus::Refunded, failure_code: None },
+        ),
         "charge.dispute.created" => (
             text(&["payment_intent"]),
             PaymentUpdate::Dispute {
@@ -494,14 +495,21 @@ pub async fn apply_event<S: PaymentStore>(
         "customer.subscription.updated"
         | "customer.subscription.deleted"
         | "customer.subscription.created" => {
-            let Some(status) = text(&["status"]).as_deref().and_then(PaymentStatus::from_subscription) else {
-                return Ok(WebhookOutcome::Ignored);
-            };
+            let status = text(&["status"]).as_deref().and_then(PaymentStatus::from_subscription)?;
             (text(&["id"]), PaymentUpdate::Status { status, failure_code: None })
         }
-        _ => return Ok(WebhookOutcome::Ignored),
+        _ => return None,
     };
-    let Some(stripe_id) = stripe_id else { return Ok(WebhookOutcome::Ignored) };
+    Some((stripe_id?, update))
+}
+
+/// Applies one verified Stripe event. Every step can be repeated: a retried or duplicated
+/// delivery, or one that arrives out of order, leaves the same state as one delivery in order.
+pub async fn apply_event<S: PaymentStore>(
+    store: &S,
+    event: &StripeEvent,
+) -> Result<WebhookOutcome, StoreError> {
+    let Some((stripe_id, update)) = interpret(event) else { return Ok(WebhookOutcome::Ignored) };
     let Some(payment) = store.payment_ref(&stripe_id).await? else {
         tracing::info!(
             event_id = event.id.as_str(),
@@ -515,21 +523,20 @@ pub async fn apply_event<S: PaymentStore>(
         _ => event.created * 100,
     };
     let applied = store.apply_update(&payment, &update, version).await?;
-    // Seats follow the payment: a failed or refunded payment gives its seat back; a success
-    // takes it again if a failure had released it (the hold is idempotent).
-    if let (PaymentUpdate::Status { status, .. }, Some((kind, item))) =
-        (&update, store.payment_item(&payment).await?)
-    {
-        if kind == "event" {
-            match status {
-                PaymentStatus::Failed | PaymentStatus::Refunded if applied => {
-                    store.release_seat(&item, &payment.registration_id).await?;
+    // Seats follow the payment's recorded status, not this event: a failed or refunded payment
+    // has no seat, a successful one has one. Both steps are idempotent, so a delivery retried
+    // after a failure here (or a stale event) still brings the seat in line.
+    if let Some(recorded) = store.payment_item(&payment).await? {
+        if recorded.kind == "event" {
+            match recorded.status.as_str() {
+                "failed" | "refunded" => {
+                    store.release_seat(&recorded.item, &payment.registration_id).await?;
                 }
                 // Money was taken, so the seat is given whatever the count says. Only a payment
                 // retried after a failure released its seat, when the last seat sold meanwhile,
                 // can land here over capacity.
-                PaymentStatus::Succeeded if applied => {
-                    store.hold_seat(&item, &payment.registration_id, u32::MAX).await?;
+                "succeeded" => {
+                    store.hold_seat(&recorded.item, &payment.registration_id, u32::MAX).await?;
                 }
                 _ => {}
             }
@@ -563,6 +570,41 @@ mod tests {
         assert!(PaymentStatus::Failed.version(101) > PaymentStatus::Succeeded.version(100));
         assert!(PaymentStatus::Refunded.version(100) > PaymentStatus::Succeeded.version(100));
         assert!(PaymentStatus::PastDue.version(100) > PaymentStatus::Active.version(100));
+    }
+
+    fn sample(name: &str) -> StripeEvent {
+        let path = format!("{}/../../events/stripe-webhook/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_sample_webhooks_mean_what_stripe_means() {
+        let status = |name: &str| match interpret(&sample(name)) {
+            Some((id, PaymentUpdate::Status { status, .. })) => (id[..3].to_owned(), status),
+            other => panic!("{name}: {other:?}"),
+        };
+        assert_eq!(status("payment_intent.succeeded"), ("pi_".into(), PaymentStatus::Succeeded));
+        assert_eq!(status("payment_intent.payment_failed"), ("pi_".into(), PaymentStatus::Failed));
+        assert_eq!(status("charge.refunded"), ("pi_".into(), PaymentStatus::Refunded));
+        assert_eq!(status("customer.subscription.updated"), ("sub".into(), PaymentStatus::Active));
+        assert_eq!(status("customer.subscription.deleted"), ("sub".into(), PaymentStatus::Canceled));
+        assert!(
+            matches!(interpret(&sample("invoice.paid")), Some((id, PaymentUpdate::Invoice { status: "paid", .. })) if id.starts_with("sub_"))
+        );
+        assert!(matches!(
+            interpret(&sample("invoice.payment_failed")),
+            Some((_, PaymentUpdate::Invoice { status: "payment_failed", .. }))
+        ));
+        assert!(matches!(
+            interpret(&sample("charge.dispute.created")),
+            Some((_, PaymentUpdate::Dispute { .. }))
+        ));
+        let mut failed = sample("payment_intent.payment_failed");
+        assert!(
+            matches!(interpret(&failed), Some((_, PaymentUpdate::Status { failure_code: Some(code), .. })) if code == "generic_decline")
+        );
+        failed.event_type = "balance.available".into();
+        assert!(interpret(&failed).is_none());
     }
 
     #[test]

@@ -9,7 +9,9 @@ use aws_sdk_dynamodb::Client;
 use super::{CvRecorded, CvStore, Inserted, ProfileStore, RateLimiter, StoreError, SubmissionStore};
 use crate::domain::careers::{CvCheck, CvOutcome};
 use crate::domain::ids::ProfileId;
-use crate::domain::payments::{PaymentRecord, PaymentRef, PaymentStore, PaymentUpdate, SeatHold};
+use crate::domain::payments::{
+    PaymentRecord, PaymentRef, PaymentStore, PaymentUpdate, RecordedPayment, SeatHold,
+};
 use crate::domain::submit::NewSubmission;
 use crate::secret::SecretKey;
 
@@ -605,7 +607,7 @@ impl PaymentStore for DynamoStore {
         }
     }
 
-    async fn payment_item(&self, payment: &PaymentRef) -> Result<Option<(String, String)>, StoreError> {
+    async fn payment_item(&self, payment: &PaymentRef) -> Result<Option<RecordedPayment>, StoreError> {
         let (pk, sk) = keys::payment(&payment.profile_id, &payment.registration_id);
         let item = self
             .client
@@ -618,7 +620,7 @@ impl PaymentStore for DynamoStore {
             .map_err(classify)?;
         Ok(item.item.and_then(|item| {
             let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-            Some((text("kind")?, text("item")?))
+            Some(RecordedPayment { kind: text("kind")?, item: text("item")?, status: text("status")? })
         }))
     }
 
