@@ -308,6 +308,14 @@ def create_bucket(clients, logical, props, resolver, region) -> str:
 # --- functions: the Lambda Runtime API -------------------------------------------------------
 
 
+class QuietServer(ThreadingHTTPServer):
+    """Connections that drop while the stack stops are expected, not worth a traceback."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 @dataclass
 class Invocation:
     request_id: str
@@ -333,7 +341,7 @@ class LocalFunction:
         self.lock = threading.Lock()
         self.processes: list[subprocess.Popen] = []
         self.stopping = False
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self.server = QuietServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -413,12 +421,15 @@ class LocalFunction:
                 pass
 
             def _reply(self, status: int, body: bytes = b"", headers: dict | None = None):
-                self.send_response(status)
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    for key, value in (headers or {}).items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the worker went away (stopping); Lambda would not notice either
 
             def do_GET(self):
                 if self.path != f"{RUNTIME_PREFIX}/invocation/next":
@@ -504,11 +515,13 @@ class SqsPoller:
         received = self.sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=self.batch_size,
-            WaitTimeSeconds=1,
+            # No long polling: moto would hold its (serialising) lock while it waits.
+            WaitTimeSeconds=0,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
         if not received:
+            time.sleep(0.2)
             return
         records = [
             {
@@ -724,6 +737,31 @@ def wait_for_port(port: int, timeout: float = 20) -> None:
     raise SystemExit(f"nothing answered on port {port}")
 
 
+def start_moto(port: int):
+    """moto's server, one request at a time. moto's backends are not safe under concurrent
+    requests: a DynamoDB transaction snapshots and, on a failed condition, restores a whole
+    table, losing writes that other requests made meanwhile. Real AWS has no such limit; the
+    local stack trades throughput for correctness."""
+    import logging
+
+    from moto.moto_server.threaded_moto_server import MotoRequestHandler
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+    app = DomainDispatcherApplication(create_backend_app)
+    lock = threading.Lock()
+
+    def serialized(environ, start_response):
+        with lock:
+            # The body is produced inside the lock too: moto renders responses lazily.
+            return list(app(environ, start_response))
+
+    server = make_server("127.0.0.1", port, serialized, threaded=True, request_handler=MotoRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env-file", type=Path, default=ROOT / "infra/local.env")
@@ -752,14 +790,7 @@ def main() -> None:
         os.environ[key] = settings[key]
     os.environ["AWS_DEFAULT_REGION"] = region
 
-    import logging
-
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
-    moto.start()
+    moto = start_moto(moto_port)
     wait_for_port(moto_port)
     endpoint = f"http://127.0.0.1:{moto_port}"
 
@@ -862,7 +893,7 @@ def main() -> None:
     api.shutdown()
     for function in functions.values():
         function.stop()
-    moto.stop()
+    moto.shutdown()
 
 
 if __name__ == "__main__":

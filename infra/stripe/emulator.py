@@ -109,20 +109,23 @@ class Emulator:
         self.idempotency: dict[tuple[str, str], tuple[str, int, dict]] = {}
         self.outage_requests = 0
         self.outage_match = ""
-        self.pending = threading.Condition(self.lock)
-        self.queue: list[tuple[dict, int]] = []
+        # Like a Stripe test clock: renewing a subscription moves the emulator's time to the end of
+        # the period, so later objects and events are dated after earlier ones.
+        self.clock_offset = 0
         self.stopping = False
         self.prices: dict[str, dict] = {}
         if catalogue and catalogue.exists():
             plans = tomllib.loads(catalogue.read_text()).get("plans", {})
             for plan_id, plan in plans.items():
                 self.prices[plan["stripe_price_id"]] = self._price(plan["stripe_price_id"], plan, plan_id)
-        threading.Thread(target=self._deliver_forever, daemon=True).start()
 
     # --- objects ---------------------------------------------------------------------------
 
+    def now(self) -> int:
+        return int(time.time()) + self.clock_offset
+
     def _price(self, price_id: str, plan: dict, plan_id: str) -> dict:
-        now = int(time.time())
+        now = self.now()
         product = {
             "id": f"prod_{plan_id.replace('-', '_')}", "object": "product", "active": True, "created": now,
             "images": [], "livemode": False, "marketing_features": [], "metadata": {}, "name": plan["title"],
@@ -143,7 +146,7 @@ class Emulator:
 
     def create_customer(self, params: dict) -> dict:
         customer = {
-            "id": new_id("cus"), "object": "customer", "created": int(time.time()), "livemode": False,
+            "id": new_id("cus"), "object": "customer", "created": self.now(), "livemode": False,
             "email": params.get("email"), "name": params.get("name"), "metadata": params.get("metadata", {}),
             "delinquent": False, "preferred_locales": [], "invoice_prefix": secrets.token_hex(4).upper(),
         }
@@ -166,7 +169,7 @@ class Emulator:
             "id": pi_id, "object": "payment_intent", "amount": amount, "amount_capturable": 0, "amount_received": 0,
             "automatic_payment_methods": {"enabled": True} if truthy(params.get("automatic_payment_methods", {}).get("enabled")) else None,
             "capture_method": "automatic", "client_secret": f"{pi_id}_secret_{secrets.token_hex(12)}",
-            "confirmation_method": "automatic", "created": int(time.time()), "currency": params["currency"].lower(),
+            "confirmation_method": "automatic", "created": self.now(), "currency": params["currency"].lower(),
             "customer": params.get("customer"), "livemode": False, "metadata": params.get("metadata", {}),
             "payment_method_types": ["card"], "status": "requires_payment_method", "latest_charge": None,
             "last_payment_error": None, "next_action": None, "invoice": invoice,
@@ -197,7 +200,7 @@ class Emulator:
         if success:
             charge = {
                 "id": new_id("ch"), "object": "charge", "amount": intent["amount"], "amount_captured": intent["amount"],
-                "amount_refunded": 0, "captured": True, "created": int(time.time()), "currency": intent["currency"],
+                "amount_refunded": 0, "captured": True, "created": self.now(), "currency": intent["currency"],
                 "customer": intent["customer"], "livemode": False, "metadata": dict(intent["metadata"]), "paid": True,
                 "payment_intent": intent["id"], "refunded": False, "status": "succeeded", "disputed": False,
                 "payment_method_details": {"type": "card", "card": {"brand": "visa", "last4": "4242"}},
@@ -227,7 +230,7 @@ class Emulator:
         if amount <= 0 or charge["amount_refunded"] + amount > charge["amount"]:
             raise StripeError(400, "invalid_request_error", "Refund amount is greater than unrefunded amount.", "amount_too_large")
         refund = {
-            "id": new_id("re"), "object": "refund", "amount": amount, "charge": charge["id"], "created": int(time.time()),
+            "id": new_id("re"), "object": "refund", "amount": amount, "charge": charge["id"], "created": self.now(),
             "currency": charge["currency"], "metadata": params.get("metadata", {}), "payment_intent": intent["id"],
             "reason": params.get("reason"), "status": "succeeded",
         }
@@ -243,7 +246,7 @@ class Emulator:
         charge["disputed"] = True
         dispute = {
             "id": new_id("dp"), "object": "dispute", "amount": charge["amount"], "charge": charge["id"],
-            "created": int(time.time()), "currency": charge["currency"], "payment_intent": intent["id"],
+            "created": self.now(), "currency": charge["currency"], "payment_intent": intent["id"],
             "reason": "fraudulent", "status": "needs_response", "livemode": False, "metadata": {},
         }
         self.objects[dispute["id"]] = dispute
@@ -258,7 +261,7 @@ class Emulator:
         if not items or items[0].get("price") not in self.prices:
             raise StripeError(400, "invalid_request_error", f"No such price: '{(items or [{}])[0].get('price')}'", "resource_missing", param="items[0][price]")
         price = self.prices[items[0]["price"]]
-        now = int(time.time())
+        now = self.now()
         sub_id = new_id("sub")
         period = 365 * 86400 if price["recurring"]["interval"] == "year" else 30 * 86400
         item = {
@@ -287,7 +290,7 @@ class Emulator:
         return subscription
 
     def _new_invoice(self, subscription: dict, price: dict) -> dict:
-        now = int(time.time())
+        now = self.now()
         invoice_id = new_id("in")
         amount = price["unit_amount"]
         intent = self.create_payment_intent(
@@ -331,14 +334,17 @@ class Emulator:
             self.emit("customer.subscription.updated", subscription)
 
     def renew(self, subscription: dict, success: bool) -> dict:
-        price = subscription["items"]["data"][0]["price"]
+        item = subscription["items"]["data"][0]
+        self.clock_offset += max(1, item["current_period_end"] - self.now())
+        item["current_period_start"], item["current_period_end"] = item["current_period_end"], item["current_period_end"] + (item["current_period_end"] - item["current_period_start"])
+        price = item["price"]
         invoice = self._new_invoice(subscription, price)
         subscription["latest_invoice"] = invoice["id"]
         self._settle(self.objects[invoice["_payment_intent"]], success)
         return invoice
 
     def cancel(self, subscription: dict) -> dict:
-        subscription.update(status="canceled", canceled_at=int(time.time()), ended_at=int(time.time()))
+        subscription.update(status="canceled", canceled_at=self.now(), ended_at=self.now())
         self.emit("customer.subscription.deleted", subscription)
         return subscription
 
@@ -355,17 +361,17 @@ class Emulator:
 
     def emit(self, event_type: str, obj: dict) -> dict:
         event = {
-            "id": new_id("evt"), "object": "event", "api_version": API_VERSION, "created": int(time.time()),
+            "id": new_id("evt"), "object": "event", "api_version": API_VERSION, "created": self.now(),
             "data": {"object": self.render(obj, [])}, "livemode": False, "pending_webhooks": 1,
             "request": {"id": None, "idempotency_key": None}, "type": event_type,
         }
         with self.lock:
             self.events.append(event)
-            self.queue.append((event, 0))
-            self.pending.notify_all()
+        threading.Thread(target=self._deliver_with_retries, args=(event,), daemon=True).start()
         return event
 
     def sign(self, payload: bytes, timestamp: int | None = None) -> str:
+        # The signature is dated by the wall clock, as Stripe signs at delivery time.
         timestamp = int(time.time()) if timestamp is None else timestamp
         signed = f"{timestamp}.".encode() + payload
         signature = hmac.new(self.webhook_secret.encode(), signed, hashlib.sha256).hexdigest()
@@ -390,24 +396,13 @@ class Emulator:
             self.deliveries[event["id"]].append(status)
         return status
 
-    def _deliver_forever(self) -> None:
-        # Events go out in order, one at a time, like a single Stripe endpoint; a failed delivery
-        # is retried with backoff (0.5 s, 1 s, 2 s, ... up to 6 attempts) without holding up others.
-        while not self.stopping:
-            with self.lock:
-                while not self.queue and not self.stopping:
-                    self.pending.wait(0.5)
-                if self.stopping:
-                    return
-                event, attempt = self.queue.pop(0)
-            status = self.deliver(event)
-            if not 200 <= status < 300 and attempt < 5:
-                threading.Timer(0.5 * 2 ** attempt, self._requeue, args=(event, attempt + 1)).start()
-
-    def _requeue(self, event: dict, attempt: int) -> None:
-        with self.lock:
-            self.queue.append((event, attempt))
-            self.pending.notify_all()
+    def _deliver_with_retries(self, event: dict) -> None:
+        # Like Stripe, deliveries are concurrent and unordered, and a failed one is retried with
+        # backoff (0.5 s, 1 s, 2 s, ... six attempts here; Stripe keeps trying for three days).
+        for attempt in range(6):
+            if self.stopping or 200 <= self.deliver(event) < 300:
+                return
+            time.sleep(0.5 * 2**attempt)
 
     def trigger(self, event_type: str, overrides: dict) -> dict:
         """Like `stripe trigger`: makes the objects the event is about, then the event."""
@@ -538,7 +533,8 @@ def make_handler(emulator: Emulator):
                     return {"data": [{"event": e, "deliveries": emulator.deliveries.get(e["id"], [])} for e in emulator.events]}
                 if g := m(r"/_emulator/events/([^/]+)/resend"):
                     event = next(e for e in emulator.events if e["id"] == g[1])
-                    return {"status": emulator.deliver(event)}
+                    threading.Thread(target=emulator.deliver, args=(event,), daemon=True).start()
+                    return {"resent": event["id"]}
                 if g := m(r"/_emulator/events/([^/]+)/signed"):
                     event = next(e for e in emulator.events if e["id"] == g[1])
                     payload = json.dumps(event, indent=2)
