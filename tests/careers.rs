@@ -345,3 +345,20 @@ async fn given_a_verified_cv_then_a_recruiter_gets_a_short_lived_attachment_link
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no verified CV"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_the_bucket_cors_then_only_our_origins_may_upload_from_a_browser() {
+    let bucket_url = format!("{}/{}", stack().aws_endpoint, stack().resource("CvBucket"));
+    let preflight = |origin: &'static str| {
+        http()
+            .request(reqwest::Method::OPTIONS, &bucket_url)
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+    };
+    let ours = preflight("http://127.0.0.1:3000").await.unwrap();
+    assert_eq!(ours.status(), StatusCode::OK);
+    assert_eq!(ours.headers()["access-control-allow-origin"], "http://127.0.0.1:3000");
+    let theirs = preflight("https://evil.example").await.unwrap();
+    assert_eq!(theirs.status(), StatusCode::FORBIDDEN, "a foreign origin's preflight is refused");
+}
