@@ -341,6 +341,7 @@ class LocalFunction:
         self.lock = threading.Lock()
         self.processes: list[subprocess.Popen] = []
         self.stopping = False
+        self.supervising = True
         self.server = QuietServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -364,12 +365,16 @@ class LocalFunction:
         out = None
         if self.log_dir:
             out = open(self.log_dir / f"{self.logical}.log", "ab")
-        return subprocess.Popen([str(self.binary)], env=env, stdout=out, stderr=subprocess.STDOUT if out else None)
+        # Own session: a Ctrl-C at the terminal reaches the stack, which then stops its workers in
+        # order, instead of killing them under a supervisor that would restart them.
+        return subprocess.Popen(
+            [str(self.binary)], env=env, stdout=out, stderr=subprocess.STDOUT if out else None, start_new_session=True
+        )
 
     def _supervise(self) -> None:
-        while not self.stopping:
+        while self.supervising:
             for index, process in enumerate(self.processes):
-                if process.poll() is not None and not self.stopping:
+                if process.poll() is not None and self.supervising:
                     log(f"{self.logical} worker {index} exited with {process.returncode}; restarting")
                     self._fail_in_flight({"errorType": "Runtime.ExitError", "errorMessage": "process exited"})
                     self.processes[index] = self._spawn(index)
@@ -400,7 +405,8 @@ class LocalFunction:
         return invocation.response, invocation.error
 
     def stop(self) -> None:
-        self.stopping = True
+        # Workers first, while they wait quietly for their next event; then the Runtime API.
+        self.supervising = False
         for process in self.processes:
             if process.poll() is None:
                 process.terminate()
@@ -409,6 +415,7 @@ class LocalFunction:
                 process.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 process.kill()
+        self.stopping = True
         self.server.shutdown()
 
     def _handler_class(self):
@@ -440,7 +447,10 @@ class LocalFunction:
                         break
                     except queue.Empty:
                         if function.stopping:
-                            return self._reply(500)
+                            # No answer: the worker is being stopped, and an error answer without
+                            # a request id would only make it panic on its way out.
+                            self.close_connection = True
+                            return
                 with function.lock:
                     function.in_flight[invocation.request_id] = invocation
                 self._reply(
@@ -865,6 +875,8 @@ def main() -> None:
     stop = threading.Event()
 
     def shutdown(*_):
+        for function in functions.values():
+            function.supervising = False
         stop.set()
 
     signal.signal(signal.SIGINT, shutdown)
