@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::presigning::PresigningConfig;
 use clap::{Parser, Subcommand};
+use steward_core::telemetry::error_chain;
 
 #[derive(Parser)]
 #[command(name = "steward-admin", version, about = "Operate Steward: what no self-service page covers")]
@@ -103,15 +104,4 @@ async fn cv_link(
         return Ok(presigned.uri().to_owned());
     }
     Err(format!("application {application} has no verified CV"))
-}
-
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

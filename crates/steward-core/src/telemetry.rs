@@ -13,3 +13,15 @@ pub fn init() {
         .without_time()
         .try_init();
 }
+
+/// An error and all its causes on one line, for logs (never for responses).
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

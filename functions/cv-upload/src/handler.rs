@@ -11,7 +11,7 @@ use steward_core::domain::careers::{authorize_upload, CvBucket, UploadError, Upl
 use steward_core::domain::fields::FieldError;
 use steward_core::http::body::decode_form;
 use steward_core::http::problem::Problem;
-use steward_core::http::{client, cors, respond};
+use steward_core::http::{cors, respond};
 use steward_core::lambda::{body_bytes, body_was_invalid_base64};
 use steward_core::s3post::SigningCredentials;
 use steward_core::time::Timestamp;
@@ -42,19 +42,8 @@ impl App {
 }
 
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infallible> {
-    let origin = cors::check_origin(&app.allowed_origins, request.headers());
-    if request.method() == "OPTIONS" {
-        return Ok(cors::preflight(origin, "POST, OPTIONS"));
-    }
-    if origin == cors::OriginCheck::Forbidden {
-        return Ok(respond::problem(&cors::forbidden_origin()));
-    }
-    let mut response = match authorize(app, &request).await {
-        Ok(response) => response,
-        Err(problem) => respond::problem(&problem.with_request_id(client::request_id(&request))),
-    };
-    cors::decorate(&mut response, origin.allowed());
-    Ok(response)
+    Ok(cors::json_endpoint(&app.allowed_origins, &request, "POST, OPTIONS", || authorize(app, &request))
+        .await)
 }
 
 async fn authorize(app: &App, request: &Request) -> Result<Response<Body>, Problem> {

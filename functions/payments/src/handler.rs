@@ -10,7 +10,7 @@ use steward_core::domain::fields::FieldError;
 use steward_core::domain::payments::{start_payment, PaymentCatalogue, PaymentError, ProviderError};
 use steward_core::http::body::decode_form;
 use steward_core::http::problem::{body_problem, Problem};
-use steward_core::http::{client, cors, respond};
+use steward_core::http::{cors, respond};
 use steward_core::lambda::{body_bytes, body_was_invalid_base64};
 use steward_core::store::dynamodb::DynamoStore;
 use steward_core::store::StoreError;
@@ -28,19 +28,7 @@ pub struct App {
 }
 
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infallible> {
-    let origin = cors::check_origin(&app.allowed_origins, request.headers());
-    if request.method() == "OPTIONS" {
-        return Ok(cors::preflight(origin, "POST, OPTIONS"));
-    }
-    if origin == cors::OriginCheck::Forbidden {
-        return Ok(respond::problem(&cors::forbidden_origin()));
-    }
-    let mut response = match pay(app, &request).await {
-        Ok(response) => response,
-        Err(problem) => respond::problem(&problem.with_request_id(client::request_id(&request))),
-    };
-    cors::decorate(&mut response, origin.allowed());
-    Ok(response)
+    Ok(cors::json_endpoint(&app.allowed_origins, &request, "POST, OPTIONS", || pay(app, &request)).await)
 }
 
 async fn pay(app: &App, request: &Request) -> Result<Response<Body>, Problem> {

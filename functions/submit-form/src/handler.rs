@@ -17,6 +17,7 @@ use steward_core::http::{client, cors, respond};
 use steward_core::lambda::{body_bytes, body_was_invalid_base64};
 use steward_core::store::dynamodb::DynamoStore;
 use steward_core::store::StoreError;
+use steward_core::telemetry::error_chain;
 use steward_core::time::Timestamp;
 use steward_core::token::Purpose;
 
@@ -189,17 +190,6 @@ fn back_link(app: &App, request: &Request) -> Option<String> {
     let origin = steward_core::config::Origin::parse(referer).ok()?;
     (app.config.is_allowed_origin(origin.as_str()) || origin.as_str() == app.config.site_url)
         .then(|| referer.to_owned())
-}
-
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -24,16 +24,9 @@ pub struct App {
 #[derive(Debug)]
 struct Transient(String);
 
-impl<E: std::error::Error> From<E> for Transient {
+impl<E: std::error::Error + 'static> From<E> for Transient {
     fn from(err: E) -> Self {
-        let mut text = err.to_string();
-        let mut source = err.source();
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        Self(text)
+        Self(steward_core::telemetry::error_chain(&err))
     }
 }
 

@@ -68,3 +68,32 @@ pub fn preflight(origin: OriginCheck<'_>, methods: &'static str) -> Response<Bod
     decorate(&mut response, Some(origin));
     response
 }
+
+/// A JSON endpoint behind CORS: answers the preflight, refuses foreign origins, and adds the CORS
+/// headers (and, to a problem, the request id) to whatever the endpoint answers.
+pub async fn json_endpoint<F, Fut>(
+    allowed: &[Origin],
+    request: &lambda_http::Request,
+    methods: &'static str,
+    endpoint: F,
+) -> Response<Body>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Response<Body>, Problem>>,
+{
+    let origin = check_origin(allowed, request.headers());
+    if request.method() == "OPTIONS" {
+        return preflight(origin, methods);
+    }
+    if origin == OriginCheck::Forbidden {
+        return crate::http::respond::problem(&forbidden_origin());
+    }
+    let mut response = match endpoint().await {
+        Ok(response) => response,
+        Err(problem) => {
+            crate::http::respond::problem(&problem.with_request_id(crate::http::client::request_id(request)))
+        }
+    };
+    decorate(&mut response, origin.allowed());
+    response
+}

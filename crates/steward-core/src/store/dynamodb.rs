@@ -79,6 +79,23 @@ impl DynamoStore {
         Self { client, table: table.into(), hash_key }
     }
 
+    /// One item by its keys, read strongly: every caller decides on what it reads.
+    async fn get(
+        &self,
+        (pk, sk): (String, String),
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output.item)
+    }
+
     pub fn email_pseudonym(&self, normalized_email: &str) -> String {
         self.hash_key.pseudonym("email", normalized_email)
     }
@@ -305,18 +322,7 @@ impl CvStore for DynamoStore {
         match result {
             Ok(_) => Ok(CvRecorded::Recorded),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                let existing = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .key(keys::PK, s(pk))
-                    .key(keys::SK, s(sk))
-                    .projection_expression("pk")
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                Ok(if existing.item.is_some() {
+                Ok(if self.get((pk, sk)).await?.is_some() {
                     CvRecorded::NewerRecorded
                 } else {
                     CvRecorded::ApplicationMissing
@@ -381,16 +387,8 @@ impl PaymentStore for DynamoStore {
         match result {
             Ok(_) => Ok(SeatHold::Held),
             Err(err) if is_condition_failure(&err) => {
-                let existing = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(hold_pk, hold_sk)))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                Ok(if existing.item.is_some() { SeatHold::AlreadyHeld } else { SeatHold::SoldOut })
+                let existing = self.get((hold_pk, hold_sk)).await?;
+                Ok(if existing.is_some() { SeatHold::AlreadyHeld } else { SeatHold::SoldOut })
             }
             Err(err) => Err(classify(err)),
         }
@@ -432,16 +430,8 @@ impl PaymentStore for DynamoStore {
 
     async fn customer_of(&self, profile: &str) -> Result<Option<String>, StoreError> {
         let (pk, sk) = keys::billing(profile);
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(item.item.and_then(|i| i.get("stripe_customer_id").and_then(|v| v.as_s().ok()).cloned()))
+        let item = self.get((pk, sk)).await?;
+        Ok(item.and_then(|i| i.get("stripe_customer_id").and_then(|v| v.as_s().ok()).cloned()))
     }
 
     async fn save_customer(&self, profile: &str, customer: &str) -> Result<(), StoreError> {
@@ -535,16 +525,8 @@ impl PaymentStore for DynamoStore {
 
     async fn payment_ref(&self, stripe_id: &str) -> Result<Option<PaymentRef>, StoreError> {
         let (pk, sk) = keys::stripe_ref(stripe_id);
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(item.item.and_then(|item| {
+        let item = self.get((pk, sk)).await?;
+        Ok(item.and_then(|item| {
             let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
             Some(PaymentRef { profile_id: text("profile_id")?, registration_id: text("registration_id")? })
         }))
@@ -609,16 +591,8 @@ impl PaymentStore for DynamoStore {
 
     async fn payment_item(&self, payment: &PaymentRef) -> Result<Option<RecordedPayment>, StoreError> {
         let (pk, sk) = keys::payment(&payment.profile_id, &payment.registration_id);
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(item.item.and_then(|item| {
+        let item = self.get((pk, sk)).await?;
+        Ok(item.and_then(|item| {
             let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
             Some(RecordedPayment { kind: text("kind")?, item: text("item")?, status: text("status")? })
         }))
@@ -626,16 +600,8 @@ impl PaymentStore for DynamoStore {
 
     async fn event_seen(&self, event_id: &str) -> Result<bool, StoreError> {
         let (pk, sk) = keys::stripe_event(event_id);
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(item.item.is_some())
+        let item = self.get((pk, sk)).await?;
+        Ok(item.is_some())
     }
 
     async fn mark_event_seen(&self, event_id: &str, expires_at: i64) -> Result<(), StoreError> {
