@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod lambda;
+pub mod mail;
 pub mod s3post;
 pub mod secret;
 pub mod store;

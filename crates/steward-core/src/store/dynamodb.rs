@@ -3,12 +3,13 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
 use super::{CvRecorded, CvStore, Inserted, ProfileStore, RateLimiter, StoreError, SubmissionStore};
 use crate::domain::careers::{CvCheck, CvOutcome};
 use crate::domain::ids::ProfileId;
+use crate::mail::outbox::{Enqueued, MarketingConsent, OutboxMessage, OutboxStore};
 use crate::domain::payments::{
     PaymentRecord, PaymentRef, PaymentStore, PaymentUpdate, RecordedPayment, SeatHold,
 };
@@ -60,6 +61,16 @@ pub mod keys {
 
     pub fn stripe_event(event_id: &str) -> (String, String) {
         (format!("STRIPE_EVENT#{event_id}"), "SEEN".to_owned())
+    }
+
+    pub const OUTBOX: &str = "OUTBOX";
+
+    pub fn outbox(id: &str) -> (String, String) {
+        (OUTBOX.to_owned(), id.to_owned())
+    }
+
+    pub fn outbox_sent(id: &str) -> (String, String) {
+        (format!("OUTBOX_SENT#{id}"), "SENT".to_owned())
     }
 
     pub fn rate_counter(scope: &str, subject: &str, window_start: i64) -> (String, String) {
@@ -611,6 +622,169 @@ impl PaymentStore for DynamoStore {
         item.insert(keys::TTL.into(), n(expires_at));
         self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(classify)?;
         Ok(())
+    }
+}
+
+impl DynamoStore {
+    /// The table keys of a profile, from its id (the `by-profile-id` index, eventually consistent).
+    pub async fn profile_key(&self, profile_id: &str) -> Result<Option<(String, String)>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by-profile-id")
+            .key_condition_expression("#gsi = :gsi")
+            .expression_attribute_names("#gsi", keys::GSI1_PK)
+            .expression_attribute_values(":gsi", s(keys::profile_partition(profile_id)))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output.items().first().and_then(|item| {
+            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+            Some((text(keys::PK)?, text(keys::SK)?))
+        }))
+    }
+}
+
+/// How long a sent message's marker keeps a re-enqueued copy from going out again.
+const SENT_MARKER_SECONDS: i64 = 30 * 24 * 3600;
+/// How long an unsent message may wait before it is dropped by TTL.
+const OUTBOX_SECONDS: i64 = 14 * 24 * 3600;
+
+impl OutboxStore for DynamoStore {
+    async fn enqueue(&self, message: &OutboxMessage, now: i64) -> Result<Enqueued, StoreError> {
+        let (marker_pk, marker_sk) = keys::outbox_sent(&message.id);
+        let (pk, sk) = keys::outbox(&message.id);
+        let mut item = key(pk, sk);
+        item.insert("type".into(), s("outbox"));
+        item.insert("status".into(), s("pending"));
+        item.insert("next_attempt_at".into(), n(now));
+        item.insert("attempts".into(), n(0));
+        item.insert("message".into(), s(serde_json::to_string(message).map_err(|e| StoreError::Unexpected(Box::new(e)))?));
+        item.insert(keys::TTL.into(), n(now + OUTBOX_SECONDS));
+        let not_sent = built(
+            ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(marker_pk, marker_sk)))
+                .condition_expression("attribute_not_exists(pk)")
+                .build(),
+        )?;
+        let put = built(
+            Put::builder().table_name(&self.table).set_item(Some(item)).condition_expression("attribute_not_exists(pk)").build(),
+        )?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().condition_check(not_sent).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Enqueued::New),
+            Err(err) if is_condition_failure(&err) => Ok(Enqueued::Known),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .filter_expression("(#status = :pending AND next_attempt_at <= :now) OR (#status = :sending AND lease_until < :now)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pk", s(keys::OUTBOX))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":sending", s("sending"))
+            .expression_attribute_values(":now", n(now))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output
+            .items()
+            .iter()
+            .filter_map(|item| item.get(keys::SK).and_then(|v| v.as_s().ok()).cloned())
+            .take(limit)
+            .collect())
+    }
+
+    async fn claim(&self, id: &str, now: i64, lease: std::time::Duration) -> Result<Option<(OutboxMessage, u32)>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::OUTBOX.to_owned(), id.to_owned())))
+            .update_expression("SET #status = :sending, lease_until = :lease ADD attempts :one")
+            .condition_expression(
+                "attribute_exists(pk) AND ((#status = :pending AND next_attempt_at <= :now) OR (#status = :sending AND lease_until < :now))",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":sending", s("sending"))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":lease", n(now + lease.as_secs() as i64))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => output,
+            Err(err) if is_condition_failure(&err) => return Ok(None),
+            Err(err) => return Err(classify(err)),
+        };
+        let attributes = output.attributes().cloned().unwrap_or_default();
+        let attempts = attributes.get("attempts").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(1);
+        let message = attributes
+            .get("message")
+            .and_then(|v| v.as_s().ok())
+            .and_then(|text| serde_json::from_str(text).ok())
+            .ok_or_else(|| StoreError::Unexpected("an outbox item without a readable message".into()))?;
+        Ok(Some((message, attempts)))
+    }
+
+    async fn complete(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        let (marker_pk, marker_sk) = keys::outbox_sent(id);
+        let mut marker = key(marker_pk, marker_sk);
+        marker.insert("type".into(), s("outbox_sent"));
+        marker.insert(keys::TTL.into(), n(now + SENT_MARKER_SECONDS));
+        let delete = built(Delete::builder().table_name(&self.table).set_key(Some(key(keys::OUTBOX.to_owned(), id.to_owned()))).build())?;
+        let put = built(Put::builder().table_name(&self.table).set_item(Some(marker)).build())?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn retry_at(&self, id: &str, next_attempt_at: i64) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::OUTBOX.to_owned(), id.to_owned())))
+            .update_expression("SET #status = :pending, next_attempt_at = :next")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":next", n(next_attempt_at))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}
+
+impl MarketingConsent for DynamoStore {
+    async fn may_receive(&self, profile_id: &str, topic: &str) -> Result<bool, StoreError> {
+        let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(false) };
+        let Some(profile) = self.get(profile_key).await? else { return Ok(false) };
+        let flag = |name: &str| profile.get(name).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
+        let subscribed = profile.get("marketing_topics").and_then(|v| v.as_ss().ok()).is_some_and(|t| t.iter().any(|t| t == topic));
+        Ok(subscribed && !flag("unsubscribed_all") && !profile.contains_key("suppressed") && !profile.contains_key("restricted") && !profile.contains_key("objected"))
     }
 }
 
