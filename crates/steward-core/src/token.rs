@@ -20,6 +20,12 @@ const VERSION_LABEL: &[u8] = b"steward-token-v1";
 pub enum Purpose {
     CvUpload,
     Payment,
+    /// Confirms pending marketing topics (double opt-in).
+    ConfirmSubscription,
+    /// One-click unsubscribe from a topic, or from everything (`all`); never expires.
+    Unsubscribe,
+    /// The preference center; never expires.
+    Preferences,
 }
 
 impl Purpose {
@@ -27,8 +33,17 @@ impl Purpose {
         match self {
             Self::CvUpload => "cv-upload",
             Self::Payment => "payment",
+            Self::ConfirmSubscription => "confirm-subscription",
+            Self::Unsubscribe => "unsubscribe",
+            Self::Preferences => "preferences",
         }
     }
+}
+
+/// A short, stable id of a token for logs: it names the token without being usable as one.
+pub fn token_id(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(token.as_bytes())[..6])
 }
 
 /// What a token says, once its signature has been checked.

@@ -6,4 +6,5 @@ pub mod fields;
 pub mod form;
 pub mod ids;
 pub mod payments;
+pub mod preferences;
 pub mod submit;

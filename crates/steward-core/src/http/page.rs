@@ -18,6 +18,20 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// Steward's page layout: readable type, visible focus, usable on a phone, no script.
+pub fn layout(title: &str, body: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>body{{font:1.05rem/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}}h1{{font-size:1.5rem}}li{{margin:.3rem 0}}a{{color:#0b57d0}}button{{font:inherit;padding:.5rem 1rem;border-radius:.4rem;border:1px solid #0b57d0;background:#0b57d0;color:#fff;cursor:pointer}}button.secondary{{background:#fff;color:#0b57d0}}:focus-visible{{outline:3px solid #f9ab00;outline-offset:2px}}fieldset{{border:1px solid #ccc;border-radius:.4rem}}label{{display:block;margin:.3rem 0}}</style>
+</head><body><main>
+{body}
+</main></body></html>"#,
+        title = escape(title),
+    )
+}
+
 /// A readable page for a failed form post: what went wrong, field by field, and a way back.
 pub fn problem_page(problem: &Problem, form_title: &str, back: Option<&str>) -> String {
     let items: String = problem

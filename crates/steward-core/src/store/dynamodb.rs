@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::Client;
 use super::{CvRecorded, CvStore, Inserted, ProfileStore, RateLimiter, StoreError, SubmissionStore};
 use crate::domain::careers::{CvCheck, CvOutcome};
 use crate::domain::ids::ProfileId;
+use crate::domain::preferences::{ChangeSource, MailPreferences, PreferenceChange, PreferenceStore};
 use crate::mail::outbox::{Enqueued, MarketingConsent, OutboxMessage, OutboxStore};
 use crate::domain::payments::{
     PaymentRecord, PaymentRef, PaymentStore, PaymentUpdate, RecordedPayment, SeatHold,
@@ -785,6 +786,99 @@ impl MarketingConsent for DynamoStore {
         let flag = |name: &str| profile.get(name).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
         let subscribed = profile.get("marketing_topics").and_then(|v| v.as_ss().ok()).is_some_and(|t| t.iter().any(|t| t == topic));
         Ok(subscribed && !flag("unsubscribed_all") && !profile.contains_key("suppressed") && !profile.contains_key("restricted") && !profile.contains_key("objected"))
+    }
+}
+
+fn preferences_of(profile: &HashMap<String, AttributeValue>) -> MailPreferences {
+    let set = |name: &str| {
+        profile.get(name).and_then(|v| v.as_ss().ok()).map(|v| v.iter().cloned().collect()).unwrap_or_default()
+    };
+    MailPreferences {
+        email: profile.get("email").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default(),
+        name: profile.get("full_name").and_then(|v| v.as_s().ok()).cloned(),
+        topics: set("marketing_topics"),
+        pending: set("pending_topics"),
+        unsubscribed_all: profile.get("unsubscribed_all").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+        suppressed: profile.contains_key("suppressed"),
+    }
+}
+
+impl PreferenceStore for DynamoStore {
+    async fn preferences(&self, profile_id: &str) -> Result<Option<MailPreferences>, StoreError> {
+        let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(None) };
+        Ok(self.get(profile_key).await?.as_ref().map(preferences_of))
+    }
+
+    async fn change_preferences(
+        &self,
+        profile_id: &str,
+        change: &PreferenceChange,
+        source: ChangeSource,
+        token_id: &str,
+    ) -> Result<Option<MailPreferences>, StoreError> {
+        let Some((pk, sk)) = self.profile_key(profile_id).await? else { return Ok(None) };
+        let Some(current) = self.get((pk.clone(), sk.clone())).await?.as_ref().map(preferences_of) else {
+            return Ok(None);
+        };
+        let now = crate::time::Timestamp::now();
+        let ss = |set: &std::collections::BTreeSet<String>| AttributeValue::Ss(set.iter().cloned().collect());
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk.clone(), sk.clone())))
+            .expression_attribute_values(":now", s(now.rfc3339()));
+        let (update, description) = match change {
+            PreferenceChange::ConfirmPending if !current.pending.is_empty() => (
+                update
+                    .update_expression("ADD marketing_topics :pending DELETE pending_topics :pending SET confirmed_at = :now, unsubscribed_all = :false")
+                    .expression_attribute_values(":pending", ss(&current.pending))
+                    .expression_attribute_values(":false", AttributeValue::Bool(false)),
+                format!("confirmed {}", current.pending.iter().cloned().collect::<Vec<_>>().join(",")),
+            ),
+            PreferenceChange::ConfirmPending => return Ok(Some(current)),
+            PreferenceChange::Unsubscribe { topic: Some(topic) } => (
+                update
+                    .update_expression("DELETE marketing_topics :topic SET preferences_changed_at = :now")
+                    .expression_attribute_values(":topic", AttributeValue::Ss(vec![topic.clone()])),
+                format!("unsubscribed {topic}"),
+            ),
+            PreferenceChange::Unsubscribe { topic: None } => (
+                update
+                    .update_expression("SET unsubscribed_all = :true, preferences_changed_at = :now")
+                    .expression_attribute_values(":true", AttributeValue::Bool(true)),
+                "unsubscribed from all".to_owned(),
+            ),
+            PreferenceChange::Set { topics, unsubscribed_all } => {
+                let update = update.expression_attribute_values(":all", AttributeValue::Bool(*unsubscribed_all));
+                let update = if topics.is_empty() {
+                    update.update_expression("REMOVE marketing_topics SET unsubscribed_all = :all, preferences_changed_at = :now")
+                } else {
+                    update
+                        .update_expression("SET marketing_topics = :topics, unsubscribed_all = :all, preferences_changed_at = :now")
+                        .expression_attribute_values(":topics", ss(topics))
+                };
+                let listed = topics.iter().cloned().collect::<Vec<_>>().join(",");
+                (update, format!("topics [{listed}]{}", if *unsubscribed_all { ", unsubscribed from all" } else { "" }))
+            }
+        };
+        let mut log = key(
+            keys::profile_partition(profile_id),
+            format!("MAILLOG#{}#{}", now.rfc3339(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
+        );
+        log.insert("type".into(), s("mail_preference_change"));
+        log.insert("at".into(), s(now.rfc3339()));
+        log.insert("source".into(), s(source.as_str()));
+        log.insert("change".into(), s(description));
+        log.insert("token_id".into(), s(token_id));
+        let put = built(Put::builder().table_name(&self.table).set_item(Some(log)).build())?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(built(update.build())?).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await
+            .map_err(classify)?;
+        tracing::info!(profile_id, source = source.as_str(), token_id, "mail preferences changed");
+        Ok(self.get((pk, sk)).await?.as_ref().map(preferences_of))
     }
 }
 

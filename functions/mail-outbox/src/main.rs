@@ -1,0 +1,83 @@
+//! Wiring for the mail-outbox Lambda: a schedule invokes it; it sends what is due through SES v2.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_sdk_sesv2::error::ProvideErrorMetadata;
+use aws_sdk_sesv2::primitives::Blob;
+use aws_sdk_sesv2::types::{EmailContent, RawMessage};
+use lambda_runtime::{service_fn, LambdaEvent};
+use steward_core::config::Env;
+use steward_core::mail::outbox::{dispatch, MailSender, SendError, Sender};
+use steward_core::mail::Templates;
+use steward_core::secret::SecretKey;
+use steward_core::store::dynamodb::DynamoStore;
+
+struct Ses {
+    client: aws_sdk_sesv2::Client,
+    configuration_set: Option<String>,
+}
+
+impl MailSender for Ses {
+    async fn send(&self, from: &str, to: &str, raw: Vec<u8>) -> Result<(), SendError> {
+        let content = EmailContent::builder()
+            .raw(RawMessage::builder().data(Blob::new(raw)).build().map_err(|e| SendError::Rejected(e.to_string()))?)
+            .build();
+        let result = self
+            .client
+            .send_email()
+            .from_email_address(from)
+            .destination(aws_sdk_sesv2::types::Destination::builder().to_addresses(to).build())
+            .content(content)
+            .set_configuration_set_name(self.configuration_set.clone())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Throttling, a paused account, a network failure: try again later. A refused
+            // message (an unverified sender, a malformed address) is retried too, with backoff,
+            // since the cause is usually configuration that someone is about to fix.
+            Err(err) => {
+                let text = steward_core::telemetry::error_chain(&err);
+                Err(match err.code() {
+                    Some("MessageRejected" | "BadRequestException") => SendError::Rejected(text),
+                    _ => SendError::Unavailable(text),
+                })
+            }
+        }
+    }
+}
+
+struct App {
+    store: DynamoStore,
+    ses: Ses,
+    templates: Templates,
+    from: Sender,
+    batch: usize,
+    per_second: u32,
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    steward_core::telemetry::init();
+    let env = Env::process();
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let app = App {
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env.required("TABLE_NAME")?, SecretKey::new([])),
+        ses: Ses { client: aws_sdk_sesv2::Client::new(&aws), configuration_set: env.optional("SES_CONFIGURATION_SET") },
+        templates: Templates::default(),
+        from: Sender { name: env.required("MAIL_FROM_NAME")?, address: env.required("MAIL_FROM_ADDRESS")? },
+        batch: env.number("MAIL_BATCH", 200)? as usize,
+        per_second: env.number("MAIL_SEND_RATE_PER_SECOND", 10)? as u32,
+    };
+    let app: &'static App = Box::leak(Box::new(app));
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
+        let report = dispatch(&app.store, &app.ses, &app.templates, &app.from, now, app.batch, app.per_second).await?;
+        tracing::info!(sent = report.sent, skipped = report.skipped, deferred = report.deferred, "outbox dispatched");
+        Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
+    }))
+    .await
+}

@@ -1,0 +1,18 @@
+//! Wiring for the unsubscribe Lambda (`/unsubscribe`, `/preferences`, `/subscriptions/confirm`).
+
+use steward_core::catalogue::{Catalogue, BUILT_IN};
+use steward_core::config::Config;
+use steward_core::store::dynamodb::DynamoStore;
+
+mod handler;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    let config = Config::from_env()?;
+    let catalogue = Catalogue::load(BUILT_IN, &config)?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name, config.hash_key.clone());
+    let app = handler::App { topics: catalogue.topics.clone(), config, store };
+    let app: &'static handler::App = Box::leak(Box::new(app));
+    steward_core::lambda::run(lambda_http::service_fn(move |request| handler::handle(app, request))).await
+}
