@@ -174,7 +174,7 @@ def create_resources(template: dict, resolver: Resolver, endpoint: str, region: 
     import boto3
 
     session = boto3.session.Session(region_name=region)
-    clients = {name: session.client(name, endpoint_url=endpoint) for name in ("dynamodb", "sqs", "s3")}
+    clients = {name: session.client(name, endpoint_url=endpoint) for name in ("dynamodb", "sqs", "s3", "ses")}
     resources = template["Resources"]
     for logical, resource in resources.items():
         kind = resource["Type"]
@@ -186,7 +186,7 @@ def create_resources(template: dict, resolver: Resolver, endpoint: str, region: 
     def rank(item):
         kind = item[1]["Type"]
         redrive = "RedrivePolicy" in item[1].get("Properties", {})
-        order = ["AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket"]
+        order = ["AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::SES::EmailIdentity"]
         return (order.index(kind) if kind in order else 99, redrive)
 
     created = {}
@@ -196,6 +196,7 @@ def create_resources(template: dict, resolver: Resolver, endpoint: str, region: 
             "AWS::DynamoDB::Table": create_table,
             "AWS::SQS::Queue": create_queue,
             "AWS::S3::Bucket": create_bucket,
+            "AWS::SES::EmailIdentity": create_email_identity,
         }.get(kind)
         if creator is None:
             continue
@@ -234,6 +235,13 @@ def create_table(clients, logical, props, resolver, region) -> str:
             PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
         )
     return name
+
+
+def create_email_identity(clients, logical, props, resolver, region) -> str:
+    # The local SES treats a verified identity as SES does after DNS verification: it may send.
+    identity = props["EmailIdentity"]
+    clients["ses"].verify_email_identity(EmailAddress=identity)
+    return identity
 
 
 def create_queue(clients, logical, props, resolver, region) -> str:
@@ -560,6 +568,36 @@ class SqsPoller:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
+# --- schedules: EventBridge -> function ---------------------------------------------------------
+
+
+class Schedule:
+    """A template `Schedule` event: the function is invoked with EventBridge's scheduled event,
+    every LOCAL_SCHEDULE_SECONDS locally (its rate in AWS), never twice at once."""
+
+    def __init__(self, function: LocalFunction, expression: str, every: float, region: str):
+        self.function = function
+        self.expression = expression
+        self.every = every
+        self.region = region
+        self.stopping = False
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while not self.stopping:
+            time.sleep(self.every)
+            event = {
+                "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+                "account": ACCOUNT_ID, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "region": self.region,
+                "resources": [f"arn:aws:events:{self.region}:{ACCOUNT_ID}:rule/{self.function.logical}"], "detail": {},
+            }
+            _, error = self.function.invoke(event)
+            if error is not None and not self.stopping:
+                log(f"{self.function.logical} (scheduled) failed: {error.get('errorMessage')}")
+
+
 # --- the HTTP API ------------------------------------------------------------------------------
 
 
@@ -646,8 +684,49 @@ def build_event(route: Route, handler: BaseHTTPRequestHandler, body: bytes, para
     return event
 
 
+def sent_mail(aws_endpoint: str) -> list[dict]:
+    """What the local SES sent, newest first: moto keeps raw messages at /moto-api/data.json."""
+    import email
+    import email.policy
+    import urllib.request
+
+    with urllib.request.urlopen(f"{aws_endpoint}/moto-api/data.json", timeout=10) as response:
+        data = json.load(response)
+    messages = []
+    for message in data.get("ses", {}).get("RawMessage", []):
+        raw = message.get("raw_data") or ""
+        parsed = email.message_from_string(raw, policy=email.policy.default)
+        text = parsed.get_body(preferencelist=("plain",))
+        messages.append({
+            "id": message.get("id"),
+            "to": str(parsed.get("To", "")),
+            "subject": str(parsed.get("Subject", "")),
+            "text": text.get_content() if text else "",
+            "raw": raw,
+        })
+    return list(reversed(messages))
+
+
+def mailbox_page(messages: list[dict]) -> bytes:
+    import html
+
+    def linked(text: str) -> str:
+        return re.sub(r"(https?://[^\s<>\"]+)", r'<a href="\1">\1</a>', html.escape(text))
+
+    items = "".join(
+        f"<article><h2>{html.escape(m['subject'])}</h2><p>To: {html.escape(m['to'])}</p><pre>{linked(m['text'])}</pre></article>"
+        for m in messages
+    ) or "<p>No mail yet.</p>"
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Dev mailbox</title>"
+        "<style>body{font:1rem/1.5 system-ui;max-width:50rem;margin:2rem auto;padding:0 1rem}pre{white-space:pre-wrap;background:#f5f5f5;padding:1rem}</style>"
+        f"</head><body><h1>Dev mailbox</h1><p>Every message the local SES sent, newest first.</p>{items}</body></html>"
+    ).encode()
+
+
 class Gateway:
-    def __init__(self, routes: list[Route], openapi: Path, trust_test_ip_header: bool):
+    def __init__(self, routes: list[Route], openapi: Path, trust_test_ip_header: bool, aws_endpoint: str = ""):
+        self.aws_endpoint = aws_endpoint
         self.routes = routes
         self.openapi = openapi
         self.trust_test_ip_header = trust_test_ip_header
@@ -683,6 +762,11 @@ class Gateway:
                 if self.command == "GET" and path == "/openapi.json":
                     document = yaml.safe_load(gateway.openapi.read_text())
                     return self._send(200, [("Content-Type", "application/json")], json.dumps(document).encode())
+                if self.command == "GET" and path in ("/_local/mailbox", "/_local/mailbox.json"):
+                    messages = sent_mail(gateway.aws_endpoint)
+                    if path.endswith(".json"):
+                        return self._send(200, [("Content-Type", "application/json")], json.dumps(messages).encode())
+                    return self._send(200, [("Content-Type", "text/html; charset=utf-8")], mailbox_page(messages))
                 if self.command == "GET" and path == "/_local/routes":
                     routes = [{"method": r.method, "path": r.path} for r in gateway.routes]
                     return self._send(200, [("Content-Type", "application/json")], json.dumps(routes).encode())
@@ -830,6 +914,7 @@ def main() -> None:
     functions: dict[str, LocalFunction] = {}
     routes: list[Route] = []
     pollers: list[SqsPoller] = []
+    schedules: list[Schedule] = []
     for logical, resource in template["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
@@ -855,6 +940,9 @@ def main() -> None:
         function = LocalFunction(logical, binary, env, timeout, workers, args.log_dir)
         functions[logical] = function
         for event in props.get("Events", {}).values():
+            if event["Type"] == "Schedule":
+                every = float(settings.get("LOCAL_SCHEDULE_SECONDS", "60"))
+                schedules.append(Schedule(function, event["Properties"]["Schedule"], every, region))
             if event["Type"] == "SQS":
                 event_props = resolver.resolve(event["Properties"])
                 pollers.append(SqsPoller(function, event_props["Queue"], event_props.get("BatchSize", 10), endpoint, region))
@@ -866,8 +954,10 @@ def main() -> None:
         function.start()
     for poller in pollers:
         poller.start()
+    for schedule in schedules:
+        schedule.start()
 
-    gateway = Gateway(routes, args.openapi, args.trust_test_ip_header)
+    gateway = Gateway(routes, args.openapi, args.trust_test_ip_header, endpoint)
     api = ThreadingHTTPServer((settings.get("API_HOST", "127.0.0.1"), api_port), gateway.handler_class())
     api.daemon_threads = True
     threading.Thread(target=api.serve_forever, daemon=True).start()
@@ -896,12 +986,17 @@ def main() -> None:
         log(f"  {route.route_key:<32} -> {route.function.logical} ({route.function.workers} workers)")
     for poller in pollers:
         log(f"  SQS {poller.queue_arn.rsplit(':', 1)[1]:<28} -> {poller.function.logical}")
+    for schedule in schedules:
+        log(f"  {schedule.expression:<32} -> {schedule.function.logical} (every {schedule.every:g} s locally)")
+    log(f"Dev mailbox: {api_url}/_local/mailbox")
     log("Ctrl-C stops everything.")
 
     stop.wait()
     log("stopping")
     for poller in pollers:
         poller.stopping = True
+    for schedule in schedules:
+        schedule.stopping = True
     api.shutdown()
     for function in functions.values():
         function.stop()

@@ -61,6 +61,18 @@ pub struct Config {
     pub payment_token_ttl: Duration,
     pub max_body_bytes: usize,
     pub rate_limits: RateLimits,
+    pub links: MailLinks,
+}
+
+/// What mail needs to build its links and footer.
+#[derive(Debug, Clone)]
+pub struct MailLinks {
+    /// Where `/unsubscribe`, `/preferences` and `/subscriptions/confirm` are served.
+    pub public_api_url: String,
+    pub organisation: String,
+    pub policy_url: String,
+    /// The mailto fallback of List-Unsubscribe.
+    pub unsubscribe_mailto: String,
 }
 
 /// Reads typed values from an environment, naming the variable in every error.
@@ -122,6 +134,7 @@ impl Config {
                 reason: "must be at least 16 characters".into(),
             });
         }
+        let policy_url = env.optional("POLICY_URL").unwrap_or_else(|| format!("{site_url}/privacy-policy"));
         Ok(Self {
             table_name: env.required("TABLE_NAME")?,
             allowed_origins: env.origins("ALLOWED_ORIGINS")?,
@@ -132,6 +145,14 @@ impl Config {
             cv_upload_token_ttl: Duration::from_secs(env.number("CV_UPLOAD_TOKEN_TTL_SECONDS", 3600)?),
             payment_token_ttl: Duration::from_secs(env.number("PAYMENT_TOKEN_TTL_SECONDS", 86400)?),
             max_body_bytes: env.number("MAX_BODY_BYTES", 64 * 1024)? as usize,
+            links: MailLinks {
+                public_api_url: env.required("PUBLIC_API_URL")?.trim_end_matches('/').to_owned(),
+                organisation: env.optional("ORGANISATION_NAME").unwrap_or_else(|| "WSO2".to_owned()),
+                policy_url,
+                unsubscribe_mailto: env
+                    .optional("UNSUBSCRIBE_MAILTO")
+                    .unwrap_or_else(|| "mailto:unsubscribe@example.com?subject=unsubscribe".to_owned()),
+            },
             rate_limits: RateLimits {
                 window: Duration::from_secs(env.number("RATE_LIMIT_WINDOW_SECONDS", 600)?.max(1)),
                 per_ip: env.number("RATE_LIMIT_PER_IP", 30)? as u32,
@@ -156,6 +177,7 @@ pub(crate) fn test_config() -> Config {
                 "POLICY_VERSION" => "2018-03-23",
                 "HASH_KEY" => "0123456789abcdef0123456789abcdef",
                 "TOKEN_KEYS" => "t1:test-token-key-0123456789abcdef0123",
+                "PUBLIC_API_URL" => "https://api.example.com",
                 _ => return None,
             }
             .to_owned(),

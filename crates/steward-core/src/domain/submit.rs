@@ -9,7 +9,10 @@ use super::form::{validate, FormInput, ValidForm};
 use super::ids::{FormId, IdempotencyKey, ProfileId, SubmissionId};
 use crate::catalogue::{Catalogue, FormDefinition, Purpose};
 use crate::config::Config;
+use crate::mail::outbox::{OutboxMessage, OutboxStore};
+use crate::mail::MailKind;
 use crate::store::{Inserted, ProfileStore, RateLimiter, StoreError, SubmissionStore};
+use crate::token::Purpose as TokenPurpose;
 use crate::time::Timestamp;
 
 /// What the browser sent about itself, as the policy says we collect: IP address (from API
@@ -95,7 +98,7 @@ pub async fn submit_form<S>(
     command: SubmitCommand<'_>,
 ) -> Result<SubmitOutcome, SubmitError>
 where
-    S: RateLimiter + ProfileStore + SubmissionStore,
+    S: RateLimiter + ProfileStore + SubmissionStore + OutboxStore,
 {
     let SubmitCommand { form, input, client, idempotency_key } = command;
     if input.first(&catalogue.honeypot_field).is_some() {
@@ -139,12 +142,20 @@ where
         data,
         client,
     };
-    let profile_id = store.upsert_profile(&submission).await?;
+    let profile = store.upsert_profile(&submission).await?;
+    let profile_id = profile.id;
     let receipt = Receipt { submission_id: submission.id.clone(), profile_id: profile_id.clone() };
     let outcome = match store.insert_submission(&profile_id, &submission).await? {
         Inserted::New => SubmitOutcome::Stored(receipt),
         Inserted::AlreadyStored => SubmitOutcome::Replayed(receipt),
     };
+    // Double opt-in: topics not yet confirmed get a confirmation email, owed through the outbox so
+    // that it goes out even if SES is down now. Its id makes a retried submission owe it once.
+    let unconfirmed: BTreeSet<String> = submission.data.topics.difference(&profile.confirmed_topics).cloned().collect();
+    if !unconfirmed.is_empty() {
+        let message = confirmation_mail(config, catalogue, &submission, &profile_id, &unconfirmed);
+        store.enqueue(&message, client_now(&submission)).await?;
+    }
     tracing::info!(
         form = form.id.as_str(),
         profile_id = profile_id.as_str(),
@@ -153,6 +164,44 @@ where
         "submission stored"
     );
     Ok(outcome)
+}
+
+fn client_now(submission: &NewSubmission) -> i64 {
+    submission.client.received_at.epoch_seconds()
+}
+
+/// How long a confirmation link works.
+const CONFIRMATION_DAYS: u32 = 7;
+
+fn confirmation_mail(
+    config: &Config,
+    catalogue: &Catalogue,
+    submission: &NewSubmission,
+    profile: &ProfileId,
+    topics: &BTreeSet<String>,
+) -> OutboxMessage {
+    let expires = submission.client.received_at.plus_days(CONFIRMATION_DAYS).epoch_seconds();
+    let token = config.token_keys.sign(TokenPurpose::ConfirmSubscription, "topics", profile.as_str(), Some(expires));
+    let links = &config.links;
+    let labels: Vec<String> = topics.iter().map(|t| catalogue.topics.get(t).cloned().unwrap_or_else(|| t.clone())).collect();
+    OutboxMessage {
+        id: format!("confirm-{}", submission.id.as_str()),
+        kind: MailKind::Transactional,
+        to: submission.data.email.as_str().to_owned(),
+        profile_id: profile.as_str().to_owned(),
+        subject: format!("Please confirm your subscription to {}", links.organisation),
+        template: "confirm_subscription".to_owned(),
+        values: serde_json::json!({
+            "name": submission.data.name,
+            "organisation": links.organisation,
+            "topics": labels,
+            "confirm_url": format!("{}/subscriptions/confirm?token={token}", links.public_api_url),
+            "policy_url": links.policy_url,
+        }),
+        topic: None,
+        unsubscribe_url: None,
+        unsubscribe_mailto: None,
+    }
 }
 
 /// A fixed rate-limit window in epoch seconds.

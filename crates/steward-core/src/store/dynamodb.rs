@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
-use super::{CvRecorded, CvStore, Inserted, ProfileStore, RateLimiter, StoreError, SubmissionStore};
+use super::{CvRecorded, CvStore, Inserted, ProfileStore, RateLimiter, StoreError, SubmissionStore, UpsertedProfile};
 use crate::domain::careers::{CvCheck, CvOutcome};
 use crate::domain::ids::ProfileId;
 use crate::domain::preferences::{ChangeSource, MailPreferences, PreferenceChange, PreferenceStore};
@@ -182,7 +182,7 @@ impl RateLimiter for DynamoStore {
 }
 
 impl ProfileStore for DynamoStore {
-    async fn upsert_profile(&self, submission: &NewSubmission) -> Result<ProfileId, StoreError> {
+    async fn upsert_profile(&self, submission: &NewSubmission) -> Result<UpsertedProfile, StoreError> {
         let data = &submission.data;
         let (pk, sk) = keys::profile_by_email(&self.email_pseudonym(data.email.normalized()));
         let new_id = ProfileId::new_random();
@@ -233,7 +233,8 @@ impl ProfileStore for DynamoStore {
         }
         let mut expression = format!("SET {}", clauses.join(", "));
         if !data.topics.is_empty() {
-            expression.push_str(" ADD marketing_topics :topics");
+            // Ticked topics wait for the confirmation link (double opt-in) before any marketing.
+            expression.push_str(" ADD pending_topics :topics");
             values.insert(":topics".into(), AttributeValue::Ss(data.topics.iter().cloned().collect()));
         }
 
@@ -252,13 +253,18 @@ impl ProfileStore for DynamoStore {
             .send()
             .await
             .map_err(classify)?;
-        let id = output
-            .attributes()
-            .and_then(|a| a.get("profile_id"))
+        let attributes = output.attributes().cloned().unwrap_or_default();
+        let id = attributes
+            .get("profile_id")
             .and_then(|v| v.as_s().ok())
             .cloned()
             .ok_or_else(|| StoreError::Unexpected("profile update returned no profile_id".into()))?;
-        Ok(ProfileId::from_stored(id))
+        let confirmed_topics = attributes
+            .get("marketing_topics")
+            .and_then(|v| v.as_ss().ok())
+            .map(|topics| topics.iter().cloned().collect())
+            .unwrap_or_default();
+        Ok(UpsertedProfile { id: ProfileId::from_stored(id), confirmed_topics })
     }
 }
 

@@ -40,7 +40,14 @@ pub trait ProfileStore {
     fn upsert_profile(
         &self,
         submission: &NewSubmission,
-    ) -> impl Future<Output = Result<ProfileId, StoreError>> + Send;
+    ) -> impl Future<Output = Result<UpsertedProfile, StoreError>> + Send;
+}
+
+/// The profile a submission landed on, and the topics it has already confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpsertedProfile {
+    pub id: ProfileId,
+    pub confirmed_topics: std::collections::BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
