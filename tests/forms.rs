@@ -431,16 +431,20 @@ async fn given_marketing_interests_then_consent_is_per_topic_and_only_what_was_t
     let response = post_json("newsletter", &as_json(&valid_fields("newsletter", &email)), &unique_ip()).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let (profile, submissions) = profile_and_submissions(&email).await;
-    let mut topics = profile["marketing_topics"].as_ss().unwrap().clone();
+    let mut topics = profile["pending_topics"].as_ss().unwrap().clone();
     topics.sort();
-    assert_eq!(topics, ["events", "identity"]);
+    assert_eq!(topics, ["events", "identity"], "ticked topics wait for confirmation (double opt-in)");
+    assert!(!profile.contains_key("marketing_topics"), "nothing is confirmed by a form alone");
     let consent = map(&submissions[0], "consent");
     assert_eq!(consent["marketing_topics"].as_l().unwrap().len(), 2);
 
     let contact = unique_email("no-topics");
     post_json("contact-us", &as_json(&valid_fields("contact-us", &contact)), &unique_ip()).await;
     let profile = stack().profile(&contact).await.unwrap();
-    assert!(!profile.contains_key("marketing_topics"), "no opt-in is ever assumed");
+    assert!(
+        !profile.contains_key("marketing_topics") && !profile.contains_key("pending_topics"),
+        "no opt-in is ever assumed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,6 +27,7 @@ fn given_the_careers_form_then_the_cv_lifecycle_keeps_cvs_exactly_as_long_as_app
             "POLICY_VERSION" => "PolicyVersion",
             "HASH_KEY" => "HashKey",
             "TOKEN_KEYS" => "TokenKeys",
+            "PUBLIC_API_URL" => "PublicApiUrl",
             _ => return None,
         };
         env.get(key).cloned()

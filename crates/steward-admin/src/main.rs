@@ -6,7 +6,13 @@ use std::time::Duration;
 
 use aws_sdk_s3::presigning::PresigningConfig;
 use clap::{Parser, Subcommand};
+use steward_core::catalogue::built_in_topics;
+use steward_core::config::MailLinks;
+use steward_core::domain::campaign::{queue_campaign, Campaign};
+use steward_core::secret::SecretKey;
+use steward_core::store::dynamodb::DynamoStore;
 use steward_core::telemetry::error_chain;
+use steward_core::token::TokenKeys;
 
 #[derive(Parser)]
 #[command(name = "steward-admin", version, about = "Operate Steward: what no self-service page covers")]
@@ -17,6 +23,37 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Queue a topic's campaign for its confirmed subscribers; the outbox sends it at the
+    /// configured rate. Running it again with the same --id resumes it: nobody gets it twice.
+    Campaign {
+        /// Stable campaign id (for example 2026-12-cloud-launch).
+        #[arg(long)]
+        id: String,
+        /// The interest topic (forms.toml [topics]).
+        #[arg(long)]
+        topic: String,
+        #[arg(long)]
+        subject: String,
+        /// A text file: paragraphs separated by blank lines.
+        #[arg(long)]
+        body_file: std::path::PathBuf,
+        #[arg(long, env = "TABLE_NAME")]
+        table: String,
+        #[arg(long, env = "TOKEN_KEYS", hide_env_values = true)]
+        token_keys: String,
+        #[arg(long, env = "PUBLIC_API_URL")]
+        public_api_url: String,
+        #[arg(long, env = "ORGANISATION_NAME", default_value = "WSO2")]
+        organisation: String,
+        #[arg(long, env = "POLICY_URL", default_value = "https://wso2.com/privacy-policy")]
+        policy_url: String,
+        #[arg(
+            long,
+            env = "UNSUBSCRIBE_MAILTO",
+            default_value = "mailto:unsubscribe@example.com?subject=unsubscribe"
+        )]
+        unsubscribe_mailto: String,
+    },
     /// Print a short-lived download link for an application's verified CV (for a recruiter).
     CvLink {
         /// The careers application (its submission id).
@@ -40,6 +77,21 @@ async fn main() -> ExitCode {
         aws_sdk_s3::config::Builder::from(&aws).force_path_style(local).build(),
     );
     let result = match cli.command {
+        Command::Campaign {
+            id,
+            topic,
+            subject,
+            body_file,
+            table,
+            token_keys,
+            public_api_url,
+            organisation,
+            policy_url,
+            unsubscribe_mailto,
+        } => {
+            let links = MailLinks { public_api_url, organisation, policy_url, unsubscribe_mailto };
+            campaign(&aws, &table, &token_keys, links, id, topic, subject, &body_file).await
+        }
         Command::CvLink { application, bucket, expires_in } => {
             cv_link(&s3, &bucket, &application, Duration::from_secs(expires_in)).await
         }
@@ -54,6 +106,41 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn campaign(
+    aws: &aws_config::SdkConfig,
+    table: &str,
+    token_keys: &str,
+    links: MailLinks,
+    id: String,
+    topic: String,
+    subject: String,
+    body_file: &std::path::Path,
+) -> Result<String, String> {
+    let keys = TokenKeys::parse(token_keys).map_err(|e| format!("TOKEN_KEYS: {e}"))?;
+    let topics = built_in_topics();
+    let Some(topic_label) = topics.get(&topic).cloned() else {
+        return Err(format!(
+            "unknown topic {topic:?}; topics: {}",
+            topics.keys().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    };
+    let body = std::fs::read_to_string(body_file).map_err(|e| format!("{}: {e}", body_file.display()))?;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table, SecretKey::new([]));
+    let campaign = Campaign { id, topic, topic_label, subject, body };
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let done = queue_campaign(&store, &keys, &links, &campaign, now, |p| {
+        eprintln!("… {} queued, {} already queued", p.queued, p.already_queued);
+    })
+    .await
+    .map_err(|e| format!("queuing failed (run again to resume): {}", error_chain(&e)))?;
+    Ok(format!(
+        "campaign {}: {} newly queued, {} already queued or sent; the outbox sends them at its configured rate",
+        campaign.id, done.queued, done.already_queued
+    ))
 }
 
 /// The newest verified CV of the application, as a presigned GET that downloads as an attachment.

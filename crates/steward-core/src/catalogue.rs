@@ -121,6 +121,15 @@ struct RawField {
 /// Longest custom text field a form may declare.
 const MAX_CUSTOM_TEXT: usize = 5000;
 
+/// The interest topics of the built-in catalogue, by id, with their labels.
+pub fn built_in_topics() -> BTreeMap<String, String> {
+    #[derive(Deserialize)]
+    struct TopicsOnly {
+        topics: BTreeMap<String, String>,
+    }
+    toml::from_str::<TopicsOnly>(BUILT_IN).map(|t| t.topics).unwrap_or_default()
+}
+
 impl Catalogue {
     pub fn forms(&self) -> impl Iterator<Item = &FormDefinition> {
         self.forms.values()

@@ -20,7 +20,12 @@ struct Ses {
 impl MailSender for Ses {
     async fn send(&self, from: &str, to: &str, raw: Vec<u8>) -> Result<(), SendError> {
         let content = EmailContent::builder()
-            .raw(RawMessage::builder().data(Blob::new(raw)).build().map_err(|e| SendError::Rejected(e.to_string()))?)
+            .raw(
+                RawMessage::builder()
+                    .data(Blob::new(raw))
+                    .build()
+                    .map_err(|e| SendError::Rejected(e.to_string()))?,
+            )
             .build();
         let result = self
             .client
@@ -66,8 +71,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let env = Env::process();
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let app = App {
-        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env.required("TABLE_NAME")?, SecretKey::new([])),
-        ses: Ses { client: aws_sdk_sesv2::Client::new(&aws), configuration_set: env.optional("SES_CONFIGURATION_SET") },
+        store: DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            env.required("TABLE_NAME")?,
+            SecretKey::new([]),
+        ),
+        ses: Ses {
+            client: aws_sdk_sesv2::Client::new(&aws),
+            configuration_set: env.optional("SES_CONFIGURATION_SET"),
+        },
         templates: Templates::default(),
         from: Sender { name: env.required("MAIL_FROM_NAME")?, address: env.required("MAIL_FROM_ADDRESS")? },
         batch: env.number("MAIL_BATCH", 200)? as usize,
@@ -75,8 +87,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let app: &'static App = Box::leak(Box::new(app));
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
-        let report = dispatch(&app.store, &app.ses, &app.templates, &app.from, now, app.batch, app.per_second).await?;
-        tracing::info!(sent = report.sent, skipped = report.skipped, deferred = report.deferred, "outbox dispatched");
+        let report =
+            dispatch(&app.store, &app.ses, &app.templates, &app.from, now, app.batch, app.per_second).await?;
+        tracing::info!(
+            sent = report.sent,
+            skipped = report.skipped,
+            deferred = report.deferred,
+            "outbox dispatched"
+        );
         Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
     }))
     .await

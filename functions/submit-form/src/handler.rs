@@ -215,6 +215,7 @@ mod tests {
                     "POLICY_VERSION" => "2018-03-23",
                     "HASH_KEY" => "0123456789abcdef0123456789abcdef",
                     "TOKEN_KEYS" => "t1:test-token-key-0123456789abcdef0123",
+                    "PUBLIC_API_URL" => "https://api.example.com",
                     _ => return None,
                 }
                 .to_owned(),

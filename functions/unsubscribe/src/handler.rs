@@ -42,7 +42,11 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
     let method = request.method().as_str().to_owned();
     let changing = method == "POST";
     if !changing && method != "GET" && method != "HEAD" {
-        return Err(Problem::new(405, "method_not_allowed", "Use GET to see this page and POST to act on it"));
+        return Err(Problem::new(
+            405,
+            "method_not_allowed",
+            "Use GET to see this page and POST to act on it",
+        ));
     }
     // A page's own button sends the token as a field; mail providers and links carry it in the URL.
     let form = if changing { read_form(request).await? } else { FormInput::default() };
@@ -50,7 +54,9 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
         .query_string_parameters_ref()
         .and_then(|q| q.first("token").map(str::to_owned))
         .or_else(|| form.first("token").map(str::to_owned))
-        .ok_or_else(|| Problem::new(400, "missing_token", "This link is incomplete").with_detail("The token is missing."))?;
+        .ok_or_else(|| {
+            Problem::new(400, "missing_token", "This link is incomplete").with_detail("The token is missing.")
+        })?;
     let purpose = match path.as_str() {
         "/unsubscribe" => Purpose::Unsubscribe,
         "/preferences" => Purpose::Preferences,
@@ -64,10 +70,17 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
         (Purpose::Unsubscribe, false) => unsubscribe_page(app, &claims, &token),
         (Purpose::Unsubscribe, true) => {
             let topic = (claims.subject != "all").then(|| claims.subject.clone());
-            let source =
-                if form.first("List-Unsubscribe") == Some("One-Click") { ChangeSource::OneClick } else { ChangeSource::UnsubscribePage };
-            change(app, profile, &PreferenceChange::Unsubscribe { topic: topic.clone() }, source, &id).await?;
-            let what = topic.map_or_else(|| "any marketing email".to_owned(), |t| format!("email about {}", label(app, &t)));
+            let source = if form.first("List-Unsubscribe") == Some("One-Click") {
+                ChangeSource::OneClick
+            } else {
+                ChangeSource::UnsubscribePage
+            };
+            change(app, profile, &PreferenceChange::Unsubscribe { topic: topic.clone() }, source, &id)
+                .await?;
+            let what = topic.map_or_else(
+                || "any marketing email".to_owned(),
+                |t| format!("email about {}", label(app, &t)),
+            );
             layout(
                 "You are unsubscribed",
                 &format!(
@@ -84,7 +97,12 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
         (Purpose::Preferences, true) => {
             let requested = preferences_change(app, &form);
             let preferences = change(app, profile, &requested, ChangeSource::Preferences, &id).await?;
-            preferences_page(app, &token, &preferences.unwrap_or_default(), Some("Your preferences are saved."))
+            preferences_page(
+                app,
+                &token,
+                &preferences.unwrap_or_default(),
+                Some("Your preferences are saved."),
+            )
         }
         (Purpose::ConfirmSubscription, false) => layout(
             "Confirm your subscription",
@@ -95,7 +113,9 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
             ),
         ),
         (Purpose::ConfirmSubscription, true) => {
-            let preferences = change(app, profile, &PreferenceChange::ConfirmPending, ChangeSource::Confirmation, &id).await?;
+            let preferences =
+                change(app, profile, &PreferenceChange::ConfirmPending, ChangeSource::Confirmation, &id)
+                    .await?;
             let topics = preferences.map(|p| p.topics).unwrap_or_default();
             let listed: Vec<String> = topics.iter().map(|t| label(app, t)).collect();
             layout(
@@ -118,13 +138,17 @@ async fn read_form(request: &Request) -> Result<FormInput, Problem> {
         return Ok(FormInput::default());
     }
     let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok());
-    decode_form(content_type, bytes, 16 * 1024).await.map_err(|e| steward_core::http::problem::body_problem(&e))
+    decode_form(content_type, bytes, 16 * 1024)
+        .await
+        .map_err(|e| steward_core::http::problem::body_problem(&e))
 }
 
 fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
+// A Problem is the answer on this path, built once per refused request.
+#[allow(clippy::result_large_err)]
 fn verify(app: &App, token: &str, purpose: Purpose) -> Result<Claims, Problem> {
     app.config.token_keys.verify(token, purpose, now()).map_err(|err| {
         tracing::info!(reason = %err, "mail link refused");
@@ -133,7 +157,8 @@ fn verify(app: &App, token: &str, purpose: Purpose) -> Result<Claims, Problem> {
                 .with_detail("Part of the link may be missing. Please use the whole link from the email."),
             TokenError::Expired => Problem::new(403, "expired_token", "This link has expired")
                 .with_detail("Please sign up again to get a new confirmation email."),
-            _ => Problem::new(403, "invalid_token", "This link is not valid").with_detail("Nothing was changed."),
+            _ => Problem::new(403, "invalid_token", "This link is not valid")
+                .with_detail("Nothing was changed."),
         }
     })
 }
@@ -203,8 +228,16 @@ fn preferences_page(app: &App, token: &str, preferences: &MailPreferences, notic
         .topics
         .iter()
         .map(|(id, title)| {
-            let checked = if preferences.topics.contains(id) && !preferences.unsubscribed_all { " checked" } else { "" };
-            format!(r#"<label><input type="checkbox" name="topic" value="{}"{checked}> {}</label>"#, escape(id), escape(title))
+            let checked = if preferences.topics.contains(id) && !preferences.unsubscribed_all {
+                " checked"
+            } else {
+                ""
+            };
+            format!(
+                r#"<label><input type="checkbox" name="topic" value="{}"{checked}> {}</label>"#,
+                escape(id),
+                escape(title)
+            )
         })
         .collect();
     let status = if preferences.unsubscribed_all {

@@ -11,7 +11,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = Config::from_env()?;
     let catalogue = Catalogue::load(BUILT_IN, &config)?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name, config.hash_key.clone());
+    let store =
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name, config.hash_key.clone());
     let app = handler::App { topics: catalogue.topics.clone(), config, store };
     let app: &'static handler::App = Box::leak(Box::new(app));
     steward_core::lambda::run(lambda_http::service_fn(move |request| handler::handle(app, request))).await

@@ -52,7 +52,10 @@ pub enum PreferenceChange {
 }
 
 pub trait PreferenceStore {
-    fn preferences(&self, profile_id: &str) -> impl Future<Output = Result<Option<MailPreferences>, StoreError>> + Send;
+    fn preferences(
+        &self,
+        profile_id: &str,
+    ) -> impl Future<Output = Result<Option<MailPreferences>, StoreError>> + Send;
     /// Applies a change and logs it, in one step; applying it again changes nothing more.
     fn change_preferences(
         &self,
@@ -61,4 +64,15 @@ pub trait PreferenceStore {
         source: ChangeSource,
         token_id: &str,
     ) -> impl Future<Output = Result<Option<MailPreferences>, StoreError>> + Send;
+}
+
+pub trait SuppressionStore {
+    /// Never send marketing to this address again: marks its profile (logging the change) and
+    /// keeps a suppression entry keyed by a keyed hash of the address, which outlives the profile.
+    fn suppress(
+        &self,
+        email: &str,
+        source: ChangeSource,
+        detail: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

@@ -12,8 +12,8 @@ use crate::config::Config;
 use crate::mail::outbox::{OutboxMessage, OutboxStore};
 use crate::mail::MailKind;
 use crate::store::{Inserted, ProfileStore, RateLimiter, StoreError, SubmissionStore};
-use crate::token::Purpose as TokenPurpose;
 use crate::time::Timestamp;
+use crate::token::Purpose as TokenPurpose;
 
 /// What the browser sent about itself, as the policy says we collect: IP address (from API
 /// Gateway's request context, never from a header the client can set), browser type, language,
@@ -151,7 +151,8 @@ where
     };
     // Double opt-in: topics not yet confirmed get a confirmation email, owed through the outbox so
     // that it goes out even if SES is down now. Its id makes a retried submission owe it once.
-    let unconfirmed: BTreeSet<String> = submission.data.topics.difference(&profile.confirmed_topics).cloned().collect();
+    let unconfirmed: BTreeSet<String> =
+        submission.data.topics.difference(&profile.confirmed_topics).cloned().collect();
     if !unconfirmed.is_empty() {
         let message = confirmation_mail(config, catalogue, &submission, &profile_id, &unconfirmed);
         store.enqueue(&message, client_now(&submission)).await?;
@@ -181,9 +182,11 @@ fn confirmation_mail(
     topics: &BTreeSet<String>,
 ) -> OutboxMessage {
     let expires = submission.client.received_at.plus_days(CONFIRMATION_DAYS).epoch_seconds();
-    let token = config.token_keys.sign(TokenPurpose::ConfirmSubscription, "topics", profile.as_str(), Some(expires));
+    let token =
+        config.token_keys.sign(TokenPurpose::ConfirmSubscription, "topics", profile.as_str(), Some(expires));
     let links = &config.links;
-    let labels: Vec<String> = topics.iter().map(|t| catalogue.topics.get(t).cloned().unwrap_or_else(|| t.clone())).collect();
+    let labels: Vec<String> =
+        topics.iter().map(|t| catalogue.topics.get(t).cloned().unwrap_or_else(|| t.clone())).collect();
     OutboxMessage {
         id: format!("confirm-{}", submission.id.as_str()),
         kind: MailKind::Transactional,

@@ -47,7 +47,12 @@ impl Mail {
     /// The raw MIME message: multipart/alternative (text and HTML). `List-Unsubscribe` and
     /// `List-Unsubscribe-Post` are written each on one line, unfolded, as mail providers parse them
     /// most reliably (the MIME builder would fold long values).
-    pub fn to_mime(&self, from_name: &str, from_address: &str, message_id: &str) -> Result<Vec<u8>, MailError> {
+    pub fn to_mime(
+        &self,
+        from_name: &str,
+        from_address: &str,
+        message_id: &str,
+    ) -> Result<Vec<u8>, MailError> {
         let body = MessageBuilder::new()
             .from(Address::new_address(Some(from_name), from_address))
             .to(self.to.as_str())
@@ -98,7 +103,11 @@ impl Default for Templates {
 
 impl Templates {
     /// Renders `<template>.txt` and `<template>.html` with the same values.
-    pub fn render(&self, template: &'static str, values: &serde_json::Value) -> Result<(String, String), MailError> {
+    pub fn render(
+        &self,
+        template: &'static str,
+        values: &serde_json::Value,
+    ) -> Result<(String, String), MailError> {
         let render = |suffix: &str| {
             self.env
                 .get_template(&format!("{template}.{suffix}"))
@@ -137,11 +146,18 @@ mod tests {
             subject: "News".into(),
             text: "Hi".into(),
             html: "<p>Hi</p>".into(),
-            unsubscribe: Some(Unsubscribe { url: long.clone(), mailto: "mailto:unsubscribe@example.com?subject=unsubscribe".into() }),
+            unsubscribe: Some(Unsubscribe {
+                url: long.clone(),
+                mailto: "mailto:unsubscribe@example.com?subject=unsubscribe".into(),
+            }),
         };
-        let raw = String::from_utf8(mail.to_mime("WSO2", "news@example.com", "abc@example.com").unwrap()).unwrap();
+        let raw =
+            String::from_utf8(mail.to_mime("WSO2", "news@example.com", "abc@example.com").unwrap()).unwrap();
         let header = raw.lines().find(|l| l.starts_with("List-Unsubscribe:")).unwrap();
-        assert_eq!(header, format!("List-Unsubscribe: <{long}>, <mailto:unsubscribe@example.com?subject=unsubscribe>"));
+        assert_eq!(
+            header,
+            format!("List-Unsubscribe: <{long}>, <mailto:unsubscribe@example.com?subject=unsubscribe>")
+        );
         assert!(raw.lines().any(|l| l == "List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
         assert!(raw.contains("multipart/alternative"));
     }

@@ -37,19 +37,33 @@ pub enum Enqueued {
 }
 
 pub trait OutboxStore {
-    fn enqueue(&self, message: &OutboxMessage, now: i64) -> impl Future<Output = Result<Enqueued, StoreError>> + Send;
+    fn enqueue(
+        &self,
+        message: &OutboxMessage,
+        now: i64,
+    ) -> impl Future<Output = Result<Enqueued, StoreError>> + Send;
     /// Ids of messages due now, oldest first.
     fn due(&self, now: i64, limit: usize) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
     /// Takes a message for `lease`; `None` when another dispatcher has it or it is gone.
-    fn claim(&self, id: &str, now: i64, lease: Duration) -> impl Future<Output = Result<Option<(OutboxMessage, u32)>, StoreError>> + Send;
+    fn claim(
+        &self,
+        id: &str,
+        now: i64,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Option<(OutboxMessage, u32)>, StoreError>> + Send;
     /// Sent (or skipped): removes it and remembers that it went.
     fn complete(&self, id: &str, now: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn retry_at(&self, id: &str, next_attempt_at: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn retry_at(&self, id: &str, next_attempt_at: i64)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Whether a person may receive marketing mail on a topic right now.
 pub trait MarketingConsent {
-    fn may_receive(&self, profile_id: &str, topic: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn may_receive(
+        &self,
+        profile_id: &str,
+        topic: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +112,9 @@ where
     let mut report = DispatchReport::default();
     let gap = Duration::from_secs_f64(1.0 / f64::from(per_second.max(1)));
     for id in store.due(now(), limit).await? {
-        let Some((message, attempts)) = store.claim(&id, now(), Duration::from_secs(120)).await? else { continue };
+        let Some((message, attempts)) = store.claim(&id, now(), Duration::from_secs(120)).await? else {
+            continue;
+        };
         if message.kind == MailKind::Marketing {
             let topic = message.topic.as_deref().unwrap_or_default();
             if !store.may_receive(&message.profile_id, topic).await? {
@@ -139,7 +155,11 @@ where
     Ok(report)
 }
 
-fn render(templates: &Templates, message: &OutboxMessage, from: &Sender) -> Result<Vec<u8>, super::MailError> {
+fn render(
+    templates: &Templates,
+    message: &OutboxMessage,
+    from: &Sender,
+) -> Result<Vec<u8>, super::MailError> {
     let template: &'static str = match message.template.as_str() {
         "confirm_subscription" => "confirm_subscription",
         "campaign" => "campaign",
@@ -150,7 +170,14 @@ fn render(templates: &Templates, message: &OutboxMessage, from: &Sender) -> Resu
         (Some(url), Some(mailto)) => Some(Unsubscribe { url: url.clone(), mailto: mailto.clone() }),
         _ => None,
     };
-    let mail = Mail { kind: message.kind, to: message.to.clone(), subject: message.subject.clone(), text, html, unsubscribe };
+    let mail = Mail {
+        kind: message.kind,
+        to: message.to.clone(),
+        subject: message.subject.clone(),
+        text,
+        html,
+        unsubscribe,
+    };
     let domain = from.address.rsplit('@').next().unwrap_or("localhost");
     mail.to_mime(&from.name, &from.address, &format!("{}@{domain}", message.id))
 }
