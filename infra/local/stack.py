@@ -888,6 +888,8 @@ def main() -> None:
     moto_port = args.moto_port if args.moto_port is not None else int(settings["MOTO_PORT"])
     api_port = api_port or free_port()
     moto_port = moto_port or free_port()
+    # Links in mail point at this API, whichever port it got.
+    settings["PublicApiUrl"] = f"http://{settings.get('API_HOST', '127.0.0.1')}:{api_port}"
     for key in ("AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ[key] = settings[key]
     os.environ["AWS_DEFAULT_REGION"] = region

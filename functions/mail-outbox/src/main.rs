@@ -7,7 +7,7 @@ use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{EmailContent, RawMessage};
 use lambda_runtime::{service_fn, LambdaEvent};
 use steward_core::config::Env;
-use steward_core::mail::outbox::{dispatch, MailSender, SendError, Sender};
+use steward_core::mail::outbox::{dispatch, MailSender, Pace, SendError, Sender};
 use steward_core::mail::Templates;
 use steward_core::secret::SecretKey;
 use steward_core::store::dynamodb::DynamoStore;
@@ -57,8 +57,7 @@ struct App {
     ses: Ses,
     templates: Templates,
     from: Sender,
-    batch: usize,
-    per_second: u32,
+    pace: Pace,
 }
 
 fn now() -> i64 {
@@ -82,13 +81,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         },
         templates: Templates::default(),
         from: Sender { name: env.required("MAIL_FROM_NAME")?, address: env.required("MAIL_FROM_ADDRESS")? },
-        batch: env.number("MAIL_BATCH", 200)? as usize,
-        per_second: env.number("MAIL_SEND_RATE_PER_SECOND", 10)? as u32,
+        pace: Pace {
+            batch: env.number("MAIL_BATCH", 200)? as usize,
+            per_second: env.number("MAIL_SEND_RATE_PER_SECOND", 10)? as u32,
+            retry_base_seconds: env.number("MAIL_RETRY_BASE_SECONDS", 30)? as i64,
+        },
     };
     let app: &'static App = Box::leak(Box::new(app));
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
-        let report =
-            dispatch(&app.store, &app.ses, &app.templates, &app.from, now, app.batch, app.per_second).await?;
+        let report = dispatch(&app.store, &app.ses, &app.templates, &app.from, now, app.pace).await?;
         tracing::info!(
             sent = report.sent,
             skipped = report.skipped,

@@ -96,22 +96,32 @@ pub struct DispatchReport {
 pub const MAX_ATTEMPTS: u32 = 12;
 
 /// Sends what is due, at most `per_second` messages a second.
+/// How the dispatcher paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// Messages a run takes at most.
+    pub batch: usize,
+    /// Messages sent per second at most.
+    pub per_second: u32,
+    /// The first retry's delay; each later one doubles it, up to two hours.
+    pub retry_base_seconds: i64,
+}
+
 pub async fn dispatch<S, M>(
     store: &S,
     sender: &M,
     templates: &Templates,
     from: &Sender,
     now: impl Fn() -> i64,
-    limit: usize,
-    per_second: u32,
+    pace: Pace,
 ) -> Result<DispatchReport, StoreError>
 where
     S: OutboxStore + MarketingConsent,
     M: MailSender,
 {
     let mut report = DispatchReport::default();
-    let gap = Duration::from_secs_f64(1.0 / f64::from(per_second.max(1)));
-    for id in store.due(now(), limit).await? {
+    let gap = Duration::from_secs_f64(1.0 / f64::from(pace.per_second.max(1)));
+    for id in store.due(now(), pace.batch).await? {
         let Some((message, attempts)) = store.claim(&id, now(), Duration::from_secs(120)).await? else {
             continue;
         };
@@ -143,8 +153,9 @@ where
                 store.complete(&id, now()).await?;
             }
             Err(err) => {
-                // 30 s, 1 min, 2 min, ... capped at 2 h.
-                let backoff = 30i64.saturating_mul(1 << attempts.min(8)).min(7200);
+                // base, 2 × base, 4 × base, ... capped at 2 h.
+                let backoff =
+                    pace.retry_base_seconds.saturating_mul(1 << attempts.saturating_sub(1).min(8)).min(7200);
                 store.retry_at(&id, now() + backoff).await?;
                 report.deferred += 1;
                 tracing::warn!(message_id = id.as_str(), error = %err, attempts, "mail deferred");

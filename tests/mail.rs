@@ -1,0 +1,368 @@
+//! Mail through the local stack: double opt-in, campaigns, RFC 8058 one-click unsubscribe, link
+//! scanners, the preference center, bounces and complaints. Every message is read back from the
+//! local SES as raw MIME and parsed.
+
+use std::time::Duration;
+
+use mail_parser::MessageParser;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use steward_blackbox::{eventually, http, s, stack, unique_email, unique_ip, Item};
+
+struct Sent {
+    raw: String,
+    text: String,
+}
+
+async fn mailbox() -> Vec<Value> {
+    http().get(stack().url("/_local/mailbox.json")).send().await.unwrap().json().await.unwrap()
+}
+
+async fn mail_to(email: &str, subject_part: &str) -> Vec<Sent> {
+    mailbox()
+        .await
+        .into_iter()
+        .filter(|m| {
+            m["to"].as_str().unwrap_or_default().contains(email)
+                && m["subject"].as_str().unwrap_or_default().contains(subject_part)
+        })
+        .map(|m| Sent {
+            raw: m["raw"].as_str().unwrap().to_owned(),
+            text: m["text"].as_str().unwrap().to_owned(),
+        })
+        .collect()
+}
+
+async fn wait_for_mail(email: &str, subject_part: &str) -> Sent {
+    eventually(&format!("mail {subject_part:?} to {email}"), || async {
+        !mail_to(email, subject_part).await.is_empty()
+    })
+    .await;
+    mail_to(email, subject_part).await.remove(0)
+}
+
+/// The first link in a message's text that starts with `prefix`.
+fn link(text: &str, path: &str) -> String {
+    let start =
+        text.find(&format!("{}{path}", stack().api)).unwrap_or_else(|| panic!("no {path} link in {text}"));
+    text[start..].split_whitespace().next().unwrap().to_owned()
+}
+
+async fn profile(email: &str) -> Item {
+    stack().profile(email).await.expect("a profile")
+}
+
+fn topics(item: &Item, name: &str) -> Vec<String> {
+    let mut topics = item.get(name).and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default();
+    topics.sort();
+    topics
+}
+
+async fn sign_up(email: &str, interests: &[&str]) {
+    let response = http()
+        .post(stack().url("/forms/newsletter"))
+        .header("x-local-source-ip", unique_ip())
+        .json(&json!({"email": email, "name": "Zoë", "interests": interests}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+/// The whole double opt-in, as a person does it: sign up, open the mail, press the button.
+async fn confirmed_subscriber(interests: &[&str]) -> String {
+    let email = unique_email("subscriber");
+    sign_up(&email, interests).await;
+    let mail = wait_for_mail(&email, "confirm").await;
+    let confirm = link(&mail.text, "/subscriptions/confirm");
+    let token = confirm.split("token=").nth(1).unwrap();
+    let response =
+        http().post(stack().url("/subscriptions/confirm")).form(&[("token", token)]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    email
+}
+
+fn admin(args: &[&str]) -> std::process::Output {
+    let settings = &stack().settings;
+    std::process::Command::new(stack().bin_dir.join("steward-admin"))
+        .args(args)
+        .env("TABLE_NAME", &stack().table)
+        .env("TOKEN_KEYS", &settings["TokenKeys"])
+        .env("PUBLIC_API_URL", &stack().api)
+        .env("AWS_ENDPOINT_URL", &stack().aws_endpoint)
+        .env("AWS_REGION", &stack().region)
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .output()
+        .expect("steward-admin runs")
+}
+
+fn campaign(id: &str, topic: &str) {
+    let body = std::env::temp_dir().join(format!("{id}.txt"));
+    std::fs::write(&body, "Hello!\n\nWSO2 Cloud has a new region.").unwrap();
+    let output = admin(&[
+        "campaign",
+        "--id",
+        id,
+        "--topic",
+        topic,
+        "--subject",
+        &format!("News {id}"),
+        "--body-file",
+        body.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+fn header<'a>(raw: &'a str, name: &str) -> Vec<&'a str> {
+    let head = raw.split("\r\n\r\n").next().unwrap();
+    head.split("\r\n")
+        .filter(|l| l.to_ascii_lowercase().starts_with(&format!("{}:", name.to_ascii_lowercase())))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_newsletter_signup_then_a_confirmation_arrives_and_only_a_post_confirms() {
+    let email = unique_email("optin");
+    sign_up(&email, &["cloud", "events"]).await;
+    let mail = wait_for_mail(&email, "confirm").await;
+
+    let parsed = MessageParser::default().parse(mail.raw.as_bytes()).expect("valid MIME");
+    assert_eq!(parsed.to().unwrap().first().unwrap().address().unwrap(), email);
+    assert!(parsed.from().unwrap().first().unwrap().address().unwrap().ends_with("steward.local"));
+    assert!(parsed.message_id().is_some());
+    assert!(parsed.body_text(0).is_some() && parsed.body_html(0).is_some(), "text and HTML parts");
+    assert!(header(&mail.raw, "List-Unsubscribe").is_empty(), "transactional mail has no List-Unsubscribe");
+
+    let confirm = link(&mail.text, "/subscriptions/confirm");
+    // A link scanner fetches everything it finds: that must change nothing.
+    assert_eq!(http().get(&confirm).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(http().head(&confirm).send().await.unwrap().status(), StatusCode::OK);
+    let before = profile(&email).await;
+    assert_eq!(topics(&before, "pending_topics"), ["cloud", "events"]);
+    assert!(topics(&before, "marketing_topics").is_empty());
+
+    let token = confirm.split("token=").nth(1).unwrap();
+    let response =
+        http().post(stack().url("/subscriptions/confirm")).form(&[("token", token)]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("confirmed"));
+    let after = profile(&email).await;
+    assert_eq!(topics(&after, "marketing_topics"), ["cloud", "events"]);
+    assert!(topics(&after, "pending_topics").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_campaign_then_confirmed_subscribers_get_it_with_one_click_headers_and_others_do_not() {
+    let confirmed = confirmed_subscriber(&["cloud"]).await;
+    let unconfirmed = unique_email("unconfirmed");
+    sign_up(&unconfirmed, &["cloud"]).await;
+    let id = format!("launch-{}", uuid::Uuid::new_v4().simple());
+    campaign(&id, "cloud");
+    let mail = wait_for_mail(&confirmed, &id).await;
+
+    let unsubscribe = header(&mail.raw, "List-Unsubscribe");
+    assert_eq!(unsubscribe.len(), 1);
+    let value = unsubscribe[0].trim_start_matches("List-Unsubscribe: ");
+    assert!(value.starts_with(&format!("<{}/unsubscribe?token=", stack().api)), "{value}");
+    assert!(value.ends_with(">") && value.contains(">, <mailto:"), "one line: https then mailto: {value}");
+    assert_eq!(
+        header(&mail.raw, "List-Unsubscribe-Post"),
+        ["List-Unsubscribe-Post: List-Unsubscribe=One-Click"]
+    );
+    let parsed = MessageParser::default().parse(mail.raw.as_bytes()).unwrap();
+    let html = parsed.body_html(0).unwrap();
+    assert!(html.contains("Unsubscribe") && html.contains("preferences"), "visible links in the body");
+    assert!(mail.text.contains("/unsubscribe?token=") && mail.text.contains("/preferences?token="));
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(mail_to(&unconfirmed, &id).await.is_empty(), "an unconfirmed address gets no marketing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_link_scanner_then_get_and_head_change_nothing_and_the_one_click_post_unsubscribes_at_once() {
+    let email = confirmed_subscriber(&["cloud", "events"]).await;
+    let id = format!("oneclick-{}", uuid::Uuid::new_v4().simple());
+    campaign(&id, "cloud");
+    let mail = wait_for_mail(&email, &id).await;
+    let url = header(&mail.raw, "List-Unsubscribe")[0]
+        .split('<')
+        .nth(1)
+        .unwrap()
+        .split('>')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    assert_eq!(http().get(&url).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(http().head(&url).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        topics(&profile(&email).await, "marketing_topics"),
+        ["cloud", "events"],
+        "GET and HEAD change nothing"
+    );
+
+    // Exactly as a large mailbox provider sends it: a POST to the URL, the RFC 8058 body, no cookies.
+    for _ in 0..2 {
+        let response = http()
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("List-Unsubscribe=One-Click")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "at once, and again idempotently");
+        assert!(
+            response.headers().get("location").is_none() && response.headers().get("set-cookie").is_none()
+        );
+    }
+    assert_eq!(
+        topics(&profile(&email).await, "marketing_topics"),
+        ["events"],
+        "only the mail's topic is dropped"
+    );
+
+    let profile_id = s(&profile(&email).await, "profile_id").to_owned();
+    let log = stack()
+        .dynamodb()
+        .query()
+        .table_name(&stack().table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :log)")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("PROFILE#{profile_id}")),
+        )
+        .expression_attribute_values(":log", aws_sdk_dynamodb::types::AttributeValue::S("MAILLOG#".into()))
+        .send()
+        .await
+        .unwrap();
+    let sources: Vec<String> = log.items().iter().map(|i| s(i, "source").to_owned()).collect();
+    assert!(sources.contains(&"one-click".to_owned()), "{sources:?}");
+    assert!(log.items().iter().all(|i| !s(i, "token_id").is_empty() && !s(i, "at").is_empty()));
+
+    let multipart = reqwest::multipart::Form::new().text("List-Unsubscribe", "One-Click");
+    let response = http().post(&url).multipart(multipart).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "the multipart form of the one-click body works too");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_forged_truncated_or_cross_person_tokens_then_4xx_and_nothing_changes() {
+    let alice = confirmed_subscriber(&["cloud"]).await;
+    let bob = confirmed_subscriber(&["cloud"]).await;
+    let id = format!("tokens-{}", uuid::Uuid::new_v4().simple());
+    campaign(&id, "cloud");
+    let alice_url = link(&wait_for_mail(&alice, &id).await.text, "/unsubscribe");
+    let bob_url = link(&wait_for_mail(&bob, &id).await.text, "/unsubscribe");
+    let alice_token = alice_url.split("token=").nth(1).unwrap();
+    let bob_token = bob_url.split("token=").nth(1).unwrap();
+    let (alice_head, _) = alice_token.rsplit_once('.').unwrap();
+    let (_, bob_tag) = bob_token.rsplit_once('.').unwrap();
+    let preferences_token = link(&wait_for_mail(&alice, &id).await.text, "/preferences")
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let cases = [
+        ("truncated", alice_token[..alice_token.len() - 5].to_owned()),
+        ("cross-person", format!("{alice_head}.{bob_tag}")),
+        ("forged", format!("local1.eyJwIjoidW5zdWJzY3JpYmUiLCJzdWIiOiJhbGwiLCJwaWQiOiJ4In0.{bob_tag}")),
+        ("garbage", "%%%".to_owned()),
+        ("another purpose", preferences_token),
+    ];
+    for (label, token) in cases {
+        let response = http()
+            .post(stack().url("/unsubscribe"))
+            .query(&[("token", token.as_str())])
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("List-Unsubscribe=One-Click")
+            .send()
+            .await
+            .unwrap();
+        assert!(matches!(response.status().as_u16(), 400 | 403), "{label}: {}", response.status());
+    }
+    assert_eq!(topics(&profile(&alice).await, "marketing_topics"), ["cloud"]);
+    assert_eq!(topics(&profile(&bob).await, "marketing_topics"), ["cloud"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_the_preference_center_then_topics_change_everything_stops_and_resubscribing_works() {
+    let email = confirmed_subscriber(&["cloud"]).await;
+    let id = format!("prefs-{}", uuid::Uuid::new_v4().simple());
+    campaign(&id, "cloud");
+    let url = link(&wait_for_mail(&email, &id).await.text, "/preferences");
+    let token = url.split("token=").nth(1).unwrap().to_owned();
+    let page = http().get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"value="cloud" checked"#), "the page shows the current choice");
+
+    let post = |form: Vec<(&'static str, &'static str)>| {
+        let mut fields: Vec<(String, String)> =
+            form.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        fields.push(("token".into(), token.clone()));
+        http().post(stack().url("/preferences")).form(&fields).send()
+    };
+    assert_eq!(
+        post(vec![("topic", "events"), ("topic", "identity"), ("action", "save")]).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(topics(&profile(&email).await, "marketing_topics"), ["events", "identity"]);
+
+    post(vec![("action", "unsubscribe_all")]).await.unwrap();
+    let unsubscribed = profile(&email).await;
+    assert_eq!(unsubscribed["unsubscribed_all"].as_bool().unwrap(), &true);
+    assert!(topics(&unsubscribed, "marketing_topics").is_empty());
+
+    post(vec![("topic", "cloud"), ("action", "save")]).await.unwrap();
+    let resubscribed = profile(&email).await;
+    assert_eq!(resubscribed["unsubscribed_all"].as_bool().unwrap(), &false);
+    assert_eq!(topics(&resubscribed, "marketing_topics"), ["cloud"]);
+}
+
+async fn feedback(notification: Value) {
+    let sqs = stack().sqs();
+    let queue = sqs.get_queue_url().queue_name(stack().resource("MailFeedbackQueue")).send().await.unwrap();
+    let envelope = json!({"Type": "Notification", "MessageId": uuid::Uuid::new_v4().to_string(), "Message": notification.to_string()});
+    sqs.send_message()
+        .queue_url(queue.queue_url().unwrap())
+        .message_body(envelope.to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_bounce_or_a_complaint_then_no_more_marketing_but_transactional_mail_still_goes() {
+    let bounced = confirmed_subscriber(&["cloud"]).await;
+    let complained = confirmed_subscriber(&["cloud"]).await;
+    feedback(json!({"eventType": "Bounce", "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": bounced}]}})).await;
+    feedback(json!({"notificationType": "Complaint", "complaint": {"complainedRecipients": [{"emailAddress": complained}]}})).await;
+    for email in [&bounced, &complained] {
+        eventually("the address was suppressed", || async {
+            profile(email).await.contains_key("suppressed")
+        })
+        .await;
+    }
+    assert_eq!(s(profile(&bounced).await["suppressed"].as_m().unwrap(), "source"), "bounce");
+    assert_eq!(s(profile(&complained).await["suppressed"].as_m().unwrap(), "source"), "complaint");
+
+    let id = format!("suppressed-{}", uuid::Uuid::new_v4().simple());
+    campaign(&id, "cloud");
+    let control = confirmed_subscriber(&["cloud"]).await;
+    let control_id = format!("{id}-control");
+    campaign(&control_id, "cloud");
+    wait_for_mail(&control, &control_id).await;
+    assert!(mail_to(&bounced, &id).await.is_empty() && mail_to(&complained, &id).await.is_empty());
+
+    sign_up(&bounced, &["events"]).await;
+    wait_for_mail(&bounced, "confirm").await; // transactional mail is not suppressed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_campaign_run_again_after_stopping_then_nobody_gets_it_twice() {
+    let email = confirmed_subscriber(&["events"]).await;
+    let id = format!("resume-{}", uuid::Uuid::new_v4().simple());
+    campaign(&id, "events");
+    wait_for_mail(&email, &id).await;
+    campaign(&id, "events");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(mail_to(&email, &id).await.len(), 1);
+}
