@@ -366,3 +366,49 @@ async fn given_a_campaign_run_again_after_stopping_then_nobody_gets_it_twice() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(mail_to(&email, &id).await.len(), 1);
 }
+
+async fn mark(email: &str, attribute: &str) {
+    let (pk, sk) = steward_core::store::dynamodb::keys::profile_by_email(
+        &steward_core::secret::SecretKey::new(stack().settings["HashKey"].clone().into_bytes())
+            .pseudonym("email", &email.to_lowercase()),
+    );
+    stack()
+        .dynamodb()
+        .update_item()
+        .table_name(&stack().table)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(sk))
+        .update_expression("SET #a = :at")
+        .expression_attribute_names("#a", attribute)
+        .expression_attribute_values(
+            ":at",
+            aws_sdk_dynamodb::types::AttributeValue::S("2026-11-29T00:00:00Z".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_objecting_restricted_or_unsubscribed_people_then_the_campaign_skips_them_at_sending_time() {
+    // The privacy center records objection and restriction on the profile; the dispatcher reads
+    // them when it sends, so a campaign queued before the change still respects it.
+    let objecting = confirmed_subscriber(&["identity"]).await;
+    let restricted = confirmed_subscriber(&["identity"]).await;
+    let control = confirmed_subscriber(&["identity"]).await;
+    let id = format!("skip-{}", uuid::Uuid::new_v4().simple());
+    mark(&objecting, "objected").await;
+    mark(&restricted, "restricted").await;
+    campaign(&id, "identity");
+    wait_for_mail(&control, &id).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(mail_to(&objecting, &id).await.is_empty());
+    assert!(mail_to(&restricted, &id).await.is_empty());
+
+    let page = http().get(stack().url("/_local/mailbox")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("News {id}")), "the dev mailbox lists the message");
+    assert!(
+        page.contains(&format!(r#"<a href="{}/unsubscribe?token="#, stack().api)),
+        "with clickable links"
+    );
+}
