@@ -119,6 +119,15 @@ impl DynamoStore {
         Ok(output.item)
     }
 
+    /// Writes all or nothing; `Ok(false)` when a condition refused it.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
     pub fn email_pseudonym(&self, normalized_email: &str) -> String {
         self.hash_key.pseudonym("email", normalized_email)
     }
@@ -406,21 +415,18 @@ impl PaymentStore for DynamoStore {
                 .condition_expression("attribute_not_exists(pk)")
                 .build(),
         )?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(count).build())
-            .transact_items(TransactWriteItem::builder().put(hold).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(SeatHold::Held),
-            Err(err) if is_condition_failure(&err) => {
-                let existing = self.get((hold_pk, hold_sk)).await?;
-                Ok(if existing.is_some() { SeatHold::AlreadyHeld } else { SeatHold::SoldOut })
-            }
-            Err(err) => Err(classify(err)),
+        let items = vec![
+            TransactWriteItem::builder().update(count).build(),
+            TransactWriteItem::builder().put(hold).build(),
+        ];
+        if self.transact(items).await? {
+            return Ok(SeatHold::Held);
         }
+        Ok(if self.get((hold_pk, hold_sk)).await?.is_some() {
+            SeatHold::AlreadyHeld
+        } else {
+            SeatHold::SoldOut
+        })
     }
 
     async fn release_seat(&self, event: &str, registration: &str) -> Result<bool, StoreError> {
@@ -443,17 +449,16 @@ impl PaymentStore for DynamoStore {
                 .expression_attribute_values(":zero", n(0))
                 .build(),
         )?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
-            .transact_items(TransactWriteItem::builder().update(count).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(classify(err)),
+        if self
+            .transact(vec![
+                TransactWriteItem::builder().delete(delete).build(),
+                TransactWriteItem::builder().update(count).build(),
+            ])
+            .await?
+        {
+            Ok(true)
+        } else {
+            Ok(false)
         }
     }
 
@@ -697,17 +702,16 @@ impl OutboxStore for DynamoStore {
                 .condition_expression("attribute_not_exists(pk)")
                 .build(),
         )?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().condition_check(not_sent).build())
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Enqueued::New),
-            Err(err) if is_condition_failure(&err) => Ok(Enqueued::Known),
-            Err(err) => Err(classify(err)),
+        if self
+            .transact(vec![
+                TransactWriteItem::builder().condition_check(not_sent).build(),
+                TransactWriteItem::builder().put(put).build(),
+            ])
+            .await?
+        {
+            Ok(Enqueued::New)
+        } else {
+            Ok(Enqueued::Known)
         }
     }
 
@@ -787,13 +791,11 @@ impl OutboxStore for DynamoStore {
                 .build(),
         )?;
         let put = built(Put::builder().table_name(&self.table).set_item(Some(marker)).build())?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .send()
-            .await
-            .map_err(classify)?;
+        self.transact(vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ])
+        .await?;
         Ok(())
     }
 
@@ -871,6 +873,26 @@ impl SubscriberStore for DynamoStore {
     }
 }
 
+/// One entry of a person's mail preference history.
+fn mail_log_item(
+    profile_id: &str,
+    at: &crate::time::Timestamp,
+    source: ChangeSource,
+    change: String,
+    token_id: &str,
+) -> HashMap<String, AttributeValue> {
+    let mut log = key(
+        keys::profile_partition(profile_id),
+        format!("MAILLOG#{}#{}", at.rfc3339(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
+    );
+    log.insert("type".into(), s("mail_preference_change"));
+    log.insert("at".into(), s(at.rfc3339()));
+    log.insert("source".into(), s(source.as_str()));
+    log.insert("change".into(), s(change));
+    log.insert("token_id".into(), s(token_id));
+    log
+}
+
 impl SuppressionStore for DynamoStore {
     async fn suppress(&self, email: &str, source: ChangeSource, detail: &str) -> Result<bool, StoreError> {
         let pseudonym = self.email_pseudonym(&email.trim().to_lowercase());
@@ -907,23 +929,13 @@ impl SuppressionStore for DynamoStore {
                 )
                 .build(),
         )?;
-        let mut log = key(
-            keys::profile_partition(&profile_id),
-            format!("MAILLOG#{}#{}", now.rfc3339(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
-        );
-        log.insert("type".into(), s("mail_preference_change"));
-        log.insert("at".into(), s(now.rfc3339()));
-        log.insert("source".into(), s(source.as_str()));
-        log.insert("change".into(), s(format!("suppressed ({detail})")));
-        log.insert("token_id".into(), s("-"));
+        let log = mail_log_item(&profile_id, &now, source, format!("suppressed ({detail})"), "-");
         let put = built(Put::builder().table_name(&self.table).set_item(Some(log)).build())?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .send()
-            .await
-            .map_err(classify)?;
+        self.transact(vec![
+            TransactWriteItem::builder().update(update).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ])
+        .await?;
         tracing::info!(profile_id, source = source.as_str(), "address suppressed");
         Ok(true)
     }
@@ -1008,23 +1020,13 @@ impl PreferenceStore for DynamoStore {
                 (update, format!("topics [{listed}]{}", if *unsubscribed_all { ", unsubscribed from all" } else { "" }))
             }
         };
-        let mut log = key(
-            keys::profile_partition(profile_id),
-            format!("MAILLOG#{}#{}", now.rfc3339(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
-        );
-        log.insert("type".into(), s("mail_preference_change"));
-        log.insert("at".into(), s(now.rfc3339()));
-        log.insert("source".into(), s(source.as_str()));
-        log.insert("change".into(), s(description));
-        log.insert("token_id".into(), s(token_id));
+        let log = mail_log_item(profile_id, &now, source, description, token_id);
         let put = built(Put::builder().table_name(&self.table).set_item(Some(log)).build())?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(built(update.build())?).build())
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .send()
-            .await
-            .map_err(classify)?;
+        let items = vec![
+            TransactWriteItem::builder().update(built(update.build())?).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ];
+        self.transact(items).await?;
         tracing::info!(profile_id, source = source.as_str(), token_id, "mail preferences changed");
         Ok(self.get((pk, sk)).await?.as_ref().map(preferences_of))
     }
