@@ -26,6 +26,10 @@ pub enum Purpose {
     Unsubscribe,
     /// The preference center; never expires.
     Preferences,
+    /// A privacy-center sign-in link: single use (its subject is a nonce the store consumes), minutes.
+    SignIn,
+    /// A privacy-center session, exchanged for a sign-in link: short-lived.
+    Session,
 }
 
 impl Purpose {
@@ -36,6 +40,8 @@ impl Purpose {
             Self::ConfirmSubscription => "confirm-subscription",
             Self::Unsubscribe => "unsubscribe",
             Self::Preferences => "preferences",
+            Self::SignIn => "sign-in",
+            Self::Session => "session",
         }
     }
 }

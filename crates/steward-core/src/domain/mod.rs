@@ -8,4 +8,5 @@ pub mod form;
 pub mod ids;
 pub mod payments;
 pub mod preferences;
+pub mod privacy;
 pub mod submit;

@@ -94,6 +94,8 @@ impl Default for Templates {
             ("confirm_subscription.html", include_str!("../../templates/confirm_subscription.html")),
             ("campaign.txt", include_str!("../../templates/campaign.txt")),
             ("campaign.html", include_str!("../../templates/campaign.html")),
+            ("privacy_link.txt", include_str!("../../templates/privacy_link.txt")),
+            ("privacy_link.html", include_str!("../../templates/privacy_link.html")),
         ] {
             env.add_template(name, source).expect("the built-in mail templates parse");
         }

@@ -174,6 +174,7 @@ fn render(
     let template: &'static str = match message.template.as_str() {
         "confirm_subscription" => "confirm_subscription",
         "campaign" => "campaign",
+        "privacy_link" => "privacy_link",
         other => return Err(super::MailError::Template("unknown", other.to_owned())),
     };
     let (text, html) = templates.render(template, &message.values)?;

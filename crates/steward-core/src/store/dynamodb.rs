@@ -12,6 +12,8 @@ use super::{
     CvRecorded, CvStore, Inserted, ProfileStore, RateLimiter, StoreError, SubmissionStore, UpsertedProfile,
 };
 use crate::domain::campaign::{Subscriber, SubscriberStore};
+use crate::domain::fields::Email;
+use crate::domain::privacy::{controller, PrivacyStore, RECIPIENTS};
 use crate::domain::careers::{CvCheck, CvOutcome};
 use crate::domain::ids::ProfileId;
 use crate::domain::payments::{
@@ -83,6 +85,10 @@ pub mod keys {
 
     pub fn suppression(email_pseudonym: &str) -> (String, String) {
         (format!("SUPPRESS#{email_pseudonym}"), "MAIL".to_owned())
+    }
+
+    pub fn sign_in(nonce: &str) -> (String, String) {
+        (format!("SIGNIN#{nonce}"), "LINK".to_owned())
     }
 
     pub fn rate_counter(scope: &str, subject: &str, window_start: i64) -> (String, String) {
@@ -938,6 +944,117 @@ impl SuppressionStore for DynamoStore {
         .await?;
         tracing::info!(profile_id, source = source.as_str(), "address suppressed");
         Ok(true)
+    }
+}
+
+/// An item as JSON, for people reading their own data: keys and internal bookkeeping left out.
+fn item_json(item: &HashMap<String, AttributeValue>) -> serde_json::Value {
+    const INTERNAL: [&str; 9] =
+        ["pk", "sk", "gsi1pk", "v", "status_version", "invoice_version", "dispute_version", "last_submission_id", "type"];
+    let mut object = serde_json::Map::new();
+    for (name, value) in item {
+        if !INTERNAL.contains(&name.as_str()) {
+            object.insert(name.clone(), value_json(value));
+        }
+    }
+    serde_json::Value::Object(object)
+}
+
+fn value_json(value: &AttributeValue) -> serde_json::Value {
+    match value {
+        AttributeValue::S(text) => text.clone().into(),
+        AttributeValue::N(number) => number.parse::<i64>().map(Into::into).unwrap_or_else(|_| number.clone().into()),
+        AttributeValue::Bool(flag) => (*flag).into(),
+        AttributeValue::Ss(set) => set.clone().into(),
+        AttributeValue::L(list) => list.iter().map(value_json).collect::<Vec<_>>().into(),
+        AttributeValue::M(map) => map.iter().map(|(k, v)| (k.clone(), value_json(v))).collect::<serde_json::Map<_, _>>().into(),
+        _ => serde_json::Value::Null,
+    }
+}
+
+impl PrivacyStore for DynamoStore {
+    async fn profile_id_by_email(&self, email: &Email) -> Result<Option<String>, StoreError> {
+        let key = keys::profile_by_email(&self.email_pseudonym(email.normalized()));
+        Ok(self.get(key).await?.and_then(|p| p.get("profile_id").and_then(|v| v.as_s().ok()).cloned()))
+    }
+
+    async fn save_sign_in(&self, nonce: &str, profile_id: &str, expires_at: i64) -> Result<(), StoreError> {
+        let (pk, sk) = keys::sign_in(nonce);
+        let mut item = key(pk, sk);
+        item.insert("type".into(), s("sign_in"));
+        item.insert("profile_id".into(), s(profile_id));
+        item.insert(keys::TTL.into(), n(expires_at));
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn consume_sign_in(&self, nonce: &str, now: i64) -> Result<bool, StoreError> {
+        let (pk, sk) = keys::sign_in(nonce);
+        // TTL deletes within days, not minutes: the expiry is checked here too.
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .condition_expression("attribute_exists(pk) AND expires_at > :now")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn everything(&self, profile_id: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(None) };
+        let Some(profile) = self.get(profile_key).await? else { return Ok(None) };
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(keys::profile_partition(profile_id)))
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(classify)?;
+            items.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        let of_kind = |prefix: &str| -> Vec<serde_json::Value> {
+            items
+                .iter()
+                .filter(|i| i.get(keys::SK).and_then(|v| v.as_s().ok()).is_some_and(|sk| sk.starts_with(prefix)))
+                .map(|item| {
+                    let mut json = item_json(item);
+                    if let Some(expires) = item.get(keys::TTL).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok()) {
+                        json["retained_until"] = crate::time::Timestamp::from_epoch_millis(expires * 1000)
+                            .map(|t| t.rfc3339())
+                            .into();
+                    }
+                    json
+                })
+                .collect()
+        };
+        let country = profile.get("country").and_then(|v| v.as_s().ok()).map(String::as_str);
+        Ok(Some(serde_json::json!({
+            "profile": item_json(&profile),
+            "submissions": of_kind("SUBMISSION#"),
+            "payments": of_kind("PAYMENT#"),
+            "mail_preference_history": of_kind("MAILLOG#"),
+            "billing": of_kind("BILLING"),
+            "data_controller": controller(country),
+            "recipients": RECIPIENTS,
+        })))
     }
 }
 
