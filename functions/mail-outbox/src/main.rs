@@ -42,7 +42,8 @@ impl MailSender for Ses {
             // message (an unverified sender, a malformed address) is retried too, with backoff,
             // since the cause is usually configuration that someone is about to fix.
             Err(err) => {
-                let text = steward_core::telemetry::error_chain(&err);
+                // The code only: SES's messages can quote the recipient's address.
+                let text = err.code().unwrap_or("no response").to_owned();
                 Err(match err.code() {
                     Some("MessageRejected" | "BadRequestException") => SendError::Rejected(text),
                     _ => SendError::Unavailable(text),

@@ -75,7 +75,7 @@ async fn pay(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
             })
         }
         Err(PaymentError::Store(err)) => {
-            tracing::error!(error = %err, "the store failed while starting a payment");
+            tracing::error!(error = %steward_core::telemetry::error_chain(&err), "the store failed while starting a payment");
             Err(match err {
                 StoreError::Unavailable(_) => Problem::unavailable(2),
                 StoreError::Unexpected(_) => Problem::internal(),

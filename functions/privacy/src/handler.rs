@@ -59,11 +59,15 @@ async fn route(app: &App, request: &Request, json_client: bool) -> Result<Respon
             let ip = client::client_info(request).source_ip;
             request_link(&app.store, &app.config, &email, &ip, now()).await.map_err(privacy_problem)?;
             // The same answer whether or not the address is known.
-            let message = "If we know this address, a sign-in link is on its way. It works once, for 15 minutes.";
+            let message =
+                "If we know this address, a sign-in link is on its way. It works once, for 15 minutes.";
             Ok(if json_client {
                 respond::json(202, &serde_json::json!({ "message": message }))
             } else {
-                respond::html(202, layout("Check your email", &format!("<h1>Check your email</h1><p>{message}</p>")))
+                respond::html(
+                    202,
+                    layout("Check your email", &format!("<h1>Check your email</h1><p>{message}</p>")),
+                )
             })
         }
         ("GET" | "HEAD", "/privacy/session") => {
@@ -82,11 +86,20 @@ async fn route(app: &App, request: &Request, json_client: bool) -> Result<Respon
         }
         ("POST", "/privacy/session") => {
             let form = read_form(request).await?;
-            let token = form.first("token").map(str::to_owned).or_else(|| query(request, "token")).ok_or_else(missing_token)?;
-            let (session_token, expires_at) = start_session(&app.store, &app.config, &token, now()).await.map_err(privacy_problem)?;
-            let expires = Timestamp::from_epoch_millis(expires_at * 1000).map(|t| t.rfc3339()).unwrap_or_default();
+            let token = form
+                .first("token")
+                .map(str::to_owned)
+                .or_else(|| query(request, "token"))
+                .ok_or_else(missing_token)?;
+            let (session_token, expires_at) =
+                start_session(&app.store, &app.config, &token, now()).await.map_err(privacy_problem)?;
+            let expires =
+                Timestamp::from_epoch_millis(expires_at * 1000).map(|t| t.rfc3339()).unwrap_or_default();
             Ok(if json_client {
-                respond::json(200, &serde_json::json!({ "session_token": session_token, "expires_at": expires }))
+                respond::json(
+                    200,
+                    &serde_json::json!({ "session_token": session_token, "expires_at": expires }),
+                )
             } else {
                 respond::html(
                     200,
@@ -103,12 +116,19 @@ async fn route(app: &App, request: &Request, json_client: bool) -> Result<Respon
         }
         ("GET", "/me") => {
             let token = bearer(request).or_else(|| query(request, "session")).ok_or_else(|| {
-                Problem::new(401, "not_signed_in", "Please sign in").with_detail("Ask for a sign-in link at /privacy/link.")
+                Problem::new(401, "not_signed_in", "Please sign in")
+                    .with_detail("Ask for a sign-in link at /privacy/link.")
             })?;
             let claims = session(&app.config, &token, now()).map_err(|_| {
-                Problem::new(401, "not_signed_in", "Your session is not valid").with_detail("It may have expired; ask for a new link.")
+                Problem::new(401, "not_signed_in", "Your session is not valid")
+                    .with_detail("It may have expired; ask for a new link.")
             })?;
-            let data = app.store.everything(&claims.profile_id).await.map_err(store_problem)?.ok_or_else(|| Problem::not_found("person"))?;
+            let data = app
+                .store
+                .everything(&claims.profile_id)
+                .await
+                .map_err(store_problem)?
+                .ok_or_else(|| Problem::not_found("person"))?;
             Ok(respond::json(200, &data))
         }
         _ => Err(Problem::not_found("page")),
@@ -152,7 +172,8 @@ fn privacy_problem(err: PrivacyError) -> Problem {
         }
         PrivacyError::InvalidLink(reason) => {
             tracing::info!(%reason, "sign-in link refused");
-            Problem::new(403, "invalid_token", "This sign-in link is not valid").with_detail("It may have expired. Ask for a new one.")
+            Problem::new(403, "invalid_token", "This sign-in link is not valid")
+                .with_detail("It may have expired. Ask for a new one.")
         }
         PrivacyError::LinkUsed => Problem::new(403, "link_used", "This sign-in link was used already")
             .with_detail("Each link works once. Ask for a new one."),

@@ -114,13 +114,16 @@ fn accepted(
     purchase: Option<&str>,
     outcome: SubmitOutcome,
 ) -> Response<Body> {
-    let (receipt, replayed) = match outcome {
-        SubmitOutcome::Stored(receipt) | SubmitOutcome::Discarded(receipt) => (receipt, false),
-        SubmitOutcome::Replayed(receipt) => (receipt, true),
+    let (receipt, replayed, discarded) = match outcome {
+        SubmitOutcome::Stored(receipt) => (receipt, false, false),
+        SubmitOutcome::Replayed(receipt) => (receipt, true, false),
+        SubmitOutcome::Discarded(receipt) => (receipt, false, true),
     };
+    // A discarded (bot) submission looks accepted but earns no grant: no upload, no seat.
+    let purchase = purchase.filter(|_| !discarded);
     let Receipt { submission_id, profile_id } = receipt;
     // Careers applicants get the grant to upload their CV for this application, and only this one.
-    let cv_upload = form.cv_upload.then(|| {
+    let cv_upload = (form.cv_upload && !discarded).then(|| {
         let now = SystemTime::now();
         let ttl = app.config.cv_upload_token_ttl;
         let token = careers::upload_token(&app.config.token_keys, &submission_id, &profile_id, now, ttl);
@@ -165,7 +168,7 @@ fn accepted(
         match &cv_upload {
             // The thank-you page of a plain careers form offers the upload with this grant.
             Some((token, _)) => {
-                respond::see_other(&format!("{}?cv_upload_token={token}", form.thank_you_url))
+                respond::see_other(&format!("{}#cv_upload_token={token}", form.thank_you_url))
             }
             None => respond::see_other(&form.thank_you_url),
         }

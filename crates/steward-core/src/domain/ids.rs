@@ -36,11 +36,17 @@ impl SubmissionId {
         Self(uuid::Uuid::new_v4().simple().to_string())
     }
 
-    /// The same form and idempotency key always give the same id, which is what makes a retry
-    /// store nothing new: the store refuses a second item with this id.
-    pub fn for_idempotency_key(form: &FormId, key: &IdempotencyKey) -> Self {
-        let digest =
-            Sha256::new().chain_update(form.as_str()).chain_update([0]).chain_update(key.as_str()).finalize();
+    /// The same form, idempotency key and person always give the same id, which is what makes a
+    /// retry store nothing new: the store refuses a second item with this id. Two people who happen
+    /// to send the same key get different ids (the id is also their registration's).
+    pub fn for_idempotency_key(form: &FormId, key: &IdempotencyKey, normalized_email: &str) -> Self {
+        let digest = Sha256::new()
+            .chain_update(form.as_str())
+            .chain_update([0])
+            .chain_update(key.as_str())
+            .chain_update([0])
+            .chain_update(normalized_email)
+            .finalize();
         let bytes: [u8; 16] = digest[..16].try_into().expect("SHA-256 is 32 bytes");
         Self(uuid::Uuid::new_v8(bytes).simple().to_string())
     }
@@ -107,9 +113,10 @@ mod tests {
         let key = IdempotencyKey::parse("k", "abc-123").unwrap();
         let form = FormId::parse("contact-us").unwrap();
         let other = FormId::parse("newsletter").unwrap();
-        let id = SubmissionId::for_idempotency_key(&form, &key);
-        assert_eq!(id, SubmissionId::for_idempotency_key(&form, &key));
-        assert_ne!(id, SubmissionId::for_idempotency_key(&other, &key));
+        let id = SubmissionId::for_idempotency_key(&form, &key, "a@example.com");
+        assert_eq!(id, SubmissionId::for_idempotency_key(&form, &key, "a@example.com"));
+        assert_ne!(id, SubmissionId::for_idempotency_key(&other, &key, "a@example.com"));
+        assert_ne!(id, SubmissionId::for_idempotency_key(&form, &key, "b@example.com"));
         assert_ne!(id, SubmissionId::new_random());
     }
 

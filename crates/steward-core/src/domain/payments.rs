@@ -184,6 +184,7 @@ pub struct PaymentRef {
 
 pub trait PaymentStore {
     /// Takes a seat for the registration unless the event is full; holding twice is harmless.
+    /// A capacity of 0 means the one recorded when the event's first seat was taken.
     fn hold_seat(
         &self,
         event: &str,
@@ -532,11 +533,17 @@ pub async fn apply_event<S: PaymentStore>(
                 "failed" | "refunded" => {
                     store.release_seat(&recorded.item, &payment.registration_id).await?;
                 }
-                // Money was taken, so the seat is given whatever the count says. Only a payment
-                // retried after a failure released its seat, when the last seat sold meanwhile,
-                // can land here over capacity.
+                // A payment retried after a failure released its seat takes one again, against
+                // the event's capacity. If the last seat sold meanwhile, the payment stands and an
+                // operator must refund it: that is logged as an error, never silently overbooked.
                 "succeeded" => {
-                    store.hold_seat(&recorded.item, &payment.registration_id, u32::MAX).await?;
+                    let seat = store.hold_seat(&recorded.item, &payment.registration_id, 0).await?;
+                    if seat == SeatHold::SoldOut {
+                        tracing::error!(
+                            registration_id = payment.registration_id.as_str(),
+                            "a payment succeeded for an event that is full; refund it"
+                        );
+                    }
                 }
                 _ => {}
             }

@@ -21,13 +21,25 @@ pub const SESSION_MINUTES: i64 = 30;
 
 pub trait PrivacyStore {
     /// The profile id of an address, if Steward knows it.
-    fn profile_id_by_email(&self, email: &Email) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    fn profile_id_by_email(
+        &self,
+        email: &Email,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
     /// Remembers a sign-in link's nonce until it is used or expires.
-    fn save_sign_in(&self, nonce: &str, profile_id: &str, expires_at: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn save_sign_in(
+        &self,
+        nonce: &str,
+        profile_id: &str,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Uses a sign-in nonce up: `true` the first time only.
-    fn consume_sign_in(&self, nonce: &str, now: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn consume_sign_in(&self, nonce: &str, now: i64)
+        -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Everything held about a person, as JSON, or nothing if there is no such person.
-    fn everything(&self, profile_id: &str) -> impl Future<Output = Result<Option<serde_json::Value>, StoreError>> + Send;
+    fn everything(
+        &self,
+        profile_id: &str,
+    ) -> impl Future<Output = Result<Option<serde_json::Value>, StoreError>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +55,13 @@ pub enum PrivacyError {
 }
 
 /// Sends a sign-in link to the address if Steward knows it; says nothing either way.
-pub async fn request_link<S>(store: &S, config: &Config, email: &Email, source_ip: &str, now: i64) -> Result<(), PrivacyError>
+pub async fn request_link<S>(
+    store: &S,
+    config: &Config,
+    email: &Email,
+    source_ip: &str,
+    now: i64,
+) -> Result<(), PrivacyError>
 where
     S: PrivacyStore + RateLimiter + OutboxStore,
 {
@@ -92,7 +110,12 @@ where
 }
 
 /// Exchanges a sign-in link, once, for a session token and its expiry.
-pub async fn start_session<S: PrivacyStore>(store: &S, config: &Config, link: &str, now: i64) -> Result<(String, i64), PrivacyError> {
+pub async fn start_session<S: PrivacyStore>(
+    store: &S,
+    config: &Config,
+    link: &str,
+    now: i64,
+) -> Result<(String, i64), PrivacyError> {
     let claims = config.token_keys.verify(link, Purpose::SignIn, now).map_err(PrivacyError::InvalidLink)?;
     if !store.consume_sign_in(&claims.subject, now).await? {
         return Err(PrivacyError::LinkUsed);
@@ -113,8 +136,8 @@ pub fn session(config: &Config, token: &str, now: i64) -> Result<Claims, TokenEr
 /// the EU and names the UK's ICO for complaints, so UK residents stay with WSO2 UK Limited.
 pub fn controller(country: Option<&str>) -> &'static str {
     const EU_EEA_CH_UK: [&str; 32] = [
-        "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT",
-        "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO", "CH", "GB",
+        "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT",
+        "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO", "CH", "GB",
     ];
     match country {
         Some(code) if EU_EEA_CH_UK.contains(&code) => "WSO2 UK Limited",

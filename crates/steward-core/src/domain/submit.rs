@@ -123,7 +123,7 @@ where
     }
 
     let id = match &idempotency_key {
-        Some(key) => SubmissionId::for_idempotency_key(&form.id, key),
+        Some(key) => SubmissionId::for_idempotency_key(&form.id, key, data.email.normalized()),
         None => SubmissionId::new_random(),
     };
     let submission = NewSubmission {
@@ -153,7 +153,7 @@ where
     // that it goes out even if SES is down now. Its id makes a retried submission owe it once.
     let unconfirmed: BTreeSet<String> =
         submission.data.topics.difference(&profile.confirmed_topics).cloned().collect();
-    if !unconfirmed.is_empty() {
+    if !unconfirmed.is_empty() && !profile.suppressed {
         let message = confirmation_mail(config, catalogue, &submission, &profile_id, &unconfirmed);
         store.enqueue(&message, client_now(&submission)).await?;
     }
@@ -188,7 +188,13 @@ fn confirmation_mail(
     let labels: Vec<String> =
         topics.iter().map(|t| catalogue.topics.get(t).cloned().unwrap_or_else(|| t.clone())).collect();
     OutboxMessage {
-        id: format!("confirm-{}", submission.id.as_str()),
+        // One confirmation per person per day, however many forms they (or someone typing their
+        // address) send: its link confirms everything pending.
+        id: format!(
+            "confirm-{}-{}",
+            profile.as_str(),
+            submission.client.received_at.epoch_seconds() / 86_400
+        ),
         kind: MailKind::Transactional,
         to: submission.data.email.as_str().to_owned(),
         profile_id: profile.as_str().to_owned(),

@@ -12,9 +12,8 @@ use super::{
     CvRecorded, CvStore, Inserted, ProfileStore, RateLimiter, StoreError, SubmissionStore, UpsertedProfile,
 };
 use crate::domain::campaign::{Subscriber, SubscriberStore};
-use crate::domain::fields::Email;
-use crate::domain::privacy::{controller, PrivacyStore, RECIPIENTS};
 use crate::domain::careers::{CvCheck, CvOutcome};
+use crate::domain::fields::Email;
 use crate::domain::ids::ProfileId;
 use crate::domain::payments::{
     PaymentRecord, PaymentRef, PaymentStore, PaymentUpdate, RecordedPayment, SeatHold,
@@ -22,6 +21,7 @@ use crate::domain::payments::{
 use crate::domain::preferences::{
     ChangeSource, MailPreferences, PreferenceChange, PreferenceStore, SuppressionStore,
 };
+use crate::domain::privacy::{controller, PrivacyStore, RECIPIENTS};
 use crate::domain::submit::NewSubmission;
 use crate::mail::outbox::{Enqueued, MarketingConsent, OutboxMessage, OutboxStore};
 use crate::secret::SecretKey;
@@ -125,12 +125,30 @@ impl DynamoStore {
         Ok(output.item)
     }
 
-    /// Writes all or nothing; `Ok(false)` when a condition refused it.
+    /// Writes all or nothing; `Ok(false)` when a condition refused it. A transaction cancelled for
+    /// any other reason (a conflict with another transaction, throttling) is `Unavailable`: it is
+    /// not an answer about the data, so no caller may read it as one.
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
-            Ok(_) => Ok(true),
-            Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(classify(err)),
+        let err = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => return Ok(true),
+            Err(err) => err,
+        };
+        let refused_by_condition = err
+            .as_service_error()
+            .and_then(|e| match e {
+                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
+                    Some(c.cancellation_reasons().to_vec())
+                }
+                _ => None,
+            })
+            .is_some_and(|reasons| {
+                let codes: Vec<&str> = reasons.iter().filter_map(|r| r.code()).filter(|c| *c != "None").collect();
+                !codes.is_empty() && codes.iter().all(|c| *c == "ConditionalCheckFailed")
+            });
+        if refused_by_condition {
+            Ok(false)
+        } else {
+            Err(classify(err))
         }
     }
 
@@ -290,7 +308,8 @@ impl ProfileStore for DynamoStore {
             .and_then(|v| v.as_ss().ok())
             .map(|topics| topics.iter().cloned().collect())
             .unwrap_or_default();
-        Ok(UpsertedProfile { id: ProfileId::from_stored(id), confirmed_topics })
+        let suppressed = attributes.contains_key("suppressed");
+        Ok(UpsertedProfile { id: ProfileId::from_stored(id), confirmed_topics, suppressed })
     }
 }
 
@@ -381,8 +400,9 @@ fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
     HashMap::from([(keys::PK.to_owned(), s(pk)), (keys::SK.to_owned(), s(sk))])
 }
 
+/// A single-item write refused by its condition (transactions read their reasons in `transact`).
 fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    matches!(err.code(), Some("ConditionalCheckFailedException" | "TransactionCanceledException"))
+    err.code() == Some("ConditionalCheckFailedException")
 }
 
 fn built<T, E: std::error::Error + Send + Sync + 'static>(result: Result<T, E>) -> Result<T, StoreError> {
@@ -404,10 +424,22 @@ impl PaymentStore for DynamoStore {
             Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(seats_pk, seats_sk)))
-                .update_expression("ADD taken :one")
-                .condition_expression("attribute_not_exists(taken) OR taken < :capacity")
+                .update_expression(if capacity == 0 {
+                    "ADD taken :one"
+                } else {
+                    "ADD taken :one SET seat_capacity = :capacity"
+                })
+                .condition_expression(if capacity == 0 {
+                    "attribute_exists(seat_capacity) AND taken < seat_capacity"
+                } else {
+                    "attribute_not_exists(taken) OR taken < :capacity"
+                })
                 .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":capacity", n(capacity))
+                .set_expression_attribute_values(if capacity == 0 {
+                    Some(HashMap::from([(":one".to_owned(), n(1))]))
+                } else {
+                    Some(HashMap::from([(":one".to_owned(), n(1)), (":capacity".to_owned(), n(capacity))]))
+                })
                 .build(),
         )?;
         let mut hold_item = key(hold_pk.clone(), hold_sk.clone());
@@ -722,27 +754,41 @@ impl OutboxStore for DynamoStore {
     }
 
     async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .filter_expression("(#status = :pending AND next_attempt_at <= :now) OR (#status = :sending AND lease_until < :now)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":pk", s(keys::OUTBOX))
-            .expression_attribute_values(":pending", s("pending"))
-            .expression_attribute_values(":sending", s("sending"))
-            .expression_attribute_values(":now", n(now))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(output
-            .items()
-            .iter()
-            .filter_map(|item| item.get(keys::SK).and_then(|v| v.as_s().ok()).cloned())
-            .take(limit)
-            .collect())
+        let mut due = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .filter_expression(
+                    "(#status = :pending AND next_attempt_at <= :now) OR (#status = :sending AND lease_until < :now)",
+                )
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":pk", s(keys::OUTBOX))
+                .expression_attribute_values(":pending", s("pending"))
+                .expression_attribute_values(":sending", s("sending"))
+                .expression_attribute_values(":now", n(now))
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(classify)?;
+            due.extend(
+                page.items()
+                    .iter()
+                    .filter_map(|item| item.get(keys::SK).and_then(|v| v.as_s().ok()).cloned()),
+            );
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() || due.len() >= limit * 4 {
+                break;
+            }
+        }
+        // Transactional mail (confirmations, sign-in links) before any campaign.
+        due.sort_by_key(|id| id.starts_with("campaign-"));
+        due.truncate(limit);
+        Ok(due)
     }
 
     async fn claim(
@@ -949,8 +995,17 @@ impl SuppressionStore for DynamoStore {
 
 /// An item as JSON, for people reading their own data: keys and internal bookkeeping left out.
 fn item_json(item: &HashMap<String, AttributeValue>) -> serde_json::Value {
-    const INTERNAL: [&str; 9] =
-        ["pk", "sk", "gsi1pk", "v", "status_version", "invoice_version", "dispute_version", "last_submission_id", "type"];
+    const INTERNAL: [&str; 9] = [
+        "pk",
+        "sk",
+        "gsi1pk",
+        "v",
+        "status_version",
+        "invoice_version",
+        "dispute_version",
+        "last_submission_id",
+        "type",
+    ];
     let mut object = serde_json::Map::new();
     for (name, value) in item {
         if !INTERNAL.contains(&name.as_str()) {
@@ -963,11 +1018,15 @@ fn item_json(item: &HashMap<String, AttributeValue>) -> serde_json::Value {
 fn value_json(value: &AttributeValue) -> serde_json::Value {
     match value {
         AttributeValue::S(text) => text.clone().into(),
-        AttributeValue::N(number) => number.parse::<i64>().map(Into::into).unwrap_or_else(|_| number.clone().into()),
+        AttributeValue::N(number) => {
+            number.parse::<i64>().map(Into::into).unwrap_or_else(|_| number.clone().into())
+        }
         AttributeValue::Bool(flag) => (*flag).into(),
         AttributeValue::Ss(set) => set.clone().into(),
         AttributeValue::L(list) => list.iter().map(value_json).collect::<Vec<_>>().into(),
-        AttributeValue::M(map) => map.iter().map(|(k, v)| (k.clone(), value_json(v))).collect::<serde_json::Map<_, _>>().into(),
+        AttributeValue::M(map) => {
+            map.iter().map(|(k, v)| (k.clone(), value_json(v))).collect::<serde_json::Map<_, _>>().into()
+        }
         _ => serde_json::Value::Null,
     }
 }
@@ -1033,10 +1092,14 @@ impl PrivacyStore for DynamoStore {
         let of_kind = |prefix: &str| -> Vec<serde_json::Value> {
             items
                 .iter()
-                .filter(|i| i.get(keys::SK).and_then(|v| v.as_s().ok()).is_some_and(|sk| sk.starts_with(prefix)))
+                .filter(|i| {
+                    i.get(keys::SK).and_then(|v| v.as_s().ok()).is_some_and(|sk| sk.starts_with(prefix))
+                })
                 .map(|item| {
                     let mut json = item_json(item);
-                    if let Some(expires) = item.get(keys::TTL).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok()) {
+                    if let Some(expires) =
+                        item.get(keys::TTL).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok())
+                    {
                         json["retained_until"] = crate::time::Timestamp::from_epoch_millis(expires * 1000)
                             .map(|t| t.rfc3339())
                             .into();

@@ -48,6 +48,8 @@ pub trait ProfileStore {
 pub struct UpsertedProfile {
     pub id: ProfileId,
     pub confirmed_topics: std::collections::BTreeSet<String>,
+    /// Bounced or complained: owed no mail of any kind that a form could trigger.
+    pub suppressed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
