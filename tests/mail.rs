@@ -368,10 +368,7 @@ async fn given_a_campaign_run_again_after_stopping_then_nobody_gets_it_twice() {
 }
 
 async fn mark(email: &str, attribute: &str) {
-    let (pk, sk) = steward_core::store::dynamodb::keys::profile_by_email(
-        &steward_core::secret::SecretKey::new(stack().settings["HashKey"].clone().into_bytes())
-            .pseudonym("email", &email.to_lowercase()),
-    );
+    let (pk, sk) = stack().profile_key(email);
     stack()
         .dynamodb()
         .update_item()

@@ -12,26 +12,16 @@ async fn mail_to(email: &str) -> usize {
     messages.iter().filter(|m| m["to"].as_str().unwrap_or_default().contains(email)).count()
 }
 
-fn ses() -> aws_sdk_sesv2::Client {
-    let config = aws_sdk_sesv2::Config::builder()
-        .behavior_version_latest()
-        .endpoint_url(&stack().aws_endpoint)
-        .region(aws_sdk_sesv2::config::Region::new(stack().region.clone()))
-        .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
-            "local",
-            "local",
-            None,
-            None,
-            "local-stack",
-        ))
-        .build();
-    aws_sdk_sesv2::Client::from_conf(config)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_ses_refusing_mail_then_the_submission_is_kept_and_its_mail_goes_out_once_when_ses_is_back() {
     let sender = stack().settings["MailFromAddress"].clone();
-    ses().delete_email_identity().email_identity(&sender).send().await.expect("SES identity removed");
+    stack()
+        .sesv2()
+        .delete_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .expect("SES identity removed");
 
     let email = unique_email("outage");
     let response = http()
@@ -57,7 +47,7 @@ async fn given_ses_refusing_mail_then_the_submission_is_kept_and_its_mail_goes_o
     .await;
     assert_eq!(mail_to(&email).await, 0);
 
-    ses().create_email_identity().email_identity(&sender).send().await.expect("SES identity back");
+    stack().sesv2().create_email_identity().email_identity(&sender).send().await.expect("SES identity back");
     eventually("the owed mail went out", || async { mail_to(&email).await == 1 }).await;
     eventually("the outbox is empty", || async { outbox().await.is_none() }).await;
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
 use aws_sdk_dynamodb::types::AttributeValue;
 use steward_core::secret::SecretKey;
 use steward_core::store::dynamodb::keys;
@@ -119,37 +119,34 @@ impl Stack {
         format!("{}{path}", self.api)
     }
 
-    pub fn s3(&self) -> aws_sdk_s3::Client {
-        let config = aws_sdk_s3::Config::builder()
-            .behavior_version_latest()
+    /// The SDK configuration that reaches the local stack's AWS emulator; every client is made from it.
+    pub fn aws(&self) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
             .endpoint_url(&self.aws_endpoint)
-            .force_path_style(true)
-            .region(aws_sdk_s3::config::Region::new(self.region.clone()))
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            .region(Region::new(self.region.clone()))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
                 "local",
                 "local",
                 None,
                 None,
                 "local-stack",
-            ))
-            .build();
-        aws_sdk_s3::Client::from_conf(config)
+            )))
+            .build()
+    }
+
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.aws()).force_path_style(true).build(),
+        )
     }
 
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
-        let config = aws_sdk_sqs::Config::builder()
-            .behavior_version_latest()
-            .endpoint_url(&self.aws_endpoint)
-            .region(aws_sdk_sqs::config::Region::new(self.region.clone()))
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "local",
-                "local",
-                None,
-                None,
-                "local-stack",
-            ))
-            .build();
-        aws_sdk_sqs::Client::from_conf(config)
+        aws_sdk_sqs::Client::new(&self.aws())
+    }
+
+    pub fn sesv2(&self) -> aws_sdk_sesv2::Client {
+        aws_sdk_sesv2::Client::new(&self.aws())
     }
 
     /// The physical name of a template resource, by its logical id.
@@ -172,32 +169,22 @@ impl Stack {
     }
 
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        let config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version_latest()
-            .endpoint_url(&self.aws_endpoint)
-            .region(Region::new(self.region.clone()))
-            .credentials_provider(Credentials::new("local", "local", None, None, "local-stack"))
-            .build();
-        aws_sdk_dynamodb::Client::from_conf(config)
+        aws_sdk_dynamodb::Client::new(&self.aws())
     }
 
     fn hash_key(&self) -> SecretKey {
         SecretKey::new(self.settings["HashKey"].clone().into_bytes())
     }
 
-    /// The profile stored for an email address (matched case-insensitively, as the product does).
+    /// The keys of the profile of an email address (matched case-insensitively, as the product does).
+    pub fn profile_key(&self, email: &str) -> (String, String) {
+        keys::profile_by_email(&self.hash_key().pseudonym("email", &email.to_lowercase()))
+    }
+
+    /// The profile stored for an email address.
     pub async fn profile(&self, email: &str) -> Option<Item> {
-        let (pk, sk) = keys::profile_by_email(&self.hash_key().pseudonym("email", &email.to_lowercase()));
-        self.dynamodb()
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, AttributeValue::S(pk))
-            .key(keys::SK, AttributeValue::S(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .expect("get_item")
-            .item
+        let (pk, sk) = self.profile_key(email);
+        self.item(pk, sk).await
     }
 
     /// Every submission stored under a profile.
