@@ -7,7 +7,7 @@ use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use steward_blackbox::{eventually, http, map, s, stack, unique_email, unique_ip, Item};
+use steward_blackbox::{eventually, http, map, post_to_bucket, s, stack, unique_email, unique_ip, Item};
 use steward_core::store::dynamodb::keys;
 use steward_core::token::{Purpose, TokenKeys};
 
@@ -57,17 +57,6 @@ async fn request_upload(token: &str, content_type: &str, file_name: &str) -> req
         .unwrap()
 }
 
-/// What a browser does with the presigned POST: every field, then the file, to the bucket URL.
-async fn upload(post: &Value, bytes: Vec<u8>, content_type: &str) -> StatusCode {
-    let mut form = reqwest::multipart::Form::new();
-    for (name, value) in post["fields"].as_object().unwrap() {
-        form = form.text(name.clone(), value.as_str().unwrap().to_owned());
-    }
-    let file = reqwest::multipart::Part::bytes(bytes).file_name("upload").mime_str(content_type).unwrap();
-    form = form.part("file", file);
-    http().post(post["url"].as_str().unwrap()).multipart(form).send().await.unwrap().status()
-}
-
 async fn application_item(app: &Application) -> Item {
     let (pk, sk) = keys::submission(&app.profile_id, &app.submission_id);
     stack().item(pk, sk).await.expect("the application is stored")
@@ -94,7 +83,7 @@ async fn upload_cv(app: &Application, bytes: Vec<u8>, content_type: &str, file_n
     let response = request_upload(&app.token, content_type, file_name).await;
     assert_eq!(response.status(), StatusCode::OK);
     let post: Value = response.json().await.unwrap();
-    assert_eq!(upload(&post, bytes, content_type).await, StatusCode::CREATED);
+    assert_eq!(post_to_bucket(&post, bytes, content_type).await, StatusCode::CREATED);
     post
 }
 

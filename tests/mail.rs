@@ -7,46 +7,9 @@ use std::time::Duration;
 use mail_parser::MessageParser;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use steward_blackbox::{eventually, http, s, stack, unique_email, unique_ip, Item};
-
-struct Sent {
-    raw: String,
-    text: String,
-}
-
-async fn mailbox() -> Vec<Value> {
-    http().get(stack().url("/_local/mailbox.json")).send().await.unwrap().json().await.unwrap()
-}
-
-async fn mail_to(email: &str, subject_part: &str) -> Vec<Sent> {
-    mailbox()
-        .await
-        .into_iter()
-        .filter(|m| {
-            m["to"].as_str().unwrap_or_default().contains(email)
-                && m["subject"].as_str().unwrap_or_default().contains(subject_part)
-        })
-        .map(|m| Sent {
-            raw: m["raw"].as_str().unwrap().to_owned(),
-            text: m["text"].as_str().unwrap().to_owned(),
-        })
-        .collect()
-}
-
-async fn wait_for_mail(email: &str, subject_part: &str) -> Sent {
-    eventually(&format!("mail {subject_part:?} to {email}"), || async {
-        !mail_to(email, subject_part).await.is_empty()
-    })
-    .await;
-    mail_to(email, subject_part).await.remove(0)
-}
-
-/// The first link in a message's text that starts with `prefix`.
-fn link(text: &str, path: &str) -> String {
-    let start =
-        text.find(&format!("{}{path}", stack().api)).unwrap_or_else(|| panic!("no {path} link in {text}"));
-    text[start..].split_whitespace().next().unwrap().to_owned()
-}
+use steward_blackbox::{
+    eventually, http, link, mail_to, s, stack, unique_email, unique_ip, wait_for_mail, Item,
+};
 
 async fn profile(email: &str) -> Item {
     stack().profile(email).await.expect("a profile")

@@ -7,7 +7,9 @@ use hmac::{Hmac, Mac};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::Sha256;
-use steward_blackbox::{eventually, http, s, stack, unique_email, unique_ip, Item};
+use steward_blackbox::{
+    confirm_with_card, eventually, http, s, stack, stripe, unique_email, unique_ip, Item,
+};
 use steward_core::store::dynamodb::keys;
 
 const GOOD_CARD: &str = "4242424242424242";
@@ -18,10 +20,6 @@ struct Registration {
     submission_id: String,
     profile_id: String,
     token: String,
-}
-
-fn stripe(path: &str) -> String {
-    format!("{}{path}", stack().stripe.as_deref().expect("the local stack runs the Stripe emulator"))
 }
 
 async fn register(form: &str, item_field: &str, item: &str) -> Registration {
@@ -60,24 +58,6 @@ async fn pay(registration: &Registration) -> reqwest::Response {
 async fn start(registration: &Registration) -> Value {
     let response = pay(registration).await;
     assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
-}
-
-/// What Stripe.js does in the browser with the client secret and a card.
-async fn confirm_with_card(started: &Value, card: &str) -> Value {
-    let secret = started["client_secret"].as_str().unwrap();
-    let intent = secret.split("_secret_").next().unwrap();
-    let response = http()
-        .post(stripe(&format!("/v1/payment_intents/{intent}/confirm")))
-        .form(&[
-            ("key", started["publishable_key"].as_str().unwrap()),
-            ("client_secret", secret),
-            ("payment_method_data[type]", "card"),
-            ("payment_method_data[card][number]", card),
-        ])
-        .send()
-        .await
-        .unwrap();
     response.json().await.unwrap()
 }
 

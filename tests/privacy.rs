@@ -1,23 +1,29 @@
-//! The privacy center's sign-in and access, through the local stack (issue 6, first part).
+//! The privacy center through the local stack (issue 6): sign-in by email link, access, export,
+//! correction, restriction, objection, withdrawal, erasure and retention.
 
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::types::AttributeValue;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use steward_blackbox::{eventually, http, stack, unique_email, unique_ip};
+use steward_blackbox::{
+    confirm_with_card, eventually, http, link, mail_to, post_to_bucket, s, stack, unique_email, unique_ip,
+    wait_for_mail, Item,
+};
+use steward_core::cv_bucket::CvBucket;
+use steward_core::domain::erasure::{
+    erase, ErasurePlan, ErasureReason, ErasureReport, ErasureStore, ItemKey,
+};
+use steward_core::mail::outbox::{Enqueued, MarketingConsent, OutboxMessage, OutboxStore};
+use steward_core::store::dynamodb::{keys, DynamoStore};
+use steward_core::store::StoreError;
 
-async fn links_to(email: &str) -> Vec<String> {
-    let messages: Vec<Value> =
-        http().get(stack().url("/_local/mailbox.json")).send().await.unwrap().json().await.unwrap();
-    messages
+async fn sign_in_links(email: &str) -> Vec<String> {
+    mail_to(email, "privacy center link")
+        .await
         .iter()
-        .filter(|m| {
-            m["to"].as_str().unwrap_or_default().contains(email)
-                && m["subject"].as_str().unwrap_or_default().contains("privacy")
-        })
-        .filter_map(|m| {
-            let text = m["text"].as_str()?;
-            let start = text.find(&format!("{}/privacy/session?token=", stack().api))?;
-            Some(text[start..].split_whitespace().next()?.to_owned())
-        })
+        .map(|m| link(&m.text, "/privacy/session?token="))
         .collect()
 }
 
@@ -33,16 +39,22 @@ async fn ask_for_link(email: &str) -> (StatusCode, Value) {
     (response.status(), response.json().await.unwrap())
 }
 
-async fn known_person() -> String {
-    let email = unique_email("person");
+async fn submit(form: &str, body: Value) -> Value {
     let response = http()
-        .post(stack().url("/forms/contact-us"))
+        .post(stack().url(&format!("/forms/{form}")))
         .header("x-local-source-ip", unique_ip())
-        .json(&json!({"name": "Zoë Ñúñez", "email": email, "country": "DE", "message": "Hello"}))
+        .json(&body)
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.status(), StatusCode::CREATED, "{form}");
+    response.json().await.unwrap()
+}
+
+async fn known_person() -> String {
+    let email = unique_email("person");
+    submit("contact-us", json!({"name": "Zoë Ñúñez", "email": email, "country": "DE", "message": "Hello"}))
+        .await;
     email
 }
 
@@ -57,6 +69,26 @@ async fn exchange(link: &str) -> reqwest::Response {
         .unwrap()
 }
 
+/// Signs in as a person does: ask for a link, open the mail, press the button.
+async fn session_for(email: &str) -> String {
+    let before = sign_in_links(email).await.len();
+    ask_for_link(email).await;
+    eventually("the link arrived", || async { sign_in_links(email).await.len() > before }).await;
+    let link = sign_in_links(email).await.pop().unwrap();
+    let session: Value = exchange(&link).await.json().await.unwrap();
+    session["session_token"].as_str().unwrap().to_owned()
+}
+
+async fn me(session: &str) -> Value {
+    let response = http().get(stack().url("/me")).bearer_auth(session).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_known_and_unknown_addresses_then_the_answers_are_identical_and_only_the_known_one_gets_mail() {
     let known = known_person().await;
@@ -65,8 +97,8 @@ async fn given_known_and_unknown_addresses_then_the_answers_are_identical_and_on
     let (unknown_status, unknown_body) = ask_for_link(&unknown).await;
     assert_eq!(known_status, StatusCode::ACCEPTED);
     assert_eq!((known_status, &known_body), (unknown_status, &unknown_body), "no account enumeration");
-    eventually("the known address got its link", || async { !links_to(&known).await.is_empty() }).await;
-    assert!(links_to(&unknown).await.is_empty());
+    eventually("the known address got its link", || async { !sign_in_links(&known).await.is_empty() }).await;
+    assert!(sign_in_links(&unknown).await.is_empty());
 
     let (status, problem) = ask_for_link("not-an-email").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -77,8 +109,8 @@ async fn given_known_and_unknown_addresses_then_the_answers_are_identical_and_on
 async fn given_a_sign_in_link_then_opening_it_uses_nothing_and_it_works_exactly_once() {
     let email = known_person().await;
     ask_for_link(&email).await;
-    eventually("the link arrived", || async { !links_to(&email).await.is_empty() }).await;
-    let link = links_to(&email).await.remove(0);
+    eventually("the link arrived", || async { !sign_in_links(&email).await.is_empty() }).await;
+    let link = sign_in_links(&email).await.remove(0);
 
     assert_eq!(http().get(&link).send().await.unwrap().status(), StatusCode::OK, "a scanner's GET");
     let first = exchange(&link).await;
@@ -96,28 +128,548 @@ async fn given_a_sign_in_link_then_opening_it_uses_nothing_and_it_works_exactly_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_an_expired_or_wrong_purpose_token_then_403_or_401() {
+    let keys = steward_core::token::TokenKeys::parse(&stack().settings["TokenKeys"]).unwrap();
+    use steward_core::token::Purpose;
+    let expired = keys.sign(Purpose::SignIn, "nonce", "someone", Some(now() - 1));
+    let response = exchange(&format!("x?token={expired}")).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let wrong_purpose = keys.sign(Purpose::Unsubscribe, "all", "someone", None);
+    assert_eq!(exchange(&format!("x?token={wrong_purpose}")).await.status(), StatusCode::FORBIDDEN);
+    let expired_session = keys.sign(Purpose::Session, "session", "someone", Some(now() - 1));
+    let response = http().get(stack().url("/me")).bearer_auth(expired_session).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let link_as_session = keys.sign(Purpose::SignIn, "nonce", "someone", Some(now() + 60));
+    let response = http().get(stack().url("/me")).bearer_auth(link_as_session).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "a sign-in link is not a session");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_a_session_then_me_shows_everything_held_with_retention_controller_and_recipients() {
     let email = known_person().await;
-    ask_for_link(&email).await;
-    eventually("the link arrived", || async { !links_to(&email).await.is_empty() }).await;
-    let session: Value = exchange(&links_to(&email).await.remove(0)).await.json().await.unwrap();
-    let token = session["session_token"].as_str().unwrap();
-
-    let me: Value =
-        http().get(stack().url("/me")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    let token = session_for(&email).await;
+    let me = me(&token).await;
     assert_eq!(me["profile"]["email"], email);
     assert_eq!(me["profile"]["full_name"], "Zoë Ñúñez");
     assert_eq!(me["data_controller"], "WSO2 UK Limited", "a resident of Germany");
     assert!(me["recipients"].as_array().unwrap().len() >= 3);
+    assert_eq!(me["data_protection_officer"], "dpo@wso2.com");
+    assert!(me["supervisory_authority"].as_str().unwrap().contains("ico.org.uk"));
     let submission = &me["submissions"][0];
     assert_eq!(submission["form"], "contact-us");
     assert!(submission["browser"]["source_ip"].is_string(), "browser metadata");
     assert_eq!(submission["consent"]["policy_version"], "2018-03-23", "consent evidence");
     assert!(submission["retained_until"].as_str().unwrap().starts_with("20"), "each item's retention date");
+    assert_eq!(me["profile"]["retained_until"], submission["retained_until"], "the profile's too");
     assert!(me["profile"].get("pk").is_none() && me["profile"].get("gsi1pk").is_none(), "no internal keys");
 
     let anonymous = http().get(stack().url("/me")).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     let forged = http().get(stack().url("/me")).bearer_auth(format!("{token}x")).send().await.unwrap();
     assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// A person who used every form that keeps data about them, with a name and phone of their own.
+struct Person {
+    email: String,
+    name: String,
+    phone_e164: String,
+    profile_id: String,
+    application_id: String,
+    registration_id: String,
+}
+
+async fn everything_person() -> Person {
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let email = format!("Erin.{}@Example.com", &tag[..12]);
+    let name = format!("Erin Erasable {}", &tag[..6]);
+    let digits: String = tag.bytes().filter(u8::is_ascii_digit).take(3).map(char::from).collect();
+    let digits = format!("{digits:0<3}").replace("958", "957");
+    let phone_e164 = format!("+442079460{digits}");
+    let person = |extra: Value| {
+        let mut body = json!({"name": name, "email": email, "phone": phone_e164, "country": "GB"});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    submit("contact-us", person(json!({"message": "Please call me"}))).await;
+    let careers = submit("careers", person(json!({"position": "Rust engineer"}))).await;
+    let registration = submit(
+        "event-registration",
+        person(json!({"job_title": "CTO", "company": "Acme", "state": "GB-LND", "event": "wso2con-2026"})),
+    )
+    .await;
+    submit("newsletter", json!({"email": email, "name": name, "interests": ["cloud"]})).await;
+
+    // A CV whose file name carries the person's name.
+    let upload = http()
+        .post(stack().url("/careers/cv-upload"))
+        .json(&json!({
+            "token": careers["cv_upload"]["token"],
+            "content_type": "application/pdf",
+            "file_name": format!("{name} CV.pdf"),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status(), StatusCode::OK);
+    let post: Value = upload.json().await.unwrap();
+    let pdf = std::fs::read(steward_blackbox::root().join("tests/fixtures/cv/cv.pdf")).unwrap();
+    assert_eq!(post_to_bucket(&post, pdf, "application/pdf").await, StatusCode::CREATED);
+
+    // A paid seat.
+    let started: Value = http()
+        .post(stack().url("/payments"))
+        .json(&json!({"token": registration["payment"]["token"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    confirm_with_card(&started, "4242424242424242").await;
+
+    let person = Person {
+        email: email.clone(),
+        name: name.clone(),
+        phone_e164,
+        profile_id: careers["profile_id"].as_str().unwrap().to_owned(),
+        application_id: careers["submission_id"].as_str().unwrap().to_owned(),
+        registration_id: registration["submission_id"].as_str().unwrap().to_owned(),
+    };
+    let (pk, sk) = keys::submission(&person.profile_id, &person.application_id);
+    eventually("the CV was checked", || async {
+        stack().item(pk.clone(), sk.clone()).await.is_some_and(|i| i.contains_key("cv"))
+    })
+    .await;
+    let (pk, sk) = keys::payment(&person.profile_id, &person.registration_id);
+    eventually("the payment succeeded", || async {
+        stack()
+            .item(pk.clone(), sk.clone())
+            .await
+            .is_some_and(|i| i.get("status").and_then(|v| v.as_s().ok()).is_some_and(|s| s == "succeeded"))
+    })
+    .await;
+    person
+}
+
+async fn export(session: &str, format: &str) -> reqwest::Response {
+    http().get(stack().url(&format!("/me/export?format={format}"))).bearer_auth(session).send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_person_then_the_export_round_trips_every_submitted_field_as_json_and_csv_with_cv_links() {
+    let person = everything_person().await;
+    let session = session_for(&person.email).await;
+
+    let response = export(&session, "json").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    let json: Value = response.json().await.unwrap();
+    let submissions = json["submissions"].as_array().unwrap();
+    assert_eq!(submissions.len(), 4);
+    let by_form = |form: &str| submissions.iter().find(|s| s["form"] == form).unwrap().clone();
+    let submitted: [(&str, &str, &str); 9] = [
+        ("contact-us", "message", "Please call me"),
+        ("contact-us", "name", &person.name),
+        ("contact-us", "phone", &person.phone_e164),
+        ("contact-us", "email", &person.email),
+        ("careers", "position", "Rust engineer"),
+        ("event-registration", "job_title", "CTO"),
+        ("event-registration", "company", "Acme"),
+        ("event-registration", "state", "GB-LND"),
+        ("event-registration", "event", "wso2con-2026"),
+    ];
+    for (form, field, value) in submitted {
+        assert_eq!(by_form(form)["fields"][field], value, "{form}.{field}");
+    }
+    assert_eq!(by_form("newsletter")["fields"]["interests"], json!(["cloud"]));
+    assert!(json["payments"][0]["amount"].as_i64().unwrap() > 0, "the amount paid");
+    let cv = &by_form("careers")["cv"];
+    let download = http().get(cv["download_url"].as_str().expect("a CV link")).send().await.unwrap();
+    assert_eq!(download.status(), StatusCode::OK);
+    assert!(download.bytes().await.unwrap().starts_with(b"%PDF"));
+
+    let response = export(&session, "csv").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let text = response.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let rows: BTreeMap<(String, String, String), String> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            ((r[0].to_owned(), r[1].to_owned(), r[2].to_owned()), r[3].to_owned())
+        })
+        .collect();
+    for (form, field, value) in submitted {
+        let id = by_form(form)["submission_id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            rows.get(&("submissions".into(), id, format!("fields.{field}"))).map(String::as_str),
+            Some(value)
+        );
+    }
+    assert_eq!(rows.get(&("profile".into(), String::new(), "full_name".into())), Some(&person.name));
+
+    let problem = export(&session, "xml").await;
+    assert_eq!(problem.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = problem.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "format");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_nominated_recipient_then_the_export_goes_to_them_only_after_confirmation_from_the_owner() {
+    let email = known_person().await;
+    let session = session_for(&email).await;
+    let recipient = unique_email("new-provider");
+    let response = http()
+        .post(stack().url("/me/export"))
+        .bearer_auth(&session)
+        .json(&json!({"to": recipient, "format": "csv"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let confirm = wait_for_mail(&email, "Confirm sending").await;
+    assert!(confirm.text.contains(&recipient), "the owner sees where it goes");
+    assert!(mail_to(&recipient, "shared with you").await.is_empty(), "nothing before confirmation");
+
+    let confirm_link = link(&confirm.text, "/privacy/export/confirm?token=");
+    assert_eq!(http().get(&confirm_link).send().await.unwrap().status(), StatusCode::OK, "a scanner's GET");
+    let token = confirm_link.split("token=").nth(1).unwrap();
+    let post = || {
+        http()
+            .post(stack().url("/privacy/export/confirm"))
+            .header("accept", "application/json")
+            .form(&[("token", token)])
+            .send()
+    };
+    assert_eq!(post().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(post().await.unwrap().status(), StatusCode::FORBIDDEN, "single use");
+
+    let ready = wait_for_mail(&recipient, "shared with you").await;
+    let download = http().get(link(&ready.text, "/privacy/export?token=")).send().await.unwrap();
+    assert_eq!(download.status(), StatusCode::OK);
+    assert!(download.text().await.unwrap().contains(&email));
+
+    let bad = http()
+        .post(stack().url("/me/export"))
+        .bearer_auth(&session)
+        .json(&json!({"to": "nope"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn patch(session: &str, body: Value) -> reqwest::Response {
+    http().patch(stack().url("/me")).bearer_auth(session).json(&body).send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_corrections_then_they_are_validated_like_forms_and_a_new_address_waits_for_its_confirmation() {
+    let email = known_person().await;
+    let session = session_for(&email).await;
+
+    let bad = patch(&session, json!({"phone": "12", "country": "XX", "is_admin": "yes"})).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = bad.json().await.unwrap();
+    let mut fields: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["country", "is_admin", "phone"]);
+    assert_eq!(me(&session).await["profile"]["country"], "DE", "nothing changed");
+
+    let good = patch(&session, json!({"name": "Zoë Núñez", "phone": "030 901820", "job_title": ""})).await;
+    assert_eq!(good.status(), StatusCode::OK);
+    let profile = me(&session).await["profile"].clone();
+    assert_eq!(profile["full_name"], "Zoë Núñez");
+    assert_eq!(profile["phone"], "+4930901820", "parsed for the person's country");
+    assert_eq!(me(&session).await["profile_history"][0]["change"], "corrected full_name, phone, job_title");
+
+    let new_email = unique_email("moved");
+    let response = patch(&session, json!({"email": new_email})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<Value>().await.unwrap()["email_confirmation_sent"], true);
+    assert_eq!(me(&session).await["profile"]["email"], email, "not before it is confirmed");
+    let mail = wait_for_mail(&new_email, "Confirm your new address").await;
+    let confirm = link(&mail.text, "/privacy/email/confirm?token=");
+    let token = confirm.split("token=").nth(1).unwrap();
+    let post = || {
+        http()
+            .post(stack().url("/privacy/email/confirm"))
+            .header("accept", "application/json")
+            .form(&[("token", token)])
+            .send()
+    };
+    assert_eq!(post().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(post().await.unwrap().status(), StatusCode::FORBIDDEN, "single use");
+    assert_eq!(me(&session).await["profile"]["email"], new_email);
+    assert!(stack().profile(&email).await.is_none(), "the old address is no longer a key");
+
+    // Another person's address cannot be taken over.
+    let other = known_person().await;
+    patch(&session, json!({"email": other})).await;
+    let mail = wait_for_mail(&other, "Confirm your new address").await;
+    let token = link(&mail.text, "/privacy/email/confirm?token=").split("token=").nth(1).unwrap().to_owned();
+    let taken = http()
+        .post(stack().url("/privacy/email/confirm"))
+        .header("accept", "application/json")
+        .form(&[("token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(taken.status(), StatusCode::CONFLICT);
+}
+
+async fn post_me(session: &str, path: &str, body: Value) -> StatusCode {
+    http().post(stack().url(path)).bearer_auth(session).json(&body).send().await.unwrap().status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_restriction_objection_or_withdrawal_then_marketing_stops_and_lifting_restores_it() {
+    let email = unique_email("limits");
+    submit("newsletter", json!({"email": email, "name": "Zoë", "interests": ["cloud"]})).await;
+    let mail = wait_for_mail(&email, "confirm").await;
+    let token = link(&mail.text, "/subscriptions/confirm").split("token=").nth(1).unwrap().to_owned();
+    http().post(stack().url("/subscriptions/confirm")).form(&[("token", token)]).send().await.unwrap();
+    let session = session_for(&email).await;
+    let profile_id = me(&session).await["profile"]["profile_id"].as_str().unwrap().to_owned();
+    let store = local_store();
+    assert!(store.may_receive(&profile_id, "cloud").await.unwrap());
+
+    for path in ["/me/restrict", "/me/object"] {
+        assert_eq!(post_me(&session, path, json!({})).await, StatusCode::OK);
+        assert!(!store.may_receive(&profile_id, "cloud").await.unwrap(), "{path}");
+        assert_eq!(post_me(&session, path, json!({"lift": "true"})).await, StatusCode::OK);
+        assert!(store.may_receive(&profile_id, "cloud").await.unwrap(), "{path} lifted");
+    }
+
+    assert_eq!(
+        post_me(&session, "/me/withdraw", json!({"purpose": "account"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a contract is not a consent"
+    );
+    assert_eq!(post_me(&session, "/me/withdraw", json!({"purpose": "marketing"})).await, StatusCode::OK);
+    assert!(!store.may_receive(&profile_id, "cloud").await.unwrap());
+    let profile = me(&session).await["profile"].clone();
+    assert_eq!(profile["withdrawn_consents"], json!(["marketing"]));
+    assert!(profile.get("marketing_topics").is_none());
+}
+
+fn local_store() -> DynamoStore {
+    DynamoStore::new(aws_sdk_dynamodb::Client::new(&stack().aws()), stack().table.clone(), stack().hash_key())
+}
+
+fn local_cvs() -> CvBucket {
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&stack().aws()).force_path_style(true).build(),
+    );
+    CvBucket::new(s3, stack().resource("CvBucket"))
+}
+
+fn text_of(item: &Item) -> String {
+    format!("{item:?}").to_lowercase()
+}
+
+/// Everything the table and the bucket hold that mentions the person: it must be nothing.
+async fn traces_of(person: &Person) -> Vec<String> {
+    let needles = [person.email.to_lowercase(), person.name.to_lowercase(), person.phone_e164.clone()];
+    let mut found: Vec<String> = stack()
+        .scan_all()
+        .await
+        .iter()
+        .map(text_of)
+        .filter(|text| needles.iter().any(|n| text.contains(n.as_str())))
+        .collect();
+    let bucket = stack().resource("CvBucket");
+    let versions = stack().s3().list_object_versions().bucket(bucket).send().await.unwrap();
+    for version in versions.versions() {
+        // Other tests delete their rejected uploads meanwhile: a version gone is not a trace.
+        let Ok(head) = stack()
+            .s3()
+            .head_object()
+            .bucket(bucket)
+            .key(version.key().unwrap())
+            .set_version_id(version.version_id().map(str::to_owned))
+            .send()
+            .await
+        else {
+            continue;
+        };
+        let text = format!("{:?} {:?}", version.key(), head.metadata()).to_lowercase();
+        if needles.iter().any(|n| text.contains(n.as_str())) || text.contains(&person.application_id) {
+            found.push(text);
+        }
+    }
+    found
+}
+
+async fn erase_me(session: &str) -> Value {
+    let response = http().delete(stack().url("/me")).bearer_auth(session).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+async fn assert_forgotten(person: &Person) {
+    wait_for_mail(&person.email, "Your data has been deleted").await;
+    eventually("the confirmation left the outbox", || async {
+        stack().scan_all().await.iter().all(|i| !text_of(i).contains(&person.email.to_lowercase()))
+    })
+    .await;
+    assert_eq!(traces_of(person).await, Vec::<String>::new(), "no email, name or phone anywhere");
+    let partition = keys::profile_partition(&person.profile_id);
+    let left: Vec<Item> = stack()
+        .scan_all()
+        .await
+        .into_iter()
+        .filter(|i| i.get("pk").and_then(|v| v.as_s().ok()) == Some(&partition))
+        .collect();
+    assert_eq!(left.len(), 1, "only the payment record is kept: {left:?}");
+    let payment = &left[0];
+    assert_eq!(s(payment, "sk"), format!("PAYMENT#{}", person.registration_id));
+    assert!(!payment.contains_key("stripe_customer_id"), "no identity on the retained record");
+    assert!(payment.contains_key("expires_at"), "with its own retention");
+    let suppression = stack().hash_key().pseudonym("email", &person.email.to_lowercase());
+    let (pk, sk) = keys::suppression(&suppression);
+    let entry = stack().item(pk, sk).await.expect("the address is suppressed by its keyed hash");
+    assert_eq!(s(&entry, "source"), "erasure");
+    let audits: Vec<Item> = stack()
+        .scan_all()
+        .await
+        .into_iter()
+        .filter(|i| i.get("action").and_then(|v| v.as_s().ok()).is_some_and(|a| a == "erasure"))
+        .collect();
+    assert!(!audits.is_empty(), "an audit record");
+    assert!(
+        audits.iter().all(|a| !text_of(a).contains(&person.profile_id)),
+        "no personal data in audit records"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_erasure_then_nothing_identifies_the_person_the_payment_is_kept_bare_and_they_can_register_again(
+) {
+    let person = everything_person().await;
+    let session = session_for(&person.email).await;
+    let erased = erase_me(&session).await;
+    assert_eq!(erased["already_erased"], false);
+    assert_eq!(erased["report"]["payments_retained"], 1);
+    assert!(erased["report"]["cv_versions_deleted"].as_u64().unwrap() >= 1);
+    assert_forgotten(&person).await;
+
+    assert_eq!(erase_me(&session).await["already_erased"], true, "idempotent");
+    let again = submit("contact-us", json!({"name": "Erin", "email": person.email, "message": "Back"})).await;
+    assert_ne!(again["profile_id"], person.profile_id.as_str(), "a new profile");
+    assert!(stack().profile(&person.email).await.is_some());
+}
+
+/// The real store, with deletes that fail: an erasure stopped half-way.
+struct FailingDeletes(DynamoStore);
+
+impl ErasureStore for FailingDeletes {
+    async fn erasure_plan(&self, profile_id: &str) -> Result<Option<ErasurePlan>, StoreError> {
+        self.0.erasure_plan(profile_id).await
+    }
+    async fn suppress_erased(&self, email: &str) -> Result<(), StoreError> {
+        self.0.suppress_erased(email).await
+    }
+    async fn retain_payment(&self, key: &ItemKey, until: i64) -> Result<(), StoreError> {
+        self.0.retain_payment(key, until).await
+    }
+    async fn delete_items(&self, _: &[ItemKey]) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("injected: the table went away".into()))
+    }
+    async fn forget_profile(
+        &self,
+        id: &str,
+        key: &ItemKey,
+        reason: ErasureReason,
+        report: &ErasureReport,
+    ) -> Result<(), StoreError> {
+        self.0.forget_profile(id, key, reason, report).await
+    }
+}
+
+impl OutboxStore for FailingDeletes {
+    async fn enqueue(&self, message: &OutboxMessage, now: i64) -> Result<Enqueued, StoreError> {
+        self.0.enqueue(message, now).await
+    }
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.0.due(now, limit).await
+    }
+    async fn claim(
+        &self,
+        id: &str,
+        now: i64,
+        lease: Duration,
+    ) -> Result<Option<(OutboxMessage, u32)>, StoreError> {
+        self.0.claim(id, now, lease).await
+    }
+    async fn complete(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        self.0.complete(id, now).await
+    }
+    async fn retry_at(&self, id: &str, next_attempt_at: i64) -> Result<(), StoreError> {
+        self.0.retry_at(id, next_attempt_at).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_an_erasure_interrupted_half_way_then_asking_again_completes_it() {
+    let person = everything_person().await;
+    let session = session_for(&person.email).await;
+    let links = steward_core::config::MailLinks {
+        public_api_url: stack().api.clone(),
+        organisation: "WSO2".into(),
+        policy_url: "https://example.com/policy".into(),
+        unsubscribe_mailto: "mailto:unsubscribe@example.com".into(),
+    };
+    let interrupted = erase(
+        &FailingDeletes(local_store()),
+        &local_cvs(),
+        Some(&links),
+        &person.profile_id,
+        ErasureReason::Request,
+        now(),
+    )
+    .await;
+    assert!(interrupted.is_err());
+    assert!(!me(&session).await["submissions"].as_array().unwrap().is_empty(), "half done: still there");
+
+    let erased = erase_me(&session).await;
+    assert_eq!(erased["already_erased"], false);
+    assert_forgotten(&person).await;
+    assert_eq!(
+        mail_to(&person.email, "Your data has been deleted").await.len(),
+        1,
+        "one confirmation, not two"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_items_past_their_retention_then_the_sweep_deletes_them_their_cvs_and_the_profile_left_empty() {
+    let email = unique_email("expiring");
+    let receipt =
+        submit("contact-us", json!({"name": "Old Timer", "email": email, "message": "Long ago"})).await;
+    let profile_id = receipt["profile_id"].as_str().unwrap();
+    let (pk, sk) = keys::submission(profile_id, receipt["submission_id"].as_str().unwrap());
+    // Its retention ended a minute ago; DynamoDB's TTL has not got to it yet.
+    stack()
+        .dynamodb()
+        .update_item()
+        .table_name(&stack().table)
+        .key("pk", AttributeValue::S(pk.clone()))
+        .key("sk", AttributeValue::S(sk.clone()))
+        .update_expression("SET expires_at = :past")
+        .expression_attribute_values(":past", AttributeValue::N((now() - 60).to_string()))
+        .send()
+        .await
+        .unwrap();
+    eventually("the scheduled sweep removed the submission", || async {
+        stack().item(pk.clone(), sk.clone()).await.is_none()
+    })
+    .await;
+    eventually("and the profile nothing is kept for", || async { stack().profile(&email).await.is_none() })
+        .await;
+    let kept = known_person().await;
+    assert!(stack().profile(&kept).await.is_some(), "current data stays");
 }

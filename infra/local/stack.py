@@ -951,7 +951,8 @@ def main() -> None:
         functions[logical] = function
         for event in props.get("Events", {}).values():
             if event["Type"] == "Schedule":
-                every = float(settings.get("LOCAL_SCHEDULE_SECONDS", "60"))
+                # LOCAL_SCHEDULE_SECONDS_<LogicalId> overrides the common local interval.
+                every = float(settings.get(f"LOCAL_SCHEDULE_SECONDS_{logical}", settings.get("LOCAL_SCHEDULE_SECONDS", "60")))
                 schedules.append(Schedule(function, event["Properties"]["Schedule"], every, region))
             if event["Type"] == "SQS":
                 event_props = resolver.resolve(event["Properties"])

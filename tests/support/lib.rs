@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
 use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::Value;
 use steward_core::secret::SecretKey;
 use steward_core::store::dynamodb::keys;
 
@@ -172,7 +173,7 @@ impl Stack {
         aws_sdk_dynamodb::Client::new(&self.aws())
     }
 
-    fn hash_key(&self) -> SecretKey {
+    pub fn hash_key(&self) -> SecretKey {
         SecretKey::new(self.settings["HashKey"].clone().into_bytes())
     }
 
@@ -271,4 +272,79 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("{what} did not happen within 45 s");
+}
+
+/// A message read back from the local SES: its raw MIME and its text part.
+pub struct Sent {
+    pub raw: String,
+    pub text: String,
+}
+
+pub async fn mailbox() -> Vec<Value> {
+    http().get(stack().url("/_local/mailbox.json")).send().await.unwrap().json().await.unwrap()
+}
+
+/// Messages to an address whose subject contains `subject_part`.
+pub async fn mail_to(email: &str, subject_part: &str) -> Vec<Sent> {
+    mailbox()
+        .await
+        .into_iter()
+        .filter(|m| {
+            m["to"].as_str().unwrap_or_default().contains(email)
+                && m["subject"].as_str().unwrap_or_default().contains(subject_part)
+        })
+        .map(|m| Sent {
+            raw: m["raw"].as_str().unwrap().to_owned(),
+            text: m["text"].as_str().unwrap().to_owned(),
+        })
+        .collect()
+}
+
+pub async fn wait_for_mail(email: &str, subject_part: &str) -> Sent {
+    eventually(&format!("mail {subject_part:?} to {email}"), || async {
+        !mail_to(email, subject_part).await.is_empty()
+    })
+    .await;
+    mail_to(email, subject_part).await.remove(0)
+}
+
+/// The first link in a message's text to `path` on the API.
+pub fn link(text: &str, path: &str) -> String {
+    let start =
+        text.find(&format!("{}{path}", stack().api)).unwrap_or_else(|| panic!("no {path} link in {text}"));
+    text[start..].split_whitespace().next().unwrap().to_owned()
+}
+
+/// What a browser does with a presigned POST: every field, then the file, to the bucket URL.
+pub async fn post_to_bucket(post: &Value, bytes: Vec<u8>, content_type: &str) -> reqwest::StatusCode {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in post["fields"].as_object().unwrap() {
+        form = form.text(name.clone(), value.as_str().unwrap().to_owned());
+    }
+    let file = reqwest::multipart::Part::bytes(bytes).file_name("upload").mime_str(content_type).unwrap();
+    form = form.part("file", file);
+    http().post(post["url"].as_str().unwrap()).multipart(form).send().await.unwrap().status()
+}
+
+/// A URL on the local Stripe emulator.
+pub fn stripe(path: &str) -> String {
+    format!("{}{path}", stack().stripe.as_deref().expect("the local stack runs the Stripe emulator"))
+}
+
+/// What Stripe.js does in the browser with a payment's client secret and a card number.
+pub async fn confirm_with_card(started: &Value, card: &str) -> Value {
+    let secret = started["client_secret"].as_str().unwrap();
+    let intent = secret.split("_secret_").next().unwrap();
+    let response = http()
+        .post(stripe(&format!("/v1/payment_intents/{intent}/confirm")))
+        .form(&[
+            ("key", started["publishable_key"].as_str().unwrap()),
+            ("client_secret", secret),
+            ("payment_method_data[type]", "card"),
+            ("payment_method_data[card][number]", card),
+        ])
+        .send()
+        .await
+        .unwrap();
+    response.json().await.unwrap()
 }

@@ -7,6 +7,8 @@
 
 pub mod catalogue;
 pub mod config;
+#[cfg(feature = "s3")]
+pub mod cv_bucket;
 pub mod domain;
 pub mod http;
 pub mod lambda;

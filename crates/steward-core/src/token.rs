@@ -30,6 +30,13 @@ pub enum Purpose {
     SignIn,
     /// A privacy-center session, exchanged for a sign-in link: short-lived.
     Session,
+    /// Confirms, from a person's own address, that their export may go to an address they named:
+    /// single use (its subject is a nonce the store consumes), a day.
+    ExportConfirm,
+    /// The nominated recipient's download of an export: read-only, a few days.
+    ExportDownload,
+    /// Confirms a new email address from that address: single use, a day.
+    EmailChange,
 }
 
 impl Purpose {
@@ -42,6 +49,9 @@ impl Purpose {
             Self::Preferences => "preferences",
             Self::SignIn => "sign-in",
             Self::Session => "session",
+            Self::ExportConfirm => "export-confirm",
+            Self::ExportDownload => "export-download",
+            Self::EmailChange => "email-change",
         }
     }
 }

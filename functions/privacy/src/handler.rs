@@ -1,14 +1,22 @@
-//! The privacy center's routes. JSON for API clients, pages for browsers, no cookies: the session
-//! travels as a bearer token (or, for pages without JavaScript, in the URL).
+//! The privacy center's routes. JSON for API clients (a bearer session), pages for browsers
+//! without JavaScript (the session travels in the URL and in hidden form fields). No cookies.
+//! Browsers cannot send PATCH or DELETE, so pages POST to `/me` with `_method`.
 
 use std::convert::Infallible;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_http::{Body, Request, RequestExt, Response};
+use steward_core::catalogue::Catalogue;
 use steward_core::config::Config;
-use steward_core::domain::fields::Email;
+use steward_core::cv_bucket::CvBucket;
+use steward_core::domain::erasure::{erase, ErasureError, ErasureReason};
+use steward_core::domain::fields::{Email, FieldError};
 use steward_core::domain::form::FormInput;
 use steward_core::domain::privacy::{request_link, session, start_session, PrivacyError, PrivacyStore as _};
+use steward_core::domain::rights::{
+    self, confirm_email_change, confirm_export_to, export_csv, export_download, request_export_to,
+    ExportFormat, Limit, RightsError, RightsStore as _,
+};
 use steward_core::http::body::decode_form;
 use steward_core::http::page::{escape, layout};
 use steward_core::http::problem::{body_problem, Problem};
@@ -18,9 +26,16 @@ use steward_core::store::dynamodb::DynamoStore;
 use steward_core::store::StoreError;
 use steward_core::time::Timestamp;
 
+use crate::pages;
+
+/// How long the CV links in an export work.
+const CV_LINK_MINUTES: u64 = 15;
+
 pub struct App {
     pub config: Config,
+    pub catalogue: Catalogue,
     pub store: DynamoStore,
+    pub cvs: CvBucket,
 }
 
 fn now() -> i64 {
@@ -30,109 +45,331 @@ fn now() -> i64 {
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infallible> {
     let origin = cors::check_origin(&app.config.allowed_origins, request.headers());
     if request.method() == "OPTIONS" {
-        return Ok(cors::preflight(origin, "GET, POST, OPTIONS"));
+        return Ok(cors::preflight(origin, "GET, POST, PATCH, DELETE, OPTIONS"));
     }
     if origin == cors::OriginCheck::Forbidden {
         return Ok(respond::problem(&cors::forbidden_origin()));
     }
-    let json_client = respond::wants_json(request.headers());
+    let json_client = respond::wants_json(request.headers()) || bearer(&request).is_some();
     let mut response = match route(app, &request, json_client).await {
         Ok(response) => response,
-        Err(problem) => respond::problem_for(
-            json_client,
-            &problem.with_request_id(client::request_id(&request)),
-            "Privacy center",
-            None,
-        ),
+        Err(problem) => {
+            let back = query(&request, "session").map(|s| format!("/me?session={s}"));
+            respond::problem_for(
+                json_client,
+                &problem.with_request_id(client::request_id(&request)),
+                "Privacy center",
+                back.as_deref(),
+            )
+        }
     };
     cors::decorate(&mut response, origin.allowed());
     Ok(response)
 }
 
+/// A request made within a session: who, and how they asked.
+struct Signed<'a> {
+    profile_id: String,
+    session: String,
+    form: FormInput,
+    /// A browser page (no bearer, no JSON): answered with pages and redirects.
+    page: bool,
+    request: &'a Request,
+}
+
 async fn route(app: &App, request: &Request, json_client: bool) -> Result<Response<Body>, Problem> {
     let method = request.method().as_str();
-    match (method, request.raw_http_path()) {
-        ("POST", "/privacy/link") => {
-            let form = read_form(request).await?;
-            let email = Email::parse("email", form.first("email").unwrap_or_default())
-                .map_err(|e| Problem::validation(vec![e]))?;
-            let ip = client::client_info(request).source_ip;
-            request_link(&app.store, &app.config, &email, &ip, now()).await.map_err(privacy_problem)?;
-            // The same answer whether or not the address is known.
-            let message =
-                "If we know this address, a sign-in link is on its way. It works once, for 15 minutes.";
-            Ok(if json_client {
-                respond::json(202, &serde_json::json!({ "message": message }))
-            } else {
-                respond::html(
-                    202,
-                    layout("Check your email", &format!("<h1>Check your email</h1><p>{message}</p>")),
-                )
-            })
-        }
+    let path = request.raw_http_path();
+    match (method, path) {
+        ("POST", "/privacy/link") => request_sign_in(app, request, json_client).await,
         ("GET" | "HEAD", "/privacy/session") => {
             // A page and a button: a link scanner opening the link must not use it up.
             let token = query(request, "token").ok_or_else(missing_token)?;
             Ok(respond::html(
                 200,
-                layout(
-                    "Open your privacy center",
-                    &format!(
-                        r#"<h1>Open your privacy center</h1><form method="post" action="/privacy/session"><input type="hidden" name="token" value="{}"><button type="submit">Continue</button></form>"#,
-                        escape(&token)
-                    ),
-                ),
+                pages::confirm_link("Open your privacy center", "/privacy/session", &token, "Continue"),
             ))
         }
         ("POST", "/privacy/session") => {
-            let form = read_form(request).await?;
-            let token = form
-                .first("token")
-                .map(str::to_owned)
-                .or_else(|| query(request, "token"))
-                .ok_or_else(missing_token)?;
+            let token = token_of(request).await?;
             let (session_token, expires_at) =
                 start_session(&app.store, &app.config, &token, now()).await.map_err(privacy_problem)?;
-            let expires =
-                Timestamp::from_epoch_millis(expires_at * 1000).map(|t| t.rfc3339()).unwrap_or_default();
-            Ok(if json_client {
-                respond::json(
+            if json_client {
+                return Ok(respond::json(
                     200,
-                    &serde_json::json!({ "session_token": session_token, "expires_at": expires }),
-                )
-            } else {
-                respond::html(
-                    200,
-                    layout(
-                        "Your privacy center",
-                        &format!(
-                            r#"<h1>You are signed in</h1><p>Until {}.</p><p><a href="/me?session={}">See everything we hold about you</a></p>"#,
-                            escape(&expires),
-                            escape(&session_token)
-                        ),
-                    ),
-                )
-            })
+                    &serde_json::json!({ "session_token": session_token, "expires_at": rfc3339(expires_at) }),
+                ));
+            }
+            Ok(respond::see_other(&format!("/me?session={session_token}")))
         }
-        ("GET", "/me") => {
-            let token = bearer(request).or_else(|| query(request, "session")).ok_or_else(|| {
-                Problem::new(401, "not_signed_in", "Please sign in")
-                    .with_detail("Ask for a sign-in link at /privacy/link.")
-            })?;
-            let claims = session(&app.config, &token, now()).map_err(|_| {
-                Problem::new(401, "not_signed_in", "Your session is not valid")
-                    .with_detail("It may have expired; ask for a new link.")
-            })?;
-            let data = app
-                .store
-                .everything(&claims.profile_id)
-                .await
-                .map_err(store_problem)?
-                .ok_or_else(|| Problem::not_found("person"))?;
-            Ok(respond::json(200, &data))
+        ("GET" | "HEAD", "/privacy/email/confirm") => {
+            let token = query(request, "token").ok_or_else(missing_token)?;
+            Ok(respond::html(
+                200,
+                pages::confirm_link(
+                    "Confirm your new address",
+                    "/privacy/email/confirm",
+                    &token,
+                    "Use this address",
+                ),
+            ))
+        }
+        ("POST", "/privacy/email/confirm") => {
+            let token = token_of(request).await?;
+            confirm_email_change(&app.store, &app.config, &token, now()).await.map_err(rights_problem)?;
+            Ok(done(
+                json_client,
+                "Your address has changed",
+                "From now on we use this address. Sign in again to see your data.",
+            ))
+        }
+        ("GET" | "HEAD", "/privacy/export/confirm") => {
+            let token = query(request, "token").ok_or_else(missing_token)?;
+            rights::export_confirmation(&app.config, &token, now()).map_err(rights_problem)?;
+            Ok(respond::html(
+                200,
+                pages::confirm_link(
+                    "Send a copy of your data",
+                    "/privacy/export/confirm",
+                    &token,
+                    "Send my data",
+                ),
+            ))
+        }
+        ("POST", "/privacy/export/confirm") => {
+            let token = token_of(request).await?;
+            confirm_export_to(&app.store, &app.config, &token, now()).await.map_err(rights_problem)?;
+            Ok(done(
+                json_client,
+                "Your data is on its way",
+                "The address you named has been sent a download link.",
+            ))
+        }
+        ("GET", "/privacy/export") => {
+            let token = query(request, "token").ok_or_else(missing_token)?;
+            let (profile_id, format) = export_download(&app.config, &token, now()).map_err(rights_problem)?;
+            export(app, &profile_id, format).await
+        }
+        (_, "/me" | "/me/delete" | "/me/export" | "/me/restrict" | "/me/object" | "/me/withdraw") => {
+            let signed = signed_in(app, request, json_client).await?;
+            me(app, method, path, signed).await
         }
         _ => Err(Problem::not_found("page")),
     }
+}
+
+async fn request_sign_in(app: &App, request: &Request, json_client: bool) -> Result<Response<Body>, Problem> {
+    let form = read_form(request).await?;
+    let email = Email::parse("email", form.first("email").unwrap_or_default())
+        .map_err(|e| Problem::validation(vec![e]))?;
+    let ip = client::client_info(request).source_ip;
+    request_link(&app.store, &app.config, &email, &ip, now()).await.map_err(privacy_problem)?;
+    // The same answer whether or not the address is known.
+    let message = "If we know this address, a sign-in link is on its way. It works once, for 15 minutes.";
+    Ok(if json_client {
+        respond::json(202, &serde_json::json!({ "message": message }))
+    } else {
+        respond::html(202, layout("Check your email", &format!("<h1>Check your email</h1><p>{message}</p>")))
+    })
+}
+
+async fn signed_in<'a>(app: &App, request: &'a Request, json_client: bool) -> Result<Signed<'a>, Problem> {
+    let form = if request.method() == "GET" || request.method() == "HEAD" {
+        FormInput::default()
+    } else {
+        read_form(request).await?
+    };
+    let token = bearer(request)
+        .or_else(|| form.first("session").map(str::to_owned))
+        .or_else(|| query(request, "session"))
+        .ok_or_else(|| {
+            Problem::new(401, "not_signed_in", "Please sign in")
+                .with_detail("Ask for a sign-in link at /privacy/link.")
+        })?;
+    let claims = session(&app.config, &token, now()).map_err(|_| {
+        Problem::new(401, "not_signed_in", "Your session is not valid")
+            .with_detail("It may have expired; ask for a new link.")
+    })?;
+    Ok(Signed { profile_id: claims.profile_id, session: token, form, page: !json_client, request })
+}
+
+async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Result<Response<Body>, Problem> {
+    let overridden = signed.form.first("_method").map(str::to_ascii_uppercase);
+    let method = match (method, path, overridden.as_deref()) {
+        ("POST", "/me", Some(m @ ("PATCH" | "DELETE"))) => m,
+        ("POST", "/me", _) => return Err(Problem::new(405, "method_not_allowed", "Use PATCH or DELETE")),
+        _ => method,
+    };
+    let profile_id = signed.profile_id.as_str();
+    match (method, path) {
+        ("GET" | "HEAD", "/me") => {
+            let data = everything(app, profile_id).await?;
+            if signed.page {
+                let notice = query(signed.request, "done");
+                let page = pages::privacy_center(
+                    &app.config.links.organisation,
+                    &signed.session,
+                    &data,
+                    notice.as_deref(),
+                );
+                return Ok(respond::html(200, page));
+            }
+            Ok(respond::json(200, &data))
+        }
+        ("GET" | "HEAD", "/me/delete") => Ok(respond::html(200, pages::confirm_erasure(&signed.session))),
+        ("GET" | "HEAD", "/me/export") => {
+            let format = ExportFormat::parse(query(signed.request, "format").as_deref())
+                .map_err(|e| Problem::validation(vec![e]))?;
+            export(app, profile_id, format).await
+        }
+        ("POST", "/me/export") => {
+            let to = Email::parse("to", signed.form.first("to").unwrap_or_default());
+            let format = ExportFormat::parse(signed.form.first("format"));
+            let (to, format) = match (to, format) {
+                (Ok(to), Ok(format)) => (to, format),
+                (to, format) => {
+                    return Err(Problem::validation(to.err().into_iter().chain(format.err()).collect()));
+                }
+            };
+            request_export_to(&app.store, &app.config, profile_id, &to, format, now())
+                .await
+                .map_err(rights_problem)?;
+            let message =
+                "We sent a message to your own address: the export goes out once you confirm it there.";
+            Ok(finished(&signed, 202, "export_confirmation_sent", message))
+        }
+        ("PATCH", "/me") => {
+            let corrected = rights::correct(&app.store, &app.config, profile_id, &signed.form, now())
+                .await
+                .map_err(rights_problem)?;
+            if signed.page {
+                let done =
+                    if corrected.email_confirmation_sent { "email_confirmation_sent" } else { "corrected" };
+                return Ok(respond::see_other(&format!("/me?session={}&done={done}", signed.session)));
+            }
+            Ok(respond::json(
+                200,
+                &serde_json::json!({
+                    "fields_changed": corrected.fields_changed,
+                    "email_confirmation_sent": corrected.email_confirmation_sent,
+                }),
+            ))
+        }
+        ("POST", "/me/restrict" | "/me/object") => {
+            let limit = if path == "/me/restrict" { Limit::Restrict } else { Limit::Object };
+            let lift = matches!(signed.form.first("lift"), Some("true" | "yes" | "1"));
+            if !app.store.set_limit(profile_id, limit, !lift).await.map_err(store_problem)? {
+                return Err(Problem::not_found("person"));
+            }
+            tracing::info!(profile_id, limit = limit.attribute(), lifted = lift, "processing limit changed");
+            let code = format!("{}{}", if lift { "lifted_" } else { "" }, limit.attribute());
+            Ok(finished(&signed, 200, &code, "Done."))
+        }
+        ("POST", "/me/withdraw") => {
+            let purpose = signed.form.first("purpose").ok_or_else(|| {
+                Problem::validation(vec![FieldError::new("purpose", "required", "is required")])
+            })?;
+            rights::withdraw(&app.store, &app.catalogue, profile_id, purpose)
+                .await
+                .map_err(rights_problem)?;
+            Ok(finished(&signed, 200, "withdrawn", "Your consent is withdrawn."))
+        }
+        ("DELETE", "/me") => {
+            if signed.page && signed.form.first("confirm") != Some("yes") {
+                return Err(Problem::validation(vec![FieldError::new(
+                    "confirm",
+                    "required",
+                    "tick the box to confirm that everything should be deleted",
+                )]));
+            }
+            let report = erase(
+                &app.store,
+                &app.cvs,
+                Some(&app.config.links),
+                profile_id,
+                ErasureReason::Request,
+                now(),
+            )
+            .await
+            .map_err(erasure_problem)?;
+            if signed.page {
+                return Ok(respond::html(200, pages::erased()));
+            }
+            Ok(respond::json(
+                200,
+                &serde_json::json!({
+                    "erased": true,
+                    // Nothing held any more: asked before, or finished now.
+                    "already_erased": report.is_none(),
+                    "report": report,
+                }),
+            ))
+        }
+        _ => Err(Problem::new(405, "method_not_allowed", "This route does not take this method")),
+    }
+}
+
+/// After a change: a redirect back to the privacy center for pages, JSON for API clients.
+fn finished(signed: &Signed<'_>, status: u16, code: &str, message: &str) -> Response<Body> {
+    if signed.page {
+        return respond::see_other(&format!("/me?session={}&done={code}", signed.session));
+    }
+    respond::json(status, &serde_json::json!({ "result": code, "message": message }))
+}
+
+fn done(json_client: bool, title: &str, message: &str) -> Response<Body> {
+    if json_client {
+        return respond::json(200, &serde_json::json!({ "message": message }));
+    }
+    respond::html(200, layout(title, &format!("<h1>{}</h1><p>{}</p>", escape(title), escape(message))))
+}
+
+async fn everything(app: &App, profile_id: &str) -> Result<serde_json::Value, Problem> {
+    app.store.everything(profile_id).await.map_err(store_problem)?.ok_or_else(|| Problem::not_found("person"))
+}
+
+/// The export: everything held, with each verified CV as a link that works for minutes.
+async fn export(app: &App, profile_id: &str, format: ExportFormat) -> Result<Response<Body>, Problem> {
+    let mut data = everything(app, profile_id).await?;
+    if let Some(submissions) = data.get_mut("submissions").and_then(|s| s.as_array_mut()) {
+        for submission in submissions {
+            let Some(cv) = submission.get_mut("cv") else { continue };
+            if cv["status"] != "verified" {
+                continue;
+            }
+            let (Some(key), version) = (cv["key"].as_str(), cv["version_id"].as_str()) else { continue };
+            let file_name = cv["file_name"].as_str().unwrap_or("cv");
+            let link = app
+                .cvs
+                .download_link(key, version, file_name, Duration::from_secs(CV_LINK_MINUTES * 60))
+                .await
+                .map_err(|err| {
+                    tracing::error!(error = %err, "a CV link could not be signed");
+                    Problem::unavailable(2)
+                })?;
+            cv["download_url"] = link.into();
+            cv["download_url_expires_at"] = rfc3339(now() + CV_LINK_MINUTES as i64 * 60).into();
+        }
+    }
+    data["exported_at"] = Timestamp::now().rfc3339().into();
+    let body = match format {
+        ExportFormat::Json => serde_json::to_string_pretty(&data).unwrap_or_default(),
+        ExportFormat::Csv => export_csv(&data),
+    };
+    let mut response = respond::json(200, &serde_json::Value::Null);
+    *response.body_mut() = Body::Text(body);
+    let headers = response.headers_mut();
+    headers.insert("content-type", lambda_http::http::HeaderValue::from_static(format.content_type()));
+    let disposition = format!("attachment; filename=\"my-data.{}\"", format.as_str());
+    if let Ok(value) = disposition.parse() {
+        headers.insert("content-disposition", value);
+    }
+    tracing::info!(profile_id, format = format.as_str(), "data exported");
+    Ok(response)
+}
+
+fn rfc3339(epoch_seconds: i64) -> String {
+    Timestamp::from_epoch_millis(epoch_seconds * 1000).map(|t| t.rfc3339()).unwrap_or_default()
 }
 
 fn query(request: &Request, name: &str) -> Option<String> {
@@ -142,6 +379,12 @@ fn query(request: &Request, name: &str) -> Option<String> {
 fn bearer(request: &Request) -> Option<String> {
     let value = request.headers().get("authorization")?.to_str().ok()?;
     value.strip_prefix("Bearer ").map(|t| t.trim().to_owned())
+}
+
+/// A link's token, from the confirmation page's form or the query.
+async fn token_of(request: &Request) -> Result<String, Problem> {
+    let form = read_form(request).await?;
+    form.first("token").map(str::to_owned).or_else(|| query(request, "token")).ok_or_else(missing_token)
 }
 
 fn missing_token() -> Problem {
@@ -165,18 +408,53 @@ fn store_problem(err: StoreError) -> Problem {
     }
 }
 
+fn invalid_link(reason: impl std::fmt::Display) -> Problem {
+    tracing::info!(%reason, "link refused");
+    Problem::new(403, "invalid_token", "This link is not valid")
+        .with_detail("It may have expired. Ask for a new one.")
+}
+
+fn link_used() -> Problem {
+    Problem::new(403, "link_used", "This link was used already")
+        .with_detail("Each link works once. Ask for a new one.")
+}
+
 fn privacy_problem(err: PrivacyError) -> Problem {
     match err {
         PrivacyError::RateLimited(wait) => {
             Problem::new(429, "rate_limited", "Too many requests").with_retry_after(wait.as_secs())
         }
-        PrivacyError::InvalidLink(reason) => {
-            tracing::info!(%reason, "sign-in link refused");
-            Problem::new(403, "invalid_token", "This sign-in link is not valid")
-                .with_detail("It may have expired. Ask for a new one.")
-        }
-        PrivacyError::LinkUsed => Problem::new(403, "link_used", "This sign-in link was used already")
-            .with_detail("Each link works once. Ask for a new one."),
+        PrivacyError::InvalidLink(reason) => invalid_link(reason),
+        PrivacyError::LinkUsed => link_used(),
         PrivacyError::Store(err) => store_problem(err),
+    }
+}
+
+fn rights_problem(err: RightsError) -> Problem {
+    match err {
+        RightsError::Invalid(errors) => Problem::validation(errors),
+        RightsError::NotFound => Problem::not_found("person"),
+        RightsError::InvalidLink(reason) => invalid_link(reason),
+        RightsError::LinkUsed => link_used(),
+        RightsError::EmailTaken => {
+            Problem::new(409, "email_taken", "This address belongs to another profile")
+                .with_detail("Sign in with that address to see or delete its data.")
+        }
+        RightsError::RateLimited(wait) => {
+            Problem::new(429, "rate_limited", "Too many requests").with_retry_after(wait.as_secs())
+        }
+        RightsError::Store(err) => store_problem(err),
+    }
+}
+
+fn erasure_problem(err: ErasureError) -> Problem {
+    match err {
+        ErasureError::Store(err) => store_problem(err),
+        ErasureError::Cv(err) => {
+            // Nothing is lost: asking again finishes the erasure.
+            tracing::error!(error = %err, "erasure stopped at the CV bucket");
+            Problem::unavailable(5)
+                .with_detail("Your data is being deleted; please ask again in a moment to finish.")
+        }
     }
 }

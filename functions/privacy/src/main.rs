@@ -1,16 +1,25 @@
-//! Wiring for the privacy Lambda (`/privacy/link`, `/privacy/session`, `/me`).
+//! Wiring for the privacy Lambda: the privacy center (`/privacy/*`, `/me*`). Configuration,
+//! catalogue and SDK clients are built once per cold start.
 
-use steward_core::config::Config;
+use steward_core::catalogue::{Catalogue, BUILT_IN};
+use steward_core::config::{Config, Env};
+use steward_core::cv_bucket::CvBucket;
 use steward_core::store::dynamodb::DynamoStore;
 
 mod handler;
+mod pages;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     let config = Config::from_env()?;
+    let catalogue = Catalogue::load(BUILT_IN, &config)?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let store =
         DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name, config.hash_key.clone());
-    let app: &'static handler::App = Box::leak(Box::new(handler::App { config, store }));
+    // Path-style addressing: the bucket name stays out of the host, which local endpoints need.
+    let s3 =
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
+    let cvs = CvBucket::new(s3, Env::process().required("CV_BUCKET")?);
+    let app: &'static handler::App = Box::leak(Box::new(handler::App { config, catalogue, store, cvs }));
     steward_core::lambda::run(lambda_http::service_fn(move |request| handler::handle(app, request))).await
 }

@@ -42,9 +42,9 @@ pub struct ValidForm {
     pub custom: BTreeMap<String, String>,
 }
 
-const NAME_MAX: usize = 200;
-const JOB_TITLE_MAX: usize = 128;
-const COMPANY_MAX: usize = 200;
+pub(crate) const NAME_MAX: usize = 200;
+pub(crate) const JOB_TITLE_MAX: usize = 128;
+pub(crate) const COMPANY_MAX: usize = 200;
 const MESSAGE_MAX: usize = 5000;
 
 pub fn validate(form: &FormDefinition, input: &FormInput) -> Result<ValidForm, Vec<FieldError>> {

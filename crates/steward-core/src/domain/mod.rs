@@ -3,10 +3,13 @@
 
 pub mod campaign;
 pub mod careers;
+pub mod erasure;
 pub mod fields;
 pub mod form;
 pub mod ids;
 pub mod payments;
 pub mod preferences;
 pub mod privacy;
+pub mod retention;
+pub mod rights;
 pub mod submit;

@@ -145,6 +145,16 @@ pub fn controller(country: Option<&str>) -> &'static str {
     }
 }
 
+/// Where the policy sends questions, objections and complaints.
+pub const DATA_PROTECTION_OFFICER: &str = "dpo@wso2.com";
+
+/// Where a person whose controller is WSO2 UK Limited may also complain, as the policy says.
+pub fn supervisory_authority(controller: &str) -> Option<&'static str> {
+    (controller == "WSO2 UK Limited").then_some(
+        "The data protection authority of your country; in the UK, the Information Commissioner's Office (https://ico.org.uk/)",
+    )
+}
+
 /// The categories of recipients the policy names.
 pub const RECIPIENTS: [&str; 4] = [
     "Subsidiaries and affiliates: WSO2 Inc. (USA), WSO2 UK Limited, WSO2 Lanka (Private) Limited, WSO2 Brasil Tecnologia E Software Ltda",

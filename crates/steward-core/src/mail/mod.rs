@@ -79,6 +79,32 @@ pub struct Templates {
     env: Environment<'static>,
 }
 
+/// Each built-in template's text and HTML versions, included in every binary that sends mail.
+macro_rules! template {
+    ($name:literal) => {
+        (
+            $name,
+            include_str!(concat!("../../templates/", $name, ".txt")),
+            include_str!(concat!("../../templates/", $name, ".html")),
+        )
+    };
+}
+
+const BUILT_IN_TEMPLATES: [(&str, &str, &str); 7] = [
+    template!("confirm_subscription"),
+    template!("campaign"),
+    template!("privacy_link"),
+    template!("email_change"),
+    template!("export_confirm"),
+    template!("export_ready"),
+    template!("erasure_confirmation"),
+];
+
+/// The name of a built-in template, as the renderer wants it, if there is one by that name.
+pub fn built_in_template(name: &str) -> Option<&'static str> {
+    BUILT_IN_TEMPLATES.iter().map(|(known, _, _)| *known).find(|known| *known == name)
+}
+
 impl Default for Templates {
     fn default() -> Self {
         let mut env = Environment::new();
@@ -89,15 +115,11 @@ impl Default for Templates {
                 minijinja::AutoEscape::None
             }
         });
-        for (name, source) in [
-            ("confirm_subscription.txt", include_str!("../../templates/confirm_subscription.txt")),
-            ("confirm_subscription.html", include_str!("../../templates/confirm_subscription.html")),
-            ("campaign.txt", include_str!("../../templates/campaign.txt")),
-            ("campaign.html", include_str!("../../templates/campaign.html")),
-            ("privacy_link.txt", include_str!("../../templates/privacy_link.txt")),
-            ("privacy_link.html", include_str!("../../templates/privacy_link.html")),
-        ] {
-            env.add_template(name, source).expect("the built-in mail templates parse");
+        for (name, source) in BUILT_IN_TEMPLATES
+            .iter()
+            .flat_map(|(name, text, html)| [(format!("{name}.txt"), *text), (format!("{name}.html"), *html)])
+        {
+            env.add_template_owned(name, source).expect("the built-in mail templates parse");
         }
         Self { env }
     }
@@ -123,6 +145,18 @@ impl Templates {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_built_in_template_renders_in_text_and_html_and_the_outbox_knows_it() {
+        let templates = Templates::default();
+        for (name, _, _) in BUILT_IN_TEMPLATES {
+            let values = serde_json::json!({"organisation": "WSO2", "link_url": "https://x.example/l", "policy_url": "https://x.example/p"});
+            let (text, html) = templates.render(name, &values).unwrap();
+            assert!(text.contains("WSO2") && html.contains("WSO2"), "{name}");
+            assert_eq!(built_in_template(name), Some(name));
+        }
+        assert_eq!(built_in_template("nope"), None);
+    }
 
     #[test]
     fn html_templates_escape_and_text_templates_do_not() {

@@ -171,12 +171,8 @@ fn render(
     message: &OutboxMessage,
     from: &Sender,
 ) -> Result<Vec<u8>, super::MailError> {
-    let template: &'static str = match message.template.as_str() {
-        "confirm_subscription" => "confirm_subscription",
-        "campaign" => "campaign",
-        "privacy_link" => "privacy_link",
-        other => return Err(super::MailError::Template("unknown", other.to_owned())),
-    };
+    let template = super::built_in_template(&message.template)
+        .ok_or_else(|| super::MailError::Template("unknown", message.template.clone()))?;
     let (text, html) = templates.render(template, &message.values)?;
     let unsubscribe = match (&message.unsubscribe_url, &message.unsubscribe_mailto) {
         (Some(url), Some(mailto)) => Some(Unsubscribe { url: url.clone(), mailto: mailto.clone() }),

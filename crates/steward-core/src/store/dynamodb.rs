@@ -21,7 +21,9 @@ use crate::domain::payments::{
 use crate::domain::preferences::{
     ChangeSource, MailPreferences, PreferenceChange, PreferenceStore, SuppressionStore,
 };
-use crate::domain::privacy::{controller, PrivacyStore, RECIPIENTS};
+use crate::domain::privacy::{
+    controller, supervisory_authority, PrivacyStore, DATA_PROTECTION_OFFICER, RECIPIENTS,
+};
 use crate::domain::submit::NewSubmission;
 use crate::mail::outbox::{Enqueued, MarketingConsent, OutboxMessage, OutboxStore};
 use crate::secret::SecretKey;
@@ -543,6 +545,11 @@ impl PaymentStore for DynamoStore {
             (":status".to_owned(), s(payment.status.as_str())),
             (":now".to_owned(), s(payment.started_at.rfc3339())),
             (":registration".to_owned(), s(&payment.registration_id)),
+            (
+                ":retain".to_owned(),
+                n(payment.started_at.epoch_seconds()
+                    + crate::domain::erasure::PAYMENT_RETENTION_DAYS * 86_400),
+            ),
         ]);
         let mut sets = vec![
             "#type = :type",
@@ -555,6 +562,8 @@ impl PaymentStore for DynamoStore {
             "registration_id = :registration",
             "#status = if_not_exists(#status, :status)",
             "started_at = if_not_exists(started_at, :now)",
+            // Payment records are kept as accounting law requires, then they go.
+            "expires_at = if_not_exists(expires_at, :retain)",
         ];
         names.insert("#item".into(), "item".into());
         let mut stripe_ids = Vec::new();
@@ -877,11 +886,27 @@ impl MarketingConsent for DynamoStore {
             .get("marketing_topics")
             .and_then(|v| v.as_ss().ok())
             .is_some_and(|t| t.iter().any(|t| t == topic));
-        Ok(subscribed
-            && !flag("unsubscribed_all")
-            && !profile.contains_key("suppressed")
-            && !profile.contains_key("restricted")
-            && !profile.contains_key("objected"))
+        if !subscribed
+            || flag("unsubscribed_all")
+            || profile.contains_key("suppressed")
+            || profile.contains_key("restricted")
+            || profile.contains_key("objected")
+        {
+            return Ok(false);
+        }
+        let email = profile
+            .get("email")
+            .and_then(|v| v.as_s().ok())
+            .map_or(String::new(), |e| e.trim().to_lowercase());
+        let Some(entry) = self.get(keys::suppression(&self.email_pseudonym(&email))).await? else {
+            return Ok(true);
+        };
+        let text = |item: &HashMap<String, AttributeValue>, name: &str| {
+            item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()
+        };
+        // An erased person who came back is mailed only for what they confirmed since; a bounce
+        // or a complaint stops marketing to the address for good.
+        Ok(text(&entry, "source") == "erasure" && text(&profile, "confirmed_at") > text(&entry, "at"))
     }
 }
 
@@ -901,7 +926,7 @@ impl SubscriberStore for DynamoStore {
             .scan()
             .table_name(&self.table)
             .filter_expression(
-                "sk = :profile AND contains(marketing_topics, :topic) AND (attribute_not_exists(unsubscribed_all) OR unsubscribed_all = :false) AND attribute_not_exists(suppressed)",
+                "sk = :profile AND contains(marketing_topics, :topic) AND (attribute_not_exists(unsubscribed_all) OR unsubscribed_all = :false) AND attribute_not_exists(suppressed) AND attribute_not_exists(restricted) AND attribute_not_exists(objected)",
             )
             .expression_attribute_values(":profile", s("PROFILE"))
             .expression_attribute_values(":topic", s(topic))
@@ -1069,26 +1094,7 @@ impl PrivacyStore for DynamoStore {
     async fn everything(&self, profile_id: &str) -> Result<Option<serde_json::Value>, StoreError> {
         let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(None) };
         let Some(profile) = self.get(profile_key).await? else { return Ok(None) };
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(keys::profile_partition(profile_id)))
-                .set_exclusive_start_key(start)
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(classify)?;
-            items.extend(page.items().iter().cloned());
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
+        let items = self.partition(&keys::profile_partition(profile_id), None).await?;
         let of_kind = |prefix: &str| -> Vec<serde_json::Value> {
             items
                 .iter()
@@ -1109,13 +1115,33 @@ impl PrivacyStore for DynamoStore {
                 .collect()
         };
         let country = profile.get("country").and_then(|v| v.as_s().ok()).map(String::as_str);
+        // The profile is kept as long as the longest-kept submission or payment record.
+        let profile_until = items
+            .iter()
+            .filter(|i| {
+                i.get(keys::SK)
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|sk| sk.starts_with("SUBMISSION#") || sk.starts_with("PAYMENT#"))
+            })
+            .filter_map(|i| i.get(keys::TTL).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok()))
+            .max();
+        let mut profile_json = item_json(&profile);
+        if let Some(until) = profile_until {
+            profile_json["retained_until"] =
+                crate::time::Timestamp::from_epoch_millis(until * 1000).map(|t| t.rfc3339()).into();
+        }
+        let pending = [of_kind("EMAILCHANGE#"), of_kind("EXPORT#")].concat();
         Ok(Some(serde_json::json!({
-            "profile": item_json(&profile),
+            "profile": profile_json,
             "submissions": of_kind("SUBMISSION#"),
             "payments": of_kind("PAYMENT#"),
             "mail_preference_history": of_kind("MAILLOG#"),
+            "profile_history": of_kind("HISTORY#"),
+            "pending_requests": pending,
             "billing": of_kind("BILLING"),
             "data_controller": controller(country),
+            "data_protection_officer": DATA_PROTECTION_OFFICER,
+            "supervisory_authority": supervisory_authority(controller(country)),
             "recipients": RECIPIENTS,
         })))
     }
@@ -1294,3 +1320,5 @@ fn submission_item(submission: &NewSubmission) -> HashMap<String, AttributeValue
         ("consent".into(), AttributeValue::M(evidence)),
     ])
 }
+
+mod rights;

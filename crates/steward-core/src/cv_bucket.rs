@@ -1,0 +1,108 @@
+//! The private CV bucket, for erasure, retention and exports (feature `s3`): every version of an
+//! application's objects deleted, and short-lived download links.
+
+use std::time::Duration;
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+
+use crate::domain::erasure::{CvObjects, CvObjectsError};
+use crate::telemetry::error_chain;
+
+#[derive(Clone, Debug)]
+pub struct CvBucket {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl CvBucket {
+    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        Self { client, bucket: bucket.into() }
+    }
+
+    /// A GET link to one version of a CV that downloads as an attachment and stops working after
+    /// `valid_for`.
+    pub async fn download_link(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        file_name: &str,
+        valid_for: Duration,
+    ) -> Result<String, CvObjectsError> {
+        let file_name = file_name.replace(|c: char| c == '"' || c == '\\' || c.is_control(), "_");
+        let config = PresigningConfig::expires_in(valid_for).map_err(|e| CvObjectsError(e.to_string()))?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_version_id(version_id.map(str::to_owned))
+            .response_content_disposition(format!("attachment; filename=\"{file_name}\""))
+            .presigned(config)
+            .await
+            .map_err(|e| CvObjectsError(error_chain(&e)))?;
+        Ok(request.uri().to_owned())
+    }
+}
+
+impl CvObjects for CvBucket {
+    async fn delete_application(&self, application_id: &str) -> Result<usize, CvObjectsError> {
+        if application_id.is_empty()
+            || !application_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(CvObjectsError("not an application id".into()));
+        }
+        let prefix = format!("cv/{application_id}/");
+        let mut deleted = 0;
+        // Deleting changes the listing, so list from the start until nothing is left.
+        loop {
+            let listing = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(&prefix)
+                .send()
+                .await
+                .map_err(|e| CvObjectsError(error_chain(&e)))?;
+            let versions = listing
+                .versions()
+                .iter()
+                .filter_map(|v| Some((v.key()?, v.version_id())))
+                .chain(listing.delete_markers().iter().filter_map(|m| Some((m.key()?, m.version_id()))));
+            let objects: Vec<ObjectIdentifier> = versions
+                .filter_map(|(key, version)| {
+                    ObjectIdentifier::builder()
+                        .key(key)
+                        .set_version_id(version.map(str::to_owned))
+                        .build()
+                        .ok()
+                })
+                .collect();
+            if objects.is_empty() {
+                return Ok(deleted);
+            }
+            let count = objects.len();
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| CvObjectsError(e.to_string()))?;
+            let output = self
+                .client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| CvObjectsError(error_chain(&e)))?;
+            if let Some(error) = output.errors().first() {
+                return Err(CvObjectsError(format!(
+                    "{} versions could not be deleted ({})",
+                    output.errors().len(),
+                    error.code().unwrap_or("no code")
+                )));
+            }
+            deleted += count;
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The privacy center's pages: plain HTML forms that work without JavaScript. Every value shown
+//! is escaped; the session goes along in the URL and in hidden fields, never in a cookie.
+
+use serde_json::Value;
+use steward_core::http::page::{escape, layout};
+
+/// A page with one button, for links in mail: opening it uses nothing, the button does.
+pub fn confirm_link(title: &str, action: &str, token: &str, button: &str) -> String {
+    layout(
+        title,
+        &format!(
+            r#"<h1>{title}</h1><form method="post" action="{action}"><input type="hidden" name="token" value="{token}"><button type="submit">{button}</button></form>"#,
+            title = escape(title),
+            action = escape(action),
+            token = escape(token),
+            button = escape(button),
+        ),
+    )
+}
+
+fn notice(code: &str) -> &'static str {
+    match code {
+        "corrected" => "Your details are corrected.",
+        "email_confirmation_sent" => {
+            "We sent a link to your new address. Your address changes once you follow it; your other changes are saved."
+        }
+        "export_confirmation_sent" => "We sent a message to your own address: the export goes out once you confirm it there.",
+        "restricted" => "We keep your data but no longer use it.",
+        "lifted_restricted" => "The restriction is lifted.",
+        "objected" => "Your objection is recorded: we no longer use your data for our legitimate interests or marketing.",
+        "lifted_objected" => "Your objection is withdrawn.",
+        "withdrawn" => "Your consent is withdrawn.",
+        _ => "Done.",
+    }
+}
+
+fn hidden_session(session: &str) -> String {
+    format!(r#"<input type="hidden" name="session" value="{}">"#, escape(session))
+}
+
+/// Any stored value, as nested definition lists.
+fn value_html(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let rows: String = map
+                .iter()
+                .map(|(k, v)| format!("<dt>{}</dt><dd>{}</dd>", escape(&k.replace('_', " ")), value_html(v)))
+                .collect();
+            format!("<dl>{rows}</dl>")
+        }
+        Value::Array(list) => {
+            let items: String = list.iter().map(|v| format!("<li>{}</li>", value_html(v))).collect();
+            format!("<ul>{items}</ul>")
+        }
+        Value::String(text) => escape(text),
+        Value::Null => String::new(),
+        other => escape(&other.to_string()),
+    }
+}
+
+fn section(title: &str, value: &Value) -> String {
+    let empty = value.is_null() || value.as_array().is_some_and(Vec::is_empty);
+    let body = if empty { "<p>Nothing.</p>".to_owned() } else { value_html(value) };
+    format!("<section><h2>{}</h2>{body}</section>", escape(title))
+}
+
+fn input(name: &str, label: &str, value: &str, kind: &str, autocomplete: &str) -> String {
+    format!(
+        r#"<label for="f-{name}">{label}</label><input id="f-{name}" name="{name}" type="{kind}" value="{value}" autocomplete="{autocomplete}">"#,
+        label = escape(label),
+        value = escape(value),
+    )
+}
+
+/// Everything held, and a form for each right.
+pub fn privacy_center(organisation: &str, session: &str, data: &Value, done: Option<&str>) -> String {
+    let profile = &data["profile"];
+    let text = |name: &str| profile[name].as_str().unwrap_or_default();
+    let session_field = hidden_session(session);
+    let session_query = escape(session);
+    let notice = done
+        .map(|code| format!(r#"<p role="status"><strong>{}</strong></p>"#, escape(notice(code))))
+        .unwrap_or_default();
+
+    let correct = format!(
+        r#"<section><h2>Correct your details</h2><form method="post" action="/me">{session_field}<input type="hidden" name="_method" value="PATCH">{}{}{}{}{}{}{}<p>Leave a field empty to remove it. A new email address is used once you confirm it from that address.</p><button type="submit">Save</button></form></section>"#,
+        input("name", "Name", text("full_name"), "text", "name"),
+        input("email", "Email", text("email"), "email", "email"),
+        input("phone", "Phone (with country code)", text("phone"), "tel", "tel"),
+        input("job_title", "Job title", text("job_title"), "text", "organization-title"),
+        input("company", "Company", text("company"), "text", "organization"),
+        input("country", "Country (two-letter code)", text("country"), "text", "country"),
+        input("state", "State or region (code, such as US-CA)", text("state"), "text", "off"),
+    );
+
+    let export = format!(
+        r#"<section><h2>Take your data with you</h2><p><a href="/me/export?format=json&amp;session={session_query}">Download as JSON</a> · <a href="/me/export?format=csv&amp;session={session_query}">Download as CSV</a></p><form method="post" action="/me/export">{session_field}<label for="f-to">Or send it to someone else (we ask you to confirm first)</label><input id="f-to" name="to" type="email" autocomplete="off" required><label for="f-format">Format</label><select id="f-format" name="format"><option value="json">JSON</option><option value="csv">CSV</option></select><button type="submit" class="secondary">Send a copy</button></form></section>"#
+    );
+
+    let limit_form = |path: &str, on: bool, set_label: &str, lift_label: &str, explain: &str| {
+        let (lift, label) = if on { ("true", lift_label) } else { ("false", set_label) };
+        format!(
+            r#"<form method="post" action="{path}">{session_field}<input type="hidden" name="lift" value="{lift}"><p>{}</p><button type="submit" class="secondary">{}</button></form>"#,
+            escape(explain),
+            escape(label)
+        )
+    };
+    let limits = format!(
+        "<section><h2>Limit how we use your data</h2>{}{}</section>",
+        limit_form(
+            "/me/restrict",
+            !profile["restricted"].is_null(),
+            "Restrict processing",
+            "Lift the restriction",
+            "Restriction: we keep your data but do not use it, for instance while you contest its accuracy."
+        ),
+        limit_form(
+            "/me/object",
+            !profile["objected"].is_null(),
+            "Object to processing",
+            "Withdraw my objection",
+            "Objection: we stop using your data for our legitimate interests and for marketing."
+        ),
+    );
+
+    let withdrawn: Vec<&str> = profile["withdrawn_consents"]
+        .as_array()
+        .map(|l| l.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut consents: Vec<String> = data["submissions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["consent"]["purposes"].as_array().cloned().unwrap_or_default())
+        .filter(|p| p["basis"] == "consent")
+        .filter_map(|p| p["id"].as_str().map(str::to_owned))
+        .filter(|id| !withdrawn.contains(&id.as_str()))
+        .collect();
+    consents.sort();
+    consents.dedup();
+    let withdraw: String = consents
+        .iter()
+        .map(|purpose| {
+            format!(
+                r#"<form method="post" action="/me/withdraw">{session_field}<input type="hidden" name="purpose" value="{p}"><button type="submit" class="secondary">Withdraw my consent to {p}</button></form>"#,
+                p = escape(purpose)
+            )
+        })
+        .collect();
+    let withdraw = format!(
+        "<section><h2>Consents</h2>{}</section>",
+        if withdraw.is_empty() {
+            "<p>You have no consent left to withdraw.</p>".to_owned()
+        } else {
+            withdraw
+        }
+    );
+
+    let delete = format!(
+        r#"<section><h2>Delete your data</h2><p>We delete everything we hold about you, except payment records, which the law makes us keep without your name or address.</p><p><a href="/me/delete?session={session_query}">Delete my data…</a></p></section>"#
+    );
+
+    let held = [
+        ("Your profile", &data["profile"]),
+        ("Your form submissions", &data["submissions"]),
+        ("Your payments", &data["payments"]),
+        ("Billing", &data["billing"]),
+        ("Mail preference history", &data["mail_preference_history"]),
+        ("Profile history", &data["profile_history"]),
+        ("Pending requests", &data["pending_requests"]),
+    ]
+    .iter()
+    .map(|(title, value)| section(title, value))
+    .collect::<String>();
+    let who = format!(
+        "<section><h2>Who is responsible</h2><p>The data controller for you is <strong>{}</strong>. Questions, objections and complaints: our Data Protection Officer at <a href=\"mailto:{dpo}\">{dpo}</a>.</p>{}<h3>Who may receive your data</h3>{}</section>",
+        escape(data["data_controller"].as_str().unwrap_or_default()),
+        data["supervisory_authority"].as_str().map(|a| format!("<p>You may also complain to {}.</p>", escape(a))).unwrap_or_default(),
+        value_html(&data["recipients"]),
+        dpo = escape(data["data_protection_officer"].as_str().unwrap_or_default()),
+    );
+
+    layout(
+        "Your privacy center",
+        &format!(
+            "<h1>Your data at {}</h1>{notice}<p>This page works for 30 minutes after you signed in.</p>{held}{who}{correct}{export}{limits}{withdraw}{delete}",
+            escape(organisation)
+        ),
+    )
+}
+
+/// The confirmation step before erasure.
+pub fn confirm_erasure(session: &str) -> String {
+    layout(
+        "Delete your data",
+        &format!(
+            r#"<h1>Delete your data?</h1><p>This deletes your profile, your form submissions, your CVs and your mail preferences, now and for good. Payment records are kept without your name or address, as the law requires. We send one last message to confirm, then we forget your address.</p><form method="post" action="/me">{}<input type="hidden" name="_method" value="DELETE"><label><input type="checkbox" name="confirm" value="yes" required> I understand that this cannot be undone</label><button type="submit">Delete everything</button></form><p><a href="/me?session={}">No, take me back</a></p>"#,
+            hidden_session(session),
+            escape(session)
+        ),
+    )
+}
+
+pub fn erased() -> String {
+    layout(
+        "Your data is deleted",
+        "<h1>Your data is deleted</h1><p>We sent a last message to confirm it. You are welcome to register again whenever you like.</p>",
+    )
+}

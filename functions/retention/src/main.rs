@@ -1,0 +1,46 @@
+//! Wiring for the retention Lambda: a schedule invokes it; it deletes every item whose retention
+//! period has ended (before DynamoDB's TTL gets to it), the CVs of expired applications, and the
+//! profiles nothing is kept for any more. Its log counts what went, by kind, without personal data.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use steward_core::config::Env;
+use steward_core::cv_bucket::CvBucket;
+use steward_core::domain::retention::sweep;
+use steward_core::secret::SecretKey;
+use steward_core::store::dynamodb::DynamoStore;
+
+struct App {
+    store: DynamoStore,
+    cvs: CvBucket,
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    steward_core::telemetry::init();
+    let env = Env::process();
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let s3 =
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
+    let app = App {
+        // The sweep finds everything by its keys; it needs no keyed hashes of addresses except
+        // for rate counters, which expire by themselves.
+        store: DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            env.required("TABLE_NAME")?,
+            SecretKey::new(env.required("HASH_KEY")?.into_bytes()),
+        ),
+        cvs: CvBucket::new(s3, env.required("CV_BUCKET")?),
+    };
+    let app: &'static App = Box::leak(Box::new(app));
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
+        let report = sweep(&app.store, &app.cvs, now()).await?;
+        Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
+    }))
+    .await
+}
