@@ -673,3 +673,79 @@ async fn given_items_past_their_retention_then_the_sweep_deletes_them_their_cvs_
     let kept = known_person().await;
     assert!(stack().profile(&kept).await.is_some(), "current data stays");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_browser_without_javascript_then_every_right_works_through_plain_pages_and_forms() {
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let email = known_person().await;
+    ask_for_link(&email).await;
+    eventually("the link arrived", || async { !sign_in_links(&email).await.is_empty() }).await;
+    let link = sign_in_links(&email).await.remove(0);
+    let token = link.split("token=").nth(1).unwrap();
+    let signed_in = browser
+        .post(stack().url("/privacy/session"))
+        .header("accept", "text/html")
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let center = signed_in.headers()["location"].to_str().unwrap().to_owned();
+    let session = center.split("session=").nth(1).unwrap().to_owned();
+
+    let page = browser.get(stack().url(&center)).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert!(page.headers().get("set-cookie").is_none());
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&email) && html.contains("Zoë Ñúñez") && html.contains("WSO2 UK Limited"));
+
+    let form = |pairs: Vec<(&'static str, &str)>| {
+        let mut pairs: Vec<(String, String)> =
+            pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        pairs.push(("session".into(), session.clone()));
+        pairs
+    };
+    let corrected = browser
+        .post(stack().url("/me"))
+        .header("accept", "text/html")
+        .form(&form(vec![
+            ("_method", "PATCH"),
+            ("name", "Zoë N."),
+            ("email", &email),
+            ("phone", ""),
+            ("country", "DE"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(corrected.status(), StatusCode::SEE_OTHER);
+    assert!(corrected.headers()["location"].to_str().unwrap().ends_with("done=corrected"));
+    let invalid = browser
+        .post(stack().url("/me"))
+        .header("accept", "text/html")
+        .form(&form(vec![("_method", "PATCH"), ("phone", "12")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(invalid.text().await.unwrap().contains("phone"), "the page names the field");
+    let restricted = browser.post(stack().url("/me/restrict")).form(&form(vec![])).send().await.unwrap();
+    assert_eq!(restricted.status(), StatusCode::SEE_OTHER);
+
+    let confirm = browser.get(stack().url(&format!("/me/delete?session={session}"))).send().await.unwrap();
+    assert!(confirm.text().await.unwrap().contains(r#"name="confirm""#), "a confirmation step");
+    let unconfirmed =
+        browser.post(stack().url("/me")).form(&form(vec![("_method", "DELETE")])).send().await.unwrap();
+    assert_eq!(unconfirmed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(stack().profile(&email).await.is_some(), "nothing deleted without confirmation");
+    let deleted = browser
+        .post(stack().url("/me"))
+        .form(&form(vec![("_method", "DELETE"), ("confirm", "yes")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::OK);
+    assert!(deleted.text().await.unwrap().contains("deleted"));
+    assert!(stack().profile(&email).await.is_none());
+}

@@ -39,3 +39,26 @@ fn given_the_careers_form_then_the_cv_lifecycle_keeps_cvs_exactly_as_long_as_app
     assert_eq!(parameter_default("CvRetentionDays"), careers.retention_days.to_string());
     assert_eq!(env["CvRetentionDays"], careers.retention_days.to_string());
 }
+
+#[test]
+fn given_the_template_then_every_function_has_sample_events_that_parse() {
+    let root = steward_blackbox::root();
+    let template = std::fs::read_to_string(root.join("template.yaml")).unwrap();
+    let binaries: Vec<&str> =
+        template.lines().filter_map(|l| l.trim().strip_prefix("Binary: ")).map(str::trim).collect();
+    assert!(binaries.len() >= 10, "{binaries:?}");
+    for binary in binaries {
+        let dir = root.join("events").join(binary);
+        let samples: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|_| panic!("events/{binary} is missing"))
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        assert!(!samples.is_empty(), "events/{binary} has no sample");
+        for sample in samples {
+            let text = std::fs::read_to_string(&sample).unwrap();
+            serde_json::from_str::<serde_json::Value>(&text).unwrap_or_else(|e| panic!("{sample:?}: {e}"));
+        }
+    }
+}

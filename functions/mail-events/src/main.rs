@@ -117,4 +117,15 @@ mod tests {
         assert!(suppressions("not json").is_empty());
         assert!(suppressions(&sns(serde_json::json!({"eventType": "Delivery"}))).is_empty());
     }
+
+    #[test]
+    fn given_the_sample_sqs_event_then_its_bounce_suppresses_the_address() {
+        let path = format!("{}/../../events/mail-events/sqs-ses-bounce.json", env!("CARGO_MANIFEST_DIR"));
+        let event: SqsEvent = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let body = event.records[0].body.as_deref().unwrap();
+        assert_eq!(
+            suppressions(body),
+            [("gone@example.com".to_owned(), ChangeSource::Bounce, suppressions(body)[0].2.clone())]
+        );
+    }
 }

@@ -458,3 +458,33 @@ fn erasure_problem(err: ErasureError) -> Problem {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use lambda_http::request::LambdaRequest;
+    use lambda_http::{Context, LambdaEvent};
+    use steward_core::lambda::guard_body;
+
+    use super::*;
+
+    fn sample(name: &str) -> Request {
+        let path = format!("{}/../../events/privacy/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let event: LambdaRequest = serde_json::from_str(&text).expect("an API Gateway v2 event");
+        guard_body(LambdaEvent::new(event, Context::default())).payload.into()
+    }
+
+    #[tokio::test]
+    async fn given_the_sample_events_then_each_carries_what_its_route_reads() {
+        let link = sample("link.json");
+        assert_eq!(read_form(&link).await.unwrap().first("email"), Some("ana.silva@example.com"));
+        for name in ["me.json", "export-csv.json", "correct.json", "erase.json"] {
+            assert!(bearer(&sample(name)).is_some_and(|t| t.starts_with("local1.")), "{name}");
+        }
+        assert_eq!(query(&sample("export-csv.json"), "format").as_deref(), Some("csv"));
+        let page = sample("erase-page.json");
+        let form = read_form(&page).await.unwrap();
+        assert_eq!((form.first("_method"), form.first("confirm")), (Some("DELETE"), Some("yes")));
+        assert!(!respond::wants_json(page.headers()), "a browser's form post");
+    }
+}

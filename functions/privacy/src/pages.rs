@@ -207,3 +207,56 @@ pub fn erased() -> String {
         "<h1>Your data is deleted</h1><p>We sent a last message to confirm it. You are welcome to register again whenever you like.</p>",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data() -> Value {
+        serde_json::json!({
+            "profile": {"email": "a@example.com", "full_name": "<script>x</script>", "withdrawn_consents": ["contest"]},
+            "submissions": [{"form": "survey", "consent": {"purposes": [
+                {"id": "contest", "basis": "consent"}, {"id": "marketing", "basis": "consent"},
+                {"id": "recruitment", "basis": "legitimate-interests"}]}}],
+            "payments": [],
+            "data_controller": "WSO2 Inc.",
+            "data_protection_officer": "dpo@wso2.com",
+            "recipients": ["Stripe"],
+        })
+    }
+
+    #[test]
+    fn the_privacy_center_page_escapes_what_it_shows_and_offers_every_right_without_script() {
+        let page = privacy_center("WSO2", "s3ss\"ion", &data(), Some("corrected"));
+        assert!(!page.contains("<script>x"), "values are escaped");
+        assert!(page.contains("&lt;script&gt;x"));
+        assert!(!page.contains("<script"), "no script at all");
+        for action in [
+            r#"action="/me""#,
+            r#"action="/me/export""#,
+            r#"action="/me/restrict""#,
+            r#"action="/me/object""#,
+            r#"action="/me/withdraw""#,
+        ] {
+            assert!(page.contains(action), "{action}");
+        }
+        assert!(page.contains("/me/delete?session=s3ss&quot;ion"));
+        assert!(page.contains(r#"value="s3ss&quot;ion""#), "the session goes along, escaped");
+        assert!(
+            page.contains(r#"<label for="f-name">"#) && page.contains(r#"id="f-name""#),
+            "labels tied to inputs"
+        );
+        assert!(page.contains(r#"role="status""#), "the notice is announced");
+        assert!(page.contains("Withdraw my consent to marketing"));
+        assert!(!page.contains("Withdraw my consent to contest"), "withdrawn already");
+        assert!(!page.contains("Withdraw my consent to recruitment"), "not a consent");
+        assert!(page.contains("mailto:dpo@wso2.com"));
+    }
+
+    #[test]
+    fn erasure_asks_for_a_confirmation_first() {
+        let page = confirm_erasure("token");
+        assert!(page.contains(r#"name="_method" value="DELETE""#));
+        assert!(page.contains(r#"name="confirm" value="yes" required"#));
+    }
+}
