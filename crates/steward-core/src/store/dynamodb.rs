@@ -402,6 +402,28 @@ fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
     HashMap::from([(keys::PK.to_owned(), s(pk)), (keys::SK.to_owned(), s(sk))])
 }
 
+/// A scan's page cursor: its last key, both parts, on one line.
+fn cursor_of(last_key: &HashMap<String, AttributeValue>) -> Option<String> {
+    Some(format!("{}\n{}", last_key.get(keys::PK)?.as_s().ok()?, last_key.get(keys::SK)?.as_s().ok()?))
+}
+
+fn cursor_key(cursor: &str) -> Option<HashMap<String, AttributeValue>> {
+    cursor.split_once('\n').map(|(pk, sk)| key(pk.to_owned(), sk.to_owned()))
+}
+
+/// A single-item write whose refusal by its condition means "nothing to do".
+fn unless_condition_failed<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<(), StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(err) if is_condition_failure(&err) => Ok(()),
+        Err(err) => Err(classify(err)),
+    }
+}
+
 /// A single-item write refused by its condition (transactions read their reasons in `transact`).
 fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     err.code() == Some("ConditionalCheckFailedException")
@@ -918,9 +940,7 @@ impl SubscriberStore for DynamoStore {
         topic: &str,
         start: Option<String>,
     ) -> Result<(Vec<Subscriber>, Option<String>), StoreError> {
-        // The page cursor is the scan's last key, both parts, on one line.
-        let start_key = start
-            .and_then(|cursor| cursor.split_once('\n').map(|(pk, sk)| key(pk.to_owned(), sk.to_owned())));
+        let start_key = start.as_deref().and_then(cursor_key);
         let output = self
             .client
             .scan()
@@ -943,10 +963,7 @@ impl SubscriberStore for DynamoStore {
                 Some(Subscriber { profile_id: text("profile_id")?, email: text("email")? })
             })
             .collect();
-        let next = output.last_evaluated_key().and_then(|k| {
-            Some(format!("{}\n{}", k.get(keys::PK)?.as_s().ok()?, k.get(keys::SK)?.as_s().ok()?))
-        });
-        Ok((subscribers, next))
+        Ok((subscribers, output.last_evaluated_key().and_then(cursor_of)))
     }
 }
 

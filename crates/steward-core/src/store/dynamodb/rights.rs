@@ -7,7 +7,10 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, DeleteRequest, Put, ReturnValue, TransactWriteItem, Update, WriteRequest,
 };
 
-use super::{built, classify, is_condition_failure, key, keys, mail_log_item, n, s, DynamoStore};
+use super::{
+    built, classify, cursor_key, cursor_of, is_condition_failure, key, keys, mail_log_item, n, s,
+    unless_condition_failed, DynamoStore,
+};
 use crate::domain::erasure::{
     confirmation_id, ErasurePlan, ErasureReason, ErasureReport, ErasureStore, ItemKey, EMAIL_RATE_SCOPES,
     PAYMENT_RETENTION_DAYS,
@@ -341,11 +344,7 @@ impl ErasureStore for DynamoStore {
             .expression_attribute_values(":erasure", s("erasure"))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(classify(err)),
-        }
+        unless_condition_failed(result)
     }
 
     async fn retain_payment(&self, item_key: &ItemKey, retain_until: i64) -> Result<(), StoreError> {
@@ -361,11 +360,7 @@ impl ErasureStore for DynamoStore {
             .expression_attribute_values(":until", n(retain_until))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(classify(err)),
-        }
+        unless_condition_failed(result)
     }
 
     async fn delete_items(&self, item_keys: &[ItemKey]) -> Result<(), StoreError> {
@@ -457,8 +452,7 @@ impl RetentionStore for DynamoStore {
         now: i64,
         cursor: Option<String>,
     ) -> Result<(Vec<ExpiredItem>, Option<String>), StoreError> {
-        let start_key =
-            cursor.and_then(|c| c.split_once('\n').map(|(pk, sk)| key(pk.to_owned(), sk.to_owned())));
+        let start_key = cursor.as_deref().and_then(cursor_key);
         let output = self
             .client
             .scan()
@@ -488,10 +482,7 @@ impl RetentionStore for DynamoStore {
                 Some(ExpiredItem { key: (pk, sk), kind, profile_id, application_id })
             })
             .collect();
-        let next = output.last_evaluated_key().and_then(|k| {
-            Some(format!("{}\n{}", k.get(keys::PK)?.as_s().ok()?, k.get(keys::SK)?.as_s().ok()?))
-        });
-        Ok((items, next))
+        Ok((items, output.last_evaluated_key().and_then(cursor_of)))
     }
 
     async fn holds_anything(&self, profile_id: &str) -> Result<bool, StoreError> {
