@@ -182,7 +182,7 @@ async fn given_a_plain_html_form_when_posted_then_the_browser_is_sent_to_the_tha
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(response.headers()["location"], "http://127.0.0.1:3000/thanks/contact");
+    assert_eq!(response.headers()["location"], format!("{}/thanks/contact", stack().site));
     assert!(response.headers().get("set-cookie").is_none());
     assert!(stack().profile(&email).await.is_some());
 }

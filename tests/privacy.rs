@@ -347,9 +347,16 @@ async fn given_a_nominated_recipient_then_the_export_goes_to_them_only_after_con
     assert_eq!(post().await.unwrap().status(), StatusCode::FORBIDDEN, "single use");
 
     let ready = wait_for_mail(&recipient, "shared with you").await;
-    let download = http().get(link(&ready.text, "/privacy/export?token=")).send().await.unwrap();
-    assert_eq!(download.status(), StatusCode::OK);
-    assert!(download.text().await.unwrap().contains(&email));
+    let download_link = link(&ready.text, "/privacy/export?token=");
+    let page = http().get(&download_link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "a scanner's GET");
+    assert!(!page.text().await.unwrap().contains(&email), "opening the link downloads nothing");
+    let download_token = download_link.split("token=").nth(1).unwrap().to_owned();
+    let download = || http().post(stack().url("/privacy/export")).form(&[("token", &download_token)]).send();
+    let first = download().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    assert!(first.text().await.unwrap().contains(&email));
+    assert_eq!(download().await.unwrap().status(), StatusCode::OK, "the recipient may download again");
 
     let bad = http()
         .post(stack().url("/me/export"))
@@ -359,6 +366,9 @@ async fn given_a_nominated_recipient_then_the_export_goes_to_them_only_after_con
         .await
         .unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    erase_me(&session).await;
+    assert_eq!(download().await.unwrap().status(), StatusCode::FORBIDDEN, "erasure revokes the link");
 }
 
 async fn patch(session: &str, body: Value) -> reqwest::Response {
@@ -551,7 +561,25 @@ async fn given_erasure_then_nothing_identifies_the_person_the_payment_is_kept_ba
 ) {
     let person = everything_person().await;
     let session = session_for(&person.email).await;
+    // Mail still owed to the person when they erase: it must not outlive them.
+    let owed = http()
+        .post(stack().url("/me/export"))
+        .bearer_auth(&session)
+        .json(&json!({"to": unique_email("friend")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(owed.status(), StatusCode::ACCEPTED);
     let erased = erase_me(&session).await;
+    let goodbye = format!("erasure-{}", person.profile_id);
+    let mentions: Vec<Item> = stack()
+        .scan_all()
+        .await
+        .into_iter()
+        .filter(|i| text_of(i).contains(&person.email.to_lowercase()))
+        .filter(|i| !(s(i, "pk") == "OUTBOX" && s(i, "sk") == goodbye))
+        .collect();
+    assert!(mentions.is_empty(), "right after erasure only the confirmation knows the address: {mentions:?}");
     assert_eq!(erased["already_erased"], false);
     assert_eq!(erased["report"]["payments_retained"], 1);
     assert!(erased["report"]["cv_versions_deleted"].as_u64().unwrap() >= 1);
@@ -670,6 +698,34 @@ async fn given_items_past_their_retention_then_the_sweep_deletes_them_their_cvs_
     .await;
     eventually("and the profile nothing is kept for", || async { stack().profile(&email).await.is_none() })
         .await;
+
+    // DynamoDB's TTL removed a submission itself: the profile goes once its own dates pass.
+    let aged = unique_email("aged");
+    let receipt = submit("contact-us", json!({"name": "Aged Out", "email": aged, "message": "Old"})).await;
+    let (pk, sk) =
+        keys::submission(receipt["profile_id"].as_str().unwrap(), receipt["submission_id"].as_str().unwrap());
+    let dynamodb = stack().dynamodb();
+    dynamodb
+        .delete_item()
+        .table_name(&stack().table)
+        .key("pk", AttributeValue::S(pk))
+        .key("sk", AttributeValue::S(sk))
+        .send()
+        .await
+        .unwrap();
+    let (pk, sk) = stack().profile_key(&aged);
+    dynamodb
+        .update_item()
+        .table_name(&stack().table)
+        .key("pk", AttributeValue::S(pk))
+        .key("sk", AttributeValue::S(sk))
+        .update_expression("SET #retain = :past")
+        .expression_attribute_names("#retain", "retain_until_contact-us")
+        .expression_attribute_values(":past", AttributeValue::N((now() - 60).to_string()))
+        .send()
+        .await
+        .unwrap();
+    eventually("the lapsed profile is removed", || async { stack().profile(&aged).await.is_none() }).await;
     let kept = known_person().await;
     assert!(stack().profile(&kept).await.is_some(), "current data stays");
 }

@@ -732,12 +732,29 @@ def mailbox_page(messages: list[dict]) -> bytes:
     ).encode()
 
 
+SITE_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml", ".png": "image/png"}
+
+
+def site_file(site: Path, path: str) -> Path | None:
+    """The reference site's file for a URL path: `/` is index.html, `/contact` is contact.html."""
+    relative = path.strip("/") or "index"
+    if ".." in relative.split("/"):
+        return None
+    for candidate in (site / relative, site / f"{relative}.html", site / relative / "index.html"):
+        if candidate.is_file() and candidate.resolve().is_relative_to(site.resolve()):
+            return candidate
+    return None
+
+
 class Gateway:
-    def __init__(self, routes: list[Route], openapi: Path, trust_test_ip_header: bool, aws_endpoint: str = ""):
+    def __init__(self, routes: list[Route], openapi: Path, trust_test_ip_header: bool, aws_endpoint: str = "",
+                 stripe_url: str | None = None, site: Path | None = None):
         self.aws_endpoint = aws_endpoint
         self.routes = routes
         self.openapi = openapi
         self.trust_test_ip_header = trust_test_ip_header
+        self.stripe_url = stripe_url
+        self.site = site
 
     def handler_class(self):
         gateway = self
@@ -757,6 +774,19 @@ class Gateway:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(body)
+
+            def _proxy(self, url: str, body: bytes):
+                import urllib.error
+                import urllib.request
+
+                headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "authorization", "idempotency-key")}
+                request = urllib.request.Request(url, data=body if self.command != "GET" else None, headers=headers, method=self.command)
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as response:
+                        status, data, content_type = response.status, response.read(), response.headers.get("Content-Type", "application/json")
+                except urllib.error.HTTPError as err:
+                    status, data, content_type = err.code, err.read(), err.headers.get("Content-Type", "application/json")
+                return self._send(status, [("Content-Type", content_type)], data)
 
             def _message(self, status: int, message: str):
                 self._send(status, [("Content-Type", "application/json")], json.dumps({"message": message}).encode())
@@ -778,11 +808,19 @@ class Gateway:
                 if self.command == "GET" and path == "/_local/routes":
                     routes = [{"method": r.method, "path": r.path} for r in gateway.routes]
                     return self._send(200, [("Content-Type", "application/json")], json.dumps(routes).encode())
+                if path.startswith("/_local/stripe/") and gateway.stripe_url:
+                    # The reference site's test-card step reaches the Stripe emulator through the
+                    # site's own origin, as Stripe.js reaches Stripe.
+                    return self._proxy(gateway.stripe_url + self.path[len("/_local/stripe"):], body)
                 for route in gateway.routes:
                     match = route.pattern.match(path)
                     if match and route.method in (self.command, "ANY"):
                         break
                 else:
+                    static = site_file(gateway.site, path) if gateway.site and self.command in ("GET", "HEAD") else None
+                    if static is not None:
+                        content_type = SITE_TYPES.get(static.suffix, "application/octet-stream")
+                        return self._send(200, [("Content-Type", content_type), ("Cache-Control", "no-store")], static.read_bytes())
                     return self._message(404, "Not Found")
                 source_ip = self.client_address[0]
                 if gateway.trust_test_ip_header and self.headers.get("x-local-source-ip"):
@@ -877,6 +915,7 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a value of the env file")
     parser.add_argument("--trust-test-ip-header", action="store_true", help="tests only: X-Local-Source-Ip sets the source IP")
     parser.add_argument("--exit-on-stdin-eof", action="store_true", help="stop when the parent closes stdin")
+    parser.add_argument("--site", type=Path, default=ROOT / "site", help="the reference site, served at / (default: site/)")
     args = parser.parse_args()
 
     settings = read_env_file(args.env_file)
@@ -888,8 +927,14 @@ def main() -> None:
     moto_port = args.moto_port if args.moto_port is not None else int(settings["MOTO_PORT"])
     api_port = api_port or free_port()
     moto_port = moto_port or free_port()
-    # Links in mail point at this API, whichever port it got.
+    # Links in mail point at this API, whichever port it got. The reference site is served from
+    # the same origin (at `/`), so it is also the site that forms thank people on, and an allowed
+    # origin for browsers (the CV bucket's CORS too).
     settings["PublicApiUrl"] = f"http://{settings.get('API_HOST', '127.0.0.1')}:{api_port}"
+    settings["SiteUrl"] = settings["PublicApiUrl"]
+    origins = [o for o in settings.get("AllowedOrigins", "").split(",") if o]
+    if settings["PublicApiUrl"] not in origins:
+        settings["AllowedOrigins"] = ",".join(origins + [settings["PublicApiUrl"]])
     for key in ("AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ[key] = settings[key]
     os.environ["AWS_DEFAULT_REGION"] = region
@@ -968,7 +1013,7 @@ def main() -> None:
     for schedule in schedules:
         schedule.start()
 
-    gateway = Gateway(routes, args.openapi, args.trust_test_ip_header, endpoint)
+    gateway = Gateway(routes, args.openapi, args.trust_test_ip_header, endpoint, stripe_url, args.site)
     api = ThreadingHTTPServer((settings.get("API_HOST", "127.0.0.1"), api_port), gateway.handler_class())
     api.daemon_threads = True
     threading.Thread(target=api.serve_forever, daemon=True).start()
@@ -985,7 +1030,10 @@ def main() -> None:
     if args.exit_on_stdin_eof:
         threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
 
-    ready = {"api": api_url, "aws_endpoint": endpoint, "resources": resources, "region": region, "stripe": stripe_url}
+    ready = {
+        "api": api_url, "site": settings["SiteUrl"], "aws_endpoint": endpoint, "resources": resources,
+        "region": region, "stripe": stripe_url,
+    }
     print("STEWARD-READY " + json.dumps(ready), flush=True)
     log(f"AWS emulator (moto): {endpoint}")
     if stripe_url:
@@ -999,6 +1047,7 @@ def main() -> None:
         log(f"  SQS {poller.queue_arn.rsplit(':', 1)[1]:<28} -> {poller.function.logical}")
     for schedule in schedules:
         log(f"  {schedule.expression:<32} -> {schedule.function.logical} (every {schedule.every:g} s locally)")
+    log(f"Reference site: {settings['SiteUrl']}/")
     log(f"Dev mailbox: {api_url}/_local/mailbox")
     log("Ctrl-C stops everything.")
 

@@ -22,6 +22,8 @@ pub struct Stack {
     pub stripe: Option<String>,
     pub bin_dir: PathBuf,
     pub resources: HashMap<String, String>,
+    /// The reference site's origin (the API's, locally): where forms thank people.
+    pub site: String,
     pub api: String,
     pub aws_endpoint: String,
     pub table: String,
@@ -107,6 +109,7 @@ fn start_stack() -> Stack {
         bin_dir,
         resources,
         api: text("api"),
+        site: text("site"),
         aws_endpoint: text("aws_endpoint"),
         table: ready["resources"]["ProfileTable"].as_str().expect("table").to_owned(),
         region: text("region"),

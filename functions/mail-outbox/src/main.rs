@@ -74,7 +74,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         store: DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&aws),
             env.required("TABLE_NAME")?,
-            SecretKey::new([]),
+            // Marketing is checked against the suppression list, keyed by this hash of addresses.
+            SecretKey::new(env.required("HASH_KEY")?.into_bytes()),
         ),
         ses: Ses {
             client: aws_sdk_sesv2::Client::new(&aws),

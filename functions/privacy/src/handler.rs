@@ -145,9 +145,24 @@ async fn route(app: &App, request: &Request, json_client: bool) -> Result<Respon
                 "The address you named has been sent a download link.",
             ))
         }
-        ("GET", "/privacy/export") => {
+        ("GET" | "HEAD", "/privacy/export") => {
+            // A page and a button: a link scanner opening the mail must not download the data.
             let token = query(request, "token").ok_or_else(missing_token)?;
-            let (profile_id, format) = export_download(&app.config, &token, now()).map_err(rights_problem)?;
+            rights::export_download_link(&app.config, &token, now()).map_err(rights_problem)?;
+            Ok(respond::html(
+                200,
+                pages::confirm_link(
+                    "Personal data shared with you",
+                    "/privacy/export",
+                    &token,
+                    "Download the data",
+                ),
+            ))
+        }
+        ("POST", "/privacy/export") => {
+            let token = token_of(request).await?;
+            let (profile_id, format) =
+                export_download(&app.store, &app.config, &token, now()).await.map_err(rights_problem)?;
             export(app, &profile_id, format).await
         }
         (_, "/me" | "/me/delete" | "/me/export" | "/me/restrict" | "/me/object" | "/me/withdraw") => {
@@ -186,6 +201,8 @@ async fn signed_in<'a>(app: &App, request: &'a Request, json_client: bool) -> Re
             Problem::new(401, "not_signed_in", "Please sign in")
                 .with_detail("Ask for a sign-in link at /privacy/link.")
         })?;
+    // What verified is what travels on in links and hidden fields.
+    let token = token.trim().to_owned();
     let claims = session(&app.config, &token, now()).map_err(|_| {
         Problem::new(401, "not_signed_in", "Your session is not valid")
             .with_detail("It may have expired; ask for a new link.")
@@ -211,6 +228,8 @@ async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Result<R
                     &signed.session,
                     &data,
                     notice.as_deref(),
+                    None,
+                    &[],
                 );
                 return Ok(respond::html(200, page));
             }
@@ -239,9 +258,25 @@ async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Result<R
             Ok(finished(&signed, 202, "export_confirmation_sent", message))
         }
         ("PATCH", "/me") => {
-            let corrected = rights::correct(&app.store, &app.config, profile_id, &signed.form, now())
-                .await
-                .map_err(rights_problem)?;
+            let corrected =
+                match rights::correct(&app.store, &app.config, profile_id, &signed.form, now()).await {
+                    Ok(corrected) => corrected,
+                    // A page shows the errors beside the fields, keeping what the person typed.
+                    Err(RightsError::Invalid(errors)) if signed.page => {
+                        let data = everything(app, profile_id).await?;
+                        let organisation = &app.config.links.organisation;
+                        let page = pages::privacy_center(
+                            organisation,
+                            &signed.session,
+                            &data,
+                            None,
+                            Some(&signed.form),
+                            &errors,
+                        );
+                        return Ok(respond::html(422, page));
+                    }
+                    Err(err) => return Err(rights_problem(err)),
+                };
             if signed.page {
                 let done =
                     if corrected.email_confirmation_sent { "email_confirmation_sent" } else { "corrected" };

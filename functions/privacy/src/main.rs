@@ -12,6 +12,7 @@ mod pages;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     let config = Config::from_env()?;
+    steward_core::http::page::set_identity(&config.links.organisation, &config.links.policy_url);
     let catalogue = Catalogue::load(BUILT_IN, &config)?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let store =

@@ -2,7 +2,12 @@
 //! is escaped; the session goes along in the URL and in hidden fields, never in a cookie.
 
 use serde_json::Value;
+use steward_core::domain::fields::FieldError;
+use steward_core::domain::form::FormInput;
 use steward_core::http::page::{escape, layout};
+
+/// The fields the correction form shows.
+const CORRECTABLE_FIELDS: [&str; 7] = ["name", "email", "phone", "job_title", "company", "country", "state"];
 
 /// A page with one button, for links in mail: opening it uses nothing, the button does.
 pub fn confirm_link(title: &str, action: &str, token: &str, button: &str) -> String {
@@ -64,33 +69,81 @@ fn section(title: &str, value: &Value) -> String {
     format!("<section><h2>{}</h2>{body}</section>", escape(title))
 }
 
-fn input(name: &str, label: &str, value: &str, kind: &str, autocomplete: &str) -> String {
+/// A labelled input; a problem with it is shown right after it and tied to it for screen readers.
+fn input(
+    name: &str,
+    label: &str,
+    value: &str,
+    kind: &str,
+    autocomplete: &str,
+    errors: &[FieldError],
+) -> String {
+    let error = errors.iter().find(|e| e.field == name);
+    let (invalid, message) = match error {
+        Some(error) => (
+            format!(r#" aria-invalid="true" aria-describedby="f-{name}-error""#),
+            format!(
+                r#"<p class="field-error" id="f-{name}-error">{} {}</p>"#,
+                escape(label),
+                escape(&error.message)
+            ),
+        ),
+        None => (String::new(), String::new()),
+    };
     format!(
-        r#"<label for="f-{name}">{label}</label><input id="f-{name}" name="{name}" type="{kind}" value="{value}" autocomplete="{autocomplete}">"#,
+        r#"<label for="f-{name}">{label}</label><input id="f-{name}" name="{name}" type="{kind}" value="{value}" autocomplete="{autocomplete}"{invalid}>{message}"#,
         label = escape(label),
         value = escape(value),
     )
 }
 
-/// Everything held, and a form for each right.
-pub fn privacy_center(organisation: &str, session: &str, data: &Value, done: Option<&str>) -> String {
+/// Everything held, and a form for each right. `errors` are a refused correction's, shown beside
+/// its fields with the values the person typed.
+pub fn privacy_center(
+    organisation: &str,
+    session: &str,
+    data: &Value,
+    done: Option<&str>,
+    typed: Option<&FormInput>,
+    errors: &[FieldError],
+) -> String {
     let profile = &data["profile"];
-    let text = |name: &str| profile[name].as_str().unwrap_or_default();
+    let text = |name: &str| {
+        let field = if name == "full_name" { "name" } else { name };
+        match typed.and_then(|t| t.values.get(field)) {
+            Some(values) => values.first().map(String::as_str).unwrap_or_default(),
+            None => profile[name].as_str().unwrap_or_default(),
+        }
+    };
     let session_field = hidden_session(session);
     let session_query = escape(session);
     let notice = done
-        .map(|code| format!(r#"<p role="status"><strong>{}</strong></p>"#, escape(notice(code))))
+        .map(|code| format!(r#"<p role="status" class="notice">{}</p>"#, escape(notice(code))))
         .unwrap_or_default();
+    let alert = if errors.is_empty() {
+        String::new()
+    } else {
+        let count =
+            if errors.len() == 1 { "one field".to_owned() } else { format!("{} fields", errors.len()) };
+        let unknown: String = errors
+            .iter()
+            .filter(|e| !CORRECTABLE_FIELDS.contains(&e.field.as_str()))
+            .map(|e| format!(" {} {}.", escape(&e.field), escape(&e.message)))
+            .collect();
+        format!(
+            r##"<div role="alert" class="alert"><a href="#correct">Please correct {count}</a>.{unknown}</div>"##
+        )
+    };
 
     let correct = format!(
-        r#"<section><h2>Correct your details</h2><form method="post" action="/me">{session_field}<input type="hidden" name="_method" value="PATCH">{}{}{}{}{}{}{}<p>Leave a field empty to remove it. A new email address is used once you confirm it from that address.</p><button type="submit">Save</button></form></section>"#,
-        input("name", "Name", text("full_name"), "text", "name"),
-        input("email", "Email", text("email"), "email", "email"),
-        input("phone", "Phone (with country code)", text("phone"), "tel", "tel"),
-        input("job_title", "Job title", text("job_title"), "text", "organization-title"),
-        input("company", "Company", text("company"), "text", "organization"),
-        input("country", "Country (two-letter code)", text("country"), "text", "country"),
-        input("state", "State or region (code, such as US-CA)", text("state"), "text", "off"),
+        r#"<section id="correct"><h2>Correct your details</h2><form method="post" action="/me">{session_field}<input type="hidden" name="_method" value="PATCH">{}{}{}{}{}{}{}<p>Leave a field empty to remove it. A new email address is used once you confirm it from that address.</p><button type="submit">Save</button></form></section>"#,
+        input("name", "Name", text("full_name"), "text", "name", errors),
+        input("email", "Email", text("email"), "email", "email", errors),
+        input("phone", "Phone (with country code)", text("phone"), "tel", "tel", errors),
+        input("job_title", "Job title", text("job_title"), "text", "organization-title", errors),
+        input("company", "Company", text("company"), "text", "organization", errors),
+        input("country", "Country (two-letter code)", text("country"), "text", "country", errors),
+        input("state", "State or region (code, such as US-CA)", text("state"), "text", "off", errors),
     );
 
     let export = format!(
@@ -183,7 +236,7 @@ pub fn privacy_center(organisation: &str, session: &str, data: &Value, done: Opt
     layout(
         "Your privacy center",
         &format!(
-            "<h1>Your data at {}</h1>{notice}<p>This page works for 30 minutes after you signed in.</p>{held}{who}{correct}{export}{limits}{withdraw}{delete}",
+            "<h1>Your data at {}</h1>{notice}{alert}<p>This page works for 30 minutes after you signed in.</p>{held}{who}{correct}{export}{limits}{withdraw}{delete}",
             escape(organisation)
         ),
     )
@@ -227,7 +280,7 @@ mod tests {
 
     #[test]
     fn the_privacy_center_page_escapes_what_it_shows_and_offers_every_right_without_script() {
-        let page = privacy_center("WSO2", "s3ss\"ion", &data(), Some("corrected"));
+        let page = privacy_center("WSO2", "s3ss\"ion", &data(), Some("corrected"), None, &[]);
         assert!(!page.contains("<script>x"), "values are escaped");
         assert!(page.contains("&lt;script&gt;x"));
         assert!(!page.contains("<script"), "no script at all");
@@ -251,6 +304,18 @@ mod tests {
         assert!(!page.contains("Withdraw my consent to contest"), "withdrawn already");
         assert!(!page.contains("Withdraw my consent to recruitment"), "not a consent");
         assert!(page.contains("mailto:dpo@wso2.com"));
+    }
+
+    #[test]
+    fn a_refused_correction_shows_each_error_beside_its_field_with_what_was_typed() {
+        let mut typed = FormInput::default();
+        typed.push("phone", "12<b>".into());
+        let errors = vec![FieldError::new("phone", "invalid_phone", "is not a phone number")];
+        let page = privacy_center("WSO2", "s", &data(), None, Some(&typed), &errors);
+        assert!(page.contains(r#"value="12&lt;b&gt;""#), "the typed value, escaped");
+        assert!(page.contains(r#"aria-invalid="true" aria-describedby="f-phone-error""#));
+        assert!(page.contains(r#"<p class="field-error" id="f-phone-error">"#));
+        assert!(page.contains(r#"role="alert""#), "announced");
     }
 
     #[test]

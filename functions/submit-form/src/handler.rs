@@ -165,12 +165,16 @@ fn accepted(
         }
         respond::json(201, &body)
     } else {
-        match &cv_upload {
-            // The thank-you page of a plain careers form offers the upload with this grant.
-            Some((token, _)) => {
+        // The thank-you page of a plain careers or paid form offers the upload or the payment
+        // with this grant; a fragment never reaches a server or a Referer header.
+        match (&cv_upload, &payment) {
+            (Some((token, _)), _) => {
                 respond::see_other(&format!("{}#cv_upload_token={token}", form.thank_you_url))
             }
-            None => respond::see_other(&form.thank_you_url),
+            (None, Some((token, _))) => {
+                respond::see_other(&format!("{}#payment_token={token}", form.thank_you_url))
+            }
+            (None, None) => respond::see_other(&form.thank_you_url),
         }
     };
     if replayed {

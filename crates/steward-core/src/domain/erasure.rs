@@ -132,20 +132,6 @@ where
 {
     let Some(plan) = store.erasure_plan(profile_id).await? else { return Ok(None) };
     let mut report = ErasureReport::default();
-    if let Some(links) = confirm_to {
-        // Queued first: the address is still known, and the dispatcher sends transactional mail
-        // to suppressed addresses. Its outbox item goes once the mail is sent.
-        let goodbye = super::rights::transactional(
-            confirmation_id(profile_id),
-            &plan.email,
-            profile_id,
-            format!("Your data has been deleted from {}", links.organisation),
-            "erasure_confirmation",
-            serde_json::json!({ "organisation": links.organisation, "policy_url": links.policy_url }),
-        );
-        store.enqueue(&goodbye, now).await?;
-        store.suppress_erased(&plan.email).await?;
-    }
     for application in &plan.applications {
         report.cv_versions_deleted += cvs.delete_application(application).await?;
     }
@@ -157,6 +143,21 @@ where
         store.delete_items(chunk).await?;
     }
     report.items_deleted = plan.items.len() + 1;
+    if let Some(links) = confirm_to {
+        // Only now, with everything else gone, is the person told; the address is still known
+        // (the plan read it, and a retry reads it again). The dispatcher sends transactional mail
+        // to suppressed addresses, and forgets the address once it is sent.
+        store.suppress_erased(&plan.email).await?;
+        let goodbye = super::rights::transactional(
+            confirmation_id(profile_id),
+            &plan.email,
+            profile_id,
+            format!("Your data has been deleted from {}", links.organisation),
+            "erasure_confirmation",
+            serde_json::json!({ "organisation": links.organisation, "policy_url": links.policy_url }),
+        );
+        store.enqueue(&goodbye, now).await?;
+    }
     store.forget_profile(profile_id, &plan.profile_key, reason, &report).await?;
     tracing::info!(
         profile_id,

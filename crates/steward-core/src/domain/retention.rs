@@ -22,13 +22,25 @@ pub struct ExpiredItem {
     pub application_id: Option<String>,
 }
 
+/// One page of the sweep's scan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpiredPage {
+    pub items: Vec<ExpiredItem>,
+    /// Profiles whose every form's retention has ended (or that predate the per-form dates):
+    /// candidates for removal if nothing is kept for them any more. DynamoDB's TTL removes
+    /// submissions by itself, so a profile is found by its own dates, not by the sweep having
+    /// deleted something of it.
+    pub lapsed_profiles: Vec<String>,
+}
+
 pub trait RetentionStore {
-    /// One page of items whose `expires_at` is before `now`, and the cursor of the next.
+    /// One page of items whose `expires_at` is before `now` and of lapsed profiles, and the
+    /// cursor of the next page.
     fn expired(
         &self,
         now: i64,
         cursor: Option<String>,
-    ) -> impl Future<Output = Result<(Vec<ExpiredItem>, Option<String>), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(ExpiredPage, Option<String>), StoreError>> + Send;
     /// Whether anything is still kept for the person (a submission or a payment record).
     fn holds_anything(&self, profile_id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
@@ -39,48 +51,67 @@ pub struct SweepReport {
     pub items: std::collections::BTreeMap<String, usize>,
     pub cv_versions: usize,
     pub profiles: usize,
+    /// CV deletions that failed this time; the next sweep tries again (the bucket's lifecycle is
+    /// the second net).
+    pub cv_failures: usize,
 }
 
+/// Removes what has expired, page by page, so that a run stopped by its time limit has finished
+/// whole pages and the next run carries on.
 pub async fn sweep<S, C>(store: &S, cvs: &C, now: i64) -> Result<SweepReport, ErasureError>
 where
     S: RetentionStore + ErasureStore + OutboxStore,
     C: CvObjects,
 {
     let mut report = SweepReport::default();
-    let mut touched = BTreeSet::new();
     let mut cursor = None;
     loop {
         let (page, next) = store.expired(now, cursor).await?;
-        for item in &page {
+        let mut candidates: BTreeSet<String> = page.lapsed_profiles.into_iter().collect();
+        for item in &page.items {
             if let Some(application) = &item.application_id {
-                report.cv_versions += cvs.delete_application(application).await?;
+                match cvs.delete_application(application).await {
+                    Ok(count) => report.cv_versions += count,
+                    Err(err) => {
+                        report.cv_failures += 1;
+                        tracing::warn!(error = %err, "an expired application's CVs could not be deleted; next run retries");
+                    }
+                }
             }
             *report.items.entry(item.kind.clone()).or_default() += 1;
             if let Some(profile) = &item.profile_id {
-                touched.insert(profile.clone());
+                candidates.insert(profile.clone());
             }
         }
-        let keys: Vec<ItemKey> = page.into_iter().map(|i| i.key).collect();
+        let keys: Vec<ItemKey> = page.items.into_iter().map(|i| i.key).collect();
         for chunk in keys.chunks(25) {
             store.delete_items(chunk).await?;
+        }
+        for profile in candidates {
+            if store.holds_anything(&profile).await? {
+                continue;
+            }
+            // Nothing is kept for them any more, so neither is their profile, their mail history
+            // or their pending requests. No mail: they did not ask, their data simply aged out.
+            match erase(store, cvs, None, &profile, ErasureReason::Retention, now).await {
+                Ok(Some(_)) => report.profiles += 1,
+                Ok(None) => {}
+                Err(ErasureError::Cv(err)) => {
+                    report.cv_failures += 1;
+                    tracing::warn!(error = %err, "a lapsed profile's CVs could not be deleted; next run retries");
+                }
+                Err(err) => return Err(err),
+            }
         }
         cursor = next;
         if cursor.is_none() {
             break;
         }
     }
-    for profile in touched {
-        if !store.holds_anything(&profile).await? {
-            // Nothing is kept for them any more, so neither is their profile, their mail history
-            // or their pending requests. No mail: they did not ask, and their data simply aged out.
-            if erase(store, cvs, None, &profile, ErasureReason::Retention, now).await?.is_some() {
-                report.profiles += 1;
-            }
-        }
-    }
     tracing::info!(
         items = ?report.items,
         cv_versions = report.cv_versions,
+        cv_failures = report.cv_failures,
         profiles = report.profiles,
         "retention sweep"
     );

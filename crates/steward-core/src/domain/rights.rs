@@ -211,6 +211,14 @@ pub trait RightsStore {
         nonce: &str,
         now: i64,
     ) -> impl Future<Output = Result<Option<PendingRequest>, StoreError>> + Send;
+    /// A pending request, left in place (a download link that works until it expires).
+    fn find_request(
+        &self,
+        kind: RequestKind,
+        profile_id: &str,
+        nonce: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<PendingRequest>, StoreError>> + Send;
     /// Moves the profile to its new address, unless another profile has it.
     fn change_email(
         &self,
@@ -223,6 +231,8 @@ pub trait RightsStore {
 pub enum RequestKind {
     EmailChange,
     Export,
+    /// A confirmed export's download link, for the person it was sent to.
+    ExportLink,
 }
 
 impl RequestKind {
@@ -230,6 +240,7 @@ impl RequestKind {
         match self {
             Self::EmailChange => "EMAILCHANGE",
             Self::Export => "EXPORT",
+            Self::ExportLink => "EXPORTLINK",
         }
     }
 }
@@ -550,10 +561,16 @@ where
         .take_request(RequestKind::Export, &claims.profile_id, &claims.subject, now)
         .await?
         .ok_or(RightsError::LinkUsed)?;
-    let format = request.format.as_deref().unwrap_or("json");
+    // The link works until it expires, or until the person's data is erased (the link's item is
+    // in their partition).
     let expires_at = now + EXPORT_DOWNLOAD_DAYS * 86_400;
-    let download =
-        config.token_keys.sign(Purpose::ExportDownload, format, &claims.profile_id, Some(expires_at));
+    store.save_request(RequestKind::ExportLink, &claims.subject, &request, expires_at).await?;
+    let download = config.token_keys.sign(
+        Purpose::ExportDownload,
+        &claims.subject,
+        &claims.profile_id,
+        Some(expires_at),
+    );
     let links = &config.links;
     store
         .enqueue(
@@ -577,17 +594,31 @@ where
     Ok(request.address)
 }
 
-/// The recipient's download link: whose export, in which format.
-pub fn export_download(
+/// The recipient's download link: whose export, in which format, while it is still valid.
+pub async fn export_download<S: RightsStore>(
+    store: &S,
     config: &Config,
     token: &str,
     now: i64,
 ) -> Result<(String, ExportFormat), RightsError> {
     let claims =
         config.token_keys.verify(token, Purpose::ExportDownload, now).map_err(RightsError::InvalidLink)?;
-    let format = ExportFormat::parse(Some(&claims.subject))
+    let request = store
+        .find_request(RequestKind::ExportLink, &claims.profile_id, &claims.subject, now)
+        .await?
+        .ok_or(RightsError::LinkUsed)?;
+    let format = ExportFormat::parse(request.format.as_deref())
         .map_err(|_| RightsError::InvalidLink(TokenError::Malformed))?;
     Ok((claims.profile_id, format))
+}
+
+/// Checks a download link without using it, for the page that offers the download.
+pub fn export_download_link(config: &Config, token: &str, now: i64) -> Result<(), RightsError> {
+    config
+        .token_keys
+        .verify(token, Purpose::ExportDownload, now)
+        .map(|_| ())
+        .map_err(RightsError::InvalidLink)
 }
 
 pub(crate) fn transactional(

@@ -1,4 +1,7 @@
-//! Steward's own small HTML pages (errors for plain form posts). Every value is escaped.
+//! Steward's own small HTML pages: one layout and one stylesheet for all of them. Every value
+//! is escaped; no page has a script.
+
+use std::sync::OnceLock;
 
 use super::problem::Problem;
 
@@ -18,16 +21,52 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// Steward's page layout: readable type, visible focus, usable on a phone, no script.
+/// Who Steward's pages speak for, set once per cold start by each function that serves pages.
+static IDENTITY: OnceLock<Identity> = OnceLock::new();
+
+struct Identity {
+    organisation: String,
+    policy_url: String,
+}
+
+/// Names the organisation in every page's header and links its privacy policy in the footer.
+pub fn set_identity(organisation: &str, policy_url: &str) {
+    let _ =
+        IDENTITY.set(Identity { organisation: organisation.to_owned(), policy_url: policy_url.to_owned() });
+}
+
+/// The one stylesheet of Steward's pages: readable type, visible focus, errors beside their
+/// fields, usable on a phone. It is inline, and allowed by its hash alone (no `unsafe-inline`).
+pub const STYLE: &str = "body{font:1.05rem/1.55 system-ui,sans-serif;color:#1b1b1b;margin:0}header,main,footer{max-width:42rem;margin:0 auto;padding:1rem}header{border-bottom:1px solid #c4c4c4;font-weight:700;font-size:1.15rem}footer{border-top:1px solid #c4c4c4;margin-top:2rem;color:#4a4a4a;font-size:.95rem}h1{font-size:1.55rem;line-height:1.25}h2{font-size:1.2rem;margin-top:2rem}a{color:#0b57d0}li{margin:.3rem 0}dt{font-weight:600}dd{margin:0 0 .4rem 1rem}label{display:block;margin:.8rem 0 .2rem;font-weight:600}input[type=text],input[type=email],input[type=tel],select{font:inherit;width:100%;max-width:100%;box-sizing:border-box;padding:.45rem .55rem;border:1px solid #767676;border-radius:.35rem}fieldset{border:1px solid #c4c4c4;border-radius:.4rem}fieldset label,label.check{font-weight:400}button{font:inherit;padding:.55rem 1.1rem;margin:.8rem .5rem 0 0;border-radius:.4rem;border:1px solid #0b57d0;background:#0b57d0;color:#fff;cursor:pointer}button.secondary{background:#fff;color:#0b57d0}:focus-visible{outline:3px solid #f9ab00;outline-offset:2px}[aria-invalid=true]{border:2px solid #b3261e}.field-error{color:#b3261e;margin:.2rem 0 0}.notice{background:#e6f4ea;color:#146c2e;padding:.6rem .9rem;border-radius:.4rem}.alert{background:#fdecea;color:#b3261e;padding:.6rem .9rem;border-radius:.4rem}";
+
+/// The `style-src` source that allows [`STYLE`] and nothing else.
+pub fn style_source() -> &'static str {
+    static SOURCE: OnceLock<String> = OnceLock::new();
+    SOURCE.get_or_init(|| {
+        use base64::Engine;
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(STYLE.as_bytes());
+        format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest))
+    })
+}
+
+/// Steward's page layout: the organisation's name, the page, a link to the privacy policy.
 pub fn layout(title: &str, body: &str) -> String {
+    let (organisation, policy) = match IDENTITY.get() {
+        Some(identity) => (
+            escape(&identity.organisation),
+            format!(r#"<p><a href="{}">Privacy policy</a></p>"#, escape(&identity.policy_url)),
+        ),
+        None => ("Steward".to_owned(), String::new()),
+    };
     format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>body{{font:1.05rem/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}}h1{{font-size:1.5rem}}li{{margin:.3rem 0}}a{{color:#0b57d0}}button{{font:inherit;padding:.5rem 1rem;border-radius:.4rem;border:1px solid #0b57d0;background:#0b57d0;color:#fff;cursor:pointer}}button.secondary{{background:#fff;color:#0b57d0}}:focus-visible{{outline:3px solid #f9ab00;outline-offset:2px}}fieldset{{border:1px solid #ccc;border-radius:.4rem}}label{{display:block;margin:.3rem 0}}</style>
-</head><body><main>
+<title>{title} · {organisation}</title>
+<style>{STYLE}</style>
+</head><body><header>{organisation}</header><main>
 {body}
-</main></body></html>"#,
+</main><footer>{policy}</footer></body></html>"#,
         title = escape(title),
     )
 }
@@ -44,18 +83,14 @@ pub fn problem_page(problem: &Problem, form_title: &str, back: Option<&str>) -> 
     let back = back
         .map(|href| format!(r#"<p><a href="{}">Go back to the form</a></p>"#, escape(href)))
         .unwrap_or_default();
-    format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} – {form}</title>
-<style>body{{font:1.05rem/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}}h1{{font-size:1.5rem}}li{{margin:.3rem 0}}a{{color:#0b57d0}}</style>
-</head><body><main>
-<h1>{title}</h1>
-<div role="alert">{detail}{list}</div>
-{back}
-</main></body></html>"#,
-        title = escape(&problem.title),
-        form = escape(form_title),
+    layout(
+        &format!("{} – {form_title}", problem.title),
+        &format!(
+            r#"<h1>{title}</h1>
+<div role="alert" class="alert">{detail}{list}</div>
+{back}"#,
+            title = escape(&problem.title),
+        ),
     )
 }
 

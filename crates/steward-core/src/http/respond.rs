@@ -46,14 +46,16 @@ pub fn problem(problem: &Problem) -> Response<Body> {
     response
 }
 
-/// An HTML page. Its policy forbids scripts outright, framing, and form posts off-site.
+/// An HTML page. Its policy forbids scripts outright, any style but Steward's own stylesheet
+/// (allowed by its hash), framing, and form posts off-site.
 pub fn html(status: u16, page: String) -> Response<Body> {
+    let policy = format!(
+        "default-src 'none'; style-src {}; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        super::page::style_source()
+    );
     builder(status)
         .header(CONTENT_TYPE, "text/html; charset=utf-8")
-        .header(
-            "content-security-policy",
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        )
+        .header("content-security-policy", policy)
         .header("x-frame-options", "DENY")
         .body(Body::Text(page))
         .expect("static headers are valid")

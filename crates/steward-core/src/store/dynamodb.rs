@@ -28,6 +28,9 @@ use crate::domain::submit::NewSubmission;
 use crate::mail::outbox::{Enqueued, MarketingConsent, OutboxMessage, OutboxStore};
 use crate::secret::SecretKey;
 
+/// Profile attributes `retain_until_<form>`: when that form's latest submission expires.
+pub const RETAIN_UNTIL_PREFIX: &str = "retain_until_";
+
 /// Version of the item layout written by this code; readers accept this and the previous one.
 pub const SCHEMA_VERSION: i64 = 1;
 
@@ -277,11 +280,18 @@ impl ProfileStore for DynamoStore {
                 values.insert(format!(":{attribute}"), s(value));
             }
         }
+        // Each form's retention, latest submission first: the retention sweep removes the profile
+        // once every one of them has passed and nothing else is kept.
+        clauses.push("#retain = :retain".to_owned());
+        names.insert("#retain".into(), format!("{RETAIN_UNTIL_PREFIX}{}", submission.form.as_str()));
+        values.insert(":retain".into(), n(submission.expires_at.epoch_seconds()));
         let mut expression = format!("SET {}", clauses.join(", "));
         if !data.topics.is_empty() {
-            // Ticked topics wait for the confirmation link (double opt-in) before any marketing.
-            expression.push_str(" ADD pending_topics :topics");
+            // Ticked topics wait for the confirmation link (double opt-in) before any marketing,
+            // and consent given again replaces a withdrawal of it.
+            expression.push_str(" ADD pending_topics :topics DELETE withdrawn_consents :marketing");
             values.insert(":topics".into(), AttributeValue::Ss(data.topics.iter().cloned().collect()));
+            values.insert(":marketing".into(), AttributeValue::Ss(vec!["marketing".to_owned()]));
         }
 
         let output = self
@@ -310,7 +320,8 @@ impl ProfileStore for DynamoStore {
             .and_then(|v| v.as_ss().ok())
             .map(|topics| topics.iter().cloned().collect())
             .unwrap_or_default();
-        let suppressed = attributes.contains_key("suppressed");
+        // Restricted or objecting people are owed no mail a form could trigger either.
+        let suppressed = ["suppressed", "restricted", "objected"].iter().any(|a| attributes.contains_key(*a));
         Ok(UpsertedProfile { id: ProfileId::from_stored(id), confirmed_topics, suppressed })
     }
 }
@@ -752,6 +763,8 @@ impl OutboxStore for DynamoStore {
         item.insert("status".into(), s("pending"));
         item.insert("next_attempt_at".into(), n(now));
         item.insert("attempts".into(), n(0));
+        // Erasure finds a person's pending mail by it.
+        item.insert("profile_id".into(), s(&message.profile_id));
         item.insert(
             "message".into(),
             s(serde_json::to_string(message).map_err(|e| StoreError::Unexpected(Box::new(e)))?),

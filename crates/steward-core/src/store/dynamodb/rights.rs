@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
 
 use super::{
     built, classify, cursor_key, cursor_of, is_condition_failure, key, keys, mail_log_item, n, s,
-    unless_condition_failed, DynamoStore,
+    unless_condition_failed, DynamoStore, RETAIN_UNTIL_PREFIX,
 };
 use crate::domain::erasure::{
     confirmation_id, ErasurePlan, ErasureReason, ErasureReport, ErasureStore, ItemKey, EMAIL_RATE_SCOPES,
@@ -17,7 +17,7 @@ use crate::domain::erasure::{
 };
 use crate::domain::fields::Email;
 use crate::domain::preferences::ChangeSource;
-use crate::domain::retention::{ExpiredItem, RetentionStore};
+use crate::domain::retention::{ExpiredItem, ExpiredPage, RetentionStore};
 use crate::domain::rights::{
     Correction, CurrentProfile, EmailChanged, Limit, PendingRequest, RequestKind, RightsStore,
 };
@@ -235,6 +235,30 @@ impl RightsStore for DynamoStore {
         }
     }
 
+    async fn find_request(
+        &self,
+        kind: RequestKind,
+        profile_id: &str,
+        nonce: &str,
+        now: i64,
+    ) -> Result<Option<PendingRequest>, StoreError> {
+        let item =
+            self.get((keys::profile_partition(profile_id), format!("{}#{nonce}", kind.as_str()))).await?;
+        Ok(item
+            .filter(|item| {
+                // TTL deletes within days: the expiry is checked here too.
+                item.get(keys::TTL).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok())
+                    > Some(now)
+            })
+            .and_then(|item| {
+                Some(PendingRequest {
+                    profile_id: profile_id.to_owned(),
+                    address: text(&item, "address")?,
+                    format: text(&item, "format"),
+                })
+            }))
+    }
+
     async fn change_email(&self, profile_id: &str, new_email: &Email) -> Result<EmailChanged, StoreError> {
         let Some(old_key) = self.profile_key(profile_id).await? else { return Ok(EmailChanged::Used) };
         let Some(mut profile) = self.get(old_key.clone()).await? else { return Ok(EmailChanged::Used) };
@@ -306,7 +330,9 @@ impl ErasureStore for DynamoStore {
             plan.items.push((pk, sk));
         }
         let goodbye = confirmation_id(profile_id);
-        for item in self.partition(keys::OUTBOX, Some(("profile_id = :pid", ":pid", s(profile_id)))).await? {
+        // Messages queued before `profile_id` was an attribute carry it only inside `message`.
+        let theirs = ("profile_id = :pid OR contains(message, :pid)", ":pid", s(profile_id));
+        for item in self.partition(keys::OUTBOX, Some(theirs)).await? {
             if let (Some(pk), Some(sk)) = (text(&item, keys::PK), text(&item, keys::SK)) {
                 if sk != goodbye {
                     plan.items.push((pk, sk));
@@ -358,9 +384,29 @@ impl ErasureStore for DynamoStore {
             .expression_attribute_names("#ttl", keys::TTL)
             .expression_attribute_values(":why", s("legal obligation (accounting); the person was erased"))
             .expression_attribute_values(":until", n(retain_until))
+            .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        unless_condition_failed(result)
+        let Ok(output) = result else { return unless_condition_failed(result) };
+        // The references that lead Stripe's webhooks to the record go when the record goes.
+        let payment = output.attributes().cloned().unwrap_or_default();
+        for stripe_id in
+            ["payment_intent_id", "subscription_id"].iter().filter_map(|name| text(&payment, name))
+        {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::stripe_ref(&stripe_id).0, keys::stripe_ref(&stripe_id).1)))
+                .update_expression("SET #ttl = :until")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_names("#ttl", keys::TTL)
+                .expression_attribute_values(":until", n(retain_until))
+                .send()
+                .await;
+            unless_condition_failed(result)?;
+        }
+        Ok(())
     }
 
     async fn delete_items(&self, item_keys: &[ItemKey]) -> Result<(), StoreError> {
@@ -451,38 +497,47 @@ impl RetentionStore for DynamoStore {
         &self,
         now: i64,
         cursor: Option<String>,
-    ) -> Result<(Vec<ExpiredItem>, Option<String>), StoreError> {
+    ) -> Result<(ExpiredPage, Option<String>), StoreError> {
         let start_key = cursor.as_deref().and_then(cursor_key);
         let output = self
             .client
             .scan()
             .table_name(&self.table)
-            .filter_expression("#ttl < :now")
+            .filter_expression("#ttl < :now OR sk = :profile")
             .expression_attribute_names("#ttl", keys::TTL)
             .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":profile", s("PROFILE"))
             .set_exclusive_start_key(start_key)
             .send()
             .await
             .map_err(classify)?;
-        let items = output
-            .items()
-            .iter()
-            .filter_map(|item| {
-                let pk = text(item, keys::PK)?;
-                let sk = text(item, keys::SK)?;
-                let kind = text(item, "type").unwrap_or_else(|| {
-                    if pk.starts_with("RATE#") {
-                        "rate_counter".into()
-                    } else {
-                        "other".into()
-                    }
-                });
-                let profile_id = pk.strip_prefix("PROFILE#").map(str::to_owned);
-                let application_id = sk.strip_prefix("SUBMISSION#").map(str::to_owned);
-                Some(ExpiredItem { key: (pk, sk), kind, profile_id, application_id })
-            })
-            .collect();
-        Ok((items, output.last_evaluated_key().and_then(cursor_of)))
+        let mut page = ExpiredPage::default();
+        for item in output.items() {
+            let (Some(pk), Some(sk)) = (text(item, keys::PK), text(item, keys::SK)) else { continue };
+            if sk == "PROFILE" {
+                // The latest end of any form's retention; none on profiles written before it was kept.
+                let until = item
+                    .iter()
+                    .filter(|(name, _)| name.starts_with(RETAIN_UNTIL_PREFIX))
+                    .filter_map(|(_, value)| value.as_n().ok()?.parse::<i64>().ok())
+                    .max();
+                if until.is_none_or(|until| until < now) {
+                    page.lapsed_profiles.extend(text(item, "profile_id"));
+                }
+                continue;
+            }
+            let kind = text(item, "type").unwrap_or_else(|| {
+                if pk.starts_with("RATE#") {
+                    "rate_counter".into()
+                } else {
+                    "other".into()
+                }
+            });
+            let profile_id = pk.strip_prefix("PROFILE#").map(str::to_owned);
+            let application_id = sk.strip_prefix("SUBMISSION#").map(str::to_owned);
+            page.items.push(ExpiredItem { key: (pk, sk), kind, profile_id, application_id });
+        }
+        Ok((page, output.last_evaluated_key().and_then(cursor_of)))
     }
 
     async fn holds_anything(&self, profile_id: &str) -> Result<bool, StoreError> {
