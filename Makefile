@@ -17,18 +17,33 @@ $(VENV)/.installed: infra/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
 	touch $@
 
-## setup: the project-local virtualenv (moto, cargo-lambda, cfn-lint), pinned in infra/requirements.txt
-setup: $(VENV)/.installed
+# Browser tests: playwright-core and axe-core from npm (pinned by e2e/package-lock.json) drive
+# Debian's chromium; no browser is downloaded.
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
+
+e2e/node_modules/.installed: e2e/package.json e2e/package-lock.json
+	cd e2e && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CHROMIUM):
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium
+
+## setup: the project-local virtualenv (moto, cargo-lambda, cfn-lint), pinned in infra/requirements.txt;
+## the browser tests' npm packages; Debian's chromium
+setup: $(VENV)/.installed e2e/node_modules/.installed $(CHROMIUM)
 
 ## build: every function binary, as the local stack runs them
 build:
 	cargo build --workspace --bins
 
-## dev: moto + every resource and route of template.yaml on http://127.0.0.1:3000 (Ctrl-C stops)
+## dev: moto + every resource and route of template.yaml, and the reference site, on http://127.0.0.1:3000 (Ctrl-C stops)
 dev: setup build
 	$(STEWARD_PYTHON) infra/local/stack.py --bin-dir $(CARGO_TARGET_DIR)/debug
 
-## test: format, lints, template checks, unit tests and black-box tests against the local stack
+## test: format, lints, template checks, unit tests, black-box tests against the local stack and
+## browser tests of the pages (screenshots in $(CARGO_TARGET_DIR)/e2e-artifacts)
 test: setup lint template-lint build
 	cargo test --workspace --no-fail-fast 2>&1 | tee $(CARGO_TARGET_DIR)/test-output.log
 	@awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "all tests: %d passed, %d failed\n", passed, failed }' $(CARGO_TARGET_DIR)/test-output.log
@@ -41,4 +56,4 @@ template-lint: setup
 	$(VENV)/bin/cfn-lint template.yaml
 
 clean:
-	rm -rf $(VENV) $(CARGO_TARGET_DIR)
+	rm -rf $(VENV) $(CARGO_TARGET_DIR) e2e/node_modules

@@ -8,7 +8,7 @@ use mail_parser::MessageParser;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use steward_blackbox::{
-    eventually, http, link, mail_to, s, stack, unique_email, unique_ip, wait_for_mail, Item,
+    campaign, eventually, http, link, mail_to, s, stack, unique_email, unique_ip, wait_for_mail, Item,
 };
 
 async fn profile(email: &str) -> Item {
@@ -43,38 +43,6 @@ async fn confirmed_subscriber(interests: &[&str]) -> String {
         http().post(stack().url("/subscriptions/confirm")).form(&[("token", token)]).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     email
-}
-
-fn admin(args: &[&str]) -> std::process::Output {
-    let settings = &stack().settings;
-    std::process::Command::new(stack().bin_dir.join("steward-admin"))
-        .args(args)
-        .env("TABLE_NAME", &stack().table)
-        .env("TOKEN_KEYS", &settings["TokenKeys"])
-        .env("PUBLIC_API_URL", &stack().api)
-        .env("AWS_ENDPOINT_URL", &stack().aws_endpoint)
-        .env("AWS_REGION", &stack().region)
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .output()
-        .expect("steward-admin runs")
-}
-
-fn campaign(id: &str, topic: &str) {
-    let body = std::env::temp_dir().join(format!("{id}.txt"));
-    std::fs::write(&body, "Hello!\n\nWSO2 Cloud has a new region.").unwrap();
-    let output = admin(&[
-        "campaign",
-        "--id",
-        id,
-        "--topic",
-        topic,
-        "--subject",
-        &format!("News {id}"),
-        "--body-file",
-        body.to_str().unwrap(),
-    ]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
 fn header<'a>(raw: &'a str, name: &str) -> Vec<&'a str> {

@@ -75,7 +75,8 @@ async function submit(event) {
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
   // One id per filled-in form: a double click or a retry stores one submission.
-  form.elements.namedItem(SUBMISSION_ID).value ||= crypto.randomUUID();
+  const submissionId = form.elements.namedItem(SUBMISSION_ID);
+  if (submissionId) submissionId.value ||= crypto.randomUUID();
   const body = new URLSearchParams();
   for (const [name, value] of new FormData(form)) {
     if (typeof value === "string") body.append(name, value);
@@ -91,7 +92,7 @@ async function submit(event) {
       showErrors(form, answer);
       return;
     }
-    form.elements.namedItem(SUBMISSION_ID).value = "";
+    if (submissionId) submissionId.value = "";
     await afterSubmission(form, answer);
   } catch {
     say(form, "We could not reach the server. Please try again.", "error");

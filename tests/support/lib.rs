@@ -351,3 +351,37 @@ pub async fn confirm_with_card(started: &Value, card: &str) -> Value {
         .unwrap();
     response.json().await.unwrap()
 }
+
+/// The operator command, against the local stack.
+pub fn admin(args: &[&str]) -> std::process::Output {
+    let settings = &stack().settings;
+    Command::new(stack().bin_dir.join("steward-admin"))
+        .args(args)
+        .env("TABLE_NAME", &stack().table)
+        .env("TOKEN_KEYS", &settings["TokenKeys"])
+        .env("PUBLIC_API_URL", &stack().api)
+        .env("AWS_ENDPOINT_URL", &stack().aws_endpoint)
+        .env("AWS_REGION", &stack().region)
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .output()
+        .expect("steward-admin runs")
+}
+
+/// Sends a campaign on a topic with `steward-admin campaign`.
+pub fn campaign(id: &str, topic: &str) {
+    let body = std::env::temp_dir().join(format!("{id}.txt"));
+    std::fs::write(&body, "Hello!\n\nWSO2 Cloud has a new region.").unwrap();
+    let output = admin(&[
+        "campaign",
+        "--id",
+        id,
+        "--topic",
+        topic,
+        "--subject",
+        &format!("News {id}"),
+        "--body-file",
+        body.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}

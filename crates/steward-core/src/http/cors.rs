@@ -29,7 +29,10 @@ impl<'a> OriginCheck<'a> {
 
 pub fn check_origin<'a>(allowed: &[Origin], headers: &'a HeaderMap) -> OriginCheck<'a> {
     match headers.get("origin").map(|o| o.to_str()) {
-        None => OriginCheck::Absent,
+        // `null` is what a browser sends for a form posted from a page whose policy hides its
+        // origin: Steward's own pages (`Referrer-Policy: no-referrer`). It gets no CORS headers,
+        // so no script can read the answer; what it may do needs a token, never a cookie.
+        None | Some(Ok("null")) => OriginCheck::Absent,
         Some(Ok(origin)) if allowed.iter().any(|o| o.as_str() == origin) => OriginCheck::Allowed(origin),
         Some(_) => OriginCheck::Forbidden,
     }
@@ -96,4 +99,33 @@ where
     };
     decorate(&mut response, origin.allowed());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(origin: Option<&'static str>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(origin) = origin {
+            headers.insert("origin", HeaderValue::from_static(origin));
+        }
+        headers
+    }
+
+    #[test]
+    fn a_hidden_origin_is_no_origin_and_foreign_ones_are_refused() {
+        let allowed = [Origin::parse("https://www.example.com").unwrap()];
+        assert_eq!(check_origin(&allowed, &headers(None)), OriginCheck::Absent);
+        assert_eq!(
+            check_origin(&allowed, &headers(Some("null"))),
+            OriginCheck::Absent,
+            "our own pages' form posts"
+        );
+        assert_eq!(
+            check_origin(&allowed, &headers(Some("https://www.example.com"))),
+            OriginCheck::Allowed("https://www.example.com")
+        );
+        assert_eq!(check_origin(&allowed, &headers(Some("https://evil.example"))), OriginCheck::Forbidden);
+    }
 }

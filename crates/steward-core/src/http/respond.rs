@@ -112,4 +112,21 @@ mod tests {
         assert_eq!(response.headers()["content-type"], "application/problem+json");
         assert_eq!(response.headers()["retry-after"], "5");
     }
+
+    #[test]
+    fn pages_carry_strict_headers_and_allow_only_their_own_stylesheet() {
+        let response = html(200, super::super::page::layout("T", "<p>x</p>"));
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("script-src"), "no script at all: {csp}");
+        use base64::Engine;
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(super::super::page::STYLE.as_bytes());
+        let hash = base64::engine::general_purpose::STANDARD.encode(digest);
+        assert!(csp.contains(&format!("style-src 'sha256-{hash}'")), "the stylesheet's own hash");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert!(headers.get("set-cookie").is_none());
+    }
 }

@@ -1,0 +1,298 @@
+// Runs one end-to-end flow in Debian's chromium, headless, against a running local stack:
+//   node e2e/run.mjs <flow>
+// Environment: STEWARD_SITE (the stack's site and API origin), STEWARD_ARTIFACTS (where
+// screenshots go), CHROMIUM (the browser; default /usr/bin/chromium), and per flow STEWARD_EMAIL.
+// Every page a flow visits is checked with axe-core: no serious or critical violation passes.
+// The last line printed is `RESULT <json>`, for the test that started the flow.
+
+import { readFileSync, mkdirSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const SITE = process.env.STEWARD_SITE ?? "http://127.0.0.1:3000";
+const ARTIFACTS = process.env.STEWARD_ARTIFACTS ?? "target/e2e-artifacts";
+const AXE = readFileSync(new URL("./node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+const CV = new URL("../tests/fixtures/cv/cv.pdf", import.meta.url).pathname;
+mkdirSync(ARTIFACTS, { recursive: true });
+
+class Flow {
+  constructor(name, browser) {
+    this.name = name;
+    this.browser = browser;
+    this.shots = 0;
+    this.checked = [];
+  }
+
+  /** A page in a fresh context; axe is injected past the pages' CSP, which forbids all script. */
+  async page({ javaScript = true } = {}) {
+    const context = await this.browser.newContext({ javaScriptEnabled: javaScript, bypassCSP: true, viewport: { width: 390, height: 844 } });
+    return context.newPage();
+  }
+
+  async shot(page, label) {
+    this.shots += 1;
+    const file = join(ARTIFACTS, `${this.name}-${String(this.shots).padStart(2, "0")}-${label}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+  }
+
+  /** Accessibility: axe-core inside the page; serious and critical violations fail the flow. */
+  async checkA11y(page, label) {
+    await this.shot(page, label);
+    if (!(await page.evaluate(() => true).catch(() => false))) return; // no JavaScript: checked elsewhere
+    await page.addScriptTag({ content: AXE });
+    const violations = await page.evaluate(async () => {
+      const result = await window.axe.run(document, { resultTypes: ["violations"] });
+      return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 3) }));
+    });
+    const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+    this.checked.push({ page: label, url: page.url(), violations: violations.length, serious: serious.length });
+    if (serious.length) throw new Error(`accessibility (${label}, ${page.url()}): ${JSON.stringify(serious, null, 1)}`);
+  }
+}
+
+function expect(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function text(locator) {
+  return (await locator.innerText()).trim();
+}
+
+/** The newest link to `path` in mail to `email`, from the dev mailbox. */
+async function mailedLink(email, subjectPart, path) {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const messages = await (await fetch(`${SITE}/_local/mailbox.json`)).json();
+    const mail = messages.find((m) => m.to.includes(email) && m.subject.includes(subjectPart));
+    const found = mail?.text.match(new RegExp(`https?://\\S+${path.replace(/[?]/g, "\\?")}\\S*`));
+    if (found) return found[0];
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no mail "${subjectPart}" with a ${path} link reached ${email}`);
+}
+
+async function fillPerson(page, email, { phone = true, job = false } = {}) {
+  await page.fill("#name", "Zoë Ñúñez");
+  await page.fill("#email", email);
+  if (phone) await page.fill("#phone", "+44 20 7946 0958");
+  if (job) {
+    await page.fill("#job_title", "CTO");
+    await page.fill("#company", "Acme");
+  }
+}
+
+const flows = {
+  /** A plain HTML form, no JavaScript: it posts and Steward sends the browser to the thank-you page. */
+  async contact_without_javascript(flow) {
+    const page = await flow.page({ javaScript: false });
+    await page.goto(`${SITE}/contact`);
+    await flow.shot(page, "contact-form");
+    const email = `nojs-${randomUUID()}@example.com`;
+    await fillPerson(page, email);
+    await page.fill("#message", "Please call me back.");
+    await Promise.all([page.waitForURL(`${SITE}/thanks/contact`), page.click("button[type=submit]")]);
+    expect((await text(page.locator("h1"))) === "Thank you", "the thank-you page");
+    await flow.shot(page, "thanks");
+    return { email };
+  },
+
+  /** With JavaScript: errors appear beside their fields, tied to them; then it goes through, with no reload. */
+  async forms_with_javascript(flow) {
+    const page = await flow.page();
+    await page.goto(`${SITE}/`);
+    await flow.checkA11y(page, "home");
+    await page.goto(`${SITE}/privacy-policy`);
+    await flow.checkA11y(page, "privacy-policy");
+
+    await page.goto(`${SITE}/contact`);
+    await flow.checkA11y(page, "contact");
+    await page.fill("#name", "Zoë");
+    await page.fill("#email", "not-an-email");
+    await page.click("button[type=submit]");
+    const error = page.locator("#email-error");
+    await error.waitFor();
+    expect((await page.getAttribute("#email", "aria-invalid")) === "true", "the field is marked invalid");
+    expect((await page.getAttribute("#email", "aria-describedby")).includes("email-error"), "the error describes the field");
+    expect(await page.locator("#message-error").isVisible(), "every field's error at once");
+    expect(await page.evaluate(() => document.activeElement.id === "email"), "the first invalid field has focus");
+    await flow.checkA11y(page, "contact-errors");
+    const email = `js-${randomUUID()}@example.com`;
+    await page.fill("#email", email);
+    await page.fill("#message", "Hello from a browser.");
+    await page.click("button[type=submit]");
+    await page.locator(".status.ok").waitFor();
+    expect(page.url() === `${SITE}/contact`, "no page load");
+    expect((await page.locator(".field-error").count()) === 0, "errors cleared");
+    await flow.shot(page, "contact-sent");
+
+    await page.goto(`${SITE}/register`);
+    await flow.checkA11y(page, "register");
+    await fillPerson(page, `reg-${randomUUID()}@example.com`);
+    await page.selectOption("#country", "US");
+    await page.fill("#state", "US-CA");
+    await page.check("input[value=identity]");
+    await page.click("button[type=submit]");
+    await page.locator(".status.ok").waitFor();
+    await flow.shot(page, "registered");
+
+    await page.goto(`${SITE}/download`);
+    await flow.checkA11y(page, "download");
+    await page.fill("#name", "Zoë Ñúñez");
+    await page.fill("#email", `dl-${randomUUID()}@example.com`);
+    await page.fill("#company", "Acme");
+    await page.selectOption("#country", "DE");
+    await page.selectOption("#product", "api-manager");
+    await page.click("button[type=submit]");
+    await page.locator(".status.ok").waitFor();
+    await flow.shot(page, "downloaded");
+    return { email };
+  },
+
+  /** Careers: apply, and the CV goes straight to S3 with its progress shown. */
+  async careers_cv_upload(flow) {
+    const page = await flow.page();
+    await page.goto(`${SITE}/careers`);
+    await flow.checkA11y(page, "careers");
+    const email = `cv-${randomUUID()}@example.com`;
+    await page.selectOption("#position", "Rust engineer");
+    await fillPerson(page, email);
+    await page.selectOption("#country", "GB");
+    await page.setInputFiles("#cv", CV);
+    await page.click("button[type=submit]");
+    const progress = page.locator("progress");
+    await page.getByText("Your CV is uploaded").waitFor({ timeout: 30000 });
+    expect((await progress.evaluate((p) => p.value)) === 100, "the progress reached the end");
+    await flow.checkA11y(page, "cv-uploaded");
+    return { email };
+  },
+
+  /** A paid event: a declined test card, then an accepted one. */
+  async event_payment(flow) {
+    const page = await flow.page();
+    await page.goto(`${SITE}/events/signup`);
+    await flow.checkA11y(page, "event-signup");
+    const email = `event-${randomUUID()}@example.com`;
+    await page.selectOption("#event", "wso2con-2026");
+    await fillPerson(page, email, { job: true });
+    await page.selectOption("#country", "GB");
+    await page.fill("#state", "GB-LND");
+    await page.click("button[type=submit]");
+    const card = page.locator("#test-card");
+    await card.waitFor({ timeout: 30000 });
+    await flow.checkA11y(page, "payment-step");
+    await card.fill("4000 0000 0000 0002");
+    await page.click("section.step button");
+    await page.getByText("Your card was declined").waitFor({ timeout: 30000 });
+    await flow.shot(page, "declined");
+    await card.fill("4242 4242 4242 4242");
+    await page.click("section.step button");
+    await page.getByText("Payment received").waitFor({ timeout: 30000 });
+    await flow.checkA11y(page, "paid");
+    return { email };
+  },
+
+  /** Newsletter with interests, confirmed from the link in the dev mailbox. */
+  async newsletter_confirmed(flow) {
+    const page = await flow.page();
+    await page.goto(`${SITE}/newsletter`);
+    await flow.checkA11y(page, "newsletter");
+    const email = `news-${randomUUID()}@example.com`;
+    await page.fill("#email", email);
+    await page.check("input[value=cloud]");
+    await page.check("input[value=events]");
+    await page.click("button[type=submit]");
+    await page.locator(".status.ok").waitFor();
+    const confirm = await mailedLink(email, "onfirm", "/subscriptions/confirm?token=");
+    await page.goto(confirm);
+    await flow.checkA11y(page, "confirm-subscription");
+    await page.click("button[type=submit]");
+    await page.getByText("your subscription is confirmed").waitFor();
+    await flow.checkA11y(page, "confirmed");
+    return { email };
+  },
+
+  /** One-click unsubscribe from the link in a campaign found in the dev mailbox. */
+  async unsubscribe_from_mail(flow) {
+    const email = process.env.STEWARD_EMAIL;
+    const page = await flow.page();
+    await page.goto(`${SITE}/_local/mailbox`);
+    await flow.shot(page, "mailbox");
+    const unsubscribe = await mailedLink(email, "News", "/unsubscribe?token=");
+    await page.goto(unsubscribe);
+    await flow.checkA11y(page, "unsubscribe");
+    await page.click("button[type=submit]");
+    await page.getByText("You are unsubscribed").waitFor();
+    await flow.checkA11y(page, "unsubscribed");
+    return { email };
+  },
+
+  /** The privacy center from the site: a link by mail, every right on one page, then erasure. */
+  async privacy_center_erasure(flow) {
+    const page = await flow.page();
+    const email = `erase-${randomUUID()}@example.com`;
+    await page.goto(`${SITE}/contact`);
+    await fillPerson(page, email);
+    await page.fill("#message", "Hello");
+    await page.click("button[type=submit]");
+    await page.locator(".status.ok").waitFor();
+
+    await page.goto(`${SITE}/privacy-center`);
+    await flow.checkA11y(page, "privacy-center-request");
+    await page.fill("#email", email);
+    await page.click("button[type=submit]");
+    await page.locator(".status.ok").waitFor();
+    const signIn = await mailedLink(email, "privacy center link", "/privacy/session?token=");
+    // Steward's own Content-Security-Policy, not bypassed: its one stylesheet applies (allowed by
+    // its hash), and no script is allowed.
+    const strict = await (await flow.browser.newContext()).newPage();
+    const blocked = [];
+    strict.on("console", (m) => m.text().includes("Content Security Policy") && blocked.push(m.text()));
+    await strict.goto(signIn);
+    const styled = await strict.evaluate(() => getComputedStyle(document.querySelector("header")).borderBottomStyle);
+    expect(styled === "solid", "the page's stylesheet applies under its CSP");
+    expect(blocked.length === 0, `nothing blocked: ${blocked}`);
+    const csp = (await strict.request.get(signIn)).headers()["content-security-policy"];
+    expect(csp.includes("default-src 'none'") && !csp.includes("unsafe-inline") && csp.includes("frame-ancestors 'none'"), csp);
+    await page.goto(signIn);
+    await flow.checkA11y(page, "sign-in");
+    await Promise.all([page.waitForURL(/\/me\?session=/), page.click("button[type=submit]")]);
+    expect((await page.content()).includes(email), "everything held is shown");
+    await flow.checkA11y(page, "privacy-center");
+
+    await page.fill("#f-phone", "12");
+    await page.click("#correct button[type=submit]");
+    await page.locator("#f-phone-error").waitFor();
+    await flow.checkA11y(page, "correction-error");
+    await page.fill("#f-phone", "+44 20 7946 0958");
+    await page.fill("#f-name", "Zoë N.");
+    await Promise.all([page.waitForURL(/done=corrected/), page.click("#correct button[type=submit]")]);
+    await flow.checkA11y(page, "corrected");
+
+    await page.click("text=Delete my data…");
+    await flow.checkA11y(page, "confirm-erasure");
+    await page.check("input[name=confirm]");
+    await page.click("button[type=submit]");
+    await page.getByText("Your data is deleted").first().waitFor();
+    await flow.checkA11y(page, "erased");
+    return { email };
+  },
+};
+
+const name = process.argv[2];
+if (!flows[name]) {
+  console.error(`unknown flow ${name}; flows: ${Object.keys(flows).join(", ")}`);
+  process.exit(2);
+}
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: ["--no-sandbox"] });
+const flow = new Flow(name, browser);
+try {
+  const result = await flows[name](flow);
+  console.log(`RESULT ${JSON.stringify({ ...result, accessibility: flow.checked })}`);
+} catch (err) {
+  const pages = flow.browser.contexts().flatMap((c) => c.pages());
+  if (pages.length) await flow.shot(pages.at(-1), "failure").catch(() => {});
+  console.error(err.stack ?? err);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

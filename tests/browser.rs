@@ -1,0 +1,75 @@
+//! End-to-end, in a real browser: Debian's chromium, headless, driven by playwright-core
+//! (`e2e/run.mjs`), against the local stack and its reference site. Every flow checks each page
+//! it visits with axe-core, and keeps a screenshot of each in `target/e2e-artifacts/`.
+
+use std::process::Command;
+
+use serde_json::Value;
+use steward_blackbox::{campaign, root, stack};
+
+/// Runs one flow of `e2e/run.mjs` and returns what it reported.
+fn flow(name: &str, env: &[(&str, &str)]) -> Value {
+    let artifacts = stack().bin_dir.parent().expect("the target directory").join("e2e-artifacts");
+    let output = Command::new("node")
+        .arg(root().join("e2e/run.mjs"))
+        .arg(name)
+        .env("STEWARD_SITE", &stack().site)
+        .env("STEWARD_ARTIFACTS", &artifacts)
+        .envs(env.iter().copied())
+        .output()
+        .expect("node runs (make setup installs e2e/node_modules and chromium)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "flow {name} failed (screenshots in {}):\n{stdout}\n{}",
+        artifacts.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result = stdout.lines().rev().find_map(|l| l.strip_prefix("RESULT ")).expect("the flow reports");
+    serde_json::from_str(result).expect("a JSON report")
+}
+
+#[test]
+fn a_plain_form_without_javascript_posts_and_lands_on_the_thank_you_page() {
+    let result = flow("contact_without_javascript", &[]);
+    let email = result["email"].as_str().unwrap();
+    assert!(tokio_runtime().block_on(stack().profile(email)).is_some(), "stored");
+}
+
+#[test]
+fn with_javascript_errors_show_beside_their_fields_and_forms_go_through_without_a_reload() {
+    let result = flow("forms_with_javascript", &[]);
+    assert!(result["accessibility"].as_array().unwrap().len() >= 6, "every page was checked");
+}
+
+#[test]
+fn an_applicant_uploads_a_cv_straight_to_s3_and_sees_its_progress() {
+    flow("careers_cv_upload", &[]);
+}
+
+#[test]
+fn a_declined_card_is_explained_and_an_accepted_one_pays_for_the_seat() {
+    flow("event_payment", &[]);
+}
+
+#[test]
+fn a_subscriber_confirms_by_mail_and_unsubscribes_with_one_click_from_a_campaign() {
+    let subscribed = flow("newsletter_confirmed", &[]);
+    let email = subscribed["email"].as_str().unwrap().to_owned();
+    campaign(&format!("browser-{}", uuid::Uuid::new_v4().simple()), "cloud");
+    flow("unsubscribe_from_mail", &[("STEWARD_EMAIL", &email)]);
+    let profile = tokio_runtime().block_on(stack().profile(&email)).unwrap();
+    let topics = profile.get("marketing_topics").and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default();
+    assert!(!topics.contains(&"cloud".to_owned()), "unsubscribed from the campaign's topic");
+}
+
+#[test]
+fn a_person_signs_in_corrects_and_erases_their_data_from_the_privacy_center() {
+    let result = flow("privacy_center_erasure", &[]);
+    let email = result["email"].as_str().unwrap();
+    assert!(tokio_runtime().block_on(stack().profile(email)).is_none(), "erased");
+}
+
+fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
