@@ -93,6 +93,19 @@ const flows = {
     await Promise.all([page.waitForURL(`${SITE}/thanks/contact`), page.click("button[type=submit]")]);
     expect((await text(page.locator("h1"))) === "Thank you", "the thank-you page");
     await flow.shot(page, "thanks");
+
+    // A browser whose script did not load: the form still posts, and Steward's own error page
+    // names each field.
+    const plain = await flow.page();
+    await plain.route("**/steward-forms.js", (route) => route.abort());
+    await plain.goto(`${SITE}/contact`);
+    await plain.fill("#name", "Zoë");
+    await plain.fill("#email", "not-an-email");
+    await plain.fill("#message", "Hello");
+    await Promise.all([plain.waitForURL(`${SITE}/forms/contact-us`), plain.click("button[type=submit]")]);
+    const alert = await text(plain.locator("[role=alert]"));
+    expect(alert.includes("Email"), `the error page names the field: ${alert}`);
+    await flow.checkA11y(plain, "error-page");
     return { email };
   },
 
