@@ -10,7 +10,7 @@ export CARGO_TARGET_DIR
 export STEWARD_PYTHON := $(VENV)/bin/python
 PYTHON3 ?= python3
 
-.PHONY: setup build dev test lint unit blackbox template-lint clean
+.PHONY: setup setup-e2e build dev test lint unit blackbox template-lint clean
 
 $(VENV)/.installed: infra/requirements.txt
 	$(PYTHON3) -m venv $(VENV)
@@ -23,6 +23,8 @@ CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
 e2e/node_modules/.installed: e2e/package.json e2e/package-lock.json
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' \
+	  || { echo "the browser tests need Node.js 20 or later (playwright-core)"; exit 1; }
 	cd e2e && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
@@ -30,9 +32,11 @@ $(CHROMIUM):
 	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium
 
-## setup: the project-local virtualenv (moto, cargo-lambda, cfn-lint), pinned in infra/requirements.txt;
-## the browser tests' npm packages; Debian's chromium
-setup: $(VENV)/.installed e2e/node_modules/.installed $(CHROMIUM)
+## setup: the project-local virtualenv (moto, cargo-lambda, cfn-lint), pinned in infra/requirements.txt
+setup: $(VENV)/.installed
+
+## setup-e2e: the browser tests' npm packages, and Debian's chromium
+setup-e2e: e2e/node_modules/.installed $(CHROMIUM)
 
 ## build: every function binary, as the local stack runs them
 build:
@@ -44,7 +48,7 @@ dev: setup build
 
 ## test: format, lints, template checks, unit tests, black-box tests against the local stack and
 ## browser tests of the pages (screenshots in $(CARGO_TARGET_DIR)/e2e-artifacts)
-test: setup lint template-lint build
+test: setup setup-e2e lint template-lint build
 	cargo test --workspace --no-fail-fast 2>&1 | tee $(CARGO_TARGET_DIR)/test-output.log
 	@awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "all tests: %d passed, %d failed\n", passed, failed }' $(CARGO_TARGET_DIR)/test-output.log
 

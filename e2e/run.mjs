@@ -116,6 +116,10 @@ const flows = {
     await flow.checkA11y(page, "home");
     await page.goto(`${SITE}/privacy-policy`);
     await flow.checkA11y(page, "privacy-policy");
+    for (const thanks of ["registration", "download", "contact", "newsletter", "careers", "event", "cloud", "survey"]) {
+      await page.goto(`${SITE}/thanks/${thanks}`);
+      await flow.checkA11y(page, `thanks-${thanks}`);
+    }
 
     await page.goto(`${SITE}/contact`);
     await flow.checkA11y(page, "contact");
@@ -201,6 +205,21 @@ const flows = {
     await page.click("section.step button");
     await page.getByText("Payment received").waitFor({ timeout: 30000 });
     await flow.checkA11y(page, "paid");
+    expect(await page.locator("form button[type=submit]").isDisabled(), "a registered form cannot register again");
+
+    // Posted without the enhancement (as without JavaScript): the thank-you page carries the
+    // payment on from its URL fragment.
+    const plain = await flow.page();
+    await plain.goto(`${SITE}/events/signup`);
+    await plain.selectOption("#event", "identity-workshop");
+    await fillPerson(plain, `plain-${email}`, { job: true });
+    await plain.selectOption("#country", "GB");
+    await plain.fill("#state", "GB-LND");
+    await Promise.all([plain.waitForURL(/\/thanks\/event#payment_token=/), plain.evaluate(() => HTMLFormElement.prototype.submit.call(document.querySelector("form")))]);
+    await plain.locator("#test-card").waitFor({ timeout: 30000 });
+    await flow.checkA11y(plain, "thanks-event-payment");
+    await plain.click("section.step button");
+    await plain.getByText("Payment received").waitFor({ timeout: 30000 });
     return { email };
   },
 
@@ -236,6 +255,8 @@ const flows = {
     await page.click("button[type=submit]");
     await page.getByText("You are unsubscribed").waitFor();
     await flow.checkA11y(page, "unsubscribed");
+    await page.goto(await mailedLink(email, "News", "/preferences?token="));
+    await flow.checkA11y(page, "preferences");
     return { email };
   },
 
@@ -281,7 +302,7 @@ const flows = {
     await Promise.all([page.waitForURL(/done=corrected/), page.click("#correct button[type=submit]")]);
     await flow.checkA11y(page, "corrected");
 
-    await page.click("text=Delete my data…");
+    await Promise.all([page.waitForURL(/\/me\/delete/), page.click("text=Delete my data…")]);
     await flow.checkA11y(page, "confirm-erasure");
     await page.check("input[name=confirm]");
     await page.click("button[type=submit]");

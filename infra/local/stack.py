@@ -779,7 +779,7 @@ class Gateway:
                 import urllib.error
                 import urllib.request
 
-                headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "authorization", "idempotency-key")}
+                headers = {k: v for k, v in self.headers.items() if k.lower() == "content-type"}
                 request = urllib.request.Request(url, data=body if self.command != "GET" else None, headers=headers, method=self.command)
                 try:
                     with urllib.request.urlopen(request, timeout=10) as response:
@@ -808,10 +808,12 @@ class Gateway:
                 if self.command == "GET" and path == "/_local/routes":
                     routes = [{"method": r.method, "path": r.path} for r in gateway.routes]
                     return self._send(200, [("Content-Type", "application/json")], json.dumps(routes).encode())
-                if path.startswith("/_local/stripe/") and gateway.stripe_url:
-                    # The reference site's test-card step reaches the Stripe emulator through the
-                    # site's own origin, as Stripe.js reaches Stripe.
-                    return self._proxy(gateway.stripe_url + self.path[len("/_local/stripe"):], body)
+                confirm = re.fullmatch(r"/_local/stripe(/v1/payment_intents/[A-Za-z0-9_]+/confirm)", path)
+                if confirm and self.command == "POST" and gateway.stripe_url:
+                    # The reference site's test-card step confirms a payment on the Stripe
+                    # emulator through the site's own origin, as Stripe.js does with Stripe; with
+                    # the publishable key in the body, never an Authorization header.
+                    return self._proxy(gateway.stripe_url + confirm[1], body)
                 for route in gateway.routes:
                     match = route.pattern.match(path)
                     if match and route.method in (self.command, "ANY"):
@@ -931,7 +933,8 @@ def main() -> None:
     # the same origin (at `/`), so it is also the site that forms thank people on, and an allowed
     # origin for browsers (the CV bucket's CORS too).
     settings["PublicApiUrl"] = f"http://{settings.get('API_HOST', '127.0.0.1')}:{api_port}"
-    settings["SiteUrl"] = settings["PublicApiUrl"]
+    # An explicit `--set SiteUrl=...` wins.
+    settings["SiteUrl"] = dict(pair.split("=", 1) for pair in args.set).get("SiteUrl", settings["PublicApiUrl"])
     origins = [o for o in settings.get("AllowedOrigins", "").split(",") if o]
     if settings["PublicApiUrl"] not in origins:
         settings["AllowedOrigins"] = ",".join(origins + [settings["PublicApiUrl"]])

@@ -10,24 +10,17 @@ function api(form) {
   return new URL(form.getAttribute("action"), document.baseURI).origin;
 }
 
-function statusOf(form) {
-  let status = form.querySelector("[data-status]");
-  if (!status) {
-    status = document.createElement("div");
-    status.setAttribute("data-status", "");
-    status.className = "status";
-    status.setAttribute("role", "status");
-    status.setAttribute("aria-live", "polite");
-    form.append(status);
-  }
-  return status;
-}
-
+/** Says something in the form's live region: a new element each time, so that screen readers
+ *  announce it; `alert` for problems, `status` otherwise. */
 function say(form, text, kind) {
-  const status = statusOf(form);
+  form.querySelector("[data-status]")?.remove();
+  if (!text) return;
+  const status = document.createElement("div");
+  status.setAttribute("data-status", "");
   status.className = `status ${kind}`;
   status.setAttribute("role", kind === "error" ? "alert" : "status");
   status.textContent = text;
+  form.append(status);
 }
 
 function clearErrors(form) {
@@ -58,8 +51,11 @@ function showErrors(form, problem) {
     target.setAttribute("aria-describedby", [target.getAttribute("aria-describedby"), id].filter(Boolean).join(" "));
     first ??= target;
   }
-  const count = (problem.errors || []).length;
-  say(form, count ? `Please correct ${count === 1 ? "one field" : `${count} fields`}.` : problem.title || "Something went wrong.", "error");
+  // Problems with no field on this form are said in words.
+  const elsewhere = (problem.errors || []).filter((e) => !form.elements.namedItem(e.field)).map((e) => `${e.field} ${e.message}.`);
+  const count = (problem.errors || []).length - elsewhere.length;
+  const summary = count ? `Please correct ${count === 1 ? "one field" : `${count} fields`}.` : problem.title || "Something went wrong.";
+  say(form, [summary, ...elsewhere, problem.detail && !count ? problem.detail : ""].filter(Boolean).join(" "), "error");
   first?.focus();
 }
 
@@ -71,6 +67,8 @@ function labelOf(field) {
 async function submit(event) {
   const form = event.target;
   event.preventDefault();
+  // Accepted already: a second click must not register again.
+  if ("accepted" in form.dataset) return;
   clearErrors(form);
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
@@ -81,81 +79,103 @@ async function submit(event) {
   for (const [name, value] of new FormData(form)) {
     if (typeof value === "string") body.append(name, value);
   }
+  let answer;
   try {
     const response = await fetch(form.action, {
       method: "POST",
       headers: { accept: "application/json", "content-type": "application/x-www-form-urlencoded" },
       body,
     });
-    const answer = await response.json().catch(() => ({}));
+    answer = await response.json().catch(() => ({}));
     if (!response.ok) {
       showErrors(form, answer);
+      button.disabled = false;
       return;
     }
-    if (submissionId) submissionId.value = "";
-    await afterSubmission(form, answer);
   } catch {
     say(form, "We could not reach the server. Please try again.", "error");
-  } finally {
     button.disabled = false;
+    return;
+  }
+  button.disabled = false;
+  if (submissionId) submissionId.value = "";
+  try {
+    await afterSubmission(form, answer);
+  } catch {
+    say(form, "We received your form, but the next step could not start. Please reload this page's thank-you link from your email, or contact us.", "error");
   }
 }
 
 async function afterSubmission(form, receipt) {
   const thanks = form.dataset.thanks || "Thank you: we received it.";
+  if (receipt.cv_upload || receipt.payment) {
+    // The submission is stored: the form is done, and the next step follows it.
+    form.dataset.accepted = "";
+    form.querySelector("button[type=submit]").disabled = true;
+  }
   if (receipt.cv_upload) {
     say(form, `${thanks} Now your CV:`, "ok");
     await uploadStep(form, api(form), receipt.cv_upload.token, form.querySelector("input[type=file]"));
   } else if (receipt.payment) {
     say(form, `${thanks} Now the payment:`, "ok");
-    await paymentStep(form, api(form), receipt.payment.token);
+    await paymentStep(form, api(form), receipt.payment.token, receipt.thank_you_url);
   } else {
     form.reset();
     say(form, thanks, "ok");
   }
 }
 
+/** A next step after `after`; focus moves to its heading, so keyboard and screen reader users
+ *  land on it. */
 function step(after, heading) {
   const section = document.createElement("section");
   section.className = "step";
   section.setAttribute("aria-label", heading);
   const title = document.createElement("h2");
   title.textContent = heading;
+  title.tabIndex = -1;
   section.append(title);
   after.after(section);
+  title.focus();
   return section;
 }
 
 /** The CV goes from the browser straight to S3, with a presigned POST Steward signs for it. */
 export async function uploadStep(anchor, base, token, fileInput) {
   const section = step(anchor, "Upload your CV");
-  const input = fileInput?.files?.length ? fileInput : null;
-  let chooser = input;
+  // The form's own file input when there is one; otherwise a chooser of the step's own.
+  let chooser = fileInput;
   if (!chooser) {
-    section.insertAdjacentHTML("beforeend", '<label for="cv-file">Your CV <span class="hint">PDF, Word or RTF, up to 5 MB</span></label><input id="cv-file" type="file" accept=".pdf,.doc,.docx,.rtf,application/pdf"><button type="button">Upload</button>');
+    section.insertAdjacentHTML("beforeend", '<label for="cv-file">Your CV <span class="hint">PDF, Word or RTF, up to 5 MB</span></label><input id="cv-file" type="file" accept=".pdf,.doc,.docx,.rtf,application/pdf">');
     chooser = section.querySelector("input");
   }
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = "Upload";
   const progress = document.createElement("progress");
   progress.max = 100;
   progress.value = 0;
   progress.setAttribute("aria-label", "Upload progress");
   const status = document.createElement("p");
   status.setAttribute("role", "status");
-  section.append(progress, status);
+  section.append(button, progress, status);
   const go = async () => {
     const file = chooser.files[0];
     if (!file) {
       status.textContent = "Choose a file first.";
       return;
     }
+    button.disabled = true;
+    status.textContent = "Uploading…";
     const grant = await fetch(`${base}/careers/cv-upload`, {
       method: "POST",
       headers: { accept: "application/json", "content-type": "application/json" },
       body: JSON.stringify({ token, content_type: file.type || "application/octet-stream", file_name: file.name }),
     });
-    const post = await grant.json();
+    const post = await grant.json().catch(() => ({}));
     if (!grant.ok) {
-      status.textContent = (post.errors || []).map((e) => `${e.field}: ${e.message}`).join("; ") || post.title;
+      status.textContent = (post.errors || []).map((e) => `${e.field}: ${e.message}`).join("; ") || post.title || "The upload could not start.";
+      button.disabled = false;
       return;
     }
     const data = new FormData();
@@ -165,21 +185,26 @@ export async function uploadStep(anchor, base, token, fileInput) {
     request.upload.addEventListener("progress", (e) => {
       if (e.lengthComputable) progress.value = Math.round((100 * e.loaded) / e.total);
     });
+    const failed = () => {
+      status.textContent = "The upload failed. Please try again.";
+      button.disabled = false;
+    };
     request.addEventListener("load", () => {
-      const ok = request.status >= 200 && request.status < 300;
-      progress.value = ok ? 100 : progress.value;
-      status.textContent = ok ? "Your CV is uploaded. We check it and attach it to your application." : "The upload failed. Please try again.";
+      if (request.status < 200 || request.status >= 300) return failed();
+      progress.value = 100;
+      status.textContent = "Your CV is uploaded. We check it and attach it to your application.";
+      button.remove();
     });
-    request.addEventListener("error", () => (status.textContent = "The upload failed. Please try again."));
+    request.addEventListener("error", failed);
     request.open("POST", post.url);
     request.send(data);
   };
-  if (input) await go();
-  else section.querySelector("button").addEventListener("click", go);
+  button.addEventListener("click", go);
+  if (chooser.files?.length) await go();
 }
 
 /** Payment: Stripe Elements with a real publishable key; the local emulator's test-card step otherwise. */
-export async function paymentStep(anchor, base, token) {
+export async function paymentStep(anchor, base, token, returnUrl = window.location.href.split("#")[0]) {
   const section = step(anchor, "Payment");
   const started = await fetch(`${base}/payments`, {
     method: "POST",
@@ -199,7 +224,7 @@ export async function paymentStep(anchor, base, token) {
     ? new Intl.NumberFormat(undefined, { style: "currency", currency: payment.currency.toUpperCase() }).format(payment.amount / 100)
     : "";
   if (!payment.publishable_key.includes("_local_")) {
-    await stripeElements(section, status, payment, amount);
+    await stripeElements(section, status, payment, amount, returnUrl);
     return;
   }
   section.insertAdjacentHTML(
@@ -233,7 +258,7 @@ export async function paymentStep(anchor, base, token) {
   });
 }
 
-async function stripeElements(section, status, payment, amount) {
+async function stripeElements(section, status, payment, amount, returnUrl) {
   await new Promise((resolve, reject) => {
     const script = document.createElement("script");
     script.src = "https://js.stripe.com/v3/";
@@ -253,7 +278,8 @@ async function stripeElements(section, status, payment, amount) {
     button.disabled = true;
     const { error, paymentIntent } = await stripe.confirmPayment({
       elements,
-      confirmParams: { return_url: window.location.href },
+      // After a card check at the bank, Stripe returns to the thank-you page, which says how it went.
+      confirmParams: { return_url: returnUrl },
       redirect: "if_required",
     });
     button.disabled = false;
@@ -261,10 +287,15 @@ async function stripeElements(section, status, payment, amount) {
   });
 }
 
-/** A thank-you page reached by a plain form post carries its grant in the URL fragment. */
+/** A thank-you page reached by a plain form post carries its grant in the URL fragment (never
+ *  sent to a server); back from a card check by Stripe, the page says how the payment went. */
 export function continueFromFragment(anchor, base) {
+  const returned = new URLSearchParams(window.location.search).get("redirect_status");
+  if (returned) {
+    anchor.textContent = returned === "succeeded" ? "Payment received. Thank you." : "The payment did not go through. Please try again.";
+    return;
+  }
   const grant = new URLSearchParams(window.location.hash.slice(1));
-  history.replaceState(null, "", window.location.pathname);
   if (grant.get("cv_upload_token")) uploadStep(anchor, base, grant.get("cv_upload_token"), null);
   if (grant.get("payment_token")) paymentStep(anchor, base, grant.get("payment_token"));
 }

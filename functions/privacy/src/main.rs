@@ -2,7 +2,7 @@
 //! catalogue and SDK clients are built once per cold start.
 
 use steward_core::catalogue::{Catalogue, BUILT_IN};
-use steward_core::config::{Config, Env};
+use steward_core::config::{Config, Env, Origin};
 use steward_core::cv_bucket::CvBucket;
 use steward_core::store::dynamodb::DynamoStore;
 
@@ -11,7 +11,9 @@ mod pages;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let config = Config::from_env()?;
+    let mut config = Config::from_env()?;
+    // The privacy center's own pages post to it from the API's origin.
+    config.allowed_origins.push(Origin::parse(&config.links.public_api_url)?);
     steward_core::http::page::set_identity(&config.links.organisation, &config.links.policy_url);
     let catalogue = Catalogue::load(BUILT_IN, &config)?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;

@@ -234,7 +234,7 @@ pub fn privacy_center(
     );
 
     layout(
-        "Your privacy center",
+        if errors.is_empty() { "Your privacy center" } else { "Error: your privacy center" },
         &format!(
             "<h1>Your data at {}</h1>{notice}{alert}<p>This page works for 30 minutes after you signed in.</p>{held}{who}{correct}{export}{limits}{withdraw}{delete}",
             escape(organisation)

@@ -83,8 +83,9 @@ pub fn problem_page(problem: &Problem, form_title: &str, back: Option<&str>) -> 
     let back = back
         .map(|href| format!(r#"<p><a href="{}">Go back to the form</a></p>"#, escape(href)))
         .unwrap_or_default();
+    // "Error:" first in the title: the first thing a screen reader says on the new page.
     layout(
-        &format!("{} – {form_title}", problem.title),
+        &format!("Error: {} – {form_title}", problem.title),
         &format!(
             r#"<h1>{title}</h1>
 <div role="alert" class="alert">{detail}{list}</div>

@@ -53,12 +53,18 @@ pub fn html(status: u16, page: String) -> Response<Body> {
         "default-src 'none'; style-src {}; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         super::page::style_source()
     );
-    builder(status)
+    let mut response = builder(status)
         .header(CONTENT_TYPE, "text/html; charset=utf-8")
         .header("content-security-policy", policy)
         .header("x-frame-options", "DENY")
         .body(Body::Text(page))
-        .expect("static headers are valid")
+        .expect("static headers are valid");
+    // A page's own form posts then carry its real origin (which the function allows); its links
+    // to other sites carry no referrer, so the tokens in its URL never leave Steward.
+    response
+        .headers_mut()
+        .insert("referrer-policy", lambda_http::http::HeaderValue::from_static("same-origin"));
+    response
 }
 
 /// 303 See Other: after a POST, the browser GETs `location`. Callers pass only server-decided
@@ -125,7 +131,7 @@ mod tests {
         let digest = sha2::Sha256::digest(super::super::page::STYLE.as_bytes());
         let hash = base64::engine::general_purpose::STANDARD.encode(digest);
         assert!(csp.contains(&format!("style-src 'sha256-{hash}'")), "the stylesheet's own hash");
-        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["referrer-policy"], "same-origin", "tokens in a page's URL never leave Steward");
         assert_eq!(headers["x-content-type-options"], "nosniff");
         assert!(headers.get("set-cookie").is_none());
     }
