@@ -23,6 +23,8 @@ pub struct Stack {
     pub bin_dir: PathBuf,
     pub resources: HashMap<String, String>,
     /// The reference site's origin (the API's, locally): where forms thank people.
+    /// Where the stack writes each function's log.
+    pub log_dir: PathBuf,
     pub site: String,
     pub api: String,
     pub aws_endpoint: String,
@@ -110,6 +112,7 @@ fn start_stack() -> Stack {
         resources,
         api: text("api"),
         site: text("site"),
+        log_dir,
         aws_endpoint: text("aws_endpoint"),
         table: ready["resources"]["ProfileTable"].as_str().expect("table").to_owned(),
         region: text("region"),

@@ -1,0 +1,170 @@
+//! No personal data in logs: every flow runs with a person's own email, name, phone and IP, and
+//! then no function's log mentions any of them.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use steward_blackbox::{confirm_with_card, http, link, post_to_bucket, stack, wait_for_mail};
+
+struct Person {
+    email: String,
+    name: String,
+    phone: String,
+    phone_e164: String,
+    ip: String,
+}
+
+fn person() -> Person {
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let letters: String = tag.chars().filter(char::is_ascii_alphabetic).take(6).collect();
+    let digits: String = tag.chars().filter(char::is_ascii_digit).take(3).collect();
+    let digits = format!("{digits:0<3}");
+    Person {
+        email: format!("Quillon.{}@Example.com", &tag[..10]),
+        name: format!("Quillon Vexbury{letters}"),
+        phone: format!("020 7946 0{digits}"),
+        phone_e164: format!("+442079460{digits}"),
+        ip: format!("2001:db8::{}:{}", &tag[..4], &tag[4..8]),
+    }
+}
+
+async fn post(person: &Person, path: &str, body: Value) -> reqwest::Response {
+    http()
+        .post(stack().url(path))
+        .header("accept", "application/json")
+        .header("x-local-source-ip", &person.ip)
+        .header("user-agent", format!("Browser of {}", person.name))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn submit(person: &Person, form: &str, extra: Value) -> Value {
+    let mut body = json!({
+        "name": person.name, "email": person.email, "phone": person.phone, "job_title": "CTO",
+        "company": "Acme", "country": "GB", "state": "GB-LND", "message": format!("I am {}", person.name),
+    });
+    body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    let response = post(person, &format!("/forms/{form}"), body).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "{form}");
+    response.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_every_flow_then_no_log_holds_the_emails_names_phones_or_ips_it_used() {
+    let person = person();
+
+    // Forms, including ones that fail validation.
+    submit(&person, "contact-us", json!({})).await;
+    submit(&person, "registration", json!({"interests": ["cloud"]})).await;
+    submit(&person, "product-download", json!({"product": "api-manager"})).await;
+    submit(&person, "newsletter", json!({"interests": ["cloud", "events"]})).await;
+    let invalid = post(
+        &person,
+        "/forms/contact-us",
+        json!({"name": person.name, "email": person.email, "phone": "12"}),
+    )
+    .await;
+    assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A CV.
+    let careers = submit(&person, "careers", json!({"position": "Rust engineer"})).await;
+    let grant = post(
+        &person,
+        "/careers/cv-upload",
+        json!({"token": careers["cv_upload"]["token"], "content_type": "application/pdf", "file_name": format!("{} CV.pdf", person.name)}),
+    )
+    .await;
+    let upload: Value = grant.json().await.unwrap();
+    let pdf = std::fs::read(steward_blackbox::root().join("tests/fixtures/cv/cv.pdf")).unwrap();
+    assert_eq!(post_to_bucket(&upload, pdf, "application/pdf").await, StatusCode::CREATED);
+
+    // A payment: declined, then paid.
+    let registration = submit(&person, "event-registration", json!({"event": "wso2con-2026"})).await;
+    let started: Value = post(&person, "/payments", json!({"token": registration["payment"]["token"]}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    confirm_with_card(&started, "4000000000000002").await;
+    confirm_with_card(&started, "4242424242424242").await;
+
+    // Mail: the double opt-in.
+    let confirm = wait_for_mail(&person.email, "onfirm").await;
+    let token =
+        link(&confirm.text, "/subscriptions/confirm?token=").split("token=").nth(1).unwrap().to_owned();
+    http().post(stack().url("/subscriptions/confirm")).form(&[("token", token)]).send().await.unwrap();
+
+    // The privacy center: every right, ending with erasure.
+    assert_eq!(
+        post(&person, "/privacy/link", json!({"email": person.email})).await.status(),
+        StatusCode::ACCEPTED
+    );
+    let mail = wait_for_mail(&person.email, "privacy center link").await;
+    let token = link(&mail.text, "/privacy/session?token=").split("token=").nth(1).unwrap().to_owned();
+    let session: Value =
+        post(&person, "/privacy/session", json!({"token": token})).await.json().await.unwrap();
+    let session = session["session_token"].as_str().unwrap().to_owned();
+    let signed = |method: reqwest::Method, path: &str| {
+        http()
+            .request(method, stack().url(path))
+            .bearer_auth(&session)
+            .header("x-local-source-ip", &person.ip)
+    };
+    signed(reqwest::Method::GET, "/me").send().await.unwrap();
+    signed(reqwest::Method::GET, "/me/export?format=csv").send().await.unwrap();
+    signed(reqwest::Method::PATCH, "/me").json(&json!({"phone": "not a phone"})).send().await.unwrap();
+    signed(reqwest::Method::PATCH, "/me")
+        .json(&json!({"name": format!("{} Jr", person.name)}))
+        .send()
+        .await
+        .unwrap();
+    signed(reqwest::Method::POST, "/me/restrict").json(&json!({})).send().await.unwrap();
+    signed(reqwest::Method::POST, "/me/export")
+        .json(&json!({"to": format!("friend-of-{}", person.email)}))
+        .send()
+        .await
+        .unwrap();
+    let erased = signed(reqwest::Method::DELETE, "/me").send().await.unwrap();
+    assert_eq!(erased.status(), StatusCode::OK);
+    wait_for_mail(&person.email, "Your data has been deleted").await;
+    // The asynchronous parts (CV checks, webhooks, the outbox, the sweep) have their turn.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+
+    let needles = [
+        person.email.clone(),
+        person.email.to_lowercase(),
+        person.name.clone(),
+        person.phone.clone(),
+        person.phone_e164.clone(),
+        person.ip.clone(),
+    ];
+    let mut logged = std::collections::BTreeSet::new();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&stack().log_dir).expect("the stack's logs").flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        if !text.is_empty() {
+            logged.insert(entry.file_name().to_string_lossy().trim_end_matches(".log").to_owned());
+        }
+        for line in text.lines() {
+            if needles.iter().any(|n| line.contains(n.as_str())) {
+                found.push(format!("{}: {line}", entry.file_name().to_string_lossy()));
+            }
+        }
+    }
+    for function in [
+        "SubmitFormFunction",
+        "CvUploadFunction",
+        "VerifyCvFunction",
+        "PaymentsFunction",
+        "StripeWebhookFunction",
+        "MailOutboxFunction",
+        "UnsubscribeFunction",
+        "PrivacyFunction",
+    ] {
+        assert!(logged.contains(function), "{function} logged something: {logged:?}");
+    }
+    assert!(found.is_empty(), "personal data in logs:\n{}", found.join("\n"));
+}
