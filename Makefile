@@ -32,6 +32,11 @@ $(CHROMIUM):
 	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium
 
+$(VENV)/checkov/.installed: infra/requirements-checkov.txt
+	$(PYTHON3) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-checkov.txt
+	touch $@
+
 ## setup: the project-local virtualenv (moto, cargo-lambda, cfn-lint), pinned in infra/requirements.txt
 setup: $(VENV)/.installed
 
@@ -56,8 +61,10 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-template-lint: setup
+## template-lint: cfn-lint, and checkov (each skipped check carries its reason in the template)
+template-lint: setup $(VENV)/checkov/.installed
 	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/checkov/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
 
 clean:
 	rm -rf $(VENV) $(CARGO_TARGET_DIR) e2e/node_modules
