@@ -62,3 +62,19 @@ fn given_the_template_then_every_function_has_sample_events_that_parse() {
         }
     }
 }
+
+#[test]
+fn given_every_function_then_its_aws_clients_use_the_shared_timeouts_and_retries() {
+    let root = steward_blackbox::root();
+    let mut mains: Vec<_> = std::fs::read_dir(root.join("functions"))
+        .unwrap()
+        .flatten()
+        .map(|d| d.path().join("src/main.rs"))
+        .collect();
+    mains.push(root.join("crates/steward-admin/src/main.rs"));
+    for main in mains {
+        let source = std::fs::read_to_string(&main).unwrap();
+        assert!(!source.contains("load_defaults"), "{main:?} builds its own SDK configuration");
+        assert!(source.contains("steward_core::aws::load("), "{main:?} uses steward_core::aws::load");
+    }
+}

@@ -5,6 +5,7 @@
 //! Every Lambda in `functions/` is wiring around this crate. Nothing here logs personal data:
 //! logs carry ids (profile, submission, request), never emails, names, phones or IP addresses.
 
+pub mod aws;
 pub mod catalogue;
 pub mod config;
 #[cfg(feature = "s3")]

@@ -10,7 +10,7 @@ mod handler;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = steward_core::aws::load(steward_core::aws::Caller::Interactive).await;
     let region = aws.region().map(|r| r.to_string()).ok_or(ConfigError::Missing("AWS_REGION"))?;
     let credentials: SharedCredentialsProvider =
         aws.credentials_provider().ok_or(ConfigError::Missing("AWS credentials"))?;

@@ -70,7 +70,7 @@ fn suppressions(body: &str) -> Vec<(String, ChangeSource, String)> {
 async fn main() -> Result<(), lambda_runtime::Error> {
     steward_core::telemetry::init();
     let env = Env::process();
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = steward_core::aws::load(steward_core::aws::Caller::Background).await;
     let hash_key = SecretKey::new(env.required("HASH_KEY")?.into_bytes());
     let store: &'static DynamoStore = Box::leak(Box::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&aws),

@@ -69,7 +69,7 @@ fn now() -> i64 {
 async fn main() -> Result<(), lambda_runtime::Error> {
     steward_core::telemetry::init();
     let env = Env::process();
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = steward_core::aws::load(steward_core::aws::Caller::Background).await;
     let app = App {
         store: DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&aws),

@@ -12,7 +12,7 @@ mod stripe_provider;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     let env = Env::process();
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = steward_core::aws::load(steward_core::aws::Caller::Interactive).await;
     let store = DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&aws),
         env.required("TABLE_NAME")?,

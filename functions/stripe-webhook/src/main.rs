@@ -10,7 +10,7 @@ mod signature;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     let env = Env::process();
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = steward_core::aws::load(steward_core::aws::Caller::Interactive).await;
     let secrets: Vec<String> = env
         .required("STRIPE_WEBHOOK_SECRETS")?
         .split(',')

@@ -13,7 +13,7 @@ mod handler;
 async fn main() -> Result<(), lambda_runtime::Error> {
     steward_core::telemetry::init();
     let env = Env::process();
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = steward_core::aws::load(steward_core::aws::Caller::Background).await;
     let s3 =
         aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
     // This function only reads and writes application items by key: no pseudonyms are needed.

@@ -1,0 +1,75 @@
+//! The AWS SDK configuration every function and the operator command share: timeouts and retries
+//! chosen on purpose, not left to the SDK's defaults (which have no operation timeout at all).
+//!
+//! | caller | connect | per attempt | whole operation | attempts |
+//! |---|---|---|---|---|
+//! | a person waiting (API routes) | 1 s | 2 s | 5 s | 3, backoff from 50 ms |
+//! | background work (queues, schedules, operator) | 2 s | 10 s | 30 s | 5, backoff from 200 ms |
+//!
+//! A person waiting gets a 503 with Retry-After well inside API Gateway's 30 s and the function's
+//! 10 s, rather than a gateway timeout; background work has room to ride out throttling, and what
+//! still fails is retried by its queue or its next scheduled run.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// Who waits on the calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// A request from a browser or an API client, behind API Gateway.
+    Interactive,
+    /// An SQS batch, a schedule or the operator command.
+    Background,
+}
+
+pub fn timeouts(caller: Caller) -> TimeoutConfig {
+    let (connect, attempt, operation) = match caller {
+        Caller::Interactive => (1, 2, 5),
+        Caller::Background => (2, 10, 30),
+    };
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(connect))
+        .operation_attempt_timeout(Duration::from_secs(attempt))
+        .operation_timeout(Duration::from_secs(operation))
+        .build()
+}
+
+pub fn retries(caller: Caller) -> RetryConfig {
+    match caller {
+        Caller::Interactive => {
+            RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(50))
+        }
+        Caller::Background => {
+            RetryConfig::standard().with_max_attempts(5).with_initial_backoff(Duration::from_millis(200))
+        }
+    }
+}
+
+/// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`), with
+/// the timeouts and retries for `caller`. Built once per cold start.
+pub async fn load(caller: Caller) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts(caller))
+        .retry_config(retries(caller))
+        .load()
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_person_waiting_gets_an_answer_well_inside_the_function_and_gateway_timeouts() {
+        let interactive = timeouts(Caller::Interactive);
+        assert!(interactive.operation_timeout().unwrap() < Duration::from_secs(10), "the function's timeout");
+        assert!(interactive.operation_attempt_timeout().unwrap() < interactive.operation_timeout().unwrap());
+        assert_eq!(retries(Caller::Interactive).max_attempts(), 3);
+        let background = timeouts(Caller::Background);
+        assert!(background.operation_timeout().unwrap() > interactive.operation_timeout().unwrap());
+        assert_eq!(retries(Caller::Background).max_attempts(), 5);
+    }
+}
