@@ -611,10 +611,14 @@ impl ErasureStore for FailingDeletes {
         &self,
         id: &str,
         key: &ItemKey,
+        last: Option<&str>,
         reason: ErasureReason,
         report: &ErasureReport,
-    ) -> Result<(), StoreError> {
-        self.0.forget_profile(id, key, reason, report).await
+    ) -> Result<bool, StoreError> {
+        self.0.forget_profile(id, key, last, reason, report).await
+    }
+    async fn leftovers(&self, profile_id: &str) -> Result<Vec<ItemKey>, StoreError> {
+        self.0.leftovers(profile_id).await
     }
 }
 

@@ -27,6 +27,9 @@ pub type ItemKey = (String, String);
 pub struct ErasurePlan {
     pub profile_key: ItemKey,
     pub email: String,
+    /// The profile's latest submission when the plan was read: the profile goes only if no other
+    /// submission arrived meanwhile.
+    pub last_submission_id: Option<String>,
     /// Submissions that may have CV objects under `cv/<id>/`.
     pub applications: Vec<String>,
     /// Payment records to keep, stripped, with the epoch second they may go.
@@ -79,14 +82,18 @@ pub trait ErasureStore {
         retain_until: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn delete_items(&self, keys: &[ItemKey]) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Deletes the profile item and writes the audit record, together.
+    /// Deletes the profile item and writes the audit record, together, unless a submission arrived
+    /// since `last_submission_id` was read (`Ok(false)`).
     fn forget_profile(
         &self,
         profile_id: &str,
         key: &ItemKey,
+        last_submission_id: Option<&str>,
         reason: ErasureReason,
         report: &ErasureReport,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Items still in the person's partition (other than kept payment records).
+    fn leftovers(&self, profile_id: &str) -> impl Future<Output = Result<Vec<ItemKey>, StoreError>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,42 +137,61 @@ where
     S: ErasureStore + OutboxStore,
     C: CvObjects,
 {
-    let Some(plan) = store.erasure_plan(profile_id).await? else { return Ok(None) };
     let mut report = ErasureReport::default();
-    for application in &plan.applications {
-        report.cv_versions_deleted += cvs.delete_application(application).await?;
-    }
-    for (key, until) in &plan.payments {
-        store.retain_payment(key, *until).await?;
-        report.payments_retained += 1;
-    }
-    for chunk in plan.items.chunks(25) {
-        store.delete_items(chunk).await?;
-    }
-    report.items_deleted = plan.items.len() + 1;
-    if let Some(links) = confirm_to {
-        // Only now, with everything else gone, is the person told; the address is still known
-        // (the plan read it, and a retry reads it again). The dispatcher sends transactional mail
-        // to suppressed addresses, and forgets the address once it is sent.
-        store.suppress_erased(&plan.email).await?;
-        let goodbye = super::rights::transactional(
-            confirmation_id(profile_id),
-            &plan.email,
+    // A submission arriving during the erasure changes the profile; the next round erases it too.
+    for round in 0..3 {
+        let Some(plan) = store.erasure_plan(profile_id).await? else {
+            return Ok((round > 0).then_some(report));
+        };
+        for application in &plan.applications {
+            report.cv_versions_deleted += cvs.delete_application(application).await?;
+        }
+        for (key, until) in &plan.payments {
+            store.retain_payment(key, *until).await?;
+            report.payments_retained += 1;
+        }
+        for chunk in plan.items.chunks(25) {
+            store.delete_items(chunk).await?;
+        }
+        report.items_deleted += plan.items.len();
+        if let Some(links) = confirm_to {
+            // Only now, with everything else gone, is the person told; the address is still known
+            // (the plan read it, and a retry reads it again). The dispatcher sends transactional
+            // mail to suppressed addresses, and forgets the address once it is sent. Its id is
+            // the person's, so a second round queues nothing new.
+            store.suppress_erased(&plan.email).await?;
+            let goodbye = super::rights::transactional(
+                confirmation_id(profile_id),
+                &plan.email,
+                profile_id,
+                format!("Your data has been deleted from {}", links.organisation),
+                "erasure_confirmation",
+                serde_json::json!({ "organisation": links.organisation, "policy_url": links.policy_url }),
+            );
+            store.enqueue(&goodbye, now).await?;
+        }
+        let last = plan.last_submission_id.as_deref();
+        if !store.forget_profile(profile_id, &plan.profile_key, last, reason, &report).await? {
+            tracing::info!(profile_id, round, "a submission arrived during erasure; erasing it too");
+            continue;
+        }
+        report.items_deleted += 1;
+        // A submission whose profile update came before the plan but whose item landed after the
+        // deletes: it is in the partition now, and goes too.
+        let leftovers = store.leftovers(profile_id).await?;
+        for chunk in leftovers.chunks(25) {
+            store.delete_items(chunk).await?;
+        }
+        report.items_deleted += leftovers.len();
+        tracing::info!(
             profile_id,
-            format!("Your data has been deleted from {}", links.organisation),
-            "erasure_confirmation",
-            serde_json::json!({ "organisation": links.organisation, "policy_url": links.policy_url }),
+            reason = reason.as_str(),
+            items = report.items_deleted,
+            cv_versions = report.cv_versions_deleted,
+            payments_retained = report.payments_retained,
+            "person erased"
         );
-        store.enqueue(&goodbye, now).await?;
+        return Ok(Some(report));
     }
-    store.forget_profile(profile_id, &plan.profile_key, reason, &report).await?;
-    tracing::info!(
-        profile_id,
-        reason = reason.as_str(),
-        items = report.items_deleted,
-        cv_versions = report.cv_versions_deleted,
-        payments_retained = report.payments_retained,
-        "person erased"
-    );
-    Ok(Some(report))
+    Err(ErasureError::Store(StoreError::Unavailable("the profile kept changing during erasure".into())))
 }

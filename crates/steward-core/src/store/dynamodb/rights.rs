@@ -312,7 +312,12 @@ impl ErasureStore for DynamoStore {
         let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(None) };
         let Some(profile) = self.get(profile_key.clone()).await? else { return Ok(None) };
         let email = text(&profile, "email").unwrap_or_default();
-        let mut plan = ErasurePlan { profile_key, email: email.clone(), ..ErasurePlan::default() };
+        let mut plan = ErasurePlan {
+            profile_key,
+            email: email.clone(),
+            last_submission_id: text(&profile, "last_submission_id"),
+            ..ErasurePlan::default()
+        };
         for item in self.partition(&keys::profile_partition(profile_id), None).await? {
             let (Some(pk), Some(sk)) = (text(&item, keys::PK), text(&item, keys::SK)) else { continue };
             if sk.starts_with("PAYMENT#") {
@@ -448,17 +453,27 @@ impl ErasureStore for DynamoStore {
         &self,
         profile_id: &str,
         profile_key: &ItemKey,
+        last_submission_id: Option<&str>,
         reason: ErasureReason,
         report: &ErasureReport,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let now = Timestamp::now();
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(profile_key.0.clone(), profile_key.1.clone())))
+            .expression_attribute_values(":pid", s(profile_id));
         let delete = built(
-            Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(profile_key.0.clone(), profile_key.1.clone())))
-                .condition_expression("attribute_not_exists(pk) OR profile_id = :pid")
-                .expression_attribute_values(":pid", s(profile_id))
-                .build(),
+            match last_submission_id {
+                Some(last) => delete
+                    .condition_expression(
+                        "attribute_not_exists(pk) OR (profile_id = :pid AND last_submission_id = :last)",
+                    )
+                    .expression_attribute_values(":last", s(last)),
+                None => delete.condition_expression(
+                    "attribute_not_exists(pk) OR (profile_id = :pid AND attribute_not_exists(last_submission_id))",
+                ),
+            }
+            .build(),
         )?;
         // The audit record says that an erasure happened, why and how much it removed; nothing in
         // it leads back to the person.
@@ -476,17 +491,21 @@ impl ErasureStore for DynamoStore {
         audit.insert("payments_retained".into(), n(report.payments_retained));
         audit.insert(keys::TTL.into(), n(now.epoch_seconds() + AUDIT_RETENTION_DAYS * 86_400));
         let put = built(Put::builder().table_name(&self.table).set_item(Some(audit)).build())?;
-        if self
-            .transact(vec![
-                TransactWriteItem::builder().delete(delete).build(),
-                TransactWriteItem::builder().put(put).build(),
-            ])
+        self.transact(vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ])
+        .await
+    }
+
+    async fn leftovers(&self, profile_id: &str) -> Result<Vec<ItemKey>, StoreError> {
+        Ok(self
+            .partition(&keys::profile_partition(profile_id), None)
             .await?
-        {
-            Ok(())
-        } else {
-            Err(StoreError::Unexpected("the profile item changed owner during erasure".into()))
-        }
+            .iter()
+            .filter_map(|item| Some((text(item, keys::PK)?, text(item, keys::SK)?)))
+            .filter(|(_, sk)| !sk.starts_with("PAYMENT#"))
+            .collect())
     }
 }
 
