@@ -10,7 +10,7 @@ export CARGO_TARGET_DIR
 export STEWARD_PYTHON := $(VENV)/bin/python
 PYTHON3 ?= python3
 
-.PHONY: setup setup-e2e build dev test lint unit blackbox template-lint clean
+.PHONY: setup setup-e2e build dev test load lint unit blackbox template-lint clean
 
 $(VENV)/.installed: infra/requirements.txt
 	$(PYTHON3) -m venv $(VENV)
@@ -56,6 +56,10 @@ dev: setup build
 test: setup setup-e2e lint template-lint build
 	cargo test --workspace --no-fail-fast 2>&1 | tee $(CARGO_TARGET_DIR)/test-output.log
 	@awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "all tests: %d passed, %d failed\n", passed, failed }' $(CARGO_TARGET_DIR)/test-output.log
+
+## load: the bounded load test at full size (3000 submissions at 10/s); figures in $(CARGO_TARGET_DIR)/load-report.json
+load: setup build
+	LOAD_REQUESTS=3000 LOAD_RATE=10 cargo test -p steward-blackbox --test load -- --nocapture
 
 lint:
 	cargo fmt --all -- --check
