@@ -57,9 +57,9 @@ test: setup setup-e2e lint template-lint build
 	cargo test --workspace --no-fail-fast 2>&1 | tee $(CARGO_TARGET_DIR)/test-output.log
 	@awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "all tests: %d passed, %d failed\n", passed, failed }' $(CARGO_TARGET_DIR)/test-output.log
 
-## load: the bounded load test at full size (3000 submissions at 10/s); figures in $(CARGO_TARGET_DIR)/load-report.json
+## load: the bounded load test at full size (2000 submissions at 8/s); figures in $(CARGO_TARGET_DIR)/load-report.json
 load: setup build
-	LOAD_REQUESTS=3000 LOAD_RATE=10 cargo test -p steward-blackbox --test load -- --nocapture
+	LOAD_REQUESTS=2000 LOAD_RATE=8 cargo test -p steward-blackbox --test load -- --nocapture
 
 lint:
 	cargo fmt --all -- --check

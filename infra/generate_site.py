@@ -14,7 +14,7 @@ POLICY = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "p
 import html
 NAV=[("/register","Register"),("/download","Download"),("/contact","Contact us"),("/events/signup","Events"),("/careers","Careers"),("/newsletter","Newsletter"),("/privacy-center","Your data")]
 CUR=' aria-current="page"'
-def page(path,title,body,script=None,api_meta=False):
+def page(path,title,body,script=None):
     nav="".join(f'<li><a href="{h}"{CUR if h==path else ""}>{t}</a></li>' for h,t in NAV)
     src = {None: "/assets/steward-forms.js", "thanks": "/assets/thanks.js", "none": None}[script]
     js = f'\n<script type="module" src="{src}"></script>' if src else ""

@@ -22,9 +22,9 @@ pub struct Stack {
     pub stripe: Option<String>,
     pub bin_dir: PathBuf,
     pub resources: HashMap<String, String>,
-    /// The reference site's origin (the API's, locally): where forms thank people.
     /// Where the stack writes each function's log.
     pub log_dir: PathBuf,
+    /// The reference site's origin (the API's, locally): where forms thank people.
     pub site: String,
     pub api: String,
     pub aws_endpoint: String,
@@ -78,6 +78,15 @@ fn start_stack() -> Stack {
             "--trust-test-ip-header",
             "--exit-on-stdin-eof",
         ])
+        // A test binary may change a setting of its own stack (`KEY=VALUE,...`), set before its
+        // first use of `stack()`.
+        .args(
+            std::env::var("STEWARD_STACK_SET")
+                .unwrap_or_default()
+                .split(',')
+                .filter(|pair| pair.contains('='))
+                .flat_map(|pair| ["--set".to_owned(), pair.to_owned()]),
+        )
         .arg("--bin-dir")
         .arg(&bin_dir)
         .arg("--log-dir")

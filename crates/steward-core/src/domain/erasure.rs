@@ -148,8 +148,9 @@ where
         }
         for (key, until) in &plan.payments {
             store.retain_payment(key, *until).await?;
-            report.payments_retained += 1;
         }
+        // Kept records stay in the partition, so every round's plan lists them again.
+        report.payments_retained = plan.payments.len();
         for chunk in plan.items.chunks(25) {
             store.delete_items(chunk).await?;
         }

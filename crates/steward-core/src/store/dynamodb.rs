@@ -134,7 +134,12 @@ impl DynamoStore {
     /// any other reason (a conflict with another transaction, throttling) is `Unavailable`: it is
     /// not an answer about the data, so no caller may read it as one.
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
-        let err = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        // One token for every attempt the SDK makes: a retry after a timed-out attempt that did
+        // commit is then the same transaction, not a second one refused by its own conditions.
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let request =
+            self.client.transact_write_items().set_transact_items(Some(items)).client_request_token(token);
+        let err = match request.send().await {
             Ok(_) => return Ok(true),
             Err(err) => err,
         };
