@@ -9,7 +9,7 @@
 use std::future::Future;
 
 use crate::config::MailLinks;
-use crate::mail::outbox::OutboxStore;
+use crate::mail::outbox::{OutboxMessage, OutboxStore};
 use crate::store::StoreError;
 
 /// How long payment records are kept after the payment, for tax and accounting law (the longest
@@ -161,13 +161,14 @@ where
             // mail to suppressed addresses, and forgets the address once it is sent. Its id is
             // the person's, so a second round queues nothing new.
             store.suppress_erased(&plan.email).await?;
-            let goodbye = super::rights::transactional(
+            let goodbye = OutboxMessage::transactional(
+                links,
                 confirmation_id(profile_id),
                 &plan.email,
                 profile_id,
                 format!("Your data has been deleted from {}", links.organisation),
                 "erasure_confirmation",
-                serde_json::json!({ "organisation": links.organisation, "policy_url": links.policy_url }),
+                serde_json::json!({}),
             );
             store.enqueue(&goodbye, now).await?;
         }

@@ -10,7 +10,6 @@ use std::time::Duration;
 use super::fields::Email;
 use crate::config::Config;
 use crate::mail::outbox::{OutboxMessage, OutboxStore};
-use crate::mail::MailKind;
 use crate::store::{RateLimiter, StoreError};
 use crate::token::{Claims, Purpose, TokenError};
 
@@ -87,23 +86,18 @@ where
     store.save_sign_in(&nonce, &profile_id, expires_at).await?;
     let token = config.token_keys.sign(Purpose::SignIn, &nonce, &profile_id, Some(expires_at));
     let links = &config.links;
-    let message = OutboxMessage {
-        id: format!("signin-{nonce}"),
-        kind: MailKind::Transactional,
-        to: email.as_str().to_owned(),
-        profile_id: profile_id.clone(),
-        subject: format!("Your {} privacy center link", links.organisation),
-        template: "privacy_link".to_owned(),
-        values: serde_json::json!({
-            "organisation": links.organisation,
+    let message = OutboxMessage::transactional(
+        links,
+        format!("signin-{nonce}"),
+        email.as_str(),
+        &profile_id,
+        format!("Your {} privacy center link", links.organisation),
+        "privacy_link",
+        serde_json::json!({
             "minutes": LINK_MINUTES,
             "link_url": format!("{}/privacy/session?token={token}", links.public_api_url),
-            "policy_url": links.policy_url,
         }),
-        topic: None,
-        unsubscribe_url: None,
-        unsubscribe_mailto: None,
-    };
+    );
     store.enqueue(&message, now).await?;
     tracing::info!(profile_id, "privacy link sent");
     Ok(())

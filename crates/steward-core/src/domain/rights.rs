@@ -10,7 +10,6 @@ use super::form::{FormInput, COMPANY_MAX, JOB_TITLE_MAX, NAME_MAX};
 use crate::catalogue::{Catalogue, LawfulBasis};
 use crate::config::Config;
 use crate::mail::outbox::{OutboxMessage, OutboxStore};
-use crate::mail::MailKind;
 use crate::store::{RateLimiter, StoreError};
 use crate::token::{Purpose, TokenError};
 
@@ -326,17 +325,16 @@ where
         let links = &config.links;
         store
             .enqueue(
-                &transactional(
+                &OutboxMessage::transactional(
+                    links,
                     format!("email-change-{nonce}"),
                     new_email.as_str(),
                     profile_id,
                     format!("Confirm your new address for {}", links.organisation),
                     "email_change",
                     serde_json::json!({
-                        "organisation": links.organisation,
                         "hours": CONFIRM_HOURS,
                         "link_url": format!("{}/privacy/email/confirm?token={token}", links.public_api_url),
-                        "policy_url": links.policy_url,
                     }),
                 ),
                 now,
@@ -519,18 +517,17 @@ where
     let links = &config.links;
     store
         .enqueue(
-            &transactional(
+            &OutboxMessage::transactional(
+                links,
                 format!("export-confirm-{nonce}"),
                 &current.email,
                 profile_id,
                 format!("Confirm sending your {} data", links.organisation),
                 "export_confirm",
                 serde_json::json!({
-                    "organisation": links.organisation,
                     "recipient": recipient.as_str(),
                     "hours": CONFIRM_HOURS,
                     "link_url": format!("{}/privacy/export/confirm?token={token}", links.public_api_url),
-                    "policy_url": links.policy_url,
                 }),
             ),
             now,
@@ -574,17 +571,16 @@ where
     let links = &config.links;
     store
         .enqueue(
-            &transactional(
+            &OutboxMessage::transactional(
+                links,
                 format!("export-ready-{}", claims.subject),
                 &request.address,
                 &claims.profile_id,
                 format!("Personal data shared with you through {}", links.organisation),
                 "export_ready",
                 serde_json::json!({
-                    "organisation": links.organisation,
                     "days": EXPORT_DOWNLOAD_DAYS,
                     "link_url": format!("{}/privacy/export?token={download}", links.public_api_url),
-                    "policy_url": links.policy_url,
                 }),
             ),
             now,
@@ -619,28 +615,6 @@ pub fn export_download_link(config: &Config, token: &str, now: i64) -> Result<()
         .verify(token, Purpose::ExportDownload, now)
         .map(|_| ())
         .map_err(RightsError::InvalidLink)
-}
-
-pub(crate) fn transactional(
-    id: String,
-    to: &str,
-    profile_id: &str,
-    subject: String,
-    template: &str,
-    values: serde_json::Value,
-) -> OutboxMessage {
-    OutboxMessage {
-        id,
-        kind: MailKind::Transactional,
-        to: to.to_owned(),
-        profile_id: profile_id.to_owned(),
-        subject,
-        template: template.to_owned(),
-        values,
-        topic: None,
-        unsubscribe_url: None,
-        unsubscribe_mailto: None,
-    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{Mail, MailKind, Templates, Unsubscribe};
+use crate::config::MailLinks;
 use crate::store::StoreError;
 
 /// A message waiting to be sent: what to render, for whom.
@@ -27,6 +28,37 @@ pub struct OutboxMessage {
     pub topic: Option<String>,
     pub unsubscribe_url: Option<String>,
     pub unsubscribe_mailto: Option<String>,
+}
+
+impl OutboxMessage {
+    /// A transactional message (a link the person asked for, a confirmation): sent whatever their
+    /// marketing choices. Its template gets the organisation and the policy link besides `values`.
+    pub fn transactional(
+        links: &MailLinks,
+        id: String,
+        to: &str,
+        profile_id: &str,
+        subject: String,
+        template: &str,
+        mut values: serde_json::Value,
+    ) -> Self {
+        if let Some(values) = values.as_object_mut() {
+            values.insert("organisation".into(), links.organisation.clone().into());
+            values.insert("policy_url".into(), links.policy_url.clone().into());
+        }
+        Self {
+            id,
+            kind: MailKind::Transactional,
+            to: to.to_owned(),
+            profile_id: profile_id.to_owned(),
+            subject,
+            template: template.to_owned(),
+            values,
+            topic: None,
+            unsubscribe_url: None,
+            unsubscribe_mailto: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
