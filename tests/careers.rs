@@ -187,7 +187,7 @@ async fn given_an_upload_request_then_the_policy_pins_key_type_size_encryption_a
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_wrong_forged_or_expired_tokens_then_403_and_nothing_is_signed() {
     let app = apply().await;
-    let keys = TokenKeys::parse(&stack().settings["TokenKeys"]).unwrap();
+    let keys = TokenKeys::parse(&stack().settings["TOKEN_KEYS"]).unwrap();
     let past = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64 - 1;
     let expired = keys.sign(Purpose::CvUpload, &app.submission_id, &app.profile_id, Some(past));
     let (head, _) = app.token.rsplit_once('.').unwrap();

@@ -59,7 +59,7 @@ async fn given_one_unsubscribe_link_clicked_eight_times_at_once_then_each_answer
     let token = link(&mail.text, "/subscriptions/confirm?token=").split("token=").nth(1).unwrap().to_owned();
     http().post(stack().url("/subscriptions/confirm")).form(&[("token", token)]).send().await.unwrap();
     let profile = stack().profile(&email).await.unwrap();
-    let keys = steward_core::token::TokenKeys::parse(&stack().settings["TokenKeys"]).unwrap();
+    let keys = steward_core::token::TokenKeys::parse(&stack().settings["TOKEN_KEYS"]).unwrap();
     let unsubscribe =
         keys.sign(steward_core::token::Purpose::Unsubscribe, "cloud", s(&profile, "profile_id"), None);
     let click = |token: String| async move {
@@ -85,7 +85,7 @@ async fn given_an_erasure_racing_new_submissions_then_nothing_of_the_old_profile
     let (_, first) =
         submit("contact-us", json!({"name": "Zoë Racer", "email": email, "message": "Hi"}), None).await;
     let old_profile = first["profile_id"].as_str().unwrap().to_owned();
-    let keys = steward_core::token::TokenKeys::parse(&stack().settings["TokenKeys"]).unwrap();
+    let keys = steward_core::token::TokenKeys::parse(&stack().settings["TOKEN_KEYS"]).unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let session = keys.sign(steward_core::token::Purpose::Session, "session", &old_profile, Some(now + 600));
 

@@ -82,7 +82,7 @@ async fn holds_seat(event: &str, registration: &Registration) -> bool {
 async fn operator(method: reqwest::Method, path: &str, form: &[(&str, &str)]) -> Value {
     http()
         .request(method, stripe(path))
-        .bearer_auth(&stack().settings["StripeSecretKey"])
+        .bearer_auth(&stack().settings["STRIPE_SECRET_KEY"])
         .form(form)
         .send()
         .await
@@ -297,7 +297,7 @@ fn signature(secret: &str, timestamp: i64, payload: &str) -> String {
 }
 
 fn secrets() -> Vec<String> {
-    stack().settings["StripeWebhookSecrets"].split(',').map(str::to_owned).collect()
+    stack().settings["STRIPE_WEBHOOK_SECRETS"].split(',').map(str::to_owned).collect()
 }
 
 async fn deliver(payload: &str, header: Option<String>) -> (StatusCode, Value) {

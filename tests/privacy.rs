@@ -129,7 +129,7 @@ async fn given_a_sign_in_link_then_opening_it_uses_nothing_and_it_works_exactly_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_an_expired_or_wrong_purpose_token_then_403_or_401() {
-    let keys = steward_core::token::TokenKeys::parse(&stack().settings["TokenKeys"]).unwrap();
+    let keys = steward_core::token::TokenKeys::parse(&stack().settings["TOKEN_KEYS"]).unwrap();
     use steward_core::token::Purpose;
     let expired = keys.sign(Purpose::SignIn, "nonce", "someone", Some(now() - 1));
     let response = exchange(&format!("x?token={expired}")).await;

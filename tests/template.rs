@@ -25,8 +25,8 @@ fn given_the_careers_form_then_the_cv_lifecycle_keeps_cvs_exactly_as_long_as_app
             "ALLOWED_ORIGINS" => "AllowedOrigins",
             "SITE_URL" => "SiteUrl",
             "POLICY_VERSION" => "PolicyVersion",
-            "HASH_KEY" => "HashKey",
-            "TOKEN_KEYS" => "TokenKeys",
+            "HASH_KEY" => "HASH_KEY",
+            "TOKEN_KEYS" => "TOKEN_KEYS",
             "PUBLIC_API_URL" => "PublicApiUrl",
             _ => return None,
         };

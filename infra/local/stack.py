@@ -90,6 +90,8 @@ class Resolver:
 
     def __init__(self, template: dict, params: dict[str, str], stack: str, region: str):
         self.template = template
+        # Every value of the env file: secrets are seeded from it (they are not parameters).
+        self.settings = params
         self.params = {}
         for name, spec in template.get("Parameters", {}).items():
             if name in params:
@@ -174,7 +176,10 @@ def create_resources(template: dict, resolver: Resolver, endpoint: str, region: 
     import boto3
 
     session = boto3.session.Session(region_name=region)
-    clients = {name: session.client(name, endpoint_url=endpoint) for name in ("dynamodb", "sqs", "s3", "ses")}
+    clients = {
+        name: session.client(name, endpoint_url=endpoint)
+        for name in ("dynamodb", "sqs", "s3", "ses", "secretsmanager")
+    }
     resources = template["Resources"]
     for logical, resource in resources.items():
         kind = resource["Type"]
@@ -186,7 +191,7 @@ def create_resources(template: dict, resolver: Resolver, endpoint: str, region: 
     def rank(item):
         kind = item[1]["Type"]
         redrive = "RedrivePolicy" in item[1].get("Properties", {})
-        order = ["AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::SES::EmailIdentity", "AWS::SES::ConfigurationSet"]
+        order = ["AWS::SecretsManager::Secret", "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::SES::EmailIdentity", "AWS::SES::ConfigurationSet"]
         return (order.index(kind) if kind in order else 99, redrive)
 
     created = {}
@@ -198,6 +203,7 @@ def create_resources(template: dict, resolver: Resolver, endpoint: str, region: 
             "AWS::S3::Bucket": create_bucket,
             "AWS::SES::EmailIdentity": create_email_identity,
             "AWS::SES::ConfigurationSet": create_configuration_set,
+            "AWS::SecretsManager::Secret": create_secret,
         }.get(kind)
         if creator is None:
             continue
@@ -236,6 +242,21 @@ def create_table(clients, logical, props, resolver, region) -> str:
             PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
         )
     return name
+
+
+def create_secret(clients, logical, props, resolver, region) -> str:
+    """The template's secret with the env file's values for its names (in AWS, operators put them,
+    and HASH_KEY is generated). Ref of a secret is its ARN, which is what functions are given."""
+    if "SecretString" in props:
+        names = list(json.loads(props["SecretString"]))
+    else:
+        generated = props["GenerateSecretString"]
+        names = list(json.loads(generated.get("SecretStringTemplate", "{}"))) + [generated["GenerateStringKey"]]
+    missing = [name for name in names if not resolver.settings.get(name)]
+    if missing:
+        raise SystemExit(f"secret {logical} needs {', '.join(missing)} in infra/local.env")
+    value = json.dumps({name: resolver.settings[name] for name in names})
+    return clients["secretsmanager"].create_secret(Name=props["Name"], SecretString=value)["ARN"]
 
 
 def create_email_identity(clients, logical, props, resolver, region) -> str:
@@ -955,7 +976,7 @@ def main() -> None:
 
     api_url = f"http://{settings.get('API_HOST', '127.0.0.1')}:{api_port}"
     stripe_url = None
-    if "_local_" in settings.get("StripeSecretKey", ""):
+    if "_local_" in settings.get("STRIPE_SECRET_KEY", ""):
         sys.path.insert(0, str(ROOT / "infra/stripe"))
         import emulator as stripe_emulator
 
@@ -965,7 +986,7 @@ def main() -> None:
         stripe_emulator.serve(
             stripe_port,
             f"{api_url}/webhooks/stripe",
-            settings["StripeWebhookSecrets"].split(",")[0],
+            settings["STRIPE_WEBHOOK_SECRETS"].split(",")[0],
             ROOT / "crates/steward-core/payments.toml",
         )
     globals_fn = template.get("Globals", {}).get("Function", {})

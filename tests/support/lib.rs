@@ -58,6 +58,26 @@ pub fn stack() -> &'static Stack {
     STACK.get_or_init(start_stack)
 }
 
+/// `KEY=VALUE,KEY=VALUE` into pairs; a comma not followed by `NAME=` belongs to the value
+/// (`TOKEN_KEYS=new:…,old:…`).
+fn stack_settings(text: &str) -> Vec<String> {
+    let mut pairs: Vec<String> = Vec::new();
+    for part in text.split(',') {
+        let starts_pair = part.split_once('=').is_some_and(|(name, _)| {
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        match pairs.last_mut() {
+            Some(last) if !starts_pair => {
+                last.push(',');
+                last.push_str(part);
+            }
+            _ if starts_pair => pairs.push(part.to_owned()),
+            _ => {}
+        }
+    }
+    pairs
+}
+
 fn start_stack() -> Stack {
     let exe = std::env::current_exe().expect("test binary path");
     // target/<profile>/deps/<test> -> target/<profile>, where `cargo build --bins` put the functions.
@@ -81,11 +101,9 @@ fn start_stack() -> Stack {
         // A test binary may change a setting of its own stack (`KEY=VALUE,...`), set before its
         // first use of `stack()`.
         .args(
-            std::env::var("STEWARD_STACK_SET")
-                .unwrap_or_default()
-                .split(',')
-                .filter(|pair| pair.contains('='))
-                .flat_map(|pair| ["--set".to_owned(), pair.to_owned()]),
+            stack_settings(&std::env::var("STEWARD_STACK_SET").unwrap_or_default())
+                .into_iter()
+                .flat_map(|pair| ["--set".to_owned(), pair]),
         )
         .arg("--bin-dir")
         .arg(&bin_dir)
@@ -189,7 +207,7 @@ impl Stack {
     }
 
     pub fn hash_key(&self) -> SecretKey {
-        SecretKey::new(self.settings["HashKey"].clone().into_bytes())
+        SecretKey::new(self.settings["HASH_KEY"].clone().into_bytes())
     }
 
     /// The keys of the profile of an email address (matched case-insensitively, as the product does).
@@ -370,7 +388,7 @@ pub fn admin(args: &[&str]) -> std::process::Output {
     Command::new(stack().bin_dir.join("steward-admin"))
         .args(args)
         .env("TABLE_NAME", &stack().table)
-        .env("TOKEN_KEYS", &settings["TokenKeys"])
+        .env("TOKEN_KEYS", &settings["TOKEN_KEYS"])
         .env("PUBLIC_API_URL", &stack().api)
         .env("AWS_ENDPOINT_URL", &stack().aws_endpoint)
         .env("AWS_REGION", &stack().region)

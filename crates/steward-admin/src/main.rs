@@ -39,8 +39,12 @@ enum Command {
         body_file: std::path::PathBuf,
         #[arg(long, env = "TABLE_NAME")]
         table: String,
+        /// The secret holding TOKEN_KEYS (in AWS: `<stack>/keys`), read with your credentials.
+        #[arg(long, env = "KEYS_SECRET_ID", required_unless_present = "token_keys")]
+        keys_secret: Option<String>,
+        /// The token keys themselves, instead of the secret (locally: from infra/local.env).
         #[arg(long, env = "TOKEN_KEYS", hide_env_values = true)]
-        token_keys: String,
+        token_keys: Option<String>,
         #[arg(long, env = "PUBLIC_API_URL")]
         public_api_url: String,
         #[arg(long, env = "ORGANISATION_NAME", default_value = "WSO2")]
@@ -83,6 +87,7 @@ async fn main() -> ExitCode {
             subject,
             body_file,
             table,
+            keys_secret,
             token_keys,
             public_api_url,
             organisation,
@@ -90,7 +95,12 @@ async fn main() -> ExitCode {
             unsubscribe_mailto,
         } => {
             let links = MailLinks { public_api_url, organisation, policy_url, unsubscribe_mailto };
-            campaign(&aws, &table, &token_keys, links, id, topic, subject, &body_file).await
+            match campaign_keys(&aws, token_keys, keys_secret).await {
+                Ok(token_keys) => {
+                    campaign(&aws, &table, &token_keys, links, id, topic, subject, &body_file).await
+                }
+                Err(message) => Err(message),
+            }
         }
         Command::CvLink { application, bucket, expires_in } => {
             cv_link(&s3, &bucket, &application, Duration::from_secs(expires_in)).await
@@ -105,6 +115,23 @@ async fn main() -> ExitCode {
             eprintln!("steward-admin: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The token keys given, or read from the keys secret with the operator's credentials.
+async fn campaign_keys(
+    aws: &aws_config::SdkConfig,
+    token_keys: Option<String>,
+    keys_secret: Option<String>,
+) -> Result<String, String> {
+    match (token_keys, keys_secret) {
+        (Some(keys), _) => Ok(keys),
+        (None, Some(secret)) => {
+            let mut values =
+                steward_core::secrets::read_secrets(aws, &secret).await.map_err(|e| e.to_string())?;
+            values.remove("TOKEN_KEYS").ok_or(format!("{secret} has no TOKEN_KEYS"))
+        }
+        (None, None) => Err("give --keys-secret or --token-keys".to_owned()),
     }
 }
 

@@ -12,6 +12,8 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {name} is invalid: {reason}")]
     Invalid { name: &'static str, reason: String },
+    #[error("secret {id} cannot be read: {reason}")]
+    Secret { id: String, reason: String },
 }
 
 /// An origin (`scheme://host[:port]`) that may call the API from a browser and receive redirects.
@@ -118,8 +120,9 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+    /// From the environment and secrets of [`crate::secrets::load_env`].
+    pub fn from_env(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| (env.0)(name))
     }
 
     /// Builds the configuration from any variable source; tests pass a map.

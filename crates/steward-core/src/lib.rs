@@ -16,6 +16,7 @@ pub mod lambda;
 pub mod mail;
 pub mod s3post;
 pub mod secret;
+pub mod secrets;
 pub mod store;
 pub mod telemetry;
 pub mod time;

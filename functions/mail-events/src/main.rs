@@ -6,7 +6,6 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde::Deserialize;
-use steward_core::config::Env;
 use steward_core::domain::preferences::{ChangeSource, SuppressionStore};
 use steward_core::secret::SecretKey;
 use steward_core::store::dynamodb::DynamoStore;
@@ -69,8 +68,8 @@ fn suppressions(body: &str) -> Vec<(String, ChangeSource, String)> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     steward_core::telemetry::init();
-    let env = Env::process();
     let aws = steward_core::aws::load(steward_core::aws::Caller::Background).await;
+    let env = steward_core::secrets::load_env(&aws).await?;
     let hash_key = SecretKey::new(env.required("HASH_KEY")?.into_bytes());
     let store: &'static DynamoStore = Box::leak(Box::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&aws),

@@ -6,7 +6,6 @@ use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{EmailContent, RawMessage};
 use lambda_runtime::{service_fn, LambdaEvent};
-use steward_core::config::Env;
 use steward_core::mail::outbox::{dispatch, MailSender, Pace, SendError, Sender};
 use steward_core::mail::Templates;
 use steward_core::secret::SecretKey;
@@ -68,8 +67,8 @@ fn now() -> i64 {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     steward_core::telemetry::init();
-    let env = Env::process();
     let aws = steward_core::aws::load(steward_core::aws::Caller::Background).await;
+    let env = steward_core::secrets::load_env(&aws).await?;
     let app = App {
         store: DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&aws),

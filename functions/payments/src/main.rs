@@ -1,7 +1,6 @@
 //! Wiring for the payments Lambda: configuration, catalogue, DynamoDB and Stripe clients, once per
 //! cold start.
 
-use steward_core::config::Env;
 use steward_core::domain::payments::{PaymentCatalogue, BUILT_IN};
 use steward_core::secret::SecretKey;
 use steward_core::store::dynamodb::DynamoStore;
@@ -11,8 +10,8 @@ mod stripe_provider;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let env = Env::process();
     let aws = steward_core::aws::load(steward_core::aws::Caller::Interactive).await;
+    let env = steward_core::secrets::load_env(&aws).await?;
     let store = DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&aws),
         env.required("TABLE_NAME")?,

@@ -2,7 +2,7 @@
 //! catalogue and SDK clients are built once per cold start.
 
 use steward_core::catalogue::{Catalogue, BUILT_IN};
-use steward_core::config::{Config, Env, Origin};
+use steward_core::config::{Config, Origin};
 use steward_core::cv_bucket::CvBucket;
 use steward_core::store::dynamodb::DynamoStore;
 
@@ -11,18 +11,19 @@ mod pages;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let mut config = Config::from_env()?;
+    let aws = steward_core::aws::load(steward_core::aws::Caller::Interactive).await;
+    let env = steward_core::secrets::load_env(&aws).await?;
+    let mut config = Config::from_env(&env)?;
     // The privacy center's own pages post to it from the API's origin.
     config.allowed_origins.push(Origin::parse(&config.links.public_api_url)?);
     steward_core::http::page::set_identity(&config.links.organisation, &config.links.policy_url);
     let catalogue = Catalogue::load(BUILT_IN, &config)?;
-    let aws = steward_core::aws::load(steward_core::aws::Caller::Interactive).await;
     let store =
         DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name, config.hash_key.clone());
     // Path-style addressing: the bucket name stays out of the host, which local endpoints need.
     let s3 =
         aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
-    let cvs = CvBucket::new(s3, Env::process().required("CV_BUCKET")?);
+    let cvs = CvBucket::new(s3, env.required("CV_BUCKET")?);
     let app: &'static handler::App = Box::leak(Box::new(handler::App { config, catalogue, store, cvs }));
     steward_core::lambda::run(lambda_http::service_fn(move |request| handler::handle(app, request))).await
 }

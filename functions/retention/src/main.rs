@@ -5,7 +5,6 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use steward_core::config::Env;
 use steward_core::cv_bucket::CvBucket;
 use steward_core::domain::retention::sweep;
 use steward_core::secret::SecretKey;
@@ -23,8 +22,8 @@ fn now() -> i64 {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     steward_core::telemetry::init();
-    let env = Env::process();
     let aws = steward_core::aws::load(steward_core::aws::Caller::Background).await;
+    let env = steward_core::secrets::load_env(&aws).await?;
     let s3 =
         aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
     let app = App {

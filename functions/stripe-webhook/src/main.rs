@@ -1,6 +1,6 @@
 //! Wiring for the stripe-webhook Lambda: secrets and the DynamoDB client, once per cold start.
 
-use steward_core::config::{ConfigError, Env};
+use steward_core::config::ConfigError;
 use steward_core::secret::SecretKey;
 use steward_core::store::dynamodb::DynamoStore;
 
@@ -9,8 +9,8 @@ mod signature;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let env = Env::process();
     let aws = steward_core::aws::load(steward_core::aws::Caller::Interactive).await;
+    let env = steward_core::secrets::load_env(&aws).await?;
     let secrets: Vec<String> = env
         .required("STRIPE_WEBHOOK_SECRETS")?
         .split(',')

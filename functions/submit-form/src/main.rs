@@ -10,10 +10,10 @@ mod handler;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let config = Config::from_env()?;
+    let aws = steward_core::aws::load(steward_core::aws::Caller::Interactive).await;
+    let config = Config::from_env(&steward_core::secrets::load_env(&aws).await?)?;
     steward_core::http::page::set_identity(&config.links.organisation, &config.links.policy_url);
     let catalogue = Catalogue::load(BUILT_IN, &config)?;
-    let aws = steward_core::aws::load(steward_core::aws::Caller::Interactive).await;
     let store =
         DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name, config.hash_key.clone());
     let payments = PaymentCatalogue::load(steward_core::domain::payments::BUILT_IN)?;

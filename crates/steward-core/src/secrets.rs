@@ -1,0 +1,74 @@
+//! Where keys and secrets come from. In AWS they live in Secrets Manager, never in the template or
+//! the functions' environment: each function's `SECRET_IDS` names the secrets it may read (its IAM
+//! policy allows those and no others), each a JSON object of `NAME: value`. They are read once per
+//! cold start, so a rotated value reaches each function at its next cold start. Locally the stack
+//! creates the same secrets in moto from `infra/local.env`, so the same code path runs in tests.
+//!
+//! A name found in a secret is read from there; any other from the environment. Without
+//! `SECRET_IDS` (unit tests, the operator command given its keys), the environment alone is used.
+
+use std::collections::HashMap;
+
+use aws_config::SdkConfig;
+
+use crate::config::{ConfigError, Env};
+
+pub const SECRET_IDS: &str = "SECRET_IDS";
+
+/// The process environment, overlaid with the values of the secrets named in `SECRET_IDS`.
+pub async fn load_env(aws: &SdkConfig) -> Result<Env<impl Fn(&str) -> Option<String>>, ConfigError> {
+    let secrets = match Env::process().optional(SECRET_IDS) {
+        Some(ids) => read_secrets(aws, &ids).await?,
+        None => HashMap::new(),
+    };
+    Ok(Env(move |name: &str| secrets.get(name).cloned().or_else(|| std::env::var(name).ok())))
+}
+
+/// The names and values of the secrets `ids` (comma-separated ARNs or names), later ones winning.
+pub async fn read_secrets(aws: &SdkConfig, ids: &str) -> Result<HashMap<String, String>, ConfigError> {
+    let client = aws_sdk_secretsmanager::Client::new(aws);
+    let mut values = HashMap::new();
+    for id in ids.split(',').map(str::trim).filter(|id| !id.is_empty()) {
+        let answer = client.get_secret_value().secret_id(id).send().await.map_err(|e| {
+            // The error's code is all an operator needs (AccessDenied, ResourceNotFound, a timeout).
+            let reason = aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&e)
+                .map(str::to_owned)
+                .unwrap_or_else(|| "unreachable".to_owned());
+            ConfigError::Secret { id: id.to_owned(), reason }
+        })?;
+        let text = answer.secret_string().unwrap_or_default();
+        values
+            .extend(parse_secret(text).map_err(|reason| ConfigError::Secret { id: id.to_owned(), reason })?);
+    }
+    Ok(values)
+}
+
+/// A secret's value: a JSON object whose values are strings. Errors never quote the text.
+pub fn parse_secret(text: &str) -> Result<HashMap<String, String>, String> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| format!("not JSON (line {}, column {})", e.line(), e.column()))?;
+    let object = value.as_object().ok_or("not a JSON object of names and values")?;
+    object
+        .iter()
+        .map(|(name, value)| match value {
+            serde_json::Value::String(text) => Ok((name.clone(), text.clone())),
+            _ => Err(format!("{name} is not a string")),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_is_an_object_of_strings_and_errors_never_quote_it() {
+        let values = parse_secret(r#"{"HASH_KEY":"s3cr3t-value","TOKEN_KEYS":"k1:abc"}"#).unwrap();
+        assert_eq!(values["HASH_KEY"], "s3cr3t-value");
+        let error = parse_secret(r#"{"HASH_KEY": 12345678}"#).unwrap_err();
+        assert!(error.contains("HASH_KEY") && !error.contains("12345678"), "{error}");
+        let error = parse_secret("s3cr3t-value").unwrap_err();
+        assert!(!error.contains("s3cr3t"), "{error}");
+        assert!(parse_secret("[]").is_err());
+    }
+}
