@@ -10,7 +10,7 @@ export CARGO_TARGET_DIR
 export STEWARD_PYTHON := $(VENV)/bin/python
 PYTHON3 ?= python3
 
-.PHONY: setup setup-e2e build dev test load lint unit blackbox template-lint clean
+.PHONY: setup setup-e2e setup-schemathesis setup-fuzz build dev test load fuzz lint unit blackbox template-lint clean
 
 $(VENV)/.installed: infra/requirements.txt
 	$(PYTHON3) -m venv $(VENV)
@@ -37,8 +37,27 @@ $(VENV)/checkov/.installed: infra/requirements-checkov.txt
 	$(VENV)/checkov/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-checkov.txt
 	touch $@
 
+# schemathesis (tests/schemathesis.rs) in its own virtualenv: its pins do not constrain moto's.
+$(VENV)/schemathesis/.installed: infra/requirements-schemathesis.txt
+	$(PYTHON3) -m venv $(VENV)/schemathesis
+	$(VENV)/schemathesis/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-schemathesis.txt
+	touch $@
+export STEWARD_SCHEMATHESIS := $(VENV)/schemathesis/bin/st
+
+# cargo-fuzz, built once into the virtualenv's directory (CI caches it with the rest).
+CARGO_FUZZ_VERSION := 0.13.1
+CARGO_FUZZ := $(VENV)/cargo/bin/cargo-fuzz
+$(CARGO_FUZZ):
+	cargo install cargo-fuzz --locked --version $(CARGO_FUZZ_VERSION) --root $(VENV)/cargo
+
 ## setup: the project-local virtualenv (moto, cargo-lambda, cfn-lint), pinned in infra/requirements.txt
 setup: $(VENV)/.installed
+
+## setup-schemathesis: schemathesis, pinned in infra/requirements-schemathesis.txt
+setup-schemathesis: $(VENV)/schemathesis/.installed
+
+## setup-fuzz: cargo-fuzz
+setup-fuzz: $(CARGO_FUZZ)
 
 ## setup-e2e: the browser tests' npm packages, and Debian's chromium
 setup-e2e: e2e/node_modules/.installed $(CHROMIUM)
@@ -53,13 +72,35 @@ dev: setup build
 
 ## test: format, lints, template checks, unit tests, black-box tests against the local stack and
 ## browser tests of the pages (screenshots in $(CARGO_TARGET_DIR)/e2e-artifacts)
-test: setup setup-e2e lint template-lint build
+test: setup setup-e2e setup-schemathesis lint template-lint build
 	cargo test --workspace --no-fail-fast 2>&1 | tee $(CARGO_TARGET_DIR)/test-output.log
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS_IN_TEST) 2>&1 | tee -a $(CARGO_TARGET_DIR)/test-output.log
 	@awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "all tests: %d passed, %d failed\n", passed, failed }' $(CARGO_TARGET_DIR)/test-output.log
 
 ## load: the bounded load test at full size (2000 submissions at 8/s); figures in $(CARGO_TARGET_DIR)/load-report.json
 load: setup build
 	LOAD_REQUESTS=2000 LOAD_RATE=8 cargo test -p steward-blackbox --test load -- --nocapture
+
+## fuzz: every cargo-fuzz target in fuzz/ for FUZZ_SECONDS each (make test runs them briefly).
+## A crash is written to fuzz/regressions/<target>/, where tests/fuzz_regressions.rs replays it:
+## commit it with the fix. Corpora grow in $(CARGO_TARGET_DIR)/fuzz-corpus.
+FUZZ_SECONDS ?= 120
+FUZZ_SECONDS_IN_TEST ?= 10
+FUZZ_TARGETS := body base64_event form token stripe_signature
+# Only a stable toolchain is installed: RUSTC_BOOTSTRAP lets it take libFuzzer's -Z flags. Our code
+# is safe Rust, so no sanitizer (half the build); debug assertions catch overflow.
+fuzz: setup-fuzz
+	@set -e; for target in $(FUZZ_TARGETS); do \
+	  mkdir -p $(CARGO_TARGET_DIR)/fuzz-corpus/$$target fuzz/regressions/$$target; \
+	  echo "fuzz: $$target for $(FUZZ_SECONDS) s"; \
+	  log=$(CARGO_TARGET_DIR)/fuzz-$$target.log; \
+	  RUSTC_BOOTSTRAP=1 $(CARGO_FUZZ) run --sanitizer none --debug-assertions $$target \
+	    $(CARGO_TARGET_DIR)/fuzz-corpus/$$target fuzz/seeds/$$target -- \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=1024 \
+	    -artifact_prefix=fuzz/regressions/$$target/ -print_final_stats=1 > $$log 2>&1 \
+	    || { tail -40 $$log; echo "fuzz: $$target crashed; the input is in fuzz/regressions/$$target/"; exit 1; }; \
+	  grep -E "^stat::(number_of_executed_units|new_units_added)" $$log | tr '\n' ' '; echo; \
+	done
 
 lint:
 	cargo fmt --all -- --check

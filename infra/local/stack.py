@@ -860,6 +860,13 @@ class Gateway:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
 
+            def __getattr__(self, name):
+                # Any other method (TRACE, CONNECT, made-up ones) is routed too, so that it gets
+                # API Gateway's 404 for a route without that method rather than http.server's 501.
+                if name.startswith("do_"):
+                    return self._dispatch
+                raise AttributeError(name)
+
         return Api
 
 
@@ -912,6 +919,10 @@ def start_moto(port: int):
     from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+    sys.path.insert(0, str(ROOT / "infra/local"))
+    import moto_patches
+
+    moto_patches.apply()
     app = DomainDispatcherApplication(create_backend_app)
     lock = threading.Lock()
 
@@ -989,6 +1000,16 @@ def main() -> None:
             settings["STRIPE_WEBHOOK_SECRETS"].split(",")[0],
             ROOT / "crates/steward-core/payments.toml",
         )
+    # Tests of faults put a proxy between the functions and moto that fails requests on demand.
+    function_endpoint = endpoint
+    fault_proxy = None
+    if settings.get("FAULT_PROXY") == "1":
+        sys.path.insert(0, str(ROOT / "infra/local"))
+        from faults import FaultProxy
+
+        fault_proxy = FaultProxy(endpoint)
+        fault_proxy.start()
+        function_endpoint = fault_proxy.url
     globals_fn = template.get("Globals", {}).get("Function", {})
     functions: dict[str, LocalFunction] = {}
     routes: list[Route] = []
@@ -1008,7 +1029,7 @@ def main() -> None:
             "AWS_DEFAULT_REGION": region,
             "AWS_ACCESS_KEY_ID": settings["AWS_ACCESS_KEY_ID"],
             "AWS_SECRET_ACCESS_KEY": settings["AWS_SECRET_ACCESS_KEY"],
-            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ENDPOINT_URL": function_endpoint,
             **({"STRIPE_API_BASE": stripe_url} if stripe_url else {}),
             "AWS_LAMBDA_FUNCTION_NAME": resolver.ref(logical),
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(props.get("MemorySize", globals_fn.get("MemorySize", 128))),
@@ -1056,7 +1077,7 @@ def main() -> None:
 
     ready = {
         "api": api_url, "site": settings["SiteUrl"], "aws_endpoint": endpoint, "resources": resources,
-        "region": region, "stripe": stripe_url,
+        "region": region, "stripe": stripe_url, "fault_proxy": fault_proxy.url if fault_proxy else None,
     }
     print("STEWARD-READY " + json.dumps(ready), flush=True)
     log(f"AWS emulator (moto): {endpoint}")

@@ -20,6 +20,8 @@ pub type Item = HashMap<String, AttributeValue>;
 pub struct Stack {
     /// The local Stripe emulator, when the env file's keys are the local ones.
     pub stripe: Option<String>,
+    /// The fault-injecting proxy in front of moto, when the stack runs with `FAULT_PROXY=1`.
+    pub fault_proxy: Option<String>,
     pub bin_dir: PathBuf,
     pub resources: HashMap<String, String>,
     /// Where the stack writes each function's log.
@@ -135,6 +137,7 @@ fn start_stack() -> Stack {
         .collect();
     Stack {
         stripe: ready["stripe"].as_str().map(str::to_owned),
+        fault_proxy: ready["fault_proxy"].as_str().map(str::to_owned),
         bin_dir,
         resources,
         api: text("api"),

@@ -11,6 +11,9 @@ pub mod config;
 #[cfg(feature = "s3")]
 pub mod cv_bucket;
 pub mod domain;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod lambda;
 pub mod mail;
@@ -18,6 +21,7 @@ pub mod s3post;
 pub mod secret;
 pub mod secrets;
 pub mod store;
+pub mod stripe_signature;
 pub mod telemetry;
 pub mod time;
 pub mod token;

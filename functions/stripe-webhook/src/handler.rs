@@ -12,7 +12,7 @@ use steward_core::lambda::{body_bytes, body_was_invalid_base64};
 use steward_core::store::dynamodb::DynamoStore;
 use steward_core::store::PaymentStore;
 
-use crate::signature::{verify, SignatureError};
+use steward_core::stripe_signature::{verify, SignatureError};
 
 pub struct App {
     pub store: DynamoStore,

@@ -5,7 +5,6 @@ use steward_core::secret::SecretKey;
 use steward_core::store::dynamodb::DynamoStore;
 
 mod handler;
-mod signature;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {

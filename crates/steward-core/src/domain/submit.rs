@@ -11,7 +11,7 @@ use crate::catalogue::{Catalogue, FormDefinition, Purpose};
 use crate::config::Config;
 use crate::mail::outbox::{OutboxMessage, OutboxStore};
 use crate::mail::MailKind;
-use crate::store::{Inserted, ProfileStore, RateLimiter, StoreError, SubmissionStore};
+use crate::store::{Inserted, RateLimiter, StoreError, SubmissionStore};
 use crate::time::Timestamp;
 use crate::token::Purpose as TokenPurpose;
 
@@ -98,7 +98,7 @@ pub async fn submit_form<S>(
     command: SubmitCommand<'_>,
 ) -> Result<SubmitOutcome, SubmitError>
 where
-    S: RateLimiter + ProfileStore + SubmissionStore + OutboxStore,
+    S: RateLimiter + SubmissionStore + OutboxStore,
 {
     let SubmitCommand { form, input, client, idempotency_key } = command;
     if input.first(&catalogue.honeypot_field).is_some() {
@@ -142,10 +142,10 @@ where
         data,
         client,
     };
-    let profile = store.upsert_profile(&submission).await?;
+    let (profile, inserted) = store.store_submission(&submission).await?;
     let profile_id = profile.id;
     let receipt = Receipt { submission_id: submission.id.clone(), profile_id: profile_id.clone() };
-    let outcome = match store.insert_submission(&profile_id, &submission).await? {
+    let outcome = match inserted {
         Inserted::New => SubmitOutcome::Stored(receipt),
         Inserted::AlreadyStored => SubmitOutcome::Replayed(receipt),
     };

@@ -8,9 +8,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
-use super::{
-    CvRecorded, CvStore, Inserted, ProfileStore, RateLimiter, StoreError, SubmissionStore, UpsertedProfile,
-};
+use super::{CvRecorded, CvStore, Inserted, RateLimiter, StoreError, SubmissionStore, UpsertedProfile};
 use crate::domain::campaign::{Subscriber, SubscriberStore};
 use crate::domain::careers::{CvCheck, CvOutcome};
 use crate::domain::fields::Email;
@@ -235,18 +233,26 @@ impl RateLimiter for DynamoStore {
     }
 }
 
-impl ProfileStore for DynamoStore {
-    async fn upsert_profile(&self, submission: &NewSubmission) -> Result<UpsertedProfile, StoreError> {
+impl DynamoStore {
+    /// The profile update a submission makes: only what it carries, the latest submission, each
+    /// form's retention, and topics waiting for confirmation. `id` is the profile's id: the stored
+    /// one (the update checks it is still there) or a new one (the update checks none exists).
+    fn profile_update(
+        &self,
+        submission: &NewSubmission,
+        pk: &str,
+        sk: &str,
+        id: &ProfileId,
+        new: bool,
+    ) -> Result<Update, StoreError> {
         let data = &submission.data;
-        let (pk, sk) = keys::profile_by_email(&self.email_pseudonym(data.email.normalized()));
-        let new_id = ProfileId::new_random();
         let now = submission.client.received_at.rfc3339();
 
         let mut sets = vec![
             "#type = :type",
             "#v = :v",
-            "profile_id = if_not_exists(profile_id, :new_id)",
-            "#gsi = if_not_exists(#gsi, :gsi)",
+            "profile_id = :id",
+            "#gsi = :gsi",
             "created_at = if_not_exists(created_at, :now)",
             "updated_at = :now",
             "email = :email",
@@ -255,8 +261,8 @@ impl ProfileStore for DynamoStore {
         let mut values: HashMap<String, AttributeValue> = HashMap::from([
             (":type".into(), s("profile")),
             (":v".into(), n(SCHEMA_VERSION)),
-            (":new_id".into(), s(new_id.as_str())),
-            (":gsi".into(), s(keys::profile_partition(new_id.as_str()))),
+            (":id".into(), s(id.as_str())),
+            (":gsi".into(), s(keys::profile_partition(id.as_str()))),
             (":now".into(), s(now)),
             (":email".into(), s(data.email.as_str())),
             (":sid".into(), s(submission.id.as_str())),
@@ -299,64 +305,80 @@ impl ProfileStore for DynamoStore {
             values.insert(":marketing".into(), AttributeValue::Ss(vec!["marketing".to_owned()]));
         }
 
-        let output = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
-            .update_expression(expression)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            // ALL_NEW, not UPDATED_NEW: an `if_not_exists` that kept the stored id may not count as
-            // updated. Returned values cost no capacity.
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await
-            .map_err(classify)?;
-        let attributes = output.attributes().cloned().unwrap_or_default();
-        let id = attributes
-            .get("profile_id")
-            .and_then(|v| v.as_s().ok())
-            .cloned()
-            .ok_or_else(|| StoreError::Unexpected("profile update returned no profile_id".into()))?;
-        let confirmed_topics = attributes
-            .get("marketing_topics")
-            .and_then(|v| v.as_ss().ok())
-            .map(|topics| topics.iter().cloned().collect())
-            .unwrap_or_default();
-        // Restricted or objecting people are owed no mail a form could trigger either.
-        let suppressed = ["suppressed", "restricted", "objected"].iter().any(|a| attributes.contains_key(*a));
-        Ok(UpsertedProfile { id: ProfileId::from_stored(id), confirmed_topics, suppressed })
+        values.insert(":id".into(), s(id.as_str()));
+        built(
+            Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(pk))
+                .key(keys::SK, s(sk))
+                .update_expression(expression)
+                .condition_expression(if new {
+                    "attribute_not_exists(profile_id)"
+                } else {
+                    "profile_id = :id"
+                })
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .build(),
+        )
     }
 }
 
 impl SubmissionStore for DynamoStore {
-    async fn insert_submission(
+    async fn store_submission(
         &self,
-        profile: &ProfileId,
         submission: &NewSubmission,
-    ) -> Result<Inserted, StoreError> {
-        let (pk, sk) = keys::submission(profile.as_str(), submission.id.as_str());
-        let mut item = submission_item(submission);
-        item.insert(keys::PK.into(), s(pk));
-        item.insert(keys::SK.into(), s(sk));
-        item.insert("profile_id".into(), s(profile.as_str()));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Inserted::New),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(Inserted::AlreadyStored)
+    ) -> Result<(UpsertedProfile, Inserted), StoreError> {
+        let (pk, sk) = keys::profile_by_email(&self.email_pseudonym(submission.data.email.normalized()));
+        // Profile and submission are written in one transaction, so that a failure (a throttled
+        // or unavailable table) leaves neither. The profile is read first for its id, which keys
+        // the submission; a concurrent first submission for the same address, or an erasure,
+        // changes it and refuses the transaction, and the read is done again.
+        for _ in 0..3 {
+            let stored = self.get((pk.clone(), sk.clone())).await?;
+            let stored_id =
+                stored.as_ref().and_then(|p| p.get("profile_id")).and_then(|v| v.as_s().ok()).cloned();
+            let new = stored_id.is_none();
+            let id = stored_id.map_or_else(ProfileId::new_random, ProfileId::from_stored);
+            let (submission_pk, submission_sk) = keys::submission(id.as_str(), submission.id.as_str());
+            let mut item = submission_item(submission);
+            item.insert(keys::PK.into(), s(&submission_pk));
+            item.insert(keys::SK.into(), s(&submission_sk));
+            item.insert("profile_id".into(), s(id.as_str()));
+            let put = built(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build(),
+            )?;
+            let update = self.profile_update(submission, &pk, &sk, &id, new)?;
+            let items = vec![
+                TransactWriteItem::builder().update(update).build(),
+                TransactWriteItem::builder().put(put).build(),
+            ];
+            let attributes = stored.unwrap_or_default();
+            let profile = UpsertedProfile {
+                id: id.clone(),
+                confirmed_topics: attributes
+                    .get("marketing_topics")
+                    .and_then(|v| v.as_ss().ok())
+                    .map(|topics| topics.iter().cloned().collect())
+                    .unwrap_or_default(),
+                // Restricted or objecting people are owed no mail a form could trigger either.
+                suppressed: ["suppressed", "restricted", "objected"]
+                    .iter()
+                    .any(|a| attributes.contains_key(*a)),
+            };
+            if self.transact(items).await? {
+                return Ok((profile, Inserted::New));
             }
-            Err(err) => Err(classify(err)),
+            // Refused: either this submission is already stored (a retry), or the profile changed.
+            if self.get((submission_pk, submission_sk)).await?.is_some() {
+                return Ok((profile, Inserted::AlreadyStored));
+            }
         }
+        Err(StoreError::Unavailable("the profile kept changing during the submission".into()))
     }
 }
 

@@ -34,15 +34,6 @@ pub trait RateLimiter {
     ) -> impl Future<Output = Result<u32, StoreError>> + Send;
 }
 
-pub trait ProfileStore {
-    /// Creates the person's profile, or updates it from the submission, keyed by the email address
-    /// case-insensitively. Concurrent calls for one address end with one profile.
-    fn upsert_profile(
-        &self,
-        submission: &NewSubmission,
-    ) -> impl Future<Output = Result<UpsertedProfile, StoreError>> + Send;
-}
-
 /// The profile a submission landed on, and the topics it has already confirmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpsertedProfile {
@@ -59,12 +50,13 @@ pub enum Inserted {
 }
 
 pub trait SubmissionStore {
-    /// Stores the submission unless one with its id is already stored.
-    fn insert_submission(
+    /// Stores the submission and creates or updates the person's profile from it (keyed by the
+    /// email address, case-insensitively), both or neither. Concurrent calls for one address end
+    /// with one profile; a submission whose id is already stored is not stored again.
+    fn store_submission(
         &self,
-        profile: &ProfileId,
         submission: &NewSubmission,
-    ) -> impl Future<Output = Result<Inserted, StoreError>> + Send;
+    ) -> impl Future<Output = Result<(UpsertedProfile, Inserted), StoreError>> + Send;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -64,7 +64,8 @@ pub fn verify(
     if !matches {
         return Err(SignatureError::Mismatch);
     }
-    if (now - timestamp).abs() > tolerance_seconds {
+    // abs_diff: a timestamp near i64's ends must not overflow (found by fuzzing).
+    if now.abs_diff(timestamp) > tolerance_seconds.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
     Ok(timestamp)
@@ -86,6 +87,14 @@ mod tests {
 
     fn secrets() -> Vec<String> {
         vec!["whsec_current".into(), "whsec_previous".into()]
+    }
+
+    #[test]
+    fn a_signed_timestamp_at_the_ends_of_time_is_stale_not_an_overflow() {
+        for timestamp in [i64::MIN, i64::MIN + 1, i64::MAX] {
+            let header = format!("t={timestamp},v1={}", sign("whsec_current", timestamp, BODY));
+            assert_eq!(verify(Some(&header), BODY, &secrets(), 300, NOW), Err(SignatureError::Stale));
+        }
     }
 
     #[test]

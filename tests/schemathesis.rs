@@ -1,0 +1,64 @@
+//! Its own test binary, so its own local stack (with rate limits out of the way): schemathesis
+//! generates requests from infra/openapi.yaml — valid ones, and invalid ones on purpose — for
+//! every operation and checks every answer: never a 5xx, and always a status, content type and
+//! body that the document describes. Signed in as a real person, so the privacy center's routes
+//! are exercised past authentication (erasure included).
+
+use serde_json::json;
+use steward_blackbox::{http, stack, unique_email};
+use steward_core::token::{Purpose, TokenKeys};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_the_openapi_document_then_generated_requests_get_no_server_error_and_conform_to_it() {
+    // Schemathesis sends thousands of requests from one address and a few made-up emails.
+    std::env::set_var("STEWARD_STACK_SET", "RateLimitPerIp=1000000,RateLimitPerEmail=1000000");
+    let response = http()
+        .post(stack().url("/forms/contact-us"))
+        .json(&json!({"name": "Sam Schema", "email": unique_email("schemathesis"), "message": "Hello"}))
+        .send()
+        .await
+        .unwrap();
+    let receipt: serde_json::Value = response.json().await.unwrap();
+    let profile_id = receipt["profile_id"].as_str().expect("a profile").to_owned();
+    let keys = TokenKeys::parse(&stack().settings["TOKEN_KEYS"]).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let session = keys.sign(Purpose::Session, "session", &profile_id, Some(now + 3600));
+
+    let st = std::env::var("STEWARD_SCHEMATHESIS")
+        .unwrap_or_else(|_| steward_blackbox::root().join(".venv/schemathesis/bin/st").display().to_string());
+    // A fixed seed, so that CI is reproducible; SCHEMATHESIS_SEED explores further.
+    let seed = std::env::var("SCHEMATHESIS_SEED").unwrap_or_else(|_| "1".to_owned());
+    let examples = std::env::var("SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| "20".to_owned());
+    let api = stack().api.clone();
+    // A fresh working directory: schemathesis replays the failures it cached there first, which
+    // helps at a desk but would make this test depend on earlier runs.
+    let workdir = stack().log_dir.join("schemathesis");
+    let _ = std::fs::remove_dir_all(&workdir);
+    std::fs::create_dir_all(&workdir).unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(&st)
+            .current_dir(&workdir)
+            .arg("run")
+            .arg(steward_blackbox::root().join("infra/openapi.yaml"))
+            .args(["--url", &api])
+            .args([
+                "--checks",
+                "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            ])
+            .args(["--phases", "examples,coverage,fuzzing", "--max-examples", &examples, "--seed", &seed])
+            .args(["--workers", "2", "--request-timeout", "15", "--no-color"])
+            .args(["--header", &format!("Authorization: Bearer {session}")])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {st} (make setup-schemathesis): {e}"))
+    })
+    .await
+    .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    let summary: Vec<&str> = report.lines().rev().take(12).collect();
+    println!("{}", summary.into_iter().rev().collect::<Vec<_>>().join("\n"));
+    assert!(
+        output.status.success(),
+        "schemathesis found problems:\n{report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
