@@ -1,7 +1,8 @@
 //! Its own test binary, so its own local stack, with a fault-injecting proxy between the functions
 //! and moto (infra/local/faults.py): the table throttling or failing, S3 unavailable. Answers are
 //! 503 with Retry-After, nothing half-written is left that a retry does not complete, and the work
-//! completes once the service is back. (SES: tests/mail_outage.rs; Stripe: tests/payments.rs.)
+//! completes once the service is back, Stripe's retried webhooks included. (SES: tests/mail_outage.rs;
+//! Stripe itself down: tests/payments.rs.)
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -146,4 +147,50 @@ async fn given_s3_unavailable_then_erasure_answers_503_keeps_the_request_answera
     let response = erase().send().await.unwrap();
     assert!(response.status().is_success(), "{}", response.status());
     assert!(stack().profile(&email).await.is_none(), "erased once S3 is back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_the_table_throttling_when_stripe_reports_a_payment_then_the_retried_webhook_records_it_when_back(
+) {
+    let (_stack, _one) = faulty().await;
+    let response = http()
+        .post(stack().url("/forms/event-registration"))
+        .header("x-local-source-ip", unique_ip())
+        .json(&json!({
+            "name": "Faye Fault", "email": unique_email("paid-in-outage"), "phone": "+44 20 7946 0958",
+            "job_title": "CTO", "company": "Acme", "country": "GB", "state": "GB-LND", "event": "wso2con-2026",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let receipt: Value = response.json().await.unwrap();
+    let started: Value = http()
+        .post(stack().url("/payments"))
+        .json(&json!({"token": receipt["payment"]["token"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (pk, sk) = steward_core::store::dynamodb::keys::payment(
+        receipt["profile_id"].as_str().unwrap(),
+        receipt["submission_id"].as_str().unwrap(),
+    );
+    let status = || async { stack().item(pk.clone(), sk.clone()).await.map(|p| s(&p, "status").to_owned()) };
+
+    // The webhook for the payment arrives while the table throttles: it answers 5xx, so Stripe
+    // (here its emulator, with backoff) delivers it again; nothing is lost.
+    faults(json!([{"service": "dynamodb", "fault": "throttle"}])).await;
+    let intent = steward_blackbox::confirm_with_card(&started, "4242424242424242").await;
+    assert_eq!(intent["status"], "succeeded");
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_ne!(status().await.as_deref(), Some("succeeded"), "not recorded while the table throttles");
+
+    faults(json!([])).await;
+    steward_blackbox::eventually("the retried webhook records the payment", || async {
+        status().await.as_deref() == Some("succeeded")
+    })
+    .await;
 }

@@ -83,9 +83,10 @@ async fn given_a_key_removed_from_the_list_then_its_links_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_the_stack_then_keys_live_in_secrets_manager_not_in_the_template_or_environment() {
-    let secrets = steward_core::secrets::read_secrets(&rotated().aws(), rotated().resource("KeysSecret"))
+    let ids = format!("{},{}", rotated().resource("TokenKeysSecret"), rotated().resource("HashKeySecret"));
+    let secrets = steward_core::secrets::read_secrets(&rotated().aws(), &ids)
         .await
-        .expect("the keys secret is readable");
+        .expect("the key secrets are readable");
     assert!(secrets["TOKEN_KEYS"].starts_with("rotated:"), "the rotated value the functions read");
     assert!(secrets["HASH_KEY"].len() >= 32);
     let template = std::fs::read_to_string(steward_blackbox::root().join("template.yaml")).unwrap();

@@ -78,3 +78,31 @@ fn given_every_function_then_its_aws_clients_use_the_shared_timeouts_and_retries
         assert!(source.contains("steward_core::aws::load("), "{main:?} uses steward_core::aws::load");
     }
 }
+
+/// Each function's `SECRET_IDS` (what it reads at cold start) and the secrets its policy lets it
+/// read are the same set, and only the payments and webhook functions see a Stripe secret.
+#[test]
+fn given_every_function_then_it_may_read_exactly_the_secrets_it_is_told_to_read() {
+    let template = std::fs::read_to_string(steward_blackbox::root().join("template.yaml")).unwrap();
+    let mut functions = 0;
+    for block in template.split("\n  ").filter(|b| b.contains("Type: AWS::Serverless::Function")) {
+        let name = block.lines().next().unwrap().trim_end_matches(':').to_owned();
+        let refs = |line: &str| -> Vec<String> {
+            line.split("!Ref ")
+                .skip(1)
+                .map(|r| r.trim_end_matches([']', ',', ' ']).trim().to_owned())
+                .collect()
+        };
+        let mut told: Vec<String> =
+            block.lines().filter(|l| l.trim_start().starts_with("SECRET_IDS:")).flat_map(refs).collect();
+        let mut allowed: Vec<String> =
+            block.lines().filter(|l| l.trim_start().starts_with("SecretArn:")).flat_map(refs).collect();
+        told.sort();
+        allowed.sort();
+        assert_eq!(told, allowed, "{name}: SECRET_IDS and its secret policies differ");
+        let stripe = told.iter().any(|s| s.starts_with("Stripe"));
+        assert_eq!(stripe, matches!(name.as_str(), "PaymentsFunction" | "StripeWebhookFunction"), "{name}");
+        functions += 1;
+    }
+    assert!(functions >= 10, "{functions} functions found");
+}

@@ -8,7 +8,8 @@ moto. Every request is forwarded unchanged, unless a rule set with `POST /_fault
 `service` is the SigV4 signing name from the request's credential scope (dynamodb, s3, ses,
 secretsmanager); `operations` (optional) are X-Amz-Target operations for JSON protocols, or HTTP
 methods for S3; `fault` is `throttle` (DynamoDB's ThrottlingException, S3's SlowDown) or
-`unavailable` (503). `{"rules": []}` heals everything. `GET /_faults` shows the rules and how many
+`unavailable` (503). `{"rules": []}` heals everything. Presigned requests (a browser's CV upload)
+carry no Authorization header, so their service is "" and no rule fails them. `GET /_faults` shows the rules and how many
 requests each one failed.
 """
 
@@ -75,14 +76,16 @@ class FaultProxy:
                             return b"".join(chunks)
                         chunks.append(self.rfile.read(size))
                         self.rfile.readline()
+                    # (trailers are not used by the AWS SDKs)
                 length = int(self.headers.get("Content-Length") or 0)
                 return self.rfile.read(length) if length else b""
 
-            def _reply(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+            def _reply(self, status: int, headers: list[tuple[str, str]], body: bytes, length: str | None = None) -> None:
                 self.send_response(status)
                 for key, value in headers:
                     self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
+                # A HEAD answer has no body but tells the length of the object it describes.
+                self.send_header("Content-Length", length if length is not None else str(len(body)))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(body)
@@ -115,8 +118,9 @@ class FaultProxy:
                 data = response.read()
                 upstream.close()
                 relayed = [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP | {"content-length"}]
-                self._reply(response.status, relayed, data)
+                length = response.getheader("Content-Length") if self.command == "HEAD" else None
+                self._reply(response.status, relayed, data, length)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _forward
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _forward
 
         return Handler

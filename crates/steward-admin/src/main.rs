@@ -41,7 +41,7 @@ enum Command {
         body_file: std::path::PathBuf,
         #[arg(long, env = "TABLE_NAME")]
         table: String,
-        /// The secret holding TOKEN_KEYS (in AWS: `<stack>/keys`), read with your credentials.
+        /// The secret holding TOKEN_KEYS (in AWS: `<stack>/token-keys`), read with your credentials.
         #[arg(long, env = "KEYS_SECRET_ID", required_unless_present = "token_keys")]
         keys_secret: Option<String>,
         /// The token keys themselves, instead of the secret (locally: from infra/local.env).
@@ -120,19 +120,20 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The token keys given, or read from the keys secret with the operator's credentials.
+/// The token keys: read from the secret with the operator's credentials when one is named (it wins
+/// over a TOKEN_KEYS left in the shell from local work), or else given.
 async fn campaign_keys(
     aws: &aws_config::SdkConfig,
     token_keys: Option<String>,
     keys_secret: Option<String>,
 ) -> Result<String, String> {
     match (token_keys, keys_secret) {
-        (Some(keys), _) => Ok(keys),
-        (None, Some(secret)) => {
+        (_, Some(secret)) => {
             let mut values =
                 steward_core::secrets::read_secrets(aws, &secret).await.map_err(|e| e.to_string())?;
             values.remove("TOKEN_KEYS").ok_or(format!("{secret} has no TOKEN_KEYS"))
         }
+        (Some(keys), None) => Ok(keys),
         (None, None) => Err("give --keys-secret or --token-keys".to_owned()),
     }
 }

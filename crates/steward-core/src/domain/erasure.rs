@@ -178,8 +178,9 @@ where
             continue;
         }
         report.items_deleted += 1;
-        // A submission whose profile update came before the plan but whose item landed after the
-        // deletes: it is in the partition now, and goes too.
+        // Submissions commit with their profile update (one transaction that requires the profile),
+        // so none can land after the profile went; anything else found in the partition now (a
+        // writer that does not check the profile) goes too.
         let leftovers = store.leftovers(profile_id).await?;
         for chunk in leftovers.chunks(25) {
             store.delete_items(chunk).await?;

@@ -131,30 +131,43 @@ impl DynamoStore {
     /// Writes all or nothing; `Ok(false)` when a condition refused it. A transaction cancelled for
     /// any other reason (a conflict with another transaction, throttling) is `Unavailable`: it is
     /// not an answer about the data, so no caller may read it as one.
+    /// Commits `items` at once: `Ok(true)`, or `Ok(false)` when their own conditions refused them.
+    /// A transaction cancelled by a conflicting one in flight is `Unavailable` (a 503 to retry).
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+        match self.transact_outcome(items).await? {
+            Transacted::Committed => Ok(true),
+            Transacted::Refused => Ok(false),
+            Transacted::Conflicted => {
+                Err(StoreError::Unavailable("a conflicting transaction was in flight".into()))
+            }
+        }
+    }
+
+    async fn transact_outcome(&self, items: Vec<TransactWriteItem>) -> Result<Transacted, StoreError> {
         // One token for every attempt the SDK makes: a retry after a timed-out attempt that did
         // commit is then the same transaction, not a second one refused by its own conditions.
         let token = uuid::Uuid::new_v4().simple().to_string();
         let request =
             self.client.transact_write_items().set_transact_items(Some(items)).client_request_token(token);
         let err = match request.send().await {
-            Ok(_) => return Ok(true),
+            Ok(_) => return Ok(Transacted::Committed),
             Err(err) => err,
         };
-        let refused_by_condition = err
+        let codes: Vec<String> = err
             .as_service_error()
             .and_then(|e| match e {
                 aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
-                    Some(c.cancellation_reasons().to_vec())
+                    Some(c.cancellation_reasons().iter().filter_map(|r| r.code()).filter(|c| *c != "None").map(str::to_owned).collect())
                 }
                 _ => None,
             })
-            .is_some_and(|reasons| {
-                let codes: Vec<&str> = reasons.iter().filter_map(|r| r.code()).filter(|c| *c != "None").collect();
-                !codes.is_empty() && codes.iter().all(|c| *c == "ConditionalCheckFailed")
-            });
-        if refused_by_condition {
-            Ok(false)
+            .unwrap_or_default();
+        if !codes.is_empty() && codes.iter().all(|c| c == "ConditionalCheckFailed") {
+            Ok(Transacted::Refused)
+        } else if !codes.is_empty()
+            && codes.iter().all(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict")
+        {
+            Ok(Transacted::Conflicted)
         } else {
             Err(classify(err))
         }
@@ -163,6 +176,16 @@ impl DynamoStore {
     pub fn email_pseudonym(&self, normalized_email: &str) -> String {
         self.hash_key.pseudonym("email", normalized_email)
     }
+}
+
+/// How a transaction ended, when DynamoDB answered.
+enum Transacted {
+    Committed,
+    /// Its own conditions refused it.
+    Refused,
+    /// Cancelled because another transaction on one of its items was in flight (DynamoDB does
+    /// not retry these for us): worth doing again.
+    Conflicted,
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -305,7 +328,6 @@ impl DynamoStore {
             values.insert(":marketing".into(), AttributeValue::Ss(vec!["marketing".to_owned()]));
         }
 
-        values.insert(":id".into(), s(id.as_str()));
         built(
             Update::builder()
                 .table_name(&self.table)
@@ -334,7 +356,13 @@ impl SubmissionStore for DynamoStore {
         // or unavailable table) leaves neither. The profile is read first for its id, which keys
         // the submission; a concurrent first submission for the same address, or an erasure,
         // changes it and refuses the transaction, and the read is done again.
-        for _ in 0..3 {
+        for attempt in 0..4u64 {
+            if attempt > 0 {
+                // Concurrent submissions for one address (a double click, two tabs) collide here;
+                // a short, jittered pause lets the first commit before this one reads again.
+                let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % 20;
+                tokio::time::sleep(std::time::Duration::from_millis(10 * attempt + jitter)).await;
+            }
             let stored = self.get((pk.clone(), sk.clone())).await?;
             let stored_id =
                 stored.as_ref().and_then(|p| p.get("profile_id")).and_then(|v| v.as_s().ok()).cloned();
@@ -370,12 +398,15 @@ impl SubmissionStore for DynamoStore {
                     .iter()
                     .any(|a| attributes.contains_key(*a)),
             };
-            if self.transact(items).await? {
-                return Ok((profile, Inserted::New));
-            }
-            // Refused: either this submission is already stored (a retry), or the profile changed.
-            if self.get((submission_pk, submission_sk)).await?.is_some() {
-                return Ok((profile, Inserted::AlreadyStored));
+            match self.transact_outcome(items).await? {
+                Transacted::Committed => return Ok((profile, Inserted::New)),
+                Transacted::Conflicted => continue,
+                // Either this submission is already stored (a retry), or the profile changed.
+                Transacted::Refused => {
+                    if self.get((submission_pk, submission_sk)).await?.is_some() {
+                        return Ok((profile, Inserted::AlreadyStored));
+                    }
+                }
             }
         }
         Err(StoreError::Unavailable("the profile kept changing during the submission".into()))
