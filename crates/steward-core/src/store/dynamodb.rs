@@ -131,8 +131,6 @@ impl DynamoStore {
     /// Writes all or nothing; `Ok(false)` when a condition refused it. A transaction cancelled for
     /// any other reason (a conflict with another transaction, throttling) is `Unavailable`: it is
     /// not an answer about the data, so no caller may read it as one.
-    /// Commits `items` at once: `Ok(true)`, or `Ok(false)` when their own conditions refused them.
-    /// A transaction cancelled by a conflicting one in flight is `Unavailable` (a 503 to retry).
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
         match self.transact_outcome(items).await? {
             Transacted::Committed => Ok(true),
@@ -143,6 +141,7 @@ impl DynamoStore {
         }
     }
 
+    /// As [`Self::transact`], telling a conflict apart for callers that can simply try again.
     async fn transact_outcome(&self, items: Vec<TransactWriteItem>) -> Result<Transacted, StoreError> {
         // One token for every attempt the SDK makes: a retry after a timed-out attempt that did
         // commit is then the same transaction, not a second one refused by its own conditions.
