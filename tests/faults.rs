@@ -165,15 +165,7 @@ async fn given_the_table_throttling_when_stripe_reports_a_payment_then_the_retri
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
     let receipt: Value = response.json().await.unwrap();
-    let started: Value = http()
-        .post(stack().url("/payments"))
-        .json(&json!({"token": receipt["payment"]["token"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let started = steward_blackbox::start_payment(&receipt["payment"]["token"]).await;
     let (pk, sk) = steward_core::store::dynamodb::keys::payment(
         receipt["profile_id"].as_str().unwrap(),
         receipt["submission_id"].as_str().unwrap(),

@@ -217,15 +217,7 @@ async fn everything_person() -> Person {
     assert_eq!(post_to_bucket(&post, pdf, "application/pdf").await, StatusCode::CREATED);
 
     // A paid seat.
-    let started: Value = http()
-        .post(stack().url("/payments"))
-        .json(&json!({"token": registration["payment"]["token"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let started = steward_blackbox::start_payment(&registration["payment"]["token"]).await;
     confirm_with_card(&started, "4242424242424242").await;
 
     let person = Person {

@@ -362,6 +362,19 @@ pub async fn post_to_bucket(post: &Value, bytes: Vec<u8>, content_type: &str) ->
     http().post(post["url"].as_str().unwrap()).multipart(form).send().await.unwrap().status()
 }
 
+/// Starts paying for a registration with its grant (`receipt["payment"]["token"]`).
+pub async fn start_payment(grant: &Value) -> Value {
+    http()
+        .post(stack().url("/payments"))
+        .json(&serde_json::json!({"token": grant}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// A URL on the local Stripe emulator.
 pub fn stripe(path: &str) -> String {
     format!("{}{path}", stack().stripe.as_deref().expect("the local stack runs the Stripe emulator"))

@@ -372,13 +372,7 @@ impl SubmissionStore for DynamoStore {
             item.insert(keys::PK.into(), s(&submission_pk));
             item.insert(keys::SK.into(), s(&submission_sk));
             item.insert("profile_id".into(), s(id.as_str()));
-            let put = built(
-                Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(item))
-                    .condition_expression("attribute_not_exists(pk)")
-                    .build(),
-            )?;
+            let put = self.put_if_absent(item)?;
             let update = self.profile_update(submission, &pk, &sk, &id, new)?;
             let items = vec![
                 TransactWriteItem::builder().update(update).build(),
@@ -497,6 +491,19 @@ fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> boo
     err.code() == Some("ConditionalCheckFailedException")
 }
 
+impl DynamoStore {
+    /// A transaction's `Put` of an item that must not exist yet.
+    fn put_if_absent(&self, item: HashMap<String, AttributeValue>) -> Result<Put, StoreError> {
+        built(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build(),
+        )
+    }
+}
+
 fn built<T, E: std::error::Error + Send + Sync + 'static>(result: Result<T, E>) -> Result<T, StoreError> {
     result.map_err(|e| StoreError::Unexpected(Box::new(e)))
 }
@@ -538,13 +545,7 @@ impl PaymentStore for DynamoStore {
         hold_item.insert("type".into(), s("seat_hold"));
         hold_item.insert("registration_id".into(), s(registration));
         hold_item.insert("held_at".into(), s(crate::time::Timestamp::now().rfc3339()));
-        let hold = built(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(hold_item))
-                .condition_expression("attribute_not_exists(pk)")
-                .build(),
-        )?;
+        let hold = self.put_if_absent(hold_item)?;
         let items = vec![
             TransactWriteItem::builder().update(count).build(),
             TransactWriteItem::builder().put(hold).build(),
@@ -834,13 +835,7 @@ impl OutboxStore for DynamoStore {
                 .condition_expression("attribute_not_exists(pk)")
                 .build(),
         )?;
-        let put = built(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .build(),
-        )?;
+        let put = self.put_if_absent(item)?;
         if self
             .transact(vec![
                 TransactWriteItem::builder().condition_check(not_sent).build(),

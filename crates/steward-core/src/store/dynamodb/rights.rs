@@ -273,13 +273,7 @@ impl RightsStore for DynamoStore {
         profile.insert("email_changed_at".into(), s(now.rfc3339()));
         // Bounces and complaints were about the old address.
         profile.remove("suppressed");
-        let put = built(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(profile))
-                .condition_expression("attribute_not_exists(pk)")
-                .build(),
-        )?;
+        let put = self.put_if_absent(profile)?;
         let delete = built(
             Delete::builder()
                 .table_name(&self.table)
