@@ -177,6 +177,10 @@ impl DynamoStore {
     }
 }
 
+/// Profile attributes that stop any mail a form could trigger: bounced or complained, restricted,
+/// objecting.
+const MAIL_BLOCKING_FLAGS: [&str; 3] = ["suppressed", "restricted", "objected"];
+
 /// How a transaction ended, when DynamoDB answered.
 enum Transacted {
     Committed,
@@ -265,7 +269,7 @@ impl DynamoStore {
         pk: &str,
         sk: &str,
         id: &ProfileId,
-        new: bool,
+        stored: Option<&HashMap<String, AttributeValue>>,
     ) -> Result<Update, StoreError> {
         let data = &submission.data;
         let now = submission.client.received_at.rfc3339();
@@ -327,17 +331,29 @@ impl DynamoStore {
             values.insert(":marketing".into(), AttributeValue::Ss(vec!["marketing".to_owned()]));
         }
 
+        // The profile as read: the same id, and the same flags that decide whether the submission
+        // owes mail, so that a restriction or objection written since the read refuses this
+        // transaction (and it reads again) rather than letting a confirmation mail through.
+        let condition = match stored {
+            None => "attribute_not_exists(profile_id)".to_owned(),
+            Some(stored) => {
+                let mut clauses = vec!["profile_id = :id".to_owned()];
+                for flag in MAIL_BLOCKING_FLAGS {
+                    names.insert(format!("#{flag}"), flag.to_owned());
+                    let test =
+                        if stored.contains_key(flag) { "attribute_exists" } else { "attribute_not_exists" };
+                    clauses.push(format!("{test}(#{flag})"));
+                }
+                clauses.join(" AND ")
+            }
+        };
         built(
             Update::builder()
                 .table_name(&self.table)
                 .key(keys::PK, s(pk))
                 .key(keys::SK, s(sk))
                 .update_expression(expression)
-                .condition_expression(if new {
-                    "attribute_not_exists(profile_id)"
-                } else {
-                    "profile_id = :id"
-                })
+                .condition_expression(condition)
                 .set_expression_attribute_names(Some(names))
                 .set_expression_attribute_values(Some(values))
                 .build(),
@@ -365,7 +381,7 @@ impl SubmissionStore for DynamoStore {
             let stored = self.get((pk.clone(), sk.clone())).await?;
             let stored_id =
                 stored.as_ref().and_then(|p| p.get("profile_id")).and_then(|v| v.as_s().ok()).cloned();
-            let new = stored_id.is_none();
+            let new_profile = stored_id.is_none();
             let id = stored_id.map_or_else(ProfileId::new_random, ProfileId::from_stored);
             let (submission_pk, submission_sk) = keys::submission(id.as_str(), submission.id.as_str());
             let mut item = submission_item(submission);
@@ -373,7 +389,8 @@ impl SubmissionStore for DynamoStore {
             item.insert(keys::SK.into(), s(&submission_sk));
             item.insert("profile_id".into(), s(id.as_str()));
             let put = self.put_if_absent(item)?;
-            let update = self.profile_update(submission, &pk, &sk, &id, new)?;
+            let update =
+                self.profile_update(submission, &pk, &sk, &id, stored.as_ref().filter(|_| !new_profile))?;
             let items = vec![
                 TransactWriteItem::builder().update(update).build(),
                 TransactWriteItem::builder().put(put).build(),
@@ -387,9 +404,7 @@ impl SubmissionStore for DynamoStore {
                     .map(|topics| topics.iter().cloned().collect())
                     .unwrap_or_default(),
                 // Restricted or objecting people are owed no mail a form could trigger either.
-                suppressed: ["suppressed", "restricted", "objected"]
-                    .iter()
-                    .any(|a| attributes.contains_key(*a)),
+                suppressed: MAIL_BLOCKING_FLAGS.iter().any(|a| attributes.contains_key(*a)),
             };
             match self.transact_outcome(items).await? {
                 Transacted::Committed => return Ok((profile, Inserted::New)),
