@@ -73,9 +73,11 @@ dev: setup build
 ## test: format, lints, template checks, unit tests, black-box tests against the local stack and
 ## browser tests of the pages (screenshots in $(CARGO_TARGET_DIR)/e2e-artifacts)
 test: setup setup-e2e setup-schemathesis lint template-lint build
-	cargo test --workspace --no-fail-fast 2>&1 | tee $(CARGO_TARGET_DIR)/test-output.log
-	$(MAKE) --no-print-directory fuzz-in-test 2>&1 | tee -a $(CARGO_TARGET_DIR)/test-output.log
-	@awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "all tests: %d passed, %d failed\n", passed, failed }' $(CARGO_TARGET_DIR)/test-output.log
+	@status=0; \
+	cargo test --workspace --no-fail-fast 2>&1 | tee $(CARGO_TARGET_DIR)/test-output.log || status=1; \
+	$(MAKE) --no-print-directory fuzz-in-test 2>&1 | tee -a $(CARGO_TARGET_DIR)/test-output.log || status=1; \
+	awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "all tests: %d passed, %d failed\n", passed, failed }' $(CARGO_TARGET_DIR)/test-output.log; \
+	exit $$status
 
 ## load: the bounded load test at full size (2000 submissions at 8/s); figures in $(CARGO_TARGET_DIR)/load-report.json
 load: setup build
@@ -84,10 +86,10 @@ load: setup build
 ## fuzz: every cargo-fuzz target in fuzz/ for FUZZ_SECONDS each, growing the corpora in
 ## $(CARGO_TARGET_DIR)/fuzz-corpus. A crash is written to fuzz/regressions/<target>/, where
 ## tests/fuzz_regressions.rs replays it as an ordinary test: commit it with the fix.
-## make test runs each target briefly from the seeds alone, with a fixed seed, so that its verdict
-## depends on the change under test rather than on what earlier runs explored.
+## make test runs each target briefly from the seeds alone, a fixed number of inputs with a fixed
+## seed, so that its verdict depends on the change under test, not on earlier runs or the load.
 FUZZ_SECONDS ?= 120
-FUZZ_SECONDS_IN_TEST ?= 10
+FUZZ_RUNS_IN_TEST ?= 50000
 FUZZ_TARGETS := body base64_event form token stripe_signature
 FUZZ_CORPUS ?= $(CARGO_TARGET_DIR)/fuzz-corpus
 FUZZ_FLAGS ?=
@@ -99,7 +101,7 @@ fuzz: setup-fuzz
 	@for target in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_CORPUS)/$$target fuzz/regressions/$$target; \
 	  log=$(CARGO_TARGET_DIR)/fuzz-$$target.log; \
-	  echo "fuzz: $$target for $(FUZZ_SECONDS) s"; \
+	  echo "fuzz: $$target (at most $(FUZZ_SECONDS) s) $(FUZZ_FLAGS)"; \
 	  $(CARGO_FUZZ_RUN) run --sanitizer none --debug-assertions $$target \
 	    $(FUZZ_CORPUS)/$$target fuzz/seeds/$$target -- \
 	    -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=1024 $(FUZZ_FLAGS) \
@@ -110,8 +112,8 @@ fuzz: setup-fuzz
 
 fuzz-in-test:
 	rm -rf $(CARGO_TARGET_DIR)/fuzz-corpus-test
-	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS_IN_TEST) \
-	  FUZZ_CORPUS=$(CARGO_TARGET_DIR)/fuzz-corpus-test FUZZ_FLAGS=-seed=1
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=600 \
+	  FUZZ_CORPUS=$(CARGO_TARGET_DIR)/fuzz-corpus-test FUZZ_FLAGS="-seed=1 -runs=$(FUZZ_RUNS_IN_TEST)"
 
 lint:
 	cargo fmt --all -- --check

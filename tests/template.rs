@@ -84,25 +84,37 @@ fn given_every_function_then_its_aws_clients_use_the_shared_timeouts_and_retries
 #[test]
 fn given_every_function_then_it_may_read_exactly_the_secrets_it_is_told_to_read() {
     let template = std::fs::read_to_string(steward_blackbox::root().join("template.yaml")).unwrap();
-    let mut functions = 0;
-    for block in template.split("\n  ").filter(|b| b.contains("Type: AWS::Serverless::Function")) {
-        let name = block.lines().next().unwrap().trim_end_matches(':').to_owned();
-        let refs = |line: &str| -> Vec<String> {
-            line.split("!Ref ")
-                .skip(1)
-                .map(|r| r.trim_end_matches([']', ',', ' ']).trim().to_owned())
-                .collect()
-        };
+    // One block per resource: a line indented by exactly two spaces starts the next one.
+    let mut blocks: Vec<Vec<&str>> = vec![];
+    for line in template.lines() {
+        let starts_resource =
+            line.starts_with("  ") && !line.starts_with("   ") && !line.trim_start().starts_with('#');
+        match blocks.last_mut() {
+            Some(block) if !starts_resource => block.push(line),
+            _ => blocks.push(vec![line]),
+        }
+    }
+    let refs = |line: &&str| -> Vec<String> {
+        line.split("!Ref ").skip(1).map(|r| r.trim_end_matches([']', ',', ' ']).trim().to_owned()).collect()
+    };
+    let mut functions = vec![];
+    for block in blocks.iter().filter(|b| b.iter().any(|l| l.trim() == "Type: AWS::Serverless::Function")) {
+        let name = block[0].trim().trim_end_matches(':').to_owned();
         let mut told: Vec<String> =
-            block.lines().filter(|l| l.trim_start().starts_with("SECRET_IDS:")).flat_map(refs).collect();
+            block.iter().filter(|l| l.trim_start().starts_with("SECRET_IDS:")).flat_map(refs).collect();
         let mut allowed: Vec<String> =
-            block.lines().filter(|l| l.trim_start().starts_with("SecretArn:")).flat_map(refs).collect();
+            block.iter().filter(|l| l.trim_start().starts_with("SecretArn:")).flat_map(refs).collect();
         told.sort();
         allowed.sort();
         assert_eq!(told, allowed, "{name}: SECRET_IDS and its secret policies differ");
+        assert_eq!(told.is_empty(), name == "VerifyCvFunction", "{name} reads {told:?}");
         let stripe = told.iter().any(|s| s.starts_with("Stripe"));
         assert_eq!(stripe, matches!(name.as_str(), "PaymentsFunction" | "StripeWebhookFunction"), "{name}");
-        functions += 1;
+        functions.push(name);
+    }
+    let functions = functions.len();
+    for expected in ["SubmitFormFunction", "PaymentsFunction", "StripeWebhookFunction"] {
+        assert!(blocks.iter().any(|b| b[0].trim() == format!("{expected}:")), "{expected} not found");
     }
     assert!(functions >= 10, "{functions} functions found");
 }

@@ -177,6 +177,20 @@ impl DynamoStore {
     }
 }
 
+/// What a submission needs to know of the profile it landed on.
+fn upserted(id: ProfileId, profile: Option<&HashMap<String, AttributeValue>>) -> UpsertedProfile {
+    let attribute = |name: &str| profile.and_then(|p| p.get(name));
+    UpsertedProfile {
+        confirmed_topics: attribute("marketing_topics")
+            .and_then(|v| v.as_ss().ok())
+            .map(|topics| topics.iter().cloned().collect())
+            .unwrap_or_default(),
+        // Restricted or objecting people are owed no mail a form could trigger either.
+        suppressed: MAIL_BLOCKING_FLAGS.iter().any(|flag| attribute(flag).is_some()),
+        id,
+    }
+}
+
 /// Profile attributes that stop any mail a form could trigger: bounced or complained, restricted,
 /// objecting.
 const MAIL_BLOCKING_FLAGS: [&str; 3] = ["suppressed", "restricted", "objected"];
@@ -395,24 +409,15 @@ impl SubmissionStore for DynamoStore {
                 TransactWriteItem::builder().update(update).build(),
                 TransactWriteItem::builder().put(put).build(),
             ];
-            let attributes = stored.unwrap_or_default();
-            let profile = UpsertedProfile {
-                id: id.clone(),
-                confirmed_topics: attributes
-                    .get("marketing_topics")
-                    .and_then(|v| v.as_ss().ok())
-                    .map(|topics| topics.iter().cloned().collect())
-                    .unwrap_or_default(),
-                // Restricted or objecting people are owed no mail a form could trigger either.
-                suppressed: MAIL_BLOCKING_FLAGS.iter().any(|a| attributes.contains_key(*a)),
-            };
             match self.transact_outcome(items).await? {
-                Transacted::Committed => return Ok((profile, Inserted::New)),
+                Transacted::Committed => return Ok((upserted(id, stored.as_ref()), Inserted::New)),
                 Transacted::Conflicted => continue,
                 // Either this submission is already stored (a retry), or the profile changed.
                 Transacted::Refused => {
                     if self.get((submission_pk, submission_sk)).await?.is_some() {
-                        return Ok((profile, Inserted::AlreadyStored));
+                        // The profile as it is now: a flag may have changed since the first read.
+                        let now = self.get((pk.clone(), sk.clone())).await?;
+                        return Ok((upserted(id, now.as_ref()), Inserted::AlreadyStored));
                     }
                 }
             }
