@@ -10,7 +10,7 @@ export CARGO_TARGET_DIR
 export STEWARD_PYTHON := $(VENV)/bin/python
 PYTHON3 ?= python3
 
-.PHONY: setup setup-e2e setup-schemathesis setup-fuzz build dev test load fuzz fuzz-in-test lint unit blackbox template-lint clean
+.PHONY: bench setup setup-e2e setup-schemathesis setup-fuzz build dev test load fuzz fuzz-in-test lint unit blackbox template-lint clean
 
 $(VENV)/.installed: infra/requirements.txt
 	$(PYTHON3) -m venv $(VENV)
@@ -82,6 +82,13 @@ test: setup setup-e2e setup-schemathesis lint template-lint build
 ## load: the bounded load test at full size (2000 submissions at 8/s); figures in $(CARGO_TARGET_DIR)/load-report.json
 load: setup build
 	LOAD_REQUESTS=2000 LOAD_RATE=8 cargo test -p steward-blackbox --test load -- --nocapture
+
+## bench: release zips of every function and of an empty lambda_http one (cargo lambda), then their
+## sizes, cold starts against the local Runtime API, warm latency, peak memory, DynamoDB units and
+## cost per million operations, written into BENCHMARKS.md (and $(CARGO_TARGET_DIR)/bench/report.json)
+bench: setup
+	PATH=$(VENV)/bin:$$PATH $(STEWARD_PYTHON) bench/bench.py --build \
+	  --lambda-dir $(CARGO_TARGET_DIR)/lambda --work-dir $(CARGO_TARGET_DIR)/bench
 
 ## fuzz: every cargo-fuzz target in fuzz/ for FUZZ_SECONDS each, growing the corpora in
 ## $(CARGO_TARGET_DIR)/fuzz-corpus. A crash is written to fuzz/regressions/<target>/, where

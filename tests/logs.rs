@@ -168,3 +168,41 @@ async fn given_every_flow_then_no_log_holds_the_emails_names_phones_or_ips_it_us
     }
     assert!(found.is_empty(), "personal data in logs:\n{}", found.join("\n"));
 }
+
+/// The request lines a function logged (steward_core::lambda), as JSON.
+fn request_lines(function: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(stack().log_dir.join(format!("{function}.log"))).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["fields"]["message"] == "request")
+        .map(|line| line["fields"].clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_request_then_one_line_logs_its_route_status_latency_and_dynamodb_units() {
+    let person = person();
+    let receipt = submit(&person, "contact-us", json!({})).await;
+    let submission_id = receipt["submission_id"].as_str().unwrap().to_owned();
+    let line = request_lines("SubmitFormFunction")
+        .into_iter()
+        .filter(|line| line["route"] == "POST /forms/{form}" && line["status"] == 201)
+        .last()
+        .expect("a request line for the submission");
+    assert!(line["latency_ms"].as_f64().unwrap() > 0.0, "{line}");
+    // A new person: the profile and the submission in one transaction (twice their write units),
+    // the profile's index entry, and the strongly consistent read of the profile before it.
+    let write_units = line["dynamodb_write_units"].as_f64().unwrap();
+    assert!(write_units >= 4.0, "a transaction of two items costs at least 4 WCU: {line}");
+    assert!(line["dynamodb_read_units"].as_f64().unwrap() >= 1.0, "{line}");
+    assert!(!line.to_string().contains(&submission_id), "no ids from the path or body: {line}");
+
+    let response = post(&person, "/forms/no-such-form", json!({})).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let refused = request_lines("SubmitFormFunction")
+        .into_iter()
+        .filter(|line| line["status"] == 404)
+        .last()
+        .expect("a request line for the refusal");
+    assert_eq!(refused["dynamodb_write_units"], 0.0, "nothing written for an unknown form: {refused}");
+}

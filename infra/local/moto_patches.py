@@ -72,3 +72,134 @@ def apply() -> None:
 
     backend_class.transact_write_items = transact_write_items
     backend_class._steward_patched = True
+    apply_capacity()
+
+
+# --- consumed capacity, as DynamoDB computes it ------------------------------------------------
+#
+# moto answers ReturnConsumedCapacity with constants (1 unit per write, an empty list for
+# transactions). `make bench` reports what Steward's operations cost, so this applies DynamoDB's
+# documented rules instead: a write is 1 WCU per started KB of the larger of the item before and
+# after, a read 1 RCU per started 4 KB (half for eventually consistent reads), a transaction twice
+# that, and each write to the table's index (KEYS_ONLY: one unit) on top. A query or scan is
+# charged for the items it returns here (DynamoDB charges the ones it reads before a filter).
+
+import math
+
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.responses import DynamoHandler
+
+_WRITE_UNIT = 1024
+_READ_UNIT = 4096
+
+
+def _item_size(attributes: dict | None) -> int:
+    if not attributes:
+        return 0
+    return sum(len(name.encode()) + DynamoType(value).size() for name, value in attributes.items())
+
+
+def _stored(backend, table_name: str, key: dict) -> dict | None:
+    try:
+        item = backend.get_item(table_name, key)
+    except Exception:
+        return None
+    return item.to_json()["Attributes"] if item else None
+
+
+def _index_writes(backend, table_name: str, before: dict | None, after: dict | None) -> int:
+    """Writes to the global secondary indexes: a put where an item enters one, a delete where it
+    leaves, both where its index key changes."""
+    writes = 0
+    for index in backend.tables[table_name].global_indexes:
+        names = [part["AttributeName"] for part in index.schema]
+        old = tuple(str((before or {}).get(n)) for n in names) if before and all(n in before for n in names) else None
+        new = tuple(str((after or {}).get(n)) for n in names) if after and all(n in after for n in names) else None
+        if old != new:
+            writes += (old is not None) + (new is not None)
+    return writes
+
+
+def _write_units(backend, table_name: str, before: dict | None, after: dict | None) -> float:
+    size = max(_item_size(before), _item_size(after))
+    return max(1, math.ceil(size / _WRITE_UNIT)) + _index_writes(backend, table_name, before, after)
+
+
+def _read_units(sizes: list[int], consistent: bool) -> float:
+    units = max(1, math.ceil(sum(sizes) / _READ_UNIT))
+    return units if consistent else units / 2
+
+
+def _report(handler, result, table_name: str, units: float, listed: bool = False) -> None:
+    if handler.body.get("ReturnConsumedCapacity", "NONE") == "NONE":
+        return
+    capacity = {"TableName": table_name, "CapacityUnits": units}
+    result.result["ConsumedCapacity"] = [capacity] if listed else capacity
+
+
+def _metered_write(original):
+    def wrapper(self):
+        table_name = self.body["TableName"]
+        target = _key_of(self.dynamodb_backend, self.body)
+        before = _stored(self.dynamodb_backend, *target) if target else None
+        result = original(self)
+        after = _stored(self.dynamodb_backend, *target) if target else None
+        _report(self, result, table_name, _write_units(self.dynamodb_backend, table_name, before, after))
+        return result
+
+    return wrapper
+
+
+def _metered_get(original):
+    def wrapper(self):
+        result = original(self)
+        item = result.result.get("Item")
+        _report(self, result, self.body["TableName"], _read_units([_item_size(item)], self.body.get("ConsistentRead", False)))
+        return result
+
+    return wrapper
+
+
+def _metered_query(original):
+    def wrapper(self):
+        result = original(self)
+        sizes = [_item_size(item) for item in result.result.get("Items", [])]
+        _report(self, result, self.body["TableName"], _read_units(sizes, self.body.get("ConsistentRead", False)))
+        return result
+
+    return wrapper
+
+
+def _metered_transaction(original):
+    def wrapper(self):
+        backend = self.dynamodb_backend
+        targets = []
+        for entry in self.body.get("TransactItems", []):
+            kind, op = next(iter(entry.items()))
+            target = _key_of(backend, op)
+            if target:
+                targets.append((kind, target, _stored(backend, *target)))
+        result = original(self)
+        units: dict[str, float] = {}
+        for kind, (table_name, key), before in targets:
+            after = before if kind == "ConditionCheck" else _stored(backend, table_name, key)
+            units[table_name] = units.get(table_name, 0) + 2 * _write_units(backend, table_name, before, after)
+        if self.body.get("ReturnConsumedCapacity", "NONE") != "NONE":
+            result.result["ConsumedCapacity"] = [
+                {"TableName": name, "CapacityUnits": total, "WriteCapacityUnits": total} for name, total in units.items()
+            ]
+        return result
+
+    return wrapper
+
+
+def apply_capacity() -> None:
+    if getattr(DynamoHandler, "_steward_capacity", False):
+        return
+    for name in ("put_item", "update_item", "delete_item"):
+        setattr(DynamoHandler, name, _metered_write(getattr(DynamoHandler, name)))
+    DynamoHandler.get_item = _metered_get(DynamoHandler.get_item)
+    DynamoHandler.query = _metered_query(DynamoHandler.query)
+    DynamoHandler.scan = _metered_query(DynamoHandler.scan)
+    DynamoHandler.transact_write_items = _metered_transaction(DynamoHandler.transact_write_items)
+    DynamoHandler._steward_capacity = True

@@ -361,6 +361,20 @@ class Invocation:
     done: threading.Event = field(default_factory=threading.Event)
     response: bytes | None = None
     error: dict | None = None
+    # time.perf_counter() when a worker took it and when it answered: the billed duration.
+    started_at: float = 0.0
+    finished_at: float = 0.0
+
+
+def peak_rss_kb(pid: int) -> int:
+    """A process's peak resident set (VmHWM), what Lambda reports as Max Memory Used."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 class LocalFunction:
@@ -379,6 +393,15 @@ class LocalFunction:
         self.processes: list[subprocess.Popen] = []
         self.stopping = False
         self.supervising = True
+        # make bench: billed durations, and cold starts on demand (see cold_start).
+        self.durations_ms: list[float] = []
+        self.paused = False
+        self.generation = 0
+        self.first_poll: threading.Event | None = None
+        self.first_poll_at = 0.0
+        self.cold_started_at = 0.0
+        self.last_cold_start: dict = {}
+        self.cold_lock = threading.Lock()
         self.server = QuietServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -389,7 +412,7 @@ class LocalFunction:
             self.processes.append(self._spawn(index))
         threading.Thread(target=self._supervise, daemon=True).start()
 
-    def _spawn(self, index: int) -> subprocess.Popen:
+    def _spawn(self, index: int, binary: Path | None = None) -> subprocess.Popen:
         env = {
             **self.env,
             "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.port}",
@@ -405,11 +428,14 @@ class LocalFunction:
         # Own session: a Ctrl-C at the terminal reaches the stack, which then stops its workers in
         # order, instead of killing them under a supervisor that would restart them.
         return subprocess.Popen(
-            [str(self.binary)], env=env, stdout=out, stderr=subprocess.STDOUT if out else None, start_new_session=True
+            [str(binary or self.binary)], env=env, stdout=out, stderr=subprocess.STDOUT if out else None, start_new_session=True
         )
 
     def _supervise(self) -> None:
         while self.supervising:
+            if self.paused:
+                time.sleep(0.2)
+                continue
             for index, process in enumerate(self.processes):
                 if process.poll() is not None and self.supervising:
                     log(f"{self.logical} worker {index} exited with {process.returncode}; restarting")
@@ -429,6 +455,10 @@ class LocalFunction:
                     del self.in_flight[request_id]
 
     def invoke(self, payload: dict) -> tuple[bytes | None, dict | None]:
+        invocation = self.invoke_timed(payload)
+        return invocation.response, invocation.error
+
+    def invoke_timed(self, payload: dict) -> Invocation:
         invocation = Invocation(
             request_id=str(uuid.uuid4()),
             payload=json.dumps(payload).encode(),
@@ -438,8 +468,48 @@ class LocalFunction:
         if not invocation.done.wait(self.timeout + 1):
             with self.lock:
                 self.in_flight.pop(invocation.request_id, None)
-            return None, {"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out"}
-        return invocation.response, invocation.error
+            invocation.error = {"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out"}
+        return invocation
+
+    def cold_start(self, binary: Path | None = None) -> dict:
+        """make bench: replaces the workers by one new process (running `binary` instead, for the
+        empty yardstick function) and times its init as Lambda reports Init Duration: from the
+        process's start to its first request for an event. Its first response is timed when it
+        answers its next invocation (`last_cold_start`). The other workers start again after."""
+        with self.cold_lock:
+            self.paused = True
+            for process in self.processes:
+                process.terminate()
+            for process in self.processes:
+                try:
+                    process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+            self.generation += 1  # pollers of the stopped workers give up their wait
+            self.first_poll = threading.Event()
+            started = time.perf_counter()
+            process = self._spawn(0, binary)
+            if not self.first_poll.wait(30):
+                process.kill()
+                raise RuntimeError(f"{self.logical} did not ask for an event within 30 s")
+            self.first_poll = None
+            self.cold_started_at = started
+            self.last_cold_start = {"init_ms": (self.first_poll_at - started) * 1000, "pid": process.pid}
+            self.processes = [process]
+            return dict(self.last_cold_start)
+
+    def resume_workers(self) -> None:
+        with self.cold_lock:
+            while len(self.processes) < self.workers:
+                self.processes.append(self._spawn(len(self.processes)))
+            self.paused = False
+
+    def stats(self) -> dict:
+        return {
+            "durations_ms": list(self.durations_ms),
+            "peak_rss_kb": max([peak_rss_kb(p.pid) for p in self.processes if p.poll() is None] or [0]),
+            "last_cold_start": dict(self.last_cold_start),
+        }
 
     def stop(self) -> None:
         # Workers first, while they wait quietly for their next event; then the Runtime API.
@@ -478,18 +548,27 @@ class LocalFunction:
             def do_GET(self):
                 if self.path != f"{RUNTIME_PREFIX}/invocation/next":
                     return self._reply(404)
+                generation = function.generation
+                if function.first_poll is not None and not function.first_poll.is_set():
+                    function.first_poll_at = time.perf_counter()
+                    function.first_poll.set()
                 while True:
                     try:
-                        invocation = function.pending.get(timeout=1)
+                        invocation = function.pending.get(timeout=0.2)
+                        if generation != function.generation:
+                            function.pending.put(invocation)  # for the worker that replaced this one
+                            self.close_connection = True
+                            return
                         break
                     except queue.Empty:
-                        if function.stopping:
+                        if function.stopping or generation != function.generation:
                             # No answer: the worker is being stopped, and an error answer without
                             # a request id would only make it panic on its way out.
                             self.close_connection = True
                             return
                 with function.lock:
                     function.in_flight[invocation.request_id] = invocation
+                invocation.started_at = time.perf_counter()
                 self._reply(
                     200,
                     invocation.payload,
@@ -515,6 +594,11 @@ class LocalFunction:
                     invocation = function.in_flight.pop(match.group(1), None)
                 if invocation is None:
                     return self._reply(400, b'{"errorMessage":"unknown request id"}')
+                invocation.finished_at = time.perf_counter()
+                function.durations_ms.append((invocation.finished_at - invocation.started_at) * 1000)
+                if function.cold_started_at and "first_response_ms" not in function.last_cold_start:
+                    function.last_cold_start["first_response_ms"] = (invocation.finished_at - function.cold_started_at) * 1000
+                    function.last_cold_start["peak_rss_kb"] = peak_rss_kb(function.last_cold_start["pid"])
                 if match.group(2) == "response":
                     invocation.response = body
                 else:
@@ -769,8 +853,10 @@ def site_file(site: Path, path: str) -> Path | None:
 
 class Gateway:
     def __init__(self, routes: list[Route], openapi: Path, trust_test_ip_header: bool, aws_endpoint: str = "",
-                 stripe_url: str | None = None, site: Path | None = None):
+                 stripe_url: str | None = None, site: Path | None = None, bench_functions: dict | None = None):
         self.aws_endpoint = aws_endpoint
+        # Only with BENCH=1 (make bench): the functions' timings, direct invocations, cold starts.
+        self.bench_functions = bench_functions
         self.routes = routes
         self.openapi = openapi
         self.trust_test_ip_header = trust_test_ip_header
@@ -826,6 +912,8 @@ class Gateway:
                     if path.endswith(".json"):
                         return self._send(200, [("Content-Type", "application/json")], json.dumps(messages).encode())
                     return self._send(200, [("Content-Type", "text/html; charset=utf-8")], mailbox_page(messages))
+                if path.startswith("/_local/functions") and gateway.bench_functions is not None:
+                    return self._bench(path, body)
                 if self.command == "GET" and path == "/_local/routes":
                     routes = [{"method": r.method, "path": r.path} for r in gateway.routes]
                     return self._send(200, [("Content-Type", "application/json")], json.dumps(routes).encode())
@@ -857,6 +945,29 @@ class Gateway:
                         return self._message(503, "Service Unavailable")
                     return self._message(500, "Internal Server Error")
                 self._send(*to_http(response))
+
+            def _bench(self, path: str, body: bytes):
+                functions = gateway.bench_functions
+                reply = lambda status, value: self._send(status, [("Content-Type", "application/json")], json.dumps(value).encode())
+                if path == "/_local/functions" and self.command == "GET":
+                    return reply(200, {name: function.stats() for name, function in functions.items()})
+                action = re.fullmatch(r"/_local/functions/([A-Za-z0-9]+)/(invoke|cold-start|resume)", path)
+                if not action or action[1] not in functions or self.command != "POST":
+                    return self._message(404, "Not Found")
+                function = functions[action[1]]
+                request = json.loads(body or b"{}")
+                if action[2] == "cold-start":
+                    binary = request.get("binary")
+                    return reply(200, function.cold_start(Path(binary) if binary else None))
+                if action[2] == "resume":
+                    function.resume_workers()
+                    return reply(200, {})
+                invocation = function.invoke_timed(request)
+                return reply(200, {
+                    "response": json.loads(invocation.response) if invocation.response else None,
+                    "error": invocation.error,
+                    "duration_ms": (invocation.finished_at - invocation.started_at) * 1000 if invocation.finished_at else None,
+                })
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
 
@@ -1058,7 +1169,8 @@ def main() -> None:
     for schedule in schedules:
         schedule.start()
 
-    gateway = Gateway(routes, args.openapi, args.trust_test_ip_header, endpoint, stripe_url, args.site)
+    gateway = Gateway(routes, args.openapi, args.trust_test_ip_header, endpoint, stripe_url, args.site,
+                      functions if settings.get("BENCH") == "1" else None)
     api = ThreadingHTTPServer((settings.get("API_HOST", "127.0.0.1"), api_port), gateway.handler_class())
     api.daemon_threads = True
     threading.Thread(target=api.serve_forever, daemon=True).start()

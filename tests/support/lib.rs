@@ -160,6 +160,7 @@ impl Stack {
     pub fn aws(&self) -> aws_config::SdkConfig {
         aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
+            .http_client(steward_core::aws::http_client())
             .endpoint_url(&self.aws_endpoint)
             .region(Region::new(self.region.clone()))
             .credentials_provider(SharedCredentialsProvider::new(Credentials::new(

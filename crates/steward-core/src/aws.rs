@@ -15,6 +15,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 /// Who waits on the calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,10 +49,17 @@ pub fn retries(caller: Caller) -> RetryConfig {
     }
 }
 
+/// The one HTTPS client every SDK client shares: rustls on ring, the crypto provider async-stripe
+/// uses too, so that a binary carries one TLS stack (the SDKs' default brings aws-lc-rs along).
+pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https()
+}
+
 /// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`), with
 /// the timeouts and retries for `caller`. Built once per cold start.
 pub async fn load(caller: Caller) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
         .timeout_config(timeouts(caller))
         .retry_config(retries(caller))
         .load()

@@ -1,25 +1,72 @@
-//! Running a handler on Lambda: JSON logs, and a guard in front of `lambda_http`'s event
-//! conversion, which would panic on a body flagged base64 that is not.
+//! Running a handler on Lambda: JSON logs with one line per request, and a guard in front of
+//! `lambda_http`'s event conversion, which would panic on a body flagged base64 that is not.
 
-use lambda_http::request::LambdaRequest;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use lambda_http::request::{LambdaRequest, RequestContext};
 use lambda_http::tower::ServiceExt;
-use lambda_http::{Body, Error, IntoResponse, LambdaEvent, Request, Service};
+use lambda_http::{Body, Error, LambdaEvent, Request, RequestExt, Response, Service};
+
+use crate::store::capacity;
 
 /// Set on a request whose body could not be decoded before it reached the handler; the handler
 /// answers 400. A client-sent header of this name is removed first, so it cannot be forged.
 pub const BODY_ERROR_HEADER: &str = "x-steward-body-error";
 
 /// Starts the Lambda runtime loop for an HTTP handler.
-pub async fn run<S, R, E>(handler: S) -> Result<(), Error>
+pub async fn run<S>(handler: S) -> Result<(), Error>
 where
-    S: Service<Request, Response = R, Error = E> + Send + 'static,
+    S: Service<Request, Response = Response<Body>, Error = Infallible> + Send + 'static,
     S::Future: Send + 'static,
-    R: IntoResponse + Send + Sync + 'static,
-    E: std::fmt::Debug + Into<lambda_http::lambda_runtime::Diagnostic> + Send + 'static,
 {
     crate::telemetry::init();
-    let service = lambda_http::Adapter::from(handler).map_request(guard_body);
+    let service = lambda_http::Adapter::from(Metered(handler)).map_request(guard_body);
     lambda_http::lambda_runtime::run(service).await
+}
+
+/// Logs one line per request: its route (the template's, never the path with its values), status,
+/// latency and the DynamoDB capacity it consumed. No personal data: no path, query or body.
+struct Metered<S>(S);
+
+impl<S> Service<Request> for Metered<S>
+where
+    S: Service<Request, Response = Response<Body>, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let started = Instant::now();
+        let route = match request.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(context)) => context.route_key.clone(),
+            _ => None,
+        };
+        capacity::reset();
+        let response = self.0.call(request);
+        Box::pin(async move {
+            let Ok(response) = response.await;
+            let consumed = capacity::consumed();
+            tracing::info!(
+                route = route.as_deref().unwrap_or("-"),
+                status = response.status().as_u16(),
+                latency_ms = (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
+                dynamodb_read_units = consumed.read_units,
+                dynamodb_write_units = consumed.write_units,
+                "request"
+            );
+            Ok(response)
+        })
+    }
 }
 
 /// Replaces an undecodable base64 body by an empty one and marks the request.

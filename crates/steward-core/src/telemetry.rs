@@ -1,17 +1,31 @@
 //! JSON logs for CloudWatch. Call once at cold start.
 
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
 /// Installs a JSON subscriber honouring `RUST_LOG` (default `info`). Lambda adds the timestamp
 /// itself, so ours is left out; the span list carries the request id.
+///
+/// `RUST_LOG` takes levels per target (`info,aws_smithy_runtime=debug`), read by `Targets`
+/// rather than `EnvFilter`, whose span and regex filters would add a regex engine to every binary.
 pub fn init() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
+        .with_max_level(tracing::Level::TRACE)
         .with_current_span(false)
         .with_target(false)
         .without_time()
+        .finish()
+        .with(log_filter(std::env::var("RUST_LOG").ok().as_deref()))
         .try_init();
+}
+
+/// The levels `RUST_LOG` asks for; `info` when it is unset or cannot be read.
+fn log_filter(rust_log: Option<&str>) -> Targets {
+    rust_log
+        .and_then(|directives| directives.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO))
 }
 
 /// An error and all its causes on one line, for logs (never for responses).
@@ -24,4 +38,22 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing::Level;
+
+    #[test]
+    fn rust_log_sets_levels_per_target_and_defaults_to_info() {
+        let unset = log_filter(None);
+        assert!(unset.would_enable("submit_form", &Level::INFO));
+        assert!(!unset.would_enable("submit_form", &Level::DEBUG));
+        let tuned = log_filter(Some("warn,aws_smithy_runtime=debug"));
+        assert!(tuned.would_enable("aws_smithy_runtime::client", &Level::DEBUG));
+        assert!(!tuned.would_enable("submit_form", &Level::INFO));
+        let unreadable = log_filter(Some("=?=nonsense[]"));
+        assert!(unreadable.would_enable("submit_form", &Level::INFO));
+    }
 }

@@ -72,7 +72,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let env = steward_core::secrets::load_env(&aws).await?;
     let hash_key = SecretKey::new(env.required("HASH_KEY")?.into_bytes());
     let store: &'static DynamoStore = Box::leak(Box::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&aws),
+        steward_core::store::capacity::metered_client(&aws),
         env.required("TABLE_NAME")?,
         hash_key,
     )));

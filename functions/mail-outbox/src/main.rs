@@ -71,7 +71,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let env = steward_core::secrets::load_env(&aws).await?;
     let app = App {
         store: DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&aws),
+            steward_core::store::capacity::metered_client(&aws),
             env.required("TABLE_NAME")?,
             // Marketing is checked against the suppression list, keyed by this hash of addresses.
             SecretKey::new(env.required("HASH_KEY")?.into_bytes()),

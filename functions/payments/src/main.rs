@@ -13,7 +13,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let aws = steward_core::aws::load(steward_core::aws::Caller::Interactive).await;
     let env = steward_core::secrets::load_env(&aws).await?;
     let store = DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&aws),
+        steward_core::store::capacity::metered_client(&aws),
         env.required("TABLE_NAME")?,
         SecretKey::new([]),
     );

@@ -24,6 +24,9 @@ impl StripeProvider {
     /// `STRIPE_API_BASE` points at the local emulator; unset, requests go to Stripe itself.
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let secret = env.required("STRIPE_SECRET_KEY")?;
+        // async-stripe's connector takes rustls's process-wide provider. Naming ring here keeps it
+        // working even where features unify (tests, tools) with a crate that enables aws-lc-rs.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = ClientBuilder::new(secret)
             .timeout(Duration::from_secs(env.number("STRIPE_TIMEOUT_SECONDS", 5)?))
             .app_info("steward", Some(env!("CARGO_PKG_VERSION").to_owned()), None);

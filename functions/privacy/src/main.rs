@@ -18,8 +18,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     config.allowed_origins.push(Origin::parse(&config.links.public_api_url)?);
     steward_core::http::page::set_identity(&config.links.organisation, &config.links.policy_url);
     let catalogue = Catalogue::load(BUILT_IN, &config)?;
-    let store =
-        DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name, config.hash_key.clone());
+    let store = DynamoStore::new(
+        steward_core::store::capacity::metered_client(&aws),
+        &config.table_name,
+        config.hash_key.clone(),
+    );
     // Path-style addressing: the bucket name stays out of the host, which local endpoints need.
     let s3 =
         aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());

@@ -30,7 +30,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         // The sweep finds everything by its keys; it needs no keyed hashes of addresses except
         // for rate counters, which expire by themselves.
         store: DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&aws),
+            steward_core::store::capacity::metered_client(&aws),
             env.required("TABLE_NAME")?,
             SecretKey::new(env.required("HASH_KEY")?.into_bytes()),
         ),

@@ -21,7 +21,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     }
     let app = handler::App {
         store: DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&aws),
+            steward_core::store::capacity::metered_client(&aws),
             env.required("TABLE_NAME")?,
             SecretKey::new([]),
         ),

@@ -231,6 +231,7 @@ mod tests {
         .unwrap();
         let sdk = aws_sdk_dynamodb::Config::builder()
             .behavior_version_latest()
+            .http_client(steward_core::aws::http_client())
             .endpoint_url("http://127.0.0.1:1")
             .region(Region::new("eu-west-1"))
             .credentials_provider(Credentials::new("test", "test", None, None, "test"))

@@ -14,8 +14,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = Config::from_env(&steward_core::secrets::load_env(&aws).await?)?;
     steward_core::http::page::set_identity(&config.links.organisation, &config.links.policy_url);
     let catalogue = Catalogue::load(BUILT_IN, &config)?;
-    let store =
-        DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name, config.hash_key.clone());
+    let store = DynamoStore::new(
+        steward_core::store::capacity::metered_client(&aws),
+        &config.table_name,
+        config.hash_key.clone(),
+    );
     let payments = PaymentCatalogue::load(steward_core::domain::payments::BUILT_IN)?;
     let app: &'static handler::App = Box::leak(Box::new(handler::App { config, catalogue, payments, store }));
     steward_core::lambda::run(lambda_http::service_fn(move |request| handler::handle(app, request))).await

@@ -18,7 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
     // This function only reads and writes application items by key: no pseudonyms are needed.
     let store = DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&aws),
+        steward_core::store::capacity::metered_client(&aws),
         env.required("TABLE_NAME")?,
         SecretKey::new([]),
     );

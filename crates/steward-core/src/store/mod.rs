@@ -1,6 +1,7 @@
 //! Persistence behind small traits, one per thing a use case needs. The DynamoDB implementation in
 //! [`dynamodb`] is the one production and the tests run; the data model is in `docs/data-model.md`.
 
+pub mod capacity;
 pub mod dynamodb;
 
 pub use crate::domain::payments::PaymentStore;
