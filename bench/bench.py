@@ -10,14 +10,12 @@ the first invocation with its AWS calls. An empty lambda_http function built the
 cold-started in the same rounds, interleaved, so the comparison does not depend on the machine.
 
 The figures go to a JSON report and between the markers of BENCHMARKS.md; the text around them
-(what the figures mean, what was tried) is written by hand and kept.
+(what the figures mean, what was changed and measured) is written by hand and kept.
 """
 
 from __future__ import annotations
 
 import argparse
-import email
-import email.policy
 import hashlib
 import hmac
 import json
@@ -71,7 +69,7 @@ class Stack:
             [sys.executable, str(ROOT / "infra/local/stack.py"), "--bin-dir", str(bin_dir), "--log-dir", str(log_dir),
              "--api-port", "0", "--moto-port", "0", "--stripe-port", "0", "--trust-test-ip-header",
              "--exit-on-stdin-eof", "--set", "BENCH=1", "--set", "FUNCTION_WORKERS=1",
-             "--set", "LOCAL_SCHEDULE_SECONDS=86400"],
+             "--set", "LOCAL_SCHEDULE_SECONDS=86400", *schedules_off()],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(log_dir / "stack.log", "w"), text=True,
         )
         for line in self.process.stdout:
@@ -102,6 +100,12 @@ class Stack:
         if status != 200:
             raise RuntimeError(f"{path}: {status} {data[:200]!r}")
         return json.loads(data)
+
+
+def schedules_off() -> list[str]:
+    """No scheduled run while functions are timed: per-function intervals in the env file too."""
+    names = [k for k in read_env_file(ROOT / "infra/local.env") if k.startswith("LOCAL_SCHEDULE_SECONDS_")]
+    return [arg for name in names for arg in ("--set", f"{name}=86400")]
 
 
 def person() -> dict:
@@ -220,7 +224,8 @@ class Operations:
 
 
 def request_lines(log_dir: Path, logical: str, since: int) -> tuple[list[dict], int]:
-    """The per-request log lines (steward_core::lambda) a function wrote after byte `since`."""
+    """The per-request and per-event log lines (steward_core::lambda) a function wrote after byte
+    `since`."""
     path = log_dir / f"{logical}.log"
     if not path.exists():
         return [], since
@@ -232,7 +237,7 @@ def request_lines(log_dir: Path, logical: str, since: int) -> tuple[list[dict], 
         except ValueError:
             continue
         fields = line.get("fields", {})
-        if fields.get("message") == "request":
+        if fields.get("message") in ("request", "invocation"):
             lines.append(fields)
     return lines, len(data)
 

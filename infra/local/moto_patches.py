@@ -80,8 +80,9 @@ def apply() -> None:
 # moto answers ReturnConsumedCapacity with constants (1 unit per write, an empty list for
 # transactions). `make bench` reports what Steward's operations cost, so this applies DynamoDB's
 # documented rules instead: a write is 1 WCU per started KB of the larger of the item before and
-# after, a read 1 RCU per started 4 KB (half for eventually consistent reads), a transaction twice
-# that, and each write to the table's index (KEYS_ONLY: one unit) on top. A query or scan is
+# after, a read 1 RCU per started 4 KB (half for eventually consistent reads), each write to the
+# table's index (KEYS_ONLY: one unit) on top, and a transaction twice all of that (the
+# conservative reading: the documentation doubles the table's units and does not say for indexes). A query or scan is
 # charged for the items it returns here (DynamoDB charges the ones it reads before a filter).
 
 import math

@@ -393,7 +393,8 @@ class LocalFunction:
         self.processes: list[subprocess.Popen] = []
         self.stopping = False
         self.supervising = True
-        # make bench: billed durations, and cold starts on demand (see cold_start).
+        # make bench (BENCH=1): billed durations, and cold starts on demand (see cold_start).
+        self.bench = False
         self.durations_ms: list[float] = []
         self.paused = False
         self.generation = 0
@@ -436,11 +437,12 @@ class LocalFunction:
             if self.paused:
                 time.sleep(0.2)
                 continue
-            for index, process in enumerate(self.processes):
-                if process.poll() is not None and self.supervising:
-                    log(f"{self.logical} worker {index} exited with {process.returncode}; restarting")
-                    self._fail_in_flight({"errorType": "Runtime.ExitError", "errorMessage": "process exited"})
-                    self.processes[index] = self._spawn(index)
+            with self.cold_lock:  # not while a cold start replaces the workers
+                for index, process in enumerate(self.processes):
+                    if process.poll() is not None and self.supervising and not self.paused:
+                        log(f"{self.logical} worker {index} exited with {process.returncode}; restarting")
+                        self._fail_in_flight({"errorType": "Runtime.ExitError", "errorMessage": "process exited"})
+                        self.processes[index] = self._spawn(index)
             time.sleep(0.2)
 
     def _fail_in_flight(self, error: dict) -> None:
@@ -478,6 +480,7 @@ class LocalFunction:
         answers its next invocation (`last_cold_start`). The other workers start again after."""
         with self.cold_lock:
             self.paused = True
+            self.generation += 1  # pollers of the workers being stopped give up their wait
             for process in self.processes:
                 process.terminate()
             for process in self.processes:
@@ -485,7 +488,6 @@ class LocalFunction:
                     process.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     process.kill()
-            self.generation += 1  # pollers of the stopped workers give up their wait
             self.first_poll = threading.Event()
             started = time.perf_counter()
             process = self._spawn(0, binary)
@@ -554,7 +556,7 @@ class LocalFunction:
                     function.first_poll.set()
                 while True:
                     try:
-                        invocation = function.pending.get(timeout=0.2)
+                        invocation = function.pending.get(timeout=0.2 if function.bench else 1)
                         if generation != function.generation:
                             function.pending.put(invocation)  # for the worker that replaced this one
                             self.close_connection = True
@@ -595,7 +597,8 @@ class LocalFunction:
                 if invocation is None:
                     return self._reply(400, b'{"errorMessage":"unknown request id"}')
                 invocation.finished_at = time.perf_counter()
-                function.durations_ms.append((invocation.finished_at - invocation.started_at) * 1000)
+                if function.bench:
+                    function.durations_ms.append((invocation.finished_at - invocation.started_at) * 1000)
                 if function.cold_started_at and "first_response_ms" not in function.last_cold_start:
                     function.last_cold_start["first_response_ms"] = (invocation.finished_at - function.cold_started_at) * 1000
                     function.last_cold_start["peak_rss_kb"] = peak_rss_kb(function.last_cold_start["pid"])
@@ -958,6 +961,8 @@ class Gateway:
                 request = json.loads(body or b"{}")
                 if action[2] == "cold-start":
                     binary = request.get("binary")
+                    if binary and Path(binary).resolve().parent != function.binary.resolve().parent:
+                        return self._message(400, "the binary must be in the stack's --bin-dir")
                     return reply(200, function.cold_start(Path(binary) if binary else None))
                 if action[2] == "resume":
                     function.resume_workers()
@@ -1149,6 +1154,7 @@ def main() -> None:
         timeout = int(props.get("Timeout", globals_fn.get("Timeout", 3)))
         workers = int(settings.get("FUNCTION_WORKERS", "2"))
         function = LocalFunction(logical, binary, env, timeout, workers, args.log_dir)
+        function.bench = settings.get("BENCH") == "1"
         functions[logical] = function
         for event in props.get("Events", {}).values():
             if event["Type"] == "Schedule":

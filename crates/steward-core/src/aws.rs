@@ -63,11 +63,23 @@ const AWS_ROOTS: [&[u8]; 6] = [
     include_bytes!("../certs/Starfield_Class_2_CA.pem"),
 ];
 
+/// Set to `1` to trust the system's certificate store as well: an operator's machine behind a
+/// TLS-inspecting proxy, or an AWS endpoint that one day chains to another CA. Costs the cold start
+/// the store's reading.
+pub const SYSTEM_ROOTS_ENV: &str = "STEWARD_TLS_SYSTEM_ROOTS";
+
+fn trusts_system_roots(setting: Option<&str>) -> bool {
+    setting.is_some_and(|value| value.trim() == "1")
+}
+
 /// The one HTTPS client every SDK client shares: rustls on ring, the crypto provider async-stripe
 /// uses too, so that a binary carries one TLS stack (the SDKs' default brings aws-lc-rs along),
-/// trusting Amazon's roots only.
+/// trusting Amazon's roots (and the system's only when [`SYSTEM_ROOTS_ENV`] says so).
 pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    let roots = AWS_ROOTS.iter().fold(TrustStore::empty(), |store, pem| store.with_pem_certificate(*pem));
+    let system_roots = trusts_system_roots(std::env::var(SYSTEM_ROOTS_ENV).ok().as_deref());
+    let roots = AWS_ROOTS.iter().fold(TrustStore::empty().with_native_roots(system_roots), |store, pem| {
+        store.with_pem_certificate(*pem)
+    });
     let context =
         TlsContext::builder().with_trust_store(roots).build().expect("building a TLS context cannot fail");
     aws_smithy_http_client::Builder::new()
@@ -90,6 +102,14 @@ pub async fn load(caller: Caller) -> SdkConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_explicit_1_adds_the_system_store() {
+        assert!(!trusts_system_roots(None));
+        assert!(!trusts_system_roots(Some("")));
+        assert!(!trusts_system_roots(Some("true")));
+        assert!(trusts_system_roots(Some("1")));
+    }
 
     #[test]
     fn the_trusted_roots_are_amazons_six_certificates() {

@@ -69,6 +69,24 @@ where
     }
 }
 
+/// Runs one event of a queue or schedule consumer and logs one line for it, as [`run`] does for
+/// each HTTP request: the event source, the outcome, latency and DynamoDB units.
+pub async fn metered<T, E>(source: &'static str, work: impl Future<Output = Result<T, E>>) -> Result<T, E> {
+    let started = Instant::now();
+    capacity::reset();
+    let result = work.await;
+    let consumed = capacity::consumed();
+    tracing::info!(
+        source,
+        outcome = if result.is_ok() { "ok" } else { "error" },
+        latency_ms = (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
+        dynamodb_read_units = consumed.read_units,
+        dynamodb_write_units = consumed.write_units,
+        "invocation"
+    );
+    result
+}
+
 /// Replaces an undecodable base64 body by an empty one and marks the request.
 pub fn guard_body(mut event: LambdaEvent<LambdaRequest>) -> LambdaEvent<LambdaRequest> {
     if let LambdaRequest::ApiGatewayV2(request) = &mut event.payload {

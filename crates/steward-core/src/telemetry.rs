@@ -8,7 +8,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// itself, so ours is left out; the span list carries the request id.
 ///
 /// `RUST_LOG` takes levels per target (`info,aws_smithy_runtime=debug`), read by `Targets`
-/// rather than `EnvFilter`, whose span and regex filters would add a regex engine to every binary.
+/// rather than `EnvFilter`, whose span and regex filters would put a regex engine in binaries that
+/// otherwise have none.
 pub fn init() {
     let _ = tracing_subscriber::fmt()
         .json()
@@ -21,9 +22,11 @@ pub fn init() {
         .try_init();
 }
 
-/// The levels `RUST_LOG` asks for; `info` when it is unset or cannot be read.
+/// The levels `RUST_LOG` asks for; `info` when it is unset, blank or cannot be read (a blank value
+/// would otherwise parse as "everything at TRACE").
 fn log_filter(rust_log: Option<&str>) -> Targets {
     rust_log
+        .filter(|directives| !directives.trim().is_empty())
         .and_then(|directives| directives.parse::<Targets>().ok())
         .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO))
 }
@@ -53,6 +56,9 @@ mod tests {
         let tuned = log_filter(Some("warn,aws_smithy_runtime=debug"));
         assert!(tuned.would_enable("aws_smithy_runtime::client", &Level::DEBUG));
         assert!(!tuned.would_enable("submit_form", &Level::INFO));
+        let blank = log_filter(Some(" "));
+        assert!(!blank.would_enable("aws_smithy_runtime", &Level::TRACE), "blank is unset, not TRACE");
+        assert!(blank.would_enable("submit_form", &Level::INFO));
         let unreadable = log_filter(Some("=?=nonsense[]"));
         assert!(unreadable.would_enable("submit_form", &Level::INFO));
     }

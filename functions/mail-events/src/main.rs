@@ -76,7 +76,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         env.required("TABLE_NAME")?,
         hash_key,
     )));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| steward_core::lambda::metered("sqs", async move {
         let mut response = SqsBatchResponse::default();
         for message in event.payload.records {
             let id = message.message_id.unwrap_or_default();
@@ -89,7 +89,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             }
         }
         Ok::<_, lambda_runtime::Error>(response)
-    }))
+    })))
     .await
 }
 

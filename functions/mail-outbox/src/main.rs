@@ -89,15 +89,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         },
     };
     let app: &'static App = Box::leak(Box::new(app));
-    lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
-        let report = dispatch(&app.store, &app.ses, &app.templates, &app.from, now, app.pace).await?;
-        tracing::info!(
-            sent = report.sent,
-            skipped = report.skipped,
-            deferred = report.deferred,
-            "outbox dispatched"
-        );
-        Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
+        steward_core::lambda::metered("schedule", async move {
+            let report = dispatch(&app.store, &app.ses, &app.templates, &app.from, now, app.pace).await?;
+            tracing::info!(
+                sent = report.sent,
+                skipped = report.skipped,
+                deferred = report.deferred,
+                "outbox dispatched"
+            );
+            Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
+        })
     }))
     .await
 }

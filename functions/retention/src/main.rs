@@ -37,9 +37,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         cvs: CvBucket::new(s3, env.required("CV_BUCKET")?),
     };
     let app: &'static App = Box::leak(Box::new(app));
-    lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
-        let report = sweep(&app.store, &app.cvs, now()).await?;
-        Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
+        steward_core::lambda::metered("schedule", async move {
+            let report = sweep(&app.store, &app.cvs, now()).await?;
+            Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
+        })
     }))
     .await
 }

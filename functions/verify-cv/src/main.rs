@@ -29,5 +29,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         max_bytes: env.number("CV_MAX_BYTES", 10 * 1024 * 1024)?,
     };
     let app: &'static handler::App = Box::leak(Box::new(app));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| handler::handle(app, event.payload))).await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {
+        steward_core::lambda::metered("sqs", handler::handle(app, event.payload))
+    }))
+    .await
 }

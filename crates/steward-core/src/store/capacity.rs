@@ -1,7 +1,11 @@
 //! What DynamoDB charges for a request: every call asks for its consumed capacity
 //! (`ReturnConsumedCapacity=TOTAL`), and the units are summed per invocation, logged on the
-//! request's log line and measured by `make bench`. Lambda hands a process one event at a time,
+//! invocation's log line and measured by `make bench`. Lambda hands a process one event at a time,
 //! so process-wide counters, reset when an event starts, are that event's.
+//!
+//! Only successful responses carry their units: a refused conditional write, a cancelled
+//! transaction or a throttled attempt is charged by DynamoDB but not counted here, so the figures
+//! are a floor.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -48,8 +52,22 @@ pub fn consumed() -> Consumed {
     }
 }
 
+/// Adds what DynamoDB reports. A transaction can report its read and write units apart (an
+/// idempotent replay of a TransactWriteItems is charged as reads); otherwise all units go to the
+/// operation's kind, `counter`.
 fn add(counter: &AtomicU64, capacities: &[ConsumedCapacity]) {
-    let units: f64 = capacities.iter().filter_map(|c| c.capacity_units()).sum();
+    for capacity in capacities {
+        let (read, write) = (capacity.read_capacity_units(), capacity.write_capacity_units());
+        if read.is_some() || write.is_some() {
+            add_units(&READ_MILLIUNITS, read.unwrap_or_default());
+            add_units(&WRITE_MILLIUNITS, write.unwrap_or_default());
+        } else {
+            add_units(counter, capacity.capacity_units().unwrap_or_default());
+        }
+    }
+}
+
+fn add_units(counter: &AtomicU64, units: f64) {
     counter.fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
 }
 
@@ -147,5 +165,23 @@ impl Intercept for Meter {
             Self::count(output);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_go_to_reads_or_writes_as_dynamodb_reports_them() {
+        reset();
+        let total = ConsumedCapacity::builder().capacity_units(4.0).build();
+        add(&WRITE_MILLIUNITS, &[total]);
+        let split = ConsumedCapacity::builder().capacity_units(2.0).read_capacity_units(2.0).build();
+        add(&WRITE_MILLIUNITS, &[split]);
+        add(&READ_MILLIUNITS, &[ConsumedCapacity::builder().capacity_units(0.5).build()]);
+        assert_eq!(consumed(), Consumed { read_units: 2.5, write_units: 4.0 });
+        reset();
+        assert_eq!(consumed(), Consumed::default());
     }
 }
