@@ -236,9 +236,8 @@ def request_lines(log_dir: Path, logical: str, since: int) -> tuple[list[dict], 
             line = json.loads(raw)
         except ValueError:
             continue
-        fields = line.get("fields", {})
-        if fields.get("message") in ("request", "invocation"):
-            lines.append(fields)
+        if line.get("message") in ("request", "invocation"):
+            lines.append(line)
     return lines, len(data)
 
 

@@ -171,11 +171,15 @@ async fn given_every_flow_then_no_log_holds_the_emails_names_phones_or_ips_it_us
 
 /// The request lines a function logged (steward_core::lambda), as JSON.
 fn request_lines(function: &str) -> Vec<Value> {
+    lines_of(function, "request")
+}
+
+/// The lines with this message that a function logged, as JSON.
+fn lines_of(function: &str, message: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(stack().log_dir.join(format!("{function}.log"))).unwrap_or_default();
     text.lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|line| line["fields"]["message"] == "request")
-        .map(|line| line["fields"].clone())
+        .filter(|line| line["message"] == message)
         .collect()
 }
 
@@ -187,9 +191,14 @@ async fn given_a_request_then_one_line_logs_its_route_status_latency_and_dynamod
     let line = request_lines("SubmitFormFunction")
         .into_iter()
         .rev()
-        .find(|line| line["route"] == "POST /forms/{form}" && line["status"] == 201)
+        .find(|line| line["operation"] == "POST /forms/{form}" && line["status"] == 201)
         .expect("a request line for the submission");
     assert!(line["latency_ms"].as_f64().unwrap() > 0.0, "{line}");
+    assert!(line["function"].as_str().unwrap().ends_with("SubmitFormFunction"), "Lambda's name: {line}");
+    assert_eq!(line["outcome"], "ok", "{line}");
+    assert!(line["cold_start"].is_boolean(), "{line}");
+    let request_id = line["request_id"].as_str().unwrap();
+    assert!(request_id.len() >= 8 && request_id != "-", "Lambda's request id: {line}");
     // A new person: the profile and the submission in one transaction (twice their write units),
     // the profile's index entry, and the strongly consistent read of the profile before it.
     let write_units = line["dynamodb_write_units"].as_f64().unwrap();
@@ -205,4 +214,30 @@ async fn given_a_request_then_one_line_logs_its_route_status_latency_and_dynamod
         .find(|line| line["status"] == 404)
         .expect("a request line for the refusal");
     assert_eq!(refused["dynamodb_write_units"], 0.0, "nothing written for an unknown form: {refused}");
+    assert_eq!(refused["outcome"], "rejected", "a 4xx is the caller's: {refused}");
+
+    // Exactly one line per instance says it paid for a cold start: its first request.
+    let lines = request_lines("SubmitFormFunction");
+    let request_ids: std::collections::HashSet<_> = lines.iter().map(|l| l["request_id"].clone()).collect();
+    assert_eq!(request_ids.len(), lines.len(), "one line per request");
+    assert!(lines.iter().any(|l| l["cold_start"] == true), "{lines:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_scheduled_or_queued_event_then_one_line_logs_its_operation_and_outcome() {
+    // The outbox runs on a schedule (every few seconds locally).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let line = loop {
+        if let Some(line) = lines_of("MailOutboxFunction", "invocation").pop() {
+            break line;
+        }
+        assert!(std::time::Instant::now() < deadline, "the outbox logged no invocation");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(line["operation"], "send-mail", "{line}");
+    assert_eq!(line["outcome"], "ok", "{line}");
+    assert!(line["function"].as_str().unwrap().ends_with("MailOutboxFunction"), "{line}");
+    assert!(line["request_id"].as_str().is_some_and(|id| id != "-"), "{line}");
+    assert!(line["latency_ms"].is_number() && line["dynamodb_read_units"].is_number(), "{line}");
+    assert!(line.get("status").is_none(), "no HTTP status for a scheduled event: {line}");
 }

@@ -4,6 +4,8 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -28,8 +30,9 @@ where
     lambda_http::lambda_runtime::run(service).await
 }
 
-/// Logs one line per request: its route (the template's, never the path with its values), status,
-/// latency and the DynamoDB capacity it consumed. No personal data: no path, query or body.
+/// Logs one line per request: the function, the request id, the operation (the template's route
+/// key, never the path with its values), outcome, status, latency, whether the instance was cold,
+/// and the DynamoDB capacity it consumed. No personal data: no path, query or body.
 struct Metered<S>(S);
 
 impl<S> Service<Request> for Metered<S>
@@ -47,43 +50,110 @@ where
 
     fn call(&mut self, request: Request) -> Self::Future {
         let started = Instant::now();
-        let route = match request.request_context_ref() {
+        let cold_start = first_invocation();
+        let operation = match request.request_context_ref() {
             Some(RequestContext::ApiGatewayV2(context)) => context.route_key.clone(),
             _ => None,
         };
+        let request_id = request.lambda_context_ref().map(|context| context.request_id.clone());
         capacity::reset();
         let response = self.0.call(request);
         Box::pin(async move {
             let Ok(response) = response.await;
-            let consumed = capacity::consumed();
-            tracing::info!(
-                route = route.as_deref().unwrap_or("-"),
-                status = response.status().as_u16(),
-                latency_ms = (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
-                dynamodb_read_units = consumed.read_units,
-                dynamodb_write_units = consumed.write_units,
-                "request"
+            let status = response.status().as_u16();
+            log_line(
+                "request",
+                request_id.as_deref().unwrap_or("-"),
+                operation.as_deref().unwrap_or("-"),
+                Outcome::of_status(status),
+                Some(status),
+                started,
+                cold_start,
             );
             Ok(response)
         })
     }
 }
 
-/// Runs one event of a queue or schedule consumer and logs one line for it, as [`run`] does for
-/// each HTTP request: the event source, the outcome, latency and DynamoDB units.
-pub async fn metered<T, E>(source: &'static str, work: impl Future<Output = Result<T, E>>) -> Result<T, E> {
-    let started = Instant::now();
-    capacity::reset();
-    let result = work.await;
+/// How an invocation ended, for alarms and queries: `ok`, `rejected` (the caller's fault: a 4xx)
+/// or `error` (ours or a dependency's: a 5xx, or a failed event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    Rejected,
+    Error,
+}
+
+impl Outcome {
+    pub fn of_status(status: u16) -> Self {
+        match status {
+            500.. => Self::Error,
+            400..=499 => Self::Rejected,
+            _ => Self::Ok,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Rejected => "rejected",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// True for the first invocation this process serves: the one that paid for the cold start.
+fn first_invocation() -> bool {
+    static SERVED: AtomicBool = AtomicBool::new(false);
+    !SERVED.swap(true, Ordering::Relaxed)
+}
+
+/// The function's name as Lambda gives it (the stack's physical name), read once.
+fn function_name() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "-".to_owned()))
+}
+
+/// The one log line per invocation that the README's Logs Insights queries and the template's
+/// metric filters read: keep its field names stable.
+fn log_line(
+    message: &'static str,
+    request_id: &str,
+    operation: &str,
+    outcome: Outcome,
+    status: Option<u16>,
+    started: Instant,
+    cold_start: bool,
+) {
     let consumed = capacity::consumed();
     tracing::info!(
-        source,
-        outcome = if result.is_ok() { "ok" } else { "error" },
+        function = function_name(),
+        request_id,
+        operation,
+        outcome = outcome.as_str(),
+        status,
         latency_ms = (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
+        cold_start,
         dynamodb_read_units = consumed.read_units,
         dynamodb_write_units = consumed.write_units,
-        "invocation"
+        "{message}"
     );
+}
+
+/// Runs one event of a queue or schedule consumer and logs one line for it, as [`run`] does for
+/// each HTTP request: its operation (`verify-cv`, `send-mail`, ...), the Lambda request id, the
+/// outcome, latency, cold start and DynamoDB units.
+pub async fn metered<T, E>(
+    operation: &'static str,
+    request_id: &str,
+    work: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    let started = Instant::now();
+    let cold_start = first_invocation();
+    capacity::reset();
+    let result = work.await;
+    let outcome = if result.is_ok() { Outcome::Ok } else { Outcome::Error };
+    log_line("invocation", request_id, operation, outcome, None, started, cold_start);
     result
 }
 

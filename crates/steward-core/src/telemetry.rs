@@ -5,7 +5,8 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// Installs a JSON subscriber honouring `RUST_LOG` (default `info`). Lambda adds the timestamp
-/// itself, so ours is left out; the span list carries the request id.
+/// itself, so ours is left out. Fields are flattened to the top level of each line, where
+/// CloudWatch metric filters (`$.outcome`) and Logs Insights find them by name.
 ///
 /// `RUST_LOG` takes levels per target (`info,aws_smithy_runtime=debug`), read by `Targets`
 /// rather than `EnvFilter`, whose span and regex filters would put a regex engine in binaries that
@@ -13,6 +14,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 pub fn init() {
     let _ = tracing_subscriber::fmt()
         .json()
+        .flatten_event(true)
         .with_max_level(tracing::Level::TRACE)
         .with_current_span(false)
         .with_target(false)

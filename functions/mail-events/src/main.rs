@@ -76,7 +76,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         env.required("TABLE_NAME")?,
         hash_key,
     )));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| steward_core::lambda::metered("sqs", async move {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let request_id = event.context.request_id.clone();
+        steward_core::lambda::metered("mail-feedback", &request_id, async move {
         let mut response = SqsBatchResponse::default();
         for message in event.payload.records {
             let id = message.message_id.unwrap_or_default();
@@ -89,7 +91,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             }
         }
         Ok::<_, lambda_runtime::Error>(response)
-    })))
+        })
+        .await
+    }))
     .await
 }
 

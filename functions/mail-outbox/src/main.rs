@@ -89,8 +89,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         },
     };
     let app: &'static App = Box::leak(Box::new(app));
-    lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
-        steward_core::lambda::metered("schedule", async move {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        steward_core::lambda::metered("send-mail", &event.context.request_id, async move {
             let report = dispatch(&app.store, &app.ses, &app.templates, &app.from, now, app.pace).await?;
             tracing::info!(
                 sent = report.sent,
@@ -100,6 +100,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             );
             Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
         })
+        .await
     }))
     .await
 }

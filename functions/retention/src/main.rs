@@ -37,11 +37,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         cvs: CvBucket::new(s3, env.required("CV_BUCKET")?),
     };
     let app: &'static App = Box::leak(Box::new(app));
-    lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
-        steward_core::lambda::metered("schedule", async move {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        steward_core::lambda::metered("retention-sweep", &event.context.request_id, async move {
             let report = sweep(&app.store, &app.cvs, now()).await?;
             Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
         })
+        .await
     }))
     .await
 }

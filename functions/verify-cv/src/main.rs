@@ -29,8 +29,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         max_bytes: env.number("CV_MAX_BYTES", 10 * 1024 * 1024)?,
     };
     let app: &'static handler::App = Box::leak(Box::new(app));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {
-        steward_core::lambda::metered("sqs", handler::handle(app, event.payload))
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| async move {
+        steward_core::lambda::metered(
+            "verify-cv",
+            &event.context.request_id,
+            handler::handle(app, event.payload),
+        )
+        .await
     }))
     .await
 }
