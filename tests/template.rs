@@ -79,12 +79,13 @@ fn given_every_function_then_its_aws_clients_use_the_shared_timeouts_and_retries
     }
 }
 
-/// Each function's `SECRET_IDS` (what it reads at cold start) and the secrets its policy lets it
-/// read are the same set, and only the payments and webhook functions see a Stripe secret.
-#[test]
-fn given_every_function_then_it_may_read_exactly_the_secrets_it_is_told_to_read() {
-    let template = std::fs::read_to_string(steward_blackbox::root().join("template.yaml")).unwrap();
-    // One block per resource: a line indented by exactly two spaces starts the next one.
+fn template() -> String {
+    std::fs::read_to_string(steward_blackbox::root().join("template.yaml")).unwrap()
+}
+
+/// One block of lines per top-level entry (resource, parameter, output): a line indented by
+/// exactly two spaces starts the next one.
+fn blocks(template: &str) -> Vec<Vec<&str>> {
     let mut blocks: Vec<Vec<&str>> = vec![];
     for line in template.lines() {
         let starts_resource =
@@ -94,6 +95,92 @@ fn given_every_function_then_it_may_read_exactly_the_secrets_it_is_told_to_read(
             _ => blocks.push(vec![line]),
         }
     }
+    blocks
+}
+
+/// The block of the resource with this logical id, if there is one.
+fn resource<'a>(blocks: &'a [Vec<&'a str>], name: &str) -> Option<&'a Vec<&'a str>> {
+    blocks.iter().find(|b| b[0].trim() == format!("{name}:"))
+}
+
+/// Every function is watched: its errors (Lambda's, and the 5xx answers its log lines count) and
+/// throttles raise an alarm, its logs expire, and it is traced; every dead-letter queue alarms
+/// when anything lands in it; webhook failures and the SES account's bounce and complaint rates
+/// alarm; and every alarm goes to the alarm topic, both ways.
+#[test]
+fn given_the_template_then_every_function_and_dead_letter_queue_is_watched() {
+    let template = template();
+    let blocks = blocks(&template);
+    let has = |block: &Vec<&str>, text: &str| block.iter().any(|l| l.trim() == text);
+    let functions: Vec<String> = blocks
+        .iter()
+        .filter(|b| has(b, "Type: AWS::Serverless::Function"))
+        .map(|b| b[0].trim().trim_end_matches(':').to_owned())
+        .collect();
+    assert!(functions.len() >= 10, "{functions:?}");
+    for function in &functions {
+        let stem = function.strip_suffix("Function").unwrap();
+        let log_group =
+            resource(&blocks, &format!("{stem}LogGroup")).unwrap_or_else(|| panic!("{stem}LogGroup"));
+        assert!(has(log_group, &format!("LogGroupName: !Sub \"/aws/lambda/${{{function}}}\"")), "{function}");
+        assert!(has(log_group, "RetentionInDays: !Ref LogRetentionDays"), "{function}");
+        let failures = resource(&blocks, &format!("{stem}FailuresMetric")).expect("a failures metric filter");
+        assert!(has(failures, &format!("LogGroupName: !Ref {stem}LogGroup")), "{function}");
+        assert!(has(failures, r#"FilterPattern: '{ $.outcome = "error" }'"#), "{function}");
+        let errors = resource(&blocks, &format!("{stem}ErrorsAlarm")).expect("an errors alarm");
+        assert!(
+            has(errors, "MetricName: Errors") && has(errors, "MetricName: FailedOperations"),
+            "{function}"
+        );
+        assert_eq!(
+            errors.iter().filter(|l| l.trim() == format!("Value: !Ref {function}")).count(),
+            2,
+            "{function}"
+        );
+        let throttles = resource(&blocks, &format!("{stem}ThrottlesAlarm")).expect("a throttles alarm");
+        assert!(
+            has(throttles, "MetricName: Throttles") && has(throttles, &format!("Value: !Ref {function}"))
+        );
+    }
+    assert!(template.contains("\n    Tracing: Active\n"), "X-Ray tracing for every function (Globals)");
+
+    let dead_letter_queues: Vec<&str> = template
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("deadLetterTargetArn: !GetAtt "))
+        .map(|l| l.trim_end_matches(".Arn"))
+        .collect();
+    assert!(dead_letter_queues.len() >= 2, "{dead_letter_queues:?}");
+    for queue in dead_letter_queues {
+        let alarm = resource(&blocks, &format!("{queue}Alarm")).unwrap_or_else(|| panic!("{queue}Alarm"));
+        assert!(has(alarm, &format!("Value: !GetAtt {queue}.QueueName")), "{queue}");
+        assert!(has(alarm, "MetricName: ApproximateNumberOfMessagesVisible"), "{queue}");
+    }
+    for (alarm, metric) in [
+        ("WebhookFailuresAlarm", "MetricName: WebhookFailures"),
+        ("SesBounceRateAlarm", "MetricName: Reputation.BounceRate"),
+        ("SesComplaintRateAlarm", "MetricName: Reputation.ComplaintRate"),
+    ] {
+        let block = resource(&blocks, alarm).unwrap_or_else(|| panic!("{alarm}"));
+        assert!(has(block, metric), "{alarm}");
+    }
+    let alarms: Vec<_> = blocks.iter().filter(|b| has(b, "Type: AWS::CloudWatch::Alarm")).collect();
+    assert!(alarms.len() >= 2 * functions.len() + 5);
+    for alarm in alarms {
+        assert!(
+            has(alarm, "AlarmActions: [!Ref AlarmTopic]") && has(alarm, "OKActions: [!Ref AlarmTopic]"),
+            "{}",
+            alarm[0]
+        );
+        assert!(has(alarm, "TreatMissingData: notBreaching"), "{}", alarm[0]);
+    }
+}
+
+/// Each function's `SECRET_IDS` (what it reads at cold start) and the secrets its policy lets it
+/// read are the same set, and only the payments and webhook functions see a Stripe secret.
+#[test]
+fn given_every_function_then_it_may_read_exactly_the_secrets_it_is_told_to_read() {
+    let template = template();
+    let blocks = blocks(&template);
     let refs = |line: &&str| -> Vec<String> {
         line.split("!Ref ").skip(1).map(|r| r.trim_end_matches([']', ',', ' ']).trim().to_owned()).collect()
     };
