@@ -10,7 +10,7 @@ export CARGO_TARGET_DIR
 export STEWARD_PYTHON := $(VENV)/bin/python
 PYTHON3 ?= python3
 
-.PHONY: bench setup setup-e2e setup-schemathesis setup-fuzz build dev test load fuzz fuzz-in-test lint unit blackbox template-lint clean
+.PHONY: bench setup setup-sam setup-e2e setup-schemathesis setup-fuzz build dev test load fuzz fuzz-in-test lint unit blackbox template-lint clean
 
 $(VENV)/.installed: infra/requirements.txt
 	$(PYTHON3) -m venv $(VENV)
@@ -36,6 +36,17 @@ $(VENV)/checkov/.installed: infra/requirements-checkov.txt
 	$(PYTHON3) -m venv $(VENV)/checkov
 	$(VENV)/checkov/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-checkov.txt
 	touch $@
+
+# The SAM CLI in its own virtualenv (its boto3 pin conflicts with checkov's): `sam validate` here,
+# `sam build` and `sam deploy` from the README.
+$(VENV)/sam/.installed: infra/requirements-sam.txt
+	$(PYTHON3) -m venv $(VENV)/sam
+	$(VENV)/sam/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-sam.txt
+	mkdir -p $(VENV)/sam/home
+	touch $@
+
+## setup-sam: the AWS SAM CLI, pinned in infra/requirements-sam.txt, as .venv/sam/bin/sam
+setup-sam: $(VENV)/sam/.installed
 
 # schemathesis (tests/schemathesis.rs) in its own virtualenv: its pins do not constrain moto's.
 $(VENV)/schemathesis/.installed: infra/requirements-schemathesis.txt
@@ -126,9 +137,12 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-## template-lint: cfn-lint, and checkov (each skipped check carries its reason in the template)
-template-lint: setup $(VENV)/checkov/.installed
+## template-lint: cfn-lint, `sam validate --lint` (SAM's own transform, offline) and checkov (each
+## skipped check carries its reason in the template)
+template-lint: setup $(VENV)/checkov/.installed $(VENV)/sam/.installed
 	$(VENV)/bin/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline \
+	  HOME=$(VENV)/sam/home $(VENV)/sam/bin/sam validate --lint --template-file template.yaml
 	$(VENV)/checkov/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
 
 clean:
