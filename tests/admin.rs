@@ -1,0 +1,1 @@
+//! steward-admin against the local stack.
