@@ -5,12 +5,11 @@ use std::convert::Infallible;
 use std::time::SystemTime;
 
 use lambda_http::{Body, Request, Response};
-use steward_core::domain::payments::{apply_event, StripeEvent, WebhookOutcome};
+use steward_core::domain::payments::{receive_event, Received, StripeEvent};
 use steward_core::http::problem::Problem;
 use steward_core::http::{client, respond};
 use steward_core::lambda::{body_bytes, body_was_invalid_base64};
 use steward_core::store::dynamodb::DynamoStore;
-use steward_core::store::PaymentStore;
 
 use steward_core::stripe_signature::{verify, SignatureError};
 
@@ -20,9 +19,6 @@ pub struct App {
     pub secrets: Vec<String>,
     pub tolerance_seconds: i64,
 }
-
-/// How long an event id is remembered: longer than Stripe keeps retrying (three days).
-const SEEN_FOR_SECONDS: i64 = 30 * 24 * 3600;
 
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infallible> {
     let request_id = client::request_id(&request);
@@ -60,15 +56,10 @@ async fn receive(app: &App, request: &Request) -> Result<Response<Body>, Problem
         tracing::error!(event_id = event.id.as_str(), error = %err, "processing a Stripe event failed; Stripe will retry");
         Problem::new(500, "processing_failed", "The event could not be processed; please retry")
     };
-    if app.store.event_seen(&event.id).await.map_err(failed)? {
+    let received = receive_event(&app.store, &event, now).await.map_err(failed)?;
+    if received == Received::Duplicate {
         return Ok(respond::json(200, &serde_json::json!({"received": true, "duplicate": true})));
     }
-    let outcome = apply_event(&app.store, &event).await.map_err(failed)?;
-    app.store.mark_event_seen(&event.id, now + SEEN_FOR_SECONDS).await.map_err(failed)?;
-    let outcome = match outcome {
-        WebhookOutcome::Applied => "applied",
-        WebhookOutcome::NoChange => "no_change",
-        WebhookOutcome::Ignored => "ignored",
-    };
+    let outcome = received.as_str();
     Ok(respond::json(200, &serde_json::json!({"received": true, "outcome": outcome})))
 }

@@ -3,6 +3,7 @@
 //! by running it again, and nobody gets it twice. The dispatcher sends at the configured rate and
 //! checks, at sending time, that the person still wants the topic.
 
+use std::ops::ControlFlow;
 use std::future::Future;
 
 use crate::config::MailLinks;
@@ -43,15 +44,17 @@ pub struct CampaignProgress {
     pub already_queued: u64,
 }
 
-/// Queues the campaign for every subscriber; `progress` is told after each page.
+/// Queues the campaign for every subscriber. `progress` is told after each message, and stops the
+/// run by answering `Break`; running it again resumes, since a message already queued or sent is
+/// not queued again (`Enqueued::Known`).
 pub async fn queue_campaign<S>(
     store: &S,
     keys: &TokenKeys,
     links: &MailLinks,
     campaign: &Campaign,
     now: i64,
-    mut progress: impl FnMut(CampaignProgress),
-) -> Result<CampaignProgress, StoreError>
+    mut progress: impl FnMut(CampaignProgress) -> ControlFlow<()>,
+) -> Result<(CampaignProgress, Finished), StoreError>
 where
     S: SubscriberStore + OutboxStore,
 {
@@ -65,13 +68,23 @@ where
                 Enqueued::New => done.queued += 1,
                 Enqueued::Known => done.already_queued += 1,
             }
+            if progress(done).is_break() {
+                return Ok((done, Finished::Stopped));
+            }
         }
-        progress(done);
         match next {
             Some(next) => start = Some(next),
-            None => return Ok(done),
+            None => return Ok((done, Finished::Completed)),
         }
     }
+}
+
+/// How a long run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finished {
+    Completed,
+    /// Its progress callback stopped it; running it again carries on.
+    Stopped,
 }
 
 fn campaign_mail(

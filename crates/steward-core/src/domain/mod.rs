@@ -1,6 +1,7 @@
 //! What Steward's data means: validated values, forms, profiles and submissions, and the use cases
 //! that act on them. Nothing in here knows about HTTP or DynamoDB.
 
+pub mod audit;
 pub mod campaign;
 pub mod careers;
 pub mod erasure;

@@ -504,6 +504,40 @@ pub fn interpret(event: &StripeEvent) -> Option<(String, PaymentUpdate)> {
     Some((stripe_id?, update))
 }
 
+/// How long an event id is remembered: longer than Stripe keeps retrying (three days).
+pub const EVENT_SEEN_FOR_SECONDS: i64 = 30 * 24 * 3600;
+
+/// What receiving an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Received {
+    /// Seen before (delivered, retried or replayed): nothing done.
+    Duplicate,
+    Processed(WebhookOutcome),
+}
+
+impl Received {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Duplicate => "duplicate",
+            Self::Processed(WebhookOutcome::Applied) => "applied",
+            Self::Processed(WebhookOutcome::NoChange) => "no_change",
+            Self::Processed(WebhookOutcome::Ignored) => "ignored",
+        }
+    }
+}
+
+/// Receives a verified event once: a webhook delivery and an operator's replay of the same
+/// event (steward-admin replay-stripe) go through here, and the event id is remembered only
+/// after it was applied, so a failure half-way is retried whole.
+pub async fn receive_event<S: PaymentStore>(store: &S, event: &StripeEvent, now: i64) -> Result<Received, StoreError> {
+    if store.event_seen(&event.id).await? {
+        return Ok(Received::Duplicate);
+    }
+    let outcome = apply_event(store, event).await?;
+    store.mark_event_seen(&event.id, now + EVENT_SEEN_FOR_SECONDS).await?;
+    Ok(Received::Processed(outcome))
+}
+
 /// Applies one verified Stripe event. Every step can be repeated: a retried or duplicated
 /// delivery, or one that arrives out of order, leaves the same state as one delivery in order.
 pub async fn apply_event<S: PaymentStore>(

@@ -3,6 +3,7 @@
 //! `expires_at` has passed (submissions, payment records, tokens, counters, mail), the CVs of
 //! expired applications, and then the profiles that nothing is kept for any more.
 
+use std::ops::ControlFlow;
 use std::collections::BTreeSet;
 use std::future::Future;
 
@@ -54,11 +55,21 @@ pub struct SweepReport {
     /// CV deletions that failed this time; the next sweep tries again (the bucket's lifecycle is
     /// the second net).
     pub cv_failures: usize,
+    /// Stopped before the end by its caller (an operator's Ctrl-C); the next sweep carries on.
+    pub stopped: bool,
 }
 
 /// Removes what has expired, page by page, so that a run stopped by its time limit has finished
 /// whole pages and the next run carries on.
-pub async fn sweep<S, C>(store: &S, cvs: &C, now: i64) -> Result<SweepReport, ErasureError>
+///
+/// `progress` is told after each page and stops the sweep by answering `Break` (the report says
+/// so); a later sweep carries on, since whatever is still expired is found again.
+pub async fn sweep<S, C>(
+    store: &S,
+    cvs: &C,
+    now: i64,
+    mut progress: impl FnMut(&SweepReport) -> ControlFlow<()>,
+) -> Result<SweepReport, ErasureError>
 where
     S: RetentionStore + ErasureStore + OutboxStore,
     C: CvObjects,
@@ -102,6 +113,10 @@ where
                 }
                 Err(err) => return Err(err),
             }
+        }
+        if progress(&report).is_break() {
+            report.stopped = true;
+            break;
         }
         cursor = next;
         if cursor.is_none() {

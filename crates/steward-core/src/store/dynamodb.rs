@@ -30,7 +30,27 @@ use crate::secret::SecretKey;
 pub const RETAIN_UNTIL_PREFIX: &str = "retain_until_";
 
 /// Version of the item layout written by this code; readers accept this and the previous one.
-pub const SCHEMA_VERSION: i64 = 1;
+///
+/// - 1: the first layout. Only profiles, submissions and payments carried `v`.
+/// - 2: every item carries `type` and `v`; audit records name their actor (`actor`) and cover
+///   operators' actions (`OPERATOR#` sort keys) as well as erasures. Version 1's erasure records
+///   have no `actor`: readers take it from their `reason` (see `domain::audit`).
+///
+/// Changes stay additive for one version (new attributes, new item types), so that the version
+/// before can still read what this one writes during a deployment or a rollback; a removal or a
+/// change of meaning waits until no reader of the old layout is left.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The layout version an item was written with: items of version 1 without `v` are version 1.
+pub fn schema_version(item: &HashMap<String, AttributeValue>) -> i64 {
+    item.get("v").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(1)
+}
+
+/// Marks a new item with its type and the layout version that writes it.
+fn stamp(item: &mut HashMap<String, AttributeValue>, kind: impl Into<String>) {
+    item.insert("type".into(), s(kind));
+    item.insert("v".into(), n(SCHEMA_VERSION));
+}
 
 /// Key builders, in one place so that every reader and writer agrees.
 pub mod keys {
@@ -253,10 +273,14 @@ impl RateLimiter for DynamoStore {
             .table_name(&self.table)
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk))
-            .update_expression("ADD #count :one SET #ttl = :ttl")
+            .update_expression("ADD #count :one SET #ttl = :ttl, #type = :type, #v = :v")
             .expression_attribute_names("#count", "count")
             .expression_attribute_names("#ttl", keys::TTL)
+            .expression_attribute_names("#type", "type")
+            .expression_attribute_names("#v", "v")
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":type", s("rate_counter"))
+            .expression_attribute_values(":v", n(SCHEMA_VERSION))
             // A minute of slack so that a counter never vanishes inside its own window.
             .expression_attribute_values(":ttl", n(window_end + 60))
             .return_values(ReturnValue::UpdatedNew)
@@ -546,7 +570,7 @@ impl PaymentStore for DynamoStore {
                 .update_expression(if capacity == 0 {
                     "ADD taken :one"
                 } else {
-                    "ADD taken :one SET seat_capacity = :capacity"
+                    "ADD taken :one SET seat_capacity = :capacity, #type = :type, #v = :v"
                 })
                 .condition_expression(if capacity == 0 {
                     "attribute_exists(seat_capacity) AND taken < seat_capacity"
@@ -557,12 +581,21 @@ impl PaymentStore for DynamoStore {
                 .set_expression_attribute_values(if capacity == 0 {
                     Some(HashMap::from([(":one".to_owned(), n(1))]))
                 } else {
-                    Some(HashMap::from([(":one".to_owned(), n(1)), (":capacity".to_owned(), n(capacity))]))
+                    Some(HashMap::from([
+                        (":one".to_owned(), n(1)),
+                        (":capacity".to_owned(), n(capacity)),
+                        (":type".to_owned(), s("seats")),
+                        (":v".to_owned(), n(SCHEMA_VERSION)),
+                    ]))
                 })
+                .set_expression_attribute_names(
+                    (capacity != 0)
+                        .then(|| HashMap::from([("#type".to_owned(), "type".to_owned()), ("#v".to_owned(), "v".to_owned())])),
+                )
                 .build(),
         )?;
         let mut hold_item = key(hold_pk.clone(), hold_sk.clone());
-        hold_item.insert("type".into(), s("seat_hold"));
+        stamp(&mut hold_item, "seat_hold");
         hold_item.insert("registration_id".into(), s(registration));
         hold_item.insert("held_at".into(), s(crate::time::Timestamp::now().rfc3339()));
         let hold = self.put_if_absent(hold_item)?;
@@ -622,7 +655,7 @@ impl PaymentStore for DynamoStore {
     async fn save_customer(&self, profile: &str, customer: &str) -> Result<(), StoreError> {
         let (pk, sk) = keys::billing(profile);
         let mut item = key(pk, sk);
-        item.insert("type".into(), s("billing"));
+        stamp(&mut item, "billing");
         item.insert("stripe_customer_id".into(), s(customer));
         let result = self
             .client
@@ -701,7 +734,7 @@ impl PaymentStore for DynamoStore {
         for stripe_id in stripe_ids {
             let (pk, sk) = keys::stripe_ref(stripe_id);
             let mut item = key(pk, sk);
-            item.insert("type".into(), s("stripe_ref"));
+            stamp(&mut item, "stripe_ref");
             item.insert("profile_id".into(), s(&payment.profile_id));
             item.insert("registration_id".into(), s(&payment.registration_id));
             self.client
@@ -799,7 +832,7 @@ impl PaymentStore for DynamoStore {
     async fn mark_event_seen(&self, event_id: &str, expires_at: i64) -> Result<(), StoreError> {
         let (pk, sk) = keys::stripe_event(event_id);
         let mut item = key(pk, sk);
-        item.insert("type".into(), s("stripe_event"));
+        stamp(&mut item, "stripe_event");
         item.insert(keys::TTL.into(), n(expires_at));
         self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(classify)?;
         Ok(())
@@ -837,7 +870,7 @@ impl OutboxStore for DynamoStore {
         let (marker_pk, marker_sk) = keys::outbox_sent(&message.id);
         let (pk, sk) = keys::outbox(&message.id);
         let mut item = key(pk, sk);
-        item.insert("type".into(), s("outbox"));
+        stamp(&mut item, "outbox");
         item.insert("status".into(), s("pending"));
         item.insert("next_attempt_at".into(), n(now));
         item.insert("attempts".into(), n(0));
@@ -950,7 +983,7 @@ impl OutboxStore for DynamoStore {
     async fn complete(&self, id: &str, now: i64) -> Result<(), StoreError> {
         let (marker_pk, marker_sk) = keys::outbox_sent(id);
         let mut marker = key(marker_pk, marker_sk);
-        marker.insert("type".into(), s("outbox_sent"));
+        stamp(&mut marker, "outbox_sent");
         marker.insert(keys::TTL.into(), n(now + SENT_MARKER_SECONDS));
         let delete = built(
             Delete::builder()
@@ -1064,7 +1097,7 @@ fn mail_log_item(
         keys::profile_partition(profile_id),
         format!("MAILLOG#{}#{}", at.rfc3339(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
     );
-    log.insert("type".into(), s("mail_preference_change"));
+    stamp(&mut log, "mail_preference_change");
     log.insert("at".into(), s(at.rfc3339()));
     log.insert("source".into(), s(source.as_str()));
     log.insert("change".into(), s(change));
@@ -1078,7 +1111,7 @@ impl SuppressionStore for DynamoStore {
         let now = crate::time::Timestamp::now();
         let (pk, sk) = keys::suppression(&pseudonym);
         let mut entry = key(pk, sk);
-        entry.insert("type".into(), s("suppression"));
+        stamp(&mut entry, "suppression");
         entry.insert("source".into(), s(source.as_str()));
         entry.insert("at".into(), s(now.rfc3339()));
         self.client
@@ -1167,7 +1200,7 @@ impl PrivacyStore for DynamoStore {
     async fn save_sign_in(&self, nonce: &str, profile_id: &str, expires_at: i64) -> Result<(), StoreError> {
         let (pk, sk) = keys::sign_in(nonce);
         let mut item = key(pk, sk);
-        item.insert("type".into(), s("sign_in"));
+        stamp(&mut item, "sign_in");
         item.insert("profile_id".into(), s(profile_id));
         item.insert(keys::TTL.into(), n(expires_at));
         self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(classify)?;
@@ -1423,4 +1456,5 @@ fn submission_item(submission: &NewSubmission) -> HashMap<String, AttributeValue
     ])
 }
 
+mod audit;
 mod rights;

@@ -8,9 +8,10 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::{
-    built, classify, cursor_key, cursor_of, is_condition_failure, key, keys, mail_log_item, n, s,
+    built, classify, cursor_key, cursor_of, is_condition_failure, key, keys, mail_log_item, n, s, stamp,
     unless_condition_failed, DynamoStore, RETAIN_UNTIL_PREFIX,
 };
+use crate::domain::audit::Actor;
 use crate::domain::erasure::{
     confirmation_id, ErasurePlan, ErasureReason, ErasureReport, ErasureStore, ItemKey, EMAIL_RATE_SCOPES,
     PAYMENT_RETENTION_DAYS,
@@ -24,8 +25,8 @@ use crate::domain::rights::{
 use crate::store::StoreError;
 use crate::time::Timestamp;
 
-/// How long audit records of erasures are kept.
-const AUDIT_RETENTION_DAYS: i64 = 7 * 365;
+/// How long audit records are kept.
+pub(super) const AUDIT_RETENTION_DAYS: i64 = 7 * 365;
 
 fn text(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
     item.get(name).and_then(|v| v.as_s().ok()).cloned()
@@ -37,7 +38,7 @@ fn history_item(profile_id: &str, at: &Timestamp, change: String) -> HashMap<Str
         keys::profile_partition(profile_id),
         format!("HISTORY#{}#{}", at.rfc3339(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
     );
-    item.insert("type".into(), s("profile_change"));
+    stamp(&mut item, "profile_change");
     item.insert("at".into(), s(at.rfc3339()));
     item.insert("change".into(), s(change));
     item
@@ -194,7 +195,7 @@ impl RightsStore for DynamoStore {
     ) -> Result<(), StoreError> {
         let mut item =
             key(keys::profile_partition(&request.profile_id), format!("{}#{nonce}", kind.as_str()));
-        item.insert("type".into(), s(kind.as_str().to_lowercase()));
+        stamp(&mut item, kind.as_str().to_lowercase());
         item.insert("address".into(), s(&request.address));
         if let Some(format) = &request.format {
             item.insert("format".into(), s(format));
@@ -355,7 +356,7 @@ impl ErasureStore for DynamoStore {
         let pseudonym = self.email_pseudonym(&email.trim().to_lowercase());
         let (pk, sk) = keys::suppression(&pseudonym);
         let mut entry = key(pk, sk);
-        entry.insert("type".into(), s("suppression"));
+        stamp(&mut entry, "suppression");
         entry.insert("source".into(), s("erasure"));
         entry.insert("at".into(), s(Timestamp::now().rfc3339()));
         let result = self
@@ -476,9 +477,16 @@ impl ErasureStore for DynamoStore {
             format!("AUDIT#{}", &rfc3339[..7]),
             format!("ERASURE#{rfc3339}#{}", uuid::Uuid::new_v4().simple()),
         );
-        audit.insert("type".into(), s("audit"));
+        stamp(&mut audit, "audit");
         audit.insert("action".into(), s("erasure"));
         audit.insert("reason".into(), s(reason.as_str()));
+        let actor = match reason {
+            ErasureReason::Request => Actor::Person,
+            ErasureReason::Retention => Actor::Retention,
+            // The operator's own record (steward-admin erase) names them.
+            ErasureReason::Operator => Actor::Operator(String::new()),
+        };
+        audit.insert("actor".into(), s(actor.label()));
         audit.insert("at".into(), s(rfc3339));
         audit.insert("items_deleted".into(), n(report.items_deleted));
         audit.insert("cv_versions_deleted".into(), n(report.cv_versions_deleted));
