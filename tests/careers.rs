@@ -305,15 +305,8 @@ async fn given_a_verified_cv_then_a_recruiter_gets_a_short_lived_attachment_link
     upload_cv(&app, pdf.clone(), PDF, "Zoe CV.pdf").await;
     assert_eq!(s(&cv_status(&app).await, "status"), "verified");
 
-    let output = std::process::Command::new(stack().bin_dir.join("steward-admin"))
-        .args(["cv-link", "--application", &app.submission_id, "--expires-in", "120"])
-        .env("CV_BUCKET", stack().resource("CvBucket"))
-        .env("AWS_ENDPOINT_URL", &stack().aws_endpoint)
-        .env("AWS_REGION", &stack().region)
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .output()
-        .expect("steward-admin runs");
+    let output =
+        steward_blackbox::admin(&["cv-link", "--application", &app.submission_id, "--expires-in", "120"]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let link = String::from_utf8(output.stdout).unwrap().trim().to_owned();
     assert!(link.contains("X-Amz-Expires=120"), "{link}");
@@ -322,15 +315,7 @@ async fn given_a_verified_cv_then_a_recruiter_gets_a_short_lived_attachment_link
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.bytes().await.unwrap().to_vec(), pdf);
 
-    let unknown = std::process::Command::new(stack().bin_dir.join("steward-admin"))
-        .args(["cv-link", "--application", "no-such-application"])
-        .env("CV_BUCKET", stack().resource("CvBucket"))
-        .env("AWS_ENDPOINT_URL", &stack().aws_endpoint)
-        .env("AWS_REGION", &stack().region)
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .output()
-        .unwrap();
+    let unknown = steward_blackbox::admin(&["cv-link", "--application", "no-such-application"]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no verified CV"));
 }

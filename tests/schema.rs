@@ -69,7 +69,9 @@ fn from_json(value: &Value) -> AttributeValue {
         "SS" => AttributeValue::Ss(strings()),
         "NS" => AttributeValue::Ns(strings()),
         "L" => AttributeValue::L(inner.as_array().unwrap().iter().map(from_json).collect()),
-        "M" => AttributeValue::M(inner.as_object().unwrap().iter().map(|(k, v)| (k.clone(), from_json(v))).collect()),
+        "M" => AttributeValue::M(
+            inner.as_object().unwrap().iter().map(|(k, v)| (k.clone(), from_json(v))).collect(),
+        ),
         other => panic!("unknown attribute type {other}"),
     }
 }
@@ -97,7 +99,8 @@ async fn write_the_fixture_of_this_version() {
     .await;
     let started = steward_blackbox::start_payment(&registration["payment"]["token"]).await;
     confirm_with_card(&started, "4242424242424242").await;
-    submit("newsletter", json!({"email": KEPT, "name": "Fixture Kept", "interests": ["cloud", "events"]})).await;
+    submit("newsletter", json!({"email": KEPT, "name": "Fixture Kept", "interests": ["cloud", "events"]}))
+        .await;
     let mail = wait_for_mail(KEPT, "confirm").await;
     let token = link(&mail.text, "/subscriptions/confirm").split("token=").nth(1).unwrap().to_owned();
     let confirmed =

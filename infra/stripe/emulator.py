@@ -109,6 +109,9 @@ class Emulator:
         self.idempotency: dict[tuple[str, str], tuple[str, int, dict]] = {}
         self.outage_requests = 0
         self.outage_match = ""
+        # Webhooks of events whose JSON contains this text are not delivered (as if the endpoint
+        # were down for them): what `steward-admin replay-stripe` recovers from.
+        self.undeliverable_match = ""
         # Like a Stripe test clock: renewing a subscription moves the emulator's time to the end of
         # the period, so later objects and events are dated after earlier ones.
         self.clock_offset = 0
@@ -359,6 +362,34 @@ class Emulator:
 
     # --- webhooks --------------------------------------------------------------------------
 
+    def list_events(self, params: dict) -> dict:
+        """GET /v1/events: newest first, filtered by `created[gt|gte|lt|lte]` and `type`, paged by
+        `starting_after` and `limit` (1-100, default 10), as Stripe lists them."""
+        created = params.get("created")
+        bounds = created if isinstance(created, dict) else ({"eq": created} if created is not None else {})
+        tests = {"gt": lambda c, v: c > v, "gte": lambda c, v: c >= v, "lt": lambda c, v: c < v,
+                 "lte": lambda c, v: c <= v, "eq": lambda c, v: c == v}
+        unknown = [op for op in bounds if op not in tests]
+        if unknown:
+            raise StripeError(400, "invalid_request_error", f"Received unknown parameter: created[{unknown[0]}]", param="created")
+        try:
+            limit = int(params.get("limit", 10))
+            bounds = {op: int(value) for op, value in bounds.items()}
+        except ValueError:
+            raise StripeError(400, "invalid_request_error", "Invalid integer", param="limit") from None
+        if not 1 <= limit <= 100:
+            raise StripeError(400, "invalid_request_error", "limit must be between 1 and 100", param="limit")
+        with self.lock:
+            events = [e for e in reversed(self.events) if all(tests[op](e["created"], v) for op, v in bounds.items())]
+        if params.get("type"):
+            events = [e for e in events if e["type"] == params["type"]]
+        if after := params.get("starting_after"):
+            ids = [e["id"] for e in events]
+            if after not in ids:
+                raise StripeError(400, "invalid_request_error", f"No such event: '{after}'", "resource_missing", param="starting_after")
+            events = events[ids.index(after) + 1:]
+        return {"object": "list", "url": "/v1/events", "has_more": len(events) > limit, "data": events[:limit]}
+
     def emit(self, event_type: str, obj: dict) -> dict:
         event = {
             "id": new_id("evt"), "object": "event", "api_version": API_VERSION, "created": self.now(),
@@ -381,6 +412,10 @@ class Emulator:
         if not self.webhook_url:
             return 0
         payload = json.dumps(event, indent=2).encode()
+        if self.undeliverable_match and self.undeliverable_match.encode() in payload:
+            with self.lock:
+                self.deliveries[event["id"]].append(503)
+            return 503
         request = urllib.request.Request(
             self.webhook_url, data=payload, method="POST",
             headers={"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": self.sign(payload), "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"},
@@ -522,6 +557,8 @@ def make_handler(emulator: Emulator):
                 return emulator.render(emulator.cancel(emulator.get(g[1], "subscription")), expand)
             if self.command == "GET" and (g := m(r"/v1/invoices/([^/]+)")):
                 return emulator.render(emulator.get(g[1], "invoice"), expand)
+            if self.command == "GET" and path == "/v1/events":
+                return emulator.list_events(params)
             raise StripeError(404, "invalid_request_error", f"Unrecognized request URL ({self.command}: {path}).")
 
         def _emulator(self, path: str, params: dict) -> dict:
@@ -547,6 +584,9 @@ def make_handler(emulator: Emulator):
                 if g := m(r"/_emulator/subscriptions/([^/]+)/renew"):
                     subscription = emulator.get(g[1], "subscription")
                     return emulator.render(emulator.renew(subscription, params.get("outcome", "paid") == "paid"), [])
+                if path == "/_emulator/undeliverable":
+                    emulator.undeliverable_match = str(params.get("match", ""))
+                    return {"match": emulator.undeliverable_match}
                 if path == "/_emulator/outage":
                     # The next N API requests fail with a 500, or only those whose idempotency key
                     # contains `match` (so one test's outage does not hit another's requests).

@@ -399,20 +399,29 @@ pub async fn confirm_with_card(started: &Value, card: &str) -> Value {
     response.json().await.unwrap()
 }
 
-/// The operator command, against the local stack.
-pub fn admin(args: &[&str]) -> std::process::Output {
-    let settings = &stack().settings;
-    Command::new(stack().bin_dir.join("steward-admin"))
-        .args(args)
-        .env("TABLE_NAME", &stack().table)
-        .env("TOKEN_KEYS", &settings["TOKEN_KEYS"])
+/// The operator command, against the local stack, as an operator runs it against a deployed
+/// one: `--stack` names the table, the bucket and the secrets it reads with its credentials.
+pub fn admin_command() -> Command {
+    let stack_name = stack().table.strip_suffix("-profiles").expect("the table is <stack>-profiles");
+    let mut command = Command::new(stack().bin_dir.join("steward-admin"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("STEWARD_STACK", stack_name)
         .env("PUBLIC_API_URL", &stack().api)
         .env("AWS_ENDPOINT_URL", &stack().aws_endpoint)
         .env("AWS_REGION", &stack().region)
         .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .output()
-        .expect("steward-admin runs")
+        .env("AWS_SECRET_ACCESS_KEY", "local");
+    if let Some(stripe) = &stack().stripe {
+        command.env("STRIPE_API_BASE", stripe);
+    }
+    command
+}
+
+/// Runs the operator command to its end.
+pub fn admin(args: &[&str]) -> std::process::Output {
+    admin_command().args(args).output().expect("steward-admin runs")
 }
 
 /// Sends a campaign on a topic with `steward-admin campaign`.

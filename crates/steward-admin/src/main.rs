@@ -1,30 +1,144 @@
-//! `steward-admin`: operator commands, run with the operator's own AWS credentials (never a
-//! public endpoint). Against the local stack, source `infra/local.env` and set `AWS_ENDPOINT_URL`.
+//! `steward-admin`: operator commands for what no self-service page covers, run with the
+//! operator's own AWS credentials (never a public endpoint). Every command is recorded in the
+//! audit log with the caller's AWS identity. README: "Administering Steward".
 
+mod context;
+mod cv;
+mod people;
+mod runs;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use aws_sdk_s3::presigning::PresigningConfig;
-use clap::{Parser, Subcommand};
-use steward_core::catalogue::built_in_topics;
-use steward_core::config::MailLinks;
-use steward_core::domain::campaign::{queue_campaign, Campaign};
-use steward_core::secret::SecretKey;
-use steward_core::store::dynamodb::DynamoStore;
-use steward_core::telemetry::error_chain;
-use steward_core::token::TokenKeys;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use context::{Context, Settings};
+
+const ENVIRONMENT_HELP: &str = "\
+Where it acts: --stack names a deployed stack (its table `<stack>-profiles`, its bucket
+`<stack>-cvs-<account>` and its secrets `<stack>/hash-key`, `<stack>/token-keys`,
+`<stack>/stripe-api`, read with your credentials). --table, --bucket and the --*-secret options
+override one of them. Without a stack or a secret, HASH_KEY, TOKEN_KEYS and STRIPE_SECRET_KEY are
+read from the environment (the local stack: `set -a; . infra/local.env`).
+
+Against the local stack: AWS_ENDPOINT_URL=http://127.0.0.1:5000 (moto), STRIPE_API_BASE for the
+Stripe emulator, and --stack steward-local.
+
+Every command writes an audit record (`steward-admin audit`) naming your AWS identity.
+Long runs (campaign, sweep, replay-stripe) print progress on stderr and a summary on stdout;
+Ctrl-C stops them after the current step (exit status 130) and running the same command again
+carries on.";
 
 #[derive(Parser)]
-#[command(name = "steward-admin", version, about = "Operate Steward: what no self-service page covers")]
+#[command(
+    name = "steward-admin",
+    version,
+    about = "Operate Steward: what no self-service page covers",
+    after_long_help = ENVIRONMENT_HELP
+)]
 struct Cli {
+    #[command(flatten)]
+    settings: Settings,
     #[command(subcommand)]
     command: Command,
+}
+
+/// A person, by address or by profile id.
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct Who {
+    /// Their email address (found by its keyed hash, as the functions find it).
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Their profile id (from `find`, a support mail, or an export).
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Format {
+    Json,
+    Csv,
 }
 
 // Parsed once per run: the size of its largest variant does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
+    /// Find a profile by email address: its id, topics, limits and what is held.
+    Find {
+        #[arg(long)]
+        email: String,
+        /// Print everything held, as the person's own export shows it.
+        #[arg(long)]
+        json: bool,
+        /// Your reference for the request that led you here (a ticket id; never an address).
+        #[arg(long)]
+        ticket: Option<String>,
+    },
+    /// A person's history, oldest first: submissions, payments, mail preference and profile changes.
+    History {
+        #[command(flatten)]
+        who: Who,
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        ticket: Option<String>,
+    },
+    /// Export everything held about a person, for a request received by mail (Article 15/20).
+    Export {
+        #[command(flatten)]
+        who: Who,
+        /// The request's reference (a ticket id), kept in the audit log.
+        #[arg(long)]
+        ticket: String,
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
+        /// Write it to this file (created, readable by you only) instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Erase a person, for a request received by mail (Article 17): what erasure in the privacy
+    /// center does, including the confirmation mail. Without --yes it shows what would go.
+    Erase {
+        #[command(flatten)]
+        who: Who,
+        /// The request's reference (a ticket id), kept in the audit log.
+        #[arg(long)]
+        ticket: String,
+        /// Really erase.
+        #[arg(long)]
+        yes: bool,
+        /// Send no confirmation mail (when the person was answered another way).
+        #[arg(long)]
+        no_mail: bool,
+    },
+    /// Print a short-lived download link for an application's verified CV (for a recruiter).
+    CvLink {
+        /// The careers application (its submission id).
+        #[arg(long)]
+        application: String,
+        /// How long the link works, in seconds (at most an hour).
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        expires_in: u64,
+        #[arg(long)]
+        ticket: Option<String>,
+    },
+    /// Apply the Stripe events created in a time range that were not applied yet (after the
+    /// webhook was down or refused them); events already applied are skipped.
+    ReplayStripe {
+        /// From this time on: RFC 3339 (2026-11-29T10:00:00Z) or a duration ago (90m, 36h, 3d).
+        #[arg(long)]
+        since: String,
+        /// Up to this time (same forms); now when left out.
+        #[arg(long)]
+        until: Option<String>,
+        /// Stop after this many events (run again to carry on).
+        #[arg(long)]
+        limit: Option<u64>,
+    },
+    /// Run the retention sweep now: delete what has expired, and the profiles nothing is kept for.
+    Sweep,
     /// Queue a topic's campaign for its confirmed subscribers; the outbox sends it at the
     /// configured rate. Running it again with the same --id resumes it: nobody gets it twice.
     Campaign {
@@ -38,187 +152,74 @@ enum Command {
         subject: String,
         /// A text file: paragraphs separated by blank lines.
         #[arg(long)]
-        body_file: std::path::PathBuf,
-        #[arg(long, env = "TABLE_NAME")]
-        table: String,
-        /// The secret holding TOKEN_KEYS (in AWS: `<stack>/token-keys`), read with your credentials.
-        #[arg(long, env = "KEYS_SECRET_ID", required_unless_present = "token_keys")]
-        keys_secret: Option<String>,
-        /// The token keys themselves, instead of the secret (locally: from infra/local.env).
-        #[arg(long, env = "TOKEN_KEYS", hide_env_values = true)]
-        token_keys: Option<String>,
-        #[arg(long, env = "PUBLIC_API_URL")]
-        public_api_url: String,
-        #[arg(long, env = "ORGANISATION_NAME", default_value = "WSO2")]
-        organisation: String,
-        #[arg(long, env = "POLICY_URL", default_value = "https://wso2.com/privacy-policy")]
-        policy_url: String,
-        #[arg(
-            long,
-            env = "UNSUBSCRIBE_MAILTO",
-            default_value = "mailto:unsubscribe@example.com?subject=unsubscribe"
-        )]
-        unsubscribe_mailto: String,
-    },
-    /// Print a short-lived download link for an application's verified CV (for a recruiter).
-    CvLink {
-        /// The careers application (its submission id).
+        body_file: PathBuf,
+        /// Stop after queuing this many (a first wave); run again to queue the rest.
         #[arg(long)]
-        application: String,
-        /// The CV bucket (the stack's CvBucketName output).
-        #[arg(long, env = "CV_BUCKET")]
-        bucket: String,
-        /// How long the link works, in seconds (at most an hour).
-        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
-        expires_in: u64,
+        limit: Option<u64>,
     },
+    /// The audit log: operator actions and erasures, oldest first.
+    Audit {
+        /// From this month or time (2026-11, or RFC 3339, or a duration ago); this month by default.
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// What a command prints at the end, and how it exits.
+pub struct Done {
+    pub output: String,
+    pub status: ExitCode,
+}
+
+impl Done {
+    pub fn ok(output: impl Into<String>) -> Self {
+        Self { output: output.into(), status: ExitCode::SUCCESS }
+    }
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let aws = steward_core::aws::load(steward_core::aws::Caller::Background).await;
-    let local = std::env::var_os("AWS_ENDPOINT_URL").is_some();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&aws).force_path_style(local).build(),
-    );
-    let result = match cli.command {
-        Command::Campaign {
-            id,
-            topic,
-            subject,
-            body_file,
-            table,
-            keys_secret,
-            token_keys,
-            public_api_url,
-            organisation,
-            policy_url,
-            unsubscribe_mailto,
-        } => {
-            let links = MailLinks { public_api_url, organisation, policy_url, unsubscribe_mailto };
-            match campaign_keys(&aws, token_keys, keys_secret).await {
-                Ok(token_keys) => {
-                    campaign(&aws, &table, &token_keys, links, id, topic, subject, &body_file).await
-                }
-                Err(message) => Err(message),
-            }
-        }
-        Command::CvLink { application, bucket, expires_in } => {
-            cv_link(&s3, &bucket, &application, Duration::from_secs(expires_in)).await
+    let context = match Context::connect(cli.settings).await {
+        Ok(context) => context,
+        Err(message) => {
+            eprintln!("steward-admin: {message}");
+            return ExitCode::FAILURE;
         }
     };
+    let result = match cli.command {
+        Command::Find { email, json, ticket } => people::find(&context, &email, json, ticket).await,
+        Command::History { who, json, ticket } => people::history(&context, &who, json, ticket).await,
+        Command::Export { who, ticket, format, out } => {
+            people::export(&context, &who, &ticket, format, out.as_deref()).await
+        }
+        Command::Erase { who, ticket, yes, no_mail } => {
+            people::erase(&context, &who, &ticket, yes, no_mail).await
+        }
+        Command::CvLink { application, expires_in, ticket } => {
+            cv::link(&context, &application, expires_in, ticket).await
+        }
+        Command::ReplayStripe { since, until, limit } => {
+            runs::replay_stripe(&context, &since, until.as_deref(), limit).await
+        }
+        Command::Sweep => runs::sweep(&context).await,
+        Command::Campaign { id, topic, subject, body_file, limit } => {
+            runs::campaign(&context, id, topic, subject, &body_file, limit).await
+        }
+        Command::Audit { since, json } => people::audit(&context, since.as_deref(), json).await,
+    };
     match result {
-        Ok(output) => {
-            println!("{output}");
-            ExitCode::SUCCESS
+        Ok(done) => {
+            if !done.output.is_empty() {
+                println!("{}", done.output);
+            }
+            done.status
         }
         Err(message) => {
             eprintln!("steward-admin: {message}");
             ExitCode::FAILURE
         }
     }
-}
-
-/// The token keys: read from the secret with the operator's credentials when one is named (it wins
-/// over a TOKEN_KEYS left in the shell from local work), or else given.
-async fn campaign_keys(
-    aws: &aws_config::SdkConfig,
-    token_keys: Option<String>,
-    keys_secret: Option<String>,
-) -> Result<String, String> {
-    match (token_keys, keys_secret) {
-        (_, Some(secret)) => {
-            let mut values =
-                steward_core::secrets::read_secrets(aws, &secret).await.map_err(|e| e.to_string())?;
-            values.remove("TOKEN_KEYS").ok_or(format!("{secret} has no TOKEN_KEYS"))
-        }
-        (Some(keys), None) => Ok(keys),
-        (None, None) => Err("give --keys-secret or --token-keys".to_owned()),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn campaign(
-    aws: &aws_config::SdkConfig,
-    table: &str,
-    token_keys: &str,
-    links: MailLinks,
-    id: String,
-    topic: String,
-    subject: String,
-    body_file: &std::path::Path,
-) -> Result<String, String> {
-    let keys = TokenKeys::parse(token_keys).map_err(|e| format!("TOKEN_KEYS: {e}"))?;
-    let topics = built_in_topics();
-    let Some(topic_label) = topics.get(&topic).cloned() else {
-        return Err(format!(
-            "unknown topic {topic:?}; topics: {}",
-            topics.keys().cloned().collect::<Vec<_>>().join(", ")
-        ));
-    };
-    let body = std::fs::read_to_string(body_file).map_err(|e| format!("{}: {e}", body_file.display()))?;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table, SecretKey::new([]));
-    let campaign = Campaign { id, topic, topic_label, subject, body };
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-    let done = queue_campaign(&store, &keys, &links, &campaign, now, |p| {
-        eprintln!("… {} queued, {} already queued", p.queued, p.already_queued);
-    })
-    .await
-    .map_err(|e| format!("queuing failed (run again to resume): {}", error_chain(&e)))?;
-    Ok(format!(
-        "campaign {}: {} newly queued, {} already queued or sent; the outbox sends them at its configured rate",
-        campaign.id, done.queued, done.already_queued
-    ))
-}
-
-/// The newest verified CV of the application, as a presigned GET that downloads as an attachment.
-async fn cv_link(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    application: &str,
-    valid_for: Duration,
-) -> Result<String, String> {
-    if application.is_empty() || !application.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        return Err("--application must be an application id".into());
-    }
-    let listing = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(format!("cv/{application}/"))
-        .send()
-        .await
-        .map_err(|e| format!("listing the CVs failed: {}", error_chain(&e)))?;
-    let mut objects: Vec<_> =
-        listing.contents().iter().filter_map(|o| Some((o.last_modified()?.secs(), o.key()?))).collect();
-    objects.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
-    for (_, key) in objects {
-        let tags = s3
-            .get_object_tagging()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| format!("reading the CV's status failed: {}", error_chain(&e)))?;
-        if !tags.tag_set().iter().any(|t| t.key() == "cv-status" && t.value() == "verified") {
-            continue;
-        }
-        let head = s3.head_object().bucket(bucket).key(key).send().await.map_err(|e| error_chain(&e))?;
-        let file_name = head
-            .metadata()
-            .and_then(|m| m.get("original-filename"))
-            .map(|name| name.replace(['"', '\\'], "_"))
-            .unwrap_or_else(|| "cv".to_owned());
-        let presigned = s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .response_content_disposition(format!("attachment; filename=\"{file_name}\""))
-            .presigned(PresigningConfig::expires_in(valid_for).map_err(|e| e.to_string())?)
-            .await
-            .map_err(|e| format!("signing the link failed: {}", error_chain(&e)))?;
-        return Ok(presigned.uri().to_owned());
-    }
-    Err(format!("application {application} has no verified CV"))
 }

@@ -91,9 +91,10 @@ mod tests {
 
     #[test]
     fn months_between_spans_years_and_refuses_nonsense() {
-        assert_eq!(months_between("2026-11-29T10:00:00Z", "2027-02-01T00:00:00Z"), [
-            "2026-11", "2026-12", "2027-01", "2027-02"
-        ]);
+        assert_eq!(
+            months_between("2026-11-29T10:00:00Z", "2027-02-01T00:00:00Z"),
+            ["2026-11", "2026-12", "2027-01", "2027-02"]
+        );
         assert_eq!(months_between("2026-11", "2026-11"), ["2026-11"]);
         assert!(months_between("2027-01", "2026-11").is_empty());
         assert!(months_between("yesterday", "2026-11").is_empty());

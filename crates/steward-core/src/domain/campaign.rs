@@ -3,8 +3,8 @@
 //! by running it again, and nobody gets it twice. The dispatcher sends at the configured rate and
 //! checks, at sending time, that the person still wants the topic.
 
-use std::ops::ControlFlow;
 use std::future::Future;
+use std::ops::ControlFlow;
 
 use crate::config::MailLinks;
 use crate::mail::outbox::{Enqueued, OutboxMessage, OutboxStore};

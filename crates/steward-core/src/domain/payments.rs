@@ -529,7 +529,11 @@ impl Received {
 /// Receives a verified event once: a webhook delivery and an operator's replay of the same
 /// event (steward-admin replay-stripe) go through here, and the event id is remembered only
 /// after it was applied, so a failure half-way is retried whole.
-pub async fn receive_event<S: PaymentStore>(store: &S, event: &StripeEvent, now: i64) -> Result<Received, StoreError> {
+pub async fn receive_event<S: PaymentStore>(
+    store: &S,
+    event: &StripeEvent,
+    now: i64,
+) -> Result<Received, StoreError> {
     if store.event_seen(&event.id).await? {
         return Ok(Received::Duplicate);
     }

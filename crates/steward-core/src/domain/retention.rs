@@ -3,9 +3,9 @@
 //! `expires_at` has passed (submissions, payment records, tokens, counters, mail), the CVs of
 //! expired applications, and then the profiles that nothing is kept for any more.
 
-use std::ops::ControlFlow;
 use std::collections::BTreeSet;
 use std::future::Future;
+use std::ops::ControlFlow;
 
 use super::erasure::{erase, CvObjects, ErasureError, ErasureReason, ErasureStore, ItemKey};
 use crate::mail::outbox::OutboxStore;

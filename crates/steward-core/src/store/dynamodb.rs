@@ -588,10 +588,12 @@ impl PaymentStore for DynamoStore {
                         (":v".to_owned(), n(SCHEMA_VERSION)),
                     ]))
                 })
-                .set_expression_attribute_names(
-                    (capacity != 0)
-                        .then(|| HashMap::from([("#type".to_owned(), "type".to_owned()), ("#v".to_owned(), "v".to_owned())])),
-                )
+                .set_expression_attribute_names((capacity != 0).then(|| {
+                    HashMap::from([
+                        ("#type".to_owned(), "type".to_owned()),
+                        ("#v".to_owned(), "v".to_owned()),
+                    ])
+                }))
                 .build(),
         )?;
         let mut hold_item = key(hold_pk.clone(), hold_sk.clone());
