@@ -160,3 +160,87 @@ async fn load(fixture: &Value) -> HashMap<String, usize> {
     }
     types
 }
+
+/// The newest fixture written by a version before this one.
+fn previous_fixture() -> Value {
+    let previous = SCHEMA_VERSION - 1;
+    let path = steward_blackbox::root().join(format!("tests/fixtures/schema/v{previous}.json"));
+    let fixture: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(fixture["schema_version"], previous);
+    fixture
+}
+
+fn admin_ok(args: &[&str]) -> String {
+    let output = steward_blackbox::admin(args);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{args:?}: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_items_written_by_the_previous_version_then_this_version_reads_updates_and_erases_them() {
+    let fixture = previous_fixture();
+    let types = load(&fixture).await;
+    for kind in ["profile", "submission", "payment", "mail_preference_change", "profile_change", "audit"] {
+        assert!(types.contains_key(kind), "the fixture holds a {kind}: {types:?}");
+    }
+    let profile_id = fixture["profile_id"].as_str().unwrap();
+
+    // Read: what the person sees of themselves (GET /me and exports read the same) and the
+    // operator's views.
+    let found = admin_ok(&["find", "--email", KEPT]);
+    assert!(found.contains(profile_id), "{found}");
+    assert!(
+        found.contains("4 submissions, 1 payments, 2 mail preference changes, 2 profile changes"),
+        "{found}"
+    );
+    let everything: Value = serde_json::from_str(&admin_ok(&["find", "--email", KEPT, "--json"])).unwrap();
+    assert_eq!(everything["profile"]["full_name"], "Fixture Kept");
+    assert_eq!(everything["payments"][0]["status"], "succeeded");
+    let forms: Vec<&str> =
+        everything["submissions"].as_array().unwrap().iter().map(|s| s["form"].as_str().unwrap()).collect();
+    for form in ["contact-us", "careers", "event-registration", "newsletter"] {
+        assert!(forms.contains(&form), "{forms:?}");
+    }
+    let history = admin_ok(&["history", "--profile", profile_id]);
+    assert!(history.contains("payment") && history.contains("succeeded"), "{history}");
+    let preferences =
+        local_store().preferences(profile_id).await.unwrap().expect("the profile's preferences");
+    assert!(
+        preferences.topics.contains("cloud") && !preferences.topics.contains("events"),
+        "{preferences:?}"
+    );
+
+    // Update: the person comes back; their version 1 profile takes the submission and is now
+    // written by this version, while what was not rewritten keeps its version.
+    let receipt =
+        submit("contact-us", json!({"name": "Fixture Kept", "email": KEPT, "message": "Back again"})).await;
+    assert_eq!(receipt["profile_id"], profile_id, "the same person, the same profile");
+    let profile = stack().profile(KEPT).await.unwrap();
+    assert_eq!(profile["v"].as_n().unwrap(), &SCHEMA_VERSION.to_string());
+    let submissions = stack().submissions(profile_id).await;
+    assert_eq!(submissions.len(), 5);
+    assert_eq!(submissions.iter().filter(|s| s["v"].as_n().unwrap() == "1").count(), 4);
+
+    // The audit log reads version 1's erasure record, which named no actor.
+    let month =
+        &fixture["items"].as_array().unwrap().iter().find(|i| i["type"]["S"] == "audit").unwrap()["pk"]["S"];
+    let since = month.as_str().unwrap().trim_start_matches("AUDIT#");
+    let log: Vec<Value> = serde_json::from_str(&admin_ok(&["audit", "--since", since, "--json"])).unwrap();
+    let erasure =
+        log.iter().find(|e| e["action"] == "erasure" && e["schema_version"] == 1).expect("the v1 record");
+    assert_eq!(erasure["actor"], "person");
+    assert!(erasure["counts"]["items_deleted"].as_u64().unwrap() >= 1, "{erasure}");
+
+    // Erase: everything of either version goes, the payment record stays, stripped.
+    let erased = admin_ok(&["erase", "--email", KEPT, "--ticket", "UPGRADE-1", "--yes", "--no-mail"]);
+    assert!(erased.contains("1 payment records kept"), "{erased}");
+    assert!(stack().profile(KEPT).await.is_none());
+    let left = stack().scan_all().await;
+    let partition = format!("PROFILE#{profile_id}");
+    let kept: Vec<_> = left.iter().filter(|i| i["pk"].as_s().unwrap() == &partition).collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(
+        kept[0]["sk"].as_s().unwrap().starts_with("PAYMENT#") && !kept[0].contains_key("stripe_customer_id")
+    );
+}
