@@ -10,7 +10,7 @@ export CARGO_TARGET_DIR
 export STEWARD_PYTHON := $(VENV)/bin/python
 PYTHON3 ?= python3
 
-.PHONY: bench setup setup-sam setup-e2e setup-schemathesis setup-fuzz build dev test load fuzz fuzz-in-test lint unit blackbox template-lint clean
+.PHONY: admin bench package setup setup-sam setup-e2e setup-schemathesis setup-fuzz build dev test load fuzz fuzz-in-test lint unit blackbox template-lint clean
 
 $(VENV)/.installed: infra/requirements.txt
 	$(PYTHON3) -m venv $(VENV)
@@ -77,9 +77,27 @@ setup-e2e: e2e/node_modules/.installed $(CHROMIUM)
 build:
 	cargo build --workspace --bins
 
+## package: every function's Lambda zip, release-built by cargo-lambda (zig links for Lambda's
+## glibc), in $(CARGO_TARGET_DIR)/lambda/<function>/bootstrap.zip. ARCH=arm64 for Graviton, where
+## the toolchain has the aarch64-unknown-linux-gnu target (this machine has x86_64 only).
+ARCH ?= x86_64
+FUNCTIONS := $(shell sed -n 's/^ *Binary: *//p' template.yaml)
+package: setup
+	PATH=$(VENV)/bin:$$PATH cargo-lambda lambda build --release --output-format zip \
+	  $(if $(filter arm64,$(ARCH)),--arm64,--x86-64) $(addprefix -p ,$(FUNCTIONS))
+	@for f in $(FUNCTIONS); do ls -l $(CARGO_TARGET_DIR)/lambda/$$f/bootstrap.zip; done
+
 ## dev: moto + every resource and route of template.yaml, and the reference site, on http://127.0.0.1:3000 (Ctrl-C stops)
 dev: setup build
 	$(STEWARD_PYTHON) infra/local/stack.py --bin-dir $(CARGO_TARGET_DIR)/debug
+
+## admin: steward-admin against the stack `make dev` runs (in another terminal), as an operator runs
+## it against a deployed one: make admin ARGS='find --email zoe@example.com'
+admin:
+	cargo build --quiet -p steward-admin
+	set -a; . infra/local.env; set +a; \
+	AWS_ENDPOINT_URL=http://127.0.0.1:$$MOTO_PORT STRIPE_API_BASE=http://127.0.0.1:$$STRIPE_EMULATOR_PORT \
+	PUBLIC_API_URL=$$PublicApiUrl $(CARGO_TARGET_DIR)/debug/steward-admin --stack $$STACK_NAME $(ARGS)
 
 ## test: format, lints, template checks, unit tests, black-box tests against the local stack and
 ## browser tests of the pages (screenshots in $(CARGO_TARGET_DIR)/e2e-artifacts)

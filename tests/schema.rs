@@ -140,9 +140,9 @@ async fn write_the_fixture_of_this_version() {
     println!("wrote {} items to {}", fixture["items"].as_array().unwrap().len(), path.display());
 }
 
-/// Puts a fixture's items into the table, moving every expiry (`expires_at`, and the times that
-/// decide what is due) by the time since it was written, so that the items are as fresh as when
-/// they were written.
+/// Puts a fixture's items into the table, moving every expiry (`expires_at`) by the time since it
+/// was written, so that nothing has expired that had not when it was written. (The writer leaves
+/// out rate counters: they last minutes.)
 async fn load(fixture: &Value) -> HashMap<String, usize> {
     let shift = now() - fixture["written_at"].as_i64().unwrap();
     let client = stack().dynamodb();

@@ -71,7 +71,7 @@ fn given_every_function_then_its_aws_clients_use_the_shared_timeouts_and_retries
         .flatten()
         .map(|d| d.path().join("src/main.rs"))
         .collect();
-    mains.push(root.join("crates/steward-admin/src/main.rs"));
+    mains.push(root.join("crates/steward-admin/src/context.rs"));
     for main in mains {
         let source = std::fs::read_to_string(&main).unwrap();
         assert!(!source.contains("load_defaults"), "{main:?} builds its own SDK configuration");

@@ -21,8 +21,8 @@ Where it acts: --stack names a deployed stack (its table `<stack>-profiles`, its
 override one of them. Without a stack or a secret, HASH_KEY, TOKEN_KEYS and STRIPE_SECRET_KEY are
 read from the environment (the local stack: `set -a; . infra/local.env`).
 
-Against the local stack: AWS_ENDPOINT_URL=http://127.0.0.1:5000 (moto), STRIPE_API_BASE for the
-Stripe emulator, and --stack steward-local.
+Against the local stack (`make dev`): `make admin ARGS='...'` sets AWS_ENDPOINT_URL (moto),
+STRIPE_API_BASE (the Stripe emulator) and --stack steward-local.
 
 Every command writes an audit record (`steward-admin audit`) naming your AWS identity.
 Long runs (campaign, sweep, replay-stripe) print progress on stderr and a summary on stdout;

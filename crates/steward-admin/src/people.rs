@@ -1,5 +1,9 @@
 //! One person's data, for requests that arrive by mail: find, history, export, erase; and the
 //! audit log.
+//!
+//! Their audit records name the ticket, never the profile id: the payment records kept after an
+//! erasure stay in the person's partition, and an id in a seven-year log would tie the ticket
+//! (which names the person elsewhere) to them.
 
 use std::io::Write;
 use std::path::Path;
@@ -101,7 +105,7 @@ pub async fn find(
         context.audit(record).await?;
         return Err("no profile has that address".into());
     };
-    context.audit(record.subject(Some(&id))).await?;
+    context.audit(record).await?;
     Ok(Done::ok(if json {
         serde_json::to_string_pretty(&held).unwrap_or_default()
     } else {
@@ -167,14 +171,7 @@ pub async fn history(
         return Err(format!("no profile {id}"));
     };
     let events = timeline(&held);
-    context
-        .audit(
-            Record::new("history", "ok")
-                .subject(Some(&id))
-                .ticket(ticket)
-                .count("entries", events.len() as u64),
-        )
-        .await?;
+    context.audit(Record::new("history", "ok").ticket(ticket).count("entries", events.len() as u64)).await?;
     if json {
         let entries: Vec<Value> = events
             .iter()
@@ -220,11 +217,17 @@ pub async fn export(
     }
     let sections =
         ["submissions", "payments", "mail_preference_history", "profile_history", "pending_requests"];
-    let mut record = Record::new("export", "ok").subject(Some(&id)).ticket(Some(ticket));
+    let mut record = Record::new("export", "ok").ticket(Some(ticket));
     for section in sections {
         record = record.count(section, count(&held, section));
     }
-    context.audit(record).await?;
+    if let Err(err) = context.audit(record).await {
+        // Nothing leaves without its record.
+        if let Some(path) = out {
+            let _ = std::fs::remove_file(path);
+        }
+        return Err(err);
+    }
     Ok(match out {
         Some(path) => Done::ok(format!(
             "exported profile {id} to {} ({} bytes); send it to the person over a channel they chose, then delete it",
@@ -254,7 +257,7 @@ pub async fn erase(
             context.audit(Record::new("erase", "not-found").ticket(Some(ticket))).await?;
             return Err(format!("no profile {id}: nothing to erase"));
         };
-        context.audit(Record::new("erase", "previewed").subject(Some(&id)).ticket(Some(ticket))).await?;
+        context.audit(Record::new("erase", "previewed").ticket(Some(ticket))).await?;
         return Ok(Done::ok(format!(
             "{}\n\nThis would delete the profile and everything above, their CVs, and strip the payment records \
              (kept for accounting law). Run again with --yes to erase.",
@@ -271,8 +274,6 @@ pub async fn erase(
             return Err(format!("erasure stopped (run it again to finish): {}", error_chain(&err)));
         }
     };
-    // The profile id is not kept: it would outlive what it named (the erasure's own record holds
-    // counts only, as for erasures in the privacy center).
     let Some(report) = report else {
         context.audit(Record::new("erase", "not-found").ticket(Some(ticket))).await?;
         return Err("nothing was held any more: erased already".into());

@@ -247,8 +247,12 @@ pub async fn replay_stripe(
         Progress::new(&format!("replaying Stripe events from {} to {}", rfc3339(since), rfc3339(until)));
     let mut counts = std::collections::BTreeMap::<&'static str, u64>::new();
     let mut seen = 0u64;
+    // What --limit counts: events this run applied or found nothing to do for, not those applied
+    // before (a second run with the same limit carries on past them).
+    let mut processed = 0u64;
     let mut cursor: Option<String> = None;
     let mut limited = false;
+    let mut interrupted = false;
     let mut failure = None;
     // Stripe lists newest first; the order does not matter, each event carries its own time and
     // payments keep the newest state (domain::payments).
@@ -263,9 +267,10 @@ pub async fn replay_stripe(
         let events = page["data"].as_array().cloned().unwrap_or_default();
         for raw in &events {
             if interrupt.is_set() {
+                interrupted = true;
                 break 'pages;
             }
-            if limit.is_some_and(|limit| seen >= limit) {
+            if limit.is_some_and(|limit| processed >= limit) {
                 limited = true;
                 break 'pages;
             }
@@ -278,7 +283,12 @@ pub async fn replay_stripe(
                 }
             };
             match receive_event(&store, &event, now).await {
-                Ok(received) => *counts.entry(received.as_str()).or_default() += 1,
+                Ok(received) => {
+                    *counts.entry(received.as_str()).or_default() += 1;
+                    if received != Received::Duplicate {
+                        processed += 1;
+                    }
+                }
                 Err(err) => {
                     failure = Some(format!("event {} could not be applied: {}", event.id, error_chain(&err)));
                     break 'pages;
@@ -292,7 +302,7 @@ pub async fn replay_stripe(
             break;
         }
     }
-    let (mut outcome, sentence, status) = ending(interrupt.is_set(), limited);
+    let (mut outcome, sentence, status) = ending(interrupted, limited);
     if failure.is_some() {
         outcome = "failed";
     }
@@ -305,7 +315,13 @@ pub async fn replay_stripe(
     if let Some(failure) = failure {
         return Err(format!("{failure}; so far: {}. Run it again to carry on.", summary_of(&counts)));
     }
-    Ok(Done { output: format!("replay: {seen} events: {}; {sentence}", summary_of(&counts)), status })
+    Ok(Done {
+        output: format!(
+            "replay: {seen} events, {processed} not seen before: {}; {sentence}",
+            summary_of(&counts)
+        ),
+        status,
+    })
 }
 
 fn summary_of(counts: &std::collections::BTreeMap<&'static str, u64>) -> String {

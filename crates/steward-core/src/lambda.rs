@@ -142,17 +142,23 @@ fn log_line(
 
 /// Runs one event of a queue or schedule consumer and logs one line for it, as [`run`] does for
 /// each HTTP request: its operation (`verify-cv`, `send-mail`, ...), the Lambda request id, the
-/// outcome, latency, cold start and DynamoDB units.
+/// outcome, latency, cold start and DynamoDB units. `failed_in_part` says whether a result that
+/// is not an error still failed some of its work (a batch's messages left for redelivery, mail
+/// SES did not take): that is an `error` too, for the alarms.
 pub async fn metered<T, E>(
     operation: &'static str,
     request_id: &str,
     work: impl Future<Output = Result<T, E>>,
+    failed_in_part: impl FnOnce(&T) -> bool,
 ) -> Result<T, E> {
     let started = Instant::now();
     let cold_start = first_invocation();
     capacity::reset();
     let result = work.await;
-    let outcome = if result.is_ok() { Outcome::Ok } else { Outcome::Error };
+    let outcome = match &result {
+        Ok(output) if !failed_in_part(output) => Outcome::Ok,
+        _ => Outcome::Error,
+    };
     log_line("invocation", request_id, operation, outcome, None, started, cold_start);
     result
 }

@@ -91,7 +91,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             }
         }
         Ok::<_, lambda_runtime::Error>(response)
-        })
+        }, |response| !response.batch_item_failures.is_empty())
         .await
     }))
     .await

@@ -90,16 +90,21 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let app: &'static App = Box::leak(Box::new(app));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        steward_core::lambda::metered("send-mail", &event.context.request_id, async move {
-            let report = dispatch(&app.store, &app.ses, &app.templates, &app.from, now, app.pace).await?;
-            tracing::info!(
-                sent = report.sent,
-                skipped = report.skipped,
-                deferred = report.deferred,
-                "outbox dispatched"
-            );
-            Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
-        })
+        steward_core::lambda::metered(
+            "send-mail",
+            &event.context.request_id,
+            async move {
+                let report = dispatch(&app.store, &app.ses, &app.templates, &app.from, now, app.pace).await?;
+                tracing::info!(
+                    sent = report.sent,
+                    skipped = report.skipped,
+                    deferred = report.deferred,
+                    "outbox dispatched"
+                );
+                Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
+            },
+            |report| report["deferred"].as_u64().is_some_and(|deferred| deferred > 0),
+        )
         .await
     }))
     .await

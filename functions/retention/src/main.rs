@@ -38,10 +38,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let app: &'static App = Box::leak(Box::new(app));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        steward_core::lambda::metered("retention-sweep", &event.context.request_id, async move {
-            let report = sweep(&app.store, &app.cvs, now(), |_| std::ops::ControlFlow::Continue(())).await?;
-            Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
-        })
+        steward_core::lambda::metered(
+            "retention-sweep",
+            &event.context.request_id,
+            async move {
+                let report =
+                    sweep(&app.store, &app.cvs, now(), |_| std::ops::ControlFlow::Continue(())).await?;
+                Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
+            },
+            |report| report["cv_failures"].as_u64().is_some_and(|failures| failures > 0),
+        )
         .await
     }))
     .await

@@ -34,6 +34,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             "verify-cv",
             &event.context.request_id,
             handler::handle(app, event.payload),
+            |response| !response.batch_item_failures.is_empty(),
         )
         .await
     }))

@@ -44,7 +44,7 @@ pub struct CampaignProgress {
     pub already_queued: u64,
 }
 
-/// Queues the campaign for every subscriber. `progress` is told after each message, and stops the
+/// Queues the campaign for every subscriber. `progress` is told after each message and page, and stops the
 /// run by answering `Break`; running it again resumes, since a message already queued or sent is
 /// not queued again (`Enqueued::Known`).
 pub async fn queue_campaign<S>(
@@ -71,6 +71,10 @@ where
             if progress(done).is_break() {
                 return Ok((done, Finished::Stopped));
             }
+        }
+        // Also after each page: pages of a large table may hold nobody of the topic.
+        if next.is_some() && progress(done).is_break() {
+            return Ok((done, Finished::Stopped));
         }
         match next {
             Some(next) => start = Some(next),

@@ -114,7 +114,8 @@ where
                 Err(err) => return Err(err),
             }
         }
-        if progress(&report).is_break() {
+        // Stopped only if there is more to do: a stop asked for during the last page is an end.
+        if progress(&report).is_break() && next.is_some() {
             report.stopped = true;
             break;
         }
