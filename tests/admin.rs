@@ -10,7 +10,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use steward_blackbox::{
-    admin, admin_command, confirm_with_card, eventually, http, stack, unique_email, unique_ip, wait_for_mail,
+    admin, admin_command, confirm_with_card, eventually, http, stack, submit_json as submit, unique_email,
+    wait_for_mail,
 };
 use steward_core::domain::preferences::{ChangeSource, PreferenceChange, PreferenceStore};
 use steward_core::store::dynamodb::{keys, DynamoStore};
@@ -35,18 +36,6 @@ fn stderr(output: &Output) -> String {
 fn succeeded(output: &Output) -> String {
     assert!(output.status.success(), "stdout: {}\nstderr: {}", stdout(output), stderr(output));
     stdout(output)
-}
-
-async fn submit(form: &str, body: Value) -> Value {
-    let response = http()
-        .post(stack().url(&format!("/forms/{form}")))
-        .header("x-local-source-ip", unique_ip())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED, "{form}");
-    response.json().await.unwrap()
 }
 
 fn local_store() -> DynamoStore {

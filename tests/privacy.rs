@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use steward_blackbox::{
-    confirm_with_card, eventually, http, link, mail_to, post_to_bucket, s, stack, unique_email, unique_ip,
-    wait_for_mail, Item,
+    confirm_with_card, eventually, http, link, mail_to, post_to_bucket, s, stack, submit_json as submit,
+    unique_email, unique_ip, wait_for_mail, Item,
 };
 use steward_core::cv_bucket::CvBucket;
 use steward_core::domain::erasure::{
@@ -37,18 +37,6 @@ async fn ask_for_link(email: &str) -> (StatusCode, Value) {
         .await
         .unwrap();
     (response.status(), response.json().await.unwrap())
-}
-
-async fn submit(form: &str, body: Value) -> Value {
-    let response = http()
-        .post(stack().url(&format!("/forms/{form}")))
-        .header("x-local-source-ip", unique_ip())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED, "{form}");
-    response.json().await.unwrap()
 }
 
 async fn known_person() -> String {

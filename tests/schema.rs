@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use reqwest::StatusCode;
 use serde_json::{json, Map, Value};
-use steward_blackbox::{confirm_with_card, http, link, stack, unique_ip, wait_for_mail};
+use steward_blackbox::{confirm_with_card, http, link, stack, submit_json as submit, wait_for_mail};
 use steward_core::domain::erasure::{erase, ErasureReason};
 use steward_core::domain::preferences::{ChangeSource, PreferenceChange, PreferenceStore};
 use steward_core::domain::rights::{Limit, RightsStore};
@@ -27,18 +27,6 @@ fn local_store() -> DynamoStore {
 
 fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
-async fn submit(form: &str, body: Value) -> Value {
-    let response = http()
-        .post(stack().url(&format!("/forms/{form}")))
-        .header("x-local-source-ip", unique_ip())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED, "{form}");
-    response.json().await.unwrap()
 }
 
 /// DynamoDB's JSON form of an attribute value, as the AWS CLI prints it.

@@ -399,6 +399,19 @@ pub async fn confirm_with_card(started: &Value, card: &str) -> Value {
     response.json().await.unwrap()
 }
 
+/// Posts a form as JSON from an address of its own, and expects it stored (201).
+pub async fn submit_json(form: &str, body: Value) -> Value {
+    let response = http()
+        .post(stack().url(&format!("/forms/{form}")))
+        .header("x-local-source-ip", unique_ip())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::CREATED, "{form}");
+    response.json().await.unwrap()
+}
+
 /// The operator command, against the local stack, as an operator runs it against a deployed
 /// one: `--stack` names the table, the bucket and the secrets it reads with its credentials.
 pub fn admin_command() -> Command {
