@@ -38,25 +38,8 @@ impl AuditStore for DynamoStore {
     }
 
     async fn audit_month(&self, month: &str) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut entries = vec![];
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(format!("AUDIT#{month}")))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            entries.extend(page.items().iter().map(entry_of));
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+        let mut entries: Vec<AuditEntry> =
+            self.partition(&format!("AUDIT#{month}"), None).await?.iter().map(entry_of).collect();
         entries.sort_by(|a, b| a.at.cmp(&b.at));
         Ok(entries)
     }
