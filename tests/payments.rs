@@ -183,10 +183,16 @@ async fn given_a_cloud_plan_then_the_subscription_becomes_active_then_past_due_t
     );
 
     confirm_with_card(&started, GOOD_CARD).await;
-    let active = wait_for_status(&registration, "active").await;
-    let invoice = active["last_invoice"].as_m().unwrap();
-    assert_eq!(s(invoice, "status"), "paid");
-    assert_eq!(invoice["amount"].as_n().unwrap(), "2900");
+    wait_for_status(&registration, "active").await;
+    // Stripe delivers invoice.paid and customer.subscription.updated concurrently, in either order.
+    eventually("the first invoice was recorded as paid, for the plan's price", || async {
+        payment(&registration).await["last_invoice"].as_m().is_ok_and(|invoice| {
+            s(invoice, "status") == "paid"
+                && invoice.get("amount").and_then(|amount| amount.as_n().ok()).map(String::as_str)
+                    == Some("2900")
+        })
+    })
+    .await;
 
     operator(
         reqwest::Method::POST,
