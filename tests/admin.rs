@@ -297,6 +297,16 @@ async fn given_a_campaign_stopped_at_a_limit_or_by_ctrl_c_then_running_it_again_
     assert!(already == 2 && new >= 3, "{rest}");
     assert_owed_once(&id, &wave).await;
 
+    // A limit that reaches the last subscriber leaves nothing to carry on: the run is done.
+    // Nothing else in this file subscribes to api-management.
+    let wave = subscribers("api-management", 3).await;
+    let whole_id = format!("wave-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let whole =
+        succeeded(&admin(&[campaign_args(&whole_id, "api-management", body), vec!["--limit", "3"]].concat()));
+    assert!(whole.contains("; done.") && !whole.contains("--limit"), "{whole}");
+    assert_eq!(counts_of(&whole), (3, 0), "{whole}");
+    assert_owed_once(&whole_id, &wave).await;
+
     // Ctrl-C part-way: the run stops after the message in hand, says so, and exits 130.
     let wave = subscribers("integration", 150).await;
     let id = format!("wave-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
@@ -330,6 +340,7 @@ async fn given_a_campaign_stopped_at_a_limit_or_by_ctrl_c_then_running_it_again_
     let runs: Vec<&str> =
         log.iter().filter(|e| e["subject"] == id.as_str()).map(|e| e["outcome"].as_str().unwrap()).collect();
     assert_eq!(runs, ["interrupted", "ok"]);
+    assert!(log.iter().any(|e| e["subject"] == whole_id.as_str() && e["outcome"] == "ok"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

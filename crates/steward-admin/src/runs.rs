@@ -141,7 +141,8 @@ pub async fn campaign(
             return Err(format!("queuing failed (run again to resume): {}", error_chain(&err)));
         }
     };
-    let (outcome, sentence, status) = ending(finished == Finished::Stopped && !limited, limited);
+    let stopped = finished == Finished::Stopped;
+    let (outcome, sentence, status) = ending(stopped && !limited, stopped && limited);
     let record = Record::new("campaign", outcome)
         .subject(Some(&campaign.id))
         .count("queued", done.queued)

@@ -62,13 +62,16 @@ where
     let mut start = None;
     loop {
         let (page, next) = store.subscribers(&campaign.topic, start).await?;
-        for subscriber in page {
+        let on_page = page.len();
+        for (index, subscriber) in page.into_iter().enumerate() {
             let message = campaign_mail(keys, links, campaign, &subscriber);
             match store.enqueue(&message, now).await? {
                 Enqueued::New => done.queued += 1,
                 Enqueued::Known => done.already_queued += 1,
             }
-            if progress(done).is_break() {
+            // A stop after the very last subscriber stops nothing: the run is complete.
+            let nobody_left = next.is_none() && index + 1 == on_page;
+            if progress(done).is_break() && !nobody_left {
                 return Ok((done, Finished::Stopped));
             }
         }
