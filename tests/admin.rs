@@ -320,9 +320,8 @@ async fn given_a_campaign_stopped_at_a_limit_or_by_ctrl_c_then_running_it_again_
     let mut line = String::new();
     progress.read_line(&mut line).unwrap();
     assert!(line.starts_with("queuing campaign"), "{line}");
-    // The first message is queued: stop it now.
-    progress.read_line(&mut line).unwrap();
-    assert!(line.contains("1 queued"), "{line}");
+    // It has said it started, so it catches the signal; sent now, the signal comes long before
+    // the 150th message, however slow this machine is.
     std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     let output = child.wait_with_output().unwrap();
     let summary = stdout(&output);

@@ -67,6 +67,23 @@ async fn cv_status(app: &Application) -> Item {
     map(&application_item(app).await, "cv").clone()
 }
 
+/// verify-cv records the check, then tags the object: the tag can come a moment after the record.
+async fn tagged_verified(key: &str) {
+    eventually("the object was tagged cv-status=verified", || async {
+        stack()
+            .s3()
+            .get_object_tagging()
+            .bucket(stack().resource("CvBucket"))
+            .key(key)
+            .send()
+            .await
+            .is_ok_and(|tags| {
+                tags.tag_set().iter().any(|t| t.key() == "cv-status" && t.value() == "verified")
+            })
+    })
+    .await;
+}
+
 async fn versions_under(prefix: &str) -> usize {
     let listing = stack()
         .s3()
@@ -104,10 +121,7 @@ async fn given_a_real_pdf_when_uploaded_then_it_is_verified_with_type_size_and_h
         "the browser's name is kept only as sanitised metadata"
     );
 
-    let key = post["key"].as_str().unwrap();
-    let tags =
-        stack().s3().get_object_tagging().bucket(stack().resource("CvBucket")).key(key).send().await.unwrap();
-    assert!(tags.tag_set().iter().any(|t| t.key() == "cv-status" && t.value() == "verified"));
+    tagged_verified(post["key"].as_str().unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -302,8 +316,10 @@ async fn given_a_notification_delivered_again_then_nothing_changes() {
 async fn given_a_verified_cv_then_a_recruiter_gets_a_short_lived_attachment_link() {
     let app = apply().await;
     let pdf = fixture("cv.pdf");
-    upload_cv(&app, pdf.clone(), PDF, "Zoe CV.pdf").await;
+    let post = upload_cv(&app, pdf.clone(), PDF, "Zoe CV.pdf").await;
     assert_eq!(s(&cv_status(&app).await, "status"), "verified");
+    // cv-link hands out only objects tagged verified.
+    tagged_verified(post["key"].as_str().unwrap()).await;
 
     let output =
         steward_blackbox::admin(&["cv-link", "--application", &app.submission_id, "--expires-in", "120"]);

@@ -283,8 +283,25 @@ async fn given_a_bounce_or_a_complaint_then_no_more_marketing_but_transactional_
     wait_for_mail(&control, &control_id).await;
     assert!(mail_to(&bounced, &id).await.is_empty() && mail_to(&complained, &id).await.is_empty());
 
+    // A new sign-up asks nothing of a suppressed address: no confirmation goes to it.
+    let confirmations = mail_to(&bounced, "confirm").await.len();
     sign_up(&bounced, &["events"]).await;
-    wait_for_mail(&bounced, "confirm").await; // transactional mail is not suppressed
+    // Transactional mail still goes: the person can always reach their data.
+    let response = http()
+        .post(stack().url("/privacy/link"))
+        .header("accept", "application/json")
+        .header("x-local-source-ip", unique_ip())
+        .json(&json!({ "email": bounced }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    wait_for_mail(&bounced, "privacy center link").await;
+    assert_eq!(
+        mail_to(&bounced, "confirm").await.len(),
+        confirmations,
+        "no confirmation to a bounced address"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

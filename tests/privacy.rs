@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use steward_blackbox::{
-    confirm_with_card, eventually, http, link, mail_to, post_to_bucket, s, stack, submit_json as submit,
-    unique_email, unique_ip, wait_for_mail, Item,
+    confirm_with_card, eventually, eventually_within, http, link, mail_to, post_to_bucket, s, stack,
+    submit_json as submit, unique_email, unique_ip, wait_for_mail, Item,
 };
 use steward_core::cv_bucket::CvBucket;
 use steward_core::domain::erasure::{
@@ -62,7 +62,8 @@ async fn session_for(email: &str) -> String {
     let before = sign_in_links(email).await.len();
     ask_for_link(email).await;
     eventually("the link arrived", || async { sign_in_links(email).await.len() > before }).await;
-    let link = sign_in_links(email).await.pop().unwrap();
+    // The mailbox lists newest first.
+    let link = sign_in_links(email).await.remove(0);
     let session: Value = exchange(&link).await.json().await.unwrap();
     session["session_token"].as_str().unwrap().to_owned()
 }
@@ -676,12 +677,17 @@ async fn given_items_past_their_retention_then_the_sweep_deletes_them_their_cvs_
         .send()
         .await
         .unwrap();
-    eventually("the scheduled sweep removed the submission", || async {
+    // The sweep runs every 20 s locally and scans the whole table, slower while other tests run:
+    // a write just behind a running sweep waits for the next one.
+    let sweeps = Duration::from_secs(120);
+    eventually_within(sweeps, "the scheduled sweep removed the submission", || async {
         stack().item(pk.clone(), sk.clone()).await.is_none()
     })
     .await;
-    eventually("and the profile nothing is kept for", || async { stack().profile(&email).await.is_none() })
-        .await;
+    eventually_within(sweeps, "and the profile nothing is kept for", || async {
+        stack().profile(&email).await.is_none()
+    })
+    .await;
 
     // DynamoDB's TTL removed a submission itself: the profile goes once its own dates pass.
     let aged = unique_email("aged");
@@ -709,7 +715,10 @@ async fn given_items_past_their_retention_then_the_sweep_deletes_them_their_cvs_
         .send()
         .await
         .unwrap();
-    eventually("the lapsed profile is removed", || async { stack().profile(&aged).await.is_none() }).await;
+    eventually_within(sweeps, "the lapsed profile is removed", || async {
+        stack().profile(&aged).await.is_none()
+    })
+    .await;
     let kept = known_person().await;
     assert!(stack().profile(&kept).await.is_some(), "current data stays");
 }

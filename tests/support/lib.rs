@@ -296,19 +296,28 @@ pub fn map<'a>(item: &'a Item, name: &str) -> &'a Item {
 }
 
 /// Polls until `check` passes or a deadline, for effects that land asynchronously.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
+pub async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = Instant::now() + Duration::from_secs(45);
+    eventually_within(Duration::from_secs(45), what, check).await;
+}
+
+/// `eventually`, for work that waits on a schedule rather than a request.
+pub async fn eventually_within<F, Fut>(limit: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if check().await {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("{what} did not happen within 45 s");
+    panic!("{what} did not happen within {} s", limit.as_secs());
 }
 
 /// A message read back from the local SES: its raw MIME and its text part.
