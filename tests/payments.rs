@@ -1,14 +1,16 @@
 //! Payments end to end through the local stack and the local Stripe emulator: the browser's part
 //! (confirming with a test card) is played by the test against the emulator, as Stripe.js would.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use hmac::{Hmac, Mac};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use steward_blackbox::{
-    confirm_with_card, eventually, http, s, stack, stripe, unique_email, unique_ip, Item,
+    confirm_with_card, eventually, eventually_within, http, s, stack, stripe, unique_email, unique_ip, Item,
 };
 use steward_core::store::dynamodb::keys;
 
@@ -75,8 +77,37 @@ async fn wait_for_status(registration: &Registration, status: &str) -> Item {
 }
 
 async fn holds_seat(event: &str, registration: &Registration) -> bool {
+    seat_hold(event, registration).await.is_some()
+}
+
+async fn seat_hold(event: &str, registration: &Registration) -> Option<Item> {
     let (pk, sk) = keys::seat_hold(event, &registration.submission_id);
-    stack().item(pk, sk).await.is_some()
+    stack().item(pk, sk).await
+}
+
+fn lapses_at(hold: &Item) -> Option<i64> {
+    hold.get(keys::HOLD_LAPSES_AT).map(|at| at.as_n().unwrap().parse().unwrap())
+}
+
+/// Moves a hold's lapse, as time passing would.
+async fn set_lapse(event: &str, registration: &Registration, at: i64) {
+    let (pk, sk) = keys::seat_hold(event, &registration.submission_id);
+    stack()
+        .dynamodb()
+        .update_item()
+        .table_name(&stack().table)
+        .key(keys::PK, AttributeValue::S(pk))
+        .key(keys::SK, AttributeValue::S(sk))
+        .update_expression("SET #lapses = :at")
+        .expression_attribute_names("#lapses", keys::HOLD_LAPSES_AT)
+        .expression_attribute_values(":at", AttributeValue::N(at.to_string()))
+        .send()
+        .await
+        .unwrap();
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
 async fn operator(method: reqwest::Method, path: &str, form: &[(&str, &str)]) -> Value {
@@ -109,7 +140,10 @@ async fn given_a_paid_event_when_paid_with_a_good_card_then_the_registration_is_
     assert!(s(&paid, "stripe_customer_id").starts_with("cus_"));
     assert_eq!(paid["amount"].as_n().unwrap(), "49900");
     assert_eq!(s(&paid, "currency"), "usd");
-    assert!(holds_seat("wso2con-2026", &registration).await);
+    eventually("the paid seat no longer lapses", || async {
+        seat_hold("wso2con-2026", &registration).await.is_some_and(|hold| lapses_at(&hold).is_none())
+    })
+    .await;
 
     let everything = format!("{:?}", stack().scan_all().await);
     for card_data in
@@ -117,6 +151,36 @@ async fn given_a_paid_event_when_paid_with_a_good_card_then_the_registration_is_
     {
         assert!(!everything.contains(card_data), "the table holds {card_data}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_checkout_left_unpaid_then_its_seat_is_given_back_and_paying_later_takes_one_again() {
+    let registration = register("event-registration", "event", "wso2con-2026").await;
+    let started = start(&registration).await;
+    let hold = seat_hold("wso2con-2026", &registration).await.expect("the checkout holds a seat");
+    let lapse = lapses_at(&hold).expect("an unpaid checkout's hold lapses");
+    assert!((now() + 29 * 60..=now() + 31 * 60).contains(&lapse), "30 minutes, not {}", lapse - now());
+
+    // Coming back to the checkout gives it its full time again.
+    set_lapse("wso2con-2026", &registration, now() + 60).await;
+    assert_eq!(start(&registration).await["payment_intent_id"], started["payment_intent_id"]);
+    let hold = seat_hold("wso2con-2026", &registration).await.unwrap();
+    assert!(lapses_at(&hold).unwrap() >= now() + 29 * 60);
+
+    // Left unpaid past its time, the seat goes back on sale at the next sweep.
+    set_lapse("wso2con-2026", &registration, now() - 60).await;
+    eventually_within(Duration::from_secs(120), "the lapsed checkout's seat was given back", || async {
+        !holds_seat("wso2con-2026", &registration).await
+    })
+    .await;
+
+    // Paying afterwards still works: the payment takes a seat again, and a paid seat never lapses.
+    confirm_with_card(&started, GOOD_CARD).await;
+    wait_for_status(&registration, "succeeded").await;
+    eventually("the paid registration has its seat again, for good", || async {
+        seat_hold("wso2con-2026", &registration).await.is_some_and(|hold| lapses_at(&hold).is_none())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -213,7 +277,7 @@ async fn given_a_cloud_plan_then_the_subscription_becomes_active_then_past_due_t
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn given_a_full_event_then_no_more_seats_are_sold() {
+async fn given_a_full_event_then_no_more_seats_are_sold_until_a_checkout_lapses_unpaid() {
     // identity-workshop has two seats and no other test buys them.
     let first = register("event-registration", "event", "identity-workshop").await;
     let second = register("event-registration", "event", "identity-workshop").await;
@@ -232,6 +296,12 @@ async fn given_a_full_event_then_no_more_seats_are_sold() {
     assert_eq!(problem["code"], "sold_out");
     let (pk, sk) = keys::payment(&third.profile_id, &third.submission_id);
     assert!(stack().item(pk, sk).await.is_none(), "nothing is recorded for a refused sale");
+
+    // The first checkout is left unpaid past its time: its seat goes to the next buyer at once.
+    set_lapse("identity-workshop", &first, now() - 1).await;
+    assert_eq!(pay(&third).await.status(), StatusCode::OK);
+    assert!(holds_seat("identity-workshop", &third).await);
+    assert!(!holds_seat("identity-workshop", &first).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -291,10 +361,6 @@ async fn given_forged_or_foreign_payment_grants_then_403() {
 }
 
 // --- webhook deliveries ---------------------------------------------------------------------
-
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
-}
 
 fn signature(secret: &str, timestamp: i64, payload: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();

@@ -186,7 +186,8 @@ pub async fn sweep(context: &Context) -> Result<Done, String> {
     let mut record = Record::new("sweep", outcome)
         .count("profiles", report.profiles as u64)
         .count("cv_versions", report.cv_versions as u64)
-        .count("cv_failures", report.cv_failures as u64);
+        .count("cv_failures", report.cv_failures as u64)
+        .count("seat_holds", report.seat_holds as u64);
     let mut kinds = vec![];
     for (kind, count) in &report.items {
         record = record.count(&format!("items_{kind}"), *count as u64);
@@ -195,11 +196,12 @@ pub async fn sweep(context: &Context) -> Result<Done, String> {
     context.audit(record).await?;
     Ok(Done {
         output: format!(
-            "sweep: deleted {} items ({}), {} profiles nothing was kept for, {} CV versions; {} CV deletions failed (the next sweep retries); {sentence}",
+            "sweep: deleted {} items ({}), {} profiles nothing was kept for, {} CV versions; gave back {} seats of lapsed checkouts; {} CV deletions failed (the next sweep retries); {sentence}",
             report.items.values().sum::<usize>(),
             if kinds.is_empty() { "none".to_owned() } else { kinds.join(", ") },
             report.profiles,
             report.cv_versions,
+            report.seat_holds,
             report.cv_failures,
         ),
         status,

@@ -47,7 +47,7 @@ async fn pay(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
         Problem::new(403, "invalid_token", "This payment link is not valid")
             .with_detail("It may have expired or belong to another registration. Please register again.")
     })?;
-    match start_payment(&app.store, &app.provider, &app.catalogue, &grant).await {
+    match start_payment(&app.store, &app.provider, &app.catalogue, &grant, now).await {
         Ok(started) => {
             let mut body = serde_json::to_value(&started).expect("serializes");
             body["publishable_key"] = app.publishable_key.clone().into();

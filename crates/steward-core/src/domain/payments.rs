@@ -184,13 +184,29 @@ pub struct PaymentRef {
 
 pub trait PaymentStore {
     /// Takes a seat for the registration unless the event is full; holding twice is harmless.
-    /// A capacity of 0 means the one recorded when the event's first seat was taken.
+    /// A capacity of 0 means the one recorded when the event's first seat was taken. A checkout's
+    /// hold lapses at `lapses_at` (the retention sweep gives it back); a paid seat's never does.
     fn hold_seat(
         &self,
         event: &str,
         registration: &str,
         capacity: u32,
+        lapses_at: Option<i64>,
     ) -> impl Future<Output = Result<SeatHold, StoreError>> + Send;
+    /// Moves the lapse of the registration's hold: later for a checkout resumed, never (`None`)
+    /// once paid. A paid seat is not given a lapse again. Says whether it changed a hold.
+    fn set_hold_lapse(
+        &self,
+        event: &str,
+        registration: &str,
+        lapses_at: Option<i64>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Gives back the seats of the event's checkouts that lapsed unpaid before `now`; says how many.
+    fn release_lapsed_holds(
+        &self,
+        event: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
     /// Gives the registration's seat back, if it holds one.
     fn release_seat(
         &self,
@@ -306,12 +322,18 @@ pub struct PaymentStarted {
     pub subscription_id: Option<String>,
 }
 
+/// How long a checkout holds its seat before paying. Abandoned checkouts would otherwise sell an
+/// event out with nobody paying; a payment that succeeds after its hold lapsed takes a seat again
+/// (see `apply_event`). Stripe Checkout's shortest session is as long.
+pub const SEAT_HOLD_SECONDS: i64 = 30 * 60;
+
 /// Starts (or, for the same registration, resumes) paying for what the grant names.
 pub async fn start_payment<S, P>(
     store: &S,
     provider: &P,
     catalogue: &PaymentCatalogue,
     grant: &Claims,
+    now: i64,
 ) -> Result<PaymentStarted, PaymentError>
 where
     S: PaymentStore,
@@ -322,11 +344,24 @@ where
     let registration = grant.subject.as_str();
     let profile = grant.profile_id.as_str();
 
+    let lapses_at = now + SEAT_HOLD_SECONDS;
     let seat = match purchase {
-        Purchase::Event { id, event } => match store.hold_seat(id, registration, event.capacity).await? {
-            SeatHold::SoldOut => return Err(PaymentError::SoldOut),
-            hold => Some((id, hold)),
-        },
+        Purchase::Event { id, event } => {
+            let mut hold = store.hold_seat(id, registration, event.capacity, Some(lapses_at)).await?;
+            // Full: seats of abandoned checkouts go back on sale now, not at the next sweep.
+            if hold == SeatHold::SoldOut && store.release_lapsed_holds(id, now).await? > 0 {
+                hold = store.hold_seat(id, registration, event.capacity, Some(lapses_at)).await?;
+            }
+            match hold {
+                SeatHold::SoldOut => return Err(PaymentError::SoldOut),
+                SeatHold::AlreadyHeld => {
+                    // A resumed checkout gets its full time again (a paid seat keeps no lapse).
+                    store.set_hold_lapse(id, registration, Some(lapses_at)).await?;
+                    Some((id, SeatHold::AlreadyHeld))
+                }
+                SeatHold::Held => Some((id, SeatHold::Held)),
+            }
+        }
         Purchase::Plan { .. } => None,
     };
     let result = create_with_provider(store, provider, purchase, registration, profile).await;
@@ -571,18 +606,7 @@ pub async fn apply_event<S: PaymentStore>(
                 "failed" | "refunded" => {
                     store.release_seat(&recorded.item, &payment.registration_id).await?;
                 }
-                // A payment retried after a failure released its seat takes one again, against
-                // the event's capacity. If the last seat sold meanwhile, the payment stands and an
-                // operator must refund it: that is logged as an error, never silently overbooked.
-                "succeeded" => {
-                    let seat = store.hold_seat(&recorded.item, &payment.registration_id, 0).await?;
-                    if seat == SeatHold::SoldOut {
-                        tracing::error!(
-                            registration_id = payment.registration_id.as_str(),
-                            "a payment succeeded for an event that is full; refund it"
-                        );
-                    }
-                }
+                "succeeded" => keep_paid_seat(store, &recorded.item, &payment.registration_id).await?,
                 _ => {}
             }
         }
@@ -594,6 +618,34 @@ pub async fn apply_event<S: PaymentStore>(
         "Stripe event processed"
     );
     Ok(if applied { WebhookOutcome::Applied } else { WebhookOutcome::NoChange })
+}
+
+/// A paid registration keeps its seat for good: its hold no longer lapses. A payment whose seat
+/// was given back (a failed attempt, or a checkout that lapsed) takes one again, against the
+/// event's capacity. If the last seat sold meanwhile, the payment stands and an operator must
+/// refund it: that is logged as an error, never silently overbooked.
+async fn keep_paid_seat<S: PaymentStore>(
+    store: &S,
+    event: &str,
+    registration: &str,
+) -> Result<(), StoreError> {
+    if store.set_hold_lapse(event, registration, None).await? {
+        return Ok(());
+    }
+    match store.hold_seat(event, registration, 0, None).await? {
+        SeatHold::Held => {}
+        // Taken between the two calls by a resumed checkout: it is paid now, so it stays.
+        SeatHold::AlreadyHeld => {
+            store.set_hold_lapse(event, registration, None).await?;
+        }
+        SeatHold::SoldOut => {
+            tracing::error!(
+                registration_id = registration,
+                "a payment succeeded for an event that is full; refund it"
+            );
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Retention: what has outlived its purpose goes. DynamoDB's TTL deletes expired items within
 //! days, S3's lifecycle expires CVs; the sweep makes both exact. It deletes every item whose
 //! `expires_at` has passed (submissions, payment records, tokens, counters, mail), the CVs of
-//! expired applications, and then the profiles that nothing is kept for any more.
+//! expired applications, and then the profiles that nothing is kept for any more. It also gives
+//! back the seats of checkouts that lapsed unpaid.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -32,6 +33,8 @@ pub struct ExpiredPage {
     /// submissions by itself, so a profile is found by its own dates, not by the sweep having
     /// deleted something of it.
     pub lapsed_profiles: Vec<String>,
+    /// Seats held by checkouts that lapsed unpaid: (event, registration).
+    pub lapsed_holds: Vec<(String, String)>,
 }
 
 pub trait RetentionStore {
@@ -44,6 +47,14 @@ pub trait RetentionStore {
     ) -> impl Future<Output = Result<(ExpiredPage, Option<String>), StoreError>> + Send;
     /// Whether anything is still kept for the person (a submission or a payment record).
     fn holds_anything(&self, profile_id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Gives back a seat whose checkout lapsed before `now`, unless it was resumed or paid since.
+    /// Says whether it did.
+    fn release_lapsed_hold(
+        &self,
+        event: &str,
+        registration: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// What one sweep removed, by kind; no personal data.
@@ -52,6 +63,8 @@ pub struct SweepReport {
     pub items: std::collections::BTreeMap<String, usize>,
     pub cv_versions: usize,
     pub profiles: usize,
+    /// Seats given back from checkouts that lapsed unpaid.
+    pub seat_holds: usize,
     /// CV deletions that failed this time; the next sweep tries again (the bucket's lifecycle is
     /// the second net).
     pub cv_failures: usize,
@@ -98,6 +111,11 @@ where
         for chunk in keys.chunks(25) {
             store.delete_items(chunk).await?;
         }
+        for (event, registration) in &page.lapsed_holds {
+            if store.release_lapsed_hold(event, registration, now).await? {
+                report.seat_holds += 1;
+            }
+        }
         for profile in candidates {
             if store.holds_anything(&profile).await? {
                 continue;
@@ -129,6 +147,7 @@ where
         cv_versions = report.cv_versions,
         cv_failures = report.cv_failures,
         profiles = report.profiles,
+        seat_holds = report.seat_holds,
         "retention sweep"
     );
     Ok(report)

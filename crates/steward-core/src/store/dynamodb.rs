@@ -58,6 +58,8 @@ pub mod keys {
     pub const SK: &str = "sk";
     pub const GSI1_PK: &str = "gsi1pk";
     pub const TTL: &str = "expires_at";
+    /// When an unpaid checkout's seat hold lapses (epoch seconds); a paid seat's hold has none.
+    pub const HOLD_LAPSES_AT: &str = "lapses_at";
 
     /// The profile is found by email; the key holds a keyed hash, never the address itself.
     pub fn profile_by_email(email_pseudonym: &str) -> (String, String) {
@@ -552,12 +554,50 @@ fn built<T, E: std::error::Error + Send + Sync + 'static>(result: Result<T, E>) 
     result.map_err(|e| StoreError::Unexpected(Box::new(e)))
 }
 
+impl DynamoStore {
+    /// Gives a registration's seat back: the hold and the count move together. With `lapsed_before`,
+    /// only a hold that lapsed before then (not one resumed or paid meanwhile).
+    pub(crate) async fn release_seat_if_lapsed(
+        &self,
+        event: &str,
+        registration: &str,
+        lapsed_before: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let (seats_pk, seats_sk) = keys::seats(event);
+        let (hold_pk, hold_sk) = keys::seat_hold(event, registration);
+        let delete = Delete::builder().table_name(&self.table).set_key(Some(key(hold_pk, hold_sk)));
+        let delete = match lapsed_before {
+            Some(before) => delete
+                .condition_expression("#lapses < :before")
+                .expression_attribute_names("#lapses", keys::HOLD_LAPSES_AT)
+                .expression_attribute_values(":before", n(before)),
+            None => delete.condition_expression("attribute_exists(pk)"),
+        };
+        let count = built(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(seats_pk, seats_sk)))
+                .update_expression("ADD taken :minus_one")
+                .condition_expression("taken > :zero")
+                .expression_attribute_values(":minus_one", n(-1))
+                .expression_attribute_values(":zero", n(0))
+                .build(),
+        )?;
+        self.transact(vec![
+            TransactWriteItem::builder().delete(built(delete.build())?).build(),
+            TransactWriteItem::builder().update(count).build(),
+        ])
+        .await
+    }
+}
+
 impl PaymentStore for DynamoStore {
     async fn hold_seat(
         &self,
         event: &str,
         registration: &str,
         capacity: u32,
+        lapses_at: Option<i64>,
     ) -> Result<SeatHold, StoreError> {
         let (seats_pk, seats_sk) = keys::seats(event);
         let (hold_pk, hold_sk) = keys::seat_hold(event, registration);
@@ -600,6 +640,9 @@ impl PaymentStore for DynamoStore {
         stamp(&mut hold_item, "seat_hold");
         hold_item.insert("registration_id".into(), s(registration));
         hold_item.insert("held_at".into(), s(crate::time::Timestamp::now().rfc3339()));
+        if let Some(lapses_at) = lapses_at {
+            hold_item.insert(keys::HOLD_LAPSES_AT.into(), n(lapses_at));
+        }
         let hold = self.put_if_absent(hold_item)?;
         let items = vec![
             TransactWriteItem::builder().update(count).build(),
@@ -615,37 +658,64 @@ impl PaymentStore for DynamoStore {
         })
     }
 
-    async fn release_seat(&self, event: &str, registration: &str) -> Result<bool, StoreError> {
-        let (seats_pk, seats_sk) = keys::seats(event);
-        let (hold_pk, hold_sk) = keys::seat_hold(event, registration);
-        let delete = built(
-            Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(hold_pk, hold_sk)))
-                .condition_expression("attribute_exists(pk)")
-                .build(),
-        )?;
-        let count = built(
-            Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(seats_pk, seats_sk)))
-                .update_expression("ADD taken :minus_one")
-                .condition_expression("taken > :zero")
-                .expression_attribute_values(":minus_one", n(-1))
-                .expression_attribute_values(":zero", n(0))
-                .build(),
-        )?;
-        if self
-            .transact(vec![
-                TransactWriteItem::builder().delete(delete).build(),
-                TransactWriteItem::builder().update(count).build(),
-            ])
-            .await?
-        {
-            Ok(true)
-        } else {
-            Ok(false)
+    async fn set_hold_lapse(
+        &self,
+        event: &str,
+        registration: &str,
+        lapses_at: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let (pk, sk) = keys::seat_hold(event, registration);
+        let update = self.client.update_item().table_name(&self.table).set_key(Some(key(pk, sk)));
+        let update = match lapses_at {
+            Some(lapses_at) => update
+                .update_expression("SET #lapses = :lapses")
+                .condition_expression("attribute_exists(#lapses)")
+                .expression_attribute_values(":lapses", n(lapses_at)),
+            None => update.update_expression("REMOVE #lapses").condition_expression("attribute_exists(pk)"),
+        };
+        match update.expression_attribute_names("#lapses", keys::HOLD_LAPSES_AT).send().await {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(classify(err)),
         }
+    }
+
+    async fn release_lapsed_holds(&self, event: &str, now: i64) -> Result<usize, StoreError> {
+        let (pk, _) = keys::seats(event);
+        let mut released = 0;
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :hold)")
+                .filter_expression("#lapses < :now")
+                .expression_attribute_names("#lapses", keys::HOLD_LAPSES_AT)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":hold", s("HOLD#"))
+                .expression_attribute_values(":now", n(now))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for hold in page.items() {
+                let Some(registration) = hold.get("registration_id").and_then(|v| v.as_s().ok()) else {
+                    continue;
+                };
+                if self.release_seat_if_lapsed(event, registration, Some(now)).await? {
+                    released += 1;
+                }
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(released);
+            }
+        }
+    }
+
+    async fn release_seat(&self, event: &str, registration: &str) -> Result<bool, StoreError> {
+        self.release_seat_if_lapsed(event, registration, None).await
     }
 
     async fn customer_of(&self, profile: &str) -> Result<Option<String>, StoreError> {

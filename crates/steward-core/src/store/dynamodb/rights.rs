@@ -524,8 +524,9 @@ impl RetentionStore for DynamoStore {
             .client
             .scan()
             .table_name(&self.table)
-            .filter_expression("#ttl < :now OR sk = :profile")
+            .filter_expression("#ttl < :now OR sk = :profile OR #lapses < :now")
             .expression_attribute_names("#ttl", keys::TTL)
+            .expression_attribute_names("#lapses", keys::HOLD_LAPSES_AT)
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":profile", s("PROFILE"))
             .set_exclusive_start_key(start_key)
@@ -546,6 +547,14 @@ impl RetentionStore for DynamoStore {
                     page.lapsed_profiles.extend(text(item, "profile_id"));
                 }
                 continue;
+            }
+            if let (Some(event), Some(registration)) = (pk.strip_prefix("EVENT#"), sk.strip_prefix("HOLD#")) {
+                let lapses_at =
+                    item.get(keys::HOLD_LAPSES_AT).and_then(|v| v.as_n().ok()?.parse::<i64>().ok());
+                if lapses_at.is_some_and(|at| at < now) {
+                    page.lapsed_holds.push((event.to_owned(), registration.to_owned()));
+                    continue;
+                }
             }
             let kind = text(item, "type").unwrap_or_else(|| {
                 if pk.starts_with("RATE#") {
@@ -578,5 +587,14 @@ impl RetentionStore for DynamoStore {
             .map_err(classify)?;
         // A filtered count can stop at a page boundary with nothing counted yet.
         Ok(output.count() > 0 || output.last_evaluated_key().is_some())
+    }
+
+    async fn release_lapsed_hold(
+        &self,
+        event: &str,
+        registration: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.release_seat_if_lapsed(event, registration, Some(now)).await
     }
 }
