@@ -144,6 +144,9 @@ async fn given_a_paid_event_when_paid_with_a_good_card_then_the_registration_is_
         seat_hold("wso2con-2026", &registration).await.is_some_and(|hold| lapses_at(&hold).is_none())
     })
     .await;
+    // Opening the checkout again changes nothing: a paid seat is not given a lapse again.
+    pay(&registration).await;
+    assert_eq!(seat_hold("wso2con-2026", &registration).await.map(|hold| lapses_at(&hold)), Some(None));
 
     let everything = format!("{:?}", stack().scan_all().await);
     for card_data in
@@ -204,9 +207,15 @@ async fn given_a_declined_card_then_the_payment_fails_the_seat_is_released_and_a
 async fn given_a_card_that_needs_authentication_then_it_is_paid_once_authenticated() {
     let registration = register("event-registration", "event", "wso2con-2026").await;
     let started = start(&registration).await;
+    set_lapse("wso2con-2026", &registration, now() + 60).await;
     let intent = confirm_with_card(&started, AUTHENTICATION_CARD).await;
     assert_eq!(intent["status"], "requires_action");
     wait_for_status(&registration, "requires_action").await;
+    eventually("authenticating gives the checkout its full time again", || async {
+        seat_hold("wso2con-2026", &registration).await.and_then(|hold| lapses_at(&hold))
+            >= Some(now() + 29 * 60)
+    })
+    .await;
     let id = intent["id"].as_str().unwrap();
     operator(
         reqwest::Method::POST,
@@ -302,6 +311,9 @@ async fn given_a_full_event_then_no_more_seats_are_sold_until_a_checkout_lapses_
     assert_eq!(pay(&third).await.status(), StatusCode::OK);
     assert!(holds_seat("identity-workshop", &third).await);
     assert!(!holds_seat("identity-workshop", &first).await);
+    let (pk, sk) = keys::seats("identity-workshop");
+    let seats = stack().item(pk, sk).await.unwrap();
+    assert_eq!(seats["taken"].as_n().unwrap(), "2", "one seat given back, one taken: {seats:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -391,6 +403,9 @@ fn intent_event(event_type: &str, intent: &str, created: i64) -> String {
             json!({"id": intent, "object": "payment_intent", "status": "requires_payment_method",
             "last_payment_error": {"code": "card_declined", "decline_code": "insufficient_funds"}})
         }
+        "payment_intent.processing" => {
+            json!({"id": intent, "object": "payment_intent", "status": "processing"})
+        }
         _ => json!({"id": intent, "object": "payment_intent", "status": "succeeded"}),
     };
     json!({"id": format!("evt_test_{}", uuid::Uuid::new_v4().simple()), "object": "event", "type": event_type,
@@ -413,6 +428,25 @@ async fn given_events_out_of_order_then_a_payment_never_moves_backwards() {
     assert_eq!((status, body["outcome"].as_str()), (StatusCode::OK, Some("no_change")));
     assert_eq!(s(&payment(&registration).await, "status"), "succeeded");
     assert!(holds_seat("wso2con-2026", &registration).await, "a stale failure releases no seat");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_payment_processing_then_its_seat_no_longer_lapses_until_it_fails() {
+    let registration = register("event-registration", "event", "wso2con-2026").await;
+    let started = start(&registration).await;
+    let intent = started["payment_intent_id"].as_str().unwrap();
+    let secret = &secrets()[0];
+    // A bank debit: money on its way for days, far longer than a checkout's hold.
+    let processing = intent_event("payment_intent.processing", intent, now());
+    let (status, body) = deliver(&processing, Some(signature(secret, now(), &processing))).await;
+    assert_eq!((status, body["outcome"].as_str()), (StatusCode::OK, Some("applied")));
+    let hold = seat_hold("wso2con-2026", &registration).await.expect("the seat is kept");
+    assert_eq!(lapses_at(&hold), None);
+    assert_ne!(s(&payment(&registration).await, "status"), "succeeded", "processing is not paid");
+
+    let failed = intent_event("payment_intent.payment_failed", intent, now() + 1);
+    deliver(&failed, Some(signature(secret, now(), &failed))).await;
+    assert!(!holds_seat("wso2con-2026", &registration).await, "a failed debit gives the seat back");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

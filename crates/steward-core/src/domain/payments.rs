@@ -156,9 +156,21 @@ pub struct PaymentRecord {
 /// A change a Stripe event makes to a payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaymentUpdate {
-    Status { status: PaymentStatus, failure_code: Option<String> },
-    Invoice { invoice_id: String, status: &'static str, amount: i64 },
-    Dispute { dispute_id: String, status: String },
+    Status {
+        status: PaymentStatus,
+        failure_code: Option<String>,
+    },
+    Invoice {
+        invoice_id: String,
+        status: &'static str,
+        amount: i64,
+    },
+    Dispute {
+        dispute_id: String,
+        status: String,
+    },
+    /// Money is on its way (`payment_intent.processing`): no status changes, the seat is kept.
+    Processing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,24 +206,28 @@ pub trait PaymentStore {
         lapses_at: Option<i64>,
     ) -> impl Future<Output = Result<SeatHold, StoreError>> + Send;
     /// Moves the lapse of the registration's hold: later for a checkout resumed, never (`None`)
-    /// once paid. A paid seat is not given a lapse again. Says whether it changed a hold.
+    /// once paid. A paid seat is not given a lapse again. Says whether the registration still
+    /// holds its seat (a checkout's hold may have lapsed and been given back meanwhile).
     fn set_hold_lapse(
         &self,
         event: &str,
         registration: &str,
         lapses_at: Option<i64>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Gives back the seats of the event's checkouts that lapsed unpaid before `now`; says how many.
-    fn release_lapsed_holds(
+    /// Gives back the seat of one of the event's checkouts that lapsed unpaid before `now`; says
+    /// whether there was one.
+    fn free_lapsed_seat(
         &self,
         event: &str,
         now: i64,
-    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
-    /// Gives the registration's seat back, if it holds one.
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Gives the registration's seat back, if it holds one. With `lapsed_before`, only a
+    /// checkout's hold that lapses before then: a paid seat, which has no lapse, stays.
     fn release_seat(
         &self,
         event: &str,
         registration: &str,
+        lapsed_before: Option<i64>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn customer_of(&self, profile: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
     fn save_customer(
@@ -344,34 +360,54 @@ where
     let registration = grant.subject.as_str();
     let profile = grant.profile_id.as_str();
 
-    let lapses_at = now + SEAT_HOLD_SECONDS;
     let seat = match purchase {
         Purchase::Event { id, event } => {
-            let mut hold = store.hold_seat(id, registration, event.capacity, Some(lapses_at)).await?;
-            // Full: seats of abandoned checkouts go back on sale now, not at the next sweep.
-            if hold == SeatHold::SoldOut && store.release_lapsed_holds(id, now).await? > 0 {
-                hold = store.hold_seat(id, registration, event.capacity, Some(lapses_at)).await?;
-            }
-            match hold {
+            // A resumed checkout gets its full time again.
+            let lapses_at = Some(now + SEAT_HOLD_SECONDS);
+            match take_seat(store, id, registration, event.capacity, lapses_at, now).await? {
                 SeatHold::SoldOut => return Err(PaymentError::SoldOut),
-                SeatHold::AlreadyHeld => {
-                    // A resumed checkout gets its full time again (a paid seat keeps no lapse).
-                    store.set_hold_lapse(id, registration, Some(lapses_at)).await?;
-                    Some((id, SeatHold::AlreadyHeld))
-                }
-                SeatHold::Held => Some((id, SeatHold::Held)),
+                hold => Some((id, hold)),
             }
         }
         Purchase::Plan { .. } => None,
     };
     let result = create_with_provider(store, provider, purchase, registration, profile).await;
     if result.is_err() {
-        // Nothing half-done: a seat taken by this call is given back if the provider failed.
+        // Nothing half-done: a seat taken by this call is given back if the provider failed,
+        // unless a payment of the registration succeeded meanwhile and made it a paid seat.
         if let Some((event, SeatHold::Held)) = seat {
-            store.release_seat(event, registration).await?;
+            store.release_seat(event, registration, Some(i64::MAX)).await?;
         }
     }
     result
+}
+
+/// Takes the registration's seat, or finds it taken and sets its term: a checkout's lapses at
+/// `lapses_at`, a paid seat's never (`None`). When the event is full, the seat of one checkout
+/// that lapsed unpaid goes back on sale first, so abandoned checkouts never turn a buyer away.
+async fn take_seat<S: PaymentStore>(
+    store: &S,
+    event: &str,
+    registration: &str,
+    capacity: u32,
+    lapses_at: Option<i64>,
+    now: i64,
+) -> Result<SeatHold, StoreError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let mut hold = store.hold_seat(event, registration, capacity, lapses_at).await?;
+        if hold == SeatHold::SoldOut && store.free_lapsed_seat(event, now).await? {
+            hold = store.hold_seat(event, registration, capacity, lapses_at).await?;
+        }
+        // A hold found taken may lapse and be given back before its term is set: take it again.
+        if hold != SeatHold::AlreadyHeld
+            || store.set_hold_lapse(event, registration, lapses_at).await?
+            || attempts == 3
+        {
+            return Ok(hold);
+        }
+    }
 }
 
 async fn create_with_provider<S: PaymentStore, P: PaymentProvider>(
@@ -499,6 +535,7 @@ pub fn interpret(event: &StripeEvent) -> Option<(String, PaymentUpdate)> {
             text(&["id"]),
             PaymentUpdate::Status { status: PaymentStatus::RequiresAction, failure_code: None },
         ),
+        "payment_intent.processing" => (text(&["id"]), PaymentUpdate::Processing),
         // A partial refund keeps the seat; only a full one releases it.
         "charge.refunded" if object.get("refunded").and_then(|v| v.as_bool()) == Some(true) => (
             text(&["payment_intent"]),
@@ -572,7 +609,7 @@ pub async fn receive_event<S: PaymentStore>(
     if store.event_seen(&event.id).await? {
         return Ok(Received::Duplicate);
     }
-    let outcome = apply_event(store, event).await?;
+    let outcome = apply_event(store, event, now).await?;
     store.mark_event_seen(&event.id, now + EVENT_SEEN_FOR_SECONDS).await?;
     Ok(Received::Processed(outcome))
 }
@@ -582,6 +619,7 @@ pub async fn receive_event<S: PaymentStore>(
 pub async fn apply_event<S: PaymentStore>(
     store: &S,
     event: &StripeEvent,
+    now: i64,
 ) -> Result<WebhookOutcome, StoreError> {
     let Some((stripe_id, update)) = interpret(event) else { return Ok(WebhookOutcome::Ignored) };
     let Some(payment) = store.payment_ref(&stripe_id).await? else {
@@ -596,17 +634,30 @@ pub async fn apply_event<S: PaymentStore>(
         PaymentUpdate::Status { status, .. } => status.version(event.created),
         _ => event.created * 100,
     };
-    let applied = store.apply_update(&payment, &update, version).await?;
+    let applied = match update {
+        PaymentUpdate::Processing => true,
+        _ => store.apply_update(&payment, &update, version).await?,
+    };
     // Seats follow the payment's recorded status, not this event: a failed or refunded payment
-    // has no seat, a successful one has one. Both steps are idempotent, so a delivery retried
-    // after a failure here (or a stale event) still brings the seat in line.
+    // has no seat, a successful one has one for good. Every step is idempotent, so a delivery
+    // retried after a failure here (or a stale event) still brings the seat in line.
     if let Some(recorded) = store.payment_item(&payment).await? {
         if recorded.kind == "event" {
+            let (event_id, registration) = (recorded.item.as_str(), payment.registration_id.as_str());
             match recorded.status.as_str() {
                 "failed" | "refunded" => {
-                    store.release_seat(&recorded.item, &payment.registration_id).await?;
+                    store.release_seat(event_id, registration, None).await?;
                 }
-                "succeeded" => keep_paid_seat(store, &recorded.item, &payment.registration_id).await?,
+                // Paid, or money on its way (a bank debit takes days to succeed or fail): the
+                // seat no longer lapses.
+                "succeeded" => keep_paid_seat(store, event_id, registration, now).await?,
+                _ if update == PaymentUpdate::Processing => {
+                    keep_paid_seat(store, event_id, registration, now).await?
+                }
+                // Someone is authenticating with their bank: the checkout gets its full time again.
+                "requires_action" => {
+                    take_seat(store, event_id, registration, 0, Some(now + SEAT_HOLD_SECONDS), now).await?;
+                }
                 _ => {}
             }
         }
@@ -628,22 +679,13 @@ async fn keep_paid_seat<S: PaymentStore>(
     store: &S,
     event: &str,
     registration: &str,
+    now: i64,
 ) -> Result<(), StoreError> {
-    if store.set_hold_lapse(event, registration, None).await? {
-        return Ok(());
-    }
-    match store.hold_seat(event, registration, 0, None).await? {
-        SeatHold::Held => {}
-        // Taken between the two calls by a resumed checkout: it is paid now, so it stays.
-        SeatHold::AlreadyHeld => {
-            store.set_hold_lapse(event, registration, None).await?;
-        }
-        SeatHold::SoldOut => {
-            tracing::error!(
-                registration_id = registration,
-                "a payment succeeded for an event that is full; refund it"
-            );
-        }
+    if take_seat(store, event, registration, 0, None, now).await? == SeatHold::SoldOut {
+        tracing::error!(
+            registration_id = registration,
+            "a payment succeeded for an event that is full; refund it"
+        );
     }
     Ok(())
 }

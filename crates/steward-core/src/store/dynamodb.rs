@@ -583,11 +583,20 @@ impl DynamoStore {
                 .expression_attribute_values(":zero", n(0))
                 .build(),
         )?;
-        self.transact(vec![
+        let items = vec![
             TransactWriteItem::builder().delete(built(delete.build())?).build(),
             TransactWriteItem::builder().update(count).build(),
-        ])
-        .await
+        ];
+        match self.transact_outcome(items).await? {
+            Transacted::Committed => Ok(true),
+            Transacted::Refused => Ok(false),
+            // Another release of the same event's seats was in flight: a lapsed hold is left for
+            // the next try (the sweep or the next buyer), so one busy event never stops a sweep.
+            Transacted::Conflicted if lapsed_before.is_some() => Ok(false),
+            Transacted::Conflicted => {
+                Err(StoreError::Unavailable("a conflicting transaction was in flight".into()))
+            }
+        }
     }
 }
 
@@ -675,14 +684,16 @@ impl PaymentStore for DynamoStore {
         };
         match update.expression_attribute_names("#lapses", keys::HOLD_LAPSES_AT).send().await {
             Ok(_) => Ok(true),
-            Err(err) if is_condition_failure(&err) => Ok(false),
+            // No hold, or (moving a lapse) a paid seat's, which has none and keeps none.
+            Err(err) if is_condition_failure(&err) => {
+                Ok(lapses_at.is_some() && self.get(keys::seat_hold(event, registration)).await?.is_some())
+            }
             Err(err) => Err(classify(err)),
         }
     }
 
-    async fn release_lapsed_holds(&self, event: &str, now: i64) -> Result<usize, StoreError> {
+    async fn free_lapsed_seat(&self, event: &str, now: i64) -> Result<bool, StoreError> {
         let (pk, _) = keys::seats(event);
-        let mut released = 0;
         let mut start = None;
         loop {
             let page = self
@@ -699,23 +710,30 @@ impl PaymentStore for DynamoStore {
                 .send()
                 .await
                 .map_err(classify)?;
+            // One seat is what the buyer asking needs; the sweep gives back the rest. A hold
+            // another buyer freed first is skipped.
             for hold in page.items() {
                 let Some(registration) = hold.get("registration_id").and_then(|v| v.as_s().ok()) else {
                     continue;
                 };
                 if self.release_seat_if_lapsed(event, registration, Some(now)).await? {
-                    released += 1;
+                    return Ok(true);
                 }
             }
             start = page.last_evaluated_key().cloned();
             if start.is_none() {
-                return Ok(released);
+                return Ok(false);
             }
         }
     }
 
-    async fn release_seat(&self, event: &str, registration: &str) -> Result<bool, StoreError> {
-        self.release_seat_if_lapsed(event, registration, None).await
+    async fn release_seat(
+        &self,
+        event: &str,
+        registration: &str,
+        lapsed_before: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        self.release_seat_if_lapsed(event, registration, lapsed_before).await
     }
 
     async fn customer_of(&self, profile: &str) -> Result<Option<String>, StoreError> {
@@ -871,6 +889,7 @@ impl PaymentStore for DynamoStore {
                         ("amount".to_owned(), n(amount)),
                     ])),
                 ),
+            PaymentUpdate::Processing => return Ok(false),
             PaymentUpdate::Dispute { dispute_id, status } => request
                 .update_expression("SET dispute = :dispute, dispute_version = :version, updated_at = :now")
                 .condition_expression("attribute_exists(pk) AND (attribute_not_exists(dispute_version) OR dispute_version < :version)")

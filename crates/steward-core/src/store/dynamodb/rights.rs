@@ -548,13 +548,14 @@ impl RetentionStore for DynamoStore {
                 }
                 continue;
             }
+            // A seat hold is never an expired item: deleting it would lose its seat for good.
             if let (Some(event), Some(registration)) = (pk.strip_prefix("EVENT#"), sk.strip_prefix("HOLD#")) {
                 let lapses_at =
                     item.get(keys::HOLD_LAPSES_AT).and_then(|v| v.as_n().ok()?.parse::<i64>().ok());
                 if lapses_at.is_some_and(|at| at < now) {
                     page.lapsed_holds.push((event.to_owned(), registration.to_owned()));
-                    continue;
                 }
+                continue;
             }
             let kind = text(item, "type").unwrap_or_else(|| {
                 if pk.starts_with("RATE#") {
