@@ -86,8 +86,9 @@ pub enum Purchase<'a> {
     Plan { id: &'a str, plan: &'a CloudPlan },
 }
 
-/// Where a payment stands. Ordered: within one second, a later state wins over an earlier one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// Where a payment stands. Ranked (`version`): within one second, a later state wins over an
+/// earlier one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
     Pending,
@@ -100,6 +101,9 @@ pub enum PaymentStatus {
     Unpaid,
     Refunded,
     Canceled,
+    /// Money on its way: a bank debit can take days to succeed or fail. Last, so that the
+    /// states recorded before it existed keep their ranks.
+    Processing,
 }
 
 impl PaymentStatus {
@@ -115,6 +119,7 @@ impl PaymentStatus {
             Self::Unpaid => "unpaid",
             Self::Refunded => "refunded",
             Self::Canceled => "canceled",
+            Self::Processing => "processing",
         }
     }
 
@@ -133,7 +138,16 @@ impl PaymentStatus {
     /// A version that orders updates by the Stripe event's time, then by how far along the
     /// state is: an event that arrives late can never move a payment backwards.
     pub fn version(self, event_created: i64) -> i64 {
-        event_created * 100 + self as i64
+        event_created * 100 + self.rank()
+    }
+
+    /// How far along a state is. Processing ranks with RequiresAction (both come between the
+    /// attempt and its outcome), so every earlier state keeps the rank it was recorded with.
+    fn rank(self) -> i64 {
+        match self {
+            Self::Processing => Self::RequiresAction as i64,
+            other => other as i64,
+        }
     }
 }
 
@@ -156,21 +170,9 @@ pub struct PaymentRecord {
 /// A change a Stripe event makes to a payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaymentUpdate {
-    Status {
-        status: PaymentStatus,
-        failure_code: Option<String>,
-    },
-    Invoice {
-        invoice_id: String,
-        status: &'static str,
-        amount: i64,
-    },
-    Dispute {
-        dispute_id: String,
-        status: String,
-    },
-    /// Money is on its way (`payment_intent.processing`): no status changes, the seat is kept.
-    Processing,
+    Status { status: PaymentStatus, failure_code: Option<String> },
+    Invoice { invoice_id: String, status: &'static str, amount: i64 },
+    Dispute { dispute_id: String, status: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,8 +216,9 @@ pub trait PaymentStore {
         registration: &str,
         lapses_at: Option<i64>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Gives back the seat of one of the event's checkouts that lapsed unpaid before `now`; says
-    /// whether there was one.
+    /// Gives back the seat of one of the event's checkouts that lapsed unpaid before `now`. Says
+    /// whether it found one, even if another caller (the sweep, another buyer) gave it back first:
+    /// either way a seat may be free now.
     fn free_lapsed_seat(
         &self,
         event: &str,
@@ -362,8 +365,14 @@ where
 
     let seat = match purchase {
         Purchase::Event { id, event } => {
-            // A resumed checkout gets its full time again.
-            let lapses_at = Some(now + SEAT_HOLD_SECONDS);
+            // A resumed checkout gets its full time again; a paid one keeps its seat for good.
+            let payment =
+                PaymentRef { profile_id: profile.to_owned(), registration_id: registration.to_owned() };
+            let paid = store
+                .payment_item(&payment)
+                .await?
+                .is_some_and(|recorded| matches!(recorded.status.as_str(), "succeeded" | "processing"));
+            let lapses_at = (!paid).then_some(now + SEAT_HOLD_SECONDS);
             match take_seat(store, id, registration, event.capacity, lapses_at, now).await? {
                 SeatHold::SoldOut => return Err(PaymentError::SoldOut),
                 hold => Some((id, hold)),
@@ -401,11 +410,11 @@ async fn take_seat<S: PaymentStore>(
             hold = store.hold_seat(event, registration, capacity, lapses_at).await?;
         }
         // A hold found taken may lapse and be given back before its term is set: take it again.
-        if hold != SeatHold::AlreadyHeld
-            || store.set_hold_lapse(event, registration, lapses_at).await?
-            || attempts == 3
-        {
+        if hold != SeatHold::AlreadyHeld || store.set_hold_lapse(event, registration, lapses_at).await? {
             return Ok(hold);
+        }
+        if attempts == 3 {
+            return Err(StoreError::Unavailable("the seat kept changing hands; try again".into()));
         }
     }
 }
@@ -535,7 +544,9 @@ pub fn interpret(event: &StripeEvent) -> Option<(String, PaymentUpdate)> {
             text(&["id"]),
             PaymentUpdate::Status { status: PaymentStatus::RequiresAction, failure_code: None },
         ),
-        "payment_intent.processing" => (text(&["id"]), PaymentUpdate::Processing),
+        "payment_intent.processing" => {
+            (text(&["id"]), PaymentUpdate::Status { status: PaymentStatus::Processing, failure_code: None })
+        }
         // A partial refund keeps the seat; only a full one releases it.
         "charge.refunded" if object.get("refunded").and_then(|v| v.as_bool()) == Some(true) => (
             text(&["payment_intent"]),
@@ -634,10 +645,7 @@ pub async fn apply_event<S: PaymentStore>(
         PaymentUpdate::Status { status, .. } => status.version(event.created),
         _ => event.created * 100,
     };
-    let applied = match update {
-        PaymentUpdate::Processing => true,
-        _ => store.apply_update(&payment, &update, version).await?,
-    };
+    let applied = store.apply_update(&payment, &update, version).await?;
     // Seats follow the payment's recorded status, not this event: a failed or refunded payment
     // has no seat, a successful one has one for good. Every step is idempotent, so a delivery
     // retried after a failure here (or a stale event) still brings the seat in line.
@@ -650,9 +658,8 @@ pub async fn apply_event<S: PaymentStore>(
                 }
                 // Paid, or money on its way (a bank debit takes days to succeed or fail): the
                 // seat no longer lapses.
-                "succeeded" => keep_paid_seat(store, event_id, registration, now).await?,
-                _ if update == PaymentUpdate::Processing => {
-                    keep_paid_seat(store, event_id, registration, now).await?
+                status @ ("succeeded" | "processing") => {
+                    keep_paid_seat(store, event_id, registration, status, now).await?
                 }
                 // Someone is authenticating with their bank: the checkout gets its full time again.
                 "requires_action" => {
@@ -679,12 +686,14 @@ async fn keep_paid_seat<S: PaymentStore>(
     store: &S,
     event: &str,
     registration: &str,
+    status: &str,
     now: i64,
 ) -> Result<(), StoreError> {
     if take_seat(store, event, registration, 0, None, now).await? == SeatHold::SoldOut {
         tracing::error!(
             registration_id = registration,
-            "a payment succeeded for an event that is full; refund it"
+            status,
+            "a payment for an event with no seat left, free or lapsed; refund it once it succeeds"
         );
     }
     Ok(())
@@ -709,6 +718,11 @@ mod tests {
         assert!(PaymentStatus::Failed.version(101) > PaymentStatus::Succeeded.version(100));
         assert!(PaymentStatus::Refunded.version(100) > PaymentStatus::Succeeded.version(100));
         assert!(PaymentStatus::PastDue.version(100) > PaymentStatus::Active.version(100));
+        // Processing comes after the attempt and before its outcome; earlier ranks are unchanged.
+        assert!(PaymentStatus::Processing.version(101) > PaymentStatus::RequiresAction.version(100));
+        assert!(PaymentStatus::Succeeded.version(100) > PaymentStatus::Processing.version(100));
+        assert!(PaymentStatus::Failed.version(101) > PaymentStatus::Processing.version(100));
+        assert_eq!(PaymentStatus::Succeeded.version(100), 100 * 100 + 4, "as recorded before");
     }
 
     fn sample(name: &str) -> StripeEvent {

@@ -710,15 +710,13 @@ impl PaymentStore for DynamoStore {
                 .send()
                 .await
                 .map_err(classify)?;
-            // One seat is what the buyer asking needs; the sweep gives back the rest. A hold
-            // another buyer freed first is skipped.
-            for hold in page.items() {
-                let Some(registration) = hold.get("registration_id").and_then(|v| v.as_s().ok()) else {
-                    continue;
-                };
-                if self.release_seat_if_lapsed(event, registration, Some(now)).await? {
-                    return Ok(true);
-                }
+            // One seat is what the buyer asking needs; the sweep gives back the rest. A lapsed
+            // hold that someone else gave back first has freed a seat too.
+            if let Some(registration) =
+                page.items().iter().find_map(|hold| hold.get("registration_id").and_then(|v| v.as_s().ok()))
+            {
+                self.release_seat_if_lapsed(event, registration, Some(now)).await?;
+                return Ok(true);
             }
             start = page.last_evaluated_key().cloned();
             if start.is_none() {
@@ -889,7 +887,6 @@ impl PaymentStore for DynamoStore {
                         ("amount".to_owned(), n(amount)),
                     ])),
                 ),
-            PaymentUpdate::Processing => return Ok(false),
             PaymentUpdate::Dispute { dispute_id, status } => request
                 .update_expression("SET dispute = :dispute, dispute_version = :version, updated_at = :now")
                 .condition_expression("attribute_exists(pk) AND (attribute_not_exists(dispute_version) OR dispute_version < :version)")
