@@ -287,14 +287,7 @@ async fn given_a_bounce_or_a_complaint_then_no_more_marketing_but_transactional_
     let confirmations = mail_to(&bounced, "confirm").await.len();
     sign_up(&bounced, &["events"]).await;
     // Transactional mail still goes: the person can always reach their data.
-    let response = http()
-        .post(stack().url("/privacy/link"))
-        .header("accept", "application/json")
-        .header("x-local-source-ip", unique_ip())
-        .json(&json!({ "email": bounced }))
-        .send()
-        .await
-        .unwrap();
+    let response = steward_blackbox::ask_for_privacy_link(&bounced).await;
     assert!(response.status().is_success(), "{}", response.status());
     wait_for_mail(&bounced, "privacy center link").await;
     assert_eq!(

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use steward_blackbox::{
     confirm_with_card, eventually, eventually_within, http, link, mail_to, post_to_bucket, s, stack,
-    submit_json as submit, unique_email, unique_ip, wait_for_mail, Item,
+    submit_json as submit, unique_email, wait_for_mail, Item,
 };
 use steward_core::cv_bucket::CvBucket;
 use steward_core::domain::erasure::{
@@ -28,14 +28,7 @@ async fn sign_in_links(email: &str) -> Vec<String> {
 }
 
 async fn ask_for_link(email: &str) -> (StatusCode, Value) {
-    let response = http()
-        .post(stack().url("/privacy/link"))
-        .header("accept", "application/json")
-        .header("x-local-source-ip", unique_ip())
-        .json(&json!({ "email": email }))
-        .send()
-        .await
-        .unwrap();
+    let response = steward_blackbox::ask_for_privacy_link(email).await;
     (response.status(), response.json().await.unwrap())
 }
 

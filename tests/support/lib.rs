@@ -284,6 +284,18 @@ pub fn unique_ip() -> String {
     format!("2001:db8::{:x}:{:x}", u16::from_be_bytes([b[0], b[1]]), u16::from_be_bytes([b[2], b[3]]))
 }
 
+/// Asks for a privacy-center sign-in link, as the page's JSON client does.
+pub async fn ask_for_privacy_link(email: &str) -> reqwest::Response {
+    http()
+        .post(stack().url("/privacy/link"))
+        .header("accept", "application/json")
+        .header("x-local-source-ip", unique_ip())
+        .json(&serde_json::json!({ "email": email }))
+        .send()
+        .await
+        .unwrap()
+}
+
 pub fn s<'a>(item: &'a Item, name: &str) -> &'a str {
     item.get(name)
         .and_then(|v| v.as_s().ok())
