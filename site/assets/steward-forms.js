@@ -292,7 +292,10 @@ async function stripeElements(section, status, payment, amount, returnUrl) {
 export function continueFromFragment(anchor, base) {
   const returned = new URLSearchParams(window.location.search).get("redirect_status");
   if (returned) {
-    anchor.textContent = returned === "succeeded" ? "Payment received. Thank you." : "The payment did not go through. Please try again.";
+    anchor.textContent =
+      returned === "succeeded" ? "Payment received. Thank you."
+      : returned === "processing" ? "Payment processing. A bank payment can take a few days to clear."
+      : "The payment did not go through. Please try again.";
     return;
   }
   const grant = new URLSearchParams(window.location.hash.slice(1));

@@ -141,11 +141,12 @@ impl PaymentStatus {
         event_created * 100 + self.rank()
     }
 
-    /// How far along a state is. Processing ranks with RequiresAction (both come between the
-    /// attempt and its outcome), so every earlier state keeps the rank it was recorded with.
+    /// How far along a state is. Processing takes Incomplete's rank (a subscription's state,
+    /// never on the same record), below every outcome: a failure or success in the same second
+    /// wins over it. Every other state keeps the rank it was recorded with.
     fn rank(self) -> i64 {
         match self {
-            Self::Processing => Self::RequiresAction as i64,
+            Self::Processing => Self::Incomplete as i64,
             other => other as i64,
         }
     }
@@ -365,17 +366,23 @@ where
 
     let seat = match purchase {
         Purchase::Event { id, event } => {
-            // A resumed checkout gets its full time again; a paid one keeps its seat for good.
             let payment =
                 PaymentRef { profile_id: profile.to_owned(), registration_id: registration.to_owned() };
             let paid = store
                 .payment_item(&payment)
                 .await?
                 .is_some_and(|recorded| matches!(recorded.status.as_str(), "succeeded" | "processing"));
-            let lapses_at = (!paid).then_some(now + SEAT_HOLD_SECONDS);
-            match take_seat(store, id, registration, event.capacity, lapses_at, now).await? {
-                SeatHold::SoldOut => return Err(PaymentError::SoldOut),
-                hold => Some((id, hold)),
+            // A paid registration's seat is the webhook's to keep or give back; a checkout takes
+            // one, or, resumed, gets its full time again.
+            if paid {
+                None
+            } else {
+                match take_seat(store, id, registration, event.capacity, Some(now + SEAT_HOLD_SECONDS), now)
+                    .await?
+                {
+                    SeatHold::SoldOut => return Err(PaymentError::SoldOut),
+                    hold => Some((id, hold)),
+                }
             }
         }
         Purchase::Plan { .. } => None,
@@ -718,10 +725,11 @@ mod tests {
         assert!(PaymentStatus::Failed.version(101) > PaymentStatus::Succeeded.version(100));
         assert!(PaymentStatus::Refunded.version(100) > PaymentStatus::Succeeded.version(100));
         assert!(PaymentStatus::PastDue.version(100) > PaymentStatus::Active.version(100));
-        // Processing comes after the attempt and before its outcome; earlier ranks are unchanged.
+        // Processing comes after the attempt and before its outcome, which wins within a second;
+        // the ranks recorded before it existed are unchanged.
         assert!(PaymentStatus::Processing.version(101) > PaymentStatus::RequiresAction.version(100));
         assert!(PaymentStatus::Succeeded.version(100) > PaymentStatus::Processing.version(100));
-        assert!(PaymentStatus::Failed.version(101) > PaymentStatus::Processing.version(100));
+        assert!(PaymentStatus::Failed.version(100) > PaymentStatus::Processing.version(100));
         assert_eq!(PaymentStatus::Succeeded.version(100), 100 * 100 + 4, "as recorded before");
     }
 

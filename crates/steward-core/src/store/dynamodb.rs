@@ -695,6 +695,7 @@ impl PaymentStore for DynamoStore {
     async fn free_lapsed_seat(&self, event: &str, now: i64) -> Result<bool, StoreError> {
         let (pk, _) = keys::seats(event);
         let mut start = None;
+        let mut found = false;
         loop {
             let page = self
                 .client
@@ -710,17 +711,21 @@ impl PaymentStore for DynamoStore {
                 .send()
                 .await
                 .map_err(classify)?;
-            // One seat is what the buyer asking needs; the sweep gives back the rest. A lapsed
-            // hold that someone else gave back first has freed a seat too.
-            if let Some(registration) =
-                page.items().iter().find_map(|hold| hold.get("registration_id").and_then(|v| v.as_s().ok()))
-            {
-                self.release_seat_if_lapsed(event, registration, Some(now)).await?;
-                return Ok(true);
+            // One seat is what the buyer asking needs; the sweep gives back the rest. A hold that
+            // is refused (resumed, paid, or given back by someone else meanwhile) is passed over
+            // for the next; having seen one at all means a seat may have been freed.
+            for hold in page.items() {
+                let Some(registration) = hold.get("registration_id").and_then(|v| v.as_s().ok()) else {
+                    continue;
+                };
+                found = true;
+                if self.release_seat_if_lapsed(event, registration, Some(now)).await? {
+                    return Ok(true);
+                }
             }
             start = page.last_evaluated_key().cloned();
             if start.is_none() {
-                return Ok(false);
+                return Ok(found);
             }
         }
     }
