@@ -10,7 +10,7 @@ export CARGO_TARGET_DIR
 export STEWARD_PYTHON := $(VENV)/bin/python
 PYTHON3 ?= python3
 
-.PHONY: admin bench package setup setup-sam setup-e2e setup-schemathesis setup-fuzz build dev test load fuzz fuzz-in-test lint unit blackbox template-lint clean
+.PHONY: admin bench package setup setup-iam setup-sam setup-e2e setup-schemathesis setup-fuzz build dev test load fuzz fuzz-in-test lint unit blackbox template-lint clean
 
 $(VENV)/.installed: infra/requirements.txt
 	$(PYTHON3) -m venv $(VENV)
@@ -27,6 +27,17 @@ e2e/node_modules/.installed: e2e/package.json e2e/package-lock.json
 	  || { echo "the browser tests need Node.js 20 or later (playwright-core)"; exit 1; }
 	cd e2e && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The local stack's IAM evaluator: @cloud-copilot/iam-simulate from npm (pinned by
+# infra/local/iam/package-lock.json), run by infra/local/iam.py. Only ever local: never shipped.
+infra/local/iam/node_modules/.installed: infra/local/iam/package.json infra/local/iam/package-lock.json
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' \
+	  || { echo "the local stack's IAM evaluator needs Node.js 20 or later"; exit 1; }
+	cd infra/local/iam && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## setup-iam: the local stack's IAM policy evaluator (npm, in infra/local/iam)
+setup-iam: infra/local/iam/node_modules/.installed
 
 $(CHROMIUM):
 	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
@@ -88,7 +99,7 @@ package: setup
 	@for f in $(FUNCTIONS); do ls -l $(CARGO_TARGET_DIR)/lambda/$$f/bootstrap.zip; done
 
 ## dev: moto + every resource and route of template.yaml, and the reference site, on http://127.0.0.1:3000 (Ctrl-C stops)
-dev: setup build
+dev: setup setup-iam build
 	$(STEWARD_PYTHON) infra/local/stack.py --bin-dir $(CARGO_TARGET_DIR)/debug
 
 ## admin: steward-admin against the stack `make dev` runs (in another terminal), as an operator runs
@@ -96,12 +107,13 @@ dev: setup build
 admin:
 	cargo build --quiet -p steward-admin
 	set -a; . infra/local.env; set +a; \
+	AWS_ACCESS_KEY_ID=$$OPERATOR_AWS_ACCESS_KEY_ID \
 	AWS_ENDPOINT_URL=http://127.0.0.1:$$MOTO_PORT STRIPE_API_BASE=http://127.0.0.1:$$STRIPE_EMULATOR_PORT \
 	PUBLIC_API_URL=$$PublicApiUrl $(CARGO_TARGET_DIR)/debug/steward-admin --stack $$STACK_NAME $(ARGS)
 
 ## test: format, lints, template checks, unit tests, black-box tests against the local stack and
 ## browser tests of the pages (screenshots in $(CARGO_TARGET_DIR)/e2e-artifacts)
-test: setup setup-e2e setup-schemathesis lint template-lint build
+test: setup setup-iam setup-e2e setup-schemathesis lint template-lint build
 	@status=0; \
 	cargo test --workspace --no-fail-fast 2>&1 | tee $(CARGO_TARGET_DIR)/test-output.log || status=1; \
 	$(MAKE) --no-print-directory fuzz-in-test 2>&1 | tee -a $(CARGO_TARGET_DIR)/test-output.log || status=1; \
@@ -109,13 +121,13 @@ test: setup setup-e2e setup-schemathesis lint template-lint build
 	exit $$status
 
 ## load: the bounded load test at full size (2000 submissions at 8/s); figures in $(CARGO_TARGET_DIR)/load-report.json
-load: setup build
+load: setup setup-iam build
 	LOAD_REQUESTS=2000 LOAD_RATE=8 cargo test -p steward-blackbox --test load -- --nocapture
 
 ## bench: release zips of every function and of an empty lambda_http one (cargo lambda), then their
 ## sizes, cold starts against the local Runtime API, warm latency, peak memory, DynamoDB units and
 ## cost per million operations, written into BENCHMARKS.md (and $(CARGO_TARGET_DIR)/bench/report.json)
-bench: setup
+bench: setup setup-iam
 	PATH=$(VENV)/bin:$$PATH $(STEWARD_PYTHON) bench/bench.py --build \
 	  --lambda-dir $(CARGO_TARGET_DIR)/lambda --work-dir $(CARGO_TARGET_DIR)/bench
 

@@ -791,3 +791,109 @@ async fn given_a_browser_without_javascript_then_every_right_works_through_plain
     assert!(deleted.text().await.unwrap().contains("deleted"));
     assert!(stack().profile(&email).await.is_none());
 }
+
+/// Registers with a paid form and pays by card; waits until Stripe's webhook says so.
+async fn paid(form: &str, field: &str, item: &str, email: &str, paid_status: &str) -> Value {
+    let receipt = submit(
+        form,
+        json!({"name": "Pat Payer", "email": email, "phone": "+44 20 7946 0958", "job_title": "CTO",
+               "company": "Acme", "country": "GB", "state": "GB-LND", field: item}),
+    )
+    .await;
+    let started = steward_blackbox::start_payment(&receipt["payment"]["token"]).await;
+    confirm_with_card(&started, "4242424242424242").await;
+    let profile_id = receipt["profile_id"].as_str().unwrap().to_owned();
+    let (pk, sk) = keys::payment(&profile_id, receipt["submission_id"].as_str().unwrap());
+    eventually(&format!("the {form} payment is {paid_status}"), || async {
+        stack()
+            .item(pk.clone(), sk.clone())
+            .await
+            .is_some_and(|i| i.get("status").and_then(|v| v.as_s().ok()).is_some_and(|s| s == paid_status))
+    })
+    .await;
+    receipt
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_person_who_paid_for_an_event_and_holds_a_cloud_subscription_then_erasure_succeeds() {
+    // Under the template's own IAM: erasure touches the payments' STRIPE# references too.
+    assert_eq!(stack().iam, "enforced");
+    let email = unique_email("payer");
+    let event = paid("event-registration", "event", "wso2con-2026", &email, "succeeded").await;
+    let cloud = paid("cloud-signup", "plan", "cloud-starter", &email, "active").await;
+    assert_eq!(event["profile_id"], cloud["profile_id"], "one person");
+    let session = session_for(&email).await;
+    let erased = erase_me(&session).await;
+    assert_eq!(erased["already_erased"], false);
+    assert_eq!(erased["report"]["payments_retained"], 2, "{erased}");
+    wait_for_mail(&email, "Your data has been deleted").await;
+    assert!(stack().profile(&email).await.is_none());
+    assert_eq!(erase_me(&session).await["already_erased"], true, "idempotent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_history_larger_than_one_lambda_response_then_the_export_comes_by_a_short_lived_link() {
+    let email = known_person().await;
+    let profile_id = s(&stack().profile(&email).await.unwrap(), "profile_id").to_owned();
+    // Twenty messages of 350 KB each (DynamoDB's item limit is 400 KB): 7 MB, more than the 6 MB
+    // a Lambda may answer with.
+    let message = "Long message. ".repeat(25_000);
+    for n in 0..20 {
+        let (pk, sk) = keys::submission(&profile_id, &format!("bulk{n:02}{}", uuid::Uuid::new_v4().simple()));
+        let mut item: BTreeMap<String, AttributeValue> = BTreeMap::new();
+        item.insert("pk".into(), AttributeValue::S(pk));
+        item.insert("sk".into(), AttributeValue::S(sk));
+        item.insert("type".into(), AttributeValue::S("submission".into()));
+        item.insert("v".into(), AttributeValue::N("2".into()));
+        item.insert("form".into(), AttributeValue::S("contact-us".into()));
+        item.insert("submitted_at".into(), AttributeValue::S("2026-01-01T00:00:00Z".into()));
+        item.insert(
+            "fields".into(),
+            AttributeValue::M([("message".to_owned(), AttributeValue::S(message.clone()))].into()),
+        );
+        stack()
+            .dynamodb()
+            .put_item()
+            .table_name(&stack().table)
+            .set_item(Some(item.into_iter().collect()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let session = session_for(&email).await;
+    // The privacy center still shows everything, long values shortened, and says where they are whole.
+    let shown = me(&session).await;
+    assert_eq!(shown["submissions"].as_array().unwrap().len(), 21);
+    assert_eq!(shown["abbreviated"]["export"], "/me/export");
+    let page = http().get(stack().url(&format!("/me?session={session}"))).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    for format in ["json", "csv"] {
+        let response = export(&session, format).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{format}");
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["download_url"], location.as_str());
+        assert!(location.contains("/exports/") && location.contains("X-Amz-Expires=900"), "{location}");
+        let download = http().get(&location).send().await.unwrap();
+        assert_eq!(download.status(), StatusCode::OK);
+        assert!(download.headers()["content-disposition"].to_str().unwrap().contains("attachment"));
+        let text = download.text().await.unwrap();
+        assert!(text.len() > 6 * 1024 * 1024, "everything is in it ({} bytes)", text.len());
+        assert_eq!(
+            text.matches("Long message. Long message.").count() >= 20,
+            true,
+            "{format}: every message"
+        );
+    }
+    // Erasure takes the kept exports with it.
+    erase_me(&session).await;
+    let listing = stack()
+        .s3()
+        .list_object_versions()
+        .bucket(stack().resource("CvBucket"))
+        .prefix(format!("exports/{profile_id}/"))
+        .send()
+        .await
+        .unwrap();
+    assert!(listing.versions().is_empty() && listing.delete_markers().is_empty(), "no export left");
+}

@@ -8,7 +8,7 @@ moto. Every request is forwarded unchanged, unless a rule set with `POST /_fault
 `service` is the SigV4 signing name from the request's credential scope (dynamodb, s3, ses,
 secretsmanager); `operations` (optional) are X-Amz-Target operations for JSON protocols, or HTTP
 methods for S3; `fault` is `throttle` (DynamoDB's ThrottlingException, S3's SlowDown) or
-`unavailable` (503). `{"rules": []}` heals everything. Presigned requests (a browser's CV upload)
+`unavailable` (503), or `delay` (forwarded `seconds` late). `{"rules": []}` heals everything. Presigned requests (a browser's CV upload)
 carry no Authorization header, so their service is "" and no rule fails them. `GET /_faults` shows the rules and how many
 requests each one failed.
 """
@@ -17,6 +17,7 @@ import http.client
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -107,6 +108,10 @@ class FaultProxy:
                 target = self.headers.get("X-Amz-Target", "")
                 operation = target.rsplit(".", 1)[-1] if target else self.command
                 rule = proxy.matching_rule(service, operation)
+                if rule is not None and rule.get("fault") == "delay":
+                    # A slow dependency: the request goes through, `seconds` late.
+                    time.sleep(float(rule.get("seconds", 1)))
+                    rule = None
                 if rule is not None:
                     status, content_type, data = fault_response(service, rule.get("fault", "unavailable"))
                     return self._reply(status, [("Content-Type", content_type)], data)

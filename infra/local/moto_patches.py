@@ -204,3 +204,29 @@ def apply_capacity() -> None:
     DynamoHandler.scan = _metered_query(DynamoHandler.scan)
     DynamoHandler.transact_write_items = _metered_transaction(DynamoHandler.transact_write_items)
     DynamoHandler._steward_capacity = True
+
+
+# Who each local access key is (infra/local/iam.py): sts:GetCallerIdentity answers with the
+# function's assumed role, or the operator's, as AWS does for their temporary credentials.
+LOCAL_IDENTITIES: dict[str, str] = {}
+
+
+def apply_identities(identities: dict[str, str]) -> None:
+    import zlib
+
+    from moto.sts.models import STSBackend
+
+    LOCAL_IDENTITIES.update(identities)
+    original = STSBackend.get_caller_identity
+    if getattr(original, "_steward_local", False):
+        return
+
+    def get_caller_identity(self, access_key_id, region):
+        arn = LOCAL_IDENTITIES.get(access_key_id)
+        if arn is None:
+            return original(self, access_key_id, region)
+        role = arn.split("/")[1]
+        return f"AROA{zlib.crc32(role.encode()):012d}:{arn.rsplit('/', 1)[1]}", arn, arn.split(":")[4]
+
+    get_caller_identity._steward_local = True
+    STSBackend.get_caller_identity = get_caller_identity

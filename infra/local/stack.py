@@ -40,6 +40,10 @@ ACCOUNT_ID = "123456789012"
 RUNTIME_PREFIX = "/2018-06-01/runtime"
 # API Gateway's payload limit; larger requests never reach a function.
 MAX_PAYLOAD = 10 * 1024 * 1024
+# Lambda's limit on a synchronous invocation's event and on its response, as Lambda counts them.
+LAMBDA_PAYLOAD_LIMIT = 6_291_556
+# How long API Gateway waits for its integration before it answers 503 on its own.
+INTEGRATION_TIMEOUT_SECONDS = 30
 # Bodies API Gateway passes as text; everything else arrives base64-encoded.
 TEXT_TYPES = re.compile(r"^(text/|application/(json|.*\+json|xml|.*\+xml|javascript))", re.I)
 
@@ -145,11 +149,34 @@ class Resolver:
                 return arg[0].join(str(self.resolve(v)) for v in arg[1])
             if key == "Fn::Split":
                 return self.resolve(arg[1]).split(arg[0])
+            if key == "Fn::Select":
+                return self.resolve(arg[1])[int(self.resolve(arg[0]))]
+            if key == "Fn::If":
+                return self.resolve(arg[1] if self.condition(arg[0]) else arg[2])
         if isinstance(value, dict):
-            return {k: self.resolve(v) for k, v in value.items()}
+            return {k: self.resolve(v) for k, v in value.items() if v != {"Ref": "AWS::NoValue"}}
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [self.resolve(v) for v in value if v != {"Ref": "AWS::NoValue"}]
         return value
+
+    def condition(self, name: str) -> bool:
+        """A template condition, as CloudFormation evaluates it with the local parameters."""
+        return bool(self._condition(self.template.get("Conditions", {})[name]))
+
+    def _condition(self, value):
+        if isinstance(value, dict) and len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Fn::Equals":
+                return str(self._condition(arg[0])) == str(self._condition(arg[1]))
+            if key == "Fn::Not":
+                return not self._condition(arg[0])
+            if key == "Fn::And":
+                return all(self._condition(v) for v in arg)
+            if key == "Fn::Or":
+                return any(self._condition(v) for v in arg)
+            if key == "Condition":
+                return self.condition(arg)
+        return self.resolve(value)
 
     def get_att(self, resource: str, attribute: str) -> str:
         kind = self.template["Resources"][resource]["Type"]
@@ -342,6 +369,47 @@ def create_bucket(clients, logical, props, resolver, region) -> str:
     return name
 
 
+# --- IAM ----------------------------------------------------------------------------------------
+
+
+def enforce_iam(gate: Gate, template: dict, resolver: Resolver, settings: dict[str, str], region: str,
+                log_dir: Path | None) -> dict[str, str]:
+    """Gives each function (and the operator) its own identity and, unless LOCAL_IAM=off, has every
+    call they make authorised against the template's policies for it. Returns each function's
+    access key by logical id."""
+    sys.path.insert(0, str(ROOT / "infra/local"))
+    import iam
+    import moto_patches
+
+    transformed = iam.sam_transform(template, region)
+    identities = iam.identities_from(transformed, resolver, resolver.stack, ACCOUNT_ID, settings["OPERATOR_AWS_ACCESS_KEY_ID"])
+    moto_patches.apply_identities({identity.access_key: identity.principal for identity in identities})
+    keys = {identity.name: identity.access_key for identity in identities}
+    if settings.get("LOCAL_IAM", "on") == "off":
+        banner = "!" * 100
+        log(banner)
+        log("LOCAL_IAM=off: IAM IS NOT ENFORCED. Every function and the operator may call anything, which AWS")
+        log("would refuse. For debugging only: tests and `make dev` enforce it.")
+        log(banner)
+        return keys
+    schemas = iam.Schemas()
+    secrets: dict[str, str] = {}
+    email_identities: set[str] = set()
+    for logical, resource in template["Resources"].items():
+        kind = resource["Type"]
+        if kind == "AWS::DynamoDB::Table":
+            schemas.add_table(resolver.ref(logical), resolver.resolve(resource["Properties"]))
+        elif kind == "AWS::SecretsManager::Secret":
+            secrets[resolver.resolve(resource["Properties"]["Name"])] = resolver.ref(logical)
+        elif kind == "AWS::SES::EmailIdentity":
+            email_identities.add(resolver.ref(logical))
+    mapper = iam.Mapper(region, ACCOUNT_ID, schemas, secrets, iam.resource_policies(transformed, resolver), email_identities)
+    evaluator = iam.Evaluator(ACCOUNT_ID)
+    gate.enforcer = iam.Enforcer(evaluator, mapper, identities, {settings["AWS_ACCESS_KEY_ID"]}, log_dir)
+    log(f"IAM enforced: {len(identities)} identities, each with exactly the template's policies for it")
+    return keys
+
+
 # --- functions: the Lambda Runtime API -------------------------------------------------------
 
 
@@ -361,16 +429,19 @@ class Invocation:
     done: threading.Event = field(default_factory=threading.Event)
     response: bytes | None = None
     error: dict | None = None
+    # Which worker (execution environment) runs it: the one Lambda stops when it times out.
+    worker: int | None = None
     # time.perf_counter() when a worker took it and when it answered: the billed duration.
     started_at: float = 0.0
     finished_at: float = 0.0
 
 
-def peak_rss_kb(pid: int) -> int:
-    """A process's peak resident set (VmHWM), what Lambda reports as Max Memory Used."""
+def peak_rss_kb(pid: int, field: str = "VmHWM") -> int:
+    """A process's peak resident set (VmHWM), what Lambda reports as Max Memory Used; with
+    `field="VmRSS"`, its resident set now."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
     except OSError:
         pass
@@ -380,11 +451,13 @@ def peak_rss_kb(pid: int) -> int:
 class LocalFunction:
     """One function of the template: its Runtime API endpoint and the processes that poll it."""
 
-    def __init__(self, logical: str, binary: Path, env: dict[str, str], timeout: int, workers: int, log_dir: Path | None):
+    def __init__(self, logical: str, binary: Path, env: dict[str, str], timeout: int, workers: int, log_dir: Path | None,
+                 memory_mb: int = 128):
         self.logical = logical
         self.binary = binary
         self.env = env
         self.timeout = timeout
+        self.memory_mb = memory_mb
         self.workers = workers
         self.log_dir = log_dir
         self.pending: queue.Queue[Invocation] = queue.Queue()
@@ -403,10 +476,14 @@ class LocalFunction:
         self.cold_started_at = 0.0
         self.last_cold_start: dict = {}
         self.cold_lock = threading.Lock()
-        self.server = QuietServer(("127.0.0.1", 0), self._handler_class())
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # One Runtime API endpoint per worker, as each Lambda execution environment has its own:
+        # the stack knows which process runs which invocation, and stops that one when it must.
+        self.servers = []
+        for index in range(workers):
+            server = QuietServer(("127.0.0.1", 0), self._handler_class(index))
+            server.daemon_threads = True
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            self.servers.append(server)
 
     def start(self) -> None:
         for index in range(self.workers):
@@ -416,7 +493,7 @@ class LocalFunction:
     def _spawn(self, index: int, binary: Path | None = None) -> subprocess.Popen:
         env = {
             **self.env,
-            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.port}",
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.servers[index].server_address[1]}",
             "AWS_LAMBDA_FUNCTION_NAME": self.env.get("AWS_LAMBDA_FUNCTION_NAME", self.logical),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.logical}",
@@ -439,39 +516,79 @@ class LocalFunction:
                 continue
             with self.cold_lock:  # not while a cold start replaces the workers
                 for index, process in enumerate(self.processes):
+                    if process.poll() is None and not self.bench and peak_rss_kb(process.pid, "VmRSS") > self.memory_mb * 1024:
+                        # Lambda stops an environment that uses more than its MemorySize.
+                        log(f"{self.logical} worker {index} used more than its {self.memory_mb} MB; stopped (Runtime.OutOfMemory)")
+                        self.stop_worker(index, {"errorType": "Runtime.OutOfMemory", "errorMessage": "Runtime exited with error: signal: killed"})
                     if process.poll() is not None and self.supervising and not self.paused:
                         log(f"{self.logical} worker {index} exited with {process.returncode}; restarting")
-                        self._fail_in_flight({"errorType": "Runtime.ExitError", "errorMessage": "process exited"})
+                        self._fail_in_flight(index, {"errorType": "Runtime.ExitError", "errorMessage": "process exited"})
                         self.processes[index] = self._spawn(index)
             time.sleep(0.2)
 
-    def _fail_in_flight(self, error: dict) -> None:
-        # A process that died takes its current invocation with it; which one is not known, so
-        # only invocations whose deadline passed are failed here, the others by their own timeout.
-        now = time.time() * 1000
+    def _fail_in_flight(self, worker: int, error: dict) -> None:
+        """A process that died takes its current invocation with it."""
         with self.lock:
             for request_id, invocation in list(self.in_flight.items()):
-                if invocation.deadline_ms < now:
+                if invocation.worker == worker:
                     invocation.error = error
                     invocation.done.set()
                     del self.in_flight[request_id]
 
-    def invoke(self, payload: dict) -> tuple[bytes | None, dict | None]:
-        invocation = self.invoke_timed(payload)
+    def stop_worker(self, index: int, error: dict) -> None:
+        """Stops one execution environment, as Lambda does past its timeout or its memory; the
+        supervisor starts a new one (the next invocation there is a cold start)."""
+        if index < len(self.processes) and self.processes[index].poll() is None:
+            self.processes[index].kill()
+        self._fail_in_flight(index, error)
+
+    def invoke(self, payload: dict, wait_at_most: float | None = None) -> tuple[bytes | None, dict | None]:
+        invocation = self.invoke_timed(payload, wait_at_most)
         return invocation.response, invocation.error
 
-    def invoke_timed(self, payload: dict) -> Invocation:
+    def invoke_timed(self, payload: dict, wait_at_most: float | None = None) -> Invocation:
+        """Invokes as Lambda does: an event over 6 MB is refused, a run past the function's
+        Timeout is stopped (its environment with it). `wait_at_most` is how long the caller waits
+        (API Gateway's integration timeout); the run goes on past it, as in AWS."""
         invocation = Invocation(
             request_id=str(uuid.uuid4()),
             payload=json.dumps(payload).encode(),
             deadline_ms=int((time.time() + self.timeout) * 1000),
         )
+        if len(invocation.payload) > LAMBDA_PAYLOAD_LIMIT:
+            invocation.error = {
+                "errorType": "RequestEntityTooLargeException",
+                "errorMessage": f"Request must be smaller than {LAMBDA_PAYLOAD_LIMIT} bytes for the InvokeFunction operation",
+            }
+            return invocation
         self.pending.put(invocation)
-        if not invocation.done.wait(self.timeout + 1):
+        if wait_at_most is not None and wait_at_most < self.timeout:
+            if not invocation.done.wait(wait_at_most):
+                threading.Thread(target=self._time_out, args=(invocation,), daemon=True).start()
+                invocation.error = {"errorType": "Gateway.IntegrationTimeout", "errorMessage": "the integration timed out"}
+            return invocation
+        self._time_out(invocation)
+        return invocation
+
+    def _time_out(self, invocation: Invocation) -> None:
+        # The timeout runs from when an environment takes the event, as Lambda's does.
+        while not invocation.done.is_set() and not invocation.started_at and not self.stopping:
+            invocation.done.wait(0.05)
+        remaining = invocation.deadline_ms / 1000 - time.time()
+        if invocation.done.wait(max(remaining, 0)):
+            return
+        error = {"errorType": "Sandbox.Timedout", "errorMessage": f"Task timed out after {self.timeout:.2f} seconds"}
+        with self.lock:
+            taken = self.in_flight.get(invocation.request_id)
+        if taken is not None and taken.worker is not None:
+            log(f"{self.logical} worker {taken.worker} ran past its {self.timeout} s timeout; stopped")
+            self.stop_worker(taken.worker, error)
+        else:
             with self.lock:
                 self.in_flight.pop(invocation.request_id, None)
-            invocation.error = {"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out"}
-        return invocation
+        if invocation.error is None and invocation.response is None:
+            invocation.error = error
+        invocation.done.set()
 
     def cold_start(self, binary: Path | None = None) -> dict:
         """make bench: replaces the workers by one new process (running `binary` instead, for the
@@ -525,9 +642,10 @@ class LocalFunction:
             except subprocess.TimeoutExpired:
                 process.kill()
         self.stopping = True
-        self.server.shutdown()
+        for server in self.servers:
+            server.shutdown()
 
-    def _handler_class(self):
+    def _handler_class(self, worker: int):
         function = self
 
         class RuntimeApi(BaseHTTPRequestHandler):
@@ -569,6 +687,8 @@ class LocalFunction:
                             self.close_connection = True
                             return
                 with function.lock:
+                    invocation.worker = worker
+                    invocation.deadline_ms = int((time.time() + function.timeout) * 1000)
                     function.in_flight[invocation.request_id] = invocation
                 invocation.started_at = time.perf_counter()
                 self._reply(
@@ -602,6 +722,14 @@ class LocalFunction:
                 if function.cold_started_at and "first_response_ms" not in function.last_cold_start:
                     function.last_cold_start["first_response_ms"] = (invocation.finished_at - function.cold_started_at) * 1000
                     function.last_cold_start["peak_rss_kb"] = peak_rss_kb(function.last_cold_start["pid"])
+                if match.group(2) == "response" and len(body) > LAMBDA_PAYLOAD_LIMIT:
+                    # Lambda refuses the response, and the invocation fails.
+                    invocation.error = {
+                        "errorType": "Function.ResponseSizeTooLarge",
+                        "errorMessage": f"Response payload size exceeded maximum allowed payload size ({LAMBDA_PAYLOAD_LIMIT} bytes).",
+                    }
+                    invocation.done.set()
+                    return self._reply(413, json.dumps({"errorType": "RequestEntityTooLarge", "errorMessage": invocation.error["errorMessage"]}).encode())
                 if match.group(2) == "response":
                     invocation.response = body
                 else:
@@ -622,15 +750,19 @@ class SqsPoller:
     """Lambda's SQS event source mapping: receive a batch, invoke, delete what succeeded. With
     ReportBatchItemFailures only the failed messages stay for redelivery; on a function error all do."""
 
-    def __init__(self, function: LocalFunction, queue_arn: str, batch_size: int, endpoint: str, region: str):
+    def __init__(self, function: LocalFunction, queue_arn: str, batch_size: int, endpoint: str, region: str,
+                 access_key: str, secret_key: str):
         import boto3
 
         self.function = function
         self.queue_arn = queue_arn
         self.batch_size = max(1, min(int(batch_size), 10))
         self.region = region
-        self.sqs = boto3.session.Session(region_name=region).client("sqs", endpoint_url=endpoint)
-        self.queue_url = self.sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[1])["QueueUrl"]
+        session = boto3.session.Session(region_name=region, aws_access_key_id=access_key, aws_secret_access_key=secret_key)
+        self.sqs = session.client("sqs", endpoint_url=endpoint)
+        # The mapping knows its queue by ARN: the URL is looked up as the stack, not as the role.
+        admin = boto3.session.Session(region_name=region).client("sqs", endpoint_url=endpoint)
+        self.queue_url = admin.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[1])["QueueUrl"]
         self.stopping = False
 
     def start(self) -> None:
@@ -941,10 +1073,12 @@ class Gateway:
                     source_ip = self.headers["x-local-source-ip"]
                     del self.headers["x-local-source-ip"]
                 event = build_event(route, self, body, match.groupdict(), source_ip)
-                response, error = route.function.invoke(event)
+                response, error = route.function.invoke(event, wait_at_most=INTEGRATION_TIMEOUT_SECONDS)
                 if error is not None:
+                    # API Gateway's own answers: 503 when its integration timed out, 500 when
+                    # Lambda failed the invocation (an error, a timeout, a payload over 6 MB).
                     log(f"{route.function.logical} failed: {error.get('errorType')}: {error.get('errorMessage')}")
-                    if error.get("errorType") == "Sandbox.Timedout":
+                    if error.get("errorType") == "Gateway.IntegrationTimeout":
                         return self._message(503, "Service Unavailable")
                     return self._message(500, "Internal Server Error")
                 self._send(*to_http(response))
@@ -1023,7 +1157,17 @@ def wait_for_port(port: int, timeout: float = 20) -> None:
     raise SystemExit(f"nothing answered on port {port}")
 
 
-def start_moto(port: int):
+class Gate:
+    """What stands before moto: the service limits moto does not enforce (infra/local/limits.py),
+    and the IAM enforcer once the stack's identities are known (the stack's own set-up, with the
+    administrator's key, goes through before)."""
+
+    def __init__(self):
+        self.enforcer = None
+        self.limits = None
+
+
+def start_moto(port: int, gate: Gate):
     """moto's server, one request at a time. moto's backends are not safe under concurrent
     requests: a DynamoDB transaction snapshots and, on a failed condition, restores a whole
     table, losing writes that other requests made meanwhile. Real AWS has no such limit; the
@@ -1042,10 +1186,28 @@ def start_moto(port: int):
     app = DomainDispatcherApplication(create_backend_app)
     lock = threading.Lock()
 
-    def serialized(environ, start_response):
+    def locked(environ, start_response):
         with lock:
             # The body is produced inside the lock too: moto renders responses lazily.
             return list(app(environ, start_response))
+
+    def limited(environ, start_response):
+        if gate.limits is not None and environ["REQUEST_METHOD"] == "POST":
+            import iam
+
+            headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
+            refused = gate.limits.check("POST", environ.get("PATH_INFO", ""), headers, iam.read_body(environ))
+            if refused is not None:
+                status, response_headers, body = refused
+                start_response(status, response_headers + [("Content-Length", str(len(body)))])
+                return [body]
+        return locked(environ, start_response)
+
+    def serialized(environ, start_response):
+        # Authorisation happens outside moto's lock: it reads no moto state.
+        if gate.enforcer is not None:
+            return gate.enforcer.wrap(limited)(environ, start_response)
+        return limited(environ, start_response)
 
     server = make_server("127.0.0.1", port, serialized, threaded=True, request_handler=MotoRequestHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -1090,13 +1252,24 @@ def main() -> None:
         os.environ[key] = settings[key]
     os.environ["AWS_DEFAULT_REGION"] = region
 
-    moto = start_moto(moto_port)
+    gate = Gate()
+    moto = start_moto(moto_port, gate)
     wait_for_port(moto_port)
     endpoint = f"http://127.0.0.1:{moto_port}"
 
     template = load_template(args.template)
     resolver = Resolver(template, settings, settings["STACK_NAME"], region)
     resources = create_resources(template, resolver, endpoint, region)
+    if args.log_dir:
+        args.log_dir.mkdir(parents=True, exist_ok=True)
+    identities = enforce_iam(gate, template, resolver, settings, region, args.log_dir)
+    from limits import Limits
+
+    gate.limits = Limits({
+        resolver.ref(logical): int(resource["Properties"].get("MaximumMessageSize", 256 * 1024))
+        for logical, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::SQS::Queue"
+    })
 
     if args.log_dir:
         args.log_dir.mkdir(parents=True, exist_ok=True)
@@ -1143,7 +1316,8 @@ def main() -> None:
             **{k: str(v) for k, v in resolver.resolve(props.get("Environment", {}).get("Variables", {})).items()},
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
-            "AWS_ACCESS_KEY_ID": settings["AWS_ACCESS_KEY_ID"],
+            # Each function calls AWS as its own role (infra/local/iam.py), as in Lambda.
+            "AWS_ACCESS_KEY_ID": identities[logical],
             "AWS_SECRET_ACCESS_KEY": settings["AWS_SECRET_ACCESS_KEY"],
             "AWS_ENDPOINT_URL": function_endpoint,
             **({"STRIPE_API_BASE": stripe_url} if stripe_url else {}),
@@ -1153,7 +1327,8 @@ def main() -> None:
         }
         timeout = int(props.get("Timeout", globals_fn.get("Timeout", 3)))
         workers = int(settings.get("FUNCTION_WORKERS", "2"))
-        function = LocalFunction(logical, binary, env, timeout, workers, args.log_dir)
+        memory_mb = int(props.get("MemorySize", globals_fn.get("MemorySize", 128)))
+        function = LocalFunction(logical, binary, env, timeout, workers, args.log_dir, memory_mb)
         function.bench = settings.get("BENCH") == "1"
         functions[logical] = function
         for event in props.get("Events", {}).values():
@@ -1163,7 +1338,9 @@ def main() -> None:
                 schedules.append(Schedule(function, event["Properties"]["Schedule"], every, region))
             if event["Type"] == "SQS":
                 event_props = resolver.resolve(event["Properties"])
-                pollers.append(SqsPoller(function, event_props["Queue"], event_props.get("BatchSize", 10), endpoint, region))
+                # Lambda's event source mapping polls with the function's role.
+                pollers.append(SqsPoller(function, event_props["Queue"], event_props.get("BatchSize", 10), endpoint, region,
+                                         identities[logical], settings["AWS_SECRET_ACCESS_KEY"]))
             if event["Type"] == "HttpApi":
                 method = event["Properties"]["Method"].upper()
                 path = event["Properties"]["Path"]
@@ -1194,6 +1371,7 @@ def main() -> None:
         threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
 
     ready = {
+        "iam": "enforced" if gate.enforcer is not None else "off",
         "api": api_url, "site": settings["SiteUrl"], "aws_endpoint": endpoint, "resources": resources,
         "region": region, "stripe": stripe_url, "fault_proxy": fault_proxy.url if fault_proxy else None,
     }

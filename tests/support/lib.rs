@@ -18,6 +18,9 @@ use steward_core::store::dynamodb::keys;
 pub type Item = HashMap<String, AttributeValue>;
 
 pub struct Stack {
+    /// "enforced" when every call a function or the operator makes is authorised against the
+    /// template's policies (infra/local/iam.py), "off" only when a debugging setting said so.
+    pub iam: String,
     /// The local Stripe emulator, when the env file's keys are the local ones.
     pub stripe: Option<String>,
     /// The fault-injecting proxy in front of moto, when the stack runs with `FAULT_PROXY=1`.
@@ -54,10 +57,31 @@ pub fn local_env() -> HashMap<String, String> {
 }
 
 /// The local stack, started on free ports the first time a test of this binary asks for it.
-/// It stops when the test binary exits (its stdin closes).
+/// It stops when the test binary exits (its stdin closes). A test that chose another stack for its
+/// thread (`use_stack`) gets that one, and so do the helpers it calls.
 pub fn stack() -> &'static Stack {
+    if let Some(chosen) = CHOSEN.with(std::cell::Cell::get) {
+        return chosen;
+    }
     static STACK: OnceLock<Stack> = OnceLock::new();
-    STACK.get_or_init(start_stack)
+    STACK.get_or_init(|| start_stack(None, &[]))
+}
+
+thread_local! {
+    static CHOSEN: std::cell::Cell<Option<&'static Stack>> = const { std::cell::Cell::new(None) };
+}
+
+/// Makes `stack()` (and every helper) answer with `chosen` on this thread; `None` goes back to
+/// the binary's shared stack. For tests on a `current_thread` runtime, whose code all runs here.
+pub fn use_stack(chosen: Option<&'static Stack>) {
+    CHOSEN.with(|cell| cell.set(chosen));
+}
+
+/// A stack of its own, from another template and with settings of its own (`KEY=VALUE`). It
+/// lives until the test binary exits.
+pub fn start_own_stack(template: Option<&std::path::Path>, settings: &[&str]) -> &'static Stack {
+    let settings: Vec<String> = settings.iter().map(|s| (*s).to_owned()).collect();
+    Box::leak(Box::new(start_stack(template, &settings)))
 }
 
 /// `KEY=VALUE,KEY=VALUE` into pairs; a comma not followed by `NAME=` belongs to the value
@@ -80,14 +104,19 @@ fn stack_settings(text: &str) -> Vec<String> {
     pairs
 }
 
-fn start_stack() -> Stack {
+fn start_stack(template: Option<&std::path::Path>, own_settings: &[String]) -> Stack {
     let exe = std::env::current_exe().expect("test binary path");
     // target/<profile>/deps/<test> -> target/<profile>, where `cargo build --bins` put the functions.
     let bin_dir = exe.parent().and_then(|d| d.parent()).expect("profile directory").to_path_buf();
     let python = std::env::var("STEWARD_PYTHON")
         .unwrap_or_else(|_| root().join(".venv/bin/python").display().to_string());
     let test_name = exe.file_stem().and_then(|s| s.to_str()).unwrap_or("tests").to_owned();
-    let log_dir = bin_dir.join("stack-logs").join(format!("{test_name}-{}", std::process::id()));
+    static STACKS_STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let ordinal = STACKS_STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let log_dir = bin_dir.join("stack-logs").join(match ordinal {
+        0 => format!("{test_name}-{}", std::process::id()),
+        n => format!("{test_name}-{}-{n}", std::process::id()),
+    });
     let mut process = Command::new(&python)
         .arg(root().join("infra/local/stack.py"))
         .args([
@@ -105,8 +134,10 @@ fn start_stack() -> Stack {
         .args(
             stack_settings(&std::env::var("STEWARD_STACK_SET").unwrap_or_default())
                 .into_iter()
+                .chain(own_settings.iter().cloned())
                 .flat_map(|pair| ["--set".to_owned(), pair]),
         )
+        .args(template.map(|t| ["--template".into(), t.as_os_str().to_owned()]).into_iter().flatten())
         .arg("--bin-dir")
         .arg(&bin_dir)
         .arg("--log-dir")
@@ -136,6 +167,7 @@ fn start_stack() -> Stack {
         .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
         .collect();
     Stack {
+        iam: text("iam"),
         stripe: ready["stripe"].as_str().map(str::to_owned),
         fault_proxy: ready["fault_proxy"].as_str().map(str::to_owned),
         bin_dir,
@@ -445,7 +477,8 @@ pub fn admin_command() -> Command {
         .env("PUBLIC_API_URL", &stack().api)
         .env("AWS_ENDPOINT_URL", &stack().aws_endpoint)
         .env("AWS_REGION", &stack().region)
-        .env("AWS_ACCESS_KEY_ID", "local")
+        // The operator's identity: the stack holds steward-admin to the template's OperatorPolicy.
+        .env("AWS_ACCESS_KEY_ID", &stack().settings["OPERATOR_AWS_ACCESS_KEY_ID"])
         .env("AWS_SECRET_ACCESS_KEY", "local");
     if let Some(stripe) = &stack().stripe {
         command.env("STRIPE_API_BASE", stripe);

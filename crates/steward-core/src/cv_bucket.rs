@@ -1,5 +1,6 @@
 //! The private CV bucket, for erasure, retention and exports (feature `s3`): every version of an
-//! application's objects deleted, and short-lived download links.
+//! application's objects deleted, short-lived download links, and exports too large for one
+//! response kept for their link.
 
 use std::time::Duration;
 
@@ -43,16 +44,31 @@ impl CvBucket {
             .map_err(|e| CvObjectsError(error_chain(&e)))?;
         Ok(request.uri().to_owned())
     }
-}
 
-impl CvObjects for CvBucket {
-    async fn delete_application(&self, application_id: &str) -> Result<usize, CvObjectsError> {
-        if application_id.is_empty()
-            || !application_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        {
-            return Err(CvObjectsError("not an application id".into()));
-        }
-        let prefix = format!("cv/{application_id}/");
+    /// Keeps an export too large for one Lambda response (6 MB) under `exports/<profile>/`, for a
+    /// short-lived link to it; the bucket's lifecycle removes it after a day, erasure at once.
+    pub async fn put_export(
+        &self,
+        profile_id: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        extension: &str,
+    ) -> Result<String, CvObjectsError> {
+        let key = format!("{}{}.{extension}", exports_prefix(profile_id)?, uuid::Uuid::new_v4().simple());
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type(content_type)
+            .body(body.into())
+            .send()
+            .await
+            .map_err(|e| CvObjectsError(error_chain(&e)))?;
+        Ok(key)
+    }
+
+    /// Deletes every version (and delete marker) under `prefix`; returns how many.
+    async fn delete_under(&self, prefix: &str) -> Result<usize, CvObjectsError> {
         let mut deleted = 0;
         // Deleting changes the listing, so list from the start until nothing is left.
         loop {
@@ -60,7 +76,7 @@ impl CvObjects for CvBucket {
                 .client
                 .list_object_versions()
                 .bucket(&self.bucket)
-                .prefix(&prefix)
+                .prefix(prefix)
                 .send()
                 .await
                 .map_err(|e| CvObjectsError(error_chain(&e)))?;
@@ -104,5 +120,28 @@ impl CvObjects for CvBucket {
             }
             deleted += count;
         }
+    }
+}
+
+/// Where a person's large exports are kept for their link: `exports/<profile id>/`.
+fn exports_prefix(profile_id: &str) -> Result<String, CvObjectsError> {
+    if profile_id.is_empty() || !profile_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(CvObjectsError("not a profile id".into()));
+    }
+    Ok(format!("exports/{profile_id}/"))
+}
+
+impl CvObjects for CvBucket {
+    async fn delete_application(&self, application_id: &str) -> Result<usize, CvObjectsError> {
+        if application_id.is_empty()
+            || !application_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(CvObjectsError("not an application id".into()));
+        }
+        self.delete_under(&format!("cv/{application_id}/")).await
+    }
+
+    async fn delete_exports(&self, profile_id: &str) -> Result<usize, CvObjectsError> {
+        self.delete_under(&exports_prefix(profile_id)?).await
     }
 }

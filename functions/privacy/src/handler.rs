@@ -220,7 +220,7 @@ async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Result<R
     let profile_id = signed.profile_id.as_str();
     match (method, path) {
         ("GET" | "HEAD", "/me") => {
-            let data = everything(app, profile_id).await?;
+            let data = fit_for_one_response(everything(app, profile_id).await?);
             if signed.page {
                 let notice = query(signed.request, "done");
                 let page = pages::privacy_center(
@@ -391,6 +391,9 @@ async fn export(app: &App, profile_id: &str, format: ExportFormat) -> Result<Res
         ExportFormat::Json => serde_json::to_string_pretty(&data).unwrap_or_default(),
         ExportFormat::Csv => export_csv(&data),
     };
+    if !fits_one_response(&body) {
+        return export_by_link(app, profile_id, format, body).await;
+    }
     let mut response = respond::json(200, &serde_json::Value::Null);
     *response.body_mut() = Body::Text(body);
     let headers = response.headers_mut();
@@ -400,6 +403,88 @@ async fn export(app: &App, profile_id: &str, format: ExportFormat) -> Result<Res
         headers.insert("content-disposition", value);
     }
     tracing::info!(profile_id, format = format.as_str(), "data exported");
+    Ok(response)
+}
+
+/// Lambda's limit on a synchronous response: 6 MB, the body counted as the JSON string it
+/// travels in (quotes and line breaks escaped), with room for the status and headers.
+const LAMBDA_RESPONSE_LIMIT: usize = 6 * 1024 * 1024;
+const RESPONSE_ENVELOPE: usize = 64 * 1024;
+
+fn fits_one_response(body: &str) -> bool {
+    let escaped = serde_json::to_string(body).map_or(usize::MAX, |s| s.len());
+    escaped + RESPONSE_ENVELOPE <= LAMBDA_RESPONSE_LIMIT
+}
+
+/// Values longer than this are shortened in the privacy center when everything would not fit
+/// one response; the export always has them whole.
+const ABBREVIATED_CHARS: usize = 1_000;
+
+/// What the privacy center shows: everything held, with long values shortened (and
+/// `abbreviated` saying so, and where to get them whole) when it would not fit one response.
+fn fit_for_one_response(mut data: serde_json::Value) -> serde_json::Value {
+    let size = serde_json::to_string(&data).map_or(usize::MAX, |s| s.len());
+    // Half the limit: the page renders the same data as HTML, which is larger than its JSON.
+    if size + RESPONSE_ENVELOPE <= LAMBDA_RESPONSE_LIMIT / 2 {
+        return data;
+    }
+    fn shorten(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(text) if text.chars().count() > ABBREVIATED_CHARS => {
+                let kept: String = text.chars().take(ABBREVIATED_CHARS).collect();
+                let total = text.chars().count();
+                *text = format!("{kept}… ({total} characters: the export has them all)");
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(shorten),
+            serde_json::Value::Object(fields) => fields.values_mut().for_each(shorten),
+            _ => {}
+        }
+    }
+    shorten(&mut data);
+    data["abbreviated"] = serde_json::json!({
+        "detail": format!("Values longer than {ABBREVIATED_CHARS} characters are shortened here; the export has everything."),
+        "export": "/me/export",
+    });
+    data
+}
+
+/// An export too large for one response: kept in the private bucket for a day at most, and the
+/// person sent on to a link that downloads it and works for minutes (303 for pages and JSON
+/// clients alike; the link is in `Location` and in the body).
+async fn export_by_link(
+    app: &App,
+    profile_id: &str,
+    format: ExportFormat,
+    body: String,
+) -> Result<Response<Body>, Problem> {
+    let unavailable = |err: steward_core::domain::erasure::CvObjectsError| {
+        tracing::error!(error = %err, "a large export could not be kept for its link");
+        Problem::unavailable(2)
+    };
+    let size = body.len();
+    let key = app
+        .cvs
+        .put_export(profile_id, body.into_bytes(), format.content_type(), format.as_str())
+        .await
+        .map_err(unavailable)?;
+    let file_name = format!("my-data.{}", format.as_str());
+    let link = app
+        .cvs
+        .download_link(&key, None, &file_name, Duration::from_secs(CV_LINK_MINUTES * 60))
+        .await
+        .map_err(unavailable)?;
+    tracing::info!(profile_id, format = format.as_str(), size, "data exported by link");
+    let mut response = respond::json(
+        303,
+        &serde_json::json!({
+            "download_url": link,
+            "download_url_expires_at": rfc3339(now() + CV_LINK_MINUTES as i64 * 60),
+            "size_bytes": size,
+        }),
+    );
+    if let Ok(location) = link.parse() {
+        response.headers_mut().insert("location", location);
+    }
     Ok(response)
 }
 

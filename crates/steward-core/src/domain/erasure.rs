@@ -107,6 +107,8 @@ pub trait CvObjects {
         &self,
         application_id: &str,
     ) -> impl Future<Output = Result<usize, CvObjectsError>> + Send;
+    /// Deletes every version of the person's large exports kept for their links; returns how many.
+    fn delete_exports(&self, profile_id: &str) -> impl Future<Output = Result<usize, CvObjectsError>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -145,6 +147,10 @@ where
         };
         for application in &plan.applications {
             report.cv_versions_deleted += cvs.delete_application(application).await?;
+        }
+        if round == 0 {
+            // Exports too large for one response wait in the bucket for their link: theirs too.
+            cvs.delete_exports(profile_id).await?;
         }
         for (key, until) in &plan.payments {
             store.retain_payment(key, *until).await?;

@@ -1,0 +1,56 @@
+"""Service limits AWS enforces and moto does not, checked before moto sees a request.
+
+moto already refuses what DynamoDB refuses (items over 400 KB, transactions over 100 items,
+batches over 25), so those are left to it. Here:
+
+- SQS: a message body with its attributes over the queue's MaximumMessageSize (256 KiB unless the
+  queue says otherwise) is refused with `InvalidParameterValue`, as SQS does;
+- SES v2: a raw message over 40 MB (SES v2's limit, counted as the MIME message) is refused with
+  `MessageRejected`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from urllib.parse import parse_qs
+
+SQS_DEFAULT_MAX_BYTES = 256 * 1024
+SES_V2_MAX_MESSAGE_BYTES = 40 * 1024 * 1024
+
+
+class Limits:
+    def __init__(self, queue_limits: dict[str, int]):
+        # Queue name -> MaximumMessageSize, from the template.
+        self.queue_limits = queue_limits
+
+    def check(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[str, list, bytes] | None:
+        target = headers.get("x-amz-target", "")
+        if target.startswith("AmazonSQS.SendMessage"):
+            return self._sqs(json.loads(body or b"{}"), target.endswith("Batch"))
+        if not target and "Action=SendMessage" in body.decode(errors="replace"):
+            params = {k: v[0] for k, v in parse_qs(body.decode(errors="replace")).items()}
+            return self._sqs({"QueueUrl": params.get("QueueUrl", ""), "MessageBody": params.get("MessageBody", "")}, False)
+        if method == "POST" and path.startswith("/v2/email/outbound-emails"):
+            raw = json.loads(body or b"{}").get("Content", {}).get("Raw", {}).get("Data")
+            if raw and len(base64.b64decode(raw)) > SES_V2_MAX_MESSAGE_BYTES:
+                message = json.dumps({"message": "Message length is more than 40 MB"}).encode()
+                return "400 Bad Request", [("Content-Type", "application/json"), ("x-amzn-ErrorType", "MessageRejected")], message
+        return None
+
+    def _sqs(self, request: dict, batch: bool):
+        name = request.get("QueueUrl", "").rstrip("/").rsplit("/", 1)[-1]
+        limit = self.queue_limits.get(name, SQS_DEFAULT_MAX_BYTES)
+        entries = request.get("Entries", []) if batch else [request]
+        for entry in entries:
+            size = len(entry.get("MessageBody", "").encode())
+            for key, attribute in (entry.get("MessageAttributes") or {}).items():
+                size += len(key.encode()) + len(attribute.get("DataType", "").encode())
+                size += len((attribute.get("StringValue") or attribute.get("BinaryValue") or "").encode())
+            if size > limit:
+                body = json.dumps({
+                    "__type": "com.amazonaws.sqs#InvalidParameterValue",
+                    "message": f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes.",
+                }).encode()
+                return "400 Bad Request", [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-query-error", "InvalidParameterValue;Sender")], body
+        return None

@@ -1,0 +1,341 @@
+//! IAM bites locally as in AWS: for every function, and for the operator, a flow that needs one
+//! statement of the template's policies works with the template as it is, and fails with AWS's
+//! `AccessDenied` on a copy of the template without that statement. Each copy runs as a stack of
+//! its own (one worker a function), started beside the binary's shared stack.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use steward_blackbox::*;
+use steward_core::store::dynamodb::keys;
+
+/// A stack whose template lacks every statement of `logical`'s policies that allows `action`.
+fn stack_without(logical: &str, action: &str) -> &'static Stack {
+    let python = std::env::var("STEWARD_PYTHON")
+        .unwrap_or_else(|_| root().join(".venv/bin/python").display().to_string());
+    let copy: PathBuf = std::env::temp_dir()
+        .join(format!("steward-template-without-{logical}-{}.json", uuid::Uuid::new_v4().simple()));
+    let status = std::process::Command::new(python)
+        .arg(root().join("infra/local/mutate_template.py"))
+        .args(["--without", &format!("{logical}={action}"), "--out"])
+        .arg(&copy)
+        .status()
+        .expect("the template mutation runs");
+    assert!(status.success(), "the template has a statement of {logical} allowing {action}");
+    let own =
+        start_own_stack(Some(&copy), &["FUNCTION_WORKERS=1", "LOCAL_SCHEDULE_SECONDS_RetentionFunction=2"]);
+    assert_eq!(own.iam, "enforced");
+    own
+}
+
+/// Waits until the stack has refused `identity` (a function's logical id, or "Operator") a call
+/// to `action` (or, ending in `:`, to any action of that service), as AWS would.
+async fn refused(identity: &str, action: &str) {
+    let denials = stack().log_dir.join("iam-denials.jsonl");
+    eventually_within(Duration::from_secs(60), &format!("{identity} was refused {action}"), || {
+        let denials = denials.clone();
+        async move {
+            std::fs::read_to_string(&denials).is_ok_and(|text| {
+                text.lines().filter_map(|line| serde_json::from_str::<Value>(line).ok()).any(|denial| {
+                    let refused = denial["action"].as_str().unwrap_or_default();
+                    denial["identity"] == identity
+                        && (refused == action || (action.ends_with(':') && refused.starts_with(action)))
+                })
+            })
+        }
+    })
+    .await;
+}
+
+/// What `stack()` and every helper act on, on this test's thread: a stack of its own, or (`None`)
+/// the binary's shared stack, which runs the template as it is.
+fn on(chosen: Option<&'static Stack>) {
+    use_stack(chosen);
+}
+
+async fn contact(email: &str) -> StatusCode {
+    http()
+        .post(stack().url("/forms/contact-us"))
+        .header("x-local-source-ip", unique_ip())
+        .json(&json!({"name": "Zoë", "email": email, "message": "Hello"}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn submit_form_needs_its_table_statement() {
+    on(Some(stack_without("SubmitFormFunction", "dynamodb:PutItem")));
+    assert!(contact(&unique_email("iam")).await.is_server_error());
+    refused("SubmitFormFunction", "dynamodb:").await;
+    on(None);
+    assert_eq!(contact(&unique_email("iam")).await, StatusCode::CREATED);
+}
+
+async fn apply() -> Value {
+    let response = http()
+        .post(stack().url("/forms/careers"))
+        .header("x-local-source-ip", unique_ip())
+        .json(&json!({"name": "Zoë", "email": unique_email("iam"), "phone": "+44 20 7946 0958", "country": "GB", "position": "Rust engineer"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json().await.unwrap()
+}
+
+/// Applies, asks for an upload and posts a real PDF to the bucket as a browser does.
+async fn upload_cv() -> (Value, StatusCode) {
+    let receipt = apply().await;
+    let response = http()
+        .post(stack().url("/careers/cv-upload"))
+        .json(&json!({"token": receipt["cv_upload"]["token"], "content_type": "application/pdf", "file_name": "cv.pdf"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let post: Value = response.json().await.unwrap();
+    let pdf = std::fs::read(root().join("tests/fixtures/cv/cv.pdf")).unwrap();
+    (receipt, post_to_bucket(&post, pdf, "application/pdf").await)
+}
+
+#[tokio::test]
+async fn cv_upload_signs_what_its_role_may_put() {
+    // The browser's POST is authorised as the identity that signed its policy: cv-upload's role.
+    on(Some(stack_without("CvUploadFunction", "s3:PutObject")));
+    assert_eq!(upload_cv().await.1, StatusCode::FORBIDDEN);
+    refused("CvUploadFunction", "s3:PutObject").await;
+    on(None);
+    assert_eq!(upload_cv().await.1, StatusCode::CREATED);
+}
+
+async fn cv_checked(receipt: &Value) -> bool {
+    let (pk, sk) =
+        keys::submission(receipt["profile_id"].as_str().unwrap(), receipt["submission_id"].as_str().unwrap());
+    stack().item(pk, sk).await.is_some_and(|item| item.contains_key("cv"))
+}
+
+#[tokio::test]
+async fn verify_cv_needs_its_table_statement() {
+    on(Some(stack_without("VerifyCvFunction", "dynamodb:UpdateItem")));
+    let (receipt, status) = upload_cv().await;
+    assert_eq!(status, StatusCode::CREATED);
+    refused("VerifyCvFunction", "dynamodb:UpdateItem").await;
+    assert!(!cv_checked(&receipt).await);
+    on(None);
+    let (receipt, _) = upload_cv().await;
+    eventually("the CV was checked", || cv_checked(&receipt)).await;
+}
+
+async fn register_for_paid_event() -> Value {
+    let response = http()
+        .post(stack().url("/forms/event-registration"))
+        .header("x-local-source-ip", unique_ip())
+        .json(&json!({"name": "Zoë", "email": unique_email("iam"), "phone": "+44 20 7946 0958", "job_title": "CTO",
+                      "company": "Acme", "country": "GB", "state": "GB-LND", "event": "wso2con-2026"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json().await.unwrap()
+}
+
+async fn start_payment_status(registration: &Value) -> StatusCode {
+    http()
+        .post(stack().url("/payments"))
+        .json(&json!({"token": registration["payment"]["token"]}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn payments_needs_its_table_statement() {
+    on(Some(stack_without("PaymentsFunction", "dynamodb:UpdateItem")));
+    assert_eq!(
+        start_payment_status(&register_for_paid_event().await).await,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    refused("PaymentsFunction", "dynamodb:").await;
+    on(None);
+    assert_eq!(start_payment_status(&register_for_paid_event().await).await, StatusCode::OK);
+}
+
+/// Stripe's `payment_intent.succeeded` for a payment just started, signed as Stripe signs it.
+async fn deliver_success() -> StatusCode {
+    use hmac::{Hmac, Mac};
+    let started: Value = http()
+        .post(stack().url("/payments"))
+        .json(&json!({"token": register_for_paid_event().await["payment"]["token"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let event = json!({"id": format!("evt_test_{}", uuid::Uuid::new_v4().simple()), "object": "event",
+        "type": "payment_intent.succeeded", "created": now, "api_version": "2026-09-30.endive", "livemode": false,
+        "data": {"object": {"id": started["payment_intent_id"], "object": "payment_intent", "status": "succeeded"}}})
+    .to_string();
+    let secret = stack().settings["STRIPE_WEBHOOK_SECRETS"].split(',').next().unwrap().to_owned();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{now}.{event}").as_bytes());
+    let signature = format!("t={now},v1={}", hex::encode(mac.finalize().into_bytes()));
+    http()
+        .post(stack().url("/webhooks/stripe"))
+        .header("content-type", "application/json")
+        .header("stripe-signature", signature)
+        .body(event)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn stripe_webhook_needs_its_table_statement() {
+    on(Some(stack_without("StripeWebhookFunction", "dynamodb:UpdateItem")));
+    assert!(deliver_success().await.is_server_error(), "Stripe is told to retry");
+    refused("StripeWebhookFunction", "dynamodb:").await;
+    on(None);
+    assert_eq!(deliver_success().await, StatusCode::OK);
+}
+
+/// A permanent bounce for `email`, as SES publishes it through SNS to the feedback queue.
+async fn bounce(email: &str) {
+    let sqs = stack().sqs();
+    let queue = sqs.get_queue_url().queue_name(stack().resource("MailFeedbackQueue")).send().await.unwrap();
+    let notification = json!({"eventType": "Bounce", "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": email}]}});
+    let envelope = json!({"Type": "Notification", "MessageId": uuid::Uuid::new_v4().to_string(), "Message": notification.to_string()});
+    sqs.send_message()
+        .queue_url(queue.queue_url().unwrap())
+        .message_body(envelope.to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn mail_events_needs_its_table_statement() {
+    on(Some(stack_without("MailEventsFunction", "dynamodb:PutItem")));
+    let email = unique_email("iam");
+    assert_eq!(contact(&email).await, StatusCode::CREATED);
+    bounce(&email).await;
+    refused("MailEventsFunction", "dynamodb:").await;
+    on(None);
+    let email = unique_email("iam");
+    assert_eq!(contact(&email).await, StatusCode::CREATED);
+    bounce(&email).await;
+    eventually("the bounce was recorded", || async {
+        stack().profile(&email).await.is_some_and(|p| p.contains_key("suppressed"))
+    })
+    .await;
+}
+
+async fn sign_up(email: &str) {
+    let response = http()
+        .post(stack().url("/forms/newsletter"))
+        .header("x-local-source-ip", unique_ip())
+        .json(&json!({"email": email, "name": "Zoë", "interests": ["cloud"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn mail_outbox_needs_its_send_statement() {
+    on(Some(stack_without("MailOutboxFunction", "ses:SendEmail")));
+    let email = unique_email("iam");
+    sign_up(&email).await;
+    refused("MailOutboxFunction", "ses:SendEmail").await;
+    assert!(mail_to(&email, "confirm").await.is_empty());
+    on(None);
+    let email = unique_email("iam");
+    sign_up(&email).await;
+    wait_for_mail(&email, "confirm").await;
+}
+
+/// Signs up and presses the confirmation mail's button.
+async fn confirm_subscription() -> StatusCode {
+    let email = unique_email("iam");
+    sign_up(&email).await;
+    let mail = wait_for_mail(&email, "confirm").await;
+    let confirm = link(&mail.text, "/subscriptions/confirm");
+    let token = confirm.split("token=").nth(1).unwrap();
+    http()
+        .post(stack().url("/subscriptions/confirm"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn unsubscribe_needs_its_table_statement() {
+    on(Some(stack_without("UnsubscribeFunction", "dynamodb:UpdateItem")));
+    assert!(confirm_subscription().await.is_server_error());
+    refused("UnsubscribeFunction", "dynamodb:").await;
+    on(None);
+    assert_eq!(confirm_subscription().await, StatusCode::OK);
+}
+
+async fn privacy_link_status() -> StatusCode {
+    let email = unique_email("iam");
+    assert_eq!(contact(&email).await, StatusCode::CREATED);
+    ask_for_privacy_link(&email).await.status()
+}
+
+#[tokio::test]
+async fn privacy_needs_its_table_statement() {
+    on(Some(stack_without("PrivacyFunction", "dynamodb:UpdateItem")));
+    assert!(privacy_link_status().await.is_server_error());
+    refused("PrivacyFunction", "dynamodb:").await;
+    on(None);
+    assert_eq!(privacy_link_status().await, StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn retention_needs_its_scan_statement() {
+    let mutated = stack_without("RetentionFunction", "dynamodb:Scan");
+    on(Some(mutated));
+    refused("RetentionFunction", "dynamodb:Scan").await;
+    on(None);
+    // The shared stack's sweep runs with the whole template: its log never shows a refusal.
+    let log = stack().log_dir.join("RetentionFunction.log");
+    eventually_within(Duration::from_secs(120), "a sweep ran on the shared stack", || {
+        let log = log.clone();
+        async move {
+            std::fs::read_to_string(&log)
+                .is_ok_and(|text| text.contains(r#""operation":"retention-sweep","outcome":"ok""#))
+        }
+    })
+    .await;
+    assert!(!std::fs::read_to_string(&log).unwrap().contains("AccessDenied"));
+}
+
+fn find(email: &str) -> std::process::Output {
+    admin(&["find", "--email", email])
+}
+
+#[tokio::test]
+async fn the_operator_needs_the_stack_secrets_statement() {
+    on(Some(stack_without("OperatorPolicy", "secretsmanager:GetSecretValue")));
+    let email = unique_email("iam");
+    assert_eq!(contact(&email).await, StatusCode::CREATED);
+    let output = find(&email);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("AccessDenied"), "{stderr}");
+    refused("Operator", "secretsmanager:GetSecretValue").await;
+    on(None);
+    let email = unique_email("iam");
+    assert_eq!(contact(&email).await, StatusCode::CREATED);
+    let output = find(&email);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
