@@ -89,7 +89,10 @@ class FaultProxy:
                 self.send_header("Content-Length", length if length is not None else str(len(body)))
                 self.end_headers()
                 if self.command != "HEAD":
-                    self.wfile.write(body)
+                    try:
+                        self.wfile.write(body)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # the caller went away: a function stopped past its timeout
 
             def _control(self, body: bytes) -> None:
                 if self.command == "POST":

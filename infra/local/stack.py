@@ -48,8 +48,15 @@ INTEGRATION_TIMEOUT_SECONDS = 30
 TEXT_TYPES = re.compile(r"^(text/|application/(json|.*\+json|xml|.*\+xml|javascript))", re.I)
 
 
+# With --log-dir, what the stack says is also kept there (stack-events.log), for the tests to read.
+EVENTS_LOG: Path | None = None
+
+
 def log(message: str) -> None:
     print(f"[stack] {message}", file=sys.stderr, flush=True)
+    if EVENTS_LOG is not None:
+        with EVENTS_LOG.open("a") as out:
+            out.write(f"{time.strftime('%H:%M:%S')} {message}\n")
 
 
 # --- configuration ---------------------------------------------------------------------------
@@ -516,10 +523,8 @@ class LocalFunction:
                 continue
             with self.cold_lock:  # not while a cold start replaces the workers
                 for index, process in enumerate(self.processes):
-                    if process.poll() is None and not self.bench and peak_rss_kb(process.pid, "VmRSS") > self.memory_mb * 1024:
-                        # Lambda stops an environment that uses more than its MemorySize.
-                        log(f"{self.logical} worker {index} used more than its {self.memory_mb} MB; stopped (Runtime.OutOfMemory)")
-                        self.stop_worker(index, {"errorType": "Runtime.OutOfMemory", "errorMessage": "Runtime exited with error: signal: killed"})
+                    if process.poll() is None and self.busy(index):
+                        self.check_memory(index)
                     if process.poll() is not None and self.supervising and not self.paused:
                         log(f"{self.logical} worker {index} exited with {process.returncode}; restarting")
                         self._fail_in_flight(index, {"errorType": "Runtime.ExitError", "errorMessage": "process exited"})
@@ -534,6 +539,20 @@ class LocalFunction:
                     invocation.error = error
                     invocation.done.set()
                     del self.in_flight[request_id]
+
+    def busy(self, worker: int) -> bool:
+        with self.lock:
+            return any(invocation.worker == worker for invocation in self.in_flight.values())
+
+    def check_memory(self, index: int) -> bool:
+        """Lambda stops an environment whose invocation uses more than its MemorySize. True when
+        this one did, and was stopped."""
+        process = self.processes[index] if index < len(self.processes) else None
+        if self.bench or process is None or peak_rss_kb(process.pid) <= self.memory_mb * 1024:
+            return False
+        log(f"{self.logical} worker {index} used more than its {self.memory_mb} MB; stopped (Runtime.OutOfMemory)")
+        self.stop_worker(index, {"errorType": "Runtime.OutOfMemory", "errorMessage": "Runtime exited with error: signal: killed"})
+        return True
 
     def stop_worker(self, index: int, error: dict) -> None:
         """Stops one execution environment, as Lambda does past its timeout or its memory; the
@@ -571,8 +590,14 @@ class LocalFunction:
         return invocation
 
     def _time_out(self, invocation: Invocation) -> None:
-        # The timeout runs from when an environment takes the event, as Lambda's does.
+        # The timeout runs from when an environment takes the event, as Lambda's does. One that no
+        # environment takes (they all fail to start) fails as Lambda's does.
+        waiting_since = time.time()
         while not invocation.done.is_set() and not invocation.started_at and not self.stopping:
+            if time.time() - waiting_since > INTEGRATION_TIMEOUT_SECONDS:
+                invocation.error = {"errorType": "Runtime.Unavailable", "errorMessage": "no execution environment started"}
+                invocation.done.set()
+                return
             invocation.done.wait(0.05)
         remaining = invocation.deadline_ms / 1000 - time.time()
         if invocation.done.wait(max(remaining, 0)):
@@ -675,6 +700,8 @@ class LocalFunction:
                 while True:
                     try:
                         invocation = function.pending.get(timeout=0.2 if function.bench else 1)
+                        if invocation.done.is_set():
+                            continue  # failed before any environment took it: nobody waits for it
                         if generation != function.generation:
                             function.pending.put(invocation)  # for the worker that replaced this one
                             self.close_connection = True
@@ -712,6 +739,9 @@ class LocalFunction:
                     return self._reply(202, b"{}")
                 if not match:
                     return self._reply(404)
+                if function.check_memory(worker):
+                    # The invocation failed with the environment, which is stopped.
+                    return self._reply(202, b"{}")
                 with function.lock:
                     invocation = function.in_flight.pop(match.group(1), None)
                 if invocation is None:
@@ -1262,6 +1292,8 @@ def main() -> None:
     resources = create_resources(template, resolver, endpoint, region)
     if args.log_dir:
         args.log_dir.mkdir(parents=True, exist_ok=True)
+        global EVENTS_LOG
+        EVENTS_LOG = args.log_dir / "stack-events.log"
     identities = enforce_iam(gate, template, resolver, settings, region, args.log_dir)
     from limits import Limits
 
@@ -1354,7 +1386,7 @@ def main() -> None:
 
     gateway = Gateway(routes, args.openapi, args.trust_test_ip_header, endpoint, stripe_url, args.site,
                       functions if settings.get("BENCH") == "1" else None)
-    api = ThreadingHTTPServer((settings.get("API_HOST", "127.0.0.1"), api_port), gateway.handler_class())
+    api = QuietServer((settings.get("API_HOST", "127.0.0.1"), api_port), gateway.handler_class())
     api.daemon_threads = True
     threading.Thread(target=api.serve_forever, daemon=True).start()
 

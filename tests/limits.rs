@@ -1,0 +1,110 @@
+//! The limits a deployment meets, enforced by the local stack where moto or a plain HTTP server
+//! would be laxer, and Steward correct at each: Lambda's 6 MB event, a function's Timeout and
+//! MemorySize from the template, the HTTP API's 10 MB body, SQS's message size. (The 6 MB
+//! response is met by exports: `tests/privacy.rs`; DynamoDB's item and transaction limits are
+//! moto's own.)
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use steward_blackbox::*;
+
+async fn contact(email: &str, message: &str) -> reqwest::Response {
+    http()
+        .post(stack().url("/forms/contact-us"))
+        .header("x-local-source-ip", unique_ip())
+        .json(&json!({"name": "Zoë", "email": email, "message": message}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn given_a_body_over_lambdas_6_mb_then_the_invocation_is_refused_and_nothing_is_stored() {
+    let email = unique_email("big");
+    // 7 MB: under the HTTP API's 10 MB, over what Lambda takes in one event.
+    let response = contact(&email, &"x".repeat(7 * 1024 * 1024)).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "API Gateway's answer to a refused invocation"
+    );
+    assert!(stack().profile(&email).await.is_none());
+    // 11 MB never reaches Lambda: the HTTP API refuses it itself.
+    let response = contact(&email, &"x".repeat(11 * 1024 * 1024)).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // The function is unharmed.
+    assert_eq!(contact(&email, "Hello").await.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn given_an_sqs_message_over_256_kib_then_sqs_refuses_it() {
+    let sqs = stack().sqs();
+    let queue = sqs.get_queue_url().queue_name(stack().resource("MailFeedbackQueue")).send().await.unwrap();
+    let too_big = sqs
+        .send_message()
+        .queue_url(queue.queue_url().unwrap())
+        .message_body("x".repeat(256 * 1024 + 1))
+        .send()
+        .await;
+    let error = too_big.expect_err("SQS refuses a message over its maximum size");
+    assert!(format!("{error:?}").contains("InvalidParameterValue"), "{error:?}");
+}
+
+/// A stack whose submit-form times out after 1 s and whose cv-upload may use 1 MB (the template
+/// changed only there), with the fault proxy to slow DynamoDB down.
+fn constrained_stack() -> &'static Stack {
+    let python = std::env::var("STEWARD_PYTHON")
+        .unwrap_or_else(|_| root().join(".venv/bin/python").display().to_string());
+    let copy: PathBuf =
+        std::env::temp_dir().join(format!("steward-template-limits-{}.json", uuid::Uuid::new_v4().simple()));
+    let status = std::process::Command::new(python)
+        .arg(root().join("infra/local/mutate_template.py"))
+        .args(["--set", "SubmitFormFunction.Timeout=1", "--set", "CvUploadFunction.MemorySize=1", "--out"])
+        .arg(&copy)
+        .status()
+        .expect("the template mutation runs");
+    assert!(status.success());
+    start_own_stack(Some(&copy), &["FUNCTION_WORKERS=1", "FAULT_PROXY=1"])
+}
+
+async fn faults(rules: Value) {
+    let proxy = stack().fault_proxy.as_deref().expect("the stack runs the fault proxy");
+    http().post(format!("{proxy}/_faults")).json(&json!({"rules": rules})).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn given_functions_past_their_timeout_or_memory_then_lambda_stops_them_and_the_next_request_works() {
+    use_stack(Some(constrained_stack()));
+    let log = std::fs::read_to_string;
+
+    // DynamoDB answers 3 s late: submit-form runs past its 1 s Timeout and is stopped.
+    faults(json!([{"service": "dynamodb", "fault": "delay", "seconds": 3}])).await;
+    let email = unique_email("slow");
+    let started = std::time::Instant::now();
+    let response = contact(&email, "Hello").await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(started.elapsed() < Duration::from_secs(3), "answered at the timeout, not when DynamoDB did");
+    assert!(log(stack().log_dir.join("stack-events.log"))
+        .is_ok_and(|t| t.contains("SubmitFormFunction worker 0 ran past its 1 s timeout")));
+    faults(json!([])).await;
+    // A new environment takes the next request; the stopped one's work was not half-kept.
+    eventually("submit-form answers again", || async {
+        contact(&email, "Hello again").await.status() == StatusCode::CREATED
+    })
+    .await;
+
+    // cv-upload may use 1 MB: every environment it starts is stopped, and API Gateway says 500.
+    let response = http()
+        .post(stack().url("/careers/cv-upload"))
+        .json(&json!({"token": "x", "content_type": "application/pdf", "file_name": "cv.pdf"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(log(stack().log_dir.join("stack-events.log"))
+        .is_ok_and(|t| t.contains("CvUploadFunction worker 0 used more than its 1 MB")));
+    use_stack(None);
+}
