@@ -108,3 +108,21 @@ async fn given_functions_past_their_timeout_or_memory_then_lambda_stops_them_and
         .is_ok_and(|t| t.contains("CvUploadFunction worker 0 used more than its 1 MB")));
     use_stack(None);
 }
+
+#[tokio::test]
+async fn given_a_batch_write_of_more_than_25_requests_then_dynamodb_refuses_it() {
+    use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+    let requests: Vec<WriteRequest> = (0..26)
+        .map(|n| {
+            let put = PutRequest::builder()
+                .item("pk", AttributeValue::S(format!("LIMITS#{n}")))
+                .item("sk", AttributeValue::S("x".into()))
+                .build()
+                .unwrap();
+            WriteRequest::builder().put_request(put).build()
+        })
+        .collect();
+    let refused = stack().dynamodb().batch_write_item().request_items(&stack().table, requests).send().await;
+    let error = refused.expect_err("DynamoDB takes at most 25 requests in a batch");
+    assert!(format!("{error:?}").contains("ValidationException"), "{error:?}");
+}

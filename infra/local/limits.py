@@ -1,8 +1,10 @@
 """Service limits AWS enforces and moto does not, checked before moto sees a request.
 
-moto already refuses what DynamoDB refuses (items over 400 KB, transactions over 100 items,
-batches over 25), so those are left to it. Here:
+moto already refuses DynamoDB items over 400 KB and transactions over 100 items, so those are
+left to it. Here:
 
+- DynamoDB: a BatchWriteItem of more than 25 requests, or a BatchGetItem of more than 100 keys,
+  is refused with `ValidationException`, as DynamoDB does (moto takes them);
 - SQS: a message body with its attributes over the queue's MaximumMessageSize (256 KiB unless the
   queue says otherwise) is refused with `InvalidParameterValue`, as SQS does;
 - SES v2: a raw message over 40 MB (SES v2's limit, counted as the MIME message) is refused with
@@ -26,6 +28,8 @@ class Limits:
 
     def check(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[str, list, bytes] | None:
         target = headers.get("x-amz-target", "")
+        if target in ("DynamoDB_20120810.BatchWriteItem", "DynamoDB_20120810.BatchGetItem"):
+            return self._dynamodb_batch(target.rsplit(".", 1)[1], json.loads(body or b"{}"))
         if target.startswith("AmazonSQS.SendMessage"):
             return self._sqs(json.loads(body or b"{}"), target.endswith("Batch"))
         if not target and "Action=SendMessage" in body.decode(errors="replace"):
@@ -37,6 +41,20 @@ class Limits:
                 message = json.dumps({"message": "Message length is more than 40 MB"}).encode()
                 return "400 Bad Request", [("Content-Type", "application/json"), ("x-amzn-ErrorType", "MessageRejected")], message
         return None
+
+    def _dynamodb_batch(self, operation: str, request: dict):
+        items = request.get("RequestItems", {})
+        if operation == "BatchWriteItem":
+            count, limit = sum(len(entries) for entries in items.values()), 25
+        else:
+            count, limit = sum(len(entries.get("Keys", [])) for entries in items.values()), 100
+        if count <= limit:
+            return None
+        body = json.dumps({
+            "__type": "com.amazon.coral.validate#ValidationException",
+            "message": f"Too many items requested for the {operation} call",
+        }).encode()
+        return "400 Bad Request", [("Content-Type", "application/x-amz-json-1.0")], body
 
     def _sqs(self, request: dict, batch: bool):
         name = request.get("QueueUrl", "").rstrip("/").rsplit("/", 1)[-1]
