@@ -306,6 +306,27 @@ def credential_of(method: str, path: str, query: str, headers: dict[str, str], b
     return None, None
 
 
+def presigned_expiry(method: str, query: str, headers: dict[str, str], body: bytes) -> str | None:
+    """Why a presigned request is refused for its age (S3 answers AccessDenied), or None: a
+    presigned URL past X-Amz-Date + X-Amz-Expires, or a browser upload past its policy's
+    expiration."""
+    import calendar
+
+    params = {key.lower(): value for key, value in parse_qsl(query)}
+    if "x-amz-expires" in params and "x-amz-date" in params:
+        signed = calendar.timegm(time.strptime(params["x-amz-date"], "%Y%m%dT%H%M%SZ"))
+        if time.time() > signed + int(params["x-amz-expires"]):
+            return "Request has expired"
+    if method == "POST" and headers.get("content-type", "").startswith("multipart/form-data"):
+        policy = form_fields(headers["content-type"], body).get("policy") or form_fields(headers["content-type"], body).get("Policy")
+        if policy:
+            expiration = json.loads(base64.b64decode(policy)).get("expiration", "")
+            stamp = re.sub(r"\.\d+", "", expiration).rstrip("Z")
+            if stamp and time.time() > calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%S")):
+                return "Invalid according to Policy: Policy expired."
+    return None
+
+
 def form_fields(content_type: str, body: bytes) -> dict[str, str]:
     """The text fields of an S3 browser upload (multipart/form-data), without the file."""
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
@@ -699,20 +720,28 @@ class Enforcer:
             body = read_body(environ)
             query = environ.get("QUERY_STRING", "")
             access_key, service = credential_of(method, path, query, headers, body)
-            if access_key is None or access_key in self.admin_keys:
-                if access_key is None and not path.startswith("/moto-api"):
-                    pass  # unsigned: moto treats it as it does (S3 denies private objects itself)
+            if access_key is None:
+                # Anonymous: nothing of Steward's is public (the bucket blocks public access).
+                return self.refuse(start_response, "s3", headers, "Anonymous access is not allowed to this resource")
+            expired = presigned_expiry(method, query, headers, body)
+            if expired:
+                return self.refuse(start_response, service or "s3", headers, expired)
+            if access_key in self.admin_keys:
                 return app(environ, start_response)
             identity = self.by_key.get(access_key)
             request = Request(method, path, query, headers, body, service or "", access_key)
             denial = self.authorise(identity, request)
             if denial is None:
                 return app(environ, start_response)
-            status, response_headers, response_body = denial_response(service or "", headers, denial)
-            start_response(status, response_headers + [("Content-Length", str(len(response_body)))])
-            return [response_body]
+            return self.refuse(start_response, service or "", headers, denial)
 
         return enforced
+
+    @staticmethod
+    def refuse(start_response, service: str, headers: dict[str, str], message: str):
+        status, response_headers, response_body = denial_response(service, headers, message)
+        start_response(status, response_headers + [("Content-Length", str(len(response_body)))])
+        return [response_body]
 
     def authorise(self, identity: Identity | None, request: Request) -> str | None:
         """None when every check allows the request, else the message AWS would give."""
