@@ -148,19 +148,63 @@ async fn given_an_executable_renamed_pdf_then_it_is_rejected_and_removed() {
     assert_rejected_and_removed(fixture("program-renamed.pdf"), PDF, "not an allowed document type").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn given_an_empty_file_then_it_is_rejected_and_removed() {
-    // S3 itself refuses this under the policy's content-length-range; the local S3 does not
-    // enforce policies, so the check after upload is what is tested here.
-    assert_rejected_and_removed(Vec::new(), PDF, "empty").await;
+/// What S3 answers a browser upload its signed policy does not allow: nothing is stored.
+async fn assert_refused_by_the_policy(
+    bytes: Vec<u8>,
+    fields: &[(&str, &str)],
+    status: StatusCode,
+    code: &str,
+) {
+    let app = apply().await;
+    let response = request_upload(&app.token, PDF, "cv.pdf").await;
+    let mut post: Value = response.json().await.unwrap();
+    for (name, value) in fields {
+        post["fields"][*name] = json!(value);
+    }
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in post["fields"].as_object().unwrap() {
+        form = form.text(name.clone(), value.as_str().unwrap().to_owned());
+    }
+    form =
+        form.part("file", reqwest::multipart::Part::bytes(bytes).file_name("cv.pdf").mime_str(PDF).unwrap());
+    let answer = http().post(post["url"].as_str().unwrap()).multipart(form).send().await.unwrap();
+    assert_eq!(answer.status(), status);
+    assert!(answer.text().await.unwrap().contains(&format!("<Code>{code}</Code>")));
+    assert_eq!(versions_under(&format!("cv/{}/", app.submission_id)).await, 0, "nothing stored");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn given_an_oversize_file_then_it_is_rejected_and_removed() {
+async fn given_an_empty_file_then_s3_refuses_it_under_the_policy() {
+    assert_refused_by_the_policy(Vec::new(), &[], StatusCode::BAD_REQUEST, "EntityTooSmall").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_an_oversize_file_then_s3_refuses_it_under_the_policy() {
     let max: usize = stack().settings["CvMaxBytes"].parse().unwrap();
     let mut big = fixture("cv.pdf");
     big.resize(max + 1, b' ');
-    assert_rejected_and_removed(big, PDF, "more than").await;
+    assert_refused_by_the_policy(big, &[], StatusCode::BAD_REQUEST, "EntityTooLarge").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_browser_that_changes_the_key_or_type_or_adds_a_field_then_s3_refuses_the_upload() {
+    let forbidden = StatusCode::FORBIDDEN;
+    assert_refused_by_the_policy(
+        fixture("cv.pdf"),
+        &[("key", "cv/someone-else/cv.pdf")],
+        forbidden,
+        "AccessDenied",
+    )
+    .await;
+    assert_refused_by_the_policy(
+        fixture("cv.pdf"),
+        &[("Content-Type", "text/html")],
+        forbidden,
+        "AccessDenied",
+    )
+    .await;
+    assert_refused_by_the_policy(fixture("cv.pdf"), &[("acl", "public-read")], forbidden, "AccessDenied")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

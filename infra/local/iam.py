@@ -230,7 +230,8 @@ class Evaluator:
         }
         if resource_policy:
             request["resourcePolicy"] = resource_policy
-        key = json.dumps(request, sort_keys=True)
+        timeless = {**request, "context": {k: v for k, v in context.items() if k not in ("aws:CurrentTime", "aws:EpochTime")}}
+        key = json.dumps(timeless, sort_keys=True)
         cached = self.cache.get(key)
         if cached is not None:
             return cached
@@ -329,15 +330,67 @@ def presigned_expiry(method: str, query: str, headers: dict[str, str], body: byt
 
 def form_fields(content_type: str, body: bytes) -> dict[str, str]:
     """The text fields of an S3 browser upload (multipart/form-data), without the file."""
+    return form_upload(content_type, body)[0]
+
+
+def form_upload(content_type: str, body: bytes) -> tuple[dict[str, str], int]:
+    """An S3 browser upload (multipart/form-data): its text fields, and the file's size."""
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
         b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
     )
-    fields = {}
+    fields, size = {}, 0
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        if name and part.get_filename() is None:
-            fields[name] = part.get_payload(decode=True).decode(errors="replace").strip()
-    return fields
+        payload = part.get_payload(decode=True) or b""
+        if name == "file" or part.get_filename() is not None:
+            size = len(payload)
+        elif name:
+            fields[name] = payload.decode(errors="replace").strip()
+    return fields, size
+
+
+class PolicyViolation(Exception):
+    """A browser upload its signed POST policy does not allow: S3 refuses it with `code`."""
+
+    def __init__(self, message: str, code: str = "AccessDenied", status: str = "403 Forbidden"):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+def check_post_policy(bucket: str, fields: dict[str, str], file_size: int) -> None:
+    """What S3 checks of a browser upload before anything else: every condition of the signed
+    policy holds, and every field is one the policy names."""
+    encoded = next((v for k, v in fields.items() if k.lower() == "policy"), None)
+    if not encoded:
+        raise PolicyViolation("Bucket POST must contain a field named 'policy'")
+    policy = json.loads(base64.b64decode(encoded))
+    values = {name.lower(): value for name, value in fields.items()}
+    values["bucket"] = bucket
+    covered = {"bucket"}
+    for condition in policy.get("conditions", []):
+        if isinstance(condition, dict):
+            for name, expected in condition.items():
+                covered.add(name.lower())
+                if values.get(name.lower()) != expected:
+                    raise PolicyViolation(f"Invalid according to Policy: Policy Condition failed: [\"eq\", \"${name}\", \"{expected}\"]")
+            continue
+        operator = condition[0].lower()
+        if operator == "content-length-range":
+            if file_size > int(condition[2]):
+                raise PolicyViolation("Your proposed upload exceeds the maximum allowed size", "EntityTooLarge", "400 Bad Request")
+            if file_size < int(condition[1]):
+                raise PolicyViolation("Your proposed upload is smaller than the minimum allowed size", "EntityTooSmall", "400 Bad Request")
+            continue
+        name = condition[1].lstrip("$").lower()
+        covered.add(name)
+        value = values.get(name, "")
+        if (operator == "eq" and value != condition[2]) or (operator == "starts-with" and not value.startswith(condition[2])):
+            raise PolicyViolation(f"Invalid according to Policy: Policy Condition failed: {json.dumps(condition)}")
+    extra = {name for name in values if name not in covered and name not in ("policy", "x-amz-signature", "file")
+             and not name.startswith("x-ignore-")}
+    if extra:
+        raise PolicyViolation(f"Invalid according to Policy: Extra input fields: {', '.join(sorted(extra))}")
 
 
 class Schemas:
@@ -364,6 +417,27 @@ class Schemas:
 def attribute_text(value: dict) -> str:
     (kind, inner), = value.items()
     return str(inner) if kind in ("S", "N") else base64.b64encode(base64.b64decode(inner)).decode() if kind == "B" else json.dumps(inner)
+
+
+# The query keys of the S3 calls this file reads; any other is refused (Unmapped), never guessed.
+S3_QUERY_KEYS = {
+    "versionId", "tagging", "acl", "attributes", "uploadId", "partNumber", "uploads", "restore", "delete",
+    "versions", "location", "list-type", "prefix", "delimiter", "max-keys", "marker", "key-marker",
+    "version-id-marker", "continuation-token", "start-after", "fetch-owner", "encoding-type", "max-uploads",
+    "upload-id-marker", "versioning", "cors", "policy", "lifecycle", "notification", "encryption",
+    "publicAccessBlock", "ownershipControls", "logging", "website", "object-lock", "x-id",
+    "response-content-disposition", "response-content-type", "response-cache-control", "response-expires",
+    "response-content-language", "response-content-encoding",
+    "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
+    "X-Amz-Signature", "X-Amz-Security-Token",
+}
+
+
+def literal(value: str) -> str:
+    """A resource name from a request, as the evaluator must read it: a `*` in a request is a
+    literal character to AWS, and `?` is one to the evaluator (it matches policy wildcards as
+    AWS matches the `*`)."""
+    return value.replace("*", "?")
 
 
 class Mapper:
@@ -431,7 +505,7 @@ class Mapper:
             return checks
         table = body.get("TableName")
         if not table:
-            return [Check(f"dynamodb:{operation}", "*")]
+            raise Unmapped(f"DynamoDB {operation} names no table")
         index = body.get("IndexName")
         context = self.dynamodb_context(body)
         if operation in ("GetItem", "PutItem", "UpdateItem", "DeleteItem"):
@@ -469,6 +543,9 @@ class Mapper:
         parts = request.path.lstrip("/").split("/", 1)
         bucket = unquote(parts[0])
         key = unquote(parts[1]) if len(parts) > 1 and parts[1] else None
+        unknown = set(request.params()) - S3_QUERY_KEYS
+        if unknown:
+            raise Unmapped(f"S3 subresources this file does not read: {sorted(unknown)}")
         params = request.params()
         method = request.method
         if not bucket:
@@ -477,7 +554,7 @@ class Mapper:
         bucket_arn = f"arn:aws:s3:::{bucket}"
 
         def on_object(action: str, object_key: str, context: dict | None = None) -> Check:
-            return Check(action, f"{bucket_arn}/{object_key}", context or {}, policy)
+            return Check(action, f"{bucket_arn}/{literal(object_key)}", context or {}, policy)
 
         versioned = "versionId" in params
         if key is not None:
@@ -527,9 +604,9 @@ class Mapper:
                 checks.append(on_object(action, values.get("Key", "")))
             return checks
         if method == "POST" and request.headers.get("content-type", "").startswith("multipart/form-data"):
-            # A browser upload (presigned POST): authorised as the identity that signed its policy.
-            fields = form_fields(request.headers["content-type"], request.body)
-            return [on_object("s3:PutObject", fields.get("key", ""))]
+            # A browser upload (presigned POST), held to its policy already (Enforcer.wrap):
+            # authorised as the identity that signed that policy.
+            return [on_object("s3:PutObject", form_fields(request.headers["content-type"], request.body).get("key", ""))]
         subresources = {
             "versioning": "BucketVersioning", "cors": "BucketCORS", "policy": "BucketPolicy", "lifecycle": "LifecycleConfiguration",
             "notification": "BucketNotification", "encryption": "EncryptionConfiguration", "publicAccessBlock": "BucketPublicAccessBlock",
@@ -539,7 +616,7 @@ class Mapper:
         context = {}
         for name in ("prefix", "delimiter", "max-keys"):
             if name in params:
-                context[f"s3:{name}"] = params[name][0]
+                context[f"s3:{name}"] = literal(params[name][0])
         if method in ("GET", "HEAD"):
             if "versions" in params:
                 return [Check("s3:ListBucketVersions", bucket_arn, context, policy)]
@@ -599,14 +676,6 @@ class Mapper:
             if body.get("ConfigurationSetName"):
                 checks.append(Check("ses:SendEmail", f"{arn}:configuration-set/{body['ConfigurationSetName']}", context))
             return checks
-        if path.startswith("/v2/email/suppression/addresses"):
-            action = {"PUT": "PutSuppressedDestination", "DELETE": "DeleteSuppressedDestination", "GET": "GetSuppressedDestination"}[request.method]
-            return [Check(f"ses:{action}", "*")]
-        if path.startswith("/v2/email/account") and request.method == "GET":
-            return [Check("ses:GetAccount", "*")]
-        action = request.params().get("Action", [None])[0]
-        if action:  # SES v1, the query protocol
-            return [Check(f"ses:{action}", "*")]
         raise Unmapped(f"SES {request.method} {path}")
 
     # Secrets Manager: JSON 1.1.
@@ -614,8 +683,8 @@ class Mapper:
         operation = request.headers.get("x-amz-target", "").split(".")[-1]
         secret_id = request.json().get("SecretId")
         if not secret_id:
-            return [Check(f"secretsmanager:{operation}", "*")]
-        arn = secret_id if secret_id.startswith("arn:") else self.secrets.get(secret_id, f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{secret_id}-??????")
+            raise Unmapped(f"Secrets Manager {operation} names no secret")
+        arn = secret_id if secret_id.startswith("arn:") else self.secrets.get(secret_id, f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{literal(secret_id)}-??????")
         return [Check(f"secretsmanager:{operation}", arn)]
 
     # SQS: the JSON protocol (current SDKs) or the query protocol.
@@ -630,27 +699,30 @@ class Mapper:
             queue_url, queue_name = params.get("QueueUrl", [""])[0], params.get("QueueName", [""])[0]
         name = queue_url.rstrip("/").rsplit("/", 1)[-1] if queue_url else queue_name
         action = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage", "ChangeMessageVisibilityBatch": "ChangeMessageVisibility"}.get(operation, operation)
-        resource = f"arn:aws:sqs:{self.region}:{self.account}:{name}" if name else "*"
-        return [Check(f"sqs:{action}", resource)]
+        if not name:
+            raise Unmapped(f"SQS {operation} names no queue")
+        return [Check(f"sqs:{action}", f"arn:aws:sqs:{self.region}:{self.account}:{literal(name)}")]
 
     def sts(self, request: Request) -> list[Check]:
         params = {**request.params(), **parse_qs(request.body.decode(errors="replace"))}
         action = params.get("Action", [""])[0]
-        if action == "GetCallerIdentity":
+        if action == "GetCallerIdentity" and len(params.get("Action", [])) == 1:
             return []  # AWS answers it for anyone, whatever their policies
-        return [Check(f"sts:{action}", "*")]
+        raise Unmapped(f"STS {action}")
 
     def generic(self, request: Request) -> list[Check]:
-        target = request.headers.get("x-amz-target", "")
-        if target:
-            return [Check(f"{request.service}:{target.split('.')[-1]}", "*")]
-        params = {**request.params(), **parse_qs(request.body.decode(errors="replace"))}
-        if "Action" in params:
-            return [Check(f"{request.service}:{params['Action'][0]}", "*")]
         raise Unmapped(f"{request.service} {request.method} {request.path}")
 
 
 # --- denials, in each service's protocol ---------------------------------------------------------
+
+
+def s3_error(start_response, status: str, code: str, message: str):
+    from xml.sax.saxutils import escape
+
+    body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{escape(message)}</Message></Error>'.encode()
+    start_response(status, [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def denial_message(principal: str, check: Check, result: str) -> str:
@@ -711,31 +783,68 @@ class Enforcer:
     def wrap(self, app):
         def enforced(environ, start_response):
             method = environ["REQUEST_METHOD"]
-            path = environ.get("PATH_INFO", "")
-            if path.startswith("/moto-api") or method == "OPTIONS":
-                return app(environ, start_response)  # the emulator's own API; CORS preflights
+            # The path as sent (percent-encoded), decoded once below: what moto acts on.
+            path = urlsplit(environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")).path
             headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
             if "CONTENT_TYPE" in environ:
                 headers["content-type"] = environ["CONTENT_TYPE"]
+            if path.startswith("/moto-api"):
+                return app(environ, start_response)  # the emulator's own API, not AWS's
+            if method == "OPTIONS" and "authorization" not in headers and "access-control-request-method" in headers:
+                return app(environ, start_response)  # a browser's CORS preflight: never authorised
+            if headers.get("x-amz-target") and "Action" in parse_qs(environ.get("QUERY_STRING", "")):
+                # moto would act on the query's Action, not on the target this file reads.
+                return self.refuse(start_response, "", headers, "Action in the query of a target-based protocol")
             body = read_body(environ)
             query = environ.get("QUERY_STRING", "")
             access_key, service = credential_of(method, path, query, headers, body)
             if access_key is None:
                 # Anonymous: nothing of Steward's is public (the bucket blocks public access).
+                self.record({"identity": "Anonymous", "action": "?", "resource": path, "result": "Anonymous"})
                 return self.refuse(start_response, "s3", headers, "Anonymous access is not allowed to this resource")
             expired = presigned_expiry(method, query, headers, body)
             if expired:
+                self.record({"identity": access_key, "action": "?", "resource": path, "result": "Expired"})
                 return self.refuse(start_response, service or "s3", headers, expired)
+            if service == "s3" and method == "POST" and headers.get("content-type", "").startswith("multipart/form-data"):
+                # S3 holds a browser upload to its signed policy before anything else; moto does not.
+                try:
+                    fields, size = form_upload(headers["content-type"], body)
+                    check_post_policy(unquote(path.lstrip("/").split("/", 1)[0]), fields, size)
+                except PolicyViolation as violation:
+                    self.record({"identity": access_key, "action": "s3:PutObject", "resource": path, "result": violation.code})
+                    return s3_error(start_response, violation.status, violation.code, str(violation))
             if access_key in self.admin_keys:
                 return app(environ, start_response)
             identity = self.by_key.get(access_key)
             request = Request(method, path, query, headers, body, service or "", access_key)
             denial = self.authorise(identity, request)
-            if denial is None:
-                return app(environ, start_response)
-            return self.refuse(start_response, service or "", headers, denial)
+            if denial is not None:
+                return self.refuse(start_response, service or "", headers, denial)
+            if service == "s3" and method in ("GET", "HEAD") and len(path.lstrip("/").split("/", 1)) == 2:
+                return self.missing_object_without_list(app, environ, start_response, identity, request)
+            return app(environ, start_response)
 
         return enforced
+
+    def missing_object_without_list(self, app, environ, start_response, identity: Identity, request: Request):
+        """S3 tells only callers that may list the bucket that an object does not exist (404);
+        to the others it answers 403 AccessDenied, and the code's error path must be that one."""
+        answer: dict = {}
+
+        def capture(status, headers, exc_info=None):
+            answer.update(status=status, headers=headers)
+
+        body = app(environ, capture)
+        if answer.get("status", "").startswith("404"):
+            bucket = unquote(request.path.lstrip("/").split("/", 1)[0])
+            listing = Check("s3:ListBucket", f"arn:aws:s3:::{bucket}", {}, self.mapper.bucket_policies.get(bucket))
+            context = {"aws:SecureTransport": "true", "aws:PrincipalAccount": self.mapper.account}
+            result = self.evaluator.decide(identity, listing.action, listing.resource, context, listing.resource_policy)
+            if result != "Allowed":
+                return self.refuse(start_response, "s3", request.headers, "Access Denied")
+        start_response(answer["status"], answer["headers"])
+        return body
 
     @staticmethod
     def refuse(start_response, service: str, headers: dict[str, str], message: str):
@@ -746,6 +855,7 @@ class Enforcer:
     def authorise(self, identity: Identity | None, request: Request) -> str | None:
         """None when every check allows the request, else the message AWS would give."""
         if identity is None:
+            self.record({"identity": request.access_key, "action": "?", "resource": request.path, "result": "UnknownKey"})
             return f"The security token included in the request is invalid (unknown local access key {request.access_key})"
         try:
             checks = self.mapper.checks(request)

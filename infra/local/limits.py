@@ -32,9 +32,15 @@ class Limits:
             return self._dynamodb_batch(target.rsplit(".", 1)[1], json.loads(body or b"{}"))
         if target.startswith("AmazonSQS.SendMessage"):
             return self._sqs(json.loads(body or b"{}"), target.endswith("Batch"))
-        if not target and "Action=SendMessage" in body.decode(errors="replace"):
-            params = {k: v[0] for k, v in parse_qs(body.decode(errors="replace")).items()}
+        params = {k: v[0] for k, v in parse_qs(body.decode(errors="replace")).items()} if not target else {}
+        if params.get("Action") == "SendMessage":
             return self._sqs({"QueueUrl": params.get("QueueUrl", ""), "MessageBody": params.get("MessageBody", "")}, False)
+        if params.get("Action") == "SendMessageBatch":
+            entries = []
+            for n in range(1, 11):
+                if f"SendMessageBatchRequestEntry.{n}.MessageBody" in params:
+                    entries.append({"MessageBody": params[f"SendMessageBatchRequestEntry.{n}.MessageBody"]})
+            return self._sqs({"QueueUrl": params.get("QueueUrl", ""), "Entries": entries}, True)
         if method == "POST" and path.startswith("/v2/email/outbound-emails"):
             raw = json.loads(body or b"{}").get("Content", {}).get("Raw", {}).get("Data")
             if raw and len(base64.b64decode(raw)) > SES_V2_MAX_MESSAGE_BYTES:
@@ -60,12 +66,15 @@ class Limits:
         name = request.get("QueueUrl", "").rstrip("/").rsplit("/", 1)[-1]
         limit = self.queue_limits.get(name, SQS_DEFAULT_MAX_BYTES)
         entries = request.get("Entries", []) if batch else [request]
+        total = 0
         for entry in entries:
             size = len(entry.get("MessageBody", "").encode())
             for key, attribute in (entry.get("MessageAttributes") or {}).items():
                 size += len(key.encode()) + len(attribute.get("DataType", "").encode())
                 size += len((attribute.get("StringValue") or attribute.get("BinaryValue") or "").encode())
-            if size > limit:
+            total += size
+            # Each message, and a batch's messages together, stay within the queue's maximum.
+            if size > limit or total > limit:
                 body = json.dumps({
                     "__type": "com.amazonaws.sqs#InvalidParameterValue",
                     "message": f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes.",

@@ -40,8 +40,9 @@ ACCOUNT_ID = "123456789012"
 RUNTIME_PREFIX = "/2018-06-01/runtime"
 # API Gateway's payload limit; larger requests never reach a function.
 MAX_PAYLOAD = 10 * 1024 * 1024
-# Lambda's limit on a synchronous invocation's event and on its response, as Lambda counts them.
-LAMBDA_PAYLOAD_LIMIT = 6_291_556
+# Lambda's limits on a synchronous invocation's event and on its response, as Lambda counts them.
+LAMBDA_REQUEST_LIMIT = 6_291_456
+LAMBDA_RESPONSE_LIMIT = 6_291_556
 # How long API Gateway waits for its integration before it answers 503 on its own.
 INTEGRATION_TIMEOUT_SECONDS = 30
 # Bodies API Gateway passes as text; everything else arrives base64-encoded.
@@ -436,8 +437,10 @@ class Invocation:
     done: threading.Event = field(default_factory=threading.Event)
     response: bytes | None = None
     error: dict | None = None
-    # Which worker (execution environment) runs it: the one Lambda stops when it times out.
+    # Which worker (execution environment) runs it, and which start of that worker: the one
+    # Lambda stops when it times out.
     worker: int | None = None
+    spawn: int = 0
     # time.perf_counter() when a worker took it and when it answered: the billed duration.
     started_at: float = 0.0
     finished_at: float = 0.0
@@ -471,6 +474,8 @@ class LocalFunction:
         self.in_flight: dict[str, Invocation] = {}
         self.lock = threading.Lock()
         self.processes: list[subprocess.Popen] = []
+        # How often each worker was started: an event is only handed to the worker's current process.
+        self.spawns = [0] * workers
         self.stopping = False
         self.supervising = True
         # make bench (BENCH=1): billed durations, and cold starts on demand (see cold_start).
@@ -498,6 +503,7 @@ class LocalFunction:
         threading.Thread(target=self._supervise, daemon=True).start()
 
     def _spawn(self, index: int, binary: Path | None = None) -> subprocess.Popen:
+        self.spawns[index] += 1
         env = {
             **self.env,
             "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.servers[index].server_address[1]}",
@@ -554,9 +560,12 @@ class LocalFunction:
         self.stop_worker(index, {"errorType": "Runtime.OutOfMemory", "errorMessage": "Runtime exited with error: signal: killed"})
         return True
 
-    def stop_worker(self, index: int, error: dict) -> None:
+    def stop_worker(self, index: int, error: dict, spawn: int | None = None) -> None:
         """Stops one execution environment, as Lambda does past its timeout or its memory; the
-        supervisor starts a new one (the next invocation there is a cold start)."""
+        supervisor starts a new one (the next invocation there is a cold start). With `spawn`,
+        only if that start of the worker is still the one running."""
+        if spawn is not None and spawn != self.spawns[index]:
+            return
         if index < len(self.processes) and self.processes[index].poll() is None:
             self.processes[index].kill()
         self._fail_in_flight(index, error)
@@ -574,27 +583,28 @@ class LocalFunction:
             payload=json.dumps(payload).encode(),
             deadline_ms=int((time.time() + self.timeout) * 1000),
         )
-        if len(invocation.payload) > LAMBDA_PAYLOAD_LIMIT:
+        if len(invocation.payload) > LAMBDA_REQUEST_LIMIT:
             invocation.error = {
                 "errorType": "RequestEntityTooLargeException",
-                "errorMessage": f"Request must be smaller than {LAMBDA_PAYLOAD_LIMIT} bytes for the InvokeFunction operation",
+                "errorMessage": f"Request must be smaller than {LAMBDA_REQUEST_LIMIT} bytes for the InvokeFunction operation",
             }
             return invocation
         self.pending.put(invocation)
-        if wait_at_most is not None and wait_at_most < self.timeout:
+        if wait_at_most is not None:
+            # API Gateway waits at most this long from the request, whatever the function's timeout.
+            threading.Thread(target=self._time_out, args=(invocation, wait_at_most), daemon=True).start()
             if not invocation.done.wait(wait_at_most):
-                threading.Thread(target=self._time_out, args=(invocation,), daemon=True).start()
                 invocation.error = {"errorType": "Gateway.IntegrationTimeout", "errorMessage": "the integration timed out"}
             return invocation
         self._time_out(invocation)
         return invocation
 
-    def _time_out(self, invocation: Invocation) -> None:
-        # The timeout runs from when an environment takes the event, as Lambda's does. One that no
-        # environment takes (they all fail to start) fails as Lambda's does.
+    def _time_out(self, invocation: Invocation, give_up_unstarted: float | None = None) -> None:
+        # The timeout runs from when an environment takes the event, as Lambda's does. A request
+        # API Gateway stopped waiting for is not run by an environment started later.
         waiting_since = time.time()
         while not invocation.done.is_set() and not invocation.started_at and not self.stopping:
-            if time.time() - waiting_since > INTEGRATION_TIMEOUT_SECONDS:
+            if give_up_unstarted is not None and time.time() - waiting_since > give_up_unstarted:
                 invocation.error = {"errorType": "Runtime.Unavailable", "errorMessage": "no execution environment started"}
                 invocation.done.set()
                 return
@@ -607,7 +617,7 @@ class LocalFunction:
             taken = self.in_flight.get(invocation.request_id)
         if taken is not None and taken.worker is not None:
             log(f"{self.logical} worker {taken.worker} ran past its {self.timeout} s timeout; stopped")
-            self.stop_worker(taken.worker, error)
+            self.stop_worker(taken.worker, error, taken.spawn)
         else:
             with self.lock:
                 self.in_flight.pop(invocation.request_id, None)
@@ -694,6 +704,7 @@ class LocalFunction:
                 if self.path != f"{RUNTIME_PREFIX}/invocation/next":
                     return self._reply(404)
                 generation = function.generation
+                spawn = function.spawns[worker]
                 if function.first_poll is not None and not function.first_poll.is_set():
                     function.first_poll_at = time.perf_counter()
                     function.first_poll.set()
@@ -702,21 +713,28 @@ class LocalFunction:
                         invocation = function.pending.get(timeout=0.2 if function.bench else 1)
                         if invocation.done.is_set():
                             continue  # failed before any environment took it: nobody waits for it
-                        if generation != function.generation:
+                        if generation != function.generation or spawn != function.spawns[worker]:
                             function.pending.put(invocation)  # for the worker that replaced this one
                             self.close_connection = True
                             return
                         break
                     except queue.Empty:
-                        if function.stopping or generation != function.generation:
+                        if function.stopping or generation != function.generation or spawn != function.spawns[worker]:
                             # No answer: the worker is being stopped, and an error answer without
                             # a request id would only make it panic on its way out.
                             self.close_connection = True
                             return
                 with function.lock:
                     invocation.worker = worker
+                    invocation.spawn = spawn
                     invocation.deadline_ms = int((time.time() + function.timeout) * 1000)
                     function.in_flight[invocation.request_id] = invocation
+                if not function.bench:  # make bench reports the environment's peak
+                    try:
+                        # The memory limit holds each invocation to its own peak: it starts again.
+                        Path(f"/proc/{function.processes[worker].pid}/clear_refs").write_text("5")
+                    except (OSError, IndexError):
+                        pass
                 invocation.started_at = time.perf_counter()
                 self._reply(
                     200,
@@ -752,11 +770,11 @@ class LocalFunction:
                 if function.cold_started_at and "first_response_ms" not in function.last_cold_start:
                     function.last_cold_start["first_response_ms"] = (invocation.finished_at - function.cold_started_at) * 1000
                     function.last_cold_start["peak_rss_kb"] = peak_rss_kb(function.last_cold_start["pid"])
-                if match.group(2) == "response" and len(body) > LAMBDA_PAYLOAD_LIMIT:
+                if match.group(2) == "response" and len(body) > LAMBDA_RESPONSE_LIMIT:
                     # Lambda refuses the response, and the invocation fails.
                     invocation.error = {
                         "errorType": "Function.ResponseSizeTooLarge",
-                        "errorMessage": f"Response payload size exceeded maximum allowed payload size ({LAMBDA_PAYLOAD_LIMIT} bytes).",
+                        "errorMessage": f"Response payload size exceeded maximum allowed payload size ({LAMBDA_RESPONSE_LIMIT} bytes).",
                     }
                     invocation.done.set()
                     return self._reply(413, json.dumps({"errorType": "RequestEntityTooLarge", "errorMessage": invocation.error["errorMessage"]}).encode())
@@ -1066,6 +1084,12 @@ class Gateway:
             def _dispatch(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 if length > MAX_PAYLOAD:
+                    # Read what the client sends (so that it reads the answer), keep none of it.
+                    while length > 0:
+                        chunk = self.rfile.read(min(length, 1 << 20))
+                        if not chunk:
+                            break
+                        length -= len(chunk)
                     return self._message(413, "Request Entity Too Large")
                 body = self.rfile.read(length) if length else b""
                 path = urlsplit(self.path).path

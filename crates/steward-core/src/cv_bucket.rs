@@ -69,22 +69,42 @@ impl CvBucket {
 
     /// Deletes every version (and delete marker) under `prefix`; returns how many.
     async fn delete_under(&self, prefix: &str) -> Result<usize, CvObjectsError> {
+        self.delete_under_before(prefix, None).await
+    }
+
+    /// Deletes every version (and delete marker) under `prefix`, or only those last modified
+    /// before `cutoff` (epoch seconds); returns how many.
+    async fn delete_under_before(&self, prefix: &str, cutoff: Option<i64>) -> Result<usize, CvObjectsError> {
+        let old_enough = |modified: Option<&aws_sdk_s3::primitives::DateTime>| {
+            cutoff.is_none_or(|cutoff| modified.is_some_and(|m| m.secs() < cutoff))
+        };
         let mut deleted = 0;
-        // Deleting changes the listing, so list from the start until nothing is left.
+        // Deleting everything changes the listing, so that lists from the start until nothing is
+        // left; deleting the old only goes through the pages once, young versions staying.
+        let (mut key_marker, mut version_marker) = (None, None);
         loop {
             let listing = self
                 .client
                 .list_object_versions()
                 .bucket(&self.bucket)
                 .prefix(prefix)
+                .set_key_marker(key_marker.clone())
+                .set_version_id_marker(version_marker.clone())
                 .send()
                 .await
                 .map_err(|e| CvObjectsError(error_chain(&e)))?;
             let versions = listing
                 .versions()
                 .iter()
+                .filter(|v| old_enough(v.last_modified()))
                 .filter_map(|v| Some((v.key()?, v.version_id())))
-                .chain(listing.delete_markers().iter().filter_map(|m| Some((m.key()?, m.version_id()))));
+                .chain(
+                    listing
+                        .delete_markers()
+                        .iter()
+                        .filter(|m| old_enough(m.last_modified()))
+                        .filter_map(|m| Some((m.key()?, m.version_id()))),
+                );
             let objects: Vec<ObjectIdentifier> = versions
                 .filter_map(|(key, version)| {
                     ObjectIdentifier::builder()
@@ -94,8 +114,20 @@ impl CvBucket {
                         .ok()
                 })
                 .collect();
+            let next_page = (cutoff.is_some() && listing.is_truncated() == Some(true)).then(|| {
+                (
+                    listing.next_key_marker().map(str::to_owned),
+                    listing.next_version_id_marker().map(str::to_owned),
+                )
+            });
             if objects.is_empty() {
-                return Ok(deleted);
+                match next_page {
+                    Some((key, version)) => {
+                        (key_marker, version_marker) = (key, version);
+                        continue;
+                    }
+                    None => return Ok(deleted),
+                }
             }
             let count = objects.len();
             let delete = Delete::builder()
@@ -119,6 +151,11 @@ impl CvBucket {
                 )));
             }
             deleted += count;
+            match (cutoff, next_page) {
+                (None, _) => {}
+                (Some(_), Some((key, version))) => (key_marker, version_marker) = (key, version),
+                (Some(_), None) => return Ok(deleted),
+            }
         }
     }
 }
@@ -143,5 +180,9 @@ impl CvObjects for CvBucket {
 
     async fn delete_exports(&self, profile_id: &str) -> Result<usize, CvObjectsError> {
         self.delete_under(&exports_prefix(profile_id)?).await
+    }
+
+    async fn delete_exports_before(&self, cutoff: i64) -> Result<usize, CvObjectsError> {
+        self.delete_under_before("exports/", Some(cutoff)).await
     }
 }

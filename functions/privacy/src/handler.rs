@@ -445,8 +445,26 @@ fn fit_for_one_response(mut data: serde_json::Value) -> serde_json::Value {
         "detail": format!("Values longer than {ABBREVIATED_CHARS} characters are shortened here; the export has everything."),
         "export": "/me/export",
     });
+    // Still too large (a very long history of short values): each list shows its first entries
+    // and says how many more the export has.
+    let size = serde_json::to_string(&data).map_or(usize::MAX, |s| s.len());
+    if size + RESPONSE_ENVELOPE > LAMBDA_RESPONSE_LIMIT / 2 {
+        let mut omitted = serde_json::Map::new();
+        if let Some(fields) = data.as_object_mut() {
+            for (name, value) in fields.iter_mut() {
+                if let Some(items) = value.as_array_mut().filter(|items| items.len() > LISTED_ENTRIES) {
+                    omitted.insert(name.clone(), (items.len() - LISTED_ENTRIES).into());
+                    items.truncate(LISTED_ENTRIES);
+                }
+            }
+        }
+        data["abbreviated"]["omitted"] = omitted.into();
+    }
     data
 }
+
+/// How many entries of each list the privacy center shows when everything would not fit.
+const LISTED_ENTRIES: usize = 100;
 
 /// An export too large for one response: kept in the private bucket for a day at most, and the
 /// person sent on to a link that downloads it and works for minutes (303 for pages and JSON

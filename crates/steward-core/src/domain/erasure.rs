@@ -109,6 +109,11 @@ pub trait CvObjects {
     ) -> impl Future<Output = Result<usize, CvObjectsError>> + Send;
     /// Deletes every version of the person's large exports kept for their links; returns how many.
     fn delete_exports(&self, profile_id: &str) -> impl Future<Output = Result<usize, CvObjectsError>> + Send;
+    /// Deletes every version of anyone's exports written before `cutoff` (epoch seconds).
+    fn delete_exports_before(
+        &self,
+        cutoff: i64,
+    ) -> impl Future<Output = Result<usize, CvObjectsError>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -192,6 +197,9 @@ where
             store.delete_items(chunk).await?;
         }
         report.items_deleted += leftovers.len();
+        // An export that was being written while the erasure ran goes too (the sweep is the net
+        // behind this: it deletes every export past its link's life).
+        cvs.delete_exports(profile_id).await?;
         tracing::info!(
             profile_id,
             reason = reason.as_str(),

@@ -57,6 +57,9 @@ pub trait RetentionStore {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// How long a large export is kept for its link (which works for 15 minutes).
+pub const EXPORT_KEPT_SECONDS: i64 = 3600;
+
 /// What one sweep removed, by kind; no personal data.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SweepReport {
@@ -65,6 +68,8 @@ pub struct SweepReport {
     pub profiles: usize,
     /// Seats given back from checkouts that lapsed unpaid.
     pub seat_holds: usize,
+    /// Versions of large exports deleted once their link's life was over.
+    pub export_versions: usize,
     /// CV deletions that failed this time; the next sweep tries again (the bucket's lifecycle is
     /// the second net).
     pub cv_failures: usize,
@@ -142,12 +147,22 @@ where
             break;
         }
     }
+    // Exports too large for one response wait for their link, which works for minutes: an hour
+    // on, whatever is left goes (the bucket's lifecycle rule is the net behind this).
+    match cvs.delete_exports_before(now - EXPORT_KEPT_SECONDS).await {
+        Ok(count) => report.export_versions += count,
+        Err(err) => {
+            report.cv_failures += 1;
+            tracing::warn!(error = %err, "old exports could not be deleted; next run retries");
+        }
+    }
     tracing::info!(
         items = ?report.items,
         cv_versions = report.cv_versions,
         cv_failures = report.cv_failures,
         profiles = report.profiles,
         seat_holds = report.seat_holds,
+        export_versions = report.export_versions,
         "retention sweep"
     );
     Ok(report)
