@@ -208,16 +208,8 @@ async fn stripe_webhook_needs_its_table_statement() {
 
 /// A permanent bounce for `email`, as SES publishes it through SNS to the feedback queue.
 async fn bounce(email: &str) {
-    let sqs = stack().sqs();
-    let queue = sqs.get_queue_url().queue_name(stack().resource("MailFeedbackQueue")).send().await.unwrap();
-    let notification = json!({"eventType": "Bounce", "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": email}]}});
-    let envelope = json!({"Type": "Notification", "MessageId": uuid::Uuid::new_v4().to_string(), "Message": notification.to_string()});
-    sqs.send_message()
-        .queue_url(queue.queue_url().unwrap())
-        .message_body(envelope.to_string())
-        .send()
-        .await
-        .unwrap();
+    mail_feedback(json!({"eventType": "Bounce", "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": email}]}}))
+        .await;
 }
 
 #[tokio::test]
@@ -338,4 +330,13 @@ async fn the_operator_needs_the_stack_secrets_statement() {
     assert_eq!(contact(&email).await, StatusCode::CREATED);
     let output = find(&email);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[tokio::test]
+async fn only_an_explicit_setting_turns_enforcement_off_and_the_stack_says_so_loudly() {
+    assert_eq!(stack().iam, "enforced", "the shared stack, as every test's, enforces IAM");
+    let off = start_own_stack(None, &["FUNCTION_WORKERS=1", "LOCAL_IAM=off"]);
+    assert_eq!(off.iam, "off");
+    let said = std::fs::read_to_string(off.log_dir.join("stack-events.log")).unwrap();
+    assert!(said.contains("IAM IS NOT ENFORCED"), "{said}");
 }

@@ -249,15 +249,7 @@ async fn given_the_preference_center_then_topics_change_everything_stops_and_res
 }
 
 async fn feedback(notification: Value) {
-    let sqs = stack().sqs();
-    let queue = sqs.get_queue_url().queue_name(stack().resource("MailFeedbackQueue")).send().await.unwrap();
-    let envelope = json!({"Type": "Notification", "MessageId": uuid::Uuid::new_v4().to_string(), "Message": notification.to_string()});
-    sqs.send_message()
-        .queue_url(queue.queue_url().unwrap())
-        .message_body(envelope.to_string())
-        .send()
-        .await
-        .unwrap();
+    steward_blackbox::mail_feedback(notification).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

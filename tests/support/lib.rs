@@ -486,6 +486,20 @@ pub fn admin_command() -> Command {
     command
 }
 
+/// An SES notification (a bounce, a complaint) as SES publishes it through SNS to the stack's
+/// feedback queue.
+pub async fn mail_feedback(notification: Value) {
+    let sqs = stack().sqs();
+    let queue = sqs.get_queue_url().queue_name(stack().resource("MailFeedbackQueue")).send().await.unwrap();
+    let envelope = serde_json::json!({"Type": "Notification", "MessageId": uuid::Uuid::new_v4().to_string(), "Message": notification.to_string()});
+    sqs.send_message()
+        .queue_url(queue.queue_url().unwrap())
+        .message_body(envelope.to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
 /// Runs the operator command to its end.
 pub fn admin(args: &[&str]) -> std::process::Output {
     admin_command().args(args).output().expect("steward-admin runs")
