@@ -73,8 +73,14 @@ class Limits:
                 size += len(key.encode()) + len(attribute.get("DataType", "").encode())
                 size += len((attribute.get("StringValue") or attribute.get("BinaryValue") or "").encode())
             total += size
-            # Each message, and a batch's messages together, stay within the queue's maximum.
-            if size > limit or total > limit:
+            if batch and total > SQS_DEFAULT_MAX_BYTES and size <= limit:
+                # A batch's messages together stay within SQS's own maximum.
+                body = json.dumps({
+                    "__type": "com.amazonaws.sqs#BatchRequestTooLong",
+                    "message": "Batch requests cannot be longer than 262144 bytes.",
+                }).encode()
+                return "400 Bad Request", [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-query-error", "AWS.SimpleQueueService.BatchRequestTooLong;Sender")], body
+            if size > limit:
                 body = json.dumps({
                     "__type": "com.amazonaws.sqs#InvalidParameterValue",
                     "message": f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes.",

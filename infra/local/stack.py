@@ -45,6 +45,9 @@ LAMBDA_REQUEST_LIMIT = 6_291_456
 LAMBDA_RESPONSE_LIMIT = 6_291_556
 # How long API Gateway waits for its integration before it answers 503 on its own.
 INTEGRATION_TIMEOUT_SECONDS = 30
+# How long a queue's or a schedule's event waits for an environment that never starts (one whose
+# start keeps failing) before the invocation fails, as Lambda's does.
+UNSTARTED_LIMIT_SECONDS = 30
 # Bodies API Gateway passes as text; everything else arrives base64-encoded.
 TEXT_TYPES = re.compile(r"^(text/|application/(json|.*\+json|xml|.*\+xml|javascript))", re.I)
 
@@ -591,12 +594,14 @@ class LocalFunction:
             return invocation
         self.pending.put(invocation)
         if wait_at_most is not None:
-            # API Gateway waits at most this long from the request, whatever the function's timeout.
-            threading.Thread(target=self._time_out, args=(invocation, wait_at_most), daemon=True).start()
+            # API Gateway waits at most this long from the request, whatever the function's timeout;
+            # it decides alone (the event it gave up on is dropped a second later, if still queued).
+            threading.Thread(target=self._time_out, args=(invocation, wait_at_most + 1), daemon=True).start()
             if not invocation.done.wait(wait_at_most):
-                invocation.error = {"errorType": "Gateway.IntegrationTimeout", "errorMessage": "the integration timed out"}
+                return Invocation(invocation.request_id, b"", invocation.deadline_ms,
+                                  error={"errorType": "Gateway.IntegrationTimeout", "errorMessage": "the integration timed out"})
             return invocation
-        self._time_out(invocation)
+        self._time_out(invocation, UNSTARTED_LIMIT_SECONDS)
         return invocation
 
     def _time_out(self, invocation: Invocation, give_up_unstarted: float | None = None) -> None:
@@ -605,7 +610,8 @@ class LocalFunction:
         waiting_since = time.time()
         while not invocation.done.is_set() and not invocation.started_at and not self.stopping:
             if give_up_unstarted is not None and time.time() - waiting_since > give_up_unstarted:
-                invocation.error = {"errorType": "Runtime.Unavailable", "errorMessage": "no execution environment started"}
+                if invocation.error is None:
+                    invocation.error = {"errorType": "Runtime.Unavailable", "errorMessage": "no execution environment started"}
                 invocation.done.set()
                 return
             invocation.done.wait(0.05)

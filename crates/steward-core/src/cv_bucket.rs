@@ -69,94 +69,111 @@ impl CvBucket {
 
     /// Deletes every version (and delete marker) under `prefix`; returns how many.
     async fn delete_under(&self, prefix: &str) -> Result<usize, CvObjectsError> {
-        self.delete_under_before(prefix, None).await
+        let mut deleted = 0;
+        // Deleting changes the listing, so list from the start until nothing is left.
+        loop {
+            let (objects, _) = self.list_versions(prefix, None, None).await?;
+            if objects.is_empty() {
+                return Ok(deleted);
+            }
+            deleted += self.delete_versions(objects).await?;
+        }
     }
 
-    /// Deletes every version (and delete marker) under `prefix`, or only those last modified
-    /// before `cutoff` (epoch seconds); returns how many.
-    async fn delete_under_before(&self, prefix: &str, cutoff: Option<i64>) -> Result<usize, CvObjectsError> {
+    /// Deletes the versions (and delete markers) under `prefix` last modified before `cutoff`
+    /// (epoch seconds); returns how many. Every page is read before anything is deleted, so that
+    /// no page marker names a version already gone.
+    async fn delete_under_before(&self, prefix: &str, cutoff: i64) -> Result<usize, CvObjectsError> {
+        let mut old = Vec::new();
+        let mut markers = None;
+        loop {
+            let (page, next) = self.list_versions(prefix, Some(cutoff), markers).await?;
+            old.extend(page);
+            match next {
+                Some(next) => markers = Some(next),
+                None => break,
+            }
+        }
+        let mut deleted = 0;
+        while !old.is_empty() {
+            let rest = old.split_off(old.len().min(1000));
+            deleted += self.delete_versions(std::mem::replace(&mut old, rest)).await?;
+        }
+        Ok(deleted)
+    }
+
+    /// One page of the versions under `prefix` (only those before `cutoff`, if given), and the
+    /// markers of the next page if there is one.
+    async fn list_versions(
+        &self,
+        prefix: &str,
+        cutoff: Option<i64>,
+        markers: Option<(Option<String>, Option<String>)>,
+    ) -> Result<(Vec<ObjectIdentifier>, Option<(Option<String>, Option<String>)>), CvObjectsError> {
+        let (key_marker, version_marker) = markers.unwrap_or_default();
+        let listing = self
+            .client
+            .list_object_versions()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .set_key_marker(key_marker)
+            .set_version_id_marker(version_marker)
+            .send()
+            .await
+            .map_err(|e| CvObjectsError(error_chain(&e)))?;
         let old_enough = |modified: Option<&aws_sdk_s3::primitives::DateTime>| {
             cutoff.is_none_or(|cutoff| modified.is_some_and(|m| m.secs() < cutoff))
         };
-        let mut deleted = 0;
-        // Deleting everything changes the listing, so that lists from the start until nothing is
-        // left; deleting the old only goes through the pages once, young versions staying.
-        let (mut key_marker, mut version_marker) = (None, None);
-        loop {
-            let listing = self
-                .client
-                .list_object_versions()
-                .bucket(&self.bucket)
-                .prefix(prefix)
-                .set_key_marker(key_marker.clone())
-                .set_version_id_marker(version_marker.clone())
-                .send()
-                .await
-                .map_err(|e| CvObjectsError(error_chain(&e)))?;
-            let versions = listing
-                .versions()
-                .iter()
-                .filter(|v| old_enough(v.last_modified()))
-                .filter_map(|v| Some((v.key()?, v.version_id())))
-                .chain(
-                    listing
-                        .delete_markers()
-                        .iter()
-                        .filter(|m| old_enough(m.last_modified()))
-                        .filter_map(|m| Some((m.key()?, m.version_id()))),
-                );
-            let objects: Vec<ObjectIdentifier> = versions
-                .filter_map(|(key, version)| {
-                    ObjectIdentifier::builder()
-                        .key(key)
-                        .set_version_id(version.map(str::to_owned))
-                        .build()
-                        .ok()
-                })
-                .collect();
-            let next_page = (cutoff.is_some() && listing.is_truncated() == Some(true)).then(|| {
-                (
-                    listing.next_key_marker().map(str::to_owned),
-                    listing.next_version_id_marker().map(str::to_owned),
-                )
-            });
-            if objects.is_empty() {
-                match next_page {
-                    Some((key, version)) => {
-                        (key_marker, version_marker) = (key, version);
-                        continue;
-                    }
-                    None => return Ok(deleted),
-                }
-            }
-            let count = objects.len();
-            let delete = Delete::builder()
-                .set_objects(Some(objects))
-                .quiet(true)
-                .build()
-                .map_err(|e| CvObjectsError(e.to_string()))?;
-            let output = self
-                .client
-                .delete_objects()
-                .bucket(&self.bucket)
-                .delete(delete)
-                .send()
-                .await
-                .map_err(|e| CvObjectsError(error_chain(&e)))?;
-            if let Some(error) = output.errors().first() {
-                return Err(CvObjectsError(format!(
-                    "{} versions could not be deleted ({})",
-                    output.errors().len(),
-                    error.code().unwrap_or("no code")
-                )));
-            }
-            deleted += count;
-            match (cutoff, next_page) {
-                (None, _) => {}
-                (Some(_), Some((key, version))) => (key_marker, version_marker) = (key, version),
-                (Some(_), None) => return Ok(deleted),
-            }
+        let versions = listing
+            .versions()
+            .iter()
+            .filter(|v| old_enough(v.last_modified()))
+            .filter_map(|v| Some((v.key()?, v.version_id())))
+            .chain(
+                listing
+                    .delete_markers()
+                    .iter()
+                    .filter(|m| old_enough(m.last_modified()))
+                    .filter_map(|m| Some((m.key()?, m.version_id()))),
+            );
+        let objects = versions
+            .filter_map(|(key, version)| {
+                ObjectIdentifier::builder().key(key).set_version_id(version.map(str::to_owned)).build().ok()
+            })
+            .collect();
+        let next = (listing.is_truncated() == Some(true)).then(|| {
+            (
+                listing.next_key_marker().map(str::to_owned),
+                listing.next_version_id_marker().map(str::to_owned),
+            )
+        });
+        Ok((objects, next))
+    }
+
+    /// Deletes these versions (at most 1000, S3's limit for one request); returns how many.
+    async fn delete_versions(&self, objects: Vec<ObjectIdentifier>) -> Result<usize, CvObjectsError> {
+        let count = objects.len();
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| CvObjectsError(e.to_string()))?;
+        let output = self
+            .client
+            .delete_objects()
+            .bucket(&self.bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(|e| CvObjectsError(error_chain(&e)))?;
+        if let Some(error) = output.errors().first() {
+            return Err(CvObjectsError(format!(
+                "{} versions could not be deleted ({})",
+                output.errors().len(),
+                error.code().unwrap_or("no code")
+            )));
         }
+        Ok(count)
     }
 }
 
@@ -183,6 +200,6 @@ impl CvObjects for CvBucket {
     }
 
     async fn delete_exports_before(&self, cutoff: i64) -> Result<usize, CvObjectsError> {
-        self.delete_under_before("exports/", Some(cutoff)).await
+        self.delete_under_before("exports/", cutoff).await
     }
 }

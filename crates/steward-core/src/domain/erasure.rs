@@ -197,9 +197,12 @@ where
             store.delete_items(chunk).await?;
         }
         report.items_deleted += leftovers.len();
-        // An export that was being written while the erasure ran goes too (the sweep is the net
-        // behind this: it deletes every export past its link's life).
-        cvs.delete_exports(profile_id).await?;
+        // An export that was being written while the erasure ran goes too. The person is erased
+        // already, so a failure here is only logged: the sweep deletes every export past its
+        // link's life.
+        if let Err(err) = cvs.delete_exports(profile_id).await {
+            tracing::warn!(error = %err, "a late export could not be deleted; the sweep will");
+        }
         tracing::info!(
             profile_id,
             reason = reason.as_str(),
