@@ -26,6 +26,7 @@ fn stack_without(logical: &str, action: &str) -> &'static Stack {
     assert!(status.success(), "the template has a statement of {logical} allowing {action}");
     let own =
         start_own_stack(Some(&copy), &["FUNCTION_WORKERS=1", "LOCAL_SCHEDULE_SECONDS_RetentionFunction=2"]);
+    let _ = std::fs::remove_file(&copy); // read once, at the stack's start
     assert_eq!(own.iam, "enforced");
     own
 }

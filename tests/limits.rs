@@ -67,7 +67,9 @@ fn constrained_stack() -> &'static Stack {
         .status()
         .expect("the template mutation runs");
     assert!(status.success());
-    start_own_stack(Some(&copy), &["FUNCTION_WORKERS=1", "FAULT_PROXY=1"])
+    let own = start_own_stack(Some(&copy), &["FUNCTION_WORKERS=1", "FAULT_PROXY=1"]);
+    let _ = std::fs::remove_file(&copy); // read once, at the stack's start
+    own
 }
 
 async fn faults(rules: Value) {
