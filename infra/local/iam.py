@@ -777,9 +777,6 @@ class Enforcer:
         with self.denials_lock, self.denials_file.open("a") as out:
             out.write(json.dumps(denial) + "\n")
 
-    def identity(self, access_key: str) -> Identity | None:
-        return self.by_key.get(access_key)
-
     def wrap(self, app):
         def enforced(environ, start_response):
             method = environ["REQUEST_METHOD"]
