@@ -3,7 +3,6 @@
 //! `AccessDenied` on a copy of the template without that statement. Each copy runs as a stack of
 //! its own (one worker a function), started beside the binary's shared stack.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -13,20 +12,10 @@ use steward_core::store::dynamodb::keys;
 
 /// A stack whose template lacks every statement of `logical`'s policies that allows `action`.
 fn stack_without(logical: &str, action: &str) -> &'static Stack {
-    let python = std::env::var("STEWARD_PYTHON")
-        .unwrap_or_else(|_| root().join(".venv/bin/python").display().to_string());
-    let copy: PathBuf = std::env::temp_dir()
-        .join(format!("steward-template-without-{logical}-{}.json", uuid::Uuid::new_v4().simple()));
-    let status = std::process::Command::new(python)
-        .arg(root().join("infra/local/mutate_template.py"))
-        .args(["--without", &format!("{logical}={action}"), "--out"])
-        .arg(&copy)
-        .status()
-        .expect("the template mutation runs");
-    assert!(status.success(), "the template has a statement of {logical} allowing {action}");
-    let own =
-        start_own_stack(Some(&copy), &["FUNCTION_WORKERS=1", "LOCAL_SCHEDULE_SECONDS_RetentionFunction=2"]);
-    let _ = std::fs::remove_file(&copy); // read once, at the stack's start
+    let own = start_mutated_stack(
+        &["--without", &format!("{logical}={action}")],
+        &["FUNCTION_WORKERS=1", "LOCAL_SCHEDULE_SECONDS_RetentionFunction=2"],
+    );
     assert_eq!(own.iam, "enforced");
     own
 }
@@ -340,4 +329,49 @@ async fn only_an_explicit_setting_turns_enforcement_off_and_the_stack_says_so_lo
     assert_eq!(off.iam, "off");
     let said = std::fs::read_to_string(off.log_dir.join("stack-events.log")).unwrap();
     assert!(said.contains("IAM IS NOT ENFORCED"), "{said}");
+}
+
+/// An S3 client signing as the operator (the template's OperatorPolicy).
+fn operator_s3() -> aws_sdk_s3::Client {
+    let credentials = aws_sdk_s3::config::Credentials::new(
+        &stack().settings["OPERATOR_AWS_ACCESS_KEY_ID"],
+        "local",
+        None,
+        None,
+        "operator",
+    );
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&stack().aws())
+            .credentials_provider(credentials)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+#[tokio::test]
+async fn s3_refuses_as_aws_does_expired_links_hidden_misses_unread_subresources_and_anonymous_calls() {
+    let bucket = stack().resource("CvBucket").to_owned();
+    let key = format!("cv/{}/cv.pdf", uuid::Uuid::new_v4().simple());
+    let access_denied = |error: &dyn std::fmt::Debug| format!("{error:?}").contains("AccessDenied");
+
+    // The operator may read cv/ but may not list the bucket without a prefix: a missing object is
+    // a 403 to them, as S3 hides what does not exist from those who may not list.
+    let missing = operator_s3().get_object().bucket(&bucket).key(&key).send().await;
+    assert!(missing.as_ref().is_err_and(|e| access_denied(e)), "{missing:?}");
+
+    // A subresource the local stack does not read is refused, never guessed as a broader action.
+    let legal_hold = operator_s3().get_object_legal_hold().bucket(&bucket).key(&key).send().await;
+    assert!(legal_hold.as_ref().is_err_and(|e| access_denied(e)), "{legal_hold:?}");
+
+    // A presigned link past its expiry.
+    let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(1)).unwrap();
+    let link = operator_s3().get_object().bucket(&bucket).key(&key).presigned(config).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let expired = http().get(link.uri()).send().await.unwrap();
+    assert_eq!(expired.status(), StatusCode::FORBIDDEN);
+    assert!(expired.text().await.unwrap().contains("Request has expired"));
+
+    // Nothing of Steward's answers an unsigned request.
+    let anonymous = http().get(format!("{}/{bucket}/{key}", stack().aws_endpoint)).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::FORBIDDEN);
 }

@@ -4,7 +4,6 @@
 //! response is met by exports: `tests/privacy.rs`; DynamoDB's item and transaction limits are
 //! moto's own.)
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -53,23 +52,38 @@ async fn given_an_sqs_message_over_256_kib_then_sqs_refuses_it() {
     assert!(format!("{error:?}").contains("InvalidParameterValue"), "{error:?}");
 }
 
+#[tokio::test]
+async fn given_an_sqs_batch_over_256_kib_together_then_sqs_refuses_it() {
+    use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+    let sqs = stack().sqs();
+    let queue = sqs.get_queue_url().queue_name(stack().resource("MailFeedbackQueue")).send().await.unwrap();
+    // Two messages each within the limit, together over it.
+    let entries: Vec<SendMessageBatchRequestEntry> = (0..2)
+        .map(|n| {
+            SendMessageBatchRequestEntry::builder()
+                .id(format!("m{n}"))
+                .message_body("x".repeat(200 * 1024))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let refused = sqs
+        .send_message_batch()
+        .queue_url(queue.queue_url().unwrap())
+        .set_entries(Some(entries))
+        .send()
+        .await;
+    let error = refused.expect_err("SQS refuses a batch over its maximum size");
+    assert!(format!("{error:?}").contains("BatchRequestTooLong"), "{error:?}");
+}
+
 /// A stack whose submit-form times out after 1 s and whose cv-upload may use 1 MB (the template
 /// changed only there), with the fault proxy to slow DynamoDB down.
 fn constrained_stack() -> &'static Stack {
-    let python = std::env::var("STEWARD_PYTHON")
-        .unwrap_or_else(|_| root().join(".venv/bin/python").display().to_string());
-    let copy: PathBuf =
-        std::env::temp_dir().join(format!("steward-template-limits-{}.json", uuid::Uuid::new_v4().simple()));
-    let status = std::process::Command::new(python)
-        .arg(root().join("infra/local/mutate_template.py"))
-        .args(["--set", "SubmitFormFunction.Timeout=1", "--set", "CvUploadFunction.MemorySize=1", "--out"])
-        .arg(&copy)
-        .status()
-        .expect("the template mutation runs");
-    assert!(status.success());
-    let own = start_own_stack(Some(&copy), &["FUNCTION_WORKERS=1", "FAULT_PROXY=1"]);
-    let _ = std::fs::remove_file(&copy); // read once, at the stack's start
-    own
+    start_mutated_stack(
+        &["--set", "SubmitFormFunction.Timeout=1", "--set", "CvUploadFunction.MemorySize=1"],
+        &["FUNCTION_WORKERS=1", "FAULT_PROXY=1"],
+    )
 }
 
 async fn faults(rules: Value) {

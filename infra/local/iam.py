@@ -119,7 +119,6 @@ class Identity:
     name: str
     access_key: str
     principal: str
-    role_name: str
     policies: list[dict] = field(default_factory=list)
 
 
@@ -156,7 +155,6 @@ def identities_from(transformed: dict, resolver, stack: str, account: str, opera
                 name=logical,
                 access_key=f"local-{logical}",
                 principal=f"arn:aws:sts::{account}:assumed-role/{role_name}/{function_name}",
-                role_name=role_name,
                 policies=role_policies(role, resolver),
             )
         )
@@ -170,7 +168,6 @@ def identities_from(transformed: dict, resolver, stack: str, account: str, opera
             name=OPERATOR,
             access_key=operator_key,
             principal=f"arn:aws:sts::{account}:assumed-role/{stack}-operator/local-operator",
-            role_name=f"{stack}-operator",
             policies=operator_policies,
         )
     )
@@ -244,10 +241,6 @@ class Evaluator:
         self.cache[key] = result
         return result
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-
 
 # --- reading a request as AWS authorises it -------------------------------------------------------
 
@@ -271,6 +264,8 @@ class Request:
     body: bytes
     service: str
     access_key: str | None
+    # A browser upload's text fields (multipart/form-data POST), read once by Enforcer.wrap.
+    upload: dict[str, str] = field(default_factory=dict)
 
     def params(self) -> dict[str, list[str]]:
         return parse_qs(self.query, keep_blank_values=True)
@@ -290,7 +285,14 @@ class Unmapped(Exception):
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/[^/]+/([^/]+)/aws4_request")
 
 
-def credential_of(method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> tuple[str | None, str | None]:
+def field_of(fields: dict[str, str], name: str) -> str | None:
+    """A browser upload's field by name, whatever its case (S3 reads them so)."""
+    return next((value for key, value in fields.items() if key.lower() == name), None)
+
+
+def credential_of(query: str, headers: dict[str, str], upload: dict[str, str]) -> tuple[str | None, str | None]:
+    """Who signed a request, and for which service: its Authorization header, a presigned URL's
+    query, or a browser upload's fields."""
     match = CREDENTIAL.search(headers.get("authorization", ""))
     if match:
         return match.group(1), match.group(2)
@@ -298,16 +300,13 @@ def credential_of(method: str, path: str, query: str, headers: dict[str, str], b
         if key.lower() == "x-amz-credential":
             parts = value.split("/")
             return parts[0], parts[3] if len(parts) > 3 else None
-    if method == "POST" and headers.get("content-type", "").startswith("multipart/form-data"):
-        fields = form_fields(headers["content-type"], body)
-        credential = next((v for k, v in fields.items() if k.lower() == "x-amz-credential"), None)
-        if credential:
-            parts = credential.split("/")
-            return parts[0], "s3"
+    credential = field_of(upload, "x-amz-credential")
+    if credential:
+        return credential.split("/")[0], "s3"
     return None, None
 
 
-def presigned_expiry(method: str, query: str, headers: dict[str, str], body: bytes) -> str | None:
+def presigned_expiry(query: str, upload: dict[str, str]) -> str | None:
     """Why a presigned request is refused for its age (S3 answers AccessDenied), or None: a
     presigned URL past X-Amz-Date + X-Amz-Expires, or a browser upload past its policy's
     expiration."""
@@ -318,19 +317,13 @@ def presigned_expiry(method: str, query: str, headers: dict[str, str], body: byt
         signed = calendar.timegm(time.strptime(params["x-amz-date"], "%Y%m%dT%H%M%SZ"))
         if time.time() > signed + int(params["x-amz-expires"]):
             return "Request has expired"
-    if method == "POST" and headers.get("content-type", "").startswith("multipart/form-data"):
-        policy = form_fields(headers["content-type"], body).get("policy") or form_fields(headers["content-type"], body).get("Policy")
-        if policy:
-            expiration = json.loads(base64.b64decode(policy)).get("expiration", "")
-            stamp = re.sub(r"\.\d+", "", expiration).rstrip("Z")
-            if stamp and time.time() > calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%S")):
-                return "Invalid according to Policy: Policy expired."
+    policy = field_of(upload, "policy")
+    if policy:
+        expiration = json.loads(base64.b64decode(policy)).get("expiration", "")
+        stamp = re.sub(r"\.\d+", "", expiration).rstrip("Z")
+        if stamp and time.time() > calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%S")):
+            return "Invalid according to Policy: Policy expired."
     return None
-
-
-def form_fields(content_type: str, body: bytes) -> dict[str, str]:
-    """The text fields of an S3 browser upload (multipart/form-data), without the file."""
-    return form_upload(content_type, body)[0]
 
 
 def form_upload(content_type: str, body: bytes) -> tuple[dict[str, str], int]:
@@ -361,7 +354,7 @@ class PolicyViolation(Exception):
 def check_post_policy(bucket: str, fields: dict[str, str], file_size: int) -> None:
     """What S3 checks of a browser upload before anything else: every condition of the signed
     policy holds, and every field is one the policy names."""
-    encoded = next((v for k, v in fields.items() if k.lower() == "policy"), None)
+    encoded = field_of(fields, "policy")
     if not encoded:
         raise PolicyViolation("Bucket POST must contain a field named 'policy'")
     policy = json.loads(base64.b64decode(encoded))
@@ -543,10 +536,10 @@ class Mapper:
         parts = request.path.lstrip("/").split("/", 1)
         bucket = unquote(parts[0])
         key = unquote(parts[1]) if len(parts) > 1 and parts[1] else None
-        unknown = set(request.params()) - S3_QUERY_KEYS
+        params = request.params()
+        unknown = set(params) - S3_QUERY_KEYS
         if unknown:
             raise Unmapped(f"S3 subresources this file does not read: {sorted(unknown)}")
-        params = request.params()
         method = request.method
         if not bucket:
             return [Check("s3:ListAllMyBuckets", "*")]
@@ -579,7 +572,7 @@ class Mapper:
                     source_path, _, source_query = unquote(source).lstrip("/").partition("?")
                     source_bucket, _, source_key = source_path.partition("/")
                     action = "s3:GetObjectVersion" if "versionId=" in source_query else "s3:GetObject"
-                    checks.append(Check(action, f"arn:aws:s3:::{source_bucket}/{source_key}", {}, self.bucket_policies.get(source_bucket)))
+                    checks.append(Check(action, f"arn:aws:s3:::{source_bucket}/{literal(source_key)}", {}, self.bucket_policies.get(source_bucket)))
                 return checks
             if method == "DELETE":
                 if "tagging" in params:
@@ -606,7 +599,7 @@ class Mapper:
         if method == "POST" and request.headers.get("content-type", "").startswith("multipart/form-data"):
             # A browser upload (presigned POST), held to its policy already (Enforcer.wrap):
             # authorised as the identity that signed that policy.
-            return [on_object("s3:PutObject", form_fields(request.headers["content-type"], request.body).get("key", ""))]
+            return [on_object("s3:PutObject", request.upload.get("key", ""))]
         subresources = {
             "versioning": "BucketVersioning", "cors": "BucketCORS", "policy": "BucketPolicy", "lifecycle": "LifecycleConfiguration",
             "notification": "BucketNotification", "encryption": "EncryptionConfiguration", "publicAccessBlock": "BucketPublicAccessBlock",
@@ -794,27 +787,28 @@ class Enforcer:
                 return self.refuse(start_response, "", headers, "Action in the query of a target-based protocol")
             body = read_body(environ)
             query = environ.get("QUERY_STRING", "")
-            access_key, service = credential_of(method, path, query, headers, body)
+            is_upload = method == "POST" and headers.get("content-type", "").startswith("multipart/form-data")
+            upload, upload_size = form_upload(headers["content-type"], body) if is_upload else ({}, 0)
+            access_key, service = credential_of(query, headers, upload)
             if access_key is None:
                 # Anonymous: nothing of Steward's is public (the bucket blocks public access).
                 self.record({"identity": "Anonymous", "action": "?", "resource": path, "result": "Anonymous"})
                 return self.refuse(start_response, "s3", headers, "Anonymous access is not allowed to this resource")
-            expired = presigned_expiry(method, query, headers, body)
+            expired = presigned_expiry(query, upload)
             if expired:
                 self.record({"identity": access_key, "action": "?", "resource": path, "result": "Expired"})
                 return self.refuse(start_response, service or "s3", headers, expired)
-            if service == "s3" and method == "POST" and headers.get("content-type", "").startswith("multipart/form-data"):
+            if service == "s3" and is_upload:
                 # S3 holds a browser upload to its signed policy before anything else; moto does not.
                 try:
-                    fields, size = form_upload(headers["content-type"], body)
-                    check_post_policy(unquote(path.lstrip("/").split("/", 1)[0]), fields, size)
+                    check_post_policy(unquote(path.lstrip("/").split("/", 1)[0]), upload, upload_size)
                 except PolicyViolation as violation:
                     self.record({"identity": access_key, "action": "s3:PutObject", "resource": path, "result": violation.code})
                     return s3_error(start_response, violation.status, violation.code, str(violation))
             if access_key in self.admin_keys:
                 return app(environ, start_response)
             identity = self.by_key.get(access_key)
-            request = Request(method, path, query, headers, body, service or "", access_key)
+            request = Request(method, path, query, headers, body, service or "", access_key, upload)
             denial = self.authorise(identity, request)
             if denial is not None:
                 return self.refuse(start_response, service or "", headers, denial)
@@ -823,6 +817,19 @@ class Enforcer:
             return app(environ, start_response)
 
         return enforced
+
+    def decide(self, identity: Identity, check: Check) -> str:
+        """The evaluator's answer to one check, with the global condition keys every request has."""
+        context = {
+            "aws:PrincipalArn": identity.principal.replace(":sts::", ":iam::").replace("assumed-role/", "role/").rsplit("/", 1)[0],
+            "aws:PrincipalAccount": self.mapper.account,
+            "aws:SecureTransport": "true",  # loopback stands for the TLS every SDK call uses in AWS
+            "aws:RequestedRegion": self.mapper.region,
+            "aws:CurrentTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "aws:EpochTime": str(int(time.time())),
+            **check.context,
+        }
+        return self.evaluator.decide(identity, check.action, check.resource, context, check.resource_policy)
 
     def missing_object_without_list(self, app, environ, start_response, identity: Identity, request: Request):
         """S3 tells only callers that may list the bucket that an object does not exist (404);
@@ -836,9 +843,7 @@ class Enforcer:
         if answer.get("status", "").startswith("404"):
             bucket = unquote(request.path.lstrip("/").split("/", 1)[0])
             listing = Check("s3:ListBucket", f"arn:aws:s3:::{bucket}", {}, self.mapper.bucket_policies.get(bucket))
-            context = {"aws:SecureTransport": "true", "aws:PrincipalAccount": self.mapper.account}
-            result = self.evaluator.decide(identity, listing.action, listing.resource, context, listing.resource_policy)
-            if result != "Allowed":
+            if self.decide(identity, listing) != "Allowed":
                 return self.refuse(start_response, "s3", request.headers, "Access Denied")
         start_response(answer["status"], answer["headers"])
         return body
@@ -860,16 +865,8 @@ class Enforcer:
             log(f"REFUSED (the local stack cannot read this request as an authorisation: {err}): {identity.name} {request.method} {request.path}")
             self.record({"identity": identity.name, "action": f"{request.service}:?", "resource": request.path, "result": "Unmapped"})
             return f"User: {identity.principal} is not authorized: the local stack could not authorise {request.service} {request.method} {request.path}"
-        context_base = {
-            "aws:PrincipalArn": identity.principal.replace(":sts::", ":iam::").replace("assumed-role/", "role/").rsplit("/", 1)[0],
-            "aws:PrincipalAccount": self.mapper.account,
-            "aws:SecureTransport": "true",  # loopback stands for the TLS every SDK call uses in AWS
-            "aws:RequestedRegion": self.mapper.region,
-            "aws:CurrentTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "aws:EpochTime": str(int(time.time())),
-        }
         for check in checks:
-            result = self.evaluator.decide(identity, check.action, check.resource, {**context_base, **check.context}, check.resource_policy)
+            result = self.decide(identity, check)
             if result != "Allowed":
                 message = denial_message(identity.principal, check, result)
                 log(f"DENIED {identity.name}: {check.action} on {check.resource} {json.dumps(check.context)}")

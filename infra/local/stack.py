@@ -400,7 +400,7 @@ def enforce_iam(gate: Gate, template: dict, resolver: Resolver, settings: dict[s
         banner = "!" * 100
         log(banner)
         log("LOCAL_IAM=off: IAM IS NOT ENFORCED. Every function and the operator may call anything, which AWS")
-        log("would refuse. For debugging only: tests and `make dev` enforce it.")
+        log("would refuse. For debugging (and make bench) only: tests and `make dev` enforce it.")
         log(banner)
         return keys
     schemas = iam.Schemas()
@@ -449,12 +449,11 @@ class Invocation:
     finished_at: float = 0.0
 
 
-def peak_rss_kb(pid: int, field: str = "VmHWM") -> int:
-    """A process's peak resident set (VmHWM), what Lambda reports as Max Memory Used; with
-    `field="VmRSS"`, its resident set now."""
+def peak_rss_kb(pid: int) -> int:
+    """A process's peak resident set (VmHWM), what Lambda reports as Max Memory Used."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
+            if line.startswith("VmHWM:"):
                 return int(line.split()[1])
     except OSError:
         pass

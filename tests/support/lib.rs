@@ -77,6 +77,29 @@ pub fn use_stack(chosen: Option<&'static Stack>) {
     CHOSEN.with(|cell| cell.set(chosen));
 }
 
+/// The project's Python (the virtualenv `make setup` makes), which runs the local stack.
+fn python() -> String {
+    std::env::var("STEWARD_PYTHON").unwrap_or_else(|_| root().join(".venv/bin/python").display().to_string())
+}
+
+/// A stack of its own, from a copy of `template.yaml` changed by `infra/local/mutate_template.py`
+/// (`mutations`: its arguments, `--without LOGICAL_ID=ACTION` or `--set LOGICAL_ID.PROPERTY=VALUE`),
+/// with settings of its own. Panics when the mutation does not apply.
+pub fn start_mutated_stack(mutations: &[&str], settings: &[&str]) -> &'static Stack {
+    let copy = std::env::temp_dir().join(format!("steward-template-{}.json", uuid::Uuid::new_v4().simple()));
+    let status = Command::new(python())
+        .arg(root().join("infra/local/mutate_template.py"))
+        .args(mutations)
+        .arg("--out")
+        .arg(&copy)
+        .status()
+        .expect("the template mutation runs");
+    assert!(status.success(), "the template mutation {mutations:?} applies");
+    let own = start_own_stack(Some(&copy), settings);
+    let _ = std::fs::remove_file(&copy); // read once, at the stack's start
+    own
+}
+
 /// A stack of its own, from another template and with settings of its own (`KEY=VALUE`). It
 /// lives until the test binary exits.
 pub fn start_own_stack(template: Option<&std::path::Path>, settings: &[&str]) -> &'static Stack {
@@ -108,8 +131,7 @@ fn start_stack(template: Option<&std::path::Path>, own_settings: &[String]) -> S
     let exe = std::env::current_exe().expect("test binary path");
     // target/<profile>/deps/<test> -> target/<profile>, where `cargo build --bins` put the functions.
     let bin_dir = exe.parent().and_then(|d| d.parent()).expect("profile directory").to_path_buf();
-    let python = std::env::var("STEWARD_PYTHON")
-        .unwrap_or_else(|_| root().join(".venv/bin/python").display().to_string());
+    let python = python();
     let test_name = exe.file_stem().and_then(|s| s.to_str()).unwrap_or("tests").to_owned();
     static STACKS_STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let ordinal = STACKS_STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
