@@ -13,8 +13,8 @@ use steward_blackbox::{
     admin, admin_command, confirm_with_card, eventually, http, stack, submit_json as submit, unique_email,
     wait_for_mail,
 };
-use steward_core::domain::preferences::{ChangeSource, PreferenceChange, PreferenceStore};
-use steward_core::store::dynamodb::{keys, DynamoStore};
+use steward_core::adapters::dynamodb::{keys, DynamoStore};
+use steward_core::domain::mail::preferences::{ChangeSource, PreferenceChange, PreferenceStore};
 
 /// This binary's stack runs no scheduled retention sweep: the sweep test counts what
 /// `steward-admin sweep` itself deletes. Call first in every test.

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use steward_blackbox::{eventually, http, map, post_to_bucket, s, stack, unique_email, unique_ip, Item};
-use steward_core::store::dynamodb::keys;
+use steward_core::adapters::dynamodb::keys;
 use steward_core::token::{Purpose, TokenKeys};
 
 const PDF: &str = "application/pdf";

@@ -166,7 +166,7 @@ async fn given_the_table_throttling_when_stripe_reports_a_payment_then_the_retri
     assert_eq!(response.status(), StatusCode::CREATED);
     let receipt: Value = response.json().await.unwrap();
     let started = steward_blackbox::start_payment(&receipt["payment"]["token"]).await;
-    let (pk, sk) = steward_core::store::dynamodb::keys::payment(
+    let (pk, sk) = steward_core::adapters::dynamodb::keys::payment(
         receipt["profile_id"].as_str().unwrap(),
         receipt["submission_id"].as_str().unwrap(),
     );

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use steward_blackbox::*;
-use steward_core::store::dynamodb::keys;
+use steward_core::adapters::dynamodb::keys;
 
 /// A stack whose template lacks every statement of `logical`'s policies that allows `action`.
 fn stack_without(logical: &str, action: &str) -> &'static Stack {

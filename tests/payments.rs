@@ -12,7 +12,7 @@ use sha2::Sha256;
 use steward_blackbox::{
     confirm_with_card, eventually, eventually_within, http, s, stack, stripe, unique_email, unique_ip, Item,
 };
-use steward_core::store::dynamodb::keys;
+use steward_core::adapters::dynamodb::keys;
 
 const GOOD_CARD: &str = "4242424242424242";
 const DECLINED_CARD: &str = "4000000000000002";

@@ -11,13 +11,13 @@ use steward_blackbox::{
     confirm_with_card, eventually, eventually_within, http, link, mail_to, post_to_bucket, s, stack,
     submit_json as submit, unique_email, wait_for_mail, Item,
 };
-use steward_core::cv_bucket::CvBucket;
-use steward_core::domain::erasure::{
+use steward_core::adapters::dynamodb::{keys, DynamoStore};
+use steward_core::adapters::s3::cv_bucket::CvBucket;
+use steward_core::domain::mail::outbox::{Enqueued, MarketingConsent, OutboxMessage, OutboxStore};
+use steward_core::domain::ports::StoreError;
+use steward_core::domain::privacy::erasure::{
     erase, ErasurePlan, ErasureReason, ErasureReport, ErasureStore, ItemKey,
 };
-use steward_core::mail::outbox::{Enqueued, MarketingConsent, OutboxMessage, OutboxStore};
-use steward_core::store::dynamodb::{keys, DynamoStore};
-use steward_core::store::StoreError;
 
 async fn sign_in_links(email: &str) -> Vec<String> {
     mail_to(email, "privacy center link")
@@ -894,7 +894,7 @@ async fn given_a_history_larger_than_one_lambda_response_then_the_export_comes_b
     };
     assert_eq!(kept().await, 2, "one object per export");
     // The sweep deletes exports an hour old (what it passes as the cutoff), not younger ones.
-    use steward_core::domain::erasure::CvObjects;
+    use steward_core::domain::privacy::erasure::CvObjects;
     assert_eq!(local_cvs().delete_exports_before(now() - 3600).await.unwrap(), 0);
     assert!(local_cvs().delete_exports_before(now() + 5).await.unwrap() >= 2);
     assert_eq!(kept().await, 0);

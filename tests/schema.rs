@@ -12,10 +12,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use reqwest::StatusCode;
 use serde_json::{json, Map, Value};
 use steward_blackbox::{confirm_with_card, http, link, stack, submit_json as submit, wait_for_mail};
-use steward_core::domain::erasure::{erase, ErasureReason};
-use steward_core::domain::preferences::{ChangeSource, PreferenceChange, PreferenceStore};
-use steward_core::domain::rights::{Limit, RightsStore};
-use steward_core::store::dynamodb::{DynamoStore, SCHEMA_VERSION};
+use steward_core::adapters::dynamodb::{DynamoStore, SCHEMA_VERSION};
+use steward_core::domain::mail::preferences::{ChangeSource, PreferenceChange, PreferenceStore};
+use steward_core::domain::privacy::erasure::{erase, ErasureReason};
+use steward_core::domain::privacy::rights::{Limit, RightsStore};
 
 /// The people in the fixture (addresses under example.com; nobody real).
 const KEPT: &str = "fixture.kept@example.com";
@@ -101,7 +101,8 @@ async fn write_the_fixture_of_this_version() {
     store.set_limit(&profile_id, Limit::Restrict, false).await.unwrap();
 
     let erased = submit("newsletter", json!({"email": ERASED, "interests": ["cloud"]})).await;
-    let cvs = steward_core::cv_bucket::CvBucket::new(stack().s3(), stack().resource("CvBucket"));
+    let cvs =
+        steward_core::adapters::s3::cv_bucket::CvBucket::new(stack().s3(), stack().resource("CvBucket"));
     erase(&store, &cvs, None, erased["profile_id"].as_str().unwrap(), ErasureReason::Request, now())
         .await
         .unwrap()

@@ -84,7 +84,7 @@ async fn given_a_key_removed_from_the_list_then_its_links_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_the_stack_then_keys_live_in_secrets_manager_not_in_the_template_or_environment() {
     let ids = format!("{},{}", rotated().resource("TokenKeysSecret"), rotated().resource("HashKeySecret"));
-    let secrets = steward_core::secrets::read_secrets(&rotated().aws(), &ids)
+    let secrets = steward_core::adapters::secrets::read_secrets(&rotated().aws(), &ids)
         .await
         .expect("the key secrets are readable");
     assert!(secrets["TOKEN_KEYS"].starts_with("rotated:"), "the rotated value the functions read");
@@ -95,7 +95,8 @@ async fn given_the_stack_then_keys_live_in_secrets_manager_not_in_the_template_o
     }
     assert!(!template.contains("NoEcho"), "no secret is a template parameter");
 
-    let missing = steward_core::secrets::read_secrets(&rotated().aws(), "steward-local/no-such-secret").await;
+    let missing =
+        steward_core::adapters::secrets::read_secrets(&rotated().aws(), "steward-local/no-such-secret").await;
     let error = missing.expect_err("a missing secret stops the cold start").to_string();
     assert!(error.contains("no-such-secret") && error.contains("ResourceNotFound"), "{error}");
 }

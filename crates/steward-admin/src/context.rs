@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use clap::Args;
+use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::config::MailLinks;
-use steward_core::domain::audit::{Actor, AuditEntry, AuditStore};
+use steward_core::domain::privacy::audit::{Actor, AuditEntry, AuditStore};
 use steward_core::secret::SecretKey;
-use steward_core::store::dynamodb::DynamoStore;
 use steward_core::telemetry::error_chain;
 use steward_core::time::Timestamp;
 use steward_core::token::TokenKeys;
@@ -63,7 +63,7 @@ pub struct Context {
 
 impl Context {
     pub async fn connect(settings: Settings) -> Result<Self, String> {
-        let aws = steward_core::aws::load(steward_core::aws::Caller::Background).await;
+        let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Background).await;
         let local = std::env::var_os("AWS_ENDPOINT_URL").is_some();
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&aws).force_path_style(local).build(),
@@ -103,8 +103,9 @@ impl Context {
             .or_else(|| self.settings.stack.as_ref().map(|s| format!("{s}/{stack_suffix}")));
         match secret_id {
             Some(id) => {
-                let mut values =
-                    steward_core::secrets::read_secrets(&self.aws, &id).await.map_err(|e| error_chain(&e))?;
+                let mut values = steward_core::adapters::secrets::read_secrets(&self.aws, &id)
+                    .await
+                    .map_err(|e| error_chain(&e))?;
                 values.remove(name).filter(|v| !v.is_empty()).ok_or(format!("the secret {id} has no {name}"))
             }
             None => std::env::var(name)
@@ -182,7 +183,7 @@ impl Context {
             reference: record.ticket.map(str::to_owned),
             outcome: record.outcome.to_owned(),
             counts: record.counts,
-            schema_version: steward_core::store::dynamodb::SCHEMA_VERSION,
+            schema_version: steward_core::adapters::dynamodb::SCHEMA_VERSION,
         };
         self.store(false)
             .await?

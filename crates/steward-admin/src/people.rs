@@ -9,13 +9,13 @@ use std::io::Write;
 use std::path::Path;
 
 use serde_json::Value;
-use steward_core::cv_bucket::CvBucket;
-use steward_core::domain::audit::{months_between, Actor, AuditStore};
-use steward_core::domain::erasure::{erase as erase_person, ErasureReason};
+use steward_core::adapters::dynamodb::DynamoStore;
+use steward_core::adapters::s3::cv_bucket::CvBucket;
 use steward_core::domain::fields::Email;
-use steward_core::domain::privacy::PrivacyStore;
-use steward_core::domain::rights::export_csv;
-use steward_core::store::dynamodb::DynamoStore;
+use steward_core::domain::privacy::access::PrivacyStore;
+use steward_core::domain::privacy::audit::{months_between, Actor, AuditStore};
+use steward_core::domain::privacy::erasure::{erase as erase_person, ErasureReason};
+use steward_core::domain::privacy::rights::export_csv;
 use steward_core::telemetry::error_chain;
 
 use crate::context::{checked_ticket, now, parse_time, rfc3339, Context, Record};

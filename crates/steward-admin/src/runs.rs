@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use steward_core::catalogue::built_in_topics;
-use steward_core::cv_bucket::CvBucket;
-use steward_core::domain::campaign::{queue_campaign, Campaign, Finished};
+use steward_core::adapters::s3::cv_bucket::CvBucket;
+use steward_core::domain::forms::catalogue::built_in_topics;
+use steward_core::domain::mail::campaign::{queue_campaign, Campaign, Finished};
 use steward_core::domain::payments::{receive_event, Received, StripeEvent};
-use steward_core::domain::retention;
+use steward_core::domain::privacy::retention;
 use steward_core::telemetry::error_chain;
 
 use crate::context::{now, parse_time, rfc3339, Context, Record};

@@ -120,7 +120,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
 }
 
 impl Config {
-    /// From the environment and secrets of [`crate::secrets::load_env`].
+    /// From the environment and secrets of [`crate::adapters::secrets::load_env`].
     pub fn from_env(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<Self, ConfigError> {
         Self::from_lookup(|name| (env.0)(name))
     }

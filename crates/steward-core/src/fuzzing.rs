@@ -4,9 +4,9 @@
 
 use std::sync::OnceLock;
 
-use crate::catalogue::{Catalogue, BUILT_IN};
 use crate::config::Config;
-use crate::domain::form::{validate, FormInput};
+use crate::domain::forms::catalogue::{Catalogue, BUILT_IN};
+use crate::domain::forms::validation::{validate, FormInput};
 use crate::token::{Purpose, TokenKeys};
 
 fn runtime() -> &'static tokio::runtime::Runtime {
@@ -137,7 +137,7 @@ pub fn token(data: &[u8]) {
 /// Stripe-Signature parsing: arbitrary headers never panic; a signature made as Stripe makes it,
 /// for any timestamp and body, verifies or is stale.
 pub fn stripe_signature(data: &[u8]) {
-    use crate::stripe_signature::{verify, SignatureError};
+    use crate::adapters::stripe::signature::{verify, SignatureError};
     use hmac::Mac;
     const NOW: i64 = 1_795_944_600;
     let secrets = ["whsec_fuzz".to_owned()];

@@ -13,7 +13,7 @@ use lambda_http::request::{LambdaRequest, RequestContext};
 use lambda_http::tower::ServiceExt;
 use lambda_http::{Body, Error, LambdaEvent, Request, RequestExt, Response, Service};
 
-use crate::store::capacity;
+use crate::adapters::dynamodb::capacity;
 
 /// Set on a request whose body could not be decoded before it reached the handler; the handler
 /// answers 400. A client-sent header of this name is removed first, so it cannot be forged.

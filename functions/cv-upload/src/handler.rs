@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use lambda_http::{Body, Request, Response};
+use steward_core::adapters::s3::post::SigningCredentials;
 use steward_core::config::{ConfigError, Env, Origin};
 use steward_core::domain::careers::{authorize_upload, CvBucket, UploadError, UploadRequest};
 use steward_core::domain::fields::FieldError;
@@ -13,7 +14,6 @@ use steward_core::http::body::decode_form;
 use steward_core::http::problem::Problem;
 use steward_core::http::{cors, respond};
 use steward_core::lambda::{body_bytes, body_was_invalid_base64};
-use steward_core::s3post::SigningCredentials;
 use steward_core::time::Timestamp;
 use steward_core::token::TokenKeys;
 

@@ -10,11 +10,12 @@ mod handler;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let aws = steward_core::aws::load(steward_core::aws::Caller::Interactive).await;
+    let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
     let region = aws.region().map(|r| r.to_string()).ok_or(ConfigError::Missing("AWS_REGION"))?;
     let credentials: SharedCredentialsProvider =
         aws.credentials_provider().ok_or(ConfigError::Missing("AWS credentials"))?;
-    let app = handler::App::from_env(&steward_core::secrets::load_env(&aws).await?, region, credentials)?;
+    let app =
+        handler::App::from_env(&steward_core::adapters::secrets::load_env(&aws).await?, region, credentials)?;
     let app: &'static handler::App = Box::leak(Box::new(app));
     steward_core::lambda::run(lambda_http::service_fn(move |request| handler::handle(app, request))).await
 }

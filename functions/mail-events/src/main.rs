@@ -6,9 +6,9 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde::Deserialize;
-use steward_core::domain::preferences::{ChangeSource, SuppressionStore};
+use steward_core::adapters::dynamodb::DynamoStore;
+use steward_core::domain::mail::preferences::{ChangeSource, SuppressionStore};
 use steward_core::secret::SecretKey;
-use steward_core::store::dynamodb::DynamoStore;
 
 /// SNS's envelope around the SES notification.
 #[derive(Deserialize)]
@@ -68,11 +68,11 @@ fn suppressions(body: &str) -> Vec<(String, ChangeSource, String)> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     steward_core::telemetry::init();
-    let aws = steward_core::aws::load(steward_core::aws::Caller::Background).await;
-    let env = steward_core::secrets::load_env(&aws).await?;
+    let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Background).await;
+    let env = steward_core::adapters::secrets::load_env(&aws).await?;
     let hash_key = SecretKey::new(env.required("HASH_KEY")?.into_bytes());
     let store: &'static DynamoStore = Box::leak(Box::new(DynamoStore::new(
-        steward_core::store::capacity::metered_client(&aws),
+        steward_core::adapters::dynamodb::capacity::metered_client(&aws),
         env.required("TABLE_NAME")?,
         hash_key,
     )));

@@ -6,10 +6,10 @@ use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{EmailContent, RawMessage};
 use lambda_runtime::{service_fn, LambdaEvent};
-use steward_core::mail::outbox::{dispatch, MailSender, Pace, SendError, Sender};
-use steward_core::mail::Templates;
+use steward_core::adapters::dynamodb::DynamoStore;
+use steward_core::domain::mail::outbox::{dispatch, MailSender, Pace, SendError, Sender};
+use steward_core::domain::mail::Templates;
 use steward_core::secret::SecretKey;
-use steward_core::store::dynamodb::DynamoStore;
 
 struct Ses {
     client: aws_sdk_sesv2::Client,
@@ -67,11 +67,11 @@ fn now() -> i64 {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     steward_core::telemetry::init();
-    let aws = steward_core::aws::load(steward_core::aws::Caller::Background).await;
-    let env = steward_core::secrets::load_env(&aws).await?;
+    let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Background).await;
+    let env = steward_core::adapters::secrets::load_env(&aws).await?;
     let app = App {
         store: DynamoStore::new(
-            steward_core::store::capacity::metered_client(&aws),
+            steward_core::adapters::dynamodb::capacity::metered_client(&aws),
             env.required("TABLE_NAME")?,
             // Marketing is checked against the suppression list, keyed by this hash of addresses.
             SecretKey::new(env.required("HASH_KEY")?.into_bytes()),

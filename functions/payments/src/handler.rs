@@ -5,15 +5,15 @@ use std::convert::Infallible;
 use std::time::SystemTime;
 
 use lambda_http::{Body, Request, Response};
+use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::config::Origin;
 use steward_core::domain::fields::FieldError;
 use steward_core::domain::payments::{start_payment, PaymentCatalogue, PaymentError, ProviderError};
+use steward_core::domain::ports::StoreError;
 use steward_core::http::body::decode_form;
 use steward_core::http::problem::{body_problem, Problem};
 use steward_core::http::{cors, respond};
 use steward_core::lambda::{body_bytes, body_was_invalid_base64};
-use steward_core::store::dynamodb::DynamoStore;
-use steward_core::store::StoreError;
 use steward_core::token::{Purpose, TokenKeys};
 
 use crate::stripe_provider::StripeProvider;

@@ -1,19 +1,19 @@
 //! Wiring for the payments Lambda: configuration, catalogue, DynamoDB and Stripe clients, once per
 //! cold start.
 
+use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::domain::payments::{PaymentCatalogue, BUILT_IN};
 use steward_core::secret::SecretKey;
-use steward_core::store::dynamodb::DynamoStore;
 
 mod handler;
 mod stripe_provider;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let aws = steward_core::aws::load(steward_core::aws::Caller::Interactive).await;
-    let env = steward_core::secrets::load_env(&aws).await?;
+    let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
+    let env = steward_core::adapters::secrets::load_env(&aws).await?;
     let store = DynamoStore::new(
-        steward_core::store::capacity::metered_client(&aws),
+        steward_core::adapters::dynamodb::capacity::metered_client(&aws),
         env.required("TABLE_NAME")?,
         SecretKey::new([]),
     );

@@ -6,14 +6,18 @@ use std::convert::Infallible;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_http::{Body, Request, RequestExt, Response};
-use steward_core::catalogue::Catalogue;
+use steward_core::adapters::dynamodb::DynamoStore;
+use steward_core::adapters::s3::cv_bucket::CvBucket;
 use steward_core::config::Config;
-use steward_core::cv_bucket::CvBucket;
-use steward_core::domain::erasure::{erase, ErasureError, ErasureReason};
 use steward_core::domain::fields::{Email, FieldError};
-use steward_core::domain::form::FormInput;
-use steward_core::domain::privacy::{request_link, session, start_session, PrivacyError, PrivacyStore as _};
-use steward_core::domain::rights::{
+use steward_core::domain::forms::catalogue::Catalogue;
+use steward_core::domain::forms::validation::FormInput;
+use steward_core::domain::ports::StoreError;
+use steward_core::domain::privacy::access::{
+    request_link, session, start_session, PrivacyError, PrivacyStore as _,
+};
+use steward_core::domain::privacy::erasure::{erase, ErasureError, ErasureReason};
+use steward_core::domain::privacy::rights::{
     self, confirm_email_change, confirm_export_to, export_csv, export_download, request_export_to,
     ExportFormat, Limit, RightsError, RightsStore as _,
 };
@@ -22,8 +26,6 @@ use steward_core::http::page::{escape, layout};
 use steward_core::http::problem::{body_problem, Problem};
 use steward_core::http::{client, cors, respond};
 use steward_core::lambda::body_bytes;
-use steward_core::store::dynamodb::DynamoStore;
-use steward_core::store::StoreError;
 use steward_core::time::Timestamp;
 
 use crate::pages;
@@ -475,7 +477,7 @@ async fn export_by_link(
     format: ExportFormat,
     body: String,
 ) -> Result<Response<Body>, Problem> {
-    let unavailable = |err: steward_core::domain::erasure::CvObjectsError| {
+    let unavailable = |err: steward_core::domain::privacy::erasure::CvObjectsError| {
         tracing::error!(error = %err, "a large export could not be kept for its link");
         Problem::unavailable(2)
     };

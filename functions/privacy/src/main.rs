@@ -1,25 +1,25 @@
 //! Wiring for the privacy Lambda: the privacy center (`/privacy/*`, `/me*`). Configuration,
 //! catalogue and SDK clients are built once per cold start.
 
-use steward_core::catalogue::{Catalogue, BUILT_IN};
+use steward_core::adapters::dynamodb::DynamoStore;
+use steward_core::adapters::s3::cv_bucket::CvBucket;
 use steward_core::config::{Config, Origin};
-use steward_core::cv_bucket::CvBucket;
-use steward_core::store::dynamodb::DynamoStore;
+use steward_core::domain::forms::catalogue::{Catalogue, BUILT_IN};
 
 mod handler;
 mod pages;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let aws = steward_core::aws::load(steward_core::aws::Caller::Interactive).await;
-    let env = steward_core::secrets::load_env(&aws).await?;
+    let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
+    let env = steward_core::adapters::secrets::load_env(&aws).await?;
     let mut config = Config::from_env(&env)?;
     // The privacy center's own pages post to it from the API's origin.
     config.allowed_origins.push(Origin::parse(&config.links.public_api_url)?);
     steward_core::http::page::set_identity(&config.links.organisation, &config.links.policy_url);
     let catalogue = Catalogue::load(BUILT_IN, &config)?;
     let store = DynamoStore::new(
-        steward_core::store::capacity::metered_client(&aws),
+        steward_core::adapters::dynamodb::capacity::metered_client(&aws),
         &config.table_name,
         config.hash_key.clone(),
     );

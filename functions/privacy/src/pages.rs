@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use steward_core::domain::fields::FieldError;
-use steward_core::domain::form::FormInput;
+use steward_core::domain::forms::validation::FormInput;
 use steward_core::http::page::{escape, layout};
 
 /// The fields the correction form shows.

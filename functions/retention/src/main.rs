@@ -5,10 +5,10 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use steward_core::cv_bucket::CvBucket;
-use steward_core::domain::retention::sweep;
+use steward_core::adapters::dynamodb::DynamoStore;
+use steward_core::adapters::s3::cv_bucket::CvBucket;
+use steward_core::domain::privacy::retention::sweep;
 use steward_core::secret::SecretKey;
-use steward_core::store::dynamodb::DynamoStore;
 
 struct App {
     store: DynamoStore,
@@ -22,15 +22,15 @@ fn now() -> i64 {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     steward_core::telemetry::init();
-    let aws = steward_core::aws::load(steward_core::aws::Caller::Background).await;
-    let env = steward_core::secrets::load_env(&aws).await?;
+    let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Background).await;
+    let env = steward_core::adapters::secrets::load_env(&aws).await?;
     let s3 =
         aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
     let app = App {
         // The sweep finds everything by its keys; it needs no keyed hashes of addresses except
         // for rate counters, which expire by themselves.
         store: DynamoStore::new(
-            steward_core::store::capacity::metered_client(&aws),
+            steward_core::adapters::dynamodb::capacity::metered_client(&aws),
             env.required("TABLE_NAME")?,
             SecretKey::new(env.required("HASH_KEY")?.into_bytes()),
         ),

@@ -5,13 +5,13 @@ use std::convert::Infallible;
 use std::time::SystemTime;
 
 use lambda_http::{Body, Request, Response};
+use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::domain::payments::{receive_event, Received, StripeEvent};
 use steward_core::http::problem::Problem;
 use steward_core::http::{client, respond};
 use steward_core::lambda::{body_bytes, body_was_invalid_base64};
-use steward_core::store::dynamodb::DynamoStore;
 
-use steward_core::stripe_signature::{verify, SignatureError};
+use steward_core::adapters::stripe::signature::{verify, SignatureError};
 
 pub struct App {
     pub store: DynamoStore,
@@ -52,7 +52,7 @@ async fn receive(app: &App, request: &Request) -> Result<Response<Body>, Problem
         Problem::new(400, "malformed_json", "The webhook body is not a Stripe event")
             .with_detail(e.to_string())
     })?;
-    let failed = |err: steward_core::store::StoreError| {
+    let failed = |err: steward_core::domain::ports::StoreError| {
         tracing::error!(event_id = event.id.as_str(), error = %err, "processing a Stripe event failed; Stripe will retry");
         Problem::new(500, "processing_failed", "The event could not be processed; please retry")
     };

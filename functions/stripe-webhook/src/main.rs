@@ -1,15 +1,15 @@
 //! Wiring for the stripe-webhook Lambda: secrets and the DynamoDB client, once per cold start.
 
+use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::config::ConfigError;
 use steward_core::secret::SecretKey;
-use steward_core::store::dynamodb::DynamoStore;
 
 mod handler;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let aws = steward_core::aws::load(steward_core::aws::Caller::Interactive).await;
-    let env = steward_core::secrets::load_env(&aws).await?;
+    let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
+    let env = steward_core::adapters::secrets::load_env(&aws).await?;
     let secrets: Vec<String> = env
         .required("STRIPE_WEBHOOK_SECRETS")?
         .split(',')
@@ -21,7 +21,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     }
     let app = handler::App {
         store: DynamoStore::new(
-            steward_core::store::capacity::metered_client(&aws),
+            steward_core::adapters::dynamodb::capacity::metered_client(&aws),
             env.required("TABLE_NAME")?,
             SecretKey::new([]),
         ),

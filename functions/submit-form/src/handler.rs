@@ -4,19 +4,19 @@ use std::convert::Infallible;
 use std::time::SystemTime;
 
 use lambda_http::{Body, Request, RequestExt, Response};
-use steward_core::catalogue::{Catalogue, FormDefinition};
+use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::config::Config;
 use steward_core::domain::careers;
 use steward_core::domain::fields::FieldError;
+use steward_core::domain::forms::catalogue::{Catalogue, FormDefinition};
+use steward_core::domain::forms::submit::{submit_form, Receipt, SubmitCommand, SubmitError, SubmitOutcome};
 use steward_core::domain::ids::IdempotencyKey;
 use steward_core::domain::payments::PaymentCatalogue;
-use steward_core::domain::submit::{submit_form, Receipt, SubmitCommand, SubmitError, SubmitOutcome};
+use steward_core::domain::ports::StoreError;
 use steward_core::http::body::{decode_form, BodyError};
 use steward_core::http::problem::{self, Problem};
 use steward_core::http::{client, cors, respond};
 use steward_core::lambda::{body_bytes, body_was_invalid_base64};
-use steward_core::store::dynamodb::DynamoStore;
-use steward_core::store::StoreError;
 use steward_core::telemetry::error_chain;
 use steward_core::time::Timestamp;
 use steward_core::token::Purpose;
@@ -209,7 +209,7 @@ mod tests {
     use aws_sdk_dynamodb::config::{Credentials, Region};
     use lambda_http::request::LambdaRequest;
     use lambda_http::{Context, LambdaEvent};
-    use steward_core::catalogue::BUILT_IN;
+    use steward_core::domain::forms::catalogue::BUILT_IN;
     use steward_core::lambda::guard_body;
 
     fn app() -> App {
@@ -231,7 +231,7 @@ mod tests {
         .unwrap();
         let sdk = aws_sdk_dynamodb::Config::builder()
             .behavior_version_latest()
-            .http_client(steward_core::aws::http_client())
+            .http_client(steward_core::adapters::aws::http_client())
             .endpoint_url("http://127.0.0.1:1")
             .region(Region::new("eu-west-1"))
             .credentials_provider(Credentials::new("test", "test", None, None, "test"))
@@ -316,7 +316,7 @@ mod tests {
             let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok());
             let input = decode_form(content_type, body_bytes(&request), 65536).await.unwrap();
             let form = app.catalogue.form(form).unwrap();
-            let valid = steward_core::domain::form::validate(form, &input).unwrap();
+            let valid = steward_core::domain::forms::validation::validate(form, &input).unwrap();
             assert!(valid.email.as_str().ends_with("@example.com"), "{name}");
             assert_eq!(client::client_info(&request).source_ip, "198.51.100.7");
         }

@@ -1,21 +1,21 @@
 //! Wiring for the submit-form Lambda: configuration, catalogue and SDK client are built once per
 //! cold start and lent to every invocation.
 
-use steward_core::catalogue::{Catalogue, BUILT_IN};
+use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::config::Config;
+use steward_core::domain::forms::catalogue::{Catalogue, BUILT_IN};
 use steward_core::domain::payments::PaymentCatalogue;
-use steward_core::store::dynamodb::DynamoStore;
 
 mod handler;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let aws = steward_core::aws::load(steward_core::aws::Caller::Interactive).await;
-    let config = Config::from_env(&steward_core::secrets::load_env(&aws).await?)?;
+    let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
+    let config = Config::from_env(&steward_core::adapters::secrets::load_env(&aws).await?)?;
     steward_core::http::page::set_identity(&config.links.organisation, &config.links.policy_url);
     let catalogue = Catalogue::load(BUILT_IN, &config)?;
     let store = DynamoStore::new(
-        steward_core::store::capacity::metered_client(&aws),
+        steward_core::adapters::dynamodb::capacity::metered_client(&aws),
         &config.table_name,
         config.hash_key.clone(),
     );

@@ -8,15 +8,17 @@ use std::convert::Infallible;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lambda_http::{Body, Request, RequestExt, Response};
+use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::config::Config;
-use steward_core::domain::form::FormInput;
-use steward_core::domain::preferences::{ChangeSource, MailPreferences, PreferenceChange, PreferenceStore};
+use steward_core::domain::forms::validation::FormInput;
+use steward_core::domain::mail::preferences::{
+    ChangeSource, MailPreferences, PreferenceChange, PreferenceStore,
+};
 use steward_core::http::body::decode_form;
 use steward_core::http::page::{escape, layout};
 use steward_core::http::problem::Problem;
 use steward_core::http::{client, respond};
 use steward_core::lambda::body_bytes;
-use steward_core::store::dynamodb::DynamoStore;
 use steward_core::token::{token_id, Claims, Purpose, TokenError};
 
 pub struct App {
@@ -173,7 +175,7 @@ async fn change(
     app.store.change_preferences(profile, change, source, token_id).await.map_err(unavailable)
 }
 
-fn unavailable(err: steward_core::store::StoreError) -> Problem {
+fn unavailable(err: steward_core::domain::ports::StoreError) -> Problem {
     tracing::error!(error = %steward_core::telemetry::error_chain(&err), "mail preferences store failed");
     Problem::unavailable(2)
 }

@@ -6,9 +6,9 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_s3::types::{Tag, Tagging};
 use sha2::{Digest, Sha256};
+use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::domain::careers::{CvCheck, CvOutcome};
-use steward_core::store::dynamodb::DynamoStore;
-use steward_core::store::{CvRecorded, CvStore};
+use steward_core::domain::careers::{CvRecorded, CvStore};
 use steward_core::time::Timestamp;
 
 use crate::check::{judge, Verdict, SNIFF_BYTES};

@@ -2,9 +2,9 @@
 //! mapping delivers batches of S3 notifications.
 
 use lambda_runtime::{service_fn, LambdaEvent};
+use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::config::Env;
 use steward_core::secret::SecretKey;
-use steward_core::store::dynamodb::DynamoStore;
 
 mod check;
 mod handler;
@@ -13,12 +13,12 @@ mod handler;
 async fn main() -> Result<(), lambda_runtime::Error> {
     steward_core::telemetry::init();
     let env = Env::process();
-    let aws = steward_core::aws::load(steward_core::aws::Caller::Background).await;
+    let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Background).await;
     let s3 =
         aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
     // This function only reads and writes application items by key: no pseudonyms are needed.
     let store = DynamoStore::new(
-        steward_core::store::capacity::metered_client(&aws),
+        steward_core::adapters::dynamodb::capacity::metered_client(&aws),
         env.required("TABLE_NAME")?,
         SecretKey::new([]),
     );

@@ -6,9 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::fields::FieldError;
-use super::ids::{ProfileId, SubmissionId};
-use crate::s3post::{presign_post, PresignedPost, SigningCredentials, UploadRules};
+use crate::adapters::s3::post::{presign_post, PresignedPost, SigningCredentials, UploadRules};
+use crate::domain::fields::FieldError;
+use crate::domain::ids::{ProfileId, SubmissionId};
 use crate::token::{Claims, Purpose, TokenError, TokenKeys};
 
 /// The CV file types accepted, by their exact media type.
@@ -165,6 +165,25 @@ pub fn sanitize_file_name(raw: &str) -> String {
         }
     }
     out
+}
+
+// --- The port this use case needs ---------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CvRecorded {
+    Recorded,
+    /// No such application (erased, expired or never made): the object should not be kept.
+    ApplicationMissing,
+    /// A later upload's result is already recorded; this one changes nothing.
+    NewerRecorded,
+}
+
+pub trait CvStore {
+    /// Records a CV check on its application, never replacing a later upload's result.
+    fn record_cv(
+        &self,
+        check: &CvCheck,
+    ) -> impl std::future::Future<Output = Result<CvRecorded, crate::domain::ports::StoreError>> + Send;
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::fields::FieldError;
+use crate::domain::fields::FieldError;
 
 /// A person's profile, shared by every function.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]

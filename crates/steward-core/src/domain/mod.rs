@@ -1,16 +1,13 @@
-//! What Steward's data means: validated values, forms, profiles and submissions, and the use cases
-//! that act on them. Nothing in here knows about HTTP or DynamoDB.
+//! What Steward's data means and what Steward does with it, grouped as the product is: validated
+//! values ([`fields`], [`ids`]), forms, careers, payments, mail and privacy, each with the use
+//! cases that act on it and the ports (traits) they need. Nothing in here knows about HTTP, AWS or
+//! Stripe: the adapters implement the ports ([`ports`] holds the ones every use case shares).
 
-pub mod audit;
-pub mod campaign;
 pub mod careers;
-pub mod erasure;
 pub mod fields;
-pub mod form;
+pub mod forms;
 pub mod ids;
+pub mod mail;
 pub mod payments;
-pub mod preferences;
+pub mod ports;
 pub mod privacy;
-pub mod retention;
-pub mod rights;
-pub mod submit;

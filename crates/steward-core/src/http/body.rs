@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::domain::form::FormInput;
+use crate::domain::forms::validation::FormInput;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BodyError {

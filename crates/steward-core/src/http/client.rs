@@ -4,7 +4,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
 use crate::domain::fields;
-use crate::domain::submit::ClientInfo;
+use crate::domain::forms::submit::ClientInfo;
 use crate::time::Timestamp;
 
 /// Reads the client's IP from API Gateway's request context (it saw the TCP peer), never from

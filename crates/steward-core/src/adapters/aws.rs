@@ -1,0 +1,133 @@
+//! The AWS SDK configuration every function and the operator command share: timeouts and retries
+//! chosen on purpose, not left to the SDK's defaults (which have no operation timeout at all).
+//!
+//! | caller | connect | per attempt | whole operation | attempts |
+//! |---|---|---|---|---|
+//! | a person waiting (API routes) | 1 s | 2 s | 5 s | 3, backoff from 50 ms |
+//! | background work (queues, schedules, operator) | 2 s | 10 s | 30 s | 5, backoff from 200 ms |
+//!
+//! A person waiting gets a 503 with Retry-After well inside API Gateway's 30 s and the function's
+//! 10 s, rather than a gateway timeout; background work has room to ride out throttling, and what
+//! still fails is retried by its queue or its next scheduled run.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+
+/// Who waits on the calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// A request from a browser or an API client, behind API Gateway.
+    Interactive,
+    /// An SQS batch, a schedule or the operator command.
+    Background,
+}
+
+pub fn timeouts(caller: Caller) -> TimeoutConfig {
+    let (connect, attempt, operation) = match caller {
+        Caller::Interactive => (1, 2, 5),
+        Caller::Background => (2, 10, 30),
+    };
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(connect))
+        .operation_attempt_timeout(Duration::from_secs(attempt))
+        .operation_timeout(Duration::from_secs(operation))
+        .build()
+}
+
+pub fn retries(caller: Caller) -> RetryConfig {
+    match caller {
+        Caller::Interactive => {
+            RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(50))
+        }
+        Caller::Background => {
+            RetryConfig::standard().with_max_attempts(5).with_initial_backoff(Duration::from_millis(200))
+        }
+    }
+}
+
+/// The roots of Amazon Trust Services, which every AWS endpoint's certificate chains to
+/// (amazontrust.com/repository): Amazon Root CA 1–4 and the two Starfield roots that cross-sign
+/// them. Trusting these alone spares each cold start reading and parsing the system's whole
+/// certificate store (about 150 files here, a 200 KB bundle on Lambda), and trusts no other CA
+/// with our AWS traffic.
+const AWS_ROOTS: [&[u8]; 6] = [
+    include_bytes!("../../certs/Amazon_Root_CA_1.pem"),
+    include_bytes!("../../certs/Amazon_Root_CA_2.pem"),
+    include_bytes!("../../certs/Amazon_Root_CA_3.pem"),
+    include_bytes!("../../certs/Amazon_Root_CA_4.pem"),
+    include_bytes!("../../certs/Starfield_Services_Root_Certificate_Authority_-_G2.pem"),
+    include_bytes!("../../certs/Starfield_Class_2_CA.pem"),
+];
+
+/// Set to `1` to trust the system's certificate store as well: an operator's machine behind a
+/// TLS-inspecting proxy, or an AWS endpoint that one day chains to another CA. Costs the cold start
+/// the store's reading.
+pub const SYSTEM_ROOTS_ENV: &str = "STEWARD_TLS_SYSTEM_ROOTS";
+
+fn trusts_system_roots(setting: Option<&str>) -> bool {
+    setting.is_some_and(|value| value.trim() == "1")
+}
+
+/// The one HTTPS client every SDK client shares: rustls on ring, the crypto provider async-stripe
+/// uses too, so that a binary carries one TLS stack (the SDKs' default brings aws-lc-rs along),
+/// trusting Amazon's roots (and the system's only when [`SYSTEM_ROOTS_ENV`] says so).
+pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    let system_roots = trusts_system_roots(std::env::var(SYSTEM_ROOTS_ENV).ok().as_deref());
+    let roots = AWS_ROOTS.iter().fold(TrustStore::empty().with_native_roots(system_roots), |store, pem| {
+        store.with_pem_certificate(*pem)
+    });
+    let context =
+        TlsContext::builder().with_trust_store(roots).build().expect("building a TLS context cannot fail");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .tls_context(context)
+        .build_https()
+}
+
+/// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`), with
+/// the timeouts and retries for `caller`. Built once per cold start.
+pub async fn load(caller: Caller) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
+        .timeout_config(timeouts(caller))
+        .retry_config(retries(caller))
+        .load()
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_explicit_1_adds_the_system_store() {
+        assert!(!trusts_system_roots(None));
+        assert!(!trusts_system_roots(Some("")));
+        assert!(!trusts_system_roots(Some("true")));
+        assert!(trusts_system_roots(Some("1")));
+    }
+
+    #[test]
+    fn the_trusted_roots_are_amazons_six_certificates() {
+        for pem in AWS_ROOTS {
+            let text = std::str::from_utf8(pem).unwrap();
+            assert_eq!(text.matches("-----BEGIN CERTIFICATE-----").count(), 1);
+            assert!(text.trim_end().ends_with("-----END CERTIFICATE-----"));
+        }
+    }
+
+    #[test]
+    fn a_person_waiting_gets_an_answer_well_inside_the_function_and_gateway_timeouts() {
+        let interactive = timeouts(Caller::Interactive);
+        assert!(interactive.operation_timeout().unwrap() < Duration::from_secs(10), "the function's timeout");
+        assert!(interactive.operation_attempt_timeout().unwrap() < interactive.operation_timeout().unwrap());
+        assert_eq!(retries(Caller::Interactive).max_attempts(), 3);
+        let background = timeouts(Caller::Background);
+        assert!(background.operation_timeout().unwrap() > interactive.operation_timeout().unwrap());
+        assert_eq!(retries(Caller::Background).max_attempts(), 5);
+    }
+}

@@ -1,0 +1,57 @@
+//! Careers: a CV check recorded on its application.
+
+use super::*;
+
+impl CvStore for DynamoStore {
+    async fn record_cv(&self, check: &CvCheck) -> Result<CvRecorded, StoreError> {
+        let (pk, sk) = keys::submission(&check.profile_id, &check.application_id);
+        let mut cv = HashMap::from([
+            ("key".to_owned(), s(&check.key)),
+            ("uploaded_at".to_owned(), n(check.uploaded_at)),
+            ("checked_at".to_owned(), s(check.checked_at.rfc3339())),
+        ]);
+        if let Some(version) = &check.version_id {
+            cv.insert("version_id".into(), s(version));
+        }
+        if let Some(name) = &check.file_name {
+            cv.insert("file_name".into(), s(name));
+        }
+        match &check.outcome {
+            CvOutcome::Verified { cv_type, size, sha256 } => {
+                cv.insert("status".into(), s("verified"));
+                cv.insert("media_type".into(), s(cv_type.media_type()));
+                cv.insert("size".into(), n(size));
+                cv.insert("sha256".into(), s(sha256));
+            }
+            CvOutcome::Rejected { reason } => {
+                cv.insert("status".into(), s("rejected"));
+                cv.insert("reason".into(), s(reason));
+            }
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(&pk))
+            .key(keys::SK, s(&sk))
+            .update_expression("SET cv = :cv")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(cv) OR cv.uploaded_at <= :t)",
+            )
+            .expression_attribute_values(":cv", AttributeValue::M(cv))
+            .expression_attribute_values(":t", n(check.uploaded_at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(CvRecorded::Recorded),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(if self.get((pk, sk)).await?.is_some() {
+                    CvRecorded::NewerRecorded
+                } else {
+                    CvRecorded::ApplicationMissing
+                })
+            }
+            Err(err) => Err(classify(err)),
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Erasure: the plan of everything a person left, and its deletion, item by item.
+
+use super::*;
+use crate::domain::fields::Email;
+use crate::domain::ports::StoreError;
+use crate::domain::privacy::audit::Actor;
+use crate::domain::privacy::erasure::{
+    confirmation_id, ErasurePlan, ErasureReason, ErasureReport, ErasureStore, ItemKey, EMAIL_RATE_SCOPES,
+    PAYMENT_RETENTION_DAYS,
+};
+use crate::time::Timestamp;
+use aws_sdk_dynamodb::types::{Delete, DeleteRequest, Put, ReturnValue, TransactWriteItem, WriteRequest};
+
+impl ErasureStore for DynamoStore {
+    async fn erasure_plan(&self, profile_id: &str) -> Result<Option<ErasurePlan>, StoreError> {
+        let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(None) };
+        let Some(profile) = self.get(profile_key.clone()).await? else { return Ok(None) };
+        let email = text(&profile, "email").unwrap_or_default();
+        let mut plan = ErasurePlan {
+            profile_key,
+            email: email.clone(),
+            last_submission_id: text(&profile, "last_submission_id"),
+            ..ErasurePlan::default()
+        };
+        for item in self.partition(&keys::profile_partition(profile_id), None).await? {
+            let (Some(pk), Some(sk)) = (text(&item, keys::PK), text(&item, keys::SK)) else { continue };
+            if sk.starts_with("PAYMENT#") {
+                let started = text(&item, "started_at")
+                    .and_then(|t| {
+                        time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).ok()
+                    })
+                    .map_or_else(|| Timestamp::now().epoch_seconds(), |t| t.unix_timestamp());
+                plan.payments.push(((pk, sk), started + PAYMENT_RETENTION_DAYS * 86_400));
+                continue;
+            }
+            if let Some(application) = sk.strip_prefix("SUBMISSION#") {
+                plan.applications.push(application.to_owned());
+            }
+            plan.items.push((pk, sk));
+        }
+        let goodbye = confirmation_id(profile_id);
+        // Messages queued before `profile_id` was an attribute carry it only inside `message`.
+        let theirs = ("profile_id = :pid OR contains(message, :pid)", ":pid", s(profile_id));
+        for item in self.partition(keys::OUTBOX, Some(theirs)).await? {
+            if let (Some(pk), Some(sk)) = (text(&item, keys::PK), text(&item, keys::SK)) {
+                if sk != goodbye {
+                    plan.items.push((pk, sk));
+                }
+            }
+        }
+        if let Ok(parsed) = Email::parse("email", &email) {
+            let subject = self.hash_key.pseudonym("rate-email", parsed.normalized());
+            for scope in EMAIL_RATE_SCOPES {
+                for item in self.partition(&format!("RATE#{scope}#{subject}"), None).await? {
+                    if let (Some(pk), Some(sk)) = (text(&item, keys::PK), text(&item, keys::SK)) {
+                        plan.items.push((pk, sk));
+                    }
+                }
+            }
+        }
+        Ok(Some(plan))
+    }
+
+    async fn suppress_erased(&self, email: &str) -> Result<(), StoreError> {
+        let pseudonym = self.email_pseudonym(&email.trim().to_lowercase());
+        let (pk, sk) = keys::suppression(&pseudonym);
+        let mut entry = key(pk, sk);
+        stamp(&mut entry, "suppression");
+        entry.insert("source".into(), s("erasure"));
+        entry.insert("at".into(), s(Timestamp::now().rfc3339()));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(entry))
+            // A bounce or a complaint says more than an erasure: it stays.
+            .condition_expression("attribute_not_exists(pk) OR #source = :erasure")
+            .expression_attribute_names("#source", "source")
+            .expression_attribute_values(":erasure", s("erasure"))
+            .send()
+            .await;
+        unless_condition_failed(result)
+    }
+
+    async fn retain_payment(&self, item_key: &ItemKey, retain_until: i64) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(item_key.0.clone(), item_key.1.clone())))
+            .update_expression("REMOVE stripe_customer_id SET retained_for = :why, #ttl = :until")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#ttl", keys::TTL)
+            .expression_attribute_values(":why", s("legal obligation (accounting); the person was erased"))
+            .expression_attribute_values(":until", n(retain_until))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        let Ok(output) = result else { return unless_condition_failed(result) };
+        // The references that lead Stripe's webhooks to the record go when the record goes.
+        let payment = output.attributes().cloned().unwrap_or_default();
+        for stripe_id in
+            ["payment_intent_id", "subscription_id"].iter().filter_map(|name| text(&payment, name))
+        {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::stripe_ref(&stripe_id).0, keys::stripe_ref(&stripe_id).1)))
+                .update_expression("SET #ttl = :until")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_names("#ttl", keys::TTL)
+                .expression_attribute_values(":until", n(retain_until))
+                .send()
+                .await;
+            unless_condition_failed(result)?;
+        }
+        Ok(())
+    }
+
+    async fn delete_items(&self, item_keys: &[ItemKey]) -> Result<(), StoreError> {
+        let mut requests: Vec<WriteRequest> = item_keys
+            .iter()
+            .map(|(pk, sk)| {
+                Ok(WriteRequest::builder()
+                    .delete_request(built(
+                        DeleteRequest::builder().set_key(Some(key(pk.clone(), sk.clone()))).build(),
+                    )?)
+                    .build())
+            })
+            .collect::<Result<_, StoreError>>()?;
+        for attempt in 0..5u32 {
+            if requests.is_empty() {
+                return Ok(());
+            }
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+            }
+            let output = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, requests)
+                .send()
+                .await
+                .map_err(classify)?;
+            requests =
+                output.unprocessed_items().and_then(|u| u.get(&self.table)).cloned().unwrap_or_default();
+        }
+        if requests.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable(format!("{} deletes left unprocessed", requests.len()).into()))
+        }
+    }
+
+    async fn forget_profile(
+        &self,
+        profile_id: &str,
+        profile_key: &ItemKey,
+        last_submission_id: Option<&str>,
+        reason: ErasureReason,
+        report: &ErasureReport,
+    ) -> Result<bool, StoreError> {
+        let now = Timestamp::now();
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(profile_key.0.clone(), profile_key.1.clone())))
+            .expression_attribute_values(":pid", s(profile_id));
+        let delete = built(
+            match last_submission_id {
+                Some(last) => delete
+                    .condition_expression(
+                        "attribute_not_exists(pk) OR (profile_id = :pid AND last_submission_id = :last)",
+                    )
+                    .expression_attribute_values(":last", s(last)),
+                None => delete.condition_expression(
+                    "attribute_not_exists(pk) OR (profile_id = :pid AND attribute_not_exists(last_submission_id))",
+                ),
+            }
+            .build(),
+        )?;
+        // The audit record says that an erasure happened, why and how much it removed; nothing in
+        // it leads back to the person.
+        let rfc3339 = now.rfc3339();
+        let mut audit = key(
+            format!("AUDIT#{}", &rfc3339[..7]),
+            format!("ERASURE#{rfc3339}#{}", uuid::Uuid::new_v4().simple()),
+        );
+        stamp(&mut audit, "audit");
+        audit.insert("action".into(), s("erasure"));
+        audit.insert("reason".into(), s(reason.as_str()));
+        let actor = match reason {
+            ErasureReason::Request => Actor::Person,
+            ErasureReason::Retention => Actor::Retention,
+            // The operator's own record (steward-admin erase) names them.
+            ErasureReason::Operator => Actor::Operator(String::new()),
+        };
+        audit.insert("actor".into(), s(actor.label()));
+        audit.insert("at".into(), s(rfc3339));
+        audit.insert("items_deleted".into(), n(report.items_deleted));
+        audit.insert("cv_versions_deleted".into(), n(report.cv_versions_deleted));
+        audit.insert("payments_retained".into(), n(report.payments_retained));
+        audit.insert(keys::TTL.into(), n(now.epoch_seconds() + AUDIT_RETENTION_DAYS * 86_400));
+        let put = built(Put::builder().table_name(&self.table).set_item(Some(audit)).build())?;
+        self.transact(vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ])
+        .await
+    }
+
+    async fn leftovers(&self, profile_id: &str) -> Result<Vec<ItemKey>, StoreError> {
+        Ok(self
+            .partition(&keys::profile_partition(profile_id), None)
+            .await?
+            .iter()
+            .filter_map(|item| Some((text(item, keys::PK)?, text(item, keys::SK)?)))
+            .filter(|(_, sk)| !sk.starts_with("PAYMENT#"))
+            .collect())
+    }
+}

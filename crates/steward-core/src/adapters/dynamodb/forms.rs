@@ -1,0 +1,296 @@
+//! Forms: submissions and the profile each lands on, and the per-person rate limits.
+
+use super::*;
+
+/// What a submission needs to know of the profile it landed on.
+fn upserted(id: ProfileId, profile: Option<&HashMap<String, AttributeValue>>) -> UpsertedProfile {
+    let attribute = |name: &str| profile.and_then(|p| p.get(name));
+    UpsertedProfile {
+        confirmed_topics: attribute("marketing_topics")
+            .and_then(|v| v.as_ss().ok())
+            .map(|topics| topics.iter().cloned().collect())
+            .unwrap_or_default(),
+        // Restricted or objecting people are owed no mail a form could trigger either.
+        suppressed: MAIL_BLOCKING_FLAGS.iter().any(|flag| attribute(flag).is_some()),
+        id,
+    }
+}
+
+/// Profile attributes that stop any mail a form could trigger: bounced or complained, restricted,
+/// objecting.
+const MAIL_BLOCKING_FLAGS: [&str; 3] = ["suppressed", "restricted", "objected"];
+
+impl RateLimiter for DynamoStore {
+    async fn hit(
+        &self,
+        scope: &'static str,
+        subject: &str,
+        window_start: i64,
+        window_end: i64,
+    ) -> Result<u32, StoreError> {
+        let (pk, sk) = keys::rate_counter(scope, subject, window_start);
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("ADD #count :one SET #ttl = :ttl, #type = :type, #v = :v")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#ttl", keys::TTL)
+            .expression_attribute_names("#type", "type")
+            .expression_attribute_names("#v", "v")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":type", s("rate_counter"))
+            .expression_attribute_values(":v", n(SCHEMA_VERSION))
+            // A minute of slack so that a counter never vanishes inside its own window.
+            .expression_attribute_values(":ttl", n(window_end + 60))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(classify)?;
+        let count = output
+            .attributes()
+            .and_then(|a| a.get("count"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(u32::MAX);
+        Ok(count)
+    }
+}
+
+impl DynamoStore {
+    /// The profile update a submission makes: only what it carries, the latest submission, each
+    /// form's retention, and topics waiting for confirmation. `id` is the profile's id: the stored
+    /// one (the update checks it is still there) or a new one (the update checks none exists).
+    fn profile_update(
+        &self,
+        submission: &NewSubmission,
+        pk: &str,
+        sk: &str,
+        id: &ProfileId,
+        stored: Option<&HashMap<String, AttributeValue>>,
+    ) -> Result<Update, StoreError> {
+        let data = &submission.data;
+        let now = submission.client.received_at.rfc3339();
+
+        let mut sets = vec![
+            "#type = :type",
+            "#v = :v",
+            "profile_id = :id",
+            "#gsi = :gsi",
+            "created_at = if_not_exists(created_at, :now)",
+            "updated_at = :now",
+            "email = :email",
+            "last_submission_id = :sid",
+        ];
+        let mut values: HashMap<String, AttributeValue> = HashMap::from([
+            (":type".into(), s("profile")),
+            (":v".into(), n(SCHEMA_VERSION)),
+            (":id".into(), s(id.as_str())),
+            (":gsi".into(), s(keys::profile_partition(id.as_str()))),
+            (":now".into(), s(now)),
+            (":email".into(), s(data.email.as_str())),
+            (":sid".into(), s(submission.id.as_str())),
+        ]);
+        // Only what this submission carries is written: an absent optional field keeps the
+        // profile's earlier value.
+        let optional = [
+            ("full_name", data.name.clone()),
+            ("phone", data.phone.as_ref().map(|p| p.as_e164().to_owned())),
+            ("job_title", data.job_title.clone()),
+            ("company", data.company.clone()),
+            ("country", data.country.map(|c| c.code().to_owned())),
+            ("state", data.state.as_ref().map(|s| s.code().to_owned())),
+        ];
+        let mut clauses: Vec<String> = sets.drain(..).map(str::to_owned).collect();
+        let mut names: HashMap<String, String> = HashMap::from([
+            ("#type".into(), "type".into()),
+            ("#v".into(), "v".into()),
+            ("#gsi".into(), keys::GSI1_PK.into()),
+        ]);
+        for (attribute, value) in optional {
+            if let Some(value) = value {
+                // Placeholders throughout: `state` and others are DynamoDB reserved words.
+                clauses.push(format!("#{attribute} = :{attribute}"));
+                names.insert(format!("#{attribute}"), attribute.to_owned());
+                values.insert(format!(":{attribute}"), s(value));
+            }
+        }
+        // Each form's retention, latest submission first: the retention sweep removes the profile
+        // once every one of them has passed and nothing else is kept.
+        clauses.push("#retain = :retain".to_owned());
+        names.insert("#retain".into(), format!("{RETAIN_UNTIL_PREFIX}{}", submission.form.as_str()));
+        values.insert(":retain".into(), n(submission.expires_at.epoch_seconds()));
+        let mut expression = format!("SET {}", clauses.join(", "));
+        if !data.topics.is_empty() {
+            // Ticked topics wait for the confirmation link (double opt-in) before any marketing,
+            // and consent given again replaces a withdrawal of it.
+            expression.push_str(" ADD pending_topics :topics DELETE withdrawn_consents :marketing");
+            values.insert(":topics".into(), AttributeValue::Ss(data.topics.iter().cloned().collect()));
+            values.insert(":marketing".into(), AttributeValue::Ss(vec!["marketing".to_owned()]));
+        }
+
+        // The profile as read: the same id, and the same flags that decide whether the submission
+        // owes mail, so that a restriction or objection written since the read refuses this
+        // transaction (and it reads again) rather than letting a confirmation mail through.
+        let condition = match stored {
+            None => "attribute_not_exists(profile_id)".to_owned(),
+            Some(stored) => {
+                let mut clauses = vec!["profile_id = :id".to_owned()];
+                for flag in MAIL_BLOCKING_FLAGS {
+                    names.insert(format!("#{flag}"), flag.to_owned());
+                    let test =
+                        if stored.contains_key(flag) { "attribute_exists" } else { "attribute_not_exists" };
+                    clauses.push(format!("{test}(#{flag})"));
+                }
+                clauses.join(" AND ")
+            }
+        };
+        built(
+            Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(pk))
+                .key(keys::SK, s(sk))
+                .update_expression(expression)
+                .condition_expression(condition)
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .build(),
+        )
+    }
+}
+
+impl SubmissionStore for DynamoStore {
+    async fn store_submission(
+        &self,
+        submission: &NewSubmission,
+    ) -> Result<(UpsertedProfile, Inserted), StoreError> {
+        let (pk, sk) = keys::profile_by_email(&self.email_pseudonym(submission.data.email.normalized()));
+        // Profile and submission are written in one transaction, so that a failure (a throttled
+        // or unavailable table) leaves neither. The profile is read first for its id, which keys
+        // the submission; a concurrent first submission for the same address, or an erasure,
+        // changes it and refuses the transaction, and the read is done again.
+        for attempt in 0..4u64 {
+            if attempt > 0 {
+                // Concurrent submissions for one address (a double click, two tabs) collide here;
+                // a short, jittered pause lets the first commit before this one reads again.
+                let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % 20;
+                tokio::time::sleep(std::time::Duration::from_millis(10 * attempt + jitter)).await;
+            }
+            let stored = self.get((pk.clone(), sk.clone())).await?;
+            let stored_id =
+                stored.as_ref().and_then(|p| p.get("profile_id")).and_then(|v| v.as_s().ok()).cloned();
+            let new_profile = stored_id.is_none();
+            let id = stored_id.map_or_else(ProfileId::new_random, ProfileId::from_stored);
+            let (submission_pk, submission_sk) = keys::submission(id.as_str(), submission.id.as_str());
+            let mut item = submission_item(submission);
+            item.insert(keys::PK.into(), s(&submission_pk));
+            item.insert(keys::SK.into(), s(&submission_sk));
+            item.insert("profile_id".into(), s(id.as_str()));
+            let put = self.put_if_absent(item)?;
+            let update =
+                self.profile_update(submission, &pk, &sk, &id, stored.as_ref().filter(|_| !new_profile))?;
+            let items = vec![
+                TransactWriteItem::builder().update(update).build(),
+                TransactWriteItem::builder().put(put).build(),
+            ];
+            match self.transact_outcome(items).await? {
+                Transacted::Committed => return Ok((upserted(id, stored.as_ref()), Inserted::New)),
+                Transacted::Conflicted => continue,
+                // Either this submission is already stored (a retry), or the profile changed.
+                Transacted::Refused => {
+                    if self.get((submission_pk, submission_sk)).await?.is_some() {
+                        // The profile as it is now: a flag may have changed since the first read.
+                        let now = self.get((pk.clone(), sk.clone())).await?;
+                        return Ok((upserted(id, now.as_ref()), Inserted::AlreadyStored));
+                    }
+                }
+            }
+        }
+        Err(StoreError::Unavailable("the profile kept changing during the submission".into()))
+    }
+}
+
+fn submission_item(submission: &NewSubmission) -> HashMap<String, AttributeValue> {
+    let data = &submission.data;
+    let client = &submission.client;
+    let consent = &submission.consent;
+
+    let mut fields: HashMap<String, AttributeValue> =
+        HashMap::from([("email".into(), s(data.email.as_str()))]);
+    let standard = [
+        ("name", data.name.clone()),
+        ("phone", data.phone.as_ref().map(|p| p.as_e164().to_owned())),
+        ("job_title", data.job_title.clone()),
+        ("company", data.company.clone()),
+        ("country", data.country.map(|c| c.code().to_owned())),
+        ("state", data.state.as_ref().map(|s| s.code().to_owned())),
+        ("message", data.message.clone()),
+    ];
+    for (name, value) in standard {
+        if let Some(value) = value {
+            fields.insert(name.into(), s(value));
+        }
+    }
+    for (name, value) in &data.custom {
+        fields.insert(name.clone(), s(value));
+    }
+    if !data.topics.is_empty() {
+        fields.insert("interests".into(), AttributeValue::Ss(data.topics.iter().cloned().collect()));
+    }
+
+    let mut browser = HashMap::from([
+        ("source_ip".to_owned(), s(&client.source_ip)),
+        ("received_at".to_owned(), s(client.received_at.rfc3339())),
+    ]);
+    for (name, value) in [
+        ("user_agent", &client.user_agent),
+        ("accept_language", &client.accept_language),
+        ("referer", &client.referer),
+    ] {
+        if let Some(value) = value {
+            browser.insert(name.to_owned(), s(value));
+        }
+    }
+
+    let purposes = consent
+        .purposes
+        .iter()
+        .map(|p| {
+            AttributeValue::M(HashMap::from([
+                ("id".to_owned(), s(&p.id)),
+                (
+                    "basis".to_owned(),
+                    s(serde_json::to_value(p.basis)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()),
+                ),
+            ]))
+        })
+        .collect();
+    let mut evidence = HashMap::from([
+        ("form".to_owned(), s(consent.form.as_str())),
+        ("purposes".to_owned(), AttributeValue::L(purposes)),
+        ("policy_version".to_owned(), s(&consent.policy_version)),
+        ("given_at".to_owned(), s(consent.given_at.rfc3339())),
+        ("source_ip".to_owned(), s(&consent.source_ip)),
+        ("marketing_topics".to_owned(), AttributeValue::L(consent.topics.iter().map(s).collect())),
+    ]);
+    if let Some(ua) = &consent.user_agent {
+        evidence.insert("user_agent".to_owned(), s(ua));
+    }
+
+    HashMap::from([
+        ("type".into(), s("submission")),
+        ("v".into(), n(SCHEMA_VERSION)),
+        ("submission_id".into(), s(submission.id.as_str())),
+        ("form".into(), s(submission.form.as_str())),
+        ("received_at".into(), s(client.received_at.rfc3339())),
+        (keys::TTL.into(), n(submission.expires_at.epoch_seconds())),
+        ("fields".into(), AttributeValue::M(fields)),
+        ("browser".into(), AttributeValue::M(browser)),
+        ("consent".into(), AttributeValue::M(evidence)),
+    ])
+}

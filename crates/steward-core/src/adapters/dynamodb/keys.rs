@@ -1,0 +1,68 @@
+//! Every item's keys, in one place so that every reader and writer agrees: the table's partition
+//! and sort keys and the index keys.
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+pub const GSI1_PK: &str = "gsi1pk";
+pub const TTL: &str = "expires_at";
+/// When an unpaid checkout's seat hold lapses (epoch seconds); a paid seat's hold has none.
+pub const HOLD_LAPSES_AT: &str = "lapses_at";
+
+/// The profile is found by email; the key holds a keyed hash, never the address itself.
+pub fn profile_by_email(email_pseudonym: &str) -> (String, String) {
+    (format!("EMAIL#{email_pseudonym}"), "PROFILE".to_owned())
+}
+
+pub fn profile_partition(profile_id: &str) -> String {
+    format!("PROFILE#{profile_id}")
+}
+
+pub fn submission(profile_id: &str, submission_id: &str) -> (String, String) {
+    (profile_partition(profile_id), format!("SUBMISSION#{submission_id}"))
+}
+
+pub fn payment(profile_id: &str, registration_id: &str) -> (String, String) {
+    (profile_partition(profile_id), format!("PAYMENT#{registration_id}"))
+}
+
+pub fn billing(profile_id: &str) -> (String, String) {
+    (profile_partition(profile_id), "BILLING".to_owned())
+}
+
+pub fn stripe_ref(stripe_id: &str) -> (String, String) {
+    (format!("STRIPE#{stripe_id}"), "REF".to_owned())
+}
+
+pub fn seats(event: &str) -> (String, String) {
+    (format!("EVENT#{event}"), "SEATS".to_owned())
+}
+
+pub fn seat_hold(event: &str, registration_id: &str) -> (String, String) {
+    (format!("EVENT#{event}"), format!("HOLD#{registration_id}"))
+}
+
+pub fn stripe_event(event_id: &str) -> (String, String) {
+    (format!("STRIPE_EVENT#{event_id}"), "SEEN".to_owned())
+}
+
+pub const OUTBOX: &str = "OUTBOX";
+
+pub fn outbox(id: &str) -> (String, String) {
+    (OUTBOX.to_owned(), id.to_owned())
+}
+
+pub fn outbox_sent(id: &str) -> (String, String) {
+    (format!("OUTBOX_SENT#{id}"), "SENT".to_owned())
+}
+
+pub fn suppression(email_pseudonym: &str) -> (String, String) {
+    (format!("SUPPRESS#{email_pseudonym}"), "MAIL".to_owned())
+}
+
+pub fn sign_in(nonce: &str) -> (String, String) {
+    (format!("SIGNIN#{nonce}"), "LINK".to_owned())
+}
+
+pub fn rate_counter(scope: &str, subject: &str, window_start: i64) -> (String, String) {
+    (format!("RATE#{scope}#{subject}"), format!("WINDOW#{window_start}"))
+}

@@ -1,0 +1,302 @@
+//! The single-table DynamoDB store. Item layout, keys and costs: `docs/data-model.md`.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update,
+};
+use aws_sdk_dynamodb::Client;
+
+use crate::domain::careers::{CvCheck, CvOutcome};
+use crate::domain::careers::{CvRecorded, CvStore};
+use crate::domain::fields::Email;
+use crate::domain::forms::submit::NewSubmission;
+use crate::domain::forms::submit::{Inserted, SubmissionStore, UpsertedProfile};
+use crate::domain::ids::ProfileId;
+use crate::domain::mail::campaign::{Subscriber, SubscriberStore};
+use crate::domain::mail::outbox::{Enqueued, MarketingConsent, OutboxMessage, OutboxStore};
+use crate::domain::mail::preferences::{
+    ChangeSource, MailPreferences, PreferenceChange, PreferenceStore, SuppressionStore,
+};
+use crate::domain::payments::{
+    PaymentRecord, PaymentRef, PaymentStore, PaymentUpdate, RecordedPayment, SeatHold,
+};
+use crate::domain::ports::{RateLimiter, StoreError};
+use crate::domain::privacy::access::{
+    controller, supervisory_authority, PrivacyStore, DATA_PROTECTION_OFFICER, RECIPIENTS,
+};
+use crate::secret::SecretKey;
+
+/// Profile attributes `retain_until_<form>`: when that form's latest submission expires.
+pub const RETAIN_UNTIL_PREFIX: &str = "retain_until_";
+
+/// Version of the item layout written by this code; readers accept this and the previous one.
+///
+/// - 1: the first layout. Only profiles, submissions and payments carried `v`.
+/// - 2: every item carries `type` and `v`; audit records name their actor (`actor`) and cover
+///   operators' actions (`OPERATOR#` sort keys) as well as erasures. Version 1's erasure records
+///   have no `actor`: readers take it from their `reason` (see `domain::audit`).
+///
+/// Changes stay additive for one version (new attributes, new item types), so that the version
+/// before can still read what this one writes during a deployment or a rollback; a removal or a
+/// change of meaning waits until no reader of the old layout is left.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The layout version an item was written with: items of version 1 without `v` are version 1.
+pub fn schema_version(item: &HashMap<String, AttributeValue>) -> i64 {
+    item.get("v").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(1)
+}
+
+/// Marks a new item with its type and the layout version that writes it.
+fn stamp(item: &mut HashMap<String, AttributeValue>, kind: impl Into<String>) {
+    item.insert("type".into(), s(kind));
+    item.insert("v".into(), n(SCHEMA_VERSION));
+}
+
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    hash_key: SecretKey,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>, hash_key: SecretKey) -> Self {
+        Self { client, table: table.into(), hash_key }
+    }
+
+    /// One item by its keys, read strongly: every caller decides on what it reads.
+    async fn get(
+        &self,
+        (pk, sk): (String, String),
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output.item)
+    }
+
+    /// Writes all or nothing; `Ok(false)` when a condition refused it. A transaction cancelled for
+    /// any other reason (a conflict with another transaction, throttling) is `Unavailable`: it is
+    /// not an answer about the data, so no caller may read it as one.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+        match self.transact_outcome(items).await? {
+            Transacted::Committed => Ok(true),
+            Transacted::Refused => Ok(false),
+            Transacted::Conflicted => {
+                Err(StoreError::Unavailable("a conflicting transaction was in flight".into()))
+            }
+        }
+    }
+
+    /// As [`Self::transact`], telling a conflict apart for callers that can simply try again.
+    async fn transact_outcome(&self, items: Vec<TransactWriteItem>) -> Result<Transacted, StoreError> {
+        // One token for every attempt the SDK makes: a retry after a timed-out attempt that did
+        // commit is then the same transaction, not a second one refused by its own conditions.
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let request =
+            self.client.transact_write_items().set_transact_items(Some(items)).client_request_token(token);
+        let err = match request.send().await {
+            Ok(_) => return Ok(Transacted::Committed),
+            Err(err) => err,
+        };
+        let codes: Vec<String> = err
+            .as_service_error()
+            .and_then(|e| match e {
+                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
+                    Some(c.cancellation_reasons().iter().filter_map(|r| r.code()).filter(|c| *c != "None").map(str::to_owned).collect())
+                }
+                _ => None,
+            })
+            .unwrap_or_default();
+        if !codes.is_empty() && codes.iter().all(|c| c == "ConditionalCheckFailed") {
+            Ok(Transacted::Refused)
+        } else if !codes.is_empty()
+            && codes.iter().all(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict")
+        {
+            Ok(Transacted::Conflicted)
+        } else {
+            Err(classify(err))
+        }
+    }
+
+    pub fn email_pseudonym(&self, normalized_email: &str) -> String {
+        self.hash_key.pseudonym("email", normalized_email)
+    }
+}
+
+/// How a transaction ended, when DynamoDB answered.
+enum Transacted {
+    Committed,
+    /// Its own conditions refused it.
+    Refused,
+    /// Cancelled because another transaction on one of its items was in flight (DynamoDB does
+    /// not retry these for us): worth doing again.
+    Conflicted,
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// Sorts SDK failures into "retry later" and "bug", keeping the cause for the logs.
+fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let retryable_code = matches!(
+        err.code(),
+        Some(
+            "ThrottlingException"
+                | "ProvisionedThroughputExceededException"
+                | "RequestLimitExceeded"
+                | "InternalServerError"
+                | "ServiceUnavailable"
+                | "LimitExceededException"
+        )
+    );
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => StoreError::Unavailable(Box::new(err)),
+        SdkError::ResponseError(_) => StoreError::Unavailable(Box::new(err)),
+        _ if retryable_code => StoreError::Unavailable(Box::new(err)),
+        _ => StoreError::Unexpected(Box::new(err)),
+    }
+}
+
+fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
+    HashMap::from([(keys::PK.to_owned(), s(pk)), (keys::SK.to_owned(), s(sk))])
+}
+
+/// A scan's page cursor: its last key, both parts, on one line.
+fn cursor_of(last_key: &HashMap<String, AttributeValue>) -> Option<String> {
+    Some(format!("{}\n{}", last_key.get(keys::PK)?.as_s().ok()?, last_key.get(keys::SK)?.as_s().ok()?))
+}
+
+fn cursor_key(cursor: &str) -> Option<HashMap<String, AttributeValue>> {
+    cursor.split_once('\n').map(|(pk, sk)| key(pk.to_owned(), sk.to_owned()))
+}
+
+/// A single-item write whose refusal by its condition means "nothing to do".
+fn unless_condition_failed<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<(), StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(err) if is_condition_failure(&err) => Ok(()),
+        Err(err) => Err(classify(err)),
+    }
+}
+
+/// A single-item write refused by its condition (transactions read their reasons in `transact`).
+fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.code() == Some("ConditionalCheckFailedException")
+}
+
+impl DynamoStore {
+    /// A transaction's `Put` of an item that must not exist yet.
+    fn put_if_absent(&self, item: HashMap<String, AttributeValue>) -> Result<Put, StoreError> {
+        built(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build(),
+        )
+    }
+}
+
+fn built<T, E: std::error::Error + Send + Sync + 'static>(result: Result<T, E>) -> Result<T, StoreError> {
+    result.map_err(|e| StoreError::Unexpected(Box::new(e)))
+}
+
+impl DynamoStore {
+    /// The table keys of a profile, from its id (the `by-profile-id` index, eventually consistent).
+    pub async fn profile_key(&self, profile_id: &str) -> Result<Option<(String, String)>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by-profile-id")
+            .key_condition_expression("#gsi = :gsi")
+            .expression_attribute_names("#gsi", keys::GSI1_PK)
+            .expression_attribute_values(":gsi", s(keys::profile_partition(profile_id)))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output.items().first().and_then(|item| {
+            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+            Some((text(keys::PK)?, text(keys::SK)?))
+        }))
+    }
+}
+
+/// An item as JSON, for people reading their own data: keys and internal bookkeeping left out.
+fn item_json(item: &HashMap<String, AttributeValue>) -> serde_json::Value {
+    const INTERNAL: [&str; 9] = [
+        "pk",
+        "sk",
+        "gsi1pk",
+        "v",
+        "status_version",
+        "invoice_version",
+        "dispute_version",
+        "last_submission_id",
+        "type",
+    ];
+    let mut object = serde_json::Map::new();
+    for (name, value) in item {
+        if !INTERNAL.contains(&name.as_str()) {
+            object.insert(name.clone(), value_json(value));
+        }
+    }
+    serde_json::Value::Object(object)
+}
+
+fn value_json(value: &AttributeValue) -> serde_json::Value {
+    match value {
+        AttributeValue::S(text) => text.clone().into(),
+        AttributeValue::N(number) => {
+            number.parse::<i64>().map(Into::into).unwrap_or_else(|_| number.clone().into())
+        }
+        AttributeValue::Bool(flag) => (*flag).into(),
+        AttributeValue::Ss(set) => set.clone().into(),
+        AttributeValue::L(list) => list.iter().map(value_json).collect::<Vec<_>>().into(),
+        AttributeValue::M(map) => {
+            map.iter().map(|(k, v)| (k.clone(), value_json(v))).collect::<serde_json::Map<_, _>>().into()
+        }
+        _ => serde_json::Value::Null,
+    }
+}
+
+/// How long audit records are kept.
+const AUDIT_RETENTION_DAYS: i64 = 7 * 365;
+
+fn text(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+mod audit;
+pub mod capacity;
+mod careers;
+mod erasure;
+mod forms;
+pub mod keys;
+mod mail;
+mod payments;
+mod privacy;
+mod retention;
+mod rights;

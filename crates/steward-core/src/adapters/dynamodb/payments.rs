@@ -1,0 +1,381 @@
+//! Payments: seats and their holds, Stripe customers, payments and the webhook's seen events.
+
+use super::*;
+
+impl DynamoStore {
+    /// Gives a registration's seat back: the hold and the count move together. With `lapsed_before`,
+    /// only a hold that lapsed before then (not one resumed or paid meanwhile).
+    pub(crate) async fn release_seat_if_lapsed(
+        &self,
+        event: &str,
+        registration: &str,
+        lapsed_before: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let (seats_pk, seats_sk) = keys::seats(event);
+        let (hold_pk, hold_sk) = keys::seat_hold(event, registration);
+        let delete = Delete::builder().table_name(&self.table).set_key(Some(key(hold_pk, hold_sk)));
+        let delete = match lapsed_before {
+            Some(before) => delete
+                .condition_expression("#lapses < :before")
+                .expression_attribute_names("#lapses", keys::HOLD_LAPSES_AT)
+                .expression_attribute_values(":before", n(before)),
+            None => delete.condition_expression("attribute_exists(pk)"),
+        };
+        let count = built(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(seats_pk, seats_sk)))
+                .update_expression("ADD taken :minus_one")
+                .condition_expression("taken > :zero")
+                .expression_attribute_values(":minus_one", n(-1))
+                .expression_attribute_values(":zero", n(0))
+                .build(),
+        )?;
+        let items = vec![
+            TransactWriteItem::builder().delete(built(delete.build())?).build(),
+            TransactWriteItem::builder().update(count).build(),
+        ];
+        match self.transact_outcome(items).await? {
+            Transacted::Committed => Ok(true),
+            Transacted::Refused => Ok(false),
+            // Another release of the same event's seats was in flight: a lapsed hold is left for
+            // the next try (the sweep or the next buyer), so one busy event never stops a sweep.
+            Transacted::Conflicted if lapsed_before.is_some() => Ok(false),
+            Transacted::Conflicted => {
+                Err(StoreError::Unavailable("a conflicting transaction was in flight".into()))
+            }
+        }
+    }
+}
+
+impl PaymentStore for DynamoStore {
+    async fn hold_seat(
+        &self,
+        event: &str,
+        registration: &str,
+        capacity: u32,
+        lapses_at: Option<i64>,
+    ) -> Result<SeatHold, StoreError> {
+        let (seats_pk, seats_sk) = keys::seats(event);
+        let (hold_pk, hold_sk) = keys::seat_hold(event, registration);
+        // One transaction: the seat count and the registration's hold move together, so a seat is
+        // never counted without its holder, and a second hold for one registration is refused.
+        let count = built(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(seats_pk, seats_sk)))
+                .update_expression(if capacity == 0 {
+                    "ADD taken :one"
+                } else {
+                    "ADD taken :one SET seat_capacity = :capacity, #type = :type, #v = :v"
+                })
+                .condition_expression(if capacity == 0 {
+                    "attribute_exists(seat_capacity) AND taken < seat_capacity"
+                } else {
+                    "attribute_not_exists(taken) OR taken < :capacity"
+                })
+                .expression_attribute_values(":one", n(1))
+                .set_expression_attribute_values(if capacity == 0 {
+                    Some(HashMap::from([(":one".to_owned(), n(1))]))
+                } else {
+                    Some(HashMap::from([
+                        (":one".to_owned(), n(1)),
+                        (":capacity".to_owned(), n(capacity)),
+                        (":type".to_owned(), s("seats")),
+                        (":v".to_owned(), n(SCHEMA_VERSION)),
+                    ]))
+                })
+                .set_expression_attribute_names((capacity != 0).then(|| {
+                    HashMap::from([
+                        ("#type".to_owned(), "type".to_owned()),
+                        ("#v".to_owned(), "v".to_owned()),
+                    ])
+                }))
+                .build(),
+        )?;
+        let mut hold_item = key(hold_pk.clone(), hold_sk.clone());
+        stamp(&mut hold_item, "seat_hold");
+        hold_item.insert("registration_id".into(), s(registration));
+        hold_item.insert("held_at".into(), s(crate::time::Timestamp::now().rfc3339()));
+        if let Some(lapses_at) = lapses_at {
+            hold_item.insert(keys::HOLD_LAPSES_AT.into(), n(lapses_at));
+        }
+        let hold = self.put_if_absent(hold_item)?;
+        let items = vec![
+            TransactWriteItem::builder().update(count).build(),
+            TransactWriteItem::builder().put(hold).build(),
+        ];
+        if self.transact(items).await? {
+            return Ok(SeatHold::Held);
+        }
+        Ok(if self.get((hold_pk, hold_sk)).await?.is_some() {
+            SeatHold::AlreadyHeld
+        } else {
+            SeatHold::SoldOut
+        })
+    }
+
+    async fn set_hold_lapse(
+        &self,
+        event: &str,
+        registration: &str,
+        lapses_at: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let (pk, sk) = keys::seat_hold(event, registration);
+        let update = self.client.update_item().table_name(&self.table).set_key(Some(key(pk, sk)));
+        let update = match lapses_at {
+            Some(lapses_at) => update
+                .update_expression("SET #lapses = :lapses")
+                .condition_expression("attribute_exists(#lapses)")
+                .expression_attribute_values(":lapses", n(lapses_at)),
+            None => update.update_expression("REMOVE #lapses").condition_expression("attribute_exists(pk)"),
+        };
+        match update.expression_attribute_names("#lapses", keys::HOLD_LAPSES_AT).send().await {
+            Ok(_) => Ok(true),
+            // No hold, or (moving a lapse) a paid seat's, which has none and keeps none.
+            Err(err) if is_condition_failure(&err) => {
+                Ok(lapses_at.is_some() && self.get(keys::seat_hold(event, registration)).await?.is_some())
+            }
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn free_lapsed_seat(&self, event: &str, now: i64) -> Result<bool, StoreError> {
+        let (pk, _) = keys::seats(event);
+        let mut start = None;
+        let mut found = false;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :hold)")
+                .filter_expression("#lapses < :now")
+                .expression_attribute_names("#lapses", keys::HOLD_LAPSES_AT)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":hold", s("HOLD#"))
+                .expression_attribute_values(":now", n(now))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            // One seat is what the buyer asking needs; the sweep gives back the rest. A hold that
+            // is refused (resumed, paid, or given back by someone else meanwhile) is passed over
+            // for the next; having seen one at all means a seat may have been freed.
+            for hold in page.items() {
+                let Some(registration) = hold.get("registration_id").and_then(|v| v.as_s().ok()) else {
+                    continue;
+                };
+                found = true;
+                if self.release_seat_if_lapsed(event, registration, Some(now)).await? {
+                    return Ok(true);
+                }
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    async fn release_seat(
+        &self,
+        event: &str,
+        registration: &str,
+        lapsed_before: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        self.release_seat_if_lapsed(event, registration, lapsed_before).await
+    }
+
+    async fn customer_of(&self, profile: &str) -> Result<Option<String>, StoreError> {
+        let (pk, sk) = keys::billing(profile);
+        let item = self.get((pk, sk)).await?;
+        Ok(item.and_then(|i| i.get("stripe_customer_id").and_then(|v| v.as_s().ok()).cloned()))
+    }
+
+    async fn save_customer(&self, profile: &str, customer: &str) -> Result<(), StoreError> {
+        let (pk, sk) = keys::billing(profile);
+        let mut item = key(pk, sk);
+        stamp(&mut item, "billing");
+        item.insert("stripe_customer_id".into(), s(customer));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Ok(()), // the same customer, saved by a concurrent call
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn record_started(&self, payment: &PaymentRecord) -> Result<(), StoreError> {
+        let (pk, sk) = keys::payment(&payment.profile_id, &payment.registration_id);
+        let mut names = HashMap::from([
+            ("#status".to_owned(), "status".to_owned()),
+            ("#type".to_owned(), "type".to_owned()),
+        ]);
+        let mut values = HashMap::from([
+            (":type".to_owned(), s("payment")),
+            (":v".to_owned(), n(SCHEMA_VERSION)),
+            (":kind".to_owned(), s(payment.kind)),
+            (":item".to_owned(), s(&payment.item)),
+            (":amount".to_owned(), n(payment.amount)),
+            (":currency".to_owned(), s(&payment.currency)),
+            (":customer".to_owned(), s(&payment.stripe_customer_id)),
+            (":status".to_owned(), s(payment.status.as_str())),
+            (":now".to_owned(), s(payment.started_at.rfc3339())),
+            (":registration".to_owned(), s(&payment.registration_id)),
+            (
+                ":retain".to_owned(),
+                n(payment.started_at.epoch_seconds()
+                    + crate::domain::privacy::erasure::PAYMENT_RETENTION_DAYS * 86_400),
+            ),
+        ]);
+        let mut sets = vec![
+            "#type = :type",
+            "v = :v",
+            "kind = :kind",
+            "#item = :item",
+            "amount = :amount",
+            "currency = :currency",
+            "stripe_customer_id = :customer",
+            "registration_id = :registration",
+            "#status = if_not_exists(#status, :status)",
+            "started_at = if_not_exists(started_at, :now)",
+            // Payment records are kept as accounting law requires, then they go.
+            "expires_at = if_not_exists(expires_at, :retain)",
+        ];
+        names.insert("#item".into(), "item".into());
+        let mut stripe_ids = Vec::new();
+        if let Some(id) = &payment.payment_intent_id {
+            sets.push("payment_intent_id = :pi");
+            values.insert(":pi".into(), s(id));
+            stripe_ids.push(id);
+        }
+        if let Some(id) = &payment.subscription_id {
+            sets.push("subscription_id = :sub");
+            values.insert(":sub".into(), s(id));
+            stripe_ids.push(id);
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await
+            .map_err(classify)?;
+        for stripe_id in stripe_ids {
+            let (pk, sk) = keys::stripe_ref(stripe_id);
+            let mut item = key(pk, sk);
+            stamp(&mut item, "stripe_ref");
+            item.insert("profile_id".into(), s(&payment.profile_id));
+            item.insert("registration_id".into(), s(&payment.registration_id));
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(classify)?;
+        }
+        Ok(())
+    }
+
+    async fn payment_ref(&self, stripe_id: &str) -> Result<Option<PaymentRef>, StoreError> {
+        let (pk, sk) = keys::stripe_ref(stripe_id);
+        let item = self.get((pk, sk)).await?;
+        Ok(item.and_then(|item| {
+            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+            Some(PaymentRef { profile_id: text("profile_id")?, registration_id: text("registration_id")? })
+        }))
+    }
+
+    async fn apply_update(
+        &self,
+        payment: &PaymentRef,
+        update: &PaymentUpdate,
+        version: i64,
+    ) -> Result<bool, StoreError> {
+        let (pk, sk) = keys::payment(&payment.profile_id, &payment.registration_id);
+        let now = crate::time::Timestamp::now().rfc3339();
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .expression_attribute_values(":version", n(version))
+            .expression_attribute_values(":now", s(now));
+        let request = match update {
+            PaymentUpdate::Status { status, failure_code } => {
+                let request = request
+                    .update_expression(if failure_code.is_some() {
+                        "SET #status = :status, status_version = :version, updated_at = :now, failure_code = :code"
+                    } else {
+                        "SET #status = :status, status_version = :version, updated_at = :now REMOVE failure_code"
+                    })
+                    .condition_expression("attribute_exists(pk) AND (attribute_not_exists(status_version) OR status_version < :version)")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":status", s(status.as_str()));
+                match failure_code {
+                    Some(code) => request.expression_attribute_values(":code", s(code)),
+                    None => request,
+                }
+            }
+            PaymentUpdate::Invoice { invoice_id, status, amount } => request
+                .update_expression("SET last_invoice = :invoice, invoice_version = :version, updated_at = :now")
+                .condition_expression("attribute_exists(pk) AND (attribute_not_exists(invoice_version) OR invoice_version < :version)")
+                .expression_attribute_values(
+                    ":invoice",
+                    AttributeValue::M(HashMap::from([
+                        ("id".to_owned(), s(invoice_id)),
+                        ("status".to_owned(), s(*status)),
+                        ("amount".to_owned(), n(amount)),
+                    ])),
+                ),
+            PaymentUpdate::Dispute { dispute_id, status } => request
+                .update_expression("SET dispute = :dispute, dispute_version = :version, updated_at = :now")
+                .condition_expression("attribute_exists(pk) AND (attribute_not_exists(dispute_version) OR dispute_version < :version)")
+                .expression_attribute_values(
+                    ":dispute",
+                    AttributeValue::M(HashMap::from([("id".to_owned(), s(dispute_id)), ("status".to_owned(), s(status))])),
+                ),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn payment_item(&self, payment: &PaymentRef) -> Result<Option<RecordedPayment>, StoreError> {
+        let (pk, sk) = keys::payment(&payment.profile_id, &payment.registration_id);
+        let item = self.get((pk, sk)).await?;
+        Ok(item.and_then(|item| {
+            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+            Some(RecordedPayment { kind: text("kind")?, item: text("item")?, status: text("status")? })
+        }))
+    }
+
+    async fn event_seen(&self, event_id: &str) -> Result<bool, StoreError> {
+        let (pk, sk) = keys::stripe_event(event_id);
+        let item = self.get((pk, sk)).await?;
+        Ok(item.is_some())
+    }
+
+    async fn mark_event_seen(&self, event_id: &str, expires_at: i64) -> Result<(), StoreError> {
+        let (pk, sk) = keys::stripe_event(event_id);
+        let mut item = key(pk, sk);
+        stamp(&mut item, "stripe_event");
+        item.insert(keys::TTL.into(), n(expires_at));
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(classify)?;
+        Ok(())
+    }
+}

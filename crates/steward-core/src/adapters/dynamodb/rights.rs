@@ -1,0 +1,286 @@
+//! The privacy center's writes: corrections, limits, withdrawals, pending requests, address
+//! changes, erasure and the retention sweep.
+
+use super::mail::mail_log_item;
+use super::*;
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
+
+use crate::domain::fields::Email;
+use crate::domain::mail::preferences::ChangeSource;
+use crate::domain::ports::StoreError;
+use crate::domain::privacy::rights::{
+    Correction, CurrentProfile, EmailChanged, Limit, PendingRequest, RequestKind, RightsStore,
+};
+use crate::time::Timestamp;
+
+/// One entry of a person's profile history: what changed, never the values.
+fn history_item(profile_id: &str, at: &Timestamp, change: String) -> HashMap<String, AttributeValue> {
+    let mut item = key(
+        keys::profile_partition(profile_id),
+        format!("HISTORY#{}#{}", at.rfc3339(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
+    );
+    stamp(&mut item, "profile_change");
+    item.insert("at".into(), s(at.rfc3339()));
+    item.insert("change".into(), s(change));
+    item
+}
+
+impl DynamoStore {
+    /// Every item of a partition, all pages, read strongly.
+    pub(super) async fn partition(
+        &self,
+        pk: &str,
+        filter: Option<(&str, &str, AttributeValue)>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(pk))
+                .set_exclusive_start_key(start)
+                .consistent_read(true);
+            if let Some((expression, placeholder, value)) = &filter {
+                query = query
+                    .filter_expression(*expression)
+                    .expression_attribute_values(*placeholder, value.clone());
+            }
+            let page = query.send().await.map_err(classify)?;
+            items.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// Writes an update and a history entry together; `false` when the profile is gone.
+    async fn update_with_history(
+        &self,
+        profile_id: &str,
+        update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
+        change: String,
+    ) -> Result<bool, StoreError> {
+        let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(false) };
+        let update = update
+            .table_name(&self.table)
+            .set_key(Some(key(profile_key.0, profile_key.1)))
+            .condition_expression("attribute_exists(pk)");
+        let history = history_item(profile_id, &Timestamp::now(), change);
+        let put = built(Put::builder().table_name(&self.table).set_item(Some(history)).build())?;
+        self.transact(vec![
+            TransactWriteItem::builder().update(built(update.build())?).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ])
+        .await
+    }
+}
+
+impl RightsStore for DynamoStore {
+    async fn current_profile(&self, profile_id: &str) -> Result<Option<CurrentProfile>, StoreError> {
+        let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(None) };
+        Ok(self.get(profile_key).await?.map(|profile| CurrentProfile {
+            email: text(&profile, "email").unwrap_or_default(),
+            country: text(&profile, "country"),
+        }))
+    }
+
+    async fn correct(&self, profile_id: &str, correction: &Correction) -> Result<bool, StoreError> {
+        let mut sets = vec!["updated_at = :now".to_owned()];
+        let mut names = HashMap::new();
+        let mut values = HashMap::from([(":now".to_owned(), s(Timestamp::now().rfc3339()))]);
+        for (attribute, value) in &correction.set {
+            sets.push(format!("#{attribute} = :{attribute}"));
+            names.insert(format!("#{attribute}"), (*attribute).to_owned());
+            values.insert(format!(":{attribute}"), s(value));
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        if !correction.remove.is_empty() {
+            for attribute in &correction.remove {
+                names.insert(format!("#{attribute}"), (*attribute).to_owned());
+            }
+            let removed: Vec<String> = correction.remove.iter().map(|a| format!("#{a}")).collect();
+            expression.push_str(&format!(" REMOVE {}", removed.join(", ")));
+        }
+        let changed: Vec<&str> =
+            correction.set.iter().map(|(a, _)| *a).chain(correction.remove.iter().copied()).collect();
+        let update = Update::builder()
+            .update_expression(expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values));
+        self.update_with_history(profile_id, update, format!("corrected {}", changed.join(", "))).await
+    }
+
+    async fn set_limit(&self, profile_id: &str, limit: Limit, on: bool) -> Result<bool, StoreError> {
+        let attribute = limit.attribute();
+        let update = if on {
+            Update::builder()
+                .update_expression(format!("SET {attribute} = if_not_exists({attribute}, :now)"))
+                .expression_attribute_values(":now", s(Timestamp::now().rfc3339()))
+        } else {
+            Update::builder().update_expression(format!("REMOVE {attribute}"))
+        };
+        let change = format!("{} {}", if on { "set" } else { "lifted" }, attribute.trim_end_matches("ed"));
+        self.update_with_history(profile_id, update, change).await
+    }
+
+    async fn withdraw(&self, profile_id: &str, purpose: &str) -> Result<bool, StoreError> {
+        let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(false) };
+        let now = Timestamp::now();
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(profile_key.0, profile_key.1)))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":purpose", AttributeValue::Ss(vec![purpose.to_owned()]))
+            .expression_attribute_values(":now", s(now.rfc3339()));
+        let mut items = vec![];
+        if purpose == "marketing" {
+            // Consent to marketing ends every subscription, confirmed or pending.
+            update = update
+                .update_expression("ADD withdrawn_consents :purpose SET unsubscribed_all = :true, preferences_changed_at = :now REMOVE marketing_topics, pending_topics")
+                .expression_attribute_values(":true", AttributeValue::Bool(true));
+            let log = mail_log_item(
+                profile_id,
+                &now,
+                ChangeSource::Preferences,
+                "consent to marketing withdrawn".into(),
+                "-",
+            );
+            items.push(
+                TransactWriteItem::builder()
+                    .put(built(Put::builder().table_name(&self.table).set_item(Some(log)).build())?)
+                    .build(),
+            );
+        } else {
+            update = update.update_expression("ADD withdrawn_consents :purpose SET updated_at = :now");
+        }
+        let history = history_item(profile_id, &now, format!("withdrew consent: {purpose}"));
+        items.push(
+            TransactWriteItem::builder()
+                .put(built(Put::builder().table_name(&self.table).set_item(Some(history)).build())?)
+                .build(),
+        );
+        items.push(TransactWriteItem::builder().update(built(update.build())?).build());
+        self.transact(items).await
+    }
+
+    async fn save_request(
+        &self,
+        kind: RequestKind,
+        nonce: &str,
+        request: &PendingRequest,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let mut item =
+            key(keys::profile_partition(&request.profile_id), format!("{}#{nonce}", kind.as_str()));
+        stamp(&mut item, kind.as_str().to_lowercase());
+        item.insert("address".into(), s(&request.address));
+        if let Some(format) = &request.format {
+            item.insert("format".into(), s(format));
+        }
+        item.insert(keys::TTL.into(), n(expires_at));
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn take_request(
+        &self,
+        kind: RequestKind,
+        profile_id: &str,
+        nonce: &str,
+        now: i64,
+    ) -> Result<Option<PendingRequest>, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::profile_partition(profile_id), format!("{}#{nonce}", kind.as_str()))))
+            // TTL deletes within days, not hours: the expiry is checked here too.
+            .condition_expression("attribute_exists(pk) AND expires_at > :now")
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(output.attributes().and_then(|item| {
+                Some(PendingRequest {
+                    profile_id: profile_id.to_owned(),
+                    address: text(item, "address")?,
+                    format: text(item, "format"),
+                })
+            })),
+            Err(err) if is_condition_failure(&err) => Ok(None),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn find_request(
+        &self,
+        kind: RequestKind,
+        profile_id: &str,
+        nonce: &str,
+        now: i64,
+    ) -> Result<Option<PendingRequest>, StoreError> {
+        let item =
+            self.get((keys::profile_partition(profile_id), format!("{}#{nonce}", kind.as_str()))).await?;
+        Ok(item
+            .filter(|item| {
+                // TTL deletes within days: the expiry is checked here too.
+                item.get(keys::TTL).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok())
+                    > Some(now)
+            })
+            .and_then(|item| {
+                Some(PendingRequest {
+                    profile_id: profile_id.to_owned(),
+                    address: text(&item, "address")?,
+                    format: text(&item, "format"),
+                })
+            }))
+    }
+
+    async fn change_email(&self, profile_id: &str, new_email: &Email) -> Result<EmailChanged, StoreError> {
+        let Some(old_key) = self.profile_key(profile_id).await? else { return Ok(EmailChanged::Used) };
+        let Some(mut profile) = self.get(old_key.clone()).await? else { return Ok(EmailChanged::Used) };
+        let new_key = keys::profile_by_email(&self.email_pseudonym(new_email.normalized()));
+        if new_key == old_key {
+            return Ok(EmailChanged::Changed);
+        }
+        let now = Timestamp::now();
+        profile.insert(keys::PK.into(), s(&new_key.0));
+        profile.insert("email".into(), s(new_email.as_str()));
+        profile.insert("updated_at".into(), s(now.rfc3339()));
+        profile.insert("email_changed_at".into(), s(now.rfc3339()));
+        // Bounces and complaints were about the old address.
+        profile.remove("suppressed");
+        let put = self.put_if_absent(profile)?;
+        let delete = built(
+            Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(old_key.0, old_key.1)))
+                .condition_expression("profile_id = :pid")
+                .expression_attribute_values(":pid", s(profile_id))
+                .build(),
+        )?;
+        let history = history_item(profile_id, &now, "changed email address".into());
+        let log = built(Put::builder().table_name(&self.table).set_item(Some(history)).build())?;
+        let moved = self
+            .transact(vec![
+                TransactWriteItem::builder().put(put).build(),
+                TransactWriteItem::builder().delete(delete).build(),
+                TransactWriteItem::builder().put(log).build(),
+            ])
+            .await?;
+        if moved {
+            Ok(EmailChanged::Changed)
+        } else if self.get(new_key).await?.is_some() {
+            Ok(EmailChanged::Taken)
+        } else {
+            Ok(EmailChanged::Used)
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! The domain's ports, implemented against the world: one folder or file per service, each
+//! organised by the same domain areas as `crate::domain`.
+
+pub mod aws;
+pub mod dynamodb;
+#[cfg(feature = "testing")]
+pub mod memory;
+pub mod s3;
+pub mod secrets;
+pub mod stripe;

@@ -1,0 +1,3 @@
+//! Stripe: checking a webhook's signature ([`signature`]).
+
+pub mod signature;

@@ -1,0 +1,291 @@
+//! The form catalogue (`forms.toml`): every form the site has, its fields, purposes with their
+//! lawful basis, retention and thank-you page. Loaded and checked once at cold start.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::domain::ids::FormId;
+
+/// The catalogue shipped with this build.
+pub const BUILT_IN: &str = include_str!("../../../forms.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LawfulBasis {
+    Consent,
+    Contract,
+    LegitimateInterests,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Purpose {
+    pub id: String,
+    pub basis: LawfulBasis,
+    pub description: String,
+}
+
+/// What a field holds, which decides how it is validated and whether it lands on the profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldKind {
+    Name,
+    Email,
+    Phone,
+    JobTitle,
+    Company,
+    Country,
+    State,
+    Interests,
+    Message,
+    Text { max_len: usize },
+    Choice { options: Vec<String> },
+}
+
+#[derive(Debug, Clone)]
+pub struct FieldSpec {
+    pub name: String,
+    pub kind: FieldKind,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct FormDefinition {
+    pub id: FormId,
+    pub title: String,
+    pub thank_you_url: String,
+    pub retention_days: u32,
+    pub purposes: Vec<Purpose>,
+    pub topics: Vec<String>,
+    pub fields: Vec<FieldSpec>,
+    /// Applicants may upload a CV after submitting (careers); the answer carries the grant.
+    pub cv_upload: bool,
+    /// `event` or `plan`: the field that names what is paid for; when it names something in the
+    /// payment catalogue, the answer carries the grant to pay for it (`POST /payments`).
+    pub payment: Option<String>,
+}
+
+impl FormDefinition {
+    pub fn field(&self, name: &str) -> Option<&FieldSpec> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    pub honeypot_field: String,
+    pub topics: BTreeMap<String, String>,
+    forms: BTreeMap<FormId, FormDefinition>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("form catalogue: {0}")]
+pub struct CatalogueError(String);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCatalogue {
+    honeypot_field: String,
+    topics: BTreeMap<String, String>,
+    forms: BTreeMap<FormId, RawForm>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawForm {
+    title: String,
+    thank_you_url: String,
+    retention_days: u32,
+    purposes: Vec<Purpose>,
+    #[serde(default)]
+    topics: Vec<String>,
+    fields: Vec<RawField>,
+    #[serde(default)]
+    cv_upload: bool,
+    payment: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawField {
+    name: String,
+    #[serde(default)]
+    required: bool,
+    kind: Option<String>,
+    max_len: Option<usize>,
+    #[serde(default)]
+    options: Vec<String>,
+}
+
+/// Longest custom text field a form may declare.
+const MAX_CUSTOM_TEXT: usize = 5000;
+
+/// The interest topics of the built-in catalogue, by id, with their labels.
+pub fn built_in_topics() -> BTreeMap<String, String> {
+    #[derive(Deserialize)]
+    struct TopicsOnly {
+        topics: BTreeMap<String, String>,
+    }
+    toml::from_str::<TopicsOnly>(BUILT_IN).map(|t| t.topics).unwrap_or_default()
+}
+
+impl Catalogue {
+    pub fn forms(&self) -> impl Iterator<Item = &FormDefinition> {
+        self.forms.values()
+    }
+
+    pub fn form(&self, id: &str) -> Option<&FormDefinition> {
+        FormId::parse(id).and_then(|id| self.forms.get(&id))
+    }
+
+    /// Parses and checks a catalogue against the deployment's configuration: every thank-you URL
+    /// must land on an allowed origin, every topic must exist, every form needs a required email.
+    pub fn load(text: &str, config: &Config) -> Result<Self, CatalogueError> {
+        let raw: RawCatalogue = toml::from_str(text).map_err(|e| CatalogueError(e.to_string()))?;
+        let mut forms = BTreeMap::new();
+        for (id, form) in raw.forms {
+            let context = |msg: String| CatalogueError(format!("form {}: {msg}", id.as_str()));
+            let fields =
+                form.fields.into_iter().map(field_spec).collect::<Result<Vec<_>, _>>().map_err(context)?;
+            let names: BTreeSet<_> = fields.iter().map(|f| f.name.as_str()).collect();
+            if names.len() != fields.len() {
+                return Err(context("a field is listed twice".into()));
+            }
+            if names.contains(raw.honeypot_field.as_str()) {
+                return Err(context("a field has the honeypot's name".into()));
+            }
+            if !fields.iter().any(|f| f.kind == FieldKind::Email && f.required) {
+                return Err(context("needs a required email field".into()));
+            }
+            if fields.iter().any(|f| f.kind == FieldKind::State) && !names.contains("country") {
+                return Err(context("a state field needs a country field".into()));
+            }
+            let offers_interests = names.contains("interests");
+            if offers_interests == form.topics.is_empty() {
+                return Err(context("an interests field and a topics list go together".into()));
+            }
+            if let Some(unknown) = form.topics.iter().find(|t| !raw.topics.contains_key(*t)) {
+                return Err(context(format!("topic {unknown:?} is not in [topics]")));
+            }
+            if offers_interests && !form.purposes.iter().any(|p| p.basis == LawfulBasis::Consent) {
+                return Err(context("offering interests needs a purpose based on consent".into()));
+            }
+            if let Some(field) = &form.payment {
+                if !matches!(field.as_str(), "event" | "plan") || !names.contains(field.as_str()) {
+                    return Err(context(format!(
+                        "payment = {field:?} needs a field of that name, event or plan"
+                    )));
+                }
+            }
+            if form.purposes.is_empty() || form.retention_days == 0 {
+                return Err(context("needs purposes and a retention period".into()));
+            }
+            let thank_you_url = form.thank_you_url.replace("{site}", &config.site_url);
+            let origin = crate::config::Origin::parse(&thank_you_url).map_err(context)?;
+            if !config.is_allowed_origin(origin.as_str()) && origin.as_str() != config.site_url {
+                return Err(context(format!("thank_you_url {thank_you_url:?} is not on an allowed origin")));
+            }
+            forms.insert(
+                id.clone(),
+                FormDefinition {
+                    id,
+                    title: form.title,
+                    thank_you_url,
+                    retention_days: form.retention_days,
+                    purposes: form.purposes,
+                    topics: form.topics,
+                    fields,
+                    cv_upload: form.cv_upload,
+                    payment: form.payment,
+                },
+            );
+        }
+        Ok(Self { honeypot_field: raw.honeypot_field, topics: raw.topics, forms })
+    }
+}
+
+fn field_spec(raw: RawField) -> Result<FieldSpec, String> {
+    let standard = match raw.name.as_str() {
+        "name" => Some(FieldKind::Name),
+        "email" => Some(FieldKind::Email),
+        "phone" => Some(FieldKind::Phone),
+        "job_title" => Some(FieldKind::JobTitle),
+        "company" => Some(FieldKind::Company),
+        "country" => Some(FieldKind::Country),
+        "state" => Some(FieldKind::State),
+        "interests" => Some(FieldKind::Interests),
+        "message" => Some(FieldKind::Message),
+        _ => None,
+    };
+    let kind = match (standard, raw.kind.as_deref()) {
+        (Some(kind), None) => kind,
+        (Some(_), Some(_)) => return Err(format!("field {:?} is standard and takes no kind", raw.name)),
+        (None, Some("text")) => {
+            FieldKind::Text { max_len: raw.max_len.unwrap_or(500).clamp(1, MAX_CUSTOM_TEXT) }
+        }
+        (None, Some("choice")) if !raw.options.is_empty() => FieldKind::Choice { options: raw.options },
+        (None, _) => {
+            return Err(format!(
+                "custom field {:?} needs kind = \"text\" or kind = \"choice\" with options",
+                raw.name
+            ))
+        }
+    };
+    if raw.name.starts_with('_') || FormId::parse(&raw.name.replace('_', "-")).is_none() {
+        return Err(format!("field name {:?} must be lower-case letters, digits, - or _", raw.name));
+    }
+    Ok(FieldSpec { name: raw.name, kind, required: raw.required })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::test_config;
+
+    #[test]
+    fn the_shipped_catalogue_loads_with_every_form_the_site_has() {
+        let catalogue = Catalogue::load(BUILT_IN, &test_config()).expect("forms.toml is valid");
+        for form in [
+            "registration",
+            "event-registration",
+            "product-download",
+            "contact-us",
+            "careers",
+            "newsletter",
+            "survey",
+        ] {
+            assert!(catalogue.form(form).is_some(), "{form} is missing");
+        }
+        let event = catalogue.form("event-registration").unwrap();
+        for field in ["name", "email", "phone", "job_title", "company", "country", "state"] {
+            assert!(event.field(field).unwrap().required, "event registration requires {field}");
+        }
+        assert_eq!(
+            catalogue.form("contact-us").unwrap().thank_you_url,
+            "https://www.example.com/thanks/contact"
+        );
+    }
+
+    #[test]
+    fn a_thank_you_url_off_the_allowed_origins_is_refused() {
+        let text = BUILT_IN.replace("{site}/thanks/contact", "https://evil.example.net/");
+        let err = Catalogue::load(&text, &test_config()).unwrap_err();
+        assert!(err.to_string().contains("contact-us"), "{err}");
+    }
+
+    #[test]
+    fn a_form_without_a_required_email_is_refused() {
+        let text = r#"
+            honeypot_field = "website"
+            [topics]
+            [forms.x]
+            title = "x"
+            thank_you_url = "{site}/x"
+            retention_days = 1
+            purposes = [{ id = "p", basis = "contract", description = "d" }]
+            fields = [{ name = "name", required = true }]
+        "#;
+        assert!(Catalogue::load(text, &test_config()).is_err());
+    }
+}

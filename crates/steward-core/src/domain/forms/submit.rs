@@ -1,0 +1,275 @@
+//! The form-submission use case: honeypot, validation, rate limits, then one profile per person
+//! and every submission stored with its browser metadata and consent evidence.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::domain::fields::FieldError;
+use crate::domain::forms::catalogue::{Catalogue, FormDefinition, Purpose};
+use crate::domain::forms::validation::{validate, FormInput, ValidForm};
+use crate::domain::ids::{FormId, IdempotencyKey, ProfileId, SubmissionId};
+use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
+use crate::domain::mail::MailKind;
+use crate::domain::ports::{RateLimiter, StoreError};
+use crate::time::Timestamp;
+use crate::token::Purpose as TokenPurpose;
+
+/// What the browser sent about itself, as the policy says we collect: IP address (from API
+/// Gateway's request context, never from a header the client can set), browser type, language,
+/// access time and referring address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientInfo {
+    pub source_ip: String,
+    pub user_agent: Option<String>,
+    pub accept_language: Option<String>,
+    pub referer: Option<String>,
+    pub received_at: Timestamp,
+}
+
+/// Proof of what the person agreed to, stored with the submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentEvidence {
+    pub form: FormId,
+    pub purposes: Vec<Purpose>,
+    /// Marketing topics opted in to, each ticked by the person (never pre-ticked).
+    pub topics: BTreeSet<String>,
+    pub policy_version: String,
+    pub given_at: Timestamp,
+    pub source_ip: String,
+    pub user_agent: Option<String>,
+}
+
+impl PartialEq for Purpose {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && self.basis == other.basis
+    }
+}
+impl Eq for Purpose {}
+
+/// A valid submission ready to be stored.
+#[derive(Debug, Clone)]
+pub struct NewSubmission {
+    pub id: SubmissionId,
+    pub form: FormId,
+    pub data: ValidForm,
+    pub client: ClientInfo,
+    pub consent: ConsentEvidence,
+    /// When the form's retention period ends and the submission is deleted.
+    pub expires_at: Timestamp,
+}
+
+pub struct SubmitCommand<'a> {
+    pub form: &'a FormDefinition,
+    pub input: FormInput,
+    pub client: ClientInfo,
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub submission_id: SubmissionId,
+    pub profile_id: ProfileId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmitOutcome {
+    Stored(Receipt),
+    /// The idempotency key was seen before: nothing new was stored, the first answer is repeated.
+    Replayed(Receipt),
+    /// The honeypot was filled: the answer looks like success, and nothing was stored.
+    Discarded(Receipt),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error("the submission has invalid fields")]
+    Invalid(Vec<FieldError>),
+    #[error("too many submissions; retry after {retry_after:?}")]
+    RateLimited { retry_after: Duration },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub async fn submit_form<S>(
+    store: &S,
+    config: &Config,
+    catalogue: &Catalogue,
+    command: SubmitCommand<'_>,
+) -> Result<SubmitOutcome, SubmitError>
+where
+    S: RateLimiter + SubmissionStore + OutboxStore,
+{
+    let SubmitCommand { form, input, client, idempotency_key } = command;
+    if input.first(&catalogue.honeypot_field).is_some() {
+        tracing::info!(form = form.id.as_str(), "honeypot filled; submission discarded");
+        return Ok(SubmitOutcome::Discarded(Receipt {
+            submission_id: SubmissionId::new_random(),
+            profile_id: ProfileId::new_random(),
+        }));
+    }
+    let data = validate(form, &input).map_err(SubmitError::Invalid)?;
+
+    let limits = config.rate_limits;
+    let window = FixedWindow::containing(client.received_at, limits.window);
+    let ip_key = config.hash_key.pseudonym("rate-ip", &client.source_ip);
+    let email_key = config.hash_key.pseudonym("rate-email", data.email.normalized());
+    for (scope, subject, limit) in [("ip", &ip_key, limits.per_ip), ("email", &email_key, limits.per_email)] {
+        let count = store.hit(scope, subject, window.start, window.end).await?;
+        if count > limit {
+            tracing::info!(form = form.id.as_str(), scope, "rate limit reached");
+            return Err(SubmitError::RateLimited { retry_after: window.remaining_after(client.received_at) });
+        }
+    }
+
+    let id = match &idempotency_key {
+        Some(key) => SubmissionId::for_idempotency_key(&form.id, key, data.email.normalized()),
+        None => SubmissionId::new_random(),
+    };
+    let submission = NewSubmission {
+        id,
+        form: form.id.clone(),
+        consent: ConsentEvidence {
+            form: form.id.clone(),
+            purposes: form.purposes.clone(),
+            topics: data.topics.clone(),
+            policy_version: config.policy_version.clone(),
+            given_at: client.received_at,
+            source_ip: client.source_ip.clone(),
+            user_agent: client.user_agent.clone(),
+        },
+        expires_at: client.received_at.plus_days(form.retention_days),
+        data,
+        client,
+    };
+    let (profile, inserted) = store.store_submission(&submission).await?;
+    let profile_id = profile.id;
+    let receipt = Receipt { submission_id: submission.id.clone(), profile_id: profile_id.clone() };
+    let outcome = match inserted {
+        Inserted::New => SubmitOutcome::Stored(receipt),
+        Inserted::AlreadyStored => SubmitOutcome::Replayed(receipt),
+    };
+    // Double opt-in: topics not yet confirmed get a confirmation email, owed through the outbox so
+    // that it goes out even if SES is down now. Its id makes a retried submission owe it once.
+    let unconfirmed: BTreeSet<String> =
+        submission.data.topics.difference(&profile.confirmed_topics).cloned().collect();
+    if !unconfirmed.is_empty() && !profile.suppressed {
+        let message = confirmation_mail(config, catalogue, &submission, &profile_id, &unconfirmed);
+        store.enqueue(&message, client_now(&submission)).await?;
+    }
+    tracing::info!(
+        form = form.id.as_str(),
+        profile_id = profile_id.as_str(),
+        submission_id = submission.id.as_str(),
+        replayed = matches!(outcome, SubmitOutcome::Replayed(_)),
+        "submission stored"
+    );
+    Ok(outcome)
+}
+
+fn client_now(submission: &NewSubmission) -> i64 {
+    submission.client.received_at.epoch_seconds()
+}
+
+/// How long a confirmation link works.
+const CONFIRMATION_DAYS: u32 = 7;
+
+fn confirmation_mail(
+    config: &Config,
+    catalogue: &Catalogue,
+    submission: &NewSubmission,
+    profile: &ProfileId,
+    topics: &BTreeSet<String>,
+) -> OutboxMessage {
+    let expires = submission.client.received_at.plus_days(CONFIRMATION_DAYS).epoch_seconds();
+    let token =
+        config.token_keys.sign(TokenPurpose::ConfirmSubscription, "topics", profile.as_str(), Some(expires));
+    let links = &config.links;
+    let labels: Vec<String> =
+        topics.iter().map(|t| catalogue.topics.get(t).cloned().unwrap_or_else(|| t.clone())).collect();
+    OutboxMessage {
+        // One confirmation per person per day, however many forms they (or someone typing their
+        // address) send: its link confirms everything pending.
+        id: format!(
+            "confirm-{}-{}",
+            profile.as_str(),
+            submission.client.received_at.epoch_seconds() / 86_400
+        ),
+        kind: MailKind::Transactional,
+        to: submission.data.email.as_str().to_owned(),
+        profile_id: profile.as_str().to_owned(),
+        subject: format!("Please confirm your subscription to {}", links.organisation),
+        template: "confirm_subscription".to_owned(),
+        values: serde_json::json!({
+            "name": submission.data.name,
+            "organisation": links.organisation,
+            "topics": labels,
+            "confirm_url": format!("{}/subscriptions/confirm?token={token}", links.public_api_url),
+            "policy_url": links.policy_url,
+        }),
+        topic: None,
+        unsubscribe_url: None,
+        unsubscribe_mailto: None,
+    }
+}
+
+/// A fixed rate-limit window in epoch seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedWindow {
+    pub start: i64,
+    pub end: i64,
+}
+
+impl FixedWindow {
+    pub fn containing(at: Timestamp, length: Duration) -> Self {
+        let length = length.as_secs().max(1) as i64;
+        let start = at.epoch_seconds().div_euclid(length) * length;
+        Self { start, end: start + length }
+    }
+
+    fn remaining_after(&self, at: Timestamp) -> Duration {
+        Duration::from_secs((self.end - at.epoch_seconds()).max(1) as u64)
+    }
+}
+
+// --- The port this use case needs ---------------------------------------------------------
+
+/// The profile a submission landed on, and the topics it has already confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpsertedProfile {
+    pub id: ProfileId,
+    pub confirmed_topics: BTreeSet<String>,
+    /// Bounced or complained: owed no mail of any kind that a form could trigger.
+    pub suppressed: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    New,
+    AlreadyStored,
+}
+
+pub trait SubmissionStore {
+    /// Stores the submission and creates or updates the person's profile from it (keyed by the
+    /// email address, case-insensitively), both or neither. Concurrent calls for one address end
+    /// with one profile; a submission whose id is already stored is not stored again.
+    fn store_submission(
+        &self,
+        submission: &NewSubmission,
+    ) -> impl Future<Output = Result<(UpsertedProfile, Inserted), StoreError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_aligned_and_retry_after_counts_down_to_their_end() {
+        let at = Timestamp::from_epoch_millis(1_000_123_000).unwrap();
+        let window = FixedWindow::containing(at, Duration::from_secs(600));
+        assert_eq!(window.start, 999_600);
+        assert_eq!(window.end, 1_000_200);
+        assert_eq!(window.remaining_after(at), Duration::from_secs(77));
+    }
+}

@@ -1,0 +1,223 @@
+//! The outbox: mail a change owes is stored with the change, and sent by the dispatcher once SES
+//! accepts it. Nothing is lost while SES is down or throttling; each message goes out once.
+//!
+//! Ids are deterministic (`confirm-<submission>`, `campaign-<campaign>-<profile>`), and a sent
+//! message leaves a marker behind, so enqueuing the same message again (a retried request, a
+//! resumed campaign) sends nothing twice.
+
+use std::future::Future;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Mail, MailKind, Templates, Unsubscribe};
+use crate::config::MailLinks;
+use crate::domain::ports::StoreError;
+
+/// A message waiting to be sent: what to render, for whom.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxMessage {
+    pub id: String,
+    pub kind: MailKind,
+    pub to: String,
+    pub profile_id: String,
+    pub subject: String,
+    pub template: String,
+    pub values: serde_json::Value,
+    /// Marketing only: the topic the person must still be subscribed to when it is sent.
+    pub topic: Option<String>,
+    pub unsubscribe_url: Option<String>,
+    pub unsubscribe_mailto: Option<String>,
+}
+
+impl OutboxMessage {
+    /// A transactional message (a link the person asked for, a confirmation): sent whatever their
+    /// marketing choices. Its template gets the organisation and the policy link besides `values`.
+    pub fn transactional(
+        links: &MailLinks,
+        id: String,
+        to: &str,
+        profile_id: &str,
+        subject: String,
+        template: &str,
+        mut values: serde_json::Value,
+    ) -> Self {
+        if let Some(values) = values.as_object_mut() {
+            values.insert("organisation".into(), links.organisation.clone().into());
+            values.insert("policy_url".into(), links.policy_url.clone().into());
+        }
+        Self {
+            id,
+            kind: MailKind::Transactional,
+            to: to.to_owned(),
+            profile_id: profile_id.to_owned(),
+            subject,
+            template: template.to_owned(),
+            values,
+            topic: None,
+            unsubscribe_url: None,
+            unsubscribe_mailto: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    New,
+    /// Queued or sent before: nothing new.
+    Known,
+}
+
+pub trait OutboxStore {
+    fn enqueue(
+        &self,
+        message: &OutboxMessage,
+        now: i64,
+    ) -> impl Future<Output = Result<Enqueued, StoreError>> + Send;
+    /// Ids of messages due now, oldest first.
+    fn due(&self, now: i64, limit: usize) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// Takes a message for `lease`; `None` when another dispatcher has it or it is gone.
+    fn claim(
+        &self,
+        id: &str,
+        now: i64,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Option<(OutboxMessage, u32)>, StoreError>> + Send;
+    /// Sent (or skipped): removes it and remembers that it went.
+    fn complete(&self, id: &str, now: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn retry_at(&self, id: &str, next_attempt_at: i64)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Whether a person may receive marketing mail on a topic right now.
+pub trait MarketingConsent {
+    fn may_receive(
+        &self,
+        profile_id: &str,
+        topic: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("the mail service is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the mail service refused the message: {0}")]
+    Rejected(String),
+}
+
+pub trait MailSender {
+    fn send(&self, from: &str, to: &str, raw: Vec<u8>) -> impl Future<Output = Result<(), SendError>> + Send;
+}
+
+/// Who mail comes from.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub name: String,
+    pub address: String,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DispatchReport {
+    pub sent: u32,
+    pub skipped: u32,
+    pub deferred: u32,
+}
+
+/// Attempts before a message is given up (about a day of backoff); then it is logged and removed.
+pub const MAX_ATTEMPTS: u32 = 12;
+
+/// Sends what is due, at most `per_second` messages a second.
+/// How the dispatcher paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// Messages a run takes at most.
+    pub batch: usize,
+    /// Messages sent per second at most.
+    pub per_second: u32,
+    /// The first retry's delay; each later one doubles it, up to two hours.
+    pub retry_base_seconds: i64,
+}
+
+pub async fn dispatch<S, M>(
+    store: &S,
+    sender: &M,
+    templates: &Templates,
+    from: &Sender,
+    now: impl Fn() -> i64,
+    pace: Pace,
+) -> Result<DispatchReport, StoreError>
+where
+    S: OutboxStore + MarketingConsent,
+    M: MailSender,
+{
+    let mut report = DispatchReport::default();
+    let gap = Duration::from_secs_f64(1.0 / f64::from(pace.per_second.max(1)));
+    for id in store.due(now(), pace.batch).await? {
+        let Some((message, attempts)) = store.claim(&id, now(), Duration::from_secs(120)).await? else {
+            continue;
+        };
+        if message.kind == MailKind::Marketing {
+            let topic = message.topic.as_deref().unwrap_or_default();
+            if !store.may_receive(&message.profile_id, topic).await? {
+                store.complete(&id, now()).await?;
+                report.skipped += 1;
+                tracing::info!(message_id = id.as_str(), "marketing mail skipped: no longer wanted");
+                continue;
+            }
+        }
+        let raw = match render(templates, &message, from) {
+            Ok(raw) => raw,
+            Err(err) => {
+                tracing::error!(message_id = id.as_str(), error = %err, "mail could not be rendered; dropped");
+                store.complete(&id, now()).await?;
+                continue;
+            }
+        };
+        match sender.send(&from.address, &message.to, raw).await {
+            Ok(()) => {
+                store.complete(&id, now()).await?;
+                report.sent += 1;
+                tracing::info!(message_id = id.as_str(), kind = ?message.kind, "mail sent");
+            }
+            Err(err) if attempts >= MAX_ATTEMPTS => {
+                tracing::error!(message_id = id.as_str(), error = %err, attempts, "mail given up");
+                store.complete(&id, now()).await?;
+            }
+            Err(err) => {
+                // base, 2 × base, 4 × base, ... capped at 2 h.
+                let backoff =
+                    pace.retry_base_seconds.saturating_mul(1 << attempts.saturating_sub(1).min(8)).min(7200);
+                store.retry_at(&id, now() + backoff).await?;
+                report.deferred += 1;
+                tracing::warn!(message_id = id.as_str(), error = %err, attempts, "mail deferred");
+            }
+        }
+        tokio::time::sleep(gap).await;
+    }
+    Ok(report)
+}
+
+fn render(
+    templates: &Templates,
+    message: &OutboxMessage,
+    from: &Sender,
+) -> Result<Vec<u8>, super::MailError> {
+    let template = super::built_in_template(&message.template)
+        .ok_or_else(|| super::MailError::Template("unknown", message.template.clone()))?;
+    let (text, html) = templates.render(template, &message.values)?;
+    let unsubscribe = match (&message.unsubscribe_url, &message.unsubscribe_mailto) {
+        (Some(url), Some(mailto)) => Some(Unsubscribe { url: url.clone(), mailto: mailto.clone() }),
+        _ => None,
+    };
+    let mail = Mail {
+        kind: message.kind,
+        to: message.to.clone(),
+        subject: message.subject.clone(),
+        text,
+        html,
+        unsubscribe,
+    };
+    let domain = from.address.rsplit('@').next().unwrap_or("localhost");
+    mail.to_mime(&from.name, &from.address, &format!("{}@{domain}", message.id))
+}

@@ -1,0 +1,173 @@
+//! The privacy center's sign-in and access: a person proves they own an address by a single-use
+//! link sent to it, exchanges it for a short session, and sees everything Steward holds about them.
+//!
+//! The answer to "send me a link" is the same whether or not the address is known, so nobody can
+//! learn from it who is in the table.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::domain::fields::Email;
+use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
+use crate::domain::ports::{RateLimiter, StoreError};
+use crate::token::{Claims, Purpose, TokenError};
+
+/// How long a sign-in link works.
+pub const LINK_MINUTES: i64 = 15;
+/// How long a session lasts.
+pub const SESSION_MINUTES: i64 = 30;
+
+pub trait PrivacyStore {
+    /// The profile id of an address, if Steward knows it.
+    fn profile_id_by_email(
+        &self,
+        email: &Email,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    /// Remembers a sign-in link's nonce until it is used or expires.
+    fn save_sign_in(
+        &self,
+        nonce: &str,
+        profile_id: &str,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Uses a sign-in nonce up: `true` the first time only.
+    fn consume_sign_in(&self, nonce: &str, now: i64)
+        -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Everything held about a person, as JSON, or nothing if there is no such person.
+    fn everything(
+        &self,
+        profile_id: &str,
+    ) -> impl Future<Output = Result<Option<serde_json::Value>, StoreError>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrivacyError {
+    #[error("too many requests; retry after {0:?}")]
+    RateLimited(Duration),
+    #[error("the link is not valid: {0}")]
+    InvalidLink(TokenError),
+    #[error("the link was used already")]
+    LinkUsed,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Sends a sign-in link to the address if Steward knows it; says nothing either way.
+pub async fn request_link<S>(
+    store: &S,
+    config: &Config,
+    email: &Email,
+    source_ip: &str,
+    now: i64,
+) -> Result<(), PrivacyError>
+where
+    S: PrivacyStore + RateLimiter + OutboxStore,
+{
+    let window = crate::domain::forms::submit::FixedWindow::containing(
+        crate::time::Timestamp::from_epoch_millis(now * 1000).unwrap_or_else(crate::time::Timestamp::now),
+        config.rate_limits.window,
+    );
+    let subjects = [
+        ("privacy-ip", config.hash_key.pseudonym("rate-ip", source_ip), config.rate_limits.per_ip),
+        ("privacy-email", config.hash_key.pseudonym("rate-email", email.normalized()), 5),
+    ];
+    for (scope, subject, limit) in subjects {
+        if store.hit(scope, &subject, window.start, window.end).await? > limit {
+            return Err(PrivacyError::RateLimited(Duration::from_secs((window.end - now).max(1) as u64)));
+        }
+    }
+    let Some(profile_id) = store.profile_id_by_email(email).await? else {
+        tracing::info!("privacy link requested for an unknown address; nothing sent");
+        return Ok(());
+    };
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let expires_at = now + LINK_MINUTES * 60;
+    store.save_sign_in(&nonce, &profile_id, expires_at).await?;
+    let token = config.token_keys.sign(Purpose::SignIn, &nonce, &profile_id, Some(expires_at));
+    let links = &config.links;
+    let message = OutboxMessage::transactional(
+        links,
+        format!("signin-{nonce}"),
+        email.as_str(),
+        &profile_id,
+        format!("Your {} privacy center link", links.organisation),
+        "privacy_link",
+        serde_json::json!({
+            "minutes": LINK_MINUTES,
+            "link_url": format!("{}/privacy/session?token={token}", links.public_api_url),
+        }),
+    );
+    store.enqueue(&message, now).await?;
+    tracing::info!(profile_id, "privacy link sent");
+    Ok(())
+}
+
+/// Exchanges a sign-in link, once, for a session token and its expiry.
+pub async fn start_session<S: PrivacyStore>(
+    store: &S,
+    config: &Config,
+    link: &str,
+    now: i64,
+) -> Result<(String, i64), PrivacyError> {
+    let claims = config.token_keys.verify(link, Purpose::SignIn, now).map_err(PrivacyError::InvalidLink)?;
+    if !store.consume_sign_in(&claims.subject, now).await? {
+        return Err(PrivacyError::LinkUsed);
+    }
+    let expires_at = now + SESSION_MINUTES * 60;
+    let session = config.token_keys.sign(Purpose::Session, "session", &claims.profile_id, Some(expires_at));
+    tracing::info!(profile_id = claims.profile_id.as_str(), "privacy session started");
+    Ok((session, expires_at))
+}
+
+/// The person a session belongs to.
+pub fn session(config: &Config, token: &str, now: i64) -> Result<Claims, TokenError> {
+    config.token_keys.verify(token, Purpose::Session, now)
+}
+
+/// Who is responsible for a person's data, as the policy says: WSO2 UK Limited for residents of
+/// the EU, the EEA and Switzerland, WSO2 Inc. otherwise. The policy was written while the UK was in
+/// the EU and names the UK's ICO for complaints, so UK residents stay with WSO2 UK Limited.
+pub fn controller(country: Option<&str>) -> &'static str {
+    const EU_EEA_CH_UK: [&str; 32] = [
+        "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT",
+        "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO", "CH", "GB",
+    ];
+    match country {
+        Some(code) if EU_EEA_CH_UK.contains(&code) => "WSO2 UK Limited",
+        _ => "WSO2 Inc.",
+    }
+}
+
+/// Where the policy sends questions, objections and complaints.
+pub const DATA_PROTECTION_OFFICER: &str = "dpo@wso2.com";
+
+/// Where a person whose controller is WSO2 UK Limited may also complain, as the policy says.
+pub fn supervisory_authority(controller: &str) -> Option<&'static str> {
+    (controller == "WSO2 UK Limited").then_some(
+        "The data protection authority of your country; in the UK, the Information Commissioner's Office (https://ico.org.uk/)",
+    )
+}
+
+/// The categories of recipients the policy names.
+pub const RECIPIENTS: [&str; 4] = [
+    "Subsidiaries and affiliates: WSO2 Inc. (USA), WSO2 UK Limited, WSO2 Lanka (Private) Limited, WSO2 Brasil Tecnologia E Software Ltda",
+    "Service providers who help run the website and services, bound to confidentiality",
+    "The card payment processor (Stripe), for processing payments only",
+    "Authorities, where the law requires it",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_controller_depends_on_residence_as_the_policy_says() {
+        assert_eq!(controller(Some("DE")), "WSO2 UK Limited");
+        assert_eq!(controller(Some("CH")), "WSO2 UK Limited");
+        assert_eq!(controller(Some("NO")), "WSO2 UK Limited");
+        assert_eq!(controller(Some("US")), "WSO2 Inc.");
+        assert_eq!(controller(Some("GB")), "WSO2 UK Limited");
+        assert_eq!(controller(None), "WSO2 Inc.");
+    }
+}

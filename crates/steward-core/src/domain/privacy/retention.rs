@@ -1,0 +1,169 @@
+//! Retention: what has outlived its purpose goes. DynamoDB's TTL deletes expired items within
+//! days, S3's lifecycle expires CVs; the sweep makes both exact. It deletes every item whose
+//! `expires_at` has passed (submissions, payment records, tokens, counters, mail), the CVs of
+//! expired applications, and then the profiles that nothing is kept for any more. It also gives
+//! back the seats of checkouts that lapsed unpaid.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::ops::ControlFlow;
+
+use crate::domain::mail::outbox::OutboxStore;
+use crate::domain::ports::StoreError;
+use crate::domain::privacy::erasure::{erase, CvObjects, ErasureError, ErasureReason, ErasureStore, ItemKey};
+
+/// An item whose retention ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredItem {
+    pub key: ItemKey,
+    /// The item's `type` (submission, payment, sign_in, rate_counter, ...), for the counts.
+    pub kind: String,
+    /// The person it belonged to, when it was in a person's partition.
+    pub profile_id: Option<String>,
+    /// Its id, when it was a submission (its CVs are under `cv/<id>/`).
+    pub application_id: Option<String>,
+}
+
+/// One page of the sweep's scan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpiredPage {
+    pub items: Vec<ExpiredItem>,
+    /// Profiles whose every form's retention has ended (or that predate the per-form dates):
+    /// candidates for removal if nothing is kept for them any more. DynamoDB's TTL removes
+    /// submissions by itself, so a profile is found by its own dates, not by the sweep having
+    /// deleted something of it.
+    pub lapsed_profiles: Vec<String>,
+    /// Seats held by checkouts that lapsed unpaid: (event, registration).
+    pub lapsed_holds: Vec<(String, String)>,
+}
+
+pub trait RetentionStore {
+    /// One page of items whose `expires_at` is before `now` and of lapsed profiles, and the
+    /// cursor of the next page.
+    fn expired(
+        &self,
+        now: i64,
+        cursor: Option<String>,
+    ) -> impl Future<Output = Result<(ExpiredPage, Option<String>), StoreError>> + Send;
+    /// Whether anything is still kept for the person (a submission or a payment record).
+    fn holds_anything(&self, profile_id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Gives back a seat whose checkout lapsed before `now`, unless it was resumed or paid since.
+    /// Says whether it did.
+    fn release_lapsed_hold(
+        &self,
+        event: &str,
+        registration: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// How long a large export is kept for its link (which works for 15 minutes).
+pub const EXPORT_KEPT_SECONDS: i64 = 3600;
+
+/// What one sweep removed, by kind; no personal data.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    pub items: std::collections::BTreeMap<String, usize>,
+    pub cv_versions: usize,
+    pub profiles: usize,
+    /// Seats given back from checkouts that lapsed unpaid.
+    pub seat_holds: usize,
+    /// Versions of large exports deleted once their link's life was over.
+    pub export_versions: usize,
+    /// CV deletions that failed this time; the next sweep tries again (the bucket's lifecycle is
+    /// the second net).
+    pub cv_failures: usize,
+    /// Stopped before the end by its caller (an operator's Ctrl-C); the next sweep carries on.
+    pub stopped: bool,
+}
+
+/// Removes what has expired, page by page, so that a run stopped by its time limit has finished
+/// whole pages and the next run carries on.
+///
+/// `progress` is told after each page and stops the sweep by answering `Break` (the report says
+/// so); a later sweep carries on, since whatever is still expired is found again.
+pub async fn sweep<S, C>(
+    store: &S,
+    cvs: &C,
+    now: i64,
+    mut progress: impl FnMut(&SweepReport) -> ControlFlow<()>,
+) -> Result<SweepReport, ErasureError>
+where
+    S: RetentionStore + ErasureStore + OutboxStore,
+    C: CvObjects,
+{
+    let mut report = SweepReport::default();
+    let mut cursor = None;
+    loop {
+        let (page, next) = store.expired(now, cursor).await?;
+        let mut candidates: BTreeSet<String> = page.lapsed_profiles.into_iter().collect();
+        for item in &page.items {
+            if let Some(application) = &item.application_id {
+                match cvs.delete_application(application).await {
+                    Ok(count) => report.cv_versions += count,
+                    Err(err) => {
+                        report.cv_failures += 1;
+                        tracing::warn!(error = %err, "an expired application's CVs could not be deleted; next run retries");
+                    }
+                }
+            }
+            *report.items.entry(item.kind.clone()).or_default() += 1;
+            if let Some(profile) = &item.profile_id {
+                candidates.insert(profile.clone());
+            }
+        }
+        let keys: Vec<ItemKey> = page.items.into_iter().map(|i| i.key).collect();
+        for chunk in keys.chunks(25) {
+            store.delete_items(chunk).await?;
+        }
+        for (event, registration) in &page.lapsed_holds {
+            if store.release_lapsed_hold(event, registration, now).await? {
+                report.seat_holds += 1;
+            }
+        }
+        for profile in candidates {
+            if store.holds_anything(&profile).await? {
+                continue;
+            }
+            // Nothing is kept for them any more, so neither is their profile, their mail history
+            // or their pending requests. No mail: they did not ask, their data simply aged out.
+            match erase(store, cvs, None, &profile, ErasureReason::Retention, now).await {
+                Ok(Some(_)) => report.profiles += 1,
+                Ok(None) => {}
+                Err(ErasureError::Cv(err)) => {
+                    report.cv_failures += 1;
+                    tracing::warn!(error = %err, "a lapsed profile's CVs could not be deleted; next run retries");
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        // Stopped only if there is more to do: a stop asked for during the last page is an end.
+        if progress(&report).is_break() && next.is_some() {
+            report.stopped = true;
+            break;
+        }
+        cursor = next;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    // Exports too large for one response wait for their link, which works for minutes: an hour
+    // on, whatever is left goes (the bucket's lifecycle rule is the net behind this).
+    match cvs.delete_exports_before(now - EXPORT_KEPT_SECONDS).await {
+        Ok(count) => report.export_versions += count,
+        Err(err) => {
+            report.cv_failures += 1;
+            tracing::warn!(error = %err, "old exports could not be deleted; next run retries");
+        }
+    }
+    tracing::info!(
+        items = ?report.items,
+        cv_versions = report.cv_versions,
+        cv_failures = report.cv_failures,
+        profiles = report.profiles,
+        seat_holds = report.seat_holds,
+        export_versions = report.export_versions,
+        "retention sweep"
+    );
+    Ok(report)
+}
