@@ -29,7 +29,8 @@ e2e/node_modules/.installed: e2e/package.json e2e/package-lock.json
 	touch $@
 
 # The local stack's IAM evaluator: @cloud-copilot/iam-simulate from npm (pinned by
-# infra/local/iam/package-lock.json), run by infra/local/iam.py. Only ever local: never shipped.
+# infra/local/iam/package-lock.json), run by infra/local/steward_local/iam.py. Only ever local:
+# never shipped.
 infra/local/iam/node_modules/.installed: infra/local/iam/package.json infra/local/iam/package-lock.json
 	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' \
 	  || { echo "the local stack's IAM evaluator needs Node.js 20 or later"; exit 1; }
@@ -49,7 +50,7 @@ $(VENV)/checkov/.installed: infra/requirements-checkov.txt
 	touch $@
 
 # The SAM CLI in its own virtualenv (its boto3 pin conflicts with checkov's): `sam validate` here,
-# `sam build` and `sam deploy` from the README.
+# `sam build` and `sam deploy` from docs/deploying.md.
 $(VENV)/sam/.installed: infra/requirements-sam.txt
 	$(PYTHON3) -m venv $(VENV)/sam
 	$(VENV)/sam/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-sam.txt
@@ -173,7 +174,11 @@ template-lint: setup $(VENV)/checkov/.installed $(VENV)/sam/.installed
 	$(VENV)/bin/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline \
 	  HOME=$(VENV)/sam/home $(VENV)/sam/bin/sam validate --lint --template-file template.yaml
-	$(VENV)/checkov/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
+	@# checkov knows no AWS::LanguageExtensions (it would skip the Fn::ForEach loops' resources and
+	@# the functions' Globals): it reads the template with its loops written out.
+	mkdir -p $(CARGO_TARGET_DIR)
+	$(VENV)/bin/python infra/local/language_extensions.py --out $(CARGO_TARGET_DIR)/template.expanded.json
+	$(VENV)/checkov/bin/checkov -f $(CARGO_TARGET_DIR)/template.expanded.json --framework cloudformation --compact --quiet --skip-download
 
 clean:
 	rm -rf $(VENV) $(CARGO_TARGET_DIR) e2e/node_modules

@@ -35,7 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "infra/local"))
-from stack import load_template, read_env_file  # noqa: E402
+from steward_local.config import read_env_file  # noqa: E402
+from steward_local.template import load_template  # noqa: E402
 
 EMPTY = "empty-lambda"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"

@@ -39,7 +39,12 @@ fn succeeded(output: &Output) -> String {
 }
 
 fn local_store() -> DynamoStore {
-    DynamoStore::new(aws_sdk_dynamodb::Client::new(&stack().aws()), stack().table.clone(), stack().hash_key())
+    DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&stack().aws()),
+        stack().table.clone(),
+        stack().hash_key(),
+        std::sync::Arc::new(steward_core::domain::ports::SystemClock),
+    )
 }
 
 /// The audit log's records since the start of this month, as JSON.

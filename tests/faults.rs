@@ -1,5 +1,5 @@
 //! Its own test binary, so its own local stack, with a fault-injecting proxy between the functions
-//! and moto (infra/local/faults.py): the table throttling or failing, S3 unavailable. Answers are
+//! and moto (infra/local/steward_local/faults.py): the table throttling or failing, S3 unavailable. Answers are
 //! 503 with Retry-After, nothing half-written is left that a retry does not complete, and the work
 //! completes once the service is back, Stripe's retried webhooks included. (SES: tests/mail_outage.rs;
 //! Stripe itself down: tests/payments.rs.)

@@ -441,7 +441,12 @@ async fn given_restriction_objection_or_withdrawal_then_marketing_stops_and_lift
 }
 
 fn local_store() -> DynamoStore {
-    DynamoStore::new(aws_sdk_dynamodb::Client::new(&stack().aws()), stack().table.clone(), stack().hash_key())
+    DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&stack().aws()),
+        stack().table.clone(),
+        stack().hash_key(),
+        std::sync::Arc::new(steward_core::domain::ports::SystemClock),
+    )
 }
 
 fn local_cvs() -> CvBucket {

@@ -22,7 +22,12 @@ const KEPT: &str = "fixture.kept@example.com";
 const ERASED: &str = "fixture.erased@example.com";
 
 fn local_store() -> DynamoStore {
-    DynamoStore::new(aws_sdk_dynamodb::Client::new(&stack().aws()), stack().table.clone(), stack().hash_key())
+    DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&stack().aws()),
+        stack().table.clone(),
+        stack().hash_key(),
+        std::sync::Arc::new(steward_core::domain::ports::SystemClock),
+    )
 }
 
 fn now() -> i64 {

@@ -1,8 +1,8 @@
 //! Facts that live in two places and must agree: the template's lifecycle for CVs and the careers
 //! form's retention in the catalogue.
 
-use steward_core::catalogue::{Catalogue, BUILT_IN};
 use steward_core::config::Config;
+use steward_core::domain::forms::catalogue::{Catalogue, BUILT_IN};
 
 /// The `Default:` of a template parameter (the template is YAML with CloudFormation tags, so it
 /// is read as text here rather than with a YAML library that rejects the tags).
@@ -75,7 +75,10 @@ fn given_every_function_then_its_aws_clients_use_the_shared_timeouts_and_retries
     for main in mains {
         let source = std::fs::read_to_string(&main).unwrap();
         assert!(!source.contains("load_defaults"), "{main:?} builds its own SDK configuration");
-        assert!(source.contains("steward_core::aws::load("), "{main:?} uses steward_core::aws::load");
+        assert!(
+            source.contains("steward_core::adapters::aws::load("),
+            "{main:?} uses steward_core::adapters::aws::load"
+        );
     }
 }
 
@@ -103,10 +106,33 @@ fn resource<'a>(blocks: &'a [Vec<&'a str>], name: &str) -> Option<&'a Vec<&'a st
     blocks.iter().find(|b| b[0].trim() == format!("{name}:"))
 }
 
+/// The entries a `Fn::ForEach` loop's fragment writes for each item of its collection, one block
+/// of lines each, `${Identifier}` still in them. The fragment's keys are indented by six spaces,
+/// the first one after the `    - ` that starts the loop's third element; each block's first line
+/// is the key alone (`${Stem}ErrorsAlarm:`), as `resource` finds it.
+fn loop_fragment<'a>(block: &[&'a str]) -> Vec<Vec<&'a str>> {
+    let mut entries: Vec<Vec<&'a str>> = vec![];
+    for &line in block.iter().skip(1) {
+        match line.strip_prefix("    - ").or_else(|| line.strip_prefix("      ")) {
+            Some(key) if !key.starts_with([' ', '#']) && key.trim_end().ends_with(':') => {
+                entries.push(vec![key])
+            }
+            _ => {
+                if let Some(entry) = entries.last_mut() {
+                    entry.push(line);
+                }
+            }
+        }
+    }
+    entries
+}
+
 /// Every function is watched: its errors (Lambda's, and the 5xx answers its log lines count) and
 /// throttles raise an alarm, its logs expire, and it is traced; every dead-letter queue alarms
 /// when anything lands in it; webhook failures and the SES account's bounce and complaint rates
-/// alarm; and every alarm goes to the alarm topic, both ways.
+/// alarm; and every alarm goes to the alarm topic, both ways. The per-function metric filter and
+/// alarms are written once, in the `Fn::ForEach::FunctionAlarms` loop (`AWS::LanguageExtensions`):
+/// its collection lists every function's stem, and its fragment is checked once for all of them.
 #[test]
 fn given_the_template_then_every_function_and_dead_letter_queue_is_watched() {
     let template = template();
@@ -124,25 +150,38 @@ fn given_the_template_then_every_function_and_dead_letter_queue_is_watched() {
             resource(&blocks, &format!("{stem}LogGroup")).unwrap_or_else(|| panic!("{stem}LogGroup"));
         assert!(has(log_group, &format!("LogGroupName: !Sub \"/aws/lambda/${{{function}}}\"")), "{function}");
         assert!(has(log_group, "RetentionInDays: !Ref LogRetentionDays"), "{function}");
-        let failures = resource(&blocks, &format!("{stem}FailuresMetric")).expect("a failures metric filter");
-        assert!(has(failures, &format!("LogGroupName: !Ref {stem}LogGroup")), "{function}");
-        assert!(has(failures, r#"FilterPattern: '{ $.outcome = "error" }'"#), "{function}");
-        let errors = resource(&blocks, &format!("{stem}ErrorsAlarm")).expect("an errors alarm");
-        assert!(
-            has(errors, "MetricName: Errors") && has(errors, "MetricName: FailedOperations"),
-            "{function}"
-        );
-        assert_eq!(
-            errors.iter().filter(|l| l.trim() == format!("Value: !Ref {function}")).count(),
-            2,
-            "{function}"
-        );
-        let throttles = resource(&blocks, &format!("{stem}ThrottlesAlarm")).expect("a throttles alarm");
-        assert!(
-            has(throttles, "MetricName: Throttles") && has(throttles, &format!("Value: !Ref {function}"))
-        );
     }
     assert!(template.contains("\n    Tracing: Active\n"), "X-Ray tracing for every function (Globals)");
+
+    assert!(
+        template.contains("\nTransform:\n  - AWS::LanguageExtensions\n  - AWS::Serverless-2016-10-31\n"),
+        "Fn::ForEach needs the AWS::LanguageExtensions transform, before SAM's"
+    );
+    let function_alarms =
+        resource(&blocks, "Fn::ForEach::FunctionAlarms").expect("the per-function alarms loop");
+    assert!(has(function_alarms, "- Stem"), "the loop's identifier is Stem");
+    let collection = function_alarms
+        .iter()
+        .find_map(|l| l.strip_prefix("    - ["))
+        .and_then(|l| l.trim_end().strip_suffix(']'))
+        .expect("the loop's collection, on one line: `    - [SubmitForm, ...]`");
+    let mut listed: Vec<&str> = collection.split(',').map(str::trim).collect();
+    listed.sort_unstable();
+    let mut stems: Vec<&str> = functions.iter().map(|f| f.strip_suffix("Function").unwrap()).collect();
+    stems.sort_unstable();
+    assert_eq!(listed, stems, "Fn::ForEach::FunctionAlarms lists every function's stem, and no other");
+
+    let fragment = loop_fragment(function_alarms);
+    let function_ref = r#"Value: {Ref: !Sub "${Stem}Function"}"#;
+    let failures = resource(&fragment, "${Stem}FailuresMetric").expect("a failures metric filter");
+    assert!(has(failures, "Type: AWS::Logs::MetricFilter"));
+    assert!(has(failures, r#"LogGroupName: {Ref: !Sub "${Stem}LogGroup"}"#));
+    assert!(has(failures, r#"FilterPattern: '{ $.outcome = "error" }'"#));
+    let errors = resource(&fragment, "${Stem}ErrorsAlarm").expect("an errors alarm");
+    assert!(has(errors, "MetricName: Errors") && has(errors, "MetricName: FailedOperations"));
+    assert_eq!(errors.iter().filter(|l| l.trim() == function_ref).count(), 2, "{errors:?}");
+    let throttles = resource(&fragment, "${Stem}ThrottlesAlarm").expect("a throttles alarm");
+    assert!(has(throttles, "MetricName: Throttles") && has(throttles, function_ref));
 
     let dead_letter_queues: Vec<&str> = template
         .lines()
@@ -163,9 +202,14 @@ fn given_the_template_then_every_function_and_dead_letter_queue_is_watched() {
         let block = resource(&blocks, alarm).unwrap_or_else(|| panic!("{alarm}"));
         assert!(has(block, metric), "{alarm}");
     }
-    let alarms: Vec<_> = blocks.iter().filter(|b| has(b, "Type: AWS::CloudWatch::Alarm")).collect();
-    assert!(alarms.len() >= 2 * functions.len() + 5);
-    for alarm in alarms {
+    // The alarms written out, and those the loop writes once per stem.
+    let is_alarm = |b: &&Vec<&str>| has(b, "Type: AWS::CloudWatch::Alarm");
+    let written_out: Vec<&Vec<&str>> =
+        blocks.iter().filter(|b| !b[0].trim().starts_with("Fn::ForEach::")).filter(is_alarm).collect();
+    let per_function: Vec<&Vec<&str>> = fragment.iter().filter(is_alarm).collect();
+    assert_eq!(per_function.len(), 2, "an errors and a throttles alarm per function");
+    assert!(written_out.len() + per_function.len() * listed.len() >= 2 * functions.len() + 5);
+    for alarm in written_out.iter().chain(&per_function) {
         assert!(
             has(alarm, "AlarmActions: [!Ref AlarmTopic]") && has(alarm, "OKActions: [!Ref AlarmTopic]"),
             "{}",

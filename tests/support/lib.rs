@@ -12,14 +12,14 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
+use steward_core::adapters::dynamodb::keys;
 use steward_core::secret::SecretKey;
-use steward_core::store::dynamodb::keys;
 
 pub type Item = HashMap<String, AttributeValue>;
 
 pub struct Stack {
     /// "enforced" when every call a function or the operator makes is authorised against the
-    /// template's policies (infra/local/iam.py), "off" only when a debugging setting said so.
+    /// template's policies (infra/local/steward_local/iam.py), "off" only when a debugging setting said so.
     pub iam: String,
     /// The local Stripe emulator, when the env file's keys are the local ones.
     pub stripe: Option<String>,
@@ -214,7 +214,7 @@ impl Stack {
     pub fn aws(&self) -> aws_config::SdkConfig {
         aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
-            .http_client(steward_core::aws::http_client())
+            .http_client(steward_core::adapters::aws::http_client())
             .endpoint_url(&self.aws_endpoint)
             .region(Region::new(self.region.clone()))
             .credentials_provider(SharedCredentialsProvider::new(Credentials::new(

@@ -3,8 +3,11 @@
 use std::collections::BTreeMap;
 
 use clap::Args;
+use std::sync::Arc;
+
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::config::MailLinks;
+use steward_core::domain::ports::{Clock, SystemClock};
 use steward_core::domain::privacy::audit::{Actor, AuditEntry, AuditStore};
 use steward_core::secret::SecretKey;
 use steward_core::telemetry::error_chain;
@@ -127,7 +130,12 @@ impl Context {
         } else {
             SecretKey::new([])
         };
-        Ok(DynamoStore::new(aws_sdk_dynamodb::Client::new(&self.aws), &self.table, hash_key))
+        Ok(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&self.aws),
+            &self.table,
+            hash_key,
+            Arc::new(SystemClock),
+        ))
     }
 
     pub fn bucket(&self) -> Result<String, String> {
@@ -176,7 +184,7 @@ impl Context {
     /// to people's data without a trace.
     pub async fn audit(&self, record: Record<'_>) -> Result<(), String> {
         let entry = AuditEntry {
-            at: Timestamp::now().rfc3339(),
+            at: SystemClock.timestamp().rfc3339(),
             action: record.action.to_owned(),
             actor: self.actor.clone(),
             subject: record.subject.map(str::to_owned),
@@ -233,8 +241,9 @@ pub fn checked_ticket(ticket: &str) -> Result<&str, String> {
     Ok(ticket)
 }
 
+/// The operator tool's clock: the one place it reads the time.
 pub fn now() -> i64 {
-    Timestamp::now().epoch_seconds()
+    SystemClock.now()
 }
 
 /// A point in time: RFC 3339, or a duration before `now` (`90m`, `36h`, `3d`).

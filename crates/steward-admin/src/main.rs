@@ -1,6 +1,6 @@
 //! `steward-admin`: operator commands for what no self-service page covers, run with the
 //! operator's own AWS credentials (never a public endpoint). Every command is recorded in the
-//! audit log with the caller's AWS identity. README: "Administering Steward".
+//! audit log with the caller's AWS identity. docs/operating.md: "Administering Steward".
 
 mod context;
 mod cv;

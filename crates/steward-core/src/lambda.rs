@@ -114,7 +114,7 @@ fn function_name() -> &'static str {
     NAME.get_or_init(|| std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "-".to_owned()))
 }
 
-/// The one log line per invocation that the README's Logs Insights queries and the template's
+/// The one log line per invocation that the Logs Insights queries of docs/operating.md and the template's
 /// metric filters read: keep its field names stable.
 fn log_line(
     message: &'static str,

@@ -15,8 +15,9 @@ impl From<std::time::SystemTime> for Timestamp {
 }
 
 impl Timestamp {
-    pub fn now() -> Self {
-        Self(OffsetDateTime::now_utc())
+    /// Epoch seconds as a time; out-of-range values (never a real clock's) clamp to the epoch.
+    pub fn from_epoch_seconds(seconds: i64) -> Self {
+        Self(OffsetDateTime::from_unix_timestamp(seconds).unwrap_or(OffsetDateTime::UNIX_EPOCH))
     }
 
     pub fn from_epoch_millis(millis: i64) -> Option<Self> {

@@ -2,14 +2,15 @@
 //! file, answer with a presigned POST that allows exactly that upload.
 
 use std::convert::Infallible;
-use std::time::SystemTime;
+use std::sync::Arc;
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use lambda_http::{Body, Request, Response};
-use steward_core::adapters::s3::post::SigningCredentials;
+use steward_core::adapters::s3::post::{S3PostSigner, SigningCredentials};
 use steward_core::config::{ConfigError, Env, Origin};
 use steward_core::domain::careers::{authorize_upload, CvBucket, UploadError, UploadRequest};
 use steward_core::domain::fields::FieldError;
+use steward_core::domain::ports::Clock;
 use steward_core::http::body::decode_form;
 use steward_core::http::problem::Problem;
 use steward_core::http::{cors, respond};
@@ -23,6 +24,8 @@ pub struct App {
     pub bucket: CvBucket,
     pub credentials: SharedCredentialsProvider,
     pub max_body_bytes: usize,
+    /// The function's one clock (`main.rs` gives it).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl App {
@@ -30,12 +33,14 @@ impl App {
         env: &Env<F>,
         region: String,
         credentials: SharedCredentialsProvider,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, ConfigError> {
         Ok(Self {
             allowed_origins: env.origins("ALLOWED_ORIGINS")?,
             token_keys: env.token_keys("TOKEN_KEYS")?,
             bucket: crate::cv_bucket(env, region)?,
             credentials,
+            clock,
             max_body_bytes: env.number("MAX_BODY_BYTES", 16 * 1024)? as usize,
         })
     }
@@ -72,13 +77,17 @@ async fn authorize(app: &App, request: &Request) -> Result<Response<Body>, Probl
         tracing::error!(error = %err, "no credentials to sign the upload with");
         Problem::unavailable(2)
     })?;
-    let signing = SigningCredentials {
-        access_key_id: credentials.access_key_id().to_owned(),
-        secret_access_key: credentials.secret_access_key().to_owned(),
-        session_token: credentials.session_token().map(str::to_owned),
+    let signer = S3PostSigner {
+        credentials: SigningCredentials {
+            access_key_id: credentials.access_key_id().to_owned(),
+            secret_access_key: credentials.secret_access_key().to_owned(),
+            session_token: credentials.session_token().map(str::to_owned),
+        },
+        region: app.bucket.region.clone(),
+        bucket_url: app.bucket.url.clone(),
     };
-    let now = SystemTime::now();
-    match authorize_upload(&app.token_keys, &app.bucket, &signing, &upload, now) {
+    let now = app.clock.system_time();
+    match authorize_upload(&app.token_keys, &app.bucket, &signer, &upload, now) {
         Ok((claims, key, post)) => {
             tracing::info!(
                 application_id = claims.subject.as_str(),

@@ -2,21 +2,21 @@
 //! what it names, answer with what Stripe Elements needs.
 
 use std::convert::Infallible;
-use std::time::SystemTime;
+use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::config::Origin;
 use steward_core::domain::fields::FieldError;
 use steward_core::domain::payments::{start_payment, PaymentCatalogue, PaymentError, ProviderError};
-use steward_core::domain::ports::StoreError;
+use steward_core::domain::ports::Clock;
 use steward_core::http::body::decode_form;
 use steward_core::http::problem::{body_problem, Problem};
 use steward_core::http::{cors, respond};
 use steward_core::lambda::{body_bytes, body_was_invalid_base64};
 use steward_core::token::{Purpose, TokenKeys};
 
-use crate::stripe_provider::StripeProvider;
+use steward_core::adapters::stripe::provider::StripeProvider;
 
 pub struct App {
     pub allowed_origins: Vec<Origin>,
@@ -25,6 +25,8 @@ pub struct App {
     pub catalogue: PaymentCatalogue,
     pub store: DynamoStore,
     pub provider: StripeProvider,
+    /// The function's one clock (`main.rs` gives it).
+    pub clock: Arc<dyn Clock>,
 }
 
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infallible> {
@@ -41,7 +43,7 @@ async fn pay(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let Some(token) = input.first("token") else {
         return Err(Problem::validation(vec![FieldError::new("token", "required", "is required")]));
     };
-    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let now = app.clock.now();
     let grant = app.token_keys.verify(token, Purpose::Payment, now).map_err(|reason| {
         tracing::info!(%reason, "payment refused");
         Problem::new(403, "invalid_token", "This payment link is not valid")
@@ -74,12 +76,6 @@ async fn pay(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
                 }
             })
         }
-        Err(PaymentError::Store(err)) => {
-            tracing::error!(error = %steward_core::telemetry::error_chain(&err), "the store failed while starting a payment");
-            Err(match err {
-                StoreError::Unavailable(_) => Problem::unavailable(2),
-                StoreError::Unexpected(_) => Problem::internal(),
-            })
-        }
+        Err(PaymentError::Store(err)) => Err(Problem::store_failed(&err, "starting a payment")),
     }
 }

@@ -1,23 +1,23 @@
 //! Wiring for the payments Lambda: configuration, catalogue, DynamoDB and Stripe clients, once per
 //! cold start.
 
+use std::sync::Arc;
+
 use steward_core::adapters::dynamodb::DynamoStore;
+use steward_core::adapters::stripe::provider::StripeProvider;
 use steward_core::domain::payments::{PaymentCatalogue, BUILT_IN};
+use steward_core::domain::ports::{Clock, SystemClock};
 use steward_core::secret::SecretKey;
 
 mod handler;
-mod stripe_provider;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let env = steward_core::adapters::secrets::load_env(&aws).await?;
-    let store = DynamoStore::new(
-        steward_core::adapters::dynamodb::capacity::metered_client(&aws),
-        env.required("TABLE_NAME")?,
-        SecretKey::new([]),
-    );
-    let provider = stripe_provider::StripeProvider::from_env(&env)?;
+    let store = DynamoStore::metered(&aws, env.required("TABLE_NAME")?, SecretKey::new([]), clock.clone());
+    let provider = StripeProvider::from_env(&env)?;
     let app = handler::App {
         allowed_origins: env.origins("ALLOWED_ORIGINS")?,
         token_keys: env.token_keys("TOKEN_KEYS")?,
@@ -25,6 +25,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         catalogue: PaymentCatalogue::load(BUILT_IN)?,
         store,
         provider,
+        clock,
     };
     let app: &'static handler::App = Box::leak(Box::new(app));
     steward_core::lambda::run(lambda_http::service_fn(move |request| handler::handle(app, request))).await

@@ -3,7 +3,8 @@
 //! Browsers cannot send PATCH or DELETE, so pages POST to `/me` with `_method`.
 
 use std::convert::Infallible;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use steward_core::adapters::dynamodb::DynamoStore;
@@ -12,6 +13,7 @@ use steward_core::config::Config;
 use steward_core::domain::fields::{Email, FieldError};
 use steward_core::domain::forms::catalogue::Catalogue;
 use steward_core::domain::forms::validation::FormInput;
+use steward_core::domain::ports::Clock;
 use steward_core::domain::ports::StoreError;
 use steward_core::domain::privacy::access::{
     request_link, session, start_session, PrivacyError, PrivacyStore as _,
@@ -38,10 +40,8 @@ pub struct App {
     pub catalogue: Catalogue,
     pub store: DynamoStore,
     pub cvs: CvBucket,
-}
-
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    /// The function's one clock (`main.rs` gives it).
+    pub clock: Arc<dyn Clock>,
 }
 
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infallible> {
@@ -94,8 +94,9 @@ async fn route(app: &App, request: &Request, json_client: bool) -> Result<Respon
         }
         ("POST", "/privacy/session") => {
             let token = token_of(request).await?;
-            let (session_token, expires_at) =
-                start_session(&app.store, &app.config, &token, now()).await.map_err(privacy_problem)?;
+            let (session_token, expires_at) = start_session(&app.store, &app.config, &token, app.clock.now())
+                .await
+                .map_err(privacy_problem)?;
             if json_client {
                 return Ok(respond::json(
                     200,
@@ -118,7 +119,9 @@ async fn route(app: &App, request: &Request, json_client: bool) -> Result<Respon
         }
         ("POST", "/privacy/email/confirm") => {
             let token = token_of(request).await?;
-            confirm_email_change(&app.store, &app.config, &token, now()).await.map_err(rights_problem)?;
+            confirm_email_change(&app.store, &app.config, &token, app.clock.now())
+                .await
+                .map_err(rights_problem)?;
             Ok(done(
                 json_client,
                 "Your address has changed",
@@ -127,7 +130,7 @@ async fn route(app: &App, request: &Request, json_client: bool) -> Result<Respon
         }
         ("GET" | "HEAD", "/privacy/export/confirm") => {
             let token = query(request, "token").ok_or_else(missing_token)?;
-            rights::export_confirmation(&app.config, &token, now()).map_err(rights_problem)?;
+            rights::export_confirmation(&app.config, &token, app.clock.now()).map_err(rights_problem)?;
             Ok(respond::html(
                 200,
                 pages::confirm_link(
@@ -140,7 +143,9 @@ async fn route(app: &App, request: &Request, json_client: bool) -> Result<Respon
         }
         ("POST", "/privacy/export/confirm") => {
             let token = token_of(request).await?;
-            confirm_export_to(&app.store, &app.config, &token, now()).await.map_err(rights_problem)?;
+            confirm_export_to(&app.store, &app.config, &token, app.clock.now())
+                .await
+                .map_err(rights_problem)?;
             Ok(done(
                 json_client,
                 "Your data is on its way",
@@ -150,7 +155,7 @@ async fn route(app: &App, request: &Request, json_client: bool) -> Result<Respon
         ("GET" | "HEAD", "/privacy/export") => {
             // A page and a button: a link scanner opening the mail must not download the data.
             let token = query(request, "token").ok_or_else(missing_token)?;
-            rights::export_download_link(&app.config, &token, now()).map_err(rights_problem)?;
+            rights::export_download_link(&app.config, &token, app.clock.now()).map_err(rights_problem)?;
             Ok(respond::html(
                 200,
                 pages::confirm_link(
@@ -163,8 +168,9 @@ async fn route(app: &App, request: &Request, json_client: bool) -> Result<Respon
         }
         ("POST", "/privacy/export") => {
             let token = token_of(request).await?;
-            let (profile_id, format) =
-                export_download(&app.store, &app.config, &token, now()).await.map_err(rights_problem)?;
+            let (profile_id, format) = export_download(&app.store, &app.config, &token, app.clock.now())
+                .await
+                .map_err(rights_problem)?;
             export(app, &profile_id, format).await
         }
         (_, "/me" | "/me/delete" | "/me/export" | "/me/restrict" | "/me/object" | "/me/withdraw") => {
@@ -179,8 +185,8 @@ async fn request_sign_in(app: &App, request: &Request, json_client: bool) -> Res
     let form = read_form(request).await?;
     let email = Email::parse("email", form.first("email").unwrap_or_default())
         .map_err(|e| Problem::validation(vec![e]))?;
-    let ip = client::client_info(request).source_ip;
-    request_link(&app.store, &app.config, &email, &ip, now()).await.map_err(privacy_problem)?;
+    let ip = client::client_info(request, app.clock.as_ref()).source_ip;
+    request_link(&app.store, &app.config, &email, &ip, app.clock.now()).await.map_err(privacy_problem)?;
     // The same answer whether or not the address is known.
     let message = "If we know this address, a sign-in link is on its way. It works once, for 15 minutes.";
     Ok(if json_client {
@@ -205,7 +211,7 @@ async fn signed_in<'a>(app: &App, request: &'a Request, json_client: bool) -> Re
         })?;
     // What verified is what travels on in links and hidden fields.
     let token = token.trim().to_owned();
-    let claims = session(&app.config, &token, now()).map_err(|_| {
+    let claims = session(&app.config, &token, app.clock.now()).map_err(|_| {
         Problem::new(401, "not_signed_in", "Your session is not valid")
             .with_detail("It may have expired; ask for a new link.")
     })?;
@@ -252,7 +258,7 @@ async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Result<R
                     return Err(Problem::validation(to.err().into_iter().chain(format.err()).collect()));
                 }
             };
-            request_export_to(&app.store, &app.config, profile_id, &to, format, now())
+            request_export_to(&app.store, &app.config, profile_id, &to, format, app.clock.now())
                 .await
                 .map_err(rights_problem)?;
             let message =
@@ -261,7 +267,9 @@ async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Result<R
         }
         ("PATCH", "/me") => {
             let corrected =
-                match rights::correct(&app.store, &app.config, profile_id, &signed.form, now()).await {
+                match rights::correct(&app.store, &app.config, profile_id, &signed.form, app.clock.now())
+                    .await
+                {
                     Ok(corrected) => corrected,
                     // A page shows the errors beside the fields, keeping what the person typed.
                     Err(RightsError::Invalid(errors)) if signed.page => {
@@ -325,7 +333,7 @@ async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Result<R
                 Some(&app.config.links),
                 profile_id,
                 ErasureReason::Request,
-                now(),
+                app.clock.now(),
             )
             .await
             .map_err(erasure_problem)?;
@@ -385,10 +393,10 @@ async fn export(app: &App, profile_id: &str, format: ExportFormat) -> Result<Res
                     Problem::unavailable(2)
                 })?;
             cv["download_url"] = link.into();
-            cv["download_url_expires_at"] = rfc3339(now() + CV_LINK_MINUTES as i64 * 60).into();
+            cv["download_url_expires_at"] = rfc3339(app.clock.now() + CV_LINK_MINUTES as i64 * 60).into();
         }
     }
-    data["exported_at"] = Timestamp::now().rfc3339().into();
+    data["exported_at"] = app.clock.timestamp().rfc3339().into();
     let body = match format {
         ExportFormat::Json => serde_json::to_string_pretty(&data).unwrap_or_default(),
         ExportFormat::Csv => export_csv(&data),
@@ -498,7 +506,7 @@ async fn export_by_link(
         303,
         &serde_json::json!({
             "download_url": link,
-            "download_url_expires_at": rfc3339(now() + CV_LINK_MINUTES as i64 * 60),
+            "download_url_expires_at": rfc3339(app.clock.now() + CV_LINK_MINUTES as i64 * 60),
             "size_bytes": size,
         }),
     );
@@ -541,11 +549,7 @@ async fn read_form(request: &Request) -> Result<FormInput, Problem> {
 }
 
 fn store_problem(err: StoreError) -> Problem {
-    tracing::error!(error = %steward_core::telemetry::error_chain(&err), "privacy store failed");
-    match err {
-        StoreError::Unavailable(_) => Problem::unavailable(2),
-        StoreError::Unexpected(_) => Problem::internal(),
-    }
+    Problem::store_failed(&err, "the privacy center")
 }
 
 fn invalid_link(reason: impl std::fmt::Display) -> Problem {

@@ -1,10 +1,13 @@
 //! Wiring for the privacy Lambda: the privacy center (`/privacy/*`, `/me*`). Configuration,
 //! catalogue and SDK clients are built once per cold start.
 
+use std::sync::Arc;
+
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::adapters::s3::cv_bucket::CvBucket;
 use steward_core::config::{Config, Origin};
 use steward_core::domain::forms::catalogue::{Catalogue, BUILT_IN};
+use steward_core::domain::ports::{Clock, SystemClock};
 
 mod handler;
 mod pages;
@@ -12,21 +15,19 @@ mod pages;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let env = steward_core::adapters::secrets::load_env(&aws).await?;
     let mut config = Config::from_env(&env)?;
     // The privacy center's own pages post to it from the API's origin.
     config.allowed_origins.push(Origin::parse(&config.links.public_api_url)?);
     steward_core::http::page::set_identity(&config.links.organisation, &config.links.policy_url);
     let catalogue = Catalogue::load(BUILT_IN, &config)?;
-    let store = DynamoStore::new(
-        steward_core::adapters::dynamodb::capacity::metered_client(&aws),
-        &config.table_name,
-        config.hash_key.clone(),
-    );
+    let store = DynamoStore::metered(&aws, &config.table_name, config.hash_key.clone(), clock.clone());
     // Path-style addressing: the bucket name stays out of the host, which local endpoints need.
     let s3 =
         aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
     let cvs = CvBucket::new(s3, env.required("CV_BUCKET")?);
-    let app: &'static handler::App = Box::leak(Box::new(handler::App { config, catalogue, store, cvs }));
+    let app: &'static handler::App =
+        Box::leak(Box::new(handler::App { config, catalogue, store, cvs, clock }));
     steward_core::lambda::run(lambda_http::service_fn(move |request| handler::handle(app, request))).await
 }

@@ -2,11 +2,12 @@
 //! 2xx when done. A failure while processing answers 500 so that Stripe retries; never a 3xx.
 
 use std::convert::Infallible;
-use std::time::SystemTime;
+use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::domain::payments::{receive_event, Received, StripeEvent};
+use steward_core::domain::ports::Clock;
 use steward_core::http::problem::Problem;
 use steward_core::http::{client, respond};
 use steward_core::lambda::{body_bytes, body_was_invalid_base64};
@@ -18,6 +19,8 @@ pub struct App {
     /// Endpoint secrets (`whsec_...`); more than one while rolling.
     pub secrets: Vec<String>,
     pub tolerance_seconds: i64,
+    /// The function's one clock (`main.rs` gives it).
+    pub clock: Arc<dyn Clock>,
 }
 
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infallible> {
@@ -37,7 +40,7 @@ async fn receive(app: &App, request: &Request) -> Result<Response<Body>, Problem
     }
     let payload = body_bytes(request);
     let header = request.headers().get("stripe-signature").and_then(|v| v.to_str().ok());
-    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let now = app.clock.now();
     verify(header, payload, &app.secrets, app.tolerance_seconds, now).map_err(|err| {
         tracing::warn!(reason = %err, "webhook refused");
         let code = match err {

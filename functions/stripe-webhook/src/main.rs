@@ -1,7 +1,10 @@
 //! Wiring for the stripe-webhook Lambda: secrets and the DynamoDB client, once per cold start.
 
+use std::sync::Arc;
+
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::config::ConfigError;
+use steward_core::domain::ports::{Clock, SystemClock};
 use steward_core::secret::SecretKey;
 
 mod handler;
@@ -9,6 +12,7 @@ mod handler;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let env = steward_core::adapters::secrets::load_env(&aws).await?;
     let secrets: Vec<String> = env
         .required("STRIPE_WEBHOOK_SECRETS")?
@@ -20,13 +24,10 @@ async fn main() -> Result<(), lambda_http::Error> {
         return Err(ConfigError::Missing("STRIPE_WEBHOOK_SECRETS").into());
     }
     let app = handler::App {
-        store: DynamoStore::new(
-            steward_core::adapters::dynamodb::capacity::metered_client(&aws),
-            env.required("TABLE_NAME")?,
-            SecretKey::new([]),
-        ),
+        store: DynamoStore::metered(&aws, env.required("TABLE_NAME")?, SecretKey::new([]), clock.clone()),
         secrets,
         tolerance_seconds: env.number("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)? as i64,
+        clock,
     };
     let app: &'static handler::App = Box::leak(Box::new(app));
     steward_core::lambda::run(lambda_http::service_fn(move |request| handler::handle(app, request))).await

@@ -1,7 +1,7 @@
 //! `POST /forms/{form}` (and its CORS preflight): parse, call the domain, map the outcome.
 
 use std::convert::Infallible;
-use std::time::SystemTime;
+use std::sync::Arc;
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use steward_core::adapters::dynamodb::DynamoStore;
@@ -12,12 +12,11 @@ use steward_core::domain::forms::catalogue::{Catalogue, FormDefinition};
 use steward_core::domain::forms::submit::{submit_form, Receipt, SubmitCommand, SubmitError, SubmitOutcome};
 use steward_core::domain::ids::IdempotencyKey;
 use steward_core::domain::payments::PaymentCatalogue;
-use steward_core::domain::ports::StoreError;
+use steward_core::domain::ports::Clock;
 use steward_core::http::body::{decode_form, BodyError};
 use steward_core::http::problem::{self, Problem};
 use steward_core::http::{client, cors, respond};
 use steward_core::lambda::{body_bytes, body_was_invalid_base64};
-use steward_core::telemetry::error_chain;
 use steward_core::time::Timestamp;
 use steward_core::token::Purpose;
 
@@ -26,6 +25,8 @@ pub struct App {
     pub catalogue: Catalogue,
     pub payments: PaymentCatalogue,
     pub store: DynamoStore,
+    /// The function's one clock (`main.rs` gives it).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// The hidden field that plain HTML forms use for an idempotency key.
@@ -85,7 +86,12 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
         };
         listed.then(|| format!("{field}:{id}"))
     });
-    let command = SubmitCommand { form, input, client: client::client_info(request), idempotency_key };
+    let command = SubmitCommand {
+        form,
+        input,
+        client: client::client_info(request, app.clock.as_ref()),
+        idempotency_key,
+    };
 
     match submit_form(&app.store, &app.config, &app.catalogue, command).await {
         Ok(outcome) => accepted(app, json_client, form, purchase.as_deref(), outcome),
@@ -96,14 +102,10 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
                 .with_retry_after(retry_after.as_secs()),
             &form.title,
         ),
-        Err(SubmitError::Store(err)) => {
-            tracing::error!(error = %error_chain(&err), form = form.id.as_str(), "storing the submission failed");
-            let problem = match err {
-                StoreError::Unavailable(_) => Problem::unavailable(2),
-                StoreError::Unexpected(_) => Problem::internal(),
-            };
-            fail(problem, &form.title)
-        }
+        Err(SubmitError::Store(err)) => fail(
+            Problem::store_failed(&err, &format!("storing a {} submission", form.id.as_str())),
+            &form.title,
+        ),
     }
 }
 
@@ -124,15 +126,15 @@ fn accepted(
     let Receipt { submission_id, profile_id } = receipt;
     // Careers applicants get the grant to upload their CV for this application, and only this one.
     let cv_upload = (form.cv_upload && !discarded).then(|| {
-        let now = SystemTime::now();
+        let now = app.clock.system_time();
         let ttl = app.config.cv_upload_token_ttl;
         let token = careers::upload_token(&app.config.token_keys, &submission_id, &profile_id, now, ttl);
         (token, Timestamp::from(now + ttl))
     });
     let payment = purchase.map(|item| {
-        let now = SystemTime::now();
+        let now = app.clock.system_time();
         let expires_at = now + app.config.payment_token_ttl;
-        let epoch = expires_at.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let epoch = expires_at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         let token = app.config.token_keys.sign_for_item(
             Purpose::Payment,
             submission_id.as_str(),
@@ -238,13 +240,15 @@ mod tests {
             .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
             .build();
         let catalogue = Catalogue::load(BUILT_IN, &config).unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(steward_core::domain::ports::SystemClock);
         let store = DynamoStore::new(
             aws_sdk_dynamodb::Client::from_conf(sdk),
             "steward-test",
             config.hash_key.clone(),
+            clock.clone(),
         );
         let payments = PaymentCatalogue::load(steward_core::domain::payments::BUILT_IN).unwrap();
-        App { config, catalogue, payments, store }
+        App { config, catalogue, payments, store, clock }
     }
 
     fn fixture(name: &str) -> Request {
@@ -318,7 +322,10 @@ mod tests {
             let form = app.catalogue.form(form).unwrap();
             let valid = steward_core::domain::forms::validation::validate(form, &input).unwrap();
             assert!(valid.email.as_str().ends_with("@example.com"), "{name}");
-            assert_eq!(client::client_info(&request).source_ip, "198.51.100.7");
+            assert_eq!(
+                client::client_info(&request, &steward_core::domain::ports::SystemClock).source_ip,
+                "198.51.100.7"
+            );
         }
     }
 }

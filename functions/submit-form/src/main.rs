@@ -1,25 +1,26 @@
 //! Wiring for the submit-form Lambda: configuration, catalogue and SDK client are built once per
 //! cold start and lent to every invocation.
 
+use std::sync::Arc;
+
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::config::Config;
 use steward_core::domain::forms::catalogue::{Catalogue, BUILT_IN};
 use steward_core::domain::payments::PaymentCatalogue;
+use steward_core::domain::ports::{Clock, SystemClock};
 
 mod handler;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let config = Config::from_env(&steward_core::adapters::secrets::load_env(&aws).await?)?;
     steward_core::http::page::set_identity(&config.links.organisation, &config.links.policy_url);
     let catalogue = Catalogue::load(BUILT_IN, &config)?;
-    let store = DynamoStore::new(
-        steward_core::adapters::dynamodb::capacity::metered_client(&aws),
-        &config.table_name,
-        config.hash_key.clone(),
-    );
+    let store = DynamoStore::metered(&aws, &config.table_name, config.hash_key.clone(), clock.clone());
     let payments = PaymentCatalogue::load(steward_core::domain::payments::BUILT_IN)?;
-    let app: &'static handler::App = Box::leak(Box::new(handler::App { config, catalogue, payments, store }));
+    let app: &'static handler::App =
+        Box::leak(Box::new(handler::App { config, catalogue, payments, store, clock }));
     steward_core::lambda::run(lambda_http::service_fn(move |request| handler::handle(app, request))).await
 }

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use steward_core::adapters::dynamodb::DynamoStore;
@@ -14,6 +14,7 @@ use steward_core::domain::forms::validation::FormInput;
 use steward_core::domain::mail::preferences::{
     ChangeSource, MailPreferences, PreferenceChange, PreferenceStore,
 };
+use steward_core::domain::ports::Clock;
 use steward_core::http::body::decode_form;
 use steward_core::http::page::{escape, layout};
 use steward_core::http::problem::Problem;
@@ -25,6 +26,8 @@ pub struct App {
     pub config: Config,
     pub topics: BTreeMap<String, String>,
     pub store: DynamoStore,
+    /// The function's one clock (`main.rs` gives it).
+    pub clock: Arc<dyn Clock>,
 }
 
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infallible> {
@@ -145,14 +148,10 @@ async fn read_form(request: &Request) -> Result<FormInput, Problem> {
         .map_err(|e| steward_core::http::problem::body_problem(&e))
 }
 
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
 // A Problem is the answer on this path, built once per refused request.
 #[allow(clippy::result_large_err)]
 fn verify(app: &App, token: &str, purpose: Purpose) -> Result<Claims, Problem> {
-    app.config.token_keys.verify(token, purpose, now()).map_err(|err| {
+    app.config.token_keys.verify(token, purpose, app.clock.now()).map_err(|err| {
         tracing::info!(reason = %err, "mail link refused");
         match err {
             TokenError::Malformed => Problem::new(400, "invalid_token", "This link is damaged")
@@ -176,8 +175,7 @@ async fn change(
 }
 
 fn unavailable(err: steward_core::domain::ports::StoreError) -> Problem {
-    tracing::error!(error = %steward_core::telemetry::error_chain(&err), "mail preferences store failed");
-    Problem::unavailable(2)
+    Problem::store_failed(&err, "mail preferences")
 }
 
 fn label(app: &App, topic: &str) -> String {

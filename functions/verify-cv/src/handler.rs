@@ -9,7 +9,6 @@ use sha2::{Digest, Sha256};
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::domain::careers::{CvCheck, CvOutcome};
 use steward_core::domain::careers::{CvRecorded, CvStore};
-use steward_core::time::Timestamp;
 
 use crate::check::{judge, Verdict, SNIFF_BYTES};
 
@@ -18,6 +17,8 @@ pub struct App {
     pub store: DynamoStore,
     pub bucket: String,
     pub max_bytes: u64,
+    /// The function's one clock (`main.rs` gives it).
+    pub clock: std::sync::Arc<dyn steward_core::domain::ports::Clock>,
 }
 
 /// A failure worth retrying: the message goes back to the queue (and to the DLQ in the end).
@@ -146,7 +147,7 @@ async fn check_object(app: &App, key: &str, version_id: Option<String>) -> Resul
         key: key.to_owned(),
         version_id: version_id.clone(),
         uploaded_at: head.last_modified().map_or(0, |t| t.secs()),
-        checked_at: Timestamp::now(),
+        checked_at: app.clock.timestamp(),
         file_name: metadata.get("original-filename").cloned(),
         outcome,
     };

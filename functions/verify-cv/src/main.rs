@@ -1,9 +1,12 @@
 //! Wiring for the verify-cv Lambda: SDK clients once per cold start, then Lambda's SQS event source
 //! mapping delivers batches of S3 notifications.
 
+use std::sync::Arc;
+
 use lambda_runtime::{service_fn, LambdaEvent};
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::config::Env;
+use steward_core::domain::ports::{Clock, SystemClock};
 use steward_core::secret::SecretKey;
 
 mod check;
@@ -14,19 +17,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     steward_core::telemetry::init();
     let env = Env::process();
     let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Background).await;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let s3 =
         aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
     // This function only reads and writes application items by key: no pseudonyms are needed.
-    let store = DynamoStore::new(
-        steward_core::adapters::dynamodb::capacity::metered_client(&aws),
-        env.required("TABLE_NAME")?,
-        SecretKey::new([]),
-    );
+    let store = DynamoStore::metered(&aws, env.required("TABLE_NAME")?, SecretKey::new([]), clock.clone());
     let app = handler::App {
         s3,
         store,
         bucket: env.required("CV_BUCKET")?,
         max_bytes: env.number("CV_MAX_BYTES", 10 * 1024 * 1024)?,
+        clock,
     };
     let app: &'static handler::App = Box::leak(Box::new(app));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| async move {

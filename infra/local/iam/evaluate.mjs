@@ -1,7 +1,7 @@
 // The local stack's IAM evaluator: one JSON request a line on stdin, one JSON answer a line on
 // stdout, in order. The policy language (actions, resources, every condition operator and key,
-// explicit denies, resource policies) is @cloud-copilot/iam-simulate's; infra/local/iam.py turns
-// each AWS call into the request it evaluates.
+// explicit denies, resource policies) is @cloud-copilot/iam-simulate's;
+// infra/local/steward_local/iam.py turns each AWS call into the request it evaluates.
 //
 //   {"define": "<identity>", "policies": [{"name": "...", "policy": {...}}]}     -> {"defined": "<identity>"}
 //   {"identity": "<identity>", "principal": "arn:...", "action": "s3:GetObject",

@@ -7,4 +7,5 @@ pub mod dynamodb;
 pub mod memory;
 pub mod s3;
 pub mod secrets;
+pub mod ses;
 pub mod stripe;

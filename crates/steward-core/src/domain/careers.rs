@@ -6,7 +6,6 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::adapters::s3::post::{presign_post, PresignedPost, SigningCredentials, UploadRules};
 use crate::domain::fields::FieldError;
 use crate::domain::ids::{ProfileId, SubmissionId};
 use crate::token::{Claims, Purpose, TokenError, TokenKeys};
@@ -80,6 +79,37 @@ pub struct CvCheck {
     pub outcome: CvOutcome,
 }
 
+/// What one upload may be.
+#[derive(Debug, Clone)]
+pub struct UploadRules<'a> {
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub content_type: &'a str,
+    pub max_bytes: u64,
+    /// `x-amz-meta-<name>` values; they must be ASCII, as S3 metadata is sent in headers.
+    pub metadata: Vec<(&'a str, String)>,
+    /// `AES256` (S3-managed keys) or `aws:kms`.
+    pub server_side_encryption: &'a str,
+    pub valid_for: Duration,
+}
+
+/// What the browser needs: where to POST and the form fields to send before the file.
+#[derive(Debug, Clone)]
+pub struct PresignedPost {
+    pub url: String,
+    /// In the order a form should send them; the file goes last.
+    pub fields: Vec<(String, String)>,
+    pub expires_at: SystemTime,
+    /// The decoded policy, for tests and logs (it holds no secret).
+    pub policy: serde_json::Value,
+}
+
+/// The port: signs a grant that lets a browser upload exactly what `rules` allow, straight to the
+/// bucket (S3's presigned POST in `adapters::s3::post`).
+pub trait UploadSigner {
+    fn presign(&self, rules: &UploadRules<'_>, now: SystemTime) -> PresignedPost;
+}
+
 /// Where the CVs go and what they may be.
 #[derive(Debug, Clone)]
 pub struct CvBucket {
@@ -115,7 +145,7 @@ pub fn object_key(application: &str) -> String {
 pub fn authorize_upload(
     keys: &TokenKeys,
     bucket: &CvBucket,
-    credentials: &SigningCredentials,
+    signer: &impl UploadSigner,
     request: &UploadRequest,
     now: SystemTime,
 ) -> Result<(Claims, String, PresignedPost), UploadError> {
@@ -143,7 +173,7 @@ pub fn authorize_upload(
         server_side_encryption: "AES256",
         valid_for: bucket.url_valid_for,
     };
-    let post = presign_post(&rules, credentials, &bucket.region, bucket.url.clone(), now);
+    let post = signer.presign(&rules, now);
     Ok((claims, key, post))
 }
 
@@ -218,11 +248,20 @@ mod tests {
         }
     }
 
-    fn credentials() -> SigningCredentials {
-        SigningCredentials {
-            access_key_id: "AKID".into(),
-            secret_access_key: "secret".into(),
-            session_token: None,
+    /// Signs nothing: hands back the rules as form fields, so a test sees what the use case asked
+    /// the bucket to allow.
+    struct RulesAsFields;
+
+    impl UploadSigner for RulesAsFields {
+        fn presign(&self, rules: &UploadRules<'_>, now: SystemTime) -> PresignedPost {
+            let fields =
+                rules.metadata.iter().map(|(name, value)| (format!("x-amz-meta-{name}"), value.clone()));
+            PresignedPost {
+                url: String::new(),
+                fields: fields.collect(),
+                expires_at: now + rules.valid_for,
+                policy: serde_json::Value::Null,
+            }
         }
     }
 
@@ -239,18 +278,18 @@ mod tests {
         );
         let request =
             UploadRequest { token, content_type: "application/pdf".into(), file_name: Some("cv.pdf".into()) };
-        let (claims, key, post) = authorize_upload(&keys, &bucket(), &credentials(), &request, now).unwrap();
+        let (claims, key, post) = authorize_upload(&keys, &bucket(), &RulesAsFields, &request, now).unwrap();
         assert!(key.starts_with(&format!("cv/{}/", claims.subject)));
         assert!(post.fields.iter().any(|(n, v)| n == "x-amz-meta-original-filename" && v == "cv.pdf"));
 
         let later = now + Duration::from_secs(61);
         assert!(matches!(
-            authorize_upload(&keys, &bucket(), &credentials(), &request, later),
+            authorize_upload(&keys, &bucket(), &RulesAsFields, &request, later),
             Err(UploadError::Forbidden(TokenError::Expired))
         ));
         let exe = UploadRequest { content_type: "application/x-msdownload".into(), ..request };
         assert!(matches!(
-            authorize_upload(&keys, &bucket(), &credentials(), &exe, now),
+            authorize_upload(&keys, &bucket(), &RulesAsFields, &exe, now),
             Err(UploadError::Invalid(_))
         ));
     }

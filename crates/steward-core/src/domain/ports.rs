@@ -16,6 +16,21 @@ pub enum StoreError {
     Unexpected(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+impl StoreError {
+    /// A stored value that no version of Steward writes (an item from a newer version, or
+    /// damaged): never read as some default, always reported with what it was.
+    pub fn unknown(what: &'static str, value: &str) -> Self {
+        Self::Unexpected(Box::new(UnknownStoredValue { what, value: value.to_owned() }))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the store holds a {what} that no version of Steward writes: {value:?}")]
+pub struct UnknownStoredValue {
+    pub what: &'static str,
+    pub value: String,
+}
+
 /// Fixed-window counters that expire by themselves.
 pub trait RateLimiter {
     /// Counts one more hit for `subject` in the window starting at `window_start`, and returns the
@@ -29,11 +44,20 @@ pub trait RateLimiter {
     ) -> impl Future<Output = Result<u32, StoreError>> + Send;
 }
 
-/// What time it is. Injected once, at each function's entry point, so that a use case never reads
-/// the system clock itself and its tests can set the time.
-pub trait Clock: Send + Sync {
-    /// Seconds since the Unix epoch.
-    fn now(&self) -> i64;
+/// What time it is. Injected once, at each function's entry point: nothing else in Steward reads
+/// the system clock, so a use case's tests set the time they need.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    fn system_time(&self) -> std::time::SystemTime;
+
+    /// Seconds since the Unix epoch: TTLs, windows, token expiry.
+    fn now(&self) -> i64 {
+        crate::time::Timestamp::from(self.system_time()).epoch_seconds()
+    }
+
+    /// The same instant, for what people read (RFC 3339).
+    fn timestamp(&self) -> crate::time::Timestamp {
+        crate::time::Timestamp::from(self.system_time())
+    }
 }
 
 /// The system clock, the one every deployed function runs with.
@@ -41,7 +65,7 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    fn now(&self) -> i64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    fn system_time(&self) -> std::time::SystemTime {
+        std::time::SystemTime::now()
     }
 }

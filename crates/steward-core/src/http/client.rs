@@ -5,12 +5,14 @@ use lambda_http::{Request, RequestExt};
 
 use crate::domain::fields;
 use crate::domain::forms::submit::ClientInfo;
+use crate::domain::ports::Clock;
 use crate::time::Timestamp;
 
 /// Reads the client's IP from API Gateway's request context (it saw the TCP peer), never from
 /// `X-Forwarded-For`, which the client controls. Header values are bounded and cleaned: a header
 /// that cannot be stored as clean text is dropped rather than failing the request.
-pub fn client_info(request: &Request) -> ClientInfo {
+/// `clock` stands in for API Gateway's request time where an event has none (a hand-made one).
+pub fn client_info(request: &Request, clock: &dyn Clock) -> ClientInfo {
     let (source_ip, time_epoch) = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => (ctx.http.source_ip.clone(), Some(ctx.time_epoch)),
         _ => (None, None),
@@ -31,7 +33,7 @@ pub fn client_info(request: &Request) -> ClientInfo {
         received_at: time_epoch
             .filter(|t| *t > 0)
             .and_then(Timestamp::from_epoch_millis)
-            .unwrap_or_else(Timestamp::now),
+            .unwrap_or_else(|| clock.timestamp()),
     }
 }
 

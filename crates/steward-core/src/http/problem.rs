@@ -4,6 +4,8 @@ use serde::Serialize;
 
 use super::body::BodyError;
 use crate::domain::fields::FieldError;
+use crate::domain::ports::StoreError;
+use crate::telemetry::error_chain;
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
@@ -25,6 +27,17 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// The one answer to a store that failed, for every function: 503 (worth retrying) when
+    /// DynamoDB or S3 was throttled or unreachable, 500 otherwise. The cause goes to the log with
+    /// what was being done (AWS error codes and ids, never personal data); the body says neither.
+    pub fn store_failed(err: &StoreError, doing: &str) -> Self {
+        tracing::error!(error = %error_chain(err), "{doing}: the store failed");
+        match err {
+            StoreError::Unavailable(_) => Self::unavailable(2),
+            StoreError::Unexpected(_) => Self::internal(),
+        }
+    }
+
     pub fn new(status: u16, code: &'static str, title: impl Into<String>) -> Self {
         Self {
             type_uri: format!("urn:steward:problem:{code}"),

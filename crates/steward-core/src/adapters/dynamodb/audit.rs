@@ -7,7 +7,6 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::domain::ports::StoreError;
 use crate::domain::privacy::audit::{Actor, AuditEntry, AuditStore};
-use crate::time::Timestamp;
 
 impl AuditStore for DynamoStore {
     async fn record(&self, entry: &AuditEntry) -> Result<(), StoreError> {
@@ -31,7 +30,10 @@ impl AuditStore for DynamoStore {
             let counts = entry.counts.iter().map(|(name, count)| (name.clone(), n(count))).collect();
             item.insert("counts".into(), AttributeValue::M(counts));
         }
-        item.insert(keys::TTL.into(), n(Timestamp::now().epoch_seconds() + AUDIT_RETENTION_DAYS * 86_400));
+        item.insert(
+            keys::TTL.into(),
+            n(self.clock.timestamp().epoch_seconds() + AUDIT_RETENTION_DAYS * 86_400),
+        );
         self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(classify)?;
         Ok(())
     }

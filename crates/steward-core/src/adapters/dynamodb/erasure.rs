@@ -8,7 +8,6 @@ use crate::domain::privacy::erasure::{
     confirmation_id, ErasurePlan, ErasureReason, ErasureReport, ErasureStore, ItemKey, EMAIL_RATE_SCOPES,
     PAYMENT_RETENTION_DAYS,
 };
-use crate::time::Timestamp;
 use aws_sdk_dynamodb::types::{Delete, DeleteRequest, Put, ReturnValue, TransactWriteItem, WriteRequest};
 
 impl ErasureStore for DynamoStore {
@@ -29,7 +28,7 @@ impl ErasureStore for DynamoStore {
                     .and_then(|t| {
                         time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).ok()
                     })
-                    .map_or_else(|| Timestamp::now().epoch_seconds(), |t| t.unix_timestamp());
+                    .map_or_else(|| self.clock.timestamp().epoch_seconds(), |t| t.unix_timestamp());
                 plan.payments.push(((pk, sk), started + PAYMENT_RETENTION_DAYS * 86_400));
                 continue;
             }
@@ -67,7 +66,7 @@ impl ErasureStore for DynamoStore {
         let mut entry = key(pk, sk);
         stamp(&mut entry, "suppression");
         entry.insert("source".into(), s("erasure"));
-        entry.insert("at".into(), s(Timestamp::now().rfc3339()));
+        entry.insert("at".into(), s(self.clock.timestamp().rfc3339()));
         let result = self
             .client
             .put_item()
@@ -161,7 +160,7 @@ impl ErasureStore for DynamoStore {
         reason: ErasureReason,
         report: &ErasureReport,
     ) -> Result<bool, StoreError> {
-        let now = Timestamp::now();
+        let now = self.clock.timestamp();
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key(profile_key.0.clone(), profile_key.1.clone())))

@@ -250,7 +250,7 @@ pub(super) fn mail_log_item(
 impl SuppressionStore for DynamoStore {
     async fn suppress(&self, email: &str, source: ChangeSource, detail: &str) -> Result<bool, StoreError> {
         let pseudonym = self.email_pseudonym(&email.trim().to_lowercase());
-        let now = crate::time::Timestamp::now();
+        let now = self.clock.timestamp();
         let (pk, sk) = keys::suppression(&pseudonym);
         let mut entry = key(pk, sk);
         stamp(&mut entry, "suppression");
@@ -334,7 +334,7 @@ impl PreferenceStore for DynamoStore {
         let Some(current) = self.get((pk.clone(), sk.clone())).await?.as_ref().map(preferences_of) else {
             return Ok(None);
         };
-        let now = crate::time::Timestamp::now();
+        let now = self.clock.timestamp();
         let ss = |set: &std::collections::BTreeSet<String>| AttributeValue::Ss(set.iter().cloned().collect());
         let update = Update::builder()
             .table_name(&self.table)

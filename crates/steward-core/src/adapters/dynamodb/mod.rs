@@ -1,6 +1,7 @@
 //! The single-table DynamoDB store. Item layout, keys and costs: `docs/data-model.md`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
@@ -20,9 +21,10 @@ use crate::domain::mail::preferences::{
     ChangeSource, MailPreferences, PreferenceChange, PreferenceStore, SuppressionStore,
 };
 use crate::domain::payments::{
-    PaymentRecord, PaymentRef, PaymentStore, PaymentUpdate, RecordedPayment, SeatHold,
+    PaymentKind, PaymentRecord, PaymentRef, PaymentStatus, PaymentStore, PaymentUpdate, RecordedPayment,
+    SeatHold,
 };
-use crate::domain::ports::{RateLimiter, StoreError};
+use crate::domain::ports::{Clock, RateLimiter, StoreError};
 use crate::domain::privacy::access::{
     controller, supervisory_authority, PrivacyStore, DATA_PROTECTION_OFFICER, RECIPIENTS,
 };
@@ -59,11 +61,24 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     hash_key: SecretKey,
+    /// When items are stamped (`updated_at`, history, audit): the function's one clock.
+    clock: Arc<dyn Clock>,
 }
 
 impl DynamoStore {
-    pub fn new(client: Client, table: impl Into<String>, hash_key: SecretKey) -> Self {
-        Self { client, table: table.into(), hash_key }
+    pub fn new(client: Client, table: impl Into<String>, hash_key: SecretKey, clock: Arc<dyn Clock>) -> Self {
+        Self { client, table: table.into(), hash_key, clock }
+    }
+
+    /// The store every function runs with: on the function's SDK configuration, its consumed
+    /// capacity metered for the invocation's log line (`capacity`).
+    pub fn metered(
+        aws: &aws_config::SdkConfig,
+        table: impl Into<String>,
+        hash_key: SecretKey,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self::new(capacity::metered_client(aws), table, hash_key, clock)
     }
 
     /// One item by its keys, read strongly: every caller decides on what it reads.

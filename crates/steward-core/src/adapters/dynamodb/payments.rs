@@ -96,7 +96,7 @@ impl PaymentStore for DynamoStore {
         let mut hold_item = key(hold_pk.clone(), hold_sk.clone());
         stamp(&mut hold_item, "seat_hold");
         hold_item.insert("registration_id".into(), s(registration));
-        hold_item.insert("held_at".into(), s(crate::time::Timestamp::now().rfc3339()));
+        hold_item.insert("held_at".into(), s(self.clock.timestamp().rfc3339()));
         if let Some(lapses_at) = lapses_at {
             hold_item.insert(keys::HOLD_LAPSES_AT.into(), n(lapses_at));
         }
@@ -222,7 +222,7 @@ impl PaymentStore for DynamoStore {
         let mut values = HashMap::from([
             (":type".to_owned(), s("payment")),
             (":v".to_owned(), n(SCHEMA_VERSION)),
-            (":kind".to_owned(), s(payment.kind)),
+            (":kind".to_owned(), s(payment.kind.as_str())),
             (":item".to_owned(), s(&payment.item)),
             (":amount".to_owned(), n(payment.amount)),
             (":currency".to_owned(), s(&payment.currency)),
@@ -305,7 +305,7 @@ impl PaymentStore for DynamoStore {
         version: i64,
     ) -> Result<bool, StoreError> {
         let (pk, sk) = keys::payment(&payment.profile_id, &payment.registration_id);
-        let now = crate::time::Timestamp::now().rfc3339();
+        let now = self.clock.timestamp().rfc3339();
         let request = self
             .client
             .update_item()
@@ -336,7 +336,7 @@ impl PaymentStore for DynamoStore {
                     ":invoice",
                     AttributeValue::M(HashMap::from([
                         ("id".to_owned(), s(invoice_id)),
-                        ("status".to_owned(), s(*status)),
+                        ("status".to_owned(), s(status.as_str())),
                         ("amount".to_owned(), n(amount)),
                     ])),
                 ),
@@ -358,9 +358,16 @@ impl PaymentStore for DynamoStore {
     async fn payment_item(&self, payment: &PaymentRef) -> Result<Option<RecordedPayment>, StoreError> {
         let (pk, sk) = keys::payment(&payment.profile_id, &payment.registration_id);
         let item = self.get((pk, sk)).await?;
-        Ok(item.and_then(|item| {
-            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-            Some(RecordedPayment { kind: text("kind")?, item: text("item")?, status: text("status")? })
+        let Some(item) = item else { return Ok(None) };
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let (Some(kind), Some(item_id), Some(status)) = (text("kind"), text("item"), text("status")) else {
+            return Ok(None);
+        };
+        Ok(Some(RecordedPayment {
+            kind: PaymentKind::parse(&kind).ok_or_else(|| StoreError::unknown("payment kind", &kind))?,
+            item: item_id,
+            status: PaymentStatus::parse(&status)
+                .ok_or_else(|| StoreError::unknown("payment status", &status))?,
         }))
     }
 

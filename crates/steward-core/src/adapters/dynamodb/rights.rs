@@ -71,7 +71,7 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key(profile_key.0, profile_key.1)))
             .condition_expression("attribute_exists(pk)");
-        let history = history_item(profile_id, &Timestamp::now(), change);
+        let history = history_item(profile_id, &self.clock.timestamp(), change);
         let put = built(Put::builder().table_name(&self.table).set_item(Some(history)).build())?;
         self.transact(vec![
             TransactWriteItem::builder().update(built(update.build())?).build(),
@@ -93,7 +93,7 @@ impl RightsStore for DynamoStore {
     async fn correct(&self, profile_id: &str, correction: &Correction) -> Result<bool, StoreError> {
         let mut sets = vec!["updated_at = :now".to_owned()];
         let mut names = HashMap::new();
-        let mut values = HashMap::from([(":now".to_owned(), s(Timestamp::now().rfc3339()))]);
+        let mut values = HashMap::from([(":now".to_owned(), s(self.clock.timestamp().rfc3339()))]);
         for (attribute, value) in &correction.set {
             sets.push(format!("#{attribute} = :{attribute}"));
             names.insert(format!("#{attribute}"), (*attribute).to_owned());
@@ -121,7 +121,7 @@ impl RightsStore for DynamoStore {
         let update = if on {
             Update::builder()
                 .update_expression(format!("SET {attribute} = if_not_exists({attribute}, :now)"))
-                .expression_attribute_values(":now", s(Timestamp::now().rfc3339()))
+                .expression_attribute_values(":now", s(self.clock.timestamp().rfc3339()))
         } else {
             Update::builder().update_expression(format!("REMOVE {attribute}"))
         };
@@ -131,7 +131,7 @@ impl RightsStore for DynamoStore {
 
     async fn withdraw(&self, profile_id: &str, purpose: &str) -> Result<bool, StoreError> {
         let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(false) };
-        let now = Timestamp::now();
+        let now = self.clock.timestamp();
         let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(profile_key.0, profile_key.1)))
@@ -250,7 +250,7 @@ impl RightsStore for DynamoStore {
         if new_key == old_key {
             return Ok(EmailChanged::Changed);
         }
-        let now = Timestamp::now();
+        let now = self.clock.timestamp();
         profile.insert(keys::PK.into(), s(&new_key.0));
         profile.insert("email".into(), s(new_email.as_str()));
         profile.insert("updated_at".into(), s(now.rfc3339()));

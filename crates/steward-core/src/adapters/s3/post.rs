@@ -5,11 +5,13 @@
 //! "Browser-Based Uploads Using POST (AWS Signature Version 4)" describes. Every condition is an
 //! exact match except the size range: the browser can change nothing the server decided.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use serde_json::{json, Value};
+use serde_json::json;
+
+use crate::domain::careers::{PresignedPost, UploadRules, UploadSigner};
 use time::format_description::FormatItem;
 use time::macros::format_description;
 use time::OffsetDateTime;
@@ -34,35 +36,25 @@ impl std::fmt::Debug for SigningCredentials {
     }
 }
 
-/// What one upload may be.
-#[derive(Debug, Clone)]
-pub struct UploadRules<'a> {
-    pub bucket: &'a str,
-    pub key: &'a str,
-    pub content_type: &'a str,
-    pub max_bytes: u64,
-    /// `x-amz-meta-<name>` values; they must be ASCII, as S3 metadata is sent in headers.
-    pub metadata: Vec<(&'a str, String)>,
-    /// `AES256` (S3-managed keys) or `aws:kms`.
-    pub server_side_encryption: &'a str,
-    pub valid_for: Duration,
-}
-
-/// What the browser needs: where to POST and the form fields to send before the file.
-#[derive(Debug, Clone)]
-pub struct PresignedPost {
-    pub url: String,
-    /// In the order a form should send them; the file goes last.
-    pub fields: Vec<(String, String)>,
-    pub expires_at: SystemTime,
-    /// The decoded policy, for tests and logs (it holds no secret).
-    pub policy: Value,
-}
-
 /// The hex signature of a base64 policy: HMAC-SHA-256 with the SigV4 signing key of the day.
 pub fn sign_policy(policy_base64: &str, secret_access_key: &str, at: SystemTime, region: &str) -> String {
     let signing_key = aws_sigv4::sign::v4::generate_signing_key(secret_access_key, at, region, "s3");
     aws_sigv4::sign::v4::calculate_signature(signing_key, policy_base64.as_bytes())
+}
+
+/// Signs upload grants for one bucket with one set of credentials (the function's own role).
+#[derive(Debug, Clone)]
+pub struct S3PostSigner {
+    pub credentials: SigningCredentials,
+    pub region: String,
+    /// The URL browsers POST to.
+    pub bucket_url: String,
+}
+
+impl UploadSigner for S3PostSigner {
+    fn presign(&self, rules: &UploadRules<'_>, now: SystemTime) -> PresignedPost {
+        presign_post(rules, &self.credentials, &self.region, self.bucket_url.clone(), now)
+    }
 }
 
 pub fn presign_post(
@@ -114,6 +106,7 @@ pub fn presign_post(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     /// AWS's published example ("Example: Browser-Based Upload using HTTP POST (Using AWS
     /// Signature Version 4)"): its base64 policy, example credentials and expected signature.
@@ -174,7 +167,8 @@ mod tests {
         );
         assert_eq!(post.policy["expiration"], "2015-12-29T00:05:00.000Z");
         let field = |name: &str| post.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap();
-        let decoded: Value = serde_json::from_slice(&STANDARD.decode(field("policy")).unwrap()).unwrap();
+        let decoded: serde_json::Value =
+            serde_json::from_slice(&STANDARD.decode(field("policy")).unwrap()).unwrap();
         assert_eq!(decoded, post.policy);
         assert_eq!(
             field("x-amz-signature"),

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Mail, MailKind, Templates, Unsubscribe};
 use crate::config::MailLinks;
-use crate::domain::ports::StoreError;
+use crate::domain::ports::{Clock, StoreError};
 
 /// A message waiting to be sent: what to render, for whom.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -144,7 +144,7 @@ pub async fn dispatch<S, M>(
     sender: &M,
     templates: &Templates,
     from: &Sender,
-    now: impl Fn() -> i64,
+    clock: &dyn Clock,
     pace: Pace,
 ) -> Result<DispatchReport, StoreError>
 where
@@ -153,14 +153,14 @@ where
 {
     let mut report = DispatchReport::default();
     let gap = Duration::from_secs_f64(1.0 / f64::from(pace.per_second.max(1)));
-    for id in store.due(now(), pace.batch).await? {
-        let Some((message, attempts)) = store.claim(&id, now(), Duration::from_secs(120)).await? else {
+    for id in store.due(clock.now(), pace.batch).await? {
+        let Some((message, attempts)) = store.claim(&id, clock.now(), Duration::from_secs(120)).await? else {
             continue;
         };
         if message.kind == MailKind::Marketing {
             let topic = message.topic.as_deref().unwrap_or_default();
             if !store.may_receive(&message.profile_id, topic).await? {
-                store.complete(&id, now()).await?;
+                store.complete(&id, clock.now()).await?;
                 report.skipped += 1;
                 tracing::info!(message_id = id.as_str(), "marketing mail skipped: no longer wanted");
                 continue;
@@ -170,25 +170,25 @@ where
             Ok(raw) => raw,
             Err(err) => {
                 tracing::error!(message_id = id.as_str(), error = %err, "mail could not be rendered; dropped");
-                store.complete(&id, now()).await?;
+                store.complete(&id, clock.now()).await?;
                 continue;
             }
         };
         match sender.send(&from.address, &message.to, raw).await {
             Ok(()) => {
-                store.complete(&id, now()).await?;
+                store.complete(&id, clock.now()).await?;
                 report.sent += 1;
                 tracing::info!(message_id = id.as_str(), kind = ?message.kind, "mail sent");
             }
             Err(err) if attempts >= MAX_ATTEMPTS => {
                 tracing::error!(message_id = id.as_str(), error = %err, attempts, "mail given up");
-                store.complete(&id, now()).await?;
+                store.complete(&id, clock.now()).await?;
             }
             Err(err) => {
                 // base, 2 × base, 4 × base, ... capped at 2 h.
                 let backoff =
                     pace.retry_base_seconds.saturating_mul(1 << attempts.saturating_sub(1).min(8)).min(7200);
-                store.retry_at(&id, now() + backoff).await?;
+                store.retry_at(&id, clock.now() + backoff).await?;
                 report.deferred += 1;
                 tracing::warn!(message_id = id.as_str(), error = %err, attempts, "mail deferred");
             }

@@ -86,8 +86,46 @@ pub enum Purchase<'a> {
     Plan { id: &'a str, plan: &'a CloudPlan },
 }
 
+/// What a registration pays for: a seat at an event, or a WSO2 Cloud subscription. Stored by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentKind {
+    Event,
+    Cloud,
+}
+
+impl PaymentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Event => "event",
+            Self::Cloud => "cloud",
+        }
+    }
+
+    /// A stored kind; `None` for one no version of Steward writes (the store reports it).
+    pub fn parse(stored: &str) -> Option<Self> {
+        [Self::Event, Self::Cloud].into_iter().find(|kind| kind.as_str() == stored)
+    }
+}
+
+/// A Cloud invoice's outcome, as Stripe's `invoice.paid` and `invoice.payment_failed` say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceStatus {
+    Paid,
+    PaymentFailed,
+}
+
+impl InvoiceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Paid => "paid",
+            Self::PaymentFailed => "payment_failed",
+        }
+    }
+}
+
 /// Where a payment stands. Ranked (`version`): within one second, a later state wins over an
-/// earlier one.
+/// earlier one. Stored by name (`as_str`), never by position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
@@ -101,12 +139,30 @@ pub enum PaymentStatus {
     Unpaid,
     Refunded,
     Canceled,
-    /// Money on its way: a bank debit can take days to succeed or fail. Last, so that the
-    /// states recorded before it existed keep their ranks.
+    /// Money on its way: a bank debit can take days to succeed or fail.
     Processing,
 }
 
 impl PaymentStatus {
+    pub const ALL: [Self; 11] = [
+        Self::Pending,
+        Self::Incomplete,
+        Self::Failed,
+        Self::RequiresAction,
+        Self::Succeeded,
+        Self::Active,
+        Self::PastDue,
+        Self::Unpaid,
+        Self::Refunded,
+        Self::Canceled,
+        Self::Processing,
+    ];
+
+    /// A stored status; `None` for one no version of Steward writes (the store reports it).
+    pub fn parse(stored: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == stored)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
@@ -141,13 +197,23 @@ impl PaymentStatus {
         event_created * 100 + self.rank()
     }
 
-    /// How far along a state is. Processing takes Incomplete's rank (a subscription's state,
+    /// How far along a state is. The numbers are stored inside every payment's version, so they
+    /// are written out here and never derived from the variants' order: a new state takes a rank
+    /// without moving any other. Processing shares Incomplete's rank (a subscription's state,
     /// never on the same record), below every outcome: a failure or success in the same second
-    /// wins over it. Every other state keeps the rank it was recorded with.
+    /// wins over it.
     fn rank(self) -> i64 {
         match self {
-            Self::Processing => Self::Incomplete as i64,
-            other => other as i64,
+            Self::Pending => 0,
+            Self::Incomplete | Self::Processing => 1,
+            Self::Failed => 2,
+            Self::RequiresAction => 3,
+            Self::Succeeded => 4,
+            Self::Active => 5,
+            Self::PastDue => 6,
+            Self::Unpaid => 7,
+            Self::Refunded => 8,
+            Self::Canceled => 9,
         }
     }
 }
@@ -157,7 +223,7 @@ impl PaymentStatus {
 pub struct PaymentRecord {
     pub profile_id: String,
     pub registration_id: String,
-    pub kind: &'static str,
+    pub kind: PaymentKind,
     pub item: String,
     pub amount: i64,
     pub currency: String,
@@ -172,7 +238,7 @@ pub struct PaymentRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaymentUpdate {
     Status { status: PaymentStatus, failure_code: Option<String> },
-    Invoice { invoice_id: String, status: &'static str, amount: i64 },
+    Invoice { invoice_id: String, status: InvoiceStatus, amount: i64 },
     Dispute { dispute_id: String, status: String },
 }
 
@@ -183,12 +249,12 @@ pub enum SeatHold {
     SoldOut,
 }
 
-/// A stored payment's kind (`event`, `cloud`), item and current status.
+/// A stored payment's kind, item and current status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedPayment {
-    pub kind: String,
+    pub kind: PaymentKind,
     pub item: String,
-    pub status: String,
+    pub status: PaymentStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -331,7 +397,7 @@ pub enum PaymentError {
 /// What the browser needs to finish paying with Stripe Elements.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PaymentStarted {
-    pub kind: &'static str,
+    pub kind: PaymentKind,
     pub item: String,
     pub amount: i64,
     pub currency: String,
@@ -368,10 +434,9 @@ where
         Purchase::Event { id, event } => {
             let payment =
                 PaymentRef { profile_id: profile.to_owned(), registration_id: registration.to_owned() };
-            let paid = store
-                .payment_item(&payment)
-                .await?
-                .is_some_and(|recorded| matches!(recorded.status.as_str(), "succeeded" | "processing"));
+            let paid = store.payment_item(&payment).await?.is_some_and(|recorded| {
+                matches!(recorded.status, PaymentStatus::Succeeded | PaymentStatus::Processing)
+            });
             // A paid registration's seat is the webhook's to keep or give back; a checkout takes
             // one, or, resumed, gets its full time again.
             if paid {
@@ -387,7 +452,7 @@ where
         }
         Purchase::Plan { .. } => None,
     };
-    let result = create_with_provider(store, provider, purchase, registration, profile).await;
+    let result = create_with_provider(store, provider, purchase, registration, profile, now).await;
     if result.is_err() {
         // Nothing half-done: a seat taken by this call is given back if the provider failed,
         // unless a payment of the registration succeeded meanwhile and made it a paid seat.
@@ -432,6 +497,7 @@ async fn create_with_provider<S: PaymentStore, P: PaymentProvider>(
     purchase: Purchase<'_>,
     registration: &str,
     profile: &str,
+    now: i64,
 ) -> Result<PaymentStarted, PaymentError> {
     let customer = match store.customer_of(profile).await? {
         Some(customer) => customer,
@@ -452,7 +518,7 @@ async fn create_with_provider<S: PaymentStore, P: PaymentProvider>(
                 event_id: id,
             };
             let created = provider.create_payment_intent(&request).await?;
-            ("event", id, event.price, event.currency.clone(), created, PaymentStatus::Pending)
+            (PaymentKind::Event, id, event.price, event.currency.clone(), created, PaymentStatus::Pending)
         }
         Purchase::Plan { id, plan } => {
             let request = SubscriptionRequest {
@@ -463,10 +529,10 @@ async fn create_with_provider<S: PaymentStore, P: PaymentProvider>(
                 plan_id: id,
             };
             let created = provider.create_subscription(&request).await?;
-            ("cloud", id, plan.amount, plan.currency.clone(), created, PaymentStatus::Incomplete)
+            (PaymentKind::Cloud, id, plan.amount, plan.currency.clone(), created, PaymentStatus::Incomplete)
         }
     };
-    let is_event = kind == "event";
+    let is_event = kind == PaymentKind::Event;
     let record = PaymentRecord {
         profile_id: profile.to_owned(),
         registration_id: registration.to_owned(),
@@ -478,12 +544,12 @@ async fn create_with_provider<S: PaymentStore, P: PaymentProvider>(
         payment_intent_id: is_event.then(|| created.id.clone()),
         subscription_id: (!is_event).then(|| created.id.clone()),
         status,
-        started_at: Timestamp::now(),
+        started_at: Timestamp::from_epoch_seconds(now),
     };
     store.record_started(&record).await?;
     tracing::info!(
         registration_id = registration,
-        kind,
+        kind = kind.as_str(),
         item,
         stripe_id = created.id.as_str(),
         "payment started"
@@ -578,7 +644,7 @@ pub fn interpret(event: &StripeEvent) -> Option<(String, PaymentUpdate)> {
                 subscription,
                 PaymentUpdate::Invoice {
                     invoice_id: text(&["id"]).unwrap_or_default(),
-                    status: if paid { "paid" } else { "payment_failed" },
+                    status: if paid { InvoiceStatus::Paid } else { InvoiceStatus::PaymentFailed },
                     amount,
                 },
             )
@@ -657,19 +723,19 @@ pub async fn apply_event<S: PaymentStore>(
     // has no seat, a successful one has one for good. Every step is idempotent, so a delivery
     // retried after a failure here (or a stale event) still brings the seat in line.
     if let Some(recorded) = store.payment_item(&payment).await? {
-        if recorded.kind == "event" {
+        if recorded.kind == PaymentKind::Event {
             let (event_id, registration) = (recorded.item.as_str(), payment.registration_id.as_str());
-            match recorded.status.as_str() {
-                "failed" | "refunded" => {
+            match recorded.status {
+                PaymentStatus::Failed | PaymentStatus::Refunded => {
                     store.release_seat(event_id, registration, None).await?;
                 }
                 // Paid, or money on its way (a bank debit takes days to succeed or fail): the
                 // seat no longer lapses.
-                status @ ("succeeded" | "processing") => {
+                status @ (PaymentStatus::Succeeded | PaymentStatus::Processing) => {
                     keep_paid_seat(store, event_id, registration, status, now).await?
                 }
                 // Someone is authenticating with their bank: the checkout gets its full time again.
-                "requires_action" => {
+                PaymentStatus::RequiresAction => {
                     take_seat(store, event_id, registration, 0, Some(now + SEAT_HOLD_SECONDS), now).await?;
                 }
                 _ => {}
@@ -693,13 +759,13 @@ async fn keep_paid_seat<S: PaymentStore>(
     store: &S,
     event: &str,
     registration: &str,
-    status: &str,
+    status: PaymentStatus,
     now: i64,
 ) -> Result<(), StoreError> {
     if take_seat(store, event, registration, 0, None, now).await? == SeatHold::SoldOut {
         tracing::error!(
             registration_id = registration,
-            status,
+            status = status.as_str(),
             "a payment for an event with no seat left, free or lapsed; refund it once it succeeds"
         );
     }
@@ -709,6 +775,36 @@ async fn keep_paid_seat<S: PaymentStore>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statuses_keep_the_ranks_and_names_already_stored() {
+        // Every payment's version holds a rank, and every item a name: changing either would
+        // reorder or orphan what is stored.
+        let stored: Vec<(&str, i64)> =
+            PaymentStatus::ALL.iter().map(|s| (s.as_str(), s.version(0))).collect();
+        assert_eq!(
+            stored,
+            [
+                ("pending", 0),
+                ("incomplete", 1),
+                ("failed", 2),
+                ("requires_action", 3),
+                ("succeeded", 4),
+                ("active", 5),
+                ("past_due", 6),
+                ("unpaid", 7),
+                ("refunded", 8),
+                ("canceled", 9),
+                ("processing", 1),
+            ]
+        );
+        for status in PaymentStatus::ALL {
+            assert_eq!(PaymentStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(PaymentStatus::parse("settled"), None);
+        assert_eq!(PaymentKind::parse("event"), Some(PaymentKind::Event));
+        assert_eq!(PaymentKind::parse("gift"), None);
+    }
 
     #[test]
     fn the_shipped_catalogue_loads_and_names_items_by_kind() {
@@ -750,11 +846,11 @@ mod tests {
         assert_eq!(status("customer.subscription.updated"), ("sub".into(), PaymentStatus::Active));
         assert_eq!(status("customer.subscription.deleted"), ("sub".into(), PaymentStatus::Canceled));
         assert!(
-            matches!(interpret(&sample("invoice.paid")), Some((id, PaymentUpdate::Invoice { status: "paid", .. })) if id.starts_with("sub_"))
+            matches!(interpret(&sample("invoice.paid")), Some((id, PaymentUpdate::Invoice { status: InvoiceStatus::Paid, .. })) if id.starts_with("sub_"))
         );
         assert!(matches!(
             interpret(&sample("invoice.payment_failed")),
-            Some((_, PaymentUpdate::Invoice { status: "payment_failed", .. }))
+            Some((_, PaymentUpdate::Invoice { status: InvoiceStatus::PaymentFailed, .. }))
         ));
         assert!(matches!(
             interpret(&sample("charge.dispute.created")),

@@ -65,7 +65,7 @@ where
     S: PrivacyStore + RateLimiter + OutboxStore,
 {
     let window = crate::domain::forms::submit::FixedWindow::containing(
-        crate::time::Timestamp::from_epoch_millis(now * 1000).unwrap_or_else(crate::time::Timestamp::now),
+        crate::time::Timestamp::from_epoch_seconds(now),
         config.rate_limits.window,
     );
     let subjects = [

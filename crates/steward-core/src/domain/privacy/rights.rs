@@ -281,7 +281,7 @@ async fn limit_mailing_requests<S: RateLimiter>(
     now: i64,
 ) -> Result<(), RightsError> {
     let window = crate::domain::forms::submit::FixedWindow::containing(
-        crate::time::Timestamp::from_epoch_millis(now * 1000).unwrap_or_else(crate::time::Timestamp::now),
+        crate::time::Timestamp::from_epoch_seconds(now),
         config.rate_limits.window,
     );
     let subject = config.hash_key.pseudonym("rate-email", &current_email.trim().to_lowercase());

@@ -41,7 +41,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 from xml.etree import ElementTree
 
-ROOT = Path(__file__).resolve().parents[2]
+from .config import ROOT
 
 # The AWS managed policies SAM attaches to function roles, as AWS publishes them. A managed policy
 # the template gains that is not here stops the stack, rather than be evaluated as empty.
@@ -128,7 +128,7 @@ def role_policies(role: dict, resolver) -> list[dict]:
     for arn in props.get("ManagedPolicyArns", []):
         arn = resolver.resolve(arn)
         if arn not in MANAGED_POLICIES:
-            raise SystemExit(f"the local stack does not know the managed policy {arn}: add its document to infra/local/iam.py")
+            raise SystemExit(f"the local stack does not know the managed policy {arn}: add its document to infra/local/steward_local/iam.py")
         policies.append({"name": arn.rsplit("/", 1)[1], "policy": {"Version": "2012-10-17", "Statement": MANAGED_POLICIES[arn]}})
     for inline in props.get("Policies", []):
         policies.append({"name": inline["PolicyName"], "policy": resolver.resolve(inline["PolicyDocument"])})

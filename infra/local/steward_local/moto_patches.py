@@ -4,7 +4,7 @@ moto 5.2 backs up every table a transaction touches with `copy.deepcopy` before 
 restores the copy when a condition fails: each transaction costs time in proportion to the whole
 table (a few thousand items make each one take seconds). This patch snapshots only the items the
 transaction names and restores those. It relies on the local stack serving moto one request at a
-time (stack.py's `start_moto`), as the original's whole-table restore already did.
+time (moto_server.py's `start_moto`), as the original's whole-table restore already did.
 """
 
 import copy
@@ -206,7 +206,7 @@ def apply_capacity() -> None:
     DynamoHandler._steward_capacity = True
 
 
-# Who each local access key is (infra/local/iam.py): sts:GetCallerIdentity answers with the
+# Who each local access key is (iam.py): sts:GetCallerIdentity answers with the
 # function's assumed role, or the operator's, as AWS does for their temporary credentials.
 LOCAL_IDENTITIES: dict[str, str] = {}
 

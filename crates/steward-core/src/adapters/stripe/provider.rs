@@ -4,10 +4,8 @@
 
 use std::time::Duration;
 
-use steward_core::config::{ConfigError, Env};
-use steward_core::domain::payments::{
-    Created, IntentRequest, PaymentProvider, ProviderError, SubscriptionRequest,
-};
+use crate::config::{ConfigError, Env};
+use crate::domain::payments::{Created, IntentRequest, PaymentProvider, ProviderError, SubscriptionRequest};
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
 use stripe_billing::subscription::{
     CreateSubscription, CreateSubscriptionItems, CreateSubscriptionPaymentBehavior,

@@ -1,0 +1,240 @@
+"""Steward's local stack: everything `template.yaml` defines, on loopback.
+
+- AWS APIs: a moto server (DynamoDB, S3, SES v2, SQS) on 127.0.0.1.
+- Resources: created from `template.yaml` itself, so nothing here repeats the template.
+- Functions: each function's real binary runs as Lambda runs it, polling a local Lambda Runtime
+  API (the same protocol as AWS), with the environment the template gives it.
+- HTTP API: every HttpApi route of the template on http://127.0.0.1:3000, turned into the same
+  API Gateway payload v2 event Lambda receives (request context with source IP, path parameters,
+  base64 bodies), and the function's answer turned back into HTTP.
+
+Prints one line `STEWARD-READY {json}` when everything answers; Ctrl-C (or, with
+--exit-on-stdin-eof, the parent closing stdin) stops it all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+from . import config
+from .config import ROOT, log, read_env_file
+from .event_sources import Schedule, SqsPoller
+from .gateway import Gateway, Route, compile_path
+from .moto_server import Gate, enforce_iam, start_moto
+from .resources import create_resources
+from .runtime import LocalFunction, QuietServer
+from .template import Resolver, load_template
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise SystemExit(f"nothing answered on port {port}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env-file", type=Path, default=ROOT / "infra/local.env")
+    parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
+    parser.add_argument("--openapi", type=Path, default=ROOT / "infra/openapi.yaml")
+    parser.add_argument("--bin-dir", type=Path, default=ROOT / "target/debug")
+    parser.add_argument("--api-port", type=int, help="0 picks a free port (default: API_PORT)")
+    parser.add_argument("--moto-port", type=int, help="0 picks a free port (default: MOTO_PORT)")
+    parser.add_argument("--stripe-port", type=int, help="0 picks a free port (default: STRIPE_EMULATOR_PORT)")
+    parser.add_argument("--log-dir", type=Path, help="write function logs here instead of the console")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a value of the env file")
+    parser.add_argument("--trust-test-ip-header", action="store_true", help="tests only: X-Local-Source-Ip sets the source IP")
+    parser.add_argument("--exit-on-stdin-eof", action="store_true", help="stop when the parent closes stdin")
+    parser.add_argument("--site", type=Path, default=ROOT / "site", help="the reference site, served at / (default: site/)")
+    args = parser.parse_args()
+
+    settings = read_env_file(args.env_file)
+    for pair in args.set:
+        key, value = pair.split("=", 1)
+        settings[key] = value
+    region = settings["AWS_REGION"]
+    api_port = args.api_port if args.api_port is not None else int(settings["API_PORT"])
+    moto_port = args.moto_port if args.moto_port is not None else int(settings["MOTO_PORT"])
+    api_port = api_port or free_port()
+    moto_port = moto_port or free_port()
+    # Links in mail point at this API, whichever port it got. The reference site is served from
+    # the same origin (at `/`), so it is also the site that forms thank people on, and an allowed
+    # origin for browsers (the CV bucket's CORS too).
+    settings["PublicApiUrl"] = f"http://{settings.get('API_HOST', '127.0.0.1')}:{api_port}"
+    # An explicit `--set SiteUrl=...` wins.
+    settings["SiteUrl"] = dict(pair.split("=", 1) for pair in args.set).get("SiteUrl", settings["PublicApiUrl"])
+    origins = [o for o in settings.get("AllowedOrigins", "").split(",") if o]
+    if settings["PublicApiUrl"] not in origins:
+        settings["AllowedOrigins"] = ",".join(origins + [settings["PublicApiUrl"]])
+    for key in ("AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ[key] = settings[key]
+    os.environ["AWS_DEFAULT_REGION"] = region
+
+    gate = Gate()
+    moto = start_moto(moto_port, gate)
+    wait_for_port(moto_port)
+    endpoint = f"http://127.0.0.1:{moto_port}"
+
+    template = load_template(args.template)
+    resolver = Resolver(template, settings, settings["STACK_NAME"], region)
+    resources = create_resources(template, resolver, endpoint, region)
+    if args.log_dir:
+        args.log_dir.mkdir(parents=True, exist_ok=True)
+        config.EVENTS_LOG = args.log_dir / "stack-events.log"
+    identities = enforce_iam(gate, template, resolver, settings, region, args.log_dir)
+    from .limits import Limits
+
+    gate.limits = Limits({
+        resolver.ref(logical): int(resource["Properties"].get("MaximumMessageSize", 256 * 1024))
+        for logical, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::SQS::Queue"
+    })
+
+    if args.log_dir:
+        args.log_dir.mkdir(parents=True, exist_ok=True)
+
+    api_url = f"http://{settings.get('API_HOST', '127.0.0.1')}:{api_port}"
+    stripe_url = None
+    if "_local_" in settings.get("STRIPE_SECRET_KEY", ""):
+        sys.path.insert(0, str(ROOT / "infra/stripe"))
+        import emulator as stripe_emulator
+
+        stripe_port = args.stripe_port if args.stripe_port is not None else int(settings.get("STRIPE_EMULATOR_PORT", "12111"))
+        stripe_port = stripe_port or free_port()
+        stripe_url = f"http://127.0.0.1:{stripe_port}"
+        stripe_emulator.serve(
+            stripe_port,
+            f"{api_url}/webhooks/stripe",
+            settings["STRIPE_WEBHOOK_SECRETS"].split(",")[0],
+            ROOT / "crates/steward-core/payments.toml",
+        )
+    # Tests of faults put a proxy between the functions and moto that fails requests on demand.
+    function_endpoint = endpoint
+    fault_proxy = None
+    if settings.get("FAULT_PROXY") == "1":
+        from .faults import FaultProxy
+
+        fault_proxy = FaultProxy(endpoint)
+        fault_proxy.start()
+        function_endpoint = fault_proxy.url
+    globals_fn = template.get("Globals", {}).get("Function", {})
+    functions: dict[str, LocalFunction] = {}
+    routes: list[Route] = []
+    pollers: list[SqsPoller] = []
+    schedules: list[Schedule] = []
+    for logical, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        props = resource.get("Properties", {})
+        binary = args.bin_dir / resource["Metadata"]["BuildProperties"]["Binary"]
+        if not binary.exists():
+            raise SystemExit(f"{binary} is missing: build the functions first (cargo build --bins)")
+        env = {
+            **{k: str(v) for k, v in resolver.resolve(globals_fn.get("Environment", {}).get("Variables", {})).items()},
+            **{k: str(v) for k, v in resolver.resolve(props.get("Environment", {}).get("Variables", {})).items()},
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            # Each function calls AWS as its own role (iam.py), as in Lambda.
+            "AWS_ACCESS_KEY_ID": identities[logical],
+            "AWS_SECRET_ACCESS_KEY": settings["AWS_SECRET_ACCESS_KEY"],
+            "AWS_ENDPOINT_URL": function_endpoint,
+            **({"STRIPE_API_BASE": stripe_url} if stripe_url else {}),
+            "AWS_LAMBDA_FUNCTION_NAME": resolver.ref(logical),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(props.get("MemorySize", globals_fn.get("MemorySize", 128))),
+            "PATH": os.environ.get("PATH", ""),
+        }
+        timeout = int(props.get("Timeout", globals_fn.get("Timeout", 3)))
+        workers = int(settings.get("FUNCTION_WORKERS", "2"))
+        memory_mb = int(props.get("MemorySize", globals_fn.get("MemorySize", 128)))
+        function = LocalFunction(logical, binary, env, timeout, workers, args.log_dir, memory_mb)
+        function.bench = settings.get("BENCH") == "1"
+        functions[logical] = function
+        for event in props.get("Events", {}).values():
+            if event["Type"] == "Schedule":
+                # LOCAL_SCHEDULE_SECONDS_<LogicalId> overrides the common local interval.
+                every = float(settings.get(f"LOCAL_SCHEDULE_SECONDS_{logical}", settings.get("LOCAL_SCHEDULE_SECONDS", "60")))
+                schedules.append(Schedule(function, event["Properties"]["Schedule"], every, region))
+            if event["Type"] == "SQS":
+                event_props = resolver.resolve(event["Properties"])
+                # Lambda's event source mapping polls with the function's role.
+                pollers.append(SqsPoller(function, event_props["Queue"], event_props.get("BatchSize", 10), endpoint, region,
+                                         identities[logical], settings["AWS_SECRET_ACCESS_KEY"]))
+            if event["Type"] == "HttpApi":
+                method = event["Properties"]["Method"].upper()
+                path = event["Properties"]["Path"]
+                routes.append(Route(method, path, function, compile_path(path)))
+    for function in functions.values():
+        function.start()
+    for poller in pollers:
+        poller.start()
+    for schedule in schedules:
+        schedule.start()
+
+    gateway = Gateway(routes, args.openapi, args.trust_test_ip_header, endpoint, stripe_url, args.site,
+                      functions if settings.get("BENCH") == "1" else None)
+    api = QuietServer((settings.get("API_HOST", "127.0.0.1"), api_port), gateway.handler_class())
+    api.daemon_threads = True
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+
+    stop = threading.Event()
+
+    def shutdown(*_):
+        for function in functions.values():
+            function.supervising = False
+        stop.set()
+
+    signal.signal(signal.SIGINT, shutdown)
+    signal.signal(signal.SIGTERM, shutdown)
+    if args.exit_on_stdin_eof:
+        threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+
+    ready = {
+        "iam": "enforced" if gate.enforcer is not None else "off",
+        "api": api_url, "site": settings["SiteUrl"], "aws_endpoint": endpoint, "resources": resources,
+        "region": region, "stripe": stripe_url, "fault_proxy": fault_proxy.url if fault_proxy else None,
+    }
+    print("STEWARD-READY " + json.dumps(ready), flush=True)
+    log(f"AWS emulator (moto): {endpoint}")
+    if stripe_url:
+        log(f"Stripe emulator: {stripe_url} (webhooks to {api_url}/webhooks/stripe)")
+    for name, physical in resources.items():
+        log(f"  {name}: {physical}")
+    log(f"HTTP API: {api_url}  (OpenAPI: {api_url}/openapi.json)")
+    for route in routes:
+        log(f"  {route.route_key:<32} -> {route.function.logical} ({route.function.workers} workers)")
+    for poller in pollers:
+        log(f"  SQS {poller.queue_arn.rsplit(':', 1)[1]:<28} -> {poller.function.logical}")
+    for schedule in schedules:
+        log(f"  {schedule.expression:<32} -> {schedule.function.logical} (every {schedule.every:g} s locally)")
+    log(f"Reference site: {settings['SiteUrl']}/")
+    log(f"Dev mailbox: {api_url}/_local/mailbox")
+    log("Ctrl-C stops everything.")
+
+    stop.wait()
+    log("stopping")
+    for poller in pollers:
+        poller.stopping = True
+    for schedule in schedules:
+        schedule.stopping = True
+    api.shutdown()
+    for function in functions.values():
+        function.stop()
+    moto.shutdown()

@@ -1,0 +1,180 @@
+"""The template's resources, created in moto from `template.yaml` itself (tables, queues, buckets,
+secrets, SES identities and configuration sets), so that nothing here repeats the template."""
+
+from __future__ import annotations
+
+import json
+
+from .template import Resolver
+
+
+def create_resources(template: dict, resolver: Resolver, endpoint: str, region: str) -> dict[str, str]:
+    """Creates, in moto, each resource of the template that has a local meaning, in dependency
+    order: tables, dead-letter queues, queues, buckets (whose notifications need the queues)."""
+    import boto3
+
+    session = boto3.session.Session(region_name=region)
+    clients = {
+        name: session.client(name, endpoint_url=endpoint)
+        for name in ("dynamodb", "sqs", "s3", "ses", "secretsmanager")
+    }
+    resources = template["Resources"]
+    for logical, resource in resources.items():
+        kind = resource["Type"]
+        if kind == "AWS::Serverless::Function":
+            resolver.physical[logical] = f"{resolver.stack}-{logical}"
+        elif kind == "AWS::Serverless::HttpApi":
+            resolver.physical[logical] = "local"
+
+    def rank(item):
+        kind = item[1]["Type"]
+        redrive = "RedrivePolicy" in item[1].get("Properties", {})
+        order = ["AWS::SecretsManager::Secret", "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::SES::EmailIdentity", "AWS::SES::ConfigurationSet"]
+        return (order.index(kind) if kind in order else 99, redrive)
+
+    created = {}
+    for logical, resource in sorted(resources.items(), key=rank):
+        kind = resource["Type"]
+        creator = {
+            "AWS::DynamoDB::Table": create_table,
+            "AWS::SQS::Queue": create_queue,
+            "AWS::S3::Bucket": create_bucket,
+            "AWS::SES::EmailIdentity": create_email_identity,
+            "AWS::SES::ConfigurationSet": create_configuration_set,
+            "AWS::SecretsManager::Secret": create_secret,
+        }.get(kind)
+        if creator is None:
+            continue
+        props = resolver.resolve(resource.get("Properties", {}))
+        name = creator(clients, logical, props, resolver, region)
+        resolver.physical[logical] = name
+        created[logical] = name
+    return created
+
+
+def create_table(clients, logical, props, resolver, region) -> str:
+    dynamodb = clients["dynamodb"]
+    name = props.get("TableName") or f"{resolver.stack}-{logical}"
+    args = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    if props.get("StreamSpecification"):
+        args["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+    if props.get("SSESpecification"):
+        args["SSESpecification"] = {"Enabled": bool(props["SSESpecification"].get("SSEEnabled"))}
+    dynamodb.create_table(**args)
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl and ttl.get("Enabled"):
+        dynamodb.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+        )
+    if props.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled"):
+        dynamodb.update_continuous_backups(
+            TableName=name,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
+    return name
+
+
+def create_secret(clients, logical, props, resolver, region) -> str:
+    """The template's secret with the env file's values for its names (in AWS, operators put them,
+    and HASH_KEY is generated). Ref of a secret is its ARN, which is what functions are given."""
+    if "SecretString" in props:
+        names = list(json.loads(props["SecretString"]))
+    else:
+        generated = props["GenerateSecretString"]
+        names = list(json.loads(generated.get("SecretStringTemplate", "{}"))) + [generated["GenerateStringKey"]]
+    missing = [name for name in names if not resolver.settings.get(name)]
+    if missing:
+        raise SystemExit(f"secret {logical} needs {', '.join(missing)} in infra/local.env")
+    value = json.dumps({name: resolver.settings[name] for name in names})
+    return clients["secretsmanager"].create_secret(Name=props["Name"], SecretString=value)["ARN"]
+
+
+def create_email_identity(clients, logical, props, resolver, region) -> str:
+    # The local SES treats a verified identity as SES does after DNS verification: it may send.
+    identity = props["EmailIdentity"]
+    clients["ses"].verify_email_identity(EmailAddress=identity)
+    return identity
+
+
+def create_configuration_set(clients, logical, props, resolver, region) -> str:
+    # Locally nothing publishes bounces; tests put SES notifications on the feedback queue.
+    name = props.get("Name") or f"{resolver.stack}-{logical}"
+    clients["ses"].create_configuration_set(ConfigurationSet={"Name": name})
+    return name
+
+
+def create_queue(clients, logical, props, resolver, region) -> str:
+    name = props.get("QueueName") or f"{resolver.stack}-{logical}"
+    attributes = {}
+    for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds"):
+        if key in props:
+            attributes[key] = str(props[key])
+    if "RedrivePolicy" in props:
+        attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+    clients["sqs"].create_queue(QueueName=name, Attributes=attributes)
+    return name
+
+
+def create_bucket(clients, logical, props, resolver, region) -> str:
+    s3 = clients["s3"]
+    name = props.get("BucketName") or f"{resolver.stack}-{logical}".lower()
+    if region == "us-east-1":
+        s3.create_bucket(Bucket=name)
+    else:
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+    if "VersioningConfiguration" in props:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": props["VersioningConfiguration"]["Status"]})
+    if "PublicAccessBlockConfiguration" in props:
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+    for rule in props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", []):
+        s3.put_bucket_encryption(
+            Bucket=name,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}]
+            },
+        )
+    cors = props.get("CorsConfiguration", {}).get("CorsRules")
+    if cors:
+        rules = []
+        for rule in cors:
+            converted = {k: rule[k] for k in ("AllowedOrigins", "AllowedMethods", "AllowedHeaders", "ExposedHeaders") if k in rule}
+            if "MaxAge" in rule:
+                converted["MaxAgeSeconds"] = int(rule["MaxAge"])
+            rules.append(converted)
+        s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
+    lifecycle = props.get("LifecycleConfiguration", {}).get("Rules")
+    if lifecycle:
+        rules = []
+        for rule in lifecycle:
+            converted = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+            if "ExpirationInDays" in rule:
+                converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+            if rule.get("ExpiredObjectDeleteMarker"):
+                converted["Expiration"] = {"ExpiredObjectDeleteMarker": True}
+            if "NoncurrentVersionExpiration" in rule:
+                converted["NoncurrentVersionExpiration"] = {"NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])}
+            if "AbortIncompleteMultipartUpload" in rule:
+                converted["AbortIncompleteMultipartUpload"] = {
+                    "DaysAfterInitiation": int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+                }
+            rules.append(converted)
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
+    queues = props.get("NotificationConfiguration", {}).get("QueueConfigurations")
+    if queues:
+        configurations = []
+        for queue in queues:
+            entry = {"QueueArn": queue["Queue"], "Events": [queue["Event"]]}
+            rules = queue.get("Filter", {}).get("S3Key", {}).get("Rules")
+            if rules:
+                entry["Filter"] = {"Key": {"FilterRules": rules}}
+            configurations.append(entry)
+        s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration={"QueueConfigurations": configurations})
+    return name
