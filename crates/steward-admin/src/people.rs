@@ -15,7 +15,7 @@ use steward_core::domain::fields::Email;
 use steward_core::domain::privacy::access::PrivacyStore;
 use steward_core::domain::privacy::audit::{months_between, Actor, AuditStore};
 use steward_core::domain::privacy::erasure::{erase as erase_person, ErasureReason};
-use steward_core::domain::privacy::rights::export_csv;
+use steward_core::domain::privacy::export::export_csv;
 use steward_core::telemetry::error_chain;
 
 use crate::context::{checked_ticket, now, parse_time, rfc3339, Context, Record};

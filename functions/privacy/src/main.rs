@@ -9,8 +9,12 @@ use steward_core::config::{Config, Origin};
 use steward_core::domain::forms::catalogue::{Catalogue, BUILT_IN};
 use steward_core::domain::ports::{Clock, SystemClock};
 
+mod export;
 mod handler;
+mod me;
 mod pages;
+mod problems;
+mod sign_in;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {

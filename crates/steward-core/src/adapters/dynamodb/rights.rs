@@ -10,9 +10,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, Transact
 use crate::domain::fields::Email;
 use crate::domain::mail::preferences::ChangeSource;
 use crate::domain::ports::StoreError;
-use crate::domain::privacy::rights::{
-    Correction, CurrentProfile, EmailChanged, Limit, PendingRequest, RequestKind, RightsStore,
-};
+use crate::domain::privacy::correction::{Correction, CurrentProfile};
+use crate::domain::privacy::limits::Limit;
+use crate::domain::privacy::rights::{EmailChanged, PendingRequest, RequestKind, RightsStore};
 use crate::time::Timestamp;
 
 /// One entry of a person's profile history: what changed, never the values.

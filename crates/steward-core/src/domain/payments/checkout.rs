@@ -1,0 +1,194 @@
+//! Starting (or resuming) a payment from a registration's grant: a seat held for the checkout,
+//! the Stripe customer, and the payment intent or subscription the browser confirms.
+
+use serde::Serialize;
+
+use super::catalogue::{PaymentCatalogue, Purchase};
+use super::ports::{IntentRequest, PaymentProvider, PaymentStore, ProviderError, SubscriptionRequest};
+use super::status::{PaymentKind, PaymentRecord, PaymentRef, PaymentStatus, SeatHold};
+use crate::domain::ports::StoreError;
+use crate::time::Timestamp;
+use crate::token::Claims;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error("the grant names nothing on sale")]
+    UnknownItem,
+    #[error("the event is sold out")]
+    SoldOut,
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the browser needs to finish paying with Stripe Elements.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaymentStarted {
+    pub kind: PaymentKind,
+    pub item: String,
+    pub amount: i64,
+    pub currency: String,
+    pub client_secret: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_intent_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_id: Option<String>,
+}
+
+/// How long a checkout holds its seat before paying. Abandoned checkouts would otherwise sell an
+/// event out with nobody paying; a payment that succeeds after its hold lapsed takes a seat again
+/// (see `apply_event`). Stripe Checkout's shortest session is as long.
+pub const SEAT_HOLD_SECONDS: i64 = 30 * 60;
+
+/// Starts (or, for the same registration, resumes) paying for what the grant names.
+pub async fn start_payment<S, P>(
+    store: &S,
+    provider: &P,
+    catalogue: &PaymentCatalogue,
+    grant: &Claims,
+    now: i64,
+) -> Result<PaymentStarted, PaymentError>
+where
+    S: PaymentStore,
+    P: PaymentProvider,
+{
+    let purchase =
+        grant.item.as_deref().and_then(|item| catalogue.item(item)).ok_or(PaymentError::UnknownItem)?;
+    let registration = grant.subject.as_str();
+    let profile = grant.profile_id.as_str();
+
+    let seat = match purchase {
+        Purchase::Event { id, event } => {
+            let payment =
+                PaymentRef { profile_id: profile.to_owned(), registration_id: registration.to_owned() };
+            let paid = store.payment_item(&payment).await?.is_some_and(|recorded| {
+                matches!(recorded.status, PaymentStatus::Succeeded | PaymentStatus::Processing)
+            });
+            // A paid registration's seat is the webhook's to keep or give back; a checkout takes
+            // one, or, resumed, gets its full time again.
+            if paid {
+                None
+            } else {
+                match take_seat(store, id, registration, event.capacity, Some(now + SEAT_HOLD_SECONDS), now)
+                    .await?
+                {
+                    SeatHold::SoldOut => return Err(PaymentError::SoldOut),
+                    hold => Some((id, hold)),
+                }
+            }
+        }
+        Purchase::Plan { .. } => None,
+    };
+    let result = create_with_provider(store, provider, purchase, registration, profile, now).await;
+    if result.is_err() {
+        // Nothing half-done: a seat taken by this call is given back if the provider failed,
+        // unless a payment of the registration succeeded meanwhile and made it a paid seat.
+        if let Some((event, SeatHold::Held)) = seat {
+            store.release_seat(event, registration, Some(i64::MAX)).await?;
+        }
+    }
+    result
+}
+
+/// Takes the registration's seat, or finds it taken and sets its term: a checkout's lapses at
+/// `lapses_at`, a paid seat's never (`None`). When the event is full, the seat of one checkout
+/// that lapsed unpaid goes back on sale first, so abandoned checkouts never turn a buyer away.
+pub(super) async fn take_seat<S: PaymentStore>(
+    store: &S,
+    event: &str,
+    registration: &str,
+    capacity: u32,
+    lapses_at: Option<i64>,
+    now: i64,
+) -> Result<SeatHold, StoreError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let mut hold = store.hold_seat(event, registration, capacity, lapses_at).await?;
+        if hold == SeatHold::SoldOut && store.free_lapsed_seat(event, now).await? {
+            hold = store.hold_seat(event, registration, capacity, lapses_at).await?;
+        }
+        // A hold found taken may lapse and be given back before its term is set: take it again.
+        if hold != SeatHold::AlreadyHeld || store.set_hold_lapse(event, registration, lapses_at).await? {
+            return Ok(hold);
+        }
+        if attempts == 3 {
+            return Err(StoreError::Unavailable("the seat kept changing hands; try again".into()));
+        }
+    }
+}
+
+async fn create_with_provider<S: PaymentStore, P: PaymentProvider>(
+    store: &S,
+    provider: &P,
+    purchase: Purchase<'_>,
+    registration: &str,
+    profile: &str,
+    now: i64,
+) -> Result<PaymentStarted, PaymentError> {
+    let customer = match store.customer_of(profile).await? {
+        Some(customer) => customer,
+        None => {
+            let customer = provider.create_customer(profile).await?;
+            store.save_customer(profile, &customer).await?;
+            customer
+        }
+    };
+    let (kind, item, amount, currency, created, status) = match purchase {
+        Purchase::Event { id, event } => {
+            let request = IntentRequest {
+                customer: &customer,
+                amount: event.price,
+                currency: &event.currency,
+                registration_id: registration,
+                profile_id: profile,
+                event_id: id,
+            };
+            let created = provider.create_payment_intent(&request).await?;
+            (PaymentKind::Event, id, event.price, event.currency.clone(), created, PaymentStatus::Pending)
+        }
+        Purchase::Plan { id, plan } => {
+            let request = SubscriptionRequest {
+                customer: &customer,
+                price_id: &plan.stripe_price_id,
+                registration_id: registration,
+                profile_id: profile,
+                plan_id: id,
+            };
+            let created = provider.create_subscription(&request).await?;
+            (PaymentKind::Cloud, id, plan.amount, plan.currency.clone(), created, PaymentStatus::Incomplete)
+        }
+    };
+    let is_event = kind == PaymentKind::Event;
+    let record = PaymentRecord {
+        profile_id: profile.to_owned(),
+        registration_id: registration.to_owned(),
+        kind,
+        item: item.to_owned(),
+        amount,
+        currency: currency.clone(),
+        stripe_customer_id: customer,
+        payment_intent_id: is_event.then(|| created.id.clone()),
+        subscription_id: (!is_event).then(|| created.id.clone()),
+        status,
+        started_at: Timestamp::from_epoch_seconds(now),
+    };
+    store.record_started(&record).await?;
+    tracing::info!(
+        registration_id = registration,
+        kind = kind.as_str(),
+        item,
+        stripe_id = created.id.as_str(),
+        "payment started"
+    );
+    Ok(PaymentStarted {
+        kind,
+        item: item.to_owned(),
+        amount,
+        currency,
+        client_secret: created.client_secret,
+        payment_intent_id: record.payment_intent_id,
+        subscription_id: record.subscription_id,
+    })
+}

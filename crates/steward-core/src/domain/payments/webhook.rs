@@ -1,0 +1,216 @@
+//! Stripe's events: which payment each one changes and how, applied in order whatever order they
+//! arrive in, each at most once; seats follow the payment's recorded status.
+
+use serde::Deserialize;
+
+use super::checkout::{take_seat, SEAT_HOLD_SECONDS};
+use super::ports::PaymentStore;
+use super::status::{InvoiceStatus, PaymentKind, PaymentStatus, PaymentUpdate, SeatHold};
+use crate::domain::ports::StoreError;
+
+/// The parts of a Stripe event Steward reads. Parsed leniently, so an event from a newer API
+/// version, or of a type Steward ignores, never fails to parse.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StripeEvent {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub created: i64,
+    pub data: StripeEventData,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StripeEventData {
+    pub object: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    Applied,
+    /// Already processed, or older than what is recorded.
+    NoChange,
+    /// About something Steward did not start, or of a type it does not handle.
+    Ignored,
+}
+
+/// What a Stripe event means for a payment: the Stripe object it is about and the change, or
+/// nothing for events Steward does not act on.
+pub fn interpret(event: &StripeEvent) -> Option<(String, PaymentUpdate)> {
+    let object = &event.data.object;
+    let text = |path: &[&str]| -> Option<String> {
+        let mut value = object;
+        for key in path {
+            value = value.get(key)?;
+        }
+        value.as_str().map(str::to_owned)
+    };
+    let (stripe_id, update) = match event.event_type.as_str() {
+        "payment_intent.succeeded" => {
+            (text(&["id"]), PaymentUpdate::Status { status: PaymentStatus::Succeeded, failure_code: None })
+        }
+        "payment_intent.payment_failed" => (
+            text(&["id"]),
+            PaymentUpdate::Status {
+                status: PaymentStatus::Failed,
+                failure_code: text(&["last_payment_error", "decline_code"])
+                    .or_else(|| text(&["last_payment_error", "code"])),
+            },
+        ),
+        "payment_intent.requires_action" => (
+            text(&["id"]),
+            PaymentUpdate::Status { status: PaymentStatus::RequiresAction, failure_code: None },
+        ),
+        "payment_intent.processing" => {
+            (text(&["id"]), PaymentUpdate::Status { status: PaymentStatus::Processing, failure_code: None })
+        }
+        // A partial refund keeps the seat; only a full one releases it.
+        "charge.refunded" if object.get("refunded").and_then(|v| v.as_bool()) == Some(true) => (
+            text(&["payment_intent"]),
+            PaymentUpdate::Status { status: PaymentStatus::Refunded, failure_code: None },
+        ),
+        "charge.dispute.created" => (
+            text(&["payment_intent"]),
+            PaymentUpdate::Dispute {
+                dispute_id: text(&["id"]).unwrap_or_default(),
+                status: text(&["status"]).unwrap_or_else(|| "needs_response".into()),
+            },
+        ),
+        "invoice.paid" | "invoice.payment_failed" => {
+            let subscription =
+                text(&["parent", "subscription_details", "subscription"]).or_else(|| text(&["subscription"]));
+            let paid = event.event_type == "invoice.paid";
+            let amount = object
+                .get(if paid { "amount_paid" } else { "amount_due" })
+                .and_then(|v| v.as_i64())
+                .unwrap_or(0);
+            (
+                subscription,
+                PaymentUpdate::Invoice {
+                    invoice_id: text(&["id"]).unwrap_or_default(),
+                    status: if paid { InvoiceStatus::Paid } else { InvoiceStatus::PaymentFailed },
+                    amount,
+                },
+            )
+        }
+        "customer.subscription.updated"
+        | "customer.subscription.deleted"
+        | "customer.subscription.created" => {
+            let status = text(&["status"]).as_deref().and_then(PaymentStatus::from_subscription)?;
+            (text(&["id"]), PaymentUpdate::Status { status, failure_code: None })
+        }
+        _ => return None,
+    };
+    Some((stripe_id?, update))
+}
+
+/// How long an event id is remembered: longer than Stripe keeps retrying (three days).
+pub const EVENT_SEEN_FOR_SECONDS: i64 = 30 * 24 * 3600;
+
+/// What receiving an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Received {
+    /// Seen before (delivered, retried or replayed): nothing done.
+    Duplicate,
+    Processed(WebhookOutcome),
+}
+
+impl Received {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Duplicate => "duplicate",
+            Self::Processed(WebhookOutcome::Applied) => "applied",
+            Self::Processed(WebhookOutcome::NoChange) => "no_change",
+            Self::Processed(WebhookOutcome::Ignored) => "ignored",
+        }
+    }
+}
+
+/// Receives a verified event once: a webhook delivery and an operator's replay of the same
+/// event (steward-admin replay-stripe) go through here, and the event id is remembered only
+/// after it was applied, so a failure half-way is retried whole.
+pub async fn receive_event<S: PaymentStore>(
+    store: &S,
+    event: &StripeEvent,
+    now: i64,
+) -> Result<Received, StoreError> {
+    if store.event_seen(&event.id).await? {
+        return Ok(Received::Duplicate);
+    }
+    let outcome = apply_event(store, event, now).await?;
+    store.mark_event_seen(&event.id, now + EVENT_SEEN_FOR_SECONDS).await?;
+    Ok(Received::Processed(outcome))
+}
+
+/// Applies one verified Stripe event. Every step can be repeated: a retried or duplicated
+/// delivery, or one that arrives out of order, leaves the same state as one delivery in order.
+pub async fn apply_event<S: PaymentStore>(
+    store: &S,
+    event: &StripeEvent,
+    now: i64,
+) -> Result<WebhookOutcome, StoreError> {
+    let Some((stripe_id, update)) = interpret(event) else { return Ok(WebhookOutcome::Ignored) };
+    let Some(payment) = store.payment_ref(&stripe_id).await? else {
+        tracing::info!(
+            event_id = event.id.as_str(),
+            stripe_id,
+            "event about a payment Steward did not start; ignored"
+        );
+        return Ok(WebhookOutcome::Ignored);
+    };
+    let version = match &update {
+        PaymentUpdate::Status { status, .. } => status.version(event.created),
+        _ => event.created * 100,
+    };
+    let applied = store.apply_update(&payment, &update, version).await?;
+    // Seats follow the payment's recorded status, not this event: a failed or refunded payment
+    // has no seat, a successful one has one for good. Every step is idempotent, so a delivery
+    // retried after a failure here (or a stale event) still brings the seat in line.
+    if let Some(recorded) = store.payment_item(&payment).await? {
+        if recorded.kind == PaymentKind::Event {
+            let (event_id, registration) = (recorded.item.as_str(), payment.registration_id.as_str());
+            match recorded.status {
+                PaymentStatus::Failed | PaymentStatus::Refunded => {
+                    store.release_seat(event_id, registration, None).await?;
+                }
+                // Paid, or money on its way (a bank debit takes days to succeed or fail): the
+                // seat no longer lapses.
+                status @ (PaymentStatus::Succeeded | PaymentStatus::Processing) => {
+                    keep_paid_seat(store, event_id, registration, status, now).await?
+                }
+                // Someone is authenticating with their bank: the checkout gets its full time again.
+                PaymentStatus::RequiresAction => {
+                    take_seat(store, event_id, registration, 0, Some(now + SEAT_HOLD_SECONDS), now).await?;
+                }
+                _ => {}
+            }
+        }
+    }
+    tracing::info!(
+        event_id = event.id.as_str(),
+        event_type = event.event_type.as_str(),
+        applied,
+        "Stripe event processed"
+    );
+    Ok(if applied { WebhookOutcome::Applied } else { WebhookOutcome::NoChange })
+}
+
+/// A paid registration keeps its seat for good: its hold no longer lapses. A payment whose seat
+/// was given back (a failed attempt, or a checkout that lapsed) takes one again, against the
+/// event's capacity. If the last seat sold meanwhile, the payment stands and an operator must
+/// refund it: that is logged as an error, never silently overbooked.
+async fn keep_paid_seat<S: PaymentStore>(
+    store: &S,
+    event: &str,
+    registration: &str,
+    status: PaymentStatus,
+    now: i64,
+) -> Result<(), StoreError> {
+    if take_seat(store, event, registration, 0, None, now).await? == SeatHold::SoldOut {
+        tracing::error!(
+            registration_id = registration,
+            status = status.as_str(),
+            "a payment for an event with no seat left, free or lapsed; refund it once it succeeds"
+        );
+    }
+    Ok(())
+}

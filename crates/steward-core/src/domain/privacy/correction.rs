@@ -1,0 +1,268 @@
+//! Correcting a profile, with the forms' own validation: a new address takes effect only once it
+//! is confirmed from that address.
+
+use super::rights::{
+    limit_mailing_requests, redeem_link, send_link, EmailChanged, MailedLink, PendingRequest, RequestKind,
+    RightsError, RightsStore, CONFIRM_HOURS,
+};
+use crate::config::Config;
+use crate::domain::fields::{self, Country, Email, FieldError, PhoneNumber, State};
+use crate::domain::forms::validation::{FormInput, COMPANY_MAX, JOB_TITLE_MAX, NAME_MAX};
+use crate::domain::mail::outbox::OutboxStore;
+use crate::domain::ports::{RateLimiter, StoreError};
+use crate::token::Purpose;
+
+/// The profile fields a person may correct, by the name forms use, with the profile attribute.
+const CORRECTABLE: [(&str, &str); 6] = [
+    ("name", "full_name"),
+    ("phone", "phone"),
+    ("job_title", "job_title"),
+    ("company", "company"),
+    ("country", "country"),
+    ("state", "state"),
+];
+/// Fields pages send along with a correction that are not profile fields.
+const FORM_CONTROLS: [&str; 3] = ["session", "_method", "email"];
+
+/// A validated correction: attributes to set, attributes to remove (sent blank), and perhaps a
+/// new address, which waits for confirmation.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Correction {
+    pub set: Vec<(&'static str, String)>,
+    pub remove: Vec<&'static str>,
+    pub new_email: Option<Email>,
+}
+
+impl Correction {
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.remove.is_empty() && self.new_email.is_none()
+    }
+}
+
+/// The parts of a stored profile a correction is checked against.
+#[derive(Debug, Clone, Default)]
+pub struct CurrentProfile {
+    pub email: String,
+    pub country: Option<String>,
+}
+
+/// Checks a correction as the forms check the same fields: every failing field at once.
+pub fn parse_correction(input: &FormInput, current: &CurrentProfile) -> Result<Correction, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut correction = Correction::default();
+    for name in input.values.keys().chain(input.wrong_type.iter()) {
+        if !CORRECTABLE.iter().any(|(field, _)| field == name) && !FORM_CONTROLS.contains(&name.as_str()) {
+            errors.push(FieldError::new(name, "not_correctable", "is not a field of your profile"));
+        }
+    }
+    // Present and blank removes the field; absent leaves it as it is.
+    let given = |name: &str| -> Option<Result<Option<&str>, FieldError>> {
+        if input.wrong_type.contains(name) {
+            return Some(Err(FieldError::new(name, "invalid_type", "must be text")));
+        }
+        let values = input.values.get(name)?;
+        if values.len() > 1 {
+            return Some(Err(FieldError::new(name, "multiple_values", "must be given once")));
+        }
+        Some(Ok(values.first().map(|v| v.trim()).filter(|v| !v.is_empty())))
+    };
+    let mut country: Option<Country> =
+        current.country.as_deref().and_then(|code| Country::parse("country", code).ok());
+    if let Some(result) = given("country") {
+        match result.and_then(|raw| raw.map(|raw| Country::parse("country", raw)).transpose()) {
+            Ok(Some(parsed)) => {
+                country = Some(parsed);
+                correction.set.push(("country", parsed.code().to_owned()));
+            }
+            Ok(None) => {
+                country = None;
+                correction.remove.push("country");
+            }
+            Err(err) => errors.push(err),
+        }
+    }
+    for (field, attribute) in CORRECTABLE {
+        if field == "country" {
+            continue;
+        }
+        let Some(result) = given(field) else { continue };
+        let parsed = result.and_then(|raw| {
+            raw.map(|raw| match field {
+                "name" => fields::text(field, raw, NAME_MAX, false),
+                "job_title" => fields::text(field, raw, JOB_TITLE_MAX, false),
+                "company" => fields::text(field, raw, COMPANY_MAX, false),
+                "phone" => PhoneNumber::parse(field, raw, country).map(|p| p.as_e164().to_owned()),
+                _ => match country {
+                    Some(country) => State::parse(field, raw, country).map(|s| s.code().to_owned()),
+                    None => Err(FieldError::new(field, "invalid_state", "needs a country")),
+                },
+            })
+            .transpose()
+        });
+        match parsed {
+            Ok(Some(value)) => correction.set.push((attribute, value)),
+            Ok(None) => correction.remove.push(attribute),
+            Err(err) => errors.push(err),
+        }
+    }
+    match given("email") {
+        Some(Ok(Some(raw))) => match Email::parse("email", raw) {
+            Ok(email) if email.normalized() != current.email.trim().to_lowercase() => {
+                correction.new_email = Some(email);
+            }
+            Ok(_) => {}
+            Err(err) => errors.push(err),
+        },
+        Some(Ok(None)) => {
+            errors.push(FieldError::new("email", "required", "cannot be removed; delete your data instead"))
+        }
+        Some(Err(err)) => errors.push(err),
+        None => {}
+    }
+    if errors.is_empty() {
+        Ok(correction)
+    } else {
+        Err(errors)
+    }
+}
+
+/// What a correction did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Corrected {
+    pub fields_changed: usize,
+    /// A confirmation link went to the new address; the old one stays until it is followed.
+    pub email_confirmation_sent: bool,
+}
+
+pub async fn correct<S>(
+    store: &S,
+    config: &Config,
+    profile_id: &str,
+    input: &FormInput,
+    now: i64,
+) -> Result<Corrected, RightsError>
+where
+    S: RightsStore + OutboxStore + RateLimiter,
+{
+    let current = store.current_profile(profile_id).await?.ok_or(RightsError::NotFound)?;
+    let correction = parse_correction(input, &current).map_err(RightsError::Invalid)?;
+    if correction.new_email.is_some() {
+        limit_mailing_requests(store, config, &current.email, now).await?;
+    }
+    if !correction.set.is_empty() || !correction.remove.is_empty() {
+        store.correct(profile_id, &correction).await?;
+    }
+    let mut email_confirmation_sent = false;
+    if let Some(new_email) = &correction.new_email {
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let request = PendingRequest {
+            profile_id: profile_id.to_owned(),
+            address: new_email.as_str().to_owned(),
+            format: None,
+        };
+        let link = MailedLink {
+            kind: RequestKind::EmailChange,
+            purpose: Purpose::EmailChange,
+            path: "/privacy/email/confirm",
+            expires_at: now + CONFIRM_HOURS * 3600,
+            message: "email-change",
+            to: new_email.as_str(),
+            subject: format!("Confirm your new address for {}", config.links.organisation),
+            template: "email_change",
+            values: serde_json::json!({ "hours": CONFIRM_HOURS }),
+        };
+        send_link(store, config, &nonce, &request, link, now).await?;
+        email_confirmation_sent = true;
+    }
+    tracing::info!(
+        profile_id,
+        fields = correction.set.len() + correction.remove.len(),
+        email_change = email_confirmation_sent,
+        "profile corrected"
+    );
+    Ok(Corrected { fields_changed: correction.set.len() + correction.remove.len(), email_confirmation_sent })
+}
+
+/// The new address's owner followed the link: the profile moves to it.
+pub async fn confirm_email_change<S: RightsStore>(
+    store: &S,
+    config: &Config,
+    token: &str,
+    now: i64,
+) -> Result<(), RightsError> {
+    let (claims, request) =
+        redeem_link(store, config, RequestKind::EmailChange, Purpose::EmailChange, token, now).await?;
+    let email = Email::parse("email", &request.address).map_err(|_| {
+        RightsError::Store(StoreError::Unexpected("a stored address no longer parses".into()))
+    })?;
+    match store.change_email(&claims.profile_id, &email).await? {
+        EmailChanged::Changed => {
+            tracing::info!(profile_id = claims.profile_id.as_str(), "email address changed");
+            Ok(())
+        }
+        EmailChanged::Taken => Err(RightsError::EmailTaken),
+        EmailChanged::Used => Err(RightsError::LinkUsed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(pairs: &[(&str, &str)]) -> FormInput {
+        let mut input = FormInput::default();
+        for (name, value) in pairs {
+            input.push(name, (*value).to_owned());
+        }
+        input
+    }
+
+    fn current() -> CurrentProfile {
+        CurrentProfile { email: "Ana@Example.com".into(), country: Some("GB".into()) }
+    }
+
+    #[test]
+    fn a_correction_is_validated_as_the_forms_validate_and_blank_removes() {
+        let correction = parse_correction(
+            &input(&[("name", " Ana Silva "), ("phone", "020 7946 0958"), ("company", "")]),
+            &current(),
+        )
+        .unwrap();
+        assert_eq!(
+            correction.set,
+            vec![("full_name", "Ana Silva".to_owned()), ("phone", "+442079460958".to_owned())]
+        );
+        assert_eq!(correction.remove, vec!["company"]);
+        assert!(correction.new_email.is_none());
+    }
+
+    #[test]
+    fn every_bad_field_is_named_at_once() {
+        let errors = parse_correction(
+            &input(&[("phone", "12"), ("country", "XX"), ("name", "a\u{202E}b"), ("is_admin", "true")]),
+            &current(),
+        )
+        .unwrap_err();
+        let mut fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        fields.sort_unstable();
+        assert_eq!(fields, ["country", "is_admin", "name", "phone"]);
+    }
+
+    #[test]
+    fn the_same_address_in_another_case_is_no_change_and_a_new_one_waits_for_confirmation() {
+        let same = parse_correction(&input(&[("email", "ana@example.COM")]), &current()).unwrap();
+        assert!(same.is_empty());
+        let new = parse_correction(&input(&[("email", "ana@new.example")]), &current()).unwrap();
+        assert_eq!(new.new_email.unwrap().as_str(), "ana@new.example");
+        let blank = parse_correction(&input(&[("email", " ")]), &current()).unwrap_err();
+        assert_eq!(blank[0].field, "email");
+    }
+
+    #[test]
+    fn a_state_is_checked_against_the_new_country() {
+        let ok = parse_correction(&input(&[("country", "US"), ("state", "US-CA")]), &current()).unwrap();
+        assert!(ok.set.contains(&("state", "US-CA".to_owned())));
+        let wrong = parse_correction(&input(&[("state", "US-CA")]), &current()).unwrap_err();
+        assert_eq!(wrong[0].field, "state");
+    }
+}

@@ -1,0 +1,225 @@
+//! Taking one's data along: the export's formats, and sending it to an address the person names
+//! once they confirm from their own.
+
+use super::rights::{
+    limit_mailing_requests, redeem_link, send_link, MailedLink, PendingRequest, RequestKind, RightsError,
+    RightsStore, CONFIRM_HOURS,
+};
+use crate::config::Config;
+use crate::domain::fields::{Email, FieldError};
+use crate::domain::mail::outbox::OutboxStore;
+use crate::domain::ports::RateLimiter;
+use crate::token::{Purpose, TokenError};
+
+/// How long the person an export was sent to may download it.
+pub const EXPORT_DOWNLOAD_DAYS: i64 = 3;
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Json,
+    Csv,
+}
+
+impl ExportFormat {
+    pub fn parse(raw: Option<&str>) -> Result<Self, FieldError> {
+        match raw.unwrap_or("json") {
+            "json" => Ok(Self::Json),
+            "csv" => Ok(Self::Csv),
+            _ => Err(FieldError::new("format", "unknown_format", "must be json or csv")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Csv => "csv",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Json => "application/json",
+            Self::Csv => "text/csv; charset=utf-8",
+        }
+    }
+}
+
+/// The export as CSV: one row per value, `section,item,field,value`, nested fields as dotted
+/// paths and list entries by index, so that every value has its own cell and nothing is lost.
+pub fn export_csv(export: &serde_json::Value) -> String {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let _ = writer.write_record(["section", "item", "field", "value"]);
+    if let Some(sections) = export.as_object() {
+        for (section, value) in sections {
+            match value {
+                serde_json::Value::Array(items) if items.iter().all(|i| i.is_object()) => {
+                    for (index, item) in items.iter().enumerate() {
+                        let id = item_id(item).unwrap_or_else(|| index.to_string());
+                        flatten(&mut writer, section, &id, "", item);
+                    }
+                }
+                other => flatten(&mut writer, section, "", "", other),
+            }
+        }
+    }
+    let bytes = writer.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+fn item_id(item: &serde_json::Value) -> Option<String> {
+    ["submission_id", "registration_id", "at"]
+        .iter()
+        .find_map(|name| item.get(*name).and_then(|v| v.as_str()).map(str::to_owned))
+}
+
+fn flatten(
+    writer: &mut csv::Writer<Vec<u8>>,
+    section: &str,
+    item: &str,
+    path: &str,
+    value: &serde_json::Value,
+) {
+    let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                flatten(writer, section, item, &join(key), value);
+            }
+        }
+        serde_json::Value::Array(list) => {
+            for (index, value) in list.iter().enumerate() {
+                flatten(writer, section, item, &join(&index.to_string()), value);
+            }
+        }
+        serde_json::Value::Null => {}
+        serde_json::Value::String(text) => {
+            let _ = writer.write_record([section, item, path, text]);
+        }
+        other => {
+            let _ = writer.write_record([section, item, path, &other.to_string()]);
+        }
+    }
+}
+
+/// A person asks for their export to go to someone else: they confirm from their own address.
+pub async fn request_export_to<S>(
+    store: &S,
+    config: &Config,
+    profile_id: &str,
+    recipient: &Email,
+    format: ExportFormat,
+    now: i64,
+) -> Result<(), RightsError>
+where
+    S: RightsStore + OutboxStore + RateLimiter,
+{
+    let current = store.current_profile(profile_id).await?.ok_or(RightsError::NotFound)?;
+    limit_mailing_requests(store, config, &current.email, now).await?;
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let request = PendingRequest {
+        profile_id: profile_id.to_owned(),
+        address: recipient.as_str().to_owned(),
+        format: Some(format.as_str().to_owned()),
+    };
+    let link = MailedLink {
+        kind: RequestKind::Export,
+        purpose: Purpose::ExportConfirm,
+        path: "/privacy/export/confirm",
+        expires_at: now + CONFIRM_HOURS * 3600,
+        message: "export-confirm",
+        to: &current.email,
+        subject: format!("Confirm sending your {} data", config.links.organisation),
+        template: "export_confirm",
+        values: serde_json::json!({ "recipient": recipient.as_str(), "hours": CONFIRM_HOURS }),
+    };
+    send_link(store, config, &nonce, &request, link, now).await?;
+    tracing::info!(profile_id, "export to a nominated address requested");
+    Ok(())
+}
+
+/// What a confirmation link is about, for its page (read only: the link stays usable).
+pub fn export_confirmation(config: &Config, token: &str, now: i64) -> Result<(), RightsError> {
+    config.token_keys.verify(token, Purpose::ExportConfirm, now).map(|_| ()).map_err(RightsError::InvalidLink)
+}
+
+/// The person confirmed from their own address: the recipient gets a download link.
+pub async fn confirm_export_to<S>(
+    store: &S,
+    config: &Config,
+    token: &str,
+    now: i64,
+) -> Result<String, RightsError>
+where
+    S: RightsStore + OutboxStore,
+{
+    let (claims, request) =
+        redeem_link(store, config, RequestKind::Export, Purpose::ExportConfirm, token, now).await?;
+    // The download link works until it expires, or until the person's data is erased (its item is
+    // in their partition).
+    let link = MailedLink {
+        kind: RequestKind::ExportLink,
+        purpose: Purpose::ExportDownload,
+        path: "/privacy/export",
+        expires_at: now + EXPORT_DOWNLOAD_DAYS * 86_400,
+        message: "export-ready",
+        to: &request.address,
+        subject: format!("Personal data shared with you through {}", config.links.organisation),
+        template: "export_ready",
+        values: serde_json::json!({ "days": EXPORT_DOWNLOAD_DAYS }),
+    };
+    send_link(store, config, &claims.subject, &request, link, now).await?;
+    tracing::info!(profile_id = claims.profile_id.as_str(), "export sent to a nominated address");
+    Ok(request.address)
+}
+
+/// The recipient's download link: whose export, in which format, while it is still valid.
+pub async fn export_download<S: RightsStore>(
+    store: &S,
+    config: &Config,
+    token: &str,
+    now: i64,
+) -> Result<(String, ExportFormat), RightsError> {
+    let claims =
+        config.token_keys.verify(token, Purpose::ExportDownload, now).map_err(RightsError::InvalidLink)?;
+    let request = store
+        .find_request(RequestKind::ExportLink, &claims.profile_id, &claims.subject, now)
+        .await?
+        .ok_or(RightsError::LinkUsed)?;
+    let format = ExportFormat::parse(request.format.as_deref())
+        .map_err(|_| RightsError::InvalidLink(TokenError::Malformed))?;
+    Ok((claims.profile_id, format))
+}
+
+/// Checks a download link without using it, for the page that offers the download.
+pub fn export_download_link(config: &Config, token: &str, now: i64) -> Result<(), RightsError> {
+    config
+        .token_keys
+        .verify(token, Purpose::ExportDownload, now)
+        .map(|_| ())
+        .map_err(RightsError::InvalidLink)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn the_csv_export_has_every_value_in_its_own_cell() {
+        let export = serde_json::json!({
+            "profile": {"email": "a@example.com", "full_name": "Zoë, \"Z\""},
+            "submissions": [{"submission_id": "s1", "fields": {"message": "line1\nline2"}, "interests": ["a", "b"]}],
+            "data_controller": "WSO2 Inc.",
+        });
+        let csv = export_csv(&export);
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let rows: Vec<Vec<String>> =
+            reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();
+        let row = |s: &str, i: &str, f: &str| {
+            rows.iter().find(|r| r[0] == s && r[1] == i && r[2] == f).map(|r| r[3].clone())
+        };
+        assert_eq!(row("profile", "", "full_name").as_deref(), Some("Zoë, \"Z\""));
+        assert_eq!(row("submissions", "s1", "fields.message").as_deref(), Some("line1\nline2"));
+        assert_eq!(row("submissions", "s1", "interests.1").as_deref(), Some("b"));
+        assert_eq!(row("data_controller", "", "").as_deref(), Some("WSO2 Inc."));
+    }
+}

@@ -1,0 +1,237 @@
+//! The privacy center itself (`/me`): seeing everything held, correcting it (a new address once
+//! it is confirmed from there), limiting its use, withdrawing a consent, erasing it all.
+
+use lambda_http::{Body, Request, Response};
+use steward_core::domain::fields::Email;
+use steward_core::domain::fields::FieldError;
+use steward_core::domain::privacy::access::PrivacyStore as _;
+use steward_core::domain::privacy::correction::{confirm_email_change, correct};
+use steward_core::domain::privacy::erasure::{erase, ErasureReason};
+use steward_core::domain::privacy::export::{request_export_to, ExportFormat};
+use steward_core::domain::privacy::limits::{withdraw, Limit};
+use steward_core::domain::privacy::rights::{RightsError, RightsStore as _};
+use steward_core::http::problem::Problem;
+use steward_core::http::respond;
+
+use crate::export::{export, LAMBDA_RESPONSE_LIMIT, RESPONSE_ENVELOPE};
+use crate::handler::{done, missing_token, query, token_of, App, Signed};
+use crate::pages;
+use crate::problems::{erasure_problem, rights_problem, store_problem};
+
+pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Result<Response<Body>, Problem> {
+    let overridden = signed.form.first("_method").map(str::to_ascii_uppercase);
+    let method = match (method, path, overridden.as_deref()) {
+        ("POST", "/me", Some(m @ ("PATCH" | "DELETE"))) => m,
+        ("POST", "/me", _) => return Err(Problem::new(405, "method_not_allowed", "Use PATCH or DELETE")),
+        _ => method,
+    };
+    let profile_id = signed.profile_id.as_str();
+    match (method, path) {
+        ("GET" | "HEAD", "/me") => {
+            let data = fit_for_one_response(everything(app, profile_id).await?);
+            if signed.page {
+                let notice = query(signed.request, "done");
+                let page = pages::privacy_center(
+                    &app.config.links.organisation,
+                    &signed.session,
+                    &data,
+                    notice.as_deref(),
+                    None,
+                    &[],
+                );
+                return Ok(respond::html(200, page));
+            }
+            Ok(respond::json(200, &data))
+        }
+        ("GET" | "HEAD", "/me/delete") => Ok(respond::html(200, pages::confirm_erasure(&signed.session))),
+        ("GET" | "HEAD", "/me/export") => {
+            let format = ExportFormat::parse(query(signed.request, "format").as_deref())
+                .map_err(|e| Problem::validation(vec![e]))?;
+            export(app, profile_id, format).await
+        }
+        ("POST", "/me/export") => {
+            let to = Email::parse("to", signed.form.first("to").unwrap_or_default());
+            let format = ExportFormat::parse(signed.form.first("format"));
+            let (to, format) = match (to, format) {
+                (Ok(to), Ok(format)) => (to, format),
+                (to, format) => {
+                    return Err(Problem::validation(to.err().into_iter().chain(format.err()).collect()));
+                }
+            };
+            request_export_to(&app.store, &app.config, profile_id, &to, format, app.clock.now())
+                .await
+                .map_err(rights_problem)?;
+            let message =
+                "We sent a message to your own address: the export goes out once you confirm it there.";
+            Ok(finished(&signed, 202, "export_confirmation_sent", message))
+        }
+        ("PATCH", "/me") => {
+            let corrected =
+                match correct(&app.store, &app.config, profile_id, &signed.form, app.clock.now()).await {
+                    Ok(corrected) => corrected,
+                    // A page shows the errors beside the fields, keeping what the person typed.
+                    Err(RightsError::Invalid(errors)) if signed.page => {
+                        let data = everything(app, profile_id).await?;
+                        let organisation = &app.config.links.organisation;
+                        let page = pages::privacy_center(
+                            organisation,
+                            &signed.session,
+                            &data,
+                            None,
+                            Some(&signed.form),
+                            &errors,
+                        );
+                        return Ok(respond::html(422, page));
+                    }
+                    Err(err) => return Err(rights_problem(err)),
+                };
+            if signed.page {
+                let done =
+                    if corrected.email_confirmation_sent { "email_confirmation_sent" } else { "corrected" };
+                return Ok(respond::see_other(&format!("/me?session={}&done={done}", signed.session)));
+            }
+            Ok(respond::json(
+                200,
+                &serde_json::json!({
+                    "fields_changed": corrected.fields_changed,
+                    "email_confirmation_sent": corrected.email_confirmation_sent,
+                }),
+            ))
+        }
+        ("POST", "/me/restrict" | "/me/object") => {
+            let limit = if path == "/me/restrict" { Limit::Restrict } else { Limit::Object };
+            let lift = matches!(signed.form.first("lift"), Some("true" | "yes" | "1"));
+            if !app.store.set_limit(profile_id, limit, !lift).await.map_err(store_problem)? {
+                return Err(Problem::not_found("person"));
+            }
+            tracing::info!(profile_id, limit = limit.attribute(), lifted = lift, "processing limit changed");
+            let code = format!("{}{}", if lift { "lifted_" } else { "" }, limit.attribute());
+            Ok(finished(&signed, 200, &code, "Done."))
+        }
+        ("POST", "/me/withdraw") => {
+            let purpose = signed.form.first("purpose").ok_or_else(|| {
+                Problem::validation(vec![FieldError::new("purpose", "required", "is required")])
+            })?;
+            withdraw(&app.store, &app.catalogue, profile_id, purpose).await.map_err(rights_problem)?;
+            Ok(finished(&signed, 200, "withdrawn", "Your consent is withdrawn."))
+        }
+        ("DELETE", "/me") => {
+            if signed.page && signed.form.first("confirm") != Some("yes") {
+                return Err(Problem::validation(vec![FieldError::new(
+                    "confirm",
+                    "required",
+                    "tick the box to confirm that everything should be deleted",
+                )]));
+            }
+            let report = erase(
+                &app.store,
+                &app.cvs,
+                Some(&app.config.links),
+                profile_id,
+                ErasureReason::Request,
+                app.clock.now(),
+            )
+            .await
+            .map_err(erasure_problem)?;
+            if signed.page {
+                return Ok(respond::html(200, pages::erased()));
+            }
+            Ok(respond::json(
+                200,
+                &serde_json::json!({
+                    "erased": true,
+                    // Nothing held any more: asked before, or finished now.
+                    "already_erased": report.is_none(),
+                    "report": report,
+                }),
+            ))
+        }
+        _ => Err(Problem::new(405, "method_not_allowed", "This route does not take this method")),
+    }
+}
+
+/// The new address's confirmation link, behind a button.
+pub async fn email_confirmation_page(request: &Request) -> Result<Response<Body>, Problem> {
+    let token = query(request, "token").ok_or_else(missing_token)?;
+    Ok(respond::html(
+        200,
+        pages::confirm_link("Confirm your new address", "/privacy/email/confirm", &token, "Use this address"),
+    ))
+}
+
+/// Confirmed from the new address: the profile moves to it.
+pub async fn confirm_email(
+    app: &App,
+    request: &Request,
+    json_client: bool,
+) -> Result<Response<Body>, Problem> {
+    let token = token_of(request).await?;
+    confirm_email_change(&app.store, &app.config, &token, app.clock.now()).await.map_err(rights_problem)?;
+    Ok(done(
+        json_client,
+        "Your address has changed",
+        "From now on we use this address. Sign in again to see your data.",
+    ))
+}
+
+/// After a change: a redirect back to the privacy center for pages, JSON for API clients.
+fn finished(signed: &Signed<'_>, status: u16, code: &str, message: &str) -> Response<Body> {
+    if signed.page {
+        return respond::see_other(&format!("/me?session={}&done={code}", signed.session));
+    }
+    respond::json(status, &serde_json::json!({ "result": code, "message": message }))
+}
+
+pub async fn everything(app: &App, profile_id: &str) -> Result<serde_json::Value, Problem> {
+    app.store.everything(profile_id).await.map_err(store_problem)?.ok_or_else(|| Problem::not_found("person"))
+}
+
+/// Values longer than this are shortened in the privacy center when everything would not fit
+/// one response; the export always has them whole.
+const ABBREVIATED_CHARS: usize = 1_000;
+
+/// What the privacy center shows: everything held, with long values shortened (and
+/// `abbreviated` saying so, and where to get them whole) when it would not fit one response.
+fn fit_for_one_response(mut data: serde_json::Value) -> serde_json::Value {
+    let size = serde_json::to_string(&data).map_or(usize::MAX, |s| s.len());
+    // Half the limit: the page renders the same data as HTML, which is larger than its JSON.
+    if size + RESPONSE_ENVELOPE <= LAMBDA_RESPONSE_LIMIT / 2 {
+        return data;
+    }
+    fn shorten(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(text) if text.chars().count() > ABBREVIATED_CHARS => {
+                let kept: String = text.chars().take(ABBREVIATED_CHARS).collect();
+                let total = text.chars().count();
+                *text = format!("{kept}… ({total} characters: the export has them all)");
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(shorten),
+            serde_json::Value::Object(fields) => fields.values_mut().for_each(shorten),
+            _ => {}
+        }
+    }
+    shorten(&mut data);
+    data["abbreviated"] = serde_json::json!({
+        "detail": format!("Values longer than {ABBREVIATED_CHARS} characters are shortened here; the export has everything."),
+        "export": "/me/export",
+    });
+    // Still too large (a very long history of short values): each list shows its first entries
+    // and says how many more the export has.
+    let size = serde_json::to_string(&data).map_or(usize::MAX, |s| s.len());
+    if size + RESPONSE_ENVELOPE > LAMBDA_RESPONSE_LIMIT / 2 {
+        let mut omitted = serde_json::Map::new();
+        if let Some(fields) = data.as_object_mut() {
+            for (name, value) in fields.iter_mut() {
+                if let Some(items) = value.as_array_mut().filter(|items| items.len() > LISTED_ENTRIES) {
+                    omitted.insert(name.clone(), (items.len() - LISTED_ENTRIES).into());
+                    items.truncate(LISTED_ENTRIES);
+                }
+            }
+        }
+        data["abbreviated"]["omitted"] = omitted.into();
+    }
+    data
+}
+
+/// How many entries of each list the privacy center shows when everything would not fit.
+const LISTED_ENTRIES: usize = 100;

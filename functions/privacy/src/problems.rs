@@ -1,0 +1,62 @@
+//! How each use case's failures answer, in one place for the whole privacy center.
+
+use steward_core::domain::ports::StoreError;
+use steward_core::domain::privacy::access::PrivacyError;
+use steward_core::domain::privacy::erasure::ErasureError;
+use steward_core::domain::privacy::rights::RightsError;
+use steward_core::http::problem::Problem;
+
+pub fn store_problem(err: StoreError) -> Problem {
+    Problem::store_failed(&err, "the privacy center")
+}
+
+pub fn invalid_link(reason: impl std::fmt::Display) -> Problem {
+    tracing::info!(%reason, "link refused");
+    Problem::new(403, "invalid_token", "This link is not valid")
+        .with_detail("It may have expired. Ask for a new one.")
+}
+
+pub fn link_used() -> Problem {
+    Problem::new(403, "link_used", "This link was used already")
+        .with_detail("Each link works once. Ask for a new one.")
+}
+
+pub fn privacy_problem(err: PrivacyError) -> Problem {
+    match err {
+        PrivacyError::RateLimited(wait) => {
+            Problem::new(429, "rate_limited", "Too many requests").with_retry_after(wait.as_secs())
+        }
+        PrivacyError::InvalidLink(reason) => invalid_link(reason),
+        PrivacyError::LinkUsed => link_used(),
+        PrivacyError::Store(err) => store_problem(err),
+    }
+}
+
+pub fn rights_problem(err: RightsError) -> Problem {
+    match err {
+        RightsError::Invalid(errors) => Problem::validation(errors),
+        RightsError::NotFound => Problem::not_found("person"),
+        RightsError::InvalidLink(reason) => invalid_link(reason),
+        RightsError::LinkUsed => link_used(),
+        RightsError::EmailTaken => {
+            Problem::new(409, "email_taken", "This address belongs to another profile")
+                .with_detail("Sign in with that address to see or delete its data.")
+        }
+        RightsError::RateLimited(wait) => {
+            Problem::new(429, "rate_limited", "Too many requests").with_retry_after(wait.as_secs())
+        }
+        RightsError::Store(err) => store_problem(err),
+    }
+}
+
+pub fn erasure_problem(err: ErasureError) -> Problem {
+    match err {
+        ErasureError::Store(err) => store_problem(err),
+        ErasureError::Cv(err) => {
+            // Nothing is lost: asking again finishes the erasure.
+            tracing::error!(error = %err, "erasure stopped at the CV bucket");
+            Problem::unavailable(5)
+                .with_detail("Your data is being deleted; please ask again in a moment to finish.")
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Signing in to the privacy center: a link by mail (the same answer whether or not the address
+//! is known), then a session from the link, behind a button so that a link scanner cannot use it.
+
+use lambda_http::{Body, Request, Response};
+use steward_core::domain::fields::Email;
+use steward_core::domain::privacy::access::{request_link, start_session};
+use steward_core::http::page::layout;
+use steward_core::http::problem::Problem;
+use steward_core::http::{client, respond};
+
+use crate::handler::{missing_token, query, read_form, rfc3339, token_of, App};
+use crate::pages;
+use crate::problems::privacy_problem;
+
+pub async fn request_link_by_mail(
+    app: &App,
+    request: &Request,
+    json_client: bool,
+) -> Result<Response<Body>, Problem> {
+    let form = read_form(request).await?;
+    let email = Email::parse("email", form.first("email").unwrap_or_default())
+        .map_err(|e| Problem::validation(vec![e]))?;
+    let ip = client::client_info(request, app.clock.as_ref()).source_ip;
+    request_link(&app.store, &app.config, &email, &ip, app.clock.now()).await.map_err(privacy_problem)?;
+    // The same answer whether or not the address is known.
+    let message = "If we know this address, a sign-in link is on its way. It works once, for 15 minutes.";
+    Ok(if json_client {
+        respond::json(202, &serde_json::json!({ "message": message }))
+    } else {
+        respond::html(202, layout("Check your email", &format!("<h1>Check your email</h1><p>{message}</p>")))
+    })
+}
+
+/// The link's page: a button that opens the session.
+pub async fn session_page(request: &Request) -> Result<Response<Body>, Problem> {
+    // A page and a button: a link scanner opening the link must not use it up.
+    let token = query(request, "token").ok_or_else(missing_token)?;
+    Ok(respond::html(
+        200,
+        pages::confirm_link("Open your privacy center", "/privacy/session", &token, "Continue"),
+    ))
+}
+
+/// The button: the link becomes a session (once).
+pub async fn open_session(
+    app: &App,
+    request: &Request,
+    json_client: bool,
+) -> Result<Response<Body>, Problem> {
+    let token = token_of(request).await?;
+    let (session_token, expires_at) =
+        start_session(&app.store, &app.config, &token, app.clock.now()).await.map_err(privacy_problem)?;
+    if json_client {
+        return Ok(respond::json(
+            200,
+            &serde_json::json!({ "session_token": session_token, "expires_at": rfc3339(expires_at) }),
+        ));
+    }
+    Ok(respond::see_other(&format!("/me?session={session_token}")))
+}
