@@ -15,8 +15,7 @@ use steward_blackbox::{confirm_with_card, http, link, stack, submit_json as subm
 use steward_core::adapters::dynamodb::{DynamoStore, SCHEMA_VERSION};
 use steward_core::domain::mail::preferences::{ChangeSource, PreferenceChange, PreferenceStore};
 use steward_core::domain::privacy::erasure::{erase, ErasureReason};
-use steward_core::domain::privacy::limits::Limit;
-use steward_core::domain::privacy::rights::RightsStore;
+use steward_core::domain::privacy::limits::{Limit, LimitStore};
 
 /// The people in the fixture (addresses under example.com; nobody real).
 const KEPT: &str = "fixture.kept@example.com";

@@ -9,7 +9,8 @@ use steward_core::domain::privacy::correction::{confirm_email_change, correct};
 use steward_core::domain::privacy::erasure::{erase, ErasureReason};
 use steward_core::domain::privacy::export::{request_export_to, ExportFormat};
 use steward_core::domain::privacy::limits::{withdraw, Limit};
-use steward_core::domain::privacy::rights::{RightsError, RightsStore as _};
+use steward_core::domain::privacy::limits::LimitStore as _;
+use steward_core::domain::privacy::rights::RightsError;
 use steward_core::http::problem::Problem;
 use steward_core::http::respond;
 

@@ -10,9 +10,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, Transact
 use crate::domain::fields::Email;
 use crate::domain::mail::preferences::ChangeSource;
 use crate::domain::ports::StoreError;
-use crate::domain::privacy::correction::{Correction, CurrentProfile};
-use crate::domain::privacy::limits::Limit;
-use crate::domain::privacy::rights::{EmailChanged, PendingRequest, RequestKind, RightsStore};
+use crate::domain::privacy::correction::{Correction, CorrectionStore, EmailChanged};
+use crate::domain::privacy::limits::{Limit, LimitStore};
+use crate::domain::privacy::rights::{CurrentProfile, PendingRequest, RequestKind, RightsStore};
 use crate::time::Timestamp;
 
 /// One entry of a person's profile history: what changed, never the values.
@@ -90,85 +90,6 @@ impl RightsStore for DynamoStore {
         }))
     }
 
-    async fn correct(&self, profile_id: &str, correction: &Correction) -> Result<bool, StoreError> {
-        let mut sets = vec!["updated_at = :now".to_owned()];
-        let mut names = HashMap::new();
-        let mut values = HashMap::from([(":now".to_owned(), s(self.clock.timestamp().rfc3339()))]);
-        for (attribute, value) in &correction.set {
-            sets.push(format!("#{attribute} = :{attribute}"));
-            names.insert(format!("#{attribute}"), (*attribute).to_owned());
-            values.insert(format!(":{attribute}"), s(value));
-        }
-        let mut expression = format!("SET {}", sets.join(", "));
-        if !correction.remove.is_empty() {
-            for attribute in &correction.remove {
-                names.insert(format!("#{attribute}"), (*attribute).to_owned());
-            }
-            let removed: Vec<String> = correction.remove.iter().map(|a| format!("#{a}")).collect();
-            expression.push_str(&format!(" REMOVE {}", removed.join(", ")));
-        }
-        let changed: Vec<&str> =
-            correction.set.iter().map(|(a, _)| *a).chain(correction.remove.iter().copied()).collect();
-        let update = Update::builder()
-            .update_expression(expression)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values));
-        self.update_with_history(profile_id, update, format!("corrected {}", changed.join(", "))).await
-    }
-
-    async fn set_limit(&self, profile_id: &str, limit: Limit, on: bool) -> Result<bool, StoreError> {
-        let attribute = limit.attribute();
-        let update = if on {
-            Update::builder()
-                .update_expression(format!("SET {attribute} = if_not_exists({attribute}, :now)"))
-                .expression_attribute_values(":now", s(self.clock.timestamp().rfc3339()))
-        } else {
-            Update::builder().update_expression(format!("REMOVE {attribute}"))
-        };
-        let change = format!("{} {}", if on { "set" } else { "lifted" }, attribute.trim_end_matches("ed"));
-        self.update_with_history(profile_id, update, change).await
-    }
-
-    async fn withdraw(&self, profile_id: &str, purpose: &str) -> Result<bool, StoreError> {
-        let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(false) };
-        let now = self.clock.timestamp();
-        let mut update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(profile_key.0, profile_key.1)))
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":purpose", AttributeValue::Ss(vec![purpose.to_owned()]))
-            .expression_attribute_values(":now", s(now.rfc3339()));
-        let mut items = vec![];
-        if purpose == "marketing" {
-            // Consent to marketing ends every subscription, confirmed or pending.
-            update = update
-                .update_expression("ADD withdrawn_consents :purpose SET unsubscribed_all = :true, preferences_changed_at = :now REMOVE marketing_topics, pending_topics")
-                .expression_attribute_values(":true", AttributeValue::Bool(true));
-            let log = mail_log_item(
-                profile_id,
-                &now,
-                ChangeSource::Preferences,
-                "consent to marketing withdrawn".into(),
-                "-",
-            );
-            items.push(
-                TransactWriteItem::builder()
-                    .put(built(Put::builder().table_name(&self.table).set_item(Some(log)).build())?)
-                    .build(),
-            );
-        } else {
-            update = update.update_expression("ADD withdrawn_consents :purpose SET updated_at = :now");
-        }
-        let history = history_item(profile_id, &now, format!("withdrew consent: {purpose}"));
-        items.push(
-            TransactWriteItem::builder()
-                .put(built(Put::builder().table_name(&self.table).set_item(Some(history)).build())?)
-                .build(),
-        );
-        items.push(TransactWriteItem::builder().update(built(update.build())?).build());
-        self.transact(items).await
-    }
-
     async fn save_request(
         &self,
         kind: RequestKind,
@@ -242,6 +163,34 @@ impl RightsStore for DynamoStore {
                 })
             }))
     }
+}
+
+impl CorrectionStore for DynamoStore {
+    async fn correct(&self, profile_id: &str, correction: &Correction) -> Result<bool, StoreError> {
+        let mut sets = vec!["updated_at = :now".to_owned()];
+        let mut names = HashMap::new();
+        let mut values = HashMap::from([(":now".to_owned(), s(self.clock.timestamp().rfc3339()))]);
+        for (attribute, value) in &correction.set {
+            sets.push(format!("#{attribute} = :{attribute}"));
+            names.insert(format!("#{attribute}"), (*attribute).to_owned());
+            values.insert(format!(":{attribute}"), s(value));
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        if !correction.remove.is_empty() {
+            for attribute in &correction.remove {
+                names.insert(format!("#{attribute}"), (*attribute).to_owned());
+            }
+            let removed: Vec<String> = correction.remove.iter().map(|a| format!("#{a}")).collect();
+            expression.push_str(&format!(" REMOVE {}", removed.join(", ")));
+        }
+        let changed: Vec<&str> =
+            correction.set.iter().map(|(a, _)| *a).chain(correction.remove.iter().copied()).collect();
+        let update = Update::builder()
+            .update_expression(expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values));
+        self.update_with_history(profile_id, update, format!("corrected {}", changed.join(", "))).await
+    }
 
     async fn change_email(&self, profile_id: &str, new_email: &Email) -> Result<EmailChanged, StoreError> {
         let Some(old_key) = self.profile_key(profile_id).await? else { return Ok(EmailChanged::Used) };
@@ -282,5 +231,60 @@ impl RightsStore for DynamoStore {
         } else {
             Ok(EmailChanged::Used)
         }
+    }
+}
+
+impl LimitStore for DynamoStore {
+    async fn set_limit(&self, profile_id: &str, limit: Limit, on: bool) -> Result<bool, StoreError> {
+        let attribute = limit.attribute();
+        let update = if on {
+            Update::builder()
+                .update_expression(format!("SET {attribute} = if_not_exists({attribute}, :now)"))
+                .expression_attribute_values(":now", s(self.clock.timestamp().rfc3339()))
+        } else {
+            Update::builder().update_expression(format!("REMOVE {attribute}"))
+        };
+        let change = format!("{} {}", if on { "set" } else { "lifted" }, attribute.trim_end_matches("ed"));
+        self.update_with_history(profile_id, update, change).await
+    }
+
+    async fn withdraw(&self, profile_id: &str, purpose: &str) -> Result<bool, StoreError> {
+        let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(false) };
+        let now = self.clock.timestamp();
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(profile_key.0, profile_key.1)))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":purpose", AttributeValue::Ss(vec![purpose.to_owned()]))
+            .expression_attribute_values(":now", s(now.rfc3339()));
+        let mut items = vec![];
+        if purpose == "marketing" {
+            // Consent to marketing ends every subscription, confirmed or pending.
+            update = update
+                .update_expression("ADD withdrawn_consents :purpose SET unsubscribed_all = :true, preferences_changed_at = :now REMOVE marketing_topics, pending_topics")
+                .expression_attribute_values(":true", AttributeValue::Bool(true));
+            let log = mail_log_item(
+                profile_id,
+                &now,
+                ChangeSource::Preferences,
+                "consent to marketing withdrawn".into(),
+                "-",
+            );
+            items.push(
+                TransactWriteItem::builder()
+                    .put(built(Put::builder().table_name(&self.table).set_item(Some(log)).build())?)
+                    .build(),
+            );
+        } else {
+            update = update.update_expression("ADD withdrawn_consents :purpose SET updated_at = :now");
+        }
+        let history = history_item(profile_id, &now, format!("withdrew consent: {purpose}"));
+        items.push(
+            TransactWriteItem::builder()
+                .put(built(Put::builder().table_name(&self.table).set_item(Some(history)).build())?)
+                .build(),
+        );
+        items.push(TransactWriteItem::builder().update(built(update.build())?).build());
+        self.transact(items).await
     }
 }

@@ -2,9 +2,11 @@
 //! is confirmed from that address.
 
 use super::rights::{
-    limit_mailing_requests, redeem_link, send_link, EmailChanged, MailedLink, PendingRequest, RequestKind,
+    limit_mailing_requests, redeem_link, send_link, CurrentProfile, MailedLink, PendingRequest, RequestKind,
     RightsError, RightsStore, CONFIRM_HOURS,
 };
+use std::future::Future;
+
 use crate::config::Config;
 use crate::domain::fields::{self, Country, Email, FieldError, PhoneNumber, State};
 use crate::domain::forms::validation::{FormInput, COMPANY_MAX, JOB_TITLE_MAX, NAME_MAX};
@@ -39,12 +41,6 @@ impl Correction {
     }
 }
 
-/// The parts of a stored profile a correction is checked against.
-#[derive(Debug, Clone, Default)]
-pub struct CurrentProfile {
-    pub email: String,
-    pub country: Option<String>,
-}
 
 /// Checks a correction as the forms check the same fields: every failing field at once.
 pub fn parse_correction(input: &FormInput, current: &CurrentProfile) -> Result<Correction, Vec<FieldError>> {
@@ -126,6 +122,31 @@ pub fn parse_correction(input: &FormInput, current: &CurrentProfile) -> Result<C
     }
 }
 
+/// What correcting needs of the store.
+pub trait CorrectionStore {
+    /// Applies a correction's `set` and `remove`, and logs which fields changed (not their values).
+    fn correct(
+        &self,
+        profile_id: &str,
+        correction: &Correction,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Moves the profile to its new address, unless another profile has it.
+    fn change_email(
+        &self,
+        profile_id: &str,
+        new_email: &Email,
+    ) -> impl Future<Output = Result<EmailChanged, StoreError>> + Send;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailChanged {
+    Changed,
+    /// Another profile has this address already.
+    Taken,
+    /// The link was used already, or the profile is gone.
+    Used,
+}
+
 /// What a correction did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Corrected {
@@ -142,7 +163,7 @@ pub async fn correct<S>(
     now: i64,
 ) -> Result<Corrected, RightsError>
 where
-    S: RightsStore + OutboxStore + RateLimiter,
+    S: RightsStore + CorrectionStore + OutboxStore + RateLimiter,
 {
     let current = store.current_profile(profile_id).await?.ok_or(RightsError::NotFound)?;
     let correction = parse_correction(input, &current).map_err(RightsError::Invalid)?;
@@ -184,7 +205,7 @@ where
 }
 
 /// The new address's owner followed the link: the profile moves to it.
-pub async fn confirm_email_change<S: RightsStore>(
+pub async fn confirm_email_change<S: RightsStore + CorrectionStore>(
     store: &S,
     config: &Config,
     token: &str,

@@ -1,7 +1,10 @@
 //! Limits a person puts on how their data is used (restriction, objection), and withdrawing a
 //! consent.
 
-use super::rights::{RightsError, RightsStore};
+use std::future::Future;
+
+use super::rights::RightsError;
+use crate::domain::ports::StoreError;
 use crate::domain::fields::FieldError;
 use crate::domain::forms::catalogue::{Catalogue, LawfulBasis};
 
@@ -23,9 +26,27 @@ impl Limit {
     }
 }
 
+/// What limits and withdrawals need of the store.
+pub trait LimitStore {
+    /// Sets or lifts a limit, and logs it.
+    fn set_limit(
+        &self,
+        profile_id: &str,
+        limit: Limit,
+        on: bool,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Records that a consent-based purpose was withdrawn; withdrawing `marketing` also ends every
+    /// subscription.
+    fn withdraw(
+        &self,
+        profile_id: &str,
+        purpose: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// Withdraws a consent: only purposes whose lawful basis is consent can be withdrawn (the others
 /// are objected to, or end with the contract).
-pub async fn withdraw<S: RightsStore>(
+pub async fn withdraw<S: LimitStore>(
     store: &S,
     catalogue: &Catalogue,
     profile_id: &str,

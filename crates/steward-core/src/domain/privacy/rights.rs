@@ -5,16 +5,21 @@
 
 use std::future::Future;
 
-use super::correction::{Correction, CurrentProfile};
-use super::limits::Limit;
 use crate::config::Config;
-use crate::domain::fields::{Email, FieldError};
+use crate::domain::fields::FieldError;
 use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
 use crate::domain::ports::{RateLimiter, StoreError};
 use crate::token::{Claims, Purpose, TokenError};
 
 /// How long a link to confirm a new address, or an export to someone else, works.
 pub const CONFIRM_HOURS: i64 = 24;
+
+/// The parts of a stored profile a correction is checked against.
+#[derive(Debug, Clone, Default)]
+pub struct CurrentProfile {
+    pub email: String,
+    pub country: Option<String>,
+}
 
 /// What a person can see of a pending email change or export, once they follow its link.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,40 +30,14 @@ pub struct PendingRequest {
     pub format: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EmailChanged {
-    Changed,
-    /// Another profile has this address already.
-    Taken,
-    /// The link was used already, or the profile is gone.
-    Used,
-}
 
+/// What every right needs of the store: the profile as the rights see it, and the requests a
+/// person confirms by following a mailed link.
 pub trait RightsStore {
     fn current_profile(
         &self,
         profile_id: &str,
     ) -> impl Future<Output = Result<Option<CurrentProfile>, StoreError>> + Send;
-    /// Applies a correction's `set` and `remove`, and logs which fields changed (not their values).
-    fn correct(
-        &self,
-        profile_id: &str,
-        correction: &Correction,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Sets or lifts a limit, and logs it.
-    fn set_limit(
-        &self,
-        profile_id: &str,
-        limit: Limit,
-        on: bool,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Records that a consent-based purpose was withdrawn; withdrawing `marketing` also ends every
-    /// subscription.
-    fn withdraw(
-        &self,
-        profile_id: &str,
-        purpose: &str,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Keeps a pending request (email change or export) in the person's own partition, so that
     /// erasure takes it along.
     fn save_request(
@@ -84,12 +63,6 @@ pub trait RightsStore {
         nonce: &str,
         now: i64,
     ) -> impl Future<Output = Result<Option<PendingRequest>, StoreError>> + Send;
-    /// Moves the profile to its new address, unless another profile has it.
-    fn change_email(
-        &self,
-        profile_id: &str,
-        new_email: &Email,
-    ) -> impl Future<Output = Result<EmailChanged, StoreError>> + Send;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
