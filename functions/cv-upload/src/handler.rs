@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use lambda_http::{Body, Request, Response};
@@ -38,7 +39,7 @@ impl App {
         Ok(Self {
             allowed_origins: env.origins("ALLOWED_ORIGINS")?,
             token_keys: env.token_keys("TOKEN_KEYS")?,
-            bucket: crate::cv_bucket(env, region)?,
+            bucket: cv_bucket(env, region)?,
             credentials,
             clock,
             max_body_bytes: env.number("MAX_BODY_BYTES", 16 * 1024)? as usize,
@@ -114,4 +115,20 @@ async fn authorize(app: &App, request: &Request) -> Result<Response<Body>, Probl
         }
         Err(UploadError::Invalid(errors)) => Err(Problem::validation(errors)),
     }
+}
+
+/// Where CVs go, from the function's environment.
+pub fn cv_bucket<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+    region: String,
+) -> Result<CvBucket, ConfigError> {
+    let name = env.required("CV_BUCKET")?;
+    let endpoint = env.optional("AWS_ENDPOINT_URL_S3").or_else(|| env.optional("AWS_ENDPOINT_URL"));
+    Ok(CvBucket {
+        url: steward_core::adapters::s3::post::bucket_url(&name, &region, endpoint.as_deref()),
+        name,
+        region,
+        max_bytes: env.number("CV_MAX_BYTES", 10 * 1024 * 1024)?,
+        url_valid_for: Duration::from_secs(env.number("CV_UPLOAD_URL_TTL_SECONDS", 300)?),
+    })
 }

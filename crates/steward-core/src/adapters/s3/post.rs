@@ -57,6 +57,15 @@ impl UploadSigner for S3PostSigner {
     }
 }
 
+/// Where browsers POST: the regional virtual-hosted bucket URL in AWS, or the endpoint override
+/// (the local S3) in path style.
+pub fn bucket_url(bucket: &str, region: &str, endpoint_override: Option<&str>) -> String {
+    match endpoint_override {
+        Some(endpoint) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
+        None => format!("https://{bucket}.s3.{region}.amazonaws.com/"),
+    }
+}
+
 pub fn presign_post(
     rules: &UploadRules<'_>,
     credentials: &SigningCredentials,
