@@ -24,9 +24,7 @@ use serde_json::{Map, Value};
 use crate::adapters::dynamodb::{keys, SCHEMA_VERSION};
 use crate::domain::careers::{PresignedPost, UploadRules, UploadSigner};
 use crate::domain::mail::outbox::{MailSender, SendError};
-use crate::domain::payments::{
-    Created, IntentRequest, PaymentProvider, ProviderError, SubscriptionRequest,
-};
+use crate::domain::payments::{Created, IntentRequest, PaymentProvider, ProviderError, SubscriptionRequest};
 use crate::domain::ports::{Clock, StoreError};
 use crate::domain::privacy::erasure::{CvObjects, CvObjectsError, ItemKey};
 use crate::secret::SecretKey;
@@ -55,8 +53,8 @@ const AUDIT_RETENTION_DAYS: i64 = 7 * 365;
 
 // --- The clock ------------------------------------------------------------------------------
 
-/// A clock that stands still until a test moves it, to the second. Clones share the time, so the store, the
-/// use case and the test all see one clock.
+/// A clock that stands still until a test moves it, to the second. Clones share the time, so the
+/// store, the use case and the test all see one clock.
 #[derive(Debug, Clone)]
 pub struct MemoryClock(Arc<AtomicI64>);
 
@@ -241,7 +239,8 @@ impl MemoryStore {
     /// The next `calls` calls succeed; every one after fails, until [`Self::heal`]. Counting the
     /// calls of an uninterrupted run ([`Self::calls`]) gives every point a use case can stop at.
     pub fn fail_after(&self, calls: usize, fault: Fault) {
-        self.lock().fault = Some(FaultRule { operation: None, succeed_first: calls, fail_times: None, fault });
+        self.lock().fault =
+            Some(FaultRule { operation: None, succeed_first: calls, fail_times: None, fault });
     }
 
     /// The next `calls` calls fail, then the store works again.
@@ -257,7 +256,8 @@ impl MemoryStore {
     /// Every call of one port method (by its name in the trait, e.g. `"forget_profile"`) fails,
     /// until [`Self::heal`]; the others work.
     pub fn fail_operation(&self, operation: &'static str, fault: Fault) {
-        self.lock().fault = Some(FaultRule { operation: Some(operation), succeed_first: 0, fail_times: None, fault });
+        self.lock().fault =
+            Some(FaultRule { operation: Some(operation), succeed_first: 0, fail_times: None, fault });
     }
 
     /// No more injected failures.
@@ -559,7 +559,8 @@ impl UploadSigner for MemoryUploadSigner {
             ("Content-Type".to_owned(), rules.content_type.to_owned()),
             ("x-amz-server-side-encryption".to_owned(), rules.server_side_encryption.to_owned()),
         ];
-        fields.extend(rules.metadata.iter().map(|(name, value)| (format!("x-amz-meta-{name}"), value.clone())));
+        fields
+            .extend(rules.metadata.iter().map(|(name, value)| (format!("x-amz-meta-{name}"), value.clone())));
         PresignedPost {
             url: format!("memory://{}", rules.bucket),
             fields,
@@ -622,7 +623,9 @@ impl MemoryPaymentProvider {
         state.calls.push(call);
         match state.fault {
             None => Ok(()),
-            Some(ProviderFault::Unavailable) => Err(ProviderError::Unavailable("injected by the test".into())),
+            Some(ProviderFault::Unavailable) => {
+                Err(ProviderError::Unavailable("injected by the test".into()))
+            }
             Some(ProviderFault::Rejected) => Err(ProviderError::Rejected("injected by the test".into())),
         }
     }

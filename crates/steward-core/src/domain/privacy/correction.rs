@@ -41,7 +41,6 @@ impl Correction {
     }
 }
 
-
 /// Checks a correction as the forms check the same fields: every failing field at once.
 pub fn parse_correction(input: &FormInput, current: &CurrentProfile) -> Result<Correction, Vec<FieldError>> {
     let mut errors = Vec::new();

@@ -204,6 +204,7 @@ pub fn export_download_link(config: &Config, token: &str, now: i64) -> Result<()
 mod tests {
     use super::*;
 
+    #[test]
     fn the_csv_export_has_every_value_in_its_own_cell() {
         let export = serde_json::json!({
             "profile": {"email": "a@example.com", "full_name": "Zoë, \"Z\""},

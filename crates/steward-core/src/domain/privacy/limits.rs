@@ -4,9 +4,9 @@
 use std::future::Future;
 
 use super::rights::RightsError;
-use crate::domain::ports::StoreError;
 use crate::domain::fields::FieldError;
 use crate::domain::forms::catalogue::{Catalogue, LawfulBasis};
+use crate::domain::ports::StoreError;
 
 /// A limit a person puts on how their data is used, or lifts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

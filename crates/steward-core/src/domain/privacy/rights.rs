@@ -30,7 +30,6 @@ pub struct PendingRequest {
     pub format: Option<String>,
 }
 
-
 /// What every right needs of the store: the profile as the rights see it, and the requests a
 /// person confirms by following a mailed link.
 pub trait RightsStore {

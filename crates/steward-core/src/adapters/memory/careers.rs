@@ -1,0 +1,48 @@
+//! Careers: a CV check recorded on its application.
+
+use super::*;
+use crate::domain::careers::{CvCheck, CvOutcome, CvRecorded, CvStore};
+
+impl CvStore for MemoryStore {
+    async fn record_cv(&self, check: &CvCheck) -> Result<CvRecorded, StoreError> {
+        let application = keys::submission(&check.profile_id, &check.application_id);
+        self.run("record_cv", |table| {
+            let Some(submission) = table.get_mut(&application) else {
+                return Ok(CvRecorded::ApplicationMissing);
+            };
+            let recorded_upload =
+                submission.get("cv").and_then(Value::as_object).and_then(|cv| number(cv, "uploaded_at"));
+            if recorded_upload.is_some_and(|at| at > check.uploaded_at) {
+                return Ok(CvRecorded::NewerRecorded);
+            }
+            submission.insert("cv".into(), cv_of(check).into());
+            Ok(CvRecorded::Recorded)
+        })
+    }
+}
+
+fn cv_of(check: &CvCheck) -> Item {
+    let mut cv = Item::new();
+    cv.insert("key".into(), check.key.clone().into());
+    cv.insert("uploaded_at".into(), check.uploaded_at.into());
+    cv.insert("checked_at".into(), check.checked_at.rfc3339().into());
+    if let Some(version) = &check.version_id {
+        cv.insert("version_id".into(), version.clone().into());
+    }
+    if let Some(name) = &check.file_name {
+        cv.insert("file_name".into(), name.clone().into());
+    }
+    match &check.outcome {
+        CvOutcome::Verified { cv_type, size, sha256 } => {
+            cv.insert("status".into(), "verified".into());
+            cv.insert("media_type".into(), cv_type.media_type().into());
+            cv.insert("size".into(), (*size).into());
+            cv.insert("sha256".into(), sha256.clone().into());
+        }
+        CvOutcome::Rejected { reason } => {
+            cv.insert("status".into(), "rejected".into());
+            cv.insert("reason".into(), reason.clone().into());
+        }
+    }
+    cv
+}

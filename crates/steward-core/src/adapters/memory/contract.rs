@@ -1,0 +1,351 @@
+//! The promises the store ports make, as checks any implementation must pass: the use cases'
+//! own tests trust the memory store only because both stores pass these. Each function panics
+//! on the first promise broken, naming it.
+//!
+//! They run against `MemoryStore` in `crates/steward-core/tests/` and against the DynamoDB store
+//! on the local stack in `tests/contract.rs`. Every id they make is new, so they can share a table
+//! with other tests and run again on it. `now` is the time the checks play at: against a shared
+//! table, give one far from the real clock, so that nothing scheduled there (the retention sweep,
+//! the mail dispatcher) acts on what the checks leave mid-way.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use crate::domain::fields::Email;
+use crate::domain::forms::catalogue::{LawfulBasis, Purpose};
+use crate::domain::forms::submit::{ClientInfo, ConsentEvidence, Inserted, NewSubmission, SubmissionStore};
+use crate::domain::forms::validation::ValidForm;
+use crate::domain::ids::{FormId, SubmissionId};
+use crate::domain::mail::outbox::{Enqueued, OutboxMessage, OutboxStore};
+use crate::domain::mail::MailKind;
+use crate::domain::payments::{
+    InvoiceStatus, PaymentKind, PaymentRecord, PaymentRef, PaymentStatus, PaymentStore, PaymentUpdate,
+    SeatHold,
+};
+
+use super::timestamp;
+
+/// An id no other run has used.
+fn unique(label: &str) -> String {
+    format!("contract-{label}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Seats: a two-seat event fills, a lapsed checkout's seat goes to the next buyer, a resumed
+/// checkout or a paid seat keeps its seat, and each release gives back exactly one seat.
+pub async fn seats_contract<S: PaymentStore>(store: &S, now: i64) {
+    let event = unique("event");
+    // Sort keys order the holds, so the first lapsed hold found is `a`'s.
+    let (a, b, c) = (unique("a"), unique("b"), unique("c"));
+    let lapse = now + 60;
+
+    assert_eq!(
+        store.hold_seat(&event, &a, 0, Some(lapse)).await.unwrap(),
+        SeatHold::SoldOut,
+        "an event with no seat taken yet has no recorded capacity to hold against"
+    );
+    assert_eq!(store.hold_seat(&event, &a, 2, Some(lapse)).await.unwrap(), SeatHold::Held, "the first seat");
+    assert_eq!(
+        store.hold_seat(&event, &a, 2, Some(lapse)).await.unwrap(),
+        SeatHold::AlreadyHeld,
+        "holding twice takes no second seat"
+    );
+    assert_eq!(store.hold_seat(&event, &b, 2, Some(lapse)).await.unwrap(), SeatHold::Held, "the second seat");
+    assert_eq!(
+        store.hold_seat(&event, &c, 2, None).await.unwrap(),
+        SeatHold::SoldOut,
+        "two seats, two holds"
+    );
+    assert_eq!(
+        store.hold_seat(&event, &c, 0, None).await.unwrap(),
+        SeatHold::SoldOut,
+        "capacity 0 is the capacity recorded with the first seat"
+    );
+
+    assert!(!store.free_lapsed_seat(&event, now).await.unwrap(), "no checkout has lapsed yet");
+    assert!(store.free_lapsed_seat(&event, lapse + 1).await.unwrap(), "a lapsed checkout's seat is freed");
+    assert_eq!(
+        store.hold_seat(&event, &c, 0, None).await.unwrap(),
+        SeatHold::Held,
+        "the freed seat goes to the next buyer"
+    );
+    assert_eq!(store.hold_seat(&event, &a, 0, Some(lapse)).await.unwrap(), SeatHold::SoldOut, "full again");
+    assert!(
+        !store.set_hold_lapse(&event, &a, Some(lapse + 600)).await.unwrap(),
+        "a checkout whose seat was given back no longer holds one"
+    );
+
+    assert!(
+        store.set_hold_lapse(&event, &b, Some(lapse + 600)).await.unwrap(),
+        "a resumed checkout still holds its seat"
+    );
+    assert!(
+        store.set_hold_lapse(&event, &c, Some(lapse)).await.unwrap(),
+        "a paid seat still holds its seat when asked to lapse"
+    );
+    assert!(
+        !store.free_lapsed_seat(&event, lapse + 1).await.unwrap(),
+        "neither a resumed checkout nor a paid seat (never given a lapse) lapses"
+    );
+    assert!(
+        !store.release_seat(&event, &c, Some(i64::MAX)).await.unwrap(),
+        "releasing lapsed holds only never gives back a paid seat"
+    );
+    assert!(
+        !store.release_seat(&event, &b, Some(lapse + 1)).await.unwrap(),
+        "a checkout resumed past the cut-off is not lapsed"
+    );
+
+    assert!(store.release_seat(&event, &b, None).await.unwrap(), "a seat is released");
+    assert!(!store.release_seat(&event, &b, None).await.unwrap(), "and only once");
+    assert!(store.set_hold_lapse(&event, &c, None).await.unwrap(), "a paid seat is kept for good");
+    assert!(!store.set_hold_lapse(&event, &b, None).await.unwrap(), "a released registration holds no seat");
+    assert_eq!(
+        store.hold_seat(&event, &a, 0, Some(lapse)).await.unwrap(),
+        SeatHold::Held,
+        "one seat was free"
+    );
+    assert_eq!(store.hold_seat(&event, &b, 0, Some(lapse)).await.unwrap(), SeatHold::SoldOut, "and only one");
+    assert!(store.release_seat(&event, &a, Some(lapse + 1)).await.unwrap(), "a lapsed checkout is released");
+}
+
+/// A submission for `email` with its own id, received at `now`.
+fn submission(email: &str, id: SubmissionId, now: i64, topics: &[&str]) -> NewSubmission {
+    let received_at = timestamp(now);
+    let form = FormId::parse("newsletter").expect("a form id");
+    let topics: BTreeSet<String> = topics.iter().map(|t| (*t).to_owned()).collect();
+    let client = ClientInfo {
+        source_ip: "192.0.2.1".into(),
+        user_agent: Some("steward contract".into()),
+        accept_language: None,
+        referer: None,
+        received_at,
+    };
+    NewSubmission {
+        id,
+        form: form.clone(),
+        data: ValidForm {
+            email: Email::parse("email", email).expect("a valid address"),
+            name: Some("Contract Check".into()),
+            phone: None,
+            job_title: None,
+            company: None,
+            country: None,
+            state: None,
+            message: None,
+            topics: topics.clone(),
+            custom: BTreeMap::new(),
+        },
+        consent: ConsentEvidence {
+            form,
+            purposes: vec![Purpose {
+                id: "marketing".into(),
+                basis: LawfulBasis::Consent,
+                description: "Send information on the topics you chose.".into(),
+            }],
+            topics,
+            policy_version: "2018-03-23".into(),
+            given_at: received_at,
+            source_ip: client.source_ip.clone(),
+            user_agent: client.user_agent.clone(),
+        },
+        expires_at: received_at.plus_days(30),
+        client,
+    }
+}
+
+/// Submissions: one profile per address (whatever its case, however concurrent), and a
+/// submission id stored once.
+pub async fn submission_contract<S: SubmissionStore>(store: &S, now: i64) {
+    let email = format!("{}@example.com", unique("person"));
+    let first_id = SubmissionId::new_random();
+    let (first, inserted) =
+        store.store_submission(&submission(&email, first_id.clone(), now, &["cloud"])).await.unwrap();
+    assert_eq!(inserted, Inserted::New, "a new submission is stored");
+    assert!(first.confirmed_topics.is_empty(), "ticked topics wait for confirmation");
+    assert!(!first.suppressed, "a new person is not suppressed");
+
+    let (second, inserted) = store
+        .store_submission(&submission(&email.to_uppercase(), SubmissionId::new_random(), now + 1, &[]))
+        .await
+        .unwrap();
+    assert_eq!(inserted, Inserted::New, "another submission of the same person is stored");
+    assert_eq!(second.id, first.id, "two submissions for one address land on one profile");
+
+    let (replayed, inserted) =
+        store.store_submission(&submission(&email, first_id, now + 2, &["cloud"])).await.unwrap();
+    assert_eq!(inserted, Inserted::AlreadyStored, "a re-sent submission id is not stored again");
+    assert_eq!(replayed.id, first.id, "a replay answers with the same profile");
+
+    let (other, _) = store
+        .store_submission(&submission(
+            &format!("{}@example.com", unique("other")),
+            SubmissionId::new_random(),
+            now,
+            &[],
+        ))
+        .await
+        .unwrap();
+    assert_ne!(other.id, first.id, "another address is another person");
+
+    let together = format!("{}@example.com", unique("together"));
+    let (left, right) = futures_util::future::join(
+        store.store_submission(&submission(&together, SubmissionId::new_random(), now, &[])),
+        store.store_submission(&submission(&together, SubmissionId::new_random(), now, &[])),
+    )
+    .await;
+    let ((left, left_inserted), (right, right_inserted)) = (left.unwrap(), right.unwrap());
+    assert_eq!((left_inserted, right_inserted), (Inserted::New, Inserted::New), "both are stored");
+    assert_eq!(left.id, right.id, "concurrent first submissions for one address end with one profile");
+}
+
+/// The outbox: a message is owed once, taken by one dispatcher at a time, retried when asked,
+/// and never owed again once sent.
+pub async fn outbox_contract<S: OutboxStore>(store: &S, now: i64) {
+    let id = unique("mail");
+    let message = OutboxMessage {
+        id: id.clone(),
+        kind: MailKind::Transactional,
+        to: format!("{id}@example.com"),
+        profile_id: unique("profile"),
+        subject: "Contract".into(),
+        template: "privacy_link".into(),
+        values: serde_json::json!({"link_url": "https://example.com/l", "minutes": 15}),
+        topic: None,
+        unsubscribe_url: None,
+        unsubscribe_mailto: None,
+    };
+    let lease = Duration::from_secs(120);
+    let due = |at: i64| is_due(store, &message.id, at);
+
+    assert_eq!(store.enqueue(&message, now).await.unwrap(), Enqueued::New, "a message is owed");
+    assert_eq!(store.enqueue(&message, now).await.unwrap(), Enqueued::Known, "and owed once");
+    assert!(!due(now - 1).await, "not due before it was queued");
+    assert!(due(now).await, "due once queued");
+
+    assert_eq!(
+        store.claim(&message.id, now, lease).await.unwrap(),
+        Some((message.clone(), 1)),
+        "claimed whole"
+    );
+    assert_eq!(store.claim(&message.id, now, lease).await.unwrap(), None, "one dispatcher at a time");
+    assert!(!due(now + 120).await, "not due while its lease lasts");
+    assert!(due(now + 121).await, "due again once the lease ran out (a dispatcher died)");
+    assert_eq!(
+        store.claim(&message.id, now + 121, lease).await.unwrap(),
+        Some((message.clone(), 2)),
+        "a second attempt is counted"
+    );
+
+    store.retry_at(&message.id, now + 1000).await.unwrap();
+    assert!(!due(now + 500).await, "a deferred message waits");
+    assert_eq!(store.claim(&message.id, now + 500, lease).await.unwrap(), None, "and cannot be taken early");
+    assert!(due(now + 1000).await, "due at its next attempt");
+    assert_eq!(store.claim(&message.id, now + 1000, lease).await.unwrap(), Some((message.clone(), 3)));
+
+    store.complete(&message.id, now + 1000).await.unwrap();
+    assert!(!due(now + 2000).await, "a completed message is no longer due");
+    assert_eq!(store.claim(&message.id, now + 2000, lease).await.unwrap(), None, "nor can it be taken");
+    assert_eq!(
+        store.enqueue(&message, now + 2000).await.unwrap(),
+        Enqueued::Known,
+        "a message sent is never owed again"
+    );
+    assert!(
+        store.retry_at(&message.id, now + 3000).await.is_err(),
+        "a message that is gone cannot be deferred: the store says so"
+    );
+}
+
+async fn is_due<S: OutboxStore>(store: &S, id: &str, at: i64) -> bool {
+    store.due(at, 1000).await.unwrap().iter().any(|due| due == id)
+}
+
+/// Payments: started once with its references, updated only by newer events, each part (status,
+/// invoice, dispute) versioned on its own; the webhook's seen events are remembered.
+pub async fn payments_contract<S: PaymentStore>(store: &S, now: i64) {
+    let payment = PaymentRef { profile_id: unique("profile"), registration_id: unique("registration") };
+    let intent = unique("pi");
+    let record = PaymentRecord {
+        profile_id: payment.profile_id.clone(),
+        registration_id: payment.registration_id.clone(),
+        kind: PaymentKind::Event,
+        item: "identity-workshop".into(),
+        amount: 15000,
+        currency: "gbp".into(),
+        stripe_customer_id: unique("cus"),
+        payment_intent_id: Some(intent.clone()),
+        subscription_id: None,
+        status: PaymentStatus::Pending,
+        started_at: timestamp(now),
+    };
+    let status = |status| PaymentUpdate::Status { status, failure_code: None };
+
+    assert_eq!(store.payment_item(&payment).await.unwrap(), None, "nothing before it starts");
+    assert!(
+        !store.apply_update(&payment, &status(PaymentStatus::Succeeded), 1).await.unwrap(),
+        "no such payment"
+    );
+    store.record_started(&record).await.unwrap();
+    assert_eq!(
+        store.payment_ref(&intent).await.unwrap(),
+        Some(payment.clone()),
+        "Stripe's id leads back to it"
+    );
+    let recorded = store.payment_item(&payment).await.unwrap().expect("recorded");
+    assert_eq!(
+        (recorded.kind, recorded.item.as_str(), recorded.status),
+        (PaymentKind::Event, "identity-workshop", PaymentStatus::Pending)
+    );
+
+    let second = now + 10;
+    assert!(store
+        .apply_update(&payment, &status(PaymentStatus::Processing), PaymentStatus::Processing.version(second))
+        .await
+        .unwrap());
+    assert!(
+        store
+            .apply_update(&payment, &status(PaymentStatus::Failed), PaymentStatus::Failed.version(second))
+            .await
+            .unwrap(),
+        "a failure in the same second wins over processing"
+    );
+    assert!(
+        store
+            .apply_update(
+                &payment,
+                &status(PaymentStatus::Succeeded),
+                PaymentStatus::Succeeded.version(second + 1)
+            )
+            .await
+            .unwrap(),
+        "a later success wins"
+    );
+    for late in [PaymentStatus::Failed, PaymentStatus::Processing, PaymentStatus::RequiresAction] {
+        assert!(
+            !store.apply_update(&payment, &status(late), late.version(second)).await.unwrap(),
+            "a late {late:?} never moves the payment backwards"
+        );
+    }
+    store.record_started(&record).await.unwrap();
+    assert_eq!(
+        store.payment_item(&payment).await.unwrap().map(|p| p.status),
+        Some(PaymentStatus::Succeeded),
+        "a payment resumed keeps the status its events gave it"
+    );
+
+    let invoice =
+        PaymentUpdate::Invoice { invoice_id: unique("in"), status: InvoiceStatus::Paid, amount: 15000 };
+    assert!(
+        store.apply_update(&payment, &invoice, second * 100).await.unwrap(),
+        "invoices have their own version"
+    );
+    assert!(
+        !store.apply_update(&payment, &invoice, second * 100).await.unwrap(),
+        "the same event applies once"
+    );
+
+    let event_id = unique("evt");
+    assert!(!store.event_seen(&event_id).await.unwrap(), "an event not yet seen");
+    store.mark_event_seen(&event_id, now + 3600).await.unwrap();
+    assert!(store.event_seen(&event_id).await.unwrap(), "an event seen is remembered");
+}

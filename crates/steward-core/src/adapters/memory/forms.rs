@@ -1,0 +1,179 @@
+//! Forms: submissions and the profile each lands on, and the per-person rate limits.
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::adapters::dynamodb::RETAIN_UNTIL_PREFIX;
+use crate::domain::forms::submit::{Inserted, NewSubmission, SubmissionStore, UpsertedProfile};
+use crate::domain::ids::ProfileId;
+use crate::domain::ports::RateLimiter;
+
+/// Profile attributes that stop any mail a form could trigger: bounced or complained, restricted,
+/// objecting.
+const MAIL_BLOCKING_FLAGS: [&str; 3] = ["suppressed", "restricted", "objected"];
+
+/// What a submission needs to know of the profile it landed on.
+fn upserted(id: ProfileId, profile: Option<&Item>) -> UpsertedProfile {
+    UpsertedProfile {
+        confirmed_topics: profile.map(|p| strings(p, "marketing_topics")).unwrap_or_default(),
+        suppressed: profile.is_some_and(|p| MAIL_BLOCKING_FLAGS.iter().any(|flag| p.contains_key(*flag))),
+        id,
+    }
+}
+
+impl RateLimiter for MemoryStore {
+    async fn hit(
+        &self,
+        scope: &'static str,
+        subject: &str,
+        window_start: i64,
+        window_end: i64,
+    ) -> Result<u32, StoreError> {
+        self.run("hit", |table| {
+            let counter = table.entry(keys::rate_counter(scope, subject, window_start)).or_default();
+            let count = number(counter, "count").unwrap_or(0) + 1;
+            counter.insert("count".into(), count.into());
+            counter.insert("type".into(), "rate_counter".into());
+            counter.insert("v".into(), SCHEMA_VERSION.into());
+            // A minute of slack so that a counter never vanishes inside its own window.
+            counter.insert(keys::TTL.into(), (window_end + 60).into());
+            Ok(u32::try_from(count).unwrap_or(u32::MAX))
+        })
+    }
+}
+
+impl SubmissionStore for MemoryStore {
+    async fn store_submission(
+        &self,
+        submission: &NewSubmission,
+    ) -> Result<(UpsertedProfile, Inserted), StoreError> {
+        let profile_key = keys::profile_by_email(&self.email_pseudonym(submission.data.email.normalized()));
+        self.run("store_submission", |table| {
+            let stored = table.get(&profile_key).cloned();
+            let id = stored
+                .as_ref()
+                .and_then(|p| text(p, "profile_id"))
+                .map_or_else(ProfileId::new_random, ProfileId::from_stored);
+            let submission_key = keys::submission(id.as_str(), submission.id.as_str());
+            if table.contains_key(&submission_key) {
+                // A retry: nothing is written, and the profile is read as it is now.
+                return Ok((upserted(id, stored.as_ref()), Inserted::AlreadyStored));
+            }
+            let mut profile = stored.clone().unwrap_or_default();
+            update_profile(&mut profile, submission, &id);
+            table.insert(profile_key.clone(), profile);
+            table.insert(submission_key, submission_item(submission, &id));
+            Ok((upserted(id, stored.as_ref()), Inserted::New))
+        })
+    }
+}
+
+/// The profile update a submission makes: only what it carries, the latest submission, the
+/// form's retention, and topics waiting for confirmation.
+fn update_profile(profile: &mut Item, submission: &NewSubmission, id: &ProfileId) {
+    let data = &submission.data;
+    let now = submission.client.received_at.rfc3339();
+    profile.insert("type".into(), "profile".into());
+    profile.insert("v".into(), SCHEMA_VERSION.into());
+    profile.insert("profile_id".into(), id.as_str().into());
+    profile.insert(keys::GSI1_PK.into(), keys::profile_partition(id.as_str()).into());
+    profile.entry("created_at").or_insert_with(|| now.clone().into());
+    profile.insert("updated_at".into(), now.into());
+    profile.insert("email".into(), data.email.as_str().into());
+    profile.insert("last_submission_id".into(), submission.id.as_str().into());
+    // An absent optional field keeps the profile's earlier value.
+    let optional = [
+        ("full_name", data.name.clone()),
+        ("phone", data.phone.as_ref().map(|p| p.as_e164().to_owned())),
+        ("job_title", data.job_title.clone()),
+        ("company", data.company.clone()),
+        ("country", data.country.map(|c| c.code().to_owned())),
+        ("state", data.state.as_ref().map(|s| s.code().to_owned())),
+    ];
+    for (attribute, value) in optional {
+        if let Some(value) = value {
+            profile.insert(attribute.into(), value.into());
+        }
+    }
+    profile.insert(
+        format!("{RETAIN_UNTIL_PREFIX}{}", submission.form.as_str()),
+        submission.expires_at.epoch_seconds().into(),
+    );
+    if !data.topics.is_empty() {
+        // Ticked topics wait for the confirmation link, and consent given again replaces a
+        // withdrawal of it.
+        let mut pending = strings(profile, "pending_topics");
+        pending.extend(data.topics.iter().cloned());
+        set_strings(profile, "pending_topics", pending);
+        let mut withdrawn = strings(profile, "withdrawn_consents");
+        withdrawn.remove("marketing");
+        set_strings(profile, "withdrawn_consents", withdrawn);
+    }
+}
+
+fn submission_item(submission: &NewSubmission, profile_id: &ProfileId) -> Item {
+    let data = &submission.data;
+    let client = &submission.client;
+    let consent = &submission.consent;
+
+    let mut fields = Item::new();
+    fields.insert("email".into(), data.email.as_str().into());
+    let standard = [
+        ("name", data.name.clone()),
+        ("phone", data.phone.as_ref().map(|p| p.as_e164().to_owned())),
+        ("job_title", data.job_title.clone()),
+        ("company", data.company.clone()),
+        ("country", data.country.map(|c| c.code().to_owned())),
+        ("state", data.state.as_ref().map(|s| s.code().to_owned())),
+        ("message", data.message.clone()),
+    ];
+    for (name, value) in standard {
+        if let Some(value) = value {
+            fields.insert(name.into(), value.into());
+        }
+    }
+    for (name, value) in &data.custom {
+        fields.insert(name.clone(), value.clone().into());
+    }
+    set_strings(&mut fields, "interests", data.topics.clone());
+
+    let mut browser = Item::new();
+    browser.insert("source_ip".into(), client.source_ip.clone().into());
+    browser.insert("received_at".into(), client.received_at.rfc3339().into());
+    for (name, value) in [
+        ("user_agent", &client.user_agent),
+        ("accept_language", &client.accept_language),
+        ("referer", &client.referer),
+    ] {
+        if let Some(value) = value {
+            browser.insert(name.into(), value.clone().into());
+        }
+    }
+
+    let purposes: Vec<Value> = consent
+        .purposes
+        .iter()
+        .map(|p| json!({"id": p.id, "basis": serde_json::to_value(p.basis).unwrap_or_default()}))
+        .collect();
+    let mut evidence = Item::new();
+    evidence.insert("form".into(), consent.form.as_str().into());
+    evidence.insert("purposes".into(), purposes.into());
+    evidence.insert("policy_version".into(), consent.policy_version.clone().into());
+    evidence.insert("given_at".into(), consent.given_at.rfc3339().into());
+    evidence.insert("source_ip".into(), consent.source_ip.clone().into());
+    evidence.insert("marketing_topics".into(), consent.topics.iter().cloned().collect::<Vec<_>>().into());
+    if let Some(user_agent) = &consent.user_agent {
+        evidence.insert("user_agent".into(), user_agent.clone().into());
+    }
+
+    let mut item = stamped("submission");
+    item.insert("submission_id".into(), submission.id.as_str().into());
+    item.insert("form".into(), submission.form.as_str().into());
+    item.insert("received_at".into(), client.received_at.rfc3339().into());
+    item.insert(keys::TTL.into(), submission.expires_at.epoch_seconds().into());
+    item.insert("fields".into(), fields.into());
+    item.insert("browser".into(), browser.into());
+    item.insert("consent".into(), evidence.into());
+    item.insert("profile_id".into(), profile_id.as_str().into());
+    item
+}

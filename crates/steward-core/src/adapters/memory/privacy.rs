@@ -1,0 +1,97 @@
+//! Privacy: the sign-in links of the privacy center and everything held about a person.
+
+use super::*;
+use crate::domain::fields::Email;
+use crate::domain::privacy::access::{
+    controller, supervisory_authority, PrivacyStore, DATA_PROTECTION_OFFICER, RECIPIENTS,
+};
+
+/// Attributes that are keys or bookkeeping, left out of what a person reads about themselves (the
+/// DynamoDB store's list; `pk` and `sk` are never attributes here).
+const INTERNAL: [&str; 7] =
+    ["gsi1pk", "v", "status_version", "invoice_version", "dispute_version", "last_submission_id", "type"];
+
+/// An item as JSON, for people reading their own data, with when it goes if it has an expiry.
+fn item_json(item: &Item) -> Value {
+    let mut json: Item = item
+        .iter()
+        .filter(|(name, _)| !INTERNAL.contains(&name.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if let Some(expires) = number(item, keys::TTL) {
+        json.insert("retained_until".into(), timestamp(expires).rfc3339().into());
+    }
+    Value::Object(json)
+}
+
+impl PrivacyStore for MemoryStore {
+    async fn profile_id_by_email(&self, email: &Email) -> Result<Option<String>, StoreError> {
+        let key = keys::profile_by_email(&self.email_pseudonym(email.normalized()));
+        self.run("profile_id_by_email", |table| Ok(table.get(&key).and_then(|p| text(p, "profile_id"))))
+    }
+
+    async fn save_sign_in(&self, nonce: &str, profile_id: &str, expires_at: i64) -> Result<(), StoreError> {
+        self.run("save_sign_in", |table| {
+            let mut item = stamped("sign_in");
+            item.insert("profile_id".into(), profile_id.into());
+            item.insert(keys::TTL.into(), expires_at.into());
+            table.insert(keys::sign_in(nonce), item);
+            Ok(())
+        })
+    }
+
+    async fn consume_sign_in(&self, nonce: &str, now: i64) -> Result<bool, StoreError> {
+        self.run("consume_sign_in", |table| {
+            let key = keys::sign_in(nonce);
+            // TTL deletes within days, not minutes: the expiry is checked here too.
+            let usable = table.get(&key).and_then(|link| number(link, keys::TTL)).is_some_and(|at| at > now);
+            if usable {
+                table.remove(&key);
+            }
+            Ok(usable)
+        })
+    }
+
+    async fn everything(&self, profile_id: &str) -> Result<Option<Value>, StoreError> {
+        self.run("everything", |table| {
+            let Some(profile) = profile_key(table, profile_id).and_then(|key| table.get(&key)) else {
+                return Ok(None);
+            };
+            let partition_pk = keys::profile_partition(profile_id);
+            let items: Vec<(&ItemKey, &Item)> = partition(table, &partition_pk).collect();
+            let of_kind = |prefix: &str| -> Vec<Value> {
+                items
+                    .iter()
+                    .filter(|((_, sk), _)| sk.starts_with(prefix))
+                    .map(|(_, item)| item_json(item))
+                    .collect()
+            };
+            // The profile is kept as long as the longest-kept submission or payment record.
+            let profile_until = items
+                .iter()
+                .filter(|((_, sk), _)| sk.starts_with("SUBMISSION#") || sk.starts_with("PAYMENT#"))
+                .filter_map(|(_, item)| number(item, keys::TTL))
+                .max();
+            let mut profile_json = item_json(profile);
+            if let Some(until) = profile_until {
+                profile_json["retained_until"] = timestamp(until).rfc3339().into();
+            }
+            let country = text(profile, "country");
+            let controller = controller(country.as_deref());
+            let pending = [of_kind("EMAILCHANGE#"), of_kind("EXPORT#")].concat();
+            Ok(Some(serde_json::json!({
+                "profile": profile_json,
+                "submissions": of_kind("SUBMISSION#"),
+                "payments": of_kind("PAYMENT#"),
+                "mail_preference_history": of_kind("MAILLOG#"),
+                "profile_history": of_kind("HISTORY#"),
+                "pending_requests": pending,
+                "billing": of_kind("BILLING"),
+                "data_controller": controller,
+                "data_protection_officer": DATA_PROTECTION_OFFICER,
+                "supervisory_authority": supervisory_authority(controller),
+                "recipients": RECIPIENTS,
+            })))
+        })
+    }
+}

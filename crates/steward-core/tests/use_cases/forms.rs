@@ -1,0 +1,234 @@
+//! Submitting a form: one profile per person, every submission stored once with its evidence,
+//! rate limits, the honeypot, and the confirmation mail that ticked topics owe.
+
+use steward_core::adapters::dynamodb::keys;
+use steward_core::adapters::memory::{Fault, MemoryUploadSigner};
+use steward_core::domain::careers::{
+    authorize_upload, upload_token, CvBucket, CvCheck, CvOutcome, CvRecorded, CvStore, CvType, UploadRequest,
+};
+use steward_core::domain::forms::submit::{SubmitError, SubmitOutcome};
+use steward_core::domain::mail::preferences::{ChangeSource, SuppressionStore};
+use steward_core::domain::ports::Clock;
+
+use crate::support::{email, World};
+
+fn outbox_ids(world: &World) -> Vec<String> {
+    world.store.partition(keys::OUTBOX).into_iter().map(|((_, id), _)| id).collect()
+}
+
+#[tokio::test]
+async fn a_first_submission_stores_a_profile_and_the_submission_with_its_browser_and_consent_evidence() {
+    let world = World::new();
+    let receipt = world
+        .submit("contact-us", &[("name", "Ada Lovelace"), ("email", "Ada@Example.com"), ("message", "Hello")])
+        .await;
+
+    let profile = world.store.item(world.store.profile_key_of("ada@example.com")).expect("a profile");
+    assert_eq!(profile["profile_id"], receipt.profile_id.as_str());
+    assert_eq!(profile["email"], "Ada@Example.com", "the address as typed");
+    assert_eq!(profile["full_name"], "Ada Lovelace");
+    let submission = world
+        .store
+        .item(keys::submission(receipt.profile_id.as_str(), receipt.submission_id.as_str()))
+        .expect("the submission");
+    assert_eq!(submission["fields"]["message"], "Hello");
+    assert_eq!(submission["browser"]["source_ip"], "192.0.2.10");
+    assert_eq!(submission["consent"]["policy_version"], "2018-03-23");
+    assert_eq!(submission["consent"]["purposes"][0]["basis"], "legitimate-interests");
+    assert_eq!(submission["expires_at"], world.now() + 365 * 86_400, "contact-us keeps a year");
+    assert!(outbox_ids(&world).is_empty(), "no topics ticked, no confirmation owed");
+}
+
+#[tokio::test]
+async fn two_submissions_for_one_address_in_any_case_land_on_one_profile_which_keeps_what_the_second_left_out(
+) {
+    let world = World::new();
+    let first = world
+        .submit(
+            "contact-us",
+            &[("name", "Ada"), ("email", "ada@example.com"), ("company", "Analytical"), ("message", "Hi")],
+        )
+        .await;
+    world.clock.advance(60);
+    let second = world.submit("newsletter", &[("email", "ADA@example.com"), ("interests", "cloud")]).await;
+
+    assert_eq!(second.profile_id, first.profile_id);
+    assert_ne!(second.submission_id, first.submission_id);
+    let profile = world.store.item(world.store.profile_key_of("ada@example.com")).unwrap();
+    assert_eq!(profile["company"], "Analytical", "an absent field keeps its earlier value");
+    assert_eq!(profile["last_submission_id"], second.submission_id.as_str());
+    assert!(
+        profile.contains_key("retain_until_contact-us") && profile.contains_key("retain_until_newsletter")
+    );
+    assert_eq!(profile["pending_topics"], serde_json::json!(["cloud"]));
+}
+
+#[tokio::test]
+async fn a_retried_submission_with_the_same_idempotency_key_is_replayed_and_stores_nothing_new() {
+    let world = World::new();
+    let fields = [("email", "bo@example.com"), ("interests", "cloud")];
+    let first = world.submit_from("newsletter", &fields, "192.0.2.1", Some("key-1")).await.unwrap();
+    let retry = world.submit_from("newsletter", &fields, "192.0.2.1", Some("key-1")).await.unwrap();
+
+    let (SubmitOutcome::Stored(stored), SubmitOutcome::Replayed(replayed)) = (first, retry) else {
+        panic!("expected a stored submission, then its replay");
+    };
+    assert_eq!(replayed, stored, "the first answer is repeated");
+    let partition = world.store.partition(&keys::profile_partition(stored.profile_id.as_str()));
+    assert_eq!(partition.len(), 1, "one submission");
+    assert_eq!(outbox_ids(&world).len(), 1, "one confirmation owed");
+}
+
+#[tokio::test]
+async fn a_filled_honeypot_looks_accepted_and_stores_nothing() {
+    let world = World::new();
+    let outcome = world
+        .submit_from("newsletter", &[("email", "bot@example.com"), ("website", "spam")], "192.0.2.1", None)
+        .await
+        .unwrap();
+    assert!(matches!(outcome, SubmitOutcome::Discarded(_)));
+    assert!(world.store.items().is_empty(), "not even a rate counter");
+}
+
+#[tokio::test]
+async fn invalid_fields_are_all_named_and_nothing_is_stored() {
+    let world = World::new();
+    let outcome = world.submit_from("contact-us", &[("email", "not-an-address")], "192.0.2.1", None).await;
+    let Err(SubmitError::Invalid(errors)) = outcome else { panic!("expected invalid fields") };
+    let mut fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["email", "message", "name"]);
+    assert!(world.store.items().is_empty());
+}
+
+#[tokio::test]
+async fn the_eleventh_submission_of_one_address_in_a_window_is_refused_until_the_window_ends() {
+    let world = World::new();
+    let fields = [("email", "busy@example.com"), ("interests", "cloud")];
+    for attempt in 0..10 {
+        let ip = format!("192.0.2.{attempt}");
+        world.submit_from("newsletter", &fields, &ip, None).await.expect("within the limit");
+    }
+    let refused = world.submit_from("newsletter", &fields, "192.0.2.99", None).await;
+    let Err(SubmitError::RateLimited { retry_after }) = refused else { panic!("expected the email limit") };
+    assert!(retry_after.as_secs() > 0 && retry_after.as_secs() <= 600);
+
+    world.clock.advance(600);
+    world.submit_from("newsletter", &fields, "192.0.2.99", None).await.expect("a new window");
+}
+
+#[tokio::test]
+async fn ticked_topics_owe_one_confirmation_a_day_which_the_dispatcher_sends() {
+    let world = World::new();
+    let receipt = world.submit("newsletter", &[("email", "cy@example.com"), ("interests", "cloud")]).await;
+    world
+        .submit("registration", &[("name", "Cy"), ("email", "cy@example.com"), ("interests", "identity")])
+        .await;
+
+    let day = world.now() / 86_400;
+    assert_eq!(outbox_ids(&world), [format!("confirm-{}-{day}", receipt.profile_id.as_str())]);
+    let report = world.dispatch().await;
+    assert_eq!(report.sent, 1);
+    let subjects = world.subjects_sent_to("cy@example.com");
+    assert_eq!(subjects.len(), 1);
+    assert!(subjects[0].contains("confirm"), "{subjects:?}");
+}
+
+#[tokio::test]
+async fn a_suppressed_address_is_owed_no_confirmation_mail() {
+    let world = World::new();
+    world.submit("contact-us", &[("name", "Dee"), ("email", "dee@example.com"), ("message", "Hi")]).await;
+    assert!(world.store.suppress("dee@example.com", ChangeSource::Bounce, "hard bounce").await.unwrap());
+
+    world.submit("newsletter", &[("email", "dee@example.com"), ("interests", "cloud")]).await;
+    assert!(outbox_ids(&world).is_empty());
+}
+
+#[tokio::test]
+async fn when_the_store_fails_the_submission_stores_neither_profile_nor_submission_and_its_retry_stores_both()
+{
+    let world = World::new();
+    let fields = [("email", "eve@example.com"), ("interests", "cloud")];
+    world.store.fail_operation("store_submission", Fault::Unavailable);
+    let failed = world.submit_from("newsletter", &fields, "192.0.2.1", Some("k")).await;
+    assert!(matches!(failed, Err(SubmitError::Store(_))));
+    world.store.heal();
+    assert!(world.store.item(world.store.profile_key_of("eve@example.com")).is_none());
+
+    let retried = world.submit_from("newsletter", &fields, "192.0.2.1", Some("k")).await.unwrap();
+    assert!(matches!(retried, SubmitOutcome::Stored(_)), "nothing was stored the first time");
+}
+
+#[tokio::test]
+async fn when_the_confirmation_cannot_be_owed_the_retry_owes_it_once() {
+    let world = World::new();
+    let fields = [("email", "fay@example.com"), ("interests", "cloud")];
+    world.store.fail_operation("enqueue", Fault::Unavailable);
+    assert!(world.submit_from("newsletter", &fields, "192.0.2.1", Some("k")).await.is_err());
+    world.store.heal();
+
+    let retried = world.submit_from("newsletter", &fields, "192.0.2.1", Some("k")).await.unwrap();
+    assert!(matches!(retried, SubmitOutcome::Replayed(_)), "the submission was stored the first time");
+    assert_eq!(outbox_ids(&world).len(), 1, "and its confirmation is owed now");
+}
+
+#[tokio::test]
+async fn an_applicants_upload_grant_is_for_their_application_and_its_check_is_recorded_unless_a_later_one_is()
+{
+    let world = World::new();
+    let application = world
+        .submit(
+            "careers",
+            &[
+                ("name", "Gus"),
+                ("email", &email("gus")),
+                ("phone", "+44 20 7946 0958"),
+                ("country", "GB"),
+                ("position", "Engineer"),
+            ],
+        )
+        .await;
+    let now = world.clock.system_time();
+    let token = upload_token(
+        &world.config.token_keys,
+        &application.submission_id,
+        &application.profile_id,
+        now,
+        world.config.cv_upload_token_ttl,
+    );
+    let bucket = CvBucket {
+        name: "cvs".into(),
+        url: "https://cvs.example.com/".into(),
+        region: "eu-west-1".into(),
+        max_bytes: 1_000_000,
+        url_valid_for: std::time::Duration::from_secs(300),
+    };
+    let request =
+        UploadRequest { token, content_type: "application/pdf".into(), file_name: Some("cv.pdf".into()) };
+    let (claims, key, post) =
+        authorize_upload(&world.config.token_keys, &bucket, &MemoryUploadSigner, &request, now).unwrap();
+    assert_eq!(claims.subject, application.submission_id.as_str());
+    assert!(key.starts_with(&format!("cv/{}/", application.submission_id.as_str())));
+    assert!(post.fields.contains(&("x-amz-meta-original-filename".to_owned(), "cv.pdf".to_owned())));
+
+    let check = |uploaded_at: i64| CvCheck {
+        application_id: claims.subject.clone(),
+        profile_id: claims.profile_id.clone(),
+        key: key.clone(),
+        version_id: Some("v1".into()),
+        uploaded_at,
+        checked_at: world.clock.timestamp(),
+        file_name: Some("cv.pdf".into()),
+        outcome: CvOutcome::Verified { cv_type: CvType::Pdf, size: 1234, sha256: "ab".into() },
+    };
+    let uploaded = world.now();
+    assert_eq!(world.store.record_cv(&check(uploaded)).await.unwrap(), CvRecorded::Recorded);
+    assert_eq!(world.store.record_cv(&check(uploaded - 10)).await.unwrap(), CvRecorded::NewerRecorded);
+    assert_eq!(
+        world.store.record_cv(&check(uploaded)).await.unwrap(),
+        CvRecorded::Recorded,
+        "the same upload again"
+    );
+    let elsewhere = CvCheck { application_id: "nobody".into(), ..check(uploaded) };
+    assert_eq!(world.store.record_cv(&elsewhere).await.unwrap(), CvRecorded::ApplicationMissing);
+}

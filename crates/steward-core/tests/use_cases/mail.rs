@@ -1,0 +1,273 @@
+//! Consent and preferences: double opt-in, unsubscribing, suppression; and the outbox and
+//! campaigns that only ever mail people who still want it.
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
+use steward_core::adapters::dynamodb::keys;
+use steward_core::domain::mail::campaign::{
+    queue_campaign, Campaign, CampaignProgress, Finished, SubscriberStore,
+};
+use steward_core::domain::mail::outbox::MarketingConsent;
+use steward_core::domain::mail::preferences::{
+    ChangeSource, PreferenceChange, PreferenceStore, SuppressionStore,
+};
+use steward_core::domain::privacy::erasure::{erase, ErasureReason};
+
+use crate::support::{email, World};
+
+/// Someone who ticked `topic` on the newsletter form and followed the confirmation link.
+async fn subscriber(world: &World, who: &str, topic: &str) -> String {
+    let receipt = world.submit("newsletter", &[("email", &email(who)), ("interests", topic)]).await;
+    let profile_id = receipt.profile_id.as_str().to_owned();
+    world
+        .store
+        .change_preferences(
+            &profile_id,
+            &PreferenceChange::ConfirmPending,
+            ChangeSource::Confirmation,
+            "tok1",
+        )
+        .await
+        .unwrap()
+        .expect("a profile");
+    profile_id
+}
+
+fn campaign(topic: &str) -> Campaign {
+    Campaign {
+        id: format!("2026-01-{topic}"),
+        topic: topic.to_owned(),
+        topic_label: "WSO2 Cloud".into(),
+        subject: "News about the cloud".into(),
+        body: "First paragraph.\n\nSecond paragraph.".into(),
+    }
+}
+
+async fn queue(world: &World, campaign: &Campaign) -> (CampaignProgress, Finished) {
+    queue_campaign(&world.store, &world.config.token_keys, &world.config.links, campaign, world.now(), |_| {
+        ControlFlow::Continue(())
+    })
+    .await
+    .unwrap()
+}
+
+fn campaign_mail_to(world: &World, who: &str) -> usize {
+    world.subjects_sent_to(&email(who)).iter().filter(|s| s.contains("News about the cloud")).count()
+}
+
+#[tokio::test]
+async fn ticked_topics_wait_for_confirmation_before_any_marketing() {
+    let world = World::new();
+    let receipt = world.submit("newsletter", &[("email", &email("ana")), ("interests", "cloud")]).await;
+    let profile_id = receipt.profile_id.as_str();
+    let waiting = world.store.preferences(profile_id).await.unwrap().unwrap();
+    assert_eq!(waiting.pending, BTreeSet::from(["cloud".to_owned()]));
+    assert!(waiting.topics.is_empty());
+    assert!(!world.store.may_receive(profile_id, "cloud").await.unwrap(), "not before confirming");
+    assert_eq!(queue(&world, &campaign("cloud")).await.0.queued, 0, "nor in a campaign's audience");
+
+    let confirmed = world
+        .store
+        .change_preferences(profile_id, &PreferenceChange::ConfirmPending, ChangeSource::Confirmation, "tok1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(confirmed.topics, BTreeSet::from(["cloud".to_owned()]));
+    assert!(confirmed.pending.is_empty());
+    assert!(world.store.may_receive(profile_id, "cloud").await.unwrap());
+    assert!(!world.store.may_receive(profile_id, "identity").await.unwrap(), "only what was confirmed");
+
+    let log = world.store.partition(&keys::profile_partition(profile_id));
+    let changes: Vec<&str> = log.iter().filter_map(|(_, item)| item.get("change")?.as_str()).collect();
+    assert_eq!(changes, ["confirmed cloud"], "the change is logged");
+}
+
+#[tokio::test]
+async fn a_confirmed_subscriber_gets_the_campaign_once_with_a_one_click_unsubscribe() {
+    let world = World::new();
+    subscriber(&world, "ana", "cloud").await;
+    world.dispatch().await; // the confirmation request
+
+    let (progress, finished) = queue(&world, &campaign("cloud")).await;
+    assert_eq!((progress.queued, finished), (1, Finished::Completed));
+    assert_eq!(world.dispatch().await.sent, 1);
+    assert_eq!(
+        queue(&world, &campaign("cloud")).await.0.already_queued,
+        1,
+        "a campaign run again owes nothing"
+    );
+    assert_eq!(world.dispatch().await.sent, 0);
+
+    let sent = world.mail.sent_to(&email("ana"));
+    let news = sent.iter().find(|m| m.raw.contains("News about the cloud")).expect("the campaign");
+    assert!(news.raw.contains("List-Unsubscribe: <https://api.example.com/unsubscribe?token="));
+    assert!(news.raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+}
+
+#[tokio::test]
+async fn unsubscribing_from_everything_stops_campaign_mail_already_queued() {
+    let world = World::new();
+    let ana = subscriber(&world, "ana", "cloud").await;
+    subscriber(&world, "ben", "cloud").await;
+    world.dispatch().await;
+    assert_eq!(queue(&world, &campaign("cloud")).await.0.queued, 2);
+
+    let after = world
+        .store
+        .change_preferences(
+            &ana,
+            &PreferenceChange::Unsubscribe { topic: None },
+            ChangeSource::OneClick,
+            "tok2",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(after.unsubscribed_all);
+    let report = world.dispatch().await;
+    assert_eq!((report.sent, report.skipped), (1, 1), "checked again when it is sent");
+    assert_eq!(campaign_mail_to(&world, "ana"), 0);
+    assert_eq!(campaign_mail_to(&world, "ben"), 1);
+
+    let (audience, _) = world.store.subscribers("cloud", None).await.unwrap();
+    assert_eq!(audience.len(), 1, "and left out of the next audience");
+    assert_eq!(audience[0].email, email("ben"));
+}
+
+#[tokio::test]
+async fn unsubscribing_from_one_topic_keeps_the_others_and_confirming_again_resubscribes() {
+    let world = World::new();
+    let ana = subscriber(&world, "ana", "cloud").await;
+    world.submit("newsletter", &[("email", &email("ana")), ("interests", "identity")]).await;
+    let change = |change: PreferenceChange| {
+        let store = &world.store;
+        let ana = ana.clone();
+        async move {
+            store.change_preferences(&ana, &change, ChangeSource::Preferences, "tok").await.unwrap().unwrap()
+        }
+    };
+    let both = change(PreferenceChange::ConfirmPending).await;
+    assert_eq!(both.topics, BTreeSet::from(["cloud".to_owned(), "identity".to_owned()]));
+
+    let one = change(PreferenceChange::Unsubscribe { topic: Some("cloud".into()) }).await;
+    assert_eq!(one.topics, BTreeSet::from(["identity".to_owned()]));
+    assert!(!world.store.may_receive(&ana, "cloud").await.unwrap());
+    assert!(world.store.may_receive(&ana, "identity").await.unwrap());
+
+    let none = change(PreferenceChange::Set { topics: BTreeSet::new(), unsubscribed_all: false }).await;
+    assert!(none.topics.is_empty());
+    let profile = world.store.item(world.store.profile_key_of(&email("ana"))).unwrap();
+    assert!(!profile.contains_key("marketing_topics"), "an emptied set is removed, as DynamoDB does");
+}
+
+#[tokio::test]
+async fn a_bounce_suppresses_the_address_for_marketing_but_transactional_mail_still_goes() {
+    let world = World::new();
+    let ana = subscriber(&world, "ana", "cloud").await;
+    world.dispatch().await;
+    assert!(world.store.suppress(&email("ANA"), ChangeSource::Bounce, "mailbox full").await.unwrap());
+
+    assert!(!world.store.may_receive(&ana, "cloud").await.unwrap());
+    assert!(world.store.preferences(&ana).await.unwrap().unwrap().suppressed);
+    assert_eq!(queue(&world, &campaign("cloud")).await.0.queued, 0, "no campaign for a suppressed address");
+
+    // A privacy-center link is mail the person asked for: it goes.
+    let address = steward_core::domain::fields::Email::parse("email", &email("ana")).unwrap();
+    steward_core::domain::privacy::access::request_link(
+        &world.store,
+        &world.config,
+        &address,
+        "192.0.2.1",
+        world.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(world.dispatch().await.sent, 1);
+    assert!(world.subjects_sent_to(&email("ana")).iter().any(|s| s.contains("privacy center link")));
+
+    assert!(
+        !world.store.suppress(&email("nobody"), ChangeSource::Complaint, "spam").await.unwrap(),
+        "no profile"
+    );
+    assert!(world.store.item(world.store.profile_key_of(&email("nobody"))).is_none());
+}
+
+#[tokio::test]
+async fn an_erased_person_who_comes_back_gets_marketing_only_for_what_they_confirm_afterwards() {
+    let world = World::new();
+    let first = subscriber(&world, "ana", "cloud").await;
+    erase(&world.store, &world.cvs, Some(&world.config.links), &first, ErasureReason::Request, world.now())
+        .await
+        .unwrap()
+        .expect("erased");
+
+    world.clock.advance(86_400);
+    let receipt = world.submit("newsletter", &[("email", &email("ana")), ("interests", "cloud")]).await;
+    let again = receipt.profile_id.as_str();
+    assert_ne!(again, first, "a new profile");
+    assert!(!world.store.may_receive(again, "cloud").await.unwrap(), "not on the old consent");
+
+    world.clock.advance(60);
+    world
+        .store
+        .change_preferences(again, &PreferenceChange::ConfirmPending, ChangeSource::Confirmation, "tok")
+        .await
+        .unwrap();
+    assert!(world.store.may_receive(again, "cloud").await.unwrap(), "confirmed after the erasure");
+}
+
+#[tokio::test]
+async fn when_the_mail_service_is_down_the_outbox_defers_and_sends_later_once() {
+    let world = World::new();
+    world.submit("newsletter", &[("email", &email("ana")), ("interests", "cloud")]).await;
+    world.mail.fail_next(1);
+    let report = world.dispatch().await;
+    assert_eq!((report.sent, report.deferred), (0, 1));
+    assert_eq!(world.dispatch().await.sent, 0, "not before its retry is due");
+
+    world.clock.advance(60);
+    assert_eq!(world.dispatch().await.sent, 1);
+    world.clock.advance(3600);
+    assert_eq!(world.dispatch().await.sent, 0, "sent once");
+    assert_eq!(world.mail.sent_to(&email("ana")).len(), 1);
+}
+
+#[tokio::test]
+async fn a_campaign_stopped_halfway_is_resumed_and_nobody_gets_it_twice() {
+    let mut world = World::new();
+    world.store = world.store.with_page_size(2);
+    for who in ["ana", "ben", "cy", "dee"] {
+        subscriber(&world, who, "cloud").await;
+    }
+    world.dispatch().await;
+
+    let mut calls = 0;
+    let (progress, finished) = queue_campaign(
+        &world.store,
+        &world.config.token_keys,
+        &world.config.links,
+        &campaign("cloud"),
+        world.now(),
+        |_| {
+            calls += 1;
+            if calls == 2 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(finished, Finished::Stopped);
+    assert!(progress.queued < 4);
+
+    let (resumed, finished) = queue(&world, &campaign("cloud")).await;
+    assert_eq!(finished, Finished::Completed);
+    assert_eq!((resumed.queued + resumed.already_queued, resumed.already_queued), (4, progress.queued));
+    world.dispatch().await;
+    for who in ["ana", "ben", "cy", "dee"] {
+        assert_eq!(campaign_mail_to(&world, who), 1, "{who}");
+    }
+}

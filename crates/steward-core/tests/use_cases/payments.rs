@@ -1,0 +1,367 @@
+//! Paying for an event: seats held by checkouts, given back when they lapse or fail, kept for good
+//! once paid; and Stripe's events, applied in whatever order and however often they arrive.
+
+use serde_json::json;
+use steward_core::adapters::dynamodb::keys;
+use steward_core::adapters::memory::{Fault, ProviderFault};
+use steward_core::domain::forms::submit::Receipt;
+use steward_core::domain::payments::{
+    receive_event, start_payment, PaymentError, PaymentKind, PaymentStarted, PaymentStatus, PaymentStore,
+    Received, StripeEvent, StripeEventData, WebhookOutcome, SEAT_HOLD_SECONDS,
+};
+
+use crate::support::{email, World};
+
+/// The catalogue's two-seat event.
+const WORKSHOP: &str = "identity-workshop";
+const WORKSHOP_ITEM: &str = "event:identity-workshop";
+
+async fn register(world: &World, who: &str) -> Receipt {
+    world
+        .submit(
+            "event-registration",
+            &[
+                ("name", "Zoë Ñúñez"),
+                ("email", &email(who)),
+                ("phone", "+44 20 7946 0958"),
+                ("job_title", "CTO"),
+                ("company", "Acme"),
+                ("country", "GB"),
+                ("state", "GB-LND"),
+                ("event", WORKSHOP),
+            ],
+        )
+        .await
+}
+
+async fn checkout(world: &World, registration: &Receipt) -> Result<PaymentStarted, PaymentError> {
+    let grant = world.grant(registration, WORKSHOP_ITEM);
+    start_payment(&world.store, &world.provider, &world.payments, &grant, world.now()).await
+}
+
+/// A Stripe event about a payment intent, as the webhook verified it.
+fn intent_event(event_type: &str, intent: &str, created: i64) -> StripeEvent {
+    StripeEvent {
+        id: format!("evt_{}", uuid::Uuid::new_v4().simple()),
+        event_type: event_type.to_owned(),
+        created,
+        data: StripeEventData {
+            object: json!({
+                "id": intent,
+                "object": "payment_intent",
+                "last_payment_error": (event_type == "payment_intent.payment_failed")
+                    .then(|| json!({"decline_code": "generic_decline"})),
+            }),
+        },
+    }
+}
+
+fn intent_of(started: &PaymentStarted) -> &str {
+    started.payment_intent_id.as_deref().expect("an event's payment is a payment intent")
+}
+
+/// Who holds a seat of the workshop, by registration id, and how many seats are counted taken.
+fn seats(world: &World) -> (Vec<String>, i64) {
+    let (event_pk, _) = keys::seats(WORKSHOP);
+    let partition = world.store.partition(&event_pk);
+    let holders =
+        partition.iter().filter_map(|((_, sk), _)| sk.strip_prefix("HOLD#").map(str::to_owned)).collect();
+    let taken =
+        partition.iter().find(|((_, sk), _)| sk == "SEATS").and_then(|(_, seats)| seats["taken"].as_i64());
+    (holders, taken.unwrap_or(0))
+}
+
+fn holds_seat(world: &World, registration: &Receipt) -> bool {
+    seats(world).0.contains(&registration.submission_id.as_str().to_owned())
+}
+
+async fn status_of(world: &World, registration: &Receipt) -> PaymentStatus {
+    let payment = steward_core::domain::payments::PaymentRef {
+        profile_id: registration.profile_id.as_str().to_owned(),
+        registration_id: registration.submission_id.as_str().to_owned(),
+    };
+    world.store.payment_item(&payment).await.unwrap().expect("a recorded payment").status
+}
+
+#[tokio::test]
+async fn given_a_two_seat_event_when_two_checkouts_hold_its_seats_then_the_third_buyer_finds_it_sold_out() {
+    let world = World::new();
+    let (ana, ben, cy) =
+        (register(&world, "ana").await, register(&world, "ben").await, register(&world, "cy").await);
+
+    let started = checkout(&world, &ana).await.unwrap();
+    assert_eq!((started.kind, started.amount, started.currency.as_str()), (PaymentKind::Event, 15000, "gbp"));
+    checkout(&world, &ben).await.unwrap();
+
+    assert!(matches!(checkout(&world, &cy).await, Err(PaymentError::SoldOut)));
+    assert_eq!(seats(&world).1, 2, "two seats taken, no more");
+    assert!(
+        !world.provider.calls().iter().any(|call| call.ends_with(cy.submission_id.as_str())),
+        "no payment for cy"
+    );
+}
+
+#[tokio::test]
+async fn a_checkout_resumed_holds_its_one_seat_and_gets_its_full_time_again() {
+    let world = World::new();
+    let (ana, ben, cy) =
+        (register(&world, "ana").await, register(&world, "ben").await, register(&world, "cy").await);
+    let first = checkout(&world, &ana).await.unwrap();
+    checkout(&world, &ben).await.unwrap();
+
+    world.clock.advance(20 * 60);
+    let resumed = checkout(&world, &ana).await.unwrap();
+    assert_eq!(resumed.payment_intent_id, first.payment_intent_id, "the same payment, resumed");
+    assert_eq!(seats(&world).1, 2, "resuming takes no second seat");
+
+    world.clock.advance(11 * 60);
+    checkout(&world, &cy).await.expect("ben's lapsed checkout gave its seat to cy");
+    assert!(holds_seat(&world, &ana), "ana's resumed checkout has not lapsed");
+    assert!(!holds_seat(&world, &ben));
+}
+
+#[tokio::test]
+async fn given_a_sold_out_event_when_a_checkout_lapses_then_its_seat_goes_to_the_next_buyer() {
+    let world = World::new();
+    let (ana, ben, cy) =
+        (register(&world, "ana").await, register(&world, "ben").await, register(&world, "cy").await);
+    checkout(&world, &ana).await.unwrap();
+    checkout(&world, &ben).await.unwrap();
+    assert!(matches!(checkout(&world, &cy).await, Err(PaymentError::SoldOut)));
+
+    world.clock.advance(SEAT_HOLD_SECONDS + 1);
+    checkout(&world, &cy).await.expect("a lapsed checkout's seat is on sale again");
+    assert_eq!(seats(&world).1, 2);
+    assert!(holds_seat(&world, &cy));
+    // One lapsed seat went back, whichever was found first; the other checkout can still resume.
+    let (lost, kept) = if holds_seat(&world, &ana) { (&ben, &ana) } else { (&ana, &ben) };
+    assert!(holds_seat(&world, kept), "only the one seat cy needed went back");
+    checkout(&world, kept).await.expect("a lapsed but unclaimed seat is its checkout's again");
+    assert!(matches!(checkout(&world, lost).await, Err(PaymentError::SoldOut)), "the other seat went to cy");
+}
+
+#[tokio::test]
+async fn given_a_paid_seat_then_it_never_lapses() {
+    let world = World::new();
+    let (ana, ben, cy, dee) = (
+        register(&world, "ana").await,
+        register(&world, "ben").await,
+        register(&world, "cy").await,
+        register(&world, "dee").await,
+    );
+    let paid = checkout(&world, &ana).await.unwrap();
+    checkout(&world, &ben).await.unwrap();
+    let succeeded = intent_event("payment_intent.succeeded", intent_of(&paid), world.now());
+    assert_eq!(
+        receive_event(&world.store, &succeeded, world.now()).await.unwrap(),
+        Received::Processed(WebhookOutcome::Applied)
+    );
+
+    world.clock.advance(3600);
+    checkout(&world, &cy).await.expect("ben's lapsed seat");
+    assert!(matches!(checkout(&world, &dee).await, Err(PaymentError::SoldOut)), "ana's paid seat stays hers");
+    assert!(holds_seat(&world, &ana));
+    assert_eq!(status_of(&world, &ana).await, PaymentStatus::Succeeded);
+}
+
+#[tokio::test]
+async fn given_a_failed_payment_then_its_seat_is_released_for_the_next_buyer() {
+    let world = World::new();
+    let (ana, ben, cy) =
+        (register(&world, "ana").await, register(&world, "ben").await, register(&world, "cy").await);
+    let started = checkout(&world, &ana).await.unwrap();
+    checkout(&world, &ben).await.unwrap();
+
+    let failed = intent_event("payment_intent.payment_failed", intent_of(&started), world.now());
+    receive_event(&world.store, &failed, world.now()).await.unwrap();
+    assert!(!holds_seat(&world, &ana));
+    assert_eq!(status_of(&world, &ana).await, PaymentStatus::Failed);
+    let payment =
+        world.store.item(keys::payment(ana.profile_id.as_str(), ana.submission_id.as_str())).unwrap();
+    assert_eq!(payment["failure_code"], "generic_decline");
+
+    checkout(&world, &cy).await.expect("the failed payment's seat is free");
+    checkout(&world, &ana).await.expect_err("and ana's retry finds the event full");
+}
+
+#[tokio::test]
+async fn when_stripe_is_unavailable_then_the_seat_taken_for_the_checkout_is_given_back() {
+    let world = World::new();
+    let (ana, ben, cy) =
+        (register(&world, "ana").await, register(&world, "ben").await, register(&world, "cy").await);
+    world.provider.set_fault(Some(ProviderFault::Unavailable));
+    assert!(matches!(checkout(&world, &ana).await, Err(PaymentError::Provider(_))));
+    assert_eq!(seats(&world), (vec![], 0), "nothing half-done");
+
+    world.provider.set_fault(None);
+    checkout(&world, &ben).await.unwrap();
+    checkout(&world, &cy).await.unwrap();
+    checkout(&world, &ana).await.expect_err("two seats, both sold");
+}
+
+#[tokio::test]
+async fn a_payment_that_succeeds_after_its_hold_lapsed_takes_a_free_seat_again() {
+    let world = World::new();
+    let (ana, ben) = (register(&world, "ana").await, register(&world, "ben").await);
+    let started = checkout(&world, &ana).await.unwrap();
+    world.clock.advance(SEAT_HOLD_SECONDS + 1);
+    checkout(&world, &ben).await.unwrap();
+    // The sweep gives the lapsed seat back before Stripe's success arrives.
+    assert!(world.store.release_seat(WORKSHOP, ana.submission_id.as_str(), Some(world.now())).await.unwrap());
+    assert!(!holds_seat(&world, &ana));
+
+    let succeeded = intent_event("payment_intent.succeeded", intent_of(&started), world.now());
+    receive_event(&world.store, &succeeded, world.now()).await.unwrap();
+    assert!(holds_seat(&world, &ana), "a paid registration takes a seat again");
+    assert_eq!(seats(&world).1, 2);
+}
+
+// --- Ordering -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn given_a_succeeded_payment_when_a_late_failure_arrives_then_it_stays_succeeded_and_keeps_its_seat() {
+    let world = World::new();
+    let ana = register(&world, "ana").await;
+    let started = checkout(&world, &ana).await.unwrap();
+    let (attempt, success) = (world.now() + 5, world.now() + 9);
+
+    let succeeded = intent_event("payment_intent.succeeded", intent_of(&started), success);
+    let failed = intent_event("payment_intent.payment_failed", intent_of(&started), attempt);
+    assert_eq!(
+        receive_event(&world.store, &succeeded, world.now()).await.unwrap(),
+        Received::Processed(WebhookOutcome::Applied)
+    );
+    assert_eq!(
+        receive_event(&world.store, &failed, world.now()).await.unwrap(),
+        Received::Processed(WebhookOutcome::NoChange),
+        "an older event never moves a payment backwards"
+    );
+    assert_eq!(status_of(&world, &ana).await, PaymentStatus::Succeeded);
+    assert!(holds_seat(&world, &ana), "and the seat follows the recorded status, not the late event");
+}
+
+#[tokio::test]
+async fn a_failure_in_the_same_second_as_processing_wins_and_releases_the_seat() {
+    let world = World::new();
+    let ana = register(&world, "ana").await;
+    let started = checkout(&world, &ana).await.unwrap();
+    let second = world.now() + 2;
+
+    let failed = intent_event("payment_intent.payment_failed", intent_of(&started), second);
+    let processing = intent_event("payment_intent.processing", intent_of(&started), second);
+    // Delivered out of order: the failure first.
+    receive_event(&world.store, &failed, world.now()).await.unwrap();
+    assert_eq!(
+        receive_event(&world.store, &processing, world.now()).await.unwrap(),
+        Received::Processed(WebhookOutcome::NoChange)
+    );
+    assert_eq!(status_of(&world, &ana).await, PaymentStatus::Failed);
+    assert!(!holds_seat(&world, &ana));
+}
+
+#[tokio::test]
+async fn a_processing_payment_keeps_its_seat_past_the_checkouts_lapse() {
+    let world = World::new();
+    let (ana, ben, cy) =
+        (register(&world, "ana").await, register(&world, "ben").await, register(&world, "cy").await);
+    let started = checkout(&world, &ana).await.unwrap();
+    checkout(&world, &ben).await.unwrap();
+    let processing = intent_event("payment_intent.processing", intent_of(&started), world.now());
+    receive_event(&world.store, &processing, world.now()).await.unwrap();
+    assert_eq!(status_of(&world, &ana).await, PaymentStatus::Processing);
+
+    // A bank debit takes days; the checkout's half hour is long gone.
+    world.clock.advance(2 * 86_400);
+    checkout(&world, &cy).await.expect("ben's lapsed seat");
+    assert!(holds_seat(&world, &ana), "money on its way keeps its seat");
+    let resumed = checkout(&world, &ana).await.expect("resuming a processing payment takes no seat");
+    assert_eq!(resumed.payment_intent_id, started.payment_intent_id);
+
+    let succeeded = intent_event("payment_intent.succeeded", intent_of(&started), world.now());
+    receive_event(&world.store, &succeeded, world.now()).await.unwrap();
+    assert_eq!(status_of(&world, &ana).await, PaymentStatus::Succeeded);
+}
+
+#[tokio::test]
+async fn a_full_refund_releases_the_seat_and_a_later_resume_starts_again() {
+    let world = World::new();
+    let ana = register(&world, "ana").await;
+    let started = checkout(&world, &ana).await.unwrap();
+    receive_event(
+        &world.store,
+        &intent_event("payment_intent.succeeded", intent_of(&started), world.now()),
+        world.now(),
+    )
+    .await
+    .unwrap();
+    let refund = StripeEvent {
+        id: "evt_refund".into(),
+        event_type: "charge.refunded".into(),
+        created: world.now() + 60,
+        data: StripeEventData {
+            object: json!({"id": "ch_1", "payment_intent": intent_of(&started), "refunded": true}),
+        },
+    };
+    receive_event(&world.store, &refund, world.now()).await.unwrap();
+    assert_eq!(status_of(&world, &ana).await, PaymentStatus::Refunded);
+    assert!(!holds_seat(&world, &ana));
+}
+
+// --- The webhook's seen events --------------------------------------------------------------
+
+#[tokio::test]
+async fn an_event_delivered_twice_is_applied_once() {
+    let world = World::new();
+    let ana = register(&world, "ana").await;
+    let started = checkout(&world, &ana).await.unwrap();
+    let succeeded = intent_event("payment_intent.succeeded", intent_of(&started), world.now());
+
+    assert_eq!(
+        receive_event(&world.store, &succeeded, world.now()).await.unwrap(),
+        Received::Processed(WebhookOutcome::Applied)
+    );
+    assert_eq!(receive_event(&world.store, &succeeded, world.now()).await.unwrap(), Received::Duplicate);
+}
+
+#[tokio::test]
+async fn a_delivery_that_failed_half_way_is_not_remembered_and_its_retry_brings_the_seat_in_line() {
+    let world = World::new();
+    let (ana, ben) = (register(&world, "ana").await, register(&world, "ben").await);
+    let started = checkout(&world, &ana).await.unwrap();
+    checkout(&world, &ben).await.unwrap();
+    let failed = intent_event("payment_intent.payment_failed", intent_of(&started), world.now());
+
+    // The status is recorded, then the store fails before the seat is given back.
+    world.store.fail_operation("release_seat", Fault::Unavailable);
+    assert!(receive_event(&world.store, &failed, world.now()).await.is_err());
+    world.store.heal();
+    assert_eq!(status_of(&world, &ana).await, PaymentStatus::Failed);
+    assert!(holds_seat(&world, &ana), "the failure left the seat taken");
+
+    // Stripe retries: the status is already recorded, and the seat still goes back.
+    assert_eq!(
+        receive_event(&world.store, &failed, world.now()).await.unwrap(),
+        Received::Processed(WebhookOutcome::NoChange)
+    );
+    assert!(!holds_seat(&world, &ana));
+    assert_eq!(receive_event(&world.store, &failed, world.now()).await.unwrap(), Received::Duplicate);
+}
+
+#[tokio::test]
+async fn events_about_payments_steward_did_not_start_or_does_not_handle_are_ignored_and_remembered() {
+    let world = World::new();
+    let stranger = intent_event("payment_intent.succeeded", "pi_someone_elses", world.now());
+    assert_eq!(
+        receive_event(&world.store, &stranger, world.now()).await.unwrap(),
+        Received::Processed(WebhookOutcome::Ignored)
+    );
+    let balance =
+        StripeEvent { event_type: "balance.available".into(), ..intent_event("x", "pi_x", world.now()) };
+    assert_eq!(
+        receive_event(&world.store, &balance, world.now()).await.unwrap(),
+        Received::Processed(WebhookOutcome::Ignored)
+    );
+    assert_eq!(receive_event(&world.store, &stranger, world.now()).await.unwrap(), Received::Duplicate);
+    let marker = world.store.item(keys::stripe_event(&stranger.id)).expect("the event id is remembered");
+    assert_eq!(marker["expires_at"], world.now() + 30 * 24 * 3600, "for longer than Stripe retries");
+}

@@ -1,0 +1,142 @@
+//! One world per test: the configuration and catalogues Steward ships with, and every port in
+//! memory, on one clock.
+
+use steward_core::adapters::memory::{
+    MemoryClock, MemoryCvObjects, MemoryMail, MemoryPaymentProvider, MemoryStore,
+};
+use steward_core::config::Config;
+use steward_core::domain::forms::catalogue::{self, Catalogue};
+use steward_core::domain::forms::submit::{submit_form, ClientInfo, Receipt, SubmitCommand, SubmitOutcome};
+use steward_core::domain::forms::validation::FormInput;
+use steward_core::domain::ids::IdempotencyKey;
+use steward_core::domain::mail::outbox::{dispatch, DispatchReport, Pace, Sender};
+use steward_core::domain::mail::Templates;
+use steward_core::domain::payments::PaymentCatalogue;
+use steward_core::domain::ports::Clock;
+use steward_core::token::{Claims, Purpose};
+
+pub fn config() -> Config {
+    Config::from_lookup(|name| {
+        Some(
+            match name {
+                "TABLE_NAME" => "steward-test",
+                "ALLOWED_ORIGINS" => "https://www.example.com",
+                "SITE_URL" => "https://www.example.com",
+                "POLICY_VERSION" => "2018-03-23",
+                "HASH_KEY" => "0123456789abcdef0123456789abcdef",
+                "TOKEN_KEYS" => "t1:test-token-key-0123456789abcdef0123",
+                "PUBLIC_API_URL" => "https://api.example.com",
+                _ => return None,
+            }
+            .to_owned(),
+        )
+    })
+    .expect("the test configuration is valid")
+}
+
+pub struct World {
+    pub config: Config,
+    pub catalogue: Catalogue,
+    pub payments: PaymentCatalogue,
+    pub clock: MemoryClock,
+    pub store: MemoryStore,
+    pub mail: MemoryMail,
+    pub cvs: MemoryCvObjects,
+    pub provider: MemoryPaymentProvider,
+}
+
+impl World {
+    pub fn new() -> Self {
+        let config = config();
+        let clock = MemoryClock::default();
+        Self {
+            catalogue: Catalogue::load(catalogue::BUILT_IN, &config).expect("the built-in form catalogue"),
+            payments: PaymentCatalogue::load(steward_core::domain::payments::BUILT_IN)
+                .expect("the built-in payment catalogue"),
+            store: MemoryStore::with_clock(config.hash_key.clone(), clock.clone()),
+            clock,
+            mail: MemoryMail::new(),
+            cvs: MemoryCvObjects::new(),
+            provider: MemoryPaymentProvider::new(),
+            config,
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// Submits a form as a browser at `source_ip` would, with an idempotency key if given.
+    pub async fn submit_from(
+        &self,
+        form: &str,
+        fields: &[(&str, &str)],
+        source_ip: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<SubmitOutcome, steward_core::domain::forms::submit::SubmitError> {
+        let mut input = FormInput::default();
+        for (name, value) in fields {
+            input.push(name, (*value).to_owned());
+        }
+        let form = self.catalogue.form(form).expect("a form of the catalogue");
+        let command = SubmitCommand {
+            form,
+            input,
+            client: ClientInfo {
+                source_ip: source_ip.to_owned(),
+                user_agent: Some("Mozilla/5.0 (test)".into()),
+                accept_language: Some("en-GB".into()),
+                referer: None,
+                received_at: self.clock.timestamp(),
+            },
+            idempotency_key: idempotency_key.map(|key| IdempotencyKey::parse("key", key).expect("a key")),
+        };
+        submit_form(&self.store, &self.config, &self.catalogue, command).await
+    }
+
+    /// Submits a form that must be stored, and answers its receipt.
+    pub async fn submit(&self, form: &str, fields: &[(&str, &str)]) -> Receipt {
+        match self.submit_from(form, fields, "192.0.2.10", None).await.expect("the submission is stored") {
+            SubmitOutcome::Stored(receipt) => receipt,
+            other => panic!("{form} was not stored: {other:?}"),
+        }
+    }
+
+    /// The grant a registration gets to pay for `item` (`event:<id>` or `plan:<id>`).
+    pub fn grant(&self, receipt: &Receipt, item: &str) -> Claims {
+        let expires_at = self.now() + 86_400;
+        let token = self.config.token_keys.sign_for_item(
+            Purpose::Payment,
+            receipt.submission_id.as_str(),
+            receipt.profile_id.as_str(),
+            Some(item),
+            Some(expires_at),
+        );
+        self.config.token_keys.verify(&token, Purpose::Payment, self.now()).expect("a valid grant")
+    }
+
+    /// One run of the mail dispatcher, at the clock's time.
+    pub async fn dispatch(&self) -> DispatchReport {
+        let sender = Sender { name: "WSO2".into(), address: "no-reply@example.com".into() };
+        let pace = Pace { batch: 100, per_second: 10_000, retry_base_seconds: 60 };
+        dispatch(&self.store, &self.mail, &Templates::default(), &sender, &self.clock, pace)
+            .await
+            .expect("the dispatcher runs")
+    }
+
+    /// The subjects of the mail sent to an address, in order.
+    pub fn subjects_sent_to(&self, address: &str) -> Vec<String> {
+        self.mail
+            .sent_to(address)
+            .iter()
+            .filter_map(|mail| {
+                mail.raw.lines().find_map(|line| line.strip_prefix("Subject: ")).map(str::to_owned)
+            })
+            .collect()
+    }
+}
+
+/// An address of its own for each person of a test.
+pub fn email(label: &str) -> String {
+    format!("{label}@example.com")
+}
