@@ -127,6 +127,50 @@ fn loop_fragment<'a>(block: &[&'a str]) -> Vec<Vec<&'a str>> {
     entries
 }
 
+/// The local stack and checkov read the template with its loop written out
+/// (`infra/local/steward_local/language_extensions.py`), as CloudFormation does: every function
+/// gets its own three resources, each naming that function, and nothing of the loop is left.
+#[test]
+fn given_the_alarms_loop_when_expanded_as_the_local_stack_does_then_every_function_has_its_own() {
+    let out = std::env::temp_dir().join(format!("steward-expanded-{}.json", std::process::id()));
+    let status = std::process::Command::new(steward_blackbox::python())
+        .arg(steward_blackbox::root().join("infra/local/language_extensions.py"))
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .expect("the project's Python runs");
+    assert!(status.success(), "the expansion failed");
+    let expanded: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    std::fs::remove_file(&out).ok();
+    assert_eq!(expanded["Transform"], "AWS::Serverless-2016-10-31", "the loop's transform is done with");
+    let resources = expanded["Resources"].as_object().unwrap();
+    assert!(!resources.keys().any(|name| name.starts_with("Fn::ForEach")), "no loop is left");
+    let functions: Vec<&String> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(name, _)| name)
+        .collect();
+    assert!(functions.len() >= 10, "{functions:?}");
+    for function in functions {
+        let stem = function.strip_suffix("Function").unwrap();
+        let this_function = serde_json::json!({ "Ref": function });
+        let failures = &resources[&format!("{stem}FailuresMetric")]["Properties"];
+        assert_eq!(failures["LogGroupName"], serde_json::json!({ "Ref": format!("{stem}LogGroup") }));
+        let errors = &resources[&format!("{stem}ErrorsAlarm")]["Properties"];
+        let named: Vec<&serde_json::Value> = errors["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|metric| metric["MetricStat"]["Metric"]["Dimensions"][0].get("Value"))
+            .collect();
+        assert_eq!(named, [&this_function, &this_function], "{stem}ErrorsAlarm");
+        let throttles = &resources[&format!("{stem}ThrottlesAlarm")]["Properties"];
+        assert_eq!(throttles["Dimensions"][0]["Value"], this_function, "{stem}ThrottlesAlarm");
+        let text = serde_json::to_string(&resources[&format!("{stem}ErrorsAlarm")]).unwrap();
+        assert!(!text.contains("Stem}"), "{stem}: the loop's identifier is substituted everywhere");
+    }
+}
+
 /// Every function is watched: its errors (Lambda's, and the 5xx answers its log lines count) and
 /// throttles raise an alarm, its logs expire, and it is traced; every dead-letter queue alarms
 /// when anything lands in it; webhook failures and the SES account's bounce and complaint rates

@@ -78,7 +78,7 @@ pub fn use_stack(chosen: Option<&'static Stack>) {
 }
 
 /// The project's Python (the virtualenv `make setup` makes), which runs the local stack.
-fn python() -> String {
+pub fn python() -> String {
     std::env::var("STEWARD_PYTHON").unwrap_or_else(|_| root().join(".venv/bin/python").display().to_string())
 }
 

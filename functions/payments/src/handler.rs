@@ -49,7 +49,7 @@ async fn pay(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
         Problem::new(403, "invalid_token", "This payment link is not valid")
             .with_detail("It may have expired or belong to another registration. Please register again.")
     })?;
-    match start_payment(&app.store, &app.provider, &app.catalogue, &grant, now).await {
+    match start_payment(&app.store, &app.provider, &app.catalogue, &grant, app.clock.as_ref()).await {
         Ok(started) => {
             let mut body = serde_json::to_value(&started).expect("serializes");
             body["publishable_key"] = app.publishable_key.clone().into();
@@ -76,6 +76,9 @@ async fn pay(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
                 }
             })
         }
-        Err(PaymentError::Store(err)) => Err(Problem::store_failed(&err, "starting a payment")),
+        Err(PaymentError::Store(err)) => {
+            tracing::error!(error = %steward_core::telemetry::error_chain(&err), "the store failed while starting a payment");
+            Err(Problem::from_store(&err))
+        }
     }
 }

@@ -7,7 +7,8 @@ use steward_core::domain::privacy::rights::RightsError;
 use steward_core::http::problem::Problem;
 
 pub fn store_problem(err: StoreError) -> Problem {
-    Problem::store_failed(&err, "the privacy center")
+    tracing::error!(error = %steward_core::telemetry::error_chain(&err), "privacy store failed");
+    Problem::from_store(&err)
 }
 
 pub fn invalid_link(reason: impl std::fmt::Display) -> Problem {

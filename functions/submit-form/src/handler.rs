@@ -17,6 +17,7 @@ use steward_core::http::body::{decode_form, BodyError};
 use steward_core::http::problem::{self, Problem};
 use steward_core::http::{client, cors, respond};
 use steward_core::lambda::{body_bytes, body_was_invalid_base64};
+use steward_core::telemetry::error_chain;
 use steward_core::time::Timestamp;
 use steward_core::token::Purpose;
 
@@ -102,10 +103,10 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
                 .with_retry_after(retry_after.as_secs()),
             &form.title,
         ),
-        Err(SubmitError::Store(err)) => fail(
-            Problem::store_failed(&err, &format!("storing a {} submission", form.id.as_str())),
-            &form.title,
-        ),
+        Err(SubmitError::Store(err)) => {
+            tracing::error!(error = %error_chain(&err), form = form.id.as_str(), "storing the submission failed");
+            fail(Problem::from_store(&err), &form.title)
+        }
     }
 }
 

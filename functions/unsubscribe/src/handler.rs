@@ -174,8 +174,11 @@ async fn change(
     app.store.change_preferences(profile, change, source, token_id).await.map_err(unavailable)
 }
 
+/// Mail links answer 503 whatever the store's failure (`infra/openapi.yaml`): trying again later
+/// is all a person or a mail provider's one-click POST can do.
 fn unavailable(err: steward_core::domain::ports::StoreError) -> Problem {
-    Problem::store_failed(&err, "mail preferences")
+    tracing::error!(error = %steward_core::telemetry::error_chain(&err), "mail preferences store failed");
+    Problem::unavailable(2)
 }
 
 fn label(app: &App, topic: &str) -> String {

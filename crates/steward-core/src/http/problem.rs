@@ -5,7 +5,6 @@ use serde::Serialize;
 use super::body::BodyError;
 use crate::domain::fields::FieldError;
 use crate::domain::ports::StoreError;
-use crate::telemetry::error_chain;
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
@@ -27,11 +26,10 @@ pub struct Problem {
 }
 
 impl Problem {
-    /// The one answer to a store that failed, for every function: 503 (worth retrying) when
-    /// DynamoDB or S3 was throttled or unreachable, 500 otherwise. The cause goes to the log with
-    /// what was being done (AWS error codes and ids, never personal data); the body says neither.
-    pub fn store_failed(err: &StoreError, doing: &str) -> Self {
-        tracing::error!(error = %error_chain(err), "{doing}: the store failed");
+    /// The one answer to a store that failed: 503 (worth retrying) when DynamoDB or S3 was
+    /// throttled or unreachable, 500 otherwise. The body says nothing of the cause; the caller logs
+    /// it (`telemetry::error_chain`: AWS error codes and ids, never personal data).
+    pub fn from_store(err: &StoreError) -> Self {
         match err {
             StoreError::Unavailable(_) => Self::unavailable(2),
             StoreError::Unexpected(_) => Self::internal(),

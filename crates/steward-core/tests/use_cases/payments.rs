@@ -36,7 +36,7 @@ async fn register(world: &World, who: &str) -> Receipt {
 
 async fn checkout(world: &World, registration: &Receipt) -> Result<PaymentStarted, PaymentError> {
     let grant = world.grant(registration, WORKSHOP_ITEM);
-    start_payment(&world.store, &world.provider, &world.payments, &grant, world.now()).await
+    start_payment(&world.store, &world.provider, &world.payments, &grant, &world.clock).await
 }
 
 /// A Stripe event about a payment intent, as the webhook verified it.

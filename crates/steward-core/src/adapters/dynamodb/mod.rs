@@ -38,7 +38,7 @@ pub const RETAIN_UNTIL_PREFIX: &str = "retain_until_";
 /// - 1: the first layout. Only profiles, submissions and payments carried `v`.
 /// - 2: every item carries `type` and `v`; audit records name their actor (`actor`) and cover
 ///   operators' actions (`OPERATOR#` sort keys) as well as erasures. Version 1's erasure records
-///   have no `actor`: readers take it from their `reason` (see `domain::audit`).
+///   have no `actor`: readers take it from their `reason` (see `domain::privacy::audit`).
 ///
 /// Changes stay additive for one version (new attributes, new item types), so that the version
 /// before can still read what this one writes during a deployment or a rollback; a removal or a

@@ -219,6 +219,8 @@ impl PaymentStore for DynamoStore {
             ("#status".to_owned(), "status".to_owned()),
             ("#type".to_owned(), "type".to_owned()),
         ]);
+        let retain_until = payment.started_at.epoch_seconds()
+            + crate::domain::privacy::erasure::PAYMENT_RETENTION_DAYS * 86_400;
         let mut values = HashMap::from([
             (":type".to_owned(), s("payment")),
             (":v".to_owned(), n(SCHEMA_VERSION)),
@@ -230,11 +232,7 @@ impl PaymentStore for DynamoStore {
             (":status".to_owned(), s(payment.status.as_str())),
             (":now".to_owned(), s(payment.started_at.rfc3339())),
             (":registration".to_owned(), s(&payment.registration_id)),
-            (
-                ":retain".to_owned(),
-                n(payment.started_at.epoch_seconds()
-                    + crate::domain::privacy::erasure::PAYMENT_RETENTION_DAYS * 86_400),
-            ),
+            (":retain".to_owned(), n(retain_until)),
         ]);
         let mut sets = vec![
             "#type = :type",
@@ -278,6 +276,8 @@ impl PaymentStore for DynamoStore {
             stamp(&mut item, "stripe_ref");
             item.insert("profile_id".into(), s(&payment.profile_id));
             item.insert("registration_id".into(), s(&payment.registration_id));
+            // It leads back to a person: it goes no later than the payment it points at.
+            item.insert(keys::TTL.into(), n(retain_until));
             self.client
                 .put_item()
                 .table_name(&self.table)

@@ -179,6 +179,8 @@ impl PaymentStore for MemoryStore {
                 let mut reference = stamped("stripe_ref");
                 reference.insert("profile_id".into(), payment.profile_id.clone().into());
                 reference.insert("registration_id".into(), payment.registration_id.clone().into());
+                // It leads back to a person: it goes no later than the payment it points at.
+                reference.insert(keys::TTL.into(), retain.into());
                 table.insert(keys::stripe_ref(stripe_id), reference);
             }
             Ok(())

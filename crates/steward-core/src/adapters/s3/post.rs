@@ -185,4 +185,49 @@ mod tests {
         );
         assert_eq!(post.fields.last().unwrap().0, "x-amz-signature", "the file comes after every field");
     }
+
+    #[test]
+    fn the_careers_use_case_through_the_s3_signer_allows_exactly_its_upload() {
+        use crate::domain::careers::{authorize_upload, upload_token, CvBucket, UploadRequest};
+        use crate::domain::ids::{ProfileId, SubmissionId};
+        use crate::token::TokenKeys;
+
+        let keys = TokenKeys::parse("k1:0123456789abcdef0123456789abcdef").unwrap();
+        let now = at(1_451_347_200);
+        let token = upload_token(
+            &keys,
+            &SubmissionId::new_random(),
+            &ProfileId::new_random(),
+            now,
+            Duration::from_secs(60),
+        );
+        let bucket = CvBucket {
+            name: "cvs".into(),
+            url: "https://cvs.s3.eu-west-1.amazonaws.com/".into(),
+            region: "eu-west-1".into(),
+            max_bytes: 1000,
+            url_valid_for: Duration::from_secs(300),
+        };
+        let signer = S3PostSigner {
+            credentials: SigningCredentials {
+                access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+                secret_access_key: AWS_EXAMPLE_SECRET.into(),
+                session_token: None,
+            },
+            region: bucket.region.clone(),
+            bucket_url: bucket.url.clone(),
+        };
+        let request =
+            UploadRequest { token, content_type: "application/pdf".into(), file_name: Some("cv.pdf".into()) };
+        let (_, key, post) = authorize_upload(&keys, &bucket, &signer, &request, now).unwrap();
+        let field = |name: &str| post.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap();
+        assert_eq!(post.url, bucket.url);
+        assert_eq!(field("key"), key);
+        assert_eq!(field("Content-Type"), "application/pdf");
+        assert_eq!(field("x-amz-meta-original-filename"), "cv.pdf");
+        assert_eq!(
+            field("x-amz-signature"),
+            sign_policy(&field("policy"), AWS_EXAMPLE_SECRET, now, "eu-west-1")
+        );
+    }
 }

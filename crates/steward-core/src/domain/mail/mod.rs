@@ -48,19 +48,21 @@ pub enum MailError {
 impl Mail {
     /// The raw MIME message: multipart/alternative (text and HTML). `List-Unsubscribe` and
     /// `List-Unsubscribe-Post` are written each on one line, unfolded, as mail providers parse them
-    /// most reliably (the MIME builder would fold long values).
+    /// most reliably (the MIME builder would fold long values). `sent_at` (epoch seconds) is its
+    /// `Date`.
     pub fn to_mime(
         &self,
         from_name: &str,
         from_address: &str,
         message_id: &str,
+        sent_at: i64,
     ) -> Result<Vec<u8>, MailError> {
         let body = MessageBuilder::new()
             .from(Address::new_address(Some(from_name), from_address))
             .to(self.to.as_str())
             .subject(self.subject.as_str())
             .message_id(message_id)
-            .date(mail_builder::headers::date::Date::now())
+            .date(mail_builder::headers::date::Date::new(sent_at))
             .text_body(self.text.as_str())
             .html_body(self.html.as_str())
             .write_to_vec()?;
@@ -189,8 +191,10 @@ mod tests {
                 mailto: "mailto:unsubscribe@example.com?subject=unsubscribe".into(),
             }),
         };
-        let raw =
-            String::from_utf8(mail.to_mime("WSO2", "news@example.com", "abc@example.com").unwrap()).unwrap();
+        let raw = String::from_utf8(
+            mail.to_mime("WSO2", "news@example.com", "abc@example.com", 1_700_000_000).unwrap(),
+        )
+        .unwrap();
         let header = raw.lines().find(|l| l.starts_with("List-Unsubscribe:")).unwrap();
         assert_eq!(
             header,

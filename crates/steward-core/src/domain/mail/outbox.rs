@@ -166,7 +166,7 @@ where
                 continue;
             }
         }
-        let raw = match render(templates, &message, from) {
+        let raw = match render(templates, &message, from, clock.now()) {
             Ok(raw) => raw,
             Err(err) => {
                 tracing::error!(message_id = id.as_str(), error = %err, "mail could not be rendered; dropped");
@@ -202,6 +202,7 @@ fn render(
     templates: &Templates,
     message: &OutboxMessage,
     from: &Sender,
+    sent_at: i64,
 ) -> Result<Vec<u8>, super::MailError> {
     let template = super::built_in_template(&message.template)
         .ok_or_else(|| super::MailError::Template("unknown", message.template.clone()))?;
@@ -219,5 +220,5 @@ fn render(
         unsubscribe,
     };
     let domain = from.address.rsplit('@').next().unwrap_or("localhost");
-    mail.to_mime(&from.name, &from.address, &format!("{}@{domain}", message.id))
+    mail.to_mime(&from.name, &from.address, &format!("{}@{domain}", message.id), sent_at)
 }

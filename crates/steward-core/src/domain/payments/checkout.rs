@@ -6,8 +6,7 @@ use serde::Serialize;
 use super::catalogue::{PaymentCatalogue, Purchase};
 use super::ports::{IntentRequest, PaymentProvider, PaymentStore, ProviderError, SubscriptionRequest};
 use super::status::{PaymentKind, PaymentRecord, PaymentRef, PaymentStatus, SeatHold};
-use crate::domain::ports::StoreError;
-use crate::time::Timestamp;
+use crate::domain::ports::{Clock, StoreError};
 use crate::token::Claims;
 
 #[derive(Debug, thiserror::Error)]
@@ -47,12 +46,13 @@ pub async fn start_payment<S, P>(
     provider: &P,
     catalogue: &PaymentCatalogue,
     grant: &Claims,
-    now: i64,
+    clock: &dyn Clock,
 ) -> Result<PaymentStarted, PaymentError>
 where
     S: PaymentStore,
     P: PaymentProvider,
 {
+    let now = clock.now();
     let purchase =
         grant.item.as_deref().and_then(|item| catalogue.item(item)).ok_or(PaymentError::UnknownItem)?;
     let registration = grant.subject.as_str();
@@ -80,7 +80,7 @@ where
         }
         Purchase::Plan { .. } => None,
     };
-    let result = create_with_provider(store, provider, purchase, registration, profile, now).await;
+    let result = create_with_provider(store, provider, purchase, registration, profile, clock).await;
     if result.is_err() {
         // Nothing half-done: a seat taken by this call is given back if the provider failed,
         // unless a payment of the registration succeeded meanwhile and made it a paid seat.
@@ -125,7 +125,7 @@ async fn create_with_provider<S: PaymentStore, P: PaymentProvider>(
     purchase: Purchase<'_>,
     registration: &str,
     profile: &str,
-    now: i64,
+    clock: &dyn Clock,
 ) -> Result<PaymentStarted, PaymentError> {
     let customer = match store.customer_of(profile).await? {
         Some(customer) => customer,
@@ -172,7 +172,8 @@ async fn create_with_provider<S: PaymentStore, P: PaymentProvider>(
         payment_intent_id: is_event.then(|| created.id.clone()),
         subscription_id: (!is_event).then(|| created.id.clone()),
         status,
-        started_at: Timestamp::from_epoch_seconds(now),
+        // When the provider answered, as precise as the clock.
+        started_at: clock.timestamp(),
     };
     store.record_started(&record).await?;
     tracing::info!(

@@ -97,13 +97,18 @@ where
     loop {
         let (page, next) = store.expired(now, cursor).await?;
         let mut candidates: BTreeSet<String> = page.lapsed_profiles.into_iter().collect();
-        for item in &page.items {
+        let mut keys: Vec<ItemKey> = Vec::with_capacity(page.items.len());
+        for item in page.items {
             if let Some(application) = &item.application_id {
                 match cvs.delete_application(application).await {
                     Ok(count) => report.cv_versions += count,
                     Err(err) => {
+                        // The application stays until its CVs are gone, so that the next run
+                        // finds it again and retries (DynamoDB's TTL and the bucket's lifecycle
+                        // are the nets behind this).
                         report.cv_failures += 1;
                         tracing::warn!(error = %err, "an expired application's CVs could not be deleted; next run retries");
+                        continue;
                     }
                 }
             }
@@ -111,8 +116,8 @@ where
             if let Some(profile) = &item.profile_id {
                 candidates.insert(profile.clone());
             }
+            keys.push(item.key);
         }
-        let keys: Vec<ItemKey> = page.items.into_iter().map(|i| i.key).collect();
         for chunk in keys.chunks(25) {
             store.delete_items(chunk).await?;
         }
