@@ -14,6 +14,7 @@ use steward_blackbox::{
     wait_for_mail,
 };
 use steward_core::adapters::dynamodb::{keys, DynamoStore};
+use steward_core::domain::ids::ProfileId;
 use steward_core::domain::mail::preferences::{ChangeSource, PreferenceChange, PreferenceStore};
 
 /// This binary's stack runs no scheduled retention sweep: the sweep test counts what
@@ -229,7 +230,7 @@ async fn given_stripe_events_the_webhook_never_got_then_a_replay_applies_them_on
 
 /// Confirmed subscribers of a topic: each signed up with the newsletter form (so that the
 /// retention sweep keeps them) and confirmed.
-async fn subscribers(topic: &str, count: usize) -> Vec<(String, String)> {
+async fn subscribers(topic: &str, count: usize) -> Vec<(String, ProfileId)> {
     let mut signups = tokio::task::JoinSet::new();
     let mut people = vec![];
     for _ in 0..count {
@@ -237,7 +238,7 @@ async fn subscribers(topic: &str, count: usize) -> Vec<(String, String)> {
         signups.spawn(async move {
             let email = unique_email("wave");
             let receipt = submit("newsletter", json!({"email": email, "interests": [topic]})).await;
-            (email, receipt["profile_id"].as_str().unwrap().to_owned())
+            (email, ProfileId::from_stored(receipt["profile_id"].as_str().unwrap().to_owned()))
         });
         while signups.len() >= 8 {
             people.push(signups.join_next().await.unwrap().unwrap());
@@ -263,7 +264,7 @@ async fn subscribers(topic: &str, count: usize) -> Vec<(String, String)> {
 }
 
 /// Each of these people is owed the campaign exactly once: its message is queued or was sent.
-async fn assert_owed_once(campaign: &str, people: &[(String, String)]) {
+async fn assert_owed_once(campaign: &str, people: &[(String, ProfileId)]) {
     for (_, profile_id) in people {
         let id = format!("campaign-{campaign}-{profile_id}");
         let queued = stack().item("OUTBOX".into(), id.clone()).await.is_some();

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use steward_blackbox::{eventually, http, map, post_to_bucket, s, stack, unique_email, unique_ip, Item};
 use steward_core::adapters::dynamodb::keys;
+use steward_core::domain::ids::ProfileId;
 use steward_core::token::{Purpose, TokenKeys};
 
 const PDF: &str = "application/pdf";
@@ -247,7 +248,12 @@ async fn given_wrong_forged_or_expired_tokens_then_403_and_nothing_is_signed() {
     let app = apply().await;
     let keys = TokenKeys::parse(&stack().settings["TOKEN_KEYS"]).unwrap();
     let past = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64 - 1;
-    let expired = keys.sign(Purpose::CvUpload, &app.submission_id, &app.profile_id, Some(past));
+    let expired = keys.sign(
+        Purpose::CvUpload,
+        &app.submission_id,
+        &ProfileId::from_stored(app.profile_id.clone()),
+        Some(past),
+    );
     let (head, _) = app.token.rsplit_once('.').unwrap();
     let other = apply().await;
     let (_, other_tag) = other.token.rsplit_once('.').unwrap();
@@ -258,7 +264,12 @@ async fn given_wrong_forged_or_expired_tokens_then_403_and_nothing_is_signed() {
         ("truncated", app.token[..app.token.len() - 3].to_owned()),
         (
             "signed with another key",
-            stranger.sign(Purpose::CvUpload, &app.submission_id, &app.profile_id, None),
+            stranger.sign(
+                Purpose::CvUpload,
+                &app.submission_id,
+                &ProfileId::from_stored(app.profile_id.clone()),
+                None,
+            ),
         ),
         ("garbage", "not-a-token".to_owned()),
     ];

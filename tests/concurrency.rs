@@ -4,6 +4,7 @@ use futures_like::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use steward_blackbox::{http, link, s, stack, unique_email, unique_ip, wait_for_mail};
+use steward_core::domain::ids::ProfileId;
 
 mod futures_like {
     /// Runs every future concurrently on the test's runtime and collects their outputs in order.
@@ -60,8 +61,12 @@ async fn given_one_unsubscribe_link_clicked_eight_times_at_once_then_each_answer
     http().post(stack().url("/subscriptions/confirm")).form(&[("token", token)]).send().await.unwrap();
     let profile = stack().profile(&email).await.unwrap();
     let keys = steward_core::token::TokenKeys::parse(&stack().settings["TOKEN_KEYS"]).unwrap();
-    let unsubscribe =
-        keys.sign(steward_core::token::Purpose::Unsubscribe, "cloud", s(&profile, "profile_id"), None);
+    let unsubscribe = keys.sign(
+        steward_core::token::Purpose::Unsubscribe,
+        "cloud",
+        &ProfileId::from_stored(s(&profile, "profile_id").to_owned()),
+        None,
+    );
     let click = |token: String| async move {
         http()
             .post(stack().url(&format!("/unsubscribe?token={token}")))
@@ -87,7 +92,12 @@ async fn given_an_erasure_racing_new_submissions_then_nothing_of_the_old_profile
     let old_profile = first["profile_id"].as_str().unwrap().to_owned();
     let keys = steward_core::token::TokenKeys::parse(&stack().settings["TOKEN_KEYS"]).unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let session = keys.sign(steward_core::token::Purpose::Session, "session", &old_profile, Some(now + 600));
+    let session = keys.sign(
+        steward_core::token::Purpose::Session,
+        "session",
+        &ProfileId::from_stored(old_profile.clone()),
+        Some(now + 600),
+    );
 
     // Submissions arriving all through the erasure can make it answer 503: a client tries again.
     let erase = async move {

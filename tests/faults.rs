@@ -7,6 +7,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use steward_blackbox::{http, s, stack, unique_email, unique_ip, Stack};
+use steward_core::domain::ids::ProfileId;
 use steward_core::token::{Purpose, TokenKeys};
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -134,8 +135,12 @@ async fn given_s3_unavailable_then_erasure_answers_503_keeps_the_request_answera
     let receipt: Value = response.json().await.unwrap();
     let keys = TokenKeys::parse(&stack().settings["TOKEN_KEYS"]).unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let session =
-        keys.sign(Purpose::Session, "session", receipt["profile_id"].as_str().unwrap(), Some(now + 600));
+    let session = keys.sign(
+        Purpose::Session,
+        "session",
+        &ProfileId::from_stored(receipt["profile_id"].as_str().unwrap().into()),
+        Some(now + 600),
+    );
 
     faults(json!([{"service": "s3", "fault": "unavailable"}])).await;
     let erase =

@@ -13,6 +13,7 @@ use steward_blackbox::{
 };
 use steward_core::adapters::dynamodb::{keys, DynamoStore};
 use steward_core::adapters::s3::cv_bucket::CvBucket;
+use steward_core::domain::ids::ProfileId;
 use steward_core::domain::mail::outbox::{Enqueued, MarketingConsent, OutboxMessage, OutboxStore};
 use steward_core::domain::ports::StoreError;
 use steward_core::domain::privacy::erasure::{
@@ -113,15 +114,16 @@ async fn given_a_sign_in_link_then_opening_it_uses_nothing_and_it_works_exactly_
 async fn given_an_expired_or_wrong_purpose_token_then_403_or_401() {
     let keys = steward_core::token::TokenKeys::parse(&stack().settings["TOKEN_KEYS"]).unwrap();
     use steward_core::token::Purpose;
-    let expired = keys.sign(Purpose::SignIn, "nonce", "someone", Some(now() - 1));
+    let someone = ProfileId::new_random();
+    let expired = keys.sign(Purpose::SignIn, "nonce", &someone, Some(now() - 1));
     let response = exchange(&format!("x?token={expired}")).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    let wrong_purpose = keys.sign(Purpose::Unsubscribe, "all", "someone", None);
+    let wrong_purpose = keys.sign(Purpose::Unsubscribe, "all", &someone, None);
     assert_eq!(exchange(&format!("x?token={wrong_purpose}")).await.status(), StatusCode::FORBIDDEN);
-    let expired_session = keys.sign(Purpose::Session, "session", "someone", Some(now() - 1));
+    let expired_session = keys.sign(Purpose::Session, "session", &someone, Some(now() - 1));
     let response = http().get(stack().url("/me")).bearer_auth(expired_session).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let link_as_session = keys.sign(Purpose::SignIn, "nonce", "someone", Some(now() + 60));
+    let link_as_session = keys.sign(Purpose::SignIn, "nonce", &someone, Some(now() + 60));
     let response = http().get(stack().url("/me")).bearer_auth(link_as_session).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "a sign-in link is not a session");
 }
@@ -156,7 +158,7 @@ struct Person {
     email: String,
     name: String,
     phone_e164: String,
-    profile_id: String,
+    profile_id: ProfileId,
     application_id: String,
     registration_id: String,
 }
@@ -206,7 +208,7 @@ async fn everything_person() -> Person {
         email: email.clone(),
         name: name.clone(),
         phone_e164,
-        profile_id: careers["profile_id"].as_str().unwrap().to_owned(),
+        profile_id: ProfileId::from_stored(careers["profile_id"].as_str().unwrap().to_owned()),
         application_id: careers["submission_id"].as_str().unwrap().to_owned(),
         registration_id: registration["submission_id"].as_str().unwrap().to_owned(),
     };
@@ -417,7 +419,8 @@ async fn given_restriction_objection_or_withdrawal_then_marketing_stops_and_lift
     let token = link(&mail.text, "/subscriptions/confirm").split("token=").nth(1).unwrap().to_owned();
     http().post(stack().url("/subscriptions/confirm")).form(&[("token", token)]).send().await.unwrap();
     let session = session_for(&email).await;
-    let profile_id = me(&session).await["profile"]["profile_id"].as_str().unwrap().to_owned();
+    let profile_id =
+        ProfileId::from_stored(me(&session).await["profile"]["profile_id"].as_str().unwrap().to_owned());
     let store = local_store();
     assert!(store.may_receive(&profile_id, "cloud").await.unwrap());
 
@@ -530,7 +533,7 @@ async fn assert_forgotten(person: &Person) {
         .collect();
     assert!(!audits.is_empty(), "an audit record");
     assert!(
-        audits.iter().all(|a| !text_of(a).contains(&person.profile_id)),
+        audits.iter().all(|a| !text_of(a).contains(person.profile_id.as_str())),
         "no personal data in audit records"
     );
 }
@@ -574,7 +577,7 @@ async fn given_erasure_then_nothing_identifies_the_person_the_payment_is_kept_ba
 struct FailingDeletes(DynamoStore);
 
 impl ErasureStore for FailingDeletes {
-    async fn erasure_plan(&self, profile_id: &str) -> Result<Option<ErasurePlan>, StoreError> {
+    async fn erasure_plan(&self, profile_id: &ProfileId) -> Result<Option<ErasurePlan>, StoreError> {
         self.0.erasure_plan(profile_id).await
     }
     async fn suppress_erased(&self, email: &str) -> Result<(), StoreError> {
@@ -588,7 +591,7 @@ impl ErasureStore for FailingDeletes {
     }
     async fn forget_profile(
         &self,
-        id: &str,
+        id: &ProfileId,
         key: &ItemKey,
         last: Option<&str>,
         reason: ErasureReason,
@@ -596,7 +599,7 @@ impl ErasureStore for FailingDeletes {
     ) -> Result<bool, StoreError> {
         self.0.forget_profile(id, key, last, reason, report).await
     }
-    async fn leftovers(&self, profile_id: &str) -> Result<Vec<ItemKey>, StoreError> {
+    async fn leftovers(&self, profile_id: &ProfileId) -> Result<Vec<ItemKey>, StoreError> {
         self.0.leftovers(profile_id).await
     }
 }

@@ -13,6 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Map, Value};
 use steward_blackbox::{confirm_with_card, http, link, stack, submit_json as submit, wait_for_mail};
 use steward_core::adapters::dynamodb::{DynamoStore, SCHEMA_VERSION};
+use steward_core::domain::ids::ProfileId;
 use steward_core::domain::mail::preferences::{ChangeSource, PreferenceChange, PreferenceStore};
 use steward_core::domain::privacy::erasure::{erase, ErasureReason};
 use steward_core::domain::privacy::limits::{Limit, LimitStore};
@@ -83,7 +84,7 @@ async fn write_the_fixture_of_this_version() {
         body
     };
     let contact = submit("contact-us", with(json!({"message": "Please call me"}))).await;
-    let profile_id = contact["profile_id"].as_str().unwrap().to_owned();
+    let profile_id = ProfileId::from_stored(contact["profile_id"].as_str().unwrap().to_owned());
     submit("careers", with(json!({"position": "Rust engineer"}))).await;
     let registration = submit(
         "event-registration",
@@ -108,10 +109,8 @@ async fn write_the_fixture_of_this_version() {
     let erased = submit("newsletter", json!({"email": ERASED, "interests": ["cloud"]})).await;
     let cvs =
         steward_core::adapters::s3::cv_bucket::CvBucket::new(stack().s3(), stack().resource("CvBucket"));
-    erase(&store, &cvs, None, erased["profile_id"].as_str().unwrap(), ErasureReason::Request, now())
-        .await
-        .unwrap()
-        .expect("erased");
+    let erased_id = ProfileId::from_stored(erased["profile_id"].as_str().unwrap().to_owned());
+    erase(&store, &cvs, None, &erased_id, ErasureReason::Request, now()).await.unwrap().expect("erased");
 
     // Let the webhook, the CV-less careers form and the outbox settle.
     tokio::time::sleep(std::time::Duration::from_secs(5)).await;
@@ -198,8 +197,11 @@ async fn given_items_written_by_the_previous_version_then_this_version_reads_upd
     }
     let history = admin_ok(&["history", "--profile", profile_id]);
     assert!(history.contains("payment") && history.contains("succeeded"), "{history}");
-    let preferences =
-        local_store().preferences(profile_id).await.unwrap().expect("the profile's preferences");
+    let preferences = local_store()
+        .preferences(&ProfileId::from_stored(profile_id.to_owned()))
+        .await
+        .unwrap()
+        .expect("the profile's preferences");
     assert!(
         preferences.topics.contains("cloud") && !preferences.topics.contains("events"),
         "{preferences:?}"

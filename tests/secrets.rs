@@ -5,6 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 use steward_blackbox::{http, link, s, stack, unique_email, unique_ip, wait_for_mail, Stack};
+use steward_core::domain::ids::ProfileId;
 use steward_core::token::{Purpose, TokenKeys};
 
 const NEW_KEY: &str = "rotated:a-new-token-key-after-rotation-0123456789";
@@ -23,7 +24,7 @@ fn old_keys() -> TokenKeys {
     TokenKeys::parse(&steward_blackbox::local_env()["TOKEN_KEYS"]).unwrap()
 }
 
-async fn subscribed(label: &str) -> (String, String) {
+async fn subscribed(label: &str) -> (String, ProfileId) {
     let email = unique_email(label);
     let response = http()
         .post(rotated().url("/forms/newsletter"))
@@ -34,7 +35,7 @@ async fn subscribed(label: &str) -> (String, String) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
     let profile = rotated().profile(&email).await.unwrap();
-    (email, s(&profile, "profile_id").to_owned())
+    (email, ProfileId::from_stored(s(&profile, "profile_id").to_owned()))
 }
 
 async fn one_click(token: &str) -> StatusCode {

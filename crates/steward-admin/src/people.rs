@@ -12,6 +12,7 @@ use serde_json::Value;
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::adapters::s3::cv_bucket::CvBucket;
 use steward_core::domain::fields::Email;
+use steward_core::domain::ids::ProfileId;
 use steward_core::domain::privacy::access::PrivacyStore;
 use steward_core::domain::privacy::audit::{months_between, Actor, AuditStore};
 use steward_core::domain::privacy::erasure::{erase as erase_person, ErasureReason};
@@ -22,19 +23,21 @@ use crate::context::{checked_ticket, now, parse_time, rfc3339, Context, Record};
 use crate::{Done, Format, Who};
 
 /// The profile id of the person named, or `None` when Steward holds nothing about them.
-async fn profile_id(store: &DynamoStore, who: &Who) -> Result<Option<String>, String> {
+async fn profile_id(store: &DynamoStore, who: &Who) -> Result<Option<ProfileId>, String> {
     match (&who.email, &who.profile) {
         (Some(email), _) => {
             let email = Email::parse("email", email).map_err(|e| format!("--email: {}", e.message))?;
             store.profile_id_by_email(&email).await.map_err(|e| error_chain(&e))
         }
-        (None, Some(profile)) => Ok(Some(profile.trim().to_owned())),
+        (None, Some(profile)) => {
+            ProfileId::parse("profile", profile).map(Some).map_err(|e| format!("--profile: {}", e.message))
+        }
         (None, None) => Err("give --email or --profile".into()),
     }
 }
 
 /// Everything held about the person, as their own export shows it.
-async fn everything(store: &DynamoStore, profile_id: &str) -> Result<Option<Value>, String> {
+async fn everything(store: &DynamoStore, profile_id: &ProfileId) -> Result<Option<Value>, String> {
     store.everything(profile_id).await.map_err(|e| error_chain(&e))
 }
 

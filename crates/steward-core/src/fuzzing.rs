@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use crate::config::Config;
 use crate::domain::forms::catalogue::{Catalogue, BUILT_IN};
 use crate::domain::forms::validation::{validate, FormInput};
+use crate::domain::ids::ProfileId;
 use crate::token::{Purpose, TokenKeys};
 
 fn runtime() -> &'static tokio::runtime::Runtime {
@@ -127,7 +128,7 @@ pub fn token(data: &[u8]) {
         let _ = keys.verify(&text, purpose, 1_795_944_600);
     }
     let _ = TokenKeys::parse(&text);
-    let signed = keys.sign(Purpose::Unsubscribe, &text, "profile", None);
+    let signed = keys.sign(Purpose::Unsubscribe, &text, &ProfileId::from_stored("profile".to_owned()), None);
     let claims = keys.verify(&signed, Purpose::Unsubscribe, 1_795_944_600);
     if signed.len() <= 2048 {
         assert_eq!(claims.map(|c| c.subject), Ok(text.into_owned()), "a signed token verifies");

@@ -5,6 +5,7 @@
 //! time against the key their id names, so keys can be rotated: new tokens use the first key,
 //! and tokens signed with any other configured key keep working until that key is removed.
 
+use crate::domain::ids::ProfileId;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -73,7 +74,7 @@ pub struct Claims {
     pub subject: String,
     /// The person it belongs to.
     #[serde(rename = "pid")]
-    pub profile_id: String,
+    pub profile_id: ProfileId,
     /// What the grant is for within its subject (the event or plan being paid for).
     #[serde(rename = "item", skip_serializing_if = "Option::is_none", default)]
     pub item: Option<String>,
@@ -147,7 +148,13 @@ impl TokenKeys {
         mac
     }
 
-    pub fn sign(&self, purpose: Purpose, subject: &str, profile_id: &str, expires_at: Option<i64>) -> String {
+    pub fn sign(
+        &self,
+        purpose: Purpose,
+        subject: &str,
+        profile_id: &ProfileId,
+        expires_at: Option<i64>,
+    ) -> String {
         self.sign_for_item(purpose, subject, profile_id, None, expires_at)
     }
 
@@ -155,7 +162,7 @@ impl TokenKeys {
         &self,
         purpose: Purpose,
         subject: &str,
-        profile_id: &str,
+        profile_id: &ProfileId,
         item: Option<&str>,
         expires_at: Option<i64>,
     ) -> String {
@@ -207,6 +214,10 @@ impl TokenKeys {
 mod tests {
     use super::*;
 
+    fn pid(id: &str) -> ProfileId {
+        ProfileId::from_stored(id.to_owned())
+    }
+
     fn keys(spec: &str) -> TokenKeys {
         TokenKeys::parse(spec).unwrap()
     }
@@ -217,7 +228,7 @@ mod tests {
     #[test]
     fn a_signed_token_verifies_for_its_purpose_until_it_expires() {
         let keys = keys(K1);
-        let token = keys.sign(Purpose::CvUpload, "app-1", "profile-1", Some(1_000));
+        let token = keys.sign(Purpose::CvUpload, "app-1", &pid("profile-1"), Some(1_000));
         let claims = keys.verify(&token, Purpose::CvUpload, 999).unwrap();
         assert_eq!((claims.subject.as_str(), claims.profile_id.as_str()), ("app-1", "profile-1"));
         assert_eq!(keys.verify(&token, Purpose::CvUpload, 1_000), Err(TokenError::Expired));
@@ -226,7 +237,7 @@ mod tests {
     #[test]
     fn forged_truncated_and_altered_tokens_are_refused() {
         let keys = keys(K1);
-        let token = keys.sign(Purpose::CvUpload, "app-1", "profile-1", None);
+        let token = keys.sign(Purpose::CvUpload, "app-1", &pid("profile-1"), None);
         let (head, tag) = token.rsplit_once('.').unwrap();
         let other_payload = URL_SAFE_NO_PAD.encode(br#"{"p":"cv-upload","sub":"app-2","pid":"profile-1"}"#);
         let forged = format!("k1.{other_payload}.{tag}");
@@ -242,7 +253,7 @@ mod tests {
     #[test]
     fn a_token_for_one_purpose_is_refused_for_another() {
         let keys = keys(K1);
-        let token = keys.sign_for_item(Purpose::Payment, "reg-1", "p", Some("wso2con-2026"), None);
+        let token = keys.sign_for_item(Purpose::Payment, "reg-1", &pid("p"), Some("wso2con-2026"), None);
         assert_eq!(keys.verify(&token, Purpose::CvUpload, 0), Err(TokenError::WrongPurpose));
         assert_eq!(keys.verify(&token, Purpose::Payment, 0).unwrap().item.as_deref(), Some("wso2con-2026"));
     }
@@ -250,10 +261,10 @@ mod tests {
     #[test]
     fn rotation_keeps_tokens_of_older_keys_working_until_removed() {
         let old = keys(K1);
-        let token = old.sign(Purpose::CvUpload, "a", "p", None);
+        let token = old.sign(Purpose::CvUpload, "a", &pid("p"), None);
         let rotated = keys(&format!("{K2},{K1}"));
         assert!(rotated.verify(&token, Purpose::CvUpload, 0).is_ok());
-        assert!(rotated.sign(Purpose::CvUpload, "a", "p", None).starts_with("k2."));
+        assert!(rotated.sign(Purpose::CvUpload, "a", &pid("p"), None).starts_with("k2."));
         assert_eq!(keys(K2).verify(&token, Purpose::CvUpload, 0), Err(TokenError::UnknownKey));
     }
 

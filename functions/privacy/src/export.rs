@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use lambda_http::{Body, Request, Response};
+use steward_core::domain::ids::ProfileId;
 use steward_core::domain::privacy::export::{
     confirm_export_to, export_confirmation, export_csv, export_download, export_download_link, ExportFormat,
 };
@@ -55,7 +56,11 @@ pub async fn download(app: &App, request: &Request) -> Result<Response<Body>, Pr
 }
 
 /// The export: everything held, with each verified CV as a link that works for minutes.
-pub async fn export(app: &App, profile_id: &str, format: ExportFormat) -> Result<Response<Body>, Problem> {
+pub async fn export(
+    app: &App,
+    profile_id: &ProfileId,
+    format: ExportFormat,
+) -> Result<Response<Body>, Problem> {
     let mut data = everything(app, profile_id).await?;
     if let Some(submissions) = data.get_mut("submissions").and_then(|s| s.as_array_mut()) {
         for submission in submissions {
@@ -93,7 +98,7 @@ pub async fn export(app: &App, profile_id: &str, format: ExportFormat) -> Result
     if let Ok(value) = disposition.parse() {
         headers.insert("content-disposition", value);
     }
-    tracing::info!(profile_id, format = format.as_str(), "data exported");
+    tracing::info!(profile_id = %profile_id, format = format.as_str(), "data exported");
     Ok(response)
 }
 
@@ -112,7 +117,7 @@ fn fits_one_response(body: &str) -> bool {
 /// clients alike; the link is in `Location` and in the body).
 async fn export_by_link(
     app: &App,
-    profile_id: &str,
+    profile_id: &ProfileId,
     format: ExportFormat,
     body: String,
 ) -> Result<Response<Body>, Problem> {
@@ -132,7 +137,7 @@ async fn export_by_link(
         .download_link(&key, None, &file_name, Duration::from_secs(CV_LINK_MINUTES * 60))
         .await
         .map_err(unavailable)?;
-    tracing::info!(profile_id, format = format.as_str(), size, "data exported by link");
+    tracing::info!(profile_id = %profile_id, format = format.as_str(), size, "data exported by link");
     let mut response = respond::json(
         303,
         &serde_json::json!({

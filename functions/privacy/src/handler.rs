@@ -13,6 +13,7 @@ use steward_core::adapters::s3::cv_bucket::CvBucket;
 use steward_core::config::Config;
 use steward_core::domain::forms::catalogue::Catalogue;
 use steward_core::domain::forms::validation::FormInput;
+use steward_core::domain::ids::ProfileId;
 use steward_core::domain::ports::Clock;
 use steward_core::domain::privacy::access::session;
 use steward_core::http::body::decode_form;
@@ -60,7 +61,7 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infal
 
 /// A request made within a session: who, and how they asked.
 pub struct Signed<'a> {
-    pub profile_id: String,
+    pub profile_id: ProfileId,
     pub session: String,
     pub form: FormInput,
     /// A browser page (no bearer, no JSON): answered with pages and redirects.

@@ -4,6 +4,7 @@
 use lambda_http::{Body, Request, Response};
 use steward_core::domain::fields::Email;
 use steward_core::domain::fields::FieldError;
+use steward_core::domain::ids::ProfileId;
 use steward_core::domain::privacy::access::PrivacyStore as _;
 use steward_core::domain::privacy::correction::{confirm_email_change, correct};
 use steward_core::domain::privacy::erasure::{erase, ErasureReason};
@@ -26,7 +27,7 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
         ("POST", "/me", _) => return Err(Problem::new(405, "method_not_allowed", "Use PATCH or DELETE")),
         _ => method,
     };
-    let profile_id = signed.profile_id.as_str();
+    let profile_id = &signed.profile_id;
     match (method, path) {
         ("GET" | "HEAD", "/me") => {
             let data = fit_for_one_response(everything(app, profile_id).await?);
@@ -105,7 +106,7 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
             if !app.store.set_limit(profile_id, limit, !lift).await.map_err(store_problem)? {
                 return Err(Problem::not_found("person"));
             }
-            tracing::info!(profile_id, limit = limit.attribute(), lifted = lift, "processing limit changed");
+            tracing::info!(profile_id = %profile_id, limit = limit.attribute(), lifted = lift, "processing limit changed");
             let code = format!("{}{}", if lift { "lifted_" } else { "" }, limit.attribute());
             Ok(finished(&signed, 200, &code, "Done."))
         }
@@ -183,7 +184,7 @@ fn finished(signed: &Signed<'_>, status: u16, code: &str, message: &str) -> Resp
     respond::json(status, &serde_json::json!({ "result": code, "message": message }))
 }
 
-pub async fn everything(app: &App, profile_id: &str) -> Result<serde_json::Value, Problem> {
+pub async fn everything(app: &App, profile_id: &ProfileId) -> Result<serde_json::Value, Problem> {
     app.store.everything(profile_id).await.map_err(store_problem)?.ok_or_else(|| Problem::not_found("person"))
 }
 

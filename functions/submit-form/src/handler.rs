@@ -139,7 +139,7 @@ fn accepted(
         let token = app.config.token_keys.sign_for_item(
             Purpose::Payment,
             submission_id.as_str(),
-            profile_id.as_str(),
+            &profile_id,
             Some(item),
             Some(epoch),
         );

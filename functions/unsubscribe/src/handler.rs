@@ -11,6 +11,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::config::Config;
 use steward_core::domain::forms::validation::FormInput;
+use steward_core::domain::ids::ProfileId;
 use steward_core::domain::mail::preferences::{
     ChangeSource, MailPreferences, PreferenceChange, PreferenceStore,
 };
@@ -70,7 +71,7 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
     };
     let claims = verify(app, &token, purpose)?;
     let id = token_id(&token);
-    let profile = claims.profile_id.as_str();
+    let profile = &claims.profile_id;
     let page = match (purpose, changing) {
         (Purpose::Unsubscribe, false) => unsubscribe_page(app, &claims, &token),
         (Purpose::Unsubscribe, true) => {
@@ -166,7 +167,7 @@ fn verify(app: &App, token: &str, purpose: Purpose) -> Result<Claims, Problem> {
 
 async fn change(
     app: &App,
-    profile: &str,
+    profile: &ProfileId,
     change: &PreferenceChange,
     source: ChangeSource,
     token_id: &str,
@@ -185,7 +186,7 @@ fn label(app: &App, topic: &str) -> String {
     app.topics.get(topic).cloned().unwrap_or_else(|| topic.to_owned())
 }
 
-fn preferences_link(app: &App, profile: &str) -> String {
+fn preferences_link(app: &App, profile: &ProfileId) -> String {
     let token = app.config.token_keys.sign(Purpose::Preferences, "preferences", profile, None);
     format!(r#"<p><a href="/preferences?token={}">Choose what you hear about</a></p>"#, escape(&token))
 }

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::domain::careers::{CvCheck, CvOutcome};
 use steward_core::domain::careers::{CvRecorded, CvStore};
+use steward_core::domain::ids::ProfileId;
 
 use crate::check::{judge, Verdict, SNIFF_BYTES};
 
@@ -113,7 +114,8 @@ async fn check_object(app: &App, key: &str, version_id: Option<String>) -> Resul
     let version_id = head.version_id().map(str::to_owned).or(version_id);
     let metadata = head.metadata().cloned().unwrap_or_default();
     let application_id = key.split('/').nth(1).unwrap_or_default().to_owned();
-    let profile_id = metadata.get("profile-id").cloned().unwrap_or_default();
+    // Pinned by the upload's signed policy to the grant's profile: Steward wrote it, not the browser.
+    let profile_id = ProfileId::from_stored(metadata.get("profile-id").cloned().unwrap_or_default());
     let size = head.content_length().unwrap_or(0).max(0) as u64;
 
     let verdict = if metadata.get("application-id") != Some(&application_id) || profile_id.is_empty() {

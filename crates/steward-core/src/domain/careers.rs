@@ -51,7 +51,7 @@ pub fn upload_token(
     valid_for: Duration,
 ) -> String {
     let expires_at = epoch_seconds(now + valid_for);
-    keys.sign(Purpose::CvUpload, application.as_str(), profile.as_str(), Some(expires_at))
+    keys.sign(Purpose::CvUpload, application.as_str(), profile, Some(expires_at))
 }
 
 fn epoch_seconds(at: SystemTime) -> i64 {
@@ -69,7 +69,7 @@ pub enum CvOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CvCheck {
     pub application_id: String,
-    pub profile_id: String,
+    pub profile_id: ProfileId,
     pub key: String,
     pub version_id: Option<String>,
     /// When S3 stored the object; a later upload's result is never replaced by an earlier one's.
@@ -160,7 +160,7 @@ pub fn authorize_upload(
     };
     let key = object_key(&claims.subject);
     let mut metadata =
-        vec![("application-id", claims.subject.clone()), ("profile-id", claims.profile_id.clone())];
+        vec![("application-id", claims.subject.clone()), ("profile-id", claims.profile_id.to_string())];
     if let Some(name) = request.file_name.as_deref().map(sanitize_file_name).filter(|n| !n.is_empty()) {
         metadata.push(("original-filename", name));
     }

@@ -6,8 +6,9 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::fields::FieldError;
 
-/// A person's profile, shared by every function.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+/// A person's profile, shared by every function. Minted here, read back from the store or from a
+/// token Steward signed: never taken from what a browser typed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct ProfileId(String);
 
@@ -16,13 +17,60 @@ impl ProfileId {
         Self(uuid::Uuid::new_v4().simple().to_string())
     }
 
-    /// Rebuilds an id read back from the store.
+    /// Rebuilds an id read back from the store (or from a token or object Steward signed).
     pub fn from_stored(id: String) -> Self {
         Self(id)
     }
 
+    /// An id someone typed (an operator's `--profile`): 32 lower-case hex digits, as minted.
+    pub fn parse(field: &'static str, text: &str) -> Result<Self, FieldError> {
+        let text = text.trim();
+        if text.len() == 32 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(FieldError::new(
+                field,
+                "invalid_profile_id",
+                "must be a profile id: 32 lower-case hex digits",
+            ))
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// Read as the text it is wherever text is wanted (keys, links, logs); made only as above.
+impl std::ops::Deref for ProfileId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&ProfileId> for String {
+    fn from(id: &ProfileId) -> Self {
+        id.0.clone()
+    }
+}
+
+impl From<&ProfileId> for serde_json::Value {
+    fn from(id: &ProfileId) -> Self {
+        id.0.clone().into()
+    }
+}
+
+impl From<ProfileId> for serde_json::Value {
+    fn from(id: ProfileId) -> Self {
+        id.0.into()
+    }
+}
+
+impl std::fmt::Display for ProfileId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -107,6 +155,17 @@ impl IdempotencyKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_typed_profile_id_is_exactly_what_steward_mints() {
+        let minted = ProfileId::new_random();
+        assert_eq!(ProfileId::parse("profile", &format!(" {minted} ")), Ok(minted));
+        for bad in
+            ["", "PROFILE#abc", "0123456789abcdef0123456789ABCDEF", "0123456789abcdef0123456789abcde", "../x"]
+        {
+            assert_eq!(ProfileId::parse("profile", bad).unwrap_err().field, "profile", "{bad}");
+        }
+    }
 
     #[test]
     fn idempotent_submission_ids_depend_on_form_and_key() {

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use steward_core::adapters::dynamodb::keys;
+use steward_core::domain::ids::ProfileId;
 use steward_core::domain::mail::campaign::{
     queue_campaign, Campaign, CampaignProgress, Finished, SubscriberStore,
 };
@@ -17,9 +18,9 @@ use steward_core::domain::privacy::erasure::{erase, ErasureReason};
 use crate::support::{email, World};
 
 /// Someone who ticked `topic` on the newsletter form and followed the confirmation link.
-async fn subscriber(world: &World, who: &str, topic: &str) -> String {
+async fn subscriber(world: &World, who: &str, topic: &str) -> ProfileId {
     let receipt = world.submit("newsletter", &[("email", &email(who)), ("interests", topic)]).await;
-    let profile_id = receipt.profile_id.as_str().to_owned();
+    let profile_id = receipt.profile_id.clone();
     world
         .store
         .change_preferences(
@@ -60,7 +61,7 @@ fn campaign_mail_to(world: &World, who: &str) -> usize {
 async fn ticked_topics_wait_for_confirmation_before_any_marketing() {
     let world = World::new();
     let receipt = world.submit("newsletter", &[("email", &email("ana")), ("interests", "cloud")]).await;
-    let profile_id = receipt.profile_id.as_str();
+    let profile_id = &receipt.profile_id;
     let waiting = world.store.preferences(profile_id).await.unwrap().unwrap();
     assert_eq!(waiting.pending, BTreeSet::from(["cloud".to_owned()]));
     assert!(waiting.topics.is_empty());
@@ -204,8 +205,8 @@ async fn an_erased_person_who_comes_back_gets_marketing_only_for_what_they_confi
 
     world.clock.advance(86_400);
     let receipt = world.submit("newsletter", &[("email", &email("ana")), ("interests", "cloud")]).await;
-    let again = receipt.profile_id.as_str();
-    assert_ne!(again, first, "a new profile");
+    let again = &receipt.profile_id;
+    assert_ne!(again, &first, "a new profile");
     assert!(!world.store.may_receive(again, "cloud").await.unwrap(), "not on the old consent");
 
     world.clock.advance(60);

@@ -77,7 +77,7 @@ fn holds_seat(world: &World, registration: &Receipt) -> bool {
 
 async fn status_of(world: &World, registration: &Receipt) -> PaymentStatus {
     let payment = steward_core::domain::payments::PaymentRef {
-        profile_id: registration.profile_id.as_str().to_owned(),
+        profile_id: registration.profile_id.clone(),
         registration_id: registration.submission_id.as_str().to_owned(),
     };
     world.store.payment_item(&payment).await.unwrap().expect("a recorded payment").status

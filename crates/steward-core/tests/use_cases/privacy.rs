@@ -8,6 +8,7 @@ use steward_core::adapters::dynamodb::keys;
 use steward_core::adapters::memory::{Fault, Item};
 use steward_core::domain::fields::Email;
 use steward_core::domain::forms::submit::Receipt;
+use steward_core::domain::ids::ProfileId;
 use steward_core::domain::mail::outbox::OutboxMessage;
 use steward_core::domain::mail::preferences::{ChangeSource, PreferenceChange, PreferenceStore};
 use steward_core::domain::payments::{receive_event, start_payment, StripeEvent, StripeEventData};
@@ -30,7 +31,7 @@ const NAME: &str = "Zoë Ñúñez";
 /// Someone who used most of Steward: a question, a confirmed newsletter topic, a job application
 /// with two versions of a CV, a paid event seat, a withdrawn consent and a pending export.
 struct Person {
-    profile_id: String,
+    profile_id: ProfileId,
     application: String,
     registration: Receipt,
 }
@@ -40,7 +41,7 @@ async fn person(world: &World) -> Person {
     let (name, address) = (("name", NAME), ("email", ADDRESS));
     let (phone, country) = (("phone", "+44 20 7946 0958"), ("country", "GB"));
     let question = world.submit("contact-us", &[name, address, country, ("message", "Hello")]).await;
-    let profile_id = question.profile_id.as_str().to_owned();
+    let profile_id = question.profile_id.clone();
     world.submit("newsletter", &[("email", ADDRESS), ("interests", "cloud")]).await;
     world
         .store
@@ -88,7 +89,10 @@ async fn person(world: &World) -> Person {
 }
 
 /// The person asks to be erased, in the privacy center.
-async fn erase_on_request(world: &World, profile_id: &str) -> Result<Option<ErasureReport>, ErasureError> {
+async fn erase_on_request(
+    world: &World,
+    profile_id: &ProfileId,
+) -> Result<Option<ErasureReport>, ErasureError> {
     erase(
         &world.store,
         &world.cvs,
@@ -254,7 +258,7 @@ async fn expired_submissions_are_swept_and_the_profile_goes_with_the_last_of_the
     let world = World::new();
     let question = world.submit("contact-us", &[("name", NAME), ("email", ADDRESS), ("message", "Hi")]).await;
     let newsletter = world.submit("newsletter", &[("email", ADDRESS), ("interests", "cloud")]).await;
-    let profile_id = question.profile_id.as_str();
+    let profile_id = &question.profile_id;
     world.dispatch().await; // the confirmation request goes; its sent marker stays a month
 
     world.clock.advance(366 * 86_400);

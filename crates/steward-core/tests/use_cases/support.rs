@@ -108,7 +108,7 @@ impl World {
         let token = self.config.token_keys.sign_for_item(
             Purpose::Payment,
             receipt.submission_id.as_str(),
-            receipt.profile_id.as_str(),
+            &receipt.profile_id,
             Some(item),
             Some(expires_at),
         );

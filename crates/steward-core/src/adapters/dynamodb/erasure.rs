@@ -11,7 +11,7 @@ use crate::domain::privacy::erasure::{
 use aws_sdk_dynamodb::types::{Delete, DeleteRequest, Put, ReturnValue, TransactWriteItem, WriteRequest};
 
 impl ErasureStore for DynamoStore {
-    async fn erasure_plan(&self, profile_id: &str) -> Result<Option<ErasurePlan>, StoreError> {
+    async fn erasure_plan(&self, profile_id: &ProfileId) -> Result<Option<ErasurePlan>, StoreError> {
         let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(None) };
         let Some(profile) = self.get(profile_key.clone()).await? else { return Ok(None) };
         let email = text(&profile, "email").unwrap_or_default();
@@ -154,7 +154,7 @@ impl ErasureStore for DynamoStore {
 
     async fn forget_profile(
         &self,
-        profile_id: &str,
+        profile_id: &ProfileId,
         profile_key: &ItemKey,
         last_submission_id: Option<&str>,
         reason: ErasureReason,
@@ -208,7 +208,7 @@ impl ErasureStore for DynamoStore {
         .await
     }
 
-    async fn leftovers(&self, profile_id: &str) -> Result<Vec<ItemKey>, StoreError> {
+    async fn leftovers(&self, profile_id: &ProfileId) -> Result<Vec<ItemKey>, StoreError> {
         Ok(self
             .partition(&keys::profile_partition(profile_id), None)
             .await?

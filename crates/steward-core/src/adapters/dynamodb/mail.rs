@@ -1,6 +1,7 @@
 //! Mail: the outbox, marketing consent, campaign subscribers, suppression and preferences.
 
 use super::*;
+use crate::domain::ids::ProfileId;
 
 /// How long a sent message's marker keeps a re-enqueued copy from going out again.
 const SENT_MARKER_SECONDS: i64 = 30 * 24 * 3600;
@@ -160,7 +161,7 @@ impl OutboxStore for DynamoStore {
 }
 
 impl MarketingConsent for DynamoStore {
-    async fn may_receive(&self, profile_id: &str, topic: &str) -> Result<bool, StoreError> {
+    async fn may_receive(&self, profile_id: &ProfileId, topic: &str) -> Result<bool, StoreError> {
         let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(false) };
         let Some(profile) = self.get(profile_key).await? else { return Ok(false) };
         let flag = |name: &str| profile.get(name).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
@@ -220,7 +221,10 @@ impl SubscriberStore for DynamoStore {
             .iter()
             .filter_map(|item| {
                 let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-                Some(Subscriber { profile_id: text("profile_id")?, email: text("email")? })
+                Some(Subscriber {
+                    profile_id: ProfileId::from_stored(text("profile_id")?),
+                    email: text("email")?,
+                })
             })
             .collect();
         Ok((subscribers, output.last_evaluated_key().and_then(cursor_of)))
@@ -290,7 +294,7 @@ impl SuppressionStore for DynamoStore {
             TransactWriteItem::builder().put(put).build(),
         ])
         .await?;
-        tracing::info!(profile_id, source = source.as_str(), "address suppressed");
+        tracing::info!(profile_id = %profile_id, source = source.as_str(), "address suppressed");
         Ok(true)
     }
 }
@@ -318,14 +322,14 @@ fn preferences_of(profile: &HashMap<String, AttributeValue>) -> MailPreferences 
 }
 
 impl PreferenceStore for DynamoStore {
-    async fn preferences(&self, profile_id: &str) -> Result<Option<MailPreferences>, StoreError> {
+    async fn preferences(&self, profile_id: &ProfileId) -> Result<Option<MailPreferences>, StoreError> {
         let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(None) };
         Ok(self.get(profile_key).await?.as_ref().map(preferences_of))
     }
 
     async fn change_preferences(
         &self,
-        profile_id: &str,
+        profile_id: &ProfileId,
         change: &PreferenceChange,
         source: ChangeSource,
         token_id: &str,
@@ -381,7 +385,7 @@ impl PreferenceStore for DynamoStore {
             TransactWriteItem::builder().put(put).build(),
         ];
         self.transact(items).await?;
-        tracing::info!(profile_id, source = source.as_str(), token_id, "mail preferences changed");
+        tracing::info!(profile_id = %profile_id, source = source.as_str(), token_id, "mail preferences changed");
         Ok(self.get((pk, sk)).await?.as_ref().map(preferences_of))
     }
 }

@@ -240,7 +240,7 @@ fn built<T, E: std::error::Error + Send + Sync + 'static>(result: Result<T, E>) 
 
 impl DynamoStore {
     /// The table keys of a profile, from its id (the `by-profile-id` index, eventually consistent).
-    pub async fn profile_key(&self, profile_id: &str) -> Result<Option<(String, String)>, StoreError> {
+    pub async fn profile_key(&self, profile_id: &ProfileId) -> Result<Option<(String, String)>, StoreError> {
         let output = self
             .client
             .query()

@@ -1,6 +1,7 @@
 //! Payments: seats and their holds, Stripe customers, payments and the webhook's seen events.
 
 use super::*;
+use crate::domain::ids::ProfileId;
 
 impl DynamoStore {
     /// Gives a registration's seat back: the hold and the count move together. With `lapsed_before`,
@@ -187,13 +188,13 @@ impl PaymentStore for DynamoStore {
         self.release_seat_if_lapsed(event, registration, lapsed_before).await
     }
 
-    async fn customer_of(&self, profile: &str) -> Result<Option<String>, StoreError> {
+    async fn customer_of(&self, profile: &ProfileId) -> Result<Option<String>, StoreError> {
         let (pk, sk) = keys::billing(profile);
         let item = self.get((pk, sk)).await?;
         Ok(item.and_then(|i| i.get("stripe_customer_id").and_then(|v| v.as_s().ok()).cloned()))
     }
 
-    async fn save_customer(&self, profile: &str, customer: &str) -> Result<(), StoreError> {
+    async fn save_customer(&self, profile: &ProfileId, customer: &str) -> Result<(), StoreError> {
         let (pk, sk) = keys::billing(profile);
         let mut item = key(pk, sk);
         stamp(&mut item, "billing");
@@ -294,7 +295,10 @@ impl PaymentStore for DynamoStore {
         let item = self.get((pk, sk)).await?;
         Ok(item.and_then(|item| {
             let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-            Some(PaymentRef { profile_id: text("profile_id")?, registration_id: text("registration_id")? })
+            Some(PaymentRef {
+                profile_id: ProfileId::from_stored(text("profile_id")?),
+                registration_id: text("registration_id")?,
+            })
         }))
     }
 

@@ -3,12 +3,18 @@
 use super::*;
 
 impl PrivacyStore for DynamoStore {
-    async fn profile_id_by_email(&self, email: &Email) -> Result<Option<String>, StoreError> {
+    async fn profile_id_by_email(&self, email: &Email) -> Result<Option<ProfileId>, StoreError> {
         let key = keys::profile_by_email(&self.email_pseudonym(email.normalized()));
-        Ok(self.get(key).await?.and_then(|p| p.get("profile_id").and_then(|v| v.as_s().ok()).cloned()))
+        let profile = self.get(key).await?;
+        Ok(profile.and_then(|p| p.get("profile_id")?.as_s().ok().cloned()).map(ProfileId::from_stored))
     }
 
-    async fn save_sign_in(&self, nonce: &str, profile_id: &str, expires_at: i64) -> Result<(), StoreError> {
+    async fn save_sign_in(
+        &self,
+        nonce: &str,
+        profile_id: &ProfileId,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
         let (pk, sk) = keys::sign_in(nonce);
         let mut item = key(pk, sk);
         stamp(&mut item, "sign_in");
@@ -37,7 +43,7 @@ impl PrivacyStore for DynamoStore {
         }
     }
 
-    async fn everything(&self, profile_id: &str) -> Result<Option<serde_json::Value>, StoreError> {
+    async fn everything(&self, profile_id: &ProfileId) -> Result<Option<serde_json::Value>, StoreError> {
         let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(None) };
         let Some(profile) = self.get(profile_key).await? else { return Ok(None) };
         let items = self.partition(&keys::profile_partition(profile_id), None).await?;

@@ -37,7 +37,7 @@ impl RetentionStore for DynamoStore {
                     .filter_map(|(_, value)| value.as_n().ok()?.parse::<i64>().ok())
                     .max();
                 if until.is_none_or(|until| until < now) {
-                    page.lapsed_profiles.extend(text(item, "profile_id"));
+                    page.lapsed_profiles.extend(text(item, "profile_id").map(ProfileId::from_stored));
                 }
                 continue;
             }
@@ -57,14 +57,14 @@ impl RetentionStore for DynamoStore {
                     "other".into()
                 }
             });
-            let profile_id = pk.strip_prefix("PROFILE#").map(str::to_owned);
+            let profile_id = pk.strip_prefix("PROFILE#").map(|id| ProfileId::from_stored(id.to_owned()));
             let application_id = sk.strip_prefix("SUBMISSION#").map(str::to_owned);
             page.items.push(ExpiredItem { key: (pk, sk), kind, profile_id, application_id });
         }
         Ok((page, output.last_evaluated_key().and_then(cursor_of)))
     }
 
-    async fn holds_anything(&self, profile_id: &str) -> Result<bool, StoreError> {
+    async fn holds_anything(&self, profile_id: &ProfileId) -> Result<bool, StoreError> {
         let output = self
             .client
             .query()

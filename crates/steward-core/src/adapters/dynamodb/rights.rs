@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
 
 use crate::domain::fields::Email;
+use crate::domain::ids::ProfileId;
 use crate::domain::mail::preferences::ChangeSource;
 use crate::domain::ports::StoreError;
 use crate::domain::privacy::correction::{Correction, CorrectionStore, EmailChanged};
@@ -16,7 +17,7 @@ use crate::domain::privacy::rights::{CurrentProfile, PendingRequest, RequestKind
 use crate::time::Timestamp;
 
 /// One entry of a person's profile history: what changed, never the values.
-fn history_item(profile_id: &str, at: &Timestamp, change: String) -> HashMap<String, AttributeValue> {
+fn history_item(profile_id: &ProfileId, at: &Timestamp, change: String) -> HashMap<String, AttributeValue> {
     let mut item = key(
         keys::profile_partition(profile_id),
         format!("HISTORY#{}#{}", at.rfc3339(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
@@ -62,7 +63,7 @@ impl DynamoStore {
     /// Writes an update and a history entry together; `false` when the profile is gone.
     async fn update_with_history(
         &self,
-        profile_id: &str,
+        profile_id: &ProfileId,
         update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
         change: String,
     ) -> Result<bool, StoreError> {
@@ -82,7 +83,7 @@ impl DynamoStore {
 }
 
 impl RightsStore for DynamoStore {
-    async fn current_profile(&self, profile_id: &str) -> Result<Option<CurrentProfile>, StoreError> {
+    async fn current_profile(&self, profile_id: &ProfileId) -> Result<Option<CurrentProfile>, StoreError> {
         let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(None) };
         Ok(self.get(profile_key).await?.map(|profile| CurrentProfile {
             email: text(&profile, "email").unwrap_or_default(),
@@ -112,7 +113,7 @@ impl RightsStore for DynamoStore {
     async fn take_request(
         &self,
         kind: RequestKind,
-        profile_id: &str,
+        profile_id: &ProfileId,
         nonce: &str,
         now: i64,
     ) -> Result<Option<PendingRequest>, StoreError> {
@@ -143,7 +144,7 @@ impl RightsStore for DynamoStore {
     async fn find_request(
         &self,
         kind: RequestKind,
-        profile_id: &str,
+        profile_id: &ProfileId,
         nonce: &str,
         now: i64,
     ) -> Result<Option<PendingRequest>, StoreError> {
@@ -166,7 +167,7 @@ impl RightsStore for DynamoStore {
 }
 
 impl CorrectionStore for DynamoStore {
-    async fn correct(&self, profile_id: &str, correction: &Correction) -> Result<bool, StoreError> {
+    async fn correct(&self, profile_id: &ProfileId, correction: &Correction) -> Result<bool, StoreError> {
         let mut sets = vec!["updated_at = :now".to_owned()];
         let mut names = HashMap::new();
         let mut values = HashMap::from([(":now".to_owned(), s(self.clock.timestamp().rfc3339()))]);
@@ -192,7 +193,11 @@ impl CorrectionStore for DynamoStore {
         self.update_with_history(profile_id, update, format!("corrected {}", changed.join(", "))).await
     }
 
-    async fn change_email(&self, profile_id: &str, new_email: &Email) -> Result<EmailChanged, StoreError> {
+    async fn change_email(
+        &self,
+        profile_id: &ProfileId,
+        new_email: &Email,
+    ) -> Result<EmailChanged, StoreError> {
         let Some(old_key) = self.profile_key(profile_id).await? else { return Ok(EmailChanged::Used) };
         let Some(mut profile) = self.get(old_key.clone()).await? else { return Ok(EmailChanged::Used) };
         let new_key = keys::profile_by_email(&self.email_pseudonym(new_email.normalized()));
@@ -235,7 +240,7 @@ impl CorrectionStore for DynamoStore {
 }
 
 impl LimitStore for DynamoStore {
-    async fn set_limit(&self, profile_id: &str, limit: Limit, on: bool) -> Result<bool, StoreError> {
+    async fn set_limit(&self, profile_id: &ProfileId, limit: Limit, on: bool) -> Result<bool, StoreError> {
         let attribute = limit.attribute();
         let update = if on {
             Update::builder()
@@ -248,7 +253,7 @@ impl LimitStore for DynamoStore {
         self.update_with_history(profile_id, update, change).await
     }
 
-    async fn withdraw(&self, profile_id: &str, purpose: &str) -> Result<bool, StoreError> {
+    async fn withdraw(&self, profile_id: &ProfileId, purpose: &str) -> Result<bool, StoreError> {
         let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(false) };
         let now = self.clock.timestamp();
         let mut update = Update::builder()

@@ -15,6 +15,7 @@ use crate::domain::fields::Email;
 use crate::domain::forms::catalogue::{LawfulBasis, Purpose};
 use crate::domain::forms::submit::{ClientInfo, ConsentEvidence, Inserted, NewSubmission, SubmissionStore};
 use crate::domain::forms::validation::ValidForm;
+use crate::domain::ids::ProfileId;
 use crate::domain::ids::{FormId, SubmissionId};
 use crate::domain::mail::outbox::{Enqueued, OutboxMessage, OutboxStore};
 use crate::domain::mail::MailKind;
@@ -206,7 +207,7 @@ pub async fn outbox_contract<S: OutboxStore>(store: &S, now: i64) {
         id: id.clone(),
         kind: MailKind::Transactional,
         to: format!("{id}@example.com"),
-        profile_id: unique("profile"),
+        profile_id: ProfileId::from_stored(unique("profile")),
         subject: "Contract".into(),
         template: "privacy_link".into(),
         values: serde_json::json!({"link_url": "https://example.com/l", "minutes": 15}),
@@ -263,7 +264,10 @@ async fn is_due<S: OutboxStore>(store: &S, id: &str, at: i64) -> bool {
 /// Payments: started once with its references, updated only by newer events, each part (status,
 /// invoice, dispute) versioned on its own; the webhook's seen events are remembered.
 pub async fn payments_contract<S: PaymentStore>(store: &S, now: i64) {
-    let payment = PaymentRef { profile_id: unique("profile"), registration_id: unique("registration") };
+    let payment = PaymentRef {
+        profile_id: ProfileId::from_stored(unique("profile")),
+        registration_id: unique("registration"),
+    };
     let intent = unique("pi");
     let record = PaymentRecord {
         profile_id: payment.profile_id.clone(),

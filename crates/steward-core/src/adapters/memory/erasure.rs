@@ -9,7 +9,7 @@ use crate::domain::privacy::erasure::{
 };
 
 impl ErasureStore for MemoryStore {
-    async fn erasure_plan(&self, profile_id: &str) -> Result<Option<ErasurePlan>, StoreError> {
+    async fn erasure_plan(&self, profile_id: &ProfileId) -> Result<Option<ErasurePlan>, StoreError> {
         let now = self.clock.now();
         self.run("erasure_plan", |table| {
             let Some(profile_key) = profile_key(table, profile_id) else { return Ok(None) };
@@ -40,8 +40,8 @@ impl ErasureStore for MemoryStore {
             let goodbye = confirmation_id(profile_id);
             // Messages queued before `profile_id` was an attribute carry it only inside `message`.
             let theirs = |message: &Item| {
-                text(message, "profile_id").as_deref() == Some(profile_id)
-                    || text(message, "message").is_some_and(|m| m.contains(profile_id))
+                text(message, "profile_id").as_deref() == Some(profile_id.as_str())
+                    || text(message, "message").is_some_and(|m| m.contains(profile_id.as_str()))
             };
             for ((pk, sk), _) in partition(table, keys::OUTBOX).filter(|(_, message)| theirs(message)) {
                 if *sk != goodbye {
@@ -107,7 +107,7 @@ impl ErasureStore for MemoryStore {
 
     async fn forget_profile(
         &self,
-        profile_id: &str,
+        profile_id: &ProfileId,
         key: &ItemKey,
         last_submission_id: Option<&str>,
         reason: ErasureReason,
@@ -151,7 +151,7 @@ impl ErasureStore for MemoryStore {
         })
     }
 
-    async fn leftovers(&self, profile_id: &str) -> Result<Vec<ItemKey>, StoreError> {
+    async fn leftovers(&self, profile_id: &ProfileId) -> Result<Vec<ItemKey>, StoreError> {
         self.run("leftovers", |table| {
             Ok(partition(table, &keys::profile_partition(profile_id))
                 .map(|(key, _)| key.clone())

@@ -112,7 +112,7 @@ fn blocks_marketing(profile: &Item) -> bool {
 }
 
 impl MarketingConsent for MemoryStore {
-    async fn may_receive(&self, profile_id: &str, topic: &str) -> Result<bool, StoreError> {
+    async fn may_receive(&self, profile_id: &ProfileId, topic: &str) -> Result<bool, StoreError> {
         self.run("may_receive", |table| {
             let Some(profile) = profile_key(table, profile_id).and_then(|key| table.get(&key)) else {
                 return Ok(false);
@@ -150,7 +150,7 @@ impl SubscriberStore for MemoryStore {
                 })
                 .filter_map(|(_, profile)| {
                     Some(Subscriber {
-                        profile_id: text(profile, "profile_id")?,
+                        profile_id: ProfileId::from_stored(text(profile, "profile_id")?),
                         email: text(profile, "email")?,
                     })
                 })
@@ -194,7 +194,7 @@ impl SuppressionStore for MemoryStore {
             );
             let (key, log) = mail_log_item(&profile_id, &now, source, format!("suppressed ({detail})"), "-");
             table.insert(key, log);
-            tracing::info!(profile_id, source = source.as_str(), "address suppressed");
+            tracing::info!(profile_id = %profile_id, source = source.as_str(), "address suppressed");
             Ok(true)
         })
     }
@@ -212,7 +212,7 @@ fn preferences_of(profile: &Item) -> MailPreferences {
 }
 
 impl PreferenceStore for MemoryStore {
-    async fn preferences(&self, profile_id: &str) -> Result<Option<MailPreferences>, StoreError> {
+    async fn preferences(&self, profile_id: &ProfileId) -> Result<Option<MailPreferences>, StoreError> {
         self.run("preferences", |table| {
             Ok(profile_key(table, profile_id).and_then(|key| table.get(&key)).map(preferences_of))
         })
@@ -220,7 +220,7 @@ impl PreferenceStore for MemoryStore {
 
     async fn change_preferences(
         &self,
-        profile_id: &str,
+        profile_id: &ProfileId,
         change: &PreferenceChange,
         source: ChangeSource,
         token_id: &str,
@@ -265,7 +265,7 @@ impl PreferenceStore for MemoryStore {
             let changed = preferences_of(profile);
             let (log_key, log) = mail_log_item(profile_id, &now, source, description, token_id);
             table.insert(log_key, log);
-            tracing::info!(profile_id, source = source.as_str(), token_id, "mail preferences changed");
+            tracing::info!(profile_id = %profile_id, source = source.as_str(), token_id, "mail preferences changed");
             Ok(Some(changed))
         })
     }

@@ -14,6 +14,7 @@
 //! [`MemoryUploadSigner`] and [`MemoryPaymentProvider`] (predictable Stripe ids). [`contract`]
 //! holds the promises both stores must keep, run against each.
 
+use crate::domain::ids::ProfileId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -315,7 +316,7 @@ fn partition<'a>(table: &'a Table, pk: &'a str) -> impl Iterator<Item = (&'a Ite
 }
 
 /// The table keys of a profile, from its id (the `by-profile-id` index).
-fn profile_key(table: &Table, profile_id: &str) -> Option<ItemKey> {
+fn profile_key(table: &Table, profile_id: &ProfileId) -> Option<ItemKey> {
     let partition = keys::profile_partition(profile_id);
     table
         .iter()
@@ -492,7 +493,7 @@ impl MemoryCvObjects {
     }
 
     /// An export too large for one response, where the privacy function keeps it.
-    pub fn put_export(&self, profile_id: &str, modified_at: i64) -> String {
+    pub fn put_export(&self, profile_id: &ProfileId, modified_at: i64) -> String {
         let key = format!("exports/{profile_id}/{}.json", uuid::Uuid::new_v4().simple());
         self.put(&key, modified_at);
         key
@@ -534,7 +535,7 @@ impl CvObjects for MemoryCvObjects {
         self.delete_where(|version| version.key.starts_with(&prefix))
     }
 
-    async fn delete_exports(&self, profile_id: &str) -> Result<usize, CvObjectsError> {
+    async fn delete_exports(&self, profile_id: &ProfileId) -> Result<usize, CvObjectsError> {
         checked_prefix(profile_id, "a profile id")?;
         let prefix = format!("exports/{profile_id}/");
         self.delete_where(|version| version.key.starts_with(&prefix))
@@ -637,7 +638,7 @@ pub fn client_secret_of(id: &str) -> String {
 }
 
 impl PaymentProvider for MemoryPaymentProvider {
-    async fn create_customer(&self, profile_id: &str) -> Result<String, ProviderError> {
+    async fn create_customer(&self, profile_id: &ProfileId) -> Result<String, ProviderError> {
         self.call(format!("create_customer {profile_id}"))?;
         Ok(format!("cus_{profile_id}"))
     }

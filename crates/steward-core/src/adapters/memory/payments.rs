@@ -130,13 +130,13 @@ impl PaymentStore for MemoryStore {
         self.run("release_seat", |table| Ok(release_seat(table, event, registration, lapsed_before)))
     }
 
-    async fn customer_of(&self, profile: &str) -> Result<Option<String>, StoreError> {
+    async fn customer_of(&self, profile: &ProfileId) -> Result<Option<String>, StoreError> {
         self.run("customer_of", |table| {
             Ok(table.get(&keys::billing(profile)).and_then(|billing| text(billing, "stripe_customer_id")))
         })
     }
 
-    async fn save_customer(&self, profile: &str, customer: &str) -> Result<(), StoreError> {
+    async fn save_customer(&self, profile: &ProfileId, customer: &str) -> Result<(), StoreError> {
         self.run("save_customer", |table| {
             // The first one saved stays: a concurrent call saved the same customer.
             table.entry(keys::billing(profile)).or_insert_with(|| {
@@ -191,7 +191,7 @@ impl PaymentStore for MemoryStore {
         self.run("payment_ref", |table| {
             Ok(table.get(&keys::stripe_ref(stripe_id)).and_then(|reference| {
                 Some(PaymentRef {
-                    profile_id: text(reference, "profile_id")?,
+                    profile_id: ProfileId::from_stored(text(reference, "profile_id")?),
                     registration_id: text(reference, "registration_id")?,
                 })
             }))

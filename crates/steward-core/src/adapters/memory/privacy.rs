@@ -25,12 +25,19 @@ fn item_json(item: &Item) -> Value {
 }
 
 impl PrivacyStore for MemoryStore {
-    async fn profile_id_by_email(&self, email: &Email) -> Result<Option<String>, StoreError> {
+    async fn profile_id_by_email(&self, email: &Email) -> Result<Option<ProfileId>, StoreError> {
         let key = keys::profile_by_email(&self.email_pseudonym(email.normalized()));
-        self.run("profile_id_by_email", |table| Ok(table.get(&key).and_then(|p| text(p, "profile_id"))))
+        self.run("profile_id_by_email", |table| {
+            Ok(table.get(&key).and_then(|p| text(p, "profile_id")).map(ProfileId::from_stored))
+        })
     }
 
-    async fn save_sign_in(&self, nonce: &str, profile_id: &str, expires_at: i64) -> Result<(), StoreError> {
+    async fn save_sign_in(
+        &self,
+        nonce: &str,
+        profile_id: &ProfileId,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
         self.run("save_sign_in", |table| {
             let mut item = stamped("sign_in");
             item.insert("profile_id".into(), profile_id.into());
@@ -52,7 +59,7 @@ impl PrivacyStore for MemoryStore {
         })
     }
 
-    async fn everything(&self, profile_id: &str) -> Result<Option<Value>, StoreError> {
+    async fn everything(&self, profile_id: &ProfileId) -> Result<Option<Value>, StoreError> {
         self.run("everything", |table| {
             let Some(profile) = profile_key(table, profile_id).and_then(|key| table.get(&key)) else {
                 return Ok(None);

@@ -24,7 +24,7 @@ impl RetentionStore for MemoryStore {
                         .filter_map(|(_, value)| value.as_i64())
                         .max();
                     if until.is_none_or(|until| until < now) {
-                        page.lapsed_profiles.extend(text(item, "profile_id"));
+                        page.lapsed_profiles.extend(text(item, "profile_id").map(ProfileId::from_stored));
                     }
                     continue;
                 }
@@ -46,7 +46,7 @@ impl RetentionStore for MemoryStore {
                 page.items.push(ExpiredItem {
                     key: (pk.clone(), sk.clone()),
                     kind,
-                    profile_id: pk.strip_prefix("PROFILE#").map(str::to_owned),
+                    profile_id: pk.strip_prefix("PROFILE#").map(|id| ProfileId::from_stored(id.to_owned())),
                     application_id: sk.strip_prefix("SUBMISSION#").map(str::to_owned),
                 });
             }
@@ -54,7 +54,7 @@ impl RetentionStore for MemoryStore {
         })
     }
 
-    async fn holds_anything(&self, profile_id: &str) -> Result<bool, StoreError> {
+    async fn holds_anything(&self, profile_id: &ProfileId) -> Result<bool, StoreError> {
         self.run("holds_anything", |table| {
             Ok(partition(table, &keys::profile_partition(profile_id))
                 .any(|((_, sk), _)| sk.starts_with("SUBMISSION#") || sk.starts_with("PAYMENT#")))

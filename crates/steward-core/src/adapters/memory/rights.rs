@@ -10,7 +10,7 @@ use crate::domain::privacy::limits::{Limit, LimitStore};
 use crate::domain::privacy::rights::{CurrentProfile, PendingRequest, RequestKind, RightsStore};
 
 /// One entry of a person's profile history: what changed, never the values.
-fn history_item(profile_id: &str, at: &Timestamp, change: String) -> (ItemKey, Item) {
+fn history_item(profile_id: &ProfileId, at: &Timestamp, change: String) -> (ItemKey, Item) {
     let key = (keys::profile_partition(profile_id), format!("HISTORY#{}#{}", at.rfc3339(), random_suffix(8)));
     let mut item = stamped("profile_change");
     item.insert("at".into(), at.rfc3339().into());
@@ -18,12 +18,12 @@ fn history_item(profile_id: &str, at: &Timestamp, change: String) -> (ItemKey, I
     (key, item)
 }
 
-fn request_key(kind: RequestKind, profile_id: &str, nonce: &str) -> ItemKey {
+fn request_key(kind: RequestKind, profile_id: &ProfileId, nonce: &str) -> ItemKey {
     (keys::profile_partition(profile_id), format!("{}#{nonce}", kind.as_str()))
 }
 
 /// A pending request that has not expired (TTL deletes within days: the expiry is checked here).
-fn live_request(item: &Item, profile_id: &str, now: i64) -> Option<PendingRequest> {
+fn live_request(item: &Item, profile_id: &ProfileId, now: i64) -> Option<PendingRequest> {
     if number(item, keys::TTL).is_none_or(|expires| expires <= now) {
         return None;
     }
@@ -39,7 +39,7 @@ impl MemoryStore {
     fn update_with_history(
         &self,
         operation: &'static str,
-        profile_id: &str,
+        profile_id: &ProfileId,
         change: String,
         update: impl FnOnce(&mut Item, &Timestamp),
     ) -> Result<bool, StoreError> {
@@ -57,7 +57,7 @@ impl MemoryStore {
 }
 
 impl RightsStore for MemoryStore {
-    async fn current_profile(&self, profile_id: &str) -> Result<Option<CurrentProfile>, StoreError> {
+    async fn current_profile(&self, profile_id: &ProfileId) -> Result<Option<CurrentProfile>, StoreError> {
         self.run("current_profile", |table| {
             Ok(profile_key(table, profile_id).and_then(|key| table.get(&key)).map(|profile| CurrentProfile {
                 email: text(profile, "email").unwrap_or_default(),
@@ -88,7 +88,7 @@ impl RightsStore for MemoryStore {
     async fn take_request(
         &self,
         kind: RequestKind,
-        profile_id: &str,
+        profile_id: &ProfileId,
         nonce: &str,
         now: i64,
     ) -> Result<Option<PendingRequest>, StoreError> {
@@ -108,7 +108,7 @@ impl RightsStore for MemoryStore {
     async fn find_request(
         &self,
         kind: RequestKind,
-        profile_id: &str,
+        profile_id: &ProfileId,
         nonce: &str,
         now: i64,
     ) -> Result<Option<PendingRequest>, StoreError> {
@@ -121,7 +121,7 @@ impl RightsStore for MemoryStore {
 }
 
 impl CorrectionStore for MemoryStore {
-    async fn correct(&self, profile_id: &str, correction: &Correction) -> Result<bool, StoreError> {
+    async fn correct(&self, profile_id: &ProfileId, correction: &Correction) -> Result<bool, StoreError> {
         let changed: Vec<&str> =
             correction.set.iter().map(|(a, _)| *a).chain(correction.remove.iter().copied()).collect();
         self.update_with_history(
@@ -140,7 +140,11 @@ impl CorrectionStore for MemoryStore {
         )
     }
 
-    async fn change_email(&self, profile_id: &str, new_email: &Email) -> Result<EmailChanged, StoreError> {
+    async fn change_email(
+        &self,
+        profile_id: &ProfileId,
+        new_email: &Email,
+    ) -> Result<EmailChanged, StoreError> {
         let new_key = keys::profile_by_email(&self.email_pseudonym(new_email.normalized()));
         let now = self.now();
         self.run("change_email", |table| {
@@ -166,7 +170,7 @@ impl CorrectionStore for MemoryStore {
 }
 
 impl LimitStore for MemoryStore {
-    async fn set_limit(&self, profile_id: &str, limit: Limit, on: bool) -> Result<bool, StoreError> {
+    async fn set_limit(&self, profile_id: &ProfileId, limit: Limit, on: bool) -> Result<bool, StoreError> {
         let attribute = limit.attribute();
         let change = format!("{} {}", if on { "set" } else { "lifted" }, attribute.trim_end_matches("ed"));
         self.update_with_history("set_limit", profile_id, change, |profile, now| {
@@ -179,7 +183,7 @@ impl LimitStore for MemoryStore {
         })
     }
 
-    async fn withdraw(&self, profile_id: &str, purpose: &str) -> Result<bool, StoreError> {
+    async fn withdraw(&self, profile_id: &ProfileId, purpose: &str) -> Result<bool, StoreError> {
         let now = self.now();
         self.run("withdraw", |table| {
             let Some(profile) = profile_key(table, profile_id).and_then(|key| table.get_mut(&key)) else {

@@ -2,6 +2,7 @@
 //! application's objects deleted, short-lived download links, and exports too large for one
 //! response kept for their link.
 
+use crate::domain::ids::ProfileId;
 use std::time::Duration;
 
 use aws_sdk_s3::presigning::PresigningConfig;
@@ -49,7 +50,7 @@ impl CvBucket {
     /// short-lived link to it; the bucket's lifecycle removes it after a day, erasure at once.
     pub async fn put_export(
         &self,
-        profile_id: &str,
+        profile_id: &ProfileId,
         body: Vec<u8>,
         content_type: &str,
         extension: &str,
@@ -178,7 +179,7 @@ impl CvBucket {
 }
 
 /// Where a person's large exports are kept for their link: `exports/<profile id>/`.
-fn exports_prefix(profile_id: &str) -> Result<String, CvObjectsError> {
+fn exports_prefix(profile_id: &ProfileId) -> Result<String, CvObjectsError> {
     if profile_id.is_empty() || !profile_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return Err(CvObjectsError("not a profile id".into()));
     }
@@ -195,7 +196,7 @@ impl CvObjects for CvBucket {
         self.delete_under(&format!("cv/{application_id}/")).await
     }
 
-    async fn delete_exports(&self, profile_id: &str) -> Result<usize, CvObjectsError> {
+    async fn delete_exports(&self, profile_id: &ProfileId) -> Result<usize, CvObjectsError> {
         self.delete_under(&exports_prefix(profile_id)?).await
     }
 

@@ -2,6 +2,7 @@
 //! carries an idempotency key derived from Steward's own ids, so a retry never charges twice or
 //! makes a second customer.
 
+use crate::domain::ids::ProfileId;
 use std::time::Duration;
 
 use crate::config::{ConfigError, Env};
@@ -64,11 +65,11 @@ fn currency(code: &str) -> Result<Currency, ProviderError> {
 }
 
 impl PaymentProvider for StripeProvider {
-    async fn create_customer(&self, profile_id: &str) -> Result<String, ProviderError> {
+    async fn create_customer(&self, profile_id: &ProfileId) -> Result<String, ProviderError> {
         // Only a reference back to the profile: Stripe needs no name or email from us; card and
         // billing details go from the browser to Stripe directly.
         let customer = CreateCustomer::new()
-            .metadata([("profile_id".to_owned(), profile_id.to_owned())])
+            .metadata([("profile_id".to_owned(), profile_id.to_string())])
             .customize()
             .request_strategy(idempotent(format!("customer-{profile_id}"))?)
             .send(&self.client)
@@ -83,7 +84,7 @@ impl PaymentProvider for StripeProvider {
             .automatic_payment_methods(CreatePaymentIntentAutomaticPaymentMethods::new(true))
             .metadata([
                 ("registration_id".to_owned(), request.registration_id.to_owned()),
-                ("profile_id".to_owned(), request.profile_id.to_owned()),
+                ("profile_id".to_owned(), request.profile_id.to_string()),
                 ("event_id".to_owned(), request.event_id.to_owned()),
             ])
             .customize()
@@ -107,7 +108,7 @@ impl PaymentProvider for StripeProvider {
             .payment_behavior(CreateSubscriptionPaymentBehavior::DefaultIncomplete)
             .metadata([
                 ("registration_id".to_owned(), request.registration_id.to_owned()),
-                ("profile_id".to_owned(), request.profile_id.to_owned()),
+                ("profile_id".to_owned(), request.profile_id.to_string()),
                 ("plan_id".to_owned(), request.plan_id.to_owned()),
             ])
             .expand(vec!["latest_invoice.confirmation_secret".to_owned()])

@@ -183,8 +183,7 @@ fn confirmation_mail(
     topics: &BTreeSet<String>,
 ) -> OutboxMessage {
     let expires = submission.client.received_at.plus_days(CONFIRMATION_DAYS).epoch_seconds();
-    let token =
-        config.token_keys.sign(TokenPurpose::ConfirmSubscription, "topics", profile.as_str(), Some(expires));
+    let token = config.token_keys.sign(TokenPurpose::ConfirmSubscription, "topics", profile, Some(expires));
     let links = &config.links;
     let labels: Vec<String> =
         topics.iter().map(|t| catalogue.topics.get(t).cloned().unwrap_or_else(|| t.clone())).collect();
@@ -198,7 +197,7 @@ fn confirmation_mail(
         ),
         kind: MailKind::Transactional,
         to: submission.data.email.as_str().to_owned(),
-        profile_id: profile.as_str().to_owned(),
+        profile_id: profile.clone(),
         subject: format!("Please confirm your subscription to {}", links.organisation),
         template: "confirm_subscription".to_owned(),
         values: serde_json::json!({

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::ops::ControlFlow;
 
 use crate::config::MailLinks;
+use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::{Enqueued, OutboxMessage, OutboxStore};
 use crate::domain::mail::MailKind;
 use crate::domain::ports::StoreError;
@@ -25,7 +26,7 @@ pub struct Campaign {
 /// Someone subscribed (and confirmed) to a topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscriber {
-    pub profile_id: String,
+    pub profile_id: ProfileId,
     pub email: String,
 }
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Mail, MailKind, Templates, Unsubscribe};
 use crate::config::MailLinks;
+use crate::domain::ids::ProfileId;
 use crate::domain::ports::{Clock, StoreError};
 
 /// A message waiting to be sent: what to render, for whom.
@@ -20,7 +21,7 @@ pub struct OutboxMessage {
     pub id: String,
     pub kind: MailKind,
     pub to: String,
-    pub profile_id: String,
+    pub profile_id: ProfileId,
     pub subject: String,
     pub template: String,
     pub values: serde_json::Value,
@@ -37,7 +38,7 @@ impl OutboxMessage {
         links: &MailLinks,
         id: String,
         to: &str,
-        profile_id: &str,
+        profile_id: &ProfileId,
         subject: String,
         template: &str,
         mut values: serde_json::Value,
@@ -93,7 +94,7 @@ pub trait OutboxStore {
 pub trait MarketingConsent {
     fn may_receive(
         &self,
-        profile_id: &str,
+        profile_id: &ProfileId,
         topic: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

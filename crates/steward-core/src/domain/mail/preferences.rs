@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::future::Future;
 
+use crate::domain::ids::ProfileId;
 use crate::domain::ports::StoreError;
 
 /// Where a change came from.
@@ -54,12 +55,12 @@ pub enum PreferenceChange {
 pub trait PreferenceStore {
     fn preferences(
         &self,
-        profile_id: &str,
+        profile_id: &ProfileId,
     ) -> impl Future<Output = Result<Option<MailPreferences>, StoreError>> + Send;
     /// Applies a change and logs it, in one step; applying it again changes nothing more.
     fn change_preferences(
         &self,
-        profile_id: &str,
+        profile_id: &ProfileId,
         change: &PreferenceChange,
         source: ChangeSource,
         token_id: &str,

@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::catalogue::{PaymentCatalogue, Purchase};
 use super::ports::{IntentRequest, PaymentProvider, PaymentStore, ProviderError, SubscriptionRequest};
 use super::status::{PaymentKind, PaymentRecord, PaymentRef, PaymentStatus, SeatHold};
+use crate::domain::ids::ProfileId;
 use crate::domain::ports::{Clock, StoreError};
 use crate::token::Claims;
 
@@ -56,12 +57,12 @@ where
     let purchase =
         grant.item.as_deref().and_then(|item| catalogue.item(item)).ok_or(PaymentError::UnknownItem)?;
     let registration = grant.subject.as_str();
-    let profile = grant.profile_id.as_str();
+    let profile = &grant.profile_id;
 
     let seat = match purchase {
         Purchase::Event { id, event } => {
             let payment =
-                PaymentRef { profile_id: profile.to_owned(), registration_id: registration.to_owned() };
+                PaymentRef { profile_id: profile.clone(), registration_id: registration.to_owned() };
             let paid = store.payment_item(&payment).await?.is_some_and(|recorded| {
                 matches!(recorded.status, PaymentStatus::Succeeded | PaymentStatus::Processing)
             });
@@ -124,7 +125,7 @@ async fn create_with_provider<S: PaymentStore, P: PaymentProvider>(
     provider: &P,
     purchase: Purchase<'_>,
     registration: &str,
-    profile: &str,
+    profile: &ProfileId,
     clock: &dyn Clock,
 ) -> Result<PaymentStarted, PaymentError> {
     let customer = match store.customer_of(profile).await? {

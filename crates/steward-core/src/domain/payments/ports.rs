@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use super::status::{PaymentRecord, PaymentRef, PaymentUpdate, RecordedPayment, SeatHold};
+use crate::domain::ids::ProfileId;
 use crate::domain::ports::StoreError;
 
 pub trait PaymentStore {
@@ -42,10 +43,13 @@ pub trait PaymentStore {
         registration: &str,
         lapsed_before: Option<i64>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn customer_of(&self, profile: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    fn customer_of(
+        &self,
+        profile: &ProfileId,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
     fn save_customer(
         &self,
-        profile: &str,
+        profile: &ProfileId,
         customer: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Records a started payment and the references that lead Stripe's events back to it; the
@@ -78,8 +82,10 @@ pub trait PaymentStore {
 /// Steward's view of the payment provider (Stripe). Every call is idempotent: the keys are
 /// derived from Steward's own ids, so a retry returns what the first call made.
 pub trait PaymentProvider {
-    fn create_customer(&self, profile_id: &str)
-        -> impl Future<Output = Result<String, ProviderError>> + Send;
+    fn create_customer(
+        &self,
+        profile_id: &ProfileId,
+    ) -> impl Future<Output = Result<String, ProviderError>> + Send;
     fn create_payment_intent(
         &self,
         request: &IntentRequest<'_>,
@@ -96,7 +102,7 @@ pub struct IntentRequest<'a> {
     pub amount: i64,
     pub currency: &'a str,
     pub registration_id: &'a str,
-    pub profile_id: &'a str,
+    pub profile_id: &'a ProfileId,
     pub event_id: &'a str,
 }
 
@@ -105,7 +111,7 @@ pub struct SubscriptionRequest<'a> {
     pub customer: &'a str,
     pub price_id: &'a str,
     pub registration_id: &'a str,
-    pub profile_id: &'a str,
+    pub profile_id: &'a ProfileId,
     pub plan_id: &'a str,
 }
 

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::ids::ProfileId;
 use crate::time::Timestamp;
 
 /// What a registration pays for: a seat at an event, or a WSO2 Cloud subscription. Stored by name.
@@ -140,7 +141,7 @@ impl PaymentStatus {
 /// A registration's payment, as stored: ids, amounts, statuses and times, never card details.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentRecord {
-    pub profile_id: String,
+    pub profile_id: ProfileId,
     pub registration_id: String,
     pub kind: PaymentKind,
     pub item: String,
@@ -178,6 +179,6 @@ pub struct RecordedPayment {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentRef {
-    pub profile_id: String,
+    pub profile_id: ProfileId,
     pub registration_id: String,
 }

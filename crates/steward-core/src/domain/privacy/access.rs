@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::domain::fields::Email;
+use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
 use crate::domain::ports::{RateLimiter, StoreError};
 use crate::token::{Claims, Purpose, TokenError};
@@ -23,12 +24,12 @@ pub trait PrivacyStore {
     fn profile_id_by_email(
         &self,
         email: &Email,
-    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<ProfileId>, StoreError>> + Send;
     /// Remembers a sign-in link's nonce until it is used or expires.
     fn save_sign_in(
         &self,
         nonce: &str,
-        profile_id: &str,
+        profile_id: &ProfileId,
         expires_at: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Uses a sign-in nonce up: `true` the first time only.
@@ -37,7 +38,7 @@ pub trait PrivacyStore {
     /// Everything held about a person, as JSON, or nothing if there is no such person.
     fn everything(
         &self,
-        profile_id: &str,
+        profile_id: &ProfileId,
     ) -> impl Future<Output = Result<Option<serde_json::Value>, StoreError>> + Send;
 }
 
@@ -99,7 +100,7 @@ where
         }),
     );
     store.enqueue(&message, now).await?;
-    tracing::info!(profile_id, "privacy link sent");
+    tracing::info!(profile_id = %profile_id, "privacy link sent");
     Ok(())
 }
 

@@ -10,6 +10,7 @@ use std::future::Future;
 use crate::config::Config;
 use crate::domain::fields::{self, Country, Email, FieldError, PhoneNumber, State};
 use crate::domain::forms::validation::{FormInput, COMPANY_MAX, JOB_TITLE_MAX, NAME_MAX};
+use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::OutboxStore;
 use crate::domain::ports::{RateLimiter, StoreError};
 use crate::token::Purpose;
@@ -126,13 +127,13 @@ pub trait CorrectionStore {
     /// Applies a correction's `set` and `remove`, and logs which fields changed (not their values).
     fn correct(
         &self,
-        profile_id: &str,
+        profile_id: &ProfileId,
         correction: &Correction,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Moves the profile to its new address, unless another profile has it.
     fn change_email(
         &self,
-        profile_id: &str,
+        profile_id: &ProfileId,
         new_email: &Email,
     ) -> impl Future<Output = Result<EmailChanged, StoreError>> + Send;
 }
@@ -157,7 +158,7 @@ pub struct Corrected {
 pub async fn correct<S>(
     store: &S,
     config: &Config,
-    profile_id: &str,
+    profile_id: &ProfileId,
     input: &FormInput,
     now: i64,
 ) -> Result<Corrected, RightsError>
@@ -195,7 +196,7 @@ where
         email_confirmation_sent = true;
     }
     tracing::info!(
-        profile_id,
+        profile_id = %profile_id,
         fields = correction.set.len() + correction.remove.len(),
         email_change = email_confirmation_sent,
         "profile corrected"

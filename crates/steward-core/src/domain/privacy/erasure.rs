@@ -9,6 +9,7 @@
 use std::future::Future;
 
 use crate::config::MailLinks;
+use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
 use crate::domain::ports::StoreError;
 
@@ -71,7 +72,7 @@ pub struct ErasureReport {
 pub trait ErasureStore {
     fn erasure_plan(
         &self,
-        profile_id: &str,
+        profile_id: &ProfileId,
     ) -> impl Future<Output = Result<Option<ErasurePlan>, StoreError>> + Send;
     /// The keyed hash of the address goes on the suppression list (source `erasure`).
     fn suppress_erased(&self, email: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -86,14 +87,17 @@ pub trait ErasureStore {
     /// since `last_submission_id` was read (`Ok(false)`).
     fn forget_profile(
         &self,
-        profile_id: &str,
+        profile_id: &ProfileId,
         key: &ItemKey,
         last_submission_id: Option<&str>,
         reason: ErasureReason,
         report: &ErasureReport,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Items still in the person's partition (other than kept payment records).
-    fn leftovers(&self, profile_id: &str) -> impl Future<Output = Result<Vec<ItemKey>, StoreError>> + Send;
+    fn leftovers(
+        &self,
+        profile_id: &ProfileId,
+    ) -> impl Future<Output = Result<Vec<ItemKey>, StoreError>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,7 +112,10 @@ pub trait CvObjects {
         application_id: &str,
     ) -> impl Future<Output = Result<usize, CvObjectsError>> + Send;
     /// Deletes every version of the person's large exports kept for their links; returns how many.
-    fn delete_exports(&self, profile_id: &str) -> impl Future<Output = Result<usize, CvObjectsError>> + Send;
+    fn delete_exports(
+        &self,
+        profile_id: &ProfileId,
+    ) -> impl Future<Output = Result<usize, CvObjectsError>> + Send;
     /// Deletes every version of anyone's exports written before `cutoff` (epoch seconds).
     fn delete_exports_before(
         &self,
@@ -125,7 +132,7 @@ pub enum ErasureError {
 }
 
 /// The id of an erasure's confirmation mail: one per person, however often erasure is retried.
-pub fn confirmation_id(profile_id: &str) -> String {
+pub fn confirmation_id(profile_id: &ProfileId) -> String {
     format!("erasure-{profile_id}")
 }
 
@@ -136,7 +143,7 @@ pub async fn erase<S, C>(
     store: &S,
     cvs: &C,
     confirm_to: Option<&MailLinks>,
-    profile_id: &str,
+    profile_id: &ProfileId,
     reason: ErasureReason,
     now: i64,
 ) -> Result<Option<ErasureReport>, ErasureError>
@@ -185,7 +192,7 @@ where
         }
         let last = plan.last_submission_id.as_deref();
         if !store.forget_profile(profile_id, &plan.profile_key, last, reason, &report).await? {
-            tracing::info!(profile_id, round, "a submission arrived during erasure; erasing it too");
+            tracing::info!(profile_id = %profile_id, round, "a submission arrived during erasure; erasing it too");
             continue;
         }
         report.items_deleted += 1;
@@ -204,7 +211,7 @@ where
             tracing::warn!(error = %err, "a late export could not be deleted; the sweep will");
         }
         tracing::info!(
-            profile_id,
+            profile_id = %profile_id,
             reason = reason.as_str(),
             items = report.items_deleted,
             cv_versions = report.cv_versions_deleted,

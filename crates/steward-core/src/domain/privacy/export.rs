@@ -7,6 +7,7 @@ use super::rights::{
 };
 use crate::config::Config;
 use crate::domain::fields::{Email, FieldError};
+use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::OutboxStore;
 use crate::domain::ports::RateLimiter;
 use crate::token::{Purpose, TokenError};
@@ -106,7 +107,7 @@ fn flatten(
 pub async fn request_export_to<S>(
     store: &S,
     config: &Config,
-    profile_id: &str,
+    profile_id: &ProfileId,
     recipient: &Email,
     format: ExportFormat,
     now: i64,
@@ -134,7 +135,7 @@ where
         values: serde_json::json!({ "recipient": recipient.as_str(), "hours": CONFIRM_HOURS }),
     };
     send_link(store, config, &nonce, &request, link, now).await?;
-    tracing::info!(profile_id, "export to a nominated address requested");
+    tracing::info!(profile_id = %profile_id, "export to a nominated address requested");
     Ok(())
 }
 
@@ -179,7 +180,7 @@ pub async fn export_download<S: RightsStore>(
     config: &Config,
     token: &str,
     now: i64,
-) -> Result<(String, ExportFormat), RightsError> {
+) -> Result<(ProfileId, ExportFormat), RightsError> {
     let claims =
         config.token_keys.verify(token, Purpose::ExportDownload, now).map_err(RightsError::InvalidLink)?;
     let request = store

@@ -6,6 +6,7 @@ use std::future::Future;
 use super::rights::RightsError;
 use crate::domain::fields::FieldError;
 use crate::domain::forms::catalogue::{Catalogue, LawfulBasis};
+use crate::domain::ids::ProfileId;
 use crate::domain::ports::StoreError;
 
 /// A limit a person puts on how their data is used, or lifts.
@@ -31,7 +32,7 @@ pub trait LimitStore {
     /// Sets or lifts a limit, and logs it.
     fn set_limit(
         &self,
-        profile_id: &str,
+        profile_id: &ProfileId,
         limit: Limit,
         on: bool,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
@@ -39,7 +40,7 @@ pub trait LimitStore {
     /// subscription.
     fn withdraw(
         &self,
-        profile_id: &str,
+        profile_id: &ProfileId,
         purpose: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
@@ -49,7 +50,7 @@ pub trait LimitStore {
 pub async fn withdraw<S: LimitStore>(
     store: &S,
     catalogue: &Catalogue,
-    profile_id: &str,
+    profile_id: &ProfileId,
     purpose: &str,
 ) -> Result<(), RightsError> {
     let consent_based = catalogue
@@ -66,6 +67,6 @@ pub async fn withdraw<S: LimitStore>(
     if !store.withdraw(profile_id, purpose).await? {
         return Err(RightsError::NotFound);
     }
-    tracing::info!(profile_id, purpose, "consent withdrawn");
+    tracing::info!(profile_id = %profile_id, purpose, "consent withdrawn");
     Ok(())
 }

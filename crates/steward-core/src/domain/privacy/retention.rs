@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::ops::ControlFlow;
 
+use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::OutboxStore;
 use crate::domain::ports::StoreError;
 use crate::domain::privacy::erasure::{erase, CvObjects, ErasureError, ErasureReason, ErasureStore, ItemKey};
@@ -19,7 +20,7 @@ pub struct ExpiredItem {
     /// The item's `type` (submission, payment, sign_in, rate_counter, ...), for the counts.
     pub kind: String,
     /// The person it belonged to, when it was in a person's partition.
-    pub profile_id: Option<String>,
+    pub profile_id: Option<ProfileId>,
     /// Its id, when it was a submission (its CVs are under `cv/<id>/`).
     pub application_id: Option<String>,
 }
@@ -32,7 +33,7 @@ pub struct ExpiredPage {
     /// candidates for removal if nothing is kept for them any more. DynamoDB's TTL removes
     /// submissions by itself, so a profile is found by its own dates, not by the sweep having
     /// deleted something of it.
-    pub lapsed_profiles: Vec<String>,
+    pub lapsed_profiles: Vec<ProfileId>,
     /// Seats held by checkouts that lapsed unpaid: (event, registration).
     pub lapsed_holds: Vec<(String, String)>,
 }
@@ -46,7 +47,8 @@ pub trait RetentionStore {
         cursor: Option<String>,
     ) -> impl Future<Output = Result<(ExpiredPage, Option<String>), StoreError>> + Send;
     /// Whether anything is still kept for the person (a submission or a payment record).
-    fn holds_anything(&self, profile_id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn holds_anything(&self, profile_id: &ProfileId)
+        -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Gives back a seat whose checkout lapsed before `now`, unless it was resumed or paid since.
     /// Says whether it did.
     fn release_lapsed_hold(
@@ -96,7 +98,7 @@ where
     let mut cursor = None;
     loop {
         let (page, next) = store.expired(now, cursor).await?;
-        let mut candidates: BTreeSet<String> = page.lapsed_profiles.into_iter().collect();
+        let mut candidates: BTreeSet<ProfileId> = page.lapsed_profiles.into_iter().collect();
         let mut keys: Vec<ItemKey> = Vec::with_capacity(page.items.len());
         for item in page.items {
             if let Some(application) = &item.application_id {

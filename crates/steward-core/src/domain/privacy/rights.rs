@@ -7,6 +7,7 @@ use std::future::Future;
 
 use crate::config::Config;
 use crate::domain::fields::FieldError;
+use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
 use crate::domain::ports::{RateLimiter, StoreError};
 use crate::token::{Claims, Purpose, TokenError};
@@ -24,7 +25,7 @@ pub struct CurrentProfile {
 /// What a person can see of a pending email change or export, once they follow its link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingRequest {
-    pub profile_id: String,
+    pub profile_id: ProfileId,
     /// The new address, or the address the export goes to.
     pub address: String,
     pub format: Option<String>,
@@ -35,7 +36,7 @@ pub struct PendingRequest {
 pub trait RightsStore {
     fn current_profile(
         &self,
-        profile_id: &str,
+        profile_id: &ProfileId,
     ) -> impl Future<Output = Result<Option<CurrentProfile>, StoreError>> + Send;
     /// Keeps a pending request (email change or export) in the person's own partition, so that
     /// erasure takes it along.
@@ -50,7 +51,7 @@ pub trait RightsStore {
     fn take_request(
         &self,
         kind: RequestKind,
-        profile_id: &str,
+        profile_id: &ProfileId,
         nonce: &str,
         now: i64,
     ) -> impl Future<Output = Result<Option<PendingRequest>, StoreError>> + Send;
@@ -58,7 +59,7 @@ pub trait RightsStore {
     fn find_request(
         &self,
         kind: RequestKind,
-        profile_id: &str,
+        profile_id: &ProfileId,
         nonce: &str,
         now: i64,
     ) -> impl Future<Output = Result<Option<PendingRequest>, StoreError>> + Send;
