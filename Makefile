@@ -174,10 +174,10 @@ template-lint: setup $(VENV)/checkov/.installed $(VENV)/sam/.installed
 	$(VENV)/bin/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline \
 	  HOME=$(VENV)/sam/home $(VENV)/sam/bin/sam validate --lint --template-file template.yaml
-	@# SAM's own transform, as `sam build` and `sam deploy` run it: with samconfig.toml's settings
-	@# (the Fn::ForEach loops need its language_extensions = true).
+	@# SAM's own transform, as `sam build` and `sam deploy` run it (the Fn::ForEach loops need the
+	@# SAM CLI's --language-extensions, docs/deploying.md).
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline \
-	  HOME=$(VENV)/sam/home $(VENV)/sam/bin/sam validate --template-file template.yaml
+	  HOME=$(VENV)/sam/home $(VENV)/sam/bin/sam validate --language-extensions --template-file template.yaml
 	@# checkov knows no AWS::LanguageExtensions (it would skip the Fn::ForEach loops' resources and
 	@# the functions' Globals): it reads the template with its loops written out.
 	mkdir -p $(CARGO_TARGET_DIR)

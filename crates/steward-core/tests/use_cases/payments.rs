@@ -365,3 +365,24 @@ async fn events_about_payments_steward_did_not_start_or_does_not_handle_are_igno
     let marker = world.store.item(keys::stripe_event(&stranger.id)).expect("the event id is remembered");
     assert_eq!(marker["expires_at"], world.now() + 30 * 24 * 3600, "for longer than Stripe retries");
 }
+
+#[tokio::test]
+async fn a_resumed_checkout_leaves_no_stripe_reference_outliving_its_payment() {
+    let world = World::new();
+    let registration = register(&world, "ana").await;
+    let started = checkout(&world, &registration).await.unwrap();
+    world.clock.advance(3_600);
+    let resumed = checkout(&world, &registration).await.unwrap();
+    assert_eq!(intent_of(&resumed), intent_of(&started), "the same payment, resumed");
+
+    let expiry = |item: Option<steward_core::adapters::memory::Item>| {
+        item.expect("stored")[keys::TTL].as_i64().expect("an expiry")
+    };
+    let payment = expiry(
+        world
+            .store
+            .item(keys::payment(registration.profile_id.as_str(), registration.submission_id.as_str())),
+    );
+    let reference = expiry(world.store.item(keys::stripe_ref(intent_of(&resumed))));
+    assert_eq!(reference, payment, "the reference goes when the payment goes");
+}

@@ -261,16 +261,24 @@ impl PaymentStore for DynamoStore {
             values.insert(":sub".into(), s(id));
             stripe_ids.push(id);
         }
-        self.client
+        let stored = self
+            .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(pk, sk)))
             .update_expression(format!("SET {}", sets.join(", ")))
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
             .map_err(classify)?;
+        // The payment keeps the expiry of its first start; its references go with it, never later.
+        let expires_at = stored
+            .attributes()
+            .and_then(|item| item.get(keys::TTL))
+            .and_then(|v| v.as_n().ok()?.parse::<i64>().ok())
+            .unwrap_or(retain_until);
         for stripe_id in stripe_ids {
             let (pk, sk) = keys::stripe_ref(stripe_id);
             let mut item = key(pk, sk);
@@ -278,7 +286,7 @@ impl PaymentStore for DynamoStore {
             item.insert("profile_id".into(), s(&payment.profile_id));
             item.insert("registration_id".into(), s(&payment.registration_id));
             // It leads back to a person: it goes no later than the payment it points at.
-            item.insert(keys::TTL.into(), n(retain_until));
+            item.insert(keys::TTL.into(), n(expires_at));
             self.client
                 .put_item()
                 .table_name(&self.table)

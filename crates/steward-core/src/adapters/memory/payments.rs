@@ -165,7 +165,7 @@ impl PaymentStore for MemoryStore {
             record.entry("started_at").or_insert_with(|| payment.started_at.rfc3339().into());
             // Payment records are kept as accounting law requires, then they go.
             let retain = payment.started_at.epoch_seconds() + PAYMENT_RETENTION_DAYS * 86_400;
-            record.entry(keys::TTL).or_insert_with(|| retain.into());
+            let expires_at = record.entry(keys::TTL).or_insert_with(|| retain.into()).clone();
             let mut stripe_ids = Vec::new();
             if let Some(id) = &payment.payment_intent_id {
                 record.insert("payment_intent_id".into(), id.clone().into());
@@ -180,7 +180,7 @@ impl PaymentStore for MemoryStore {
                 reference.insert("profile_id".into(), payment.profile_id.clone().into());
                 reference.insert("registration_id".into(), payment.registration_id.clone().into());
                 // It leads back to a person: it goes no later than the payment it points at.
-                reference.insert(keys::TTL.into(), retain.into());
+                reference.insert(keys::TTL.into(), expires_at.clone());
                 table.insert(keys::stripe_ref(stripe_id), reference);
             }
             Ok(())

@@ -138,7 +138,17 @@ pub fn validate(form: &FormDefinition, input: &FormInput) -> Result<ValidForm, V
                     ))
                 }
             }
-            _ => continue,
+            // Checked above and kept on the profile. Named one by one so that a new kind cannot be
+            // left out of validation (and silently not stored) without the compiler saying so.
+            FieldKind::Name
+            | FieldKind::Email
+            | FieldKind::Phone
+            | FieldKind::JobTitle
+            | FieldKind::Company
+            | FieldKind::Country
+            | FieldKind::State
+            | FieldKind::Interests
+            | FieldKind::Message => continue,
         };
         if let Some(value) = keep(&mut errors, value) {
             custom.insert(spec.name.clone(), value);
