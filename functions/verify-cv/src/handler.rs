@@ -1,22 +1,19 @@
-//! One SQS batch of S3 `ObjectCreated` notifications: each object is checked, its result recorded
-//! on the application, and a rejected object deleted. A message whose work failed for a passing
+//! One SQS batch of S3 `ObjectCreated` notifications: each object is checked by the careers use case
+//! (`domain::careers::verification`), its result recorded on the application, and a rejected
+//! object deleted. A message whose work failed for a passing
 //! reason is reported as a batch item failure and comes back; one that can never succeed
 //! (malformed, or S3's test event) is acknowledged. Redelivery does no harm: every step can repeat.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use aws_sdk_s3::types::{Tag, Tagging};
-use sha2::{Digest, Sha256};
 use steward_core::adapters::dynamodb::DynamoStore;
-use steward_core::domain::careers::{CvCheck, CvOutcome};
-use steward_core::domain::careers::{CvRecorded, CvStore};
-use steward_core::domain::ids::ProfileId;
-
-use crate::check::{judge, Verdict, SNIFF_BYTES};
+use steward_core::adapters::s3::cv_bucket::CvBucket;
+use steward_core::domain::careers::verification::{verify_upload, Verified};
 
 pub struct App {
-    pub s3: aws_sdk_s3::Client,
-    pub store: DynamoStore,
+    pub cvs: CvBucket,
+    /// The bucket's name: notifications for any other are ignored.
     pub bucket: String,
+    pub store: DynamoStore,
     pub max_bytes: u64,
     /// The function's one clock (`main.rs` gives it).
     pub clock: std::sync::Arc<dyn steward_core::domain::ports::Clock>,
@@ -101,107 +98,11 @@ async fn process_message(app: &App, body: &str) -> Result<(), Transient> {
 }
 
 async fn check_object(app: &App, key: &str, version_id: Option<String>) -> Result<(), Transient> {
-    let head =
-        app.s3.head_object().bucket(&app.bucket).key(key).set_version_id(version_id.clone()).send().await;
-    let head = match head {
-        Ok(head) => head,
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => {
-            tracing::info!(key, "object already gone; nothing to do");
-            return Ok(());
-        }
-        Err(err) => return Err(err.into()),
-    };
-    let version_id = head.version_id().map(str::to_owned).or(version_id);
-    let metadata = head.metadata().cloned().unwrap_or_default();
-    let application_id = key.split('/').nth(1).unwrap_or_default().to_owned();
-    // Pinned by the upload's signed policy to the grant's profile: Steward wrote it, not the browser.
-    let profile_id = ProfileId::from_stored(metadata.get("profile-id").cloned().unwrap_or_default());
-    let size = head.content_length().unwrap_or(0).max(0) as u64;
-
-    let verdict = if metadata.get("application-id") != Some(&application_id) || profile_id.is_empty() {
-        Verdict::Reject("the upload does not carry its application".into())
-    } else if size == 0 || size > app.max_bytes {
-        judge(size, app.max_bytes, head.content_type(), &[])
-    } else {
-        let first = app
-            .s3
-            .get_object()
-            .bucket(&app.bucket)
-            .key(key)
-            .set_version_id(version_id.clone())
-            .range(format!("bytes=0-{}", SNIFF_BYTES - 1))
-            .send()
-            .await?;
-        let bytes = first.body.collect().await?.into_bytes();
-        judge(size, app.max_bytes, head.content_type(), &bytes)
-    };
-
-    let outcome = match verdict {
-        Verdict::Accept(cv_type) => {
-            CvOutcome::Verified { cv_type, size, sha256: sha256_of(app, key, version_id.as_deref()).await? }
-        }
-        Verdict::Reject(reason) => CvOutcome::Rejected { reason },
-    };
-    let rejected = matches!(outcome, CvOutcome::Rejected { .. });
-    let check = CvCheck {
-        application_id: application_id.clone(),
-        profile_id,
-        key: key.to_owned(),
-        version_id: version_id.clone(),
-        uploaded_at: head.last_modified().map_or(0, |t| t.secs()),
-        checked_at: app.clock.timestamp(),
-        file_name: metadata.get("original-filename").cloned(),
-        outcome,
-    };
-    let recorded = if check.profile_id.is_empty() {
-        CvRecorded::ApplicationMissing
-    } else {
-        app.store.record_cv(&check).await?
-    };
-    tracing::info!(application_id = application_id.as_str(), key, rejected, ?recorded, "CV checked");
-    if rejected || recorded == CvRecorded::ApplicationMissing {
-        delete(app, key, version_id.as_deref()).await?;
-    } else {
-        let status = Tag::builder().key("cv-status").value("verified").build()?;
-        app.s3
-            .put_object_tagging()
-            .bucket(&app.bucket)
-            .key(key)
-            .set_version_id(version_id)
-            .tagging(Tagging::builder().tag_set(status).build()?)
-            .send()
-            .await?;
+    match verify_upload(&app.cvs, &app.store, app.clock.as_ref(), key, version_id, app.max_bytes).await? {
+        Verified::Gone => tracing::info!(key, "object already gone; nothing to do"),
+        Verified::Checked { .. } => {}
     }
     Ok(())
-}
-
-/// Deletes the exact version, so a rejected file leaves nothing behind in a versioned bucket.
-async fn delete(app: &App, key: &str, version_id: Option<&str>) -> Result<(), Transient> {
-    app.s3
-        .delete_object()
-        .bucket(&app.bucket)
-        .key(key)
-        .set_version_id(version_id.map(str::to_owned))
-        .send()
-        .await?;
-    Ok(())
-}
-
-async fn sha256_of(app: &App, key: &str, version_id: Option<&str>) -> Result<String, Transient> {
-    let object = app
-        .s3
-        .get_object()
-        .bucket(&app.bucket)
-        .key(key)
-        .set_version_id(version_id.map(str::to_owned))
-        .send()
-        .await?;
-    let mut body = object.body;
-    let mut hasher = Sha256::new();
-    while let Some(chunk) = body.try_next().await? {
-        hasher.update(&chunk);
-    }
-    Ok(hex::encode(hasher.finalize()))
 }
 
 #[cfg(test)]

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use steward_core::adapters::dynamodb::DynamoStore;
+use steward_core::adapters::s3::cv_bucket::CvBucket;
 use steward_core::config::Env;
 use steward_core::domain::ports::{Clock, SystemClock};
 use steward_core::secret::SecretKey;
 
-mod check;
 mod handler;
 
 #[tokio::main(flavor = "current_thread")]
@@ -22,10 +22,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
     // This function only reads and writes application items by key: no pseudonyms are needed.
     let store = DynamoStore::metered(&aws, env.required("TABLE_NAME")?, SecretKey::new([]), clock.clone());
+    let bucket = env.required("CV_BUCKET")?;
     let app = handler::App {
-        s3,
+        cvs: CvBucket::new(s3, bucket.clone()),
+        bucket,
         store,
-        bucket: env.required("CV_BUCKET")?,
         max_bytes: env.number("CV_MAX_BYTES", 10 * 1024 * 1024)?,
         clock,
     };

@@ -3,6 +3,7 @@
 //! the promises the DynamoDB store is held to (`tests/contract.rs`) against the memory store, so
 //! that what these tests rely on is what the deployed store does.
 
+mod careers;
 mod contract;
 mod faults;
 mod forms;

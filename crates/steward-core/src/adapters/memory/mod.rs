@@ -33,6 +33,7 @@ use crate::time::Timestamp;
 
 mod audit;
 mod careers;
+pub use careers::{MemoryUploads, Upload};
 pub mod contract;
 mod erasure;
 mod forms;
@@ -282,6 +283,11 @@ impl MemoryStore {
     /// item of an older layout). `item` holds its attributes, not its keys.
     pub fn put_item(&self, (pk, sk): (String, String), item: Item) {
         self.lock().table.insert((pk, sk), item);
+    }
+
+    /// Removes an item as it is (a test arranging an application that expired or was erased).
+    pub fn delete_item(&self, (pk, sk): (String, String)) {
+        self.lock().table.remove(&(pk, sk));
     }
 
     /// Every item, in key order.

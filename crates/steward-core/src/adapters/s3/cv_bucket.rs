@@ -6,8 +6,9 @@ use crate::domain::ids::ProfileId;
 use std::time::Duration;
 
 use aws_sdk_s3::presigning::PresigningConfig;
-use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use aws_sdk_s3::types::{Delete, ObjectIdentifier, Tag, Tagging};
 
+use crate::domain::careers::verification::{UploadedCvs, UploadedObject, UploadsError};
 use crate::domain::privacy::erasure::{CvObjects, CvObjectsError};
 use crate::telemetry::error_chain;
 
@@ -202,5 +203,101 @@ impl CvObjects for CvBucket {
 
     async fn delete_exports_before(&self, cutoff: i64) -> Result<usize, CvObjectsError> {
         self.delete_under_before("exports/", cutoff).await
+    }
+}
+
+/// The uploads a browser put straight into the bucket, as verify-cv checks them.
+impl UploadedCvs for CvBucket {
+    async fn head(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<Option<UploadedObject>, UploadsError> {
+        let head = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_version_id(version_id.map(str::to_owned))
+            .send()
+            .await;
+        let head = match head {
+            Ok(head) => head,
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => return Ok(None),
+            Err(err) => return Err(UploadsError(error_chain(&err))),
+        };
+        Ok(Some(UploadedObject {
+            version_id: head.version_id().map(str::to_owned),
+            size: head.content_length().unwrap_or(0).max(0) as u64,
+            content_type: head.content_type().map(str::to_owned),
+            metadata: head.metadata().cloned().unwrap_or_default(),
+            uploaded_at: head.last_modified().map_or(0, |t| t.secs()),
+        }))
+    }
+
+    async fn first_bytes(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        count: u64,
+    ) -> Result<Vec<u8>, UploadsError> {
+        let object = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_version_id(version_id.map(str::to_owned))
+            .range(format!("bytes=0-{}", count.saturating_sub(1)))
+            .send()
+            .await
+            .map_err(|e| UploadsError(error_chain(&e)))?;
+        let bytes = object.body.collect().await.map_err(|e| UploadsError(error_chain(&e)))?;
+        Ok(bytes.into_bytes().to_vec())
+    }
+
+    async fn sha256(&self, key: &str, version_id: Option<&str>) -> Result<String, UploadsError> {
+        use sha2::{Digest, Sha256};
+        let object = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_version_id(version_id.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| UploadsError(error_chain(&e)))?;
+        let mut body = object.body;
+        let mut hasher = Sha256::new();
+        while let Some(chunk) = body.try_next().await.map_err(|e| UploadsError(error_chain(&e)))? {
+            hasher.update(&chunk);
+        }
+        Ok(hex::encode(hasher.finalize()))
+    }
+
+    async fn mark_verified(&self, key: &str, version_id: Option<&str>) -> Result<(), UploadsError> {
+        let built = |e: aws_sdk_s3::error::BuildError| UploadsError(e.to_string());
+        let status = Tag::builder().key("cv-status").value("verified").build().map_err(built)?;
+        self.client
+            .put_object_tagging()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_version_id(version_id.map(str::to_owned))
+            .tagging(Tagging::builder().tag_set(status).build().map_err(built)?)
+            .send()
+            .await
+            .map_err(|e| UploadsError(error_chain(&e)))?;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str, version_id: Option<&str>) -> Result<(), UploadsError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_version_id(version_id.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| UploadsError(error_chain(&e)))?;
+        Ok(())
     }
 }

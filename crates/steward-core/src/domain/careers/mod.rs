@@ -2,6 +2,8 @@
 //! their application, and the upload itself, which goes from the browser straight to a private S3
 //! bucket. Lambda never carries the file.
 
+pub mod verification;
+
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;

@@ -1,0 +1,111 @@
+//! Verifying an uploaded CV: judged by its content, recorded on its application, a rejected file
+//! deleted and an accepted one marked; an upload whose application is gone is not kept.
+
+use steward_core::adapters::dynamodb::keys;
+use steward_core::adapters::memory::MemoryUploads;
+use steward_core::domain::careers::object_key;
+use steward_core::domain::careers::verification::{verify_upload, Verified};
+use steward_core::domain::careers::CvRecorded;
+use steward_core::domain::forms::submit::Receipt;
+
+use crate::support::{email, World};
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+const ELF: &[u8] = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00";
+const MAX_BYTES: u64 = 1_000_000;
+
+async fn apply(world: &World, who: &str) -> Receipt {
+    world
+        .submit(
+            "careers",
+            &[
+                ("name", "Gus"),
+                ("email", &email(who)),
+                ("phone", "+44 20 7946 0958"),
+                ("country", "GB"),
+                ("position", "Engineer"),
+            ],
+        )
+        .await
+}
+
+/// What the browser's upload leaves in the bucket, with the metadata its signed policy pinned.
+fn upload(
+    world: &World,
+    uploads: &MemoryUploads,
+    application: &Receipt,
+    bytes: &[u8],
+    declared: &str,
+) -> String {
+    let key = object_key(application.submission_id.as_str());
+    let metadata = [
+        ("application-id", application.submission_id.as_str()),
+        ("profile-id", application.profile_id.as_str()),
+        ("original-filename", "cv.pdf"),
+    ];
+    uploads.put(&key, bytes, declared, &metadata, world.now());
+    key
+}
+
+fn recorded_status(world: &World, application: &Receipt) -> Option<String> {
+    let item = world
+        .store
+        .item(keys::submission(application.profile_id.as_str(), application.submission_id.as_str()))?;
+    item.get("cv")?.get("status")?.as_str().map(str::to_owned)
+}
+
+#[tokio::test]
+async fn a_pdf_for_its_application_is_verified_recorded_and_marked() {
+    let (world, uploads) = (World::new(), MemoryUploads::default());
+    let application = apply(&world, "gus").await;
+    let key = upload(&world, &uploads, &application, PDF, "application/pdf");
+
+    let verified = verify_upload(&uploads, &world.store, &world.clock, &key, None, MAX_BYTES).await.unwrap();
+    assert_eq!(verified, Verified::Checked { rejected: false, recorded: CvRecorded::Recorded });
+    assert_eq!(recorded_status(&world, &application).as_deref(), Some("verified"));
+    assert!(uploads.get(&key).expect("kept").verified);
+}
+
+#[tokio::test]
+async fn an_executable_named_cv_pdf_is_rejected_recorded_so_and_deleted() {
+    let (world, uploads) = (World::new(), MemoryUploads::default());
+    let application = apply(&world, "mallory").await;
+    let key = upload(&world, &uploads, &application, ELF, "application/pdf");
+
+    let verified = verify_upload(&uploads, &world.store, &world.clock, &key, None, MAX_BYTES).await.unwrap();
+    assert_eq!(verified, Verified::Checked { rejected: true, recorded: CvRecorded::Recorded });
+    assert_eq!(recorded_status(&world, &application).as_deref(), Some("rejected"));
+    assert!(uploads.get(&key).is_none(), "nothing of a rejected file is kept");
+}
+
+#[tokio::test]
+async fn an_upload_whose_application_is_gone_is_not_kept_and_a_second_notice_finds_nothing() {
+    let (world, uploads) = (World::new(), MemoryUploads::default());
+    let application = apply(&world, "gone").await;
+    let key = upload(&world, &uploads, &application, PDF, "application/pdf");
+    world
+        .store
+        .delete_item(keys::submission(application.profile_id.as_str(), application.submission_id.as_str()));
+
+    let verified = verify_upload(&uploads, &world.store, &world.clock, &key, None, MAX_BYTES).await.unwrap();
+    assert_eq!(verified, Verified::Checked { rejected: false, recorded: CvRecorded::ApplicationMissing });
+    assert!(uploads.get(&key).is_none());
+    let again = verify_upload(&uploads, &world.store, &world.clock, &key, None, MAX_BYTES).await.unwrap();
+    assert_eq!(again, Verified::Gone, "S3 may notify twice");
+}
+
+#[tokio::test]
+async fn an_upload_that_does_not_carry_its_application_is_rejected() {
+    let (world, uploads) = (World::new(), MemoryUploads::default());
+    let application = apply(&world, "eve").await;
+    let other = apply(&world, "ann").await;
+    // A key under one application, metadata naming another: not what a signed policy allows.
+    let key = object_key(application.submission_id.as_str());
+    let metadata =
+        [("application-id", other.submission_id.as_str()), ("profile-id", other.profile_id.as_str())];
+    uploads.put(&key, PDF, "application/pdf", &metadata, world.now());
+
+    let verified = verify_upload(&uploads, &world.store, &world.clock, &key, None, MAX_BYTES).await.unwrap();
+    assert!(matches!(verified, Verified::Checked { rejected: true, .. }), "{verified:?}");
+    assert!(uploads.get(&key).is_none());
+}
