@@ -23,6 +23,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Map, Value};
 
 use crate::adapters::dynamodb::{keys, SCHEMA_VERSION};
+use crate::domain::careers::verification::{UploadedCvs, UploadedObject, UploadsError};
 use crate::domain::careers::{PresignedPost, UploadRules, UploadSigner};
 use crate::domain::mail::outbox::{MailSender, SendError};
 use crate::domain::payments::{Created, IntentRequest, PaymentProvider, ProviderError, SubscriptionRequest};
@@ -33,7 +34,6 @@ use crate::time::Timestamp;
 
 mod audit;
 mod careers;
-pub use careers::{MemoryUploads, Upload};
 pub mod contract;
 mod erasure;
 mod forms;
@@ -659,5 +659,81 @@ impl PaymentProvider for MemoryPaymentProvider {
         self.call(format!("create_subscription {}", request.registration_id))?;
         let id = format!("sub_{}", request.registration_id);
         Ok(Created { client_secret: client_secret_of(&id), id })
+    }
+}
+
+/// Uploaded objects as the CV bucket holds them: bytes, what S3 says about them, and whether
+/// they are marked verified. One version per key (a new upload takes a new key).
+#[derive(Default)]
+pub struct MemoryUploads {
+    objects: Mutex<BTreeMap<String, Upload>>,
+}
+
+/// One uploaded object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub object: UploadedObject,
+    pub bytes: Vec<u8>,
+    pub verified: bool,
+}
+
+impl MemoryUploads {
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Upload>> {
+        self.objects.lock().expect("a test panicked while holding the memory uploads")
+    }
+
+    /// What a browser's upload leaves: the bytes, the type it declared and the metadata the signed
+    /// policy pinned.
+    pub fn put(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        content_type: &str,
+        metadata: &[(&str, &str)],
+        uploaded_at: i64,
+    ) {
+        let object = UploadedObject {
+            version_id: Some(uuid::Uuid::new_v4().simple().to_string()),
+            size: bytes.len() as u64,
+            content_type: Some(content_type.to_owned()),
+            metadata: metadata.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            uploaded_at,
+        };
+        self.lock().insert(key.to_owned(), Upload { object, bytes: bytes.to_vec(), verified: false });
+    }
+
+    pub fn get(&self, key: &str) -> Option<Upload> {
+        self.lock().get(key).cloned()
+    }
+}
+
+impl UploadedCvs for MemoryUploads {
+    async fn head(&self, key: &str, _: Option<&str>) -> Result<Option<UploadedObject>, UploadsError> {
+        Ok(self.lock().get(key).map(|upload| upload.object.clone()))
+    }
+
+    async fn first_bytes(&self, key: &str, _: Option<&str>, count: u64) -> Result<Vec<u8>, UploadsError> {
+        let uploads = self.lock();
+        let upload = uploads.get(key).ok_or_else(|| UploadsError(format!("no object {key}")))?;
+        Ok(upload.bytes.iter().take(count as usize).copied().collect())
+    }
+
+    async fn sha256(&self, key: &str, _: Option<&str>) -> Result<String, UploadsError> {
+        use sha2::{Digest, Sha256};
+        let uploads = self.lock();
+        let upload = uploads.get(key).ok_or_else(|| UploadsError(format!("no object {key}")))?;
+        Ok(hex::encode(Sha256::digest(&upload.bytes)))
+    }
+
+    async fn mark_verified(&self, key: &str, _: Option<&str>) -> Result<(), UploadsError> {
+        let mut uploads = self.lock();
+        let upload = uploads.get_mut(key).ok_or_else(|| UploadsError(format!("no object {key}")))?;
+        upload.verified = true;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str, _: Option<&str>) -> Result<(), UploadsError> {
+        self.lock().remove(key);
+        Ok(())
     }
 }
