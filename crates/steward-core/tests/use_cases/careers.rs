@@ -109,3 +109,31 @@ async fn an_upload_that_does_not_carry_its_application_is_rejected() {
     assert!(matches!(verified, Verified::Checked { rejected: true, .. }), "{verified:?}");
     assert!(uploads.get(&key).is_none());
 }
+
+#[tokio::test]
+async fn an_empty_upload_is_rejected_without_reading_it_and_deleted() {
+    let (world, uploads) = (World::new(), MemoryUploads::default());
+    let application = apply(&world, "nil").await;
+    let key = upload(&world, &uploads, &application, b"", "application/pdf");
+
+    let verified = verify_upload(&uploads, &world.store, &world.clock, &key, None, MAX_BYTES).await.unwrap();
+    assert_eq!(verified, Verified::Checked { rejected: true, recorded: CvRecorded::Recorded });
+    assert!(uploads.get(&key).is_none());
+}
+
+#[tokio::test]
+async fn the_notified_version_is_the_one_checked_and_deleted() {
+    let (world, uploads) = (World::new(), MemoryUploads::default());
+    let application = apply(&world, "vic").await;
+    let key = upload(&world, &uploads, &application, ELF, "application/pdf");
+    let version = uploads.get(&key).unwrap().object.version_id;
+
+    let other = verify_upload(&uploads, &world.store, &world.clock, &key, Some("another".into()), MAX_BYTES)
+        .await
+        .unwrap();
+    assert_eq!(other, Verified::Gone, "another version of the key is not this upload");
+    let verified =
+        verify_upload(&uploads, &world.store, &world.clock, &key, version, MAX_BYTES).await.unwrap();
+    assert!(matches!(verified, Verified::Checked { rejected: true, .. }));
+    assert!(uploads.get(&key).is_none(), "its exact version deleted");
+}

@@ -11,6 +11,7 @@
 //!
 //! Besides the table: [`MemoryClock`] (the time every internal stamp uses, settable),
 //! [`MemoryMail`] (records what was sent), [`MemoryCvObjects`] (the CV bucket's versions),
+//! [`MemoryUploads`] (the uploads a browser put there, as verify-cv reads them),
 //! [`MemoryUploadSigner`] and [`MemoryPaymentProvider`] (predictable Stripe ids). [`contract`]
 //! holds the promises both stores must keep, run against each.
 
@@ -663,7 +664,8 @@ impl PaymentProvider for MemoryPaymentProvider {
 }
 
 /// Uploaded objects as the CV bucket holds them: bytes, what S3 says about them, and whether
-/// they are marked verified. One version per key (a new upload takes a new key).
+/// they are marked verified. One version per key (a new upload takes a new key); the exact
+/// version is asked for as S3 asks for it.
 #[derive(Default)]
 pub struct MemoryUploads {
     objects: Mutex<BTreeMap<String, Upload>>,
@@ -707,33 +709,70 @@ impl MemoryUploads {
     }
 }
 
+impl MemoryUploads {
+    /// The upload at `key`, if `version_id` (when given) is its version: in a versioned bucket an
+    /// exact version is asked for, and another version is not this one.
+    fn version<'a>(
+        uploads: &'a BTreeMap<String, Upload>,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Option<&'a Upload> {
+        uploads
+            .get(key)
+            .filter(|upload| version_id.is_none_or(|v| upload.object.version_id.as_deref() == Some(v)))
+    }
+}
+
 impl UploadedCvs for MemoryUploads {
-    async fn head(&self, key: &str, _: Option<&str>) -> Result<Option<UploadedObject>, UploadsError> {
-        Ok(self.lock().get(key).map(|upload| upload.object.clone()))
+    async fn head(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<Option<UploadedObject>, UploadsError> {
+        Ok(Self::version(&self.lock(), key, version_id).map(|upload| upload.object.clone()))
     }
 
-    async fn first_bytes(&self, key: &str, _: Option<&str>, count: u64) -> Result<Vec<u8>, UploadsError> {
+    async fn first_bytes(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        count: u64,
+    ) -> Result<Vec<u8>, UploadsError> {
         let uploads = self.lock();
-        let upload = uploads.get(key).ok_or_else(|| UploadsError(format!("no object {key}")))?;
+        let upload = Self::version(&uploads, key, version_id)
+            .ok_or_else(|| UploadsError(format!("no object {key}")))?;
+        // S3 answers a range on an empty object with 416 InvalidRange.
+        if upload.bytes.is_empty() {
+            return Err(UploadsError("InvalidRange: the object is empty".into()));
+        }
         Ok(upload.bytes.iter().take(count as usize).copied().collect())
     }
 
-    async fn sha256(&self, key: &str, _: Option<&str>) -> Result<String, UploadsError> {
+    async fn sha256(&self, key: &str, version_id: Option<&str>) -> Result<String, UploadsError> {
         use sha2::{Digest, Sha256};
         let uploads = self.lock();
-        let upload = uploads.get(key).ok_or_else(|| UploadsError(format!("no object {key}")))?;
+        let upload = Self::version(&uploads, key, version_id)
+            .ok_or_else(|| UploadsError(format!("no object {key}")))?;
         Ok(hex::encode(Sha256::digest(&upload.bytes)))
     }
 
-    async fn mark_verified(&self, key: &str, _: Option<&str>) -> Result<(), UploadsError> {
+    async fn mark_verified(&self, key: &str, version_id: Option<&str>) -> Result<(), UploadsError> {
         let mut uploads = self.lock();
-        let upload = uploads.get_mut(key).ok_or_else(|| UploadsError(format!("no object {key}")))?;
+        let upload = uploads
+            .get_mut(key)
+            .filter(|upload| version_id.is_none_or(|v| upload.object.version_id.as_deref() == Some(v)))
+            .ok_or_else(|| UploadsError(format!("no object {key}")))?;
         upload.verified = true;
         Ok(())
     }
 
-    async fn delete(&self, key: &str, _: Option<&str>) -> Result<(), UploadsError> {
-        self.lock().remove(key);
+    /// Only the exact version goes: without one, a versioned bucket would only add a delete marker
+    /// and keep the file, so nothing is removed here either.
+    async fn delete(&self, key: &str, version_id: Option<&str>) -> Result<(), UploadsError> {
+        let mut uploads = self.lock();
+        if version_id.is_some() && Self::version(&uploads, key, version_id).is_some() {
+            uploads.remove(key);
+        }
         Ok(())
     }
 }

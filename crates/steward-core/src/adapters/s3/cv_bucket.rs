@@ -1,6 +1,6 @@
-//! The private CV bucket, for erasure, retention and exports (feature `s3`): every version of an
-//! application's objects deleted, short-lived download links, and exports too large for one
-//! response kept for their link.
+//! The private CV bucket (feature `s3`): uploads checked one exact version at a time (verify-cv),
+//! every version of an application's objects deleted (erasure, retention), short-lived download
+//! links, and exports too large for one response kept for their link.
 
 use crate::domain::ids::ProfileId;
 use std::time::Duration;
