@@ -48,9 +48,10 @@ impl ExportFormat {
 
 /// The export as CSV: one row per value, `section,item,field,value`, nested fields as dotted
 /// paths and list entries by index, so that every value has its own cell and nothing is lost.
+/// Every cell is safe to open in a spreadsheet (`safe_cell`).
 pub fn export_csv(export: &serde_json::Value) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let _ = writer.write_record(["section", "item", "field", "value"]);
+    record(&mut writer, ["section", "item", "field", "value"]);
     if let Some(sections) = export.as_object() {
         for (section, value) in sections {
             match value {
@@ -66,6 +67,22 @@ pub fn export_csv(export: &serde_json::Value) -> String {
     }
     let bytes = writer.into_inner().unwrap_or_default();
     String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// A cell a spreadsheet will not run: one that starts with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return (what Excel, LibreOffice and Google Sheets read as a formula) gets a leading `'`, as
+/// OWASP's CSV injection guidance says. Names, messages, a browser's User-Agent and phone numbers
+/// (`+44…`) are all typed by someone; the `'` shows, and the value is read as text.
+pub fn safe_cell(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{value}"))
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    }
+}
+
+fn record(writer: &mut csv::Writer<Vec<u8>>, cells: [&str; 4]) {
+    let _ = writer.write_record(cells.map(safe_cell).iter().map(|cell| cell.as_ref()));
 }
 
 fn item_id(item: &serde_json::Value) -> Option<String> {
@@ -94,12 +111,8 @@ fn flatten(
             }
         }
         serde_json::Value::Null => {}
-        serde_json::Value::String(text) => {
-            let _ = writer.write_record([section, item, path, text]);
-        }
-        other => {
-            let _ = writer.write_record([section, item, path, &other.to_string()]);
-        }
+        serde_json::Value::String(text) => record(writer, [section, item, path, text]),
+        other => record(writer, [section, item, path, &other.to_string()]),
     }
 }
 
@@ -204,6 +217,26 @@ pub fn export_download_link(config: &Config, token: &str, now: i64) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_cell_of_an_export_runs_as_a_formula_in_a_spreadsheet() {
+        let export = serde_json::json!({
+            "profile": {"full_name": "=HYPERLINK(\"https://evil.example\",\"Click\")", "company": "Acme"},
+            "submissions": [{"submission_id": "s1", "fields": {
+                "phone": "+442079460958", "message": "@SUM(A1:A9)", "note": "-2+3", "tab": "\t=1", "cr": "\r=1",
+            }, "user_agent": "=cmd|' /C calc'!A0"}],
+        });
+        let csv = export_csv(&export);
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let values: Vec<String> = reader.records().map(|r| r.unwrap()[3].to_owned()).collect();
+        for value in &values {
+            assert!(!value.starts_with(['=', '+', '-', '@', '\t', '\r']), "{value:?} would run");
+        }
+        assert!(values.contains(&"'+442079460958".to_owned()), "{values:?}");
+        assert!(values.contains(&"Acme".to_owned()), "plain text stays as it is: {values:?}");
+        assert_eq!(safe_cell("=1+1"), "'=1+1");
+        assert_eq!(safe_cell("Zoë"), "Zoë");
+    }
 
     #[test]
     fn the_csv_export_has_every_value_in_its_own_cell() {
