@@ -135,6 +135,23 @@ async fn ticked_topics_owe_one_confirmation_a_day_which_the_dispatcher_sends() {
 }
 
 #[tokio::test]
+async fn the_confirmation_to_an_unproven_address_carries_nothing_else_the_visitor_typed() {
+    let world = World::new();
+    let words = "Your account is locked, call +1 555 0100 now";
+    world
+        .submit("registration", &[("name", words), ("email", "dee@example.com"), ("interests", "cloud")])
+        .await;
+    world.dispatch().await;
+    let sent = world.mail.sent_to("dee@example.com");
+    assert_eq!(sent.len(), 1, "the confirmation went");
+    assert!(
+        !sent[0].raw.contains("locked"),
+        "a stranger's words in the organisation's mail: {}",
+        sent[0].raw
+    );
+}
+
+#[tokio::test]
 async fn a_suppressed_address_is_owed_no_confirmation_mail() {
     let world = World::new();
     world.submit("contact-us", &[("name", "Dee"), ("email", "dee@example.com"), ("message", "Hi")]).await;

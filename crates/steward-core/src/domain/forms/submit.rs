@@ -200,8 +200,9 @@ fn confirmation_mail(
         profile_id: profile.clone(),
         subject: format!("Please confirm your subscription to {}", links.organisation),
         template: "confirm_subscription".to_owned(),
+        // Nothing the visitor typed but the address itself: the address is not proven yet, and a
+        // name would let anyone put their own words in the organisation's mail to anyone.
         values: serde_json::json!({
-            "name": submission.data.name,
             "organisation": links.organisation,
             "topics": labels,
             "confirm_url": format!("{}/subscriptions/confirm?token={token}", links.public_api_url),

@@ -166,9 +166,9 @@ mod tests {
     fn html_templates_escape_and_text_templates_do_not() {
         let (text, html) = Templates::default()
             .render(
-                "confirm_subscription",
-                &serde_json::json!({"name": "<b>Zoë</b>", "organisation": "WSO2", "topics": ["Cloud"],
-                                    "confirm_url": "https://x/confirm?token=a.b", "policy_url": "https://x/privacy"}),
+                "export_confirm",
+                &serde_json::json!({"recipient": "<b>Zoë</b>", "organisation": "WSO2", "hours": 24,
+                                    "link_url": "https://x/confirm?token=a.b", "policy_url": "https://x/privacy"}),
             )
             .unwrap();
         assert!(text.contains("<b>Zoë</b>"));
