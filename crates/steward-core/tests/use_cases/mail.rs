@@ -272,3 +272,29 @@ async fn a_campaign_stopped_halfway_is_resumed_and_nobody_gets_it_twice() {
         assert_eq!(campaign_mail_to(&world, who), 1, "{who}");
     }
 }
+
+#[tokio::test]
+async fn a_form_sent_in_a_withdrawn_persons_name_does_not_undo_their_withdrawal_until_they_confirm() {
+    let world = World::new();
+    let ana = subscriber(&world, "ana", "cloud").await;
+    steward_core::domain::privacy::limits::withdraw(&world.store, &world.catalogue, &ana, "marketing")
+        .await
+        .unwrap();
+    assert!(!world.store.may_receive(&ana, "cloud").await.unwrap());
+
+    // Anyone who knows the address ticks topics again.
+    world.submit("newsletter", &[("email", &email("ana")), ("interests", "cloud")]).await;
+    let profile = world.store.item(world.store.profile_key_of(&email("ana"))).unwrap();
+    assert_eq!(profile["withdrawn_consents"], serde_json::json!(["marketing"]), "the withdrawal stands");
+    assert!(!world.store.may_receive(&ana, "cloud").await.unwrap(), "no marketing on a stranger's word");
+    let (subscribers, _) = world.store.subscribers("cloud", None).await.unwrap();
+    assert!(!subscribers.iter().any(|s| s.profile_id == ana), "nor in a campaign");
+
+    // The person proves the address and confirms: consent given again, by them.
+    world
+        .store
+        .change_preferences(&ana, &PreferenceChange::ConfirmPending, ChangeSource::Confirmation, "tok")
+        .await
+        .unwrap();
+    assert!(world.store.may_receive(&ana, "cloud").await.unwrap());
+}

@@ -124,11 +124,11 @@ impl DynamoStore {
         values.insert(":retain".into(), n(submission.expires_at.epoch_seconds()));
         let mut expression = format!("SET {}", clauses.join(", "));
         if !data.topics.is_empty() {
-            // Ticked topics wait for the confirmation link (double opt-in) before any marketing,
-            // and consent given again replaces a withdrawal of it.
-            expression.push_str(" ADD pending_topics :topics DELETE withdrawn_consents :marketing");
+            // Ticked topics wait for the confirmation link (double opt-in) before any marketing. A
+            // withdrawal of consent stands: a form is anyone's word, and only the confirmation
+            // from the address gives consent again.
+            expression.push_str(" ADD pending_topics :topics");
             values.insert(":topics".into(), AttributeValue::Ss(data.topics.iter().cloned().collect()));
-            values.insert(":marketing".into(), AttributeValue::Ss(vec!["marketing".to_owned()]));
         }
 
         // The profile as read: the same id, and the same flags that decide whether the submission

@@ -169,7 +169,12 @@ impl MarketingConsent for DynamoStore {
             .get("marketing_topics")
             .and_then(|v| v.as_ss().ok())
             .is_some_and(|t| t.iter().any(|t| t == topic));
+        let withdrawn = profile
+            .get("withdrawn_consents")
+            .and_then(|v| v.as_ss().ok())
+            .is_some_and(|purposes| purposes.iter().any(|p| p == "marketing"));
         if !subscribed
+            || withdrawn
             || flag("unsubscribed_all")
             || profile.contains_key("suppressed")
             || profile.contains_key("restricted")
@@ -207,8 +212,9 @@ impl SubscriberStore for DynamoStore {
             .scan()
             .table_name(&self.table)
             .filter_expression(
-                "sk = :profile AND contains(marketing_topics, :topic) AND (attribute_not_exists(unsubscribed_all) OR unsubscribed_all = :false) AND attribute_not_exists(suppressed) AND attribute_not_exists(restricted) AND attribute_not_exists(objected)",
+                "sk = :profile AND contains(marketing_topics, :topic) AND (attribute_not_exists(unsubscribed_all) OR unsubscribed_all = :false) AND attribute_not_exists(suppressed) AND attribute_not_exists(restricted) AND attribute_not_exists(objected) AND NOT contains(withdrawn_consents, :marketing)",
             )
+            .expression_attribute_values(":marketing", s("marketing"))
             .expression_attribute_values(":profile", s("PROFILE"))
             .expression_attribute_values(":topic", s(topic))
             .expression_attribute_values(":false", AttributeValue::Bool(false))
@@ -347,8 +353,10 @@ impl PreferenceStore for DynamoStore {
         let (update, description) = match change {
             PreferenceChange::ConfirmPending if !current.pending.is_empty() => (
                 update
-                    .update_expression("ADD marketing_topics :pending DELETE pending_topics :pending SET confirmed_at = :now, unsubscribed_all = :false")
+                    // Confirmed from the address: consent given again, so a withdrawal of it ends.
+                    .update_expression("ADD marketing_topics :pending DELETE pending_topics :pending, withdrawn_consents :marketing SET confirmed_at = :now, unsubscribed_all = :false")
                     .expression_attribute_values(":pending", ss(&current.pending))
+                    .expression_attribute_values(":marketing", AttributeValue::Ss(vec!["marketing".to_owned()]))
                     .expression_attribute_values(":false", AttributeValue::Bool(false)),
                 format!("confirmed {}", current.pending.iter().cloned().collect::<Vec<_>>().join(",")),
             ),

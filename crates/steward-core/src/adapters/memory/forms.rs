@@ -100,14 +100,11 @@ fn update_profile(profile: &mut Item, submission: &NewSubmission, id: &ProfileId
         submission.expires_at.epoch_seconds().into(),
     );
     if !data.topics.is_empty() {
-        // Ticked topics wait for the confirmation link, and consent given again replaces a
-        // withdrawal of it.
+        // Ticked topics wait for the confirmation link; a withdrawal of consent stands until the
+        // address confirms (a form is anyone's word).
         let mut pending = strings(profile, "pending_topics");
         pending.extend(data.topics.iter().cloned());
         set_strings(profile, "pending_topics", pending);
-        let mut withdrawn = strings(profile, "withdrawn_consents");
-        withdrawn.remove("marketing");
-        set_strings(profile, "withdrawn_consents", withdrawn);
     }
 }
 

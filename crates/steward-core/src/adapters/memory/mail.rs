@@ -108,6 +108,7 @@ impl OutboxStore for MemoryStore {
 /// or objecting.
 fn blocks_marketing(profile: &Item) -> bool {
     flag(profile, "unsubscribed_all")
+        || strings(profile, "withdrawn_consents").contains("marketing")
         || ["suppressed", "restricted", "objected"].iter().any(|name| profile.contains_key(*name))
 }
 
@@ -240,6 +241,10 @@ impl PreferenceStore for MemoryStore {
                     profile.remove("pending_topics");
                     profile.insert("confirmed_at".into(), now.rfc3339().into());
                     profile.insert("unsubscribed_all".into(), false.into());
+                    // Confirmed from the address: consent given again, so a withdrawal of it ends.
+                    let mut withdrawn = strings(profile, "withdrawn_consents");
+                    withdrawn.remove("marketing");
+                    set_strings(profile, "withdrawn_consents", withdrawn);
                     format!("confirmed {}", listed(&current.pending))
                 }
                 PreferenceChange::Unsubscribe { topic: Some(topic) } => {
