@@ -298,3 +298,17 @@ async fn a_form_sent_in_a_withdrawn_persons_name_does_not_undo_their_withdrawal_
         .unwrap();
     assert!(world.store.may_receive(&ana, "cloud").await.unwrap());
 }
+
+#[tokio::test]
+async fn a_withdrawn_person_choosing_topics_again_through_their_preference_link_gets_them() {
+    let world = World::new();
+    let ana = subscriber(&world, "ana", "cloud").await;
+    steward_core::domain::privacy::limits::withdraw(&world.store, &world.catalogue, &ana, "marketing")
+        .await
+        .unwrap();
+
+    let choose =
+        PreferenceChange::Set { topics: BTreeSet::from(["cloud".to_owned()]), unsubscribed_all: false };
+    world.store.change_preferences(&ana, &choose, ChangeSource::Preferences, "tok").await.unwrap();
+    assert!(world.store.may_receive(&ana, "cloud").await.unwrap(), "saved is what they get, not a silent no");
+}

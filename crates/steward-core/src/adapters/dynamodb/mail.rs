@@ -377,6 +377,13 @@ impl PreferenceStore for DynamoStore {
                 let update = update.expression_attribute_values(":all", AttributeValue::Bool(*unsubscribed_all));
                 let update = if topics.is_empty() {
                     update.update_expression("REMOVE marketing_topics SET unsubscribed_all = :all, preferences_changed_at = :now")
+                } else if !*unsubscribed_all {
+                    // Topics chosen again through the link mailed to the address: consent given
+                    // again by the person, so a withdrawal of it ends (as a confirmation ends it).
+                    update
+                        .update_expression("SET marketing_topics = :topics, unsubscribed_all = :all, preferences_changed_at = :now DELETE withdrawn_consents :marketing")
+                        .expression_attribute_values(":topics", ss(topics))
+                        .expression_attribute_values(":marketing", AttributeValue::Ss(vec!["marketing".to_owned()]))
                 } else {
                     update
                         .update_expression("SET marketing_topics = :topics, unsubscribed_all = :all, preferences_changed_at = :now")

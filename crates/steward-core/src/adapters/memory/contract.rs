@@ -17,12 +17,14 @@ use crate::domain::forms::submit::{ClientInfo, ConsentEvidence, Inserted, NewSub
 use crate::domain::forms::validation::ValidForm;
 use crate::domain::ids::ProfileId;
 use crate::domain::ids::{FormId, SubmissionId};
-use crate::domain::mail::outbox::{Enqueued, OutboxMessage, OutboxStore};
+use crate::domain::mail::outbox::{Enqueued, MarketingConsent, OutboxMessage, OutboxStore};
+use crate::domain::mail::preferences::{ChangeSource, PreferenceChange, PreferenceStore};
 use crate::domain::mail::MailKind;
 use crate::domain::payments::{
     InvoiceStatus, PaymentKind, PaymentRecord, PaymentRef, PaymentStatus, PaymentStore, PaymentUpdate,
     SeatHold,
 };
+use crate::domain::privacy::limits::LimitStore;
 
 use super::timestamp;
 
@@ -201,6 +203,35 @@ pub async fn submission_contract<S: SubmissionStore>(store: &S, now: i64) {
 
 /// The outbox: a message is owed once, taken by one dispatcher at a time, retried when asked,
 /// and never owed again once sent.
+/// A withdrawal of marketing consent stands against a form sent in the person's name (anyone's
+/// word), and ends only when the address confirms again.
+pub async fn withdrawal_contract<S>(store: &S, now: i64)
+where
+    S: SubmissionStore + LimitStore + PreferenceStore + MarketingConsent,
+{
+    let email = format!("{}@example.com", unique("withdrawn"));
+    let confirm = |id: ProfileId| async move {
+        let change = PreferenceChange::ConfirmPending;
+        store.change_preferences(&id, &change, ChangeSource::Confirmation, "contract").await.unwrap();
+    };
+    let (person, _) = store
+        .store_submission(&submission(&email, SubmissionId::new_random(), now, &["cloud"]))
+        .await
+        .unwrap();
+    confirm(person.id.clone()).await;
+    assert!(store.may_receive(&person.id, "cloud").await.unwrap(), "confirmed");
+    assert!(store.withdraw(&person.id, "marketing").await.unwrap());
+    assert!(!store.may_receive(&person.id, "cloud").await.unwrap(), "withdrawn");
+
+    store
+        .store_submission(&submission(&email, SubmissionId::new_random(), now + 1, &["cloud"]))
+        .await
+        .unwrap();
+    assert!(!store.may_receive(&person.id, "cloud").await.unwrap(), "a form does not undo a withdrawal");
+    confirm(person.id.clone()).await;
+    assert!(store.may_receive(&person.id, "cloud").await.unwrap(), "the address confirmed: consent again");
+}
+
 pub async fn outbox_contract<S: OutboxStore>(store: &S, now: i64) {
     let id = unique("mail");
     let message = OutboxMessage {

@@ -261,6 +261,13 @@ impl PreferenceStore for MemoryStore {
                 }
                 PreferenceChange::Set { topics, unsubscribed_all } => {
                     set_strings(profile, "marketing_topics", topics.clone());
+                    if !topics.is_empty() && !*unsubscribed_all {
+                        // Topics chosen again through the link mailed to the address: consent
+                        // given again by the person, so a withdrawal of it ends.
+                        let mut withdrawn = strings(profile, "withdrawn_consents");
+                        withdrawn.remove("marketing");
+                        set_strings(profile, "withdrawn_consents", withdrawn);
+                    }
                     profile.insert("unsubscribed_all".into(), (*unsubscribed_all).into());
                     profile.insert("preferences_changed_at".into(), now.rfc3339().into());
                     let all = if *unsubscribed_all { ", unsubscribed from all" } else { "" };

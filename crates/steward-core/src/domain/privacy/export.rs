@@ -73,9 +73,30 @@ pub fn export_csv(export: &serde_json::Value) -> String {
 /// return (what Excel, LibreOffice and Google Sheets read as a formula) gets a leading `'`, as
 /// OWASP's CSV injection guidance says. Names, messages, a browser's User-Agent and phone numbers
 /// (`+44…`) are all typed by someone; the `'` shows, and the value is read as text.
+///
+/// A spreadsheet set to split on `;` or tabs (many locales) would also start a cell after one of
+/// those, so a trigger there gets its `'` too; so does one after leading spaces or quotes.
 pub fn safe_cell(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        std::borrow::Cow::Owned(format!("'{value}"))
+    const TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+    let mut out = String::with_capacity(value.len() + 1);
+    // At the start of a cell, or of what a spreadsheet might read as one.
+    let mut cell_start = true;
+    let mut changed = false;
+    for c in value.chars() {
+        if cell_start && TRIGGERS.contains(&c) {
+            out.push('\'');
+            changed = true;
+            cell_start = false;
+        } else if cell_start && !matches!(c, ' ' | '"') {
+            cell_start = false;
+        }
+        out.push(c);
+        if matches!(c, ';' | '\t') {
+            cell_start = true;
+        }
+    }
+    if changed {
+        std::borrow::Cow::Owned(out)
     } else {
         std::borrow::Cow::Borrowed(value)
     }
@@ -236,6 +257,11 @@ mod tests {
         assert!(values.contains(&"Acme".to_owned()), "plain text stays as it is: {values:?}");
         assert_eq!(safe_cell("=1+1"), "'=1+1");
         assert_eq!(safe_cell("Zoë"), "Zoë");
+        assert_eq!(safe_cell("a-b, c+d"), "a-b, c+d", "a sign inside text is text");
+        // Where a spreadsheet splits on `;` or tabs, what follows one starts a cell too.
+        assert_eq!(safe_cell("x;=HYPERLINK(1)"), "x;'=HYPERLINK(1)");
+        assert_eq!(safe_cell("x; +1"), "x; '+1");
+        assert_eq!(safe_cell(" \"=1"), " \"'=1");
     }
 
     #[test]
