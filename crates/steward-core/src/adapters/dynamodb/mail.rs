@@ -160,6 +160,12 @@ impl OutboxStore for DynamoStore {
     }
 }
 
+/// `{"marketing"}`, for ending a withdrawal of marketing consent: only when the address gives it
+/// again (a confirmation, or topics chosen through the mailed preference link), never a form.
+fn marketing_set() -> AttributeValue {
+    AttributeValue::Ss(vec!["marketing".to_owned()])
+}
+
 impl MarketingConsent for DynamoStore {
     async fn may_receive(&self, profile_id: &ProfileId, topic: &str) -> Result<bool, StoreError> {
         let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(false) };
@@ -356,7 +362,7 @@ impl PreferenceStore for DynamoStore {
                     // Confirmed from the address: consent given again, so a withdrawal of it ends.
                     .update_expression("ADD marketing_topics :pending DELETE pending_topics :pending, withdrawn_consents :marketing SET confirmed_at = :now, unsubscribed_all = :false")
                     .expression_attribute_values(":pending", ss(&current.pending))
-                    .expression_attribute_values(":marketing", AttributeValue::Ss(vec!["marketing".to_owned()]))
+                    .expression_attribute_values(":marketing", marketing_set())
                     .expression_attribute_values(":false", AttributeValue::Bool(false)),
                 format!("confirmed {}", current.pending.iter().cloned().collect::<Vec<_>>().join(",")),
             ),
@@ -383,7 +389,7 @@ impl PreferenceStore for DynamoStore {
                     update
                         .update_expression("SET marketing_topics = :topics, unsubscribed_all = :all, preferences_changed_at = :now DELETE withdrawn_consents :marketing")
                         .expression_attribute_values(":topics", ss(topics))
-                        .expression_attribute_values(":marketing", AttributeValue::Ss(vec!["marketing".to_owned()]))
+                        .expression_attribute_values(":marketing", marketing_set())
                 } else {
                     update
                         .update_expression("SET marketing_topics = :topics, unsubscribed_all = :all, preferences_changed_at = :now")

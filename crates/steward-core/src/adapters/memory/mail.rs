@@ -112,6 +112,14 @@ fn blocks_marketing(profile: &Item) -> bool {
         || ["suppressed", "restricted", "objected"].iter().any(|name| profile.contains_key(*name))
 }
 
+/// Consent given again from the address (a confirmation, or topics chosen through the mailed
+/// preference link) ends a withdrawal of marketing; a form never does.
+fn lift_marketing_withdrawal(profile: &mut Item) {
+    let mut withdrawn = strings(profile, "withdrawn_consents");
+    withdrawn.remove("marketing");
+    set_strings(profile, "withdrawn_consents", withdrawn);
+}
+
 impl MarketingConsent for MemoryStore {
     async fn may_receive(&self, profile_id: &ProfileId, topic: &str) -> Result<bool, StoreError> {
         self.run("may_receive", |table| {
@@ -241,10 +249,7 @@ impl PreferenceStore for MemoryStore {
                     profile.remove("pending_topics");
                     profile.insert("confirmed_at".into(), now.rfc3339().into());
                     profile.insert("unsubscribed_all".into(), false.into());
-                    // Confirmed from the address: consent given again, so a withdrawal of it ends.
-                    let mut withdrawn = strings(profile, "withdrawn_consents");
-                    withdrawn.remove("marketing");
-                    set_strings(profile, "withdrawn_consents", withdrawn);
+                    lift_marketing_withdrawal(profile);
                     format!("confirmed {}", listed(&current.pending))
                 }
                 PreferenceChange::Unsubscribe { topic: Some(topic) } => {
@@ -262,11 +267,7 @@ impl PreferenceStore for MemoryStore {
                 PreferenceChange::Set { topics, unsubscribed_all } => {
                     set_strings(profile, "marketing_topics", topics.clone());
                     if !topics.is_empty() && !*unsubscribed_all {
-                        // Topics chosen again through the link mailed to the address: consent
-                        // given again by the person, so a withdrawal of it ends.
-                        let mut withdrawn = strings(profile, "withdrawn_consents");
-                        withdrawn.remove("marketing");
-                        set_strings(profile, "withdrawn_consents", withdrawn);
+                        lift_marketing_withdrawal(profile);
                     }
                     profile.insert("unsubscribed_all".into(), (*unsubscribed_all).into());
                     profile.insert("preferences_changed_at".into(), now.rfc3339().into());
