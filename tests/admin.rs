@@ -252,7 +252,13 @@ async fn subscribers(topic: &str, count: usize) -> Vec<(String, ProfileId)> {
         let confirmed = store
             .change_preferences(
                 profile_id,
-                &PreferenceChange::ConfirmPending,
+                &PreferenceChange::Confirm {
+                    topics: std::collections::BTreeSet::from([topic.to_owned()]),
+                    click: steward_core::domain::mail::preferences::ClickEvidence {
+                        source_ip: "192.0.2.1".into(),
+                        user_agent: None,
+                    },
+                },
                 ChangeSource::Confirmation,
                 "t",
             )

@@ -38,6 +38,11 @@ async fn the_dynamodb_store_keeps_the_submission_contract() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dynamodb_store_keeps_the_integrity_contract() {
+    contract::integrity_contract(&store(), later()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dynamodb_store_keeps_the_withdrawal_contract() {
     contract::withdrawal_contract(&store(), later()).await;
 }

@@ -149,7 +149,6 @@ fn accepted(
         let mut body = serde_json::json!({
             "form": form.id,
             "submission_id": submission_id,
-            "profile_id": profile_id,
             "thank_you_url": form.thank_you_url,
         });
         if let Some((token, expires_at)) = &cv_upload {

@@ -12,8 +12,10 @@ use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::config::Config;
 use steward_core::domain::forms::validation::FormInput;
 use steward_core::domain::ids::ProfileId;
+use steward_core::domain::mail::confirmation::topics_of;
 use steward_core::domain::mail::preferences::{
-    ChangeSource, MailPreferences, PreferenceChange, PreferenceStore,
+    choose_topics, confirm_subscription, preference_token, unsubscribe, ChangeSource, Chosen, ClickEvidence,
+    MailPreferences, PreferenceStore, PreferencesError,
 };
 use steward_core::domain::ports::Clock;
 use steward_core::http::body::decode_form;
@@ -81,18 +83,20 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
             } else {
                 ChangeSource::UnsubscribePage
             };
-            change(app, profile, &PreferenceChange::Unsubscribe { topic: topic.clone() }, source, &id)
-                .await?;
+            unsubscribe(&app.store, profile, topic.clone(), source, &id)
+                .await
+                .map_err(preferences_problem)?;
             let what = topic.map_or_else(
                 || "any marketing email".to_owned(),
                 |t| format!("email about {}", label(app, &t)),
             );
+            // No preference link here: an unsubscribe link is also held by mail providers'
+            // one-click handlers, and must not open the door to adding topics.
             layout(
                 "You are unsubscribed",
                 &format!(
-                    "<h1>You are unsubscribed</h1><p>You will not receive {} from us again. Messages about things you asked for, such as receipts, still reach you.</p>{}",
+                    "<h1>You are unsubscribed</h1><p>You will not receive {} from us again. Messages about things you asked for, such as receipts, still reach you.</p>",
                     escape(&what),
-                    preferences_link(app, profile)
                 ),
             )
         }
@@ -101,29 +105,45 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
             preferences_page(app, &token, &preferences, None)
         }
         (Purpose::Preferences, true) => {
-            let requested = preferences_change(app, &form);
-            let preferences = change(app, profile, &requested, ChangeSource::Preferences, &id).await?;
-            preferences_page(
-                app,
-                &token,
-                &preferences.unwrap_or_default(),
-                Some("Your preferences are saved."),
+            let notice;
+            let preferences = if form.first("action") == Some("unsubscribe_all") {
+                notice = "You are unsubscribed from all marketing email.".to_owned();
+                unsubscribe(&app.store, profile, None, ChangeSource::Preferences, &id)
+                    .await
+                    .map_err(preferences_problem)?
+                    .unwrap_or_default()
+            } else {
+                let chosen = chosen_topics(app, &form);
+                let now = app.clock.timestamp();
+                let chosen = choose_topics(&app.store, &app.config, &app.topics, profile, chosen, &id, now)
+                    .await
+                    .map_err(preferences_problem)?;
+                notice = saved_notice(app, &chosen);
+                chosen.preferences
+            };
+            preferences_page(app, &token, &preferences, Some(&notice))
+        }
+        (Purpose::ConfirmSubscription, false) => {
+            let named = topics_of(&claims.subject).unwrap_or_default();
+            let listed: Vec<String> = named.iter().map(|t| label(app, t)).collect();
+            layout(
+                "Confirm your subscription",
+                &format!(
+                    r#"<h1>Confirm your subscription</h1><p>Press the button to confirm that you want our emails about: {}.</p>
+<form method="post" action="/subscriptions/confirm"><input type="hidden" name="token" value="{}"><button type="submit">Confirm my subscription</button></form>"#,
+                    escape(&listed.join(", ")),
+                    escape(&token)
+                ),
             )
         }
-        (Purpose::ConfirmSubscription, false) => layout(
-            "Confirm your subscription",
-            &format!(
-                r#"<h1>Confirm your subscription</h1><p>Press the button to confirm that you want our emails on the topics you chose.</p>
-<form method="post" action="/subscriptions/confirm"><input type="hidden" name="token" value="{}"><button type="submit">Confirm my subscription</button></form>"#,
-                escape(&token)
-            ),
-        ),
         (Purpose::ConfirmSubscription, true) => {
-            let preferences =
-                change(app, profile, &PreferenceChange::ConfirmPending, ChangeSource::Confirmation, &id)
-                    .await?;
-            let topics = preferences.map(|p| p.topics).unwrap_or_default();
-            let listed: Vec<String> = topics.iter().map(|t| label(app, t)).collect();
+            let client = client::client_info(request, app.clock.as_ref());
+            let click = ClickEvidence { source_ip: client.source_ip, user_agent: client.user_agent };
+            let preferences = confirm_subscription(&app.store, profile, &claims.subject, click, &id)
+                .await
+                .map_err(preferences_problem)?;
+            let listed: Vec<String> = preferences.receiving().iter().map(|t| label(app, t)).collect();
+            // The address itself was reached: it may choose what it hears about from here.
             layout(
                 "Subscription confirmed",
                 &format!(
@@ -136,6 +156,34 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
         _ => return Err(Problem::not_found("page")),
     };
     Ok(respond::html(200, page))
+}
+
+/// What the preference center says after saving.
+fn saved_notice(app: &App, chosen: &Chosen) -> String {
+    let listed =
+        |topics: &BTreeSet<String>| topics.iter().map(|t| label(app, t)).collect::<Vec<_>>().join(", ");
+    if chosen.not_mailable {
+        return "Your choices are saved. New topics need a confirmation from your address, which we cannot send while your address is blocked or your processing is restricted.".to_owned();
+    }
+    if chosen.awaiting_confirmation.is_empty() {
+        return "Your preferences are saved.".to_owned();
+    }
+    format!(
+        "Your preferences are saved. To add {}, confirm with the link we just sent to your address.",
+        listed(&chosen.awaiting_confirmation)
+    )
+}
+
+/// A refused preference change, as a page or a problem.
+fn preferences_problem(err: PreferencesError) -> Problem {
+    match err {
+        PreferencesError::NotHeld => Problem::new(410, "not_held", "There is nothing to change").with_detail(
+            "We no longer hold this address, so this link does nothing. Sign up again to subscribe.",
+        ),
+        PreferencesError::NamesNoTopics => Problem::new(403, "expired_token", "This link is out of date")
+            .with_detail("Please sign up again to get a new confirmation email."),
+        PreferencesError::Store(err) => unavailable(err),
+    }
 }
 
 async fn read_form(request: &Request) -> Result<FormInput, Problem> {
@@ -157,22 +205,17 @@ fn verify(app: &App, token: &str, purpose: Purpose) -> Result<Claims, Problem> {
         match err {
             TokenError::Malformed => Problem::new(400, "invalid_token", "This link is damaged")
                 .with_detail("Part of the link may be missing. Please use the whole link from the email."),
-            TokenError::Expired => Problem::new(403, "expired_token", "This link has expired")
-                .with_detail("Please sign up again to get a new confirmation email."),
+            TokenError::Expired => Problem::new(403, "expired_token", "This link has expired").with_detail(
+                if purpose == Purpose::Preferences {
+                    "Nothing was changed. Use the link in a more recent email from us, or the privacy center."
+                } else {
+                    "Please sign up again to get a new confirmation email."
+                },
+            ),
             _ => Problem::new(403, "invalid_token", "This link is not valid")
                 .with_detail("Nothing was changed."),
         }
     })
-}
-
-async fn change(
-    app: &App,
-    profile: &ProfileId,
-    change: &PreferenceChange,
-    source: ChangeSource,
-    token_id: &str,
-) -> Result<Option<MailPreferences>, Problem> {
-    app.store.change_preferences(profile, change, source, token_id).await.map_err(unavailable)
 }
 
 /// Mail links answer 503 whatever the store's failure (`infra/openapi.yaml`): trying again later
@@ -187,7 +230,7 @@ fn label(app: &App, topic: &str) -> String {
 }
 
 fn preferences_link(app: &App, profile: &ProfileId) -> String {
-    let token = app.config.token_keys.sign(Purpose::Preferences, "preferences", profile, None);
+    let token = preference_token(&app.config.token_keys, profile, app.clock.timestamp());
     format!(r#"<p><a href="/preferences?token={}">Choose what you hear about</a></p>"#, escape(&token))
 }
 
@@ -201,53 +244,44 @@ fn unsubscribe_page(app: &App, claims: &Claims, token: &str) -> String {
         "Unsubscribe",
         &format!(
             r#"<h1>Unsubscribe</h1><p>Press the button to stop {}. Nothing changes until you do.</p>
-<form method="post" action="/unsubscribe"><input type="hidden" name="token" value="{}"><button type="submit">Unsubscribe</button></form>
-{}"#,
+<form method="post" action="/unsubscribe"><input type="hidden" name="token" value="{}"><button type="submit">Unsubscribe</button></form>"#,
             escape(&what),
             escape(token),
-            preferences_link(app, &claims.profile_id)
         ),
     )
 }
 
-fn preferences_change(app: &App, form: &FormInput) -> PreferenceChange {
-    match form.first("action") {
-        Some("unsubscribe_all") => PreferenceChange::Set { topics: BTreeSet::new(), unsubscribed_all: true },
-        _ => {
-            let topics = form
-                .values
-                .get("topic")
-                .into_iter()
-                .flatten()
-                .filter(|t| app.topics.contains_key(t.as_str()))
-                .cloned()
-                .collect();
-            PreferenceChange::Set { topics, unsubscribed_all: false }
-        }
-    }
+/// The catalogue topics ticked on the preference center's form; anything else is ignored.
+fn chosen_topics(app: &App, form: &FormInput) -> BTreeSet<String> {
+    form.values
+        .get("topic")
+        .into_iter()
+        .flatten()
+        .filter(|t| app.topics.contains_key(t.as_str()))
+        .cloned()
+        .collect()
 }
 
 fn preferences_page(app: &App, token: &str, preferences: &MailPreferences, notice: Option<&str>) -> String {
+    let receiving = preferences.receiving();
     let boxes: String = app
         .topics
         .iter()
         .map(|(id, title)| {
-            let checked = if preferences.topics.contains(id) && !preferences.unsubscribed_all {
-                " checked"
-            } else {
-                ""
-            };
+            let waiting = preferences.pending.contains(id) && !receiving.contains(id);
+            let checked = if receiving.contains(id) || waiting { " checked" } else { "" };
+            let note = if waiting { " (waiting for your confirmation)" } else { "" };
             format!(
-                r#"<label><input type="checkbox" name="topic" value="{}"{checked}> {}</label>"#,
+                r#"<label><input type="checkbox" name="topic" value="{}"{checked}> {}{note}</label>"#,
                 escape(id),
                 escape(title)
             )
         })
         .collect();
-    let status = if preferences.unsubscribed_all {
-        "<p>You are unsubscribed from all marketing email. Tick topics and save to resubscribe.</p>"
+    let status = if preferences.unsubscribed_all || preferences.withdrawn {
+        "<p>You receive no marketing email from us. Tick topics and save: we then send a message to your address, and they start once you confirm there.</p>"
     } else {
-        ""
+        "<p>Unticking a topic stops it at once. A topic you add starts once you confirm it from the message we send to your address.</p>"
     };
     let notice = notice.map(|n| format!(r#"<p role="status">{}</p>"#, escape(n))).unwrap_or_default();
     layout(

@@ -75,6 +75,11 @@ impl std::fmt::Display for ProfileId {
 }
 
 /// One submission of one form.
+/// A short, stable digest of a text, for ids derived from it (twelve hex digits of SHA-256).
+pub fn short_digest(text: &str) -> String {
+    hex::encode(&Sha256::digest(text.as_bytes())[..6])
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct SubmissionId(String);

@@ -21,6 +21,11 @@ async fn the_memory_store_keeps_the_submission_contract() {
 }
 
 #[tokio::test]
+async fn the_memory_store_keeps_the_integrity_contract() {
+    contract::integrity_contract(&store(), MemoryClock::START).await;
+}
+
+#[tokio::test]
 async fn the_memory_store_keeps_the_withdrawal_contract() {
     contract::withdrawal_contract(&store(), MemoryClock::START).await;
 }

@@ -118,20 +118,27 @@ async fn the_eleventh_submission_of_one_address_in_a_window_is_refused_until_the
 }
 
 #[tokio::test]
-async fn ticked_topics_owe_one_confirmation_a_day_which_the_dispatcher_sends() {
+async fn ticked_topics_owe_one_confirmation_a_day_for_each_set_which_the_dispatcher_sends() {
     let world = World::new();
     let receipt = world.submit("newsletter", &[("email", "cy@example.com"), ("interests", "cloud")]).await;
+    world.submit("newsletter", &[("email", "cy@example.com"), ("interests", "cloud")]).await;
     world
         .submit("registration", &[("name", "Cy"), ("email", "cy@example.com"), ("interests", "identity")])
         .await;
 
     let day = world.now() / 86_400;
-    assert_eq!(outbox_ids(&world), [format!("confirm-{}-{day}", receipt.profile_id.as_str())]);
+    let owed = outbox_ids(&world);
+    let prefix = format!("confirm-{}-{day}-", receipt.profile_id.as_str());
+    assert_eq!(
+        owed.len(),
+        2,
+        "the same topics twice in a day owe one mail; other topics their own: {owed:?}"
+    );
+    assert!(owed.iter().all(|id| id.starts_with(&prefix)), "{owed:?}");
     let report = world.dispatch().await;
-    assert_eq!(report.sent, 1);
+    assert_eq!(report.sent, 2);
     let subjects = world.subjects_sent_to("cy@example.com");
-    assert_eq!(subjects.len(), 1);
-    assert!(subjects[0].contains("confirm"), "{subjects:?}");
+    assert!(subjects.iter().all(|s| s.contains("confirm")), "{subjects:?}");
 }
 
 #[tokio::test]
@@ -248,4 +255,40 @@ async fn an_applicants_upload_grant_is_for_their_application_and_its_check_is_re
     );
     let elsewhere = CvCheck { application_id: "nobody".into(), ..check(uploaded) };
     assert_eq!(world.store.record_cv(&elsewhere).await.unwrap(), CvRecorded::ApplicationMissing);
+}
+
+#[tokio::test]
+async fn a_form_sent_in_someones_name_fills_in_only_what_their_profile_lacks_and_says_where_each_value_came_from(
+) {
+    let world = World::new();
+    let first = world
+        .submit(
+            "contact-us",
+            &[("name", "Ana Silva"), ("email", "ana@example.com"), ("country", "PT"), ("message", "Hi")],
+        )
+        .await;
+    let attack = [
+        ("name", "Mallory"),
+        ("email", "ANA@example.com"),
+        ("country", "US"),
+        ("company", "Evil Corp"),
+        ("message", "Hello"),
+    ];
+    let second = world.submit("contact-us", &attack).await;
+    assert_eq!(second.profile_id, first.profile_id);
+
+    let profile = world.store.item(world.store.profile_key_of("ana@example.com")).expect("a profile");
+    assert_eq!(profile["full_name"], "Ana Silva", "a held value is never rewritten by a form");
+    assert_eq!(profile["country"], "PT", "nor the country (and with it the data controller)");
+    assert_eq!(profile["email"], "ana@example.com", "nor the address's spelling");
+    assert_eq!(profile["company"], "Evil Corp", "what was not known yet is filled in");
+    let provenance = &profile["provenance"];
+    assert_eq!(provenance["full_name"]["submission_id"], first.submission_id.as_str(), "{provenance}");
+    assert_eq!(provenance["company"]["submission_id"], second.submission_id.as_str(), "{provenance}");
+    assert_eq!(provenance["company"]["source"], "form");
+
+    // What was sent stays with its submission, as evidence of what someone sent.
+    let key = keys::submission(first.profile_id.as_str(), second.submission_id.as_str());
+    let stored = world.store.item(key).expect("the submission");
+    assert_eq!(stored["fields"]["name"], "Mallory");
 }

@@ -11,11 +11,14 @@ use steward_core::domain::mail::campaign::{
 };
 use steward_core::domain::mail::outbox::MarketingConsent;
 use steward_core::domain::mail::preferences::{
-    ChangeSource, PreferenceChange, PreferenceStore, SuppressionStore,
+    choose_topics, confirm_subscription, ChangeSource, ClickEvidence, PreferenceChange, PreferenceStore,
+    PreferencesError, SuppressionStore,
 };
+use steward_core::domain::ports::Clock as _;
+use steward_core::domain::privacy::access::PrivacyStore as _;
 use steward_core::domain::privacy::erasure::{erase, ErasureReason};
 
-use crate::support::{email, World};
+use crate::support::{confirm, email, World};
 
 /// Someone who ticked `topic` on the newsletter form and followed the confirmation link.
 async fn subscriber(world: &World, who: &str, topic: &str) -> ProfileId {
@@ -23,12 +26,7 @@ async fn subscriber(world: &World, who: &str, topic: &str) -> ProfileId {
     let profile_id = receipt.profile_id.clone();
     world
         .store
-        .change_preferences(
-            &profile_id,
-            &PreferenceChange::ConfirmPending,
-            ChangeSource::Confirmation,
-            "tok1",
-        )
+        .change_preferences(&profile_id, &confirm(&[topic]), ChangeSource::Confirmation, "tok1")
         .await
         .unwrap()
         .expect("a profile");
@@ -70,7 +68,7 @@ async fn ticked_topics_wait_for_confirmation_before_any_marketing() {
 
     let confirmed = world
         .store
-        .change_preferences(profile_id, &PreferenceChange::ConfirmPending, ChangeSource::Confirmation, "tok1")
+        .change_preferences(profile_id, &confirm(&["cloud"]), ChangeSource::Confirmation, "tok1")
         .await
         .unwrap()
         .unwrap();
@@ -148,7 +146,7 @@ async fn unsubscribing_from_one_topic_keeps_the_others_and_confirming_again_resu
             store.change_preferences(&ana, &change, ChangeSource::Preferences, "tok").await.unwrap().unwrap()
         }
     };
-    let both = change(PreferenceChange::ConfirmPending).await;
+    let both = change(confirm(&["identity"])).await;
     assert_eq!(both.topics, BTreeSet::from(["cloud".to_owned(), "identity".to_owned()]));
 
     let one = change(PreferenceChange::Unsubscribe { topic: Some("cloud".into()) }).await;
@@ -156,7 +154,7 @@ async fn unsubscribing_from_one_topic_keeps_the_others_and_confirming_again_resu
     assert!(!world.store.may_receive(&ana, "cloud").await.unwrap());
     assert!(world.store.may_receive(&ana, "identity").await.unwrap());
 
-    let none = change(PreferenceChange::Set { topics: BTreeSet::new(), unsubscribed_all: false }).await;
+    let none = change(PreferenceChange::Choose { keep: BTreeSet::new(), pending: BTreeSet::new() }).await;
     assert!(none.topics.is_empty());
     let profile = world.store.item(world.store.profile_key_of(&email("ana"))).unwrap();
     assert!(!profile.contains_key("marketing_topics"), "an emptied set is removed, as DynamoDB does");
@@ -212,7 +210,7 @@ async fn an_erased_person_who_comes_back_gets_marketing_only_for_what_they_confi
     world.clock.advance(60);
     world
         .store
-        .change_preferences(again, &PreferenceChange::ConfirmPending, ChangeSource::Confirmation, "tok")
+        .change_preferences(again, &confirm(&["cloud"]), ChangeSource::Confirmation, "tok")
         .await
         .unwrap();
     assert!(world.store.may_receive(again, "cloud").await.unwrap(), "confirmed after the erasure");
@@ -293,22 +291,108 @@ async fn a_form_sent_in_a_withdrawn_persons_name_does_not_undo_their_withdrawal_
     // The person proves the address and confirms: consent given again, by them.
     world
         .store
-        .change_preferences(&ana, &PreferenceChange::ConfirmPending, ChangeSource::Confirmation, "tok")
+        .change_preferences(&ana, &confirm(&["cloud"]), ChangeSource::Confirmation, "tok")
         .await
         .unwrap();
     assert!(world.store.may_receive(&ana, "cloud").await.unwrap());
 }
 
 #[tokio::test]
-async fn a_withdrawn_person_choosing_topics_again_through_their_preference_link_gets_them() {
+async fn topics_added_in_the_preference_center_wait_for_a_confirmation_and_removing_is_instant() {
+    let world = World::new();
+    let ana = subscriber(&world, "ana", "cloud").await;
+    world.dispatch().await;
+    let mails_before = world.subjects_sent_to(&email("ana")).len();
+    let chosen = BTreeSet::from(["identity".to_owned()]);
+    let now = world.clock.timestamp();
+    let saved = choose_topics(&world.store, &world.config, &world.catalogue.topics, &ana, chosen, "tok", now)
+        .await
+        .unwrap();
+    assert_eq!(saved.awaiting_confirmation, BTreeSet::from(["identity".to_owned()]));
+    assert!(!world.store.may_receive(&ana, "cloud").await.unwrap(), "unticked: stopped at once");
+    assert!(!world.store.may_receive(&ana, "identity").await.unwrap(), "added: not before confirming");
+    world.dispatch().await;
+    let subjects = world.subjects_sent_to(&email("ana"));
+    assert_eq!(subjects.len(), mails_before + 1, "one confirmation for the added topic");
+    assert!(subjects.last().unwrap().contains("confirm"), "{subjects:?}");
+}
+
+#[tokio::test]
+async fn a_withdrawn_person_choosing_topics_again_gets_them_only_by_confirming_from_the_address() {
     let world = World::new();
     let ana = subscriber(&world, "ana", "cloud").await;
     steward_core::domain::privacy::limits::withdraw(&world.store, &world.catalogue, &ana, "marketing")
         .await
         .unwrap();
+    let now = world.clock.timestamp();
+    let chosen = BTreeSet::from(["cloud".to_owned()]);
+    let saved = choose_topics(&world.store, &world.config, &world.catalogue.topics, &ana, chosen, "tok", now)
+        .await
+        .unwrap();
+    assert_eq!(saved.awaiting_confirmation, BTreeSet::from(["cloud".to_owned()]), "asked, not given");
+    assert!(!world.store.may_receive(&ana, "cloud").await.unwrap(), "a preference link is not consent");
 
-    let choose =
-        PreferenceChange::Set { topics: BTreeSet::from(["cloud".to_owned()]), unsubscribed_all: false };
-    world.store.change_preferences(&ana, &choose, ChangeSource::Preferences, "tok").await.unwrap();
-    assert!(world.store.may_receive(&ana, "cloud").await.unwrap(), "saved is what they get, not a silent no");
+    let subject =
+        steward_core::domain::mail::confirmation::subject_for(&BTreeSet::from(["cloud".to_owned()]));
+    let click = ClickEvidence { source_ip: "198.51.100.9".into(), user_agent: Some("Mail app".into()) };
+    confirm_subscription(&world.store, &ana, &subject, click, "tok2").await.unwrap();
+    assert!(world.store.may_receive(&ana, "cloud").await.unwrap(), "confirmed from the address");
+}
+
+#[tokio::test]
+async fn a_confirmation_confirms_only_the_topics_its_mail_named() {
+    let world = World::new();
+    let receipt = world.submit("newsletter", &[("email", &email("ana")), ("interests", "cloud")]).await;
+    let ana = receipt.profile_id.clone();
+    // The link the person was mailed names what they ticked.
+    let (_, pending) = world.store.partition(keys::OUTBOX).into_iter().next().expect("a confirmation owed");
+    let message: serde_json::Value = serde_json::from_str(pending["message"].as_str().unwrap()).unwrap();
+    let url = message["values"]["confirm_url"].as_str().unwrap().to_owned();
+    let token = url.split("token=").nth(1).unwrap();
+    let claims = world
+        .config
+        .token_keys
+        .verify(token, steward_core::token::Purpose::ConfirmSubscription, world.now())
+        .expect("a confirmation link");
+    // Someone else ticks another topic in the person's name before they click.
+    world.submit("newsletter", &[("email", &email("ana")), ("interests", "events")]).await;
+    let click = ClickEvidence { source_ip: "198.51.100.9".into(), user_agent: None };
+    let confirmed = confirm_subscription(&world.store, &ana, &claims.subject, click, "tok").await.unwrap();
+    assert_eq!(confirmed.topics, BTreeSet::from(["cloud".to_owned()]));
+    assert!(!world.store.may_receive(&ana, "events").await.unwrap(), "never named in the mail clicked");
+    let history = world.store.everything(&ana).await.unwrap().unwrap()["mail_preference_history"].clone();
+    let confirmation = history.as_array().unwrap().iter().find(|h| h["source"] == "confirmation").unwrap();
+    assert_eq!(confirmation["source_ip"], "198.51.100.9", "the click's evidence is kept: {confirmation}");
+}
+
+#[tokio::test]
+async fn an_old_confirmation_link_after_erasure_confirms_nothing_and_says_so() {
+    let world = World::new();
+    let receipt = world.submit("newsletter", &[("email", &email("ana")), ("interests", "cloud")]).await;
+    erase(&world.store, &world.cvs, None, &receipt.profile_id, ErasureReason::Request, world.now())
+        .await
+        .unwrap();
+    let subject =
+        steward_core::domain::mail::confirmation::subject_for(&BTreeSet::from(["cloud".to_owned()]));
+    let click = ClickEvidence { source_ip: "198.51.100.9".into(), user_agent: None };
+    let outcome = confirm_subscription(&world.store, &receipt.profile_id, &subject, click, "tok").await;
+    assert!(matches!(outcome, Err(PreferencesError::NotHeld)), "{outcome:?}");
+}
+
+#[tokio::test]
+async fn after_erasure_no_sent_mail_marker_names_the_person() {
+    let world = World::new();
+    let receipt = world.submit("newsletter", &[("email", &email("ana")), ("interests", "cloud")]).await;
+    assert_eq!(world.dispatch().await.sent, 1, "the confirmation went out, and left its marker");
+    erase(&world.store, &world.cvs, None, &receipt.profile_id, ErasureReason::Request, world.now())
+        .await
+        .unwrap();
+    let left: Vec<String> = world
+        .store
+        .items()
+        .into_iter()
+        .map(|((pk, sk), item)| format!("{pk} {sk} {}", serde_json::to_string(&item).unwrap()))
+        .filter(|text| text.contains(receipt.profile_id.as_str()))
+        .collect();
+    assert!(left.is_empty(), "nothing kept names the erased profile: {left:?}");
 }

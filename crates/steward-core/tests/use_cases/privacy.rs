@@ -10,7 +10,7 @@ use steward_core::domain::fields::Email;
 use steward_core::domain::forms::submit::Receipt;
 use steward_core::domain::ids::ProfileId;
 use steward_core::domain::mail::outbox::OutboxMessage;
-use steward_core::domain::mail::preferences::{ChangeSource, PreferenceChange, PreferenceStore};
+use steward_core::domain::mail::preferences::{ChangeSource, PreferenceStore};
 use steward_core::domain::payments::{receive_event, start_payment, StripeEvent, StripeEventData};
 use steward_core::domain::ports::Clock;
 use steward_core::domain::privacy::access::{request_link, start_session, PrivacyError, PrivacyStore};
@@ -45,7 +45,12 @@ async fn person(world: &World) -> Person {
     world.submit("newsletter", &[("email", ADDRESS), ("interests", "cloud")]).await;
     world
         .store
-        .change_preferences(&profile_id, &PreferenceChange::ConfirmPending, ChangeSource::Confirmation, "tok")
+        .change_preferences(
+            &profile_id,
+            &crate::support::confirm(&["cloud"]),
+            ChangeSource::Confirmation,
+            "tok",
+        )
         .await
         .unwrap();
     let application =

@@ -140,3 +140,14 @@ impl World {
 pub fn email(label: &str) -> String {
     format!("{label}@example.com")
 }
+
+/// A confirmation click on a link naming these topics.
+pub fn confirm(topics: &[&str]) -> steward_core::domain::mail::preferences::PreferenceChange {
+    steward_core::domain::mail::preferences::PreferenceChange::Confirm {
+        topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+        click: steward_core::domain::mail::preferences::ClickEvidence {
+            source_ip: "198.51.100.7".into(),
+            user_agent: Some("use-case test".into()),
+        },
+    }
+}

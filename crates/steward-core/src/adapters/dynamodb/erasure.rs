@@ -12,8 +12,7 @@ use aws_sdk_dynamodb::types::{Delete, DeleteRequest, Put, ReturnValue, TransactW
 
 impl ErasureStore for DynamoStore {
     async fn erasure_plan(&self, profile_id: &ProfileId) -> Result<Option<ErasurePlan>, StoreError> {
-        let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(None) };
-        let Some(profile) = self.get(profile_key.clone()).await? else { return Ok(None) };
+        let Some((profile_key, profile)) = self.profile(profile_id).await? else { return Ok(None) };
         let email = text(&profile, "email").unwrap_or_default();
         let mut plan = ErasurePlan {
             profile_key,

@@ -2,14 +2,25 @@
 
 use super::*;
 
-/// What a submission needs to know of the profile it landed on.
-fn upserted(id: ProfileId, profile: Option<&HashMap<String, AttributeValue>>) -> UpsertedProfile {
+/// What a submission needs to know of the profile it landed on (`None`: the one it created).
+fn upserted(
+    id: ProfileId,
+    profile: Option<&HashMap<String, AttributeValue>>,
+    submission: &NewSubmission,
+) -> UpsertedProfile {
     let attribute = |name: &str| profile.and_then(|p| p.get(name));
+    let set = |name: &str| -> std::collections::BTreeSet<String> {
+        attribute(name).and_then(|v| v.as_ss().ok()).map(|v| v.iter().cloned().collect()).unwrap_or_default()
+    };
+    // Unsubscribed from everything or withdrawn: no topic is received, so every ticked one asks.
+    let receiving = !attribute("unsubscribed_all").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false)
+        && !set("withdrawn_consents").contains("marketing");
     UpsertedProfile {
-        confirmed_topics: attribute("marketing_topics")
-            .and_then(|v| v.as_ss().ok())
-            .map(|topics| topics.iter().cloned().collect())
-            .unwrap_or_default(),
+        email: attribute("email")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_else(|| submission.data.email.as_str().to_owned()),
+        confirmed_topics: if receiving { set("marketing_topics") } else { Default::default() },
         // Restricted or objecting people are owed no mail a form could trigger either.
         suppressed: MAIL_BLOCKING_FLAGS.iter().any(|flag| attribute(flag).is_some()),
         id,
@@ -81,7 +92,8 @@ impl DynamoStore {
             "#gsi = :gsi",
             "created_at = if_not_exists(created_at, :now)",
             "updated_at = :now",
-            "email = :email",
+            // The address first typed, or the one a person proved since: never rewritten by a form.
+            "email = if_not_exists(email, :email)",
             "last_submission_id = :sid",
         ];
         let mut values: HashMap<String, AttributeValue> = HashMap::from([
@@ -93,29 +105,44 @@ impl DynamoStore {
             (":email".into(), s(data.email.as_str())),
             (":sid".into(), s(submission.id.as_str())),
         ]);
-        // Only what this submission carries is written: an absent optional field keeps the
-        // profile's earlier value.
-        let optional = [
-            ("full_name", data.name.clone()),
-            ("phone", data.phone.as_ref().map(|p| p.as_e164().to_owned())),
-            ("job_title", data.job_title.clone()),
-            ("company", data.company.clone()),
-            ("country", data.country.map(|c| c.code().to_owned())),
-            ("state", data.state.as_ref().map(|s| s.code().to_owned())),
-        ];
+        // A submission is evidence of what someone sent, not proof of who they are: it fills in
+        // only what the profile does not hold yet (never the address, never a value the person
+        // proved or corrected), and says where each value came from and when. Its own values
+        // stay with the submission.
         let mut clauses: Vec<String> = sets.drain(..).map(str::to_owned).collect();
         let mut names: HashMap<String, String> = HashMap::from([
             ("#type".into(), "type".into()),
             ("#v".into(), "v".into()),
             ("#gsi".into(), keys::GSI1_PK.into()),
         ]);
-        for (attribute, value) in optional {
-            if let Some(value) = value {
-                // Placeholders throughout: `state` and others are DynamoDB reserved words.
-                clauses.push(format!("#{attribute} = :{attribute}"));
-                names.insert(format!("#{attribute}"), attribute.to_owned());
-                values.insert(format!(":{attribute}"), s(value));
+        let held = |attribute: &str| stored.is_some_and(|p| p.contains_key(attribute));
+        let mut sources = HashMap::new();
+        for (attribute, value) in profile_values(data) {
+            let Some(value) = value else { continue };
+            if held(attribute) {
+                continue;
             }
+            // Placeholders throughout: `state` and others are DynamoDB reserved words.
+            clauses.push(format!("#{attribute} = if_not_exists(#{attribute}, :{attribute})"));
+            names.insert(format!("#{attribute}"), attribute.to_owned());
+            values.insert(format!(":{attribute}"), s(value));
+            sources.insert(attribute.to_owned(), provenance(submission));
+        }
+        // Where each value came from: one map, written whole when the profile has none yet (the
+        // condition below refuses the write if another one appeared since the read).
+        let has_provenance = stored.is_some_and(|p| p.contains_key(PROVENANCE));
+        if stored.is_some() || !sources.is_empty() {
+            // Used by the condition (a stored profile) or by the update (values filled in).
+            names.insert("#provenance".into(), PROVENANCE.into());
+        }
+        if has_provenance {
+            for (attribute, source) in sources {
+                clauses.push(format!("#provenance.#{attribute} = :source_{attribute}"));
+                values.insert(format!(":source_{attribute}"), source);
+            }
+        } else if !sources.is_empty() {
+            clauses.push("#provenance = :provenance".to_owned());
+            values.insert(":provenance".into(), AttributeValue::M(sources));
         }
         // Each form's retention, latest submission first: the retention sweep removes the profile
         // once every one of them has passed and nothing else is kept.
@@ -137,7 +164,13 @@ impl DynamoStore {
         let condition = match stored {
             None => "attribute_not_exists(profile_id)".to_owned(),
             Some(stored) => {
-                let mut clauses = vec!["profile_id = :id".to_owned()];
+                let mut clauses = vec![
+                    "profile_id = :id".to_owned(),
+                    format!(
+                        "{}(#provenance)",
+                        if has_provenance { "attribute_exists" } else { "attribute_not_exists" }
+                    ),
+                ];
                 for flag in MAIL_BLOCKING_FLAGS {
                     names.insert(format!("#{flag}"), flag.to_owned());
                     let test =
@@ -159,6 +192,33 @@ impl DynamoStore {
                 .build(),
         )
     }
+}
+
+/// The profile attribute that says where each value came from and when.
+pub(crate) const PROVENANCE: &str = "provenance";
+
+/// The profile fields a submission may fill in, by attribute.
+pub(crate) fn profile_values(
+    data: &crate::domain::forms::validation::ValidForm,
+) -> [(&'static str, Option<String>); 6] {
+    [
+        ("full_name", data.name.clone()),
+        ("phone", data.phone.as_ref().map(|p| p.as_e164().to_owned())),
+        ("job_title", data.job_title.clone()),
+        ("company", data.company.clone()),
+        ("country", data.country.map(|c| c.code().to_owned())),
+        ("state", data.state.as_ref().map(|s| s.code().to_owned())),
+    ]
+}
+
+/// A value's provenance: which form's submission it came from, and when.
+fn provenance(submission: &NewSubmission) -> AttributeValue {
+    AttributeValue::M(HashMap::from([
+        ("source".to_owned(), s("form")),
+        ("form".to_owned(), s(submission.form.as_str())),
+        ("submission_id".to_owned(), s(submission.id.as_str())),
+        ("at".to_owned(), s(submission.client.received_at.rfc3339())),
+    ]))
 }
 
 impl SubmissionStore for DynamoStore {
@@ -196,14 +256,16 @@ impl SubmissionStore for DynamoStore {
                 TransactWriteItem::builder().put(put).build(),
             ];
             match self.transact_outcome(items).await? {
-                Transacted::Committed => return Ok((upserted(id, stored.as_ref()), Inserted::New)),
+                Transacted::Committed => {
+                    return Ok((upserted(id, stored.as_ref(), submission), Inserted::New))
+                }
                 Transacted::Conflicted => continue,
                 // Either this submission is already stored (a retry), or the profile changed.
                 Transacted::Refused => {
                     if self.get((submission_pk, submission_sk)).await?.is_some() {
                         // The profile as it is now: a flag may have changed since the first read.
                         let now = self.get((pk.clone(), sk.clone())).await?;
-                        return Ok((upserted(id, now.as_ref()), Inserted::AlreadyStored));
+                        return Ok((upserted(id, now.as_ref(), submission), Inserted::AlreadyStored));
                     }
                 }
             }

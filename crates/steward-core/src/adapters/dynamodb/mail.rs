@@ -10,7 +10,7 @@ const OUTBOX_SECONDS: i64 = 14 * 24 * 3600;
 
 impl OutboxStore for DynamoStore {
     async fn enqueue(&self, message: &OutboxMessage, now: i64) -> Result<Enqueued, StoreError> {
-        let (marker_pk, marker_sk) = keys::outbox_sent(&message.id);
+        let (marker_pk, marker_sk) = self.sent_marker(&message.id);
         let (pk, sk) = keys::outbox(&message.id);
         let mut item = key(pk, sk);
         stamp(&mut item, "outbox");
@@ -124,7 +124,7 @@ impl OutboxStore for DynamoStore {
     }
 
     async fn complete(&self, id: &str, now: i64) -> Result<(), StoreError> {
-        let (marker_pk, marker_sk) = keys::outbox_sent(id);
+        let (marker_pk, marker_sk) = self.sent_marker(id);
         let mut marker = key(marker_pk, marker_sk);
         stamp(&mut marker, "outbox_sent");
         marker.insert(keys::TTL.into(), n(now + SENT_MARKER_SECONDS));
@@ -168,8 +168,7 @@ fn marketing_set() -> AttributeValue {
 
 impl MarketingConsent for DynamoStore {
     async fn may_receive(&self, profile_id: &ProfileId, topic: &str) -> Result<bool, StoreError> {
-        let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(false) };
-        let Some(profile) = self.get(profile_key).await? else { return Ok(false) };
+        let Some((_, profile)) = self.profile(profile_id).await? else { return Ok(false) };
         let flag = |name: &str| profile.get(name).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
         let subscribed = profile
             .get("marketing_topics")
@@ -329,14 +328,18 @@ fn preferences_of(profile: &HashMap<String, AttributeValue>) -> MailPreferences 
             .and_then(|v| v.as_bool().ok())
             .copied()
             .unwrap_or(false),
+        withdrawn: profile
+            .get("withdrawn_consents")
+            .and_then(|v| v.as_ss().ok())
+            .is_some_and(|purposes| purposes.iter().any(|p| p == "marketing")),
         suppressed: profile.contains_key("suppressed"),
+        limited: profile.contains_key("restricted") || profile.contains_key("objected"),
     }
 }
 
 impl PreferenceStore for DynamoStore {
     async fn preferences(&self, profile_id: &ProfileId) -> Result<Option<MailPreferences>, StoreError> {
-        let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(None) };
-        Ok(self.get(profile_key).await?.as_ref().map(preferences_of))
+        Ok(self.profile(profile_id).await?.map(|(_, profile)| preferences_of(&profile)))
     }
 
     async fn change_preferences(
@@ -346,27 +349,36 @@ impl PreferenceStore for DynamoStore {
         source: ChangeSource,
         token_id: &str,
     ) -> Result<Option<MailPreferences>, StoreError> {
-        let Some((pk, sk)) = self.profile_key(profile_id).await? else { return Ok(None) };
-        let Some(current) = self.get((pk.clone(), sk.clone())).await?.as_ref().map(preferences_of) else {
-            return Ok(None);
-        };
+        let Some(((pk, sk), profile)) = self.profile(profile_id).await? else { return Ok(None) };
+        let current = preferences_of(&profile);
         let now = self.clock.timestamp();
         let ss = |set: &std::collections::BTreeSet<String>| AttributeValue::Ss(set.iter().cloned().collect());
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(pk.clone(), sk.clone())))
             .expression_attribute_values(":now", s(now.rfc3339()));
+        let listed = |topics: &std::collections::BTreeSet<String>| {
+            topics.iter().cloned().collect::<Vec<_>>().join(",")
+        };
+        let mut click = None;
         let (update, description) = match change {
-            PreferenceChange::ConfirmPending if !current.pending.is_empty() => (
-                update
-                    // Confirmed from the address: consent given again, so a withdrawal of it ends.
-                    .update_expression("ADD marketing_topics :pending DELETE pending_topics :pending, withdrawn_consents :marketing SET confirmed_at = :now, unsubscribed_all = :false")
-                    .expression_attribute_values(":pending", ss(&current.pending))
-                    .expression_attribute_values(":marketing", marketing_set())
-                    .expression_attribute_values(":false", AttributeValue::Bool(false)),
-                format!("confirmed {}", current.pending.iter().cloned().collect::<Vec<_>>().join(",")),
-            ),
-            PreferenceChange::ConfirmPending => return Ok(Some(current)),
+            PreferenceChange::Confirm { topics, click: evidence } => {
+                let confirmable: std::collections::BTreeSet<String> =
+                    current.pending.intersection(topics).cloned().collect();
+                if confirmable.is_empty() {
+                    return Ok(Some(current));
+                }
+                click = Some(evidence);
+                (
+                    update
+                        // Confirmed from the address: consent given again, so a withdrawal of it ends.
+                        .update_expression("ADD marketing_topics :confirmed DELETE pending_topics :confirmed, withdrawn_consents :marketing SET confirmed_at = :now, unsubscribed_all = :false")
+                        .expression_attribute_values(":confirmed", ss(&confirmable))
+                        .expression_attribute_values(":marketing", marketing_set())
+                        .expression_attribute_values(":false", AttributeValue::Bool(false)),
+                    format!("confirmed {}", listed(&confirmable)),
+                )
+            }
             PreferenceChange::Unsubscribe { topic: Some(topic) } => (
                 update
                     .update_expression("DELETE marketing_topics :topic SET preferences_changed_at = :now")
@@ -379,27 +391,43 @@ impl PreferenceStore for DynamoStore {
                     .expression_attribute_values(":true", AttributeValue::Bool(true)),
                 "unsubscribed from all".to_owned(),
             ),
-            PreferenceChange::Set { topics, unsubscribed_all } => {
-                let update = update.expression_attribute_values(":all", AttributeValue::Bool(*unsubscribed_all));
-                let update = if topics.is_empty() {
-                    update.update_expression("REMOVE marketing_topics SET unsubscribed_all = :all, preferences_changed_at = :now")
-                } else if !*unsubscribed_all {
-                    // Topics chosen again through the link mailed to the address: consent given
-                    // again by the person, so a withdrawal of it ends (as a confirmation ends it).
-                    update
-                        .update_expression("SET marketing_topics = :topics, unsubscribed_all = :all, preferences_changed_at = :now DELETE withdrawn_consents :marketing")
-                        .expression_attribute_values(":topics", ss(topics))
-                        .expression_attribute_values(":marketing", marketing_set())
+            PreferenceChange::Choose { keep, pending } => {
+                // Only what is already confirmed can be kept: a choice never confirms anything.
+                let keep: std::collections::BTreeSet<String> =
+                    current.topics.intersection(keep).cloned().collect();
+                let mut sets = vec!["preferences_changed_at = :now"];
+                let mut removes = Vec::new();
+                let mut update = update;
+                if keep.is_empty() {
+                    removes.push("marketing_topics");
                 } else {
-                    update
-                        .update_expression("SET marketing_topics = :topics, unsubscribed_all = :all, preferences_changed_at = :now")
-                        .expression_attribute_values(":topics", ss(topics))
-                };
-                let listed = topics.iter().cloned().collect::<Vec<_>>().join(",");
-                (update, format!("topics [{listed}]{}", if *unsubscribed_all { ", unsubscribed from all" } else { "" }))
+                    sets.push("marketing_topics = :keep");
+                    update = update.expression_attribute_values(":keep", ss(&keep));
+                }
+                if pending.is_empty() {
+                    removes.push("pending_topics");
+                } else {
+                    sets.push("pending_topics = :pending");
+                    update = update.expression_attribute_values(":pending", ss(pending));
+                }
+                let mut expression = format!("SET {}", sets.join(", "));
+                if !removes.is_empty() {
+                    expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+                }
+                (
+                    update.update_expression(expression),
+                    format!("topics [{}], asked to confirm [{}]", listed(&keep), listed(pending)),
+                )
             }
         };
-        let log = mail_log_item(profile_id, &now, source, description, token_id);
+        let mut log = mail_log_item(profile_id, &now, source, description, token_id);
+        if let Some(click) = click {
+            // The confirmation's evidence, as a form's: who clicked, from where, with what.
+            log.insert("source_ip".into(), s(&click.source_ip));
+            if let Some(user_agent) = &click.user_agent {
+                log.insert("user_agent".into(), s(user_agent));
+            }
+        }
         let put = built(Put::builder().table_name(&self.table).set_item(Some(log)).build())?;
         let items = vec![
             TransactWriteItem::builder().update(built(update.build())?).build(),

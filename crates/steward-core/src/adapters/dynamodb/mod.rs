@@ -145,6 +145,12 @@ impl DynamoStore {
     pub fn email_pseudonym(&self, normalized_email: &str) -> String {
         self.hash_key.pseudonym("email", normalized_email)
     }
+
+    /// A sent message's marker key: a keyed hash of the message id, which names its person's
+    /// profile; the marker outlives an erasure by up to 30 days and must not keep that id.
+    pub fn sent_marker(&self, message_id: &str) -> (String, String) {
+        keys::outbox_sent(&self.hash_key.pseudonym("outbox-sent", message_id))
+    }
 }
 
 /// How a transaction ended, when DynamoDB answered.
@@ -241,6 +247,17 @@ fn built<T, E: std::error::Error + Send + Sync + 'static>(result: Result<T, E>) 
 impl DynamoStore {
     /// The table keys of a profile, from its id (the `by-profile-id` index, eventually consistent).
     pub async fn profile_key(&self, profile_id: &ProfileId) -> Result<Option<(String, String)>, StoreError> {
+        Ok(self.profile(profile_id).await?.map(|(key, _)| key))
+    }
+
+    /// A person's profile item and its key, found by profile id. The index is eventually
+    /// consistent: an entry may still point where the profile was (before an address change) or
+    /// at a profile erased since, so each candidate is read back, consistently, and kept only if
+    /// it is this profile.
+    pub async fn profile(
+        &self,
+        profile_id: &ProfileId,
+    ) -> Result<Option<((String, String), HashMap<String, AttributeValue>)>, StoreError> {
         let output = self
             .client
             .query()
@@ -252,10 +269,20 @@ impl DynamoStore {
             .send()
             .await
             .map_err(classify)?;
-        Ok(output.items().first().and_then(|item| {
+        for item in output.items() {
             let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-            Some((text(keys::PK)?, text(keys::SK)?))
-        }))
+            let (Some(pk), Some(sk)) = (text(keys::PK), text(keys::SK)) else { continue };
+            if sk != "PROFILE" {
+                continue;
+            }
+            let Some(stored) = self.get((pk.clone(), sk.clone())).await? else { continue };
+            if stored.get("profile_id").and_then(|v| v.as_s().ok()).map(String::as_str)
+                == Some(profile_id.as_str())
+            {
+                return Ok(Some(((pk, sk), stored)));
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -308,7 +335,7 @@ mod audit;
 pub mod capacity;
 mod careers;
 mod erasure;
-mod forms;
+pub(crate) mod forms;
 pub mod keys;
 mod mail;
 mod payments;

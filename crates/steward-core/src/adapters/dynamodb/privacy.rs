@@ -44,8 +44,7 @@ impl PrivacyStore for DynamoStore {
     }
 
     async fn everything(&self, profile_id: &ProfileId) -> Result<Option<serde_json::Value>, StoreError> {
-        let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(None) };
-        let Some(profile) = self.get(profile_key).await? else { return Ok(None) };
+        let Some((_, profile)) = self.profile(profile_id).await? else { return Ok(None) };
         let items = self.partition(&keys::profile_partition(profile_id), None).await?;
         let of_kind = |prefix: &str| -> Vec<serde_json::Value> {
             items

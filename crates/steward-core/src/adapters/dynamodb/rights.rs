@@ -84,8 +84,7 @@ impl DynamoStore {
 
 impl RightsStore for DynamoStore {
     async fn current_profile(&self, profile_id: &ProfileId) -> Result<Option<CurrentProfile>, StoreError> {
-        let Some(profile_key) = self.profile_key(profile_id).await? else { return Ok(None) };
-        Ok(self.get(profile_key).await?.map(|profile| CurrentProfile {
+        Ok(self.profile(profile_id).await?.map(|(_, profile)| CurrentProfile {
             email: text(&profile, "email").unwrap_or_default(),
             country: text(&profile, "country"),
         }))
@@ -168,20 +167,47 @@ impl RightsStore for DynamoStore {
 
 impl CorrectionStore for DynamoStore {
     async fn correct(&self, profile_id: &ProfileId, correction: &Correction) -> Result<bool, StoreError> {
+        let Some((_, profile)) = self.profile(profile_id).await? else { return Ok(false) };
+        let has_provenance = profile.contains_key(super::forms::PROVENANCE);
+        let now = self.clock.timestamp().rfc3339();
         let mut sets = vec!["updated_at = :now".to_owned()];
         let mut names = HashMap::new();
-        let mut values = HashMap::from([(":now".to_owned(), s(self.clock.timestamp().rfc3339()))]);
+        let mut values = HashMap::from([(":now".to_owned(), s(&now))]);
+        // Corrected by the person, signed in from their address: the value's source says so.
+        let corrected = || {
+            AttributeValue::M(HashMap::from([
+                ("source".to_owned(), s("privacy-center")),
+                ("at".to_owned(), s(&now)),
+            ]))
+        };
+        let mut sources = HashMap::new();
         for (attribute, value) in &correction.set {
             sets.push(format!("#{attribute} = :{attribute}"));
             names.insert(format!("#{attribute}"), (*attribute).to_owned());
             values.insert(format!(":{attribute}"), s(value));
+            sources.insert((*attribute).to_owned(), corrected());
+        }
+        if !sources.is_empty() || (has_provenance && !correction.remove.is_empty()) {
+            names.insert("#provenance".into(), super::forms::PROVENANCE.into());
+        }
+        if has_provenance {
+            for (attribute, source) in sources {
+                sets.push(format!("#provenance.#{attribute} = :source_{attribute}"));
+                values.insert(format!(":source_{attribute}"), source);
+            }
+        } else if !sources.is_empty() {
+            sets.push("#provenance = :provenance".to_owned());
+            values.insert(":provenance".into(), AttributeValue::M(sources));
         }
         let mut expression = format!("SET {}", sets.join(", "));
         if !correction.remove.is_empty() {
             for attribute in &correction.remove {
                 names.insert(format!("#{attribute}"), (*attribute).to_owned());
             }
-            let removed: Vec<String> = correction.remove.iter().map(|a| format!("#{a}")).collect();
+            let mut removed: Vec<String> = correction.remove.iter().map(|a| format!("#{a}")).collect();
+            if has_provenance {
+                removed.extend(correction.remove.iter().map(|a| format!("#provenance.#{a}")));
+            }
             expression.push_str(&format!(" REMOVE {}", removed.join(", ")));
         }
         let changed: Vec<&str> =
@@ -198,8 +224,9 @@ impl CorrectionStore for DynamoStore {
         profile_id: &ProfileId,
         new_email: &Email,
     ) -> Result<EmailChanged, StoreError> {
-        let Some(old_key) = self.profile_key(profile_id).await? else { return Ok(EmailChanged::Used) };
-        let Some(mut profile) = self.get(old_key.clone()).await? else { return Ok(EmailChanged::Used) };
+        let Some((old_key, mut profile)) = self.profile(profile_id).await? else {
+            return Ok(EmailChanged::Used);
+        };
         let new_key = keys::profile_by_email(&self.email_pseudonym(new_email.normalized()));
         if new_key == old_key {
             return Ok(EmailChanged::Changed);

@@ -18,7 +18,7 @@ use crate::domain::forms::validation::ValidForm;
 use crate::domain::ids::ProfileId;
 use crate::domain::ids::{FormId, SubmissionId};
 use crate::domain::mail::outbox::{Enqueued, MarketingConsent, OutboxMessage, OutboxStore};
-use crate::domain::mail::preferences::{ChangeSource, PreferenceChange, PreferenceStore};
+use crate::domain::mail::preferences::{ChangeSource, ClickEvidence, PreferenceChange, PreferenceStore};
 use crate::domain::mail::MailKind;
 use crate::domain::payments::{
     InvoiceStatus, PaymentKind, PaymentRecord, PaymentRef, PaymentStatus, PaymentStore, PaymentUpdate,
@@ -211,7 +211,8 @@ where
 {
     let email = format!("{}@example.com", unique("withdrawn"));
     let confirm = |id: ProfileId| async move {
-        let change = PreferenceChange::ConfirmPending;
+        let change =
+            PreferenceChange::Confirm { topics: BTreeSet::from(["cloud".to_owned()]), click: click() };
         store.change_preferences(&id, &change, ChangeSource::Confirmation, "contract").await.unwrap();
     };
     let (person, _) = store
@@ -230,6 +231,64 @@ where
     assert!(!store.may_receive(&person.id, "cloud").await.unwrap(), "a form does not undo a withdrawal");
     confirm(person.id.clone()).await;
     assert!(store.may_receive(&person.id, "cloud").await.unwrap(), "the address confirmed: consent again");
+}
+
+fn click() -> ClickEvidence {
+    ClickEvidence { source_ip: "198.51.100.7".into(), user_agent: Some("contract click".into()) }
+}
+
+/// Integrity: a form fills in only what a profile does not hold yet (never its address), and
+/// says where each value came from; a confirmation confirms exactly the topics it names; the
+/// preference center's choice keeps only what was confirmed, and asks for the rest.
+pub async fn integrity_contract<S>(store: &S, now: i64)
+where
+    S: SubmissionStore + PreferenceStore + MarketingConsent,
+{
+    let email = format!("{}@example.com", unique("victim"));
+    let first = submission(&email, SubmissionId::new_random(), now, &["cloud"]);
+    let (person, _) = store.store_submission(&first).await.unwrap();
+    assert_eq!(person.email, email, "a new profile holds the address typed");
+
+    let mut attack = submission(&email.to_uppercase(), SubmissionId::new_random(), now + 1, &["events"]);
+    attack.data.name = Some("Mallory".into());
+    attack.data.company = Some("Evil Corp".into());
+    let (same, _) = store.store_submission(&attack).await.unwrap();
+    assert_eq!(same.id, person.id, "one profile per address, whatever its case");
+    assert_eq!(same.email, email, "the profile's address, not the spelling typed this time");
+    let preferences = store.preferences(&person.id).await.unwrap().expect("a profile");
+    assert_eq!(preferences.email, email, "a form never rewrites the address");
+    assert_eq!(preferences.name.as_deref(), Some("Contract Check"), "a form never rewrites a held value");
+
+    let both = BTreeSet::from(["cloud".to_owned(), "events".to_owned()]);
+    assert_eq!(preferences.pending, both, "both wait for confirmation");
+    let only_cloud =
+        PreferenceChange::Confirm { topics: BTreeSet::from(["cloud".to_owned()]), click: click() };
+    let confirmed = store
+        .change_preferences(&person.id, &only_cloud, ChangeSource::Confirmation, "contract")
+        .await
+        .unwrap()
+        .expect("a profile");
+    assert_eq!(confirmed.topics, BTreeSet::from(["cloud".to_owned()]), "exactly the topics the link names");
+    assert_eq!(confirmed.pending, BTreeSet::from(["events".to_owned()]), "the rest still waits");
+    assert!(!store.may_receive(&person.id, "events").await.unwrap(), "events was never confirmed");
+
+    let choose =
+        PreferenceChange::Choose { keep: both.clone(), pending: BTreeSet::from(["news".to_owned()]) };
+    let chosen = store
+        .change_preferences(&person.id, &choose, ChangeSource::Preferences, "contract")
+        .await
+        .unwrap()
+        .expect("a profile");
+    assert_eq!(chosen.topics, BTreeSet::from(["cloud".to_owned()]), "a choice keeps only what was confirmed");
+    assert_eq!(chosen.pending, BTreeSet::from(["news".to_owned()]), "and asks for the rest");
+    let drop_all = PreferenceChange::Choose { keep: BTreeSet::new(), pending: BTreeSet::new() };
+    let none = store
+        .change_preferences(&person.id, &drop_all, ChangeSource::Preferences, "contract")
+        .await
+        .unwrap()
+        .expect("a profile");
+    assert!(none.topics.is_empty() && none.pending.is_empty(), "removing is instant");
+    assert!(!store.may_receive(&person.id, "cloud").await.unwrap());
 }
 
 pub async fn outbox_contract<S: OutboxStore>(store: &S, now: i64) {

@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use super::*;
+use crate::adapters::dynamodb::forms::{profile_values, PROVENANCE};
 use crate::adapters::dynamodb::RETAIN_UNTIL_PREFIX;
 use crate::domain::forms::submit::{Inserted, NewSubmission, SubmissionStore, UpsertedProfile};
 use crate::domain::ids::ProfileId;
@@ -12,10 +13,20 @@ use crate::domain::ports::RateLimiter;
 /// objecting.
 const MAIL_BLOCKING_FLAGS: [&str; 3] = ["suppressed", "restricted", "objected"];
 
-/// What a submission needs to know of the profile it landed on.
-fn upserted(id: ProfileId, profile: Option<&Item>) -> UpsertedProfile {
+/// What a submission needs to know of the profile it landed on (`None`: the one it created).
+fn upserted(id: ProfileId, profile: Option<&Item>, submission: &NewSubmission) -> UpsertedProfile {
+    // Unsubscribed from everything or withdrawn: no topic is received, so every ticked one asks.
+    let receiving = profile.is_none_or(|p| {
+        !flag(p, "unsubscribed_all") && !strings(p, "withdrawn_consents").contains("marketing")
+    });
     UpsertedProfile {
-        confirmed_topics: profile.map(|p| strings(p, "marketing_topics")).unwrap_or_default(),
+        email: profile
+            .and_then(|p| text(p, "email"))
+            .unwrap_or_else(|| submission.data.email.as_str().to_owned()),
+        confirmed_topics: profile
+            .filter(|_| receiving)
+            .map(|p| strings(p, "marketing_topics"))
+            .unwrap_or_default(),
         suppressed: profile.is_some_and(|p| MAIL_BLOCKING_FLAGS.iter().any(|flag| p.contains_key(*flag))),
         id,
     }
@@ -57,13 +68,13 @@ impl SubmissionStore for MemoryStore {
             let submission_key = keys::submission(id.as_str(), submission.id.as_str());
             if table.contains_key(&submission_key) {
                 // A retry: nothing is written, and the profile is read as it is now.
-                return Ok((upserted(id, stored.as_ref()), Inserted::AlreadyStored));
+                return Ok((upserted(id, stored.as_ref(), submission), Inserted::AlreadyStored));
             }
             let mut profile = stored.clone().unwrap_or_default();
             update_profile(&mut profile, submission, &id);
             table.insert(profile_key.clone(), profile);
             table.insert(submission_key, submission_item(submission, &id));
-            Ok((upserted(id, stored.as_ref()), Inserted::New))
+            Ok((upserted(id, stored.as_ref(), submission), Inserted::New))
         })
     }
 }
@@ -79,20 +90,26 @@ fn update_profile(profile: &mut Item, submission: &NewSubmission, id: &ProfileId
     profile.insert(keys::GSI1_PK.into(), keys::profile_partition(id.as_str()).into());
     profile.entry("created_at").or_insert_with(|| now.clone().into());
     profile.insert("updated_at".into(), now.into());
-    profile.insert("email".into(), data.email.as_str().into());
+    // The address first typed, or the one a person proved since: never rewritten by a form.
+    profile.entry("email").or_insert_with(|| data.email.as_str().into());
     profile.insert("last_submission_id".into(), submission.id.as_str().into());
-    // An absent optional field keeps the profile's earlier value.
-    let optional = [
-        ("full_name", data.name.clone()),
-        ("phone", data.phone.as_ref().map(|p| p.as_e164().to_owned())),
-        ("job_title", data.job_title.clone()),
-        ("company", data.company.clone()),
-        ("country", data.country.map(|c| c.code().to_owned())),
-        ("state", data.state.as_ref().map(|s| s.code().to_owned())),
-    ];
-    for (attribute, value) in optional {
-        if let Some(value) = value {
-            profile.insert(attribute.into(), value.into());
+    // A submission fills in only what the profile does not hold yet, and says where each value
+    // came from (as the DynamoDB store does).
+    for (attribute, value) in profile_values(data) {
+        let Some(value) = value else { continue };
+        if profile.contains_key(attribute) {
+            continue;
+        }
+        profile.insert(attribute.into(), value.into());
+        let source = json!({
+            "source": "form",
+            "form": submission.form.as_str(),
+            "submission_id": submission.id.as_str(),
+            "at": submission.client.received_at.rfc3339(),
+        });
+        let provenance = profile.entry(PROVENANCE).or_insert_with(|| json!({}));
+        if let Some(map) = provenance.as_object_mut() {
+            map.insert(attribute.to_owned(), source);
         }
     }
     profile.insert(

@@ -28,9 +28,10 @@ fn claimable(message: &Item, now: i64) -> bool {
 impl OutboxStore for MemoryStore {
     async fn enqueue(&self, message: &OutboxMessage, now: i64) -> Result<Enqueued, StoreError> {
         let serialized = serde_json::to_string(message).map_err(|e| StoreError::Unexpected(Box::new(e)))?;
+        let marker = self.sent_marker(&message.id);
         self.run("enqueue", |table| {
             let key = outbox_key(&message.id);
-            if table.contains_key(&keys::outbox_sent(&message.id)) || table.contains_key(&key) {
+            if table.contains_key(&marker) || table.contains_key(&key) {
                 return Ok(Enqueued::Known);
             }
             let mut item = stamped("outbox");
@@ -81,11 +82,12 @@ impl OutboxStore for MemoryStore {
     }
 
     async fn complete(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        let sent_marker = self.sent_marker(id);
         self.run("complete", |table| {
             table.remove(&outbox_key(id));
             let mut marker = stamped("outbox_sent");
             marker.insert(keys::TTL.into(), (now + SENT_MARKER_SECONDS).into());
-            table.insert(keys::outbox_sent(id), marker);
+            table.insert(sent_marker, marker);
             Ok(())
         })
     }
@@ -112,8 +114,8 @@ fn blocks_marketing(profile: &Item) -> bool {
         || ["suppressed", "restricted", "objected"].iter().any(|name| profile.contains_key(*name))
 }
 
-/// Consent given again from the address (a confirmation, or topics chosen through the mailed
-/// preference link) ends a withdrawal of marketing; a form never does.
+/// Consent given again from the address (a confirmation) ends a withdrawal of marketing; a form
+/// or a preference-center choice never does.
 fn lift_marketing_withdrawal(profile: &mut Item) {
     let mut withdrawn = strings(profile, "withdrawn_consents");
     withdrawn.remove("marketing");
@@ -216,7 +218,9 @@ fn preferences_of(profile: &Item) -> MailPreferences {
         topics: strings(profile, "marketing_topics"),
         pending: strings(profile, "pending_topics"),
         unsubscribed_all: flag(profile, "unsubscribed_all"),
+        withdrawn: strings(profile, "withdrawn_consents").contains("marketing"),
         suppressed: profile.contains_key("suppressed"),
+        limited: profile.contains_key("restricted") || profile.contains_key("objected"),
     }
 }
 
@@ -240,17 +244,22 @@ impl PreferenceStore for MemoryStore {
             let Some(profile) = table.get_mut(&key) else { return Ok(None) };
             let current = preferences_of(profile);
             let listed = |topics: &BTreeSet<String>| topics.iter().cloned().collect::<Vec<_>>().join(",");
+            let mut click = None;
             let description = match change {
-                PreferenceChange::ConfirmPending if current.pending.is_empty() => return Ok(Some(current)),
-                PreferenceChange::ConfirmPending => {
+                PreferenceChange::Confirm { topics, click: evidence } => {
+                    let confirmable: BTreeSet<String> = current.pending.intersection(topics).cloned().collect();
+                    if confirmable.is_empty() {
+                        return Ok(Some(current));
+                    }
+                    click = Some(evidence);
                     let mut confirmed = current.topics.clone();
-                    confirmed.extend(current.pending.iter().cloned());
+                    confirmed.extend(confirmable.iter().cloned());
                     set_strings(profile, "marketing_topics", confirmed);
-                    profile.remove("pending_topics");
+                    set_strings(profile, "pending_topics", current.pending.difference(&confirmable).cloned().collect());
                     profile.insert("confirmed_at".into(), now.rfc3339().into());
                     profile.insert("unsubscribed_all".into(), false.into());
                     lift_marketing_withdrawal(profile);
-                    format!("confirmed {}", listed(&current.pending))
+                    format!("confirmed {}", listed(&confirmable))
                 }
                 PreferenceChange::Unsubscribe { topic: Some(topic) } => {
                     let mut topics = current.topics.clone();
@@ -264,19 +273,23 @@ impl PreferenceStore for MemoryStore {
                     profile.insert("preferences_changed_at".into(), now.rfc3339().into());
                     "unsubscribed from all".to_owned()
                 }
-                PreferenceChange::Set { topics, unsubscribed_all } => {
-                    set_strings(profile, "marketing_topics", topics.clone());
-                    if !topics.is_empty() && !*unsubscribed_all {
-                        lift_marketing_withdrawal(profile);
-                    }
-                    profile.insert("unsubscribed_all".into(), (*unsubscribed_all).into());
+                PreferenceChange::Choose { keep, pending } => {
+                    // Only what is already confirmed can be kept: a choice never confirms anything.
+                    let keep: BTreeSet<String> = current.topics.intersection(keep).cloned().collect();
+                    set_strings(profile, "marketing_topics", keep.clone());
+                    set_strings(profile, "pending_topics", pending.clone());
                     profile.insert("preferences_changed_at".into(), now.rfc3339().into());
-                    let all = if *unsubscribed_all { ", unsubscribed from all" } else { "" };
-                    format!("topics [{}]{all}", listed(topics))
+                    format!("topics [{}], asked to confirm [{}]", listed(&keep), listed(pending))
                 }
             };
             let changed = preferences_of(profile);
-            let (log_key, log) = mail_log_item(profile_id, &now, source, description, token_id);
+            let (log_key, mut log) = mail_log_item(profile_id, &now, source, description, token_id);
+            if let Some(click) = click {
+                log.insert("source_ip".into(), click.source_ip.clone().into());
+                if let Some(user_agent) = &click.user_agent {
+                    log.insert("user_agent".into(), user_agent.clone().into());
+                }
+            }
             table.insert(log_key, log);
             tracing::info!(profile_id = %profile_id, source = source.as_str(), token_id, "mail preferences changed");
             Ok(Some(changed))

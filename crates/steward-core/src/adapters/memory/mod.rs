@@ -232,6 +232,11 @@ impl MemoryStore {
         self.hash_key.pseudonym("email", normalized_email)
     }
 
+    /// A sent message's marker key, as the DynamoDB store's: no profile id in it.
+    fn sent_marker(&self, message_id: &str) -> ItemKey {
+        keys::outbox_sent(&self.hash_key.pseudonym("outbox-sent", message_id))
+    }
+
     // --- Faults, for tests that interrupt a use case ----------------------------------------
 
     /// Every call fails from now on, until [`Self::heal`].

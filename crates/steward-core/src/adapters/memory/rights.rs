@@ -130,11 +130,20 @@ impl CorrectionStore for MemoryStore {
             format!("corrected {}", changed.join(", ")),
             |profile, now| {
                 profile.insert("updated_at".into(), now.rfc3339().into());
+                let mut provenance = profile.remove("provenance").unwrap_or_else(|| serde_json::json!({}));
                 for (attribute, value) in &correction.set {
                     profile.insert((*attribute).to_owned(), value.clone().into());
+                    provenance[*attribute] =
+                        serde_json::json!({"source": "privacy-center", "at": now.rfc3339()});
                 }
                 for attribute in &correction.remove {
                     profile.remove(*attribute);
+                    if let Some(map) = provenance.as_object_mut() {
+                        map.remove(*attribute);
+                    }
+                }
+                if provenance.as_object().is_some_and(|m| !m.is_empty()) {
+                    profile.insert("provenance".into(), provenance);
                 }
             },
         )

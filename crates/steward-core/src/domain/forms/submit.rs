@@ -10,11 +10,10 @@ use crate::domain::fields::FieldError;
 use crate::domain::forms::catalogue::{Catalogue, FormDefinition, Purpose};
 use crate::domain::forms::validation::{validate, FormInput, ValidForm};
 use crate::domain::ids::{FormId, IdempotencyKey, ProfileId, SubmissionId};
-use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
-use crate::domain::mail::MailKind;
+use crate::domain::mail::confirmation::confirmation_mail;
+use crate::domain::mail::outbox::OutboxStore;
 use crate::domain::ports::{RateLimiter, StoreError};
 use crate::time::Timestamp;
-use crate::token::Purpose as TokenPurpose;
 
 /// What the browser sent about itself, as the policy says we collect: IP address (from API
 /// Gateway's request context, never from a header the client can set), browser type, language,
@@ -155,8 +154,12 @@ where
     let unconfirmed: BTreeSet<String> =
         submission.data.topics.difference(&profile.confirmed_topics).cloned().collect();
     if !unconfirmed.is_empty() && !profile.suppressed {
-        let message = confirmation_mail(config, catalogue, &submission, &profile_id, &unconfirmed);
-        store.enqueue(&message, client_now(&submission)).await?;
+        // To the address the profile holds (the one a person proved, if any), not the spelling
+        // typed this time.
+        let now = submission.client.received_at;
+        let message =
+            confirmation_mail(config, &catalogue.topics, &profile.email, &profile_id, &unconfirmed, now);
+        store.enqueue(&message, now.epoch_seconds()).await?;
     }
     tracing::info!(
         form = form.id.as_str(),
@@ -166,52 +169,6 @@ where
         "submission stored"
     );
     Ok(outcome)
-}
-
-fn client_now(submission: &NewSubmission) -> i64 {
-    submission.client.received_at.epoch_seconds()
-}
-
-/// How long a confirmation link works.
-const CONFIRMATION_DAYS: u32 = 7;
-
-fn confirmation_mail(
-    config: &Config,
-    catalogue: &Catalogue,
-    submission: &NewSubmission,
-    profile: &ProfileId,
-    topics: &BTreeSet<String>,
-) -> OutboxMessage {
-    let expires = submission.client.received_at.plus_days(CONFIRMATION_DAYS).epoch_seconds();
-    let token = config.token_keys.sign(TokenPurpose::ConfirmSubscription, "topics", profile, Some(expires));
-    let links = &config.links;
-    let labels: Vec<String> =
-        topics.iter().map(|t| catalogue.topics.get(t).cloned().unwrap_or_else(|| t.clone())).collect();
-    OutboxMessage {
-        // One confirmation per person per day, however many forms they (or someone typing their
-        // address) send: its link confirms everything pending.
-        id: format!(
-            "confirm-{}-{}",
-            profile.as_str(),
-            submission.client.received_at.epoch_seconds() / 86_400
-        ),
-        kind: MailKind::Transactional,
-        to: submission.data.email.as_str().to_owned(),
-        profile_id: profile.clone(),
-        subject: format!("Please confirm your subscription to {}", links.organisation),
-        template: "confirm_subscription".to_owned(),
-        // Nothing the visitor typed but the address itself: the address is not proven yet, and a
-        // name would let anyone put their own words in the organisation's mail to anyone.
-        values: serde_json::json!({
-            "organisation": links.organisation,
-            "topics": labels,
-            "confirm_url": format!("{}/subscriptions/confirm?token={token}", links.public_api_url),
-            "policy_url": links.policy_url,
-        }),
-        topic: None,
-        unsubscribe_url: None,
-        unsubscribe_mailto: None,
-    }
 }
 
 /// A fixed rate-limit window in epoch seconds.
@@ -239,6 +196,9 @@ impl FixedWindow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpsertedProfile {
     pub id: ProfileId,
+    /// The address the profile holds: the first one typed, or the one the person proved since.
+    pub email: String,
+    /// Topics marketing goes out for now (none while unsubscribed from everything or withdrawn).
     pub confirmed_topics: BTreeSet<String>,
     /// Bounced or complained: owed no mail of any kind that a form could trigger.
     pub suppressed: bool,

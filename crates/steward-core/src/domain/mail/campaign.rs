@@ -9,6 +9,7 @@ use std::ops::ControlFlow;
 use crate::config::MailLinks;
 use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::{Enqueued, OutboxMessage, OutboxStore};
+use crate::domain::mail::preferences::preference_token;
 use crate::domain::mail::MailKind;
 use crate::domain::ports::StoreError;
 use crate::token::{Purpose, TokenKeys};
@@ -65,7 +66,7 @@ where
         let (page, next) = store.subscribers(&campaign.topic, start).await?;
         let on_page = page.len();
         for (index, subscriber) in page.into_iter().enumerate() {
-            let message = campaign_mail(keys, links, campaign, &subscriber);
+            let message = campaign_mail(keys, links, campaign, &subscriber, now);
             match store.enqueue(&message, now).await? {
                 Enqueued::New => done.queued += 1,
                 Enqueued::Known => done.already_queued += 1,
@@ -100,10 +101,12 @@ fn campaign_mail(
     links: &MailLinks,
     campaign: &Campaign,
     subscriber: &Subscriber,
+    now: i64,
 ) -> OutboxMessage {
     // Unsubscribe links never expire: a message read a year later still works.
     let unsubscribe = keys.sign(Purpose::Unsubscribe, &campaign.topic, &subscriber.profile_id, None);
-    let preferences = keys.sign(Purpose::Preferences, "preferences", &subscriber.profile_id, None);
+    let now = crate::time::Timestamp::from_epoch_seconds(now);
+    let preferences = preference_token(keys, &subscriber.profile_id, now);
     let unsubscribe_url = format!("{}/unsubscribe?token={unsubscribe}", links.public_api_url);
     let paragraphs: Vec<&str> =
         campaign.body.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).collect();

@@ -4,6 +4,7 @@
 //! objecting, restriction or erasure, and only marketing mail carries List-Unsubscribe.
 
 pub mod campaign;
+pub mod confirmation;
 pub mod outbox;
 pub mod preferences;
 

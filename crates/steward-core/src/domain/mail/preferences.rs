@@ -1,11 +1,18 @@
 //! Mail preferences: double opt-in, one-click unsubscribe and the preference center. Every change
 //! is logged with its time, source and the id of the token that made it.
+//!
+//! Consent only grows through the address: a confirmation link confirms exactly the topics its
+//! mail named, and topics added in the preference center wait for one. Removing is instant.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
+use crate::config::Config;
 use crate::domain::ids::ProfileId;
+use crate::domain::mail::confirmation::{confirmation_mail, topics_of};
+use crate::domain::mail::outbox::OutboxStore;
 use crate::domain::ports::StoreError;
+use crate::time::Timestamp;
 
 /// Where a change came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,15 +48,51 @@ pub struct MailPreferences {
     /// Ticked on a form, waiting for the confirmation link.
     pub pending: BTreeSet<String>,
     pub unsubscribed_all: bool,
+    /// Consent to marketing withdrawn in the privacy center.
+    pub withdrawn: bool,
+    /// Bounced or complained.
     pub suppressed: bool,
+    /// Processing restricted or objected to: owed no mail a preference change could trigger.
+    pub limited: bool,
+}
+
+impl MailPreferences {
+    /// The topics marketing actually goes out for today.
+    pub fn receiving(&self) -> BTreeSet<String> {
+        if self.unsubscribed_all || self.withdrawn || self.suppressed {
+            return BTreeSet::new();
+        }
+        self.topics.clone()
+    }
+}
+
+/// What the person's click on a confirmation link showed of them: the evidence kept with the
+/// consent it gives, as with the form that asked for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClickEvidence {
+    pub source_ip: String,
+    pub user_agent: Option<String>,
 }
 
 /// What a preference change does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PreferenceChange {
-    ConfirmPending,
-    Unsubscribe { topic: Option<String> },
-    Set { topics: BTreeSet<String>, unsubscribed_all: bool },
+    /// Confirms these topics where they are still pending: the ones the confirmation mail named,
+    /// never one ticked in the person's name after it was sent. Consent given again from the
+    /// address ends "unsubscribed from everything" and a withdrawal of marketing consent.
+    Confirm {
+        topics: BTreeSet<String>,
+        click: ClickEvidence,
+    },
+    Unsubscribe {
+        topic: Option<String>,
+    },
+    /// The preference center's choice: marketing for `keep` (already confirmed topics; anything
+    /// else is ignored), and `pending` waiting for a confirmation. Never lifts anything.
+    Choose {
+        keep: BTreeSet<String>,
+        pending: BTreeSet<String>,
+    },
 }
 
 pub trait PreferenceStore {
@@ -76,4 +119,105 @@ pub trait SuppressionStore {
         source: ChangeSource,
         detail: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// How long a preference-center link works. It can only narrow what is sent at once (adding
+/// topics asks the address again), but it is a bearer link in a mail that may be forwarded, so it
+/// lapses; a one-click unsubscribe link never does.
+pub const PREFERENCE_LINK_DAYS: u32 = 60;
+
+/// A preference-center link's token for this person, from `now`. Minted only where the address
+/// itself was reached: in a marketing mail, or after a confirmation from it; never from an
+/// unsubscribe link, which a mail provider's one-click handler also holds.
+pub fn preference_token(keys: &crate::token::TokenKeys, profile: &ProfileId, now: Timestamp) -> String {
+    let expires = now.plus_days(PREFERENCE_LINK_DAYS).epoch_seconds();
+    keys.sign(crate::token::Purpose::Preferences, "preferences", profile, Some(expires))
+}
+
+// --- Use cases ----------------------------------------------------------------------------
+
+#[derive(Debug, thiserror::Error)]
+pub enum PreferencesError {
+    /// The link's person is no longer held (erased): nothing to confirm or choose.
+    #[error("no one is held for this link")]
+    NotHeld,
+    /// A confirmation link that names no topics (one minted before links named them).
+    #[error("the confirmation link names no topics")]
+    NamesNoTopics,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The confirmation link's POST: confirms the topics its mail named, with the click's evidence.
+pub async fn confirm_subscription<S: PreferenceStore>(
+    store: &S,
+    profile: &ProfileId,
+    link_subject: &str,
+    click: ClickEvidence,
+    token_id: &str,
+) -> Result<MailPreferences, PreferencesError> {
+    let topics = topics_of(link_subject).ok_or(PreferencesError::NamesNoTopics)?;
+    store
+        .change_preferences(
+            profile,
+            &PreferenceChange::Confirm { topics, click },
+            ChangeSource::Confirmation,
+            token_id,
+        )
+        .await?
+        .ok_or(PreferencesError::NotHeld)
+}
+
+/// One-click unsubscribe, from one topic or from everything: instant, and owed no confirmation.
+pub async fn unsubscribe<S: PreferenceStore>(
+    store: &S,
+    profile: &ProfileId,
+    topic: Option<String>,
+    source: ChangeSource,
+    token_id: &str,
+) -> Result<Option<MailPreferences>, PreferencesError> {
+    Ok(store.change_preferences(profile, &PreferenceChange::Unsubscribe { topic }, source, token_id).await?)
+}
+
+/// What saving the preference center did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chosen {
+    pub preferences: MailPreferences,
+    /// Topics added, waiting for the confirmation just mailed to the person's address.
+    pub awaiting_confirmation: BTreeSet<String>,
+    /// Topics added that no confirmation could be mailed for (the address is suppressed, or
+    /// processing is restricted or objected to).
+    pub not_mailable: bool,
+}
+
+/// The preference center's save: unticked topics stop at once; ticked topics the person does not
+/// already receive wait for a confirmation mailed to the profile's own address, exactly as a
+/// form's do. `chosen` holds catalogue topics only.
+pub async fn choose_topics<S: PreferenceStore + OutboxStore>(
+    store: &S,
+    config: &Config,
+    labels: &BTreeMap<String, String>,
+    profile: &ProfileId,
+    chosen: BTreeSet<String>,
+    token_id: &str,
+    now: Timestamp,
+) -> Result<Chosen, PreferencesError> {
+    let current = store.preferences(profile).await?.ok_or(PreferencesError::NotHeld)?;
+    let keep: BTreeSet<String> = current.receiving().intersection(&chosen).cloned().collect();
+    let pending: BTreeSet<String> = chosen.difference(&keep).cloned().collect();
+    let change = PreferenceChange::Choose { keep, pending: pending.clone() };
+    let preferences = store
+        .change_preferences(profile, &change, ChangeSource::Preferences, token_id)
+        .await?
+        .ok_or(PreferencesError::NotHeld)?;
+    let mailable = !preferences.suppressed && !preferences.limited;
+    if !pending.is_empty() && mailable {
+        let message = confirmation_mail(config, labels, &preferences.email, profile, &pending, now);
+        store.enqueue(&message, now.epoch_seconds()).await?;
+    }
+    Ok(Chosen {
+        preferences,
+        not_mailable: !pending.is_empty() && !mailable,
+        awaiting_confirmation: if mailable { pending } else { BTreeSet::new() },
+    })
 }
