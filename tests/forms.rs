@@ -1,6 +1,5 @@
 //! `POST /forms/{form}` through the real local stack, read back from DynamoDB with the AWS SDK.
 
-
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -280,7 +279,11 @@ async fn given_one_person_with_differently_cased_emails_then_one_profile_holds_e
     }
     let (profile, submissions) = profile_and_submissions(&email).await;
     assert_eq!(submissions.len(), 3);
-    assert_eq!(s(&profile, "email"), email.to_lowercase(), "the profile shows the latest address as typed");
+    assert_eq!(
+        s(&profile, "email"),
+        email,
+        "the profile keeps the address first typed: a form never rewrites it"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -580,4 +583,27 @@ where
         outputs.push(handle.await.expect("request task"));
     }
     outputs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_an_anonymous_form_in_someones_name_then_nothing_they_hold_is_rewritten_and_the_answer_names_no_profile(
+) {
+    let email = unique_email("victim");
+    let victim = json!({"name": "Ana Silva", "email": email, "country": "PT", "message": "Hello"});
+    assert_eq!(post_json("contact-us", &victim, &unique_ip()).await.status(), StatusCode::CREATED);
+    let before = stack().profile(&email).await.expect("the victim's profile");
+
+    let attack = json!({"name": "Mallory", "email": email.to_uppercase(), "phone": "+44 20 7946 0000",
+        "country": "US", "state": "US-CA", "position": "Engineer", "company": "Evil Corp"});
+    let response = post_json("careers", &attack, &unique_ip()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let answer: Value = response.json().await.unwrap();
+    assert!(answer.get("profile_id").is_none(), "the answer names no profile: {answer}");
+
+    let after = stack().profile(&email).await.unwrap();
+    for field in ["full_name", "country", "email"] {
+        assert_eq!(s(&after, field), s(&before, field), "{field} is the victim's, not the attacker's");
+    }
+    let provenance = map(&after, "provenance");
+    assert_eq!(s(map(provenance, "phone"), "source"), "form", "a value filled in says where it came from");
 }

@@ -216,12 +216,17 @@ async fn given_forged_truncated_or_cross_person_tokens_then_4xx_and_nothing_chan
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn given_the_preference_center_then_topics_change_everything_stops_and_resubscribing_works() {
+async fn given_the_preference_center_then_removing_is_instant_and_adding_asks_the_address_first() {
     let email = confirmed_subscriber(&["cloud"]).await;
     let id = format!("prefs-{}", uuid::Uuid::new_v4().simple());
     campaign(&id, "cloud");
     let url = link(&wait_for_mail(&email, &id).await.text, "/preferences");
     let token = url.split("token=").nth(1).unwrap().to_owned();
+    let claims = steward_core::token::TokenKeys::parse(&stack().settings["TOKEN_KEYS"])
+        .unwrap()
+        .verify(&token, steward_core::token::Purpose::Preferences, 0)
+        .expect("a preference link");
+    assert!(claims.expires_at.is_some(), "a preference link lapses");
     let page = http().get(&url).send().await.unwrap().text().await.unwrap();
     assert!(page.contains(r#"value="cloud" checked"#), "the page shows the current choice");
 
@@ -231,21 +236,79 @@ async fn given_the_preference_center_then_topics_change_everything_stops_and_res
         fields.push(("token".into(), token.clone()));
         http().post(stack().url("/preferences")).form(&fields).send()
     };
-    assert_eq!(
-        post(vec![("topic", "events"), ("topic", "identity"), ("action", "save")]).await.unwrap().status(),
-        StatusCode::OK
+    let confirmations = mail_to(&email, "confirm").await.len();
+    let saved = post(vec![("topic", "events"), ("topic", "identity"), ("action", "save")]).await.unwrap();
+    assert_eq!(saved.status(), StatusCode::OK);
+    assert!(saved.text().await.unwrap().contains("confirm with the link"), "the page says what happens next");
+    let changed = profile(&email).await;
+    assert!(
+        topics(&changed, "marketing_topics").is_empty(),
+        "unticked cloud stopped at once; nothing added yet"
     );
-    assert_eq!(topics(&profile(&email).await, "marketing_topics"), ["events", "identity"]);
+    assert_eq!(topics(&changed, "pending_topics"), ["events", "identity"], "added topics wait");
+    eventually("a confirmation for the added topics", || async {
+        mail_to(&email, "confirm").await.len() > confirmations
+    })
+    .await;
+    let mails = mail_to(&email, "confirm").await;
+    let mail =
+        mails.iter().find(|m| m.text.contains("Identity")).expect("the confirmation naming what was added");
+    let confirm = link(&mail.text, "/subscriptions/confirm");
+    let confirm_token = confirm.split("token=").nth(1).unwrap();
+    http()
+        .post(stack().url("/subscriptions/confirm"))
+        .form(&[("token", confirm_token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(topics(&profile(&email).await, "marketing_topics"), ["events", "identity"], "confirmed");
 
     post(vec![("action", "unsubscribe_all")]).await.unwrap();
     let unsubscribed = profile(&email).await;
     assert_eq!(unsubscribed["unsubscribed_all"].as_bool().unwrap(), &true);
-    assert!(topics(&unsubscribed, "marketing_topics").is_empty());
 
+    // Resubscribing from the preference link asks the address again; the confirmation gives it.
     post(vec![("topic", "cloud"), ("action", "save")]).await.unwrap();
-    let resubscribed = profile(&email).await;
-    assert_eq!(resubscribed["unsubscribed_all"].as_bool().unwrap(), &false);
-    assert_eq!(topics(&resubscribed, "marketing_topics"), ["cloud"]);
+    let asked = profile(&email).await;
+    assert_eq!(asked["unsubscribed_all"].as_bool().unwrap(), &true, "not before confirming");
+    assert_eq!(topics(&asked, "pending_topics"), ["cloud"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_an_unsubscribe_link_then_it_opens_no_preference_center() {
+    let email = confirmed_subscriber(&["cloud"]).await;
+    let id = format!("no-prefs-{}", uuid::Uuid::new_v4().simple());
+    campaign(&id, "cloud");
+    let url = link(&wait_for_mail(&email, &id).await.text, "/unsubscribe");
+    let page = http().get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("/preferences"), "no preference link from an unsubscribe link: {page}");
+    let token = url.split("token=").nth(1).unwrap();
+    let done = http().post(stack().url("/unsubscribe")).form(&[("token", token)]).send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(!done.text().await.unwrap().contains("/preferences"), "nor after unsubscribing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_topics_ticked_in_someones_name_after_their_confirmation_mail_then_their_click_confirms_only_what_it_named(
+) {
+    let email = unique_email("exact");
+    sign_up(&email, &["cloud"]).await;
+    let mail = wait_for_mail(&email, "confirm").await;
+    let confirm = link(&mail.text, "/subscriptions/confirm");
+    let token = confirm.split("token=").nth(1).unwrap();
+    // Someone else ticks another topic in this person's name.
+    sign_up(&email, &["events"]).await;
+    let page = http().get(&confirm).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("WSO2 Cloud") && !page.contains("Events"),
+        "the page names what it confirms: {page}"
+    );
+    let response =
+        http().post(stack().url("/subscriptions/confirm")).form(&[("token", token)]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let confirmed = profile(&email).await;
+    assert_eq!(topics(&confirmed, "marketing_topics"), ["cloud"], "only what the mail named");
+    assert_eq!(topics(&confirmed, "pending_topics"), ["events"], "the rest still waits for its own mail");
 }
 
 async fn feedback(notification: Value) {

@@ -113,7 +113,8 @@ pub async fn campaign(
         return Err("--id must be letters, digits, - and _ (it names every message of the campaign)".into());
     }
     let body = std::fs::read_to_string(body_file).map_err(|e| format!("{}: {e}", body_file.display()))?;
-    let store = context.store(false).await?;
+    // With the hash key: whether a message was sent already is kept under a keyed hash of its id.
+    let store = context.store(true).await?;
     let campaign = Campaign { id, topic, topic_label, subject, body };
     let interrupt = Interrupt::install();
     let mut progress =
