@@ -132,3 +132,23 @@ async fn given_an_erasure_racing_new_submissions_then_nothing_of_the_old_profile
         assert_ne!(s(&profile, "profile_id"), old_profile, "a new profile, not the erased one");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_cloud_sign_up_replayed_with_its_key_and_another_plan_then_422_and_no_grant_for_it() {
+    let email = unique_email("plan-swap");
+    let key = format!("swap-{}", uuid::Uuid::new_v4().simple());
+    let sign_up = |plan: &str| {
+        json!({"name": "Pat", "email": email, "phone": "+44 20 7946 0958", "job_title": "CTO",
+               "company": "Acme", "country": "GB", "state": "GB-LND", "plan": plan})
+    };
+    let (status, first) = submit("cloud-signup", sign_up("cloud-starter"), Some(key.clone())).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, again) = submit("cloud-signup", sign_up("cloud-starter"), Some(key.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "the same request is replayed");
+    assert_eq!(again["submission_id"], first["submission_id"]);
+
+    let (status, swapped) = submit("cloud-signup", sign_up("cloud-business"), Some(key)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{swapped}");
+    assert_eq!(swapped["errors"][0]["field"], "Idempotency-Key", "{swapped}");
+    assert!(swapped.get("payment").is_none(), "no payment grant for the other plan: {swapped}");
+}

@@ -913,3 +913,28 @@ async fn given_a_history_larger_than_one_lambda_response_then_the_export_comes_b
     erase_me(&session).await;
     assert_eq!(kept().await, 0, "no export left");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_payment_grant_used_after_erasure_then_410_and_nothing_is_recreated() {
+    let email = unique_email("gone");
+    let registration = submit(
+        "event-registration",
+        json!({"name": "Pat Payer", "email": email, "phone": "+44 20 7946 0958", "job_title": "CTO",
+               "company": "Acme", "country": "GB", "state": "GB-LND", "event": "wso2con-2026"}),
+    )
+    .await;
+    let profile_id = registration["profile_id"].as_str().unwrap().to_owned();
+    let session = session_for(&email).await;
+    erase_me(&session).await;
+    let response = http()
+        .post(stack().url("/payments"))
+        .json(&json!({"token": registration["payment"]["token"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::GONE);
+    let (pk, sk) = keys::billing(&profile_id);
+    assert!(stack().item(pk, sk).await.is_none(), "no Stripe customer recorded for the erased person");
+    let (pk, sk) = keys::payment(&profile_id, registration["submission_id"].as_str().unwrap());
+    assert!(stack().item(pk, sk).await.is_none(), "no payment record under the erased profile");
+}

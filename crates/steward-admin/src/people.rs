@@ -27,7 +27,8 @@ async fn profile_id(store: &DynamoStore, who: &Who) -> Result<Option<ProfileId>,
     match (&who.email, &who.profile) {
         (Some(email), _) => {
             let email = Email::parse("email", email).map_err(|e| format!("--email: {}", e.message))?;
-            store.profile_id_by_email(&email).await.map_err(|e| error_chain(&e))
+            let known = store.profile_by_email(&email).await.map_err(|e| error_chain(&e))?;
+            Ok(known.map(|known| known.profile_id))
         }
         (None, Some(profile)) => {
             ProfileId::parse("profile", profile).map(Some).map_err(|e| format!("--profile: {}", e.message))

@@ -103,6 +103,14 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
                 .with_retry_after(retry_after.as_secs()),
             &form.title,
         ),
+        Err(SubmitError::KeyReused) => fail(
+            Problem::validation(vec![FieldError::new(
+                "Idempotency-Key",
+                "idempotency_key_reused",
+                "was used before for a different submission; use a new key for a new submission",
+            )]),
+            &form.title,
+        ),
         Err(SubmitError::Store(err)) => {
             tracing::error!(error = %error_chain(&err), form = form.id.as_str(), "storing the submission failed");
             fail(Problem::from_store(&err), &form.title)

@@ -37,8 +37,14 @@ fn is_invisible_format(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
-/// An email address: RFC 5322 addr-spec with a dotted domain, at most 254 characters.
-/// Compared and keyed case-insensitively; shown as typed.
+/// An email address, by one written rule (`docs/data-model.md`, "Addresses"):
+/// - the part before the `@` is ASCII (SES cannot send to anything else, and Unicode case
+///   folding would make two mailboxes one: the Kelvin sign folds to `k`); it is kept as typed and
+///   compared in ASCII lower case;
+/// - the domain goes through IDNA (UTS #46, STD3 rules) to its ASCII form, which is lower case
+///   and what mail is sent to;
+/// - no control, zero-width or direction-changing character anywhere, at most 254 characters,
+///   an RFC 5322 addr-spec with a dotted domain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Email {
     as_typed: String,
@@ -49,36 +55,61 @@ impl Email {
     pub const MAX_LEN: usize = 254;
 
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let invalid =
+            || FieldError::new(field, "invalid_email", "must be an email address like name@example.com");
         let value = raw.trim();
         if value.len() > Self::MAX_LEN {
             return Err(FieldError::new(field, "too_long", "must be at most 254 characters"));
         }
+        if value.chars().any(|c| c.is_control() || is_invisible_format(c) || is_zero_width(c)) {
+            return Err(invalid());
+        }
+        let (local, domain) = value.rsplit_once('@').ok_or_else(invalid)?;
+        if !local.is_ascii() {
+            return Err(FieldError::new(
+                field,
+                "unsupported_email",
+                "must have only ASCII letters, digits and symbols before the @",
+            ));
+        }
+        let domain = idna::domain_to_ascii_strict(domain).map_err(|_| invalid())?;
+        let address = format!("{local}@{domain}");
         let options = email_address::Options {
             minimum_sub_domains: 2,
             allow_domain_literal: false,
             allow_display_text: false,
             allow_long_local_parts: false,
         };
-        if value.chars().any(char::is_control)
-            || email_address::EmailAddress::parse_with_options(value, options).is_err()
+        if address.len() > Self::MAX_LEN
+            || email_address::EmailAddress::parse_with_options(&address, options).is_err()
         {
-            return Err(FieldError::new(
-                field,
-                "invalid_email",
-                "must be an email address like name@example.com",
-            ));
+            return Err(invalid());
         }
-        Ok(Self { as_typed: value.to_owned(), normalized: value.to_lowercase() })
+        let normalized = format!("{}@{domain}", local.to_ascii_lowercase());
+        Ok(Self { as_typed: address, normalized })
     }
 
+    /// The address as typed, with its domain in the ASCII form mail is sent to.
     pub fn as_str(&self) -> &str {
         &self.as_typed
     }
 
-    /// The key that identifies a person: the address in lower case.
+    /// The key that identifies a person: the address in ASCII lower case.
     pub fn normalized(&self) -> &str {
         &self.normalized
     }
+}
+
+/// The key of a stored address (one a profile or a mail notification holds), by the same rule
+/// as [`Email::normalized`]; an address the rule refuses keys as its trimmed ASCII lower case, as
+/// everything stored before the rule did.
+pub fn address_key(stored: &str) -> String {
+    Email::parse("email", stored).map_or_else(|_| stored.trim().to_ascii_lowercase(), |e| e.normalized)
+}
+
+/// Characters that show nothing: an address holding one looks like another address.
+fn is_zero_width(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{034F}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}')
 }
 
 /// An ISO 3166-1 alpha-2 country code, upper case.
@@ -177,10 +208,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn emails_keep_their_case_but_key_in_lower_case() {
+    fn emails_keep_the_case_typed_before_the_at_but_key_in_lower_case() {
         let email = Email::parse("email", "  Ada.Lovelace@Example.COM ").unwrap();
-        assert_eq!(email.as_str(), "Ada.Lovelace@Example.COM");
+        assert_eq!(email.as_str(), "Ada.Lovelace@example.com", "a domain has no case");
         assert_eq!(email.normalized(), "ada.lovelace@example.com");
+    }
+
+    #[test]
+    fn addresses_are_one_person_by_one_written_rule() {
+        // The Kelvin sign lower-cases to `k` in Unicode: two mailboxes would become one.
+        let kelvin = Email::parse("email", "\u{212A}im@example.com").unwrap_err();
+        assert_eq!(kelvin.code, "unsupported_email");
+        assert_eq!(Email::parse("email", "jos\u{e9}@example.com").unwrap_err().code, "unsupported_email");
+        // An internationalised domain is mailed in its ASCII form.
+        let idn = Email::parse("email", "Ana@B\u{FC}cher.Example").unwrap();
+        assert_eq!(idn.as_str(), "Ana@xn--bcher-kva.example");
+        assert_eq!(idn.normalized(), "ana@xn--bcher-kva.example");
+        assert_eq!(
+            Email::parse("email", "ana@xn--bcher-kva.example").unwrap().normalized(),
+            idn.normalized(),
+            "typed either way, one person"
+        );
+        for disguised in [
+            "an\u{200B}a@example.com",
+            "ana@exa\u{200D}mple.com",
+            "ana@example.com\u{202E}",
+            "ana@exam_ple.com",
+        ] {
+            assert_eq!(Email::parse("email", disguised).unwrap_err().code, "invalid_email", "{disguised:?}");
+        }
     }
 
     #[test]

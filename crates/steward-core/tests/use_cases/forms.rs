@@ -25,7 +25,10 @@ async fn a_first_submission_stores_a_profile_and_the_submission_with_its_browser
 
     let profile = world.store.item(world.store.profile_key_of("ada@example.com")).expect("a profile");
     assert_eq!(profile["profile_id"], receipt.profile_id.as_str());
-    assert_eq!(profile["email"], "Ada@Example.com", "the address as typed");
+    assert_eq!(
+        profile["email"], "Ada@example.com",
+        "the address as typed, its domain in the ASCII form mail goes to"
+    );
     assert_eq!(profile["full_name"], "Ada Lovelace");
     let submission = world
         .store
@@ -291,4 +294,20 @@ async fn a_form_sent_in_someones_name_fills_in_only_what_their_profile_lacks_and
     let key = keys::submission(first.profile_id.as_str(), second.submission_id.as_str());
     let stored = world.store.item(key).expect("the submission");
     assert_eq!(stored["fields"]["name"], "Mallory");
+}
+
+#[tokio::test]
+async fn an_idempotency_key_reused_for_a_different_request_is_refused_and_the_same_request_is_replayed() {
+    let world = World::new();
+    let first = [("name", "Cy"), ("email", "cy@example.com"), ("message", "Hello")];
+    let stored = world.submit_from("contact-us", &first, "192.0.2.1", Some("key-1")).await.unwrap();
+    assert!(matches!(stored, SubmitOutcome::Stored(_)));
+    // The same request again, however it is spelled: the first answer.
+    let again = [("name", " Cy "), ("email", "CY@example.com"), ("message", "Hello")];
+    let replayed = world.submit_from("contact-us", &again, "192.0.2.1", Some("key-1")).await.unwrap();
+    assert!(matches!(replayed, SubmitOutcome::Replayed(_)), "{replayed:?}");
+    // Another request under the same key: refused, nothing stored or answered for it.
+    let other = [("name", "Cy"), ("email", "cy@example.com"), ("message", "Something else")];
+    let refused = world.submit_from("contact-us", &other, "192.0.2.1", Some("key-1")).await;
+    assert!(matches!(refused, Err(SubmitError::KeyReused)), "{refused:?}");
 }

@@ -386,3 +386,26 @@ async fn a_resumed_checkout_leaves_no_stripe_reference_outliving_its_payment() {
     let reference = expiry(world.store.item(keys::stripe_ref(intent_of(&resumed))));
     assert_eq!(reference, payment, "the reference goes when the payment goes");
 }
+
+#[tokio::test]
+async fn a_payment_grant_used_after_erasure_recreates_nothing() {
+    let world = World::new();
+    let registration = register(&world, "erased").await;
+    let grant = world.grant(&registration, WORKSHOP_ITEM);
+    steward_core::domain::privacy::erasure::erase(
+        &world.store,
+        &world.cvs,
+        None,
+        &registration.profile_id,
+        steward_core::domain::privacy::erasure::ErasureReason::Request,
+        world.now(),
+    )
+    .await
+    .unwrap();
+    let before = world.store.items().len();
+    let outcome = start_payment(&world.store, &world.provider, &world.payments, &grant, &world.clock).await;
+    assert!(matches!(outcome, Err(PaymentError::RegistrationGone)), "{outcome:?}");
+    assert_eq!(world.store.items().len(), before, "no customer, billing item, seat or payment record");
+    assert!(world.store.customer_of(&registration.profile_id).await.unwrap().is_none());
+    assert!(seats(&world).0.is_empty(), "no seat held for it");
+}

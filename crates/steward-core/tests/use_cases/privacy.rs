@@ -482,6 +482,19 @@ async fn an_export_to_someone_else_waits_for_the_persons_confirmation_and_its_li
 // --- Signing in -----------------------------------------------------------------------------
 
 #[tokio::test]
+async fn a_sign_in_link_goes_to_the_address_the_profile_holds_not_the_spelling_typed() {
+    let world = World::new();
+    world
+        .submit("contact-us", &[("name", NAME), ("email", "Ana.Silva@example.com"), ("message", "Hi")])
+        .await;
+    let typed = Email::parse("email", "ANA.SILVA@EXAMPLE.COM").unwrap();
+    request_link(&world.store, &world.config, &typed, "192.0.2.1", world.now()).await.unwrap();
+    world.dispatch().await;
+    assert_eq!(world.mail.sent_to("Ana.Silva@example.com").len(), 1, "to the address held");
+    assert!(world.mail.sent_to("ANA.SILVA@EXAMPLE.COM").is_empty(), "never to the spelling typed");
+}
+
+#[tokio::test]
 async fn a_sign_in_link_goes_only_to_a_known_address_and_works_once() {
     let world = World::new();
     let unknown = Email::parse("email", &email("stranger")).unwrap();

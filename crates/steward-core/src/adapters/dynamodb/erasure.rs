@@ -60,7 +60,7 @@ impl ErasureStore for DynamoStore {
     }
 
     async fn suppress_erased(&self, email: &str) -> Result<(), StoreError> {
-        let pseudonym = self.email_pseudonym(&email.trim().to_lowercase());
+        let pseudonym = self.email_pseudonym(&crate::domain::fields::address_key(email));
         let (pk, sk) = keys::suppression(&pseudonym);
         let mut entry = key(pk, sk);
         stamp(&mut entry, "suppression");

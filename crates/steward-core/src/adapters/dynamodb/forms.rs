@@ -262,7 +262,11 @@ impl SubmissionStore for DynamoStore {
                 Transacted::Conflicted => continue,
                 // Either this submission is already stored (a retry), or the profile changed.
                 Transacted::Refused => {
-                    if self.get((submission_pk, submission_sk)).await?.is_some() {
+                    if let Some(stored) = self.get((submission_pk, submission_sk)).await? {
+                        let said = stored.get("request_fingerprint").and_then(|v| v.as_s().ok());
+                        if said.is_some_and(|said| *said != submission.fingerprint) {
+                            return Ok((upserted(id, None, submission), Inserted::DifferentRequest));
+                        }
                         // The profile as it is now: a flag may have changed since the first read.
                         let now = self.get((pk.clone(), sk.clone())).await?;
                         return Ok((upserted(id, now.as_ref(), submission), Inserted::AlreadyStored));
@@ -348,6 +352,7 @@ fn submission_item(submission: &NewSubmission) -> HashMap<String, AttributeValue
         ("type".into(), s("submission")),
         ("v".into(), n(SCHEMA_VERSION)),
         ("submission_id".into(), s(submission.id.as_str())),
+        ("request_fingerprint".into(), s(&submission.fingerprint)),
         ("form".into(), s(submission.form.as_str())),
         ("received_at".into(), s(client.received_at.rfc3339())),
         (keys::TTL.into(), n(submission.expires_at.epoch_seconds())),

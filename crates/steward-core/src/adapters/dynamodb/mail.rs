@@ -190,7 +190,7 @@ impl MarketingConsent for DynamoStore {
         let email = profile
             .get("email")
             .and_then(|v| v.as_s().ok())
-            .map_or(String::new(), |e| e.trim().to_lowercase());
+            .map_or(String::new(), |e| crate::domain::fields::address_key(e));
         let Some(entry) = self.get(keys::suppression(&self.email_pseudonym(&email))).await? else {
             return Ok(true);
         };
@@ -264,7 +264,7 @@ pub(super) fn mail_log_item(
 
 impl SuppressionStore for DynamoStore {
     async fn suppress(&self, email: &str, source: ChangeSource, detail: &str) -> Result<bool, StoreError> {
-        let pseudonym = self.email_pseudonym(&email.trim().to_lowercase());
+        let pseudonym = self.email_pseudonym(&crate::domain::fields::address_key(email));
         let now = self.clock.timestamp();
         let (pk, sk) = keys::suppression(&pseudonym);
         let mut entry = key(pk, sk);

@@ -367,6 +367,10 @@ impl PaymentStore for DynamoStore {
         }
     }
 
+    async fn registration_held(&self, payment: &PaymentRef) -> Result<bool, StoreError> {
+        Ok(self.get(keys::submission(&payment.profile_id, &payment.registration_id)).await?.is_some())
+    }
+
     async fn payment_item(&self, payment: &PaymentRef) -> Result<Option<RecordedPayment>, StoreError> {
         let (pk, sk) = keys::payment(&payment.profile_id, &payment.registration_id);
         let item = self.get((pk, sk)).await?;

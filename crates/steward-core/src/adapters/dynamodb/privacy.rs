@@ -3,10 +3,16 @@
 use super::*;
 
 impl PrivacyStore for DynamoStore {
-    async fn profile_id_by_email(&self, email: &Email) -> Result<Option<ProfileId>, StoreError> {
+    async fn profile_by_email(&self, email: &Email) -> Result<Option<KnownAddress>, StoreError> {
         let key = keys::profile_by_email(&self.email_pseudonym(email.normalized()));
         let profile = self.get(key).await?;
-        Ok(profile.and_then(|p| p.get("profile_id")?.as_s().ok().cloned()).map(ProfileId::from_stored))
+        Ok(profile.and_then(|p| {
+            let text = |name: &str| p.get(name).and_then(|v| v.as_s().ok()).cloned();
+            Some(KnownAddress {
+                profile_id: ProfileId::from_stored(text("profile_id")?),
+                email: text("email")?,
+            })
+        }))
     }
 
     async fn save_sign_in(

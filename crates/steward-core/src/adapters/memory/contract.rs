@@ -116,6 +116,8 @@ fn submission(email: &str, id: SubmissionId, now: i64, topics: &[&str]) -> NewSu
     let received_at = timestamp(now);
     let form = FormId::parse("newsletter").expect("a form id");
     let topics: BTreeSet<String> = topics.iter().map(|t| (*t).to_owned()).collect();
+    // What the request said: the same address and topics are the same request.
+    let fingerprint = format!("{} {topics:?}", email.to_ascii_lowercase());
     let client = ClientInfo {
         source_ip: "192.0.2.1".into(),
         user_agent: Some("steward contract".into()),
@@ -152,6 +154,7 @@ fn submission(email: &str, id: SubmissionId, now: i64, topics: &[&str]) -> NewSu
             user_agent: client.user_agent.clone(),
         },
         expires_at: received_at.plus_days(30),
+        fingerprint,
         client,
     }
 }
@@ -175,9 +178,13 @@ pub async fn submission_contract<S: SubmissionStore>(store: &S, now: i64) {
     assert_eq!(second.id, first.id, "two submissions for one address land on one profile");
 
     let (replayed, inserted) =
-        store.store_submission(&submission(&email, first_id, now + 2, &["cloud"])).await.unwrap();
+        store.store_submission(&submission(&email, first_id.clone(), now + 2, &["cloud"])).await.unwrap();
     assert_eq!(inserted, Inserted::AlreadyStored, "a re-sent submission id is not stored again");
     assert_eq!(replayed.id, first.id, "a replay answers with the same profile");
+    let mut reused = submission(&email, first_id.clone(), now + 3, &["events"]);
+    reused.fingerprint = "another request".into();
+    let (_, inserted) = store.store_submission(&reused).await.unwrap();
+    assert_eq!(inserted, Inserted::DifferentRequest, "an id taken by another request stores nothing");
 
     let (other, _) = store
         .store_submission(&submission(

@@ -60,7 +60,7 @@ impl ErasureStore for MemoryStore {
     }
 
     async fn suppress_erased(&self, email: &str) -> Result<(), StoreError> {
-        let key = keys::suppression(&self.email_pseudonym(&email.trim().to_lowercase()));
+        let key = keys::suppression(&self.email_pseudonym(&crate::domain::fields::address_key(email)));
         let now = self.now();
         self.run("suppress_erased", |table| {
             // A bounce or a complaint says more than an erasure: it stays.

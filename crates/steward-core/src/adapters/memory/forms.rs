@@ -66,7 +66,10 @@ impl SubmissionStore for MemoryStore {
                 .and_then(|p| text(p, "profile_id"))
                 .map_or_else(ProfileId::new_random, ProfileId::from_stored);
             let submission_key = keys::submission(id.as_str(), submission.id.as_str());
-            if table.contains_key(&submission_key) {
+            if let Some(earlier) = table.get(&submission_key) {
+                if text(earlier, "request_fingerprint").is_some_and(|said| said != submission.fingerprint) {
+                    return Ok((upserted(id, None, submission), Inserted::DifferentRequest));
+                }
                 // A retry: nothing is written, and the profile is read as it is now.
                 return Ok((upserted(id, stored.as_ref(), submission), Inserted::AlreadyStored));
             }
@@ -182,6 +185,7 @@ fn submission_item(submission: &NewSubmission, profile_id: &ProfileId) -> Item {
 
     let mut item = stamped("submission");
     item.insert("submission_id".into(), submission.id.as_str().into());
+    item.insert("request_fingerprint".into(), submission.fingerprint.clone().into());
     item.insert("form".into(), submission.form.as_str().into());
     item.insert("received_at".into(), client.received_at.rfc3339().into());
     item.insert(keys::TTL.into(), submission.expires_at.epoch_seconds().into());

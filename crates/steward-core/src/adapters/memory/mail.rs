@@ -131,7 +131,7 @@ impl MarketingConsent for MemoryStore {
             if !strings(profile, "marketing_topics").contains(topic) || blocks_marketing(profile) {
                 return Ok(false);
             }
-            let email = text(profile, "email").unwrap_or_default().trim().to_lowercase();
+            let email = crate::domain::fields::address_key(&text(profile, "email").unwrap_or_default());
             let Some(entry) = table.get(&keys::suppression(&self.email_pseudonym(&email))) else {
                 return Ok(true);
             };
@@ -190,7 +190,7 @@ pub(super) fn mail_log_item(
 
 impl SuppressionStore for MemoryStore {
     async fn suppress(&self, email: &str, source: ChangeSource, detail: &str) -> Result<bool, StoreError> {
-        let pseudonym = self.email_pseudonym(&email.trim().to_lowercase());
+        let pseudonym = self.email_pseudonym(&crate::domain::fields::address_key(email));
         let now = self.now();
         self.run("suppress", |table| {
             let mut entry = stamped("suppression");

@@ -309,7 +309,7 @@ impl MemoryStore {
 
     /// The keys of the profile of an address, as the forms find it (case-insensitively).
     pub fn profile_key_of(&self, email: &str) -> ItemKey {
-        keys::profile_by_email(&self.email_pseudonym(&email.trim().to_lowercase()))
+        keys::profile_by_email(&self.email_pseudonym(&crate::domain::fields::address_key(email)))
     }
 
     /// What DynamoDB's TTL does eventually: deletes every item whose `expires_at` has passed.

@@ -243,6 +243,11 @@ impl PaymentStore for MemoryStore {
         })
     }
 
+    async fn registration_held(&self, payment: &PaymentRef) -> Result<bool, StoreError> {
+        let key = keys::submission(&payment.profile_id, &payment.registration_id);
+        self.run("registration_held", |table| Ok(table.contains_key(&key)))
+    }
+
     async fn payment_item(&self, payment: &PaymentRef) -> Result<Option<RecordedPayment>, StoreError> {
         self.run("payment_item", |table| {
             let Some(record) = table.get(&keys::payment(&payment.profile_id, &payment.registration_id))

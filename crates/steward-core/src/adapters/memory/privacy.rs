@@ -3,7 +3,7 @@
 use super::*;
 use crate::domain::fields::Email;
 use crate::domain::privacy::access::{
-    controller, supervisory_authority, PrivacyStore, DATA_PROTECTION_OFFICER, RECIPIENTS,
+    controller, supervisory_authority, KnownAddress, PrivacyStore, DATA_PROTECTION_OFFICER, RECIPIENTS,
 };
 
 /// Attributes that are keys or bookkeeping, left out of what a person reads about themselves (the
@@ -25,10 +25,15 @@ fn item_json(item: &Item) -> Value {
 }
 
 impl PrivacyStore for MemoryStore {
-    async fn profile_id_by_email(&self, email: &Email) -> Result<Option<ProfileId>, StoreError> {
+    async fn profile_by_email(&self, email: &Email) -> Result<Option<KnownAddress>, StoreError> {
         let key = keys::profile_by_email(&self.email_pseudonym(email.normalized()));
-        self.run("profile_id_by_email", |table| {
-            Ok(table.get(&key).and_then(|p| text(p, "profile_id")).map(ProfileId::from_stored))
+        self.run("profile_by_email", |table| {
+            Ok(table.get(&key).and_then(|p| {
+                Some(KnownAddress {
+                    profile_id: ProfileId::from_stored(text(p, "profile_id")?),
+                    email: text(p, "email")?,
+                })
+            }))
         })
     }
 

@@ -57,6 +57,9 @@ pub struct NewSubmission {
     pub consent: ConsentEvidence,
     /// When the form's retention period ends and the submission is deleted.
     pub expires_at: Timestamp,
+    /// What the request said, as a digest: a retry with the same idempotency key must say the
+    /// same, or it is another request reusing the key.
+    pub fingerprint: String,
 }
 
 pub struct SubmitCommand<'a> {
@@ -87,6 +90,9 @@ pub enum SubmitError {
     Invalid(Vec<FieldError>),
     #[error("too many submissions; retry after {retry_after:?}")]
     RateLimited { retry_after: Duration },
+    /// The idempotency key was used before for a request that said something else.
+    #[error("the idempotency key was used for a different request")]
+    KeyReused,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -139,6 +145,7 @@ where
             user_agent: client.user_agent.clone(),
         },
         expires_at: client.received_at.plus_days(form.retention_days),
+        fingerprint: request_fingerprint(&form.id, &data),
         data,
         client,
     };
@@ -148,6 +155,10 @@ where
     let outcome = match inserted {
         Inserted::New => SubmitOutcome::Stored(receipt),
         Inserted::AlreadyStored => SubmitOutcome::Replayed(receipt),
+        Inserted::DifferentRequest => {
+            tracing::info!(form = form.id.as_str(), "an idempotency key reused for a different request");
+            return Err(SubmitError::KeyReused);
+        }
     };
     // Double opt-in: topics not yet confirmed get a confirmation email, owed through the outbox so
     // that it goes out even if SES is down now. Its id makes a retried submission owe it once.
@@ -207,7 +218,31 @@ pub struct UpsertedProfile {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inserted {
     New,
+    /// This very request was stored before (its fingerprint matches, or predates fingerprints).
     AlreadyStored,
+    /// Its id is taken by a request that said something else: nothing was written.
+    DifferentRequest,
+}
+
+/// The digest of a request for its idempotency key: the form and every validated value, in a
+/// canonical form (sorted keys and sets), so that a byte-different retry of the same request
+/// matches and a request that says anything else does not.
+pub fn request_fingerprint(form: &FormId, data: &ValidForm) -> String {
+    use sha2::Digest;
+    let canonical = serde_json::json!({
+        "form": form.as_str(),
+        "email": data.email.normalized(),
+        "name": data.name,
+        "phone": data.phone.as_ref().map(|p| p.as_e164()),
+        "job_title": data.job_title,
+        "company": data.company,
+        "country": data.country.map(|c| c.code()),
+        "state": data.state.as_ref().map(|s| s.code()),
+        "message": data.message,
+        "topics": data.topics,
+        "custom": data.custom,
+    });
+    hex::encode(sha2::Sha256::digest(canonical.to_string().as_bytes()))
 }
 
 pub trait SubmissionStore {

@@ -16,6 +16,10 @@ pub enum PaymentError {
     UnknownItem,
     #[error("the event is sold out")]
     SoldOut,
+    /// The registration is no longer held (erased, or past its retention): nothing is created
+    /// for it again, at Stripe or here.
+    #[error("the registration is no longer held")]
+    RegistrationGone,
     #[error(transparent)]
     Provider(#[from] ProviderError),
     #[error(transparent)]
@@ -58,6 +62,10 @@ where
         grant.item.as_deref().and_then(|item| catalogue.item(item)).ok_or(PaymentError::UnknownItem)?;
     let registration = grant.subject.as_str();
     let profile = &grant.profile_id;
+    let this = PaymentRef { profile_id: profile.clone(), registration_id: registration.to_owned() };
+    if !store.registration_held(&this).await? {
+        return Err(PaymentError::RegistrationGone);
+    }
 
     let seat = match purchase {
         Purchase::Event { id, event } => {

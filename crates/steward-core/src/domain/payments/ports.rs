@@ -43,6 +43,12 @@ pub trait PaymentStore {
         registration: &str,
         lapsed_before: Option<i64>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Whether the registration a grant names is still held: erased or past its retention, it
+    /// is not, and nothing may be created for it again.
+    fn registration_held(
+        &self,
+        payment: &PaymentRef,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn customer_of(
         &self,
         profile: &ProfileId,

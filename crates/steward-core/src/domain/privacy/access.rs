@@ -19,12 +19,21 @@ pub const LINK_MINUTES: i64 = 15;
 /// How long a session lasts.
 pub const SESSION_MINUTES: i64 = 30;
 
+/// A person Steward holds, found by address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownAddress {
+    pub profile_id: ProfileId,
+    /// The address as the profile holds it: the spelling mail goes to, whatever was typed to
+    /// find it.
+    pub email: String,
+}
+
 pub trait PrivacyStore {
-    /// The profile id of an address, if Steward knows it.
-    fn profile_id_by_email(
+    /// The person an address belongs to, if Steward knows it.
+    fn profile_by_email(
         &self,
         email: &Email,
-    ) -> impl Future<Output = Result<Option<ProfileId>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<KnownAddress>, StoreError>> + Send;
     /// Remembers a sign-in link's nonce until it is used or expires.
     fn save_sign_in(
         &self,
@@ -78,7 +87,7 @@ where
             return Err(PrivacyError::RateLimited(Duration::from_secs((window.end - now).max(1) as u64)));
         }
     }
-    let Some(profile_id) = store.profile_id_by_email(email).await? else {
+    let Some(KnownAddress { profile_id, email: held }) = store.profile_by_email(email).await? else {
         tracing::info!("privacy link requested for an unknown address; nothing sent");
         return Ok(());
     };
@@ -90,7 +99,7 @@ where
     let message = OutboxMessage::transactional(
         links,
         format!("signin-{nonce}"),
-        email.as_str(),
+        &held,
         &profile_id,
         format!("Your {} privacy center link", links.organisation),
         "privacy_link",

@@ -103,7 +103,7 @@ pub fn parse_correction(input: &FormInput, current: &CurrentProfile) -> Result<C
     }
     match given("email") {
         Some(Ok(Some(raw))) => match Email::parse("email", raw) {
-            Ok(email) if email.normalized() != current.email.trim().to_lowercase() => {
+            Ok(email) if email.normalized() != crate::domain::fields::address_key(&current.email) => {
                 correction.new_email = Some(email);
             }
             Ok(_) => {}

@@ -115,7 +115,7 @@ pub(super) async fn limit_mailing_requests<S: RateLimiter>(
         crate::time::Timestamp::from_epoch_seconds(now),
         config.rate_limits.window,
     );
-    let subject = config.hash_key.pseudonym("rate-email", &current_email.trim().to_lowercase());
+    let subject = config.hash_key.pseudonym("rate-email", &crate::domain::fields::address_key(current_email));
     if store.hit("privacy-request", &subject, window.start, window.end).await? > MAILING_REQUESTS_PER_WINDOW {
         return Err(RightsError::RateLimited(std::time::Duration::from_secs(
             (window.end - now).max(1) as u64
