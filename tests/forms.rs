@@ -607,3 +607,30 @@ async fn given_an_anonymous_form_in_someones_name_then_nothing_they_hold_is_rewr
     let provenance = map(&after, "provenance");
     assert_eq!(s(map(provenance, "phone"), "source"), "form", "a value filled in says where it came from");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_global_privacy_control_then_it_is_recorded_honoured_and_announced() {
+    let email = unique_email("gpc");
+    let response = http()
+        .post(stack().url("/forms/product-download"))
+        .header("x-local-source-ip", unique_ip())
+        .header("sec-gpc", "1")
+        .json(&as_json(&valid_fields("product-download", &email)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let (_, submissions) = profile_and_submissions(&email).await;
+    let consent = map(&submissions[0], "consent");
+    assert_eq!(consent["global_privacy_control"].as_bool().unwrap(), &true);
+    let opted_out: Vec<&str> =
+        consent["opted_out"].as_l().unwrap().iter().map(|v| v.as_s().unwrap().as_str()).collect();
+    assert_eq!(opted_out, ["product-analytics"]);
+    assert_eq!(s(consent, "notice_sha256").len(), 64, "the exact notice shown, by its digest");
+
+    let announced = http().get(stack().url("/.well-known/gpc.json")).send().await.unwrap();
+    assert_eq!(announced.status(), StatusCode::OK);
+    let body: Value = announced.json().await.unwrap();
+    assert_eq!(body["gpc"], true, "{body}");
+    assert!(body["lastUpdate"].as_str().is_some_and(|d| d.len() == 10), "{body}");
+}

@@ -66,15 +66,16 @@ async fn submit_form_needs_its_table_statement() {
 }
 
 async fn apply() -> Value {
+    let email = unique_email("iam");
     let response = http()
         .post(stack().url("/forms/careers"))
         .header("x-local-source-ip", unique_ip())
-        .json(&json!({"name": "Zoë", "email": unique_email("iam"), "phone": "+44 20 7946 0958", "country": "GB", "position": "Rust engineer"}))
+        .json(&json!({"name": "Zoë", "email": email, "phone": "+44 20 7946 0958", "country": "GB", "position": "Rust engineer"}))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
-    response.json().await.unwrap()
+    with_profile_read_back(response.json().await.unwrap(), &email).await
 }
 
 /// Applies, asks for an upload and posts a real PDF to the bucket as a browser does.

@@ -59,6 +59,19 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infal
     Ok(response)
 }
 
+/// When Steward's handling of Global Privacy Control last changed.
+const GPC_LAST_UPDATE: &str = "2026-12-06";
+
+/// The Global Privacy Control support resource (https://privacycg.github.io/gpc-spec/): this
+/// site honours `Sec-GPC: 1`, by opting the person out of the purposes they may opt out of.
+fn global_privacy_control() -> Response<Body> {
+    let mut response = respond::json(200, &serde_json::json!({ "gpc": true, "lastUpdate": GPC_LAST_UPDATE }));
+    response
+        .headers_mut()
+        .insert("cache-control", lambda_http::http::HeaderValue::from_static("public, max-age=86400"));
+    response
+}
+
 /// A request made within a session: who, and how they asked.
 pub struct Signed<'a> {
     pub profile_id: ProfileId,
@@ -73,6 +86,7 @@ async fn route(app: &App, request: &Request, json_client: bool) -> Result<Respon
     let method = request.method().as_str();
     let path = request.raw_http_path();
     match (method, path) {
+        ("GET" | "HEAD", "/.well-known/gpc.json") => Ok(global_privacy_control()),
         ("POST", "/privacy/link") => sign_in::request_link_by_mail(app, request, json_client).await,
         ("GET" | "HEAD", "/privacy/session") => sign_in::session_page(request).await,
         ("POST", "/privacy/session") => sign_in::open_session(app, request, json_client).await,
@@ -82,7 +96,11 @@ async fn route(app: &App, request: &Request, json_client: bool) -> Result<Respon
         ("POST", "/privacy/export/confirm") => export::confirm(app, request, json_client).await,
         ("GET" | "HEAD", "/privacy/export") => export::download_page(app, request).await,
         ("POST", "/privacy/export") => export::download(app, request).await,
-        (_, "/me" | "/me/delete" | "/me/export" | "/me/restrict" | "/me/object" | "/me/withdraw") => {
+        (
+            _,
+            "/me" | "/me/delete" | "/me/consents" | "/me/export" | "/me/restrict" | "/me/object"
+            | "/me/withdraw",
+        ) => {
             let signed = signed_in(app, request, json_client).await?;
             me::me(app, method, path, signed).await
         }

@@ -11,6 +11,7 @@ use steward_core::domain::privacy::erasure::{erase, ErasureReason};
 use steward_core::domain::privacy::export::{request_export_to, ExportFormat};
 use steward_core::domain::privacy::limits::LimitStore as _;
 use steward_core::domain::privacy::limits::{withdraw, Limit};
+use steward_core::domain::privacy::receipts::consent_receipts;
 use steward_core::domain::privacy::rights::RightsError;
 use steward_core::http::problem::Problem;
 use steward_core::http::respond;
@@ -44,6 +45,16 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
                 return Ok(respond::html(200, page));
             }
             Ok(respond::json(200, &data))
+        }
+        ("GET" | "HEAD", "/me/consents") => {
+            let data = everything(app, profile_id).await?;
+            let receipts = consent_receipts(&data, &app.catalogue, &app.config);
+            let mut response = respond::json(200, &serde_json::json!({ "receipts": receipts }));
+            response.headers_mut().insert(
+                "content-disposition",
+                lambda_http::http::HeaderValue::from_static("attachment; filename=\"consent-receipts.json\""),
+            );
+            Ok(response)
         }
         ("GET" | "HEAD", "/me/delete") => Ok(respond::html(200, pages::confirm_erasure(&signed.session))),
         ("GET" | "HEAD", "/me/export") => {

@@ -147,7 +147,7 @@ pub fn privacy_center(
     );
 
     let export = format!(
-        r#"<section><h2>Take your data with you</h2><p><a href="/me/export?format=json&amp;session={session_query}">Download as JSON</a> · <a href="/me/export?format=csv&amp;session={session_query}">Download as CSV</a></p><form method="post" action="/me/export">{session_field}<label for="f-to">Or send it to someone else (we ask you to confirm first)</label><input id="f-to" name="to" type="email" autocomplete="off" required><label for="f-format">Format</label><select id="f-format" name="format"><option value="json">JSON</option><option value="csv">CSV</option></select><button type="submit" class="secondary">Send a copy</button></form></section>"#
+        r#"<section><h2>Take your data with you</h2><p><a href="/me/export?format=json&amp;session={session_query}">Download as JSON</a> · <a href="/me/export?format=csv&amp;session={session_query}">Download as CSV</a> · <a href="/me/consents?session={session_query}">Receipts of your consents</a></p><form method="post" action="/me/export">{session_field}<label for="f-to">Or send it to someone else (we ask you to confirm first)</label><input id="f-to" name="to" type="email" autocomplete="off" required><label for="f-format">Format</label><select id="f-format" name="format"><option value="json">JSON</option><option value="csv">CSV</option></select><button type="submit" class="secondary">Send a copy</button></form></section>"#
     );
 
     let limit_form = |path: &str, on: bool, set_label: &str, lift_label: &str, explain: &str| {

@@ -34,6 +34,11 @@ pub fn client_info(request: &Request, clock: &dyn Clock) -> ClientInfo {
             .filter(|t| *t > 0)
             .and_then(Timestamp::from_epoch_millis)
             .unwrap_or_else(|| clock.timestamp()),
+        // https://privacycg.github.io/gpc-spec/: the only valid value is "1".
+        global_privacy_control: request
+            .headers()
+            .get("sec-gpc")
+            .is_some_and(|v| v.as_bytes().trim_ascii() == b"1"),
     }
 }
 

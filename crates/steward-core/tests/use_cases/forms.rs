@@ -6,7 +6,7 @@ use steward_core::adapters::memory::{Fault, MemoryUploadSigner};
 use steward_core::domain::careers::{
     authorize_upload, upload_token, CvBucket, CvCheck, CvOutcome, CvRecorded, CvStore, CvType, UploadRequest,
 };
-use steward_core::domain::forms::submit::{SubmitError, SubmitOutcome};
+use steward_core::domain::forms::submit::{ClientInfo, SubmitError, SubmitOutcome};
 use steward_core::domain::mail::preferences::{ChangeSource, SuppressionStore};
 use steward_core::domain::ports::Clock;
 
@@ -310,4 +310,46 @@ async fn an_idempotency_key_reused_for_a_different_request_is_refused_and_the_sa
     let other = [("name", "Cy"), ("email", "cy@example.com"), ("message", "Something else")];
     let refused = world.submit_from("contact-us", &other, "192.0.2.1", Some("key-1")).await;
     assert!(matches!(refused, Err(SubmitError::KeyReused)), "{refused:?}");
+}
+
+#[tokio::test]
+async fn consent_evidence_names_the_exact_notice_and_global_privacy_control_opts_out_of_what_may_be_opted_out_of(
+) {
+    let world = World::new();
+    let client = ClientInfo {
+        source_ip: "192.0.2.44".into(),
+        user_agent: Some("Mozilla/5.0 (GPC)".into()),
+        accept_language: None,
+        referer: None,
+        received_at: world.clock.timestamp(),
+        global_privacy_control: true,
+    };
+    let fields = [
+        ("name", "Gil"),
+        ("email", "gil@example.com"),
+        ("company", "Acme"),
+        ("country", "PT"),
+        ("product", "api-manager"),
+        ("interests", "identity"),
+    ];
+    let SubmitOutcome::Stored(receipt) =
+        world.submit_as("product-download", &fields, client, None).await.unwrap()
+    else {
+        panic!("stored")
+    };
+    let key = keys::submission(receipt.profile_id.as_str(), receipt.submission_id.as_str());
+    let consent = world.store.item(key).expect("the submission")["consent"].clone();
+    let form = world.catalogue.form("product-download").unwrap();
+    assert_eq!(consent["notice_sha256"], form.notice_digest.as_str(), "the exact notice shown");
+    assert_eq!(form.notice_digest.len(), 64);
+    assert_eq!(consent["global_privacy_control"], true);
+    assert_eq!(consent["opted_out"], serde_json::json!(["product-analytics"]));
+    let purposes: Vec<&str> =
+        consent["purposes"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert!(!purposes.contains(&"product-analytics"), "not processed for it: {purposes:?}");
+    assert!(purposes.contains(&"product-download"), "what they asked for still is");
+    assert!(
+        purposes.contains(&"marketing"),
+        "and what they ticked: GPC is no refusal of a consent they give"
+    );
 }

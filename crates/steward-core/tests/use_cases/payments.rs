@@ -409,3 +409,35 @@ async fn a_payment_grant_used_after_erasure_recreates_nothing() {
     assert!(world.store.customer_of(&registration.profile_id).await.unwrap().is_none());
     assert!(seats(&world).0.is_empty(), "no seat held for it");
 }
+
+#[tokio::test]
+async fn when_only_a_finished_payment_remains_the_sweep_keeps_its_stripped_record_not_the_person() {
+    let world = World::new();
+    let registration = register(&world, "aged").await;
+    let paid = checkout(&world, &registration).await.unwrap();
+    let succeeded = intent_event("payment_intent.succeeded", intent_of(&paid), world.now());
+    receive_event(&world.store, &succeeded, world.now()).await.unwrap();
+
+    // The registration's retention ends; the payment record's (seven years) does not.
+    let submission = keys::submission(registration.profile_id.as_str(), registration.submission_id.as_str());
+    world.store.delete_item(submission);
+    world.clock.advance(3 * 366 * 86_400);
+    steward_core::domain::privacy::retention::sweep(&world.store, &world.cvs, world.now(), |_| {
+        std::ops::ControlFlow::Continue(())
+    })
+    .await
+    .unwrap();
+
+    assert!(
+        world.store.item(world.store.profile_key_of(&email("aged"))).is_none(),
+        "the person is not kept for a payment that is over"
+    );
+    let record = world
+        .store
+        .item(keys::payment(registration.profile_id.as_str(), registration.submission_id.as_str()))
+        .expect("the payment record the law requires");
+    assert_eq!(record["status"], "succeeded");
+    for personal in ["name", "email", "customer_id"] {
+        assert!(record.get(personal).is_none(), "{personal} is stripped: {record:?}");
+    }
+}

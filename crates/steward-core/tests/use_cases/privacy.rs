@@ -330,16 +330,19 @@ async fn the_sweep_gives_back_seats_of_lapsed_checkouts_but_never_a_paid_one() {
 }
 
 #[tokio::test]
-async fn a_payment_record_keeps_its_profile_until_the_record_itself_expires() {
+async fn once_every_submission_expired_a_paid_person_goes_and_only_the_stripped_payment_stays_its_time() {
     let world = World::new();
     let person = person(&world).await;
     world.clock.advance(3 * 365 * 86_400);
-    assert_eq!(sweep_now(&world).await.profiles, 0, "every submission expired, the payment is kept");
-    assert!(world.store.item(world.store.profile_key_of(ADDRESS)).is_some());
+    assert_eq!(sweep_now(&world).await.profiles, 1, "a payment that is over does not keep the person");
+    assert!(world.store.item(world.store.profile_key_of(ADDRESS)).is_none());
+    let left = world.store.partition(&keys::profile_partition(&person.profile_id));
+    assert_eq!(left.len(), 1, "only the payment record the law requires: {left:?}");
+    assert!(left[0].1.get("email").is_none() && left[0].1.get("name").is_none(), "stripped");
 
     world.clock.advance(5 * 365 * 86_400);
     let report = sweep_now(&world).await;
-    assert_eq!((report.items.get("payment"), report.profiles), (Some(&1), 1));
+    assert_eq!(report.items.get("payment"), Some(&1), "then it goes too, at the end of its own retention");
     assert!(world.store.partition(&keys::profile_partition(&person.profile_id)).is_empty());
 }
 
@@ -520,4 +523,38 @@ async fn a_sign_in_link_goes_only_to_a_known_address_and_works_once() {
         start_session(&world.store, &world.config, &late, world.now()).await,
         Err(PrivacyError::InvalidLink(_))
     ));
+}
+
+#[tokio::test]
+async fn a_person_gets_a_receipt_of_each_consent_with_the_notice_and_the_evidence() {
+    let world = World::new();
+    let receipt = world.submit("newsletter", &[("email", ADDRESS), ("interests", "cloud")]).await;
+    world
+        .store
+        .change_preferences(
+            &receipt.profile_id,
+            &crate::support::confirm(&["cloud"]),
+            ChangeSource::Confirmation,
+            "tok-9",
+        )
+        .await
+        .unwrap();
+    let everything = world.store.everything(&receipt.profile_id).await.unwrap().unwrap();
+    let receipts = steward_core::domain::privacy::receipts::consent_receipts(
+        &everything,
+        &world.catalogue,
+        &world.config,
+    );
+    assert_eq!(receipts.len(), 2, "the form's consent and the confirmation: {receipts:#?}");
+    let form = &receipts[0];
+    assert_eq!(form["version"], "KI-CR-v1.1.0");
+    assert_eq!(form["piiPrincipalId"], ADDRESS);
+    assert_eq!(
+        form["steward"]["notice_sha256"],
+        world.catalogue.form("newsletter").unwrap().notice_digest.as_str()
+    );
+    assert_eq!(form["services"][0]["purposes"][0]["consentType"], "EXPLICIT");
+    let confirmation = &receipts[1];
+    assert_eq!(confirmation["services"][0]["purposes"][0]["purposeCategory"][1], "cloud");
+    assert_eq!(confirmation["steward"]["source_ip"], "198.51.100.7", "who clicked, from where");
 }

@@ -74,6 +74,25 @@ impl World {
         source_ip: &str,
         idempotency_key: Option<&str>,
     ) -> Result<SubmitOutcome, steward_core::domain::forms::submit::SubmitError> {
+        let client = ClientInfo {
+            source_ip: source_ip.to_owned(),
+            user_agent: Some("Mozilla/5.0 (test)".into()),
+            accept_language: Some("en-GB".into()),
+            referer: None,
+            received_at: self.clock.timestamp(),
+            global_privacy_control: false,
+        };
+        self.submit_as(form, fields, client, idempotency_key).await
+    }
+
+    /// Submits a form as a browser that says `client` about itself.
+    pub async fn submit_as(
+        &self,
+        form: &str,
+        fields: &[(&str, &str)],
+        client: ClientInfo,
+        idempotency_key: Option<&str>,
+    ) -> Result<SubmitOutcome, steward_core::domain::forms::submit::SubmitError> {
         let mut input = FormInput::default();
         for (name, value) in fields {
             input.push(name, (*value).to_owned());
@@ -82,13 +101,7 @@ impl World {
         let command = SubmitCommand {
             form,
             input,
-            client: ClientInfo {
-                source_ip: source_ip.to_owned(),
-                user_agent: Some("Mozilla/5.0 (test)".into()),
-                accept_language: Some("en-GB".into()),
-                referer: None,
-                received_at: self.clock.timestamp(),
-            },
+            client,
             idempotency_key: idempotency_key.map(|key| IdempotencyKey::parse("key", key).expect("a key")),
         };
         submit_form(&self.store, &self.config, &self.catalogue, command).await

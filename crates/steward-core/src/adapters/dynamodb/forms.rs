@@ -343,6 +343,9 @@ fn submission_item(submission: &NewSubmission) -> HashMap<String, AttributeValue
         ("given_at".to_owned(), s(consent.given_at.rfc3339())),
         ("source_ip".to_owned(), s(&consent.source_ip)),
         ("marketing_topics".to_owned(), AttributeValue::L(consent.topics.iter().map(s).collect())),
+        ("notice_sha256".to_owned(), s(&consent.notice_digest)),
+        ("global_privacy_control".to_owned(), AttributeValue::Bool(consent.global_privacy_control)),
+        ("opted_out".to_owned(), AttributeValue::L(consent.opted_out.iter().map(s).collect())),
     ]);
     if let Some(ua) = &consent.user_agent {
         evidence.insert("user_agent".to_owned(), s(ua));

@@ -64,23 +64,38 @@ impl RetentionStore for DynamoStore {
         Ok((page, output.last_evaluated_key().and_then(cursor_of)))
     }
 
-    async fn holds_anything(&self, profile_id: &ProfileId) -> Result<bool, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .filter_expression("begins_with(sk, :submission) OR begins_with(sk, :payment)")
-            .expression_attribute_values(":pk", s(keys::profile_partition(profile_id)))
-            .expression_attribute_values(":submission", s("SUBMISSION#"))
-            .expression_attribute_values(":payment", s("PAYMENT#"))
-            .select(aws_sdk_dynamodb::types::Select::Count)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        // A filtered count can stop at a page boundary with nothing counted yet.
-        Ok(output.count() > 0 || output.last_evaluated_key().is_some())
+    async fn still_needed(&self, profile_id: &ProfileId) -> Result<bool, StoreError> {
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .filter_expression("begins_with(sk, :submission) OR begins_with(sk, :payment)")
+                .projection_expression("sk, #status")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":pk", s(keys::profile_partition(profile_id)))
+                .expression_attribute_values(":submission", s("SUBMISSION#"))
+                .expression_attribute_values(":payment", s("PAYMENT#"))
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(classify)?;
+            let needed = output.items().iter().any(|item| {
+                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str);
+                text(keys::SK).is_some_and(|sk| sk.starts_with("SUBMISSION#"))
+                    || text("status").and_then(PaymentStatus::parse).is_some_and(PaymentStatus::is_running)
+            });
+            if needed {
+                return Ok(true);
+            }
+            start = output.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(false);
+            }
+        }
     }
 
     async fn release_lapsed_hold(

@@ -124,6 +124,7 @@ fn submission(email: &str, id: SubmissionId, now: i64, topics: &[&str]) -> NewSu
         accept_language: None,
         referer: None,
         received_at,
+        global_privacy_control: false,
     };
     NewSubmission {
         id,
@@ -142,6 +143,9 @@ fn submission(email: &str, id: SubmissionId, now: i64, topics: &[&str]) -> NewSu
         },
         consent: ConsentEvidence {
             form,
+            notice_digest: "contract".into(),
+            opted_out: Vec::new(),
+            global_privacy_control: false,
             purposes: vec![Purpose {
                 id: "marketing".into(),
                 basis: LawfulBasis::Consent,

@@ -3,6 +3,7 @@
 use super::payments::release_seat;
 use super::*;
 use crate::adapters::dynamodb::RETAIN_UNTIL_PREFIX;
+use crate::domain::payments::PaymentStatus;
 use crate::domain::privacy::retention::{ExpiredItem, ExpiredPage, RetentionStore};
 
 impl RetentionStore for MemoryStore {
@@ -54,10 +55,15 @@ impl RetentionStore for MemoryStore {
         })
     }
 
-    async fn holds_anything(&self, profile_id: &ProfileId) -> Result<bool, StoreError> {
-        self.run("holds_anything", |table| {
-            Ok(partition(table, &keys::profile_partition(profile_id))
-                .any(|((_, sk), _)| sk.starts_with("SUBMISSION#") || sk.starts_with("PAYMENT#")))
+    async fn still_needed(&self, profile_id: &ProfileId) -> Result<bool, StoreError> {
+        self.run("still_needed", |table| {
+            Ok(partition(table, &keys::profile_partition(profile_id)).any(|((_, sk), item)| {
+                sk.starts_with("SUBMISSION#")
+                    || text(item, "status")
+                        .as_deref()
+                        .and_then(PaymentStatus::parse)
+                        .is_some_and(PaymentStatus::is_running)
+            }))
         })
     }
 

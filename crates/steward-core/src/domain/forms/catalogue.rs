@@ -64,6 +64,13 @@ pub struct FormDefinition {
     /// `event` or `plan`: the field that names what is paid for; when it names something in the
     /// payment catalogue, the answer carries the grant to pay for it (`POST /payments`).
     pub payment: Option<String>,
+    /// Purposes based on legitimate interests that a person may opt out of, and does by sending
+    /// Global Privacy Control (`Sec-GPC: 1`): not needed to do what they asked.
+    pub opt_out_purposes: Vec<String>,
+    /// SHA-256 (hex) of what the person is shown and agrees to on this form: its title, each
+    /// purpose with its basis and wording, and each topic's label. Kept with every consent, so
+    /// the exact notice is known even after the catalogue changes (git holds each version).
+    pub notice_digest: String,
 }
 
 impl FormDefinition {
@@ -104,6 +111,8 @@ struct RawForm {
     #[serde(default)]
     cv_upload: bool,
     payment: Option<String>,
+    #[serde(default)]
+    opt_out_purposes: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -181,6 +190,18 @@ impl Catalogue {
             if form.purposes.is_empty() || form.retention_days == 0 {
                 return Err(context("needs purposes and a retention period".into()));
             }
+            for purpose in &form.opt_out_purposes {
+                if !form
+                    .purposes
+                    .iter()
+                    .any(|p| &p.id == purpose && p.basis == LawfulBasis::LegitimateInterests)
+                {
+                    return Err(context(format!(
+                        "opt_out_purposes names {purpose:?}, which is not a legitimate-interests purpose of the form"
+                    )));
+                }
+            }
+            let notice_digest = notice_digest(&form.title, &form.purposes, &form.topics, &raw.topics);
             let thank_you_url = form.thank_you_url.replace("{site}", &config.site_url);
             let origin = crate::config::Origin::parse(&thank_you_url).map_err(context)?;
             if !config.is_allowed_origin(origin.as_str()) && origin.as_str() != config.site_url {
@@ -198,11 +219,32 @@ impl Catalogue {
                     fields,
                     cv_upload: form.cv_upload,
                     payment: form.payment,
+                    opt_out_purposes: form.opt_out_purposes,
+                    notice_digest,
                 },
             );
         }
         Ok(Self { honeypot_field: raw.honeypot_field, topics: raw.topics, forms })
     }
+}
+
+/// The digest of a form's notice: what a person reads before agreeing, in a canonical form.
+fn notice_digest(
+    title: &str,
+    purposes: &[Purpose],
+    topics: &[String],
+    labels: &BTreeMap<String, String>,
+) -> String {
+    use sha2::Digest;
+    let canonical = serde_json::json!({
+        "title": title,
+        "purposes": purposes
+            .iter()
+            .map(|p| serde_json::json!({"id": p.id, "basis": p.basis, "description": p.description}))
+            .collect::<Vec<_>>(),
+        "topics": topics.iter().map(|t| serde_json::json!({"id": t, "label": labels.get(t)})).collect::<Vec<_>>(),
+    });
+    hex::encode(sha2::Sha256::digest(canonical.to_string().as_bytes()))
 }
 
 fn field_spec(raw: RawField) -> Result<FieldSpec, String> {

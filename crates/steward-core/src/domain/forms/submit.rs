@@ -25,13 +25,22 @@ pub struct ClientInfo {
     pub accept_language: Option<String>,
     pub referer: Option<String>,
     pub received_at: Timestamp,
+    /// The browser sent Global Privacy Control (`Sec-GPC: 1`): the person opts out of what they
+    /// may opt out of.
+    pub global_privacy_control: bool,
 }
 
 /// Proof of what the person agreed to, stored with the submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentEvidence {
     pub form: FormId,
+    /// SHA-256 of the exact notice the form showed (its title, purposes and topic labels).
+    pub notice_digest: String,
+    /// The purposes this submission is processed for: the form's, less those opted out of.
     pub purposes: Vec<Purpose>,
+    /// Purposes opted out of by Global Privacy Control.
+    pub opted_out: Vec<String>,
+    pub global_privacy_control: bool,
     /// Marketing topics opted in to, each ticked by the person (never pre-ticked).
     pub topics: BTreeSet<String>,
     pub policy_version: String,
@@ -137,7 +146,17 @@ where
         form: form.id.clone(),
         consent: ConsentEvidence {
             form: form.id.clone(),
-            purposes: form.purposes.clone(),
+            notice_digest: form.notice_digest.clone(),
+            // Global Privacy Control opts out of the purposes a person may opt out of, here and
+            // now, without a click: the submission is not processed for them.
+            purposes: form
+                .purposes
+                .iter()
+                .filter(|p| !(client.global_privacy_control && form.opt_out_purposes.contains(&p.id)))
+                .cloned()
+                .collect(),
+            opted_out: if client.global_privacy_control { form.opt_out_purposes.clone() } else { Vec::new() },
+            global_privacy_control: client.global_privacy_control,
             topics: data.topics.clone(),
             policy_version: config.policy_version.clone(),
             given_at: client.received_at,

@@ -64,6 +64,21 @@ pub enum PaymentStatus {
 }
 
 impl PaymentStatus {
+    /// Still running: a subscription that charges, or a payment not settled yet. Its person is
+    /// still needed (to be told, to be charged); a payment that is over is not.
+    pub fn is_running(self) -> bool {
+        matches!(
+            self,
+            Self::Pending
+                | Self::Incomplete
+                | Self::RequiresAction
+                | Self::Processing
+                | Self::Active
+                | Self::PastDue
+                | Self::Unpaid
+        )
+    }
+
     pub const ALL: [Self; 11] = [
         Self::Pending,
         Self::Incomplete,

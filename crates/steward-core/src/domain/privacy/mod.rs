@@ -1,8 +1,8 @@
 //! The privacy center's use cases, as the policy names the rights: signing in and seeing
 //! everything held ([`access`]); correcting ([`correction`]), limiting and withdrawing
 //! ([`limits`]) and exporting ([`export`]), with what they share ([`rights`]);
-//! erasure ([`erasure`]); what expires by itself ([`retention`]); and the record of each
-//! request answered ([`audit`]).
+//! erasure ([`erasure`]); what expires by itself ([`retention`]); receipts of each consent
+//! ([`receipts`]); and the record of each request answered ([`audit`]).
 
 pub mod access;
 pub mod audit;
@@ -10,5 +10,6 @@ pub mod correction;
 pub mod erasure;
 pub mod export;
 pub mod limits;
+pub mod receipts;
 pub mod retention;
 pub mod rights;

@@ -46,9 +46,10 @@ pub trait RetentionStore {
         now: i64,
         cursor: Option<String>,
     ) -> impl Future<Output = Result<(ExpiredPage, Option<String>), StoreError>> + Send;
-    /// Whether anything is still kept for the person (a submission or a payment record).
-    fn holds_anything(&self, profile_id: &ProfileId)
-        -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Whether the person is still needed: a submission is kept, or a payment is still running
+    /// (a subscription, or money on its way). A payment that is over needs only its stripped
+    /// record, which erasure keeps with its own retention.
+    fn still_needed(&self, profile_id: &ProfileId) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Gives back a seat whose checkout lapsed before `now`, unless it was resumed or paid since.
     /// Says whether it did.
     fn release_lapsed_hold(
@@ -129,11 +130,12 @@ where
             }
         }
         for profile in candidates {
-            if store.holds_anything(&profile).await? {
+            if store.still_needed(&profile).await? {
                 continue;
             }
             // Nothing is kept for them any more, so neither is their profile, their mail history
-            // or their pending requests. No mail: they did not ask, their data simply aged out.
+            // or their pending requests; a payment that is over stays as erasure keeps it, bare.
+            // No mail: they did not ask, their data simply aged out.
             match erase(store, cvs, None, &profile, ErasureReason::Retention, now).await {
                 Ok(Some(_)) => report.profiles += 1,
                 Ok(None) => {}

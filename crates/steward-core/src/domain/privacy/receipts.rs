@@ -1,0 +1,134 @@
+//! Consent receipts: for each consent a person gave (a form's, and each confirmation from their
+//! address), a record they can keep, in the fields of the Kantara Initiative's Consent Receipt
+//! Specification v1.1 (the basis of ISO/IEC 27560's consent record), with what Steward adds: the
+//! digest of the exact notice shown, the policy version, and the evidence of who gave it.
+//!
+//! Built from what the privacy center shows ([`super::access::PrivacyStore::everything`]), so a
+//! receipt says nothing that the person's data does not.
+
+use serde_json::{json, Value};
+
+use crate::config::Config;
+use crate::domain::forms::catalogue::Catalogue;
+
+/// The receipts of everything a person agreed to, oldest first.
+pub fn consent_receipts(everything: &Value, catalogue: &Catalogue, config: &Config) -> Vec<Value> {
+    let principal = everything["profile"]["email"].as_str().unwrap_or_default();
+    let controller = json!([{
+        "piiController": everything["data_controller"],
+        "contact": "Data Protection Officer",
+        "email": everything["data_protection_officer"],
+        "onBehalf": false,
+    }]);
+    let jurisdiction = match everything["data_controller"].as_str() {
+        Some("WSO2 UK Limited") => "GB",
+        _ => "US",
+    };
+    let base = |id: String, at: &Value, method: String| {
+        json!({
+            "version": "KI-CR-v1.1.0",
+            "jurisdiction": jurisdiction,
+            "consentTimestamp": at,
+            "collectionMethod": method,
+            "consentReceiptID": id,
+            "language": "en",
+            "piiPrincipalId": principal,
+            "piiControllers": controller,
+            "policyUrl": config.links.policy_url,
+            "sensitive": false,
+            "spiCat": [],
+        })
+    };
+    let mut receipts = Vec::new();
+    for submission in everything["submissions"].as_array().into_iter().flatten() {
+        let consent = &submission["consent"];
+        let Some(form_id) = consent["form"].as_str() else { continue };
+        let form = catalogue.form(form_id);
+        let fields: Vec<&str> = submission["fields"]
+            .as_object()
+            .map(|f| f.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let topics = consent["marketing_topics"].clone();
+        let purposes: Vec<Value> = consent["purposes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|purpose| {
+                let id = purpose["id"].as_str().unwrap_or_default();
+                let basis = purpose["basis"].as_str().unwrap_or_default();
+                let wording = form
+                    .and_then(|f| f.purposes.iter().find(|p| p.id == id))
+                    .map(|p| p.description.clone())
+                    .unwrap_or_default();
+                json!({
+                    "purpose": wording,
+                    "purposeId": id,
+                    "lawfulBasis": basis,
+                    "purposeCategory": [id],
+                    // Consent is given by ticking, never pre-ticked; the other bases are not consent.
+                    "consentType": if basis == "consent" { "EXPLICIT" } else { "NOT_CONSENT" },
+                    "piiCategory": if id == "marketing" { vec!["email"] } else { fields.clone() },
+                    "primaryPurpose": basis != "consent",
+                    "termination": submission["retained_until"],
+                    "thirdPartyDisclosure": false,
+                })
+            })
+            .collect();
+        let mut receipt = base(
+            format!("submission-{}", submission["submission_id"].as_str().unwrap_or_default()),
+            &consent["given_at"],
+            format!("web form: {}", form.map_or(form_id, |f| f.title.as_str())),
+        );
+        receipt["services"] =
+            json!([{ "service": form.map_or(form_id, |f| f.title.as_str()), "purposes": purposes }]);
+        receipt["steward"] = json!({
+            "form": form_id,
+            "notice_sha256": consent["notice_sha256"],
+            "policy_version": consent["policy_version"],
+            "marketing_topics_ticked": topics,
+            "global_privacy_control": consent["global_privacy_control"],
+            "opted_out": consent["opted_out"],
+            "source_ip": consent["source_ip"],
+            "user_agent": consent["user_agent"],
+        });
+        receipts.push(receipt);
+    }
+    for change in everything["mail_preference_history"].as_array().into_iter().flatten() {
+        if change["source"] != "confirmation" {
+            continue;
+        }
+        let confirmed =
+            change["change"].as_str().and_then(|c| c.strip_prefix("confirmed ")).unwrap_or_default();
+        let topics: Vec<Value> = confirmed
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                json!({
+                    "purpose": catalogue.topics.get(t).map_or_else(|| t.to_owned(), |label| format!("Marketing email about {label}")),
+                    "purposeId": "marketing",
+                    "lawfulBasis": "consent",
+                    "purposeCategory": ["marketing", t],
+                    "consentType": "EXPLICIT",
+                    "piiCategory": ["email"],
+                    "primaryPurpose": false,
+                    "termination": "until withdrawn or unsubscribed",
+                    "thirdPartyDisclosure": false,
+                })
+            })
+            .collect();
+        let mut receipt = base(
+            format!("confirmation-{}", change["token_id"].as_str().unwrap_or_default()),
+            &change["at"],
+            "double opt-in: a confirmation link mailed to the address".to_owned(),
+        );
+        receipt["services"] = json!([{ "service": "Marketing email", "purposes": topics }]);
+        receipt["steward"] = json!({
+            "source_ip": change["source_ip"],
+            "user_agent": change["user_agent"],
+            "link_id": change["token_id"],
+        });
+        receipts.push(receipt);
+    }
+    receipts.sort_by(|a, b| a["consentTimestamp"].as_str().cmp(&b["consentTimestamp"].as_str()));
+    receipts
+}
