@@ -336,6 +336,20 @@ async fn given_a_nominated_recipient_then_the_export_goes_to_them_only_after_con
     assert!(first.text().await.unwrap().contains(&email));
     assert_eq!(download().await.unwrap().status(), StatusCode::OK, "the recipient may download again");
 
+    // The person sees the live link and to whom it went, and takes it back.
+    let links = me(&session).await["export_links"].clone();
+    assert_eq!(links[0]["address"], recipient.as_str(), "{links}");
+    let revoke = http()
+        .post(stack().url("/me/export/revoke"))
+        .bearer_auth(&session)
+        .json(&json!({"link": links[0]["link_id"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::OK);
+    assert_ne!(download().await.unwrap().status(), StatusCode::OK, "a revoked link downloads nothing");
+    assert_eq!(me(&session).await["export_links"], json!([]));
+
     let bad = http()
         .post(stack().url("/me/export"))
         .bearer_auth(&session)

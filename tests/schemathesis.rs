@@ -11,7 +11,10 @@ use steward_core::token::{Purpose, TokenKeys};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_the_openapi_document_then_generated_requests_get_no_server_error_and_conform_to_it() {
     // Schemathesis sends thousands of requests from one address and a few made-up emails.
-    std::env::set_var("STEWARD_STACK_SET", "RateLimitPerIp=1000000,RateLimitPerEmail=1000000");
+    std::env::set_var(
+        "STEWARD_STACK_SET",
+        "RateLimitPerIp=1000000,RateLimitPerEmail=1000000,RateLimitPerEmailPerDay=1000000",
+    );
     let email = unique_email("schemathesis");
     let response = http()
         .post(stack().url("/forms/contact-us"))

@@ -40,6 +40,10 @@ pub struct RateLimits {
     pub window: Duration,
     pub per_ip: u32,
     pub per_email: u32,
+    /// Submissions one address may make in a day, whoever sends them: with each form's retention
+    /// and the size limits of its fields, what anyone can pile up in a person's name is bounded
+    /// (`docs/data-model.md`, "What one address can hold").
+    pub per_email_per_day: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -160,6 +164,7 @@ impl Config {
                 window: Duration::from_secs(env.number("RATE_LIMIT_WINDOW_SECONDS", 600)?.max(1)),
                 per_ip: env.number("RATE_LIMIT_PER_IP", 30)? as u32,
                 per_email: env.number("RATE_LIMIT_PER_EMAIL", 10)? as u32,
+                per_email_per_day: env.number("RATE_LIMIT_PER_EMAIL_PER_DAY", 40)? as u32,
             },
         })
     }

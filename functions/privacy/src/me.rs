@@ -8,7 +8,7 @@ use steward_core::domain::ids::ProfileId;
 use steward_core::domain::privacy::access::PrivacyStore as _;
 use steward_core::domain::privacy::correction::{confirm_email_change, correct};
 use steward_core::domain::privacy::erasure::{erase, ErasureReason};
-use steward_core::domain::privacy::export::{request_export_to, ExportFormat};
+use steward_core::domain::privacy::export::{request_export_to, revoke_export_link, ExportFormat};
 use steward_core::domain::privacy::limits::LimitStore as _;
 use steward_core::domain::privacy::limits::{withdraw, Limit};
 use steward_core::domain::privacy::receipts::consent_receipts;
@@ -77,6 +77,13 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
             let message =
                 "We sent a message to your own address: the export goes out once you confirm it there.";
             Ok(finished(&signed, 202, "export_confirmation_sent", message))
+        }
+        ("POST", "/me/export/revoke") => {
+            let link = signed.form.first("link").unwrap_or_default();
+            revoke_export_link(&app.store, profile_id, link, app.clock.now())
+                .await
+                .map_err(rights_problem)?;
+            Ok(finished(&signed, 200, "export_link_revoked", "The link no longer works."))
         }
         ("PATCH", "/me") => {
             let corrected =

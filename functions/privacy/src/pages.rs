@@ -35,6 +35,7 @@ fn notice(code: &str) -> &'static str {
         "objected" => "Your objection is recorded: we no longer use your data for our legitimate interests or marketing.",
         "lifted_objected" => "Your objection is withdrawn.",
         "withdrawn" => "Your consent is withdrawn.",
+        "export_link_revoked" => "The link you sent no longer works.",
         _ => "Done.",
     }
 }
@@ -149,6 +150,27 @@ pub fn privacy_center(
     let export = format!(
         r#"<section><h2>Take your data with you</h2><p><a href="/me/export?format=json&amp;session={session_query}">Download as JSON</a> · <a href="/me/export?format=csv&amp;session={session_query}">Download as CSV</a> · <a href="/me/consents?session={session_query}">Receipts of your consents</a></p><form method="post" action="/me/export">{session_field}<label for="f-to">Or send it to someone else (we ask you to confirm first)</label><input id="f-to" name="to" type="email" autocomplete="off" required><label for="f-format">Format</label><select id="f-format" name="format"><option value="json">JSON</option><option value="csv">CSV</option></select><button type="submit" class="secondary">Send a copy</button></form></section>"#
     );
+    let shared: String = data["export_links"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|link| {
+            format!(
+                r#"<li>To {} ({}), works until {} <form method="post" action="/me/export/revoke" class="inline">{session_field}<input type="hidden" name="link" value="{}"><button type="submit" class="secondary">Take it back</button></form></li>"#,
+                escape(link["address"].as_str().unwrap_or_default()),
+                escape(link["format"].as_str().unwrap_or("json")),
+                escape(link["works_until"].as_str().unwrap_or_default()),
+                escape(link["link_id"].as_str().unwrap_or_default()),
+            )
+        })
+        .collect();
+    let shared = if shared.is_empty() {
+        String::new()
+    } else {
+        format!(
+            r#"<section><h2>Copies you sent</h2><p>Each link works until the date shown, or until you take it back.</p><ul>{shared}</ul></section>"#
+        )
+    };
 
     let limit_form = |path: &str, on: bool, set_label: &str, lift_label: &str, explain: &str| {
         let (lift, label) = if on { ("true", lift_label) } else { ("false", set_label) };
@@ -236,7 +258,7 @@ pub fn privacy_center(
     layout(
         if errors.is_empty() { "Your privacy center" } else { "Error: your privacy center" },
         &format!(
-            "<h1>Your data at {}</h1>{notice}{alert}<p>This page works for 30 minutes after you signed in.</p>{held}{who}{correct}{export}{limits}{withdraw}{delete}",
+            "<h1>Your data at {}</h1>{notice}{alert}<p>This page works for 30 minutes after you signed in.</p>{held}{who}{correct}{export}{shared}{limits}{withdraw}{delete}",
             escape(organisation)
         ),
     )

@@ -353,3 +353,26 @@ async fn consent_evidence_names_the_exact_notice_and_global_privacy_control_opts
         "and what they ticked: GPC is no refusal of a consent they give"
     );
 }
+
+#[tokio::test]
+async fn what_anyone_can_pile_up_in_one_persons_name_in_a_day_is_bounded() {
+    let world = World::new();
+    let per_day = world.config.rate_limits.per_email_per_day;
+    let fields = [("name", "Vic"), ("email", "vic@example.com"), ("message", "x")];
+    let mut stored = 0;
+    // From many addresses and across many ten-minute windows, as a patient attacker would.
+    for attempt in 0..per_day * 2 {
+        if attempt % 5 == 0 {
+            world.clock.advance(600);
+        }
+        let ip = format!("198.51.100.{}", attempt % 250);
+        if world.submit_from("contact-us", &fields, &ip, None).await.is_ok() {
+            stored += 1;
+        }
+    }
+    assert_eq!(stored, per_day, "a day holds at most the daily limit");
+    let key = world.store.profile_key_of("vic@example.com");
+    let profile_id = world.store.item(key).unwrap()["profile_id"].as_str().unwrap().to_owned();
+    let held = world.store.partition(&keys::profile_partition(&profile_id));
+    assert_eq!(held.iter().filter(|((_, sk), _)| sk.starts_with("SUBMISSION#")).count() as u32, per_day);
+}

@@ -17,7 +17,7 @@ use steward_core::domain::privacy::access::{request_link, start_session, Privacy
 use steward_core::domain::privacy::audit::{Actor, AuditStore};
 use steward_core::domain::privacy::erasure::{erase, ErasureError, ErasureReason, ErasureReport, ItemKey};
 use steward_core::domain::privacy::export::{
-    confirm_export_to, export_csv, export_download, request_export_to, ExportFormat,
+    confirm_export_to, export_csv, export_download, request_export_to, revoke_export_link, ExportFormat,
 };
 use steward_core::domain::privacy::limits::withdraw;
 use steward_core::domain::privacy::retention::sweep;
@@ -176,9 +176,9 @@ async fn erasing_a_person_removes_everything_but_the_payment_record_and_tells_th
     let report = erase_on_request(&world, &person.profile_id).await.unwrap().expect("someone to erase");
 
     // Their four submissions, billing, history entry, mail log entry and pending export; the
-    // export's and the topic's mail still owed; their email rate counters (forms and privacy
-    // requests); and the profile.
-    assert_eq!(report, ErasureReport { items_deleted: 13, cv_versions_deleted: 2, payments_retained: 1 });
+    // export's and the topic's mail still owed; their email rate counters (forms, per window and
+    // per day, and privacy requests); and the profile.
+    assert_eq!(report, ErasureReport { items_deleted: 14, cv_versions_deleted: 2, payments_retained: 1 });
     assert_erased(&world, &person);
     let audit = world.store.audit_month("2026-01").await.unwrap();
     assert_eq!(audit.len(), 1);
@@ -269,7 +269,11 @@ async fn expired_submissions_are_swept_and_the_profile_goes_with_the_last_of_the
     world.clock.advance(366 * 86_400);
     let report = sweep_now(&world).await;
     assert_eq!(report.items.get("submission"), Some(&1), "contact-us keeps a year");
-    assert_eq!(report.items.get("rate_counter"), Some(&2), "one window's counters, per address and per IP");
+    assert_eq!(
+        report.items.get("rate_counter"),
+        Some(&3),
+        "one window's counters, per address and per IP, and the address's day"
+    );
     assert_eq!(report.items.get("outbox_sent"), Some(&1));
     assert_eq!(report.profiles, 0, "the newsletter signup is still kept");
     assert!(world.store.item(keys::submission(profile_id, question.submission_id.as_str())).is_none());
@@ -480,6 +484,37 @@ async fn an_export_to_someone_else_waits_for_the_persons_confirmation_and_its_li
         "the link dies with the data"
     );
     assert_eq!(world.store.everything(&person.profile_id).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_live_export_link_and_its_recipient_are_listed_and_the_person_can_take_it_back() {
+    let world = World::new();
+    let person = person(&world).await; // asked for an export to lawyer@example.org
+    let (_, confirm) = token_mailed(&world, "export-confirm-");
+    confirm_export_to(&world.store, &world.config, &confirm, world.now()).await.unwrap();
+    let (_, download) = token_mailed(&world, "export-ready-");
+
+    let everything = world.store.everything(&person.profile_id).await.unwrap().unwrap();
+    let links = everything["export_links"].as_array().expect("listed");
+    assert_eq!(links.len(), 1, "{everything:#}");
+    assert_eq!(links[0]["address"], "lawyer@example.org", "to whom");
+    assert!(links[0]["works_until"].is_string(), "until when");
+    let link_id = links[0]["link_id"].as_str().unwrap().to_owned();
+
+    revoke_export_link(&world.store, &person.profile_id, &link_id, world.now()).await.unwrap();
+    assert!(
+        matches!(
+            export_download(&world.store, &world.config, &download, world.now()).await,
+            Err(RightsError::LinkUsed)
+        ),
+        "a revoked link downloads nothing"
+    );
+    assert!(matches!(
+        revoke_export_link(&world.store, &person.profile_id, &link_id, world.now()).await,
+        Err(RightsError::NotFound)
+    ));
+    let everything = world.store.everything(&person.profile_id).await.unwrap().unwrap();
+    assert_eq!(everything["export_links"], serde_json::json!([]));
 }
 
 // --- Signing in -----------------------------------------------------------------------------

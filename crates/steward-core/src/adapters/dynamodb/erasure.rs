@@ -1,7 +1,6 @@
 //! Erasure: the plan of everything a person left, and its deletion, item by item.
 
 use super::*;
-use crate::domain::fields::Email;
 use crate::domain::ports::StoreError;
 use crate::domain::privacy::audit::Actor;
 use crate::domain::privacy::erasure::{
@@ -46,8 +45,8 @@ impl ErasureStore for DynamoStore {
                 }
             }
         }
-        if let Ok(parsed) = Email::parse("email", &email) {
-            let subject = self.hash_key.pseudonym("rate-email", parsed.normalized());
+        if !email.is_empty() {
+            let subject = self.hash_key.pseudonym("rate-email", &crate::domain::fields::address_key(&email));
             for scope in EMAIL_RATE_SCOPES {
                 for item in self.partition(&format!("RATE#{scope}#{subject}"), None).await? {
                     if let (Some(pk), Some(sk)) = (text(&item, keys::PK), text(&item, keys::SK)) {

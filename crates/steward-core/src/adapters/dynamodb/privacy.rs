@@ -88,6 +88,22 @@ impl PrivacyStore for DynamoStore {
                 crate::time::Timestamp::from_epoch_millis(until * 1000).map(|t| t.rfc3339()).into();
         }
         let pending = [of_kind("EMAILCHANGE#"), of_kind("EXPORT#")].concat();
+        // Live download links of exports sent to someone, each with its id to revoke it.
+        let export_links: Vec<serde_json::Value> = items
+            .iter()
+            .filter_map(|item| {
+                let id = item.get(keys::SK)?.as_s().ok()?.strip_prefix("EXPORTLINK#")?;
+                let mut json = item_json(item);
+                json["link_id"] = id.into();
+                json["works_until"] = item
+                    .get(keys::TTL)
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .map(|at| crate::time::Timestamp::from_epoch_seconds(at).rfc3339())
+                    .into();
+                Some(json)
+            })
+            .collect();
         Ok(Some(serde_json::json!({
             "profile": profile_json,
             "submissions": of_kind("SUBMISSION#"),
@@ -95,6 +111,7 @@ impl PrivacyStore for DynamoStore {
             "mail_preference_history": of_kind("MAILLOG#"),
             "profile_history": of_kind("HISTORY#"),
             "pending_requests": pending,
+            "export_links": export_links,
             "billing": of_kind("BILLING"),
             "data_controller": controller(country),
             "data_protection_officer": DATA_PROTECTION_OFFICER,

@@ -1,7 +1,6 @@
 //! Erasure: the plan of everything a person left, and its deletion, item by item.
 
 use super::*;
-use crate::domain::fields::Email;
 use crate::domain::privacy::audit::Actor;
 use crate::domain::privacy::erasure::{
     confirmation_id, ErasurePlan, ErasureReason, ErasureReport, ErasureStore, EMAIL_RATE_SCOPES,
@@ -48,8 +47,9 @@ impl ErasureStore for MemoryStore {
                     plan.items.push((pk.clone(), sk.clone()));
                 }
             }
-            if let Ok(parsed) = Email::parse("email", &email) {
-                let subject = self.hash_key.pseudonym("rate-email", parsed.normalized());
+            if !email.is_empty() {
+                let subject =
+                    self.hash_key.pseudonym("rate-email", &crate::domain::fields::address_key(&email));
                 for scope in EMAIL_RATE_SCOPES {
                     let counters = format!("RATE#{scope}#{subject}");
                     plan.items.extend(partition(table, &counters).map(|(key, _)| key.clone()));

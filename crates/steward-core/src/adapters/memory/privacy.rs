@@ -91,6 +91,17 @@ impl PrivacyStore for MemoryStore {
             let country = text(profile, "country");
             let controller = controller(country.as_deref());
             let pending = [of_kind("EMAILCHANGE#"), of_kind("EXPORT#")].concat();
+            // Live download links of exports sent to someone, each with its id to revoke it.
+            let export_links: Vec<Value> = items
+                .iter()
+                .filter_map(|((_, sk), item)| {
+                    let id = sk.strip_prefix("EXPORTLINK#")?;
+                    let mut json = item_json(item);
+                    json["link_id"] = id.into();
+                    json["works_until"] = number(item, keys::TTL).map(|at| timestamp(at).rfc3339()).into();
+                    Some(json)
+                })
+                .collect();
             Ok(Some(serde_json::json!({
                 "profile": profile_json,
                 "submissions": of_kind("SUBMISSION#"),
@@ -98,6 +109,7 @@ impl PrivacyStore for MemoryStore {
                 "mail_preference_history": of_kind("MAILLOG#"),
                 "profile_history": of_kind("HISTORY#"),
                 "pending_requests": pending,
+                "export_links": export_links,
                 "billing": of_kind("BILLING"),
                 "data_controller": controller,
                 "data_protection_officer": DATA_PROTECTION_OFFICER,

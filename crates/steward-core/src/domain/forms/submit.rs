@@ -129,7 +129,13 @@ where
     let window = FixedWindow::containing(client.received_at, limits.window);
     let ip_key = config.hash_key.pseudonym("rate-ip", &client.source_ip);
     let email_key = config.hash_key.pseudonym("rate-email", data.email.normalized());
-    for (scope, subject, limit) in [("ip", &ip_key, limits.per_ip), ("email", &email_key, limits.per_email)] {
+    let day = FixedWindow::containing(client.received_at, Duration::from_secs(86_400));
+    let limited = [
+        ("ip", &ip_key, limits.per_ip, window),
+        ("email", &email_key, limits.per_email, window),
+        ("email-day", &email_key, limits.per_email_per_day, day),
+    ];
+    for (scope, subject, limit, window) in limited {
         let count = store.hit(scope, subject, window.start, window.end).await?;
         if count > limit {
             tracing::info!(form = form.id.as_str(), scope, "rate limit reached");

@@ -226,6 +226,25 @@ pub async fn export_download<S: RightsStore>(
     Ok((claims.profile_id, format))
 }
 
+/// The person takes back an export link they sent someone: from now on it downloads nothing.
+pub async fn revoke_export_link<S: RightsStore>(
+    store: &S,
+    profile_id: &ProfileId,
+    link_id: &str,
+    now: i64,
+) -> Result<(), RightsError> {
+    let ok = !link_id.is_empty() && link_id.len() <= 64 && link_id.bytes().all(|b| b.is_ascii_alphanumeric());
+    if !ok {
+        return Err(RightsError::Invalid(vec![FieldError::new("link", "invalid", "is not a link of yours")]));
+    }
+    store
+        .take_request(RequestKind::ExportLink, profile_id, link_id, now)
+        .await?
+        .ok_or(RightsError::NotFound)?;
+    tracing::info!(profile_id = %profile_id, "export link revoked");
+    Ok(())
+}
+
 /// Checks a download link without using it, for the page that offers the download.
 pub fn export_download_link(config: &Config, token: &str, now: i64) -> Result<(), RightsError> {
     config
