@@ -634,3 +634,25 @@ async fn given_global_privacy_control_then_it_is_recorded_honoured_and_announced
     assert_eq!(body["gpc"], true, "{body}");
     assert!(body["lastUpdate"].as_str().is_some_and(|d| d.len() == 10), "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_addresses_that_unicode_would_fold_together_then_they_are_refused_or_keyed_by_one_rule() {
+    // The Kelvin sign lower-cases to `k`: it would have made two mailboxes one person.
+    let kelvin = json!({"email": "\u{212A}im@example.com", "interests": ["cloud"]});
+    let response = post_json("newsletter", &kelvin, &unique_ip()).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "email", "{problem}");
+    assert_eq!(problem["errors"][0]["code"], "unsupported_email", "{problem}");
+
+    // An internationalised domain, typed either way, is one person, held in its ASCII form.
+    let local = format!("idn-{}", uuid::Uuid::new_v4().simple());
+    for typed in [format!("{local}@B\u{FC}cher.example"), format!("{local}@xn--bcher-kva.example")] {
+        let body = json!({"email": typed, "interests": ["cloud"]});
+        assert_eq!(post_json("newsletter", &body, &unique_ip()).await.status(), StatusCode::CREATED);
+    }
+    let ascii = format!("{local}@xn--bcher-kva.example");
+    let (profile, submissions) = profile_and_submissions(&ascii).await;
+    assert_eq!(s(&profile, "email"), ascii);
+    assert_eq!(submissions.len(), 2, "one person");
+}

@@ -968,3 +968,32 @@ async fn given_a_session_then_each_consent_has_a_receipt_to_download() {
     assert_eq!(receipt["piiPrincipalId"], email.as_str());
     assert_eq!(receipt["steward"]["notice_sha256"].as_str().map(str::len), Some(64), "{receipt}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_an_application_sent_in_someones_name_then_they_see_it_and_delete_it() {
+    let email = unique_email("victim");
+    submit("contact-us", json!({"name": "Vera Victim", "email": email, "country": "PT", "message": "Hi"}))
+        .await;
+    let attack = submit(
+        "careers",
+        json!({"name": "Mallory", "email": email, "phone": "+44 20 7946 0958", "country": "US", "position": "Spy"}),
+    )
+    .await;
+    let session = session_for(&email).await;
+    let held = me(&session).await;
+    assert_eq!(held["profile"]["full_name"], "Vera Victim", "nothing they proved was rewritten");
+    assert_eq!(held["profile"]["country"], "PT");
+    assert_eq!(held["submissions"].as_array().unwrap().len(), 2, "they see what was sent in their name");
+
+    let deleted = http()
+        .post(stack().url("/me/submissions/delete"))
+        .bearer_auth(&session)
+        .json(&json!({"submission": attack["submission_id"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::OK);
+    let held = me(&session).await;
+    assert_eq!(held["submissions"].as_array().unwrap().len(), 1, "and undo it");
+    assert_eq!(held["submissions"][0]["form"], "contact-us");
+}

@@ -98,8 +98,15 @@ async fn route(app: &App, request: &Request, json_client: bool) -> Result<Respon
         ("POST", "/privacy/export") => export::download(app, request).await,
         (
             _,
-            "/me" | "/me/delete" | "/me/consents" | "/me/export" | "/me/export/revoke" | "/me/restrict"
-            | "/me/object" | "/me/withdraw",
+            "/me"
+            | "/me/delete"
+            | "/me/consents"
+            | "/me/export"
+            | "/me/export/revoke"
+            | "/me/submissions/delete"
+            | "/me/restrict"
+            | "/me/object"
+            | "/me/withdraw",
         ) => {
             let signed = signed_in(app, request, json_client).await?;
             me::me(app, method, path, signed).await

@@ -6,7 +6,7 @@ use steward_core::domain::fields::Email;
 use steward_core::domain::fields::FieldError;
 use steward_core::domain::ids::ProfileId;
 use steward_core::domain::privacy::access::PrivacyStore as _;
-use steward_core::domain::privacy::correction::{confirm_email_change, correct};
+use steward_core::domain::privacy::correction::{confirm_email_change, correct, delete_submission};
 use steward_core::domain::privacy::erasure::{erase, ErasureReason};
 use steward_core::domain::privacy::export::{request_export_to, revoke_export_link, ExportFormat};
 use steward_core::domain::privacy::limits::LimitStore as _;
@@ -77,6 +77,11 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
             let message =
                 "We sent a message to your own address: the export goes out once you confirm it there.";
             Ok(finished(&signed, 202, "export_confirmation_sent", message))
+        }
+        ("POST", "/me/submissions/delete") => {
+            let submission = signed.form.first("submission").unwrap_or_default();
+            delete_submission(&app.store, &app.cvs, profile_id, submission).await.map_err(rights_problem)?;
+            Ok(finished(&signed, 200, "submission_deleted", "The submission is deleted."))
         }
         ("POST", "/me/export/revoke") => {
             let link = signed.form.first("link").unwrap_or_default();

@@ -36,6 +36,7 @@ fn notice(code: &str) -> &'static str {
         "lifted_objected" => "Your objection is withdrawn.",
         "withdrawn" => "Your consent is withdrawn.",
         "export_link_revoked" => "The link you sent no longer works.",
+        "submission_deleted" => "The submission is deleted.",
         _ => "Done.",
     }
 }
@@ -164,6 +165,26 @@ pub fn privacy_center(
             )
         })
         .collect();
+    let submissions: String = data["submissions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|submission| {
+            format!(
+                r#"<li>{} of {} <form method="post" action="/me/submissions/delete" class="inline">{session_field}<input type="hidden" name="submission" value="{}"><button type="submit" class="secondary">Delete it</button></form></li>"#,
+                escape(submission["form"].as_str().unwrap_or_default()),
+                escape(submission["received_at"].as_str().unwrap_or_default()),
+                escape(submission["submission_id"].as_str().unwrap_or_default()),
+            )
+        })
+        .collect();
+    let undo = if submissions.is_empty() {
+        String::new()
+    } else {
+        format!(
+            r#"<section><h2>Something you did not send?</h2><p>Anyone can type your address into a form. What they sent stays with its submission and never changes what you gave us; delete any submission here.</p><ul>{submissions}</ul></section>"#
+        )
+    };
     let shared = if shared.is_empty() {
         String::new()
     } else {
@@ -258,7 +279,7 @@ pub fn privacy_center(
     layout(
         if errors.is_empty() { "Your privacy center" } else { "Error: your privacy center" },
         &format!(
-            "<h1>Your data at {}</h1>{notice}{alert}<p>This page works for 30 minutes after you signed in.</p>{held}{who}{correct}{export}{shared}{limits}{withdraw}{delete}",
+            "<h1>Your data at {}</h1>{notice}{alert}<p>This page works for 30 minutes after you signed in.</p>{held}{who}{undo}{correct}{export}{shared}{limits}{withdraw}{delete}",
             escape(organisation)
         ),
     )

@@ -593,3 +593,54 @@ async fn a_person_gets_a_receipt_of_each_consent_with_the_notice_and_the_evidenc
     assert_eq!(confirmation["services"][0]["purposes"][0]["purposeCategory"][1], "cloud");
     assert_eq!(confirmation["steward"]["source_ip"], "198.51.100.7", "who clicked, from where");
 }
+
+#[tokio::test]
+async fn a_person_deletes_an_application_sent_in_their_name_with_its_cv() {
+    let world = World::new();
+    let mine = world.submit("contact-us", &[("name", NAME), ("email", ADDRESS), ("message", "Hi")]).await;
+    let theirs = world
+        .submit(
+            "careers",
+            &[
+                ("name", "Mallory"),
+                ("email", ADDRESS),
+                ("phone", "+44 20 7946 0958"),
+                ("country", "GB"),
+                ("position", "Spy"),
+            ],
+        )
+        .await;
+    let cv = world.cvs.put_cv(theirs.submission_id.as_str(), world.now());
+    world.cvs.put(&cv, world.now() + 1);
+
+    steward_core::domain::privacy::correction::delete_submission(
+        &world.store,
+        &world.cvs,
+        &mine.profile_id,
+        theirs.submission_id.as_str(),
+    )
+    .await
+    .unwrap();
+    let everything = world.store.everything(&mine.profile_id).await.unwrap().unwrap();
+    let held: Vec<&str> =
+        everything["submissions"].as_array().unwrap().iter().map(|s| s["form"].as_str().unwrap()).collect();
+    assert_eq!(held, ["contact-us"], "theirs is gone, mine stays");
+    assert!(
+        world.cvs.versions().iter().all(|v| !v.key.contains(theirs.submission_id.as_str())),
+        "with its CV"
+    );
+    assert_eq!(
+        everything["profile_history"][0]["change"], "deleted a submission",
+        "said, without what it held"
+    );
+    assert!(matches!(
+        steward_core::domain::privacy::correction::delete_submission(
+            &world.store,
+            &world.cvs,
+            &mine.profile_id,
+            theirs.submission_id.as_str()
+        )
+        .await,
+        Err(RightsError::NotFound)
+    ));
+}

@@ -219,6 +219,36 @@ impl CorrectionStore for DynamoStore {
         self.update_with_history(profile_id, update, format!("corrected {}", changed.join(", "))).await
     }
 
+    async fn submission_exists(
+        &self,
+        profile_id: &ProfileId,
+        submission_id: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self.get(keys::submission(profile_id, submission_id)).await?.is_some())
+    }
+
+    async fn delete_submission(
+        &self,
+        profile_id: &ProfileId,
+        submission_id: &str,
+    ) -> Result<bool, StoreError> {
+        let (pk, sk) = keys::submission(profile_id, submission_id);
+        let delete = built(
+            Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk, sk)))
+                .condition_expression("attribute_exists(pk)")
+                .build(),
+        )?;
+        let history = history_item(profile_id, &self.clock.timestamp(), "deleted a submission".to_owned());
+        let put = built(Put::builder().table_name(&self.table).set_item(Some(history)).build())?;
+        self.transact(vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ])
+        .await
+    }
+
     async fn change_email(
         &self,
         profile_id: &ProfileId,

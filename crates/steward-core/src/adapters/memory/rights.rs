@@ -149,6 +149,32 @@ impl CorrectionStore for MemoryStore {
         )
     }
 
+    async fn submission_exists(
+        &self,
+        profile_id: &ProfileId,
+        submission_id: &str,
+    ) -> Result<bool, StoreError> {
+        let key = keys::submission(profile_id, submission_id);
+        self.run("submission_exists", |table| Ok(table.contains_key(&key)))
+    }
+
+    async fn delete_submission(
+        &self,
+        profile_id: &ProfileId,
+        submission_id: &str,
+    ) -> Result<bool, StoreError> {
+        let key = keys::submission(profile_id, submission_id);
+        let now = self.now();
+        self.run("delete_submission", |table| {
+            if table.remove(&key).is_none() {
+                return Ok(false);
+            }
+            let (history_key, history) = history_item(profile_id, &now, "deleted a submission".to_owned());
+            table.insert(history_key, history);
+            Ok(true)
+        })
+    }
+
     async fn change_email(
         &self,
         profile_id: &ProfileId,

@@ -130,6 +130,19 @@ pub trait CorrectionStore {
         profile_id: &ProfileId,
         correction: &Correction,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Deletes one of the person's submissions and logs that one was deleted (not what it held),
+    /// in one step; `false` when there is no such submission.
+    fn delete_submission(
+        &self,
+        profile_id: &ProfileId,
+        submission_id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Whether the person holds this submission.
+    fn submission_exists(
+        &self,
+        profile_id: &ProfileId,
+        submission_id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Moves the profile to its new address, unless another profile has it.
     fn change_email(
         &self,
@@ -224,6 +237,41 @@ pub async fn confirm_email_change<S: RightsStore + CorrectionStore>(
         EmailChanged::Taken => Err(RightsError::EmailTaken),
         EmailChanged::Used => Err(RightsError::LinkUsed),
     }
+}
+
+/// The person deletes one submission: one sent in their name, or one they no longer want kept.
+/// Its CV files go first, so that a failure leaves the submission to try again.
+pub async fn delete_submission<S, C>(
+    store: &S,
+    cvs: &C,
+    profile_id: &ProfileId,
+    submission_id: &str,
+) -> Result<(), RightsError>
+where
+    S: CorrectionStore,
+    C: crate::domain::privacy::erasure::CvObjects,
+{
+    let well_formed = !submission_id.is_empty()
+        && submission_id.len() <= 64
+        && submission_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !well_formed {
+        return Err(RightsError::Invalid(vec![FieldError::new(
+            "submission",
+            "invalid",
+            "is not a submission of yours",
+        )]));
+    }
+    if !store.submission_exists(profile_id, submission_id).await? {
+        return Err(RightsError::NotFound);
+    }
+    cvs.delete_application(submission_id)
+        .await
+        .map_err(|err| RightsError::Store(StoreError::Unavailable(Box::new(err))))?;
+    if !store.delete_submission(profile_id, submission_id).await? {
+        return Err(RightsError::NotFound);
+    }
+    tracing::info!(profile_id = %profile_id, submission_id, "submission deleted by its person");
+    Ok(())
 }
 
 #[cfg(test)]
