@@ -21,7 +21,7 @@ fn person() -> Person {
     let digits: String = tag.chars().filter(char::is_ascii_digit).take(3).collect();
     let digits = format!("{digits:0<3}");
     Person {
-        email: format!("Quillon.{}@Example.com", &tag[..10]),
+        email: format!("Quillon.{}@example.com", &tag[..10]),
         name: format!("Quillon Vexbury{letters}"),
         phone: format!("020 7946 0{digits}"),
         phone_e164: format!("+442079460{digits}"),
