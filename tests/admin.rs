@@ -257,6 +257,7 @@ async fn subscribers(topic: &str, count: usize) -> Vec<(String, ProfileId)> {
                     click: steward_core::domain::mail::preferences::ClickEvidence {
                         source_ip: "192.0.2.1".into(),
                         user_agent: None,
+                        policy_version: "2018-03-23".into(),
                     },
                 },
                 ChangeSource::Confirmation,

@@ -286,6 +286,20 @@ async fn given_an_unsubscribe_link_then_it_opens_no_preference_center() {
     let done = http().post(stack().url("/unsubscribe")).form(&[("token", token)]).send().await.unwrap();
     assert_eq!(done.status(), StatusCode::OK);
     assert!(!done.text().await.unwrap().contains("/preferences"), "nor after unsubscribing");
+
+    // A preference link minted before they lapsed (as unsubscribe pages once offered) is refused.
+    let claims = steward_core::token::TokenKeys::parse(&stack().settings["TOKEN_KEYS"])
+        .unwrap()
+        .verify(token, steward_core::token::Purpose::Unsubscribe, 0)
+        .unwrap();
+    let old = steward_core::token::TokenKeys::parse(&stack().settings["TOKEN_KEYS"]).unwrap().sign(
+        steward_core::token::Purpose::Preferences,
+        "preferences",
+        &claims.profile_id,
+        None,
+    );
+    let page = http().get(stack().url(&format!("/preferences?token={old}"))).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

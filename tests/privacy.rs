@@ -333,7 +333,9 @@ async fn given_a_nominated_recipient_then_the_export_goes_to_them_only_after_con
     let download = || http().post(stack().url("/privacy/export")).form(&[("token", &download_token)]).send();
     let first = download().await.unwrap();
     assert_eq!(first.status(), StatusCode::OK);
-    assert!(first.text().await.unwrap().contains(&email));
+    let shared = first.text().await.unwrap();
+    assert!(shared.contains(&email));
+    assert!(!shared.contains("export_links"), "not whom else the person sent it to");
     assert_eq!(download().await.unwrap().status(), StatusCode::OK, "the recipient may download again");
 
     // The person sees the live link and to whom it went, and takes it back.

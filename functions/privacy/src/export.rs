@@ -52,7 +52,15 @@ pub async fn download(app: &App, request: &Request) -> Result<Response<Body>, Pr
     let token = token_of(request).await?;
     let (profile_id, format) =
         export_download(&app.store, &app.config, &token, app.clock.now()).await.map_err(rights_problem)?;
-    export(app, &profile_id, format).await
+    export(app, &profile_id, format, Reader::Nominee).await
+}
+
+/// Who reads an export: the person, or someone they sent it to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    Person,
+    /// Gets everything held about the person, but not who else the person sent it to.
+    Nominee,
 }
 
 /// The export: everything held, with each verified CV as a link that works for minutes.
@@ -60,8 +68,14 @@ pub async fn export(
     app: &App,
     profile_id: &ProfileId,
     format: ExportFormat,
+    reader: Reader,
 ) -> Result<Response<Body>, Problem> {
     let mut data = everything(app, profile_id).await?;
+    if reader == Reader::Nominee {
+        if let Some(object) = data.as_object_mut() {
+            object.remove("export_links");
+        }
+    }
     if let Some(submissions) = data.get_mut("submissions").and_then(|s| s.as_array_mut()) {
         for submission in submissions {
             let Some(cv) = submission.get_mut("cv") else { continue };

@@ -16,7 +16,7 @@ use steward_core::domain::privacy::rights::RightsError;
 use steward_core::http::problem::Problem;
 use steward_core::http::respond;
 
-use crate::export::{export, LAMBDA_RESPONSE_LIMIT, RESPONSE_ENVELOPE};
+use crate::export::{export, Reader, LAMBDA_RESPONSE_LIMIT, RESPONSE_ENVELOPE};
 use crate::handler::{done, missing_token, query, token_of, App, Signed};
 use crate::pages;
 use crate::problems::{erasure_problem, rights_problem, store_problem};
@@ -60,7 +60,7 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
         ("GET" | "HEAD", "/me/export") => {
             let format = ExportFormat::parse(query(signed.request, "format").as_deref())
                 .map_err(|e| Problem::validation(vec![e]))?;
-            export(app, profile_id, format).await
+            export(app, profile_id, format, Reader::Person).await
         }
         ("POST", "/me/export") => {
             let to = Email::parse("to", signed.form.first("to").unwrap_or_default());

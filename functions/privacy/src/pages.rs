@@ -182,7 +182,7 @@ pub fn privacy_center(
         String::new()
     } else {
         format!(
-            r#"<section><h2>Something you did not send?</h2><p>Anyone can type your address into a form. What they sent stays with its submission and never changes what you gave us; delete any submission here.</p><ul>{submissions}</ul></section>"#
+            r#"<section><h2>Something you did not send?</h2><p>Anyone can type your address into a form. What they sent stays with its submission and fills in only what you had not given us; deleting a submission takes that away too.</p><ul>{submissions}</ul></section>"#
         )
     };
     let shared = if shared.is_empty() {

@@ -15,7 +15,7 @@ use steward_core::domain::ids::ProfileId;
 use steward_core::domain::mail::confirmation::topics_of;
 use steward_core::domain::mail::preferences::{
     choose_topics, confirm_subscription, preference_token, unsubscribe, ChangeSource, Chosen, ClickEvidence,
-    MailPreferences, PreferenceStore, PreferencesError,
+    Confirmed, MailPreferences, PreferenceStore, PreferencesError,
 };
 use steward_core::domain::ports::Clock;
 use steward_core::http::body::decode_form;
@@ -72,6 +72,12 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
         _ => return Err(Problem::not_found("page")),
     };
     let claims = verify(app, &token, purpose)?;
+    if purpose == Purpose::Preferences && claims.expires_at.is_none() {
+        // Minted before preference links lapsed (some from unsubscribe pages): no longer honoured.
+        return Err(Problem::new(403, "expired_token", "This link has expired").with_detail(
+            "Nothing was changed. Use the link in a more recent email from us, or the privacy center.",
+        ));
+    }
     let id = token_id(&token);
     let profile = &claims.profile_id;
     let page = match (purpose, changing) {
@@ -138,10 +144,24 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
         }
         (Purpose::ConfirmSubscription, true) => {
             let client = client::client_info(request, app.clock.as_ref());
-            let click = ClickEvidence { source_ip: client.source_ip, user_agent: client.user_agent };
-            let preferences = confirm_subscription(&app.store, profile, &claims.subject, click, &id)
+            let click = ClickEvidence {
+                source_ip: client.source_ip,
+                user_agent: client.user_agent,
+                policy_version: app.config.policy_version.clone(),
+            };
+            let confirmed = confirm_subscription(&app.store, profile, &claims.subject, click, &id)
                 .await
                 .map_err(preferences_problem)?;
+            let Confirmed::Receiving(preferences) = confirmed else {
+                // Unsubscribed or withdrawn since the mail was sent: the click gives nothing back.
+                return Ok(respond::html(
+                    200,
+                    layout(
+                        "Nothing to confirm",
+                        "<h1>Nothing to confirm</h1><p>Since this message was sent, you unsubscribed or changed your choice, so this link changes nothing. To hear from us again, sign up on our site.</p>",
+                    ),
+                ));
+            };
             let listed: Vec<String> = preferences.receiving().iter().map(|t| label(app, t)).collect();
             // The address itself was reached: it may choose what it hears about from here.
             layout(

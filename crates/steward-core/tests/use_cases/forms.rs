@@ -376,3 +376,19 @@ async fn what_anyone_can_pile_up_in_one_persons_name_in_a_day_is_bounded() {
     let held = world.store.partition(&keys::profile_partition(&profile_id));
     assert_eq!(held.iter().filter(|((_, sk), _)| sk.starts_with("SUBMISSION#")).count() as u32, per_day);
 }
+
+#[tokio::test]
+async fn no_one_can_make_steward_send_an_address_more_than_a_few_confirmations_a_day() {
+    let world = World::new();
+    let topics = ["api-management", "integration", "identity", "cloud", "events", "careers"];
+    // Every subset a stranger could tick, from many addresses.
+    for (i, first) in topics.iter().enumerate() {
+        for second in &topics[i..] {
+            let fields = [("email", "flooded@example.com"), ("interests", *first), ("interests", *second)];
+            let _ = world.submit_from("newsletter", &fields, &format!("198.51.100.{i}"), None).await;
+        }
+    }
+    world.dispatch().await;
+    let confirmations = world.subjects_sent_to("flooded@example.com").len() as u32;
+    assert_eq!(confirmations, steward_core::domain::mail::confirmation::CONFIRMATIONS_PER_DAY);
+}

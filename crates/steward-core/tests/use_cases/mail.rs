@@ -11,8 +11,8 @@ use steward_core::domain::mail::campaign::{
 };
 use steward_core::domain::mail::outbox::MarketingConsent;
 use steward_core::domain::mail::preferences::{
-    choose_topics, confirm_subscription, ChangeSource, ClickEvidence, PreferenceChange, PreferenceStore,
-    PreferencesError, SuppressionStore,
+    choose_topics, confirm_subscription, ChangeSource, ClickEvidence, Confirmed, PreferenceChange,
+    PreferenceStore, PreferencesError, SuppressionStore,
 };
 use steward_core::domain::ports::Clock as _;
 use steward_core::domain::privacy::access::PrivacyStore as _;
@@ -334,7 +334,11 @@ async fn a_withdrawn_person_choosing_topics_again_gets_them_only_by_confirming_f
 
     let subject =
         steward_core::domain::mail::confirmation::subject_for(&BTreeSet::from(["cloud".to_owned()]));
-    let click = ClickEvidence { source_ip: "198.51.100.9".into(), user_agent: Some("Mail app".into()) };
+    let click = ClickEvidence {
+        source_ip: "198.51.100.9".into(),
+        user_agent: Some("Mail app".into()),
+        policy_version: "2018-03-23".into(),
+    };
     confirm_subscription(&world.store, &ana, &subject, click, "tok2").await.unwrap();
     assert!(world.store.may_receive(&ana, "cloud").await.unwrap(), "confirmed from the address");
 }
@@ -356,8 +360,16 @@ async fn a_confirmation_confirms_only_the_topics_its_mail_named() {
         .expect("a confirmation link");
     // Someone else ticks another topic in the person's name before they click.
     world.submit("newsletter", &[("email", &email("ana")), ("interests", "events")]).await;
-    let click = ClickEvidence { source_ip: "198.51.100.9".into(), user_agent: None };
-    let confirmed = confirm_subscription(&world.store, &ana, &claims.subject, click, "tok").await.unwrap();
+    let click = ClickEvidence {
+        source_ip: "198.51.100.9".into(),
+        user_agent: None,
+        policy_version: "2018-03-23".into(),
+    };
+    let Confirmed::Receiving(confirmed) =
+        confirm_subscription(&world.store, &ana, &claims.subject, click, "tok").await.unwrap()
+    else {
+        panic!("confirmed")
+    };
     assert_eq!(confirmed.topics, BTreeSet::from(["cloud".to_owned()]));
     assert!(!world.store.may_receive(&ana, "events").await.unwrap(), "never named in the mail clicked");
     let history = world.store.everything(&ana).await.unwrap().unwrap()["mail_preference_history"].clone();
@@ -374,7 +386,11 @@ async fn an_old_confirmation_link_after_erasure_confirms_nothing_and_says_so() {
         .unwrap();
     let subject =
         steward_core::domain::mail::confirmation::subject_for(&BTreeSet::from(["cloud".to_owned()]));
-    let click = ClickEvidence { source_ip: "198.51.100.9".into(), user_agent: None };
+    let click = ClickEvidence {
+        source_ip: "198.51.100.9".into(),
+        user_agent: None,
+        policy_version: "2018-03-23".into(),
+    };
     let outcome = confirm_subscription(&world.store, &receipt.profile_id, &subject, click, "tok").await;
     assert!(matches!(outcome, Err(PreferencesError::NotHeld)), "{outcome:?}");
 }
@@ -395,4 +411,30 @@ async fn after_erasure_no_sent_mail_marker_names_the_person() {
         .filter(|text| text.contains(receipt.profile_id.as_str()))
         .collect();
     assert!(left.is_empty(), "nothing kept names the erased profile: {left:?}");
+}
+
+#[tokio::test]
+async fn an_old_confirmation_link_after_unsubscribing_gives_nothing_back_and_says_so() {
+    let world = World::new();
+    let ana = subscriber(&world, "ana", "cloud").await;
+    world
+        .store
+        .change_preferences(
+            &ana,
+            &PreferenceChange::Unsubscribe { topic: None },
+            ChangeSource::OneClick,
+            "tok",
+        )
+        .await
+        .unwrap();
+    let subject =
+        steward_core::domain::mail::confirmation::subject_for(&BTreeSet::from(["cloud".to_owned()]));
+    let click = ClickEvidence {
+        source_ip: "198.51.100.9".into(),
+        user_agent: None,
+        policy_version: "2018-03-23".into(),
+    };
+    let outcome = confirm_subscription(&world.store, &ana, &subject, click, "tok2").await.unwrap();
+    assert_eq!(outcome, Confirmed::NothingLeft);
+    assert!(!world.store.may_receive(&ana, "cloud").await.unwrap(), "still unsubscribed");
 }

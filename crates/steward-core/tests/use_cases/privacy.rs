@@ -177,8 +177,8 @@ async fn erasing_a_person_removes_everything_but_the_payment_record_and_tells_th
 
     // Their four submissions, billing, history entry, mail log entry and pending export; the
     // export's and the topic's mail still owed; their email rate counters (forms, per window and
-    // per day, and privacy requests); and the profile.
-    assert_eq!(report, ErasureReport { items_deleted: 14, cv_versions_deleted: 2, payments_retained: 1 });
+    // per day, confirmation mails, and privacy requests); and the profile.
+    assert_eq!(report, ErasureReport { items_deleted: 15, cv_versions_deleted: 2, payments_retained: 1 });
     assert_erased(&world, &person);
     let audit = world.store.audit_month("2026-01").await.unwrap();
     assert_eq!(audit.len(), 1);
@@ -271,8 +271,8 @@ async fn expired_submissions_are_swept_and_the_profile_goes_with_the_last_of_the
     assert_eq!(report.items.get("submission"), Some(&1), "contact-us keeps a year");
     assert_eq!(
         report.items.get("rate_counter"),
-        Some(&3),
-        "one window's counters, per address and per IP, and the address's day"
+        Some(&4),
+        "one window's counters, per address and per IP, and the address's day and its confirmation mails"
     );
     assert_eq!(report.items.get("outbox_sent"), Some(&1));
     assert_eq!(report.profiles, 0, "the newsletter signup is still kept");
@@ -592,6 +592,32 @@ async fn a_person_gets_a_receipt_of_each_consent_with_the_notice_and_the_evidenc
     let confirmation = &receipts[1];
     assert_eq!(confirmation["services"][0]["purposes"][0]["purposeCategory"][1], "cloud");
     assert_eq!(confirmation["steward"]["source_ip"], "198.51.100.7", "who clicked, from where");
+    assert_eq!(confirmation["steward"]["policy_version"], "2018-03-23", "under which policy");
+    assert!(form["consentTimestamp"].is_i64(), "seconds since the epoch, as the specification has it");
+
+    // A form with a marketing purpose but no topic ticked gave no marketing consent.
+    let fields = [
+        ("name", NAME),
+        ("email", ADDRESS),
+        ("company", "Acme"),
+        ("country", "PT"),
+        ("product", "api-manager"),
+    ];
+    world.submit("product-download", &fields).await;
+    let everything = world.store.everything(&receipt.profile_id).await.unwrap().unwrap();
+    let receipts = steward_core::domain::privacy::receipts::consent_receipts(
+        &everything,
+        &world.catalogue,
+        &world.config,
+    );
+    let download = receipts.iter().find(|r| r["steward"]["form"] == "product-download").unwrap();
+    let purposes: Vec<&str> = download["services"][0]["purposes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["purposeId"].as_str().unwrap())
+        .collect();
+    assert!(!purposes.contains(&"marketing"), "{purposes:?}");
 }
 
 #[tokio::test]
@@ -625,6 +651,8 @@ async fn a_person_deletes_an_application_sent_in_their_name_with_its_cv() {
     let held: Vec<&str> =
         everything["submissions"].as_array().unwrap().iter().map(|s| s["form"].as_str().unwrap()).collect();
     assert_eq!(held, ["contact-us"], "theirs is gone, mine stays");
+    assert!(everything["profile"].get("phone").is_none(), "what it filled in goes with it");
+    assert_eq!(everything["profile"]["full_name"], NAME, "what the person gave stays");
     assert!(
         world.cvs.versions().iter().all(|v| !v.key.contains(theirs.submission_id.as_str())),
         "with its CV"

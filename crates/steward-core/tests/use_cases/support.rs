@@ -161,6 +161,7 @@ pub fn confirm(topics: &[&str]) -> steward_core::domain::mail::preferences::Pref
         click: steward_core::domain::mail::preferences::ClickEvidence {
             source_ip: "198.51.100.7".into(),
             user_agent: Some("use-case test".into()),
+            policy_version: "2018-03-23".into(),
         },
     }
 }

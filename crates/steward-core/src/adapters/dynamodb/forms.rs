@@ -117,13 +117,18 @@ impl DynamoStore {
         ]);
         let held = |attribute: &str| stored.is_some_and(|p| p.contains_key(attribute));
         let mut sources = HashMap::new();
+        let mut filled = Vec::new();
         for (attribute, value) in profile_values(data) {
             let Some(value) = value else { continue };
             if held(attribute) {
                 continue;
             }
             // Placeholders throughout: `state` and others are DynamoDB reserved words.
-            clauses.push(format!("#{attribute} = if_not_exists(#{attribute}, :{attribute})"));
+            // Still absent when written: the condition below says so, and a value a person
+            // corrected meanwhile refuses the write (which reads again) rather than being
+            // credited to this form.
+            clauses.push(format!("#{attribute} = :{attribute}"));
+            filled.push(attribute);
             names.insert(format!("#{attribute}"), attribute.to_owned());
             values.insert(format!(":{attribute}"), s(value));
             sources.insert(attribute.to_owned(), provenance(submission));
@@ -171,6 +176,7 @@ impl DynamoStore {
                         if has_provenance { "attribute_exists" } else { "attribute_not_exists" }
                     ),
                 ];
+                clauses.extend(filled.iter().map(|attribute| format!("attribute_not_exists(#{attribute})")));
                 for flag in MAIL_BLOCKING_FLAGS {
                     names.insert(format!("#{flag}"), flag.to_owned());
                     let test =

@@ -31,10 +31,21 @@ impl OutboxStore for DynamoStore {
                 .condition_expression("attribute_not_exists(pk)")
                 .build(),
         )?;
+        // Markers written before they were keyed by a hash (until 2027-01-06, when the last of
+        // them has expired: then this check goes).
+        let (legacy_pk, legacy_sk) = keys::outbox_sent(&message.id);
+        let not_sent_before = built(
+            ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(legacy_pk, legacy_sk)))
+                .condition_expression("attribute_not_exists(pk)")
+                .build(),
+        )?;
         let put = self.put_if_absent(item)?;
         if self
             .transact(vec![
                 TransactWriteItem::builder().condition_check(not_sent).build(),
+                TransactWriteItem::builder().condition_check(not_sent_before).build(),
                 TransactWriteItem::builder().put(put).build(),
             ])
             .await?
@@ -361,6 +372,9 @@ impl PreferenceStore for DynamoStore {
             topics.iter().cloned().collect::<Vec<_>>().join(",")
         };
         let mut click = None;
+        // This person's profile still (not recreated as a stub after an erasure, nor another
+        // person's), and a confirmation's topics still pending: a change races nothing.
+        let mut condition = "profile_id = :pid".to_owned();
         let (update, description) = match change {
             PreferenceChange::Confirm { topics, click: evidence } => {
                 let confirmable: std::collections::BTreeSet<String> =
@@ -369,6 +383,11 @@ impl PreferenceStore for DynamoStore {
                     return Ok(Some(current));
                 }
                 click = Some(evidence);
+                let mut update = update;
+                for (index, topic) in confirmable.iter().enumerate() {
+                    condition.push_str(&format!(" AND contains(pending_topics, :pending{index})"));
+                    update = update.expression_attribute_values(format!(":pending{index}"), s(topic));
+                }
                 (
                     update
                         // Confirmed from the address: consent given again, so a withdrawal of it ends.
@@ -424,13 +443,21 @@ impl PreferenceStore for DynamoStore {
         if let Some(click) = click {
             // The confirmation's evidence, as a form's: who clicked, from where, with what.
             log.insert("source_ip".into(), s(&click.source_ip));
+            log.insert("policy_version".into(), s(&click.policy_version));
             if let Some(user_agent) = &click.user_agent {
                 log.insert("user_agent".into(), s(user_agent));
             }
         }
         let put = built(Put::builder().table_name(&self.table).set_item(Some(log)).build())?;
         let items = vec![
-            TransactWriteItem::builder().update(built(update.build())?).build(),
+            TransactWriteItem::builder()
+                .update(built(
+                    update
+                        .condition_expression(condition)
+                        .expression_attribute_values(":pid", s(profile_id))
+                        .build(),
+                )?)
+                .build(),
             TransactWriteItem::builder().put(put).build(),
         ];
         self.transact(items).await?;

@@ -71,7 +71,10 @@ impl DynamoStore {
         let update = update
             .table_name(&self.table)
             .set_key(Some(key(profile_key.0, profile_key.1)))
-            .condition_expression("attribute_exists(pk)");
+            // This person's profile still: not one erased since, nor another person's who signed
+            // up again with the address.
+            .condition_expression("profile_id = :pid")
+            .expression_attribute_values(":pid", s(profile_id));
         let history = history_item(profile_id, &self.clock.timestamp(), change);
         let put = built(Put::builder().table_name(&self.table).set_item(Some(history)).build())?;
         self.transact(vec![
@@ -242,11 +245,50 @@ impl CorrectionStore for DynamoStore {
         )?;
         let history = history_item(profile_id, &self.clock.timestamp(), "deleted a submission".to_owned());
         let put = built(Put::builder().table_name(&self.table).set_item(Some(history)).build())?;
-        self.transact(vec![
+        let mut items = vec![
             TransactWriteItem::builder().delete(delete).build(),
             TransactWriteItem::builder().put(put).build(),
-        ])
-        .await
+        ];
+        // The profile values this submission filled in go with it (their provenance names it).
+        if let Some((profile_key, profile)) = self.profile(profile_id).await? {
+            let filled: Vec<String> = profile
+                .get(super::forms::PROVENANCE)
+                .and_then(|v| v.as_m().ok())
+                .map(|sources| {
+                    sources
+                        .iter()
+                        .filter(|(_, source)| {
+                            source
+                                .as_m()
+                                .ok()
+                                .and_then(|m| m.get("submission_id"))
+                                .and_then(|v| v.as_s().ok())
+                                == Some(&submission_id.to_owned())
+                        })
+                        .map(|(field, _)| field.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !filled.is_empty() {
+                let mut names =
+                    HashMap::from([("#provenance".to_owned(), super::forms::PROVENANCE.to_owned())]);
+                let mut removed = Vec::new();
+                for (index, field) in filled.iter().enumerate() {
+                    names.insert(format!("#f{index}"), field.clone());
+                    removed.push(format!("#f{index}"));
+                    removed.push(format!("#provenance.#f{index}"));
+                }
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(profile_key.0, profile_key.1)))
+                    .update_expression(format!("REMOVE {}", removed.join(", ")))
+                    .condition_expression("profile_id = :pid")
+                    .expression_attribute_values(":pid", s(profile_id))
+                    .set_expression_attribute_names(Some(names));
+                items.push(TransactWriteItem::builder().update(built(update.build())?).build());
+            }
+        }
+        self.transact(items).await
     }
 
     async fn change_email(
@@ -316,7 +358,8 @@ impl LimitStore for DynamoStore {
         let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(profile_key.0, profile_key.1)))
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression("profile_id = :pid")
+            .expression_attribute_values(":pid", s(profile_id))
             .expression_attribute_values(":purpose", AttributeValue::Ss(vec![purpose.to_owned()]))
             .expression_attribute_values(":now", s(now.rfc3339()));
         let mut items = vec![];

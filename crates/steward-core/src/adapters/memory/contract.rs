@@ -245,7 +245,11 @@ where
 }
 
 fn click() -> ClickEvidence {
-    ClickEvidence { source_ip: "198.51.100.7".into(), user_agent: Some("contract click".into()) }
+    ClickEvidence {
+        source_ip: "198.51.100.7".into(),
+        user_agent: Some("contract click".into()),
+        policy_version: "2018-03-23".into(),
+    }
 }
 
 /// Integrity: a form fills in only what a profile does not hold yet (never its address), and

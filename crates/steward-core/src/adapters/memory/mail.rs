@@ -286,6 +286,7 @@ impl PreferenceStore for MemoryStore {
             let (log_key, mut log) = mail_log_item(profile_id, &now, source, description, token_id);
             if let Some(click) = click {
                 log.insert("source_ip".into(), click.source_ip.clone().into());
+                log.insert("policy_version".into(), click.policy_version.clone().into());
                 if let Some(user_agent) = &click.user_agent {
                     log.insert("user_agent".into(), user_agent.clone().into());
                 }

@@ -169,6 +169,26 @@ impl CorrectionStore for MemoryStore {
             if table.remove(&key).is_none() {
                 return Ok(false);
             }
+            // The profile values this submission filled in go with it (their provenance names it).
+            if let Some(profile) = profile_key(table, profile_id).and_then(|key| table.get_mut(&key)) {
+                let filled: Vec<String> = profile
+                    .get("provenance")
+                    .and_then(|p| p.as_object())
+                    .map(|sources| {
+                        sources
+                            .iter()
+                            .filter(|(_, source)| source["submission_id"] == submission_id)
+                            .map(|(field, _)| field.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for field in filled {
+                    profile.remove(&field);
+                    if let Some(sources) = profile.get_mut("provenance").and_then(|p| p.as_object_mut()) {
+                        sources.remove(&field);
+                    }
+                }
+            }
             let (history_key, history) = history_item(profile_id, &now, "deleted a submission".to_owned());
             table.insert(history_key, history);
             Ok(true)

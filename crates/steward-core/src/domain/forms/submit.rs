@@ -10,7 +10,7 @@ use crate::domain::fields::FieldError;
 use crate::domain::forms::catalogue::{Catalogue, FormDefinition, Purpose};
 use crate::domain::forms::validation::{validate, FormInput, ValidForm};
 use crate::domain::ids::{FormId, IdempotencyKey, ProfileId, SubmissionId};
-use crate::domain::mail::confirmation::confirmation_mail;
+use crate::domain::mail::confirmation::{confirmation_mail, may_send_confirmation};
 use crate::domain::mail::outbox::OutboxStore;
 use crate::domain::ports::{RateLimiter, StoreError};
 use crate::time::Timestamp;
@@ -189,10 +189,13 @@ where
     // that it goes out even if SES is down now. Its id makes a retried submission owe it once.
     let unconfirmed: BTreeSet<String> =
         submission.data.topics.difference(&profile.confirmed_topics).cloned().collect();
-    if !unconfirmed.is_empty() && !profile.suppressed {
+    let now = submission.client.received_at;
+    if !unconfirmed.is_empty()
+        && !profile.suppressed
+        && may_send_confirmation(store, config, &profile.email, now).await?
+    {
         // To the address the profile holds (the one a person proved, if any), not the spelling
         // typed this time.
-        let now = submission.client.received_at;
         let message =
             confirmation_mail(config, &catalogue.topics, &profile.email, &profile_id, &unconfirmed, now);
         store.enqueue(&message, now.epoch_seconds()).await?;

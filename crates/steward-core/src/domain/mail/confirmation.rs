@@ -4,14 +4,38 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::Config;
+use crate::domain::fields::address_key;
+use crate::domain::forms::submit::FixedWindow;
 use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::OutboxMessage;
 use crate::domain::mail::MailKind;
+use crate::domain::ports::{RateLimiter, StoreError};
 use crate::time::Timestamp;
 use crate::token::Purpose;
 
 /// How long a confirmation link works.
 pub const CONFIRMATION_DAYS: u32 = 7;
+
+/// Confirmation mails one address may be sent in a day, however many forms or preference saves
+/// ask for them: anyone can type an address, and the organisation's mail must not become a way
+/// to flood it.
+pub const CONFIRMATIONS_PER_DAY: u32 = 3;
+
+/// Counts a confirmation mail against the address's day; `false` once the day's are used up
+/// (the topics stay pending, and a later day's form or save asks again).
+pub async fn may_send_confirmation<S: RateLimiter>(
+    store: &S,
+    config: &Config,
+    address: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let day = FixedWindow::containing(now, std::time::Duration::from_secs(86_400));
+    let subject = config.hash_key.pseudonym("rate-email", &address_key(address));
+    Ok(store.hit(CONFIRMATION_RATE_SCOPE, &subject, day.start, day.end).await? <= CONFIRMATIONS_PER_DAY)
+}
+
+/// The rate-limit scope of confirmation mails, keyed like the address's other limits.
+pub const CONFIRMATION_RATE_SCOPE: &str = "confirm-mail";
 
 /// The token subject of a confirmation link: the topics it confirms, sorted (topic ids are
 /// catalogue ids, which never hold a comma).

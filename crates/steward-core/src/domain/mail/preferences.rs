@@ -9,8 +9,9 @@ use std::future::Future;
 
 use crate::config::Config;
 use crate::domain::ids::ProfileId;
-use crate::domain::mail::confirmation::{confirmation_mail, topics_of};
+use crate::domain::mail::confirmation::{confirmation_mail, may_send_confirmation, topics_of};
 use crate::domain::mail::outbox::OutboxStore;
+use crate::domain::ports::RateLimiter;
 use crate::domain::ports::StoreError;
 use crate::time::Timestamp;
 
@@ -72,6 +73,8 @@ impl MailPreferences {
 pub struct ClickEvidence {
     pub source_ip: String,
     pub user_agent: Option<String>,
+    /// The policy in force when the person clicked.
+    pub policy_version: String,
 }
 
 /// What a preference change does.
@@ -148,6 +151,16 @@ pub enum PreferencesError {
     Store(#[from] StoreError),
 }
 
+/// What a confirmation click did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmed {
+    /// The topics the link named are received now (confirmed by this click, or before it).
+    Receiving(MailPreferences),
+    /// Nothing the link named is pending or received any more: the person unsubscribed,
+    /// withdrew or changed their choice since the mail was sent. Nothing changed.
+    NothingLeft,
+}
+
 /// The confirmation link's POST: confirms the topics its mail named, with the click's evidence.
 pub async fn confirm_subscription<S: PreferenceStore>(
     store: &S,
@@ -155,17 +168,17 @@ pub async fn confirm_subscription<S: PreferenceStore>(
     link_subject: &str,
     click: ClickEvidence,
     token_id: &str,
-) -> Result<MailPreferences, PreferencesError> {
+) -> Result<Confirmed, PreferencesError> {
     let topics = topics_of(link_subject).ok_or(PreferencesError::NamesNoTopics)?;
-    store
-        .change_preferences(
-            profile,
-            &PreferenceChange::Confirm { topics, click },
-            ChangeSource::Confirmation,
-            token_id,
-        )
+    let change = PreferenceChange::Confirm { topics: topics.clone(), click };
+    let preferences = store
+        .change_preferences(profile, &change, ChangeSource::Confirmation, token_id)
         .await?
-        .ok_or(PreferencesError::NotHeld)
+        .ok_or(PreferencesError::NotHeld)?;
+    if preferences.receiving().is_disjoint(&topics) {
+        return Ok(Confirmed::NothingLeft);
+    }
+    Ok(Confirmed::Receiving(preferences))
 }
 
 /// One-click unsubscribe, from one topic or from everything: instant, and owed no confirmation.
@@ -185,15 +198,15 @@ pub struct Chosen {
     pub preferences: MailPreferences,
     /// Topics added, waiting for the confirmation just mailed to the person's address.
     pub awaiting_confirmation: BTreeSet<String>,
-    /// Topics added that no confirmation could be mailed for (the address is suppressed, or
-    /// processing is restricted or objected to).
+    /// Topics added that no confirmation could be mailed for (the address is suppressed,
+    /// processing is restricted or objected to, or the day's confirmations are used up).
     pub not_mailable: bool,
 }
 
 /// The preference center's save: unticked topics stop at once; ticked topics the person does not
 /// already receive wait for a confirmation mailed to the profile's own address, exactly as a
 /// form's do. `chosen` holds catalogue topics only.
-pub async fn choose_topics<S: PreferenceStore + OutboxStore>(
+pub async fn choose_topics<S: PreferenceStore + OutboxStore + RateLimiter>(
     store: &S,
     config: &Config,
     labels: &BTreeMap<String, String>,
@@ -210,7 +223,9 @@ pub async fn choose_topics<S: PreferenceStore + OutboxStore>(
         .change_preferences(profile, &change, ChangeSource::Preferences, token_id)
         .await?
         .ok_or(PreferencesError::NotHeld)?;
-    let mailable = !preferences.suppressed && !preferences.limited;
+    let mailable = !preferences.suppressed
+        && !preferences.limited
+        && (pending.is_empty() || may_send_confirmation(store, config, &preferences.email, now).await?);
     if !pending.is_empty() && mailable {
         let message = confirmation_mail(config, labels, &preferences.email, profile, &pending, now);
         store.enqueue(&message, now.epoch_seconds()).await?;

@@ -117,7 +117,9 @@ impl PaymentStatus {
     /// Stripe's subscription statuses, as Steward records them.
     pub fn from_subscription(status: &str) -> Option<Self> {
         Some(match status {
-            "incomplete" | "incomplete_expired" => Self::Incomplete,
+            "incomplete" => Self::Incomplete,
+            // The first payment never came within Stripe's 23 hours: over, nothing runs.
+            "incomplete_expired" => Self::Failed,
             "active" | "trialing" => Self::Active,
             "past_due" => Self::PastDue,
             "unpaid" | "paused" => Self::Unpaid,

@@ -18,7 +18,8 @@ use crate::domain::ports::StoreError;
 pub const PAYMENT_RETENTION_DAYS: i64 = 7 * 365;
 
 /// Rate-limit scopes whose subject is a keyed hash of the person's address.
-pub const EMAIL_RATE_SCOPES: [&str; 4] = ["email", "email-day", "privacy-email", "privacy-request"];
+pub const EMAIL_RATE_SCOPES: [&str; 5] =
+    ["email", "email-day", "confirm-mail", "privacy-email", "privacy-request"];
 
 /// A table item's keys.
 pub type ItemKey = (String, String);

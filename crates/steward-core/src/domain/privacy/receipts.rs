@@ -28,7 +28,9 @@ pub fn consent_receipts(everything: &Value, catalogue: &Catalogue, config: &Conf
         json!({
             "version": "KI-CR-v1.1.0",
             "jurisdiction": jurisdiction,
-            "consentTimestamp": at,
+            // The specification's timestamp is seconds since the epoch; the time as written too.
+            "consentTimestamp": epoch_seconds(at),
+            "consentTime": at,
             "collectionMethod": method,
             "consentReceiptID": id,
             "language": "en",
@@ -49,10 +51,14 @@ pub fn consent_receipts(everything: &Value, catalogue: &Catalogue, config: &Conf
             .map(|f| f.keys().map(String::as_str).collect())
             .unwrap_or_default();
         let topics = consent["marketing_topics"].clone();
+        let ticked = topics.as_array().is_some_and(|t| !t.is_empty());
         let purposes: Vec<Value> = consent["purposes"]
             .as_array()
             .into_iter()
             .flatten()
+            // Marketing is consented to only by ticking topics, and only given once the address
+            // confirms them (a confirmation receipt of its own): a form without ticks gave none.
+            .filter(|purpose| purpose["id"] != "marketing" || ticked)
             .map(|purpose| {
                 let id = purpose["id"].as_str().unwrap_or_default();
                 let basis = purpose["basis"].as_str().unwrap_or_default();
@@ -71,6 +77,7 @@ pub fn consent_receipts(everything: &Value, catalogue: &Catalogue, config: &Conf
                     "primaryPurpose": basis != "consent",
                     "termination": submission["retained_until"],
                     "thirdPartyDisclosure": false,
+                    "status": if id == "marketing" { "asked: given once the address confirms" } else { "given" },
                 })
             })
             .collect();
@@ -123,12 +130,21 @@ pub fn consent_receipts(everything: &Value, catalogue: &Catalogue, config: &Conf
         );
         receipt["services"] = json!([{ "service": "Marketing email", "purposes": topics }]);
         receipt["steward"] = json!({
+            "policy_version": change["policy_version"],
             "source_ip": change["source_ip"],
             "user_agent": change["user_agent"],
             "link_id": change["token_id"],
         });
         receipts.push(receipt);
     }
-    receipts.sort_by(|a, b| a["consentTimestamp"].as_str().cmp(&b["consentTimestamp"].as_str()));
+    receipts.sort_by_key(|receipt| receipt["consentTimestamp"].as_i64());
     receipts
+}
+
+/// Seconds since the epoch of an RFC 3339 time as Steward writes them.
+fn epoch_seconds(at: &Value) -> Option<i64> {
+    let text = at.as_str()?;
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
 }
