@@ -96,25 +96,39 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
 
     match submit_form(&app.store, &app.config, &app.catalogue, command).await {
         Ok(outcome) => accepted(app, json_client, form, purchase.as_deref(), outcome),
-        Err(SubmitError::Invalid(errors)) => fail(Problem::validation(errors), &form.title),
-        Err(SubmitError::RateLimited { retry_after }) => fail(
-            Problem::new(429, "rate_limited", "Too many submissions")
-                .with_detail("Please wait a little and try again.")
-                .with_retry_after(retry_after.as_secs()),
-            &form.title,
-        ),
-        Err(SubmitError::KeyReused) => fail(
-            Problem::validation(vec![FieldError::new(
-                "Idempotency-Key",
-                "idempotency_key_reused",
-                "was used before for a different submission; use a new key for a new submission",
-            )]),
-            &form.title,
-        ),
         Err(SubmitError::Store(err)) => {
             tracing::error!(error = %error_chain(&err), form = form.id.as_str(), "storing the submission failed");
             fail(Problem::from_store(&err), &form.title)
         }
+        Err(refused) => fail(refusal(refused), &form.title),
+    }
+}
+
+/// Why a submission was refused, as its answer says it (a store failure is logged first).
+fn refusal(err: SubmitError) -> Problem {
+    match err {
+        SubmitError::Invalid(errors) => Problem::validation(errors),
+        SubmitError::RateLimited { retry_after } => Problem::new(429, "rate_limited", "Too many submissions")
+            .with_detail("Please wait a little and try again.")
+            .with_retry_after(retry_after.as_secs()),
+        SubmitError::KeyReused => Problem::validation(vec![FieldError::new(
+            "Idempotency-Key",
+            "idempotency_key_reused",
+            "was used before for a different submission; use a new key for a new submission",
+        )]),
+        SubmitError::AddressFull => {
+            Problem::new(429, "address_full", "This address holds as many submissions as we keep")
+                .with_detail(
+                    "We keep a limited number of submissions for one address. The person it belongs to can \
+                     delete earlier ones in the privacy center, or wait until they are deleted.",
+                )
+                .with_errors(vec![FieldError::new(
+                    "email",
+                    "address_full",
+                    "holds as many submissions as we keep for one address",
+                )])
+        }
+        SubmitError::Store(err) => Problem::from_store(&err),
     }
 }
 
@@ -275,6 +289,15 @@ mod tests {
             Body::Text(text) => serde_json::from_str(text).unwrap(),
             other => panic!("unexpected body {other:?}"),
         }
+    }
+
+    #[test]
+    fn an_address_at_its_bound_is_told_so_naming_the_field() {
+        let problem = refusal(SubmitError::AddressFull);
+        assert_eq!((problem.status, problem.code), (429, "address_full"));
+        assert_eq!(problem.errors[0].field, "email", "the field a JSON client shows it at");
+        let reused = refusal(SubmitError::KeyReused);
+        assert_eq!((reused.status, reused.errors[0].field.as_str()), (422, "Idempotency-Key"));
     }
 
     #[tokio::test]

@@ -392,3 +392,46 @@ async fn no_one_can_make_steward_send_an_address_more_than_a_few_confirmations_a
     let confirmations = world.subjects_sent_to("flooded@example.com").len() as u32;
     assert_eq!(confirmations, steward_core::domain::mail::confirmation::CONFIRMATIONS_PER_DAY);
 }
+
+#[tokio::test]
+async fn what_one_address_holds_is_bounded_however_long_anyone_keeps_at_it() {
+    use steward_core::domain::forms::submit::SUBMISSIONS_HELD_PER_ADDRESS;
+    let world = World::new();
+    let fields = [("name", "Vic"), ("email", "held@example.com"), ("message", "x")];
+    let mut stored = Vec::new();
+    let mut refused = false;
+    // A patient attacker: day after day, from many addresses, within every rate limit.
+    for attempt in 0..SUBMISSIONS_HELD_PER_ADDRESS * 2 {
+        if attempt % 5 == 0 {
+            world.clock.advance(3 * 3_600);
+        }
+        let ip = format!("198.51.100.{}", attempt % 250);
+        match world.submit_from("contact-us", &fields, &ip, None).await {
+            Ok(SubmitOutcome::Stored(receipt)) => stored.push(receipt),
+            Err(SubmitError::AddressFull) => refused = true,
+            _ => {}
+        }
+    }
+    assert!(refused, "the address's share is full");
+    assert_eq!(stored.len() as u32, SUBMISSIONS_HELD_PER_ADDRESS, "and holds exactly its bound");
+
+    // The person deletes one of them in the privacy center: there is room for one more.
+    let profile_id = stored[0].profile_id.clone();
+    steward_core::domain::privacy::correction::delete_submission(
+        &world.store,
+        &world.cvs,
+        &profile_id,
+        stored[0].submission_id.as_str(),
+    )
+    .await
+    .unwrap();
+    world.clock.advance(86_400);
+    assert!(matches!(
+        world.submit_from("contact-us", &fields, "203.0.113.9", None).await,
+        Ok(SubmitOutcome::Stored(_))
+    ));
+    assert!(matches!(
+        world.submit_from("contact-us", &fields, "203.0.113.10", None).await,
+        Err(SubmitError::AddressFull)
+    ));
+}

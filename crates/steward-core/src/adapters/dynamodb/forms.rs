@@ -155,11 +155,16 @@ impl DynamoStore {
         names.insert("#retain".into(), format!("{RETAIN_UNTIL_PREFIX}{}", submission.form.as_str()));
         values.insert(":retain".into(), n(submission.expires_at.epoch_seconds()));
         let mut expression = format!("SET {}", clauses.join(", "));
+        // How many live submissions the address holds, counted up here and recounted when it
+        // reaches the bound (retention and the person's deletions make room without counting down).
+        expression.push_str(" ADD #held :one");
+        names.insert("#held".into(), HELD_SUBMISSIONS.into());
+        values.insert(":one".into(), n(1));
         if !data.topics.is_empty() {
             // Ticked topics wait for the confirmation link (double opt-in) before any marketing. A
             // withdrawal of consent stands: a form is anyone's word, and only the confirmation
             // from the address gives consent again.
-            expression.push_str(" ADD pending_topics :topics");
+            expression.push_str(", pending_topics :topics");
             values.insert(":topics".into(), AttributeValue::Ss(data.topics.iter().cloned().collect()));
         }
 
@@ -169,8 +174,10 @@ impl DynamoStore {
         let condition = match stored {
             None => "attribute_not_exists(profile_id)".to_owned(),
             Some(stored) => {
+                values.insert(":held_limit".into(), n(submission.held_limit));
                 let mut clauses = vec![
                     "profile_id = :id".to_owned(),
+                    "(attribute_not_exists(#held) OR #held < :held_limit)".to_owned(),
                     format!(
                         "{}(#provenance)",
                         if has_provenance { "attribute_exists" } else { "attribute_not_exists" }
@@ -202,6 +209,10 @@ impl DynamoStore {
 
 /// The profile attribute that says where each value came from and when.
 pub(crate) const PROVENANCE: &str = "provenance";
+
+/// The profile attribute that counts the address's live submissions (at least: it is recounted
+/// when it reaches the bound).
+const HELD_SUBMISSIONS: &str = "held_submissions";
 
 /// The profile fields a submission may fill in, by attribute.
 pub(crate) fn profile_values(
@@ -277,10 +288,81 @@ impl SubmissionStore for DynamoStore {
                         let now = self.get((pk.clone(), sk.clone())).await?;
                         return Ok((upserted(id, now.as_ref(), submission), Inserted::AlreadyStored));
                     }
+                    // At the bound, as counted: count again what is really held.
+                    let counted = stored
+                        .as_ref()
+                        .and_then(|p| p.get(HELD_SUBMISSIONS))
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|v| v.parse::<u32>().ok());
+                    if let Some(counted) = counted.filter(|c| *c >= submission.held_limit) {
+                        let now = submission.client.received_at.epoch_seconds();
+                        let held = self.live_submissions(&id, now).await?;
+                        if held >= submission.held_limit {
+                            return Ok((upserted(id, stored.as_ref(), submission), Inserted::AddressFull));
+                        }
+                        self.recount_held(&pk, &sk, counted, held).await?;
+                    }
                 }
             }
         }
         Err(StoreError::Unavailable("the profile kept changing during the submission".into()))
+    }
+}
+
+impl DynamoStore {
+    /// How many of a profile's submissions are live (DynamoDB deletes expired items within days,
+    /// not at once, so the expiry is compared too).
+    async fn live_submissions(&self, id: &ProfileId, now: i64) -> Result<u32, StoreError> {
+        let mut held = 0u32;
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :submission)")
+                .filter_expression("attribute_not_exists(#ttl) OR #ttl > :now")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_names("#ttl", keys::TTL)
+                .expression_attribute_values(":pk", s(keys::profile_partition(id.as_str())))
+                .expression_attribute_values(":submission", s("SUBMISSION#"))
+                .expression_attribute_values(":now", n(now))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            held = held.saturating_add(u32::try_from(page.count()).unwrap_or(u32::MAX));
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(held);
+            }
+        }
+    }
+
+    /// Sets the count to what is held, unless another submission counted meanwhile (then the
+    /// next attempt sees that).
+    async fn recount_held(&self, pk: &str, sk: &str, counted: u32, held: u32) -> Result<(), StoreError> {
+        let written = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("SET #held = :held")
+            .condition_expression("#held = :counted")
+            .expression_attribute_names("#held", HELD_SUBMISSIONS)
+            .expression_attribute_values(":held", n(held))
+            .expression_attribute_values(":counted", n(counted))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(classify(err)),
+        }
     }
 }
 

@@ -159,6 +159,7 @@ fn submission(email: &str, id: SubmissionId, now: i64, topics: &[&str]) -> NewSu
         },
         expires_at: received_at.plus_days(30),
         fingerprint,
+        held_limit: crate::domain::forms::submit::SUBMISSIONS_HELD_PER_ADDRESS,
         client,
     }
 }
@@ -210,6 +211,29 @@ pub async fn submission_contract<S: SubmissionStore>(store: &S, now: i64) {
     let ((left, left_inserted), (right, right_inserted)) = (left.unwrap(), right.unwrap());
     assert_eq!((left_inserted, right_inserted), (Inserted::New, Inserted::New), "both are stored");
     assert_eq!(left.id, right.id, "concurrent first submissions for one address end with one profile");
+
+    // What one address holds is bounded; what has expired or was deleted makes room again.
+    let bounded = format!("{}@example.com", unique("bounded"));
+    let held = |at: i64| {
+        let mut held = submission(&bounded, SubmissionId::new_random(), at, &[]);
+        held.held_limit = 2;
+        held
+    };
+    let mut short_lived = held(now);
+    short_lived.expires_at = timestamp(now + 10);
+    assert_eq!(store.store_submission(&short_lived).await.unwrap().1, Inserted::New);
+    assert_eq!(store.store_submission(&held(now + 1)).await.unwrap().1, Inserted::New);
+    assert_eq!(store.store_submission(&held(now + 2)).await.unwrap().1, Inserted::AddressFull, "full");
+    assert_eq!(
+        store.store_submission(&held(now + 20)).await.unwrap().1,
+        Inserted::New,
+        "the expired one makes room"
+    );
+    assert_eq!(
+        store.store_submission(&held(now + 21)).await.unwrap().1,
+        Inserted::AddressFull,
+        "and one only"
+    );
 }
 
 /// The outbox: a message is owed once, taken by one dispatcher at a time, retried when asked,

@@ -73,6 +73,16 @@ impl SubmissionStore for MemoryStore {
                 // A retry: nothing is written, and the profile is read as it is now.
                 return Ok((upserted(id, stored.as_ref(), submission), Inserted::AlreadyStored));
             }
+            // Live submissions only: what retention has deleted (or its TTL passed) makes room.
+            let now = submission.client.received_at.epoch_seconds();
+            let held = super::partition(table, &keys::profile_partition(id.as_str()))
+                .filter(|((_, sk), item)| {
+                    sk.starts_with("SUBMISSION#") && number(item, keys::TTL).is_none_or(|at| at > now)
+                })
+                .count();
+            if held >= submission.held_limit as usize {
+                return Ok((upserted(id, stored.as_ref(), submission), Inserted::AddressFull));
+            }
             let mut profile = stored.clone().unwrap_or_default();
             update_profile(&mut profile, submission, &id);
             table.insert(profile_key.clone(), profile);

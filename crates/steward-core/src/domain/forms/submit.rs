@@ -69,6 +69,8 @@ pub struct NewSubmission {
     /// What the request said, as a digest: a retry with the same idempotency key must say the
     /// same, or it is another request reusing the key.
     pub fingerprint: String,
+    /// Live submissions the address may hold, this one included.
+    pub held_limit: u32,
 }
 
 pub struct SubmitCommand<'a> {
@@ -102,6 +104,9 @@ pub enum SubmitError {
     /// The idempotency key was used before for a request that said something else.
     #[error("the idempotency key was used for a different request")]
     KeyReused,
+    /// The address holds as many submissions as any address may.
+    #[error("the address holds as many submissions as it may")]
+    AddressFull,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -171,6 +176,7 @@ where
         },
         expires_at: client.received_at.plus_days(form.retention_days),
         fingerprint: request_fingerprint(&form.id, &data),
+        held_limit: SUBMISSIONS_HELD_PER_ADDRESS,
         data,
         client,
     };
@@ -183,6 +189,10 @@ where
         Inserted::DifferentRequest => {
             tracing::info!(form = form.id.as_str(), "an idempotency key reused for a different request");
             return Err(SubmitError::KeyReused);
+        }
+        Inserted::AddressFull => {
+            tracing::info!(form = form.id.as_str(), "the address holds as many submissions as it may");
+            return Err(SubmitError::AddressFull);
         }
     };
     // Double opt-in: topics not yet confirmed get a confirmation email, owed through the outbox so
@@ -250,7 +260,16 @@ pub enum Inserted {
     AlreadyStored,
     /// Its id is taken by a request that said something else: nothing was written.
     DifferentRequest,
+    /// The address already holds `held_limit` live submissions: nothing was written.
+    AddressFull,
 }
+
+/// Live submissions one address may hold, whoever sent them. The daily limit bounds a day; this
+/// bounds every day together, so that `GET /me` and the export stay small however long a
+/// stranger keeps at it (each submission is at most a few tens of kilobytes: a few megabytes in
+/// all). A person makes room by deleting submissions in the privacy center, and retention does
+/// it for them.
+pub const SUBMISSIONS_HELD_PER_ADDRESS: u32 = 200;
 
 /// The digest of a request for its idempotency key: the form and every validated value, in a
 /// canonical form (sorted keys and sets), so that a byte-different retry of the same request
