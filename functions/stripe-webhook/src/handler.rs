@@ -43,13 +43,16 @@ async fn receive(app: &App, request: &Request) -> Result<Response<Body>, Problem
     let now = app.clock.now();
     verify(header, payload, &app.secrets, app.tolerance_seconds, now).map_err(|err| {
         tracing::warn!(reason = %err, "webhook refused");
-        let code = match err {
-            SignatureError::Missing => "missing_signature",
-            SignatureError::Malformed => "malformed_signature",
-            SignatureError::Mismatch => "invalid_signature",
-            SignatureError::Stale => "stale_signature",
+        let (status, code, title) = match err {
+            SignatureError::TooLarge => {
+                (413, "body_too_large", "The webhook body is larger than any Stripe event")
+            }
+            SignatureError::Missing => (400, "missing_signature", "The webhook signature is not valid"),
+            SignatureError::Malformed => (400, "malformed_signature", "The webhook signature is not valid"),
+            SignatureError::Mismatch => (400, "invalid_signature", "The webhook signature is not valid"),
+            SignatureError::Stale => (400, "stale_signature", "The webhook signature is not valid"),
         };
-        Problem::new(400, code, "The webhook signature is not valid").with_detail(err.to_string())
+        Problem::new(status, code, title).with_detail(err.to_string())
     })?;
     let event: StripeEvent = serde_json::from_slice(payload).map_err(|e| {
         Problem::new(400, "malformed_json", "The webhook body is not a Stripe event")

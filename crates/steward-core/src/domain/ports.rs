@@ -5,6 +5,9 @@
 //! implements every one of them in memory for the use cases' own tests.
 
 use std::future::Future;
+use std::time::Duration;
+
+use crate::time::Timestamp;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -29,6 +32,25 @@ impl StoreError {
 pub struct UnknownStoredValue {
     pub what: &'static str,
     pub value: String,
+}
+
+/// A fixed rate-limit window in epoch seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedWindow {
+    pub start: i64,
+    pub end: i64,
+}
+
+impl FixedWindow {
+    pub fn containing(at: Timestamp, length: Duration) -> Self {
+        let length = length.as_secs().max(1) as i64;
+        let start = at.epoch_seconds().div_euclid(length) * length;
+        Self { start, end: start + length }
+    }
+
+    pub fn remaining_after(&self, at: Timestamp) -> Duration {
+        Duration::from_secs((self.end - at.epoch_seconds()).max(1) as u64)
+    }
 }
 
 /// Fixed-window counters that expire by themselves.

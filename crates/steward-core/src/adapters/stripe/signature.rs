@@ -12,7 +12,19 @@ pub enum SignatureError {
     Malformed,
     Mismatch,
     Stale,
+    /// The body is larger than any event Stripe sends: refused before any MAC is computed.
+    TooLarge,
 }
+
+/// Stripe signs with one `v1` entry, two while an endpoint secret is rolled: a header with more
+/// is not Stripe's, and is refused before any MAC is computed (each entry would otherwise cost
+/// an HMAC over the whole body).
+pub const MAX_SIGNATURES: usize = 4;
+
+/// The largest body verified. Stripe's events are a few kilobytes (an object and what changed in
+/// it); a quarter of a megabyte leaves room for the largest invoice with many lines, and bounds
+/// what an unsigned request can make us hash.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 
 impl std::fmt::Display for SignatureError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -21,6 +33,7 @@ impl std::fmt::Display for SignatureError {
             Self::Malformed => "the Stripe-Signature header is malformed",
             Self::Mismatch => "no signature matches the body",
             Self::Stale => "the signature's timestamp is outside the tolerance",
+            Self::TooLarge => "the body is larger than any Stripe event",
         })
     }
 }
@@ -34,6 +47,9 @@ pub fn verify(
     now: i64,
 ) -> Result<i64, SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return Err(SignatureError::TooLarge);
+    }
     let mut timestamp = None;
     let mut signatures = Vec::new();
     for part in header.split(',') {
@@ -43,6 +59,7 @@ pub fn verify(
                 timestamp = Some(value.parse::<i64>().map_err(|_| SignatureError::Malformed)?)
             }
             "t" => return Err(SignatureError::Malformed),
+            "v1" if signatures.len() == MAX_SIGNATURES => return Err(SignatureError::Malformed),
             "v1" => signatures.push(hex::decode(value).map_err(|_| SignatureError::Malformed)?),
             _ => {} // other schemes (v0, test) are ignored, as Stripe's libraries do
         }
@@ -51,22 +68,24 @@ pub fn verify(
     if signatures.is_empty() {
         return Err(SignatureError::Malformed);
     }
+    // The tolerance costs nothing to check, so a replayed or made-up old header is refused
+    // before the body is hashed. abs_diff: a timestamp near i64's ends must not overflow (found
+    // by fuzzing).
+    if now.abs_diff(timestamp) > tolerance_seconds.unsigned_abs() {
+        return Err(SignatureError::Stale);
+    }
+    // One pass over the body per secret; each signature is then compared with that MAC in
+    // constant time (a clone of the finished state costs only the final blocks).
     let matches = secrets.iter().any(|secret| {
-        signatures.iter().any(|signature| {
-            let mut mac =
-                Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-            mac.update(timestamp.to_string().as_bytes());
-            mac.update(b".");
-            mac.update(payload);
-            mac.verify_slice(signature).is_ok()
-        })
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(payload);
+        signatures.iter().any(|signature| mac.clone().verify_slice(signature).is_ok())
     });
     if !matches {
         return Err(SignatureError::Mismatch);
-    }
-    // abs_diff: a timestamp near i64's ends must not overflow (found by fuzzing).
-    if now.abs_diff(timestamp) > tolerance_seconds.unsigned_abs() {
-        return Err(SignatureError::Stale);
     }
     Ok(timestamp)
 }
@@ -109,6 +128,20 @@ mod tests {
         let expected = sign("whsec_test", 1_492_774_577, b"{}");
         let header = format!("t=1492774577,v1={expected}");
         assert!(verify(Some(&header), b"{}", &["whsec_test".into()], 300, 1_492_774_577).is_ok());
+    }
+
+    #[test]
+    fn more_entries_than_stripe_sends_and_bodies_larger_than_its_events_are_refused_unhashed() {
+        let good = sign("whsec_current", NOW, BODY);
+        let padding = format!(",v1={}", "00".repeat(32)).repeat(MAX_SIGNATURES - 1);
+        let header = format!("t={NOW}{padding},v1={good}");
+        assert!(verify(Some(&header), BODY, &secrets(), 300, NOW).is_ok(), "as many as Stripe may send");
+        let header = format!("t={NOW},v1={}{padding},v1={good}", "00".repeat(32));
+        assert_eq!(verify(Some(&header), BODY, &secrets(), 300, NOW), Err(SignatureError::Malformed));
+
+        let large = vec![b' '; MAX_PAYLOAD_BYTES + 1];
+        let header = format!("t={NOW},v1={}", sign("whsec_current", NOW, &large));
+        assert_eq!(verify(Some(&header), &large, &secrets(), 300, NOW), Err(SignatureError::TooLarge));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::domain::forms::validation::{validate, FormInput, ValidForm};
 use crate::domain::ids::{FormId, IdempotencyKey, ProfileId, SubmissionId};
 use crate::domain::mail::confirmation::{confirmation_mail, may_send_confirmation};
 use crate::domain::mail::outbox::OutboxStore;
-use crate::domain::ports::{RateLimiter, StoreError};
+use crate::domain::ports::{FixedWindow, RateLimiter, StoreError};
 use crate::time::Timestamp;
 
 /// What the browser sent about itself, as the policy says we collect: IP address (from API
@@ -218,25 +218,6 @@ where
         "submission stored"
     );
     Ok(outcome)
-}
-
-/// A fixed rate-limit window in epoch seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FixedWindow {
-    pub start: i64,
-    pub end: i64,
-}
-
-impl FixedWindow {
-    pub fn containing(at: Timestamp, length: Duration) -> Self {
-        let length = length.as_secs().max(1) as i64;
-        let start = at.epoch_seconds().div_euclid(length) * length;
-        Self { start, end: start + length }
-    }
-
-    fn remaining_after(&self, at: Timestamp) -> Duration {
-        Duration::from_secs((self.end - at.epoch_seconds()).max(1) as u64)
-    }
 }
 
 // --- The port this use case needs ---------------------------------------------------------

@@ -5,11 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::Config;
 use crate::domain::fields::address_key;
-use crate::domain::forms::submit::FixedWindow;
 use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::OutboxMessage;
 use crate::domain::mail::MailKind;
-use crate::domain::ports::{RateLimiter, StoreError};
+use crate::domain::ports::{FixedWindow, RateLimiter, StoreError};
 use crate::time::Timestamp;
 use crate::token::Purpose;
 

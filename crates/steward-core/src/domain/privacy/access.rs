@@ -74,7 +74,7 @@ pub async fn request_link<S>(
 where
     S: PrivacyStore + RateLimiter + OutboxStore,
 {
-    let window = crate::domain::forms::submit::FixedWindow::containing(
+    let window = crate::domain::ports::FixedWindow::containing(
         crate::time::Timestamp::from_epoch_seconds(now),
         config.rate_limits.window,
     );

@@ -111,7 +111,7 @@ pub(super) async fn limit_mailing_requests<S: RateLimiter>(
     current_email: &str,
     now: i64,
 ) -> Result<(), RightsError> {
-    let window = crate::domain::forms::submit::FixedWindow::containing(
+    let window = crate::domain::ports::FixedWindow::containing(
         crate::time::Timestamp::from_epoch_seconds(now),
         config.rate_limits.window,
     );
