@@ -274,7 +274,8 @@ async fn subscribers(topic: &str, count: usize) -> Vec<(String, ProfileId)> {
 async fn assert_owed_once(campaign: &str, people: &[(String, ProfileId)]) {
     for (_, profile_id) in people {
         let id = format!("campaign-{campaign}-{profile_id}");
-        let queued = stack().item("OUTBOX".into(), id.clone()).await.is_some();
+        let (queue, key) = keys::outbox(&id);
+        let queued = stack().item(queue, key).await.is_some();
         // A sent message's marker is keyed by a keyed hash of its id (which names the person).
         let (pk, sk) = keys::outbox_sent(&stack().hash_key().pseudonym("outbox-sent", &id));
         let sent = stack().item(pk, sk).await.is_some();

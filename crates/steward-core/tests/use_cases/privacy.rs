@@ -533,6 +533,34 @@ async fn a_sign_in_link_goes_to_the_address_the_profile_holds_not_the_spelling_t
 }
 
 #[tokio::test]
+async fn a_sign_in_link_goes_out_at_once_during_a_hundred_thousand_person_campaign() {
+    use steward_core::domain::mail::outbox::{OutboxMessage, OutboxStore as _};
+    use steward_core::domain::mail::MailKind;
+    let world = World::new();
+    world.submit("contact-us", &[("name", NAME), ("email", ADDRESS), ("message", "Hi")]).await;
+    for n in 0..100_000 {
+        let message = OutboxMessage {
+            id: format!("campaign-2026-12-cloud-{n:06}"),
+            kind: MailKind::Marketing,
+            to: format!("reader{n}@example.com"),
+            profile_id: steward_core::domain::ids::ProfileId::new_random(),
+            subject: "News".into(),
+            template: "campaign".into(),
+            values: serde_json::json!({"paragraphs": ["News."]}),
+            topic: Some("cloud".into()),
+            unsubscribe_url: None,
+            unsubscribe_mailto: None,
+        };
+        world.store.enqueue(&message, world.now()).await.unwrap();
+    }
+    let known = Email::parse("email", ADDRESS).unwrap();
+    request_link(&world.store, &world.config, &known, "192.0.2.1", world.now()).await.unwrap();
+    // The next run of the dispatcher (every minute) sends it, ahead of the whole campaign.
+    world.dispatch().await;
+    assert_eq!(world.mail.sent_to(ADDRESS).len(), 1, "the sign-in link is out");
+}
+
+#[tokio::test]
 async fn a_sign_in_link_goes_only_to_a_known_address_and_works_once() {
     let world = World::new();
     let unknown = Email::parse("email", &email("stranger")).unwrap();

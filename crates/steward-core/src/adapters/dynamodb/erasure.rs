@@ -1,6 +1,7 @@
 //! Erasure: the plan of everything a person left, and its deletion, item by item.
 
 use super::*;
+use crate::domain::mail::outbox::Queue;
 use crate::domain::ports::StoreError;
 use crate::domain::privacy::audit::Actor;
 use crate::domain::privacy::erasure::{
@@ -38,10 +39,12 @@ impl ErasureStore for DynamoStore {
         let goodbye = confirmation_id(profile_id);
         // Messages queued before `profile_id` was an attribute carry it only inside `message`.
         let theirs = ("profile_id = :pid OR contains(message, :pid)", ":pid", s(profile_id));
-        for item in self.partition(keys::OUTBOX, Some(theirs)).await? {
-            if let (Some(pk), Some(sk)) = (text(&item, keys::PK), text(&item, keys::SK)) {
-                if sk != goodbye {
-                    plan.items.push((pk, sk));
+        for queue in Queue::IN_ORDER {
+            for item in self.partition(keys::outbox_queue(queue), Some(theirs.clone())).await? {
+                if let (Some(pk), Some(sk)) = (text(&item, keys::PK), text(&item, keys::SK)) {
+                    if sk != goodbye {
+                        plan.items.push((pk, sk));
+                    }
                 }
             }
         }

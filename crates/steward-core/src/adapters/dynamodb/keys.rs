@@ -1,6 +1,8 @@
 //! Every item's keys, in one place so that every reader and writer agrees: the table's partition
 //! and sort keys and the index keys.
 
+use crate::domain::mail::outbox::Queue;
+
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
 pub const GSI1_PK: &str = "gsi1pk";
@@ -45,10 +47,22 @@ pub fn stripe_event(event_id: &str) -> (String, String) {
     (format!("STRIPE_EVENT#{event_id}"), "SEEN".to_owned())
 }
 
+/// The transactional queue's partition (the outbox's only one before campaigns had their own).
 pub const OUTBOX: &str = "OUTBOX";
+/// The campaign queue's partition.
+pub const OUTBOX_CAMPAIGN: &str = "OUTBOX_CAMPAIGN";
 
+/// The partition of a queue of the outbox.
+pub fn outbox_queue(queue: Queue) -> &'static str {
+    match queue {
+        Queue::Transactional => OUTBOX,
+        Queue::Campaign => OUTBOX_CAMPAIGN,
+    }
+}
+
+/// A message's item, in its queue's partition.
 pub fn outbox(id: &str) -> (String, String) {
-    (OUTBOX.to_owned(), id.to_owned())
+    (outbox_queue(Queue::of(id)).to_owned(), id.to_owned())
 }
 
 pub fn outbox_sent(id: &str) -> (String, String) {

@@ -2,11 +2,20 @@
 
 use super::*;
 use crate::domain::ids::ProfileId;
+use crate::domain::mail::outbox::Queue;
 
 /// How long a sent message's marker keeps a re-enqueued copy from going out again.
 const SENT_MARKER_SECONDS: i64 = 30 * 24 * 3600;
 /// How long an unsent message may wait before it is dropped by TTL.
 const OUTBOX_SECONDS: i64 = 14 * 24 * 3600;
+
+impl DynamoStore {
+    /// A message's item in its queue.
+    fn outbox_item(&self, id: &str) -> HashMap<String, AttributeValue> {
+        let (pk, sk) = keys::outbox(id);
+        key(pk, sk)
+    }
+}
 
 impl OutboxStore for DynamoStore {
     async fn enqueue(&self, message: &OutboxMessage, now: i64) -> Result<Enqueued, StoreError> {
@@ -57,39 +66,44 @@ impl OutboxStore for DynamoStore {
     }
 
     async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        // The transactional queue first, then the campaign's with what room is left: however
+        // long a campaign's backlog, a sign-in link is never behind it.
         let mut due = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .filter_expression(
-                    "(#status = :pending AND next_attempt_at <= :now) OR (#status = :sending AND lease_until < :now)",
-                )
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":pk", s(keys::OUTBOX))
-                .expression_attribute_values(":pending", s("pending"))
-                .expression_attribute_values(":sending", s("sending"))
-                .expression_attribute_values(":now", n(now))
-                .set_exclusive_start_key(start)
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(classify)?;
-            due.extend(
-                page.items()
-                    .iter()
-                    .filter_map(|item| item.get(keys::SK).and_then(|v| v.as_s().ok()).cloned()),
-            );
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() || due.len() >= limit * 4 {
-                break;
+        for queue in Queue::IN_ORDER {
+            let mut start = None;
+            while due.len() < limit {
+                let page = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("pk = :pk")
+                    .filter_expression(
+                        "(#status = :pending AND next_attempt_at <= :now) OR (#status = :sending AND lease_until < :now)",
+                    )
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":pk", s(keys::outbox_queue(queue)))
+                    .expression_attribute_values(":pending", s("pending"))
+                    .expression_attribute_values(":sending", s("sending"))
+                    .expression_attribute_values(":now", n(now))
+                    .set_exclusive_start_key(start)
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                due.extend(
+                    page.items()
+                        .iter()
+                        .filter_map(|item| item.get(keys::SK).and_then(|v| v.as_s().ok()).cloned()),
+                );
+                start = page.last_evaluated_key().cloned();
+                if start.is_none() {
+                    break;
+                }
             }
         }
-        // Transactional mail (confirmations, sign-in links) before any campaign.
-        due.sort_by_key(|id| id.starts_with("campaign-"));
+        // Campaign messages queued before campaigns had their own queue wait in the
+        // transactional one: they go after everything else there.
+        due.sort_by_key(|id| Queue::of(id) == Queue::Campaign);
         due.truncate(limit);
         Ok(due)
     }
@@ -104,7 +118,7 @@ impl OutboxStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::OUTBOX.to_owned(), id.to_owned())))
+            .set_key(Some(self.outbox_item(id)))
             .update_expression("SET #status = :sending, lease_until = :lease ADD attempts :one")
             .condition_expression(
                 "attribute_exists(pk) AND ((#status = :pending AND next_attempt_at <= :now) OR (#status = :sending AND lease_until < :now))",
@@ -139,12 +153,8 @@ impl OutboxStore for DynamoStore {
         let mut marker = key(marker_pk, marker_sk);
         stamp(&mut marker, "outbox_sent");
         marker.insert(keys::TTL.into(), n(now + SENT_MARKER_SECONDS));
-        let delete = built(
-            Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(keys::OUTBOX.to_owned(), id.to_owned())))
-                .build(),
-        )?;
+        let delete =
+            built(Delete::builder().table_name(&self.table).set_key(Some(self.outbox_item(id))).build())?;
         let put = built(Put::builder().table_name(&self.table).set_item(Some(marker)).build())?;
         self.transact(vec![
             TransactWriteItem::builder().delete(delete).build(),
@@ -158,7 +168,7 @@ impl OutboxStore for DynamoStore {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::OUTBOX.to_owned(), id.to_owned())))
+            .set_key(Some(self.outbox_item(id)))
             .update_expression("SET #status = :pending, next_attempt_at = :next")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#status", "status")

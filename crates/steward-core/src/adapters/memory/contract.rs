@@ -384,6 +384,35 @@ pub async fn outbox_contract<S: OutboxStore>(store: &S, now: i64) {
         store.retry_at(&message.id, now + 3000).await.is_err(),
         "a message that is gone cannot be deferred: the store says so"
     );
+
+    // A campaign's backlog larger than a page of the queue (DynamoDB reads a megabyte at a time)
+    // never hides transactional mail: the two never share a queue position.
+    let at = now + 5000;
+    let campaign = unique("campaign");
+    for n in 0..400 {
+        let queued = OutboxMessage {
+            id: format!("campaign-{campaign}-{n:04}"),
+            kind: MailKind::Marketing,
+            subject: "Campaign".into(),
+            template: "campaign".into(),
+            values: serde_json::json!({"paragraphs": ["x".repeat(3000)]}),
+            topic: Some("cloud".into()),
+            ..message.clone()
+        };
+        store.enqueue(&queued, at).await.unwrap();
+    }
+    let sign_in = OutboxMessage { id: unique("signin"), ..message.clone() };
+    store.enqueue(&sign_in, at).await.unwrap();
+    let first = store.due(at, 1).await.unwrap();
+    assert!(
+        first.first().is_some_and(|id| !id.starts_with("campaign-")),
+        "transactional mail is taken first, whatever waits behind it: {first:?}"
+    );
+    assert!(is_due(store, &sign_in.id, at).await, "the sign-in link among them");
+    store.claim(&sign_in.id, at, lease).await.unwrap();
+    store.complete(&sign_in.id, at).await.unwrap();
+    let then = store.due(at, 1000).await.unwrap();
+    assert!(then.iter().any(|id| id.starts_with("campaign-")), "then the campaign");
 }
 
 async fn is_due<S: OutboxStore>(store: &S, id: &str, at: i64) -> bool {

@@ -1,6 +1,7 @@
 //! Erasure: the plan of everything a person left, and its deletion, item by item.
 
 use super::*;
+use crate::domain::mail::outbox::Queue;
 use crate::domain::privacy::audit::Actor;
 use crate::domain::privacy::erasure::{
     confirmation_id, ErasurePlan, ErasureReason, ErasureReport, ErasureStore, EMAIL_RATE_SCOPES,
@@ -42,9 +43,13 @@ impl ErasureStore for MemoryStore {
                 text(message, "profile_id").as_deref() == Some(profile_id.as_str())
                     || text(message, "message").is_some_and(|m| m.contains(profile_id.as_str()))
             };
-            for ((pk, sk), _) in partition(table, keys::OUTBOX).filter(|(_, message)| theirs(message)) {
-                if *sk != goodbye {
-                    plan.items.push((pk.clone(), sk.clone()));
+            for queue in Queue::IN_ORDER {
+                let queued =
+                    partition(table, keys::outbox_queue(queue)).filter(|(_, message)| theirs(message));
+                for ((pk, sk), _) in queued {
+                    if *sk != goodbye {
+                        plan.items.push((pk.clone(), sk.clone()));
+                    }
                 }
             }
             if !email.is_empty() {

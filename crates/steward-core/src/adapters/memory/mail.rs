@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::domain::mail::campaign::{Subscriber, SubscriberStore};
-use crate::domain::mail::outbox::{Enqueued, MarketingConsent, OutboxMessage, OutboxStore};
+use crate::domain::mail::outbox::{Enqueued, MarketingConsent, OutboxMessage, OutboxStore, Queue};
 use crate::domain::mail::preferences::{
     ChangeSource, MailPreferences, PreferenceChange, PreferenceStore, SuppressionStore,
 };
@@ -49,13 +49,17 @@ impl OutboxStore for MemoryStore {
 
     async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
         self.run("due", |table| {
-            let mut due: Vec<String> = partition(table, keys::OUTBOX)
-                .filter(|(_, message)| claimable(message, now))
-                .map(|((_, id), _)| id.clone())
+            // The transactional queue first, then the campaign's (as the DynamoDB store does).
+            let mut due: Vec<String> = Queue::IN_ORDER
+                .into_iter()
+                .flat_map(|queue| {
+                    partition(table, keys::outbox_queue(queue))
+                        .filter(|(_, message)| claimable(message, now))
+                        .map(|((_, id), _)| id.clone())
+                })
+                .take(limit)
                 .collect();
-            // Transactional mail (confirmations, sign-in links) before any campaign.
-            due.sort_by_key(|id| id.starts_with("campaign-"));
-            due.truncate(limit);
+            due.sort_by_key(|id| Queue::of(id) == Queue::Campaign);
             Ok(due)
         })
     }

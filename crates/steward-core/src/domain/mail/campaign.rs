@@ -8,7 +8,7 @@ use std::ops::ControlFlow;
 
 use crate::config::MailLinks;
 use crate::domain::ids::ProfileId;
-use crate::domain::mail::outbox::{Enqueued, OutboxMessage, OutboxStore};
+use crate::domain::mail::outbox::{Enqueued, OutboxMessage, OutboxStore, CAMPAIGN_ID_PREFIX};
 use crate::domain::mail::preferences::preference_token;
 use crate::domain::mail::MailKind;
 use crate::domain::ports::StoreError;
@@ -111,7 +111,7 @@ fn campaign_mail(
     let paragraphs: Vec<&str> =
         campaign.body.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).collect();
     OutboxMessage {
-        id: format!("campaign-{}-{}", campaign.id, subscriber.profile_id),
+        id: format!("{CAMPAIGN_ID_PREFIX}{}-{}", campaign.id, subscriber.profile_id),
         kind: MailKind::Marketing,
         to: subscriber.email.clone(),
         profile_id: subscriber.profile_id.clone(),

@@ -15,6 +15,32 @@ use crate::config::MailLinks;
 use crate::domain::ids::ProfileId;
 use crate::domain::ports::{Clock, StoreError};
 
+/// The start of every campaign message's id (`campaign-<campaign>-<profile>`).
+pub const CAMPAIGN_ID_PREFIX: &str = "campaign-";
+
+/// Which queue a message waits in. Transactional mail (sign-in links, confirmations, exports)
+/// never shares a queue position with a campaign: the dispatcher empties the transactional queue
+/// first, so a 100,000-person campaign delays no sign-in link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    Transactional,
+    Campaign,
+}
+
+impl Queue {
+    /// Both queues, in the order the dispatcher takes from them.
+    pub const IN_ORDER: [Queue; 2] = [Queue::Transactional, Queue::Campaign];
+
+    /// The queue of the message with this id.
+    pub fn of(id: &str) -> Self {
+        if id.starts_with(CAMPAIGN_ID_PREFIX) {
+            Queue::Campaign
+        } else {
+            Queue::Transactional
+        }
+    }
+}
+
 /// A message waiting to be sent: what to render, for whom.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboxMessage {
