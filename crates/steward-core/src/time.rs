@@ -24,6 +24,11 @@ impl Timestamp {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok().map(Self)
     }
 
+    /// A time as stored (RFC 3339); `None` for anything else.
+    pub fn parse_rfc3339(text: &str) -> Option<Self> {
+        OffsetDateTime::parse(text, &Rfc3339).ok().map(Self)
+    }
+
     pub fn epoch_seconds(&self) -> i64 {
         self.0.unix_timestamp()
     }

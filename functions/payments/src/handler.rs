@@ -62,6 +62,8 @@ async fn pay(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
             .with_detail("Every seat is taken. Nothing was charged.")),
         Err(PaymentError::RegistrationGone) => Err(Problem::new(410, "registration_gone", "This registration is no longer held")
             .with_detail("Its data was deleted, so nothing can be paid for it. Nothing was charged. Please register again.")),
+        Err(PaymentError::HoldExpired) => Err(Problem::new(409, "hold_expired", "This checkout's time to pay has passed")
+            .with_detail("The seat it held went back on sale. Nothing was charged. Please register again.")),
         Err(PaymentError::Provider(err)) => {
             tracing::error!(error = %err, registration_id = grant.subject.as_str(), "the payment provider failed");
             Err(match err {

@@ -384,6 +384,7 @@ impl PaymentStore for DynamoStore {
             item: item_id,
             status: PaymentStatus::parse(&status)
                 .ok_or_else(|| StoreError::unknown("payment status", &status))?,
+            started_at: text("started_at").and_then(|at| crate::time::Timestamp::parse_rfc3339(&at)),
         }))
     }
 

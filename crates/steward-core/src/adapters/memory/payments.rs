@@ -264,6 +264,8 @@ impl PaymentStore for MemoryStore {
                 item,
                 status: PaymentStatus::parse(&status)
                     .ok_or_else(|| StoreError::unknown("payment status", &status))?,
+                started_at: text(record, "started_at")
+                    .and_then(|at| crate::time::Timestamp::parse_rfc3339(&at)),
             }))
         })
     }

@@ -20,6 +20,10 @@ pub enum PaymentError {
     /// for it again, at Stripe or here.
     #[error("the registration is no longer held")]
     RegistrationGone,
+    /// The checkout's time to pay has passed: opening it again does not renew it (it would let
+    /// two anonymous registrations keep an event sold out for ever). Registering again does.
+    #[error("the checkout's hold has lapsed")]
+    HoldExpired,
     #[error(transparent)]
     Provider(#[from] ProviderError),
     #[error(transparent)]
@@ -71,19 +75,26 @@ where
         Purchase::Event { id, event } => {
             let payment =
                 PaymentRef { profile_id: profile.clone(), registration_id: registration.to_owned() };
-            let paid = store.payment_item(&payment).await?.is_some_and(|recorded| {
-                matches!(recorded.status, PaymentStatus::Succeeded | PaymentStatus::Processing)
-            });
-            // A paid registration's seat is the webhook's to keep or give back; a checkout takes
-            // one, or, resumed, gets its full time again.
-            if paid {
-                None
-            } else {
-                match take_seat(store, id, registration, event.capacity, Some(now + SEAT_HOLD_SECONDS), now)
-                    .await?
-                {
-                    SeatHold::SoldOut => return Err(PaymentError::SoldOut),
-                    hold => Some((id, hold)),
+            let recorded = store.payment_item(&payment).await?;
+            let status = recorded.as_ref().map(|recorded| recorded.status);
+            match status {
+                // A paid registration's seat is the webhook's to keep or give back, and so is
+                // the seat of one authenticating with their bank (Stripe's step extends it).
+                Some(
+                    PaymentStatus::Succeeded | PaymentStatus::Processing | PaymentStatus::RequiresAction,
+                ) => None,
+                _ => {
+                    // The hold lapses a fixed time after the registration first started paying:
+                    // resuming the checkout keeps that time, it never renews it.
+                    let started = recorded.and_then(|r| r.started_at).map_or(now, |at| at.epoch_seconds());
+                    let lapses_at = started + SEAT_HOLD_SECONDS;
+                    if lapses_at <= now {
+                        return Err(PaymentError::HoldExpired);
+                    }
+                    match take_seat(store, id, registration, event.capacity, Some(lapses_at), now).await? {
+                        SeatHold::SoldOut => return Err(PaymentError::SoldOut),
+                        hold => Some((id, hold)),
+                    }
                 }
             }
         }

@@ -192,6 +192,8 @@ pub struct RecordedPayment {
     pub kind: PaymentKind,
     pub item: String,
     pub status: PaymentStatus,
+    /// When the registration first started paying (its checkout's hold counts from then).
+    pub started_at: Option<crate::time::Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
