@@ -139,7 +139,7 @@ bench: setup setup-iam
 ## seed, so that its verdict depends on the change under test, not on earlier runs or the load.
 FUZZ_SECONDS ?= 120
 FUZZ_RUNS_IN_TEST ?= 50000
-FUZZ_TARGETS := body base64_event form token stripe_signature
+FUZZ_TARGETS := body base64_event form token stripe_signature event
 FUZZ_CORPUS ?= $(CARGO_TARGET_DIR)/fuzz-corpus
 FUZZ_FLAGS ?=
 # Only a stable toolchain is installed: RUSTC_BOOTSTRAP lets it take libFuzzer's -Z flags. Our code

@@ -51,3 +51,8 @@ fn token_parsing_survives_every_kept_input() {
 fn stripe_signature_parsing_survives_every_kept_input() {
     replay("stripe_signature", steward_core::fuzzing::stripe_signature);
 }
+
+#[test]
+fn event_conversion_survives_every_kept_input() {
+    replay("event", steward_core::fuzzing::event);
+}

@@ -142,3 +142,44 @@ async fn given_a_batch_write_of_more_than_25_requests_then_dynamodb_refuses_it()
     let error = refused.expect_err("DynamoDB takes at most 25 requests in a batch");
     assert!(format!("{error:?}").contains("ValidationException"), "{error:?}");
 }
+
+/// Sends bytes as they are to the local API, past any client library's cleaning, and answers the
+/// status code.
+async fn raw_status(request: Vec<u8>) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = stack().api.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stream.write_all(&request).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer);
+    text.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0)
+}
+
+#[tokio::test]
+async fn no_input_lambda_http_cannot_convert_gets_a_5xx() {
+    let host = stack().api.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let get = |target: &str, extra: &[u8]| {
+        let mut request =
+            format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n").into_bytes();
+        request.extend_from_slice(extra);
+        request.extend_from_slice(b"\r\n");
+        request
+    };
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("a raw quote in the query", get("/privacy/session?token=\"x\"", b"")),
+        ("angle brackets in the query", get("/unsubscribe?token=<b>", b"")),
+        ("DEL in the query", get("/privacy/session?token=a\x7fb", b"")),
+        ("a control character in User-Agent", get("/privacy/session", b"User-Agent: a\x01b\r\n")),
+        ("an obs-fold in User-Agent", get("/privacy/session", b"User-Agent: Mozilla\r\n 5.0\r\n")),
+        ("a NUL in a session token", get("/me?session=%00", b"")),
+        (
+            "a NUL in a bearer session",
+            get("/me", b"Authorization: Bearer a%00b\r\nAccept: application/json\r\n"),
+        ),
+    ];
+    for (what, request) in cases {
+        let status = raw_status(request).await;
+        assert!((400..500).contains(&status) || status == 200, "{what}: {status}");
+    }
+}

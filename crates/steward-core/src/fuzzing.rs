@@ -53,6 +53,30 @@ pub fn base64_event(data: &[u8]) {
     ));
 }
 
+/// An API Gateway event with arbitrary bytes in its path, query, a header value, its Host and its
+/// method: admitted and converted as the runtime does, it must never panic, and what is admitted
+/// must convert.
+pub fn event(data: &[u8]) {
+    use lambda_http::Request;
+    static SAMPLE: &str = include_str!("../../../events/submit-form/newsletter-json.json");
+    let mut event: serde_json::Value = serde_json::from_str(SAMPLE).expect("the sample event is JSON");
+    let mut parts = data.split(|b| *b == 0xff).map(|part| String::from_utf8_lossy(part).into_owned());
+    let mut next = || parts.next().unwrap_or_default();
+    event["rawQueryString"] = next().into();
+    event["rawPath"] = format!("/{}", next()).into();
+    event["headers"]["user-agent"] = next().into();
+    let host = next();
+    if !host.is_empty() {
+        event["headers"]["host"] = host.into();
+    }
+    let method = next();
+    if !method.is_empty() {
+        event["requestContext"]["http"]["method"] = method.into();
+    }
+    let request: Request = crate::lambda::admit(event).into();
+    let _ = request.uri().query();
+}
+
 fn catalogue() -> &'static Catalogue {
     static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
     CATALOGUE.get_or_init(|| {

@@ -1,5 +1,6 @@
-//! Running a handler on Lambda: JSON logs with one line per request, and a guard in front of
-//! `lambda_http`'s event conversion, which would panic on a body flagged base64 that is not.
+//! Running a handler on Lambda: JSON logs with one line per request, and guards in front of
+//! `lambda_http`'s event conversion, which would panic on a body flagged base64 that is not, on a
+//! path or query no URI can hold, and fail (500) on a header value with a control character.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -27,7 +28,28 @@ where
 {
     crate::telemetry::init();
     let service = lambda_http::Adapter::from(Metered(handler)).map_request(guard_body);
-    lambda_http::lambda_runtime::run(service).await
+    lambda_http::lambda_runtime::run(Admitted(service)).await
+}
+
+/// The runtime's events, read as JSON and [`admit`]ted before `lambda_http` sees them.
+struct Admitted<S>(S);
+
+impl<S> Service<LambdaEvent<serde_json::Value>> for Admitted<S>
+where
+    S: Service<LambdaEvent<LambdaRequest>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, event: LambdaEvent<serde_json::Value>) -> S::Future {
+        let LambdaEvent { payload, context } = event;
+        self.0.call(LambdaEvent::new(admit(payload), context))
+    }
 }
 
 /// Logs one line per request: the function, the request id, the operation (the template's route
@@ -57,7 +79,16 @@ where
         };
         let request_id = request.lambda_context_ref().map(|context| context.request_id.clone());
         capacity::reset();
-        let response = self.0.call(request);
+        let malformed = request.headers().contains_key(REQUEST_ERROR_HEADER);
+        let response: Self::Future = if malformed {
+            // No handler sees a request that could not be read: Steward answers for them.
+            let problem =
+                crate::http::problem::Problem::new(400, "malformed_request", "The request could not be read")
+                    .with_detail("Its method, path, query or Host header is not one a URL can hold.");
+            Box::pin(std::future::ready(Ok(crate::http::respond::problem(&problem))))
+        } else {
+            Box::pin(self.0.call(request))
+        };
         Box::pin(async move {
             let Ok(response) = response.await;
             let status = response.status().as_u16();
@@ -185,6 +216,121 @@ pub fn guard_body(mut event: LambdaEvent<LambdaRequest>) -> LambdaEvent<LambdaRe
     event
 }
 
+/// Set on a request `lambda_http` could not have turned into an HTTP request (a method, path,
+/// query or host no URI can hold): it reaches no handler and is answered 400 by [`run`]. A
+/// client-sent header of this name is removed first, so it cannot be forged.
+pub const REQUEST_ERROR_HEADER: &str = "x-steward-request-error";
+
+/// Turns the runtime's event into the request `lambda_http` converts, so that no input reaches
+/// its conversion (which panics on a URI it cannot build, and the process aborts) or fails its
+/// deserialisation (an invalid header value, answered 500): control characters in header values
+/// are dropped (an obs-fold becomes the space it stands for), headers with invalid names are
+/// dropped, and bytes a URI cannot hold in the path or query are percent-encoded (they decode
+/// back to what was sent). What still cannot be converted becomes a bare request marked with
+/// [`REQUEST_ERROR_HEADER`].
+pub fn admit(mut event: serde_json::Value) -> LambdaRequest {
+    if let Some(headers) = event.get_mut("headers").and_then(serde_json::Value::as_object_mut) {
+        headers.remove(REQUEST_ERROR_HEADER);
+        headers.retain(|name, value| {
+            lambda_http::http::HeaderName::from_bytes(name.as_bytes()).is_ok() && value.is_string()
+        });
+        for value in headers.values_mut() {
+            if let serde_json::Value::String(text) = value {
+                if text.chars().any(is_header_control) {
+                    text.retain(|c| !is_header_control(c));
+                }
+            }
+        }
+    }
+    for field in ["rawPath", "rawQueryString"] {
+        if let Some(serde_json::Value::String(text)) = event.get_mut(field) {
+            *text = percent_encoding::utf8_percent_encode(text, URI_UNSAFE).to_string();
+        }
+    }
+    match serde_json::from_value::<LambdaRequest>(event) {
+        Ok(LambdaRequest::ApiGatewayV2(mut request)) => {
+            if !convertible(&request) {
+                // A host no URL can hold: API Gateway's own domain name stands in for it.
+                request.headers.remove(lambda_http::http::header::HOST);
+            }
+            if convertible(&request) {
+                return LambdaRequest::ApiGatewayV2(request);
+            }
+            refused()
+        }
+        #[allow(unreachable_patterns)] // other event sources, were their features enabled
+        _ => refused(),
+    }
+}
+
+/// Control characters other than a tab, which no header value may hold.
+fn is_header_control(c: char) -> bool {
+    c.is_ascii_control() && c != '\t'
+}
+
+/// Bytes no URI path or query may hold as they are (RFC 3986 and the `http` crate's parser).
+const URI_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// Whether `lambda_http` builds a request from this event without panicking: the URI it makes
+/// from the scheme, host, stage, path and query, as it makes it.
+fn convertible(request: &lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest) -> bool {
+    use lambda_http::http::header::HOST;
+    let host = request
+        .headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .or(request.request_context.domain_name.as_deref());
+    let raw_path = request.raw_path.as_deref().unwrap_or_default();
+    let path = match request.request_context.stage.as_deref() {
+        None | Some("$default") => raw_path.to_owned(),
+        Some(stage) if raw_path.starts_with(&format!("/{stage}/")) => raw_path.to_owned(),
+        Some(stage) => format!("/{stage}{raw_path}"),
+    };
+    let base = match host {
+        None => url::Url::parse(&format!("http://localhost{path}")).map(|url| url.path().to_owned()),
+        Some(host) => {
+            let scheme =
+                request.headers.get("x-forwarded-proto").and_then(|s| s.to_str().ok()).unwrap_or("https");
+            url::Url::parse(&format!("{scheme}://{host}{path}")).map(|url| url.to_string())
+        }
+    };
+    let Ok(mut uri) = base else { return false };
+    if let Some(query) = request.raw_query_string.as_deref().filter(|q| !q.is_empty()) {
+        uri.push('?');
+        uri.push_str(query);
+    }
+    lambda_http::http::Request::builder().uri(uri).body(()).is_ok()
+}
+
+/// The bare request that stands for one that could not be converted: it reaches no handler.
+fn refused() -> LambdaRequest {
+    let event = serde_json::json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/",
+        "rawQueryString": "",
+        "headers": { REQUEST_ERROR_HEADER: "malformed" },
+        "requestContext": {
+            "routeKey": "$default",
+            "stage": "$default",
+            "http": { "method": "GET", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "0.0.0.0" },
+        },
+        "isBase64Encoded": false,
+    });
+    serde_json::from_value(event).expect("the bare request is a valid API Gateway event")
+}
+
 /// Whether [`guard_body`] refused this request's body.
 pub fn body_was_invalid_base64(request: &Request) -> bool {
     request.headers().contains_key(BODY_ERROR_HEADER)
@@ -197,5 +343,64 @@ pub fn body_bytes(request: &Request) -> &[u8] {
         Body::Text(text) => text.as_bytes(),
         Body::Binary(bytes) => bytes,
         _ => &[],
+    }
+}
+
+#[cfg(test)]
+mod admission_tests {
+    use super::*;
+
+    fn sample() -> serde_json::Value {
+        serde_json::from_str(include_str!("../../../events/submit-form/newsletter-json.json")).unwrap()
+    }
+
+    fn converted(event: serde_json::Value) -> Request {
+        admit(event).into()
+    }
+
+    #[test]
+    fn what_no_uri_can_hold_is_encoded_and_decodes_to_what_was_sent() {
+        for raw in
+            ["q=\"x\"", "q=<b>", "q=a\u{7f}", "q=a b", "q=\u{e9}t\u{e9}", "q={|}^`\\", "q=%zz", "q=a#b"]
+        {
+            let mut event = sample();
+            event["rawQueryString"] = raw.into();
+            let request = converted(event);
+            assert!(!request.headers().contains_key(REQUEST_ERROR_HEADER), "{raw:?} is read");
+            let query = request.uri().query().unwrap_or_default();
+            let decoded = percent_encoding::percent_decode_str(query).decode_utf8_lossy();
+            let expected = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+            assert_eq!(decoded, expected, "{raw:?} means what was sent");
+        }
+        let mut event = sample();
+        event["rawPath"] = "/forms/\"news<letter>".into();
+        assert!(!converted(event).headers().contains_key(REQUEST_ERROR_HEADER));
+    }
+
+    #[test]
+    fn control_characters_in_header_values_are_dropped_and_an_obs_fold_is_the_space_it_stands_for() {
+        let mut event = sample();
+        event["headers"]["user-agent"] = "Mozilla/5.0\r\n (X11)\u{0}\u{1b}[31m".into();
+        event["headers"]["x-bad name"] = "dropped".into();
+        event["headers"]["x-number"] = 5.into();
+        let request = converted(event);
+        assert_eq!(request.headers()["user-agent"], "Mozilla/5.0 (X11)[31m");
+        assert!(!request.headers().contains_key(REQUEST_ERROR_HEADER), "still read");
+    }
+
+    #[test]
+    fn what_cannot_be_converted_reaches_no_handler_and_the_mark_cannot_be_forged() {
+        let mut event = sample();
+        event["requestContext"]["http"]["method"] = "GE T".into();
+        assert!(converted(event).headers().contains_key(REQUEST_ERROR_HEADER), "an impossible method");
+
+        let mut event = sample();
+        event["headers"]["host"] = "a b/c".into();
+        let request = converted(event);
+        assert!(!request.headers().contains_key(REQUEST_ERROR_HEADER), "a bad Host is dropped, not fatal");
+
+        let mut event = sample();
+        event["headers"][REQUEST_ERROR_HEADER] = "malformed".into();
+        assert!(!converted(event).headers().contains_key(REQUEST_ERROR_HEADER), "a client cannot set it");
     }
 }

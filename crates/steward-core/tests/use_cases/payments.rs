@@ -71,6 +71,18 @@ fn seats(world: &World) -> (Vec<String>, i64) {
     (holders, taken.unwrap_or(0))
 }
 
+/// When the registration's seat hold lapses: `None` when it holds no seat or a paid one.
+fn hold_lapse(world: &World, registration: &Receipt) -> Option<i64> {
+    let (event_pk, _) = keys::seats(WORKSHOP);
+    let hold = format!("HOLD#{}", registration.submission_id.as_str());
+    world
+        .store
+        .partition(&event_pk)
+        .into_iter()
+        .find(|((_, sk), _)| *sk == hold)
+        .and_then(|(_, item)| item[keys::HOLD_LAPSES_AT].as_i64())
+}
+
 fn holds_seat(world: &World, registration: &Receipt) -> bool {
     seats(world).0.contains(&registration.submission_id.as_str().to_owned())
 }
@@ -122,6 +134,28 @@ async fn a_checkout_resumed_holds_its_one_seat_and_never_renews_its_time() {
     assert!(matches!(checkout(&world, &ana).await, Err(PaymentError::HoldExpired)), "its time is over");
     assert!(matches!(checkout(&world, &ben).await, Err(PaymentError::HoldExpired)));
     assert!(holds_seat(&world, &cy));
+}
+
+#[tokio::test]
+async fn authenticating_again_and_again_never_keeps_a_seat_past_the_ceiling() {
+    use steward_core::domain::payments::SEAT_HOLD_MAX_SECONDS;
+    let world = World::new();
+    let (ana, ben) = (register(&world, "ana").await, register(&world, "ben").await);
+    let started = checkout(&world, &ana).await.unwrap();
+    let first_start = world.now();
+    checkout(&world, &ben).await.unwrap();
+    // Every twenty minutes the bank asks ana to authenticate, and she never does.
+    for _ in 0..6 {
+        world.clock.advance(20 * 60);
+        let asked = intent_event("payment_intent.requires_action", intent_of(&started), world.now());
+        receive_event(&world.store, &asked, world.now()).await.unwrap();
+        let lapse = hold_lapse(&world, &ana);
+        assert!(
+            lapse.is_none_or(|at| at <= first_start + SEAT_HOLD_MAX_SECONDS),
+            "never past the ceiling: {lapse:?}"
+        );
+    }
+    assert!(matches!(checkout(&world, &ana).await, Err(PaymentError::HoldExpired)), "nor by resuming it");
 }
 
 #[tokio::test]

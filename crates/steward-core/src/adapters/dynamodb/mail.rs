@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::domain::ids::ProfileId;
-use crate::domain::mail::outbox::Queue;
+use crate::domain::mail::outbox::{Queue, CAMPAIGN_ID_PREFIX};
 
 /// How long a sent message's marker keeps a re-enqueued copy from going out again.
 const SENT_MARKER_SECONDS: i64 = 30 * 24 * 3600;
@@ -10,6 +10,46 @@ const SENT_MARKER_SECONDS: i64 = 30 * 24 * 3600;
 const OUTBOX_SECONDS: i64 = 14 * 24 * 3600;
 
 impl DynamoStore {
+    /// Moves up to `limit` campaign messages queued in the transactional partition (before
+    /// campaigns had their own queue) to the campaign queue, each in one transaction: claimed,
+    /// completed and deferred where their id says they are. Nothing is left to move once the
+    /// last of them has been sent or expired (14 days after 2026-12-06): then this goes.
+    async fn move_legacy_campaign_mail(&self, limit: usize) -> Result<(), StoreError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :campaign)")
+            .expression_attribute_values(":pk", s(keys::OUTBOX))
+            .expression_attribute_values(":campaign", s(CAMPAIGN_ID_PREFIX))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        for item in page.items() {
+            let Some(id) = item.get(keys::SK).and_then(|v| v.as_s().ok()) else { continue };
+            let mut moved = item.clone();
+            let (pk, sk) = keys::outbox(id);
+            moved.insert(keys::PK.into(), s(pk));
+            moved.insert(keys::SK.into(), s(sk));
+            let put = self.put_if_absent(moved)?;
+            let delete = built(
+                Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::OUTBOX.to_owned(), id.clone())))
+                    .build(),
+            )?;
+            // A concurrent dispatcher moving the same message refuses one of the two: fine.
+            self.transact(vec![
+                TransactWriteItem::builder().put(put).build(),
+                TransactWriteItem::builder().delete(delete).build(),
+            ])
+            .await?;
+        }
+        Ok(())
+    }
+
     /// A message's item in its queue.
     fn outbox_item(&self, id: &str) -> HashMap<String, AttributeValue> {
         let (pk, sk) = keys::outbox(id);
@@ -66,30 +106,35 @@ impl OutboxStore for DynamoStore {
     }
 
     async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        // Campaign messages queued before campaigns had their own queue move there first.
+        self.move_legacy_campaign_mail(limit).await?;
         // The transactional queue first, then the campaign's with what room is left: however
         // long a campaign's backlog, a sign-in link is never behind it.
         let mut due = Vec::new();
         for queue in Queue::IN_ORDER {
             let mut start = None;
             while due.len() < limit {
-                let page = self
+                const DUE: &str = "((#status = :pending AND next_attempt_at <= :now) OR (#status = :sending AND lease_until < :now))";
+                let mut query = self
                     .client
                     .query()
                     .table_name(&self.table)
                     .key_condition_expression("pk = :pk")
-                    .filter_expression(
-                        "(#status = :pending AND next_attempt_at <= :now) OR (#status = :sending AND lease_until < :now)",
-                    )
                     .expression_attribute_names("#status", "status")
                     .expression_attribute_values(":pk", s(keys::outbox_queue(queue)))
                     .expression_attribute_values(":pending", s("pending"))
                     .expression_attribute_values(":sending", s("sending"))
                     .expression_attribute_values(":now", n(now))
                     .set_exclusive_start_key(start)
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(classify)?;
+                    .consistent_read(true);
+                query = match queue {
+                    // Campaign messages not moved yet are not transactional mail.
+                    Queue::Transactional => query
+                        .filter_expression(format!("{DUE} AND NOT begins_with(sk, :campaign)"))
+                        .expression_attribute_values(":campaign", s(CAMPAIGN_ID_PREFIX)),
+                    Queue::Campaign => query.filter_expression(DUE),
+                };
+                let page = query.send().await.map_err(classify)?;
                 due.extend(
                     page.items()
                         .iter()
@@ -101,9 +146,6 @@ impl OutboxStore for DynamoStore {
                 }
             }
         }
-        // Campaign messages queued before campaigns had their own queue wait in the
-        // transactional one: they go after everything else there.
-        due.sort_by_key(|id| Queue::of(id) == Queue::Campaign);
         due.truncate(limit);
         Ok(due)
     }

@@ -288,7 +288,8 @@ impl DynamoStore {
 
 /// An item as JSON, for people reading their own data: keys and internal bookkeeping left out.
 fn item_json(item: &HashMap<String, AttributeValue>) -> serde_json::Value {
-    const INTERNAL: [&str; 9] = [
+    const INTERNAL: [&str; 10] = [
+        "held_submissions",
         "pk",
         "sk",
         "gsi1pk",

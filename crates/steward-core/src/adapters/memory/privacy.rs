@@ -8,8 +8,16 @@ use crate::domain::privacy::access::{
 
 /// Attributes that are keys or bookkeeping, left out of what a person reads about themselves (the
 /// DynamoDB store's list; `pk` and `sk` are never attributes here).
-const INTERNAL: [&str; 7] =
-    ["gsi1pk", "v", "status_version", "invoice_version", "dispute_version", "last_submission_id", "type"];
+const INTERNAL: [&str; 8] = [
+    "gsi1pk",
+    "v",
+    "status_version",
+    "invoice_version",
+    "dispute_version",
+    "last_submission_id",
+    "type",
+    "held_submissions",
+];
 
 /// An item as JSON, for people reading their own data, with when it goes if it has an expiry.
 fn item_json(item: &Item) -> Value {

@@ -49,6 +49,22 @@ pub struct PaymentStarted {
 /// (see `apply_event`). Stripe Checkout's shortest session is as long.
 pub const SEAT_HOLD_SECONDS: i64 = 30 * 60;
 
+/// However often a buyer is asked to authenticate with their bank (each time gives the checkout
+/// its full time again, up to this), a hold ends at the latest this long after the registration
+/// first started paying: no one keeps a seat by failing 3-D Secure again and again.
+pub const SEAT_HOLD_MAX_SECONDS: i64 = 60 * 60;
+
+/// When the hold of a registration that first started paying at `started` lapses, asked at
+/// `now`: a fixed time after the start, or, while the bank authenticates the buyer, a full hold
+/// from now, never past [`SEAT_HOLD_MAX_SECONDS`]. At or before `now`, it has lapsed.
+pub fn hold_lapses_at(started: i64, authenticating: bool, now: i64) -> i64 {
+    if authenticating {
+        (now + SEAT_HOLD_SECONDS).min(started + SEAT_HOLD_MAX_SECONDS)
+    } else {
+        started + SEAT_HOLD_SECONDS
+    }
+}
+
 /// Starts (or, for the same registration, resumes) paying for what the grant names.
 pub async fn start_payment<S, P>(
     store: &S,
@@ -78,16 +94,15 @@ where
             let recorded = store.payment_item(&payment).await?;
             let status = recorded.as_ref().map(|recorded| recorded.status);
             match status {
-                // A paid registration's seat is the webhook's to keep or give back, and so is
-                // the seat of one authenticating with their bank (Stripe's step extends it).
-                Some(
-                    PaymentStatus::Succeeded | PaymentStatus::Processing | PaymentStatus::RequiresAction,
-                ) => None,
+                // A paid registration's seat is the webhook's to keep or give back.
+                Some(PaymentStatus::Succeeded | PaymentStatus::Processing) => None,
                 _ => {
                     // The hold lapses a fixed time after the registration first started paying:
-                    // resuming the checkout keeps that time, it never renews it.
+                    // resuming the checkout keeps that time, it never renews it (only the bank's
+                    // authentication step does, and only up to a ceiling).
                     let started = recorded.and_then(|r| r.started_at).map_or(now, |at| at.epoch_seconds());
-                    let lapses_at = started + SEAT_HOLD_SECONDS;
+                    let authenticating = status == Some(PaymentStatus::RequiresAction);
+                    let lapses_at = hold_lapses_at(started, authenticating, now);
                     if lapses_at <= now {
                         return Err(PaymentError::HoldExpired);
                     }

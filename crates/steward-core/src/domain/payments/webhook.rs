@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::checkout::{take_seat, SEAT_HOLD_SECONDS};
+use super::checkout::{hold_lapses_at, take_seat};
 use super::ports::PaymentStore;
 use super::status::{InvoiceStatus, PaymentKind, PaymentStatus, PaymentUpdate, SeatHold};
 use crate::domain::ports::StoreError;
@@ -177,9 +177,14 @@ pub async fn apply_event<S: PaymentStore>(
                 status @ (PaymentStatus::Succeeded | PaymentStatus::Processing) => {
                     keep_paid_seat(store, event_id, registration, status, now).await?
                 }
-                // Someone is authenticating with their bank: the checkout gets its full time again.
+                // Someone is authenticating with their bank: the checkout gets its full time
+                // again, up to the ceiling counted from its first start.
                 PaymentStatus::RequiresAction => {
-                    take_seat(store, event_id, registration, 0, Some(now + SEAT_HOLD_SECONDS), now).await?;
+                    let started = recorded.started_at.map_or(now, |at| at.epoch_seconds());
+                    let lapses_at = hold_lapses_at(started, true, now);
+                    if lapses_at > now {
+                        take_seat(store, event_id, registration, 0, Some(lapses_at), now).await?;
+                    }
                 }
                 _ => {}
             }
