@@ -64,6 +64,17 @@ pub trait RateLimiter {
         window_start: i64,
         window_end: i64,
     ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+    /// Counts `event` once for `subject` in the window starting at `window_start`, and returns
+    /// how many distinct events the window holds: a retry of the same event (a lost answer, a
+    /// retried request) never counts twice. The counter expires after `window_end`.
+    fn hit_once(
+        &self,
+        scope: &'static str,
+        subject: &str,
+        event: &str,
+        window_start: i64,
+        window_end: i64,
+    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
 }
 
 /// What time it is. Injected once, at each function's entry point: nothing else in Steward reads

@@ -177,8 +177,8 @@ async fn erasing_a_person_removes_everything_but_the_payment_record_and_tells_th
 
     // Their four submissions, billing, history entry, mail log entry and pending export; the
     // export's and the topic's mail still owed; their email rate counters (forms, per window and
-    // per day, confirmation mails, and privacy requests); and the profile.
-    assert_eq!(report, ErasureReport { items_deleted: 15, cv_versions_deleted: 2, payments_retained: 1 });
+    // per day, confirmation and export-confirmation mails, and privacy requests); and the profile.
+    assert_eq!(report, ErasureReport { items_deleted: 16, cv_versions_deleted: 2, payments_retained: 1 });
     assert_erased(&world, &person);
     let audit = world.store.audit_month("2026-01").await.unwrap();
     assert_eq!(audit.len(), 1);
@@ -584,7 +584,54 @@ async fn a_sign_in_link_goes_only_to_a_known_address_and_works_once() {
     world.clock.advance(16 * 60);
     assert!(matches!(
         start_session(&world.store, &world.config, &late, world.now()).await,
-        Err(PrivacyError::InvalidLink(_))
+        Err(PrivacyError::LinkUsed)
+    ));
+}
+
+#[tokio::test]
+async fn a_flood_of_sign_in_requests_sends_a_few_links_a_day_and_never_locks_the_owner_out() {
+    use steward_core::domain::mail::recipients::MailPurpose;
+    let world = World::new();
+    world.submit("contact-us", &[("name", NAME), ("email", ADDRESS), ("message", "Hi")]).await;
+    let known = Email::parse("email", ADDRESS).unwrap();
+    // A stranger asks again and again, from many places: no 429 for the address, ever.
+    let mut newest = None;
+    for n in 0..30 {
+        let ip = format!("198.51.100.{n}");
+        request_link(&world.store, &world.config, &known, &ip, world.now()).await.expect("never refused");
+        if world.store.partition(keys::OUTBOX).iter().any(|((_, id), _)| id.starts_with("signin-")) {
+            newest = Some(token_mailed(&world, "signin-").1);
+        }
+        world.dispatch().await;
+        world.clock.advance(60);
+    }
+    let sent = world.mail.sent_to(ADDRESS).len() as u32;
+    assert_eq!(sent, MailPurpose::SignIn.per_day(), "a few links a day, not thirty");
+
+    // Twenty minutes after the last link went out (its own time is fifteen), the owner asks:
+    // nothing more is sent, and the newest link in their mailbox works.
+    world.clock.advance(20 * 60);
+    request_link(&world.store, &world.config, &known, "203.0.113.7", world.now()).await.unwrap();
+    world.dispatch().await;
+    assert_eq!(world.mail.sent_to(ADDRESS).len() as u32, sent, "nothing more in the inbox");
+    let newest = newest.expect("a link was mailed");
+    assert!(
+        start_session(&world.store, &world.config, &newest, world.now()).await.is_ok(),
+        "the owner signs in"
+    );
+}
+
+#[tokio::test]
+async fn a_sign_in_link_issued_before_an_erasure_opens_nothing() {
+    let world = World::new();
+    let receipt = world.submit("contact-us", &[("name", NAME), ("email", ADDRESS), ("message", "Hi")]).await;
+    let known = Email::parse("email", ADDRESS).unwrap();
+    request_link(&world.store, &world.config, &known, "192.0.2.1", world.now()).await.unwrap();
+    let (_, link) = token_mailed(&world, "signin-");
+    erase_on_request(&world, &receipt.profile_id).await.unwrap();
+    assert!(matches!(
+        start_session(&world.store, &world.config, &link, world.now()).await,
+        Err(PrivacyError::LinkUsed)
     ));
 }
 

@@ -68,6 +68,42 @@ impl RateLimiter for DynamoStore {
             .unwrap_or(u32::MAX);
         Ok(count)
     }
+
+    async fn hit_once(
+        &self,
+        scope: &'static str,
+        subject: &str,
+        event: &str,
+        window_start: i64,
+        window_end: i64,
+    ) -> Result<u32, StoreError> {
+        let (pk, sk) = keys::rate_counter(scope, subject, window_start);
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("ADD #events :event SET #ttl = :ttl, #type = :type, #v = :v")
+            .expression_attribute_names("#events", "events")
+            .expression_attribute_names("#ttl", keys::TTL)
+            .expression_attribute_names("#type", "type")
+            .expression_attribute_names("#v", "v")
+            .expression_attribute_values(":event", AttributeValue::Ss(vec![event.to_owned()]))
+            .expression_attribute_values(":type", s("rate_counter"))
+            .expression_attribute_values(":v", n(SCHEMA_VERSION))
+            .expression_attribute_values(":ttl", n(window_end + 60))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(classify)?;
+        let count = output
+            .attributes()
+            .and_then(|a| a.get("events"))
+            .and_then(|v| v.as_ss().ok())
+            .map_or(u32::MAX, |events| u32::try_from(events.len()).unwrap_or(u32::MAX));
+        Ok(count)
+    }
 }
 
 impl DynamoStore {

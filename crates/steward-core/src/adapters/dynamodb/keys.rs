@@ -73,9 +73,13 @@ pub fn suppression(email_pseudonym: &str) -> (String, String) {
     (format!("SUPPRESS#{email_pseudonym}"), "MAIL".to_owned())
 }
 
-pub fn sign_in(nonce: &str) -> (String, String) {
-    (format!("SIGNIN#{nonce}"), "LINK".to_owned())
+/// A sign-in link, in its person's partition: erasure takes it along.
+pub fn sign_in(profile_id: &str, nonce: &str) -> (String, String) {
+    (profile_partition(profile_id), format!("{SIGN_IN_PREFIX}{nonce}"))
 }
+
+/// The sort-key prefix of a person's sign-in links.
+pub const SIGN_IN_PREFIX: &str = "SIGNIN#";
 
 pub fn rate_counter(scope: &str, subject: &str, window_start: i64) -> (String, String) {
     (format!("RATE#{scope}#{subject}"), format!("WINDOW#{window_start}"))

@@ -57,8 +57,15 @@ impl DynamoStore {
     }
 }
 
-impl OutboxStore for DynamoStore {
-    async fn enqueue(&self, message: &OutboxMessage, now: i64) -> Result<Enqueued, StoreError> {
+impl DynamoStore {
+    /// The writes that owe a message once: its item, unless its sent marker (or one written
+    /// before markers were keyed by a hash) says it went out already. One transaction's items,
+    /// so that other writes can go with them.
+    pub(super) fn enqueue_items(
+        &self,
+        message: &OutboxMessage,
+        now: i64,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let (marker_pk, marker_sk) = self.sent_marker(&message.id);
         let (pk, sk) = keys::outbox(&message.id);
         let mut item = key(pk, sk);
@@ -91,14 +98,17 @@ impl OutboxStore for DynamoStore {
                 .build(),
         )?;
         let put = self.put_if_absent(item)?;
-        if self
-            .transact(vec![
-                TransactWriteItem::builder().condition_check(not_sent).build(),
-                TransactWriteItem::builder().condition_check(not_sent_before).build(),
-                TransactWriteItem::builder().put(put).build(),
-            ])
-            .await?
-        {
+        Ok(vec![
+            TransactWriteItem::builder().condition_check(not_sent).build(),
+            TransactWriteItem::builder().condition_check(not_sent_before).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ])
+    }
+}
+
+impl OutboxStore for DynamoStore {
+    async fn enqueue(&self, message: &OutboxMessage, now: i64) -> Result<Enqueued, StoreError> {
+        if self.transact(self.enqueue_items(message, now)?).await? {
             Ok(Enqueued::New)
         } else {
             Ok(Enqueued::Known)

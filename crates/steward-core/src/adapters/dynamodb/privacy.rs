@@ -1,6 +1,23 @@
 //! Privacy: the sign-in links of the privacy center and everything held about a person.
 
 use super::*;
+use crate::domain::mail::MailKind;
+
+/// A message to no one, shaped like a sign-in mail: only its writes' shape is used.
+fn decoy(link: &SignInLink) -> OutboxMessage {
+    OutboxMessage {
+        id: String::new(),
+        kind: MailKind::Transactional,
+        to: String::new(),
+        profile_id: link.profile_id.clone(),
+        subject: String::new(),
+        template: String::new(),
+        values: serde_json::Value::Null,
+        topic: None,
+        unsubscribe_url: None,
+        unsubscribe_mailto: None,
+    }
+}
 
 impl PrivacyStore for DynamoStore {
     async fn profile_by_email(&self, email: &Email) -> Result<Option<KnownAddress>, StoreError> {
@@ -15,30 +32,106 @@ impl PrivacyStore for DynamoStore {
         }))
     }
 
-    async fn save_sign_in(
+    async fn issue_sign_in(
         &self,
-        nonce: &str,
-        profile_id: &ProfileId,
-        expires_at: i64,
+        link: &SignInLink,
+        mail: Option<&OutboxMessage>,
+        now: i64,
     ) -> Result<(), StoreError> {
-        let (pk, sk) = keys::sign_in(nonce);
-        let mut item = key(pk, sk);
-        stamp(&mut item, "sign_in");
-        item.insert("profile_id".into(), s(profile_id));
-        item.insert(keys::TTL.into(), n(expires_at));
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(classify)?;
+        let item = |profile_id: &ProfileId, nonce: &str| {
+            let (pk, sk) = keys::sign_in(profile_id, nonce);
+            let mut item = key(pk, sk);
+            stamp(&mut item, "sign_in");
+            item.insert("valid_until".into(), n(link.valid_until));
+            item.insert(keys::TTL.into(), n(link.token_expires_at));
+            item
+        };
+        let mut writes = vec![TransactWriteItem::builder()
+            .put(self.put_if_absent(item(&link.profile_id, &link.nonce))?)
+            .build()];
+        match mail {
+            Some(message) => writes.extend(self.enqueue_items(message, now)?),
+            None => {
+                // The same shape for an unknown address: two checks that pass and a second link
+                // to no one, instead of the message (each link expires by itself).
+                let nobody = OutboxMessage { id: uuid::Uuid::new_v4().simple().to_string(), ..decoy(link) };
+                let mut shaped = self.enqueue_items(&nobody, now)?;
+                shaped.pop();
+                writes.extend(shaped);
+                let decoy_nonce = uuid::Uuid::new_v4().simple().to_string();
+                writes.push(
+                    TransactWriteItem::builder()
+                        .put(self.put_if_absent(item(&ProfileId::new_random(), &decoy_nonce))?)
+                        .build(),
+                );
+            }
+        }
+        self.transact(writes).await?;
         Ok(())
     }
 
-    async fn consume_sign_in(&self, nonce: &str, now: i64) -> Result<bool, StoreError> {
-        let (pk, sk) = keys::sign_in(nonce);
-        // TTL deletes within days, not minutes: the expiry is checked here too.
+    async fn extend_sign_in(&self, profile_id: &ProfileId, until: i64, now: i64) -> Result<(), StoreError> {
+        let partition = keys::profile_partition(profile_id);
+        let links = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :links)")
+            .expression_attribute_values(":pk", s(&partition))
+            .expression_attribute_values(":links", s(keys::SIGN_IN_PREFIX))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        let number = |item: &HashMap<String, AttributeValue>, name: &str| {
+            item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok())
+        };
+        // The newest link the person was sent: the one whose time runs out last.
+        let Some(newest) = links
+            .items()
+            .iter()
+            .filter(|link| number(link, keys::TTL).is_some_and(|expires| expires > now))
+            .max_by_key(|link| number(link, "valid_until").unwrap_or(0))
+        else {
+            return Ok(());
+        };
+        let (Some(sk), Some(token_expires_at)) =
+            (newest.get(keys::SK).and_then(|v| v.as_s().ok()), number(newest, keys::TTL))
+        else {
+            return Ok(());
+        };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(partition.clone(), sk.clone())))
+            .update_expression("SET valid_until = :until")
+            .condition_expression("attribute_exists(pk) AND valid_until < :until")
+            .expression_attribute_values(":until", n(until.min(token_expires_at)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Used meanwhile, or already working as long.
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn consume_sign_in(
+        &self,
+        profile_id: &ProfileId,
+        nonce: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let (pk, sk) = keys::sign_in(profile_id, nonce);
+        // TTL deletes within days, not minutes: the time it works is checked here.
         let result = self
             .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key(pk, sk)))
-            .condition_expression("attribute_exists(pk) AND expires_at > :now")
+            .condition_expression("attribute_exists(pk) AND valid_until > :now")
             .expression_attribute_values(":now", n(now))
             .send()
             .await;

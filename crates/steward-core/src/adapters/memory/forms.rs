@@ -51,6 +51,27 @@ impl RateLimiter for MemoryStore {
             Ok(u32::try_from(count).unwrap_or(u32::MAX))
         })
     }
+
+    async fn hit_once(
+        &self,
+        scope: &'static str,
+        subject: &str,
+        event: &str,
+        window_start: i64,
+        window_end: i64,
+    ) -> Result<u32, StoreError> {
+        self.run("hit_once", |table| {
+            let counter = table.entry(keys::rate_counter(scope, subject, window_start)).or_default();
+            let mut events = strings(counter, "events");
+            events.insert(event.to_owned());
+            let count = events.len();
+            set_strings(counter, "events", events);
+            counter.insert("type".into(), "rate_counter".into());
+            counter.insert("v".into(), SCHEMA_VERSION.into());
+            counter.insert(keys::TTL.into(), (window_end + 60).into());
+            Ok(u32::try_from(count).unwrap_or(u32::MAX))
+        })
+    }
 }
 
 impl SubmissionStore for MemoryStore {

@@ -2,8 +2,10 @@
 
 use super::*;
 use crate::domain::fields::Email;
+use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
 use crate::domain::privacy::access::{
-    controller, supervisory_authority, KnownAddress, PrivacyStore, DATA_PROTECTION_OFFICER, RECIPIENTS,
+    controller, supervisory_authority, KnownAddress, PrivacyStore, SignInLink, DATA_PROTECTION_OFFICER,
+    RECIPIENTS,
 };
 
 /// Attributes that are keys or bookkeeping, left out of what a person reads about themselves (the
@@ -45,26 +47,53 @@ impl PrivacyStore for MemoryStore {
         })
     }
 
-    async fn save_sign_in(
+    async fn issue_sign_in(
         &self,
-        nonce: &str,
-        profile_id: &ProfileId,
-        expires_at: i64,
+        link: &SignInLink,
+        mail: Option<&OutboxMessage>,
+        now: i64,
     ) -> Result<(), StoreError> {
-        self.run("save_sign_in", |table| {
+        self.run("issue_sign_in", |table| {
             let mut item = stamped("sign_in");
-            item.insert("profile_id".into(), profile_id.into());
-            item.insert(keys::TTL.into(), expires_at.into());
-            table.insert(keys::sign_in(nonce), item);
+            item.insert("valid_until".into(), link.valid_until.into());
+            item.insert(keys::TTL.into(), link.token_expires_at.into());
+            table.insert(keys::sign_in(&link.profile_id, &link.nonce), item);
+            Ok(())
+        })?;
+        if let Some(message) = mail {
+            self.enqueue(message, now).await?;
+        }
+        Ok(())
+    }
+
+    async fn extend_sign_in(&self, profile_id: &ProfileId, until: i64, now: i64) -> Result<(), StoreError> {
+        self.run("extend_sign_in", |table| {
+            let newest = partition(table, &keys::profile_partition(profile_id))
+                .filter(|((_, sk), link)| {
+                    sk.starts_with(keys::SIGN_IN_PREFIX) && number(link, keys::TTL).is_some_and(|at| at > now)
+                })
+                .max_by_key(|(_, link)| number(link, "valid_until").unwrap_or(0))
+                .map(|(key, _)| key.clone());
+            if let Some(link) = newest.and_then(|key| table.get_mut(&key)) {
+                let until = until.min(number(link, keys::TTL).unwrap_or(until));
+                if number(link, "valid_until").is_none_or(|valid| valid < until) {
+                    link.insert("valid_until".into(), until.into());
+                }
+            }
             Ok(())
         })
     }
 
-    async fn consume_sign_in(&self, nonce: &str, now: i64) -> Result<bool, StoreError> {
+    async fn consume_sign_in(
+        &self,
+        profile_id: &ProfileId,
+        nonce: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         self.run("consume_sign_in", |table| {
-            let key = keys::sign_in(nonce);
-            // TTL deletes within days, not minutes: the expiry is checked here too.
-            let usable = table.get(&key).and_then(|link| number(link, keys::TTL)).is_some_and(|at| at > now);
+            let key = keys::sign_in(profile_id, nonce);
+            let usable =
+                table.get(&key).and_then(|link| number(link, "valid_until")).is_some_and(|until| until > now);
             if usable {
                 table.remove(&key);
             }

@@ -12,6 +12,7 @@ use crate::domain::forms::validation::{validate, FormInput, ValidForm};
 use crate::domain::ids::{FormId, IdempotencyKey, ProfileId, SubmissionId};
 use crate::domain::mail::confirmation::{confirmation_mail, may_send_confirmation};
 use crate::domain::mail::outbox::OutboxStore;
+use crate::domain::mail::recipients::MailPurpose;
 use crate::domain::ports::{FixedWindow, RateLimiter, StoreError};
 use crate::time::Timestamp;
 
@@ -200,15 +201,14 @@ where
     let unconfirmed: BTreeSet<String> =
         submission.data.topics.difference(&profile.confirmed_topics).cloned().collect();
     let now = submission.client.received_at;
-    if !unconfirmed.is_empty()
-        && !profile.suppressed
-        && may_send_confirmation(store, config, &profile.email, now).await?
-    {
+    if !unconfirmed.is_empty() && !profile.suppressed {
         // To the address the profile holds (the one a person proved, if any), not the spelling
         // typed this time.
         let message =
             confirmation_mail(config, &catalogue.topics, &profile.email, &profile_id, &unconfirmed, now);
-        store.enqueue(&message, now.epoch_seconds()).await?;
+        if may_send_confirmation(store, config, &message, MailPurpose::Confirmation, now).await? {
+            store.enqueue(&message, now.epoch_seconds()).await?;
+        }
     }
     tracing::info!(
         form = form.id.as_str(),

@@ -4,11 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::Config;
-use crate::domain::fields::address_key;
 use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::OutboxMessage;
+use crate::domain::mail::recipients::{may_mail, MailPurpose};
 use crate::domain::mail::MailKind;
-use crate::domain::ports::{FixedWindow, RateLimiter, StoreError};
+use crate::domain::ports::{RateLimiter, StoreError};
 use crate::time::Timestamp;
 use crate::token::Purpose;
 
@@ -17,24 +17,21 @@ pub const CONFIRMATION_DAYS: u32 = 7;
 
 /// Confirmation mails one address may be sent in a day, however many forms or preference saves
 /// ask for them: anyone can type an address, and the organisation's mail must not become a way
-/// to flood it.
-pub const CONFIRMATIONS_PER_DAY: u32 = 3;
+/// to flood it (`recipients::MailPurpose::Confirmation`).
+pub const CONFIRMATIONS_PER_DAY: u32 = 1;
 
-/// Counts a confirmation mail against the address's day; `false` once the day's are used up
-/// (the topics stay pending, and a later day's form or save asks again).
+/// Counts a confirmation mail against its address's day; `false` once the day's are used up
+/// (the topics stay pending, and a later day's form or save asks again). A form's count once a
+/// day; topics chosen through the preference link mailed to the address, a few.
 pub async fn may_send_confirmation<S: RateLimiter>(
     store: &S,
     config: &Config,
-    address: &str,
+    message: &OutboxMessage,
+    purpose: MailPurpose,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let day = FixedWindow::containing(now, std::time::Duration::from_secs(86_400));
-    let subject = config.hash_key.pseudonym("rate-email", &address_key(address));
-    Ok(store.hit(CONFIRMATION_RATE_SCOPE, &subject, day.start, day.end).await? <= CONFIRMATIONS_PER_DAY)
+    may_mail(store, config, purpose, &message.to, &message.id, now.epoch_seconds()).await
 }
-
-/// The rate-limit scope of confirmation mails, keyed like the address's other limits.
-pub const CONFIRMATION_RATE_SCOPE: &str = "confirm-mail";
 
 /// The token subject of a confirmation link: the topics it confirms, sorted (topic ids are
 /// catalogue ids, which never hold a comma).

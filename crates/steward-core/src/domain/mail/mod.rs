@@ -7,6 +7,7 @@ pub mod campaign;
 pub mod confirmation;
 pub mod outbox;
 pub mod preferences;
+pub mod recipients;
 
 use mail_builder::headers::address::Address;
 use mail_builder::MessageBuilder;

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::domain::ids::ProfileId;
 use crate::domain::mail::confirmation::{confirmation_mail, may_send_confirmation, topics_of};
 use crate::domain::mail::outbox::OutboxStore;
+use crate::domain::mail::recipients::MailPurpose;
 use crate::domain::ports::RateLimiter;
 use crate::domain::ports::StoreError;
 use crate::time::Timestamp;
@@ -223,11 +224,12 @@ pub async fn choose_topics<S: PreferenceStore + OutboxStore + RateLimiter>(
         .change_preferences(profile, &change, ChangeSource::Preferences, token_id)
         .await?
         .ok_or(PreferencesError::NotHeld)?;
+    let message = confirmation_mail(config, labels, &preferences.email, profile, &pending, now);
+    let purpose = MailPurpose::ChosenTopicsConfirmation;
     let mailable = !preferences.suppressed
         && !preferences.limited
-        && (pending.is_empty() || may_send_confirmation(store, config, &preferences.email, now).await?);
+        && (pending.is_empty() || may_send_confirmation(store, config, &message, purpose, now).await?);
     if !pending.is_empty() && mailable {
-        let message = confirmation_mail(config, labels, &preferences.email, profile, &pending, now);
         store.enqueue(&message, now.epoch_seconds()).await?;
     }
     Ok(Chosen {

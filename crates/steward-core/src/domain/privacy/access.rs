@@ -11,11 +11,25 @@ use crate::config::Config;
 use crate::domain::fields::Email;
 use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
+use crate::domain::mail::recipients::{may_mail, MailPurpose};
 use crate::domain::ports::{RateLimiter, StoreError};
 use crate::token::{Claims, Purpose, TokenError};
 
-/// How long a sign-in link works.
+/// How long a sign-in link works once sent.
 pub const LINK_MINUTES: i64 = 15;
+/// The longest a sign-in link's token can be used, however often its person asks again past the
+/// day's limit (each such request keeps the newest link working for another [`LINK_MINUTES`]).
+pub const LINK_TOKEN_HOURS: i64 = 24;
+
+/// A sign-in link as kept: in its person's own partition, usable once, until `valid_until`
+/// (which a request past the day's limit moves later, up to `token_expires_at`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInLink {
+    pub profile_id: ProfileId,
+    pub nonce: String,
+    pub valid_until: i64,
+    pub token_expires_at: i64,
+}
 /// How long a session lasts.
 pub const SESSION_MINUTES: i64 = 30;
 
@@ -34,16 +48,32 @@ pub trait PrivacyStore {
         &self,
         email: &Email,
     ) -> impl Future<Output = Result<Option<KnownAddress>, StoreError>> + Send;
-    /// Remembers a sign-in link's nonce until it is used or expires.
-    fn save_sign_in(
+    /// Keeps a sign-in link and owes the mail that carries it, in one transaction. With no mail
+    /// (an unknown address), it makes the same writes for a link to no one, so that the answer
+    /// costs the same whoever asked.
+    fn issue_sign_in(
         &self,
-        nonce: &str,
-        profile_id: &ProfileId,
-        expires_at: i64,
+        link: &SignInLink,
+        mail: Option<&OutboxMessage>,
+        now: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Uses a sign-in nonce up: `true` the first time only.
-    fn consume_sign_in(&self, nonce: &str, now: i64)
-        -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Keeps the person's newest unused sign-in link working until `until` (never past its
+    /// token's own expiry): the owner of an address flooded with requests still signs in with
+    /// the last link they were sent.
+    fn extend_sign_in(
+        &self,
+        profile_id: &ProfileId,
+        until: i64,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Uses a sign-in link up: `true` the first time only, while it works and while its person
+    /// is held (a link issued before an erasure opens nothing: it was in their partition).
+    fn consume_sign_in(
+        &self,
+        profile_id: &ProfileId,
+        nonce: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Everything held about a person, as JSON, or nothing if there is no such person.
     fn everything(
         &self,
@@ -57,13 +87,16 @@ pub enum PrivacyError {
     RateLimited(Duration),
     #[error("the link is not valid: {0}")]
     InvalidLink(TokenError),
-    #[error("the link was used already")]
+    #[error("the link was used already, has expired, or its person's data was erased")]
     LinkUsed,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Sends a sign-in link to the address if Steward knows it; says nothing either way.
+/// Sends a sign-in link to the address if Steward knows it; says nothing either way, and does
+/// the same work either way. Whoever asks too often from one place is told to wait; the address
+/// is never refused: past its few links a day, nothing more is sent and the newest link it was
+/// sent keeps working a while longer, so a flood neither fills the inbox nor locks its owner out.
 pub async fn request_link<S>(
     store: &S,
     config: &Config,
@@ -78,27 +111,37 @@ where
         crate::time::Timestamp::from_epoch_seconds(now),
         config.rate_limits.window,
     );
-    let subjects = [
-        ("privacy-ip", config.hash_key.pseudonym("rate-ip", source_ip), config.rate_limits.per_ip),
-        ("privacy-email", config.hash_key.pseudonym("rate-email", email.normalized()), 5),
-    ];
-    for (scope, subject, limit) in subjects {
-        if store.hit(scope, &subject, window.start, window.end).await? > limit {
-            return Err(PrivacyError::RateLimited(Duration::from_secs((window.end - now).max(1) as u64)));
-        }
+    let ip = config.hash_key.pseudonym("rate-ip", source_ip);
+    if store.hit("privacy-ip", &ip, window.start, window.end).await? > config.rate_limits.per_ip {
+        return Err(PrivacyError::RateLimited(Duration::from_secs((window.end - now).max(1) as u64)));
     }
-    let Some(KnownAddress { profile_id, email: held }) = store.profile_by_email(email).await? else {
+    // Counted for every request, known address or not: the same writes.
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let message_id = format!("signin-{nonce}");
+    let may_send = may_mail(store, config, MailPurpose::SignIn, email.normalized(), &message_id, now).await?;
+    let known = store.profile_by_email(email).await?;
+    let link = |profile_id: &ProfileId| SignInLink {
+        profile_id: profile_id.clone(),
+        nonce: nonce.clone(),
+        valid_until: now + LINK_MINUTES * 60,
+        token_expires_at: now + LINK_TOKEN_HOURS * 3600,
+    };
+    let Some(KnownAddress { profile_id, email: held }) = known else {
+        store.issue_sign_in(&link(&ProfileId::new_random()), None, now).await?;
         tracing::info!("privacy link requested for an unknown address; nothing sent");
         return Ok(());
     };
-    let nonce = uuid::Uuid::new_v4().simple().to_string();
-    let expires_at = now + LINK_MINUTES * 60;
-    store.save_sign_in(&nonce, &profile_id, expires_at).await?;
-    let token = config.token_keys.sign(Purpose::SignIn, &nonce, &profile_id, Some(expires_at));
+    if !may_send {
+        store.extend_sign_in(&profile_id, now + LINK_MINUTES * 60, now).await?;
+        tracing::info!(profile_id = %profile_id, "the day's sign-in links are sent; the newest works a while longer");
+        return Ok(());
+    }
+    let link = link(&profile_id);
+    let token = config.token_keys.sign(Purpose::SignIn, &nonce, &profile_id, Some(link.token_expires_at));
     let links = &config.links;
     let message = OutboxMessage::transactional(
         links,
-        format!("signin-{nonce}"),
+        message_id,
         &held,
         &profile_id,
         format!("Your {} privacy center link", links.organisation),
@@ -108,7 +151,7 @@ where
             "link_url": format!("{}/privacy/session?token={token}", links.public_api_url),
         }),
     );
-    store.enqueue(&message, now).await?;
+    store.issue_sign_in(&link, Some(&message), now).await?;
     tracing::info!(profile_id = %profile_id, "privacy link sent");
     Ok(())
 }
@@ -121,7 +164,7 @@ pub async fn start_session<S: PrivacyStore>(
     now: i64,
 ) -> Result<(String, i64), PrivacyError> {
     let claims = config.token_keys.verify(link, Purpose::SignIn, now).map_err(PrivacyError::InvalidLink)?;
-    if !store.consume_sign_in(&claims.subject, now).await? {
+    if !store.consume_sign_in(&claims.profile_id, &claims.subject, now).await? {
         return Err(PrivacyError::LinkUsed);
     }
     let expires_at = now + SESSION_MINUTES * 60;

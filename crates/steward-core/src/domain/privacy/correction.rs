@@ -205,8 +205,7 @@ where
             template: "email_change",
             values: serde_json::json!({ "hours": CONFIRM_HOURS }),
         };
-        send_link(store, config, &nonce, &request, link, now).await?;
-        email_confirmation_sent = true;
+        email_confirmation_sent = send_link(store, config, &nonce, &request, link, now).await?;
     }
     tracing::info!(
         profile_id = %profile_id,

@@ -18,8 +18,19 @@ use crate::domain::ports::StoreError;
 pub const PAYMENT_RETENTION_DAYS: i64 = 7 * 365;
 
 /// Rate-limit scopes whose subject is a keyed hash of the person's address.
-pub const EMAIL_RATE_SCOPES: [&str; 5] =
-    ["email", "email-day", "confirm-mail", "privacy-email", "privacy-request"];
+pub const EMAIL_RATE_SCOPES: [&str; 10] = [
+    "email",
+    "email-day",
+    "privacy-email",
+    "privacy-request",
+    // Every `MailPurpose::scope`, the first of them the one confirmation mails always had.
+    "confirm-mail",
+    "mail-sign-in",
+    "mail-email-change",
+    "mail-export",
+    "mail-export-link",
+    "mail-chosen-topics",
+];
 
 /// A table item's keys.
 pub type ItemKey = (String, String);

@@ -186,7 +186,7 @@ pub async fn confirm_export_to<S>(
     now: i64,
 ) -> Result<String, RightsError>
 where
-    S: RightsStore + OutboxStore,
+    S: RightsStore + OutboxStore + RateLimiter,
 {
     let (claims, request) =
         redeem_link(store, config, RequestKind::Export, Purpose::ExportConfirm, token, now).await?;

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::domain::fields::FieldError;
 use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
+use crate::domain::mail::recipients::{may_mail, MailPurpose};
 use crate::domain::ports::{RateLimiter, StoreError};
 use crate::token::{Claims, Purpose, TokenError};
 
@@ -74,6 +75,15 @@ pub enum RequestKind {
 }
 
 impl RequestKind {
+    /// The daily limit the mail carrying its link counts against, at its recipient.
+    pub fn mail_purpose(self) -> MailPurpose {
+        match self {
+            Self::EmailChange => MailPurpose::EmailChange,
+            Self::Export => MailPurpose::ExportConfirmation,
+            Self::ExportLink => MailPurpose::ExportLink,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::EmailChange => "EMAILCHANGE",
@@ -144,15 +154,25 @@ pub struct MailedLink<'a> {
     pub values: serde_json::Value,
 }
 
-/// Keeps the request under `nonce`, signs its link and owes the mail that carries it.
-pub async fn send_link<S: RightsStore + OutboxStore>(
+/// Keeps the request under `nonce`, signs its link and owes the mail that carries it; `false`
+/// when the recipient has had the day's mails of this kind (nothing is kept or sent, and the
+/// answer does not say so: the recipient is not to be flooded, nor their mailbox probed).
+pub async fn send_link<S: RightsStore + OutboxStore + RateLimiter>(
     store: &S,
     config: &Config,
     nonce: &str,
     request: &PendingRequest,
     link: MailedLink<'_>,
     now: i64,
-) -> Result<(), RightsError> {
+) -> Result<bool, RightsError> {
+    let message_id = format!("{}-{nonce}", link.message);
+    if !may_mail(store, config, link.kind.mail_purpose(), link.to, &message_id, now).await? {
+        tracing::info!(
+            kind = link.kind.as_str(),
+            "the recipient's mails of this kind today are used up; none sent"
+        );
+        return Ok(false);
+    }
     store.save_request(link.kind, nonce, request, link.expires_at).await?;
     let token = config.token_keys.sign(link.purpose, nonce, &request.profile_id, Some(link.expires_at));
     let links = &config.links;
@@ -160,7 +180,7 @@ pub async fn send_link<S: RightsStore + OutboxStore>(
     values["link_url"] = format!("{}{}?token={token}", links.public_api_url, link.path).into();
     let message = OutboxMessage::transactional(
         links,
-        format!("{}-{nonce}", link.message),
+        message_id,
         link.to,
         &request.profile_id,
         link.subject,
@@ -168,7 +188,7 @@ pub async fn send_link<S: RightsStore + OutboxStore>(
         values,
     );
     store.enqueue(&message, now).await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Verifies a mailed link and uses its request up: the first time only, while it has not expired.
