@@ -140,14 +140,22 @@ class Operations:
         return expect(status, data, (200, 201, 202), "POST /forms/newsletter")
 
     def prepare_payments(self):
-        status, data, _ = self.stack.request("POST", "/forms/event-registration", {
-            "name": "Ada Lovelace", "email": f"bench-{uuid.uuid4().hex[:12]}@example.com", "phone": "+44 20 7946 0958",
-            "job_title": "CTO", "company": "Acme", "country": "GB", "state": "GB-LND", "event": "wso2con-2026",
-        }, person())
-        self.registration_grant = json.loads(expect(status, data, (201,), "event registration"))["payment"]["token"]
+        # Payment starts are limited per person and per IP address (ten and twenty in ten
+        # minutes): the measured calls resume the checkouts of many registrations, from many
+        # addresses, as many buyers would.
+        self.registration_grants = []
+        for _ in range(40):
+            status, data, _ = self.stack.request("POST", "/forms/event-registration", {
+                "name": "Ada Lovelace", "email": f"bench-{uuid.uuid4().hex[:12]}@example.com", "phone": "+44 20 7946 0958",
+                "job_title": "CTO", "company": "Acme", "country": "GB", "state": "GB-LND", "event": "wso2con-2026",
+            }, person())
+            self.registration_grants.append(json.loads(expect(status, data, (201,), "event registration"))["payment"]["token"])
+        self.payment_calls = 0
 
     def payments(self):
-        status, data, _ = self.stack.request("POST", "/payments", {"token": self.registration_grant})
+        grant = self.registration_grants[self.payment_calls % len(self.registration_grants)]
+        self.payment_calls += 1
+        status, data, _ = self.stack.request("POST", "/payments", {"token": grant}, person())
         return expect(status, data, (200,), "POST /payments")
 
     def prepare_cv_upload(self):

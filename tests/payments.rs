@@ -56,7 +56,13 @@ async fn register(form: &str, item_field: &str, item: &str) -> Registration {
 }
 
 async fn pay(registration: &Registration) -> reqwest::Response {
-    http().post(stack().url("/payments")).json(&json!({"token": registration.token})).send().await.unwrap()
+    http()
+        .post(stack().url("/payments"))
+        .header("x-local-source-ip", unique_ip())
+        .json(&json!({"token": registration.token}))
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn start(registration: &Registration) -> Value {

@@ -442,6 +442,7 @@ pub async fn post_to_bucket(post: &Value, bytes: Vec<u8>, content_type: &str) ->
 pub async fn start_payment(grant: &Value) -> Value {
     http()
         .post(stack().url("/payments"))
+        .header("x-local-source-ip", unique_ip())
         .json(&serde_json::json!({"token": grant}))
         .send()
         .await

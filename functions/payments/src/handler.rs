@@ -8,12 +8,15 @@ use lambda_http::{Body, Request, Response};
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::config::Origin;
 use steward_core::domain::fields::FieldError;
-use steward_core::domain::payments::{start_payment, PaymentCatalogue, PaymentError, ProviderError};
+use steward_core::domain::payments::{
+    start_payment, PaymentCatalogue, PaymentError, PaymentRequest, ProviderError,
+};
 use steward_core::domain::ports::Clock;
 use steward_core::http::body::decode_form;
 use steward_core::http::problem::{body_problem, Problem};
 use steward_core::http::{cors, respond};
 use steward_core::lambda::{body_bytes, body_was_invalid_base64};
+use steward_core::secret::SecretKey;
 use steward_core::token::{Purpose, TokenKeys};
 
 use steward_core::adapters::stripe::provider::StripeProvider;
@@ -24,6 +27,8 @@ pub struct App {
     pub publishable_key: String,
     pub catalogue: PaymentCatalogue,
     pub store: DynamoStore,
+    /// Keys the rate limits' pseudonyms of IP addresses and people.
+    pub hash_key: SecretKey,
     pub provider: StripeProvider,
     /// The function's one clock (`main.rs` gives it).
     pub clock: Arc<dyn Clock>,
@@ -49,7 +54,9 @@ async fn pay(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
         Problem::new(403, "invalid_token", "This payment link is not valid")
             .with_detail("It may have expired or belong to another registration. Please register again.")
     })?;
-    match start_payment(&app.store, &app.provider, &app.catalogue, &grant, app.clock.as_ref()).await {
+    let source_ip = steward_core::http::client::client_info(request, app.clock.as_ref()).source_ip;
+    let asked = PaymentRequest { grant: &grant, source_ip: &source_ip };
+    match start_payment(&app.store, &app.provider, &app.catalogue, &app.hash_key, asked, app.clock.as_ref()).await {
         Ok(started) => {
             let mut body = serde_json::to_value(&started).expect("serializes");
             body["publishable_key"] = app.publishable_key.clone().into();
@@ -62,6 +69,9 @@ async fn pay(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
             .with_detail("Every seat is taken. Nothing was charged.")),
         Err(PaymentError::RegistrationGone) => Err(Problem::new(410, "registration_gone", "This registration is no longer held")
             .with_detail("Its data was deleted, so nothing can be paid for it. Nothing was charged. Please register again.")),
+        Err(PaymentError::RateLimited { retry_after }) => Err(Problem::new(429, "rate_limited", "Too many payment attempts")
+            .with_detail("Please wait a little and try again. Nothing was charged.")
+            .with_retry_after(retry_after.as_secs())),
         Err(PaymentError::HoldExpired) => Err(Problem::new(409, "hold_expired", "This checkout's time to pay has passed")
             .with_detail("The seat it held went back on sale. Nothing was charged. Please register again.")),
         Err(PaymentError::Provider(err)) => {

@@ -16,7 +16,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let env = steward_core::adapters::secrets::load_env(&aws).await?;
-    let store = DynamoStore::metered(&aws, env.required("TABLE_NAME")?, SecretKey::new([]), clock.clone());
+    let hash_key = SecretKey::new(env.required("HASH_KEY")?.into_bytes());
+    let store = DynamoStore::metered(&aws, env.required("TABLE_NAME")?, hash_key.clone(), clock.clone());
     let provider = StripeProvider::from_env(&env)?;
     let app = handler::App {
         allowed_origins: env.origins("ALLOWED_ORIGINS")?,
@@ -24,6 +25,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         publishable_key: env.required("STRIPE_PUBLISHABLE_KEY")?,
         catalogue: PaymentCatalogue::load(BUILT_IN)?,
         store,
+        hash_key,
         provider,
         clock,
     };

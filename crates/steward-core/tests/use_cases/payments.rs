@@ -6,8 +6,8 @@ use steward_core::adapters::dynamodb::keys;
 use steward_core::adapters::memory::{Fault, ProviderFault};
 use steward_core::domain::forms::submit::Receipt;
 use steward_core::domain::payments::{
-    receive_event, start_payment, PaymentError, PaymentKind, PaymentStarted, PaymentStatus, PaymentStore,
-    Received, StripeEvent, StripeEventData, WebhookOutcome, SEAT_HOLD_SECONDS,
+    receive_event, PaymentError, PaymentKind, PaymentStarted, PaymentStatus, PaymentStore, Received,
+    StripeEvent, StripeEventData, WebhookOutcome, SEAT_HOLD_SECONDS,
 };
 
 use crate::support::{email, World};
@@ -36,7 +36,7 @@ async fn register(world: &World, who: &str) -> Receipt {
 
 async fn checkout(world: &World, registration: &Receipt) -> Result<PaymentStarted, PaymentError> {
     let grant = world.grant(registration, WORKSHOP_ITEM);
-    start_payment(&world.store, &world.provider, &world.payments, &grant, &world.clock).await
+    world.start_payment(&grant).await
 }
 
 /// A Stripe event about a payment intent, as the webhook verified it.
@@ -134,6 +134,32 @@ async fn a_checkout_resumed_holds_its_one_seat_and_never_renews_its_time() {
     assert!(matches!(checkout(&world, &ana).await, Err(PaymentError::HoldExpired)), "its time is over");
     assert!(matches!(checkout(&world, &ben).await, Err(PaymentError::HoldExpired)));
     assert!(holds_seat(&world, &cy));
+}
+
+#[tokio::test]
+async fn payment_starts_are_limited_per_person_and_per_place() {
+    use steward_core::domain::payments::{PAYMENT_STARTS_PER_IP, PAYMENT_STARTS_PER_PERSON};
+    let world = World::new();
+    let ana = register(&world, "ana").await;
+    let grant = world.grant(&ana, WORKSHOP_ITEM);
+    for n in 0..PAYMENT_STARTS_PER_PERSON {
+        world.start_payment_from(&grant, &format!("198.51.100.{n}")).await.expect("within the limit");
+    }
+    let refused = world.start_payment_from(&grant, "198.51.100.200").await;
+    assert!(matches!(refused, Err(PaymentError::RateLimited { .. })), "one person, from anywhere");
+
+    // One place, many registrations.
+    world.clock.advance(600);
+    let mut refused_at = None;
+    for n in 0..=PAYMENT_STARTS_PER_IP {
+        let registration = register(&world, &format!("p{n}")).await;
+        let grant = world.grant(&registration, WORKSHOP_ITEM);
+        if let Err(PaymentError::RateLimited { .. }) = world.start_payment_from(&grant, "203.0.113.5").await {
+            refused_at = Some(n);
+            break;
+        }
+    }
+    assert_eq!(refused_at, Some(PAYMENT_STARTS_PER_IP), "one place, many people");
 }
 
 #[tokio::test]
@@ -441,9 +467,13 @@ async fn a_payment_grant_used_after_erasure_recreates_nothing() {
     .await
     .unwrap();
     let before = world.store.items().len();
-    let outcome = start_payment(&world.store, &world.provider, &world.payments, &grant, &world.clock).await;
+    let outcome = world.start_payment(&grant).await;
     assert!(matches!(outcome, Err(PaymentError::RegistrationGone)), "{outcome:?}");
-    assert_eq!(world.store.items().len(), before, "no customer, billing item, seat or payment record");
+    assert_eq!(
+        world.store.items().len(),
+        before,
+        "no customer, billing item, seat, payment record or counter"
+    );
     assert!(world.store.customer_of(&registration.profile_id).await.unwrap().is_none());
     assert!(seats(&world).0.is_empty(), "no seat held for it");
 }

@@ -11,7 +11,7 @@ use steward_core::domain::forms::submit::Receipt;
 use steward_core::domain::ids::ProfileId;
 use steward_core::domain::mail::outbox::OutboxMessage;
 use steward_core::domain::mail::preferences::{ChangeSource, PreferenceStore};
-use steward_core::domain::payments::{receive_event, start_payment, StripeEvent, StripeEventData};
+use steward_core::domain::payments::{receive_event, StripeEvent, StripeEventData};
 use steward_core::domain::ports::Clock;
 use steward_core::domain::privacy::access::{request_link, start_session, PrivacyError, PrivacyStore};
 use steward_core::domain::privacy::audit::{Actor, AuditStore};
@@ -74,8 +74,7 @@ async fn person(world: &World) -> Person {
         )
         .await;
     let grant = world.grant(&registration, "event:identity-workshop");
-    let started =
-        start_payment(&world.store, &world.provider, &world.payments, &grant, &world.clock).await.unwrap();
+    let started = world.start_payment(&grant).await.unwrap();
     let succeeded = StripeEvent {
         id: "evt_paid".into(),
         event_type: "payment_intent.succeeded".into(),
@@ -323,7 +322,7 @@ async fn the_sweep_gives_back_seats_of_lapsed_checkouts_but_never_a_paid_one() {
         )
         .await;
     let grant = world.grant(&other, "event:identity-workshop");
-    start_payment(&world.store, &world.provider, &world.payments, &grant, &world.clock).await.unwrap();
+    world.start_payment(&grant).await.unwrap();
 
     world.clock.advance(31 * 60);
     assert_eq!(sweep_now(&world).await.seat_holds, 1);

@@ -115,6 +115,34 @@ impl World {
         }
     }
 
+    /// Starts paying with a grant, from one browser.
+    pub async fn start_payment(
+        &self,
+        grant: &Claims,
+    ) -> Result<steward_core::domain::payments::PaymentStarted, steward_core::domain::payments::PaymentError>
+    {
+        self.start_payment_from(grant, "192.0.2.10").await
+    }
+
+    /// Starts paying with a grant, from `source_ip`.
+    pub async fn start_payment_from(
+        &self,
+        grant: &Claims,
+        source_ip: &str,
+    ) -> Result<steward_core::domain::payments::PaymentStarted, steward_core::domain::payments::PaymentError>
+    {
+        let request = steward_core::domain::payments::PaymentRequest { grant, source_ip };
+        steward_core::domain::payments::start_payment(
+            &self.store,
+            &self.provider,
+            &self.payments,
+            &self.config.hash_key,
+            request,
+            &self.clock,
+        )
+        .await
+    }
+
     /// The grant a registration gets to pay for `item` (`event:<id>` or `plan:<id>`).
     pub fn grant(&self, receipt: &Receipt, item: &str) -> Claims {
         let expires_at = self.now() + 86_400;

@@ -7,7 +7,8 @@ use super::catalogue::{PaymentCatalogue, Purchase};
 use super::ports::{IntentRequest, PaymentProvider, PaymentStore, ProviderError, SubscriptionRequest};
 use super::status::{PaymentKind, PaymentRecord, PaymentRef, PaymentStatus, SeatHold};
 use crate::domain::ids::ProfileId;
-use crate::domain::ports::{Clock, StoreError};
+use crate::domain::ports::{Clock, FixedWindow, RateLimiter, StoreError};
+use crate::secret::SecretKey;
 use crate::token::Claims;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,9 @@ pub enum PaymentError {
     /// two anonymous registrations keep an event sold out for ever). Registering again does.
     #[error("the checkout's hold has lapsed")]
     HoldExpired,
+    /// Too many starts from one place, or for one person, in a short time.
+    #[error("too many payment starts; retry after {retry_after:?}")]
+    RateLimited { retry_after: std::time::Duration },
     #[error(transparent)]
     Provider(#[from] ProviderError),
     #[error(transparent)]
@@ -65,18 +69,34 @@ pub fn hold_lapses_at(started: i64, authenticating: bool, now: i64) -> i64 {
     }
 }
 
+/// Payment starts one IP address may make in [`PAYMENT_LIMIT_WINDOW_SECONDS`]: a household or an
+/// office registering a few people, not a script.
+pub const PAYMENT_STARTS_PER_IP: u32 = 20;
+/// Payment starts one person (one address) may make in the window: resuming a checkout a few
+/// times, not holding seats by the hundred.
+pub const PAYMENT_STARTS_PER_PERSON: u32 = 10;
+pub const PAYMENT_LIMIT_WINDOW_SECONDS: u64 = 600;
+
+/// Who asks to pay: the grant from their registration, and where the request came from.
+pub struct PaymentRequest<'a> {
+    pub grant: &'a Claims,
+    pub source_ip: &'a str,
+}
+
 /// Starts (or, for the same registration, resumes) paying for what the grant names.
 pub async fn start_payment<S, P>(
     store: &S,
     provider: &P,
     catalogue: &PaymentCatalogue,
-    grant: &Claims,
+    hash_key: &SecretKey,
+    request: PaymentRequest<'_>,
     clock: &dyn Clock,
 ) -> Result<PaymentStarted, PaymentError>
 where
-    S: PaymentStore,
+    S: PaymentStore + RateLimiter,
     P: PaymentProvider,
 {
+    let PaymentRequest { grant, source_ip } = request;
     let now = clock.now();
     let purchase =
         grant.item.as_deref().and_then(|item| catalogue.item(item)).ok_or(PaymentError::UnknownItem)?;
@@ -85,6 +105,25 @@ where
     let this = PaymentRef { profile_id: profile.clone(), registration_id: registration.to_owned() };
     if !store.registration_held(&this).await? {
         return Err(PaymentError::RegistrationGone);
+    }
+    // Counted once the registration is known to be held: nothing is kept for an erased one.
+    let window = FixedWindow::containing(
+        clock.timestamp(),
+        std::time::Duration::from_secs(PAYMENT_LIMIT_WINDOW_SECONDS),
+    );
+    let limited = [
+        ("payment-ip", hash_key.pseudonym("rate-ip", source_ip), PAYMENT_STARTS_PER_IP),
+        (
+            "payment-person",
+            hash_key.pseudonym("rate-profile", grant.profile_id.as_str()),
+            PAYMENT_STARTS_PER_PERSON,
+        ),
+    ];
+    for (scope, subject, limit) in limited {
+        if store.hit(scope, &subject, window.start, window.end).await? > limit {
+            tracing::info!(scope, "payment starts rate limit reached");
+            return Err(PaymentError::RateLimited { retry_after: window.remaining_after(clock.timestamp()) });
+        }
     }
 
     let seat = match purchase {

@@ -11,7 +11,10 @@ mod status;
 mod webhook;
 
 pub use catalogue::{CloudPlan, PaidEvent, PaymentCatalogue, Purchase, BUILT_IN};
-pub use checkout::{start_payment, PaymentError, PaymentStarted, SEAT_HOLD_MAX_SECONDS, SEAT_HOLD_SECONDS};
+pub use checkout::{
+    start_payment, PaymentError, PaymentRequest, PaymentStarted, PAYMENT_STARTS_PER_IP,
+    PAYMENT_STARTS_PER_PERSON, SEAT_HOLD_MAX_SECONDS, SEAT_HOLD_SECONDS,
+};
 pub use ports::{Created, IntentRequest, PaymentProvider, PaymentStore, ProviderError, SubscriptionRequest};
 pub use status::{
     InvoiceStatus, PaymentKind, PaymentRecord, PaymentRef, PaymentStatus, PaymentUpdate, RecordedPayment,
