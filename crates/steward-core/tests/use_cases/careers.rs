@@ -122,6 +122,23 @@ async fn an_empty_upload_is_rejected_without_reading_it_and_deleted() {
 }
 
 #[tokio::test]
+async fn a_document_with_a_macro_project_is_rejected_and_deleted() {
+    let (world, uploads) = (World::new(), MemoryUploads::default());
+    let application = apply(&world, "mac").await;
+    // A Word package as Word writes it, with a VBA project among its parts (a .docm renamed).
+    let mut docm = b"PK\x03\x04\x14\x00\x00\x00\x00\x00[Content_Types].xml<Types/>".to_vec();
+    docm.extend_from_slice(b"PK\x03\x04\x14\x00\x00\x00\x00\x00word/document.xml<w:document/>");
+    docm.extend(std::iter::repeat_n(b'x', 20_000));
+    docm.extend_from_slice(b"PK\x03\x04\x14\x00\x00\x00\x00\x00word/vbaProject.bin\xd0\xcf\x11\xe0");
+    let docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+    let key = upload(&world, &uploads, &application, &docm, docx);
+
+    let verified = verify_upload(&uploads, &world.store, &world.clock, &key, None, MAX_BYTES).await.unwrap();
+    assert_eq!(verified, Verified::Checked { rejected: true, recorded: CvRecorded::Recorded });
+    assert!(uploads.get(&key).is_none(), "deleted");
+}
+
+#[tokio::test]
 async fn the_notified_version_is_the_one_checked_and_deleted() {
     let (world, uploads) = (World::new(), MemoryUploads::default());
     let application = apply(&world, "vic").await;

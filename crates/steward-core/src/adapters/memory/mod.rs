@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Map, Value};
 
 use crate::adapters::dynamodb::{keys, SCHEMA_VERSION};
-use crate::domain::careers::verification::{UploadedCvs, UploadedObject, UploadsError};
+use crate::domain::careers::verification::{ContentScan, Scanned, UploadedCvs, UploadedObject, UploadsError};
 use crate::domain::careers::{PresignedPost, UploadRules, UploadSigner};
 use crate::domain::mail::outbox::{MailSender, SendError};
 use crate::domain::payments::{Created, IntentRequest, PaymentProvider, ProviderError, SubscriptionRequest};
@@ -753,12 +753,20 @@ impl UploadedCvs for MemoryUploads {
         Ok(upload.bytes.iter().take(count as usize).copied().collect())
     }
 
-    async fn sha256(&self, key: &str, version_id: Option<&str>) -> Result<String, UploadsError> {
-        use sha2::{Digest, Sha256};
+    async fn scan(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        mut scan: ContentScan,
+    ) -> Result<Scanned, UploadsError> {
         let uploads = self.lock();
         let upload = Self::version(&uploads, key, version_id)
             .ok_or_else(|| UploadsError(format!("no object {key}")))?;
-        Ok(hex::encode(Sha256::digest(&upload.bytes)))
+        // In chunks, as the bucket streams it.
+        for chunk in upload.bytes.chunks(8 * 1024) {
+            scan.feed(chunk);
+        }
+        Ok(scan.finish())
     }
 
     async fn mark_verified(&self, key: &str, version_id: Option<&str>) -> Result<(), UploadsError> {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier, Tag, Tagging};
 
-use crate::domain::careers::verification::{UploadedCvs, UploadedObject, UploadsError};
+use crate::domain::careers::verification::{ContentScan, Scanned, UploadedCvs, UploadedObject, UploadsError};
 use crate::domain::privacy::erasure::{CvObjects, CvObjectsError};
 use crate::telemetry::error_chain;
 
@@ -255,8 +255,12 @@ impl UploadedCvs for CvBucket {
         Ok(bytes.into_bytes().to_vec())
     }
 
-    async fn sha256(&self, key: &str, version_id: Option<&str>) -> Result<String, UploadsError> {
-        use sha2::{Digest, Sha256};
+    async fn scan(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        mut scan: ContentScan,
+    ) -> Result<Scanned, UploadsError> {
         let object = self
             .client
             .get_object()
@@ -267,11 +271,10 @@ impl UploadedCvs for CvBucket {
             .await
             .map_err(|e| UploadsError(error_chain(&e)))?;
         let mut body = object.body;
-        let mut hasher = Sha256::new();
         while let Some(chunk) = body.try_next().await.map_err(|e| UploadsError(error_chain(&e)))? {
-            hasher.update(&chunk);
+            scan.feed(&chunk);
         }
-        Ok(hex::encode(hasher.finalize()))
+        Ok(scan.finish())
     }
 
     async fn mark_verified(&self, key: &str, version_id: Option<&str>) -> Result<(), UploadsError> {

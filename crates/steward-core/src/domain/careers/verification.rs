@@ -68,6 +68,93 @@ fn is_wordprocessing_package(head: &[u8]) -> bool {
     head.starts_with(b"PK\x03\x04") && head.windows(17).any(|w| w == b"word/document.xml")
 }
 
+/// A pass over a whole accepted file: its SHA-256, and whether it holds active content a
+/// recruiter's office suite would run or open (macros, scripts, embedded programs). Fed the file
+/// in chunks as it streams from the bucket, so a 10 MB file is read once and never held whole.
+pub struct ContentScan {
+    cv_type: CvType,
+    hasher: sha2::Sha256,
+    /// The end of the previous chunk, so that a marker split across two chunks is still seen.
+    carry: Vec<u8>,
+    active: Option<&'static str>,
+    /// For a Word package: whether its content-types part was seen (a ZIP with a `word/` entry
+    /// and nothing else of a package is no document).
+    package_part_seen: bool,
+}
+
+/// What a whole file holds, as far as a recruiter opening it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scanned {
+    pub sha256: String,
+    /// What active content was found, if any.
+    pub active_content: Option<&'static str>,
+}
+
+/// Markers of active content, by type: names as they stand uncompressed in a ZIP's local and
+/// central headers (DOCX, ODT), a compound file's directory (DOC, in UTF-16), or the document's
+/// own syntax (RTF, PDF). Long enough that compressed bytes never make them by chance.
+fn active_markers(cv_type: CvType) -> &'static [(&'static [u8], &'static str)] {
+    match cv_type {
+        CvType::Docx => &[
+            (b"vbaProject", "a VBA macro project"),
+            (b"vbaData.xml", "VBA macro data"),
+            (b"activeX/", "an ActiveX control"),
+            (b"/embeddings/", "an embedded object"),
+        ],
+        CvType::Odt => &[(b"Basic/", "a Basic macro library"), (b"Scripts/", "a script")],
+        CvType::Doc => &[(b"_\0V\0B\0A\0_\0P\0R\0O\0J\0E\0C\0T\0", "a VBA macro project")],
+        CvType::Rtf => &[(b"\\objdata", "an embedded object"), (b"\\object", "an embedded object")],
+        CvType::Pdf => &[
+            (b"/JavaScript", "JavaScript"),
+            (b"/Launch", "a launch action"),
+            (b"/EmbeddedFile", "an embedded file"),
+        ],
+    }
+}
+
+/// The longest marker, less one: what a chunk must carry over to the next.
+const CARRY: usize = 32;
+
+impl ContentScan {
+    pub fn new(cv_type: CvType) -> Self {
+        use sha2::Digest;
+        Self {
+            cv_type,
+            hasher: sha2::Sha256::new(),
+            carry: Vec::new(),
+            active: None,
+            package_part_seen: false,
+        }
+    }
+
+    pub fn feed(&mut self, chunk: &[u8]) {
+        use sha2::Digest;
+        self.hasher.update(chunk);
+        let mut window = std::mem::take(&mut self.carry);
+        window.extend_from_slice(chunk);
+        if self.active.is_none() {
+            self.active = active_markers(self.cv_type)
+                .iter()
+                .find(|(marker, _)| window.windows(marker.len()).any(|w| w == *marker))
+                .map(|(_, what)| *what);
+        }
+        if self.cv_type == CvType::Docx && !self.package_part_seen {
+            self.package_part_seen = window.windows(19).any(|w| w == b"[Content_Types].xml");
+        }
+        let keep = window.len().min(CARRY);
+        self.carry = window[window.len() - keep..].to_vec();
+    }
+
+    pub fn finish(self) -> Scanned {
+        use sha2::Digest;
+        let missing_package = self.cv_type == CvType::Docx && !self.package_part_seen;
+        Scanned {
+            sha256: hex::encode(self.hasher.finalize()),
+            active_content: self.active.or(missing_package.then_some("no Word package (a bare ZIP)")),
+        }
+    }
+}
+
 /// What the bucket says about one uploaded object.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UploadedObject {
@@ -99,11 +186,13 @@ pub trait UploadedCvs {
         version_id: Option<&str>,
         count: u64,
     ) -> impl Future<Output = Result<Vec<u8>, UploadsError>> + Send;
-    fn sha256(
+    /// Streams the whole object through `scan`, once.
+    fn scan(
         &self,
         key: &str,
         version_id: Option<&str>,
-    ) -> impl Future<Output = Result<String, UploadsError>> + Send;
+        scan: ContentScan,
+    ) -> impl Future<Output = Result<Scanned, UploadsError>> + Send;
     /// Marks a verified version, which the bucket's lifecycle keeps.
     fn mark_verified(
         &self,
@@ -165,7 +254,14 @@ pub async fn verify_upload<F: UploadedCvs, S: CvStore>(
     };
     let outcome = match verdict {
         Verdict::Accept(cv_type) => {
-            CvOutcome::Verified { cv_type, size, sha256: files.sha256(key, version_id.as_deref()).await? }
+            let scanned = files.scan(key, version_id.as_deref(), ContentScan::new(cv_type)).await?;
+            match scanned.active_content {
+                None => CvOutcome::Verified { cv_type, size, sha256: scanned.sha256 },
+                // Only files recruiters can open safely: no macros, scripts or embedded programs.
+                Some(what) => CvOutcome::Rejected {
+                    reason: format!("the file holds {what}, which is not opened here; please send a PDF"),
+                },
+            }
         }
         Verdict::Reject(reason) => CvOutcome::Rejected { reason },
     };
@@ -233,6 +329,34 @@ mod tests {
         assert_eq!(sniff(b"PK\x03\x04....other.xml...."), None);
     }
 
+    fn scanned(cv_type: CvType, chunks: &[&[u8]]) -> Option<&'static str> {
+        let mut scan = ContentScan::new(cv_type);
+        for chunk in chunks {
+            scan.feed(chunk);
+        }
+        scan.finish().active_content
+    }
+
+    #[test]
+    fn files_with_macros_scripts_or_embedded_programs_are_found_wherever_the_marker_falls() {
+        let docx: &[u8] =
+            b"PK\x03\x04[Content_Types].xml....PK\x03\x04word/document.xml....PK\x03\x04word/vbaProject.bin";
+        assert_eq!(scanned(CvType::Docx, &[docx]), Some("a VBA macro project"));
+        let (left, right) = docx.split_at(docx.len() - 5);
+        assert_eq!(scanned(CvType::Docx, &[left, right]), Some("a VBA macro project"), "split across chunks");
+        assert_eq!(
+            scanned(CvType::Docx, &[b"PK\x03\x04word/document.xml....evil.exe"]),
+            Some("no Word package (a bare ZIP)")
+        );
+        let doc: Vec<u8> =
+            "Root Entry\0Macros\0_VBA_PROJECT".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert_eq!(scanned(CvType::Doc, &[&doc]), Some("a VBA macro project"));
+        assert!(scanned(CvType::Rtf, &[b"{\\rtf1{\\object\\objemb{\\*\\objdata 0105}}}"]).is_some());
+        assert!(scanned(CvType::Pdf, &[b"%PDF-1.7 1 0 obj<</S/JavaScript/JS(app.alert(1))>>"]).is_some());
+        assert!(scanned(CvType::Odt, &[b"PK\x03\x04mimetype....Basic/Standard/Module1.xml"]).is_some());
+        assert_eq!(scanned(CvType::Pdf, &[PDF]), None, "a plain PDF is fine");
+    }
+
     #[test]
     fn rtf_is_recognised() {
         assert_eq!(sniff(b"{\\rtf1\\ansi Hello}"), Some(CvType::Rtf));
@@ -262,6 +386,11 @@ mod fixture_tests {
                 judge(bytes.len() as u64, 1 << 20, Some(cv_type.media_type()), &bytes),
                 Verdict::Accept(cv_type)
             );
+            let mut scan = ContentScan::new(cv_type);
+            for chunk in bytes.chunks(1000) {
+                scan.feed(chunk);
+            }
+            assert_eq!(scan.finish().active_content, None, "{name} holds nothing active");
         }
         assert_eq!(sniff(&fixture("program-renamed.pdf")), None);
     }
