@@ -31,7 +31,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         steward_core::lambda::metered(
             "retention-sweep",
             &event.context.request_id,
-            handler::handle(app),
+            handler::handle(
+                app,
+                std::time::UNIX_EPOCH + std::time::Duration::from_millis(event.context.deadline),
+            ),
             |report| report["cv_failures"].as_u64().is_some_and(|failures| failures > 0),
         )
         .await

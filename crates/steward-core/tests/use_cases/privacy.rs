@@ -390,6 +390,34 @@ async fn a_sweep_stopped_between_pages_is_carried_on_by_the_next() {
     assert!(world.store.items().iter().all(|((pk, _), _)| pk.starts_with("AUDIT#")));
 }
 
+#[tokio::test]
+async fn a_scheduled_sweep_out_of_time_keeps_its_place_and_the_next_run_finishes_the_pass() {
+    use steward_core::domain::privacy::retention::sweep_on;
+    let mut world = World::new();
+    world.store = world.store.with_page_size(2);
+    for who in ["ana", "ben", "cy", "dee"] {
+        world.submit("contact-us", &[("name", who), ("email", &email(who)), ("message", "Hi")]).await;
+    }
+    world.clock.advance(366 * 86_400);
+    let began = world.now();
+    // Each run has time for one page only.
+    let mut runs = Vec::new();
+    for _ in 0..40 {
+        let run = sweep_on(&world.store, &world.cvs, world.now(), |_| ControlFlow::Break(())).await.unwrap();
+        world.clock.advance(3_600);
+        let finished = run.pass_seconds.is_some();
+        runs.push(run);
+        if finished {
+            break;
+        }
+    }
+    let last = runs.last().unwrap();
+    assert!(runs.len() > 1 && runs[1..].iter().all(|run| run.resumed), "each run carries on the last");
+    assert_eq!(last.pass_seconds, Some(world.now() - 3_600 - began), "and says how long the pass took");
+    assert_eq!(runs.iter().map(|run| run.profiles).sum::<usize>(), 4, "the pass reached the end");
+    assert!(world.store.items().iter().all(|((pk, _), _)| pk.starts_with("AUDIT#")));
+}
+
 // --- Export ---------------------------------------------------------------------------------
 
 #[tokio::test]

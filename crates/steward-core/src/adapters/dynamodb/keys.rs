@@ -84,3 +84,8 @@ pub const SIGN_IN_PREFIX: &str = "SIGNIN#";
 pub fn rate_counter(scope: &str, subject: &str, window_start: i64) -> (String, String) {
     (format!("RATE#{scope}#{subject}"), format!("WINDOW#{window_start}"))
 }
+
+/// Where the retention sweep's unfinished pass stands.
+pub fn sweep_position() -> (String, String) {
+    ("SWEEP".to_owned(), "POSITION".to_owned())
+}

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::domain::ports::StoreError;
-use crate::domain::privacy::retention::{ExpiredItem, ExpiredPage, RetentionStore};
+use crate::domain::privacy::retention::{ExpiredItem, ExpiredPage, RetentionStore, SweepPosition};
 
 impl RetentionStore for DynamoStore {
     /// A filtered scan: the sweep reads the table once per run (about 0.5 RCU per 4 KB), which is
@@ -62,6 +62,42 @@ impl RetentionStore for DynamoStore {
             page.items.push(ExpiredItem { key: (pk, sk), kind, profile_id, application_id });
         }
         Ok((page, output.last_evaluated_key().and_then(cursor_of)))
+    }
+
+    async fn sweep_position(&self) -> Result<Option<SweepPosition>, StoreError> {
+        let Some(item) = self.get(keys::sweep_position()).await? else { return Ok(None) };
+        let cursor = item.get("cursor").and_then(|v| v.as_s().ok()).cloned();
+        let started = item.get("pass_started_at").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok());
+        Ok(cursor.zip(started).map(|(cursor, pass_started_at)| SweepPosition { cursor, pass_started_at }))
+    }
+
+    async fn save_sweep_position(&self, position: Option<&SweepPosition>) -> Result<(), StoreError> {
+        let (pk, sk) = keys::sweep_position();
+        match position {
+            Some(position) => {
+                let mut item = key(pk, sk);
+                stamp(&mut item, "sweep_position");
+                item.insert("cursor".into(), s(&position.cursor));
+                item.insert("pass_started_at".into(), n(position.pass_started_at));
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .send()
+                    .await
+                    .map_err(classify)?;
+            }
+            None => {
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(pk, sk)))
+                    .send()
+                    .await
+                    .map_err(classify)?;
+            }
+        }
+        Ok(())
     }
 
     async fn still_needed(&self, profile_id: &ProfileId) -> Result<bool, StoreError> {

@@ -4,7 +4,7 @@ use super::payments::release_seat;
 use super::*;
 use crate::adapters::dynamodb::RETAIN_UNTIL_PREFIX;
 use crate::domain::payments::PaymentStatus;
-use crate::domain::privacy::retention::{ExpiredItem, ExpiredPage, RetentionStore};
+use crate::domain::privacy::retention::{ExpiredItem, ExpiredPage, RetentionStore, SweepPosition};
 
 impl RetentionStore for MemoryStore {
     async fn expired(
@@ -52,6 +52,34 @@ impl RetentionStore for MemoryStore {
                 });
             }
             Ok((page, next))
+        })
+    }
+
+    async fn sweep_position(&self) -> Result<Option<SweepPosition>, StoreError> {
+        self.run("sweep_position", |table| {
+            Ok(table.get(&keys::sweep_position()).and_then(|item| {
+                Some(SweepPosition {
+                    cursor: text(item, "cursor")?,
+                    pass_started_at: number(item, "pass_started_at")?,
+                })
+            }))
+        })
+    }
+
+    async fn save_sweep_position(&self, position: Option<&SweepPosition>) -> Result<(), StoreError> {
+        self.run("save_sweep_position", |table| {
+            match position {
+                Some(position) => {
+                    let mut item = stamped("sweep_position");
+                    item.insert("cursor".into(), position.cursor.clone().into());
+                    item.insert("pass_started_at".into(), position.pass_started_at.into());
+                    table.insert(keys::sweep_position(), item);
+                }
+                None => {
+                    table.remove(&keys::sweep_position());
+                }
+            }
+            Ok(())
         })
     }
 

@@ -50,6 +50,13 @@ pub trait RetentionStore {
     /// (a subscription, or money on its way). A payment that is over needs only its stripped
     /// record, which erasure keeps with its own retention.
     fn still_needed(&self, profile_id: &ProfileId) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Where an unfinished pass over the table stands, if one does.
+    fn sweep_position(&self) -> impl Future<Output = Result<Option<SweepPosition>, StoreError>> + Send;
+    /// Keeps where the pass stands for the next run, or (`None`) says it is over.
+    fn save_sweep_position(
+        &self,
+        position: Option<&SweepPosition>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Gives back a seat whose checkout lapsed before `now`, unless it was resumed or paid since.
     /// Says whether it did.
     fn release_lapsed_hold(
@@ -58,6 +65,14 @@ pub trait RetentionStore {
         registration: &str,
         now: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Where a pass over the table stands between runs: the next page's cursor, and when the pass
+/// began (how long a whole pass takes is what an operator watches).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepPosition {
+    pub cursor: String,
+    pub pass_started_at: i64,
 }
 
 /// How long a large export is kept for its link (which works for 15 minutes).
@@ -76,8 +91,45 @@ pub struct SweepReport {
     /// CV deletions that failed this time; the next sweep tries again (the bucket's lifecycle is
     /// the second net).
     pub cv_failures: usize,
-    /// Stopped before the end by its caller (an operator's Ctrl-C); the next sweep carries on.
+    /// Stopped before the end by its caller (an operator's Ctrl-C, or the run's time running
+    /// out); the next sweep carries on.
     pub stopped: bool,
+    /// Carried on from where an earlier run of the pass stopped.
+    pub resumed: bool,
+    /// How long the whole pass took, from the run that began it to this one, when this run
+    /// finished it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pass_seconds: Option<i64>,
+    /// Where a stopped run stopped (a table key, so never logged).
+    #[serde(skip)]
+    pub next_cursor: Option<String>,
+}
+
+/// The scheduled sweep: carries on the pass an earlier run left unfinished (from its saved
+/// position, not from the start, so that a table larger than one run's time is still swept to
+/// its end), stops when `progress` says the run's time is nearly out, and keeps where it stopped.
+pub async fn sweep_on<S, C>(
+    store: &S,
+    cvs: &C,
+    now: i64,
+    progress: impl FnMut(&SweepReport) -> ControlFlow<()>,
+) -> Result<SweepReport, ErasureError>
+where
+    S: RetentionStore + ErasureStore + OutboxStore,
+    C: CvObjects,
+{
+    let position = store.sweep_position().await?;
+    let pass_started_at = position.as_ref().map_or(now, |p| p.pass_started_at);
+    let mut report = sweep_from(store, cvs, now, position.map(|p| p.cursor), progress).await?;
+    match report.next_cursor.take() {
+        Some(cursor) => store.save_sweep_position(Some(&SweepPosition { cursor, pass_started_at })).await?,
+        None => {
+            store.save_sweep_position(None).await?;
+            report.pass_seconds = Some(now - pass_started_at);
+            tracing::info!(pass_seconds = now - pass_started_at, "retention pass complete");
+        }
+    }
+    Ok(report)
 }
 
 /// Removes what has expired, page by page, so that a run stopped by its time limit has finished
@@ -89,14 +141,28 @@ pub async fn sweep<S, C>(
     store: &S,
     cvs: &C,
     now: i64,
+    progress: impl FnMut(&SweepReport) -> ControlFlow<()>,
+) -> Result<SweepReport, ErasureError>
+where
+    S: RetentionStore + ErasureStore + OutboxStore,
+    C: CvObjects,
+{
+    sweep_from(store, cvs, now, None, progress).await
+}
+
+/// A sweep from `cursor` (the start of the table when `None`).
+async fn sweep_from<S, C>(
+    store: &S,
+    cvs: &C,
+    now: i64,
+    mut cursor: Option<String>,
     mut progress: impl FnMut(&SweepReport) -> ControlFlow<()>,
 ) -> Result<SweepReport, ErasureError>
 where
     S: RetentionStore + ErasureStore + OutboxStore,
     C: CvObjects,
 {
-    let mut report = SweepReport::default();
-    let mut cursor = None;
+    let mut report = SweepReport { resumed: cursor.is_some(), ..SweepReport::default() };
     loop {
         let (page, next) = store.expired(now, cursor).await?;
         let mut candidates: BTreeSet<ProfileId> = page.lapsed_profiles.into_iter().collect();
@@ -149,6 +215,7 @@ where
         // Stopped only if there is more to do: a stop asked for during the last page is an end.
         if progress(&report).is_break() && next.is_some() {
             report.stopped = true;
+            report.next_cursor = next;
             break;
         }
         cursor = next;
