@@ -140,7 +140,7 @@ class Operations:
         return expect(status, data, (200, 201, 202), "POST /forms/newsletter")
 
     def prepare_payments(self):
-        # Payment starts are limited per person and per IP address (ten and twenty in ten
+        # Payment starts are limited per person and per IP address (ten and sixty in ten
         # minutes): the measured calls resume the checkouts of many registrations, from many
         # addresses, as many buyers would.
         self.registration_grants = []

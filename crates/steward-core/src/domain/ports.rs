@@ -66,14 +66,16 @@ pub trait RateLimiter {
     ) -> impl Future<Output = Result<u32, StoreError>> + Send;
     /// Counts `event` once for `subject` in the window starting at `window_start`, and returns
     /// how many distinct events the window holds: a retry of the same event (a lost answer, a
-    /// retried request) never counts twice. The counter expires after `window_end`.
+    /// retried request) never counts twice. Past `limit` events nothing more is recorded (a
+    /// flood cannot grow the counter) and any new event is answered `limit + 1`. The counter
+    /// expires after `window_end`.
     fn hit_once(
         &self,
         scope: &'static str,
         subject: &str,
         event: &str,
-        window_start: i64,
-        window_end: i64,
+        limit: u32,
+        window: FixedWindow,
     ) -> impl Future<Output = Result<u32, StoreError>> + Send;
 }
 

@@ -81,14 +81,41 @@ fn decode_urlencoded(body: &[u8]) -> Result<FormInput, BodyError> {
     Ok(input)
 }
 
+/// A JSON object's members in the order sent, duplicates kept: `serde_json`'s own map keeps
+/// only the last of a repeated name, which would let `{"email":"a","email":"b"}` pass as one
+/// value. Kept whole, a repeated name is refused as a repeated form field is.
+struct Members(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of field names to values")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, Value>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
 fn decode_json(body: &[u8]) -> Result<FormInput, BodyError> {
     std::str::from_utf8(body).map_err(|_| BodyError::InvalidUtf8)?;
     let value: Value = serde_json::from_slice(body).map_err(|e| BodyError::MalformedJson(e.to_string()))?;
-    let Value::Object(map) = value else {
+    if !value.is_object() {
         return Err(BodyError::JsonNotAnObject);
-    };
+    }
+    let Members(members) =
+        serde_json::from_slice(body).map_err(|e| BodyError::MalformedJson(e.to_string()))?;
     let mut input = FormInput::default();
-    for (name, value) in map {
+    for (name, value) in members {
         let scalar = |v: &Value| match v {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
@@ -181,6 +208,17 @@ mod tests {
         assert_eq!(input.values["interests"].len(), 2);
         assert!(input.wrong_type.contains("nested"));
         assert!(!input.values.contains_key("skip"));
+    }
+
+    #[tokio::test]
+    async fn a_repeated_json_name_is_kept_as_two_values_not_silently_the_last() {
+        let input = decode("application/json", br#"{"email":"a@example.com","email":"b@example.com"}"#)
+            .await
+            .unwrap();
+        assert_eq!(input.values["email"], vec!["a@example.com", "b@example.com"]);
+        let input =
+            decode("application/json", br#"{"email":["a@example.com","b@example.com"]}"#).await.unwrap();
+        assert_eq!(input.values["email"].len(), 2, "an array is as many values, refused where one belongs");
     }
 
     #[tokio::test]

@@ -440,3 +440,14 @@ async fn what_one_address_holds_is_bounded_however_long_anyone_keeps_at_it() {
         Err(SubmitError::AddressFull)
     ));
 }
+
+#[tokio::test]
+async fn two_addresses_where_one_belongs_are_refused_naming_the_field() {
+    let world = World::new();
+    let fields = [("name", "Vic"), ("email", "a@example.com"), ("email", "b@example.com"), ("message", "x")];
+    let Err(SubmitError::Invalid(errors)) = world.submit_from("contact-us", &fields, "192.0.2.1", None).await
+    else {
+        panic!("two addresses were taken for one")
+    };
+    assert!(errors.iter().any(|e| e.field == "email" && e.code == "multiple_values"), "{errors:?}");
+}

@@ -152,7 +152,25 @@ async fn payment_starts_are_limited_per_person_and_per_place() {
     world.clock.advance(600);
     let mut refused_at = None;
     for n in 0..=PAYMENT_STARTS_PER_IP {
-        let registration = register(&world, &format!("p{n}")).await;
+        // Each registered from a place of their own; they pay from one.
+        let address = email(&format!("p{n}"));
+        let fields = [
+            ("name", "P"),
+            ("email", address.as_str()),
+            ("phone", "+44 20 7946 0958"),
+            ("job_title", "CTO"),
+            ("company", "Acme"),
+            ("country", "GB"),
+            ("state", "GB-LND"),
+            ("event", WORKSHOP),
+        ];
+        let registration = match world
+            .submit_from("event-registration", &fields, &format!("198.18.{}.{}", n / 200, n % 200), None)
+            .await
+        {
+            Ok(steward_core::domain::forms::submit::SubmitOutcome::Stored(receipt)) => receipt,
+            other => panic!("registration {n}: {other:?}"),
+        };
         let grant = world.grant(&registration, WORKSHOP_ITEM);
         if let Err(PaymentError::RateLimited { .. }) = world.start_payment_from(&grant, "203.0.113.5").await {
             refused_at = Some(n);

@@ -646,6 +646,39 @@ async fn a_flood_of_sign_in_requests_sends_a_few_links_a_day_and_never_locks_the
         start_session(&world.store, &world.config, &newest, world.now()).await.is_ok(),
         "the owner signs in"
     );
+    let counters: Vec<_> =
+        world.store.items().into_iter().filter(|((pk, _), _)| pk.starts_with("RATE#mail-sign-in#")).collect();
+    assert!(!counters.is_empty());
+    assert!(
+        counters
+            .iter()
+            .all(|(_, counter)| counter["events"].as_array().is_some_and(|events| events.len() <= 6)),
+        "a flood does not grow the counter past its limit"
+    );
+}
+
+#[tokio::test]
+async fn asking_past_the_limit_never_brings_an_older_link_back() {
+    use steward_core::domain::mail::recipients::MailPurpose;
+    let world = World::new();
+    world.submit("contact-us", &[("name", NAME), ("email", ADDRESS), ("message", "Hi")]).await;
+    let known = Email::parse("email", ADDRESS).unwrap();
+    let mut links = Vec::new();
+    for n in 0..MailPurpose::SignIn.per_day() {
+        world.clock.advance(20 * 60);
+        request_link(&world.store, &world.config, &known, &format!("198.51.100.{n}"), world.now())
+            .await
+            .unwrap();
+        links.push(token_mailed(&world, "signin-").1);
+        world.dispatch().await;
+    }
+    // The first link, long lapsed, and the newest, used: asking again past the limit revives
+    // neither the first nor any other.
+    start_session(&world.store, &world.config, links.last().unwrap(), world.now()).await.unwrap();
+    request_link(&world.store, &world.config, &known, "203.0.113.9", world.now()).await.unwrap();
+    for link in &links {
+        assert!(start_session(&world.store, &world.config, link, world.now()).await.is_err());
+    }
 }
 
 #[tokio::test]

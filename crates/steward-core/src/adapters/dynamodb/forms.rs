@@ -1,6 +1,7 @@
 //! Forms: submissions and the profile each lands on, and the per-person rate limits.
 
 use super::*;
+use crate::domain::ports::FixedWindow;
 
 /// What a submission needs to know of the profile it landed on (`None`: the one it created).
 fn upserted(
@@ -74,10 +75,10 @@ impl RateLimiter for DynamoStore {
         scope: &'static str,
         subject: &str,
         event: &str,
-        window_start: i64,
-        window_end: i64,
+        limit: u32,
+        window: FixedWindow,
     ) -> Result<u32, StoreError> {
-        let (pk, sk) = keys::rate_counter(scope, subject, window_start);
+        let (pk, sk) = keys::rate_counter(scope, subject, window.start);
         let output = self
             .client
             .update_item()
@@ -85,18 +86,28 @@ impl RateLimiter for DynamoStore {
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk))
             .update_expression("ADD #events :event SET #ttl = :ttl, #type = :type, #v = :v")
+            // Room for one past the limit (which says "over"), and a retry of an event held.
+            .condition_expression(
+                "attribute_not_exists(#events) OR size(#events) <= :limit OR contains(#events, :one)",
+            )
             .expression_attribute_names("#events", "events")
             .expression_attribute_names("#ttl", keys::TTL)
             .expression_attribute_names("#type", "type")
             .expression_attribute_names("#v", "v")
             .expression_attribute_values(":event", AttributeValue::Ss(vec![event.to_owned()]))
+            .expression_attribute_values(":one", s(event))
+            .expression_attribute_values(":limit", n(limit))
             .expression_attribute_values(":type", s("rate_counter"))
             .expression_attribute_values(":v", n(SCHEMA_VERSION))
-            .expression_attribute_values(":ttl", n(window_end + 60))
+            .expression_attribute_values(":ttl", n(window.end + 60))
             .return_values(ReturnValue::UpdatedNew)
             .send()
-            .await
-            .map_err(classify)?;
+            .await;
+        let output = match output {
+            Ok(output) => output,
+            Err(err) if is_condition_failure(&err) => return Ok(limit.saturating_add(1)),
+            Err(err) => return Err(classify(err)),
+        };
         let count = output
             .attributes()
             .and_then(|a| a.get("events"))

@@ -15,6 +15,7 @@ impl DynamoStore {
     /// completed and deferred where their id says they are. Nothing is left to move once the
     /// last of them has been sent or expired (14 days after 2026-12-06): then this goes.
     async fn move_legacy_campaign_mail(&self, limit: usize) -> Result<(), StoreError> {
+        // Best effort too: a failure here must not keep transactional mail from going out.
         let page = self
             .client
             .query()
@@ -25,8 +26,14 @@ impl DynamoStore {
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .consistent_read(true)
             .send()
-            .await
-            .map_err(classify)?;
+            .await;
+        let page = match page {
+            Ok(page) => page,
+            Err(err) => {
+                tracing::warn!(error = %classify(err), "campaign messages in the old partition could not be read; next run retries");
+                return Ok(());
+            }
+        };
         for item in page.items() {
             let Some(id) = item.get(keys::SK).and_then(|v| v.as_s().ok()) else { continue };
             let mut moved = item.clone();
@@ -40,12 +47,31 @@ impl DynamoStore {
                     .set_key(Some(key(keys::OUTBOX.to_owned(), id.clone())))
                     .build(),
             )?;
-            // A concurrent dispatcher moving the same message refuses one of the two: fine.
-            self.transact(vec![
-                TransactWriteItem::builder().put(put).build(),
-                TransactWriteItem::builder().delete(delete).build(),
-            ])
-            .await?;
+            // Refused when a copy is in the campaign queue already (a campaign resumed, or another
+            // dispatcher moving it): the old copy goes all the same, so none sticks at the head of
+            // the old partition. Best effort: what fails now is moved on a later run.
+            let moved = self
+                .transact(vec![
+                    TransactWriteItem::builder().put(put).build(),
+                    TransactWriteItem::builder().delete(delete).build(),
+                ])
+                .await;
+            let outcome = match moved {
+                Ok(true) => Ok(()),
+                Ok(false) => self
+                    .client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::OUTBOX.to_owned(), id.clone())))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(classify),
+                Err(err) => Err(err),
+            };
+            if let Err(err) = outcome {
+                tracing::warn!(error = %err, "a campaign message queued before campaigns had their own queue was not moved; next run retries");
+            }
         }
         Ok(())
     }

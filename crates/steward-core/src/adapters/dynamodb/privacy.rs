@@ -3,6 +3,27 @@
 use super::*;
 use crate::domain::mail::MailKind;
 
+impl DynamoStore {
+    /// A person's sign-in links.
+    async fn sign_in_links(
+        &self,
+        partition: &str,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let links = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :links)")
+            .expression_attribute_values(":pk", s(partition))
+            .expression_attribute_values(":links", s(keys::SIGN_IN_PREFIX))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(links.items().to_vec())
+    }
+}
+
 /// A message to no one, shaped like a sign-in mail: only its writes' shape is used.
 fn decoy(link: &SignInLink) -> OutboxMessage {
     OutboxMessage {
@@ -43,6 +64,7 @@ impl PrivacyStore for DynamoStore {
             let mut item = key(pk, sk);
             stamp(&mut item, "sign_in");
             item.insert("valid_until".into(), n(link.valid_until));
+            item.insert("issued_at".into(), n(link.issued_at));
             item.insert(keys::TTL.into(), n(link.token_expires_at));
             item
         };
@@ -72,47 +94,32 @@ impl PrivacyStore for DynamoStore {
 
     async fn extend_sign_in(&self, profile_id: &ProfileId, until: i64, now: i64) -> Result<(), StoreError> {
         let partition = keys::profile_partition(profile_id);
-        let links = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :links)")
-            .expression_attribute_values(":pk", s(&partition))
-            .expression_attribute_values(":links", s(keys::SIGN_IN_PREFIX))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
+        let links = self.sign_in_links(&partition).await?;
         let number = |item: &HashMap<String, AttributeValue>, name: &str| {
             item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok())
         };
-        // The newest link the person was sent: the one whose time runs out last.
-        let Some(newest) = links
-            .items()
-            .iter()
-            .filter(|link| number(link, keys::TTL).is_some_and(|expires| expires > now))
-            .max_by_key(|link| number(link, "valid_until").unwrap_or(0))
-        else {
-            return Ok(());
-        };
-        let (Some(sk), Some(token_expires_at)) =
-            (newest.get(keys::SK).and_then(|v| v.as_s().ok()), number(newest, keys::TTL))
-        else {
-            return Ok(());
-        };
+        // The newest link the person was sent, by when it was issued: an older one is never
+        // brought back (and once a link is used, the others are gone).
+        let newest = links.iter().max_by_key(|link| number(link, "issued_at").unwrap_or(0));
+        let (sk, token_expires_at) = newest
+            .and_then(|link| Some((link.get(keys::SK)?.as_s().ok()?.clone(), number(link, keys::TTL)?)))
+            .unwrap_or_else(|| (format!("{}none", keys::SIGN_IN_PREFIX), now));
+        // One conditional update whether or not there is a link to extend: the same work for an
+        // address with no link, or none known.
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(partition.clone(), sk.clone())))
+            .set_key(Some(key(partition, sk)))
             .update_expression("SET valid_until = :until")
-            .condition_expression("attribute_exists(pk) AND valid_until < :until")
+            .condition_expression("attribute_exists(pk) AND valid_until < :until AND expires_at > :now")
             .expression_attribute_values(":until", n(until.min(token_expires_at)))
+            .expression_attribute_values(":now", n(now))
             .send()
             .await;
         match result {
             Ok(_) => Ok(()),
-            // Used meanwhile, or already working as long.
+            // None to extend, used meanwhile, or already working as long.
             Err(err) if is_condition_failure(&err) => Ok(()),
             Err(err) => Err(classify(err)),
         }
@@ -136,7 +143,22 @@ impl PrivacyStore for DynamoStore {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(true),
+            Ok(_) => {
+                // Signed in: the person's other links die with this one.
+                let partition = keys::profile_partition(profile_id);
+                for link in self.sign_in_links(&partition).await? {
+                    if let Some(sk) = link.get(keys::SK).and_then(|v| v.as_s().ok()) {
+                        self.client
+                            .delete_item()
+                            .table_name(&self.table)
+                            .set_key(Some(key(partition.clone(), sk.clone())))
+                            .send()
+                            .await
+                            .map_err(classify)?;
+                    }
+                }
+                Ok(true)
+            }
             Err(err) if is_condition_failure(&err) => Ok(false),
             Err(err) => Err(classify(err)),
         }

@@ -7,6 +7,7 @@ use crate::adapters::dynamodb::forms::{profile_values, PROVENANCE};
 use crate::adapters::dynamodb::RETAIN_UNTIL_PREFIX;
 use crate::domain::forms::submit::{Inserted, NewSubmission, SubmissionStore, UpsertedProfile};
 use crate::domain::ids::ProfileId;
+use crate::domain::ports::FixedWindow;
 use crate::domain::ports::RateLimiter;
 
 /// Profile attributes that stop any mail a form could trigger: bounced or complained, restricted,
@@ -57,18 +58,21 @@ impl RateLimiter for MemoryStore {
         scope: &'static str,
         subject: &str,
         event: &str,
-        window_start: i64,
-        window_end: i64,
+        limit: u32,
+        window: FixedWindow,
     ) -> Result<u32, StoreError> {
         self.run("hit_once", |table| {
-            let counter = table.entry(keys::rate_counter(scope, subject, window_start)).or_default();
+            let counter = table.entry(keys::rate_counter(scope, subject, window.start)).or_default();
             let mut events = strings(counter, "events");
+            if events.len() > limit as usize && !events.contains(event) {
+                return Ok(limit.saturating_add(1));
+            }
             events.insert(event.to_owned());
             let count = events.len();
             set_strings(counter, "events", events);
             counter.insert("type".into(), "rate_counter".into());
             counter.insert("v".into(), SCHEMA_VERSION.into());
-            counter.insert(keys::TTL.into(), (window_end + 60).into());
+            counter.insert(keys::TTL.into(), (window.end + 60).into());
             Ok(u32::try_from(count).unwrap_or(u32::MAX))
         })
     }

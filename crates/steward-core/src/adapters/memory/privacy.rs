@@ -56,6 +56,7 @@ impl PrivacyStore for MemoryStore {
         self.run("issue_sign_in", |table| {
             let mut item = stamped("sign_in");
             item.insert("valid_until".into(), link.valid_until.into());
+            item.insert("issued_at".into(), link.issued_at.into());
             item.insert(keys::TTL.into(), link.token_expires_at.into());
             table.insert(keys::sign_in(&link.profile_id, &link.nonce), item);
             Ok(())
@@ -68,15 +69,15 @@ impl PrivacyStore for MemoryStore {
 
     async fn extend_sign_in(&self, profile_id: &ProfileId, until: i64, now: i64) -> Result<(), StoreError> {
         self.run("extend_sign_in", |table| {
+            // The newest link by when it was issued (as the DynamoDB store does).
             let newest = partition(table, &keys::profile_partition(profile_id))
-                .filter(|((_, sk), link)| {
-                    sk.starts_with(keys::SIGN_IN_PREFIX) && number(link, keys::TTL).is_some_and(|at| at > now)
-                })
-                .max_by_key(|(_, link)| number(link, "valid_until").unwrap_or(0))
+                .filter(|((_, sk), _)| sk.starts_with(keys::SIGN_IN_PREFIX))
+                .max_by_key(|(_, link)| number(link, "issued_at").unwrap_or(0))
                 .map(|(key, _)| key.clone());
             if let Some(link) = newest.and_then(|key| table.get_mut(&key)) {
-                let until = until.min(number(link, keys::TTL).unwrap_or(until));
-                if number(link, "valid_until").is_none_or(|valid| valid < until) {
+                let token_expires_at = number(link, keys::TTL).unwrap_or(now);
+                let until = until.min(token_expires_at);
+                if token_expires_at > now && number(link, "valid_until").is_none_or(|valid| valid < until) {
                     link.insert("valid_until".into(), until.into());
                 }
             }
@@ -95,7 +96,14 @@ impl PrivacyStore for MemoryStore {
             let usable =
                 table.get(&key).and_then(|link| number(link, "valid_until")).is_some_and(|until| until > now);
             if usable {
-                table.remove(&key);
+                // Signed in: the person's other links die with this one.
+                let links: Vec<_> = partition(table, &keys::profile_partition(profile_id))
+                    .filter(|((_, sk), _)| sk.starts_with(keys::SIGN_IN_PREFIX))
+                    .map(|(key, _)| key.clone())
+                    .collect();
+                for link in links {
+                    table.remove(&link);
+                }
             }
             Ok(usable)
         })

@@ -95,19 +95,27 @@ pub struct Scanned {
 /// own syntax (RTF, PDF). Long enough that compressed bytes never make them by chance.
 fn active_markers(cv_type: CvType) -> &'static [(&'static [u8], &'static str)] {
     match cv_type {
+        // Charts keep their data in `word/embeddings/*.xlsx`: embeddings as such are fine, OLE
+        // objects (`oleObject*.bin`, what Equation Editor and package exploits ride in) are not.
         CvType::Docx => &[
             (b"vbaProject", "a VBA macro project"),
             (b"vbaData.xml", "VBA macro data"),
             (b"activeX/", "an ActiveX control"),
-            (b"/embeddings/", "an embedded object"),
+            (b"oleObject", "an embedded OLE object"),
         ],
         CvType::Odt => &[(b"Basic/", "a Basic macro library"), (b"Scripts/", "a script")],
-        CvType::Doc => &[(b"_\0V\0B\0A\0_\0P\0R\0O\0J\0E\0C\0T\0", "a VBA macro project")],
+        CvType::Doc => &[
+            (b"_\0V\0B\0A\0_\0P\0R\0O\0J\0E\0C\0T\0", "a VBA macro project"),
+            (b"O\0b\0j\0e\0c\0t\0P\0o\0o\0l\0", "an embedded OLE object"),
+        ],
         CvType::Rtf => &[(b"\\objdata", "an embedded object"), (b"\\object", "an embedded object")],
+        // Actions as action dictionaries name them, not the words in a CV's text ("Node.js/
+        // JavaScript"); embedded files stay (LibreOffice's hybrid PDFs carry their source).
         CvType::Pdf => &[
-            (b"/JavaScript", "JavaScript"),
-            (b"/Launch", "a launch action"),
-            (b"/EmbeddedFile", "an embedded file"),
+            (b"/S/JavaScript", "JavaScript"),
+            (b"/S /JavaScript", "JavaScript"),
+            (b"/S/Launch", "a launch action"),
+            (b"/S /Launch", "a launch action"),
         ],
     }
 }
@@ -353,6 +361,10 @@ mod tests {
         assert_eq!(scanned(CvType::Doc, &[&doc]), Some("a VBA macro project"));
         assert!(scanned(CvType::Rtf, &[b"{\\rtf1{\\object\\objemb{\\*\\objdata 0105}}}"]).is_some());
         assert!(scanned(CvType::Pdf, &[b"%PDF-1.7 1 0 obj<</S/JavaScript/JS(app.alert(1))>>"]).is_some());
+        assert_eq!(scanned(CvType::Pdf, &[b"%PDF-1.4 BT (Node.js/JavaScript, Product/Launch) Tj ET"]), None);
+        let chart: &[u8] =
+            b"PK\x03\x04[Content_Types].xml..PK\x03\x04word/embeddings/Microsoft_Excel_Worksheet.xlsx";
+        assert_eq!(scanned(CvType::Docx, &[chart]), None, "a chart's data is no program");
         assert!(scanned(CvType::Odt, &[b"PK\x03\x04mimetype....Basic/Standard/Module1.xml"]).is_some());
         assert_eq!(scanned(CvType::Pdf, &[PDF]), None, "a plain PDF is fine");
     }

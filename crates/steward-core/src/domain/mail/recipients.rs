@@ -78,7 +78,8 @@ pub async fn may_mail<S: RateLimiter>(
     // A message id can name its person: the counter keeps a keyed hash of it, shortened.
     let event = config.hash_key.pseudonym("mail-event", message_id);
     let event = event.get(..16).unwrap_or(&event);
-    Ok(store.hit_once(purpose.scope(), &subject, event, day.start, day.end).await? <= purpose.per_day())
+    let limit = purpose.per_day();
+    Ok(store.hit_once(purpose.scope(), &subject, event, limit, day).await? <= limit)
 }
 
 #[cfg(test)]

@@ -69,9 +69,9 @@ pub fn hold_lapses_at(started: i64, authenticating: bool, now: i64) -> i64 {
     }
 }
 
-/// Payment starts one IP address may make in [`PAYMENT_LIMIT_WINDOW_SECONDS`]: a household or an
-/// office registering a few people, not a script.
-pub const PAYMENT_STARTS_PER_IP: u32 = 20;
+/// Payment starts one IP address may make in [`PAYMENT_LIMIT_WINDOW_SECONDS`]: an office, or a
+/// mobile carrier's shared address at a ticket release, not a script.
+pub const PAYMENT_STARTS_PER_IP: u32 = 60;
 /// Payment starts one person (one address) may make in the window: resuming a checkout a few
 /// times, not holding seats by the hundred.
 pub const PAYMENT_STARTS_PER_PERSON: u32 = 10;

@@ -19,7 +19,7 @@ use crate::token::{Claims, Purpose, TokenError};
 pub const LINK_MINUTES: i64 = 15;
 /// The longest a sign-in link's token can be used, however often its person asks again past the
 /// day's limit (each such request keeps the newest link working for another [`LINK_MINUTES`]).
-pub const LINK_TOKEN_HOURS: i64 = 24;
+pub const LINK_TOKEN_HOURS: i64 = 2;
 
 /// A sign-in link as kept: in its person's own partition, usable once, until `valid_until`
 /// (which a request past the day's limit moves later, up to `token_expires_at`).
@@ -27,6 +27,8 @@ pub const LINK_TOKEN_HOURS: i64 = 24;
 pub struct SignInLink {
     pub profile_id: ProfileId,
     pub nonce: String,
+    /// When it was sent: the newest is the one a flood keeps working.
+    pub issued_at: i64,
     pub valid_until: i64,
     pub token_expires_at: i64,
 }
@@ -123,11 +125,19 @@ where
     let link = |profile_id: &ProfileId| SignInLink {
         profile_id: profile_id.clone(),
         nonce: nonce.clone(),
+        issued_at: now,
         valid_until: now + LINK_MINUTES * 60,
         token_expires_at: now + LINK_TOKEN_HOURS * 3600,
     };
+    // Four paths, two shapes of work: a link kept with its mail (or, for no one, with nothing),
+    // or, past the day's links, the newest link kept working a while longer (or no link at all).
     let Some(KnownAddress { profile_id, email: held }) = known else {
-        store.issue_sign_in(&link(&ProfileId::new_random()), None, now).await?;
+        let nobody = ProfileId::new_random();
+        if may_send {
+            store.issue_sign_in(&link(&nobody), None, now).await?;
+        } else {
+            store.extend_sign_in(&nobody, now + LINK_MINUTES * 60, now).await?;
+        }
         tracing::info!("privacy link requested for an unknown address; nothing sent");
         return Ok(());
     };

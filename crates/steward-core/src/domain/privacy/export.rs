@@ -203,7 +203,13 @@ where
         template: "export_ready",
         values: serde_json::json!({ "days": EXPORT_DOWNLOAD_DAYS }),
     };
-    send_link(store, config, &claims.subject, &request, link, now).await?;
+    if !send_link(store, config, &claims.subject, &request, link, now).await? {
+        // The recipient has had today's download links: the person is told, not left thinking
+        // it went (they ask again tomorrow).
+        return Err(RightsError::RateLimited(std::time::Duration::from_secs(
+            (86_400 - now.rem_euclid(86_400)) as u64,
+        )));
+    }
     tracing::info!(profile_id = claims.profile_id.as_str(), "export sent to a nominated address");
     Ok(request.address)
 }

@@ -120,14 +120,13 @@ where
 {
     let position = store.sweep_position().await?;
     let pass_started_at = position.as_ref().map_or(now, |p| p.pass_started_at);
-    let mut report = sweep_from(store, cvs, now, position.map(|p| p.cursor), progress).await?;
-    match report.next_cursor.take() {
-        Some(cursor) => store.save_sweep_position(Some(&SweepPosition { cursor, pass_started_at })).await?,
-        None => {
-            store.save_sweep_position(None).await?;
-            report.pass_seconds = Some(now - pass_started_at);
-            tracing::info!(pass_seconds = now - pass_started_at, "retention pass complete");
-        }
+    // Kept after every page: a run killed mid-page loses that page's place only.
+    let mut report =
+        sweep_from(store, cvs, now, position.map(|p| p.cursor), Some(pass_started_at), progress).await?;
+    if report.next_cursor.take().is_none() {
+        store.save_sweep_position(None).await?;
+        report.pass_seconds = Some(now - pass_started_at);
+        tracing::info!(pass_seconds = now - pass_started_at, "retention pass complete");
     }
     Ok(report)
 }
@@ -147,7 +146,7 @@ where
     S: RetentionStore + ErasureStore + OutboxStore,
     C: CvObjects,
 {
-    sweep_from(store, cvs, now, None, progress).await
+    sweep_from(store, cvs, now, None, None, progress).await
 }
 
 /// A sweep from `cursor` (the start of the table when `None`).
@@ -156,6 +155,7 @@ async fn sweep_from<S, C>(
     cvs: &C,
     now: i64,
     mut cursor: Option<String>,
+    keep_position: Option<i64>,
     mut progress: impl FnMut(&SweepReport) -> ControlFlow<()>,
 ) -> Result<SweepReport, ErasureError>
 where
@@ -211,6 +211,11 @@ where
                 }
                 Err(err) => return Err(err),
             }
+        }
+        if let (Some(pass_started_at), Some(cursor)) = (keep_position, &next) {
+            store
+                .save_sweep_position(Some(&SweepPosition { cursor: cursor.clone(), pass_started_at }))
+                .await?;
         }
         // Stopped only if there is more to do: a stop asked for during the last page is an end.
         if progress(&report).is_break() && next.is_some() {
