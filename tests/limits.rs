@@ -157,7 +157,7 @@ async fn raw_status(request: Vec<u8>) -> u16 {
 }
 
 #[tokio::test]
-async fn no_input_lambda_http_cannot_convert_gets_a_5xx() {
+async fn input_lambda_http_cannot_convert_is_answered_4xx_never_5xx() {
     let host = stack().api.trim_start_matches("http://").trim_end_matches('/').to_owned();
     let get = |target: &str, extra: &[u8]| {
         let mut request =

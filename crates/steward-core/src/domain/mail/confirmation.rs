@@ -18,7 +18,7 @@ pub const CONFIRMATION_DAYS: u32 = 7;
 /// Confirmation mails one address may be sent in a day, however many forms or preference saves
 /// ask for them: anyone can type an address, and the organisation's mail must not become a way
 /// to flood it (`recipients::MailPurpose::Confirmation`).
-pub const CONFIRMATIONS_PER_DAY: u32 = 1;
+pub const CONFIRMATIONS_PER_DAY: u32 = MailPurpose::Confirmation.per_day();
 
 /// Counts a confirmation mail against its address's day; `false` once the day's are used up
 /// (the topics stay pending, and a later day's form or save asks again). A form's count once a

@@ -50,7 +50,7 @@ impl MailPurpose {
     }
 
     /// How many an address may be sent in a day.
-    pub fn per_day(self) -> u32 {
+    pub const fn per_day(self) -> u32 {
         match self {
             // A person signing in on a few devices, or whose mail was slow, asks again.
             MailPurpose::SignIn => 5,
