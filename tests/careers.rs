@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use steward_blackbox::{eventually, http, map, post_to_bucket, s, stack, unique_email, unique_ip, Item};
 use steward_core::adapters::dynamodb::keys;
 use steward_core::domain::ids::ProfileId;
-use steward_core::token::{Purpose, TokenKeys};
+use steward_core::token::{KeyRing, Purpose, TokenKeys};
 
 const PDF: &str = "application/pdf";
 const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
@@ -248,7 +248,7 @@ async fn given_an_upload_request_then_the_policy_pins_key_type_size_encryption_a
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_wrong_forged_or_expired_tokens_then_403_and_nothing_is_signed() {
     let app = apply().await;
-    let keys = TokenKeys::parse(&stack().settings["TOKEN_KEYS"]).unwrap();
+    let keys = stack().token_keys();
     let past = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64 - 1;
     let expired = keys.sign(
         Purpose::CvUpload,
@@ -259,7 +259,8 @@ async fn given_wrong_forged_or_expired_tokens_then_403_and_nothing_is_signed() {
     let (head, _) = app.token.rsplit_once('.').unwrap();
     let other = apply().await;
     let (_, other_tag) = other.token.rsplit_once('.').unwrap();
-    let stranger = TokenKeys::parse("local1:someone-elses-key-0123456789abcdef0123").unwrap();
+    let stranger =
+        TokenKeys::everywhere(KeyRing::parse("local1:someone-elses-key-0123456789abcdef0123").unwrap());
     let cases = [
         ("expired", expired),
         ("another application's signature", format!("{head}.{other_tag}")),

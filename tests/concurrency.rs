@@ -60,7 +60,7 @@ async fn given_one_unsubscribe_link_clicked_eight_times_at_once_then_each_answer
     let token = link(&mail.text, "/subscriptions/confirm?token=").split("token=").nth(1).unwrap().to_owned();
     http().post(stack().url("/subscriptions/confirm")).form(&[("token", token)]).send().await.unwrap();
     let profile = stack().profile(&email).await.unwrap();
-    let keys = steward_core::token::TokenKeys::parse(&stack().settings["TOKEN_KEYS"]).unwrap();
+    let keys = stack().token_keys();
     let unsubscribe = keys.sign(
         steward_core::token::Purpose::Unsubscribe,
         "cloud",
@@ -89,14 +89,7 @@ async fn given_an_erasure_racing_new_submissions_then_nothing_of_the_old_profile
     let email = unique_email("racing");
     submit("contact-us", json!({"name": "Zoë Racer", "email": email, "message": "Hi"}), None).await;
     let old_profile = s(&stack().profile(&email).await.expect("a profile"), "profile_id").to_owned();
-    let keys = steward_core::token::TokenKeys::parse(&stack().settings["TOKEN_KEYS"]).unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let session = keys.sign(
-        steward_core::token::Purpose::Session,
-        "session",
-        &ProfileId::from_stored(old_profile.clone()),
-        Some(now + 600),
-    );
+    let session = stack().session_for(&old_profile).await;
 
     // Submissions arriving all through the erasure can make it answer 503: a client tries again.
     let erase = async move {

@@ -7,8 +7,6 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use steward_blackbox::{http, s, stack, unique_email, unique_ip, with_profile_read_back, Stack};
-use steward_core::domain::ids::ProfileId;
-use steward_core::token::{Purpose, TokenKeys};
 use tokio::sync::{Mutex, MutexGuard};
 
 /// Faults are global to the stack: one scenario at a time.
@@ -133,14 +131,7 @@ async fn given_s3_unavailable_then_erasure_answers_503_keeps_the_request_answera
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
     let receipt = with_profile_read_back(response.json().await.unwrap(), &email).await;
-    let keys = TokenKeys::parse(&stack().settings["TOKEN_KEYS"]).unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let session = keys.sign(
-        Purpose::Session,
-        "session",
-        &ProfileId::from_stored(receipt["profile_id"].as_str().unwrap().into()),
-        Some(now + 600),
-    );
+    let session = stack().session_for(receipt["profile_id"].as_str().unwrap()).await;
 
     faults(json!([{"service": "s3", "fault": "unavailable"}])).await;
     let erase =

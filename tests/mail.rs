@@ -222,8 +222,8 @@ async fn given_the_preference_center_then_removing_is_instant_and_adding_asks_th
     campaign(&id, "cloud");
     let url = link(&wait_for_mail(&email, &id).await.text, "/preferences");
     let token = url.split("token=").nth(1).unwrap().to_owned();
-    let claims = steward_core::token::TokenKeys::parse(&stack().settings["TOKEN_KEYS"])
-        .unwrap()
+    let claims = stack()
+        .token_keys()
         .verify(&token, steward_core::token::Purpose::Preferences, 0)
         .expect("a preference link");
     assert!(claims.expires_at.is_some(), "a preference link lapses");
@@ -288,11 +288,8 @@ async fn given_an_unsubscribe_link_then_it_opens_no_preference_center() {
     assert!(!done.text().await.unwrap().contains("/preferences"), "nor after unsubscribing");
 
     // A preference link minted before they lapsed (as unsubscribe pages once offered) is refused.
-    let claims = steward_core::token::TokenKeys::parse(&stack().settings["TOKEN_KEYS"])
-        .unwrap()
-        .verify(token, steward_core::token::Purpose::Unsubscribe, 0)
-        .unwrap();
-    let old = steward_core::token::TokenKeys::parse(&stack().settings["TOKEN_KEYS"]).unwrap().sign(
+    let claims = stack().token_keys().verify(token, steward_core::token::Purpose::Unsubscribe, 0).unwrap();
+    let old = stack().token_keys().sign(
         steward_core::token::Purpose::Preferences,
         "preferences",
         &claims.profile_id,

@@ -112,7 +112,7 @@ async fn given_a_sign_in_link_then_opening_it_uses_nothing_and_it_works_exactly_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_an_expired_or_wrong_purpose_token_then_403_or_401() {
-    let keys = steward_core::token::TokenKeys::parse(&stack().settings["TOKEN_KEYS"]).unwrap();
+    let keys = stack().token_keys();
     use steward_core::token::Purpose;
     let someone = ProfileId::new_random();
     let expired = keys.sign(Purpose::SignIn, "nonce", &someone, Some(now() - 1));
@@ -407,6 +407,13 @@ async fn given_corrections_then_they_are_validated_like_forms_and_a_new_address_
     };
     assert_eq!(post().await.unwrap().status(), StatusCode::OK);
     assert_eq!(post().await.unwrap().status(), StatusCode::FORBIDDEN, "single use");
+    let ended = http().get(stack().url("/me")).bearer_auth(&session).send().await.unwrap();
+    assert_eq!(
+        ended.status(),
+        StatusCode::UNAUTHORIZED,
+        "an address change ends the sessions of the old one"
+    );
+    let session = session_for(&new_email).await;
     assert_eq!(me(&session).await["profile"]["email"], new_email);
     assert!(stack().profile(&email).await.is_none(), "the old address is no longer a key");
 
@@ -742,80 +749,168 @@ async fn given_items_past_their_retention_then_the_sweep_deletes_them_their_cvs_
     assert!(stack().profile(&kept).await.is_some(), "current data stays");
 }
 
+/// A browser without JavaScript: follows no redirect by itself, keeps the session cookie it is
+/// given and sends it back, with the Origin header a browser puts on a form's POST.
+struct Browser {
+    client: reqwest::Client,
+    cookie: Option<String>,
+}
+
+impl Browser {
+    fn new() -> Self {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { client, cookie: None }
+    }
+
+    fn keep(&mut self, response: &reqwest::Response) {
+        if let Some(set) = response.headers().get("set-cookie") {
+            let set = set.to_str().unwrap();
+            let pair = set.split(';').next().unwrap().to_owned();
+            self.cookie = (!pair.ends_with('=')).then_some(pair);
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> reqwest::Response {
+        let mut request = self.client.get(stack().url(path)).header("accept", "text/html");
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.unwrap();
+        self.keep(&response);
+        response
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(stack().url(path))
+            .header("accept", "text/html")
+            .header("origin", &stack().api)
+            .form(form);
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.unwrap();
+        self.keep(&response);
+        response
+    }
+
+    /// Signs in from the mailed link's page, as a person does.
+    async fn sign_in(&mut self, email: &str) -> reqwest::Response {
+        let before = sign_in_links(email).await.len();
+        ask_for_link(email).await;
+        eventually("the link arrived", || async { sign_in_links(email).await.len() > before }).await;
+        let link = sign_in_links(email).await.remove(0);
+        let token = link.split("token=").nth(1).unwrap().to_owned();
+        self.post("/privacy/session", &[("token", &token)]).await
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_a_browser_without_javascript_then_every_right_works_through_plain_pages_and_forms() {
-    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut browser = Browser::new();
     let email = known_person().await;
-    ask_for_link(&email).await;
-    eventually("the link arrived", || async { !sign_in_links(&email).await.is_empty() }).await;
-    let link = sign_in_links(&email).await.remove(0);
-    let token = link.split("token=").nth(1).unwrap();
-    let signed_in = browser
-        .post(stack().url("/privacy/session"))
-        .header("accept", "text/html")
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap();
+    let signed_in = browser.sign_in(&email).await;
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
-    let center = signed_in.headers()["location"].to_str().unwrap().to_owned();
-    let session = center.split("session=").nth(1).unwrap().to_owned();
+    assert_eq!(signed_in.headers()["location"], "/me", "no session in the URL it lands on");
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().to_owned();
+    // Over HTTPS it is also Secure and __Host- (the privacy function's unit test); the local stack is HTTP.
+    for attribute in ["steward-session=", "HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
 
-    let page = browser.get(stack().url(&center)).header("accept", "text/html").send().await.unwrap();
+    let page = browser.get("/me").await;
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
-    assert!(page.headers().get("set-cookie").is_none());
     let html = page.text().await.unwrap();
     assert!(html.contains(&email) && html.contains("Zoë Ñúñez") && html.contains("WSO2 UK Limited"));
+    assert!(!html.contains("session="), "no session in any link or field");
 
-    let form = |pairs: Vec<(&'static str, &str)>| {
-        let mut pairs: Vec<(String, String)> =
-            pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-        pairs.push(("session".into(), session.clone()));
-        pairs
-    };
     let corrected = browser
-        .post(stack().url("/me"))
-        .header("accept", "text/html")
-        .form(&form(vec![
-            ("_method", "PATCH"),
-            ("name", "Zoë N."),
-            ("email", &email),
-            ("phone", ""),
-            ("country", "DE"),
-        ]))
-        .send()
-        .await
-        .unwrap();
+        .post(
+            "/me",
+            &[("_method", "PATCH"), ("name", "Zoë N."), ("email", &email), ("phone", ""), ("country", "DE")],
+        )
+        .await;
     assert_eq!(corrected.status(), StatusCode::SEE_OTHER);
-    assert!(corrected.headers()["location"].to_str().unwrap().ends_with("done=corrected"));
-    let invalid = browser
-        .post(stack().url("/me"))
-        .header("accept", "text/html")
-        .form(&form(vec![("_method", "PATCH"), ("phone", "12")]))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(corrected.headers()["location"], "/me?done=corrected");
+    let invalid = browser.post("/me", &[("_method", "PATCH"), ("phone", "12")]).await;
     assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(invalid.text().await.unwrap().contains("phone"), "the page names the field");
-    let restricted = browser.post(stack().url("/me/restrict")).form(&form(vec![])).send().await.unwrap();
+    let restricted = browser.post("/me/restrict", &[]).await;
     assert_eq!(restricted.status(), StatusCode::SEE_OTHER);
 
-    let confirm = browser.get(stack().url(&format!("/me/delete?session={session}"))).send().await.unwrap();
+    let confirm = browser.get("/me/delete").await;
     assert!(confirm.text().await.unwrap().contains(r#"name="confirm""#), "a confirmation step");
-    let unconfirmed =
-        browser.post(stack().url("/me")).form(&form(vec![("_method", "DELETE")])).send().await.unwrap();
+    let unconfirmed = browser.post("/me", &[("_method", "DELETE")]).await;
     assert_eq!(unconfirmed.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(stack().profile(&email).await.is_some(), "nothing deleted without confirmation");
-    let deleted = browser
-        .post(stack().url("/me"))
-        .form(&form(vec![("_method", "DELETE"), ("confirm", "yes")]))
-        .send()
-        .await
-        .unwrap();
+    let kept = browser.cookie.clone();
+    let deleted = browser.post("/me", &[("_method", "DELETE"), ("confirm", "yes")]).await;
     assert_eq!(deleted.status(), StatusCode::OK);
     assert!(deleted.text().await.unwrap().contains("deleted"));
     assert!(stack().profile(&email).await.is_none());
+    assert_eq!(browser.cookie, None, "the browser is told to forget its session");
+    browser.cookie = kept;
+    assert_eq!(browser.get("/me").await.status(), StatusCode::UNAUTHORIZED, "erasure ended the session");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_session_then_no_url_or_other_site_can_use_it_and_signing_out_ends_it_here_or_everywhere() {
+    let email = known_person().await;
+    let mut browser = Browser::new();
+    browser.sign_in(&email).await;
+    let phone = session_for(&email).await;
+    let cookie = browser.cookie.clone().unwrap();
+    let token = cookie.split_once('=').unwrap().1.to_owned();
+
+    // A session in a URL (a link someone sends, a bookmark) opens nothing: login CSRF has no way in.
+    let in_url = http()
+        .get(stack().url(&format!("/me?session={token}")))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_url.status(), StatusCode::UNAUTHORIZED);
+    // The cookie acts only from the privacy center's own pages.
+    let restrict = |origin: Option<&str>| {
+        let mut request =
+            http().post(stack().url("/me/restrict")).header("cookie", &cookie).form(&[("lift", "false")]);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send()
+    };
+    assert_eq!(restrict(None).await.unwrap().status(), StatusCode::FORBIDDEN, "no origin, no change");
+    assert_eq!(restrict(Some("https://evil.example")).await.unwrap().status(), StatusCode::FORBIDDEN);
+    let profile = stack().profile(&email).await.unwrap();
+    assert!(!profile.contains_key("restricted"), "nothing changed: {profile:?}");
+
+    let out = browser.post("/me/sign-out", &[]).await;
+    assert_eq!(out.status(), StatusCode::OK);
+    assert_eq!(browser.cookie, None, "the cookie is cleared");
+    browser.cookie = Some(cookie);
+    assert_eq!(browser.get("/me").await.status(), StatusCode::UNAUTHORIZED, "signed out here");
+    assert_eq!(
+        http().get(stack().url("/me")).bearer_auth(&phone).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    let mut laptop = Browser::new();
+    laptop.sign_in(&email).await;
+    let everywhere = http()
+        .post(stack().url("/me/sign-out"))
+        .bearer_auth(&phone)
+        .json(&json!({"everywhere": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(everywhere.status(), StatusCode::OK);
+    assert_eq!(laptop.get("/me").await.status(), StatusCode::UNAUTHORIZED, "signed out everywhere");
+    assert_eq!(
+        http().get(stack().url("/me")).bearer_auth(&phone).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 /// Registers with a paid form and pays by card; waits until Stripe's webhook says so.
@@ -891,7 +986,12 @@ async fn given_a_history_larger_than_one_lambda_response_then_the_export_comes_b
     let shown = me(&session).await;
     assert_eq!(shown["submissions"].as_array().unwrap().len(), 21);
     assert_eq!(shown["abbreviated"]["export"], "/me/export");
-    let page = http().get(stack().url(&format!("/me?session={session}"))).send().await.unwrap();
+    let page = http()
+        .get(stack().url("/me"))
+        .header("cookie", format!("steward-session={session}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     for format in ["json", "csv"] {
         let response = export(&session, format).await;

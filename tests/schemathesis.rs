@@ -6,7 +6,6 @@
 
 use serde_json::json;
 use steward_blackbox::{http, stack, unique_email, with_profile_read_back};
-use steward_core::token::{Purpose, TokenKeys};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_the_openapi_document_then_generated_requests_get_no_server_error_and_conform_to_it() {
@@ -24,14 +23,7 @@ async fn given_the_openapi_document_then_generated_requests_get_no_server_error_
         .unwrap();
     let receipt = with_profile_read_back(response.json().await.unwrap(), &email).await;
     let profile_id = receipt["profile_id"].as_str().expect("a profile").to_owned();
-    let keys = TokenKeys::parse(&stack().settings["TOKEN_KEYS"]).unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let session = keys.sign(
-        Purpose::Session,
-        "session",
-        &steward_core::domain::ids::ProfileId::from_stored(profile_id),
-        Some(now + 3600),
-    );
+    let session = stack().session_for(&profile_id).await;
 
     let st = std::env::var("STEWARD_SCHEMATHESIS")
         .unwrap_or_else(|_| steward_blackbox::root().join(".venv/schemathesis/bin/st").display().to_string());

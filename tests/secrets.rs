@@ -6,22 +6,31 @@ use reqwest::StatusCode;
 use serde_json::json;
 use steward_blackbox::{http, link, s, stack, unique_email, unique_ip, wait_for_mail, Stack};
 use steward_core::domain::ids::ProfileId;
-use steward_core::token::{Purpose, TokenKeys};
+use steward_core::token::{KeyRing, Purpose, TokenKeys};
 
 const NEW_KEY: &str = "rotated:a-new-token-key-after-rotation-0123456789";
+/// A mail-link key past its retirement date, still listed so that its links are recognised.
+const RETIRED_SECRET: &str = "a-mail-link-key-that-has-retired-0123456789";
 
-/// The stack with the keys after a rotation: the new key signs, the env file's (old) one verifies.
+/// The stack with the keys after a rotation: the new key signs, the env file's (old) one
+/// verifies, and one older key has retired.
 fn rotated() -> &'static Stack {
     static SET: std::sync::Once = std::sync::Once::new();
     SET.call_once(|| {
-        let old = steward_blackbox::local_env()["TOKEN_KEYS"].clone();
-        std::env::set_var("STEWARD_STACK_SET", format!("TOKEN_KEYS={NEW_KEY},{old}"));
+        let env = steward_blackbox::local_env();
+        let (mail, consent) = (&env["TOKEN_KEYS_MAIL_LINKS"], &env["TOKEN_KEYS_CONSENT"]);
+        std::env::set_var(
+            "STEWARD_STACK_SET",
+            format!(
+                "TOKEN_KEYS_MAIL_LINKS={NEW_KEY},{mail},retired@2020-01-01:{RETIRED_SECRET},TOKEN_KEYS_CONSENT={NEW_KEY},{consent}"
+            ),
+        );
     });
     stack()
 }
 
 fn old_keys() -> TokenKeys {
-    TokenKeys::parse(&steward_blackbox::local_env()["TOKEN_KEYS"]).unwrap()
+    TokenKeys::from_lookup(|name| steward_blackbox::local_env().get(name).cloned()).unwrap()
 }
 
 async fn subscribed(label: &str) -> (String, ProfileId) {
@@ -70,28 +79,66 @@ async fn given_a_rotated_token_key_then_new_links_are_signed_with_the_new_key() 
     let mail = wait_for_mail(&email, "onfirm").await;
     let token = link(&mail.text, "/subscriptions/confirm?token=").split("token=").nth(1).unwrap().to_owned();
     assert!(token.starts_with("rotated."), "signed with the first key: {token}");
-    let new_only = TokenKeys::parse(NEW_KEY).unwrap();
+    let new_only = TokenKeys::everywhere(KeyRing::parse(NEW_KEY).unwrap());
     assert!(new_only.verify(&token, Purpose::ConfirmSubscription, 0).is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_a_key_removed_from_the_list_then_its_links_are_refused() {
     let (_, profile_id) = subscribed("rotation-removed").await;
-    let removed = TokenKeys::parse("retired:a-key-that-was-removed-0123456789abcdef").unwrap();
+    let removed =
+        TokenKeys::everywhere(KeyRing::parse("removed:a-key-that-was-removed-0123456789abcdef").unwrap());
     let token = removed.sign(Purpose::Unsubscribe, "cloud", &profile_id, None);
     assert!(matches!(one_click(&token).await.as_u16(), 400 | 403));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_link_whose_key_has_retired_then_it_changes_nothing_and_its_page_offers_a_fresh_link() {
+    let (email, profile_id) = subscribed("rotation-retired").await;
+    let mail = wait_for_mail(&email, "onfirm").await;
+    let token = link(&mail.text, "/subscriptions/confirm?token=").split("token=").nth(1).unwrap().to_owned();
+    http().post(rotated().url("/subscriptions/confirm")).form(&[("token", token)]).send().await.unwrap();
+    let retired = TokenKeys::everywhere(KeyRing::parse(&format!("retired:{RETIRED_SECRET}")).unwrap());
+    let token = retired.sign(Purpose::Unsubscribe, "cloud", &profile_id, None);
+
+    assert_eq!(one_click(&token).await, StatusCode::FORBIDDEN);
+    let marketing = rotated().profile(&email).await.unwrap();
+    assert!(marketing.contains_key("marketing_topics"), "a retired key's link changes nothing");
+    let page = http().get(rotated().url(&format!("/unsubscribe?token={token}"))).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("out of date") && page.contains("/privacy/link"),
+        "a fresh link is offered: {page}"
+    );
+
+    // The offer is the privacy center's own form: the address typed gets a sign-in link.
+    let offered = http()
+        .post(rotated().url("/privacy/link"))
+        .header("origin", &rotated().api)
+        .header("x-local-source-ip", unique_ip())
+        .form(&[("email", email.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(offered.status(), StatusCode::ACCEPTED);
+    wait_for_mail(&email, "privacy center link").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_the_stack_then_keys_live_in_secrets_manager_not_in_the_template_or_environment() {
-    let ids = format!("{},{}", rotated().resource("TokenKeysSecret"), rotated().resource("HashKeySecret"));
+    let ids = format!("{},{}", rotated().resource("MailLinkKeysSecret"), rotated().resource("HashKeySecret"));
     let secrets = steward_core::adapters::secrets::read_secrets(&rotated().aws(), &ids)
         .await
         .expect("the key secrets are readable");
-    assert!(secrets["TOKEN_KEYS"].starts_with("rotated:"), "the rotated value the functions read");
+    assert!(secrets["TOKEN_KEYS_MAIL_LINKS"].starts_with("rotated:"), "the rotated value the functions read");
     assert!(secrets["HASH_KEY"].len() >= 32);
     let template = std::fs::read_to_string(steward_blackbox::root().join("template.yaml")).unwrap();
-    for name in ["HASH_KEY:", "TOKEN_KEYS:", "STRIPE_SECRET_KEY:", "STRIPE_WEBHOOK_SECRETS:"] {
+    let token_keys = steward_core::token::KeyFamily::ALL.map(|family| format!("{}:", family.variable()));
+    for name in ["HASH_KEY:", "STRIPE_SECRET_KEY:", "STRIPE_WEBHOOK_SECRETS:"]
+        .into_iter()
+        .chain(token_keys.iter().map(String::as_str))
+    {
         assert!(!template.contains(name), "{name} is set in a function's environment");
     }
     assert!(!template.contains("NoEcho"), "no secret is a template parameter");

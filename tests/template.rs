@@ -26,7 +26,6 @@ fn given_the_careers_form_then_the_cv_lifecycle_keeps_cvs_exactly_as_long_as_app
             "SITE_URL" => "SiteUrl",
             "POLICY_VERSION" => "PolicyVersion",
             "HASH_KEY" => "HASH_KEY",
-            "TOKEN_KEYS" => "TOKEN_KEYS",
             "PUBLIC_API_URL" => "PublicApiUrl",
             _ => return None,
         };
@@ -264,7 +263,8 @@ fn given_the_template_then_every_function_and_dead_letter_queue_is_watched() {
 }
 
 /// Each function's `SECRET_IDS` (what it reads at cold start) and the secrets its policy lets it
-/// read are the same set, and only the payments and webhook functions see a Stripe secret.
+/// read are the same set, only the payments and webhook functions see a Stripe secret, and each
+/// token key family goes to the functions that sign or check its purposes and to no other.
 #[test]
 fn given_every_function_then_it_may_read_exactly_the_secrets_it_is_told_to_read() {
     let template = template();
@@ -285,8 +285,26 @@ fn given_every_function_then_it_may_read_exactly_the_secrets_it_is_told_to_read(
         assert_eq!(told.is_empty(), name == "VerifyCvFunction", "{name} reads {told:?}");
         let stripe = told.iter().any(|s| s.starts_with("Stripe"));
         assert_eq!(stripe, matches!(name.as_str(), "PaymentsFunction" | "StripeWebhookFunction"), "{name}");
+        let families: Vec<&str> =
+            told.iter().filter(|s| s.ends_with("KeysSecret")).map(String::as_str).collect();
+        let expected: &[&str] = match name.as_str() {
+            "SubmitFormFunction" => &["ConsentKeysSecret", "CvUploadKeysSecret", "PaymentKeysSecret"],
+            "CvUploadFunction" => &["CvUploadKeysSecret"],
+            "PaymentsFunction" => &["PaymentKeysSecret"],
+            "UnsubscribeFunction" => &["ConsentKeysSecret", "MailLinkKeysSecret"],
+            "PrivacyFunction" => &["PrivacyCenterKeysSecret"],
+            _ => &[],
+        };
+        assert_eq!(families, expected, "{name}'s token keys");
         functions.push(name);
     }
+    let operator = resource(&blocks, "OperatorPolicy").expect("the operator's policy");
+    let operator_keys: Vec<&str> = operator
+        .iter()
+        .filter_map(|l| l.trim().strip_prefix("- !Ref "))
+        .filter(|r| r.ends_with("KeysSecret"))
+        .collect();
+    assert_eq!(operator_keys, ["MailLinkKeysSecret"], "the operator signs campaign links, nothing else");
     let functions = functions.len();
     for expected in ["SubmitFormFunction", "PaymentsFunction", "StripeWebhookFunction"] {
         assert!(blocks.iter().any(|b| b[0].trim() == format!("{expected}:")), "{expected} not found");

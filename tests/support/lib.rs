@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -108,7 +108,7 @@ pub fn start_own_stack(template: Option<&std::path::Path>, settings: &[&str]) ->
 }
 
 /// `KEY=VALUE,KEY=VALUE` into pairs; a comma not followed by `NAME=` belongs to the value
-/// (`TOKEN_KEYS=new:…,old:…`).
+/// (`TOKEN_KEYS_MAIL_LINKS=new:…,old:…`).
 fn stack_settings(text: &str) -> Vec<String> {
     let mut pairs: Vec<String> = Vec::new();
     for part in text.split(',') {
@@ -206,6 +206,12 @@ fn start_stack(template: Option<&std::path::Path>, own_settings: &[String]) -> S
 }
 
 impl Stack {
+    /// The token keys this stack's functions hold, every family (as its secrets were seeded).
+    pub fn token_keys(&self) -> steward_core::token::TokenKeys {
+        steward_core::token::TokenKeys::from_lookup(|name| self.settings.get(name).cloned())
+            .expect("the stack's token keys parse")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.api)
     }
@@ -274,6 +280,25 @@ impl Stack {
     }
 
     /// The profile stored for an email address.
+    /// A privacy-center session for a person, kept as signing in keeps one (without the mail
+    /// round trip): its bearer token, valid for ten minutes.
+    pub async fn session_for(&self, profile_id: &str) -> String {
+        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let (pk, sk) = keys::session(profile_id, &id);
+        self.dynamodb()
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(pk))
+            .item("sk", AttributeValue::S(sk))
+            .item(keys::TTL, AttributeValue::N((now + 600).to_string()))
+            .send()
+            .await
+            .expect("the session is kept");
+        let profile = steward_core::domain::ids::ProfileId::from_stored(profile_id.to_owned());
+        self.token_keys().sign(steward_core::token::Purpose::Session, &id, &profile, Some(now + 600))
+    }
+
     pub async fn profile(&self, email: &str) -> Option<Item> {
         let (pk, sk) = self.profile_key(email);
         self.item(pk, sk).await

@@ -12,7 +12,7 @@ use steward_core::domain::privacy::audit::{Actor, AuditEntry, AuditStore};
 use steward_core::secret::SecretKey;
 use steward_core::telemetry::error_chain;
 use steward_core::time::Timestamp;
-use steward_core::token::TokenKeys;
+use steward_core::token::{KeyFamily, KeyRing, TokenKeys};
 
 #[derive(Args, Debug)]
 #[command(next_help_heading = "Where it acts")]
@@ -29,7 +29,8 @@ pub struct Settings {
     /// The secret holding HASH_KEY, instead of `<stack>/hash-key`.
     #[arg(long, global = true, env = "HASH_KEY_SECRET_ID")]
     hash_key_secret: Option<String>,
-    /// The secret holding TOKEN_KEYS, instead of `<stack>/token-keys`.
+    /// The secret holding TOKEN_KEYS_MAIL_LINKS (campaigns' unsubscribe and preference links, the
+    /// only token keys an operator holds), instead of `<stack>/mail-link-keys`.
     #[arg(long, global = true, env = "KEYS_SECRET_ID")]
     keys_secret: Option<String>,
     /// The secret holding STRIPE_SECRET_KEY, instead of `<stack>/stripe-api`.
@@ -146,9 +147,13 @@ impl Context {
             .ok_or_else(|| "give --stack, or --bucket (CV_BUCKET)".to_owned())
     }
 
-    pub async fn token_keys(&self) -> Result<TokenKeys, String> {
-        let keys = self.secret("TOKEN_KEYS", self.settings.keys_secret.as_ref(), "token-keys").await?;
-        TokenKeys::parse(&keys).map_err(|e| format!("TOKEN_KEYS: {e}"))
+    /// The mail-link keys, and no other family: a campaign's links are all an operator signs.
+    pub async fn mail_link_keys(&self) -> Result<TokenKeys, String> {
+        let family = KeyFamily::MailLinks;
+        let keys =
+            self.secret(family.variable(), self.settings.keys_secret.as_ref(), "mail-link-keys").await?;
+        let ring = KeyRing::parse(&keys).map_err(|e| format!("{}: {e}", family.variable()))?;
+        Ok(TokenKeys::default().with(family, ring))
     }
 
     pub async fn stripe_client(&self) -> Result<stripe::Client, String> {

@@ -16,9 +16,10 @@ use context::{Context, Settings};
 
 const ENVIRONMENT_HELP: &str = "\
 Where it acts: --stack names a deployed stack (its table `<stack>-profiles`, its bucket
-`<stack>-cvs-<account>` and its secrets `<stack>/hash-key`, `<stack>/token-keys`,
+`<stack>-cvs-<account>` and its secrets `<stack>/hash-key`, `<stack>/mail-link-keys`,
 `<stack>/stripe-api`, read with your credentials). --table, --bucket and the --*-secret options
-override one of them. Without a stack or a secret, HASH_KEY, TOKEN_KEYS and STRIPE_SECRET_KEY are
+override one of them. Without a stack or a secret, HASH_KEY, TOKEN_KEYS_MAIL_LINKS and
+STRIPE_SECRET_KEY are
 read from the environment (the local stack: `set -a; . infra/local.env`).
 
 Against the local stack (`make dev`): `make admin ARGS='...'` sets AWS_ENDPOINT_URL (moto),

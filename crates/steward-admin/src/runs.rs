@@ -100,7 +100,7 @@ pub async fn campaign(
     body_file: &std::path::Path,
     limit: Option<u64>,
 ) -> Result<Done, String> {
-    let keys = context.token_keys().await?;
+    let keys = context.mail_link_keys().await?;
     let links = context.mail_links()?;
     let topics = built_in_topics();
     let Some(topic_label) = topics.get(&topic).cloned() else {

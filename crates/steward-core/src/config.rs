@@ -3,7 +3,7 @@
 //! with a message naming the variable, rather than failing later on a request.
 
 use crate::secret::SecretKey;
-use crate::token::TokenKeys;
+use crate::token::{KeyFamily, TokenKeys};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -58,13 +58,14 @@ pub struct Config {
     pub policy_version: String,
     /// Keys pseudonyms (rate-limit counters) so that stored keys reveal no email or IP address.
     pub hash_key: SecretKey,
-    /// Requests with larger bodies are refused with 413 before parsing.
-    /// Signs the links and grants Steward hands out (see [`crate::token`]).
+    /// Signs the links and grants Steward hands out (see [`crate::token`]): the families this
+    /// function was given; its `main.rs` requires the ones it uses.
     pub token_keys: TokenKeys,
     /// How long a careers applicant may take to upload a CV after applying.
     pub cv_upload_token_ttl: Duration,
     /// How long a registration's grant to pay stays valid.
     pub payment_token_ttl: Duration,
+    /// Requests with larger bodies are refused with 413 before parsing.
     pub max_body_bytes: usize,
     pub rate_limits: RateLimits,
     pub links: MailLinks,
@@ -118,8 +119,12 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             .map_err(|reason| ConfigError::Invalid { name, reason })
     }
 
-    pub fn token_keys(&self, name: &'static str) -> Result<TokenKeys, ConfigError> {
-        TokenKeys::parse(&self.required(name)?).map_err(|reason| ConfigError::Invalid { name, reason })
+    /// The key families this function holds, each required one present (`token::KeyFamily`).
+    pub fn token_keys(&self, required: &[KeyFamily]) -> Result<TokenKeys, ConfigError> {
+        let keys = TokenKeys::from_lookup(|name| (self.0)(name))
+            .map_err(|(name, reason)| ConfigError::Invalid { name, reason })?;
+        keys.require(required).map_err(ConfigError::Missing)?;
+        Ok(keys)
     }
 }
 
@@ -148,7 +153,7 @@ impl Config {
             site_url,
             policy_version: env.required("POLICY_VERSION")?,
             hash_key: SecretKey::new(hash_key.into_bytes()),
-            token_keys: env.token_keys("TOKEN_KEYS")?,
+            token_keys: env.token_keys(&[])?,
             cv_upload_token_ttl: Duration::from_secs(env.number("CV_UPLOAD_TOKEN_TTL_SECONDS", 3600)?),
             payment_token_ttl: Duration::from_secs(env.number("PAYMENT_TOKEN_TTL_SECONDS", 86400)?),
             max_body_bytes: env.number("MAX_BODY_BYTES", 64 * 1024)? as usize,
@@ -169,6 +174,12 @@ impl Config {
         })
     }
 
+    /// Stops the cold start unless this function holds each key family it uses.
+    pub fn requiring(self, families: &[KeyFamily]) -> Result<Self, ConfigError> {
+        self.token_keys.require(families).map_err(ConfigError::Missing)?;
+        Ok(self)
+    }
+
     pub fn is_allowed_origin(&self, origin: &str) -> bool {
         self.allowed_origins.iter().any(|o| o.as_str() == origin)
     }
@@ -184,7 +195,11 @@ pub(crate) fn test_config() -> Config {
                 "SITE_URL" => "https://www.example.com",
                 "POLICY_VERSION" => "2018-03-23",
                 "HASH_KEY" => "0123456789abcdef0123456789abcdef",
-                "TOKEN_KEYS" => "t1:test-token-key-0123456789abcdef0123",
+                "TOKEN_KEYS_PRIVACY_CENTER" => "t1:test-privacy-center-key-0123456789abcdef",
+                "TOKEN_KEYS_CV_UPLOAD" => "t1:test-cv-upload-key-0123456789abcdef",
+                "TOKEN_KEYS_PAYMENT" => "t1:test-payment-key-0123456789abcdef",
+                "TOKEN_KEYS_CONSENT" => "t1:test-consent-key-0123456789abcdef",
+                "TOKEN_KEYS_MAIL_LINKS" => "t1:test-mail-links-key-0123456789abcdef",
                 "PUBLIC_API_URL" => "https://api.example.com",
                 _ => return None,
             }

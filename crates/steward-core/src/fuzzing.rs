@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::domain::forms::catalogue::{Catalogue, BUILT_IN};
 use crate::domain::forms::validation::{validate, FormInput};
 use crate::domain::ids::ProfileId;
-use crate::token::{Purpose, TokenKeys};
+use crate::token::{KeyRing, Purpose, TokenKeys};
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -88,7 +88,6 @@ fn catalogue() -> &'static Catalogue {
                     "SITE_URL" => "https://www.example.com",
                     "POLICY_VERSION" => "2018-03-23",
                     "HASH_KEY" => "fuzzing-hash-key-0123456789abcdef",
-                    "TOKEN_KEYS" => "f1:fuzzing-token-key-0123456789abcdef",
                     "PUBLIC_API_URL" => "https://api.example.com",
                     _ => return None,
                 }
@@ -144,14 +143,19 @@ const PURPOSES: [Purpose; 10] = [
 pub fn token(data: &[u8]) {
     static KEYS: OnceLock<TokenKeys> = OnceLock::new();
     let keys = KEYS.get_or_init(|| {
-        TokenKeys::parse("f1:fuzzing-token-key-0123456789abcdef,f0:older-fuzzing-key-0123456789abcdef")
-            .unwrap()
+        TokenKeys::everywhere(
+            KeyRing::parse(
+                "f1:fuzzing-token-key-0123456789abcdef,f0@2026-01-01:older-fuzzing-key-0123456789abcdef",
+            )
+            .unwrap(),
+        )
     });
     let text = String::from_utf8_lossy(data);
     for purpose in PURPOSES {
         let _ = keys.verify(&text, purpose, 1_795_944_600);
     }
-    let _ = TokenKeys::parse(&text);
+    let _ = KeyRing::parse(&text);
+    let _ = keys.lapsed_claims(&text, Purpose::Unsubscribe);
     let signed = keys.sign(Purpose::Unsubscribe, &text, &ProfileId::from_stored("profile".to_owned()), None);
     let claims = keys.verify(&signed, Purpose::Unsubscribe, 1_795_944_600);
     if signed.len() <= 2048 {

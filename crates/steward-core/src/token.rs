@@ -2,8 +2,16 @@
 //!
 //! A token is `<key id>.<payload>.<tag>`: the payload is base64url JSON claims and the tag is
 //! HMAC-SHA-256 over a version label, the key id and the payload. Tokens are verified in constant
-//! time against the key their id names, so keys can be rotated: new tokens use the first key,
-//! and tokens signed with any other configured key keep working until that key is removed.
+//! time against the key their id names.
+//!
+//! Keys come in families ([`KeyFamily`]), one secret each, so that a function holds only the keys
+//! of what it signs or checks: whoever runs a campaign can mint unsubscribe links, not sessions.
+//! Within a family every purpose signs with its own key, derived from the family's secret, so a
+//! token of one purpose can never be made to verify as another even by a bug in the claims.
+//!
+//! A family's keys rotate: the first key signs, the others verify until they are removed, or until
+//! the date they retire (`id@YYYY-MM-DD:secret`), from which their tokens are [`TokenError::Retired`]
+//! (genuine, but no longer honoured: the page that gets one offers a fresh link).
 
 use crate::domain::ids::ProfileId;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,7 +22,7 @@ use sha2::Sha256;
 
 /// Longest token accepted; anything longer is refused before any work.
 const MAX_TOKEN_LEN: usize = 2048;
-const VERSION_LABEL: &[u8] = b"steward-token-v1";
+const VERSION_LABEL: &[u8] = b"steward-token-v2";
 
 /// What a token allows. A token for one purpose is refused for every other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,9 +31,10 @@ pub enum Purpose {
     Payment,
     /// Confirms pending marketing topics (double opt-in).
     ConfirmSubscription,
-    /// One-click unsubscribe from a topic, or from everything (`all`); never expires.
+    /// One-click unsubscribe from a topic, or from everything (`all`): no expiry, it lasts until
+    /// its key retires (and then its page offers a fresh link).
     Unsubscribe,
-    /// The preference center; never expires.
+    /// The preference center: 60 days.
     Preferences,
     /// A privacy-center sign-in link: single use (its subject is a nonce the store consumes), minutes.
     SignIn,
@@ -95,57 +104,197 @@ pub enum TokenError {
     WrongPurpose,
     #[error("the token has expired")]
     Expired,
+    /// Genuine, but its key has retired: a fresh link is needed.
+    #[error("the token was signed with a key that has retired")]
+    Retired,
+}
+
+/// Who holds a key: each family is one secret, given only to the functions that use its purposes
+/// (`template.yaml`, `docs/deploying.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KeyFamily {
+    /// Sign-in links, sessions, export and address-change links: the privacy function alone.
+    PrivacyCenter,
+    /// CV upload grants: submit-form signs, cv-upload checks.
+    CvUpload,
+    /// Payment grants: submit-form signs, payments checks.
+    Payment,
+    /// Double opt-in confirmations: submit-form and the mail-links function.
+    Consent,
+    /// Unsubscribe and preference links: the mail-links function, and the operator's campaigns.
+    MailLinks,
+}
+
+impl KeyFamily {
+    pub const ALL: [KeyFamily; 5] =
+        [Self::PrivacyCenter, Self::CvUpload, Self::Payment, Self::Consent, Self::MailLinks];
+
+    /// The name its keys are read from (a secret's name, or the environment's).
+    pub fn variable(self) -> &'static str {
+        match self {
+            Self::PrivacyCenter => "TOKEN_KEYS_PRIVACY_CENTER",
+            Self::CvUpload => "TOKEN_KEYS_CV_UPLOAD",
+            Self::Payment => "TOKEN_KEYS_PAYMENT",
+            Self::Consent => "TOKEN_KEYS_CONSENT",
+            Self::MailLinks => "TOKEN_KEYS_MAIL_LINKS",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl Purpose {
+    /// The family whose keys sign this purpose.
+    pub fn family(self) -> KeyFamily {
+        match self {
+            Self::SignIn | Self::Session | Self::ExportConfirm | Self::ExportDownload | Self::EmailChange => {
+                KeyFamily::PrivacyCenter
+            }
+            Self::CvUpload => KeyFamily::CvUpload,
+            Self::Payment => KeyFamily::Payment,
+            Self::ConfirmSubscription => KeyFamily::Consent,
+            Self::Unsubscribe | Self::Preferences => KeyFamily::MailLinks,
+        }
+    }
 }
 
 #[derive(Clone)]
 struct TokenKey {
     id: String,
     secret: Vec<u8>,
+    /// From this time (epoch seconds) the key's tokens are refused as retired.
+    retires_at: Option<i64>,
 }
 
-/// The keys tokens are signed and checked with; the first one signs.
-#[derive(Clone)]
-pub struct TokenKeys(Vec<TokenKey>);
+impl TokenKey {
+    /// The purpose's own key: HMAC of the family secret over the purpose's name.
+    fn for_purpose(&self, purpose: Purpose) -> Hmac<Sha256> {
+        let mut derive = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes keys of any length");
+        derive.update(b"steward-token-purpose\0");
+        derive.update(purpose.as_str().as_bytes());
+        let key = derive.finalize().into_bytes();
+        Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes keys of any length")
+    }
 
-impl std::fmt::Debug for TokenKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let ids: Vec<_> = self.0.iter().map(|k| k.id.as_str()).collect();
-        write!(f, "TokenKeys({ids:?}, secrets redacted)")
+    fn tag(&self, purpose: Purpose, payload: &str) -> Hmac<Sha256> {
+        let mut mac = self.for_purpose(purpose);
+        mac.update(VERSION_LABEL);
+        mac.update(&[0]);
+        mac.update(self.id.as_bytes());
+        mac.update(&[0]);
+        mac.update(payload.as_bytes());
+        mac
     }
 }
 
-impl TokenKeys {
-    /// Parses `id:secret[,id:secret...]`: ids of letters and digits, secrets of 32 or more bytes.
+/// One family's keys; the first one signs.
+#[derive(Clone)]
+pub struct KeyRing(Vec<TokenKey>);
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<_> = self.0.iter().map(|k| k.id.as_str()).collect();
+        write!(f, "KeyRing({ids:?}, secrets redacted)")
+    }
+}
+
+impl KeyRing {
+    /// Parses `id[@YYYY-MM-DD]:secret[,...]`: ids of letters and digits, secrets of 32 or more
+    /// bytes; a date is when that key retires (midnight UTC), and the signing key has none.
     pub fn parse(text: &str) -> Result<Self, String> {
         let keys = text
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(|pair| {
-                let (id, secret) = pair.split_once(':').ok_or("each key is id:secret")?;
+                let (name, secret) = pair.split_once(':').ok_or("each key is id:secret")?;
+                let (id, retires_at) = match name.split_once('@') {
+                    Some((id, date)) => (id, Some(retirement(date)?)),
+                    None => (name, None),
+                };
                 if id.is_empty() || id.len() > 16 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                    return Err("key ids are 1 to 16 letters or digits");
+                    return Err("key ids are 1 to 16 letters or digits".to_owned());
                 }
                 if secret.len() < 32 {
-                    return Err("key secrets are at least 32 characters");
+                    return Err("key secrets are at least 32 characters".to_owned());
                 }
-                Ok(TokenKey { id: id.to_owned(), secret: secret.as_bytes().to_vec() })
+                Ok(TokenKey { id: id.to_owned(), secret: secret.as_bytes().to_vec(), retires_at })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        if keys.is_empty() {
+        let Some(signing) = keys.first() else {
             return Err("at least one key is needed".into());
+        };
+        if signing.retires_at.is_some() {
+            return Err("the first key signs, so it cannot have a retirement date".into());
+        }
+        for (i, key) in keys.iter().enumerate() {
+            if keys[..i].iter().any(|earlier| earlier.id == key.id) {
+                return Err(format!("key id {} is listed twice", key.id));
+            }
         }
         Ok(Self(keys))
     }
+}
 
-    fn tag(key: &TokenKey, payload: &str) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&key.secret).expect("HMAC takes keys of any length");
-        mac.update(VERSION_LABEL);
-        mac.update(&[0]);
-        mac.update(key.id.as_bytes());
-        mac.update(&[0]);
-        mac.update(payload.as_bytes());
-        mac
+/// A retirement date, `YYYY-MM-DD`, as its first second (UTC).
+fn retirement(date: &str) -> Result<i64, String> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(date, &format)
+        .map(|day| day.midnight().assume_utc().unix_timestamp())
+        .map_err(|_| format!("{date:?} is not a date (YYYY-MM-DD)"))
+}
+
+/// The keys a function holds, by family; tokens are signed and checked with these.
+#[derive(Clone, Default)]
+pub struct TokenKeys([Option<KeyRing>; 5]);
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let held: Vec<_> = KeyFamily::ALL.iter().filter(|family| self.holds(**family)).collect();
+        write!(f, "TokenKeys({held:?}, secrets redacted)")
+    }
+}
+
+impl TokenKeys {
+    /// Every family whose variable `lookup` finds; none is required here (see [`Self::require`]).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, (&'static str, String)> {
+        let mut keys = Self::default();
+        for family in KeyFamily::ALL {
+            if let Some(text) = lookup(family.variable()).filter(|text| !text.trim().is_empty()) {
+                keys =
+                    keys.with(family, KeyRing::parse(&text).map_err(|reason| (family.variable(), reason))?);
+            }
+        }
+        Ok(keys)
+    }
+
+    /// The same ring for every family: tests and fuzzing, never a deployment.
+    pub fn everywhere(ring: KeyRing) -> Self {
+        Self(std::array::from_fn(|_| Some(ring.clone())))
+    }
+
+    pub fn with(mut self, family: KeyFamily, ring: KeyRing) -> Self {
+        self.0[family.index()] = Some(ring);
+        self
+    }
+
+    pub fn holds(&self, family: KeyFamily) -> bool {
+        self.0[family.index()].is_some()
+    }
+
+    /// The first family of `needed` that is not held, by its variable's name: checked at cold
+    /// start, so that signing never meets a missing key.
+    pub fn require(&self, needed: &[KeyFamily]) -> Result<(), &'static str> {
+        match needed.iter().find(|family| !self.holds(**family)) {
+            Some(family) => Err(family.variable()),
+            None => Ok(()),
+        }
+    }
+
+    fn ring(&self, purpose: Purpose) -> Option<&KeyRing> {
+        self.0[purpose.family().index()].as_ref()
     }
 
     pub fn sign(
@@ -158,6 +307,9 @@ impl TokenKeys {
         self.sign_for_item(purpose, subject, profile_id, None, expires_at)
     }
 
+    /// # Panics
+    /// When the function was not given the purpose's family: [`Self::require`] at cold start
+    /// makes that a configuration error instead.
     pub fn sign_for_item(
         &self,
         purpose: Purpose,
@@ -173,19 +325,44 @@ impl TokenKeys {
             item: item.map(str::to_owned),
             expires_at,
         };
-        let key = &self.0[0];
+        let ring = self.ring(purpose).unwrap_or_else(|| {
+            panic!(
+                "{} is required at cold start to sign {} tokens",
+                purpose.family().variable(),
+                purpose.as_str()
+            )
+        });
+        let key = &ring.0[0];
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("claims serialize"));
-        let tag = URL_SAFE_NO_PAD.encode(Self::tag(key, &payload).finalize().into_bytes());
+        let tag = URL_SAFE_NO_PAD.encode(key.tag(purpose, &payload).finalize().into_bytes());
         format!("{}.{payload}.{tag}", key.id)
     }
 
-    /// Checks the signature (in constant time), then the purpose and expiry.
+    /// Checks the signature (in constant time) with the purpose's key, then the key's
+    /// retirement and the token's expiry.
     pub fn verify(
         &self,
         token: &str,
         purpose: Purpose,
         now_epoch_seconds: i64,
     ) -> Result<Claims, TokenError> {
+        let (key, claims) = self.genuine(token, purpose)?;
+        if key.retires_at.is_some_and(|at| at <= now_epoch_seconds) {
+            return Err(TokenError::Retired);
+        }
+        if claims.expires_at.is_some_and(|exp| exp <= now_epoch_seconds) {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+
+    /// What a genuine token of `purpose` says, even if it expired or its key retired: enough to
+    /// offer its person a fresh link (sent to them, never shown), and nothing else.
+    pub fn lapsed_claims(&self, token: &str, purpose: Purpose) -> Option<Claims> {
+        self.genuine(token, purpose).ok().map(|(_, claims)| claims)
+    }
+
+    fn genuine(&self, token: &str, purpose: Purpose) -> Result<(&TokenKey, Claims), TokenError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
@@ -196,17 +373,16 @@ impl TokenKeys {
             return Err(TokenError::Malformed);
         };
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| TokenError::Malformed)?;
-        let key = self.0.iter().find(|k| k.id == id).ok_or(TokenError::UnknownKey)?;
-        Self::tag(key, payload).verify_slice(&tag).map_err(|_| TokenError::BadSignature)?;
+        let ring = self.ring(purpose).ok_or(TokenError::UnknownKey)?;
+        let key = ring.0.iter().find(|k| k.id == id).ok_or(TokenError::UnknownKey)?;
+        // A token of another purpose fails here: its tag was made with that purpose's key.
+        key.tag(purpose, payload).verify_slice(&tag).map_err(|_| TokenError::BadSignature)?;
         let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Malformed)?;
         let claims: Claims = serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
         if claims.purpose != purpose.as_str() {
             return Err(TokenError::WrongPurpose);
         }
-        if claims.expires_at.is_some_and(|exp| exp <= now_epoch_seconds) {
-            return Err(TokenError::Expired);
-        }
-        Ok(claims)
+        Ok((key, claims))
     }
 }
 
@@ -219,7 +395,7 @@ mod tests {
     }
 
     fn keys(spec: &str) -> TokenKeys {
-        TokenKeys::parse(spec).unwrap()
+        TokenKeys::everywhere(KeyRing::parse(spec).unwrap())
     }
 
     const K1: &str = "k1:0123456789abcdef0123456789abcdef";
@@ -246,16 +422,42 @@ mod tests {
         assert_eq!(keys.verify(&format!("{token}x"), Purpose::CvUpload, 0), Err(TokenError::BadSignature));
         assert_eq!(keys.verify("", Purpose::CvUpload, 0), Err(TokenError::Malformed));
         assert_eq!(keys.verify(&"a.".repeat(2000), Purpose::CvUpload, 0), Err(TokenError::Malformed));
-        let stranger = TokenKeys::parse("k1:another-secret-of-at-least-32-chars!!").unwrap();
+        let stranger =
+            TokenKeys::everywhere(KeyRing::parse("k1:another-secret-of-at-least-32-chars!!").unwrap());
         assert_eq!(stranger.verify(&token, Purpose::CvUpload, 0), Err(TokenError::BadSignature));
     }
 
     #[test]
-    fn a_token_for_one_purpose_is_refused_for_another() {
+    fn every_purpose_signs_with_its_own_key_so_no_token_serves_another_purpose() {
         let keys = keys(K1);
         let token = keys.sign_for_item(Purpose::Payment, "reg-1", &pid("p"), Some("wso2con-2026"), None);
-        assert_eq!(keys.verify(&token, Purpose::CvUpload, 0), Err(TokenError::WrongPurpose));
         assert_eq!(keys.verify(&token, Purpose::Payment, 0).unwrap().item.as_deref(), Some("wso2con-2026"));
+        assert_eq!(keys.verify(&token, Purpose::CvUpload, 0), Err(TokenError::BadSignature));
+        // Same family, same secret: still another purpose's key.
+        let session = keys.sign(Purpose::Session, "session", &pid("p"), None);
+        assert_eq!(keys.verify(&session, Purpose::SignIn, 0), Err(TokenError::BadSignature));
+    }
+
+    #[test]
+    fn a_function_checks_only_the_families_it_holds() {
+        let campaigns = TokenKeys::default().with(KeyFamily::MailLinks, KeyRing::parse(K1).unwrap());
+        let unsubscribe = campaigns.sign(Purpose::Unsubscribe, "all", &pid("p"), None);
+        assert!(campaigns.verify(&unsubscribe, Purpose::Unsubscribe, 0).is_ok());
+        // Even holding the same secret for sessions elsewhere, the campaign keys open no session.
+        let center = TokenKeys::default().with(KeyFamily::PrivacyCenter, KeyRing::parse(K2).unwrap());
+        let forged = campaigns.clone().with(KeyFamily::PrivacyCenter, KeyRing::parse(K1).unwrap()).sign(
+            Purpose::Session,
+            "session",
+            &pid("p"),
+            None,
+        );
+        assert!(center.verify(&forged, Purpose::Session, 0).is_err());
+        assert_eq!(campaigns.verify(&forged, Purpose::Session, 0), Err(TokenError::UnknownKey));
+        assert_eq!(campaigns.require(&[KeyFamily::MailLinks]), Ok(()));
+        assert_eq!(campaigns.require(&[KeyFamily::MailLinks, KeyFamily::Consent]), Err("TOKEN_KEYS_CONSENT"));
+        let from_env =
+            TokenKeys::from_lookup(|name| (name == "TOKEN_KEYS_PAYMENT").then(|| K1.to_owned())).unwrap();
+        assert!(from_env.holds(KeyFamily::Payment) && !from_env.holds(KeyFamily::PrivacyCenter));
     }
 
     #[test]
@@ -269,10 +471,36 @@ mod tests {
     }
 
     #[test]
+    fn a_key_retires_on_its_date_and_its_genuine_tokens_are_then_retired_not_forged() {
+        let token = keys(K1).sign(Purpose::Unsubscribe, "all", &pid("p"), None);
+        let retiring = keys(&format!("{K2},k1@2027-01-01:0123456789abcdef0123456789abcdef"));
+        let new_year = 1_798_761_600; // 2027-01-01T00:00:00Z
+        assert!(retiring.verify(&token, Purpose::Unsubscribe, new_year - 1).is_ok());
+        assert_eq!(retiring.verify(&token, Purpose::Unsubscribe, new_year), Err(TokenError::Retired));
+        assert_eq!(retiring.lapsed_claims(&token, Purpose::Unsubscribe).unwrap().profile_id, pid("p"));
+        let forged = keys("k1:another-secret-of-at-least-32-chars!!").sign(
+            Purpose::Unsubscribe,
+            "all",
+            &pid("q"),
+            None,
+        );
+        assert_eq!(retiring.verify(&forged, Purpose::Unsubscribe, new_year), Err(TokenError::BadSignature));
+        assert_eq!(retiring.lapsed_claims(&forged, Purpose::Unsubscribe), None);
+        let expired = retiring.sign(Purpose::Preferences, "preferences", &pid("p"), Some(10));
+        assert_eq!(retiring.verify(&expired, Purpose::Preferences, 10), Err(TokenError::Expired));
+        assert!(retiring.lapsed_claims(&expired, Purpose::Preferences).is_some());
+    }
+
+    #[test]
     fn weak_or_malformed_key_lists_are_refused_and_never_printed() {
-        assert!(TokenKeys::parse("").is_err());
-        assert!(TokenKeys::parse("k1:short").is_err());
-        assert!(TokenKeys::parse("bad id:0123456789abcdef0123456789abcdef").is_err());
+        assert!(KeyRing::parse("").is_err());
+        assert!(KeyRing::parse("k1:short").is_err());
+        assert!(KeyRing::parse("bad id:0123456789abcdef0123456789abcdef").is_err());
+        assert!(KeyRing::parse("k1@2027-13-01:0123456789abcdef0123456789abcdef").is_err());
+        assert!(KeyRing::parse(&format!("k1@2027-01-01:0123456789abcdef0123456789abcdef,{K2}")).is_err());
+        assert!(KeyRing::parse(&format!("{K1},{K1}")).is_err());
+        assert!(TokenKeys::from_lookup(|_| Some("k1:short".to_owned())).is_err());
         assert!(!format!("{:?}", keys(K1)).contains("0123"));
+        assert!(!format!("{:?}", KeyRing::parse(K1).unwrap()).contains("0123"));
     }
 }

@@ -17,7 +17,7 @@ use steward_core::http::problem::Problem;
 use steward_core::http::{cors, respond};
 use steward_core::lambda::{body_bytes, body_was_invalid_base64};
 use steward_core::time::Timestamp;
-use steward_core::token::TokenKeys;
+use steward_core::token::{KeyFamily, TokenKeys};
 
 pub struct App {
     pub allowed_origins: Vec<Origin>,
@@ -38,7 +38,7 @@ impl App {
     ) -> Result<Self, ConfigError> {
         Ok(Self {
             allowed_origins: env.origins("ALLOWED_ORIGINS")?,
-            token_keys: env.token_keys("TOKEN_KEYS")?,
+            token_keys: env.token_keys(&[KeyFamily::CvUpload])?,
             bucket: cv_bucket(env, region)?,
             credentials,
             clock,

@@ -8,6 +8,7 @@ use steward_core::adapters::stripe::provider::StripeProvider;
 use steward_core::domain::payments::{PaymentCatalogue, BUILT_IN};
 use steward_core::domain::ports::{Clock, SystemClock};
 use steward_core::secret::SecretKey;
+use steward_core::token::KeyFamily;
 
 mod handler;
 
@@ -21,7 +22,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let provider = StripeProvider::from_env(&env)?;
     let app = handler::App {
         allowed_origins: env.origins("ALLOWED_ORIGINS")?,
-        token_keys: env.token_keys("TOKEN_KEYS")?,
+        token_keys: env.token_keys(&[KeyFamily::Payment])?,
         publishable_key: env.required("STRIPE_PUBLISHABLE_KEY")?,
         catalogue: PaymentCatalogue::load(BUILT_IN)?,
         store,

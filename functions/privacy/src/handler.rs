@@ -1,8 +1,9 @@
 //! The privacy center's routes, each to the module of its concern: signing in (`sign_in`), the
 //! center itself (`me`), exports (`export`); how failures answer is in `problems`. JSON for API
-//! clients (a bearer session), pages for browsers without JavaScript (the session travels in the
-//! URL and in hidden form fields). No cookies. Browsers cannot send PATCH or DELETE, so pages POST
-//! to `/me` with `_method`.
+//! clients (a bearer session), pages for browsers without JavaScript (the session is an HttpOnly,
+//! SameSite=Strict cookie of this origin alone, never in a URL or a page, and a change made with
+//! it must come from an allowed origin). Browsers cannot send PATCH or DELETE, so pages POST to
+//! `/me` with `_method`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -15,14 +16,17 @@ use steward_core::domain::forms::catalogue::Catalogue;
 use steward_core::domain::forms::validation::FormInput;
 use steward_core::domain::ids::ProfileId;
 use steward_core::domain::ports::Clock;
-use steward_core::domain::privacy::access::session;
+use steward_core::domain::privacy::access::PrivacyStore as _;
+use steward_core::domain::privacy::access::{session, PrivacyError};
 use steward_core::http::body::decode_form;
 use steward_core::http::page::{escape, layout};
 use steward_core::http::problem::{body_problem, Problem};
 use steward_core::http::{client, cors, respond};
 use steward_core::lambda::body_bytes;
 use steward_core::time::Timestamp;
+use steward_core::token::{Claims, Purpose};
 
+use crate::problems::store_problem;
 use crate::{export, me, sign_in};
 
 pub struct App {
@@ -30,6 +34,7 @@ pub struct App {
     pub catalogue: Catalogue,
     pub store: DynamoStore,
     pub cvs: CvBucket,
+    pub session_cookie: SessionCookie,
     /// The function's one clock (`main.rs` gives it).
     pub clock: Arc<dyn Clock>,
 }
@@ -46,12 +51,12 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infal
     let mut response = match route(app, &request, json_client).await {
         Ok(response) => response,
         Err(problem) => {
-            let back = query(&request, "session").map(|s| format!("/me?session={s}"));
+            let back = app.session_cookie.read(&request).map(|_| "/me");
             respond::problem_for(
                 json_client,
                 &problem.with_request_id(client::request_id(&request)),
                 "Privacy center",
-                back.as_deref(),
+                back,
             )
         }
     };
@@ -75,7 +80,8 @@ fn global_privacy_control() -> Response<Body> {
 /// A request made within a session: who, and how they asked.
 pub struct Signed<'a> {
     pub profile_id: ProfileId,
-    pub session: String,
+    /// The session's own claims (its id is the subject), to end it.
+    pub session: Claims,
     pub form: FormInput,
     /// A browser page (no bearer, no JSON): answered with pages and redirects.
     pub page: bool,
@@ -106,9 +112,21 @@ async fn route(app: &App, request: &Request, json_client: bool) -> Result<Respon
             | "/me/submissions/delete"
             | "/me/restrict"
             | "/me/object"
-            | "/me/withdraw",
+            | "/me/withdraw"
+            | "/me/sign-out",
         ) => {
-            let signed = signed_in(app, request, json_client).await?;
+            let signed = match signed_in(app, request, json_client).await {
+                Ok(signed) => signed,
+                // Erasure ends the session it was asked in: asking again (an answer lost on the
+                // way) still hears that everything is erased.
+                Err(problem) if problem.status == 401 && (method, path) == ("DELETE", "/me") => {
+                    return match erased_already(app, request).await? {
+                        true => Ok(me::erased_already()),
+                        false => Err(problem),
+                    };
+                }
+                Err(problem) => return Err(problem),
+            };
             me::me(app, method, path, signed).await
         }
         _ => Err(Problem::not_found("page")),
@@ -121,20 +139,100 @@ async fn signed_in<'a>(app: &App, request: &'a Request, json_client: bool) -> Re
     } else {
         read_form(request).await?
     };
-    let token = bearer(request)
-        .or_else(|| form.first("session").map(str::to_owned))
-        .or_else(|| query(request, "session"))
-        .ok_or_else(|| {
-            Problem::new(401, "not_signed_in", "Please sign in")
-                .with_detail("Ask for a sign-in link at /privacy/link.")
+    // A session is an API client's bearer token or a browser's cookie: never a query or a form
+    // field, so no link or page can carry one person's session to another's browser.
+    let (token, from_cookie) = match bearer(request) {
+        Some(token) => (token, false),
+        None => (
+            app.session_cookie.read(request).ok_or_else(|| {
+                Problem::new(401, "not_signed_in", "Please sign in")
+                    .with_detail("Ask for a sign-in link at /privacy/link.")
+            })?,
+            true,
+        ),
+    };
+    let changing = !matches!(request.method().as_str(), "GET" | "HEAD");
+    let from_our_pages = matches!(
+        cors::check_origin(&app.config.allowed_origins, request.headers()),
+        cors::OriginCheck::Allowed(_)
+    );
+    if from_cookie && changing && !from_our_pages {
+        // SameSite keeps other sites' forms from sending the cookie; this keeps anything that
+        // does not say where it comes from from acting with it.
+        return Err(Problem::new(
+            403,
+            "forbidden_origin",
+            "This request must come from the privacy center's own pages",
+        ));
+    }
+    let claims =
+        session(&app.store, &app.config, &token, app.clock.now()).await.map_err(|err| match err {
+            PrivacyError::Store(err) => store_problem(err),
+            _ => Problem::new(401, "not_signed_in", "Your session has ended")
+                .with_detail("It expired, or you signed out. Ask for a new sign-in link."),
         })?;
-    // What verified is what travels on in links and hidden fields.
-    let token = token.trim().to_owned();
-    let claims = session(&app.config, &token, app.clock.now()).map_err(|_| {
-        Problem::new(401, "not_signed_in", "Your session is not valid")
-            .with_detail("It may have expired; ask for a new link.")
-    })?;
-    Ok(Signed { profile_id: claims.profile_id, session: token, form, page: !json_client, request })
+    Ok(Signed { profile_id: claims.profile_id.clone(), session: claims, form, page: !json_client, request })
+}
+
+/// Whether the bearer's session was genuine and its person is no longer held.
+async fn erased_already(app: &App, request: &Request) -> Result<bool, Problem> {
+    let Some(token) = bearer(request) else { return Ok(false) };
+    let Ok(claims) = app.config.token_keys.verify(&token, Purpose::Session, app.clock.now()) else {
+        return Ok(false);
+    };
+    Ok(app.store.everything(&claims.profile_id).await.map_err(store_problem)?.is_none())
+}
+
+/// The browser's session cookie. HttpOnly: no script reads it; SameSite=Strict: no other site's
+/// page sends it. Over HTTPS (every deployment) it is `__Host-steward-session`, Secure: set by
+/// this origin alone, for every path, never for another host. Over plain HTTP (the local stack
+/// alone) a browser would not keep a Secure cookie, so there it is `steward-session`, not Secure.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionCookie {
+    secure: bool,
+}
+
+impl SessionCookie {
+    /// For the API the pages are served from.
+    pub fn for_api(public_api_url: &str) -> Self {
+        Self { secure: public_api_url.starts_with("https://") }
+    }
+
+    pub fn name(self) -> &'static str {
+        if self.secure {
+            "__Host-steward-session"
+        } else {
+            "steward-session"
+        }
+    }
+
+    /// The `Set-Cookie` that keeps a session for `max_age_seconds` (0 ends it in the browser).
+    pub fn set(self, token: &str, max_age_seconds: i64) -> lambda_http::http::HeaderValue {
+        let secure = if self.secure { "; Secure" } else { "" };
+        let value = format!(
+            "{}={token}; Max-Age={max_age_seconds}; Path=/{secure}; HttpOnly; SameSite=Strict",
+            self.name()
+        );
+        lambda_http::http::HeaderValue::from_str(&value).expect("a signed token is a valid cookie value")
+    }
+
+    pub fn read(self, request: &Request) -> Option<String> {
+        cookie(request, self.name())
+    }
+}
+
+/// A cookie's value from the request's `Cookie` headers.
+fn cookie(request: &Request, name: &str) -> Option<String> {
+    request
+        .headers()
+        .get_all("cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(found, _)| *found == name)
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
 }
 
 pub fn done(json_client: bool, title: &str, message: &str) -> Response<Body> {
@@ -189,6 +287,17 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let event: LambdaRequest = serde_json::from_str(&text).expect("an API Gateway v2 event");
         guard_body(LambdaEvent::new(event, Context::default())).payload.into()
+    }
+
+    #[test]
+    fn a_deployment_keeps_the_session_in_a_host_only_secure_http_only_strict_cookie() {
+        let deployed = SessionCookie::for_api("https://api.example.com").set("k1.abc.def", 1800);
+        assert_eq!(
+            deployed,
+            "__Host-steward-session=k1.abc.def; Max-Age=1800; Path=/; Secure; HttpOnly; SameSite=Strict"
+        );
+        let local = SessionCookie::for_api("http://127.0.0.1:3000").set("", 0);
+        assert_eq!(local, "steward-session=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict");
     }
 
     #[tokio::test]

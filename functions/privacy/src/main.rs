@@ -8,6 +8,7 @@ use steward_core::adapters::s3::cv_bucket::CvBucket;
 use steward_core::config::{Config, Origin};
 use steward_core::domain::forms::catalogue::{Catalogue, BUILT_IN};
 use steward_core::domain::ports::{Clock, SystemClock};
+use steward_core::token::KeyFamily;
 
 mod export;
 mod handler;
@@ -21,7 +22,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let env = steward_core::adapters::secrets::load_env(&aws).await?;
-    let mut config = Config::from_env(&env)?;
+    let mut config = Config::from_env(&env)?.requiring(&[KeyFamily::PrivacyCenter])?;
     // The privacy center's own pages post to it from the API's origin.
     config.allowed_origins.push(Origin::parse(&config.links.public_api_url)?);
     steward_core::http::page::set_identity(&config.links.organisation, &config.links.policy_url);
@@ -31,7 +32,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     let s3 =
         aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
     let cvs = CvBucket::new(s3, env.required("CV_BUCKET")?);
+    let session_cookie = handler::SessionCookie::for_api(&config.links.public_api_url);
     let app: &'static handler::App =
-        Box::leak(Box::new(handler::App { config, catalogue, store, cvs, clock }));
+        Box::leak(Box::new(handler::App { session_cookie, config, catalogue, store, cvs, clock }));
     steward_core::lambda::run(lambda_http::service_fn(move |request| handler::handle(app, request))).await
 }

@@ -5,7 +5,7 @@ use lambda_http::{Body, Request, Response};
 use steward_core::domain::fields::Email;
 use steward_core::domain::fields::FieldError;
 use steward_core::domain::ids::ProfileId;
-use steward_core::domain::privacy::access::PrivacyStore as _;
+use steward_core::domain::privacy::access::{sign_out, PrivacyStore as _};
 use steward_core::domain::privacy::correction::{confirm_email_change, correct, delete_submission};
 use steward_core::domain::privacy::erasure::{erase, ErasureReason};
 use steward_core::domain::privacy::export::{request_export_to, revoke_export_link, ExportFormat};
@@ -17,9 +17,9 @@ use steward_core::http::problem::Problem;
 use steward_core::http::respond;
 
 use crate::export::{export, Reader, LAMBDA_RESPONSE_LIMIT, RESPONSE_ENVELOPE};
-use crate::handler::{done, missing_token, query, token_of, App, Signed};
+use crate::handler::{done, missing_token, query, token_of, App, SessionCookie, Signed};
 use crate::pages;
-use crate::problems::{erasure_problem, rights_problem, store_problem};
+use crate::problems::{erasure_problem, privacy_problem, rights_problem, store_problem};
 
 pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Result<Response<Body>, Problem> {
     let overridden = signed.form.first("_method").map(str::to_ascii_uppercase);
@@ -36,7 +36,6 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
                 let notice = query(signed.request, "done");
                 let page = pages::privacy_center(
                     &app.config.links.organisation,
-                    &signed.session,
                     &data,
                     notice.as_deref(),
                     None,
@@ -56,7 +55,7 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
             );
             Ok(response)
         }
-        ("GET" | "HEAD", "/me/delete") => Ok(respond::html(200, pages::confirm_erasure(&signed.session))),
+        ("GET" | "HEAD", "/me/delete") => Ok(respond::html(200, pages::confirm_erasure())),
         ("GET" | "HEAD", "/me/export") => {
             let format = ExportFormat::parse(query(signed.request, "format").as_deref())
                 .map_err(|e| Problem::validation(vec![e]))?;
@@ -91,29 +90,23 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
             Ok(finished(&signed, 200, "export_link_revoked", "The link no longer works."))
         }
         ("PATCH", "/me") => {
-            let corrected =
-                match correct(&app.store, &app.config, profile_id, &signed.form, app.clock.now()).await {
-                    Ok(corrected) => corrected,
-                    // A page shows the errors beside the fields, keeping what the person typed.
-                    Err(RightsError::Invalid(errors)) if signed.page => {
-                        let data = everything(app, profile_id).await?;
-                        let organisation = &app.config.links.organisation;
-                        let page = pages::privacy_center(
-                            organisation,
-                            &signed.session,
-                            &data,
-                            None,
-                            Some(&signed.form),
-                            &errors,
-                        );
-                        return Ok(respond::html(422, page));
-                    }
-                    Err(err) => return Err(rights_problem(err)),
-                };
+            let corrected = match correct(&app.store, &app.config, profile_id, &signed.form, app.clock.now())
+                .await
+            {
+                Ok(corrected) => corrected,
+                // A page shows the errors beside the fields, keeping what the person typed.
+                Err(RightsError::Invalid(errors)) if signed.page => {
+                    let data = everything(app, profile_id).await?;
+                    let organisation = &app.config.links.organisation;
+                    let page = pages::privacy_center(organisation, &data, None, Some(&signed.form), &errors);
+                    return Ok(respond::html(422, page));
+                }
+                Err(err) => return Err(rights_problem(err)),
+            };
             if signed.page {
                 let done =
                     if corrected.email_confirmation_sent { "email_confirmation_sent" } else { "corrected" };
-                return Ok(respond::see_other(&format!("/me?session={}&done={done}", signed.session)));
+                return Ok(respond::see_other(&format!("/me?done={done}")));
             }
             Ok(respond::json(
                 200,
@@ -159,7 +152,8 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
             .await
             .map_err(erasure_problem)?;
             if signed.page {
-                return Ok(respond::html(200, pages::erased()));
+                // Erasure ended every session (they lived with the data); the browser forgets its own.
+                return Ok(signed_out_of(app.session_cookie, respond::html(200, pages::erased())));
             }
             Ok(respond::json(
                 200,
@@ -171,8 +165,31 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
                 }),
             ))
         }
+        ("POST", "/me/sign-out") => {
+            let everywhere = matches!(signed.form.first("everywhere"), Some("yes" | "true" | "1"));
+            sign_out(&app.store, &signed.session, everywhere).await.map_err(privacy_problem)?;
+            if signed.page {
+                return Ok(signed_out_of(
+                    app.session_cookie,
+                    respond::html(200, pages::signed_out(everywhere)),
+                ));
+            }
+            let result = if everywhere { "signed_out_everywhere" } else { "signed_out" };
+            Ok(respond::json(200, &serde_json::json!({ "result": result })))
+        }
         _ => Err(Problem::new(405, "method_not_allowed", "This route does not take this method")),
     }
+}
+
+/// The answer to erasing again, once everything is gone.
+pub fn erased_already() -> Response<Body> {
+    respond::json(200, &serde_json::json!({ "erased": true, "already_erased": true, "report": null }))
+}
+
+/// The response, with the browser told to forget its session cookie.
+fn signed_out_of(session_cookie: SessionCookie, mut response: Response<Body>) -> Response<Body> {
+    response.headers_mut().insert("set-cookie", session_cookie.set("", 0));
+    response
 }
 
 /// The new address's confirmation link, behind a button.
@@ -202,7 +219,7 @@ pub async fn confirm_email(
 /// After a change: a redirect back to the privacy center for pages, JSON for API clients.
 fn finished(signed: &Signed<'_>, status: u16, code: &str, message: &str) -> Response<Body> {
     if signed.page {
-        return respond::see_other(&format!("/me?session={}&done={code}", signed.session));
+        return respond::see_other(&format!("/me?done={code}"));
     }
     respond::json(status, &serde_json::json!({ "result": code, "message": message }))
 }

@@ -1,5 +1,5 @@
 //! The privacy center's pages: plain HTML forms that work without JavaScript. Every value shown
-//! is escaped; the session goes along in the URL and in hidden fields, never in a cookie.
+//! is escaped; the session is the browser's HttpOnly cookie, never in a URL or a page.
 
 use serde_json::Value;
 use steward_core::domain::fields::FieldError;
@@ -39,10 +39,6 @@ fn notice(code: &str) -> &'static str {
         "submission_deleted" => "The submission is deleted.",
         _ => "Done.",
     }
-}
-
-fn hidden_session(session: &str) -> String {
-    format!(r#"<input type="hidden" name="session" value="{}">"#, escape(session))
 }
 
 /// Any stored value, as nested definition lists.
@@ -103,7 +99,6 @@ fn input(
 /// its fields with the values the person typed.
 pub fn privacy_center(
     organisation: &str,
-    session: &str,
     data: &Value,
     done: Option<&str>,
     typed: Option<&FormInput>,
@@ -117,8 +112,6 @@ pub fn privacy_center(
             None => profile[name].as_str().unwrap_or_default(),
         }
     };
-    let session_field = hidden_session(session);
-    let session_query = escape(session);
     let notice = done
         .map(|code| format!(r#"<p role="status" class="notice">{}</p>"#, escape(notice(code))))
         .unwrap_or_default();
@@ -138,7 +131,7 @@ pub fn privacy_center(
     };
 
     let correct = format!(
-        r#"<section id="correct"><h2>Correct your details</h2><form method="post" action="/me">{session_field}<input type="hidden" name="_method" value="PATCH">{}{}{}{}{}{}{}<p>Leave a field empty to remove it. A new email address is used once you confirm it from that address.</p><button type="submit">Save</button></form></section>"#,
+        r#"<section id="correct"><h2>Correct your details</h2><form method="post" action="/me"><input type="hidden" name="_method" value="PATCH">{}{}{}{}{}{}{}<p>Leave a field empty to remove it. A new email address is used once you confirm it from that address.</p><button type="submit">Save</button></form></section>"#,
         input("name", "Name", text("full_name"), "text", "name", errors),
         input("email", "Email", text("email"), "email", "email", errors),
         input("phone", "Phone (with country code)", text("phone"), "tel", "tel", errors),
@@ -148,16 +141,14 @@ pub fn privacy_center(
         input("state", "State or region (code, such as US-CA)", text("state"), "text", "off", errors),
     );
 
-    let export = format!(
-        r#"<section><h2>Take your data with you</h2><p><a href="/me/export?format=json&amp;session={session_query}">Download as JSON</a> · <a href="/me/export?format=csv&amp;session={session_query}">Download as CSV</a> · <a href="/me/consents?session={session_query}">Receipts of your consents</a></p><form method="post" action="/me/export">{session_field}<label for="f-to">Or send it to someone else (we ask you to confirm first)</label><input id="f-to" name="to" type="email" autocomplete="off" required><label for="f-format">Format</label><select id="f-format" name="format"><option value="json">JSON</option><option value="csv">CSV</option></select><button type="submit" class="secondary">Send a copy</button></form></section>"#
-    );
+    let export = r#"<section><h2>Take your data with you</h2><p><a href="/me/export?format=json">Download as JSON</a> · <a href="/me/export?format=csv">Download as CSV</a> · <a href="/me/consents">Receipts of your consents</a></p><form method="post" action="/me/export"><label for="f-to">Or send it to someone else (we ask you to confirm first)</label><input id="f-to" name="to" type="email" autocomplete="off" required><label for="f-format">Format</label><select id="f-format" name="format"><option value="json">JSON</option><option value="csv">CSV</option></select><button type="submit" class="secondary">Send a copy</button></form></section>"#.to_owned();
     let shared: String = data["export_links"]
         .as_array()
         .into_iter()
         .flatten()
         .map(|link| {
             format!(
-                r#"<li>To {} ({}), works until {} <form method="post" action="/me/export/revoke" class="inline">{session_field}<input type="hidden" name="link" value="{}"><button type="submit" class="secondary">Take it back</button></form></li>"#,
+                r#"<li>To {} ({}), works until {} <form method="post" action="/me/export/revoke" class="inline"><input type="hidden" name="link" value="{}"><button type="submit" class="secondary">Take it back</button></form></li>"#,
                 escape(link["address"].as_str().unwrap_or_default()),
                 escape(link["format"].as_str().unwrap_or("json")),
                 escape(link["works_until"].as_str().unwrap_or_default()),
@@ -171,7 +162,7 @@ pub fn privacy_center(
         .flatten()
         .map(|submission| {
             format!(
-                r#"<li>{} of {} <form method="post" action="/me/submissions/delete" class="inline">{session_field}<input type="hidden" name="submission" value="{}"><button type="submit" class="secondary">Delete it</button></form></li>"#,
+                r#"<li>{} of {} <form method="post" action="/me/submissions/delete" class="inline"><input type="hidden" name="submission" value="{}"><button type="submit" class="secondary">Delete it</button></form></li>"#,
                 escape(submission["form"].as_str().unwrap_or_default()),
                 escape(submission["received_at"].as_str().unwrap_or_default()),
                 escape(submission["submission_id"].as_str().unwrap_or_default()),
@@ -196,7 +187,7 @@ pub fn privacy_center(
     let limit_form = |path: &str, on: bool, set_label: &str, lift_label: &str, explain: &str| {
         let (lift, label) = if on { ("true", lift_label) } else { ("false", set_label) };
         format!(
-            r#"<form method="post" action="{path}">{session_field}<input type="hidden" name="lift" value="{lift}"><p>{}</p><button type="submit" class="secondary">{}</button></form>"#,
+            r#"<form method="post" action="{path}"><input type="hidden" name="lift" value="{lift}"><p>{}</p><button type="submit" class="secondary">{}</button></form>"#,
             escape(explain),
             escape(label)
         )
@@ -238,7 +229,7 @@ pub fn privacy_center(
         .iter()
         .map(|purpose| {
             format!(
-                r#"<form method="post" action="/me/withdraw">{session_field}<input type="hidden" name="purpose" value="{p}"><button type="submit" class="secondary">Withdraw my consent to {p}</button></form>"#,
+                r#"<form method="post" action="/me/withdraw"><input type="hidden" name="purpose" value="{p}"><button type="submit" class="secondary">Withdraw my consent to {p}</button></form>"#,
                 p = escape(purpose)
             )
         })
@@ -252,9 +243,7 @@ pub fn privacy_center(
         }
     );
 
-    let delete = format!(
-        r#"<section><h2>Delete your data</h2><p>We delete everything we hold about you, except payment records, which the law makes us keep without your name or address.</p><p><a href="/me/delete?session={session_query}">Delete my data…</a></p></section>"#
-    );
+    let delete = r#"<section><h2>Delete your data</h2><p>We delete everything we hold about you, except payment records, which the law makes us keep without your name or address.</p><p><a href="/me/delete">Delete my data…</a></p></section>"#.to_owned();
 
     let held = [
         ("Your profile", &data["profile"]),
@@ -279,21 +268,35 @@ pub fn privacy_center(
     layout(
         if errors.is_empty() { "Your privacy center" } else { "Error: your privacy center" },
         &format!(
-            "<h1>Your data at {}</h1>{notice}{alert}<p>This page works for 30 minutes after you signed in.</p>{held}{who}{undo}{correct}{export}{shared}{limits}{withdraw}{delete}",
+            "<h1>Your data at {}</h1>{notice}{alert}<p>This page works for 30 minutes after you signed in.</p>{SIGN_OUT}{held}{who}{undo}{correct}{export}{shared}{limits}{withdraw}{delete}",
             escape(organisation)
         ),
     )
 }
 
+/// Signing out, here or on every device (a session opened elsewhere, or forgotten on a shared
+/// computer).
+const SIGN_OUT: &str = r#"<form method="post" action="/me/sign-out" class="inline"><button type="submit" class="secondary">Sign out</button> <button type="submit" name="everywhere" value="yes" class="secondary">Sign out everywhere</button></form>"#;
+
+pub fn signed_out(everywhere: bool) -> String {
+    let detail = if everywhere {
+        "Every session of your privacy center has ended, on this device and any other."
+    } else {
+        "Your privacy center session on this device has ended."
+    };
+    layout(
+        "Signed out",
+        &format!(
+            "<h1>You are signed out</h1><p>{detail}</p><p>To come back, ask for a new sign-in link.</p>"
+        ),
+    )
+}
+
 /// The confirmation step before erasure.
-pub fn confirm_erasure(session: &str) -> String {
+pub fn confirm_erasure() -> String {
     layout(
         "Delete your data",
-        &format!(
-            r#"<h1>Delete your data?</h1><p>This deletes your profile, your form submissions, your CVs and your mail preferences, now and for good. Payment records are kept without your name or address, as the law requires. We send one last message to confirm, then we forget your address.</p><form method="post" action="/me">{}<input type="hidden" name="_method" value="DELETE"><label><input type="checkbox" name="confirm" value="yes" required> I understand that this cannot be undone</label><button type="submit">Delete everything</button></form><p><a href="/me?session={}">No, take me back</a></p>"#,
-            hidden_session(session),
-            escape(session)
-        ),
+        r#"<h1>Delete your data?</h1><p>This deletes your profile, your form submissions, your CVs and your mail preferences, now and for good. Payment records are kept without your name or address, as the law requires. We send one last message to confirm, then we forget your address.</p><form method="post" action="/me"><input type="hidden" name="_method" value="DELETE"><label><input type="checkbox" name="confirm" value="yes" required> I understand that this cannot be undone</label><button type="submit">Delete everything</button></form><p><a href="/me">No, take me back</a></p>"#,
     )
 }
 
@@ -323,7 +326,7 @@ mod tests {
 
     #[test]
     fn the_privacy_center_page_escapes_what_it_shows_and_offers_every_right_without_script() {
-        let page = privacy_center("WSO2", "s3ss\"ion", &data(), Some("corrected"), None, &[]);
+        let page = privacy_center("WSO2", &data(), Some("corrected"), None, &[]);
         assert!(!page.contains("<script>x"), "values are escaped");
         assert!(page.contains("&lt;script&gt;x"));
         assert!(!page.contains("<script"), "no script at all");
@@ -333,11 +336,12 @@ mod tests {
             r#"action="/me/restrict""#,
             r#"action="/me/object""#,
             r#"action="/me/withdraw""#,
+            r#"action="/me/sign-out""#,
         ] {
             assert!(page.contains(action), "{action}");
         }
-        assert!(page.contains("/me/delete?session=s3ss&quot;ion"));
-        assert!(page.contains(r#"value="s3ss&quot;ion""#), "the session goes along, escaped");
+        assert!(page.contains(r#"href="/me/delete""#));
+        assert!(!page.contains("session="), "the session never goes in a URL or a field");
         assert!(
             page.contains(r#"<label for="f-name">"#) && page.contains(r#"id="f-name""#),
             "labels tied to inputs"
@@ -354,7 +358,7 @@ mod tests {
         let mut typed = FormInput::default();
         typed.push("phone", "12<b>".into());
         let errors = vec![FieldError::new("phone", "invalid_phone", "is not a phone number")];
-        let page = privacy_center("WSO2", "s", &data(), None, Some(&typed), &errors);
+        let page = privacy_center("WSO2", &data(), None, Some(&typed), &errors);
         assert!(page.contains(r#"value="12&lt;b&gt;""#), "the typed value, escaped");
         assert!(page.contains(r#"aria-invalid="true" aria-describedby="f-phone-error""#));
         assert!(page.contains(r#"<p class="field-error" id="f-phone-error">"#));
@@ -363,7 +367,7 @@ mod tests {
 
     #[test]
     fn erasure_asks_for_a_confirmation_first() {
-        let page = confirm_erasure("token");
+        let page = confirm_erasure();
         assert!(page.contains(r#"name="_method" value="DELETE""#));
         assert!(page.contains(r#"name="confirm" value="yes" required"#));
     }

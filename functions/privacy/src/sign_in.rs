@@ -56,5 +56,10 @@ pub async fn open_session(
             &serde_json::json!({ "session_token": session_token, "expires_at": rfc3339(expires_at) }),
         ));
     }
-    Ok(respond::see_other(&format!("/me?session={session_token}")))
+    // The session goes in the browser's HttpOnly cookie, never in the URL it lands on.
+    let mut response = respond::see_other("/me");
+    response
+        .headers_mut()
+        .insert("set-cookie", app.session_cookie.set(&session_token, expires_at - app.clock.now()));
+    Ok(response)
 }

@@ -8,6 +8,7 @@ use steward_core::config::Config;
 use steward_core::domain::forms::catalogue::{Catalogue, BUILT_IN};
 use steward_core::domain::payments::PaymentCatalogue;
 use steward_core::domain::ports::{Clock, SystemClock};
+use steward_core::token::KeyFamily;
 
 mod handler;
 
@@ -15,7 +16,11 @@ mod handler;
 async fn main() -> Result<(), lambda_http::Error> {
     let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let config = Config::from_env(&steward_core::adapters::secrets::load_env(&aws).await?)?;
+    let config = Config::from_env(&steward_core::adapters::secrets::load_env(&aws).await?)?.requiring(&[
+        KeyFamily::CvUpload,
+        KeyFamily::Payment,
+        KeyFamily::Consent,
+    ])?;
     steward_core::http::page::set_identity(&config.links.organisation, &config.links.policy_url);
     let catalogue = Catalogue::load(BUILT_IN, &config)?;
     let store = DynamoStore::metered(&aws, &config.table_name, config.hash_key.clone(), clock.clone());

@@ -71,12 +71,17 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
         "/subscriptions/confirm" => Purpose::ConfirmSubscription,
         _ => return Err(Problem::not_found("page")),
     };
-    let claims = verify(app, &token, purpose)?;
+    let claims = match verify(app, &token, purpose) {
+        Ok(claims) => claims,
+        Err(problem) if problem.status == 403 => return Ok(fresh_link_offer(app, request, &problem)),
+        Err(problem) => return Err(problem),
+    };
     if purpose == Purpose::Preferences && claims.expires_at.is_none() {
-        // Minted before preference links lapsed (some from unsubscribe pages): no longer honoured.
-        return Err(Problem::new(403, "expired_token", "This link has expired").with_detail(
-            "Nothing was changed. Use the link in a more recent email from us, or the privacy center.",
-        ));
+        // Preference links lapse (60 days); one without an expiry was never ours to honour.
+        let problem = Problem::new(403, "expired_token", "This link is out of date").with_detail(
+            "Nothing was changed. We can email you a fresh link to choose what you hear from us.",
+        );
+        return Ok(fresh_link_offer(app, request, &problem));
     }
     let id = token_id(&token);
     let profile = &claims.profile_id;
@@ -225,17 +230,44 @@ fn verify(app: &App, token: &str, purpose: Purpose) -> Result<Claims, Problem> {
         match err {
             TokenError::Malformed => Problem::new(400, "invalid_token", "This link is damaged")
                 .with_detail("Part of the link may be missing. Please use the whole link from the email."),
-            TokenError::Expired => Problem::new(403, "expired_token", "This link has expired").with_detail(
-                if purpose == Purpose::Preferences {
-                    "Nothing was changed. Use the link in a more recent email from us, or the privacy center."
-                } else {
-                    "Please sign up again to get a new confirmation email."
-                },
-            ),
+            TokenError::Expired if purpose == Purpose::ConfirmSubscription => {
+                Problem::new(403, "expired_token", "This link has expired")
+                    .with_detail("Please sign up again to get a new confirmation email.")
+            }
+            TokenError::Expired | TokenError::Retired => {
+                Problem::new(403, "expired_token", "This link is out of date").with_detail(
+                    "Nothing was changed. We can email you a fresh link to choose what you hear from us.",
+                )
+            }
             _ => Problem::new(403, "invalid_token", "This link is not valid")
                 .with_detail("Nothing was changed."),
         }
     })
+}
+
+/// A refused link's page offers a fresh one: the address typed gets a privacy-center sign-in link,
+/// where every choice about our mail can be made (nothing is sent to an address we do not hold).
+/// The link's own claims are never trusted for this: its key may be retired because it leaked.
+fn fresh_link_offer(app: &App, request: &Request, problem: &Problem) -> Response<Body> {
+    if respond::wants_json(request.headers()) {
+        return respond::problem(problem);
+    }
+    let detail = problem.detail.as_deref().unwrap_or("Nothing was changed.");
+    respond::html(
+        problem.status,
+        layout(
+            &format!("Error: {}", problem.title),
+            &format!(
+                r#"<h1>{title}</h1><div role="alert" class="alert"><p>{detail}</p></div>
+<h2>Get a fresh link</h2><p>Type the address our emails reach, and we send a link to your privacy center there: it lets you stop our emails or choose what you hear about.</p>
+<form method="post" action="{action}"><label for="email">Email</label><input id="email" name="email" type="email" autocomplete="email" required>
+<button type="submit">Email me a fresh link</button></form>"#,
+                title = escape(&problem.title),
+                detail = escape(detail),
+                action = escape(&format!("{}/privacy/link", app.config.links.public_api_url)),
+            ),
+        ),
+    )
 }
 
 /// Mail links answer 503 whatever the store's failure (`infra/openapi.yaml`): trying again later

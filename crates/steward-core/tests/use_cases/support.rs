@@ -24,7 +24,11 @@ pub fn config() -> Config {
                 "SITE_URL" => "https://www.example.com",
                 "POLICY_VERSION" => "2018-03-23",
                 "HASH_KEY" => "0123456789abcdef0123456789abcdef",
-                "TOKEN_KEYS" => "t1:test-token-key-0123456789abcdef0123",
+                "TOKEN_KEYS_PRIVACY_CENTER" => "t1:test-privacy-center-key-0123456789abcdef",
+                "TOKEN_KEYS_CV_UPLOAD" => "t1:test-cv-upload-key-0123456789abcdef",
+                "TOKEN_KEYS_PAYMENT" => "t1:test-payment-key-0123456789abcdef",
+                "TOKEN_KEYS_CONSENT" => "t1:test-consent-key-0123456789abcdef",
+                "TOKEN_KEYS_MAIL_LINKS" => "t1:test-mail-links-key-0123456789abcdef",
                 "PUBLIC_API_URL" => "https://api.example.com",
                 _ => return None,
             }

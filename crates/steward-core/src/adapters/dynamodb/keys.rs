@@ -81,6 +81,14 @@ pub fn sign_in(profile_id: &str, nonce: &str) -> (String, String) {
 /// The sort-key prefix of a person's sign-in links.
 pub const SIGN_IN_PREFIX: &str = "SIGNIN#";
 
+/// A privacy-center session, in its person's partition: erasure ends it.
+pub fn session(profile_id: &str, id: &str) -> (String, String) {
+    (profile_partition(profile_id), format!("{SESSION_PREFIX}{id}"))
+}
+
+/// The sort-key prefix of a person's sessions.
+pub const SESSION_PREFIX: &str = "SESSION#";
+
 pub fn rate_counter(scope: &str, subject: &str, window_start: i64) -> (String, String) {
     (format!("RATE#{scope}#{subject}"), format!("WINDOW#{window_start}"))
 }

@@ -26,8 +26,8 @@ use crate::domain::payments::{
 };
 use crate::domain::ports::{Clock, RateLimiter, StoreError};
 use crate::domain::privacy::access::{
-    controller, supervisory_authority, KnownAddress, PrivacyStore, SignInLink, DATA_PROTECTION_OFFICER,
-    RECIPIENTS,
+    controller, supervisory_authority, KnownAddress, PrivacyStore, Session, SignInLink,
+    DATA_PROTECTION_OFFICER, RECIPIENTS,
 };
 use crate::secret::SecretKey;
 

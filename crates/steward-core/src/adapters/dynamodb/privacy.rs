@@ -4,23 +4,40 @@ use super::*;
 use crate::domain::mail::MailKind;
 
 impl DynamoStore {
-    /// A person's sign-in links.
-    async fn sign_in_links(
+    /// A person's items of one kind (sign-in links, sessions): a handful each.
+    async fn kept(
         &self,
         partition: &str,
+        prefix: &str,
     ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
         let links = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :links)")
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", s(partition))
-            .expression_attribute_values(":links", s(keys::SIGN_IN_PREFIX))
+            .expression_attribute_values(":prefix", s(prefix))
             .consistent_read(true)
             .send()
             .await
             .map_err(classify)?;
         Ok(links.items().to_vec())
+    }
+
+    /// Deletes a person's items of one kind.
+    async fn delete_kept(&self, partition: &str, prefix: &str) -> Result<(), StoreError> {
+        for item in self.kept(partition, prefix).await? {
+            if let Some(sk) = item.get(keys::SK).and_then(|v| v.as_s().ok()) {
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(partition.to_owned(), sk.clone())))
+                    .send()
+                    .await
+                    .map_err(classify)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -94,7 +111,7 @@ impl PrivacyStore for DynamoStore {
 
     async fn extend_sign_in(&self, profile_id: &ProfileId, until: i64, now: i64) -> Result<(), StoreError> {
         let partition = keys::profile_partition(profile_id);
-        let links = self.sign_in_links(&partition).await?;
+        let links = self.kept(&partition, keys::SIGN_IN_PREFIX).await?;
         let number = |item: &HashMap<String, AttributeValue>, name: &str| {
             item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok())
         };
@@ -125,42 +142,62 @@ impl PrivacyStore for DynamoStore {
         }
     }
 
-    async fn consume_sign_in(
+    async fn consume_sign_in(&self, nonce: &str, session: &Session, now: i64) -> Result<bool, StoreError> {
+        let (pk, sk) = keys::sign_in(&session.profile_id, nonce);
+        // TTL deletes within days, not minutes: the time it works is checked here.
+        let use_link = built(
+            Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk, sk)))
+                .condition_expression("attribute_exists(pk) AND valid_until > :now")
+                .expression_attribute_values(":now", n(now))
+                .build(),
+        )?;
+        let (pk, sk) = keys::session(&session.profile_id, &session.id);
+        let mut kept = key(pk, sk);
+        stamp(&mut kept, "session");
+        kept.insert(keys::TTL.into(), n(session.expires_at));
+        // One transaction (one request token for the SDK's retries): a lost answer to a link
+        // that was used is the same transaction again, not a link found spent.
+        let opened = self
+            .transact(vec![
+                TransactWriteItem::builder().delete(use_link).build(),
+                TransactWriteItem::builder().put(self.put_if_absent(kept)?).build(),
+            ])
+            .await?;
+        if opened {
+            // Signed in: the person's other links die with this one.
+            self.delete_kept(&keys::profile_partition(&session.profile_id), keys::SIGN_IN_PREFIX).await?;
+        }
+        Ok(opened)
+    }
+
+    async fn session_open(
         &self,
         profile_id: &ProfileId,
-        nonce: &str,
+        session_id: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let (pk, sk) = keys::sign_in(profile_id, nonce);
-        // TTL deletes within days, not minutes: the time it works is checked here.
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .condition_expression("attribute_exists(pk) AND valid_until > :now")
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        match result {
-            Ok(_) => {
-                // Signed in: the person's other links die with this one.
-                let partition = keys::profile_partition(profile_id);
-                for link in self.sign_in_links(&partition).await? {
-                    if let Some(sk) = link.get(keys::SK).and_then(|v| v.as_s().ok()) {
-                        self.client
-                            .delete_item()
-                            .table_name(&self.table)
-                            .set_key(Some(key(partition.clone(), sk.clone())))
-                            .send()
-                            .await
-                            .map_err(classify)?;
-                    }
-                }
-                Ok(true)
+        let kept = self.get(keys::session(profile_id, session_id)).await?;
+        // TTL deletes within days: the expiry is checked here.
+        Ok(kept
+            .and_then(|item| item.get(keys::TTL)?.as_n().ok()?.parse::<i64>().ok())
+            .is_some_and(|expires_at| expires_at > now))
+    }
+
+    async fn end_sessions(&self, profile_id: &ProfileId, only: Option<&str>) -> Result<(), StoreError> {
+        match only {
+            Some(id) => {
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::session(profile_id, id).0, keys::session(profile_id, id).1)))
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                Ok(())
             }
-            Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(classify(err)),
+            None => self.delete_kept(&keys::profile_partition(profile_id), keys::SESSION_PREFIX).await,
         }
     }
 

@@ -4,8 +4,8 @@ use super::*;
 use crate::domain::fields::Email;
 use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
 use crate::domain::privacy::access::{
-    controller, supervisory_authority, KnownAddress, PrivacyStore, SignInLink, DATA_PROTECTION_OFFICER,
-    RECIPIENTS,
+    controller, supervisory_authority, KnownAddress, PrivacyStore, Session, SignInLink,
+    DATA_PROTECTION_OFFICER, RECIPIENTS,
 };
 
 /// Attributes that are keys or bookkeeping, left out of what a person reads about themselves (the
@@ -85,27 +85,44 @@ impl PrivacyStore for MemoryStore {
         })
     }
 
-    async fn consume_sign_in(
-        &self,
-        profile_id: &ProfileId,
-        nonce: &str,
-        now: i64,
-    ) -> Result<bool, StoreError> {
+    async fn consume_sign_in(&self, nonce: &str, session: &Session, now: i64) -> Result<bool, StoreError> {
         self.run("consume_sign_in", |table| {
+            let profile_id = &session.profile_id;
             let key = keys::sign_in(profile_id, nonce);
             let usable =
                 table.get(&key).and_then(|link| number(link, "valid_until")).is_some_and(|until| until > now);
             if usable {
                 // Signed in: the person's other links die with this one.
-                let links: Vec<_> = partition(table, &keys::profile_partition(profile_id))
-                    .filter(|((_, sk), _)| sk.starts_with(keys::SIGN_IN_PREFIX))
-                    .map(|(key, _)| key.clone())
-                    .collect();
-                for link in links {
-                    table.remove(&link);
-                }
+                remove_kept(table, profile_id, keys::SIGN_IN_PREFIX);
+                let mut kept = stamped("session");
+                kept.insert(keys::TTL.into(), session.expires_at.into());
+                table.insert(keys::session(profile_id, &session.id), kept);
             }
             Ok(usable)
+        })
+    }
+
+    async fn session_open(
+        &self,
+        profile_id: &ProfileId,
+        session_id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.run("session_open", |table| {
+            let kept = table.get(&keys::session(profile_id, session_id));
+            Ok(kept.and_then(|item| number(item, keys::TTL)).is_some_and(|expires_at| expires_at > now))
+        })
+    }
+
+    async fn end_sessions(&self, profile_id: &ProfileId, only: Option<&str>) -> Result<(), StoreError> {
+        self.run("end_sessions", |table| {
+            match only {
+                Some(id) => {
+                    table.remove(&keys::session(profile_id, id));
+                }
+                None => remove_kept(table, profile_id, keys::SESSION_PREFIX),
+            }
+            Ok(())
         })
     }
 
@@ -162,5 +179,16 @@ impl PrivacyStore for MemoryStore {
                 "recipients": RECIPIENTS,
             })))
         })
+    }
+}
+
+/// Deletes a person's items of one kind (sign-in links, sessions).
+fn remove_kept(table: &mut Table, profile_id: &ProfileId, prefix: &str) {
+    let kept: Vec<_> = partition(table, &keys::profile_partition(profile_id))
+        .filter(|((_, sk), _)| sk.starts_with(prefix))
+        .map(|(key, _)| key.clone())
+        .collect();
+    for key in kept {
+        table.remove(&key);
     }
 }

@@ -192,7 +192,9 @@ mod tests {
         use crate::domain::ids::{ProfileId, SubmissionId};
         use crate::token::TokenKeys;
 
-        let keys = TokenKeys::parse("k1:0123456789abcdef0123456789abcdef").unwrap();
+        let keys = TokenKeys::everywhere(
+            crate::token::KeyRing::parse("k1:0123456789abcdef0123456789abcdef").unwrap(),
+        );
         let now = at(1_451_347_200);
         let token = upload_token(
             &keys,

@@ -269,7 +269,9 @@ mod tests {
 
     #[test]
     fn an_applicant_gets_a_post_for_their_application_only() {
-        let keys = TokenKeys::parse("k1:0123456789abcdef0123456789abcdef").unwrap();
+        let keys = TokenKeys::everywhere(
+            crate::token::KeyRing::parse("k1:0123456789abcdef0123456789abcdef").unwrap(),
+        );
         let now = SystemTime::now();
         let token = upload_token(
             &keys,

@@ -35,6 +35,16 @@ pub struct SignInLink {
 /// How long a session lasts.
 pub const SESSION_MINUTES: i64 = 30;
 
+/// A privacy-center session as kept: in its person's partition, so that erasing them ends it,
+/// until it expires or is ended (signing out, an address change). Its token names it; a token
+/// whose session is not kept opens nothing, however well signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub profile_id: ProfileId,
+    pub id: String,
+    pub expires_at: i64,
+}
+
 /// A person Steward holds, found by address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnownAddress {
@@ -68,14 +78,28 @@ pub trait PrivacyStore {
         until: i64,
         now: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Uses a sign-in link up: `true` the first time only, while it works and while its person
-    /// is held (a link issued before an erasure opens nothing: it was in their partition).
+    /// Uses a sign-in link up and keeps the session it opens, in one step: `true` the first time
+    /// only, while it works and while its person is held (a link issued before an erasure opens
+    /// nothing: it was in their partition). The person's other links end with it.
     fn consume_sign_in(
         &self,
-        profile_id: &ProfileId,
         nonce: &str,
+        session: &Session,
         now: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Whether the session is kept and has not expired.
+    fn session_open(
+        &self,
+        profile_id: &ProfileId,
+        session_id: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Ends one session, or (`None`) every session of the person.
+    fn end_sessions(
+        &self,
+        profile_id: &ProfileId,
+        only: Option<&str>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Everything held about a person, as JSON, or nothing if there is no such person.
     fn everything(
         &self,
@@ -91,6 +115,8 @@ pub enum PrivacyError {
     InvalidLink(TokenError),
     #[error("the link was used already, has expired, or its person's data was erased")]
     LinkUsed,
+    #[error("not signed in: {0}")]
+    NotSignedIn(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -174,18 +200,47 @@ pub async fn start_session<S: PrivacyStore>(
     now: i64,
 ) -> Result<(String, i64), PrivacyError> {
     let claims = config.token_keys.verify(link, Purpose::SignIn, now).map_err(PrivacyError::InvalidLink)?;
-    if !store.consume_sign_in(&claims.profile_id, &claims.subject, now).await? {
+    let session = Session {
+        profile_id: claims.profile_id.clone(),
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        expires_at: now + SESSION_MINUTES * 60,
+    };
+    if !store.consume_sign_in(&claims.subject, &session, now).await? {
         return Err(PrivacyError::LinkUsed);
     }
-    let expires_at = now + SESSION_MINUTES * 60;
-    let session = config.token_keys.sign(Purpose::Session, "session", &claims.profile_id, Some(expires_at));
+    let token =
+        config.token_keys.sign(Purpose::Session, &session.id, &session.profile_id, Some(session.expires_at));
     tracing::info!(profile_id = claims.profile_id.as_str(), "privacy session started");
-    Ok((session, expires_at))
+    Ok((token, session.expires_at))
 }
 
-/// The person a session belongs to.
-pub fn session(config: &Config, token: &str, now: i64) -> Result<Claims, TokenError> {
-    config.token_keys.verify(token, Purpose::Session, now)
+/// The person a session token belongs to, while its session is kept: signing out, an address
+/// change or an erasure ends it whatever the token says.
+pub async fn session<S: PrivacyStore>(
+    store: &S,
+    config: &Config,
+    token: &str,
+    now: i64,
+) -> Result<Claims, PrivacyError> {
+    let claims = config.token_keys.verify(token, Purpose::Session, now).map_err(|err| {
+        PrivacyError::NotSignedIn(if err == TokenError::Expired { "expired" } else { "invalid" })
+    })?;
+    if !store.session_open(&claims.profile_id, &claims.subject, now).await? {
+        return Err(PrivacyError::NotSignedIn("ended"));
+    }
+    Ok(claims)
+}
+
+/// Ends the session, or every session of its person (`everywhere`: on every device).
+pub async fn sign_out<S: PrivacyStore>(
+    store: &S,
+    claims: &Claims,
+    everywhere: bool,
+) -> Result<(), PrivacyError> {
+    let only = (!everywhere).then_some(claims.subject.as_str());
+    store.end_sessions(&claims.profile_id, only).await?;
+    tracing::info!(profile_id = claims.profile_id.as_str(), everywhere, "privacy session ended");
+    Ok(())
 }
 
 /// Who is responsible for a person's data, as the policy says: WSO2 UK Limited for residents of

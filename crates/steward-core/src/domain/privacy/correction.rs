@@ -13,6 +13,7 @@ use crate::domain::forms::validation::{FormInput, COMPANY_MAX, JOB_TITLE_MAX, NA
 use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::OutboxStore;
 use crate::domain::ports::{RateLimiter, StoreError};
+use crate::domain::privacy::access::PrivacyStore;
 use crate::token::Purpose;
 
 /// The profile fields a person may correct, by the name forms use, with the profile attribute.
@@ -217,7 +218,9 @@ where
 }
 
 /// The new address's owner followed the link: the profile moves to it.
-pub async fn confirm_email_change<S: RightsStore + CorrectionStore>(
+/// The new address is the person's from now on; every session opened with the old one ends (a
+/// session is someone who proved the old address, not necessarily the new one).
+pub async fn confirm_email_change<S: RightsStore + CorrectionStore + PrivacyStore>(
     store: &S,
     config: &Config,
     token: &str,
@@ -230,7 +233,8 @@ pub async fn confirm_email_change<S: RightsStore + CorrectionStore>(
     })?;
     match store.change_email(&claims.profile_id, &email).await? {
         EmailChanged::Changed => {
-            tracing::info!(profile_id = claims.profile_id.as_str(), "email address changed");
+            store.end_sessions(&claims.profile_id, None).await?;
+            tracing::info!(profile_id = claims.profile_id.as_str(), "email address changed; sessions ended");
             Ok(())
         }
         EmailChanged::Taken => Err(RightsError::EmailTaken),
