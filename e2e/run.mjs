@@ -136,8 +136,11 @@ const flows = {
     const email = `js-${randomUUID()}@example.com`;
     await page.fill("#email", email);
     await page.fill("#message", "Hello from a browser.");
+    // The form carries Steward's proof of work, solved in the page.
+    const posted = page.waitForRequest((r) => r.method() === "POST" && r.url().endsWith("/forms/contact-us"));
     await page.click("button[type=submit]");
     await page.locator(".status.ok").waitFor();
+    expect(new URLSearchParams((await posted).postData()).has("altcha"), "a solved challenge goes with the form");
     expect(page.url() === `${SITE}/contact`, "no page load");
     expect((await page.locator(".field-error").count()) === 0, "errors cleared");
     await flow.shot(page, "contact-sent");

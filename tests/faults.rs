@@ -183,3 +183,46 @@ async fn given_the_table_throttling_when_stripe_reports_a_payment_then_the_retri
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_the_answer_to_using_a_sign_in_link_is_lost_then_the_retry_meets_its_own_success_not_a_spent_link(
+) {
+    let (_stack, _one) = faulty().await;
+    let email = unique_email("lost-answer");
+    assert_eq!(submit_json(&email, &uuid::Uuid::new_v4().to_string()).await.status(), StatusCode::CREATED);
+    let asked = http()
+        .post(stack().url("/privacy/link"))
+        .header("x-local-source-ip", unique_ip())
+        .json(&json!({"email": email}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), StatusCode::ACCEPTED);
+    let mail = steward_blackbox::wait_for_mail(&email, "privacy center link").await;
+    let token = steward_blackbox::link(&mail.text, "/privacy/session?token=")
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+
+    // The link is used up and the session kept, but the answer never reaches the function.
+    faults(json!([{"service": "dynamodb", "operations": ["TransactWriteItems"], "fault": "lost_answer", "times": 1}]))
+        .await;
+    let opened = http()
+        .post(stack().url("/privacy/session"))
+        .header("accept", "application/json")
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    faults(json!([])).await;
+    assert_eq!(opened.status(), StatusCode::OK, "the store client's retry is the same transaction");
+    let session: Value = opened.json().await.unwrap();
+    let me = http()
+        .get(stack().url("/me"))
+        .bearer_auth(session["session_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK, "and its session is kept");
+}

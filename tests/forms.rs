@@ -341,13 +341,19 @@ async fn given_too_many_submissions_from_one_ip_then_429_with_retry_after() {
     within_one_rate_window().await;
     let ip = unique_ip();
     let limit: usize = stack().settings["RateLimitPerIp"].parse().unwrap();
+    // A browser running the site's script: each form with its own solved challenge.
     for i in 0..limit {
-        let response =
-            post_json("contact-us", &as_json(&valid_fields("contact-us", &unique_email("ip"))), &ip).await;
+        let (_, proof) = proof_of_work(&ip).await;
+        let mut body = as_json(&valid_fields("contact-us", &unique_email("ip")));
+        body["altcha"] = proof.into();
+        let response = post_json("contact-us", &body, &ip).await;
         assert_eq!(response.status(), StatusCode::CREATED, "submission {i} is within the limit");
     }
     let email = unique_email("ip-over");
-    let response = post_json("contact-us", &as_json(&valid_fields("contact-us", &email)), &ip).await;
+    let (_, proof) = proof_of_work(&ip).await;
+    let mut body = as_json(&valid_fields("contact-us", &email));
+    body["altcha"] = proof.into();
+    let response = post_json("contact-us", &body, &ip).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=600).contains(&retry_after));
@@ -356,6 +362,29 @@ async fn given_too_many_submissions_from_one_ip_then_429_with_retry_after() {
     assert!(stack().profile(&email).await.is_none(), "a refused submission stores nothing");
     let other_ip = post_json("contact-us", &as_json(&valid_fields("contact-us", &email)), &unique_ip()).await;
     assert_eq!(other_ip.status(), StatusCode::CREATED, "other addresses are unaffected");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_forms_without_a_proof_of_work_from_one_ip_then_a_third_of_the_limit_goes_through() {
+    within_one_rate_window().await;
+    let ip = unique_ip();
+    let limit: usize = stack().settings["RateLimitPerIp"].parse().unwrap();
+    for i in 0..limit / 3 {
+        let response =
+            post_json("contact-us", &as_json(&valid_fields("contact-us", &unique_email("plain"))), &ip).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "plain form {i} goes through");
+    }
+    let response =
+        post_json("contact-us", &as_json(&valid_fields("contact-us", &unique_email("plain"))), &ip).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let (_, proof) = proof_of_work(&ip).await;
+    let mut body = as_json(&valid_fields("contact-us", &unique_email("proven")));
+    body["altcha"] = proof.into();
+    assert_eq!(
+        post_json("contact-us", &body, &ip).await.status(),
+        StatusCode::CREATED,
+        "with a proof, the full limit"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -655,4 +684,54 @@ async fn given_addresses_that_unicode_would_fold_together_then_they_are_refused_
     let (profile, submissions) = profile_and_submissions(&ascii).await;
     assert_eq!(s(&profile, "email"), ascii);
     assert_eq!(submissions.len(), 2, "one person");
+}
+
+/// Asks for a challenge from `ip` and solves it, as the site's script does.
+async fn proof_of_work(ip: &str) -> (steward_core::domain::forms::proof::Challenge, String) {
+    let response =
+        http().get(stack().url("/challenge")).header("x-local-source-ip", ip).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let challenge: steward_core::domain::forms::proof::Challenge = response.json().await.unwrap();
+    let solution = steward_core::domain::forms::proof::solve(&challenge).expect("solvable");
+    (challenge, solution)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_solved_challenge_then_the_form_goes_once_and_a_replay_or_forgery_is_refused_naming_the_field(
+) {
+    let ip = unique_ip();
+    let (_, solution) = proof_of_work(&ip).await;
+    let send = |who: &str, proof: &str| {
+        http()
+            .post(stack().url("/forms/contact-us"))
+            .header("x-local-source-ip", &ip)
+            .json(&json!({"name": "Pat Proof", "email": unique_email(who), "message": "Hi", "altcha": proof}))
+            .send()
+    };
+    assert_eq!(send("proof", &solution).await.unwrap().status(), StatusCode::CREATED);
+    let replayed = send("replay", &solution).await.unwrap();
+    assert_eq!(replayed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = replayed.json().await.unwrap();
+    assert_eq!(
+        (problem["errors"][0]["field"].as_str(), problem["errors"][0]["code"].as_str()),
+        (Some("altcha"), Some("proof_used"))
+    );
+    let forged = send("forged", "bm90IGEgcHJvb2Y=").await.unwrap();
+    assert_eq!(forged.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A flood of challenges from one address makes its next ones harder.
+    for _ in 0..30 {
+        http().get(stack().url("/challenge")).header("x-local-source-ip", &ip).send().await.unwrap();
+    }
+    let hard: Value = http()
+        .get(stack().url("/challenge"))
+        .header("x-local-source-ip", &ip)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(hard["maxnumber"].as_u64().unwrap() >= steward_core::domain::forms::proof::EASIEST * 8, "{hard}");
 }

@@ -95,7 +95,11 @@ async fn given_a_sign_in_link_then_opening_it_uses_nothing_and_it_works_exactly_
     eventually("the link arrived", || async { !sign_in_links(&email).await.is_empty() }).await;
     let link = sign_in_links(&email).await.remove(0);
 
-    assert_eq!(http().get(&link).send().await.unwrap().status(), StatusCode::OK, "a scanner's GET");
+    let page = http().get(&link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "a scanner's GET");
+    let (local, domain) = email.split_once('@').unwrap();
+    let masked = format!("{}•••@{domain}", &local[..1]);
+    assert!(page.text().await.unwrap().contains(&masked), "the page says whose center it opens");
     let first = exchange(&link).await;
     assert_eq!(first.status(), StatusCode::OK);
     let session: Value = first.json().await.unwrap();

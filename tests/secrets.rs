@@ -11,6 +11,8 @@ use steward_core::token::{KeyRing, Purpose, TokenKeys};
 const NEW_KEY: &str = "rotated:a-new-token-key-after-rotation-0123456789";
 /// A mail-link key past its retirement date, still listed so that its links are recognised.
 const RETIRED_SECRET: &str = "a-mail-link-key-that-has-retired-0123456789";
+/// The single-key release's TOKEN_KEYS secret, kept to check the unsubscribe links it signed.
+const LEGACY_SECRET: &str = "the-single-key-releases-token-key-0123456789";
 
 /// The stack with the keys after a rotation: the new key signs, the env file's (old) one
 /// verifies, and one older key has retired.
@@ -22,7 +24,7 @@ fn rotated() -> &'static Stack {
         std::env::set_var(
             "STEWARD_STACK_SET",
             format!(
-                "TOKEN_KEYS_MAIL_LINKS={NEW_KEY},{mail},retired@2020-01-01:{RETIRED_SECRET},TOKEN_KEYS_CONSENT={NEW_KEY},{consent}"
+                "TOKEN_KEYS_MAIL_LINKS={NEW_KEY},{mail},retired@2020-01-01:{RETIRED_SECRET},v1/old@2020-01-01:{LEGACY_SECRET},TOKEN_KEYS_CONSENT={NEW_KEY},{consent}"
             ),
         );
     });
@@ -93,24 +95,31 @@ async fn given_a_key_removed_from_the_list_then_its_links_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn given_a_link_whose_key_has_retired_then_it_changes_nothing_and_its_page_offers_a_fresh_link() {
+async fn given_a_key_that_has_retired_then_its_links_open_nothing_but_a_fresh_link_offer_though_opting_out_still_works(
+) {
     let (email, profile_id) = subscribed("rotation-retired").await;
     let mail = wait_for_mail(&email, "onfirm").await;
     let token = link(&mail.text, "/subscriptions/confirm?token=").split("token=").nth(1).unwrap().to_owned();
     http().post(rotated().url("/subscriptions/confirm")).form(&[("token", token)]).send().await.unwrap();
     let retired = TokenKeys::everywhere(KeyRing::parse(&format!("retired:{RETIRED_SECRET}")).unwrap());
-    let token = retired.sign(Purpose::Unsubscribe, "cloud", &profile_id, None);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let preferences = retired.sign(Purpose::Preferences, "preferences", &profile_id, Some(now + 3600));
 
-    assert_eq!(one_click(&token).await, StatusCode::FORBIDDEN);
-    let marketing = rotated().profile(&email).await.unwrap();
-    assert!(marketing.contains_key("marketing_topics"), "a retired key's link changes nothing");
-    let page = http().get(rotated().url(&format!("/unsubscribe?token={token}"))).send().await.unwrap();
+    let page = http().get(rotated().url(&format!("/preferences?token={preferences}"))).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::FORBIDDEN);
     let page = page.text().await.unwrap();
     assert!(
-        page.contains("out of date") && page.contains("/privacy/link"),
+        page.contains("out of date") && page.contains(r#"action="/privacy/link""#),
         "a fresh link is offered: {page}"
     );
+    let changed = http()
+        .post(rotated().url("/preferences"))
+        .form(&[("token", preferences.as_str()), ("action", "unsubscribe_all")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::FORBIDDEN, "a retired key's link changes nothing");
+    assert!(rotated().profile(&email).await.unwrap().contains_key("marketing_topics"));
 
     // The offer is the privacy center's own form: the address typed gets a sign-in link.
     let offered = http()
@@ -123,6 +132,31 @@ async fn given_a_link_whose_key_has_retired_then_it_changes_nothing_and_its_page
         .unwrap();
     assert_eq!(offered.status(), StatusCode::ACCEPTED);
     wait_for_mail(&email, "privacy center link").await;
+
+    // A mail provider's one-click unsubscribe, long after the mail: opting out still works.
+    let unsubscribe = retired.sign(Purpose::Unsubscribe, "cloud", &profile_id, None);
+    assert_eq!(one_click(&unsubscribe).await, StatusCode::OK);
+    assert!(!rotated().profile(&email).await.unwrap().contains_key("marketing_topics"), "unsubscribed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_key_of_the_single_key_release_then_mail_already_sent_can_still_unsubscribe() {
+    let (email, profile_id) = subscribed("rotation-legacy").await;
+    let mail = wait_for_mail(&email, "onfirm").await;
+    let token = link(&mail.text, "/subscriptions/confirm?token=").split("token=").nth(1).unwrap().to_owned();
+    http().post(rotated().url("/subscriptions/confirm")).form(&[("token", token)]).send().await.unwrap();
+    // As the single-key release signed it: HMAC with the secret itself, under the first label.
+    let claims = serde_json::json!({"p": "unsubscribe", "sub": "cloud", "pid": profile_id.as_str()});
+    let payload =
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims.to_string());
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(LEGACY_SECRET.as_bytes()).unwrap();
+    hmac::Mac::update(&mut mac, format!("steward-token-v1\0old\0{payload}").as_bytes());
+    let tag = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        hmac::Mac::finalize(mac).into_bytes(),
+    );
+    assert_eq!(one_click(&format!("old.{payload}.{tag}")).await, StatusCode::OK);
+    assert!(!rotated().profile(&email).await.unwrap().contains_key("marketing_topics"), "unsubscribed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

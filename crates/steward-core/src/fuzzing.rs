@@ -155,7 +155,7 @@ pub fn token(data: &[u8]) {
         let _ = keys.verify(&text, purpose, 1_795_944_600);
     }
     let _ = KeyRing::parse(&text);
-    let _ = keys.lapsed_claims(&text, Purpose::Unsubscribe);
+    let _ = keys.verify_even_retired(&text, Purpose::Unsubscribe, 1_795_944_600);
     let signed = keys.sign(Purpose::Unsubscribe, &text, &ProfileId::from_stored("profile".to_owned()), None);
     let claims = keys.verify(&signed, Purpose::Unsubscribe, 1_795_944_600);
     if signed.len() <= 2048 {

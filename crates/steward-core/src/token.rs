@@ -11,7 +11,10 @@
 //!
 //! A family's keys rotate: the first key signs, the others verify until they are removed, or until
 //! the date they retire (`id@YYYY-MM-DD:secret`), from which their tokens are [`TokenError::Retired`]
-//! (genuine, but no longer honoured: the page that gets one offers a fresh link).
+//! (genuine, but no longer honoured: the page that gets one offers a fresh link). Only opting out
+//! still takes a retired key's word ([`TokenKeys::verify_even_retired`]). A key of the release
+//! before keys had families (`v1/id@YYYY-MM-DD:secret`, always retiring) checks the tokens it
+//! signed then, the old way, so that mail already sent keeps its unsubscribe links.
 
 use crate::domain::ids::ProfileId;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -23,6 +26,8 @@ use sha2::Sha256;
 /// Longest token accepted; anything longer is refused before any work.
 const MAX_TOKEN_LEN: usize = 2048;
 const VERSION_LABEL: &[u8] = b"steward-token-v2";
+/// The label of the single-key release's tokens, which legacy keys check.
+const LEGACY_VERSION_LABEL: &[u8] = b"steward-token-v1";
 
 /// What a token allows. A token for one purpose is refused for every other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,6 +171,9 @@ struct TokenKey {
     secret: Vec<u8>,
     /// From this time (epoch seconds) the key's tokens are refused as retired.
     retires_at: Option<i64>,
+    /// A key of the single-key release: its tags were made with the secret itself, for every
+    /// purpose, under the first version label. It only ever checks.
+    legacy: bool,
 }
 
 impl TokenKey {
@@ -179,8 +187,16 @@ impl TokenKey {
     }
 
     fn tag(&self, purpose: Purpose, payload: &str) -> Hmac<Sha256> {
-        let mut mac = self.for_purpose(purpose);
-        mac.update(VERSION_LABEL);
+        let mut mac = if self.legacy {
+            let mut mac =
+                Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes keys of any length");
+            mac.update(LEGACY_VERSION_LABEL);
+            mac
+        } else {
+            let mut mac = self.for_purpose(purpose);
+            mac.update(VERSION_LABEL);
+            mac
+        };
         mac.update(&[0]);
         mac.update(self.id.as_bytes());
         mac.update(&[0]);
@@ -202,7 +218,8 @@ impl std::fmt::Debug for KeyRing {
 
 impl KeyRing {
     /// Parses `id[@YYYY-MM-DD]:secret[,...]`: ids of letters and digits, secrets of 32 or more
-    /// bytes; a date is when that key retires (midnight UTC), and the signing key has none.
+    /// bytes; a date is when that key retires (midnight UTC), and the signing key has none. A
+    /// `v1/` before the id marks a key of the single-key release, which must have a date.
     pub fn parse(text: &str) -> Result<Self, String> {
         let keys = text
             .split(',')
@@ -210,6 +227,10 @@ impl KeyRing {
             .filter(|s| !s.is_empty())
             .map(|pair| {
                 let (name, secret) = pair.split_once(':').ok_or("each key is id:secret")?;
+                let (legacy, name) = match name.strip_prefix("v1/") {
+                    Some(name) => (true, name),
+                    None => (false, name),
+                };
                 let (id, retires_at) = match name.split_once('@') {
                     Some((id, date)) => (id, Some(retirement(date)?)),
                     None => (name, None),
@@ -220,14 +241,17 @@ impl KeyRing {
                 if secret.len() < 32 {
                     return Err("key secrets are at least 32 characters".to_owned());
                 }
-                Ok(TokenKey { id: id.to_owned(), secret: secret.as_bytes().to_vec(), retires_at })
+                if legacy && retires_at.is_none() {
+                    return Err("a v1/ key needs the date it retires".to_owned());
+                }
+                Ok(TokenKey { id: id.to_owned(), secret: secret.as_bytes().to_vec(), retires_at, legacy })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let Some(signing) = keys.first() else {
             return Err("at least one key is needed".into());
         };
-        if signing.retires_at.is_some() {
-            return Err("the first key signs, so it cannot have a retirement date".into());
+        if signing.retires_at.is_some() || signing.legacy {
+            return Err("the first key signs, so it cannot have a retirement date or be a v1/ key".into());
         }
         for (i, key) in keys.iter().enumerate() {
             if keys[..i].iter().any(|earlier| earlier.id == key.id) {
@@ -356,10 +380,20 @@ impl TokenKeys {
         Ok(claims)
     }
 
-    /// What a genuine token of `purpose` says, even if it expired or its key retired: enough to
-    /// offer its person a fresh link (sent to them, never shown), and nothing else.
-    pub fn lapsed_claims(&self, token: &str, purpose: Purpose) -> Option<Claims> {
-        self.genuine(token, purpose).ok().map(|(_, claims)| claims)
+    /// As [`Self::verify`], but a retired key's token still counts: only for opting out, which is
+    /// safe whoever holds the key (it can take people off lists, never add them or open anything),
+    /// and which mail providers' one-click requests need long after the mail was sent.
+    pub fn verify_even_retired(
+        &self,
+        token: &str,
+        purpose: Purpose,
+        now_epoch_seconds: i64,
+    ) -> Result<Claims, TokenError> {
+        let (_, claims) = self.genuine(token, purpose)?;
+        if claims.expires_at.is_some_and(|exp| exp <= now_epoch_seconds) {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
     }
 
     fn genuine(&self, token: &str, purpose: Purpose) -> Result<(&TokenKey, Claims), TokenError> {
@@ -477,7 +511,8 @@ mod tests {
         let new_year = 1_798_761_600; // 2027-01-01T00:00:00Z
         assert!(retiring.verify(&token, Purpose::Unsubscribe, new_year - 1).is_ok());
         assert_eq!(retiring.verify(&token, Purpose::Unsubscribe, new_year), Err(TokenError::Retired));
-        assert_eq!(retiring.lapsed_claims(&token, Purpose::Unsubscribe).unwrap().profile_id, pid("p"));
+        let opting_out = retiring.verify_even_retired(&token, Purpose::Unsubscribe, new_year).unwrap();
+        assert_eq!(opting_out.profile_id, pid("p"));
         let forged = keys("k1:another-secret-of-at-least-32-chars!!").sign(
             Purpose::Unsubscribe,
             "all",
@@ -485,10 +520,37 @@ mod tests {
             None,
         );
         assert_eq!(retiring.verify(&forged, Purpose::Unsubscribe, new_year), Err(TokenError::BadSignature));
-        assert_eq!(retiring.lapsed_claims(&forged, Purpose::Unsubscribe), None);
+        assert_eq!(
+            retiring.verify_even_retired(&forged, Purpose::Unsubscribe, new_year),
+            Err(TokenError::BadSignature)
+        );
         let expired = retiring.sign(Purpose::Preferences, "preferences", &pid("p"), Some(10));
-        assert_eq!(retiring.verify(&expired, Purpose::Preferences, 10), Err(TokenError::Expired));
-        assert!(retiring.lapsed_claims(&expired, Purpose::Preferences).is_some());
+        assert_eq!(
+            retiring.verify_even_retired(&expired, Purpose::Preferences, 10),
+            Err(TokenError::Expired)
+        );
+    }
+
+    #[test]
+    fn a_key_of_the_single_key_release_checks_the_tokens_it_signed_then_and_signs_nothing() {
+        // A token as the single-key release made it: the secret itself, the first label.
+        let claims = br#"{"p":"unsubscribe","sub":"all","pid":"p"}"#;
+        let payload = URL_SAFE_NO_PAD.encode(claims);
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"0123456789abcdef0123456789abcdef").unwrap();
+        mac.update(b"steward-token-v1\0k1\0");
+        mac.update(payload.as_bytes());
+        let old = format!("k1.{payload}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()));
+
+        let ring = keys(&format!("{K2},v1/k1@2027-01-01:0123456789abcdef0123456789abcdef"));
+        assert_eq!(ring.verify(&old, Purpose::Unsubscribe, 0).unwrap().profile_id, pid("p"));
+        assert_eq!(ring.verify(&old, Purpose::Unsubscribe, 1_798_761_600), Err(TokenError::Retired));
+        assert!(ring.verify_even_retired(&old, Purpose::Unsubscribe, 1_798_761_600).is_ok());
+        assert_eq!(ring.verify(&old, Purpose::Preferences, 0), Err(TokenError::WrongPurpose));
+        assert!(KeyRing::parse("v1/k1:0123456789abcdef0123456789abcdef").is_err(), "a v1 key retires");
+        assert!(
+            KeyRing::parse("v1/k1@2027-01-01:0123456789abcdef0123456789abcdef").is_err(),
+            "and never signs"
+        );
     }
 
     #[test]

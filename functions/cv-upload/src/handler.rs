@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use lambda_http::{Body, Request, Response};
+use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::adapters::s3::post::{S3PostSigner, SigningCredentials};
 use steward_core::config::{ConfigError, Env, Origin};
 use steward_core::domain::careers::{authorize_upload, CvBucket, UploadError, UploadRequest};
@@ -23,6 +24,8 @@ pub struct App {
     pub allowed_origins: Vec<Origin>,
     pub token_keys: TokenKeys,
     pub bucket: CvBucket,
+    /// Counts each grant's uploads (`careers::UPLOADS_PER_GRANT`).
+    pub store: DynamoStore,
     pub credentials: SharedCredentialsProvider,
     pub max_body_bytes: usize,
     /// The function's one clock (`main.rs` gives it).
@@ -34,12 +37,14 @@ impl App {
         env: &Env<F>,
         region: String,
         credentials: SharedCredentialsProvider,
+        store: DynamoStore,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ConfigError> {
         Ok(Self {
             allowed_origins: env.origins("ALLOWED_ORIGINS")?,
             token_keys: env.token_keys(&[KeyFamily::CvUpload])?,
             bucket: cv_bucket(env, region)?,
+            store,
             credentials,
             clock,
             max_body_bytes: env.number("MAX_BODY_BYTES", 16 * 1024)? as usize,
@@ -88,7 +93,7 @@ async fn authorize(app: &App, request: &Request) -> Result<Response<Body>, Probl
         bucket_url: app.bucket.url.clone(),
     };
     let now = app.clock.system_time();
-    match authorize_upload(&app.token_keys, &app.bucket, &signer, &upload, now) {
+    match authorize_upload(&app.token_keys, &app.bucket, &signer, &app.store, &upload, now).await {
         Ok((claims, key, post)) => {
             tracing::info!(
                 application_id = claims.subject.as_str(),
@@ -114,6 +119,15 @@ async fn authorize(app: &App, request: &Request) -> Result<Response<Body>, Probl
                 .with_detail("It may have expired or belong to another application. Please apply again."))
         }
         Err(UploadError::Invalid(errors)) => Err(Problem::validation(errors)),
+        Err(UploadError::TooMany) => {
+            tracing::info!("CV upload refused: the grant has had its uploads");
+            Err(Problem::new(429, "too_many_uploads", "This application has had its uploads")
+                .with_detail("We keep the last file you sent. To send another, please apply again."))
+        }
+        Err(UploadError::Store(err)) => {
+            tracing::error!(error = %steward_core::telemetry::error_chain(&err), "upload counter failed");
+            Err(Problem::from_store(&err))
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, RequestExt, Response};
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::adapters::s3::cv_bucket::CvBucket;
-use steward_core::config::Config;
+use steward_core::config::{Config, Origin};
 use steward_core::domain::forms::catalogue::Catalogue;
 use steward_core::domain::forms::validation::FormInput;
 use steward_core::domain::ids::ProfileId;
@@ -51,13 +51,20 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infal
     let mut response = match route(app, &request, json_client).await {
         Ok(response) => response,
         Err(problem) => {
-            let back = app.session_cookie.read(&request).map(|_| "/me");
-            respond::problem_for(
+            let with_cookie = app.session_cookie.read(&request).is_some();
+            let ended = with_cookie && problem.status == 401;
+            // Back to the center while signed in; an ended session's cookie is forgotten.
+            let back = (with_cookie && !ended).then_some("/me");
+            let mut response = respond::problem_for(
                 json_client,
                 &problem.with_request_id(client::request_id(&request)),
                 "Privacy center",
                 back,
-            )
+            );
+            if ended {
+                response.headers_mut().insert("set-cookie", app.session_cookie.set("", 0));
+            }
+            response
         }
     };
     cors::decorate(&mut response, origin.allowed());
@@ -94,7 +101,7 @@ async fn route(app: &App, request: &Request, json_client: bool) -> Result<Respon
     match (method, path) {
         ("GET" | "HEAD", "/.well-known/gpc.json") => Ok(global_privacy_control()),
         ("POST", "/privacy/link") => sign_in::request_link_by_mail(app, request, json_client).await,
-        ("GET" | "HEAD", "/privacy/session") => sign_in::session_page(request).await,
+        ("GET" | "HEAD", "/privacy/session") => sign_in::session_page(app, request).await,
         ("POST", "/privacy/session") => sign_in::open_session(app, request, json_client).await,
         ("GET" | "HEAD", "/privacy/email/confirm") => me::email_confirmation_page(request).await,
         ("POST", "/privacy/email/confirm") => me::confirm_email(app, request, json_client).await,
@@ -152,13 +159,10 @@ async fn signed_in<'a>(app: &App, request: &'a Request, json_client: bool) -> Re
         ),
     };
     let changing = !matches!(request.method().as_str(), "GET" | "HEAD");
-    let from_our_pages = matches!(
-        cors::check_origin(&app.config.allowed_origins, request.headers()),
-        cors::OriginCheck::Allowed(_)
-    );
-    if from_cookie && changing && !from_our_pages {
-        // SameSite keeps other sites' forms from sending the cookie; this keeps anything that
-        // does not say where it comes from from acting with it.
+    if from_cookie && changing && !app.session_cookie.sent_by_own_pages(request) {
+        // SameSite keeps other sites' forms from sending the cookie; this keeps every other page,
+        // the company site's included (same-site, so its scripts' requests carry the cookie),
+        // and anything that does not say where it comes from, from acting with it.
         return Err(Problem::new(
             403,
             "forbidden_origin",
@@ -187,18 +191,33 @@ async fn erased_already(app: &App, request: &Request) -> Result<bool, Problem> {
 /// page sends it. Over HTTPS (every deployment) it is `__Host-steward-session`, Secure: set by
 /// this origin alone, for every path, never for another host. Over plain HTTP (the local stack
 /// alone) a browser would not keep a Secure cookie, so there it is `steward-session`, not Secure.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SessionCookie {
     secure: bool,
+    /// The origin of the API, which serves the privacy center's pages.
+    own_origin: String,
 }
 
 impl SessionCookie {
     /// For the API the pages are served from.
-    pub fn for_api(public_api_url: &str) -> Self {
-        Self { secure: public_api_url.starts_with("https://") }
+    pub fn for_api(public_api_url: &Origin) -> Self {
+        Self {
+            secure: public_api_url.as_str().starts_with("https://"),
+            own_origin: public_api_url.as_str().to_owned(),
+        }
     }
 
-    pub fn name(self) -> &'static str {
+    /// Whether a request comes from the privacy center's own pages: its `Origin` is the API's
+    /// exactly (or, with none, the browser says the request is same-origin).
+    pub fn sent_by_own_pages(&self, request: &Request) -> bool {
+        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+        match header("origin") {
+            Some(origin) => origin == self.own_origin,
+            None => header("sec-fetch-site") == Some("same-origin"),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
         if self.secure {
             "__Host-steward-session"
         } else {
@@ -207,7 +226,7 @@ impl SessionCookie {
     }
 
     /// The `Set-Cookie` that keeps a session for `max_age_seconds` (0 ends it in the browser).
-    pub fn set(self, token: &str, max_age_seconds: i64) -> lambda_http::http::HeaderValue {
+    pub fn set(&self, token: &str, max_age_seconds: i64) -> lambda_http::http::HeaderValue {
         let secure = if self.secure { "; Secure" } else { "" };
         let value = format!(
             "{}={token}; Max-Age={max_age_seconds}; Path=/{secure}; HttpOnly; SameSite=Strict",
@@ -216,7 +235,7 @@ impl SessionCookie {
         lambda_http::http::HeaderValue::from_str(&value).expect("a signed token is a valid cookie value")
     }
 
-    pub fn read(self, request: &Request) -> Option<String> {
+    pub fn read(&self, request: &Request) -> Option<String> {
         cookie(request, self.name())
     }
 }
@@ -291,12 +310,13 @@ mod tests {
 
     #[test]
     fn a_deployment_keeps_the_session_in_a_host_only_secure_http_only_strict_cookie() {
-        let deployed = SessionCookie::for_api("https://api.example.com").set("k1.abc.def", 1800);
+        let api = |url: &str| SessionCookie::for_api(&Origin::parse(url).unwrap());
+        let deployed = api("https://api.example.com").set("k1.abc.def", 1800);
         assert_eq!(
             deployed,
             "__Host-steward-session=k1.abc.def; Max-Age=1800; Path=/; Secure; HttpOnly; SameSite=Strict"
         );
-        let local = SessionCookie::for_api("http://127.0.0.1:3000").set("", 0);
+        let local = api("http://127.0.0.1:3000").set("", 0);
         assert_eq!(local, "steward-session=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict");
     }
 
@@ -312,5 +332,7 @@ mod tests {
         let form = read_form(&page).await.unwrap();
         assert_eq!((form.first("_method"), form.first("confirm")), (Some("DELETE"), Some("yes")));
         assert!(!respond::wants_json(page.headers()), "a browser's form post");
+        assert!(cookie(&page, "__Host-steward-session").is_some(), "its session in the cookie, not the form");
+        assert_eq!(form.first("session"), None);
     }
 }

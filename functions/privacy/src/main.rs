@@ -32,7 +32,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let s3 =
         aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
     let cvs = CvBucket::new(s3, env.required("CV_BUCKET")?);
-    let session_cookie = handler::SessionCookie::for_api(&config.links.public_api_url);
+    let session_cookie = handler::SessionCookie::for_api(&Origin::parse(&config.links.public_api_url)?);
     let app: &'static handler::App =
         Box::leak(Box::new(handler::App { session_cookie, config, catalogue, store, cvs, clock }));
     steward_core::lambda::run(lambda_http::service_fn(move |request| handler::handle(app, request))).await

@@ -153,7 +153,7 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
             .map_err(erasure_problem)?;
             if signed.page {
                 // Erasure ended every session (they lived with the data); the browser forgets its own.
-                return Ok(signed_out_of(app.session_cookie, respond::html(200, pages::erased())));
+                return Ok(signed_out_of(&app.session_cookie, respond::html(200, pages::erased())));
             }
             Ok(respond::json(
                 200,
@@ -170,7 +170,7 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
             sign_out(&app.store, &signed.session, everywhere).await.map_err(privacy_problem)?;
             if signed.page {
                 return Ok(signed_out_of(
-                    app.session_cookie,
+                    &app.session_cookie,
                     respond::html(200, pages::signed_out(everywhere)),
                 ));
             }
@@ -187,7 +187,7 @@ pub fn erased_already() -> Response<Body> {
 }
 
 /// The response, with the browser told to forget its session cookie.
-fn signed_out_of(session_cookie: SessionCookie, mut response: Response<Body>) -> Response<Body> {
+fn signed_out_of(session_cookie: &SessionCookie, mut response: Response<Body>) -> Response<Body> {
     response.headers_mut().insert("set-cookie", session_cookie.set("", 0));
     response
 }

@@ -23,6 +23,24 @@ pub fn confirm_link(title: &str, action: &str, token: &str, button: &str) -> Str
     )
 }
 
+/// A sign-in link's page: whose privacy center it opens, and the button that opens it.
+pub fn sign_in_link(token: &str, whose: Option<&str>) -> String {
+    let whose = match whose {
+        Some(address) => format!(
+            "<p>This link opens the privacy center of <strong>{}</strong>. If that is not your address, close this page: someone else sent you their link.</p>",
+            escape(address)
+        ),
+        None => String::new(),
+    };
+    layout(
+        "Open your privacy center",
+        &format!(
+            r#"<h1>Open your privacy center</h1>{whose}<form method="post" action="/privacy/session"><input type="hidden" name="token" value="{}"><button type="submit">Continue</button></form>"#,
+            escape(token),
+        ),
+    )
+}
+
 fn notice(code: &str) -> &'static str {
     match code {
         "corrected" => "Your details are corrected.",

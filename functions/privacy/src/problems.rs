@@ -29,6 +29,7 @@ pub fn privacy_problem(err: PrivacyError) -> Problem {
         }
         PrivacyError::InvalidLink(reason) => invalid_link(reason),
         PrivacyError::LinkUsed => link_used(),
+        PrivacyError::Proof(refused) => Problem::proof_refused(refused),
         PrivacyError::NotSignedIn(_) => Problem::new(401, "not_signed_in", "Your session has ended")
             .with_detail("It expired, or you signed out. Ask for a new sign-in link."),
         PrivacyError::Store(err) => store_problem(err),

@@ -3,7 +3,8 @@
 
 use lambda_http::{Body, Request, Response};
 use steward_core::domain::fields::Email;
-use steward_core::domain::privacy::access::{request_link, start_session};
+use steward_core::domain::forms::proof;
+use steward_core::domain::privacy::access::{request_link, start_session, whose_link, Asker};
 use steward_core::http::page::layout;
 use steward_core::http::problem::Problem;
 use steward_core::http::{client, respond};
@@ -21,7 +22,8 @@ pub async fn request_link_by_mail(
     let email = Email::parse("email", form.first("email").unwrap_or_default())
         .map_err(|e| Problem::validation(vec![e]))?;
     let ip = client::client_info(request, app.clock.as_ref()).source_ip;
-    request_link(&app.store, &app.config, &email, &ip, app.clock.now()).await.map_err(privacy_problem)?;
+    let asker = Asker { source_ip: &ip, proof: form.first(proof::FIELD) };
+    request_link(&app.store, &app.config, &email, &asker, app.clock.now()).await.map_err(privacy_problem)?;
     // The same answer whether or not the address is known.
     let message = "If we know this address, a sign-in link is on its way. It works once, for 15 minutes.";
     Ok(if json_client {
@@ -32,13 +34,11 @@ pub async fn request_link_by_mail(
 }
 
 /// The link's page: a button that opens the session.
-pub async fn session_page(request: &Request) -> Result<Response<Body>, Problem> {
+pub async fn session_page(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     // A page and a button: a link scanner opening the link must not use it up.
     let token = query(request, "token").ok_or_else(missing_token)?;
-    Ok(respond::html(
-        200,
-        pages::confirm_link("Open your privacy center", "/privacy/session", &token, "Continue"),
-    ))
+    let whose = whose_link(&app.store, &app.config, &token, app.clock.now()).await;
+    Ok(respond::html(200, pages::sign_in_link(&token, whose.as_deref())))
 }
 
 /// The button: the link becomes a session (once).
@@ -47,6 +47,15 @@ pub async fn open_session(
     request: &Request,
     json_client: bool,
 ) -> Result<Response<Body>, Problem> {
+    if !json_client && !app.session_cookie.sent_by_own_pages(request) {
+        // A page's button, from this link's own page: another site cannot sign a browser in
+        // (login CSRF) by posting someone's link to it.
+        return Err(Problem::new(
+            403,
+            "forbidden_origin",
+            "Open the link from your email, then press its button",
+        ));
+    }
     let token = token_of(request).await?;
     let (session_token, expires_at) =
         start_session(&app.store, &app.config, &token, app.clock.now()).await.map_err(privacy_problem)?;

@@ -9,6 +9,7 @@ use steward_core::config::Config;
 use steward_core::domain::careers;
 use steward_core::domain::fields::FieldError;
 use steward_core::domain::forms::catalogue::{Catalogue, FormDefinition};
+use steward_core::domain::forms::proof;
 use steward_core::domain::forms::submit::{submit_form, Receipt, SubmitCommand, SubmitError, SubmitOutcome};
 use steward_core::domain::ids::IdempotencyKey;
 use steward_core::domain::payments::PaymentCatalogue;
@@ -41,7 +42,15 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infal
     if origin == cors::OriginCheck::Forbidden {
         return Ok(respond::problem(&cors::forbidden_origin()));
     }
-    let mut response = submit(app, &request).await;
+    let mut response = if request.raw_http_path() == "/challenge" {
+        if request.method() == "GET" {
+            challenge(app, &request).await
+        } else {
+            respond::problem(&Problem::new(405, "method_not_allowed", "Ask for a challenge with GET"))
+        }
+    } else {
+        submit(app, &request).await
+    };
     cors::decorate(&mut response, origin.allowed());
     Ok(response)
 }
@@ -128,7 +137,27 @@ fn refusal(err: SubmitError) -> Problem {
                     "holds as many submissions as we keep for one address",
                 )])
         }
+        SubmitError::Proof(refused) => Problem::proof_refused(refused),
         SubmitError::Store(err) => Problem::from_store(&err),
+    }
+}
+
+/// `GET /challenge`: a proof-of-work challenge for the next form (`forms::proof`), harder for an
+/// address that keeps asking. Never cached: each is used once.
+async fn challenge(app: &App, request: &Request) -> Response<Body> {
+    let client = client::client_info(request, app.clock.as_ref());
+    match proof::next_challenge(&app.store, &app.config, &client.source_ip, client.received_at).await {
+        Ok(challenge) => {
+            let mut response = respond::json(200, &challenge);
+            response
+                .headers_mut()
+                .insert("cache-control", lambda_http::http::HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(err) => {
+            tracing::error!(error = %error_chain(&err), "challenge counter failed");
+            respond::problem(&Problem::from_store(&err))
+        }
     }
 }
 

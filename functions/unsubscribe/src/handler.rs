@@ -73,7 +73,7 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
     };
     let claims = match verify(app, &token, purpose) {
         Ok(claims) => claims,
-        Err(problem) if problem.status == 403 => return Ok(fresh_link_offer(app, request, &problem)),
+        Err(problem) if problem.status == 403 => return Ok(fresh_link_offer(request, &problem)),
         Err(problem) => return Err(problem),
     };
     if purpose == Purpose::Preferences && claims.expires_at.is_none() {
@@ -81,7 +81,7 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
         let problem = Problem::new(403, "expired_token", "This link is out of date").with_detail(
             "Nothing was changed. We can email you a fresh link to choose what you hear from us.",
         );
-        return Ok(fresh_link_offer(app, request, &problem));
+        return Ok(fresh_link_offer(request, &problem));
     }
     let id = token_id(&token);
     let profile = &claims.profile_id;
@@ -225,7 +225,15 @@ async fn read_form(request: &Request) -> Result<FormInput, Problem> {
 // A Problem is the answer on this path, built once per refused request.
 #[allow(clippy::result_large_err)]
 fn verify(app: &App, token: &str, purpose: Purpose) -> Result<Claims, Problem> {
-    app.config.token_keys.verify(token, purpose, app.clock.now()).map_err(|err| {
+    let keys = &app.config.token_keys;
+    // Opting out takes a retired key's word: mail providers' one-click requests come long after
+    // the mail, and a leaked key can only take people off lists.
+    let checked = if purpose == Purpose::Unsubscribe {
+        keys.verify_even_retired(token, purpose, app.clock.now())
+    } else {
+        keys.verify(token, purpose, app.clock.now())
+    };
+    checked.map_err(|err| {
         tracing::info!(reason = %err, "mail link refused");
         match err {
             TokenError::Malformed => Problem::new(400, "invalid_token", "This link is damaged")
@@ -248,7 +256,7 @@ fn verify(app: &App, token: &str, purpose: Purpose) -> Result<Claims, Problem> {
 /// A refused link's page offers a fresh one: the address typed gets a privacy-center sign-in link,
 /// where every choice about our mail can be made (nothing is sent to an address we do not hold).
 /// The link's own claims are never trusted for this: its key may be retired because it leaked.
-fn fresh_link_offer(app: &App, request: &Request, problem: &Problem) -> Response<Body> {
+fn fresh_link_offer(request: &Request, problem: &Problem) -> Response<Body> {
     if respond::wants_json(request.headers()) {
         return respond::problem(problem);
     }
@@ -264,7 +272,8 @@ fn fresh_link_offer(app: &App, request: &Request, problem: &Problem) -> Response
 <button type="submit">Email me a fresh link</button></form>"#,
                 title = escape(&problem.title),
                 detail = escape(detail),
-                action = escape(&format!("{}/privacy/link", app.config.links.public_api_url)),
+                // Relative: the privacy center is served from this API's origin, as this page is.
+                action = "/privacy/link",
             ),
         ),
     )

@@ -8,7 +8,9 @@ moto. Every request is forwarded unchanged, unless a rule set with `POST /_fault
 `service` is the SigV4 signing name from the request's credential scope (dynamodb, s3, ses,
 secretsmanager); `operations` (optional) are X-Amz-Target operations for JSON protocols, or HTTP
 methods for S3; `fault` is `throttle` (DynamoDB's ThrottlingException, S3's SlowDown) or
-`unavailable` (503), or `delay` (forwarded `seconds` late). `{"rules": []}` heals everything. Presigned requests (a browser's CV upload)
+`unavailable` (503), or `delay` (forwarded `seconds` late), or `lost_answer` (forwarded and done,
+but answered 503: the network lost the answer, and the client's retry meets its own success).
+`times` (optional) stops a rule after it has failed that many requests. `{"rules": []}` heals everything. Presigned requests (a browser's CV upload)
 carry no Authorization header, so their service is "" and no rule fails them. `GET /_faults` shows the rules and how many
 requests each one failed.
 """
@@ -53,7 +55,8 @@ class FaultProxy:
     def matching_rule(self, service: str, operation: str) -> dict | None:
         with self.lock:
             for rule in self.rules:
-                if rule.get("service") == service and operation in rule.get("operations", [operation]):
+                spent = rule.get("times") is not None and rule.get("failed", 0) >= rule["times"]
+                if not spent and rule.get("service") == service and operation in rule.get("operations", [operation]):
                     rule["failed"] = rule.get("failed", 0) + 1
                     return rule
         return None
@@ -115,7 +118,8 @@ class FaultProxy:
                     # A slow dependency: the request goes through, `seconds` late.
                     time.sleep(float(rule.get("seconds", 1)))
                     rule = None
-                if rule is not None:
+                lost = rule is not None and rule.get("fault") == "lost_answer"
+                if rule is not None and not lost:
                     status, content_type, data = fault_response(service, rule.get("fault", "unavailable"))
                     return self._reply(status, [("Content-Type", content_type)], data)
                 upstream = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=60)
@@ -127,6 +131,10 @@ class FaultProxy:
                 upstream.close()
                 relayed = [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP | {"content-length"}]
                 length = response.getheader("Content-Length") if self.command == "HEAD" else None
+                if lost:
+                    # Done upstream; the caller hears only that the service failed.
+                    status, content_type, data = fault_response(service, "unavailable")
+                    return self._reply(status, [("Content-Type", content_type)], data)
                 self._reply(response.status, relayed, data, length)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _forward

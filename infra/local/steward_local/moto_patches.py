@@ -194,6 +194,50 @@ def _metered_transaction(original):
     return wrapper
 
 
+# --- transactions' idempotency tokens, as DynamoDB keeps them ---------------------------------
+#
+# DynamoDB treats a TransactWriteItems carrying a ClientRequestToken it saw in the last 10 minutes,
+# with the same items, as the same transaction: it succeeds again without writing twice (and a
+# different request with that token is refused). moto ignores the token, so an SDK's retry after a
+# lost answer would meet its own transaction's conditions; this keeps AWS's behaviour.
+
+import json
+import time
+
+from moto.core.exceptions import JsonRESTError
+
+_IDEMPOTENCY_WINDOW_SECONDS = 600
+_TRANSACTIONS_BY_TOKEN: dict[str, tuple[float, str, object]] = {}
+
+
+class IdempotentParameterMismatch(JsonRESTError):
+    code = 400
+
+    def __init__(self):
+        super().__init__("IdempotentParameterMismatchException", "The request uses the same client token as a previous, but non-identical request.")
+
+
+def _idempotent_transaction(original):
+    def wrapper(self):
+        token = self.body.get("ClientRequestToken")
+        if not token:
+            return original(self)
+        items = json.dumps(self.body.get("TransactItems", []), sort_keys=True)
+        now = time.time()
+        for old in [t for t, (at, _, _) in _TRANSACTIONS_BY_TOKEN.items() if now - at > _IDEMPOTENCY_WINDOW_SECONDS]:
+            del _TRANSACTIONS_BY_TOKEN[old]
+        seen = _TRANSACTIONS_BY_TOKEN.get(token)
+        if seen is not None:
+            if seen[1] != items:
+                raise IdempotentParameterMismatch()
+            return seen[2]
+        result = original(self)
+        _TRANSACTIONS_BY_TOKEN[token] = (now, items, result)
+        return result
+
+    return wrapper
+
+
 def apply_capacity() -> None:
     if getattr(DynamoHandler, "_steward_capacity", False):
         return
@@ -202,7 +246,7 @@ def apply_capacity() -> None:
     DynamoHandler.get_item = _metered_get(DynamoHandler.get_item)
     DynamoHandler.query = _metered_query(DynamoHandler.query)
     DynamoHandler.scan = _metered_query(DynamoHandler.scan)
-    DynamoHandler.transact_write_items = _metered_transaction(DynamoHandler.transact_write_items)
+    DynamoHandler.transact_write_items = _idempotent_transaction(_metered_transaction(DynamoHandler.transact_write_items))
     DynamoHandler._steward_capacity = True
 
 

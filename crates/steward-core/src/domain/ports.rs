@@ -55,15 +55,6 @@ impl FixedWindow {
 
 /// Fixed-window counters that expire by themselves.
 pub trait RateLimiter {
-    /// Counts one more hit for `subject` in the window starting at `window_start`, and returns the
-    /// window's count including this one. The counter expires after `window_end`.
-    fn hit(
-        &self,
-        scope: &'static str,
-        subject: &str,
-        window_start: i64,
-        window_end: i64,
-    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
     /// Counts `event` once for `subject` in the window starting at `window_start`, and returns
     /// how many distinct events the window holds: a retry of the same event (a lost answer, a
     /// retried request) never counts twice. Past `limit` events nothing more is recorded (a

@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::body::BodyError;
 use crate::domain::fields::FieldError;
+use crate::domain::forms::proof::ProofError;
 use crate::domain::ports::StoreError;
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
@@ -67,6 +68,18 @@ impl Problem {
     pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
         self.request_id = request_id;
         self
+    }
+
+    /// A proof of work that does not hold (`forms::proof`), naming its field as a form's error.
+    pub fn proof_refused(refused: ProofError) -> Self {
+        let (code, message) = match refused {
+            ProofError::Expired => ("proof_expired", "took too long; please send the form again"),
+            ProofError::Used => ("proof_used", "was used already; please send the form again"),
+            ProofError::Malformed | ProofError::Wrong => {
+                ("proof_invalid", "did not pass the check that keeps bots out; please send the form again")
+            }
+        };
+        Self::validation(vec![FieldError::new(crate::domain::forms::proof::FIELD, code, message)])
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {

@@ -154,3 +154,31 @@ async fn the_notified_version_is_the_one_checked_and_deleted() {
     assert!(matches!(verified, Verified::Checked { rejected: true, .. }));
     assert!(uploads.get(&key).is_none(), "its exact version deleted");
 }
+
+#[tokio::test]
+async fn an_application_keeps_only_its_latest_upload_and_an_older_one_checked_late_is_not_kept() {
+    let (world, uploads) = (World::new(), MemoryUploads::default());
+    let application = apply(&world, "twice").await;
+    let first = upload(&world, &uploads, &application, PDF, "application/pdf");
+    world.clock.advance(60);
+    let second = upload(&world, &uploads, &application, PDF, "application/pdf");
+    world.clock.advance(60);
+    let third = upload(&world, &uploads, &application, PDF, "application/pdf");
+
+    verify_upload(&uploads, &world.store, &world.clock, &first, None, MAX_BYTES).await.unwrap();
+    assert!(uploads.get(&first).is_some(), "the only file so far");
+    let verified =
+        verify_upload(&uploads, &world.store, &world.clock, &third, None, MAX_BYTES).await.unwrap();
+    assert!(
+        matches!(verified, Verified::Checked { recorded: CvRecorded::Replaced { ref earlier }, .. } if earlier.key == first),
+        "{verified:?}"
+    );
+    assert!(uploads.get(&first).is_none(), "the superseded upload is deleted");
+    assert!(uploads.get(&third).expect("the latest is kept").verified);
+
+    // The middle upload's notice arrives last: a newer file is the application's, so it goes.
+    let late = verify_upload(&uploads, &world.store, &world.clock, &second, None, MAX_BYTES).await.unwrap();
+    assert_eq!(late, Verified::Checked { rejected: false, recorded: CvRecorded::NewerRecorded });
+    assert!(uploads.get(&second).is_none(), "an older upload is not kept");
+    assert!(uploads.get(&third).is_some());
+}

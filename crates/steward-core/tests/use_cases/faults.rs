@@ -1,12 +1,13 @@
 //! The memory store's faults, which the tests above use to stop a use case half-way.
 
 use steward_core::adapters::memory::{Fault, MemoryStore};
-use steward_core::domain::ports::{RateLimiter, StoreError};
+use steward_core::domain::ports::{FixedWindow, RateLimiter, StoreError};
 
 use crate::support::config;
 
 async fn hit(store: &MemoryStore) -> Result<u32, StoreError> {
-    store.hit("ip", "subject", 0, 600).await
+    let event = uuid::Uuid::new_v4().simple().to_string();
+    store.hit_once("ip", "subject", &event, 100, FixedWindow { start: 0, end: 600 }).await
 }
 
 #[tokio::test]
@@ -27,7 +28,11 @@ async fn after_some_calls_every_call_fails_until_healed() {
     assert!(hit(&store).await.is_err());
     store.heal();
     assert_eq!(hit(&store).await.unwrap(), 2);
-    assert_eq!(store.calls(), ["hit", "hit", "hit", "hit"], "failed calls are counted too");
+    assert_eq!(
+        store.calls(),
+        ["hit_once", "hit_once", "hit_once", "hit_once"],
+        "failed calls are counted too"
+    );
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use steward_core::adapters::memory::{Fault, MemoryUploadSigner};
 use steward_core::domain::careers::{
     authorize_upload, upload_token, CvBucket, CvCheck, CvOutcome, CvRecorded, CvStore, CvType, UploadRequest,
 };
+use steward_core::domain::forms::proof::{self, ProofError};
 use steward_core::domain::forms::submit::{ClientInfo, SubmitError, SubmitOutcome};
 use steward_core::domain::mail::preferences::{ChangeSource, SuppressionStore};
 use steward_core::domain::ports::Clock;
@@ -238,7 +239,9 @@ async fn an_applicants_upload_grant_is_for_their_application_and_its_check_is_re
     let request =
         UploadRequest { token, content_type: "application/pdf".into(), file_name: Some("cv.pdf".into()) };
     let (claims, key, post) =
-        authorize_upload(&world.config.token_keys, &bucket, &MemoryUploadSigner, &request, now).unwrap();
+        authorize_upload(&world.config.token_keys, &bucket, &MemoryUploadSigner, &world.store, &request, now)
+            .await
+            .unwrap();
     assert_eq!(claims.subject, application.submission_id.as_str());
     assert!(key.starts_with(&format!("cv/{}/", application.submission_id.as_str())));
     assert!(post.fields.contains(&("x-amz-meta-original-filename".to_owned(), "cv.pdf".to_owned())));
@@ -450,4 +453,83 @@ async fn two_addresses_where_one_belongs_are_refused_naming_the_field() {
         panic!("two addresses were taken for one")
     };
     assert!(errors.iter().any(|e| e.field == "email" && e.code == "multiple_values"), "{errors:?}");
+}
+
+/// A challenge asked for and solved as a browser does.
+async fn solved_challenge(world: &World, source_ip: &str) -> String {
+    let challenge = proof::next_challenge(&world.store, &world.config, source_ip, world.clock.timestamp())
+        .await
+        .expect("a challenge");
+    proof::solve(&challenge).expect("solvable")
+}
+
+#[tokio::test]
+async fn a_solved_challenge_lets_a_form_in_once_and_a_forged_or_replayed_one_changes_nothing() {
+    let world = World::new();
+    let solution = solved_challenge(&world, "192.0.2.20").await;
+    let fields = |who: &str, proof: &str| {
+        vec![
+            ("name", "Pat".to_owned()),
+            ("email", email(who)),
+            ("message", "Hi".to_owned()),
+            (proof::FIELD, proof.to_owned()),
+        ]
+    };
+    let send = |fields: Vec<(&'static str, String)>| {
+        let world = &world;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            world.submit_from("contact-us", &fields, "192.0.2.20", None).await
+        }
+    };
+    assert!(matches!(send(fields("pat", &solution)).await, Ok(SubmitOutcome::Stored(_))));
+    let before = world.store.items().len();
+
+    let replayed = send(fields("mallory", &solution)).await;
+    assert!(matches!(replayed, Err(SubmitError::Proof(ProofError::Used))), "{replayed:?}");
+    let forged = send(fields("mallory", "eyJhbGdvcml0aG0iOiJTSEEtMjU2In0=")).await;
+    assert!(matches!(forged, Err(SubmitError::Proof(ProofError::Malformed))), "{forged:?}");
+    assert!(world.store.item(world.store.profile_key_of(&email("mallory"))).is_none());
+    assert_eq!(world.store.items().len(), before, "a refused proof writes nothing but its own use");
+
+    // The same submission retried (its idempotency key) may carry its proof again.
+    let fresh = solved_challenge(&world, "192.0.2.20").await;
+    let retried: Vec<(&str, String)> = fields("quinn", &fresh);
+    let retried: Vec<(&str, &str)> = retried.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let first = world.submit_from("contact-us", &retried, "192.0.2.20", Some("retry-1")).await.unwrap();
+    let again = world.submit_from("contact-us", &retried, "192.0.2.20", Some("retry-1")).await.unwrap();
+    assert!(matches!((first, again), (SubmitOutcome::Stored(_), SubmitOutcome::Replayed(_))));
+}
+
+#[tokio::test]
+async fn forms_without_a_proof_of_work_still_go_through_under_a_third_of_the_limit() {
+    let world = World::new();
+    let unproven = (world.config.rate_limits.per_ip / 3).max(1);
+    for n in 0..unproven {
+        let who = email(&format!("plain{n}"));
+        let fields = [("name", "Pat"), ("email", who.as_str()), ("message", "Hi")];
+        world.submit_from("contact-us", &fields, "192.0.2.30", None).await.expect("a plain HTML form works");
+    }
+    let who = email("plain-over");
+    let fields = [("name", "Pat"), ("email", who.as_str()), ("message", "Hi")];
+    let refused = world.submit_from("contact-us", &fields, "192.0.2.30", None).await;
+    assert!(matches!(refused, Err(SubmitError::RateLimited { .. })), "{refused:?}");
+    let solution = solved_challenge(&world, "192.0.2.30").await;
+    let proven =
+        [("name", "Pat"), ("email", who.as_str()), ("message", "Hi"), (proof::FIELD, solution.as_str())];
+    world.submit_from("contact-us", &proven, "192.0.2.30", None).await.expect("with a proof, the full limit");
+}
+
+#[tokio::test]
+async fn an_address_that_keeps_asking_for_challenges_gets_harder_ones() {
+    let world = World::new();
+    let ask = || proof::next_challenge(&world.store, &world.config, "192.0.2.40", world.clock.timestamp());
+    let first = ask().await.unwrap();
+    assert_eq!(first.maxnumber, proof::EASIEST);
+    for _ in 0..proof::CHALLENGES_PER_STEP * 3 {
+        ask().await.unwrap();
+    }
+    assert!(ask().await.unwrap().maxnumber >= proof::EASIEST * 8, "harder under a flood");
+    let elsewhere = proof::next_challenge(&world.store, &world.config, "192.0.2.41", world.clock.timestamp());
+    assert_eq!(elsewhere.await.unwrap().maxnumber, proof::EASIEST, "not for anyone else");
 }

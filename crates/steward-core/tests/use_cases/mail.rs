@@ -177,7 +177,7 @@ async fn a_bounce_suppresses_the_address_for_marketing_but_transactional_mail_st
         &world.store,
         &world.config,
         &address,
-        "192.0.2.1",
+        &steward_core::domain::privacy::access::Asker { source_ip: "192.0.2.1", proof: None },
         world.now(),
     )
     .await

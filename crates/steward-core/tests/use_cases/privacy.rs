@@ -13,7 +13,7 @@ use steward_core::domain::mail::outbox::OutboxMessage;
 use steward_core::domain::mail::preferences::{ChangeSource, PreferenceStore};
 use steward_core::domain::payments::{receive_event, StripeEvent, StripeEventData};
 use steward_core::domain::ports::Clock;
-use steward_core::domain::privacy::access::{request_link, start_session, PrivacyError, PrivacyStore};
+use steward_core::domain::privacy::access::{request_link, start_session, Asker, PrivacyError, PrivacyStore};
 use steward_core::domain::privacy::audit::{Actor, AuditStore};
 use steward_core::domain::privacy::erasure::{erase, ErasureError, ErasureReason, ErasureReport, ItemKey};
 use steward_core::domain::privacy::export::{
@@ -270,8 +270,8 @@ async fn expired_submissions_are_swept_and_the_profile_goes_with_the_last_of_the
     assert_eq!(report.items.get("submission"), Some(&1), "contact-us keeps a year");
     assert_eq!(
         report.items.get("rate_counter"),
-        Some(&4),
-        "one window's counters, per address and per IP, and the address's day and its confirmation mails"
+        Some(&5),
+        "one window's counters, per address, per IP and per IP without a proof of work, and the address's day and its confirmation mails"
     );
     assert_eq!(report.items.get("outbox_sent"), Some(&1));
     assert_eq!(report.profiles, 0, "the newsletter signup is still kept");
@@ -553,7 +553,15 @@ async fn a_sign_in_link_goes_to_the_address_the_profile_holds_not_the_spelling_t
         .submit("contact-us", &[("name", NAME), ("email", "Ana.Silva@example.com"), ("message", "Hi")])
         .await;
     let typed = Email::parse("email", "ANA.SILVA@EXAMPLE.COM").unwrap();
-    request_link(&world.store, &world.config, &typed, "192.0.2.1", world.now()).await.unwrap();
+    request_link(
+        &world.store,
+        &world.config,
+        &typed,
+        &Asker { source_ip: "192.0.2.1", proof: None },
+        world.now(),
+    )
+    .await
+    .unwrap();
     world.dispatch().await;
     assert_eq!(world.mail.sent_to("Ana.Silva@example.com").len(), 1, "to the address held");
     assert!(world.mail.sent_to("ANA.SILVA@EXAMPLE.COM").is_empty(), "never to the spelling typed");
@@ -581,7 +589,15 @@ async fn a_sign_in_link_goes_out_at_once_during_a_hundred_thousand_person_campai
         world.store.enqueue(&message, world.now()).await.unwrap();
     }
     let known = Email::parse("email", ADDRESS).unwrap();
-    request_link(&world.store, &world.config, &known, "192.0.2.1", world.now()).await.unwrap();
+    request_link(
+        &world.store,
+        &world.config,
+        &known,
+        &Asker { source_ip: "192.0.2.1", proof: None },
+        world.now(),
+    )
+    .await
+    .unwrap();
     // The next run of the dispatcher (every minute) sends it, ahead of the whole campaign.
     world.dispatch().await;
     assert_eq!(world.mail.sent_to(ADDRESS).len(), 1, "the sign-in link is out");
@@ -591,12 +607,28 @@ async fn a_sign_in_link_goes_out_at_once_during_a_hundred_thousand_person_campai
 async fn a_sign_in_link_goes_only_to_a_known_address_and_works_once() {
     let world = World::new();
     let unknown = Email::parse("email", &email("stranger")).unwrap();
-    request_link(&world.store, &world.config, &unknown, "192.0.2.1", world.now()).await.unwrap();
+    request_link(
+        &world.store,
+        &world.config,
+        &unknown,
+        &Asker { source_ip: "192.0.2.1", proof: None },
+        world.now(),
+    )
+    .await
+    .unwrap();
     assert!(world.store.partition(keys::OUTBOX).is_empty(), "the same answer, and nothing sent");
 
     world.submit("contact-us", &[("name", NAME), ("email", ADDRESS), ("message", "Hi")]).await;
     let known = Email::parse("email", ADDRESS).unwrap();
-    request_link(&world.store, &world.config, &known, "192.0.2.1", world.now()).await.unwrap();
+    request_link(
+        &world.store,
+        &world.config,
+        &known,
+        &Asker { source_ip: "192.0.2.1", proof: None },
+        world.now(),
+    )
+    .await
+    .unwrap();
     let (_, link) = token_mailed(&world, "signin-");
     let (session, expires_at) = start_session(&world.store, &world.config, &link, world.now()).await.unwrap();
     assert!(!session.is_empty() && expires_at == world.now() + 30 * 60);
@@ -606,7 +638,15 @@ async fn a_sign_in_link_goes_only_to_a_known_address_and_works_once() {
     ));
 
     world.dispatch().await;
-    request_link(&world.store, &world.config, &known, "192.0.2.1", world.now()).await.unwrap();
+    request_link(
+        &world.store,
+        &world.config,
+        &known,
+        &Asker { source_ip: "192.0.2.1", proof: None },
+        world.now(),
+    )
+    .await
+    .unwrap();
     let (_, late) = token_mailed(&world, "signin-");
     world.clock.advance(16 * 60);
     assert!(matches!(
@@ -625,7 +665,15 @@ async fn a_flood_of_sign_in_requests_sends_a_few_links_a_day_and_never_locks_the
     let mut newest = None;
     for n in 0..30 {
         let ip = format!("198.51.100.{n}");
-        request_link(&world.store, &world.config, &known, &ip, world.now()).await.expect("never refused");
+        request_link(
+            &world.store,
+            &world.config,
+            &known,
+            &Asker { source_ip: &ip, proof: None },
+            world.now(),
+        )
+        .await
+        .expect("never refused");
         if world.store.partition(keys::OUTBOX).iter().any(|((_, id), _)| id.starts_with("signin-")) {
             newest = Some(token_mailed(&world, "signin-").1);
         }
@@ -638,7 +686,15 @@ async fn a_flood_of_sign_in_requests_sends_a_few_links_a_day_and_never_locks_the
     // Twenty minutes after the last link went out (its own time is fifteen), the owner asks:
     // nothing more is sent, and the newest link in their mailbox works.
     world.clock.advance(20 * 60);
-    request_link(&world.store, &world.config, &known, "203.0.113.7", world.now()).await.unwrap();
+    request_link(
+        &world.store,
+        &world.config,
+        &known,
+        &Asker { source_ip: "203.0.113.7", proof: None },
+        world.now(),
+    )
+    .await
+    .unwrap();
     world.dispatch().await;
     assert_eq!(world.mail.sent_to(ADDRESS).len() as u32, sent, "nothing more in the inbox");
     let newest = newest.expect("a link was mailed");
@@ -666,16 +722,30 @@ async fn asking_past_the_limit_never_brings_an_older_link_back() {
     let mut links = Vec::new();
     for n in 0..MailPurpose::SignIn.per_day() {
         world.clock.advance(20 * 60);
-        request_link(&world.store, &world.config, &known, &format!("198.51.100.{n}"), world.now())
-            .await
-            .unwrap();
+        request_link(
+            &world.store,
+            &world.config,
+            &known,
+            &Asker { source_ip: &format!("198.51.100.{n}"), proof: None },
+            world.now(),
+        )
+        .await
+        .unwrap();
         links.push(token_mailed(&world, "signin-").1);
         world.dispatch().await;
     }
     // The first link, long lapsed, and the newest, used: asking again past the limit revives
     // neither the first nor any other.
     start_session(&world.store, &world.config, links.last().unwrap(), world.now()).await.unwrap();
-    request_link(&world.store, &world.config, &known, "203.0.113.9", world.now()).await.unwrap();
+    request_link(
+        &world.store,
+        &world.config,
+        &known,
+        &Asker { source_ip: "203.0.113.9", proof: None },
+        world.now(),
+    )
+    .await
+    .unwrap();
     for link in &links {
         assert!(start_session(&world.store, &world.config, link, world.now()).await.is_err());
     }
@@ -686,7 +756,15 @@ async fn a_sign_in_link_issued_before_an_erasure_opens_nothing() {
     let world = World::new();
     let receipt = world.submit("contact-us", &[("name", NAME), ("email", ADDRESS), ("message", "Hi")]).await;
     let known = Email::parse("email", ADDRESS).unwrap();
-    request_link(&world.store, &world.config, &known, "192.0.2.1", world.now()).await.unwrap();
+    request_link(
+        &world.store,
+        &world.config,
+        &known,
+        &Asker { source_ip: "192.0.2.1", proof: None },
+        world.now(),
+    )
+    .await
+    .unwrap();
     let (_, link) = token_mailed(&world, "signin-");
     erase_on_request(&world, &receipt.profile_id).await.unwrap();
     assert!(matches!(
@@ -806,4 +884,30 @@ async fn a_person_deletes_an_application_sent_in_their_name_with_its_cv() {
         .await,
         Err(RightsError::NotFound)
     ));
+}
+
+#[tokio::test]
+async fn asking_for_a_sign_in_link_takes_a_proof_of_work_once_or_a_third_of_the_limit_without_one() {
+    use steward_core::domain::forms::proof::{self, ProofError};
+    let world = World::new();
+    let known = Email::parse("email", ADDRESS).unwrap();
+    let plain = Asker { source_ip: "192.0.2.77", proof: None };
+    for _ in 0..(world.config.rate_limits.per_ip / 3).max(1) {
+        request_link(&world.store, &world.config, &known, &plain, world.now())
+            .await
+            .expect("a plain form works");
+    }
+    let refused = request_link(&world.store, &world.config, &known, &plain, world.now()).await;
+    assert!(matches!(refused, Err(PrivacyError::RateLimited(_))), "{refused:?}");
+
+    let challenge = proof::next_challenge(&world.store, &world.config, "192.0.2.77", world.clock.timestamp())
+        .await
+        .unwrap();
+    let solution = proof::solve(&challenge).unwrap();
+    let proven = Asker { source_ip: "192.0.2.77", proof: Some(&solution) };
+    request_link(&world.store, &world.config, &known, &proven, world.now())
+        .await
+        .expect("with a proof, the full limit");
+    let replayed = request_link(&world.store, &world.config, &known, &proven, world.now()).await;
+    assert!(matches!(replayed, Err(PrivacyError::Proof(ProofError::Used))), "{replayed:?}");
 }

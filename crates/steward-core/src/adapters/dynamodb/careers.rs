@@ -40,10 +40,22 @@ impl CvStore for DynamoStore {
             )
             .expression_attribute_values(":cv", AttributeValue::M(cv))
             .expression_attribute_values(":t", n(check.uploaded_at))
+            .return_values(ReturnValue::UpdatedOld)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(CvRecorded::Recorded),
+            Ok(output) => {
+                let earlier =
+                    output.attributes().and_then(|old| old.get("cv")).and_then(|cv| cv.as_m().ok()).and_then(
+                        |cv| {
+                            Some(CvFile {
+                                key: cv.get("key")?.as_s().ok()?.clone(),
+                                version_id: cv.get("version_id").and_then(|v| v.as_s().ok()).cloned(),
+                            })
+                        },
+                    );
+                Ok(CvRecorded::replacing(earlier, check))
+            }
             Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
                 Ok(if self.get((pk, sk)).await?.is_some() {
                     CvRecorded::NewerRecorded

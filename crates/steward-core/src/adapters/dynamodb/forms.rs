@@ -33,43 +33,6 @@ fn upserted(
 const MAIL_BLOCKING_FLAGS: [&str; 3] = ["suppressed", "restricted", "objected"];
 
 impl RateLimiter for DynamoStore {
-    async fn hit(
-        &self,
-        scope: &'static str,
-        subject: &str,
-        window_start: i64,
-        window_end: i64,
-    ) -> Result<u32, StoreError> {
-        let (pk, sk) = keys::rate_counter(scope, subject, window_start);
-        let output = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
-            .update_expression("ADD #count :one SET #ttl = :ttl, #type = :type, #v = :v")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_names("#ttl", keys::TTL)
-            .expression_attribute_names("#type", "type")
-            .expression_attribute_names("#v", "v")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":type", s("rate_counter"))
-            .expression_attribute_values(":v", n(SCHEMA_VERSION))
-            // A minute of slack so that a counter never vanishes inside its own window.
-            .expression_attribute_values(":ttl", n(window_end + 60))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(classify)?;
-        let count = output
-            .attributes()
-            .and_then(|a| a.get("count"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(u32::MAX);
-        Ok(count)
-    }
-
     async fn hit_once(
         &self,
         scope: &'static str,
@@ -100,7 +63,9 @@ impl RateLimiter for DynamoStore {
             .expression_attribute_values(":type", s("rate_counter"))
             .expression_attribute_values(":v", n(SCHEMA_VERSION))
             .expression_attribute_values(":ttl", n(window.end + 60))
-            .return_values(ReturnValue::UpdatedNew)
+            // All of it: an ADD of an event already held changes nothing, and moto then leaves the
+            // set out of UPDATED_NEW.
+            .return_values(ReturnValue::AllNew)
             .send()
             .await;
         let output = match output {

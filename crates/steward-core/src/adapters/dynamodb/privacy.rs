@@ -197,7 +197,11 @@ impl PrivacyStore for DynamoStore {
                     .map_err(classify)?;
                 Ok(())
             }
-            None => self.delete_kept(&keys::profile_partition(profile_id), keys::SESSION_PREFIX).await,
+            None => {
+                let partition = keys::profile_partition(profile_id);
+                self.delete_kept(&partition, keys::SIGN_IN_PREFIX).await?;
+                self.delete_kept(&partition, keys::SESSION_PREFIX).await
+            }
         }
     }
 

@@ -5,7 +5,7 @@ use super::mail::mail_log_item;
 use super::*;
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
 use crate::domain::fields::Email;
 use crate::domain::ids::ProfileId;
@@ -119,28 +119,20 @@ impl RightsStore for DynamoStore {
         nonce: &str,
         now: i64,
     ) -> Result<Option<PendingRequest>, StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::profile_partition(profile_id), format!("{}#{nonce}", kind.as_str()))))
-            // TTL deletes within days, not hours: the expiry is checked here too.
-            .condition_expression("attribute_exists(pk) AND expires_at > :now")
-            .expression_attribute_values(":now", n(now))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(output) => Ok(output.attributes().and_then(|item| {
-                Some(PendingRequest {
-                    profile_id: profile_id.to_owned(),
-                    address: text(item, "address")?,
-                    format: text(item, "format"),
-                })
-            })),
-            Err(err) if is_condition_failure(&err) => Ok(None),
-            Err(err) => Err(classify(err)),
-        }
+        // Read, then used up in a transaction: its request token makes the store client's retry of
+        // a lost answer the same transaction, so the link is not found spent by its own use.
+        let Some(request) = self.find_request(kind, profile_id, nonce, now).await? else { return Ok(None) };
+        let use_up = built(
+            Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::profile_partition(profile_id), format!("{}#{nonce}", kind.as_str()))))
+                // TTL deletes within days, not hours: the expiry is checked here too.
+                .condition_expression("attribute_exists(pk) AND expires_at > :now")
+                .expression_attribute_values(":now", n(now))
+                .build(),
+        )?;
+        let used = self.transact(vec![TransactWriteItem::builder().delete(use_up).build()]).await?;
+        Ok(used.then_some(request))
     }
 
     async fn find_request(

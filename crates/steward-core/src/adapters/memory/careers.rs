@@ -1,7 +1,7 @@
 //! Careers: a CV check recorded on its application.
 
 use super::*;
-use crate::domain::careers::{CvCheck, CvOutcome, CvRecorded, CvStore};
+use crate::domain::careers::{CvCheck, CvFile, CvOutcome, CvRecorded, CvStore};
 
 impl CvStore for MemoryStore {
     async fn record_cv(&self, check: &CvCheck) -> Result<CvRecorded, StoreError> {
@@ -15,8 +15,14 @@ impl CvStore for MemoryStore {
             if recorded_upload.is_some_and(|at| at > check.uploaded_at) {
                 return Ok(CvRecorded::NewerRecorded);
             }
+            let earlier = submission.get("cv").and_then(Value::as_object).and_then(|cv| {
+                Some(CvFile {
+                    key: cv.get("key")?.as_str()?.to_owned(),
+                    version_id: cv.get("version_id").and_then(Value::as_str).map(str::to_owned),
+                })
+            });
             submission.insert("cv".into(), cv_of(check).into());
-            Ok(CvRecorded::Recorded)
+            Ok(CvRecorded::replacing(earlier, check))
         })
     }
 }

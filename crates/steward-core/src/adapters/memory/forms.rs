@@ -34,25 +34,6 @@ fn upserted(id: ProfileId, profile: Option<&Item>, submission: &NewSubmission) -
 }
 
 impl RateLimiter for MemoryStore {
-    async fn hit(
-        &self,
-        scope: &'static str,
-        subject: &str,
-        window_start: i64,
-        window_end: i64,
-    ) -> Result<u32, StoreError> {
-        self.run("hit", |table| {
-            let counter = table.entry(keys::rate_counter(scope, subject, window_start)).or_default();
-            let count = number(counter, "count").unwrap_or(0) + 1;
-            counter.insert("count".into(), count.into());
-            counter.insert("type".into(), "rate_counter".into());
-            counter.insert("v".into(), SCHEMA_VERSION.into());
-            // A minute of slack so that a counter never vanishes inside its own window.
-            counter.insert(keys::TTL.into(), (window_end + 60).into());
-            Ok(u32::try_from(count).unwrap_or(u32::MAX))
-        })
-    }
-
     async fn hit_once(
         &self,
         scope: &'static str,

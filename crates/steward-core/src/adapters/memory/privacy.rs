@@ -120,7 +120,10 @@ impl PrivacyStore for MemoryStore {
                 Some(id) => {
                     table.remove(&keys::session(profile_id, id));
                 }
-                None => remove_kept(table, profile_id, keys::SESSION_PREFIX),
+                None => {
+                    remove_kept(table, profile_id, keys::SIGN_IN_PREFIX);
+                    remove_kept(table, profile_id, keys::SESSION_PREFIX);
+                }
             }
             Ok(())
         })

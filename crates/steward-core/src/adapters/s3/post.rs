@@ -186,8 +186,8 @@ mod tests {
         assert_eq!(post.fields.last().unwrap().0, "x-amz-signature", "the file comes after every field");
     }
 
-    #[test]
-    fn the_careers_use_case_through_the_s3_signer_allows_exactly_its_upload() {
+    #[tokio::test]
+    async fn the_careers_use_case_through_the_s3_signer_allows_exactly_its_upload() {
         use crate::domain::careers::{authorize_upload, upload_token, CvBucket, UploadRequest};
         use crate::domain::ids::{ProfileId, SubmissionId};
         use crate::token::TokenKeys;
@@ -221,7 +221,10 @@ mod tests {
         };
         let request =
             UploadRequest { token, content_type: "application/pdf".into(), file_name: Some("cv.pdf".into()) };
-        let (_, key, post) = authorize_upload(&keys, &bucket, &signer, &request, now).unwrap();
+        let uploads =
+            crate::adapters::memory::MemoryStore::new(crate::secret::SecretKey::new(*b"0123456789abcdef"));
+        let (_, key, post) =
+            authorize_upload(&keys, &bucket, &signer, &uploads, &request, now).await.unwrap();
         let field = |name: &str| post.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap();
         assert_eq!(post.url, bucket.url);
         assert_eq!(field("key"), key);

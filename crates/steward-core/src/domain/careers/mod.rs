@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::domain::fields::FieldError;
 use crate::domain::ids::{ProfileId, SubmissionId};
+use crate::domain::ports::{FixedWindow, RateLimiter, StoreError};
 use crate::token::{Claims, Purpose, TokenError, TokenKeys};
 
 /// The CV file types accepted, by their exact media type.
@@ -136,18 +137,29 @@ pub enum UploadError {
     Forbidden(TokenError),
     #[error("the upload request has invalid fields")]
     Invalid(Vec<FieldError>),
+    #[error("the application's grant has had its uploads")]
+    TooMany,
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
+
+/// Upload links one application's grant may have: a person retrying, or choosing a better file,
+/// needs a few; a script replaying the grant for its hour gets no more (each upload is read in
+/// full once, and only the application's latest file is kept).
+pub const UPLOADS_PER_GRANT: u32 = 5;
 
 /// The object key of a new CV: chosen by the server, under the application's prefix.
 pub fn object_key(application: &str) -> String {
     format!("cv/{application}/{}", uuid::Uuid::new_v4().simple())
 }
 
-/// Checks the grant and the declared file, and signs a POST that allows exactly that upload.
-pub fn authorize_upload(
+/// Checks the grant and the declared file, counts the upload against the grant's few, and signs
+/// a POST that allows exactly that upload.
+pub async fn authorize_upload(
     keys: &TokenKeys,
     bucket: &CvBucket,
     signer: &impl UploadSigner,
+    uploads: &impl RateLimiter,
     request: &UploadRequest,
     now: SystemTime,
 ) -> Result<(Claims, String, PresignedPost), UploadError> {
@@ -160,6 +172,16 @@ pub fn authorize_upload(
             "must be a PDF, DOC, DOCX, ODT or RTF document",
         )]));
     };
+    // Counted per grant (its application and expiry), once per request: a retry of this request
+    // by the store's client counts once.
+    let expires_at = claims.expires_at.unwrap_or_else(|| epoch_seconds(now));
+    let grant = FixedWindow { start: expires_at, end: expires_at + 3600 };
+    let this_request = uuid::Uuid::new_v4().simple().to_string();
+    let count =
+        uploads.hit_once("cv-grant", &claims.subject, &this_request, UPLOADS_PER_GRANT, grant).await?;
+    if count > UPLOADS_PER_GRANT {
+        return Err(UploadError::TooMany);
+    }
     let key = object_key(&claims.subject);
     let mut metadata =
         vec![("application-id", claims.subject.clone()), ("profile-id", claims.profile_id.to_string())];
@@ -201,13 +223,39 @@ pub fn sanitize_file_name(raw: &str) -> String {
 
 // --- The port this use case needs ---------------------------------------------------------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One stored version of a CV.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CvFile {
+    pub key: String,
+    pub version_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CvRecorded {
     Recorded,
+    /// Recorded in place of an earlier upload's file, which is no longer the application's.
+    Replaced {
+        earlier: CvFile,
+    },
     /// No such application (erased, expired or never made): the object should not be kept.
     ApplicationMissing,
     /// A later upload's result is already recorded; this one changes nothing.
     NewerRecorded,
+}
+
+impl CvRecorded {
+    /// A check recorded where `earlier` (the application's file until now, if any) was.
+    pub fn replacing(earlier: Option<CvFile>, check: &CvCheck) -> Self {
+        match earlier {
+            Some(earlier)
+                if (earlier.key.as_str(), earlier.version_id.as_deref())
+                    != (check.key.as_str(), check.version_id.as_deref()) =>
+            {
+                Self::Replaced { earlier }
+            }
+            _ => Self::Recorded,
+        }
+    }
 }
 
 pub trait CvStore {
@@ -267,8 +315,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_applicant_gets_a_post_for_their_application_only() {
+    #[tokio::test]
+    async fn an_applicant_gets_a_post_for_their_application_only() {
         let keys = TokenKeys::everywhere(
             crate::token::KeyRing::parse("k1:0123456789abcdef0123456789abcdef").unwrap(),
         );
@@ -282,19 +330,48 @@ mod tests {
         );
         let request =
             UploadRequest { token, content_type: "application/pdf".into(), file_name: Some("cv.pdf".into()) };
-        let (claims, key, post) = authorize_upload(&keys, &bucket(), &RulesAsFields, &request, now).unwrap();
+        let store =
+            crate::adapters::memory::MemoryStore::new(crate::secret::SecretKey::new(*b"0123456789abcdef"));
+        let (claims, key, post) =
+            authorize_upload(&keys, &bucket(), &RulesAsFields, &store, &request, now).await.unwrap();
         assert!(key.starts_with(&format!("cv/{}/", claims.subject)));
         assert!(post.fields.iter().any(|(n, v)| n == "x-amz-meta-original-filename" && v == "cv.pdf"));
 
         let later = now + Duration::from_secs(61);
         assert!(matches!(
-            authorize_upload(&keys, &bucket(), &RulesAsFields, &request, later),
+            authorize_upload(&keys, &bucket(), &RulesAsFields, &store, &request, later).await,
             Err(UploadError::Forbidden(TokenError::Expired))
         ));
         let exe = UploadRequest { content_type: "application/x-msdownload".into(), ..request };
         assert!(matches!(
-            authorize_upload(&keys, &bucket(), &RulesAsFields, &exe, now),
+            authorize_upload(&keys, &bucket(), &RulesAsFields, &store, &exe, now).await,
             Err(UploadError::Invalid(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_grant_gives_a_few_uploads_and_no_more() {
+        let keys = TokenKeys::everywhere(
+            crate::token::KeyRing::parse("k1:0123456789abcdef0123456789abcdef").unwrap(),
+        );
+        let now = SystemTime::now();
+        let store =
+            crate::adapters::memory::MemoryStore::new(crate::secret::SecretKey::new(*b"0123456789abcdef"));
+        let grant = |application: &SubmissionId| UploadRequest {
+            token: upload_token(&keys, application, &ProfileId::new_random(), now, Duration::from_secs(60)),
+            content_type: "application/pdf".into(),
+            file_name: None,
+        };
+        let application = SubmissionId::new_random();
+        let request = grant(&application);
+        for _ in 0..UPLOADS_PER_GRANT {
+            assert!(authorize_upload(&keys, &bucket(), &RulesAsFields, &store, &request, now).await.is_ok());
+        }
+        assert!(matches!(
+            authorize_upload(&keys, &bucket(), &RulesAsFields, &store, &request, now).await,
+            Err(UploadError::TooMany)
+        ));
+        let another = grant(&SubmissionId::new_random());
+        assert!(authorize_upload(&keys, &bucket(), &RulesAsFields, &store, &another, now).await.is_ok());
     }
 }

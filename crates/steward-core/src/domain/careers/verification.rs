@@ -224,7 +224,7 @@ pub enum VerifyError {
 }
 
 /// What one check did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verified {
     /// The object is gone already: nothing to do.
     Gone,
@@ -290,7 +290,13 @@ pub async fn verify_upload<F: UploadedCvs, S: CvStore>(
         store.record_cv(&check).await?
     };
     tracing::info!(application_id = check.application_id.as_str(), key, rejected, ?recorded, "CV checked");
-    if rejected || recorded == CvRecorded::ApplicationMissing {
+    // An application keeps one file, its latest upload's: anything else is deleted, so a grant's
+    // few uploads leave one file behind, not a pile kept for months.
+    let superseded = matches!(recorded, CvRecorded::ApplicationMissing | CvRecorded::NewerRecorded);
+    if let CvRecorded::Replaced { earlier } = &recorded {
+        files.delete(&earlier.key, earlier.version_id.as_deref()).await?;
+    }
+    if rejected || superseded {
         files.delete(key, version_id.as_deref()).await?;
     } else {
         files.mark_verified(key, version_id.as_deref()).await?;

@@ -1,6 +1,8 @@
 //! Forms: the catalogue that declares them ([`catalogue`]), the validation of what a browser sent
-//! ([`validation`]) and the submission use case ([`submit`]).
+//! ([`validation`]), the proof of work that keeps bots out ([`proof`]) and the submission use case
+//! ([`submit`]).
 
 pub mod catalogue;
+pub mod proof;
 pub mod submit;
 pub mod validation;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::domain::fields::FieldError;
 use crate::domain::forms::catalogue::{Catalogue, FormDefinition, Purpose};
+use crate::domain::forms::proof::{self, ProofError, ProofKey};
 use crate::domain::forms::validation::{validate, FormInput, ValidForm};
 use crate::domain::ids::{FormId, IdempotencyKey, ProfileId, SubmissionId};
 use crate::domain::mail::confirmation::{confirmation_mail, may_send_confirmation};
@@ -108,6 +109,9 @@ pub enum SubmitError {
     /// The address holds as many submissions as any address may.
     #[error("the address holds as many submissions as it may")]
     AddressFull,
+    /// A proof of work was sent that does not hold (`forms::proof`): nothing is stored.
+    #[error("the proof of work is refused: {0}")]
+    Proof(ProofError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -130,19 +134,45 @@ where
         }));
     }
     let data = validate(form, &input).map_err(SubmitError::Invalid)?;
+    let now = client.received_at.epoch_seconds();
+    // A solved challenge, checked before anything is written; none at all is a form without
+    // script (or a client that does not solve one), held to stricter limits below.
+    let solved = match input.first(proof::FIELD) {
+        Some(payload) => Some(
+            proof::check(&ProofKey::derived_from(&config.hash_key), payload, now)
+                .map_err(SubmitError::Proof)?,
+        ),
+        None => None,
+    };
+    // One event per request (a retried submission's, its idempotency key): the store client's
+    // retry of a lost answer, or the client's own retry of the same submission, counts once.
+    let this_request = match &idempotency_key {
+        Some(key) => format!("key-{}", key.as_str()),
+        None => uuid::Uuid::new_v4().simple().to_string(),
+    };
+    if let Some(solved) = &solved {
+        let lifetime = FixedWindow { start: solved.expires_at, end: solved.expires_at };
+        if store.hit_once("proof", &solved.challenge, &this_request, 1, lifetime).await? > 1 {
+            return Err(SubmitError::Proof(ProofError::Used));
+        }
+    }
 
     let limits = config.rate_limits;
     let window = FixedWindow::containing(client.received_at, limits.window);
     let ip_key = config.hash_key.pseudonym("rate-ip", &client.source_ip);
     let email_key = config.hash_key.pseudonym("rate-email", data.email.normalized());
     let day = FixedWindow::containing(client.received_at, Duration::from_secs(86_400));
-    let limited = [
+    let mut limited = vec![
         ("ip", &ip_key, limits.per_ip, window),
         ("email", &email_key, limits.per_email, window),
         ("email-day", &email_key, limits.per_email_per_day, day),
     ];
+    if solved.is_none() {
+        // Without a proof of work, a third of what an address may send with one.
+        limited.push(("ip-unproven", &ip_key, (limits.per_ip / 3).max(1), window));
+    }
     for (scope, subject, limit, window) in limited {
-        let count = store.hit(scope, subject, window.start, window.end).await?;
+        let count = store.hit_once(scope, subject, &this_request, limit, window).await?;
         if count > limit {
             tracing::info!(form = form.id.as_str(), scope, "rate limit reached");
             return Err(SubmitError::RateLimited { retry_after: window.remaining_after(client.received_at) });

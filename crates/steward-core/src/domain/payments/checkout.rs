@@ -119,8 +119,10 @@ where
             PAYMENT_STARTS_PER_PERSON,
         ),
     ];
+    // One event per request: the store's own retry of a lost answer counts it once.
+    let this_request = uuid::Uuid::new_v4().simple().to_string();
     for (scope, subject, limit) in limited {
-        if store.hit(scope, &subject, window.start, window.end).await? > limit {
+        if store.hit_once(scope, &subject, &this_request, limit, window).await? > limit {
             tracing::info!(scope, "payment starts rate limit reached");
             return Err(PaymentError::RateLimited { retry_after: window.remaining_after(clock.timestamp()) });
         }

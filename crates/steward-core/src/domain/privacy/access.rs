@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::domain::fields::Email;
+use crate::domain::forms::proof::{self, ProofError, ProofKey};
 use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
 use crate::domain::mail::recipients::{may_mail, MailPurpose};
-use crate::domain::ports::{RateLimiter, StoreError};
+use crate::domain::ports::{FixedWindow, RateLimiter, StoreError};
 use crate::token::{Claims, Purpose, TokenError};
 
 /// How long a sign-in link works once sent.
@@ -34,6 +35,13 @@ pub struct SignInLink {
 }
 /// How long a session lasts.
 pub const SESSION_MINUTES: i64 = 30;
+
+/// Who asks for a sign-in link: from where, and with what proof of work (`forms::proof`).
+#[derive(Debug, Clone, Copy)]
+pub struct Asker<'a> {
+    pub source_ip: &'a str,
+    pub proof: Option<&'a str>,
+}
 
 /// A privacy-center session as kept: in its person's partition, so that erasing them ends it,
 /// until it expires or is ended (signing out, an address change). Its token names it; a token
@@ -94,7 +102,8 @@ pub trait PrivacyStore {
         session_id: &str,
         now: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Ends one session, or (`None`) every session of the person.
+    /// Ends one session, or (`None`) every session of the person and every sign-in link not yet
+    /// used (a link still in a mailbox would open a new one).
     fn end_sessions(
         &self,
         profile_id: &ProfileId,
@@ -117,6 +126,8 @@ pub enum PrivacyError {
     LinkUsed,
     #[error("not signed in: {0}")]
     NotSignedIn(&'static str),
+    #[error("the proof of work is refused: {0}")]
+    Proof(ProofError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -129,7 +140,7 @@ pub async fn request_link<S>(
     store: &S,
     config: &Config,
     email: &Email,
-    source_ip: &str,
+    asker: &Asker<'_>,
     now: i64,
 ) -> Result<(), PrivacyError>
 where
@@ -139,9 +150,31 @@ where
         crate::time::Timestamp::from_epoch_seconds(now),
         config.rate_limits.window,
     );
-    let ip = config.hash_key.pseudonym("rate-ip", source_ip);
-    if store.hit("privacy-ip", &ip, window.start, window.end).await? > config.rate_limits.per_ip {
-        return Err(PrivacyError::RateLimited(Duration::from_secs((window.end - now).max(1) as u64)));
+    let this_request = uuid::Uuid::new_v4().simple().to_string();
+    // A form that sends mail: a solved challenge, or a third of the limit without one (a plain
+    // HTML form); one that does not hold changes nothing.
+    let solved = match asker.proof {
+        Some(payload) => Some(
+            proof::check(&ProofKey::derived_from(&config.hash_key), payload, now)
+                .map_err(PrivacyError::Proof)?,
+        ),
+        None => None,
+    };
+    if let Some(solved) = &solved {
+        let lifetime = FixedWindow { start: solved.expires_at, end: solved.expires_at };
+        if store.hit_once("proof", &solved.challenge, &this_request, 1, lifetime).await? > 1 {
+            return Err(PrivacyError::Proof(ProofError::Used));
+        }
+    }
+    let ip = config.hash_key.pseudonym("rate-ip", asker.source_ip);
+    let mut limited = vec![("privacy-ip", config.rate_limits.per_ip)];
+    if solved.is_none() {
+        limited.push(("privacy-ip-unproven", (config.rate_limits.per_ip / 3).max(1)));
+    }
+    for (scope, limit) in limited {
+        if store.hit_once(scope, &ip, &this_request, limit, window).await? > limit {
+            return Err(PrivacyError::RateLimited(Duration::from_secs((window.end - now).max(1) as u64)));
+        }
     }
     // Counted for every request, known address or not: the same writes.
     let nonce = uuid::Uuid::new_v4().simple().to_string();
@@ -212,6 +245,18 @@ pub async fn start_session<S: PrivacyStore>(
         config.token_keys.sign(Purpose::Session, &session.id, &session.profile_id, Some(session.expires_at));
     tracing::info!(profile_id = claims.profile_id.as_str(), "privacy session started");
     Ok((token, session.expires_at))
+}
+
+/// Whose privacy center a sign-in link opens, as its page says it before the button is pressed
+/// (`a•••@example.com`): a link someone else sent opens their center, and this makes that plain.
+/// `None` for a link that opens nothing.
+pub async fn whose_link<S: PrivacyStore>(store: &S, config: &Config, link: &str, now: i64) -> Option<String> {
+    let claims = config.token_keys.verify(link, Purpose::SignIn, now).ok()?;
+    let held = store.everything(&claims.profile_id).await.ok()??;
+    let email = held["profile"]["email"].as_str()?;
+    let (local, domain) = email.split_once('@')?;
+    let first: String = local.chars().take(1).collect();
+    Some(format!("{first}•••@{domain}"))
 }
 
 /// The person a session token belongs to, while its session is kept: signing out, an address

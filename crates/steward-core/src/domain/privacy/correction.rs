@@ -226,8 +226,15 @@ pub async fn confirm_email_change<S: RightsStore + CorrectionStore + PrivacyStor
     token: &str,
     now: i64,
 ) -> Result<(), RightsError> {
-    let (claims, request) =
-        redeem_link(store, config, RequestKind::EmailChange, Purpose::EmailChange, token, now).await?;
+    let redeemed =
+        redeem_link(store, config, RequestKind::EmailChange, Purpose::EmailChange, token, now).await;
+    if let (Err(RightsError::LinkUsed), Ok(claims)) =
+        (&redeemed, config.token_keys.verify(token, Purpose::EmailChange, now))
+    {
+        // Its first use may have changed the address and failed before ending the sessions.
+        store.end_sessions(&claims.profile_id, None).await?;
+    }
+    let (claims, request) = redeemed?;
     let email = Email::parse("email", &request.address).map_err(|_| {
         RightsError::Store(StoreError::Unexpected("a stored address no longer parses".into()))
     })?;

@@ -126,7 +126,9 @@ pub(super) async fn limit_mailing_requests<S: RateLimiter>(
         config.rate_limits.window,
     );
     let subject = config.hash_key.pseudonym("rate-email", &crate::domain::fields::address_key(current_email));
-    if store.hit("privacy-request", &subject, window.start, window.end).await? > MAILING_REQUESTS_PER_WINDOW {
+    let this_request = uuid::Uuid::new_v4().simple().to_string();
+    let limit = MAILING_REQUESTS_PER_WINDOW;
+    if store.hit_once("privacy-request", &subject, &this_request, limit, window).await? > limit {
         return Err(RightsError::RateLimited(std::time::Duration::from_secs(
             (window.end - now).max(1) as u64
         )));
