@@ -24,7 +24,7 @@ fn rotated() -> &'static Stack {
         std::env::set_var(
             "STEWARD_STACK_SET",
             format!(
-                "TOKEN_KEYS_MAIL_LINKS={NEW_KEY},{mail},retired@2020-01-01:{RETIRED_SECRET},v1/old@2020-01-01:{LEGACY_SECRET},TOKEN_KEYS_CONSENT={NEW_KEY},{consent}"
+                "TOKEN_KEYS_MAIL_LINKS={NEW_KEY},{mail},retired@2020-01-01:{RETIRED_SECRET},v1/old:{LEGACY_SECRET},TOKEN_KEYS_CONSENT={NEW_KEY},{consent}"
             ),
         );
     });

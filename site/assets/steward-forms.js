@@ -52,7 +52,9 @@ function showErrors(form, problem) {
     first ??= target;
   }
   // Problems with no field on this form are said in words.
-  const elsewhere = (problem.errors || []).filter((e) => !form.elements.namedItem(e.field)).map((e) => `${e.field} ${e.message}.`);
+  // The proof of work is no field a person filled in: its problem is said as a sentence.
+  const named = (e) => (e.field === "altcha" ? "The check that keeps bots out" : e.field);
+  const elsewhere = (problem.errors || []).filter((e) => !form.elements.namedItem(e.field)).map((e) => `${named(e)} ${e.message}.`);
   const count = (problem.errors || []).length - elsewhere.length;
   const summary = count ? `Please correct ${count === 1 ? "one field" : `${count} fields`}.` : problem.title || "Something went wrong.";
   say(form, [summary, ...elsewhere, problem.detail && !count ? problem.detail : ""].filter(Boolean).join(" "), "error");
@@ -84,6 +86,7 @@ async function submit(event) {
   // stricter limits.
   const path = new URL(form.action, document.baseURI).pathname;
   if (path.startsWith("/forms/") || path === "/privacy/link") {
+    say(form, "Sending…", "status");
     const proof = await solveChallenge(api(form)).catch(() => null);
     if (proof) body.set("altcha", proof);
   }

@@ -13,8 +13,9 @@
 //! the date they retire (`id@YYYY-MM-DD:secret`), from which their tokens are [`TokenError::Retired`]
 //! (genuine, but no longer honoured: the page that gets one offers a fresh link). Only opting out
 //! still takes a retired key's word ([`TokenKeys::verify_even_retired`]). A key of the release
-//! before keys had families (`v1/id@YYYY-MM-DD:secret`, always retiring) checks the tokens it
-//! signed then, the old way, so that mail already sent keeps its unsubscribe links.
+//! before keys had families (`v1/id:secret`) is retired from the start: it checks the tokens it
+//! signed then, the old way, for opting out only, so that mail already sent keeps its
+//! unsubscribe links and nothing else.
 
 use crate::domain::ids::ProfileId;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -172,7 +173,8 @@ struct TokenKey {
     /// From this time (epoch seconds) the key's tokens are refused as retired.
     retires_at: Option<i64>,
     /// A key of the single-key release: its tags were made with the secret itself, for every
-    /// purpose, under the first version label. It only ever checks.
+    /// purpose, under the first version label. Retired from the start: it only ever vouches for
+    /// opting out.
     legacy: bool,
 }
 
@@ -219,7 +221,7 @@ impl std::fmt::Debug for KeyRing {
 impl KeyRing {
     /// Parses `id[@YYYY-MM-DD]:secret[,...]`: ids of letters and digits, secrets of 32 or more
     /// bytes; a date is when that key retires (midnight UTC), and the signing key has none. A
-    /// `v1/` before the id marks a key of the single-key release, which must have a date.
+    /// `v1/` before the id marks a key of the single-key release, retired from the start.
     pub fn parse(text: &str) -> Result<Self, String> {
         let keys = text
             .split(',')
@@ -240,9 +242,6 @@ impl KeyRing {
                 }
                 if secret.len() < 32 {
                     return Err("key secrets are at least 32 characters".to_owned());
-                }
-                if legacy && retires_at.is_none() {
-                    return Err("a v1/ key needs the date it retires".to_owned());
                 }
                 Ok(TokenKey { id: id.to_owned(), secret: secret.as_bytes().to_vec(), retires_at, legacy })
             })
@@ -371,7 +370,7 @@ impl TokenKeys {
         now_epoch_seconds: i64,
     ) -> Result<Claims, TokenError> {
         let (key, claims) = self.genuine(token, purpose)?;
-        if key.retires_at.is_some_and(|at| at <= now_epoch_seconds) {
+        if key.legacy || key.retires_at.is_some_and(|at| at <= now_epoch_seconds) {
             return Err(TokenError::Retired);
         }
         if claims.expires_at.is_some_and(|exp| exp <= now_epoch_seconds) {
@@ -541,16 +540,11 @@ mod tests {
         mac.update(payload.as_bytes());
         let old = format!("k1.{payload}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()));
 
-        let ring = keys(&format!("{K2},v1/k1@2027-01-01:0123456789abcdef0123456789abcdef"));
-        assert_eq!(ring.verify(&old, Purpose::Unsubscribe, 0).unwrap().profile_id, pid("p"));
-        assert_eq!(ring.verify(&old, Purpose::Unsubscribe, 1_798_761_600), Err(TokenError::Retired));
-        assert!(ring.verify_even_retired(&old, Purpose::Unsubscribe, 1_798_761_600).is_ok());
+        let ring = keys(&format!("{K2},v1/k1:0123456789abcdef0123456789abcdef"));
+        assert_eq!(ring.verify_even_retired(&old, Purpose::Unsubscribe, 0).unwrap().profile_id, pid("p"));
+        assert_eq!(ring.verify(&old, Purpose::Unsubscribe, 0), Err(TokenError::Retired), "opting out only");
         assert_eq!(ring.verify(&old, Purpose::Preferences, 0), Err(TokenError::WrongPurpose));
-        assert!(KeyRing::parse("v1/k1:0123456789abcdef0123456789abcdef").is_err(), "a v1 key retires");
-        assert!(
-            KeyRing::parse("v1/k1@2027-01-01:0123456789abcdef0123456789abcdef").is_err(),
-            "and never signs"
-        );
+        assert!(KeyRing::parse("v1/k1:0123456789abcdef0123456789abcdef").is_err(), "a v1 key never signs");
     }
 
     #[test]

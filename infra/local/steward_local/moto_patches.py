@@ -224,8 +224,9 @@ def _idempotent_transaction(original):
             return original(self)
         items = json.dumps(self.body.get("TransactItems", []), sort_keys=True)
         now = time.time()
-        for old in [t for t, (at, _, _) in _TRANSACTIONS_BY_TOKEN.items() if now - at > _IDEMPOTENCY_WINDOW_SECONDS]:
-            del _TRANSACTIONS_BY_TOKEN[old]
+        if len(_TRANSACTIONS_BY_TOKEN) > 1000:
+            for old in [t for t, (at, _, _) in _TRANSACTIONS_BY_TOKEN.items() if now - at > _IDEMPOTENCY_WINDOW_SECONDS]:
+                del _TRANSACTIONS_BY_TOKEN[old]
         seen = _TRANSACTIONS_BY_TOKEN.get(token)
         if seen is not None:
             if seen[1] != items:

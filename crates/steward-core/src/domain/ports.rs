@@ -57,9 +57,10 @@ impl FixedWindow {
 pub trait RateLimiter {
     /// Counts `event` once for `subject` in the window starting at `window_start`, and returns
     /// how many distinct events the window holds: a retry of the same event (a lost answer, a
-    /// retried request) never counts twice. Past `limit` events nothing more is recorded (a
-    /// flood cannot grow the counter) and any new event is answered `limit + 1`. The counter
-    /// expires after `window_end`.
+    /// retried request) never counts twice, and is never refused once counted. At `limit` events
+    /// nothing more is recorded (a flood cannot grow the counter) and any new event is answered
+    /// `limit + 1`. Events are kept as short digests ([`counted_event`]). The counter expires
+    /// after `window_end`.
     fn hit_once(
         &self,
         scope: &'static str,
@@ -68,6 +69,13 @@ pub trait RateLimiter {
         limit: u32,
         window: FixedWindow,
     ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+}
+
+/// How a rate counter keeps an event: 16 hex characters of its SHA-256, so that what a client
+/// chooses (an idempotency key) cannot make a counter large.
+pub fn counted_event(event: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(event.as_bytes())[..8])
 }
 
 /// What time it is. Injected once, at each function's entry point: nothing else in Steward reads

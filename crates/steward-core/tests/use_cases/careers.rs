@@ -178,7 +178,23 @@ async fn an_application_keeps_only_its_latest_upload_and_an_older_one_checked_la
 
     // The middle upload's notice arrives last: a newer file is the application's, so it goes.
     let late = verify_upload(&uploads, &world.store, &world.clock, &second, None, MAX_BYTES).await.unwrap();
-    assert_eq!(late, Verified::Checked { rejected: false, recorded: CvRecorded::NewerRecorded });
+    assert_eq!(late, Verified::Checked { rejected: false, recorded: CvRecorded::Superseded });
     assert!(uploads.get(&second).is_none(), "an older upload is not kept");
     assert!(uploads.get(&third).is_some());
+}
+
+#[tokio::test]
+async fn a_rejected_upload_never_displaces_the_verified_file_an_application_keeps() {
+    let (world, uploads) = (World::new(), MemoryUploads::default());
+    let application = apply(&world, "keeper").await;
+    let good = upload(&world, &uploads, &application, PDF, "application/pdf");
+    verify_upload(&uploads, &world.store, &world.clock, &good, None, MAX_BYTES).await.unwrap();
+    world.clock.advance(60);
+    let bad = upload(&world, &uploads, &application, ELF, "application/pdf");
+
+    let checked = verify_upload(&uploads, &world.store, &world.clock, &bad, None, MAX_BYTES).await.unwrap();
+    assert_eq!(checked, Verified::Checked { rejected: true, recorded: CvRecorded::Superseded });
+    assert!(uploads.get(&bad).is_none(), "the rejected file is not kept");
+    assert!(uploads.get(&good).expect("the verified file stays").verified);
+    assert_eq!(recorded_status(&world, &application).as_deref(), Some("verified"));
 }

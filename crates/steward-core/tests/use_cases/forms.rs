@@ -258,7 +258,7 @@ async fn an_applicants_upload_grant_is_for_their_application_and_its_check_is_re
     };
     let uploaded = world.now();
     assert_eq!(world.store.record_cv(&check(uploaded)).await.unwrap(), CvRecorded::Recorded);
-    assert_eq!(world.store.record_cv(&check(uploaded - 10)).await.unwrap(), CvRecorded::NewerRecorded);
+    assert_eq!(world.store.record_cv(&check(uploaded - 10)).await.unwrap(), CvRecorded::Superseded);
     assert_eq!(
         world.store.record_cv(&check(uploaded)).await.unwrap(),
         CvRecorded::Recorded,
@@ -532,4 +532,41 @@ async fn an_address_that_keeps_asking_for_challenges_gets_harder_ones() {
     assert!(ask().await.unwrap().maxnumber >= proof::EASIEST * 8, "harder under a flood");
     let elsewhere = proof::next_challenge(&world.store, &world.config, "192.0.2.41", world.clock.timestamp());
     assert_eq!(elsewhere.await.unwrap().maxnumber, proof::EASIEST, "not for anyone else");
+}
+
+#[tokio::test]
+async fn one_idempotency_key_reused_for_many_addresses_counts_each_as_the_submission_it_is() {
+    let world = World::new();
+    let unproven = (world.config.rate_limits.per_ip / 3).max(1);
+    for n in 0..unproven {
+        let who = email(&format!("reuse{n}"));
+        let fields = [("name", "Pat"), ("email", who.as_str()), ("message", "Hi")];
+        let stored = world.submit_from("contact-us", &fields, "192.0.2.50", Some("one-key")).await;
+        assert!(matches!(stored, Ok(SubmitOutcome::Stored(_))), "{stored:?}");
+    }
+    let who = email("reuse-over");
+    let fields = [("name", "Pat"), ("email", who.as_str()), ("message", "Hi")];
+    let refused = world.submit_from("contact-us", &fields, "192.0.2.50", Some("one-key")).await;
+    assert!(
+        matches!(refused, Err(SubmitError::RateLimited { .. })),
+        "one key, many submissions: {refused:?}"
+    );
+
+    // Nor does one solved challenge serve them all.
+    let solution = solved_challenge(&world, "192.0.2.51").await;
+    let send = |who: String| {
+        let solution = solution.clone();
+        let world = &world;
+        async move {
+            let fields = [
+                ("name", "Pat"),
+                ("email", who.as_str()),
+                ("message", "Hi"),
+                (proof::FIELD, solution.as_str()),
+            ];
+            world.submit_from("contact-us", &fields, "192.0.2.51", Some("other-key")).await
+        }
+    };
+    assert!(matches!(send(email("first")).await, Ok(SubmitOutcome::Stored(_))));
+    assert!(matches!(send(email("second")).await, Err(SubmitError::Proof(ProofError::Used))));
 }

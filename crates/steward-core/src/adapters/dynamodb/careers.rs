@@ -28,16 +28,32 @@ impl CvStore for DynamoStore {
                 cv.insert("reason".into(), s(reason));
             }
         }
-        let result = self
+        let rejected = matches!(check.outcome, CvOutcome::Rejected { .. });
+        // A later upload's result stays (at the same second, the greater key's, so that two
+        // uploads' checks agree whichever runs last); a verified file is never displaced by a
+        // rejected one.
+        let later = "cv.uploaded_at < :t OR (cv.uploaded_at = :t AND cv.#key <= :key)";
+        let condition = if rejected {
+            format!("attribute_exists(pk) AND (attribute_not_exists(cv) OR (({later}) AND cv.#status <> :verified))")
+        } else {
+            format!("attribute_exists(pk) AND (attribute_not_exists(cv) OR {later})")
+        };
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(keys::PK, s(&pk))
             .key(keys::SK, s(&sk))
             .update_expression("SET cv = :cv")
-            .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(cv) OR cv.uploaded_at <= :t)",
-            )
+            .condition_expression(condition)
+            .expression_attribute_names("#key", "key")
+            .expression_attribute_values(":key", s(&check.key));
+        if rejected {
+            update = update
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":verified", s("verified"));
+        }
+        let result = update
             .expression_attribute_values(":cv", AttributeValue::M(cv))
             .expression_attribute_values(":t", n(check.uploaded_at))
             .return_values(ReturnValue::UpdatedOld)
@@ -58,7 +74,7 @@ impl CvStore for DynamoStore {
             }
             Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
                 Ok(if self.get((pk, sk)).await?.is_some() {
-                    CvRecorded::NewerRecorded
+                    CvRecorded::Superseded
                 } else {
                     CvRecorded::ApplicationMissing
                 })

@@ -42,6 +42,7 @@ impl RateLimiter for DynamoStore {
         window: FixedWindow,
     ) -> Result<u32, StoreError> {
         let (pk, sk) = keys::rate_counter(scope, subject, window.start);
+        let event = crate::domain::ports::counted_event(event);
         let output = self
             .client
             .update_item()
@@ -49,16 +50,16 @@ impl RateLimiter for DynamoStore {
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk))
             .update_expression("ADD #events :event SET #ttl = :ttl, #type = :type, #v = :v")
-            // Room for one past the limit (which says "over"), and a retry of an event held.
+            // Room up to the limit, and for a retry of an event held (which was within it).
             .condition_expression(
-                "attribute_not_exists(#events) OR size(#events) <= :limit OR contains(#events, :one)",
+                "attribute_not_exists(#events) OR size(#events) < :limit OR contains(#events, :one)",
             )
             .expression_attribute_names("#events", "events")
             .expression_attribute_names("#ttl", keys::TTL)
             .expression_attribute_names("#type", "type")
             .expression_attribute_names("#v", "v")
-            .expression_attribute_values(":event", AttributeValue::Ss(vec![event.to_owned()]))
-            .expression_attribute_values(":one", s(event))
+            .expression_attribute_values(":event", AttributeValue::Ss(vec![event.clone()]))
+            .expression_attribute_values(":one", s(&event))
             .expression_attribute_values(":limit", n(limit))
             .expression_attribute_values(":type", s("rate_counter"))
             .expression_attribute_values(":v", n(SCHEMA_VERSION))

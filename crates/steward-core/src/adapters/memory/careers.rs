@@ -10,10 +10,17 @@ impl CvStore for MemoryStore {
             let Some(submission) = table.get_mut(&application) else {
                 return Ok(CvRecorded::ApplicationMissing);
             };
-            let recorded_upload =
-                submission.get("cv").and_then(Value::as_object).and_then(|cv| number(cv, "uploaded_at"));
-            if recorded_upload.is_some_and(|at| at > check.uploaded_at) {
-                return Ok(CvRecorded::NewerRecorded);
+            // As the DynamoDB store's condition: a later upload's result stays (at the same second,
+            // the greater key's); a verified file is never displaced by a rejected one.
+            let kept = submission.get("cv").and_then(Value::as_object).is_some_and(|cv| {
+                let at = number(cv, "uploaded_at").unwrap_or(0);
+                let key = cv.get("key").and_then(Value::as_str).unwrap_or_default();
+                let later = at > check.uploaded_at || (at == check.uploaded_at && key > check.key.as_str());
+                let verified = cv.get("status").and_then(Value::as_str) == Some("verified");
+                later || (verified && matches!(check.outcome, CvOutcome::Rejected { .. }))
+            });
+            if kept {
+                return Ok(CvRecorded::Superseded);
             }
             let earlier = submission.get("cv").and_then(Value::as_object).and_then(|cv| {
                 Some(CvFile {

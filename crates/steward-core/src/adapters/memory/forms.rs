@@ -42,13 +42,14 @@ impl RateLimiter for MemoryStore {
         limit: u32,
         window: FixedWindow,
     ) -> Result<u32, StoreError> {
+        let event = crate::domain::ports::counted_event(event);
         self.run("hit_once", |table| {
             let counter = table.entry(keys::rate_counter(scope, subject, window.start)).or_default();
             let mut events = strings(counter, "events");
-            if events.len() > limit as usize && !events.contains(event) {
+            if events.len() >= limit as usize && !events.contains(&event) {
                 return Ok(limit.saturating_add(1));
             }
-            events.insert(event.to_owned());
+            events.insert(event);
             let count = events.len();
             set_strings(counter, "events", events);
             counter.insert("type".into(), "rate_counter".into());

@@ -143,9 +143,9 @@ pub enum UploadError {
     Store(#[from] StoreError),
 }
 
-/// Upload links one application's grant may have: a person retrying, or choosing a better file,
-/// needs a few; a script replaying the grant for its hour gets no more (each upload is read in
-/// full once, and only the application's latest file is kept).
+/// Upload links one application may have: a person retrying, or choosing a better file, needs a
+/// few; a script replaying its grant (or the submission, for another grant) gets no more (each
+/// upload is read in full once, and only the application's latest file is kept).
 pub const UPLOADS_PER_GRANT: u32 = 5;
 
 /// The object key of a new CV: chosen by the server, under the application's prefix.
@@ -172,10 +172,11 @@ pub async fn authorize_upload(
             "must be a PDF, DOC, DOCX, ODT or RTF document",
         )]));
     };
-    // Counted per grant (its application and expiry), once per request: a retry of this request
-    // by the store's client counts once.
+    // Counted per application, whichever of its grants asks (a replayed submission hands out a
+    // new one), once per request: a retry of this request by the store's client counts once. The
+    // count lasts an hour past the grant's end.
     let expires_at = claims.expires_at.unwrap_or_else(|| epoch_seconds(now));
-    let grant = FixedWindow { start: expires_at, end: expires_at + 3600 };
+    let grant = FixedWindow { start: 0, end: expires_at + 3600 };
     let this_request = uuid::Uuid::new_v4().simple().to_string();
     let count =
         uploads.hit_once("cv-grant", &claims.subject, &this_request, UPLOADS_PER_GRANT, grant).await?;
@@ -239,8 +240,9 @@ pub enum CvRecorded {
     },
     /// No such application (erased, expired or never made): the object should not be kept.
     ApplicationMissing,
-    /// A later upload's result is already recorded; this one changes nothing.
-    NewerRecorded,
+    /// The application keeps another file: a later upload's (at the same second, the greater
+    /// key's), or, against a rejected upload, a verified one. This one changes nothing.
+    Superseded,
 }
 
 impl CvRecorded {
@@ -259,7 +261,8 @@ impl CvRecorded {
 }
 
 pub trait CvStore {
-    /// Records a CV check on its application, never replacing a later upload's result.
+    /// Records a CV check on its application, never replacing a later upload's result, nor a
+    /// verified file's with a rejected one.
     fn record_cv(
         &self,
         check: &CvCheck,

@@ -292,7 +292,7 @@ pub async fn verify_upload<F: UploadedCvs, S: CvStore>(
     tracing::info!(application_id = check.application_id.as_str(), key, rejected, ?recorded, "CV checked");
     // An application keeps one file, its latest upload's: anything else is deleted, so a grant's
     // few uploads leave one file behind, not a pile kept for months.
-    let superseded = matches!(recorded, CvRecorded::ApplicationMissing | CvRecorded::NewerRecorded);
+    let superseded = matches!(recorded, CvRecorded::ApplicationMissing | CvRecorded::Superseded);
     if let CvRecorded::Replaced { earlier } = &recorded {
         files.delete(&earlier.key, earlier.version_id.as_deref()).await?;
     }

@@ -68,12 +68,12 @@ pub fn difficulty(asked_in_window: u32) -> u64 {
 
 /// A new challenge of the given difficulty, to solve before `now + CHALLENGE_SECONDS`.
 pub fn challenge(key: &ProofKey, maxnumber: u64, now: i64) -> Challenge {
-    let random = uuid::Uuid::new_v4();
     // The expiry is part of the salt (the delimited form ALTCHA settled on), so the signature
     // covers it; the random part makes every challenge different.
-    let salt = format!("{}?expires={}&", random.simple(), now + CHALLENGE_SECONDS);
-    let bytes = random.as_bytes();
-    let drawn = u64::from_le_bytes(bytes[..8].try_into().expect("a UUID has 16 bytes"));
+    let salt = format!("{}?expires={}&", uuid::Uuid::new_v4().simple(), now + CHALLENGE_SECONDS);
+    // The number comes from randomness of its own: nothing in the salt tells it.
+    let secret = uuid::Uuid::new_v4();
+    let drawn = u64::from_le_bytes(secret.as_bytes()[..8].try_into().expect("a UUID has 16 bytes"));
     let number = drawn % (maxnumber.max(1) + 1);
     let challenge = hash_hex(&salt, number);
     let signature = hex::encode(key.mac(&challenge).finalize().into_bytes());
@@ -213,6 +213,20 @@ mod tests {
         for junk in ["", "not base64!", &STANDARD.encode("[]"), &"A".repeat(5000)] {
             assert_eq!(check(&key(), junk, 100), Err(ProofError::Malformed), "{junk}");
         }
+    }
+
+    #[test]
+    fn the_number_is_not_in_the_salt() {
+        // Were the number drawn from the salt's random part, its first bytes would give it away.
+        let hits = (0..50)
+            .filter(|_| {
+                let challenge = challenge(&key(), HARDEST, 0);
+                let bytes = hex::decode(&challenge.salt[..32]).unwrap();
+                let guess = u64::from_le_bytes(bytes[..8].try_into().unwrap()) % (HARDEST + 1);
+                hash_hex(&challenge.salt, guess) == challenge.challenge
+            })
+            .count();
+        assert_eq!(hits, 0);
     }
 
     #[test]

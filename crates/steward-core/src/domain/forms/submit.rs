@@ -144,12 +144,14 @@ where
         ),
         None => None,
     };
-    // One event per request (a retried submission's, its idempotency key): the store client's
-    // retry of a lost answer, or the client's own retry of the same submission, counts once.
-    let this_request = match &idempotency_key {
-        Some(key) => format!("key-{}", key.as_str()),
-        None => uuid::Uuid::new_v4().simple().to_string(),
+    // The submission is the counted event: the store client's retry of a lost answer, or the
+    // client's own retry of the same submission (its idempotency key, form and address), counts
+    // once; a key reused for another address or form is another submission, counted again.
+    let id = match &idempotency_key {
+        Some(key) => SubmissionId::for_idempotency_key(&form.id, key, data.email.normalized()),
+        None => SubmissionId::new_random(),
     };
+    let this_request = id.as_str().to_owned();
     if let Some(solved) = &solved {
         let lifetime = FixedWindow { start: solved.expires_at, end: solved.expires_at };
         if store.hit_once("proof", &solved.challenge, &this_request, 1, lifetime).await? > 1 {
@@ -168,8 +170,9 @@ where
         ("email-day", &email_key, limits.per_email_per_day, day),
     ];
     if solved.is_none() {
-        // Without a proof of work, a third of what an address may send with one.
-        limited.push(("ip-unproven", &ip_key, (limits.per_ip / 3).max(1), window));
+        // Without a proof of work, a third of what an address may send with one; counted first,
+        // so that what it refuses uses up nothing of the address's whole limit.
+        limited.insert(0, ("ip-unproven", &ip_key, (limits.per_ip / 3).max(1), window));
     }
     for (scope, subject, limit, window) in limited {
         let count = store.hit_once(scope, subject, &this_request, limit, window).await?;
@@ -179,10 +182,6 @@ where
         }
     }
 
-    let id = match &idempotency_key {
-        Some(key) => SubmissionId::for_idempotency_key(&form.id, key, data.email.normalized()),
-        None => SubmissionId::new_random(),
-    };
     let submission = NewSubmission {
         id,
         form: form.id.clone(),

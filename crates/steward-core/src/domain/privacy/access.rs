@@ -169,7 +169,7 @@ where
     let ip = config.hash_key.pseudonym("rate-ip", asker.source_ip);
     let mut limited = vec![("privacy-ip", config.rate_limits.per_ip)];
     if solved.is_none() {
-        limited.push(("privacy-ip-unproven", (config.rate_limits.per_ip / 3).max(1)));
+        limited.insert(0, ("privacy-ip-unproven", (config.rate_limits.per_ip / 3).max(1)));
     }
     for (scope, limit) in limited {
         if store.hit_once(scope, &ip, &this_request, limit, window).await? > limit {

@@ -226,21 +226,16 @@ pub async fn confirm_email_change<S: RightsStore + CorrectionStore + PrivacyStor
     token: &str,
     now: i64,
 ) -> Result<(), RightsError> {
-    let redeemed =
-        redeem_link(store, config, RequestKind::EmailChange, Purpose::EmailChange, token, now).await;
-    if let (Err(RightsError::LinkUsed), Ok(claims)) =
-        (&redeemed, config.token_keys.verify(token, Purpose::EmailChange, now))
-    {
-        // Its first use may have changed the address and failed before ending the sessions.
-        store.end_sessions(&claims.profile_id, None).await?;
-    }
-    let (claims, request) = redeemed?;
+    let (claims, request) =
+        redeem_link(store, config, RequestKind::EmailChange, Purpose::EmailChange, token, now).await?;
     let email = Email::parse("email", &request.address).map_err(|_| {
         RightsError::Store(StoreError::Unexpected("a stored address no longer parses".into()))
     })?;
+    // Sessions of the old address end first: if the change then fails, the person signs in again;
+    // the other way round, a failure could leave them open on an address that is no longer theirs.
+    store.end_sessions(&claims.profile_id, None).await?;
     match store.change_email(&claims.profile_id, &email).await? {
         EmailChanged::Changed => {
-            store.end_sessions(&claims.profile_id, None).await?;
             tracing::info!(profile_id = claims.profile_id.as_str(), "email address changed; sessions ended");
             Ok(())
         }
