@@ -911,3 +911,18 @@ async fn asking_for_a_sign_in_link_takes_a_proof_of_work_once_or_a_third_of_the_
     let replayed = request_link(&world.store, &world.config, &known, &proven, world.now()).await;
     assert!(matches!(replayed, Err(PrivacyError::Proof(ProofError::Used))), "{replayed:?}");
 }
+
+#[tokio::test]
+async fn a_sign_in_links_page_says_whose_center_it_opens_and_a_forged_link_says_nothing() {
+    use steward_core::domain::privacy::access::whose_link;
+    let world = World::new();
+    world.submit("contact-us", &[("name", NAME), ("email", ADDRESS), ("message", "Hi")]).await;
+    let known = Email::parse("email", ADDRESS).unwrap();
+    let asker = Asker { source_ip: "192.0.2.90", proof: None };
+    request_link(&world.store, &world.config, &known, &asker, world.now()).await.unwrap();
+    let (_, token) = token_mailed(&world, "signin-");
+    let (local, domain) = ADDRESS.split_once('@').unwrap();
+    let masked = format!("{}•••@{domain}", &local[..1]);
+    assert_eq!(whose_link(&world.store, &world.config, &token, world.now()).await, Some(masked));
+    assert_eq!(whose_link(&world.store, &world.config, "k1.forged.link", world.now()).await, None);
+}

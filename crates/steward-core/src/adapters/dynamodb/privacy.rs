@@ -205,6 +205,10 @@ impl PrivacyStore for DynamoStore {
         }
     }
 
+    async fn address_of(&self, profile_id: &ProfileId) -> Result<Option<String>, StoreError> {
+        Ok(self.profile(profile_id).await?.and_then(|(_, profile)| text(&profile, "email")))
+    }
+
     async fn everything(&self, profile_id: &ProfileId) -> Result<Option<serde_json::Value>, StoreError> {
         let Some((_, profile)) = self.profile(profile_id).await? else { return Ok(None) };
         let items = self.partition(&keys::profile_partition(profile_id), None).await?;

@@ -158,6 +158,34 @@ pub async fn next_challenge(
     Ok(challenge(&key, difficulty(asked), now.epoch_seconds()))
 }
 
+/// Why a form's proof of work did not let it in.
+#[derive(Debug, thiserror::Error)]
+pub enum SpendError {
+    #[error(transparent)]
+    Refused(#[from] ProofError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Whether a form came with a proof of work: the one it carries is checked and spent before
+/// anything else is written, once per `event` (the same submission retried may carry it again;
+/// any other use is refused). `false`: it carries none, and is held to stricter limits.
+pub async fn spend(
+    store: &impl RateLimiter,
+    config: &Config,
+    payload: Option<&str>,
+    event: &str,
+    now: i64,
+) -> Result<bool, SpendError> {
+    let Some(payload) = payload else { return Ok(false) };
+    let solved = check(&ProofKey::derived_from(&config.hash_key), payload, now)?;
+    let lifetime = FixedWindow { start: solved.expires_at, end: solved.expires_at };
+    if store.hit_once("proof", &solved.challenge, event, 1, lifetime).await? > 1 {
+        return Err(ProofError::Used.into());
+    }
+    Ok(true)
+}
+
 /// Solves a challenge by trying every number, as a browser does: for tests and benchmarks.
 pub fn solve(challenge: &Challenge) -> Option<String> {
     let number = (0..=challenge.maxnumber).find(|n| hash_hex(&challenge.salt, *n) == challenge.challenge)?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::domain::fields::FieldError;
 use crate::domain::forms::catalogue::{Catalogue, FormDefinition, Purpose};
-use crate::domain::forms::proof::{self, ProofError, ProofKey};
+use crate::domain::forms::proof::{self, ProofError, SpendError};
 use crate::domain::forms::validation::{validate, FormInput, ValidForm};
 use crate::domain::ids::{FormId, IdempotencyKey, ProfileId, SubmissionId};
 use crate::domain::mail::confirmation::{confirmation_mail, may_send_confirmation};
@@ -116,6 +116,15 @@ pub enum SubmitError {
     Store(#[from] StoreError),
 }
 
+impl From<SpendError> for SubmitError {
+    fn from(err: SpendError) -> Self {
+        match err {
+            SpendError::Refused(refused) => Self::Proof(refused),
+            SpendError::Store(err) => Self::Store(err),
+        }
+    }
+}
+
 pub async fn submit_form<S>(
     store: &S,
     config: &Config,
@@ -134,16 +143,6 @@ where
         }));
     }
     let data = validate(form, &input).map_err(SubmitError::Invalid)?;
-    let now = client.received_at.epoch_seconds();
-    // A solved challenge, checked before anything is written; none at all is a form without
-    // script (or a client that does not solve one), held to stricter limits below.
-    let solved = match input.first(proof::FIELD) {
-        Some(payload) => Some(
-            proof::check(&ProofKey::derived_from(&config.hash_key), payload, now)
-                .map_err(SubmitError::Proof)?,
-        ),
-        None => None,
-    };
     // The submission is the counted event: the store client's retry of a lost answer, or the
     // client's own retry of the same submission (its idempotency key, form and address), counts
     // once; a key reused for another address or form is another submission, counted again.
@@ -152,12 +151,10 @@ where
         None => SubmissionId::new_random(),
     };
     let this_request = id.as_str().to_owned();
-    if let Some(solved) = &solved {
-        let lifetime = FixedWindow { start: solved.expires_at, end: solved.expires_at };
-        if store.hit_once("proof", &solved.challenge, &this_request, 1, lifetime).await? > 1 {
-            return Err(SubmitError::Proof(ProofError::Used));
-        }
-    }
+    // A solved challenge; none at all is a form without script (or a client that does not solve
+    // one), held to stricter limits below.
+    let now = client.received_at.epoch_seconds();
+    let proven = proof::spend(store, config, input.first(proof::FIELD), &this_request, now).await?;
 
     let limits = config.rate_limits;
     let window = FixedWindow::containing(client.received_at, limits.window);
@@ -169,7 +166,7 @@ where
         ("email", &email_key, limits.per_email, window),
         ("email-day", &email_key, limits.per_email_per_day, day),
     ];
-    if solved.is_none() {
+    if !proven {
         // Without a proof of work, a third of what an address may send with one; counted first,
         // so that what it refuses uses up nothing of the address's whole limit.
         limited.insert(0, ("ip-unproven", &ip_key, (limits.per_ip / 3).max(1), window));

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::domain::fields::Email;
-use crate::domain::forms::proof::{self, ProofError, ProofKey};
+use crate::domain::forms::proof::{self, ProofError, SpendError};
 use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
 use crate::domain::mail::recipients::{may_mail, MailPurpose};
-use crate::domain::ports::{FixedWindow, RateLimiter, StoreError};
+use crate::domain::ports::{RateLimiter, StoreError};
 use crate::token::{Claims, Purpose, TokenError};
 
 /// How long a sign-in link works once sent.
@@ -109,6 +109,11 @@ pub trait PrivacyStore {
         profile_id: &ProfileId,
         only: Option<&str>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The address a person is held under, read from their profile alone.
+    fn address_of(
+        &self,
+        profile_id: &ProfileId,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
     /// Everything held about a person, as JSON, or nothing if there is no such person.
     fn everything(
         &self,
@@ -153,22 +158,14 @@ where
     let this_request = uuid::Uuid::new_v4().simple().to_string();
     // A form that sends mail: a solved challenge, or a third of the limit without one (a plain
     // HTML form); one that does not hold changes nothing.
-    let solved = match asker.proof {
-        Some(payload) => Some(
-            proof::check(&ProofKey::derived_from(&config.hash_key), payload, now)
-                .map_err(PrivacyError::Proof)?,
-        ),
-        None => None,
-    };
-    if let Some(solved) = &solved {
-        let lifetime = FixedWindow { start: solved.expires_at, end: solved.expires_at };
-        if store.hit_once("proof", &solved.challenge, &this_request, 1, lifetime).await? > 1 {
-            return Err(PrivacyError::Proof(ProofError::Used));
-        }
-    }
+    let proven =
+        proof::spend(store, config, asker.proof, &this_request, now).await.map_err(|err| match err {
+            SpendError::Refused(refused) => PrivacyError::Proof(refused),
+            SpendError::Store(err) => PrivacyError::Store(err),
+        })?;
     let ip = config.hash_key.pseudonym("rate-ip", asker.source_ip);
     let mut limited = vec![("privacy-ip", config.rate_limits.per_ip)];
-    if solved.is_none() {
+    if !proven {
         limited.insert(0, ("privacy-ip-unproven", (config.rate_limits.per_ip / 3).max(1)));
     }
     for (scope, limit) in limited {
@@ -252,8 +249,8 @@ pub async fn start_session<S: PrivacyStore>(
 /// `None` for a link that opens nothing.
 pub async fn whose_link<S: PrivacyStore>(store: &S, config: &Config, link: &str, now: i64) -> Option<String> {
     let claims = config.token_keys.verify(link, Purpose::SignIn, now).ok()?;
-    let held = store.everything(&claims.profile_id).await.ok()??;
-    let email = held["profile"]["email"].as_str()?;
+    // The profile alone: link scanners open these pages, and each opening reads this much.
+    let email = store.address_of(&claims.profile_id).await.ok()??;
     let (local, domain) = email.split_once('@')?;
     let first: String = local.chars().take(1).collect();
     Some(format!("{first}•••@{domain}"))
