@@ -2,7 +2,7 @@
 //! center itself (`me`), exports (`export`); how failures answer is in `problems`. JSON for API
 //! clients (a bearer session), pages for browsers without JavaScript (the session is an HttpOnly,
 //! SameSite=Strict cookie of this origin alone, never in a URL or a page, and a change made with
-//! it must come from an allowed origin). Browsers cannot send PATCH or DELETE, so pages POST to
+//! it must come from this origin's own pages). Browsers cannot send PATCH or DELETE, so pages POST to
 //! `/me` with `_method`.
 
 use std::convert::Infallible;
@@ -11,6 +11,7 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, RequestExt, Response};
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::adapters::s3::cv_bucket::CvBucket;
+use steward_core::adapters::turnstile::Turnstile;
 use steward_core::config::{Config, Origin};
 use steward_core::domain::forms::catalogue::Catalogue;
 use steward_core::domain::forms::validation::FormInput;
@@ -35,6 +36,8 @@ pub struct App {
     pub store: DynamoStore,
     pub cvs: CvBucket,
     pub session_cookie: SessionCookie,
+    /// Cloudflare Turnstile, where the deployment turns it on.
+    pub turnstile: Turnstile,
     /// The function's one clock (`main.rs` gives it).
     pub clock: Arc<dyn Clock>,
 }
@@ -184,7 +187,7 @@ async fn erased_already(app: &App, request: &Request) -> Result<bool, Problem> {
     let Ok(claims) = app.config.token_keys.verify(&token, Purpose::Session, app.clock.now()) else {
         return Ok(false);
     };
-    Ok(app.store.everything(&claims.profile_id).await.map_err(store_problem)?.is_none())
+    Ok(app.store.address_of(&claims.profile_id).await.map_err(store_problem)?.is_none())
 }
 
 /// The browser's session cookie. HttpOnly: no script reads it; SameSite=Strict: no other site's

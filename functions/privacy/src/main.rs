@@ -33,7 +33,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
     let cvs = CvBucket::new(s3, env.required("CV_BUCKET")?);
     let session_cookie = handler::SessionCookie::for_api(&Origin::parse(&config.links.public_api_url)?);
+    let turnstile = steward_core::adapters::turnstile::Turnstile::from_env(&env)?;
     let app: &'static handler::App =
-        Box::leak(Box::new(handler::App { session_cookie, config, catalogue, store, cvs, clock }));
+        Box::leak(Box::new(handler::App { session_cookie, turnstile, config, catalogue, store, cvs, clock }));
     steward_core::lambda::run(lambda_http::service_fn(move |request| handler::handle(app, request))).await
 }

@@ -3,8 +3,8 @@
 
 use lambda_http::{Body, Request, Response};
 use steward_core::domain::fields::Email;
-use steward_core::domain::forms::proof;
-use steward_core::domain::privacy::access::{request_link, start_session, whose_link, Asker};
+use steward_core::domain::forms::proof::{self, Evidence};
+use steward_core::domain::privacy::access::{request_link, start_session, whose_link};
 use steward_core::http::page::layout;
 use steward_core::http::problem::Problem;
 use steward_core::http::{client, respond};
@@ -22,8 +22,14 @@ pub async fn request_link_by_mail(
     let email = Email::parse("email", form.first("email").unwrap_or_default())
         .map_err(|e| Problem::validation(vec![e]))?;
     let ip = client::client_info(request, app.clock.as_ref()).source_ip;
-    let asker = Asker { source_ip: &ip, proof: form.first(proof::FIELD) };
-    request_link(&app.store, &app.config, &email, &asker, app.clock.now()).await.map_err(privacy_problem)?;
+    let evidence = Evidence {
+        remote_ip: &ip,
+        proof_of_work: form.first(proof::FIELD),
+        turnstile: form.first(proof::TURNSTILE_FIELD),
+    };
+    request_link(&app.store, &app.turnstile, &app.config, &email, &evidence, app.clock.now())
+        .await
+        .map_err(privacy_problem)?;
     // The same answer whether or not the address is known.
     let message = "If we know this address, a sign-in link is on its way. It works once, for 15 minutes.";
     Ok(if json_client {

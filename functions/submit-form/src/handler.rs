@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use steward_core::adapters::dynamodb::DynamoStore;
+use steward_core::adapters::turnstile::Turnstile;
 use steward_core::config::Config;
 use steward_core::domain::careers;
 use steward_core::domain::fields::FieldError;
@@ -27,6 +28,8 @@ pub struct App {
     pub catalogue: Catalogue,
     pub payments: PaymentCatalogue,
     pub store: DynamoStore,
+    /// Cloudflare Turnstile, where the deployment turns it on.
+    pub turnstile: Turnstile,
     /// The function's one clock (`main.rs` gives it).
     pub clock: Arc<dyn Clock>,
 }
@@ -103,7 +106,7 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
         idempotency_key,
     };
 
-    match submit_form(&app.store, &app.config, &app.catalogue, command).await {
+    match submit_form(&app.store, &app.turnstile, &app.config, &app.catalogue, command).await {
         Ok(outcome) => accepted(app, json_client, form, purchase.as_deref(), outcome),
         Err(SubmitError::Store(err)) => {
             tracing::error!(error = %error_chain(&err), form = form.id.as_str(), "storing the submission failed");
@@ -303,7 +306,8 @@ mod tests {
             clock.clone(),
         );
         let payments = PaymentCatalogue::load(steward_core::domain::payments::BUILT_IN).unwrap();
-        App { config, catalogue, payments, store, clock }
+        let turnstile = Turnstile::from_env(&steward_core::config::Env(|_| None)).unwrap();
+        App { config, catalogue, payments, store, turnstile, clock }
     }
 
     fn fixture(name: &str) -> Request {

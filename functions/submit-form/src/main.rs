@@ -16,16 +16,15 @@ mod handler;
 async fn main() -> Result<(), lambda_http::Error> {
     let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let config = Config::from_env(&steward_core::adapters::secrets::load_env(&aws).await?)?.requiring(&[
-        KeyFamily::CvUpload,
-        KeyFamily::Payment,
-        KeyFamily::Consent,
-    ])?;
+    let env = steward_core::adapters::secrets::load_env(&aws).await?;
+    let config =
+        Config::from_env(&env)?.requiring(&[KeyFamily::CvUpload, KeyFamily::Payment, KeyFamily::Consent])?;
+    let turnstile = steward_core::adapters::turnstile::Turnstile::from_env(&env)?;
     steward_core::http::page::set_identity(&config.links.organisation, &config.links.policy_url);
     let catalogue = Catalogue::load(BUILT_IN, &config)?;
     let store = DynamoStore::metered(&aws, &config.table_name, config.hash_key.clone(), clock.clone());
     let payments = PaymentCatalogue::load(steward_core::domain::payments::BUILT_IN)?;
     let app: &'static handler::App =
-        Box::leak(Box::new(handler::App { config, catalogue, payments, store, clock }));
+        Box::leak(Box::new(handler::App { config, catalogue, payments, store, turnstile, clock }));
     steward_core::lambda::run(lambda_http::service_fn(move |request| handler::handle(app, request))).await
 }

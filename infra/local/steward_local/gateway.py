@@ -195,6 +195,12 @@ class Gateway:
                     return self._send(200, [("Content-Type", "text/html; charset=utf-8")], mailbox_page(messages))
                 if path.startswith("/_local/functions") and gateway.bench_functions is not None:
                     return self._bench(path, body)
+                if self.command == "POST" and path == "/_local/turnstile/siteverify":
+                    # As Cloudflare answers with its test keys: a 1x… secret passes the dummy token.
+                    form = dict(parse_qsl(body.decode("utf-8", "replace")))
+                    passed = form.get("secret", "").startswith("1x") and form.get("response") == "XXXX.DUMMY.TOKEN.XXXX"
+                    verdict = {"success": passed, "error-codes": [] if passed else ["invalid-input-response"]}
+                    return self._send(200, [("Content-Type", "application/json")], json.dumps(verdict).encode())
                 if self.command == "GET" and path == "/_local/routes":
                     routes = [{"method": r.method, "path": r.path} for r in gateway.routes]
                     return self._send(200, [("Content-Type", "application/json")], json.dumps(routes).encode())

@@ -157,6 +157,8 @@ def main() -> None:
             "AWS_SECRET_ACCESS_KEY": settings["AWS_SECRET_ACCESS_KEY"],
             "AWS_ENDPOINT_URL": function_endpoint,
             **({"STRIPE_API_BASE": stripe_url} if stripe_url else {}),
+            # Turnstile's siteverify, answered by the gateway (gateway.py) as Cloudflare's test keys are.
+            "TURNSTILE_SITEVERIFY_URL": f"{api_url}/_local/turnstile/siteverify",
             "AWS_LAMBDA_FUNCTION_NAME": resolver.ref(logical),
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(props.get("MemorySize", globals_fn.get("MemorySize", 128))),
             "PATH": os.environ.get("PATH", ""),

@@ -90,7 +90,9 @@ def create_secret(clients, logical, props, resolver, region) -> str:
     else:
         generated = props["GenerateSecretString"]
         names = list(json.loads(generated.get("SecretStringTemplate", "{}"))) + [generated["GenerateStringKey"]]
-    missing = [name for name in names if not resolver.settings.get(name)]
+    # Named in the env file, even empty: an empty TURNSTILE_SECRET_KEY turns Turnstile off; the
+    # functions refuse to start without a value they need, naming it.
+    missing = [name for name in names if name not in resolver.settings]
     if missing:
         raise SystemExit(f"secret {logical} needs {', '.join(missing)} in infra/local.env")
     value = json.dumps({name: resolver.settings[name] for name in names})

@@ -9,3 +9,5 @@ pub mod s3;
 pub mod secrets;
 pub mod ses;
 pub mod stripe;
+#[cfg(feature = "turnstile")]
+pub mod turnstile;

@@ -72,14 +72,22 @@ impl Problem {
 
     /// A proof of work that does not hold (`forms::proof`), naming its field as a form's error.
     pub fn proof_refused(refused: ProofError) -> Self {
-        let (code, message) = match refused {
-            ProofError::Expired => ("proof_expired", "took too long; please send the form again"),
-            ProofError::Used => ("proof_used", "was used already; please send the form again"),
-            ProofError::Malformed | ProofError::Wrong => {
-                ("proof_invalid", "did not pass the check that keeps bots out; please send the form again")
-            }
+        use crate::domain::forms::proof::{FIELD, TURNSTILE_FIELD};
+        let (field, code, message) = match refused {
+            ProofError::Expired => (FIELD, "proof_expired", "took too long; please send the form again"),
+            ProofError::Used => (FIELD, "proof_used", "was used already; please send the form again"),
+            ProofError::Malformed | ProofError::Wrong => (
+                FIELD,
+                "proof_invalid",
+                "did not pass the check that keeps bots out; please send the form again",
+            ),
+            ProofError::TurnstileRefused => (
+                TURNSTILE_FIELD,
+                "turnstile_failed",
+                "did not pass the check that keeps bots out; please try again",
+            ),
         };
-        Self::validation(vec![FieldError::new(crate::domain::forms::proof::FIELD, code, message)])
+        Self::validation(vec![FieldError::new(field, code, message)])
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {

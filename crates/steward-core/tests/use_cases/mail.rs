@@ -175,9 +175,10 @@ async fn a_bounce_suppresses_the_address_for_marketing_but_transactional_mail_st
     let address = steward_core::domain::fields::Email::parse("email", &email("ana")).unwrap();
     steward_core::domain::privacy::access::request_link(
         &world.store,
+        &steward_core::domain::forms::proof::NoHumanCheck,
         &world.config,
         &address,
-        &steward_core::domain::privacy::access::Asker { source_ip: "192.0.2.1", proof: None },
+        &steward_core::domain::forms::proof::Evidence::none("192.0.2.1"),
         world.now(),
     )
     .await

@@ -7,13 +7,14 @@ use serde_json::{json, Value};
 use steward_core::adapters::dynamodb::keys;
 use steward_core::adapters::memory::{Fault, Item};
 use steward_core::domain::fields::Email;
+use steward_core::domain::forms::proof::{Evidence, NoHumanCheck};
 use steward_core::domain::forms::submit::Receipt;
 use steward_core::domain::ids::ProfileId;
 use steward_core::domain::mail::outbox::OutboxMessage;
 use steward_core::domain::mail::preferences::{ChangeSource, PreferenceStore};
 use steward_core::domain::payments::{receive_event, StripeEvent, StripeEventData};
 use steward_core::domain::ports::Clock;
-use steward_core::domain::privacy::access::{request_link, start_session, Asker, PrivacyError, PrivacyStore};
+use steward_core::domain::privacy::access::{request_link, start_session, PrivacyError, PrivacyStore};
 use steward_core::domain::privacy::audit::{Actor, AuditStore};
 use steward_core::domain::privacy::erasure::{erase, ErasureError, ErasureReason, ErasureReport, ItemKey};
 use steward_core::domain::privacy::export::{
@@ -555,9 +556,10 @@ async fn a_sign_in_link_goes_to_the_address_the_profile_holds_not_the_spelling_t
     let typed = Email::parse("email", "ANA.SILVA@EXAMPLE.COM").unwrap();
     request_link(
         &world.store,
+        &NoHumanCheck,
         &world.config,
         &typed,
-        &Asker { source_ip: "192.0.2.1", proof: None },
+        &Evidence::none("192.0.2.1"),
         world.now(),
     )
     .await
@@ -591,9 +593,10 @@ async fn a_sign_in_link_goes_out_at_once_during_a_hundred_thousand_person_campai
     let known = Email::parse("email", ADDRESS).unwrap();
     request_link(
         &world.store,
+        &NoHumanCheck,
         &world.config,
         &known,
-        &Asker { source_ip: "192.0.2.1", proof: None },
+        &Evidence::none("192.0.2.1"),
         world.now(),
     )
     .await
@@ -609,9 +612,10 @@ async fn a_sign_in_link_goes_only_to_a_known_address_and_works_once() {
     let unknown = Email::parse("email", &email("stranger")).unwrap();
     request_link(
         &world.store,
+        &NoHumanCheck,
         &world.config,
         &unknown,
-        &Asker { source_ip: "192.0.2.1", proof: None },
+        &Evidence::none("192.0.2.1"),
         world.now(),
     )
     .await
@@ -622,9 +626,10 @@ async fn a_sign_in_link_goes_only_to_a_known_address_and_works_once() {
     let known = Email::parse("email", ADDRESS).unwrap();
     request_link(
         &world.store,
+        &NoHumanCheck,
         &world.config,
         &known,
-        &Asker { source_ip: "192.0.2.1", proof: None },
+        &Evidence::none("192.0.2.1"),
         world.now(),
     )
     .await
@@ -640,9 +645,10 @@ async fn a_sign_in_link_goes_only_to_a_known_address_and_works_once() {
     world.dispatch().await;
     request_link(
         &world.store,
+        &NoHumanCheck,
         &world.config,
         &known,
-        &Asker { source_ip: "192.0.2.1", proof: None },
+        &Evidence::none("192.0.2.1"),
         world.now(),
     )
     .await
@@ -665,15 +671,9 @@ async fn a_flood_of_sign_in_requests_sends_a_few_links_a_day_and_never_locks_the
     let mut newest = None;
     for n in 0..30 {
         let ip = format!("198.51.100.{n}");
-        request_link(
-            &world.store,
-            &world.config,
-            &known,
-            &Asker { source_ip: &ip, proof: None },
-            world.now(),
-        )
-        .await
-        .expect("never refused");
+        request_link(&world.store, &NoHumanCheck, &world.config, &known, &Evidence::none(&ip), world.now())
+            .await
+            .expect("never refused");
         if world.store.partition(keys::OUTBOX).iter().any(|((_, id), _)| id.starts_with("signin-")) {
             newest = Some(token_mailed(&world, "signin-").1);
         }
@@ -688,9 +688,10 @@ async fn a_flood_of_sign_in_requests_sends_a_few_links_a_day_and_never_locks_the
     world.clock.advance(20 * 60);
     request_link(
         &world.store,
+        &NoHumanCheck,
         &world.config,
         &known,
-        &Asker { source_ip: "203.0.113.7", proof: None },
+        &Evidence::none("203.0.113.7"),
         world.now(),
     )
     .await
@@ -724,9 +725,10 @@ async fn asking_past_the_limit_never_brings_an_older_link_back() {
         world.clock.advance(20 * 60);
         request_link(
             &world.store,
+            &NoHumanCheck,
             &world.config,
             &known,
-            &Asker { source_ip: &format!("198.51.100.{n}"), proof: None },
+            &Evidence::none(&format!("198.51.100.{n}")),
             world.now(),
         )
         .await
@@ -739,9 +741,10 @@ async fn asking_past_the_limit_never_brings_an_older_link_back() {
     start_session(&world.store, &world.config, links.last().unwrap(), world.now()).await.unwrap();
     request_link(
         &world.store,
+        &NoHumanCheck,
         &world.config,
         &known,
-        &Asker { source_ip: "203.0.113.9", proof: None },
+        &Evidence::none("203.0.113.9"),
         world.now(),
     )
     .await
@@ -758,9 +761,10 @@ async fn a_sign_in_link_issued_before_an_erasure_opens_nothing() {
     let known = Email::parse("email", ADDRESS).unwrap();
     request_link(
         &world.store,
+        &NoHumanCheck,
         &world.config,
         &known,
-        &Asker { source_ip: "192.0.2.1", proof: None },
+        &Evidence::none("192.0.2.1"),
         world.now(),
     )
     .await
@@ -891,24 +895,25 @@ async fn asking_for_a_sign_in_link_takes_a_proof_of_work_once_or_a_third_of_the_
     use steward_core::domain::forms::proof::{self, ProofError};
     let world = World::new();
     let known = Email::parse("email", ADDRESS).unwrap();
-    let plain = Asker { source_ip: "192.0.2.77", proof: None };
+    let plain = Evidence::none("192.0.2.77");
     for _ in 0..(world.config.rate_limits.per_ip / 3).max(1) {
-        request_link(&world.store, &world.config, &known, &plain, world.now())
+        request_link(&world.store, &NoHumanCheck, &world.config, &known, &plain, world.now())
             .await
             .expect("a plain form works");
     }
-    let refused = request_link(&world.store, &world.config, &known, &plain, world.now()).await;
+    let refused = request_link(&world.store, &NoHumanCheck, &world.config, &known, &plain, world.now()).await;
     assert!(matches!(refused, Err(PrivacyError::RateLimited(_))), "{refused:?}");
 
     let challenge = proof::next_challenge(&world.store, &world.config, "192.0.2.77", world.clock.timestamp())
         .await
         .unwrap();
     let solution = proof::solve(&challenge).unwrap();
-    let proven = Asker { source_ip: "192.0.2.77", proof: Some(&solution) };
-    request_link(&world.store, &world.config, &known, &proven, world.now())
+    let proven = Evidence { remote_ip: "192.0.2.77", proof_of_work: Some(&solution), turnstile: None };
+    request_link(&world.store, &NoHumanCheck, &world.config, &known, &proven, world.now())
         .await
         .expect("with a proof, the full limit");
-    let replayed = request_link(&world.store, &world.config, &known, &proven, world.now()).await;
+    let replayed =
+        request_link(&world.store, &NoHumanCheck, &world.config, &known, &proven, world.now()).await;
     assert!(matches!(replayed, Err(PrivacyError::Proof(ProofError::Used))), "{replayed:?}");
 }
 
@@ -918,8 +923,8 @@ async fn a_sign_in_links_page_says_whose_center_it_opens_and_a_forged_link_says_
     let world = World::new();
     world.submit("contact-us", &[("name", NAME), ("email", ADDRESS), ("message", "Hi")]).await;
     let known = Email::parse("email", ADDRESS).unwrap();
-    let asker = Asker { source_ip: "192.0.2.90", proof: None };
-    request_link(&world.store, &world.config, &known, &asker, world.now()).await.unwrap();
+    let asker = Evidence::none("192.0.2.90");
+    request_link(&world.store, &NoHumanCheck, &world.config, &known, &asker, world.now()).await.unwrap();
     let (_, token) = token_mailed(&world, "signin-");
     let (local, domain) = ADDRESS.split_once('@').unwrap();
     let masked = format!("{}•••@{domain}", &local[..1]);

@@ -47,6 +47,8 @@ pub struct World {
     pub mail: MemoryMail,
     pub cvs: MemoryCvObjects,
     pub provider: MemoryPaymentProvider,
+    /// Cloudflare Turnstile, off: the proof of work alone (the tests of Turnstile give their own).
+    pub humans: steward_core::domain::forms::proof::NoHumanCheck,
 }
 
 impl World {
@@ -63,6 +65,7 @@ impl World {
             cvs: MemoryCvObjects::new(),
             provider: MemoryPaymentProvider::new(),
             config,
+            humans: steward_core::domain::forms::proof::NoHumanCheck,
         }
     }
 
@@ -108,7 +111,7 @@ impl World {
             client,
             idempotency_key: idempotency_key.map(|key| IdempotencyKey::parse("key", key).expect("a key")),
         };
-        submit_form(&self.store, &self.config, &self.catalogue, command).await
+        submit_form(&self.store, &self.humans, &self.config, &self.catalogue, command).await
     }
 
     /// Submits a form that must be stored, and answers its receipt.

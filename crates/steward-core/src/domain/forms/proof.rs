@@ -9,6 +9,8 @@
 //! harder ones. Forms work without it too (a plain HTML form has no script to solve it), under
 //! stricter limits (`forms::submit`).
 
+use std::future::Future;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -22,6 +24,8 @@ use crate::time::Timestamp;
 
 /// The form field (and JSON member) that carries a solved challenge, as ALTCHA's widget names it.
 pub const FIELD: &str = "altcha";
+/// The field Cloudflare Turnstile's widget fills in, where a deployment turns Turnstile on.
+pub const TURNSTILE_FIELD: &str = "cf-turnstile-response";
 /// How long a challenge can be solved and used.
 pub const CHALLENGE_SECONDS: i64 = 600;
 /// The easiest challenge's range: a browser tries half of it on average, a fraction of a second.
@@ -102,6 +106,9 @@ pub enum ProofError {
     Expired,
     #[error("the challenge was used already")]
     Used,
+    /// Cloudflare Turnstile, turned on, said no.
+    #[error("Turnstile did not vouch for the sender")]
+    TurnstileRefused,
 }
 
 #[derive(Deserialize)]
@@ -158,6 +165,47 @@ pub async fn next_challenge(
     Ok(challenge(&key, difficulty(asked), now.epoch_seconds()))
 }
 
+/// A third party's check that a person sent a form (Cloudflare Turnstile, `adapters::turnstile`),
+/// which a deployment may turn on beside the proof of work. The port.
+pub trait HumanCheck {
+    /// Whether the check is turned on at all.
+    fn enabled(&self) -> bool;
+    /// Whether `token` shows a person solved the check, from `remote_ip`. The service being
+    /// unreachable is `StoreError::Unavailable`: the form is refused for now, not judged.
+    fn verify(&self, token: &str, remote_ip: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// No third-party check: forms show a person sent them by the proof of work alone.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHumanCheck;
+
+impl HumanCheck for NoHumanCheck {
+    fn enabled(&self) -> bool {
+        false
+    }
+
+    async fn verify(&self, _token: &str, _remote_ip: &str) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+}
+
+/// What a form carries to show a person sent it, and from where.
+#[derive(Debug, Clone, Copy)]
+pub struct Evidence<'a> {
+    pub remote_ip: &'a str,
+    /// A solved challenge ([`FIELD`]).
+    pub proof_of_work: Option<&'a str>,
+    /// A Turnstile token ([`TURNSTILE_FIELD`]), which counts only where Turnstile is on.
+    pub turnstile: Option<&'a str>,
+}
+
+impl<'a> Evidence<'a> {
+    /// A plain form from `remote_ip`, which carries neither.
+    pub fn none(remote_ip: &'a str) -> Self {
+        Self { remote_ip, proof_of_work: None, turnstile: None }
+    }
+}
+
 /// Why a form's proof of work did not let it in.
 #[derive(Debug, thiserror::Error)]
 pub enum SpendError {
@@ -167,17 +215,27 @@ pub enum SpendError {
     Store(#[from] StoreError),
 }
 
-/// Whether a form came with a proof of work: the one it carries is checked and spent before
-/// anything else is written, once per `event` (the same submission retried may carry it again;
-/// any other use is refused). `false`: it carries none, and is held to stricter limits.
+/// Whether a form showed a person sent it: the proof of work it carries is checked and spent
+/// before anything else is written, once per `event` (the same submission retried may carry it
+/// again; any other use is refused); without one, a Turnstile token where Turnstile is on.
+/// `false`: it carries neither, and is held to stricter limits.
 pub async fn spend(
     store: &impl RateLimiter,
+    humans: &impl HumanCheck,
     config: &Config,
-    payload: Option<&str>,
+    evidence: &Evidence<'_>,
     event: &str,
     now: i64,
 ) -> Result<bool, SpendError> {
-    let Some(payload) = payload else { return Ok(false) };
+    let Some(payload) = evidence.proof_of_work else {
+        return match evidence.turnstile {
+            Some(token) if humans.enabled() => match humans.verify(token, evidence.remote_ip).await? {
+                true => Ok(true),
+                false => Err(ProofError::TurnstileRefused.into()),
+            },
+            _ => Ok(false),
+        };
+    };
     let solved = check(&ProofKey::derived_from(&config.hash_key), payload, now)?;
     let lifetime = FixedWindow { start: solved.expires_at, end: solved.expires_at };
     if store.hit_once("proof", &solved.challenge, event, 1, lifetime).await? > 1 {
@@ -266,5 +324,32 @@ mod tests {
         let hard = challenge(&key(), difficulty(200), 0);
         assert_eq!(hard.maxnumber, HARDEST);
         assert_eq!(hard.algorithm, "SHA-256");
+    }
+
+    /// Turnstile as a test sets it: on, vouching for one token.
+    struct Vouching(&'static str);
+
+    impl HumanCheck for Vouching {
+        fn enabled(&self) -> bool {
+            true
+        }
+
+        async fn verify(&self, token: &str, _remote_ip: &str) -> Result<bool, StoreError> {
+            Ok(token == self.0)
+        }
+    }
+
+    #[tokio::test]
+    async fn turnstile_where_it_is_on_vouches_for_a_form_and_its_no_refuses_it() {
+        let config = crate::config::test_config();
+        let store = crate::adapters::memory::MemoryStore::new(config.hash_key.clone());
+        let with = |turnstile| Evidence { remote_ip: "192.0.2.1", proof_of_work: None, turnstile };
+        let on = Vouching("good");
+        assert!(spend(&store, &on, &config, &with(Some("good")), "e1", 0).await.unwrap());
+        let refused = spend(&store, &on, &config, &with(Some("bad")), "e2", 0).await;
+        assert!(matches!(refused, Err(SpendError::Refused(ProofError::TurnstileRefused))), "{refused:?}");
+        assert!(!spend(&store, &on, &config, &with(None), "e3", 0).await.unwrap(), "none: a plain form");
+        // Off, a token is no evidence at all.
+        assert!(!spend(&store, &NoHumanCheck, &config, &with(Some("good")), "e4", 0).await.unwrap());
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::domain::fields::FieldError;
 use crate::domain::forms::catalogue::{Catalogue, FormDefinition, Purpose};
-use crate::domain::forms::proof::{self, ProofError, SpendError};
+use crate::domain::forms::proof::{self, Evidence, HumanCheck, ProofError, SpendError};
 use crate::domain::forms::validation::{validate, FormInput, ValidForm};
 use crate::domain::ids::{FormId, IdempotencyKey, ProfileId, SubmissionId};
 use crate::domain::mail::confirmation::{confirmation_mail, may_send_confirmation};
@@ -127,6 +127,7 @@ impl From<SpendError> for SubmitError {
 
 pub async fn submit_form<S>(
     store: &S,
+    humans: &impl HumanCheck,
     config: &Config,
     catalogue: &Catalogue,
     command: SubmitCommand<'_>,
@@ -154,7 +155,12 @@ where
     // A solved challenge; none at all is a form without script (or a client that does not solve
     // one), held to stricter limits below.
     let now = client.received_at.epoch_seconds();
-    let proven = proof::spend(store, config, input.first(proof::FIELD), &this_request, now).await?;
+    let evidence = Evidence {
+        remote_ip: &client.source_ip,
+        proof_of_work: input.first(proof::FIELD),
+        turnstile: input.first(proof::TURNSTILE_FIELD),
+    };
+    let proven = proof::spend(store, humans, config, &evidence, &this_request, now).await?;
 
     let limits = config.rate_limits;
     let window = FixedWindow::containing(client.received_at, limits.window);

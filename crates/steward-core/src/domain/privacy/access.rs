@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::domain::fields::Email;
-use crate::domain::forms::proof::{self, ProofError, SpendError};
+use crate::domain::forms::proof::{self, Evidence, HumanCheck, ProofError, SpendError};
 use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
 use crate::domain::mail::recipients::{may_mail, MailPurpose};
@@ -35,13 +35,6 @@ pub struct SignInLink {
 }
 /// How long a session lasts.
 pub const SESSION_MINUTES: i64 = 30;
-
-/// Who asks for a sign-in link: from where, and with what proof of work (`forms::proof`).
-#[derive(Debug, Clone, Copy)]
-pub struct Asker<'a> {
-    pub source_ip: &'a str,
-    pub proof: Option<&'a str>,
-}
 
 /// A privacy-center session as kept: in its person's partition, so that erasing them ends it,
 /// until it expires or is ended (signing out, an address change). Its token names it; a token
@@ -143,9 +136,10 @@ pub enum PrivacyError {
 /// sent keeps working a while longer, so a flood neither fills the inbox nor locks its owner out.
 pub async fn request_link<S>(
     store: &S,
+    humans: &impl HumanCheck,
     config: &Config,
     email: &Email,
-    asker: &Asker<'_>,
+    asker: &Evidence<'_>,
     now: i64,
 ) -> Result<(), PrivacyError>
 where
@@ -159,11 +153,11 @@ where
     // A form that sends mail: a solved challenge, or a third of the limit without one (a plain
     // HTML form); one that does not hold changes nothing.
     let proven =
-        proof::spend(store, config, asker.proof, &this_request, now).await.map_err(|err| match err {
+        proof::spend(store, humans, config, asker, &this_request, now).await.map_err(|err| match err {
             SpendError::Refused(refused) => PrivacyError::Proof(refused),
             SpendError::Store(err) => PrivacyError::Store(err),
         })?;
-    let ip = config.hash_key.pseudonym("rate-ip", asker.source_ip);
+    let ip = config.hash_key.pseudonym("rate-ip", asker.remote_ip);
     let mut limited = vec![("privacy-ip", config.rate_limits.per_ip)];
     if !proven {
         limited.insert(0, ("privacy-ip-unproven", (config.rate_limits.per_ip / 3).max(1)));
