@@ -121,9 +121,9 @@ test: setup setup-iam setup-e2e setup-schemathesis lint template-lint build
 	awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "all tests: %d passed, %d failed\n", passed, failed }' $(CARGO_TARGET_DIR)/test-output.log; \
 	exit $$status
 
-## load: the bounded load test at full size (2000 submissions at 8/s); figures in $(CARGO_TARGET_DIR)/load-report.json
+## load: the bounded load test at full size (2000 submissions at 5/s); figures in $(CARGO_TARGET_DIR)/load-report.json
 load: setup setup-iam build
-	LOAD_REQUESTS=2000 LOAD_RATE=8 cargo test -p steward-blackbox --test load -- --nocapture
+	LOAD_REQUESTS=2000 LOAD_RATE=5 cargo test -p steward-blackbox --test load -- --nocapture
 
 ## bench: release zips of every function and of an empty lambda_http one (cargo lambda), then their
 ## sizes, cold starts against the local Runtime API, warm latency, peak memory, DynamoDB units and

@@ -22,7 +22,8 @@ async fn given_a_fixed_rate_of_form_submissions_then_none_fails_and_the_figures_
     // Read when this binary's stack starts, on its first use below.
     std::env::set_var("STEWARD_STACK_SET", "LOCAL_SCHEDULE_SECONDS_RetentionFunction=3600");
     let requests = setting("LOAD_REQUESTS", 600);
-    let rate = setting("LOAD_RATE", 8);
+    // 5/s: what the local stack sustains with idempotent rate counters (docs/local-stack.md).
+    let rate = setting("LOAD_RATE", 5);
     let url = stack().url("/forms/contact-us");
     let run = uuid::Uuid::new_v4().simple().to_string();
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));

@@ -27,7 +27,17 @@ pub async fn load_env(aws: &SdkConfig) -> Result<Env<impl Fn(&str) -> Option<Str
 /// The names and values of the secrets `ids` (comma-separated ARNs or names), later ones winning.
 /// They are read concurrently: a cold start waits for one round trip, not one per secret.
 pub async fn read_secrets(aws: &SdkConfig, ids: &str) -> Result<HashMap<String, String>, ConfigError> {
-    let client = aws_sdk_secretsmanager::Client::new(aws);
+    // A cold start reads a few secrets at once, before any request is answered: each read may
+    // take longer than a request's own calls (Lambda's init phase has 10 s), so that a busy
+    // moment does not fail the start.
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .operation_attempt_timeout(std::time::Duration::from_secs(4))
+        .operation_timeout(std::time::Duration::from_secs(8))
+        .build();
+    let client = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(aws).timeout_config(timeouts).build(),
+    );
     let ids: Vec<&str> = ids.split(',').map(str::trim).filter(|id| !id.is_empty()).collect();
     let answers =
         futures_util::future::join_all(ids.iter().map(|id| client.get_secret_value().secret_id(*id).send()))

@@ -271,8 +271,8 @@ async fn expired_submissions_are_swept_and_the_profile_goes_with_the_last_of_the
     assert_eq!(report.items.get("submission"), Some(&1), "contact-us keeps a year");
     assert_eq!(
         report.items.get("rate_counter"),
-        Some(&5),
-        "one window's counters, per address, per IP and per IP without a proof of work, and the address's day and its confirmation mails"
+        Some(&4),
+        "one window's counters, per address and per IP, and the address's day and its confirmation mails"
     );
     assert_eq!(report.items.get("outbox_sent"), Some(&1));
     assert_eq!(report.profiles, 0, "the newsletter signup is still kept");

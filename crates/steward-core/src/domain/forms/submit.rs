@@ -167,19 +167,17 @@ where
     let ip_key = config.hash_key.pseudonym("rate-ip", &client.source_ip);
     let email_key = config.hash_key.pseudonym("rate-email", data.email.normalized());
     let day = FixedWindow::containing(client.received_at, Duration::from_secs(86_400));
-    let mut limited = vec![
-        ("ip", &ip_key, limits.per_ip, window),
-        ("email", &email_key, limits.per_email, window),
-        ("email-day", &email_key, limits.per_email_per_day, day),
+    // Without a proof of work, a third of what an address may send with one, on the same counter
+    // (one write per limit and submission: each costs a write unit, and a flood pays for them).
+    let ip_allowed = if proven { limits.per_ip } else { (limits.per_ip / 3).max(1) };
+    let limited = [
+        ("ip", &ip_key, limits.per_ip, ip_allowed, window),
+        ("email", &email_key, limits.per_email, limits.per_email, window),
+        ("email-day", &email_key, limits.per_email_per_day, limits.per_email_per_day, day),
     ];
-    if !proven {
-        // Without a proof of work, a third of what an address may send with one; counted first,
-        // so that what it refuses uses up nothing of the address's whole limit.
-        limited.insert(0, ("ip-unproven", &ip_key, (limits.per_ip / 3).max(1), window));
-    }
-    for (scope, subject, limit, window) in limited {
-        let count = store.hit_once(scope, subject, &this_request, limit, window).await?;
-        if count > limit {
+    for (scope, subject, kept, allowed, window) in limited {
+        let count = store.hit_once(scope, subject, &this_request, kept, window).await?;
+        if count > allowed {
             tracing::info!(form = form.id.as_str(), scope, "rate limit reached");
             return Err(SubmitError::RateLimited { retry_after: window.remaining_after(client.received_at) });
         }

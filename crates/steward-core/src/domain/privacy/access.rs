@@ -158,14 +158,11 @@ where
             SpendError::Store(err) => PrivacyError::Store(err),
         })?;
     let ip = config.hash_key.pseudonym("rate-ip", asker.remote_ip);
-    let mut limited = vec![("privacy-ip", config.rate_limits.per_ip)];
-    if !proven {
-        limited.insert(0, ("privacy-ip-unproven", (config.rate_limits.per_ip / 3).max(1)));
-    }
-    for (scope, limit) in limited {
-        if store.hit_once(scope, &ip, &this_request, limit, window).await? > limit {
-            return Err(PrivacyError::RateLimited(Duration::from_secs((window.end - now).max(1) as u64)));
-        }
+    // Without a proof of work, a third of what an address may ask with one, on the same counter.
+    let kept = config.rate_limits.per_ip;
+    let allowed = if proven { kept } else { (kept / 3).max(1) };
+    if store.hit_once("privacy-ip", &ip, &this_request, kept, window).await? > allowed {
+        return Err(PrivacyError::RateLimited(Duration::from_secs((window.end - now).max(1) as u64)));
     }
     // Counted for every request, known address or not: the same writes.
     let nonce = uuid::Uuid::new_v4().simple().to_string();
