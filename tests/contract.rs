@@ -58,6 +58,11 @@ async fn the_dynamodb_store_keeps_the_payments_contract() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dynamodb_store_keeps_the_sign_in_contract() {
+    contract::sign_in_contract(&store(), later()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn campaign_mail_queued_before_campaigns_had_their_own_queue_still_goes_out_once() {
     use aws_sdk_dynamodb::types::AttributeValue;
     use steward_core::adapters::dynamodb::keys;

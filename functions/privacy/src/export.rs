@@ -25,7 +25,13 @@ pub async fn confirmation_page(app: &App, request: &Request) -> Result<Response<
     export_confirmation(&app.config, &token, app.clock.now()).map_err(rights_problem)?;
     Ok(respond::html(
         200,
-        pages::confirm_link("Send a copy of your data", "/privacy/export/confirm", &token, "Send my data"),
+        pages::confirm_link(
+            "Send a copy of your data",
+            None,
+            "/privacy/export/confirm",
+            &token,
+            "Send my data",
+        ),
     ))
 }
 
@@ -43,7 +49,13 @@ pub async fn download_page(app: &App, request: &Request) -> Result<Response<Body
     export_download_link(&app.config, &token, app.clock.now()).map_err(rights_problem)?;
     Ok(respond::html(
         200,
-        pages::confirm_link("Personal data shared with you", "/privacy/export", &token, "Download the data"),
+        pages::confirm_link(
+            "Personal data shared with you",
+            None,
+            "/privacy/export",
+            &token,
+            "Download the data",
+        ),
     ))
 }
 

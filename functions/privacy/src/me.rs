@@ -197,7 +197,13 @@ pub async fn email_confirmation_page(request: &Request) -> Result<Response<Body>
     let token = query(request, "token").ok_or_else(missing_token)?;
     Ok(respond::html(
         200,
-        pages::confirm_link("Confirm your new address", "/privacy/email/confirm", &token, "Use this address"),
+        pages::confirm_link(
+            "Confirm your new address",
+            None,
+            "/privacy/email/confirm",
+            &token,
+            "Use this address",
+        ),
     ))
 }
 

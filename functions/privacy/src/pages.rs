@@ -9,12 +9,14 @@ use steward_core::http::page::{escape, layout};
 /// The fields the correction form shows.
 const CORRECTABLE_FIELDS: [&str; 7] = ["name", "email", "phone", "job_title", "company", "country", "state"];
 
-/// A page with one button, for links in mail: opening it uses nothing, the button does.
-pub fn confirm_link(title: &str, action: &str, token: &str, button: &str) -> String {
+/// A page with one button, for links in mail: opening it uses nothing, the button does. `about`
+/// says what the button acts on (whose center, which address), before anyone presses it.
+pub fn confirm_link(title: &str, about: Option<&str>, action: &str, token: &str, button: &str) -> String {
+    let about = about.map(|text| format!("<p>{}</p>", escape(text))).unwrap_or_default();
     layout(
         title,
         &format!(
-            r#"<h1>{title}</h1><form method="post" action="{action}"><input type="hidden" name="token" value="{token}"><button type="submit">{button}</button></form>"#,
+            r#"<h1>{title}</h1>{about}<form method="post" action="{action}"><input type="hidden" name="token" value="{token}"><button type="submit">{button}</button></form>"#,
             title = escape(title),
             action = escape(action),
             token = escape(token),
@@ -25,20 +27,12 @@ pub fn confirm_link(title: &str, action: &str, token: &str, button: &str) -> Str
 
 /// A sign-in link's page: whose privacy center it opens, and the button that opens it.
 pub fn sign_in_link(token: &str, whose: Option<&str>) -> String {
-    let whose = match whose {
-        Some(address) => format!(
-            "<p>This link opens the privacy center of <strong>{}</strong>. If that is not your address, close this page: someone else sent you their link.</p>",
-            escape(address)
-        ),
-        None => String::new(),
-    };
-    layout(
-        "Open your privacy center",
-        &format!(
-            r#"<h1>Open your privacy center</h1>{whose}<form method="post" action="/privacy/session"><input type="hidden" name="token" value="{}"><button type="submit">Continue</button></form>"#,
-            escape(token),
-        ),
-    )
+    let about = whose.map(|address| {
+        format!(
+            "This link opens the privacy center of {address}. If that is not your address, close this page: someone else sent you their link."
+        )
+    });
+    confirm_link("Open your privacy center", about.as_deref(), "/privacy/session", token, "Continue")
 }
 
 fn notice(code: &str) -> &'static str {

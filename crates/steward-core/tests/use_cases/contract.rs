@@ -41,6 +41,11 @@ async fn the_memory_store_keeps_the_payments_contract() {
 }
 
 #[tokio::test]
+async fn the_memory_store_keeps_the_sign_in_contract() {
+    contract::sign_in_contract(&store(), MemoryClock::START).await;
+}
+
+#[tokio::test]
 async fn the_contracts_hold_on_a_table_already_in_use() {
     // Every contract makes its own ids: run twice on one table, as on the shared local stack.
     let store = store();

@@ -72,6 +72,7 @@ impl PrivacyStore for DynamoStore {
 
     async fn issue_sign_in(
         &self,
+        address: &Email,
         link: &SignInLink,
         mail: Option<&OutboxMessage>,
         now: i64,
@@ -85,9 +86,26 @@ impl PrivacyStore for DynamoStore {
             item.insert(keys::TTL.into(), n(link.token_expires_at));
             item
         };
-        let mut writes = vec![TransactWriteItem::builder()
-            .put(self.put_if_absent(item(&link.profile_id, &link.nonce))?)
-            .build()];
+        // The address must still be the link's person's: an erasure that ran since the lookup
+        // deleted the profile, and its sweep of the partition may already be over. For an
+        // address no one holds, the same check, that no one does.
+        let (pk, sk) = keys::profile_by_email(&self.email_pseudonym(address.normalized()));
+        let holder = ConditionCheck::builder().table_name(&self.table).set_key(Some(key(pk, sk)));
+        let holder = built(
+            match mail {
+                Some(_) => holder
+                    .condition_expression("profile_id = :pid")
+                    .expression_attribute_values(":pid", s(&link.profile_id)),
+                None => holder.condition_expression("attribute_not_exists(pk)"),
+            }
+            .build(),
+        )?;
+        let mut writes = vec![
+            TransactWriteItem::builder().condition_check(holder).build(),
+            TransactWriteItem::builder()
+                .put(self.put_if_absent(item(&link.profile_id, &link.nonce))?)
+                .build(),
+        ];
         match mail {
             Some(message) => writes.extend(self.enqueue_items(message, now)?),
             None => {
@@ -105,6 +123,8 @@ impl PrivacyStore for DynamoStore {
                 );
             }
         }
+        // Refused: erased meanwhile (or the address came to be held): nothing is kept or sent,
+        // and the answer is the same.
         self.transact(writes).await?;
         Ok(())
     }

@@ -24,9 +24,11 @@ use crate::domain::payments::{
     InvoiceStatus, PaymentKind, PaymentRecord, PaymentRef, PaymentStatus, PaymentStore, PaymentUpdate,
     SeatHold,
 };
+use crate::domain::privacy::access::{PrivacyStore, Session, SignInLink};
+use crate::domain::privacy::erasure::{erase, ErasureReason, ErasureStore};
 use crate::domain::privacy::limits::LimitStore;
 
-use super::timestamp;
+use super::{timestamp, MemoryCvObjects};
 
 /// An id no other run has used.
 fn unique(label: &str) -> String {
@@ -328,6 +330,66 @@ where
         .expect("a profile");
     assert!(none.topics.is_empty() && none.pending.is_empty(), "removing is instant");
     assert!(!store.may_receive(&person.id, "cloud").await.unwrap());
+}
+
+/// Sign-in links: a link is kept only while its person is: one issued after an erasure read the
+/// profile (the lookup came first, the erasure then ran to the end) leaves nothing behind, opens
+/// nothing and owes no mail. Before the erasure, a link opens a session once.
+pub async fn sign_in_contract<S>(store: &S, now: i64)
+where
+    S: SubmissionStore + PrivacyStore + ErasureStore + OutboxStore,
+{
+    let email = format!("{}@example.com", unique("signin"));
+    let address = Email::parse("email", &email).expect("a valid address");
+    let (person, _) =
+        store.store_submission(&submission(&email, SubmissionId::new_random(), now, &[])).await.unwrap();
+    let link = |nonce: &str| SignInLink {
+        profile_id: person.id.clone(),
+        nonce: nonce.to_owned(),
+        issued_at: now,
+        valid_until: now + 900,
+        token_expires_at: now + 7200,
+    };
+    let mail = |id: &str| OutboxMessage {
+        id: id.to_owned(),
+        kind: MailKind::Transactional,
+        to: email.clone(),
+        profile_id: person.id.clone(),
+        subject: "Contract".into(),
+        template: "privacy_link".into(),
+        values: serde_json::json!({"link_url": "https://example.com/l", "minutes": 15}),
+        topic: None,
+        unsubscribe_url: None,
+        unsubscribe_mailto: None,
+    };
+    let session = || Session { profile_id: person.id.clone(), id: unique("session"), expires_at: now + 1800 };
+
+    let before = unique("before");
+    let before_mail = unique("signin-mail");
+    store.issue_sign_in(&address, &link(&before), Some(&mail(&before_mail)), now).await.unwrap();
+    assert!(is_due(store, &before_mail, now).await, "a link to a person held is mailed");
+    assert!(store.consume_sign_in(&before, &session(), now).await.unwrap(), "and opens a session");
+    assert!(!store.consume_sign_in(&before, &session(), now).await.unwrap(), "once");
+
+    erase(store, &MemoryCvObjects::new(), None, &person.id, ErasureReason::Request, now)
+        .await
+        .unwrap()
+        .expect("the person was held");
+    let after = unique("after");
+    let after_mail = unique("signin-mail");
+    store.issue_sign_in(&address, &link(&after), Some(&mail(&after_mail)), now).await.unwrap();
+    assert!(!is_due(store, &after_mail, now).await, "no link is mailed for a person erased meanwhile");
+    assert!(!store.consume_sign_in(&after, &session(), now).await.unwrap(), "and such a link opens nothing");
+    assert!(
+        store.leftovers(&person.id).await.unwrap().is_empty(),
+        "nothing is left in the person's partition"
+    );
+
+    // An address no one holds gets a link to no one: the same answer, nothing to open.
+    let stranger =
+        Email::parse("email", &format!("{}@example.com", unique("stranger"))).expect("a valid address");
+    let nobody = SignInLink { profile_id: ProfileId::new_random(), ..link(&unique("nobody")) };
+    store.issue_sign_in(&stranger, &nobody, None, now).await.unwrap();
 }
 
 pub async fn outbox_contract<S: OutboxStore>(store: &S, now: i64) {

@@ -49,19 +49,27 @@ impl PrivacyStore for MemoryStore {
 
     async fn issue_sign_in(
         &self,
+        address: &Email,
         link: &SignInLink,
         mail: Option<&OutboxMessage>,
         now: i64,
     ) -> Result<(), StoreError> {
-        self.run("issue_sign_in", |table| {
+        let profile_key = keys::profile_by_email(&self.email_pseudonym(address.normalized()));
+        let held = self.run("issue_sign_in", |table| {
+            // Only while the address is still the link's person's (an erasure may have run since
+            // the lookup); a link to no one is kept as the DynamoDB store keeps it.
+            let holder = table.get(&profile_key).and_then(|p| text(p, "profile_id"));
+            if mail.is_some() && holder.as_deref() != Some(link.profile_id.as_str()) {
+                return Ok(false);
+            }
             let mut item = stamped("sign_in");
             item.insert("valid_until".into(), link.valid_until.into());
             item.insert("issued_at".into(), link.issued_at.into());
             item.insert(keys::TTL.into(), link.token_expires_at.into());
             table.insert(keys::sign_in(&link.profile_id, &link.nonce), item);
-            Ok(())
+            Ok(true)
         })?;
-        if let Some(message) = mail {
+        if let Some(message) = mail.filter(|_| held) {
             self.enqueue(message, now).await?;
         }
         Ok(())

@@ -61,11 +61,13 @@ pub trait PrivacyStore {
         &self,
         email: &Email,
     ) -> impl Future<Output = Result<Option<KnownAddress>, StoreError>> + Send;
-    /// Keeps a sign-in link and owes the mail that carries it, in one transaction. With no mail
-    /// (an unknown address), it makes the same writes for a link to no one, so that the answer
-    /// costs the same whoever asked.
+    /// Keeps a sign-in link and owes the mail that carries it, in one transaction, only while the
+    /// address still belongs to the link's person: an erasure that ran since the lookup leaves
+    /// no link behind and no mail owed. With no mail (an unknown address), it makes the same
+    /// writes for a link to no one, so that the answer costs the same whoever asked.
     fn issue_sign_in(
         &self,
+        address: &Email,
         link: &SignInLink,
         mail: Option<&OutboxMessage>,
         now: i64,
@@ -181,7 +183,7 @@ where
     let Some(KnownAddress { profile_id, email: held }) = known else {
         let nobody = ProfileId::new_random();
         if may_send {
-            store.issue_sign_in(&link(&nobody), None, now).await?;
+            store.issue_sign_in(email, &link(&nobody), None, now).await?;
         } else {
             store.extend_sign_in(&nobody, now + LINK_MINUTES * 60, now).await?;
         }
@@ -208,7 +210,7 @@ where
             "link_url": format!("{}/privacy/session?token={token}", links.public_api_url),
         }),
     );
-    store.issue_sign_in(&link, Some(&message), now).await?;
+    store.issue_sign_in(email, &link, Some(&message), now).await?;
     tracing::info!(profile_id = %profile_id, "privacy link sent");
     Ok(())
 }
