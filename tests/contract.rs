@@ -81,7 +81,6 @@ async fn campaign_mail_queued_before_campaigns_had_their_own_queue_still_goes_ou
         values: serde_json::json!({"paragraphs": ["x"]}),
         topic: Some("cloud".into()),
         unsubscribe_url: None,
-        unsubscribe_mailto: None,
     };
     // As the dispatcher before this change queued it: in the one OUTBOX partition.
     let item = std::collections::HashMap::from([

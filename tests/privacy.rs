@@ -660,12 +660,8 @@ impl OutboxStore for FailingDeletes {
 async fn given_an_erasure_interrupted_half_way_then_asking_again_completes_it() {
     let person = everything_person().await;
     let session = session_for(&person.email).await;
-    let links = steward_core::config::MailLinks {
-        public_api_url: stack().api.clone(),
-        organisation: "WSO2".into(),
-        policy_url: "https://example.com/policy".into(),
-        unsubscribe_mailto: "mailto:unsubscribe@example.com".into(),
-    };
+    let links =
+        steward_core::config::MailLinks { public_api_url: stack().api.clone(), organisation: "WSO2".into() };
     let interrupted = erase(
         &FailingDeletes(local_store()),
         &local_cvs(),

@@ -311,3 +311,45 @@ fn given_every_function_then_it_may_read_exactly_the_secrets_it_is_told_to_read(
     }
     assert!(functions >= 10, "{functions} functions found");
 }
+
+/// A deployment sends what its template says, never a default written for somewhere else: every
+/// setting a function reads by name is set in its template block (or comes from its secrets), and
+/// nothing the template deploys names a placeholder domain.
+#[test]
+fn given_the_template_then_every_setting_a_function_reads_is_set_and_none_is_a_placeholder() {
+    let template = template();
+    let blocks = blocks(&template);
+    // Read from Secrets Manager (SECRET_IDS), not from the block's variables.
+    let from_secrets = ["HASH_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRETS", "TURNSTILE_SECRET_KEY"];
+    let functions = std::fs::read_dir(steward_blackbox::root().join("functions")).unwrap();
+    let mut checked = 0;
+    for dir in functions.map(|entry| entry.unwrap().path()) {
+        let binary = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let main = std::fs::read_to_string(dir.join("src/main.rs")).unwrap();
+        let block = blocks
+            .iter()
+            .find(|b| b.iter().any(|l| l.trim() == format!("Binary: {binary}")))
+            .unwrap_or_else(|| panic!("no template resource builds {binary}"));
+        let mut names: Vec<&str> = ["env.required(\"", "env.optional(\""]
+            .iter()
+            .flat_map(|call| main.split(call).skip(1).filter_map(|rest| rest.split('"').next()))
+            .collect();
+        if main.contains("Config::from_env") {
+            names.extend(["TABLE_NAME", "ALLOWED_ORIGINS", "SITE_URL", "POLICY_VERSION", "PUBLIC_API_URL"]);
+        }
+        for name in names.into_iter().filter(|n| !from_secrets.contains(n)) {
+            assert!(
+                block.iter().any(|l| l.trim_start().starts_with(&format!("{name}:"))),
+                "{binary} reads {name}, which its template block does not set"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "{checked} functions checked");
+    for line in template.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        let line = line.to_ascii_lowercase();
+        for placeholder in ["example.com", "example.org", "example.net", "changeme", "placeholder"] {
+            assert!(!line.contains(placeholder), "the template would ship a placeholder: {line}");
+        }
+    }
+}

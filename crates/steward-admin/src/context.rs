@@ -44,15 +44,6 @@ pub struct Settings {
     public_api_url: Option<String>,
     #[arg(long, global = true, env = "ORGANISATION_NAME", default_value = "WSO2")]
     organisation: String,
-    #[arg(long, global = true, env = "POLICY_URL", default_value = "https://wso2.com/privacy-policy")]
-    policy_url: String,
-    #[arg(
-        long,
-        global = true,
-        env = "UNSUBSCRIBE_MAILTO",
-        default_value = "mailto:unsubscribe@example.com?subject=unsubscribe"
-    )]
-    unsubscribe_mailto: String,
 }
 
 pub struct Context {
@@ -180,8 +171,6 @@ impl Context {
                 .clone()
                 .ok_or("give --public-api-url (PUBLIC_API_URL): mail carries links to it")?,
             organisation: self.settings.organisation.clone(),
-            policy_url: self.settings.policy_url.clone(),
-            unsubscribe_mailto: self.settings.unsubscribe_mailto.clone(),
         })
     }
 

@@ -54,6 +54,8 @@ pub struct Config {
     pub allowed_origins: Vec<Origin>,
     /// The public site; `{site}` in the form catalogue's URLs stands for it.
     pub site_url: String,
+    /// The privacy policy on the site, which every page links to.
+    pub policy_url: String,
     /// The effective date of the privacy policy in force, stored with every consent.
     pub policy_version: String,
     /// Keys pseudonyms (rate-limit counters) so that stored keys reveal no email or IP address.
@@ -77,9 +79,11 @@ pub struct MailLinks {
     /// Where `/unsubscribe`, `/preferences` and `/subscriptions/confirm` are served.
     pub public_api_url: String,
     pub organisation: String,
-    pub policy_url: String,
-    /// The mailto fallback of List-Unsubscribe.
-    pub unsubscribe_mailto: String,
+}
+
+/// The privacy policy every page and mail links to: on the company site, where visitors read it.
+pub fn policy_url(site_url: &str) -> String {
+    format!("{}/privacy-policy", site_url.trim_end_matches('/'))
 }
 
 /// Reads typed values from an environment, naming the variable in every error.
@@ -146,10 +150,11 @@ impl Config {
                 reason: "must be at least 16 characters".into(),
             });
         }
-        let policy_url = env.optional("POLICY_URL").unwrap_or_else(|| format!("{site_url}/privacy-policy"));
+        let policy_url = policy_url(&site_url);
         Ok(Self {
             table_name: env.required("TABLE_NAME")?,
             allowed_origins: env.origins("ALLOWED_ORIGINS")?,
+            policy_url,
             site_url,
             policy_version: env.required("POLICY_VERSION")?,
             hash_key: SecretKey::new(hash_key.into_bytes()),
@@ -160,10 +165,6 @@ impl Config {
             links: MailLinks {
                 public_api_url: env.required("PUBLIC_API_URL")?.trim_end_matches('/').to_owned(),
                 organisation: env.optional("ORGANISATION_NAME").unwrap_or_else(|| "WSO2".to_owned()),
-                policy_url,
-                unsubscribe_mailto: env
-                    .optional("UNSUBSCRIBE_MAILTO")
-                    .unwrap_or_else(|| "mailto:unsubscribe@example.com?subject=unsubscribe".to_owned()),
             },
             rate_limits: RateLimits {
                 window: Duration::from_secs(env.number("RATE_LIMIT_WINDOW_SECONDS", 600)?.max(1)),

@@ -13,6 +13,24 @@ use steward_core::secret::SecretKey;
 
 mod handler;
 
+/// The mailbox List-Unsubscribe offers beside its one-click URL: none when the template leaves it
+/// empty, and only a `mailto:` address otherwise.
+fn unsubscribe_mailto(value: Option<String>) -> Result<Option<String>, String> {
+    match value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(mailto)
+            if mailto.starts_with("mailto:")
+                && mailto.contains('@')
+                && !mailto.contains(['<', '>', ',', ' ']) =>
+        {
+            Ok(Some(mailto))
+        }
+        Some(_) => {
+            Err("UNSUBSCRIBE_MAILTO must be a mailto: URI (mailto:unsubscribe@your-domain), or empty".into())
+        }
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     steward_core::telemetry::init();
@@ -28,7 +46,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             configuration_set: env.optional("SES_CONFIGURATION_SET"),
         },
         templates: Templates::default(),
-        from: Sender { name: env.required("MAIL_FROM_NAME")?, address: env.required("MAIL_FROM_ADDRESS")? },
+        from: Sender {
+            name: env.required("MAIL_FROM_NAME")?,
+            address: env.required("MAIL_FROM_ADDRESS")?,
+            // Every mail's footer, whoever queued it (a function or an operator's campaign).
+            policy_url: steward_core::config::policy_url(&env.required("SITE_URL")?),
+            unsubscribe_mailto: unsubscribe_mailto(env.optional("UNSUBSCRIBE_MAILTO"))?,
+        },
         pace: Pace {
             batch: env.number("MAIL_BATCH", 200)? as usize,
             per_second: env.number("MAIL_SEND_RATE_PER_SECOND", 10)? as u32,

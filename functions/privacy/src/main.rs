@@ -25,7 +25,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let mut config = Config::from_env(&env)?.requiring(&[KeyFamily::PrivacyCenter])?;
     // The privacy center's own pages post to it from the API's origin.
     config.allowed_origins.push(Origin::parse(&config.links.public_api_url)?);
-    steward_core::http::page::set_identity(&config.links.organisation, &config.links.policy_url);
+    steward_core::http::page::set_identity(&config.links.organisation, &config.policy_url);
     let catalogue = Catalogue::load(BUILT_IN, &config)?;
     let store = DynamoStore::metered(&aws, &config.table_name, config.hash_key.clone(), clock.clone());
     // Path-style addressing: the bucket name stays out of the host, which local endpoints need.

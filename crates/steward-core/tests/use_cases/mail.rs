@@ -9,7 +9,7 @@ use steward_core::domain::ids::ProfileId;
 use steward_core::domain::mail::campaign::{
     queue_campaign, Campaign, CampaignProgress, Finished, SubscriberStore,
 };
-use steward_core::domain::mail::outbox::MarketingConsent;
+use steward_core::domain::mail::outbox::{MarketingConsent, Sender};
 use steward_core::domain::mail::preferences::{
     choose_topics, confirm_subscription, ChangeSource, ClickEvidence, Confirmed, PreferenceChange,
     PreferenceStore, PreferencesError, SuppressionStore,
@@ -102,6 +102,47 @@ async fn a_confirmed_subscriber_gets_the_campaign_once_with_a_one_click_unsubscr
     let news = sent.iter().find(|m| m.raw.contains("News about the cloud")).expect("the campaign");
     assert!(news.raw.contains("List-Unsubscribe: <https://api.example.com/unsubscribe?token="));
     assert!(news.raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+}
+
+#[tokio::test]
+async fn every_mail_carries_the_deployments_own_links_whoever_queued_it() {
+    let world = World::new();
+    subscriber(&world, "ana", "cloud").await;
+    queue(&world, &campaign("cloud")).await;
+    // The campaign was queued by an operator's tool; the confirmation by a function: the
+    // dispatcher's settings (the template's) decide the footer and the unsubscribe mailbox.
+    let deployed = Sender {
+        name: "WSO2".into(),
+        address: "no-reply@example.com".into(),
+        policy_url: "https://policy.example/privacy".into(),
+        unsubscribe_mailto: None,
+    };
+    assert_eq!(world.dispatch_from(&deployed).await.sent, 2);
+    let sent = world.mail.sent_to(&email("ana"));
+    for mail in &sent {
+        assert!(
+            mail.raw.contains("https://policy.example/privacy"),
+            "the deployment's policy link: {}",
+            mail.raw
+        );
+    }
+    let news = sent.iter().find(|m| m.raw.contains("News about the cloud")).expect("the campaign");
+    let header =
+        news.raw.lines().find(|l| l.starts_with("List-Unsubscribe:")).expect("one-click unsubscribe");
+    assert!(header.ends_with('>') && !header.contains("mailto:"), "no mailbox set, none named: {header}");
+
+    let with_mailbox = Sender {
+        unsubscribe_mailto: Some("mailto:leave@lists.example?subject=unsubscribe".into()),
+        ..deployed
+    };
+    queue(&world, &Campaign { id: "second".into(), ..campaign("cloud") }).await;
+    assert_eq!(world.dispatch_from(&with_mailbox).await.sent, 1);
+    let second = world.mail.sent_to(&email("ana")).pop().expect("the second campaign");
+    assert!(
+        second.raw.contains(">, <mailto:leave@lists.example?subject=unsubscribe>\r\n"),
+        "the mailbox the deployment set: {}",
+        second.raw
+    );
 }
 
 #[tokio::test]

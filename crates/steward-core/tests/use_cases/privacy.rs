@@ -586,7 +586,6 @@ async fn a_sign_in_link_goes_out_at_once_during_a_hundred_thousand_person_campai
             values: serde_json::json!({"paragraphs": ["News."]}),
             topic: Some("cloud".into()),
             unsubscribe_url: None,
-            unsubscribe_mailto: None,
         };
         world.store.enqueue(&message, world.now()).await.unwrap();
     }

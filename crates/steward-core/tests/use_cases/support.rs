@@ -165,9 +165,19 @@ impl World {
 
     /// One run of the mail dispatcher, at the clock's time.
     pub async fn dispatch(&self) -> DispatchReport {
-        let sender = Sender { name: "WSO2".into(), address: "no-reply@example.com".into() };
+        self.dispatch_from(&Sender {
+            name: "WSO2".into(),
+            address: "no-reply@example.com".into(),
+            policy_url: "https://www.example.com/privacy-policy".into(),
+            unsubscribe_mailto: None,
+        })
+        .await
+    }
+
+    /// One run of the mail dispatcher deployed with these settings.
+    pub async fn dispatch_from(&self, sender: &Sender) -> DispatchReport {
         let pace = Pace { batch: 100, per_second: 10_000, retry_base_seconds: 60 };
-        dispatch(&self.store, &self.mail, &Templates::default(), &sender, &self.clock, pace)
+        dispatch(&self.store, &self.mail, &Templates::default(), sender, &self.clock, pace)
             .await
             .expect("the dispatcher runs")
     }

@@ -53,7 +53,6 @@ fn decoy(link: &SignInLink) -> OutboxMessage {
         values: serde_json::Value::Null,
         topic: None,
         unsubscribe_url: None,
-        unsubscribe_mailto: None,
     }
 }
 

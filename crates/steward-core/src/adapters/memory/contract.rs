@@ -360,7 +360,6 @@ where
         values: serde_json::json!({"link_url": "https://example.com/l", "minutes": 15}),
         topic: None,
         unsubscribe_url: None,
-        unsubscribe_mailto: None,
     };
     let session = || Session { profile_id: person.id.clone(), id: unique("session"), expires_at: now + 1800 };
 
@@ -404,7 +403,6 @@ pub async fn outbox_contract<S: OutboxStore>(store: &S, now: i64) {
         values: serde_json::json!({"link_url": "https://example.com/l", "minutes": 15}),
         topic: None,
         unsubscribe_url: None,
-        unsubscribe_mailto: None,
     };
     let lease = Duration::from_secs(120);
     let due = |at: i64| is_due(store, &message.id, at);

@@ -125,10 +125,8 @@ fn campaign_mail(
             "organisation": links.organisation,
             "unsubscribe_url": unsubscribe_url,
             "preferences_url": format!("{}/preferences?token={preferences}", links.public_api_url),
-            "policy_url": links.policy_url,
         }),
         topic: Some(campaign.topic.clone()),
         unsubscribe_url: Some(unsubscribe_url),
-        unsubscribe_mailto: Some(links.unsubscribe_mailto.clone()),
     }
 }

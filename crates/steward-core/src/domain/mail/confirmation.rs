@@ -78,11 +78,9 @@ pub fn confirmation_mail(
             "organisation": links.organisation,
             "topics": named,
             "confirm_url": format!("{}/subscriptions/confirm?token={token}", links.public_api_url),
-            "policy_url": links.policy_url,
         }),
         topic: None,
         unsubscribe_url: None,
-        unsubscribe_mailto: None,
     }
 }
 

@@ -21,11 +21,12 @@ pub enum MailKind {
     Marketing,
 }
 
-/// RFC 8058 one-click unsubscribe: the HTTPS URL a mail provider POSTs to, and a mailto fallback.
+/// RFC 8058 one-click unsubscribe: the HTTPS URL a mail provider POSTs to, and a mailbox beside
+/// it when the deployment has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unsubscribe {
     pub url: String,
-    pub mailto: String,
+    pub mailto: Option<String>,
 }
 
 /// A rendered message, ready for MIME.
@@ -70,9 +71,11 @@ impl Mail {
             .write_to_vec()?;
         let mut raw = Vec::with_capacity(body.len() + 512);
         if let Some(unsubscribe) = &self.unsubscribe {
-            raw.extend_from_slice(
-                format!("List-Unsubscribe: <{}>, <{}>\r\n", unsubscribe.url, unsubscribe.mailto).as_bytes(),
-            );
+            let header = match &unsubscribe.mailto {
+                Some(mailto) => format!("List-Unsubscribe: <{}>, <{mailto}>\r\n", unsubscribe.url),
+                None => format!("List-Unsubscribe: <{}>\r\n", unsubscribe.url),
+            };
+            raw.extend_from_slice(header.as_bytes());
             raw.extend_from_slice(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
         }
         raw.extend_from_slice(&body);
@@ -190,7 +193,7 @@ mod tests {
             html: "<p>Hi</p>".into(),
             unsubscribe: Some(Unsubscribe {
                 url: long.clone(),
-                mailto: "mailto:unsubscribe@example.com?subject=unsubscribe".into(),
+                mailto: Some("mailto:unsubscribe@example.com?subject=unsubscribe".into()),
             }),
         };
         let raw = String::from_utf8(

@@ -53,13 +53,14 @@ pub struct OutboxMessage {
     pub values: serde_json::Value,
     /// Marketing only: the topic the person must still be subscribed to when it is sent.
     pub topic: Option<String>,
+    /// Marketing only: the RFC 8058 one-click URL (the mailbox beside it is the deployment's).
     pub unsubscribe_url: Option<String>,
-    pub unsubscribe_mailto: Option<String>,
 }
 
 impl OutboxMessage {
     /// A transactional message (a link the person asked for, a confirmation): sent whatever their
-    /// marketing choices. Its template gets the organisation and the policy link besides `values`.
+    /// marketing choices. Its template gets the organisation besides `values` (and, when it is
+    /// sent, the deployment's policy link).
     pub fn transactional(
         links: &MailLinks,
         id: String,
@@ -71,7 +72,6 @@ impl OutboxMessage {
     ) -> Self {
         if let Some(values) = values.as_object_mut() {
             values.insert("organisation".into(), links.organisation.clone().into());
-            values.insert("policy_url".into(), links.policy_url.clone().into());
         }
         Self {
             id,
@@ -83,7 +83,6 @@ impl OutboxMessage {
             values,
             topic: None,
             unsubscribe_url: None,
-            unsubscribe_mailto: None,
         }
     }
 }
@@ -137,11 +136,17 @@ pub trait MailSender {
     fn send(&self, from: &str, to: &str, raw: Vec<u8>) -> impl Future<Output = Result<(), SendError>> + Send;
 }
 
-/// Who mail comes from.
+/// Who mail comes from, and what every mail of the deployment carries whoever queued it (a
+/// function, or an operator's campaign): the template's settings, never a default.
 #[derive(Debug, Clone)]
 pub struct Sender {
     pub name: String,
     pub address: String,
+    /// The privacy policy every footer links to.
+    pub policy_url: String,
+    /// A mailbox that really acts on unsubscribe requests, offered beside the one-click URL; none
+    /// unless the deployment has one (RFC 8058 needs only the URL).
+    pub unsubscribe_mailto: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -233,11 +238,15 @@ fn render(
 ) -> Result<Vec<u8>, super::MailError> {
     let template = super::built_in_template(&message.template)
         .ok_or_else(|| super::MailError::Template("unknown", message.template.clone()))?;
-    let (text, html) = templates.render(template, &message.values)?;
-    let unsubscribe = match (&message.unsubscribe_url, &message.unsubscribe_mailto) {
-        (Some(url), Some(mailto)) => Some(Unsubscribe { url: url.clone(), mailto: mailto.clone() }),
-        _ => None,
-    };
+    let mut values = message.values.clone();
+    if let Some(values) = values.as_object_mut() {
+        values.insert("policy_url".into(), from.policy_url.clone().into());
+    }
+    let (text, html) = templates.render(template, &values)?;
+    let unsubscribe = message
+        .unsubscribe_url
+        .as_ref()
+        .map(|url| Unsubscribe { url: url.clone(), mailto: from.unsubscribe_mailto.clone() });
     let mail = Mail {
         kind: message.kind,
         to: message.to.clone(),

@@ -36,7 +36,7 @@ pub fn consent_receipts(everything: &Value, catalogue: &Catalogue, config: &Conf
             "language": "en",
             "piiPrincipalId": principal,
             "piiControllers": controller,
-            "policyUrl": config.links.policy_url,
+            "policyUrl": config.policy_url,
             "sensitive": false,
             "spiCat": [],
         })
