@@ -147,7 +147,7 @@ class Operations:
         for _ in range(40):
             status, data, _ = self.stack.request("POST", "/forms/event-registration", {
                 "name": "Ada Lovelace", "email": f"bench-{uuid.uuid4().hex[:12]}@example.com", "phone": "+44 20 7946 0958",
-                "job_title": "CTO", "company": "Acme", "country": "GB", "state": "GB-LND", "event": "wso2con-2026",
+                "job_title": "CTO", "company": "Acme", "country": "GB", "state": "GB-LND", "event": "wso2con-2027",
             }, person())
             self.registration_grants.append(json.loads(expect(status, data, (201,), "event registration"))["payment"]["token"])
         self.payment_calls = 0

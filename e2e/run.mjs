@@ -192,7 +192,7 @@ const flows = {
     await page.goto(`${SITE}/events/signup`);
     await flow.checkA11y(page, "event-signup");
     const email = `event-${randomUUID()}@example.com`;
-    await page.selectOption("#event", "wso2con-2026");
+    await page.selectOption("#event", "wso2con-2027");
     await fillPerson(page, email, { job: true });
     await page.selectOption("#country", "GB");
     await page.fill("#state", "GB-LND");

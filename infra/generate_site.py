@@ -12,7 +12,7 @@ SITE = ROOT / "site"
 POLICY = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "privacy-policy.md"
 
 import html
-NAV=[("/register","Register"),("/download","Download"),("/contact","Contact us"),("/events/signup","Events"),("/careers","Careers"),("/newsletter","Newsletter"),("/privacy-center","Your data")]
+NAV=[("/register","Register"),("/download","Download"),("/contact","Contact us"),("/events/signup","Events"),("/cloud","Cloud"),("/careers","Careers"),("/newsletter","Newsletter"),("/privacy-center","Your data")]
 CUR=' aria-current="page"'
 def page(path,title,body,script=None):
     nav="".join(f'<li><a href="{h}"{CUR if h==path else ""}>{t}</a></li>' for h,t in NAV)
@@ -69,11 +69,34 @@ phone_opt=text("phone","Phone",False,"tel","tel",hint="with the country code, su
 phone_req=text("phone","Phone",True,"tel","tel",hint="with the country code, such as +44 20 7946 0958")
 job_opt=text("job_title","Job title",False,auto="organization-title"); job_req=text("job_title","Job title",True,auto="organization-title")
 co_opt=text("company","Company",False,auto="organization"); co_req=text("company","Company",True,auto="organization")
+# What is sold, its dates, prices and currency: from the payment catalogue that charges them, in
+# the words Steward's own pages use (steward_core::domain::payments::catalogue, `Offer::label`;
+# tests/site.rs checks that the two agree). Events that have started are left out; Steward refuses
+# them anyway, so a page generated earlier cannot sell one.
+import tomllib, datetime
+CATALOGUE=tomllib.loads((ROOT/"crates"/"steward-core"/"payments.toml").read_text())
+ZERO_DECIMAL={"JPY","KRW","VND","CLP","ISK"}
+SYMBOLS={"GBP":"£","EUR":"€","USD":"US$","JPY":"¥","INR":"₹"}
+def money(minor,currency):
+    code=currency.upper()
+    amount=str(minor) if code in ZERO_DECIMAL else f"{minor//100}.{minor%100:02d}"
+    return f"{SYMBOLS[code]}{amount}" if code in SYMBOLS else f"{code} {amount}"
+def day(text): return datetime.date.fromisoformat(text)
+def words(d): return f"{d.day} {d.strftime('%B')} {d.year}"
+def dates(event):
+    starts,ends=day(event["starts"]),day(event["ends"])
+    if starts==ends: return words(starts)
+    if (starts.year,starts.month)==(ends.year,ends.month): return f"{starts.day}–{words(ends)}"
+    return f"{words(starts)} – {words(ends)}"
+TODAY=datetime.datetime.now(datetime.timezone.utc).date()
+EVENTS_ON_SALE=[(id_,f'{e["title"]}, {dates(e)} ({money(e["price"],e["currency"])})') for id_,e in CATALOGUE["events"].items() if day(e["starts"])>TODAY]
+PLANS=[(id_,f'{p["title"]} ({money(p["amount"],p["currency"])} a {p["interval"]})') for id_,p in CATALOGUE["plans"].items()]
 pages={}
 pages["register.html"]=page("/register","Create your account","<p>An account lets us run your profile and send you what you ask for.</p>"+form("/forms/registration",name+email+phone_opt+job_opt+co_opt+country()+state()+interests(["api-management","integration","identity","cloud","events"]),"Create my account","Thank you: your account is created.","We use these details to run your account and, only if you tick topics, to send you news about them (you confirm by email first)."))
 pages["download.html"]=page("/download","Download a product","<p>Tell us who you are and we send you the download.</p>"+form("/forms/product-download",name+email+co_req+job_opt+country(True)+state()+choice("product","Product",[("api-manager","API Manager"),("identity-server","Identity Server"),("micro-integrator","Micro Integrator"),("streaming-integrator","Streaming Integrator")])+interests(["api-management","integration","identity"]),"Download","Thank you: your download link is on its way.","We use these details to give you the download and to understand how our products are used."))
 pages["contact.html"]=page("/contact","Contact us","<p>Ask us anything; an account manager gets back to you.</p>"+form("/forms/contact-us",name+email+phone_opt+job_opt+co_opt+country()+state()+'<label for="message">Your message</label><textarea id="message" name="message" required></textarea>\n',"Send","Thank you: we will be in touch.","We use these details only to answer you."))
-pages["events/signup.html"]=page("/events/signup","Register for an event","<p>Seats are limited; you pay by card once you are registered. Your card details go to our payment provider, never to us.</p>"+form("/forms/event-registration",choice("event","Event",[("wso2con-2026","WSO2Con 2026 (USD 499)"),("identity-workshop","Identity and access management workshop (USD 150)")])+name+email+phone_req+job_req+co_req+country(True)+state(True)+interests(["events","api-management","integration","identity"]),"Register and pay","You are registered.","We use these details to register you and run the event."))
+pages["events/signup.html"]=page("/events/signup","Register for an event","<p>Seats are limited; you pay by card once you are registered. Your card details go to our payment provider, never to us.</p>"+form("/forms/event-registration",choice("event","Event",EVENTS_ON_SALE)+name+email+phone_req+job_req+co_req+country(True)+state(True)+interests(["events","api-management","integration","identity"]),"Register and pay","You are registered.","We use these details to register you and run the event."))
+pages["cloud.html"]=page("/cloud","Sign up for WSO2 Cloud","<p>Choose a plan; you pay by card once you have signed up, and you can cancel at any time. Your card details go to our payment provider, never to us.</p>"+form("/forms/cloud-signup",choice("plan","Plan",PLANS)+name+email+phone_req+job_req+co_req+country(True)+state(True)+interests(["cloud","api-management","integration","identity"]),"Sign up and pay","You are signed up.","We use these details to provide and bill your subscription and to send you important updates about it."))
 pages["careers.html"]=page("/careers","Apply for a position","<p>Your CV goes straight to a private store, is checked, and is kept only as long as your application.</p>"+form("/forms/careers",choice("position","Position",[("Rust engineer","Rust engineer"),("Technical writer","Technical writer")])+name+email+phone_req+country(True)+state()+'<noscript><p class="hint">Uploading a CV needs JavaScript; without it, please send your application and email your CV to careers@example.com.</p></noscript><label for="cv">Your CV <span class="hint">PDF, Word or RTF, up to 5 MB</span></label><input id="cv" type="file" accept=".pdf,.doc,.docx,.rtf,application/pdf,application/msword,application/vnd.openxmlformats-officedocument.wordprocessingml.document,application/rtf">\n<label for="message">Anything else? <span class="hint">(optional)</span></label><textarea id="message" name="message"></textarea>\n'+interests(["careers"],"Tell me about future openings (optional)"),"Apply","Thank you: your application is in.","We use these details to consider your application."))
 pages["newsletter.html"]=page("/newsletter","Subscribe to our newsletter","<p>Choose what you want to hear about. We send a confirmation first: nothing arrives until you confirm.</p>"+form("/forms/newsletter",email+text("name","Name",False,auto="name")+interests(["api-management","integration","identity","cloud","events","careers"],"Send me news about"),"Subscribe","Almost done: check your email to confirm.","Every message has a one-click unsubscribe link."))
 pages["privacy-center.html"]=page("/privacy-center","Your data","<p>See everything we hold about you, take it with you, correct it, limit its use or delete it. We email you a sign-in link that works once, for 15 minutes.</p>"+f'''<form action="/privacy/link" method="post" data-steward data-thanks="If we know this address, a sign-in link is on its way." novalidate>

@@ -176,7 +176,7 @@ async fn given_stripe_events_the_webhook_never_got_then_a_replay_applies_them_on
     let registration = submit(
         "event-registration",
         json!({"name": "Replay Person", "email": unique_email("replay"), "phone": "+442079460321", "job_title": "CTO",
-               "company": "Acme", "country": "GB", "state": "GB-LND", "event": "wso2con-2026"}),
+               "company": "Acme", "country": "GB", "state": "GB-LND", "event": "wso2con-2027"}),
     )
     .await;
     let profile_id = registration["profile_id"].as_str().unwrap().to_owned();

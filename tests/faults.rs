@@ -155,7 +155,7 @@ async fn given_the_table_throttling_when_stripe_reports_a_payment_then_the_retri
         .header("x-local-source-ip", unique_ip())
         .json(&json!({
             "name": "Faye Fault", "email": email, "phone": "+44 20 7946 0958",
-            "job_title": "CTO", "company": "Acme", "country": "GB", "state": "GB-LND", "event": "wso2con-2026",
+            "job_title": "CTO", "company": "Acme", "country": "GB", "state": "GB-LND", "event": "wso2con-2027",
         }))
         .send()
         .await

@@ -31,7 +31,7 @@ fn valid_fields(form: &str, email: &str) -> Vec<(&'static str, String)> {
             ("company", "Acme"),
             ("country", "US"),
             ("state", "CA"),
-            ("event", "wso2con-2026"),
+            ("event", "wso2con-2027"),
         ]),
         "product-download" => {
             add(&[("name", "Zoë Ñúñez"), ("company", "Acme"), ("country", "LK"), ("product", "api-manager")])

@@ -126,7 +126,7 @@ async fn register_for_paid_event() -> Value {
         .post(stack().url("/forms/event-registration"))
         .header("x-local-source-ip", unique_ip())
         .json(&json!({"name": "Zoë", "email": unique_email("iam"), "phone": "+44 20 7946 0958", "job_title": "CTO",
-                      "company": "Acme", "country": "GB", "state": "GB-LND", "event": "wso2con-2026"}))
+                      "company": "Acme", "country": "GB", "state": "GB-LND", "event": "wso2con-2027"}))
         .send()
         .await
         .unwrap();

@@ -82,7 +82,7 @@ async fn given_every_flow_then_no_log_holds_the_emails_names_phones_or_ips_it_us
     assert_eq!(post_to_bucket(&upload, pdf, "application/pdf").await, StatusCode::CREATED);
 
     // A payment: declined, then paid.
-    let registration = submit(&person, "event-registration", json!({"event": "wso2con-2026"})).await;
+    let registration = submit(&person, "event-registration", json!({"event": "wso2con-2027"})).await;
     let started: Value = post(&person, "/payments", json!({"token": registration["payment"]["token"]}))
         .await
         .json()

@@ -55,6 +55,30 @@ async fn register(form: &str, item_field: &str, item: &str) -> Registration {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_an_event_that_has_taken_place_then_no_one_registers_for_it_and_nothing_is_stored() {
+    for (event, why) in [("wso2con-2026", "has started or taken place"), ("no-such-event", "is not an event")]
+    {
+        let email = unique_email("late");
+        let response = http()
+            .post(stack().url("/forms/event-registration"))
+            .header("x-local-source-ip", unique_ip())
+            .json(&json!({
+                "name": "Zoë Ñúñez", "email": email, "phone": "+44 20 7946 0958", "job_title": "CTO",
+                "company": "Acme", "country": "GB", "state": "GB-LND", "event": event,
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{event}");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], "event", "{problem}");
+        assert_eq!(problem["errors"][0]["code"], "not_on_sale", "{problem}");
+        assert!(problem["errors"][0]["message"].as_str().unwrap().contains(why), "{problem}");
+        assert!(stack().profile(&email).await.is_none(), "nothing is stored for {event}");
+    }
+}
+
 async fn pay(registration: &Registration) -> reqwest::Response {
     http()
         .post(stack().url("/payments"))
@@ -136,12 +160,12 @@ async fn operator(method: reqwest::Method, path: &str, form: &[(&str, &str)]) ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_a_paid_event_when_paid_with_a_good_card_then_the_registration_is_paid_and_no_card_data_is_kept(
 ) {
-    let registration = register("event-registration", "event", "wso2con-2026").await;
+    let registration = register("event-registration", "event", "wso2con-2027").await;
     let started = start(&registration).await;
     assert_eq!(started["amount"], 49900, "the server decides the amount");
     assert_eq!(started["currency"], "usd");
     assert!(started["publishable_key"].as_str().unwrap().starts_with("pk_"));
-    assert!(holds_seat("wso2con-2026", &registration).await);
+    assert!(holds_seat("wso2con-2027", &registration).await);
 
     let intent = confirm_with_card(&started, GOOD_CARD).await;
     assert_eq!(intent["status"], "succeeded");
@@ -151,12 +175,12 @@ async fn given_a_paid_event_when_paid_with_a_good_card_then_the_registration_is_
     assert_eq!(paid["amount"].as_n().unwrap(), "49900");
     assert_eq!(s(&paid, "currency"), "usd");
     eventually("the paid seat no longer lapses", || async {
-        seat_hold("wso2con-2026", &registration).await.is_some_and(|hold| lapses_at(&hold).is_none())
+        seat_hold("wso2con-2027", &registration).await.is_some_and(|hold| lapses_at(&hold).is_none())
     })
     .await;
     // Opening the checkout again changes nothing: a paid seat is not given a lapse again.
     assert_eq!(pay(&registration).await.status(), StatusCode::OK);
-    assert_eq!(seat_hold("wso2con-2026", &registration).await.map(|hold| lapses_at(&hold)), Some(None));
+    assert_eq!(seat_hold("wso2con-2027", &registration).await.map(|hold| lapses_at(&hold)), Some(None));
 
     let everything = format!("{:?}", stack().scan_all().await);
     for card_data in
@@ -168,22 +192,22 @@ async fn given_a_paid_event_when_paid_with_a_good_card_then_the_registration_is_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_a_checkout_left_unpaid_then_its_seat_is_given_back_and_paying_later_takes_one_again() {
-    let registration = register("event-registration", "event", "wso2con-2026").await;
+    let registration = register("event-registration", "event", "wso2con-2027").await;
     let started = start(&registration).await;
-    let hold = seat_hold("wso2con-2026", &registration).await.expect("the checkout holds a seat");
+    let hold = seat_hold("wso2con-2027", &registration).await.expect("the checkout holds a seat");
     let lapse = lapses_at(&hold).expect("an unpaid checkout's hold lapses");
     assert!((now() + 29 * 60..=now() + 31 * 60).contains(&lapse), "30 minutes, not {}", lapse - now());
 
     // Coming back to the checkout resumes it, and never renews its time: the hold lapses when it
     // would have.
     assert_eq!(start(&registration).await["payment_intent_id"], started["payment_intent_id"]);
-    let hold = seat_hold("wso2con-2026", &registration).await.unwrap();
+    let hold = seat_hold("wso2con-2027", &registration).await.unwrap();
     assert!(lapses_at(&hold).unwrap() <= lapse, "not renewed: {} after {lapse}", lapses_at(&hold).unwrap());
 
     // Left unpaid past its time, the seat goes back on sale at the next sweep.
-    set_lapse("wso2con-2026", &registration, now() - 60).await;
+    set_lapse("wso2con-2027", &registration, now() - 60).await;
     eventually_within(Duration::from_secs(120), "the lapsed checkout's seat was given back", || async {
-        !holds_seat("wso2con-2026", &registration).await
+        !holds_seat("wso2con-2027", &registration).await
     })
     .await;
 
@@ -191,38 +215,38 @@ async fn given_a_checkout_left_unpaid_then_its_seat_is_given_back_and_paying_lat
     confirm_with_card(&started, GOOD_CARD).await;
     wait_for_status(&registration, "succeeded").await;
     eventually("the paid registration has its seat again, for good", || async {
-        seat_hold("wso2con-2026", &registration).await.is_some_and(|hold| lapses_at(&hold).is_none())
+        seat_hold("wso2con-2027", &registration).await.is_some_and(|hold| lapses_at(&hold).is_none())
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_a_declined_card_then_the_payment_fails_the_seat_is_released_and_a_good_card_still_works() {
-    let registration = register("event-registration", "event", "wso2con-2026").await;
+    let registration = register("event-registration", "event", "wso2con-2027").await;
     let started = start(&registration).await;
     let declined = confirm_with_card(&started, DECLINED_CARD).await;
     assert_eq!(declined["status"], "requires_payment_method");
     let failed = wait_for_status(&registration, "failed").await;
     assert_eq!(s(&failed, "failure_code"), "generic_decline");
-    eventually("the seat was released", || async { !holds_seat("wso2con-2026", &registration).await }).await;
+    eventually("the seat was released", || async { !holds_seat("wso2con-2027", &registration).await }).await;
 
     confirm_with_card(&started, GOOD_CARD).await;
     let paid = wait_for_status(&registration, "succeeded").await;
     assert!(!paid.contains_key("failure_code"));
-    eventually("the seat was taken again", || async { holds_seat("wso2con-2026", &registration).await })
+    eventually("the seat was taken again", || async { holds_seat("wso2con-2027", &registration).await })
         .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_a_card_that_needs_authentication_then_it_is_paid_once_authenticated() {
-    let registration = register("event-registration", "event", "wso2con-2026").await;
+    let registration = register("event-registration", "event", "wso2con-2027").await;
     let started = start(&registration).await;
-    set_lapse("wso2con-2026", &registration, now() + 60).await;
+    set_lapse("wso2con-2027", &registration, now() + 60).await;
     let intent = confirm_with_card(&started, AUTHENTICATION_CARD).await;
     assert_eq!(intent["status"], "requires_action");
     wait_for_status(&registration, "requires_action").await;
     eventually("authenticating gives the checkout its full time again", || async {
-        seat_hold("wso2con-2026", &registration).await.and_then(|hold| lapses_at(&hold))
+        seat_hold("wso2con-2027", &registration).await.and_then(|hold| lapses_at(&hold))
             >= Some(now() + 29 * 60)
     })
     .await;
@@ -238,7 +262,7 @@ async fn given_a_card_that_needs_authentication_then_it_is_paid_once_authenticat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_a_paid_registration_when_refunded_then_it_is_refunded_and_the_seat_is_released() {
-    let registration = register("event-registration", "event", "wso2con-2026").await;
+    let registration = register("event-registration", "event", "wso2con-2027").await;
     let started = start(&registration).await;
     confirm_with_card(&started, GOOD_CARD).await;
     wait_for_status(&registration, "succeeded").await;
@@ -250,7 +274,7 @@ async fn given_a_paid_registration_when_refunded_then_it_is_refunded_and_the_sea
     .await;
     assert_eq!(refund["status"], "succeeded");
     wait_for_status(&registration, "refunded").await;
-    eventually("the seat was released", || async { !holds_seat("wso2con-2026", &registration).await }).await;
+    eventually("the seat was released", || async { !holds_seat("wso2con-2027", &registration).await }).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -328,7 +352,7 @@ async fn given_a_full_event_then_no_more_seats_are_sold_until_a_checkout_lapses_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_stripe_is_unavailable_then_503_with_retry_after_and_nothing_half_done() {
-    let registration = register("event-registration", "event", "wso2con-2026").await;
+    let registration = register("event-registration", "event", "wso2con-2027").await;
     operator(
         reqwest::Method::POST,
         "/_emulator/outage",
@@ -341,7 +365,7 @@ async fn given_stripe_is_unavailable_then_503_with_retry_after_and_nothing_half_
     let problem: Value = response.json().await.unwrap();
     assert_eq!(problem["code"], "payment_provider_unavailable");
     assert!(
-        !holds_seat("wso2con-2026", &registration).await,
+        !holds_seat("wso2con-2027", &registration).await,
         "the seat taken for this attempt was given back"
     );
     let (pk, sk) = keys::payment(&registration.profile_id, &registration.submission_id);
@@ -356,7 +380,7 @@ async fn given_stripe_is_unavailable_then_503_with_retry_after_and_nothing_half_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_forged_or_foreign_payment_grants_then_403() {
-    let registration = register("event-registration", "event", "wso2con-2026").await;
+    let registration = register("event-registration", "event", "wso2con-2027").await;
     let (head, _) = registration.token.rsplit_once('.').unwrap();
     for token in [format!("{head}.AAAA"), "garbage".to_owned(), String::new()] {
         let response =
@@ -425,7 +449,7 @@ fn intent_event(event_type: &str, intent: &str, created: i64) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_events_out_of_order_then_a_payment_never_moves_backwards() {
-    let registration = register("event-registration", "event", "wso2con-2026").await;
+    let registration = register("event-registration", "event", "wso2con-2027").await;
     let started = start(&registration).await;
     let intent = started["payment_intent_id"].as_str().unwrap();
     let secret = &secrets()[0];
@@ -437,12 +461,12 @@ async fn given_events_out_of_order_then_a_payment_never_moves_backwards() {
     let (status, body) = deliver(&failed_earlier, Some(signature(secret, now(), &failed_earlier))).await;
     assert_eq!((status, body["outcome"].as_str()), (StatusCode::OK, Some("no_change")));
     assert_eq!(s(&payment(&registration).await, "status"), "succeeded");
-    assert!(holds_seat("wso2con-2026", &registration).await, "a stale failure releases no seat");
+    assert!(holds_seat("wso2con-2027", &registration).await, "a stale failure releases no seat");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_a_payment_processing_then_its_seat_no_longer_lapses_until_it_fails() {
-    let registration = register("event-registration", "event", "wso2con-2026").await;
+    let registration = register("event-registration", "event", "wso2con-2027").await;
     let started = start(&registration).await;
     let intent = started["payment_intent_id"].as_str().unwrap();
     let secret = &secrets()[0];
@@ -454,21 +478,21 @@ async fn given_a_payment_processing_then_its_seat_no_longer_lapses_until_it_fail
     // way for days, far longer than a checkout's hold: the seat is taken again, for good.
     let t = now();
     send(intent_event("payment_intent.payment_failed", intent, t)).await;
-    assert!(!holds_seat("wso2con-2026", &registration).await);
+    assert!(!holds_seat("wso2con-2027", &registration).await);
     send(intent_event("payment_intent.processing", intent, t + 1)).await;
     assert_eq!(s(&payment(&registration).await, "status"), "processing");
-    let hold = seat_hold("wso2con-2026", &registration).await.expect("the seat is taken again");
+    let hold = seat_hold("wso2con-2027", &registration).await.expect("the seat is taken again");
     assert_eq!(lapses_at(&hold), None, "a payment on its way does not lapse");
     // A stale failure changes nothing; the debit failing later gives the seat back.
     send(intent_event("payment_intent.payment_failed", intent, t - 1)).await;
-    assert!(holds_seat("wso2con-2026", &registration).await);
+    assert!(holds_seat("wso2con-2027", &registration).await);
     send(intent_event("payment_intent.payment_failed", intent, t + 2)).await;
-    assert!(!holds_seat("wso2con-2026", &registration).await, "a failed debit gives the seat back");
+    assert!(!holds_seat("wso2con-2027", &registration).await, "a failed debit gives the seat back");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_a_delivery_duplicated_and_concurrent_then_it_is_processed_once() {
-    let registration = register("event-registration", "event", "wso2con-2026").await;
+    let registration = register("event-registration", "event", "wso2con-2027").await;
     let started = start(&registration).await;
     let event =
         intent_event("payment_intent.payment_failed", started["payment_intent_id"].as_str().unwrap(), now());
@@ -495,7 +519,7 @@ async fn given_a_delivery_duplicated_and_concurrent_then_it_is_processed_once() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_tampered_stale_unsigned_or_malformed_signatures_then_400_and_nothing_changes() {
-    let registration = register("event-registration", "event", "wso2con-2026").await;
+    let registration = register("event-registration", "event", "wso2con-2027").await;
     let started = start(&registration).await;
     let intent = started["payment_intent_id"].as_str().unwrap();
     let event = intent_event("payment_intent.succeeded", intent, now());
@@ -523,7 +547,7 @@ async fn given_tampered_stale_unsigned_or_malformed_signatures_then_400_and_noth
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_a_rotated_secret_and_an_unknown_event_type_then_both_are_acknowledged() {
-    let registration = register("event-registration", "event", "wso2con-2026").await;
+    let registration = register("event-registration", "event", "wso2con-2027").await;
     let started = start(&registration).await;
     let event =
         intent_event("payment_intent.succeeded", started["payment_intent_id"].as_str().unwrap(), now());
@@ -541,7 +565,7 @@ async fn given_a_rotated_secret_and_an_unknown_event_type_then_both_are_acknowle
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_a_dispute_then_it_is_recorded_beside_the_payment() {
-    let registration = register("event-registration", "event", "wso2con-2026").await;
+    let registration = register("event-registration", "event", "wso2con-2027").await;
     let started = start(&registration).await;
     confirm_with_card(&started, GOOD_CARD).await;
     wait_for_status(&registration, "succeeded").await;

@@ -184,7 +184,7 @@ async fn everything_person() -> Person {
     let careers = submit("careers", person(json!({"position": "Rust engineer"}))).await;
     let registration = submit(
         "event-registration",
-        person(json!({"job_title": "CTO", "company": "Acme", "state": "GB-LND", "event": "wso2con-2026"})),
+        person(json!({"job_title": "CTO", "company": "Acme", "state": "GB-LND", "event": "wso2con-2027"})),
     )
     .await;
     submit("newsletter", json!({"email": email, "name": name, "interests": ["cloud"]})).await;
@@ -258,7 +258,7 @@ async fn given_a_person_then_the_export_round_trips_every_submitted_field_as_jso
         ("event-registration", "job_title", "CTO"),
         ("event-registration", "company", "Acme"),
         ("event-registration", "state", "GB-LND"),
-        ("event-registration", "event", "wso2con-2026"),
+        ("event-registration", "event", "wso2con-2027"),
     ];
     for (form, field, value) in submitted {
         assert_eq!(by_form(form)["fields"][field], value, "{form}.{field}");
@@ -940,7 +940,7 @@ async fn given_a_person_who_paid_for_an_event_and_holds_a_cloud_subscription_the
     // Under the template's own IAM: erasure touches the payments' STRIPE# references too.
     assert_eq!(stack().iam, "enforced");
     let email = unique_email("payer");
-    let event = paid("event-registration", "event", "wso2con-2026", &email, "succeeded").await;
+    let event = paid("event-registration", "event", "wso2con-2027", &email, "succeeded").await;
     let cloud = paid("cloud-signup", "plan", "cloud-starter", &email, "active").await;
     assert_eq!(event["profile_id"], cloud["profile_id"], "one person");
     let session = session_for(&email).await;
@@ -1037,7 +1037,7 @@ async fn given_a_payment_grant_used_after_erasure_then_410_and_nothing_is_recrea
     let registration = submit(
         "event-registration",
         json!({"name": "Pat Payer", "email": email, "phone": "+44 20 7946 0958", "job_title": "CTO",
-               "company": "Acme", "country": "GB", "state": "GB-LND", "event": "wso2con-2026"}),
+               "company": "Acme", "country": "GB", "state": "GB-LND", "event": "wso2con-2027"}),
     )
     .await;
     let profile_id = registration["profile_id"].as_str().unwrap().to_owned();

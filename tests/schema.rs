@@ -88,7 +88,7 @@ async fn write_the_fixture_of_this_version() {
     submit("careers", with(json!({"position": "Rust engineer"}))).await;
     let registration = submit(
         "event-registration",
-        with(json!({"job_title": "CTO", "company": "Acme", "state": "GB-LND", "event": "wso2con-2026"})),
+        with(json!({"job_title": "CTO", "company": "Acme", "state": "GB-LND", "event": "wso2con-2027"})),
     )
     .await;
     let started = steward_blackbox::start_payment(&registration["payment"]["token"]).await;

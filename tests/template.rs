@@ -353,3 +353,41 @@ fn given_the_template_then_every_setting_a_function_reads_is_set_and_none_is_a_p
         }
     }
 }
+
+/// What the reference site offers is what Steward sells: each option of the paid forms' pages is
+/// on sale now and reads exactly as the payment catalogue names it (dates, price, currency,
+/// interval), and nothing on sale is missing. A page generated before an event started fails
+/// here: run `python3 infra/generate_site.py` again.
+#[test]
+fn given_the_reference_site_then_its_paid_forms_offer_what_the_catalogue_sells_in_its_words() {
+    use steward_core::domain::payments::{PaymentCatalogue, BUILT_IN};
+    let catalogue = PaymentCatalogue::load(BUILT_IN).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let options = |page: &str, select: &str| -> Vec<(String, String)> {
+        let html = std::fs::read_to_string(steward_blackbox::root().join("site").join(page)).unwrap();
+        let start =
+            html.find(&format!("<select id=\"{select}\"")).unwrap_or_else(|| panic!("{page}: no {select}"));
+        let list = &html[start..start + html[start..].find("</select>").unwrap()];
+        list.split("<option value=\"")
+            .skip(1)
+            .filter_map(|option| {
+                let (value, rest) = option.split_once("\">")?;
+                let label = rest.split("</option>").next()?;
+                (!value.is_empty()).then(|| (value.to_owned(), label.replace("&amp;", "&")))
+            })
+            .collect()
+    };
+    for (page, field, on_sale) in [
+        ("events/signup.html", "event", catalogue.events.iter().filter(|(_, e)| e.on_sale(now)).count()),
+        ("cloud.html", "plan", catalogue.plans.len()),
+    ] {
+        let offered = options(page, field);
+        for (id, label) in &offered {
+            let offer = catalogue
+                .offer(field, id, now)
+                .unwrap_or_else(|e| panic!("{page} offers {id}: {}", e.message));
+            assert_eq!(label, &offer.label, "{page}: {id} as the catalogue names it");
+        }
+        assert_eq!(offered.len(), on_sale, "{page} offers everything on sale: {offered:?}");
+    }
+}

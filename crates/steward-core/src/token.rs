@@ -463,8 +463,8 @@ mod tests {
     #[test]
     fn every_purpose_signs_with_its_own_key_so_no_token_serves_another_purpose() {
         let keys = keys(K1);
-        let token = keys.sign_for_item(Purpose::Payment, "reg-1", &pid("p"), Some("wso2con-2026"), None);
-        assert_eq!(keys.verify(&token, Purpose::Payment, 0).unwrap().item.as_deref(), Some("wso2con-2026"));
+        let token = keys.sign_for_item(Purpose::Payment, "reg-1", &pid("p"), Some("wso2con-2027"), None);
+        assert_eq!(keys.verify(&token, Purpose::Payment, 0).unwrap().item.as_deref(), Some("wso2con-2027"));
         assert_eq!(keys.verify(&token, Purpose::CvUpload, 0), Err(TokenError::BadSignature));
         // Same family, same secret: still another purpose's key.
         let session = keys.sign(Purpose::Session, "session", &pid("p"), None);

@@ -90,15 +90,20 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
         Ok(key) => key,
         Err(error) => return fail(Problem::validation(vec![error]), &form.title),
     };
-    // What a paid form's answer will offer to pay for: server-decided, from the payment catalogue.
-    let purchase = form.payment.as_deref().and_then(|field| {
-        let id = input.first(field)?.trim();
-        let listed = match field {
-            "event" => app.payments.events.contains_key(id),
-            _ => app.payments.plans.contains_key(id),
-        };
-        listed.then(|| format!("{field}:{id}"))
-    });
+    // What a paid form's answer will offer to pay for: server-decided, from the payment catalogue,
+    // and only what is on sale now (a past event is refused before anything is stored). A missing
+    // value is the form's own validation's to name.
+    let purchase = match form
+        .payment
+        .as_deref()
+        .and_then(|field| Some((field, input.first(field).filter(|v| !v.trim().is_empty())?)))
+    {
+        Some((field, id)) => match app.payments.offer(field, id, app.clock.now()) {
+            Ok(offer) => Some(offer.item),
+            Err(error) => return fail(Problem::validation(vec![error]), &form.title),
+        },
+        None => None,
+    };
     let command = SubmitCommand {
         form,
         input,

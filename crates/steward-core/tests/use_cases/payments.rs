@@ -9,6 +9,7 @@ use steward_core::domain::payments::{
     receive_event, PaymentError, PaymentKind, PaymentStarted, PaymentStatus, PaymentStore, Received,
     StripeEvent, StripeEventData, WebhookOutcome, SEAT_HOLD_SECONDS,
 };
+use steward_core::domain::ports::Clock as _;
 
 use crate::support::{email, World};
 
@@ -134,6 +135,19 @@ async fn a_checkout_resumed_holds_its_one_seat_and_never_renews_its_time() {
     assert!(matches!(checkout(&world, &ana).await, Err(PaymentError::HoldExpired)), "its time is over");
     assert!(matches!(checkout(&world, &ben).await, Err(PaymentError::HoldExpired)));
     assert!(holds_seat(&world, &cy));
+}
+
+#[tokio::test]
+async fn a_slow_provider_never_moves_a_checkouts_time_to_pay() {
+    let world = World::new();
+    let ana = register(&world, "ana").await;
+    world.provider.set_fault(Some(ProviderFault::Slow { clock: world.clock.clone(), seconds: 5 }));
+    let began = world.clock.now();
+    checkout(&world, &ana).await.unwrap();
+    let lapse = hold_lapse(&world, &ana).expect("a hold");
+    assert_eq!(lapse, began + SEAT_HOLD_SECONDS, "counted from when the checkout began");
+    checkout(&world, &ana).await.unwrap();
+    assert_eq!(hold_lapse(&world, &ana), Some(lapse), "resuming keeps it, however long Stripe took");
 }
 
 #[tokio::test]
@@ -526,4 +540,32 @@ async fn when_only_a_finished_payment_remains_the_sweep_keeps_its_stripped_recor
     for personal in ["name", "email", "customer_id"] {
         assert!(record.get(personal).is_none(), "{personal} is stripped: {record:?}");
     }
+}
+
+/// 2027-11-10T00:00:00Z, the day the workshop starts.
+const WORKSHOP_STARTS: i64 = 1_825_804_800;
+
+#[tokio::test]
+async fn an_event_is_on_sale_until_it_starts_and_names_its_own_price_dates_and_currency() {
+    let world = World::new();
+    let offer = world.payments.offer("event", WORKSHOP, WORKSHOP_STARTS - 1).expect("on sale the day before");
+    assert_eq!(offer.item, WORKSHOP_ITEM);
+    assert_eq!(offer.label, "Identity and access management workshop, 10 November 2027 (£150.00)");
+    let refused = world.payments.offer("event", WORKSHOP, WORKSHOP_STARTS).expect_err("not once it starts");
+    assert_eq!((refused.field.as_str(), refused.code), ("event", "not_on_sale"));
+    let unknown = world.payments.offer("event", "no-such-event", WORKSHOP_STARTS).expect_err("unknown");
+    assert_eq!((unknown.field.as_str(), unknown.code), ("event", "not_on_sale"));
+    let plan =
+        world.payments.offer("plan", "cloud-starter", WORKSHOP_STARTS).expect("plans are always on sale");
+    assert_eq!(plan.label, "WSO2 Cloud Starter (US$29.00 a month)");
+}
+
+#[tokio::test]
+async fn a_checkout_for_an_event_that_has_started_charges_nothing() {
+    let world = World::new();
+    let registration = register(&world, "late").await;
+    world.clock.set(WORKSHOP_STARTS);
+    assert!(matches!(checkout(&world, &registration).await, Err(PaymentError::SalesClosed)));
+    assert!(seats(&world).0.is_empty(), "no seat is taken");
+    assert!(world.provider.calls().is_empty(), "nothing is created at Stripe");
 }

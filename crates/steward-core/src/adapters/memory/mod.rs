@@ -592,10 +592,15 @@ impl UploadSigner for MemoryUploadSigner {
 // --- The payment provider -------------------------------------------------------------------
 
 /// How the provider fails, when a test says so.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum ProviderFault {
     Unavailable,
     Rejected,
+    /// Every call answers, `seconds` later on this clock (a provider under load).
+    Slow {
+        clock: MemoryClock,
+        seconds: i64,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -634,8 +639,12 @@ impl MemoryPaymentProvider {
     fn call(&self, call: String) -> Result<(), ProviderError> {
         let mut state = self.lock();
         state.calls.push(call);
-        match state.fault {
+        match &state.fault {
             None => Ok(()),
+            Some(ProviderFault::Slow { clock, seconds }) => {
+                clock.advance(*seconds);
+                Ok(())
+            }
             Some(ProviderFault::Unavailable) => {
                 Err(ProviderError::Unavailable("injected by the test".into()))
             }

@@ -216,7 +216,7 @@ mod tests {
                 ("company", "Acme"),
                 ("country", "us"),
                 ("state", "ca"),
-                ("event", "wso2con-2026"),
+                ("event", "wso2con-2027"),
                 ("interests", "events"),
                 ("interests", "identity"),
                 ("unknown", "dropped"),

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::domain::fields::FieldError;
+
 /// The catalogue shipped with this build.
 pub const BUILT_IN: &str = include_str!("../../../payments.toml");
 
@@ -16,8 +18,71 @@ pub struct PaidEvent {
     pub price: i64,
     pub currency: String,
     pub capacity: u32,
-    pub starts: String,
-    pub ends: String,
+    /// The first day (UTC): sales close as it begins.
+    pub starts: EventDay,
+    pub ends: EventDay,
+}
+
+/// A calendar day of an event, written `YYYY-MM-DD` in the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EventDay(time::Date);
+
+impl<'de> Deserialize<'de> for EventDay {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        time::Date::parse(&text, time::macros::format_description!("[year]-[month]-[day]"))
+            .map(EventDay)
+            .map_err(|_| serde::de::Error::custom(format!("{text:?} is not a YYYY-MM-DD day")))
+    }
+}
+
+impl EventDay {
+    /// Midnight UTC at its start, in epoch seconds.
+    pub fn begins_at(self) -> i64 {
+        self.0.midnight().assume_utc().unix_timestamp()
+    }
+
+    /// `10 November 2027`: the page's and the receipt's words for it.
+    pub fn in_words(self) -> String {
+        format!("{} {} {}", self.0.day(), self.0.month(), self.0.year())
+    }
+}
+
+impl PaidEvent {
+    /// Whether it can still be bought at `now` (epoch seconds): until its first day begins.
+    pub fn on_sale(&self, now: i64) -> bool {
+        now < self.starts.begins_at()
+    }
+
+    /// Its days in words: `10 November 2027`, or `14–16 September 2027`.
+    pub fn dates(&self) -> String {
+        let (starts, ends) = (self.starts.0, self.ends.0);
+        if starts == ends {
+            self.starts.in_words()
+        } else if (starts.year(), starts.month()) == (ends.year(), ends.month()) {
+            format!("{}–{}", starts.day(), self.ends.in_words())
+        } else {
+            format!("{} – {}", self.starts.in_words(), self.ends.in_words())
+        }
+    }
+}
+
+/// An amount in a currency's minor unit, as people read it: `£150.00`, `US$499.00`, `€20.00`,
+/// or the ISO code before it for a currency without a symbol of its own here.
+pub fn money(minor: i64, currency: &str) -> String {
+    let code = currency.to_ascii_uppercase();
+    // Stripe's zero-decimal currencies among those a company would plausibly price in.
+    let decimals = if matches!(code.as_str(), "JPY" | "KRW" | "VND" | "CLP" | "ISK") { 0 } else { 2 };
+    let amount =
+        if decimals == 0 { minor.to_string() } else { format!("{}.{:02}", minor / 100, (minor % 100).abs()) };
+    match code.as_str() {
+        "GBP" => format!("£{amount}"),
+        "EUR" => format!("€{amount}"),
+        "USD" => format!("US${amount}"),
+        "JPY" => format!("¥{amount}"),
+        "INR" => format!("₹{amount}"),
+        _ => format!("{code} {amount}"),
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -62,6 +127,40 @@ impl PaymentCatalogue {
         Ok(catalogue)
     }
 
+    /// What a paid form's field names, if it is on sale at `now`: the grant's item and the words
+    /// the page uses for it. Anything else is refused naming the field, before anything is stored.
+    pub fn offer(&self, field: &str, id: &str, now: i64) -> Result<Offer, FieldError> {
+        let id = id.trim();
+        let refused = |message: &str| Err(FieldError::new(field, "not_on_sale", message));
+        match field {
+            "event" => match self.events.get(id) {
+                Some(event) if event.on_sale(now) => Ok(Offer {
+                    item: format!("event:{id}"),
+                    label: format!(
+                        "{}, {} ({})",
+                        event.title,
+                        event.dates(),
+                        money(event.price, &event.currency)
+                    ),
+                }),
+                Some(_) => refused("has started or taken place: registration is closed"),
+                None => refused("is not an event we take registrations for"),
+            },
+            _ => match self.plans.get(id) {
+                Some(plan) => Ok(Offer {
+                    item: format!("plan:{id}"),
+                    label: format!(
+                        "{} ({} a {})",
+                        plan.title,
+                        money(plan.amount, &plan.currency),
+                        plan.interval
+                    ),
+                }),
+                None => refused("is not a plan we offer"),
+            },
+        }
+    }
+
     /// What a grant's item names: `event:<id>` or `plan:<id>`.
     pub fn item(&self, item: &str) -> Option<Purchase<'_>> {
         match item.split_once(':')? {
@@ -70,6 +169,13 @@ impl PaymentCatalogue {
             _ => None,
         }
     }
+}
+
+/// Something a paid form can be answered with: the grant's item and how the page names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    pub item: String,
+    pub label: String,
 }
 
 #[derive(Debug, Clone, Copy)]

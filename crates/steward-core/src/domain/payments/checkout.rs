@@ -9,6 +9,7 @@ use super::status::{PaymentKind, PaymentRecord, PaymentRef, PaymentStatus, SeatH
 use crate::domain::ids::ProfileId;
 use crate::domain::ports::{Clock, FixedWindow, RateLimiter, StoreError};
 use crate::secret::SecretKey;
+use crate::time::Timestamp;
 use crate::token::Claims;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +18,9 @@ pub enum PaymentError {
     UnknownItem,
     #[error("the event is sold out")]
     SoldOut,
+    /// The event has started (or taken place): nothing more is sold for it.
+    #[error("the event's registration is closed")]
+    SalesClosed,
     /// The registration is no longer held (erased, or past its retention): nothing is created
     /// for it again, at Stripe or here.
     #[error("the registration is no longer held")]
@@ -97,7 +101,10 @@ where
     P: PaymentProvider,
 {
     let PaymentRequest { grant, source_ip } = request;
-    let now = clock.now();
+    // When this checkout began: its hold's term and the payment's start are both counted from it,
+    // so resuming never moves either by the time the provider took to answer.
+    let began = clock.timestamp();
+    let now = began.epoch_seconds();
     let purchase =
         grant.item.as_deref().and_then(|item| catalogue.item(item)).ok_or(PaymentError::UnknownItem)?;
     let registration = grant.subject.as_str();
@@ -137,6 +144,7 @@ where
             match status {
                 // A paid registration's seat is the webhook's to keep or give back.
                 Some(PaymentStatus::Succeeded | PaymentStatus::Processing) => None,
+                _ if !event.on_sale(now) => return Err(PaymentError::SalesClosed),
                 _ => {
                     // The hold lapses a fixed time after the registration first started paying:
                     // resuming the checkout keeps that time, it never renews it (only the bank's
@@ -156,7 +164,7 @@ where
         }
         Purchase::Plan { .. } => None,
     };
-    let result = create_with_provider(store, provider, purchase, registration, profile, clock).await;
+    let result = create_with_provider(store, provider, purchase, registration, profile, began).await;
     if result.is_err() {
         // Nothing half-done: a seat taken by this call is given back if the provider failed,
         // unless a payment of the registration succeeded meanwhile and made it a paid seat.
@@ -201,7 +209,7 @@ async fn create_with_provider<S: PaymentStore, P: PaymentProvider>(
     purchase: Purchase<'_>,
     registration: &str,
     profile: &ProfileId,
-    clock: &dyn Clock,
+    began: Timestamp,
 ) -> Result<PaymentStarted, PaymentError> {
     let customer = match store.customer_of(profile).await? {
         Some(customer) => customer,
@@ -248,8 +256,8 @@ async fn create_with_provider<S: PaymentStore, P: PaymentProvider>(
         payment_intent_id: is_event.then(|| created.id.clone()),
         subscription_id: (!is_event).then(|| created.id.clone()),
         status,
-        // When the provider answered, as precise as the clock.
-        started_at: clock.timestamp(),
+        // When the checkout began, as precise as the clock (the store keeps the first start).
+        started_at: began,
     };
     store.record_started(&record).await?;
     tracing::info!(

@@ -10,7 +10,7 @@ mod ports;
 mod status;
 mod webhook;
 
-pub use catalogue::{CloudPlan, PaidEvent, PaymentCatalogue, Purchase, BUILT_IN};
+pub use catalogue::{money, CloudPlan, EventDay, Offer, PaidEvent, PaymentCatalogue, Purchase, BUILT_IN};
 pub use checkout::{
     start_payment, PaymentError, PaymentRequest, PaymentStarted, PAYMENT_STARTS_PER_IP,
     PAYMENT_STARTS_PER_PERSON, SEAT_HOLD_MAX_SECONDS, SEAT_HOLD_SECONDS,
@@ -62,10 +62,10 @@ mod tests {
     #[test]
     fn the_shipped_catalogue_loads_and_names_items_by_kind() {
         let catalogue = PaymentCatalogue::load(BUILT_IN).unwrap();
-        assert!(matches!(catalogue.item("event:wso2con-2026"), Some(Purchase::Event { .. })));
+        assert!(matches!(catalogue.item("event:wso2con-2027"), Some(Purchase::Event { .. })));
         assert!(matches!(catalogue.item("plan:cloud-starter"), Some(Purchase::Plan { .. })));
         assert!(catalogue.item("event:cloud-starter").is_none());
-        assert!(catalogue.item("wso2con-2026").is_none());
+        assert!(catalogue.item("wso2con-2027").is_none());
     }
 
     #[test]
