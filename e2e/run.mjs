@@ -14,6 +14,7 @@ const SITE = process.env.STEWARD_SITE ?? "http://127.0.0.1:3000";
 const ARTIFACTS = process.env.STEWARD_ARTIFACTS ?? "target/e2e-artifacts";
 const AXE = readFileSync(new URL("./node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
 const CV = new URL("../tests/fixtures/cv/cv.pdf", import.meta.url).pathname;
+const PROGRAM = new URL("../tests/fixtures/cv/program-renamed.pdf", import.meta.url).pathname;
 mkdirSync(ARTIFACTS, { recursive: true });
 
 class Flow {
@@ -180,9 +181,22 @@ const flows = {
     await page.setInputFiles("#cv", CV);
     await page.click("button[type=submit]");
     const progress = page.locator("progress");
-    await page.getByText("Your CV is uploaded").waitFor({ timeout: 30000 });
+    await page.getByText("Your CV is checked and attached to your application").waitFor({ timeout: 60000 });
     expect((await progress.evaluate((p) => p.value)) === 100, "the progress reached the end");
     await flow.checkA11y(page, "cv-uploaded");
+
+    // A program renamed cv.pdf: the page waits for the check and says it was refused, and why,
+    // never that it is uploaded.
+    const refused = await flow.page();
+    await refused.goto(`${SITE}/careers`);
+    await refused.selectOption("#position", "Rust engineer");
+    await fillPerson(refused, `cv-refused-${randomUUID()}@example.com`);
+    await refused.selectOption("#country", "GB");
+    await refused.setInputFiles("#cv", PROGRAM);
+    await refused.click("button[type=submit]");
+    await refused.getByText("We could not accept this file").waitFor({ timeout: 60000 });
+    expect(!(await refused.getByText("checked and attached").count()), "never said to be accepted");
+    await flow.checkA11y(refused, "cv-refused");
     return { email };
   },
 

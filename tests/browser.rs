@@ -43,7 +43,7 @@ fn with_javascript_errors_show_beside_their_fields_and_forms_go_through_without_
 }
 
 #[test]
-fn an_applicant_uploads_a_cv_straight_to_s3_and_sees_its_progress() {
+fn an_applicant_uploads_a_cv_straight_to_s3_and_the_page_waits_for_its_verdict() {
     flow("careers_cv_upload", &[]);
 }
 

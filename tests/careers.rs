@@ -410,3 +410,42 @@ async fn given_the_bucket_cors_then_only_our_origins_may_upload_from_a_browser()
     let theirs = preflight("https://evil.example").await.unwrap();
     assert_eq!(theirs.status(), StatusCode::FORBIDDEN, "a foreign origin's preflight is refused");
 }
+
+async fn verdict(token: &str, key: &str) -> (StatusCode, Value) {
+    let response = http()
+        .post(stack().url("/careers/cv-upload/status"))
+        .json(&json!({"token": token, "key": key}))
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_an_upload_then_its_applicant_reads_its_verdict_and_no_one_reads_another_applications() {
+    let app = apply().await;
+    let refused = upload_cv(&app, fixture("program-renamed.pdf"), PDF, "cv.pdf").await;
+    let key = refused["key"].as_str().unwrap();
+    eventually("the refused upload's verdict is rejected", || async {
+        verdict(&app.token, key).await.1["state"] == "rejected"
+    })
+    .await;
+    let (status, answer) = verdict(&app.token, key).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(answer["reason"].as_str().unwrap().contains("not an allowed"), "{answer}");
+    assert_eq!(answer["earlier_kept"], false);
+
+    let accepted = upload_cv(&app, fixture("cv.pdf"), PDF, "cv.pdf").await;
+    let key = accepted["key"].as_str().unwrap();
+    eventually("the PDF's verdict is accepted", || async {
+        verdict(&app.token, key).await.1["state"] == "accepted"
+    })
+    .await;
+
+    let other = apply().await;
+    let (status, problem) = verdict(&other.token, key).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "another application's grant: {problem}");
+    assert_eq!(problem["errors"][0]["field"], "key");
+    let (status, _) = verdict("forged.token", key).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

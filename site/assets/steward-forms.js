@@ -220,11 +220,24 @@ export async function uploadStep(anchor, base, token, fileInput) {
       status.textContent = "The upload failed. Please try again.";
       button.disabled = false;
     };
-    request.addEventListener("load", () => {
+    request.addEventListener("load", async () => {
       if (request.status < 200 || request.status >= 300) return failed();
       progress.value = 100;
-      status.textContent = "Your CV is uploaded. We check it and attach it to your application.";
-      button.remove();
+      // Uploaded is not accepted: the page says nothing final until Steward has checked the file.
+      status.textContent = "Uploaded. Checking your CV…";
+      const verdict = await cvVerdict(base, token, post.key);
+      if (verdict.state === "accepted") {
+        status.textContent = "Your CV is checked and attached to your application.";
+        button.remove();
+      } else if (verdict.state === "rejected") {
+        status.textContent = `We could not accept this file: ${verdict.reason}.` +
+          (verdict.earlier_kept ? " Your application keeps the file you sent before." : " Please choose another file and upload it.");
+        button.disabled = false;
+        button.textContent = "Upload another file";
+      } else {
+        status.textContent = "Your CV is uploaded and still being checked. If we cannot accept it, we tell you by email.";
+        button.remove();
+      }
     });
     request.addEventListener("error", failed);
     request.open("POST", post.url);
@@ -232,6 +245,22 @@ export async function uploadStep(anchor, base, token, fileInput) {
   };
   button.addEventListener("click", go);
   if (chooser.files?.length) await go();
+}
+
+/** The verdict on an upload, asked every second for up to a minute (S3 tells the checker within
+ *  seconds); `checking` if it takes longer. */
+async function cvVerdict(base, token, key) {
+  for (let attempt = 0; attempt < 60; attempt += 1) {
+    const answer = await fetch(`${base}/careers/cv-upload/status`, {
+      method: "POST",
+      headers: { accept: "application/json", "content-type": "application/json" },
+      body: JSON.stringify({ token, key }),
+    }).catch(() => null);
+    const verdict = answer?.ok ? await answer.json().catch(() => ({})) : {};
+    if (verdict.state === "accepted" || verdict.state === "rejected") return verdict;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  return { state: "checking" };
 }
 
 /** Payment: Stripe Elements with a real publishable key; the local emulator's test-card step otherwise. */

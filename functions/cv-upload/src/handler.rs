@@ -1,5 +1,7 @@
 //! `POST /careers/cv-upload` (and its preflight): check the applicant's grant and the declared
-//! file, answer with a presigned POST that allows exactly that upload.
+//! file, answer with a presigned POST that allows exactly that upload. `POST
+//! /careers/cv-upload/status`: what became of one upload (checking, accepted, or rejected and
+//! why), for the page that waits for it.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -10,7 +12,9 @@ use lambda_http::{Body, Request, Response};
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::adapters::s3::post::{S3PostSigner, SigningCredentials};
 use steward_core::config::{ConfigError, Env, Origin};
-use steward_core::domain::careers::{authorize_upload, CvBucket, UploadError, UploadRequest};
+use steward_core::domain::careers::{
+    authorize_upload, upload_verdict, CvBucket, UploadError, UploadRequest, VerdictError,
+};
 use steward_core::domain::fields::FieldError;
 use steward_core::domain::ports::Clock;
 use steward_core::http::body::decode_form;
@@ -53,8 +57,57 @@ impl App {
 }
 
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infallible> {
-    Ok(cors::json_endpoint(&app.allowed_origins, &request, "POST, OPTIONS", || authorize(app, &request))
-        .await)
+    let status = request.uri().path().ends_with("/status");
+    Ok(cors::json_endpoint(&app.allowed_origins, &request, "POST, OPTIONS", || async {
+        if status {
+            verdict(app, &request).await
+        } else {
+            authorize(app, &request).await
+        }
+    })
+    .await)
+}
+
+/// The verdict on one upload of the grant's application.
+async fn verdict(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
+    if body_was_invalid_base64(request) {
+        return Err(Problem::new(400, "invalid_base64", "The request body could not be read"));
+    }
+    let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok());
+    let input = decode_form(content_type, body_bytes(request), app.max_body_bytes)
+        .await
+        .map_err(|e| steward_core::http::problem::body_problem(&e))?;
+    let missing: Vec<FieldError> = ["token", "key"]
+        .into_iter()
+        .filter(|name| input.first(name).is_none())
+        .map(|name| FieldError::new(name, "required", "is required"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Problem::validation(missing));
+    }
+    let (token, key) = (input.first("token").unwrap_or_default(), input.first("key").unwrap_or_default());
+    match upload_verdict(&app.token_keys, &app.store, token, key, app.clock.system_time()).await {
+        Ok(verdict) => {
+            let mut response = respond::json(200, &verdict);
+            response
+                .headers_mut()
+                .insert("cache-control", lambda_http::http::HeaderValue::from_static("no-store"));
+            Ok(response)
+        }
+        Err(VerdictError::Forbidden(_)) => {
+            Err(Problem::new(403, "invalid_token", "This upload link is not valid")
+                .with_detail("It may have expired or belong to another application."))
+        }
+        Err(VerdictError::NotThisApplication) => Err(Problem::validation(vec![FieldError::new(
+            "key",
+            "not_this_application",
+            "is not an upload of this application",
+        )])),
+        Err(VerdictError::Store(err)) => {
+            tracing::error!(error = %steward_core::telemetry::error_chain(&err), "reading a CV verdict failed");
+            Err(Problem::from_store(&err))
+        }
+    }
 }
 
 async fn authorize(app: &App, request: &Request) -> Result<Response<Body>, Problem> {

@@ -5,8 +5,9 @@ use steward_core::adapters::dynamodb::keys;
 use steward_core::adapters::memory::MemoryUploads;
 use steward_core::domain::careers::object_key;
 use steward_core::domain::careers::verification::{verify_upload, Verified};
-use steward_core::domain::careers::CvRecorded;
+use steward_core::domain::careers::{upload_verdict, CvRecorded, CvVerdict, VerdictError};
 use steward_core::domain::forms::submit::Receipt;
+use steward_core::domain::ports::Clock as _;
 
 use crate::support::{email, World};
 
@@ -197,4 +198,58 @@ async fn a_rejected_upload_never_displaces_the_verified_file_an_application_keep
     assert!(uploads.get(&bad).is_none(), "the rejected file is not kept");
     assert!(uploads.get(&good).expect("the verified file stays").verified);
     assert_eq!(recorded_status(&world, &application).as_deref(), Some("verified"));
+}
+
+/// The application's grant, as the careers form's answer hands it to the page.
+fn grant(world: &World, application: &Receipt) -> String {
+    steward_core::domain::careers::upload_token(
+        &world.config.token_keys,
+        &application.submission_id,
+        &application.profile_id,
+        world.clock.system_time(),
+        std::time::Duration::from_secs(3600),
+    )
+}
+
+#[tokio::test]
+async fn the_applicants_page_learns_each_uploads_verdict_and_never_another_applications() {
+    let (world, uploads) = (World::new(), MemoryUploads::default());
+    let application = apply(&world, "ines").await;
+    let token = grant(&world, &application);
+    let verdict = |key: String| {
+        let (world, token) = (&world, token.clone());
+        async move {
+            upload_verdict(&world.config.token_keys, &world.store, &token, &key, world.clock.system_time())
+                .await
+        }
+    };
+
+    let bad = upload(&world, &uploads, &application, ELF, "application/pdf");
+    assert_eq!(verdict(bad.clone()).await.unwrap(), CvVerdict::Checking, "not checked yet");
+    verify_upload(&uploads, &world.store, &world.clock, &bad, None, MAX_BYTES).await.unwrap();
+    let CvVerdict::Rejected { reason, earlier_kept: false } = verdict(bad).await.unwrap() else {
+        panic!("a refused file is said to be refused")
+    };
+    assert!(reason.contains("not an allowed"), "and why: {reason}");
+
+    world.clock.advance(1);
+    let good = upload(&world, &uploads, &application, PDF, "application/pdf");
+    verify_upload(&uploads, &world.store, &world.clock, &good, None, MAX_BYTES).await.unwrap();
+    assert_eq!(verdict(good).await.unwrap(), CvVerdict::Accepted);
+
+    world.clock.advance(1);
+    let worse = upload(&world, &uploads, &application, ELF, "application/pdf");
+    verify_upload(&uploads, &world.store, &world.clock, &worse, None, MAX_BYTES).await.unwrap();
+    assert!(
+        matches!(verdict(worse).await.unwrap(), CvVerdict::Rejected { earlier_kept: true, .. }),
+        "refused, and the file sent before is still the application's"
+    );
+
+    let other = apply(&world, "mallory").await;
+    let theirs = upload(&world, &uploads, &other, PDF, "application/pdf");
+    assert!(
+        matches!(verdict(theirs).await, Err(VerdictError::NotThisApplication)),
+        "one grant, one application"
+    );
+    assert!(matches!(verdict("cv/../x".into()).await, Err(VerdictError::NotThisApplication)));
 }

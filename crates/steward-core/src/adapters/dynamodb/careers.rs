@@ -73,12 +73,67 @@ impl CvStore for DynamoStore {
                 Ok(CvRecorded::replacing(earlier, check))
             }
             Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(if self.get((pk, sk)).await?.is_some() {
-                    CvRecorded::Superseded
+                let held = if let CvOutcome::Rejected { reason } = &check.outcome {
+                    // Its applicant still reads why, though the application keeps another file.
+                    self.note_rejection(&pk, &sk, &check.key, reason).await?
                 } else {
-                    CvRecorded::ApplicationMissing
-                })
+                    self.get((pk, sk)).await?.is_some()
+                };
+                Ok(if held { CvRecorded::Superseded } else { CvRecorded::ApplicationMissing })
             }
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn cv_verdict(
+        &self,
+        profile_id: &ProfileId,
+        application_id: &str,
+        key: &str,
+    ) -> Result<CvVerdict, StoreError> {
+        let Some(application) = self.get(keys::submission(profile_id, application_id)).await? else {
+            return Ok(CvVerdict::Checking);
+        };
+        let map = |name: &str| application.get(name).and_then(|v| v.as_m().ok());
+        let text = |map: &HashMap<String, AttributeValue>, name: &str| {
+            map.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()
+        };
+        let kept = map("cv");
+        if let Some(cv) = kept.filter(|cv| text(cv, "key") == key) {
+            return Ok(match text(cv, "status").as_str() {
+                "verified" => CvVerdict::Accepted,
+                _ => CvVerdict::Rejected { reason: text(cv, "reason"), earlier_kept: false },
+            });
+        }
+        Ok(match map("cv_rejected").filter(|rejected| text(rejected, "key") == key) {
+            Some(rejected) => CvVerdict::Rejected {
+                reason: text(rejected, "reason"),
+                earlier_kept: kept.is_some_and(|cv| text(cv, "status") == "verified"),
+            },
+            None => CvVerdict::Checking,
+        })
+    }
+}
+
+impl DynamoStore {
+    /// Keeps a rejected upload's reason on its application (which keeps another file); `false`
+    /// when there is no such application.
+    async fn note_rejection(&self, pk: &str, sk: &str, key: &str, reason: &str) -> Result<bool, StoreError> {
+        let rejected = HashMap::from([("key".to_owned(), s(key)), ("reason".to_owned(), s(reason))]);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("SET cv_rejected = :rejected")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":rejected", AttributeValue::M(rejected))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
             Err(err) => Err(classify(err)),
         }
     }

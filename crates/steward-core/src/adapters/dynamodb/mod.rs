@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 use crate::domain::careers::{CvCheck, CvOutcome};
-use crate::domain::careers::{CvFile, CvRecorded, CvStore};
+use crate::domain::careers::{CvFile, CvRecorded, CvStore, CvVerdict};
 use crate::domain::fields::Email;
 use crate::domain::forms::submit::NewSubmission;
 use crate::domain::forms::submit::{Inserted, SubmissionStore, UpsertedProfile};

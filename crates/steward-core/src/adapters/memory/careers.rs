@@ -1,7 +1,7 @@
 //! Careers: a CV check recorded on its application.
 
 use super::*;
-use crate::domain::careers::{CvCheck, CvFile, CvOutcome, CvRecorded, CvStore};
+use crate::domain::careers::{CvCheck, CvFile, CvOutcome, CvRecorded, CvStore, CvVerdict};
 
 impl CvStore for MemoryStore {
     async fn record_cv(&self, check: &CvCheck) -> Result<CvRecorded, StoreError> {
@@ -20,6 +20,11 @@ impl CvStore for MemoryStore {
                 later || (verified && matches!(check.outcome, CvOutcome::Rejected { .. }))
             });
             if kept {
+                if let CvOutcome::Rejected { reason } = &check.outcome {
+                    // Its applicant still reads why, though the application keeps another file.
+                    let rejected = serde_json::json!({"key": check.key, "reason": reason});
+                    submission.insert("cv_rejected".into(), rejected);
+                }
                 return Ok(CvRecorded::Superseded);
             }
             let earlier = submission.get("cv").and_then(Value::as_object).and_then(|cv| {
@@ -30,6 +35,35 @@ impl CvStore for MemoryStore {
             });
             submission.insert("cv".into(), cv_of(check).into());
             Ok(CvRecorded::replacing(earlier, check))
+        })
+    }
+
+    async fn cv_verdict(
+        &self,
+        profile_id: &ProfileId,
+        application_id: &str,
+        key: &str,
+    ) -> Result<CvVerdict, StoreError> {
+        let application = keys::submission(profile_id, application_id);
+        self.run("cv_verdict", |table| {
+            let Some(submission) = table.get(&application) else { return Ok(CvVerdict::Checking) };
+            let text = |value: Option<&Value>, name: &str| {
+                value.and_then(|v| v.get(name)).and_then(Value::as_str).unwrap_or_default().to_owned()
+            };
+            let (kept, rejected) = (submission.get("cv"), submission.get("cv_rejected"));
+            Ok(if kept.is_some() && text(kept, "key") == key {
+                match text(kept, "status").as_str() {
+                    "verified" => CvVerdict::Accepted,
+                    _ => CvVerdict::Rejected { reason: text(kept, "reason"), earlier_kept: false },
+                }
+            } else if rejected.is_some() && text(rejected, "key") == key {
+                CvVerdict::Rejected {
+                    reason: text(rejected, "reason"),
+                    earlier_kept: text(kept, "status") == "verified",
+                }
+            } else {
+                CvVerdict::Checking
+            })
         })
     }
 }

@@ -262,11 +262,62 @@ impl CvRecorded {
 
 pub trait CvStore {
     /// Records a CV check on its application, never replacing a later upload's result, nor a
-    /// verified file's with a rejected one.
+    /// verified file's with a rejected one. A rejected upload's verdict is kept for its applicant
+    /// to read even when the application keeps another file.
     fn record_cv(
         &self,
         check: &CvCheck,
     ) -> impl std::future::Future<Output = Result<CvRecorded, crate::domain::ports::StoreError>> + Send;
+    /// What became of one upload of an application, as far as its checks have got.
+    fn cv_verdict(
+        &self,
+        profile_id: &ProfileId,
+        application_id: &str,
+        key: &str,
+    ) -> impl std::future::Future<Output = Result<CvVerdict, crate::domain::ports::StoreError>> + Send;
+}
+
+/// What an applicant's page says of the file they sent.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum CvVerdict {
+    /// Not checked yet (S3 tells the checker within seconds).
+    Checking,
+    /// Checked and attached to the application.
+    Accepted,
+    /// Not kept, and why; `earlier_kept` when the application still has a file sent before.
+    Rejected { reason: String, earlier_kept: bool },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerdictError {
+    #[error("the upload token is not valid: {0}")]
+    Forbidden(TokenError),
+    /// The key is not one of this application's uploads.
+    #[error("the key names no upload of this application")]
+    NotThisApplication,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The verdict on one upload, for the applicant holding the application's grant: the page waits
+/// for it, so that nobody is told a file is uploaded that was then refused.
+pub async fn upload_verdict<S: CvStore>(
+    keys: &TokenKeys,
+    store: &S,
+    token: &str,
+    key: &str,
+    now: SystemTime,
+) -> Result<CvVerdict, VerdictError> {
+    let claims =
+        keys.verify(token, Purpose::CvUpload, epoch_seconds(now)).map_err(VerdictError::Forbidden)?;
+    if !key
+        .strip_prefix(&format!("cv/{}/", claims.subject))
+        .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+    {
+        return Err(VerdictError::NotThisApplication);
+    }
+    Ok(store.cv_verdict(&claims.profile_id, &claims.subject, key).await?)
 }
 
 #[cfg(test)]
