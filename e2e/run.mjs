@@ -237,6 +237,29 @@ const flows = {
     await flow.checkA11y(plain, "thanks-event-payment");
     await plain.click("section.step button");
     await plain.getByText("Payment received").waitFor({ timeout: 30000 });
+    // Reloading the thank-you page after paying offers nothing to pay again.
+    await plain.reload();
+    await plain.getByText("This registration is paid").waitFor({ timeout: 30000 });
+    expect((await plain.locator("#test-card").count()) === 0, "no card to enter for a paid registration");
+    await flow.checkA11y(plain, "paid-reloaded");
+
+    // A card whose bank asks its holder to confirm (3-D Secure): the bank's page, then back to
+    // the thank-you page, which says the payment went through.
+    const secure = await flow.page();
+    await secure.goto(`${SITE}/events/signup`);
+    await secure.selectOption("#event", "wso2con-2027");
+    await fillPerson(secure, `3ds-${email}`, { job: true });
+    await secure.selectOption("#country", "GB");
+    await secure.fill("#state", "GB-LND");
+    await secure.click("button[type=submit]");
+    await secure.locator("#test-card").waitFor({ timeout: 30000 });
+    expect((await text(secure.locator("section.step"))).includes("US$499.00"), "the price in the catalogue's currency");
+    await secure.fill("#test-card", "4000 0025 0000 3155");
+    await Promise.all([secure.waitForURL(/\/_local\/stripe\/authenticate\//), secure.click("section.step button")]);
+    await flow.checkA11y(secure, "bank-confirmation");
+    await Promise.all([secure.waitForURL(/redirect_status=succeeded/), secure.click("button[value=approve]")]);
+    await secure.getByText("Payment received").waitFor({ timeout: 30000 });
+    await flow.checkA11y(secure, "paid-after-authentication");
     return { email };
   },
 

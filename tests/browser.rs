@@ -48,7 +48,7 @@ fn an_applicant_uploads_a_cv_straight_to_s3_and_the_page_waits_for_its_verdict()
 }
 
 #[test]
-fn a_declined_card_is_explained_and_an_accepted_one_pays_for_the_seat() {
+fn a_declined_card_is_explained_a_card_the_bank_must_confirm_pays_and_nothing_paid_is_offered_again() {
     flow("event_payment", &[]);
 }
 

@@ -164,6 +164,8 @@ async fn given_a_paid_event_when_paid_with_a_good_card_then_the_registration_is_
     let started = start(&registration).await;
     assert_eq!(started["amount"], 49900, "the server decides the amount");
     assert_eq!(started["currency"], "usd");
+    assert_eq!(started["price"], "US$499.00", "and says it in words");
+    assert_eq!(started["description"], "WSO2Con 2027, 14–16 September 2027 (US$499.00)");
     assert!(started["publishable_key"].as_str().unwrap().starts_with("pk_"));
     assert!(holds_seat("wso2con-2027", &registration).await);
 
@@ -178,8 +180,11 @@ async fn given_a_paid_event_when_paid_with_a_good_card_then_the_registration_is_
         seat_hold("wso2con-2027", &registration).await.is_some_and(|hold| lapses_at(&hold).is_none())
     })
     .await;
-    // Opening the checkout again changes nothing: a paid seat is not given a lapse again.
-    assert_eq!(pay(&registration).await.status(), StatusCode::OK);
+    // Opening the checkout again offers nothing to pay and changes nothing: a paid seat is not
+    // given a lapse again.
+    let again = pay(&registration).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(again.json::<Value>().await.unwrap()["code"], "already_paid");
     assert_eq!(seat_hold("wso2con-2027", &registration).await.map(|hold| lapses_at(&hold)), Some(None));
 
     let everything = format!("{:?}", stack().scan_all().await);

@@ -34,7 +34,7 @@ import urllib.request
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 API_VERSION = "2026-09-30.endive"
 ROOT = Path(__file__).resolve().parents[2]
@@ -191,7 +191,9 @@ class Emulator:
             intent["status"] = "requires_action"
             intent["next_action"] = {
                 "type": "redirect_to_url",
-                "redirect_to_url": {"url": f"/_emulator/payment_intents/{intent['id']}/authenticate", "return_url": params.get("return_url")},
+                # The local stack's bank page (infra/local/steward_local/gateway.py), on the site's
+                # own origin as Stripe's hosted page is on Stripe's.
+                "redirect_to_url": {"url": f"/_local/stripe/authenticate/{intent['id']}?{urlencode({'return_url': params.get('return_url') or '/'})}", "return_url": params.get("return_url")},
             }
             self.emit("payment_intent.requires_action", intent)
             return intent

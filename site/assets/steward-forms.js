@@ -276,21 +276,32 @@ export async function paymentStep(anchor, base, token, returnUrl = window.locati
   status.setAttribute("role", "status");
   status.setAttribute("aria-live", "polite");
   if (!started.ok) {
-    status.textContent = payment.title || "The payment could not start.";
+    // Already paid, sold out, closed, lapsed: Steward's own words, title and detail.
+    status.textContent = [payment.title || "The payment could not start.", payment.detail].filter(Boolean).join(". ");
     section.append(status);
     return;
   }
-  const amount = payment.amount && payment.currency
-    ? new Intl.NumberFormat(undefined, { style: "currency", currency: payment.currency.toUpperCase() }).format(payment.amount / 100)
-    : "";
+  // What is bought and its price, in Steward's words: the page never formats money itself.
+  const amount = payment.price || "";
+  const bought = document.createElement("p");
+  bought.textContent = payment.description || "";
+  section.append(bought);
+  const done = payment.kind === "cloud"
+    ? "Payment received. Thank you: your subscription is active. We email you a receipt."
+    : "Payment received. Thank you: your seat is confirmed. We email you a receipt.";
+  // Back from the bank's check: the thank-you page, with this grant, to say how it went (and
+  // to offer the payment again if it did not go through).
+  const back = new URL(returnUrl, window.location.href);
+  back.hash = new URLSearchParams({ payment_token: token }).toString();
+  returnUrl = back.toString();
   if (!payment.publishable_key.includes("_local_")) {
-    await stripeElements(section, status, payment, amount, returnUrl);
+    await stripeElements(section, status, payment, amount, returnUrl, done);
     return;
   }
   section.insertAdjacentHTML(
     "beforeend",
     `<p>Local test mode: no real card. ${amount ? `Amount: <strong>${amount}</strong>.` : ""}</p>
-     <label for="test-card">Test card number <span class="hint">4242 4242 4242 4242 pays; 4000 0000 0000 0002 is declined</span></label>
+     <label for="test-card">Test card number <span class="hint">4242 4242 4242 4242 pays; 4000 0000 0000 0002 is declined; 4000 0025 0000 3155 asks the bank to confirm</span></label>
      <input id="test-card" type="text" inputmode="numeric" autocomplete="off" value="4242 4242 4242 4242">
      <button type="button">Pay${amount ? ` ${amount}` : ""}</button>`,
   );
@@ -304,13 +315,18 @@ export async function paymentStep(anchor, base, token, returnUrl = window.locati
       client_secret: payment.client_secret,
       "payment_method_data[type]": "card",
       "payment_method_data[card][number]": section.querySelector("input").value.replace(/\s/g, ""),
+      return_url: returnUrl,
     });
     const response = await fetch(`${base}/_local/stripe/v1/payment_intents/${intent}/confirm`, { method: "POST", body: form });
     const result = await response.json();
     button.disabled = false;
     if (result.status === "succeeded") {
-      status.textContent = "Payment received. Thank you: your place is confirmed.";
+      status.textContent = done;
       button.remove();
+    } else if (result.status === "requires_action" && result.next_action?.redirect_to_url?.url) {
+      // The bank asks the card holder to confirm (3-D Secure), on its own page, as with Stripe.
+      status.textContent = "Your bank asks you to confirm this payment: taking you there…";
+      window.location.assign(new URL(result.next_action.redirect_to_url.url, base).toString());
     } else {
       status.textContent = result.last_payment_error?.message || result.error?.message || "The payment did not go through.";
       status.textContent += " Please try another card.";
@@ -318,7 +334,7 @@ export async function paymentStep(anchor, base, token, returnUrl = window.locati
   });
 }
 
-async function stripeElements(section, status, payment, amount, returnUrl) {
+async function stripeElements(section, status, payment, amount, returnUrl, done) {
   await new Promise((resolve, reject) => {
     const script = document.createElement("script");
     script.src = "https://js.stripe.com/v3/";
@@ -343,7 +359,7 @@ async function stripeElements(section, status, payment, amount, returnUrl) {
       redirect: "if_required",
     });
     button.disabled = false;
-    status.textContent = error ? error.message : paymentIntent.status === "succeeded" ? "Payment received. Thank you." : "Payment processing.";
+    status.textContent = error ? error.message : paymentIntent.status === "succeeded" ? done : "Payment processing. A bank payment can take a few days to clear.";
   });
 }
 
@@ -351,14 +367,18 @@ async function stripeElements(section, status, payment, amount, returnUrl) {
  *  sent to a server); back from a card check by Stripe, the page says how the payment went. */
 export function continueFromFragment(anchor, base) {
   const returned = new URLSearchParams(window.location.search).get("redirect_status");
+  const grant = new URLSearchParams(window.location.hash.slice(1));
   if (returned) {
     anchor.textContent =
-      returned === "succeeded" ? "Payment received. Thank you."
+      returned === "succeeded" ? "Payment received. Thank you. We email you a receipt."
       : returned === "processing" ? "Payment processing. A bank payment can take a few days to clear."
-      : "The payment did not go through. Please try again.";
+      : "The payment did not go through: your bank did not confirm it, and nothing was charged.";
+    // Not paid: the same payment, offered again (Steward says so if it went through meanwhile).
+    if (returned !== "succeeded" && returned !== "processing" && grant.get("payment_token")) {
+      paymentStep(anchor, base, grant.get("payment_token"));
+    }
     return;
   }
-  const grant = new URLSearchParams(window.location.hash.slice(1));
   if (grant.get("cv_upload_token")) uploadStep(anchor, base, grant.get("cv_upload_token"), null);
   if (grant.get("payment_token")) paymentStep(anchor, base, grant.get("payment_token"));
 }

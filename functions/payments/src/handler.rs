@@ -67,6 +67,8 @@ async fn pay(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
         }
         Err(PaymentError::SoldOut) => Err(Problem::new(409, "sold_out", "This event is sold out")
             .with_detail("Every seat is taken. Nothing was charged.")),
+        Err(PaymentError::AlreadyPaid) => Err(Problem::new(409, "already_paid", "This registration is paid")
+            .with_detail("Your payment was received (or is on its way from your bank): there is nothing more to pay. Thank you.")),
         Err(PaymentError::SalesClosed) => Err(Problem::new(409, "sales_closed", "Registration for this event is closed")
             .with_detail("The event has started or taken place. Nothing was charged.")),
         Err(PaymentError::RegistrationGone) => Err(Problem::new(410, "registration_gone", "This registration is no longer held")

@@ -170,6 +170,41 @@ class Gateway:
                     status, data, content_type = err.code, err.read(), err.headers.get("Content-Type", "application/json")
                 return self._send(status, [("Content-Type", content_type)], data)
 
+            def _bank(self, intent: str, body: bytes):
+                """The card's bank asking its holder to confirm a payment (3-D Secure), as Stripe's
+                `next_action.redirect_to_url` page does: GET shows it, POST approves or fails it and
+                sends the browser back to the site's `return_url` with Stripe's query parameters."""
+                import html
+                import urllib.request
+                from urllib.parse import urlencode, urlunsplit
+
+                query = dict(parse_qsl(urlsplit(self.path).query))
+                form = dict(parse_qsl(body.decode("utf-8", "replace"))) if self.command == "POST" else {}
+                return_url = form.get("return_url") or query.get("return_url") or ""
+                back = urlsplit(return_url)
+                # Only back to this site: never an open redirect.
+                if back.scheme or back.netloc or not back.path.startswith("/"):
+                    host = self.headers.get("Host", "")
+                    if back.netloc != host:
+                        return self._message(400, "return_url must be on this site")
+                if self.command == "GET":
+                    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Confirm your payment · Test bank</title><link rel="stylesheet" href="/assets/site.css"></head>
+<body><main><h1>Confirm your payment</h1><p>Your bank (the local Stripe emulator's test bank) asks you to confirm payment {html.escape(intent)}.</p>
+<form method="post"><input type="hidden" name="return_url" value="{html.escape(return_url)}"><button type="submit" name="outcome" value="approve">Confirm the payment</button>
+<button type="submit" name="outcome" value="fail">Refuse it</button></form></main></body></html>"""
+                    return self._send(200, [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], page.encode())
+                outcome = "approve" if form.get("outcome") == "approve" else "fail"
+                request = urllib.request.Request(
+                    f"{gateway.stripe_url}/_emulator/payment_intents/{intent}/authenticate",
+                    data=json.dumps({"outcome": outcome}).encode(), headers={"Content-Type": "application/json"}, method="POST")
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    settled = json.loads(response.read())
+                status = "succeeded" if settled.get("status") == "succeeded" else "failed"
+                extra = urlencode({"payment_intent": intent, "redirect_status": status})
+                location = urlunsplit(("", "", back.path, f"{back.query}&{extra}" if back.query else extra, back.fragment))
+                return self._send(303, [("Location", location)], b"")
+
             def _message(self, status: int, message: str):
                 self._send(status, [("Content-Type", "application/json")], json.dumps({"message": message}).encode())
 
@@ -204,6 +239,9 @@ class Gateway:
                 if self.command == "GET" and path == "/_local/routes":
                     routes = [{"method": r.method, "path": r.path} for r in gateway.routes]
                     return self._send(200, [("Content-Type", "application/json")], json.dumps(routes).encode())
+                bank = re.fullmatch(r"/_local/stripe/authenticate/([A-Za-z0-9_]+)", path)
+                if bank and gateway.stripe_url:
+                    return self._bank(bank[1], body)
                 confirm = re.fullmatch(r"/_local/stripe(/v1/payment_intents/[A-Za-z0-9_]+/confirm)", path)
                 if confirm and self.command == "POST" and gateway.stripe_url:
                     # The reference site's test-card step confirms a payment on the Stripe

@@ -370,8 +370,10 @@ async fn a_processing_payment_keeps_its_seat_past_the_checkouts_lapse() {
     world.clock.advance(2 * 86_400);
     checkout(&world, &cy).await.expect("ben's lapsed seat");
     assert!(holds_seat(&world, &ana), "money on its way keeps its seat");
-    let resumed = checkout(&world, &ana).await.expect("resuming a processing payment takes no seat");
-    assert_eq!(resumed.payment_intent_id, started.payment_intent_id);
+    assert!(
+        matches!(checkout(&world, &ana).await, Err(PaymentError::AlreadyPaid)),
+        "money on its way: nothing more to pay, and no second seat"
+    );
 
     let succeeded = intent_event("payment_intent.succeeded", intent_of(&started), world.now());
     receive_event(&world.store, &succeeded, world.now()).await.unwrap();
@@ -568,4 +570,16 @@ async fn a_checkout_for_an_event_that_has_started_charges_nothing() {
     assert!(matches!(checkout(&world, &registration).await, Err(PaymentError::SalesClosed)));
     assert!(seats(&world).0.is_empty(), "no seat is taken");
     assert!(world.provider.calls().is_empty(), "nothing is created at Stripe");
+}
+
+#[tokio::test]
+async fn a_paid_registration_is_never_offered_the_payment_again() {
+    let world = World::new();
+    let ana = register(&world, "ana").await;
+    let paid = checkout(&world, &ana).await.unwrap();
+    let succeeded = intent_event("payment_intent.succeeded", intent_of(&paid), world.now());
+    receive_event(&world.store, &succeeded, world.now()).await.unwrap();
+    let calls = world.provider.calls().len();
+    assert!(matches!(checkout(&world, &ana).await, Err(PaymentError::AlreadyPaid)), "paid: nothing to pay");
+    assert_eq!(world.provider.calls().len(), calls, "and Stripe is not asked again");
 }

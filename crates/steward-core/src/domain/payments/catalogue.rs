@@ -130,34 +130,15 @@ impl PaymentCatalogue {
     /// What a paid form's field names, if it is on sale at `now`: the grant's item and the words
     /// the page uses for it. Anything else is refused naming the field, before anything is stored.
     pub fn offer(&self, field: &str, id: &str, now: i64) -> Result<Offer, FieldError> {
-        let id = id.trim();
+        let item = format!("{field}:{}", id.trim());
         let refused = |message: &str| Err(FieldError::new(field, "not_on_sale", message));
-        match field {
-            "event" => match self.events.get(id) {
-                Some(event) if event.on_sale(now) => Ok(Offer {
-                    item: format!("event:{id}"),
-                    label: format!(
-                        "{}, {} ({})",
-                        event.title,
-                        event.dates(),
-                        money(event.price, &event.currency)
-                    ),
-                }),
-                Some(_) => refused("has started or taken place: registration is closed"),
-                None => refused("is not an event we take registrations for"),
-            },
-            _ => match self.plans.get(id) {
-                Some(plan) => Ok(Offer {
-                    item: format!("plan:{id}"),
-                    label: format!(
-                        "{} ({} a {})",
-                        plan.title,
-                        money(plan.amount, &plan.currency),
-                        plan.interval
-                    ),
-                }),
-                None => refused("is not a plan we offer"),
-            },
+        match self.item(&item) {
+            Some(Purchase::Event { event, .. }) if !event.on_sale(now) => {
+                refused("has started or taken place: registration is closed")
+            }
+            Some(purchase) => Ok(Offer { label: purchase.label(), item }),
+            None if field == "event" => refused("is not an event we take registrations for"),
+            None => refused("is not a plan we offer"),
         }
     }
 
@@ -182,4 +163,25 @@ pub struct Offer {
 pub enum Purchase<'a> {
     Event { id: &'a str, event: &'a PaidEvent },
     Plan { id: &'a str, plan: &'a CloudPlan },
+}
+
+impl Purchase<'_> {
+    /// What is charged, as people read it: `£150.00`, or `US$29.00 a month` for a plan.
+    pub fn price(&self) -> String {
+        match self {
+            Purchase::Event { event, .. } => money(event.price, &event.currency),
+            Purchase::Plan { plan, .. } => {
+                format!("{} a {}", money(plan.amount, &plan.currency), plan.interval)
+            }
+        }
+    }
+
+    /// What is bought, in the words of the pages and the receipt: the event with its dates, or
+    /// the plan, each with its price.
+    pub fn label(&self) -> String {
+        match self {
+            Purchase::Event { event, .. } => format!("{}, {} ({})", event.title, event.dates(), self.price()),
+            Purchase::Plan { plan, .. } => format!("{} ({})", plan.title, self.price()),
+        }
+    }
 }

@@ -18,6 +18,10 @@ pub enum PaymentError {
     UnknownItem,
     #[error("the event is sold out")]
     SoldOut,
+    /// Paid already (or the money is on its way): there is nothing to pay, and a page reloaded
+    /// after paying must not offer to pay again.
+    #[error("the registration is paid")]
+    AlreadyPaid,
     /// The event has started (or taken place): nothing more is sold for it.
     #[error("the event's registration is closed")]
     SalesClosed,
@@ -43,6 +47,11 @@ pub enum PaymentError {
 pub struct PaymentStarted {
     pub kind: PaymentKind,
     pub item: String,
+    /// What is bought, with its dates and price, in the words the pages use.
+    pub description: String,
+    /// The price as people read it (`£150.00`, `US$29.00 a month`): the page shows this, never
+    /// an amount it formats itself.
+    pub price: String,
     pub amount: i64,
     pub currency: String,
     pub client_secret: String,
@@ -135,15 +144,21 @@ where
         }
     }
 
+    let recorded = store.payment_item(&this).await?;
+    let status = recorded.as_ref().map(|recorded| recorded.status);
+    // Paid, or the money on its way: a page reloaded after paying gets nothing to pay again.
+    let paid = match purchase {
+        Purchase::Event { .. } => {
+            matches!(status, Some(PaymentStatus::Succeeded | PaymentStatus::Processing))
+        }
+        Purchase::Plan { .. } => status == Some(PaymentStatus::Active),
+    };
+    if paid {
+        return Err(PaymentError::AlreadyPaid);
+    }
     let seat = match purchase {
         Purchase::Event { id, event } => {
-            let payment =
-                PaymentRef { profile_id: profile.clone(), registration_id: registration.to_owned() };
-            let recorded = store.payment_item(&payment).await?;
-            let status = recorded.as_ref().map(|recorded| recorded.status);
             match status {
-                // A paid registration's seat is the webhook's to keep or give back.
-                Some(PaymentStatus::Succeeded | PaymentStatus::Processing) => None,
                 _ if !event.on_sale(now) => return Err(PaymentError::SalesClosed),
                 _ => {
                     // The hold lapses a fixed time after the registration first started paying:
@@ -270,6 +285,8 @@ async fn create_with_provider<S: PaymentStore, P: PaymentProvider>(
     Ok(PaymentStarted {
         kind,
         item: item.to_owned(),
+        description: purchase.label(),
+        price: purchase.price(),
         amount,
         currency,
         client_secret: created.client_secret,
