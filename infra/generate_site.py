@@ -55,7 +55,7 @@ def interests(topics,legend="Send me news about (optional)"):
     boxes="".join(f'<label><input type="checkbox" name="interests" value="{t}"> {TOPICS[t]}</label>' for t in topics)
     return f'<fieldset><legend>{legend}</legend>{boxes}</fieldset>\n'
 def choice(name,label,options):
-    opts="".join(f'<option value="{v}">{n}</option>' for v,n in [("","Choose…")]+options)
+    opts="".join(f'<option value="{html.escape(v)}">{html.escape(n)}</option>' for v,n in [("","Choose…")]+options)
     return f'<label for="{name}">{label}</label><select id="{name}" name="{name}" required>{opts}</select>\n'
 HONEY='<div class="honeypot" aria-hidden="true"><label for="website">Leave this empty</label><input id="website" name="website" type="text" tabindex="-1" autocomplete="off"></div>\n<input type="hidden" name="_submission_id" value="">\n'
 def form(action,fields,button,thanks,consent):
@@ -71,7 +71,7 @@ job_opt=text("job_title","Job title",False,auto="organization-title"); job_req=t
 co_opt=text("company","Company",False,auto="organization"); co_req=text("company","Company",True,auto="organization")
 # What is sold, its dates, prices and currency: from the payment catalogue that charges them, in
 # the words Steward's own pages use (steward_core::domain::payments::catalogue, `Offer::label`;
-# tests/site.rs checks that the two agree). Events that have started are left out; Steward refuses
+# tests/template.rs checks that the two agree). Events that have started are left out; Steward refuses
 # them anyway, so a page generated earlier cannot sell one.
 import tomllib, datetime
 CATALOGUE=tomllib.loads((ROOT/"crates"/"steward-core"/"payments.toml").read_text())

@@ -325,12 +325,16 @@ fn given_the_template_then_every_setting_a_function_reads_is_set_and_none_is_a_p
     let mut checked = 0;
     for dir in functions.map(|entry| entry.unwrap().path()) {
         let binary = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let main = std::fs::read_to_string(dir.join("src/main.rs")).unwrap();
+        // Every source file of the function: settings are read in handlers too.
+        let main: String = std::fs::read_dir(dir.join("src"))
+            .unwrap()
+            .map(|file| std::fs::read_to_string(file.unwrap().path()).unwrap())
+            .collect();
         let block = blocks
             .iter()
             .find(|b| b.iter().any(|l| l.trim() == format!("Binary: {binary}")))
             .unwrap_or_else(|| panic!("no template resource builds {binary}"));
-        let mut names: Vec<&str> = ["env.required(\"", "env.optional(\""]
+        let mut names: Vec<&str> = ["env.required(\"", "env.optional(\"", "env.origins(\""]
             .iter()
             .flat_map(|call| main.split(call).skip(1).filter_map(|rest| rest.split('"').next()))
             .collect();

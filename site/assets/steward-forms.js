@@ -229,14 +229,19 @@ export async function uploadStep(anchor, base, token, fileInput) {
       if (verdict.state === "accepted") {
         status.textContent = "Your CV is checked and attached to your application.";
         button.remove();
+      } else if (verdict.state === "replaced") {
+        status.textContent = "This file passed our checks, but a file you sent later is the one attached to your application.";
+        button.remove();
       } else if (verdict.state === "rejected") {
-        status.textContent = `We could not accept this file: ${verdict.reason}.` +
+        status.textContent = `We could not accept this file: ${String(verdict.reason || "").replace(/\.$/, "")}.` +
           (verdict.earlier_kept ? " Your application keeps the file you sent before." : " Please choose another file and upload it.");
         button.disabled = false;
         button.textContent = "Upload another file";
       } else {
-        status.textContent = "Your CV is uploaded and still being checked. If we cannot accept it, we tell you by email.";
-        button.remove();
+        // Unknown after a minute (or the link ran out): say so, and how to make sure.
+        status.textContent = "Your file is uploaded, but we could not confirm that it passed our checks. To be sure your application has a CV, upload it again in a few minutes.";
+        button.disabled = false;
+        button.textContent = "Upload again";
       }
     });
     request.addEventListener("error", failed);
@@ -256,8 +261,10 @@ async function cvVerdict(base, token, key) {
       headers: { accept: "application/json", "content-type": "application/json" },
       body: JSON.stringify({ token, key }),
     }).catch(() => null);
+    // A refused question (an expired or foreign grant) does not change by asking again.
+    if (answer && answer.status >= 400 && answer.status < 500 && answer.status !== 429) break;
     const verdict = answer?.ok ? await answer.json().catch(() => ({})) : {};
-    if (verdict.state === "accepted" || verdict.state === "rejected") return verdict;
+    if (verdict.state && verdict.state !== "checking") return verdict;
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
   return { state: "checking" };

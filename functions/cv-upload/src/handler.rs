@@ -28,7 +28,7 @@ pub struct App {
     pub allowed_origins: Vec<Origin>,
     pub token_keys: TokenKeys,
     pub bucket: CvBucket,
-    /// Counts each grant's uploads (`careers::UPLOADS_PER_GRANT`).
+    /// Counts each grant's uploads (`careers::UPLOADS_PER_GRANT`) and reads their verdicts.
     pub store: DynamoStore,
     pub credentials: SharedCredentialsProvider,
     pub max_body_bytes: usize,

@@ -1,5 +1,5 @@
 //! Wiring for the cv-upload Lambda: configuration, the credentials provider and the table (for
-//! each grant's upload count), once per cold start.
+//! each grant's upload count and its uploads' verdicts), once per cold start.
 
 use std::sync::Arc;
 

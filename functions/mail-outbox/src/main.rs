@@ -21,7 +21,8 @@ fn unsubscribe_mailto(value: Option<String>) -> Result<Option<String>, String> {
         Some(mailto)
             if mailto.starts_with("mailto:")
                 && mailto.contains('@')
-                && !mailto.contains(['<', '>', ',', ' ']) =>
+                // Written into a raw mail header: nothing that could end or split it.
+                && !mailto.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',')) =>
         {
             Ok(Some(mailto))
         }
@@ -71,4 +72,28 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .await
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unsubscribe_mailto;
+
+    #[test]
+    fn the_unsubscribe_mailbox_is_a_mailto_uri_that_cannot_break_its_header_or_none() {
+        assert_eq!(unsubscribe_mailto(None), Ok(None));
+        assert_eq!(unsubscribe_mailto(Some("  ".into())), Ok(None));
+        assert_eq!(
+            unsubscribe_mailto(Some("mailto:leave@lists.example?subject=unsubscribe".into())),
+            Ok(Some("mailto:leave@lists.example?subject=unsubscribe".into()))
+        );
+        for bad in [
+            "leave@lists.example",
+            "mailto:leave",
+            "mailto:a@b>, <https://evil",
+            "mailto:a@b\tc",
+            "mailto:a@b\r\nBcc: x",
+        ] {
+            assert!(unsubscribe_mailto(Some(bad.into())).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -253,3 +253,22 @@ async fn the_applicants_page_learns_each_uploads_verdict_and_never_another_appli
     );
     assert!(matches!(verdict("cv/../x".into()).await, Err(VerdictError::NotThisApplication)));
 }
+
+#[tokio::test]
+async fn a_verified_file_always_takes_the_place_of_a_rejection_which_keeps_no_file() {
+    let (world, uploads) = (World::new(), MemoryUploads::default());
+    let application = apply(&world, "ada").await;
+    let metadata = [
+        ("application-id", application.submission_id.as_str()),
+        ("profile-id", application.profile_id.as_str()),
+    ];
+    // In the same second, the refused upload's key sorts after the good one's.
+    let refused = format!("cv/{}/ffff", application.submission_id.as_str());
+    let good = format!("cv/{}/0000", application.submission_id.as_str());
+    uploads.put(&refused, ELF, "application/pdf", &metadata, world.now());
+    uploads.put(&good, PDF, "application/pdf", &metadata, world.now());
+    verify_upload(&uploads, &world.store, &world.clock, &refused, None, MAX_BYTES).await.unwrap();
+    verify_upload(&uploads, &world.store, &world.clock, &good, None, MAX_BYTES).await.unwrap();
+    assert_eq!(recorded_status(&world, &application).as_deref(), Some("verified"));
+    assert!(uploads.get(&good).expect("the good file is kept").verified);
+}

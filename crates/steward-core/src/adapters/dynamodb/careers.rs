@@ -31,12 +31,14 @@ impl CvStore for DynamoStore {
         let rejected = matches!(check.outcome, CvOutcome::Rejected { .. });
         // A later upload's result stays (at the same second, the greater key's, so that two
         // uploads' checks agree whichever runs last); a verified file is never displaced by a
-        // rejected one.
+        // rejected one, and always displaces a rejection (which keeps no file).
         let later = "cv.uploaded_at < :t OR (cv.uploaded_at = :t AND cv.#key <= :key)";
         let condition = if rejected {
             format!("attribute_exists(pk) AND (attribute_not_exists(cv) OR (({later}) AND cv.#status <> :verified))")
         } else {
-            format!("attribute_exists(pk) AND (attribute_not_exists(cv) OR {later})")
+            format!(
+                "attribute_exists(pk) AND (attribute_not_exists(cv) OR cv.#status <> :verified OR {later})"
+            )
         };
         let mut update = self
             .client
@@ -48,11 +50,9 @@ impl CvStore for DynamoStore {
             .condition_expression(condition)
             .expression_attribute_names("#key", "key")
             .expression_attribute_values(":key", s(&check.key));
-        if rejected {
-            update = update
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":verified", s("verified"));
-        }
+        update = update
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":verified", s("verified"));
         let result = update
             .expression_attribute_values(":cv", AttributeValue::M(cv))
             .expression_attribute_values(":t", n(check.uploaded_at))
@@ -73,68 +73,38 @@ impl CvStore for DynamoStore {
                 Ok(CvRecorded::replacing(earlier, check))
             }
             Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                let held = if let CvOutcome::Rejected { reason } = &check.outcome {
-                    // Its applicant still reads why, though the application keeps another file.
-                    self.note_rejection(&pk, &sk, &check.key, reason).await?
+                Ok(if self.get((pk, sk)).await?.is_some() {
+                    CvRecorded::Superseded
                 } else {
-                    self.get((pk, sk)).await?.is_some()
-                };
-                Ok(if held { CvRecorded::Superseded } else { CvRecorded::ApplicationMissing })
+                    CvRecorded::ApplicationMissing
+                })
             }
             Err(err) => Err(classify(err)),
         }
     }
 
-    async fn cv_verdict(
+    async fn keep_verdict(
         &self,
-        profile_id: &ProfileId,
         application_id: &str,
         key: &str,
-    ) -> Result<CvVerdict, StoreError> {
-        let Some(application) = self.get(keys::submission(profile_id, application_id)).await? else {
-            return Ok(CvVerdict::Checking);
-        };
-        let map = |name: &str| application.get(name).and_then(|v| v.as_m().ok());
-        let text = |map: &HashMap<String, AttributeValue>, name: &str| {
-            map.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()
-        };
-        let kept = map("cv");
-        if let Some(cv) = kept.filter(|cv| text(cv, "key") == key) {
-            return Ok(match text(cv, "status").as_str() {
-                "verified" => CvVerdict::Accepted,
-                _ => CvVerdict::Rejected { reason: text(cv, "reason"), earlier_kept: false },
-            });
-        }
-        Ok(match map("cv_rejected").filter(|rejected| text(rejected, "key") == key) {
-            Some(rejected) => CvVerdict::Rejected {
-                reason: text(rejected, "reason"),
-                earlier_kept: kept.is_some_and(|cv| text(cv, "status") == "verified"),
-            },
-            None => CvVerdict::Checking,
-        })
+        verdict: &CvVerdict,
+        until: i64,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = keys::cv_verdict(application_id, key);
+        let mut item = super::key(pk, sk);
+        stamp(&mut item, "cv_verdict");
+        let json = serde_json::to_string(verdict).map_err(|e| StoreError::Unexpected(Box::new(e)))?;
+        item.insert("verdict".into(), s(json));
+        item.insert(keys::TTL.into(), n(until));
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(classify)?;
+        Ok(())
     }
-}
 
-impl DynamoStore {
-    /// Keeps a rejected upload's reason on its application (which keeps another file); `false`
-    /// when there is no such application.
-    async fn note_rejection(&self, pk: &str, sk: &str, key: &str, reason: &str) -> Result<bool, StoreError> {
-        let rejected = HashMap::from([("key".to_owned(), s(key)), ("reason".to_owned(), s(reason))]);
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
-            .update_expression("SET cv_rejected = :rejected")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":rejected", AttributeValue::M(rejected))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(classify(err)),
-        }
+    async fn cv_verdict(&self, application_id: &str, key: &str) -> Result<CvVerdict, StoreError> {
+        let kept = self.get(keys::cv_verdict(application_id, key)).await?;
+        Ok(kept
+            .and_then(|item| item.get("verdict")?.as_s().ok().cloned())
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or(CvVerdict::Checking))
     }
 }

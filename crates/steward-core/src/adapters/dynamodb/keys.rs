@@ -19,6 +19,12 @@ pub fn profile_partition(profile_id: &str) -> String {
     format!("PROFILE#{profile_id}")
 }
 
+/// The verdict on one CV upload, for its applicant's page: apart from the person's partition, so
+/// that the public function reading it may read nothing else, and gone a day later.
+pub fn cv_verdict(application_id: &str, key: &str) -> (String, String) {
+    (format!("CVCHECK#{application_id}"), key.to_owned())
+}
+
 pub fn submission(profile_id: &str, submission_id: &str) -> (String, String) {
     (profile_partition(profile_id), format!("SUBMISSION#{submission_id}"))
 }

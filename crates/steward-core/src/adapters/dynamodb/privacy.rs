@@ -75,7 +75,7 @@ impl PrivacyStore for DynamoStore {
         link: &SignInLink,
         mail: Option<&OutboxMessage>,
         now: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let item = |profile_id: &ProfileId, nonce: &str| {
             let (pk, sk) = keys::sign_in(profile_id, nonce);
             let mut item = key(pk, sk);
@@ -124,8 +124,7 @@ impl PrivacyStore for DynamoStore {
         }
         // Refused: erased meanwhile (or the address came to be held): nothing is kept or sent,
         // and the answer is the same.
-        self.transact(writes).await?;
-        Ok(())
+        self.transact(writes).await
     }
 
     async fn extend_sign_in(&self, profile_id: &ProfileId, until: i64, now: i64) -> Result<(), StoreError> {

@@ -11,20 +11,19 @@ impl CvStore for MemoryStore {
                 return Ok(CvRecorded::ApplicationMissing);
             };
             // As the DynamoDB store's condition: a later upload's result stays (at the same second,
-            // the greater key's); a verified file is never displaced by a rejected one.
+            // the greater key's); a verified file is never displaced by a rejected one, and always
+            // displaces a rejection (which keeps no file).
             let kept = submission.get("cv").and_then(Value::as_object).is_some_and(|cv| {
                 let at = number(cv, "uploaded_at").unwrap_or(0);
                 let key = cv.get("key").and_then(Value::as_str).unwrap_or_default();
                 let later = at > check.uploaded_at || (at == check.uploaded_at && key > check.key.as_str());
                 let verified = cv.get("status").and_then(Value::as_str) == Some("verified");
-                later || (verified && matches!(check.outcome, CvOutcome::Rejected { .. }))
+                match check.outcome {
+                    CvOutcome::Rejected { .. } => later || verified,
+                    CvOutcome::Verified { .. } => later && verified,
+                }
             });
             if kept {
-                if let CvOutcome::Rejected { reason } = &check.outcome {
-                    // Its applicant still reads why, though the application keeps another file.
-                    let rejected = serde_json::json!({"key": check.key, "reason": reason});
-                    submission.insert("cv_rejected".into(), rejected);
-                }
                 return Ok(CvRecorded::Superseded);
             }
             let earlier = submission.get("cv").and_then(Value::as_object).and_then(|cv| {
@@ -38,32 +37,30 @@ impl CvStore for MemoryStore {
         })
     }
 
-    async fn cv_verdict(
+    async fn keep_verdict(
         &self,
-        profile_id: &ProfileId,
         application_id: &str,
         key: &str,
-    ) -> Result<CvVerdict, StoreError> {
-        let application = keys::submission(profile_id, application_id);
+        verdict: &CvVerdict,
+        until: i64,
+    ) -> Result<(), StoreError> {
+        let kept = keys::cv_verdict(application_id, key);
+        self.run("keep_verdict", |table| {
+            let mut item = stamped("cv_verdict");
+            item.insert("verdict".into(), serde_json::to_value(verdict).unwrap_or_default());
+            item.insert(keys::TTL.into(), until.into());
+            table.insert(kept, item);
+            Ok(())
+        })
+    }
+
+    async fn cv_verdict(&self, application_id: &str, key: &str) -> Result<CvVerdict, StoreError> {
+        let kept = keys::cv_verdict(application_id, key);
         self.run("cv_verdict", |table| {
-            let Some(submission) = table.get(&application) else { return Ok(CvVerdict::Checking) };
-            let text = |value: Option<&Value>, name: &str| {
-                value.and_then(|v| v.get(name)).and_then(Value::as_str).unwrap_or_default().to_owned()
-            };
-            let (kept, rejected) = (submission.get("cv"), submission.get("cv_rejected"));
-            Ok(if kept.is_some() && text(kept, "key") == key {
-                match text(kept, "status").as_str() {
-                    "verified" => CvVerdict::Accepted,
-                    _ => CvVerdict::Rejected { reason: text(kept, "reason"), earlier_kept: false },
-                }
-            } else if rejected.is_some() && text(rejected, "key") == key {
-                CvVerdict::Rejected {
-                    reason: text(rejected, "reason"),
-                    earlier_kept: text(kept, "status") == "verified",
-                }
-            } else {
-                CvVerdict::Checking
-            })
+            Ok(table
+                .get(&kept)
+                .and_then(|item| serde_json::from_value(item.get("verdict")?.clone()).ok())
+                .unwrap_or(CvVerdict::Checking))
         })
     }
 }

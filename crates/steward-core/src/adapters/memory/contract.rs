@@ -365,7 +365,10 @@ where
 
     let before = unique("before");
     let before_mail = unique("signin-mail");
-    store.issue_sign_in(&address, &link(&before), Some(&mail(&before_mail)), now).await.unwrap();
+    assert!(
+        store.issue_sign_in(&address, &link(&before), Some(&mail(&before_mail)), now).await.unwrap(),
+        "kept"
+    );
     assert!(is_due(store, &before_mail, now).await, "a link to a person held is mailed");
     assert!(store.consume_sign_in(&before, &session(), now).await.unwrap(), "and opens a session");
     assert!(!store.consume_sign_in(&before, &session(), now).await.unwrap(), "once");
@@ -376,7 +379,10 @@ where
         .expect("the person was held");
     let after = unique("after");
     let after_mail = unique("signin-mail");
-    store.issue_sign_in(&address, &link(&after), Some(&mail(&after_mail)), now).await.unwrap();
+    assert!(
+        !store.issue_sign_in(&address, &link(&after), Some(&mail(&after_mail)), now).await.unwrap(),
+        "nothing kept for a person erased meanwhile"
+    );
     assert!(!is_due(store, &after_mail, now).await, "no link is mailed for a person erased meanwhile");
     assert!(!store.consume_sign_in(&after, &session(), now).await.unwrap(), "and such a link opens nothing");
     assert!(
@@ -388,7 +394,16 @@ where
     let stranger =
         Email::parse("email", &format!("{}@example.com", unique("stranger"))).expect("a valid address");
     let nobody = SignInLink { profile_id: ProfileId::new_random(), ..link(&unique("nobody")) };
-    store.issue_sign_in(&stranger, &nobody, None, now).await.unwrap();
+    assert!(store.issue_sign_in(&stranger, &nobody, None, now).await.unwrap(), "the same work for no one");
+    // Once the address is held, a link to no one is not made for it.
+    assert!(!store.issue_sign_in(&address_held(store, now).await, &nobody, None, now).await.unwrap());
+}
+
+/// A new address, held by a new profile.
+async fn address_held<S: SubmissionStore>(store: &S, now: i64) -> Email {
+    let email = format!("{}@example.com", unique("held"));
+    store.store_submission(&submission(&email, SubmissionId::new_random(), now, &[])).await.unwrap();
+    Email::parse("email", &email).expect("a valid address")
 }
 
 pub async fn outbox_contract<S: OutboxStore>(store: &S, now: i64) {

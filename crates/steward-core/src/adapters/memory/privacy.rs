@@ -53,13 +53,18 @@ impl PrivacyStore for MemoryStore {
         link: &SignInLink,
         mail: Option<&OutboxMessage>,
         now: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let profile_key = keys::profile_by_email(&self.email_pseudonym(address.normalized()));
         let held = self.run("issue_sign_in", |table| {
             // Only while the address is still the link's person's (an erasure may have run since
-            // the lookup); a link to no one is kept as the DynamoDB store keeps it.
+            // the lookup); a link to no one only while no one holds the address, as the
+            // DynamoDB store's condition says.
             let holder = table.get(&profile_key).and_then(|p| text(p, "profile_id"));
-            if mail.is_some() && holder.as_deref() != Some(link.profile_id.as_str()) {
+            let holds = match mail {
+                Some(_) => holder.as_deref() == Some(link.profile_id.as_str()),
+                None => holder.is_none(),
+            };
+            if !holds {
                 return Ok(false);
             }
             let mut item = stamped("sign_in");
@@ -72,7 +77,7 @@ impl PrivacyStore for MemoryStore {
         if let Some(message) = mail.filter(|_| held) {
             self.enqueue(message, now).await?;
         }
-        Ok(())
+        Ok(held)
     }
 
     async fn extend_sign_in(&self, profile_id: &ProfileId, until: i64, now: i64) -> Result<(), StoreError> {

@@ -262,31 +262,57 @@ impl CvRecorded {
 
 pub trait CvStore {
     /// Records a CV check on its application, never replacing a later upload's result, nor a
-    /// verified file's with a rejected one. A rejected upload's verdict is kept for its applicant
-    /// to read even when the application keeps another file.
+    /// verified file's with a rejected one.
     fn record_cv(
         &self,
         check: &CvCheck,
     ) -> impl std::future::Future<Output = Result<CvRecorded, crate::domain::ports::StoreError>> + Send;
-    /// What became of one upload of an application, as far as its checks have got.
+    /// Keeps what became of one upload for its applicant's page, until `until` (epoch seconds).
+    fn keep_verdict(
+        &self,
+        application_id: &str,
+        key: &str,
+        verdict: &CvVerdict,
+        until: i64,
+    ) -> impl std::future::Future<Output = Result<(), crate::domain::ports::StoreError>> + Send;
+    /// What became of one upload, as far as its check has got.
     fn cv_verdict(
         &self,
-        profile_id: &ProfileId,
         application_id: &str,
         key: &str,
     ) -> impl std::future::Future<Output = Result<CvVerdict, crate::domain::ports::StoreError>> + Send;
 }
 
+/// How long an upload's verdict is kept for its page: the grant that reads it lasts an hour.
+pub const VERDICT_KEPT_SECONDS: i64 = 86_400;
+
 /// What an applicant's page says of the file they sent.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum CvVerdict {
     /// Not checked yet (S3 tells the checker within seconds).
     Checking,
     /// Checked and attached to the application.
     Accepted,
+    /// Checked, but a file sent later is the application's.
+    Replaced,
     /// Not kept, and why; `earlier_kept` when the application still has a file sent before.
     Rejected { reason: String, earlier_kept: bool },
+}
+
+impl CvVerdict {
+    /// One upload's verdict, from its check and what recording it did.
+    pub fn of(outcome: &CvOutcome, recorded: &CvRecorded) -> Option<Self> {
+        let kept_another = matches!(recorded, CvRecorded::Superseded);
+        match (outcome, recorded) {
+            (_, CvRecorded::ApplicationMissing) => None,
+            (CvOutcome::Rejected { reason }, _) => {
+                Some(Self::Rejected { reason: reason.clone(), earlier_kept: kept_another })
+            }
+            (CvOutcome::Verified { .. }, _) if kept_another => Some(Self::Replaced),
+            (CvOutcome::Verified { .. }, _) => Some(Self::Accepted),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -317,7 +343,7 @@ pub async fn upload_verdict<S: CvStore>(
     {
         return Err(VerdictError::NotThisApplication);
     }
-    Ok(store.cv_verdict(&claims.profile_id, &claims.subject, key).await?)
+    Ok(store.cv_verdict(&claims.subject, key).await?)
 }
 
 #[cfg(test)]

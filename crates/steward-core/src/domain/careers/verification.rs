@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 
-use super::{CvCheck, CvOutcome, CvRecorded, CvStore, CvType};
+use super::{CvCheck, CvOutcome, CvRecorded, CvStore, CvType, CvVerdict, VERDICT_KEPT_SECONDS};
 use crate::domain::ids::ProfileId;
 use crate::domain::ports::{Clock, StoreError};
 
@@ -290,6 +290,11 @@ pub async fn verify_upload<F: UploadedCvs, S: CvStore>(
         store.record_cv(&check).await?
     };
     tracing::info!(application_id = check.application_id.as_str(), key, rejected, ?recorded, "CV checked");
+    // Its applicant's page waits for this: told only what the check found, never "uploaded".
+    if let Some(verdict) = CvVerdict::of(&check.outcome, &recorded) {
+        let until = check.checked_at.epoch_seconds() + VERDICT_KEPT_SECONDS;
+        store.keep_verdict(&check.application_id, key, &verdict, until).await?;
+    }
     // An application keeps one file, its latest upload's: anything else is deleted, so a grant's
     // few uploads leave one file behind, not a pile kept for months.
     let superseded = matches!(recorded, CvRecorded::ApplicationMissing | CvRecorded::Superseded);

@@ -109,18 +109,24 @@ impl PaymentCatalogue {
     pub fn load(text: &str) -> Result<Self, String> {
         let catalogue: Self = toml::from_str(text).map_err(|e| format!("payment catalogue: {e}"))?;
         for (id, event) in &catalogue.events {
-            if event.price < 50 || event.currency.len() != 3 || event.capacity == 0 {
+            if event.price < 50
+                || event.currency.len() != 3
+                || event.capacity == 0
+                || event.ends < event.starts
+            {
                 return Err(format!(
-                    "payment catalogue: event {id} needs a price of at least 50, a currency and seats"
+                    "payment catalogue: event {id} needs a price of at least 50, a currency, seats, and an end no earlier than its start"
                 ));
             }
         }
         for (id, plan) in &catalogue.plans {
             if !plan.stripe_price_id.starts_with("price_")
                 || !matches!(plan.interval.as_str(), "month" | "year")
+                || plan.amount <= 0
+                || plan.currency.len() != 3
             {
                 return Err(format!(
-                    "payment catalogue: plan {id} needs a Stripe price id and a month or year interval"
+                    "payment catalogue: plan {id} needs a Stripe price id, a month or year interval, an amount and a currency"
                 ));
             }
         }

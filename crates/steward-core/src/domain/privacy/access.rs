@@ -64,14 +64,15 @@ pub trait PrivacyStore {
     /// Keeps a sign-in link and owes the mail that carries it, in one transaction, only while the
     /// address still belongs to the link's person: an erasure that ran since the lookup leaves
     /// no link behind and no mail owed. With no mail (an unknown address), it makes the same
-    /// writes for a link to no one, so that the answer costs the same whoever asked.
+    /// writes for a link to no one, so that the answer costs the same whoever asked. `false` when
+    /// nothing was kept.
     fn issue_sign_in(
         &self,
         address: &Email,
         link: &SignInLink,
         mail: Option<&OutboxMessage>,
         now: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Keeps the person's newest unused sign-in link working until `until` (never past its
     /// token's own expiry): the owner of an address flooded with requests still signs in with
     /// the last link they were sent.
@@ -210,8 +211,12 @@ where
             "link_url": format!("{}/privacy/session?token={token}", links.public_api_url),
         }),
     );
-    store.issue_sign_in(email, &link, Some(&message), now).await?;
-    tracing::info!(profile_id = %profile_id, "privacy link sent");
+    if store.issue_sign_in(email, &link, Some(&message), now).await? {
+        tracing::info!(profile_id = %profile_id, "privacy link sent");
+    } else {
+        // The same answer: the address was erased while the link was being made.
+        tracing::info!(profile_id = %profile_id, "privacy link not sent: the person was erased meanwhile");
+    }
     Ok(())
 }
 
