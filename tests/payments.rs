@@ -10,7 +10,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use steward_blackbox::{
-    confirm_with_card, eventually, eventually_within, http, s, stack, stripe, unique_email, unique_ip, Item,
+    confirm_with_card, eventually, eventually_within, http, s, stack, stripe, unique_email, unique_ip,
+    wait_for_mail, Item,
 };
 use steward_core::adapters::dynamodb::keys;
 
@@ -19,6 +20,7 @@ const DECLINED_CARD: &str = "4000000000000002";
 const AUTHENTICATION_CARD: &str = "4000002500003155";
 
 struct Registration {
+    email: String,
     submission_id: String,
     profile_id: String,
     token: String,
@@ -45,6 +47,7 @@ async fn register(form: &str, item_field: &str, item: &str) -> Registration {
     assert_eq!(response.status(), StatusCode::CREATED);
     let receipt: Value = response.json().await.unwrap();
     Registration {
+        email: email.clone(),
         submission_id: receipt["submission_id"].as_str().unwrap().to_owned(),
         // The answer names no profile: read back which one it landed on, as an operator would.
         profile_id: s(&stack().profile(&email).await.expect("a profile"), "profile_id").to_owned(),
@@ -180,6 +183,15 @@ async fn given_a_paid_event_when_paid_with_a_good_card_then_the_registration_is_
         seat_hold("wso2con-2027", &registration).await.is_some_and(|hold| lapses_at(&hold).is_none())
     })
     .await;
+    // The buyer gets a receipt: what, when, for how much, and where to get help.
+    let receipt = wait_for_mail(&registration.email, "Your receipt for WSO2Con 2027").await;
+    for said in
+        ["WSO2Con 2027, 14–16 September 2027 (US$499.00)", "Paid: US$499.00", &registration.submission_id]
+    {
+        assert!(receipt.text.contains(said), "the receipt says {said}: {}", receipt.text);
+    }
+    assert!(receipt.text.contains(&format!("{}/contact", stack().site)), "{}", receipt.text);
+
     // Opening the checkout again offers nothing to pay and changes nothing: a paid seat is not
     // given a lapse again.
     let again = pay(&registration).await;

@@ -37,6 +37,11 @@ impl Timestamp {
         Self(self.0 + time::Duration::days(i64::from(days)))
     }
 
+    /// Its day as people read it: `6 December 2026` (UTC).
+    pub fn date_in_words(&self) -> String {
+        format!("{} {} {}", self.0.day(), self.0.month(), self.0.year())
+    }
+
     pub fn rfc3339(&self) -> String {
         self.0
             .replace_nanosecond(self.0.millisecond() as u32 * 1_000_000)

@@ -52,6 +52,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             address: env.required("MAIL_FROM_ADDRESS")?,
             // Every mail's footer, whoever queued it (a function or an operator's campaign).
             policy_url: steward_core::config::policy_url(&env.required("SITE_URL")?),
+            site_url: env.required("SITE_URL")?.trim_end_matches('/').to_owned(),
             unsubscribe_mailto: unsubscribe_mailto(env.optional("UNSUBSCRIBE_MAILTO"))?,
         },
         pace: Pace {

@@ -115,6 +115,7 @@ async fn every_mail_carries_the_deployments_own_links_whoever_queued_it() {
         name: "WSO2".into(),
         address: "no-reply@example.com".into(),
         policy_url: "https://policy.example/privacy".into(),
+        site_url: "https://www.example.com".into(),
         unsubscribe_mailto: None,
     };
     assert_eq!(world.dispatch_from(&deployed).await.sent, 2);

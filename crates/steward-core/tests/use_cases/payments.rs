@@ -583,3 +583,28 @@ async fn a_paid_registration_is_never_offered_the_payment_again() {
     assert!(matches!(checkout(&world, &ana).await, Err(PaymentError::AlreadyPaid)), "paid: nothing to pay");
     assert_eq!(world.provider.calls().len(), calls, "and Stripe is not asked again");
 }
+
+#[tokio::test]
+async fn a_paid_seat_gets_one_receipt_saying_what_was_bought_for_how_much_and_where_to_get_help() {
+    let world = World::new();
+    let ana = register(&world, "ana").await;
+    world.dispatch().await;
+    let paid = checkout(&world, &ana).await.unwrap();
+    let succeeded = intent_event("payment_intent.succeeded", intent_of(&paid), world.now());
+    receive_event(&world.store, &succeeded, world.now()).await.unwrap();
+    // Stripe delivers again, and a later event about the same payment arrives.
+    let again = StripeEvent { id: format!("evt_{}", uuid::Uuid::new_v4().simple()), ..succeeded.clone() };
+    receive_event(&world.store, &again, world.now()).await.unwrap();
+    world.dispatch().await;
+
+    let receipts: Vec<_> =
+        world.mail.sent_to(&email("ana")).into_iter().filter(|m| m.raw.contains("Your receipt")).collect();
+    assert_eq!(receipts.len(), 1, "one receipt");
+    let raw = &receipts[0].raw;
+    assert!(raw.contains("Subject: Your receipt for Identity and access management workshop"), "{raw}");
+    for said in
+        ["10 November 2027", "=C2=A3150.00", "https://www.example.com/contact", ana.submission_id.as_str()]
+    {
+        assert!(raw.contains(said), "the receipt says {said}: {raw}");
+    }
+}

@@ -176,9 +176,10 @@ async fn erasing_a_person_removes_everything_but_the_payment_record_and_tells_th
     let report = erase_on_request(&world, &person.profile_id).await.unwrap().expect("someone to erase");
 
     // Their four submissions, billing, history entry, mail log entry and pending export; the
-    // export's and the topic's mail still owed; their email rate counters (forms, per window and
-    // per day, confirmation and export-confirmation mails, and privacy requests); and the profile.
-    assert_eq!(report, ErasureReport { items_deleted: 16, cv_versions_deleted: 2, payments_retained: 1 });
+    // export's, the topic's and the payment's receipt mail still owed; their email rate counters
+    // (forms, per window and per day, confirmation and export-confirmation mails, and privacy
+    // requests); and the profile.
+    assert_eq!(report, ErasureReport { items_deleted: 17, cv_versions_deleted: 2, payments_retained: 1 });
     assert_erased(&world, &person);
     let audit = world.store.audit_month("2026-01").await.unwrap();
     assert_eq!(audit.len(), 1);

@@ -169,6 +169,7 @@ impl World {
             name: "WSO2".into(),
             address: "no-reply@example.com".into(),
             policy_url: "https://www.example.com/privacy-policy".into(),
+            site_url: "https://www.example.com".into(),
             unsubscribe_mailto: None,
         })
         .await

@@ -50,6 +50,10 @@ impl DynamoStore {
 }
 
 impl PaymentStore for DynamoStore {
+    async fn payer_address(&self, profile_id: &ProfileId) -> Result<Option<String>, StoreError> {
+        Ok(self.profile(profile_id).await?.and_then(|(_, profile)| text(&profile, "email")))
+    }
+
     async fn hold_seat(
         &self,
         event: &str,
@@ -382,6 +386,8 @@ impl PaymentStore for DynamoStore {
         Ok(Some(RecordedPayment {
             kind: PaymentKind::parse(&kind).ok_or_else(|| StoreError::unknown("payment kind", &kind))?,
             item: item_id,
+            amount: item.get("amount").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0),
+            currency: text("currency").unwrap_or_default(),
             status: PaymentStatus::parse(&status)
                 .ok_or_else(|| StoreError::unknown("payment status", &status))?,
             started_at: text("started_at").and_then(|at| crate::time::Timestamp::parse_rfc3339(&at)),

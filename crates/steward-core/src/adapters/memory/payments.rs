@@ -33,6 +33,12 @@ pub(super) fn release_seat(
 }
 
 impl PaymentStore for MemoryStore {
+    async fn payer_address(&self, profile_id: &ProfileId) -> Result<Option<String>, StoreError> {
+        self.run("payer_address", |table| {
+            Ok(profile_key(table, profile_id).and_then(|key| table.get(&key)).and_then(|p| text(p, "email")))
+        })
+    }
+
     async fn hold_seat(
         &self,
         event: &str,
@@ -262,6 +268,8 @@ impl PaymentStore for MemoryStore {
             Ok(Some(RecordedPayment {
                 kind: PaymentKind::parse(&kind).ok_or_else(|| StoreError::unknown("payment kind", &kind))?,
                 item,
+                amount: number(record, "amount").unwrap_or(0),
+                currency: text(record, "currency").unwrap_or_default(),
                 status: PaymentStatus::parse(&status)
                     .ok_or_else(|| StoreError::unknown("payment status", &status))?,
                 started_at: text(record, "started_at")

@@ -144,6 +144,8 @@ pub struct Sender {
     pub address: String,
     /// The privacy policy every footer links to.
     pub policy_url: String,
+    /// The company site, for the links a mail sends people to (contact, help).
+    pub site_url: String,
     /// A mailbox that really acts on unsubscribe requests, offered beside the one-click URL; none
     /// unless the deployment has one (RFC 8058 needs only the URL).
     pub unsubscribe_mailto: Option<String>,
@@ -241,6 +243,7 @@ fn render(
     let mut values = message.values.clone();
     if let Some(values) = values.as_object_mut() {
         values.insert("policy_url".into(), from.policy_url.clone().into());
+        values.insert("help_url".into(), format!("{}/contact", from.site_url).into());
     }
     let (text, html) = templates.render(template, &values)?;
     let unsubscribe = message

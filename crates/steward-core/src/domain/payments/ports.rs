@@ -8,6 +8,11 @@ use crate::domain::ids::ProfileId;
 use crate::domain::ports::StoreError;
 
 pub trait PaymentStore {
+    /// The address a payer's receipt goes to, while they are held.
+    fn payer_address(
+        &self,
+        profile_id: &ProfileId,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
     /// Takes a seat for the registration unless the event is full; holding twice is harmless.
     /// A capacity of 0 means the one recorded when the event's first seat was taken. A checkout's
     /// hold lapses at `lapses_at` (the retention sweep gives it back); a paid seat's never does.

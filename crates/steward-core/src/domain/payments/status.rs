@@ -191,6 +191,9 @@ pub enum SeatHold {
 pub struct RecordedPayment {
     pub kind: PaymentKind,
     pub item: String,
+    /// What it charges, in the currency's minor unit, as recorded when it started.
+    pub amount: i64,
+    pub currency: String,
     pub status: PaymentStatus,
     /// When the registration first started paying (its checkout's hold counts from then).
     pub started_at: Option<crate::time::Timestamp>,

@@ -3,9 +3,14 @@
 
 use serde::Deserialize;
 
+use super::catalogue::{PaymentCatalogue, BUILT_IN};
 use super::checkout::{hold_lapses_at, take_seat};
 use super::ports::PaymentStore;
-use super::status::{InvoiceStatus, PaymentKind, PaymentStatus, PaymentUpdate, SeatHold};
+use super::status::{
+    InvoiceStatus, PaymentKind, PaymentRef, PaymentStatus, PaymentUpdate, RecordedPayment, SeatHold,
+};
+use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
+use crate::domain::mail::MailKind;
 use crate::domain::ports::StoreError;
 
 /// The parts of a Stripe event Steward reads. Parsed leniently, so an event from a newer API
@@ -128,7 +133,7 @@ impl Received {
 /// Receives a verified event once: a webhook delivery and an operator's replay of the same
 /// event (steward-admin replay-stripe) go through here, and the event id is remembered only
 /// after it was applied, so a failure half-way is retried whole.
-pub async fn receive_event<S: PaymentStore>(
+pub async fn receive_event<S: PaymentStore + OutboxStore>(
     store: &S,
     event: &StripeEvent,
     now: i64,
@@ -143,7 +148,7 @@ pub async fn receive_event<S: PaymentStore>(
 
 /// Applies one verified Stripe event. Every step can be repeated: a retried or duplicated
 /// delivery, or one that arrives out of order, leaves the same state as one delivery in order.
-pub async fn apply_event<S: PaymentStore>(
+pub async fn apply_event<S: PaymentStore + OutboxStore>(
     store: &S,
     event: &StripeEvent,
     now: i64,
@@ -166,6 +171,15 @@ pub async fn apply_event<S: PaymentStore>(
     // has no seat, a successful one has one for good. Every step is idempotent, so a delivery
     // retried after a failure here (or a stale event) still brings the seat in line.
     if let Some(recorded) = store.payment_item(&payment).await? {
+        // Paid, by this event: the person gets a receipt (once: its id is the registration's).
+        let paid_now = matches!(&update, PaymentUpdate::Status { status, .. } if *status == recorded.status)
+            && matches!(
+                (recorded.kind, recorded.status),
+                (PaymentKind::Event, PaymentStatus::Succeeded) | (PaymentKind::Cloud, PaymentStatus::Active)
+            );
+        if applied && paid_now {
+            owe_receipt(store, &payment, &recorded, now).await?;
+        }
         if recorded.kind == PaymentKind::Event {
             let (event_id, registration) = (recorded.item.as_str(), payment.registration_id.as_str());
             match recorded.status {
@@ -197,6 +211,58 @@ pub async fn apply_event<S: PaymentStore>(
         "Stripe event processed"
     );
     Ok(if applied { WebhookOutcome::Applied } else { WebhookOutcome::NoChange })
+}
+
+/// The receipt of a payment: what was bought (with its dates, or its interval), for how much in
+/// which currency, when, its reference, and where to get help or cancel. Nothing is owed when
+/// the person is no longer held (erased meanwhile).
+async fn owe_receipt<S: PaymentStore + OutboxStore>(
+    store: &S,
+    payment: &PaymentRef,
+    paid: &RecordedPayment,
+    now: i64,
+) -> Result<(), StoreError> {
+    let Some(to) = store.payer_address(&payment.profile_id).await? else { return Ok(()) };
+    let catalogue = built_in_catalogue();
+    let item = format!("{}:{}", if paid.kind == PaymentKind::Event { "event" } else { "plan" }, paid.item);
+    let (title, description, price, interval) = match catalogue.item(&item) {
+        Some(purchase) => {
+            let (title, interval) = match purchase {
+                super::Purchase::Event { event, .. } => (event.title.clone(), None),
+                super::Purchase::Plan { plan, .. } => (plan.title.clone(), Some(plan.interval.clone())),
+            };
+            (title, purchase.label(), purchase.price(), interval)
+        }
+        // Sold under a catalogue since changed: what the record itself says.
+        None => (paid.item.clone(), paid.item.clone(), super::money(paid.amount, &paid.currency), None),
+    };
+    let receipt = OutboxMessage {
+        id: format!("receipt-{}", payment.registration_id),
+        kind: MailKind::Transactional,
+        to,
+        profile_id: payment.profile_id.clone(),
+        subject: format!("Your receipt for {title}"),
+        template: "payment_receipt".to_owned(),
+        values: serde_json::json!({
+            "kind": paid.kind.as_str(),
+            "description": description,
+            "price": price,
+            "interval": interval,
+            "paid_on": crate::time::Timestamp::from_epoch_seconds(now).date_in_words(),
+            "reference": payment.registration_id,
+        }),
+        topic: None,
+        unsubscribe_url: None,
+    };
+    store.enqueue(&receipt, now).await?;
+    tracing::info!(registration_id = payment.registration_id.as_str(), "receipt owed");
+    Ok(())
+}
+
+/// The catalogue this build sells from, read once.
+fn built_in_catalogue() -> &'static PaymentCatalogue {
+    static CATALOGUE: std::sync::OnceLock<PaymentCatalogue> = std::sync::OnceLock::new();
+    CATALOGUE.get_or_init(|| PaymentCatalogue::load(BUILT_IN).expect("the built-in payment catalogue"))
 }
 
 /// A paid registration keeps its seat for good: its hold no longer lapses. A payment whose seat
