@@ -570,3 +570,38 @@ async fn one_idempotency_key_reused_for_many_addresses_counts_each_as_the_submis
     assert!(matches!(send(email("first")).await, Ok(SubmitOutcome::Stored(_))));
     assert!(matches!(send(email("second")).await, Err(SubmitError::Proof(ProofError::Used))));
 }
+
+#[tokio::test]
+async fn a_download_form_delivers_its_link_by_mail_once_and_a_flood_does_not_fill_an_inbox() {
+    let world = World::new();
+    let download = |product: &'static str| {
+        let world = &world;
+        async move {
+            world
+                .submit(
+                    "product-download",
+                    &[
+                        ("name", "Dee"),
+                        ("email", &email("dee")),
+                        ("company", "Acme"),
+                        ("country", "DE"),
+                        ("product", product),
+                    ],
+                )
+                .await
+        }
+    };
+    download("api-manager").await;
+    world.dispatch().await;
+    let sent = world.mail.sent_to(&email("dee"));
+    let mail = sent.iter().find(|m| m.raw.contains("Your download: API Manager")).expect("the link, by mail");
+    assert!(mail.raw.contains("https://wso2.com/api-manager/"), "{}", mail.raw);
+
+    for product in ["identity-server", "micro-integrator", "streaming-integrator", "api-manager"] {
+        download(product).await;
+    }
+    world.dispatch().await;
+    let downloads =
+        world.subjects_sent_to(&email("dee")).iter().filter(|s| s.starts_with("Your download")).count();
+    assert_eq!(downloads, 3, "a few a day to one address, however many are asked for");
+}

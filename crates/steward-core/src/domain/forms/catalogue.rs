@@ -64,6 +64,8 @@ pub struct FormDefinition {
     /// `event` or `plan`: the field that names what is paid for; when it names something in the
     /// payment catalogue, the answer carries the grant to pay for it (`POST /payments`).
     pub payment: Option<String>,
+    /// What the form gives by mail, if anything (a download link).
+    pub delivers: Option<Delivery>,
     /// Purposes based on legitimate interests that a person may opt out of, and does by sending
     /// Global Privacy Control (`Sec-GPC: 1`): not needed to do what they asked.
     pub opt_out_purposes: Vec<String>,
@@ -113,6 +115,23 @@ struct RawForm {
     payment: Option<String>,
     #[serde(default)]
     opt_out_purposes: Vec<String>,
+    delivers: Option<Delivery>,
+}
+
+/// What a form gives by mail: a link per option of one of its choice fields (a product's
+/// download), sent to the address typed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Delivery {
+    pub field: String,
+    pub links: BTreeMap<String, DeliveredLink>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveredLink {
+    pub label: String,
+    pub url: String,
 }
 
 #[derive(Deserialize)]
@@ -201,6 +220,26 @@ impl Catalogue {
                     )));
                 }
             }
+            if let Some(delivery) = &form.delivers {
+                let options = fields
+                    .iter()
+                    .find(|f| f.name == delivery.field)
+                    .and_then(|f| match &f.kind {
+                        FieldKind::Choice { options } => {
+                            Some(options.iter().cloned().collect::<BTreeSet<_>>())
+                        }
+                        _ => None,
+                    })
+                    .ok_or_else(|| {
+                        context(format!("delivers names {:?}, which is not a choice field", delivery.field))
+                    })?;
+                let linked: BTreeSet<String> = delivery.links.keys().cloned().collect();
+                if linked != options || delivery.links.values().any(|l| !l.url.starts_with("https://")) {
+                    return Err(context(
+                        "delivers needs an https link for each option of its field, and no other".into(),
+                    ));
+                }
+            }
             let notice_digest = notice_digest(&form.title, &form.purposes, &form.topics, &raw.topics);
             let thank_you_url = form.thank_you_url.replace("{site}", &config.site_url);
             let origin = crate::config::Origin::parse(&thank_you_url).map_err(context)?;
@@ -219,6 +258,7 @@ impl Catalogue {
                     fields,
                     cv_upload: form.cv_upload,
                     payment: form.payment,
+                    delivers: form.delivers,
                     opt_out_purposes: form.opt_out_purposes,
                     notice_digest,
                 },

@@ -12,8 +12,8 @@ use crate::domain::forms::proof::{self, Evidence, HumanCheck, ProofError, SpendE
 use crate::domain::forms::validation::{validate, FormInput, ValidForm};
 use crate::domain::ids::{FormId, IdempotencyKey, ProfileId, SubmissionId};
 use crate::domain::mail::confirmation::{confirmation_mail, may_send_confirmation};
-use crate::domain::mail::outbox::OutboxStore;
-use crate::domain::mail::recipients::MailPurpose;
+use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
+use crate::domain::mail::recipients::{may_mail, MailPurpose};
 use crate::domain::ports::{FixedWindow, RateLimiter, StoreError};
 use crate::time::Timestamp;
 
@@ -238,6 +238,34 @@ where
             confirmation_mail(config, &catalogue.topics, &profile.email, &profile_id, &unconfirmed, now);
         if may_send_confirmation(store, config, &message, MailPurpose::Confirmation, now).await? {
             store.enqueue(&message, now.epoch_seconds()).await?;
+        }
+    }
+    // What the form gives (a download link): owed by mail to the address the profile holds, once
+    // per submission, a few a day to one address.
+    if let Some(delivery) = &form.delivers {
+        let chosen = submission.data.custom.get(&delivery.field).and_then(|value| delivery.links.get(value));
+        if let Some(link) = chosen {
+            let message = OutboxMessage::transactional(
+                &config.links,
+                format!("delivery-{}", submission.id.as_str()),
+                &profile.email,
+                &profile_id,
+                format!("Your download: {}", link.label),
+                "delivery",
+                serde_json::json!({"label": link.label, "link_url": link.url, "form": form.title}),
+            );
+            if may_mail(
+                store,
+                config,
+                MailPurpose::Delivery,
+                &profile.email,
+                &message.id,
+                now.epoch_seconds(),
+            )
+            .await?
+            {
+                store.enqueue(&message, now.epoch_seconds()).await?;
+            }
         }
     }
     tracing::info!(

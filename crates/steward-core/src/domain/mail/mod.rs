@@ -99,7 +99,7 @@ macro_rules! template {
     };
 }
 
-const BUILT_IN_TEMPLATES: [(&str, &str, &str); 8] = [
+const BUILT_IN_TEMPLATES: [(&str, &str, &str); 9] = [
     template!("confirm_subscription"),
     template!("campaign"),
     template!("privacy_link"),
@@ -108,6 +108,7 @@ const BUILT_IN_TEMPLATES: [(&str, &str, &str); 8] = [
     template!("export_ready"),
     template!("erasure_confirmation"),
     template!("payment_receipt"),
+    template!("delivery"),
 ];
 
 /// The name of a built-in template, as the renderer wants it, if there is one by that name.

@@ -25,16 +25,20 @@ pub enum MailPurpose {
     ExportConfirmation,
     /// An export's download link, to the person it was sent to, who has not asked.
     ExportLink,
+    /// What a form gives by mail (a product's download link): asked for by whoever typed the
+    /// address.
+    Delivery,
 }
 
 impl MailPurpose {
-    pub const ALL: [MailPurpose; 6] = [
+    pub const ALL: [MailPurpose; 7] = [
         MailPurpose::SignIn,
         MailPurpose::Confirmation,
         MailPurpose::ChosenTopicsConfirmation,
         MailPurpose::EmailChange,
         MailPurpose::ExportConfirmation,
         MailPurpose::ExportLink,
+        MailPurpose::Delivery,
     ];
 
     /// The rate-limit scope counting it, keyed like the address's other limits.
@@ -46,6 +50,7 @@ impl MailPurpose {
             MailPurpose::EmailChange => "mail-email-change",
             MailPurpose::ExportConfirmation => "mail-export",
             MailPurpose::ExportLink => "mail-export-link",
+            MailPurpose::Delivery => "mail-delivery",
         }
     }
 
@@ -54,7 +59,9 @@ impl MailPurpose {
         match self {
             // A person signing in on a few devices, or whose mail was slow, asks again.
             MailPurpose::SignIn => 5,
-            MailPurpose::ExportConfirmation | MailPurpose::ChosenTopicsConfirmation => 3,
+            MailPurpose::ExportConfirmation
+            | MailPurpose::ChosenTopicsConfirmation
+            | MailPurpose::Delivery => 3,
             // Mail the address has not asked for: once a day.
             MailPurpose::Confirmation | MailPurpose::EmailChange | MailPurpose::ExportLink => 1,
         }
