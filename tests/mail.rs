@@ -66,8 +66,13 @@ async fn given_a_newsletter_signup_then_a_confirmation_arrives_and_only_a_post_c
     assert!(header(&mail.raw, "List-Unsubscribe").is_empty(), "transactional mail has no List-Unsubscribe");
 
     let confirm = link(&mail.text, "/subscriptions/confirm");
-    // A link scanner fetches everything it finds: that must change nothing.
-    assert_eq!(http().get(&confirm).send().await.unwrap().status(), StatusCode::OK);
+    // A link scanner fetches everything it finds: that must change nothing. The page says which
+    // address it acts on, masked, and which topics.
+    let page = http().get(&confirm).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    let masked = format!("{}•••@{}", &email[..1], email.split('@').nth(1).unwrap());
+    assert!(page.contains(&masked) && !page.contains(&email), "{page}");
     assert_eq!(http().head(&confirm).send().await.unwrap().status(), StatusCode::OK);
     let before = profile(&email).await;
     assert_eq!(topics(&before, "pending_topics"), ["cloud", "events"]);
@@ -127,7 +132,11 @@ async fn given_a_link_scanner_then_get_and_head_change_nothing_and_the_one_click
         .unwrap()
         .to_owned();
 
-    assert_eq!(http().get(&url).send().await.unwrap().status(), StatusCode::OK);
+    let page = http().get(&url).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    let masked = format!("{}•••@{}", &email[..1], email.split('@').nth(1).unwrap());
+    assert!(page.contains(&masked), "the page says whose mail it stops: {page}");
     assert_eq!(http().head(&url).send().await.unwrap().status(), StatusCode::OK);
     assert_eq!(
         topics(&profile(&email).await, "marketing_topics"),

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, RequestExt, Response};
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::config::Config;
+use steward_core::domain::fields::masked_address;
 use steward_core::domain::forms::validation::FormInput;
 use steward_core::domain::ids::ProfileId;
 use steward_core::domain::mail::confirmation::topics_of;
@@ -85,8 +86,12 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
     }
     let id = token_id(&token);
     let profile = &claims.profile_id;
+    // Whom the page acts on, masked: every page says which address it changes.
+    let whose = || async {
+        app.store.preferences(profile).await.ok().flatten().and_then(|p| masked_address(&p.email))
+    };
     let page = match (purpose, changing) {
-        (Purpose::Unsubscribe, false) => unsubscribe_page(app, &claims, &token),
+        (Purpose::Unsubscribe, false) => unsubscribe_page(app, &claims, &token, whose().await.as_deref()),
         (Purpose::Unsubscribe, true) => {
             let topic = (claims.subject != "all").then(|| claims.subject.clone());
             let source = if form.first("List-Unsubscribe") == Some("One-Click") {
@@ -94,12 +99,14 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
             } else {
                 ChangeSource::UnsubscribePage
             };
-            unsubscribe(&app.store, profile, topic.clone(), source, &id)
+            let after = unsubscribe(&app.store, profile, topic.clone(), source, &id)
                 .await
                 .map_err(preferences_problem)?;
+            let to =
+                after.and_then(|p| masked_address(&p.email)).map(|a| format!(" at {a}")).unwrap_or_default();
             let what = topic.map_or_else(
-                || "any marketing email".to_owned(),
-                |t| format!("email about {}", label(app, &t)),
+                || format!("any marketing email{to}"),
+                |t| format!("email about {}{to}", label(app, &t)),
             );
             // No preference link here: an unsubscribe link is also held by mail providers'
             // one-click handlers, and must not open the door to adding topics.
@@ -137,11 +144,13 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
         (Purpose::ConfirmSubscription, false) => {
             let named = topics_of(&claims.subject).unwrap_or_default();
             let listed: Vec<String> = named.iter().map(|t| label(app, t)).collect();
+            let at = whose().await.map(|a| format!(" at {a}")).unwrap_or_default();
             layout(
                 "Confirm your subscription",
                 &format!(
-                    r#"<h1>Confirm your subscription</h1><p>Press the button to confirm that you want our emails about: {}.</p>
+                    r#"<h1>Confirm your subscription</h1><p>Press the button to confirm that you want our emails{} about: {}.</p>
 <form method="post" action="/subscriptions/confirm"><input type="hidden" name="token" value="{}"><button type="submit">Confirm my subscription</button></form>"#,
+                    escape(&at),
                     escape(&listed.join(", ")),
                     escape(&token)
                 ),
@@ -295,11 +304,12 @@ fn preferences_link(app: &App, profile: &ProfileId) -> String {
     format!(r#"<p><a href="/preferences?token={}">Choose what you hear about</a></p>"#, escape(&token))
 }
 
-fn unsubscribe_page(app: &App, claims: &Claims, token: &str) -> String {
+fn unsubscribe_page(app: &App, claims: &Claims, token: &str, whose: Option<&str>) -> String {
+    let to = whose.map(|address| format!(" to {address}")).unwrap_or_default();
     let what = if claims.subject == "all" {
-        "all our marketing email".to_owned()
+        format!("all our marketing email{to}")
     } else {
-        format!("email about {}", label(app, &claims.subject))
+        format!("email about {}{to}", label(app, &claims.subject))
     };
     layout(
         "Unsubscribe",
@@ -345,10 +355,13 @@ fn preferences_page(app: &App, token: &str, preferences: &MailPreferences, notic
         "<p>Unticking a topic stops it at once. A topic you add starts once you confirm it from the message we send to your address.</p>"
     };
     let notice = notice.map(|n| format!(r#"<p role="status">{}</p>"#, escape(n))).unwrap_or_default();
+    let whose = masked_address(&preferences.email)
+        .map(|address| format!("<p>The choices of {}.</p>", escape(&address)))
+        .unwrap_or_default();
     layout(
         "Your email preferences",
         &format!(
-            r#"<h1>Your email preferences</h1>{notice}{status}
+            r#"<h1>Your email preferences</h1>{whose}{notice}{status}
 <form method="post" action="/preferences"><input type="hidden" name="token" value="{token}">
 <fieldset><legend>Send me marketing email about</legend>{boxes}</fieldset>
 <p><button type="submit" name="action" value="save">Save my choices</button>

@@ -203,6 +203,14 @@ impl PhoneNumber {
     }
 }
 
+/// An address as a page shows whom it acts on, without handing it to whoever opens the page (a
+/// link scanner, a forwarded mail): its first character and its domain, `a•••@example.com`.
+pub fn masked_address(email: &str) -> Option<String> {
+    let (local, domain) = email.split_once('@')?;
+    let first: String = local.chars().take(1).collect();
+    Some(format!("{first}•••@{domain}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

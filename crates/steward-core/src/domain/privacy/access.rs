@@ -249,9 +249,7 @@ pub async fn whose_link<S: PrivacyStore>(store: &S, config: &Config, link: &str,
     let claims = config.token_keys.verify(link, Purpose::SignIn, now).ok()?;
     // The profile alone: link scanners open these pages, and each opening reads this much.
     let email = store.address_of(&claims.profile_id).await.ok()??;
-    let (local, domain) = email.split_once('@')?;
-    let first: String = local.chars().take(1).collect();
-    Some(format!("{first}•••@{domain}"))
+    crate::domain::fields::masked_address(&email)
 }
 
 /// The person a session token belongs to, while its session is kept: signing out, an address
