@@ -63,7 +63,7 @@ async function text(locator) {
 /** The newest link to `path` in mail to `email`, from the dev mailbox. */
 async function mailedLink(email, subjectPart, path) {
   for (let attempt = 0; attempt < 200; attempt += 1) {
-    const messages = await (await fetch(`${SITE}/_local/mailbox.json`)).json();
+    const messages = await (await fetch(`${SITE}/_local/mailbox.json?to=${encodeURIComponent(email)}`)).json();
     const mail = messages.find((m) => m.to.includes(email) && m.subject.includes(subjectPart));
     const found = mail?.text.match(new RegExp(`https?://\\S+${path.replace(/[?]/g, "\\?")}\\S*`));
     if (found) return found[0];

@@ -234,7 +234,7 @@ export async function uploadStep(anchor, base, token, fileInput) {
         button.remove();
       } else if (verdict.state === "rejected") {
         status.textContent = `We could not accept this file: ${String(verdict.reason || "").replace(/\.$/, "")}.` +
-          (verdict.earlier_kept ? " Your application keeps the file you sent before." : " Please choose another file and upload it.");
+          (verdict.earlier_kept ? " Your application keeps another file you sent." : " Please choose another file and upload it.");
         button.disabled = false;
         button.textContent = "Upload another file";
       } else {
@@ -296,22 +296,27 @@ export async function paymentStep(anchor, base, token, returnUrl = window.locati
   const done = payment.kind === "cloud"
     ? "Payment received. Thank you: your subscription is active. We email you a receipt."
     : "Payment received. Thank you: your seat is confirmed. We email you a receipt.";
-  // Back from the bank's check: the thank-you page, with this grant, to say how it went (and
-  // to offer the payment again if it did not go through).
+  // Back from the bank's check: the thank-you page says how it went, and offers the payment
+  // again if it did not go through, with the grant this tab keeps (never sent anywhere).
   const back = new URL(returnUrl, window.location.href);
-  back.hash = new URLSearchParams({ payment_token: token }).toString();
+  for (const name of ["payment_intent", "payment_intent_client_secret", "redirect_status"]) back.searchParams.delete(name);
+  back.hash = "";
   returnUrl = back.toString();
+  try { sessionStorage.setItem("steward-payment-token", token); } catch { /* storage off: no retry offer */ }
   if (!payment.publishable_key.includes("_local_")) {
     await stripeElements(section, status, payment, amount, returnUrl, done);
     return;
   }
+  const local = document.createElement("p");
+  local.textContent = `Local test mode: no real card.${amount ? ` Amount: ${amount}.` : ""}`;
+  section.append(local);
   section.insertAdjacentHTML(
     "beforeend",
-    `<p>Local test mode: no real card. ${amount ? `Amount: <strong>${amount}</strong>.` : ""}</p>
-     <label for="test-card">Test card number <span class="hint">4242 4242 4242 4242 pays; 4000 0000 0000 0002 is declined; 4000 0025 0000 3155 asks the bank to confirm</span></label>
+    `<label for="test-card">Test card number <span class="hint">4242 4242 4242 4242 pays; 4000 0000 0000 0002 is declined; 4000 0025 0000 3155 asks the bank to confirm</span></label>
      <input id="test-card" type="text" inputmode="numeric" autocomplete="off" value="4242 4242 4242 4242">
-     <button type="button">Pay${amount ? ` ${amount}` : ""}</button>`,
+     <button type="button">Pay</button>`,
   );
+  section.querySelector("button").textContent = amount ? `Pay ${amount}` : "Pay";
   section.append(status);
   const button = section.querySelector("button");
   button.addEventListener("click", async () => {
@@ -381,8 +386,10 @@ export function continueFromFragment(anchor, base) {
       : returned === "processing" ? "Payment processing. A bank payment can take a few days to clear."
       : "The payment did not go through: your bank did not confirm it, and nothing was charged.";
     // Not paid: the same payment, offered again (Steward says so if it went through meanwhile).
-    if (returned !== "succeeded" && returned !== "processing" && grant.get("payment_token")) {
-      paymentStep(anchor, base, grant.get("payment_token"));
+    let kept = null;
+    try { kept = sessionStorage.getItem("steward-payment-token"); } catch { /* storage off */ }
+    if (returned !== "succeeded" && returned !== "processing" && kept) {
+      paymentStep(anchor, base, kept);
     }
     return;
   }

@@ -423,9 +423,16 @@ pub async fn mailbox() -> Vec<Value> {
 
 /// Messages to an address whose subject contains `subject_part`.
 pub async fn mail_to(email: &str, subject_part: &str) -> Vec<Sent> {
-    mailbox()
+    let to: Vec<Value> = http()
+        .get(stack().url("/_local/mailbox.json"))
+        .query(&[("to", email)])
+        .send()
         .await
-        .into_iter()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    to.into_iter()
         .filter(|m| {
             m["to"].as_str().unwrap_or_default().contains(email)
                 && m["subject"].as_str().unwrap_or_default().contains(subject_part)

@@ -7,27 +7,44 @@ import json
 import re
 
 
-def sent_mail(aws_endpoint: str) -> list[dict]:
-    """What the local SES sent, newest first: moto keeps raw messages at /moto-api/data.json."""
+# Each message parsed once, by its id: the mailbox reads only what it shows, however long the
+# stack has run (moto's state dump took seconds under moto's one lock and stalled every request).
+_PARSED: dict[str, dict] = {}
+
+
+def sent_mail(aws_endpoint: str | None = None, to: str | None = None, limit: int | None = None) -> list[dict]:
+    """What the local SES sent, newest first (only those to an address containing `to`, at most
+    `limit`): read from moto's SES backend in this process, without a state dump."""
     import email
     import email.policy
-    import urllib.request
 
-    with urllib.request.urlopen(f"{aws_endpoint}/moto-api/data.json", timeout=10) as response:
-        data = json.load(response)
+    from moto.ses.models import RawMessage, ses_backends
+
+    raws = []
+    for _, regions in list(ses_backends.items()):
+        for _, backend in list(regions.items()):
+            raws.extend(m for m in list(backend.sent_messages) if isinstance(m, RawMessage))
     messages = []
-    for message in data.get("ses", {}).get("RawMessage", []):
-        raw = message.get("raw_data") or ""
-        parsed = email.message_from_string(raw, policy=email.policy.default)
-        text = parsed.get_body(preferencelist=("plain",))
-        messages.append({
-            "id": message.get("id"),
-            "to": str(parsed.get("To", "")),
-            "subject": str(parsed.get("Subject", "")),
-            "text": text.get_content() if text else "",
-            "raw": raw,
-        })
-    return list(reversed(messages))
+    for message in reversed(raws):
+        if to and not any(to in d for d in message.destinations):
+            continue
+        parsed = _PARSED.get(message.id)
+        if parsed is None:
+            raw = message.raw_data or ""
+            mail = email.message_from_string(raw, policy=email.policy.default)
+            text = mail.get_body(preferencelist=("plain",))
+            parsed = {
+                "id": message.id,
+                "to": str(mail.get("To", "")),
+                "subject": str(mail.get("Subject", "")),
+                "text": text.get_content() if text else "",
+                "raw": raw,
+            }
+            _PARSED[message.id] = parsed
+        messages.append(parsed)
+        if limit is not None and len(messages) >= limit:
+            break
+    return messages
 
 
 def mailbox_page(messages: list[dict]) -> bytes:

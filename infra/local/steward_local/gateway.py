@@ -182,11 +182,11 @@ class Gateway:
                 form = dict(parse_qsl(body.decode("utf-8", "replace"))) if self.command == "POST" else {}
                 return_url = form.get("return_url") or query.get("return_url") or ""
                 back = urlsplit(return_url)
-                # Only back to this site: never an open redirect.
-                if back.scheme or back.netloc or not back.path.startswith("/"):
-                    host = self.headers.get("Host", "")
-                    if back.netloc != host:
-                        return self._message(400, "return_url must be on this site")
+                # Only back to this site: never an open redirect (`//evil`, `/\evil` included).
+                host = self.headers.get("Host", "")
+                on_site = back.netloc in ("", host) and back.scheme in ("", "http", "https")
+                if not on_site or not back.path.startswith("/") or back.path.startswith("//") or "\\" in return_url:
+                    return self._message(400, "return_url must be on this site")
                 if self.command == "GET":
                     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Confirm your payment · Test bank</title><link rel="stylesheet" href="/assets/site.css"></head>
@@ -201,8 +201,10 @@ class Gateway:
                 with urllib.request.urlopen(request, timeout=10) as response:
                     settled = json.loads(response.read())
                 status = "succeeded" if settled.get("status") == "succeeded" else "failed"
-                extra = urlencode({"payment_intent": intent, "redirect_status": status})
-                location = urlunsplit(("", "", back.path, f"{back.query}&{extra}" if back.query else extra, back.fragment))
+                # Stripe's parameters replace any left from an earlier check.
+                kept = [(k, v) for k, v in parse_qsl(back.query) if k not in ("payment_intent", "payment_intent_client_secret", "redirect_status")]
+                query = urlencode(kept + [("payment_intent", intent), ("redirect_status", status)])
+                location = urlunsplit(("", "", back.path, query, back.fragment))
                 return self._send(303, [("Location", location)], b"")
 
             def _message(self, status: int, message: str):
@@ -224,7 +226,10 @@ class Gateway:
                     document = yaml.safe_load(gateway.openapi.read_text())
                     return self._send(200, [("Content-Type", "application/json")], json.dumps(document).encode())
                 if self.command == "GET" and path in ("/_local/mailbox", "/_local/mailbox.json"):
-                    messages = sent_mail(gateway.aws_endpoint)
+                    # `?to=` narrows to one address; the page shows the newest 200.
+                    query = dict(parse_qsl(urlsplit(self.path).query))
+                    limit = None if path.endswith(".json") else 200
+                    messages = sent_mail(gateway.aws_endpoint, to=query.get("to") or None, limit=limit)
                     if path.endswith(".json"):
                         return self._send(200, [("Content-Type", "application/json")], json.dumps(messages).encode())
                     return self._send(200, [("Content-Type", "text/html; charset=utf-8")], mailbox_page(messages))

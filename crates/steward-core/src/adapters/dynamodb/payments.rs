@@ -54,6 +54,26 @@ impl PaymentStore for DynamoStore {
         Ok(self.profile(profile_id).await?.and_then(|(_, profile)| text(&profile, "email")))
     }
 
+    async fn note_receipt_owed(&self, payment: &PaymentRef, at: i64) -> Result<(), StoreError> {
+        let (pk, sk) = keys::payment(&payment.profile_id, &payment.registration_id);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .update_expression("SET receipt_owed_at = if_not_exists(receipt_owed_at, :at)")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":at", n(at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Erased meanwhile: nothing to note.
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
     async fn hold_seat(
         &self,
         event: &str,
@@ -388,6 +408,7 @@ impl PaymentStore for DynamoStore {
             item: item_id,
             amount: item.get("amount").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0),
             currency: text("currency").unwrap_or_default(),
+            receipt_owed: item.contains_key("receipt_owed_at"),
             status: PaymentStatus::parse(&status)
                 .ok_or_else(|| StoreError::unknown("payment status", &status))?,
             started_at: text("started_at").and_then(|at| crate::time::Timestamp::parse_rfc3339(&at)),

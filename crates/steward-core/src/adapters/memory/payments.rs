@@ -39,6 +39,16 @@ impl PaymentStore for MemoryStore {
         })
     }
 
+    async fn note_receipt_owed(&self, payment: &PaymentRef, at: i64) -> Result<(), StoreError> {
+        let key = keys::payment(&payment.profile_id, &payment.registration_id);
+        self.run("note_receipt_owed", |table| {
+            if let Some(record) = table.get_mut(&key) {
+                record.entry("receipt_owed_at".to_owned()).or_insert(at.into());
+            }
+            Ok(())
+        })
+    }
+
     async fn hold_seat(
         &self,
         event: &str,
@@ -270,6 +280,7 @@ impl PaymentStore for MemoryStore {
                 item,
                 amount: number(record, "amount").unwrap_or(0),
                 currency: text(record, "currency").unwrap_or_default(),
+                receipt_owed: record.get("receipt_owed_at").is_some(),
                 status: PaymentStatus::parse(&status)
                     .ok_or_else(|| StoreError::unknown("payment status", &status))?,
                 started_at: text(record, "started_at")

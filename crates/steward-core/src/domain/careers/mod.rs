@@ -296,7 +296,7 @@ pub enum CvVerdict {
     Accepted,
     /// Checked, but a file sent later is the application's.
     Replaced,
-    /// Not kept, and why; `earlier_kept` when the application still has a file sent before.
+    /// Not kept, and why; `earlier_kept` when the application keeps another file of its own.
     Rejected { reason: String, earlier_kept: bool },
 }
 

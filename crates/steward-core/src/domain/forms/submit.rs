@@ -242,7 +242,7 @@ where
     }
     // What the form gives (a download link): owed by mail to the address the profile holds, once
     // per submission, a few a day to one address.
-    if let Some(delivery) = &form.delivers {
+    if let Some(delivery) = form.delivers.as_ref().filter(|_| !profile.suppressed) {
         let chosen = submission.data.custom.get(&delivery.field).and_then(|value| delivery.links.get(value));
         if let Some(link) = chosen {
             let message = OutboxMessage::transactional(

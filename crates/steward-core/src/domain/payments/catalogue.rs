@@ -185,9 +185,14 @@ impl Purchase<'_> {
     /// What is bought, in the words of the pages and the receipt: the event with its dates, or
     /// the plan, each with its price.
     pub fn label(&self) -> String {
+        format!("{} ({})", self.what(), self.price())
+    }
+
+    /// What is bought, without its price: the event with its dates, or the plan.
+    pub fn what(&self) -> String {
         match self {
-            Purchase::Event { event, .. } => format!("{}, {} ({})", event.title, event.dates(), self.price()),
-            Purchase::Plan { plan, .. } => format!("{} ({})", plan.title, self.price()),
+            Purchase::Event { event, .. } => format!("{}, {}", event.title, event.dates()),
+            Purchase::Plan { plan, .. } => plan.title.clone(),
         }
     }
 }

@@ -13,6 +13,12 @@ pub trait PaymentStore {
         &self,
         profile_id: &ProfileId,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    /// Notes on the payment that its receipt is owed (the first time only).
+    fn note_receipt_owed(
+        &self,
+        payment: &PaymentRef,
+        at: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Takes a seat for the registration unless the event is full; holding twice is harmless.
     /// A capacity of 0 means the one recorded when the event's first seat was taken. A checkout's
     /// hold lapses at `lapses_at` (the retention sweep gives it back); a paid seat's never does.

@@ -195,6 +195,8 @@ pub struct RecordedPayment {
     pub amount: i64,
     pub currency: String,
     pub status: PaymentStatus,
+    /// Whether its receipt is owed already (once per registration, whatever events follow).
+    pub receipt_owed: bool,
     /// When the registration first started paying (its checkout's hold counts from then).
     pub started_at: Option<crate::time::Timestamp>,
 }

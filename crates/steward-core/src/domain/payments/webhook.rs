@@ -171,14 +171,14 @@ pub async fn apply_event<S: PaymentStore + OutboxStore>(
     // has no seat, a successful one has one for good. Every step is idempotent, so a delivery
     // retried after a failure here (or a stale event) still brings the seat in line.
     if let Some(recorded) = store.payment_item(&payment).await? {
-        // Paid, by this event: the person gets a receipt (once: its id is the registration's).
-        let paid_now = matches!(&update, PaymentUpdate::Status { status, .. } if *status == recorded.status)
-            && matches!(
-                (recorded.kind, recorded.status),
-                (PaymentKind::Event, PaymentStatus::Succeeded) | (PaymentKind::Cloud, PaymentStatus::Active)
-            );
-        if applied && paid_now {
-            owe_receipt(store, &payment, &recorded, now).await?;
+        // Paid: the person gets a receipt, once whatever events follow (a subscription's later
+        // updates, a redelivery, a retry after a failure half-way through this one).
+        let paid = matches!(
+            (recorded.kind, recorded.status),
+            (PaymentKind::Event, PaymentStatus::Succeeded) | (PaymentKind::Cloud, PaymentStatus::Active)
+        );
+        if paid && !recorded.receipt_owed {
+            owe_receipt(store, &payment, &recorded, event.created, now).await?;
         }
         if recorded.kind == PaymentKind::Event {
             let (event_id, registration) = (recorded.item.as_str(), payment.registration_id.as_str());
@@ -220,21 +220,27 @@ async fn owe_receipt<S: PaymentStore + OutboxStore>(
     store: &S,
     payment: &PaymentRef,
     paid: &RecordedPayment,
+    paid_at: i64,
     now: i64,
 ) -> Result<(), StoreError> {
     let Some(to) = store.payer_address(&payment.profile_id).await? else { return Ok(()) };
     let catalogue = built_in_catalogue();
     let item = format!("{}:{}", if paid.kind == PaymentKind::Event { "event" } else { "plan" }, paid.item);
+    // What was charged, as recorded when the payment started (the catalogue may have changed).
+    let charged = super::money(paid.amount, &paid.currency);
     let (title, description, price, interval) = match catalogue.item(&item) {
-        Some(purchase) => {
-            let (title, interval) = match purchase {
-                super::Purchase::Event { event, .. } => (event.title.clone(), None),
-                super::Purchase::Plan { plan, .. } => (plan.title.clone(), Some(plan.interval.clone())),
-            };
-            (title, purchase.label(), purchase.price(), interval)
+        Some(super::Purchase::Event { event, id }) => {
+            let what = super::Purchase::Event { event, id }.what();
+            (event.title.clone(), what, charged, None)
         }
+        Some(super::Purchase::Plan { plan, .. }) => (
+            plan.title.clone(),
+            plan.title.clone(),
+            format!("{charged} a {}", plan.interval),
+            Some(plan.interval.clone()),
+        ),
         // Sold under a catalogue since changed: what the record itself says.
-        None => (paid.item.clone(), paid.item.clone(), super::money(paid.amount, &paid.currency), None),
+        None => (paid.item.clone(), paid.item.clone(), charged, None),
     };
     let receipt = OutboxMessage {
         id: format!("receipt-{}", payment.registration_id),
@@ -248,13 +254,15 @@ async fn owe_receipt<S: PaymentStore + OutboxStore>(
             "description": description,
             "price": price,
             "interval": interval,
-            "paid_on": crate::time::Timestamp::from_epoch_seconds(now).date_in_words(),
+            "paid_on": crate::time::Timestamp::from_epoch_seconds(paid_at).date_in_words(),
             "reference": payment.registration_id,
         }),
         topic: None,
         unsubscribe_url: None,
     };
+    // Owed now (an event's own time may be Stripe's clock, or a replay's long past).
     store.enqueue(&receipt, now).await?;
+    store.note_receipt_owed(payment, now).await?;
     tracing::info!(registration_id = payment.registration_id.as_str(), "receipt owed");
     Ok(())
 }
