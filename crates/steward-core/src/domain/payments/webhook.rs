@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::catalogue::{PaymentCatalogue, BUILT_IN};
+use super::catalogue::{money, PaymentCatalogue, Purchase, BUILT_IN};
 use super::checkout::{hold_lapses_at, take_seat};
 use super::ports::PaymentStore;
 use super::status::{
@@ -227,13 +227,13 @@ async fn owe_receipt<S: PaymentStore + OutboxStore>(
     let catalogue = built_in_catalogue();
     let item = format!("{}:{}", if paid.kind == PaymentKind::Event { "event" } else { "plan" }, paid.item);
     // What was charged, as recorded when the payment started (the catalogue may have changed).
-    let charged = super::money(paid.amount, &paid.currency);
+    let charged = money(paid.amount, &paid.currency);
     let (title, description, price, interval) = match catalogue.item(&item) {
-        Some(super::Purchase::Event { event, id }) => {
-            let what = super::Purchase::Event { event, id }.what();
+        Some(Purchase::Event { event, id }) => {
+            let what = Purchase::Event { event, id }.what();
             (event.title.clone(), what, charged, None)
         }
-        Some(super::Purchase::Plan { plan, .. }) => (
+        Some(Purchase::Plan { plan, .. }) => (
             plan.title.clone(),
             plan.title.clone(),
             format!("{charged} a {}", plan.interval),
