@@ -245,7 +245,8 @@ pub async fn replay_stripe(
         return Err("--since is after --until".into());
     }
     let client = context.stripe_client().await?;
-    let store = context.store(false).await?;
+    // With the hash key: a replayed payment's receipt checks its sent marker, kept under it.
+    let store = context.store(true).await?;
     let interrupt = Interrupt::install();
     let mut progress =
         Progress::new(&format!("replaying Stripe events from {} to {}", rfc3339(since), rfc3339(until)));

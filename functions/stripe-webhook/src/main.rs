@@ -24,7 +24,14 @@ async fn main() -> Result<(), lambda_http::Error> {
         return Err(ConfigError::Missing("STRIPE_WEBHOOK_SECRETS").into());
     }
     let app = handler::App {
-        store: DynamoStore::metered(&aws, env.required("TABLE_NAME")?, SecretKey::new([]), clock.clone()),
+        // With the hash key: a receipt's sent marker is kept under a keyed hash of its id, and a
+        // retried delivery must find it to owe no second receipt.
+        store: DynamoStore::metered(
+            &aws,
+            env.required("TABLE_NAME")?,
+            SecretKey::new(env.required("HASH_KEY")?.into_bytes()),
+            clock.clone(),
+        ),
         secrets,
         tolerance_seconds: env.number("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)? as i64,
         clock,

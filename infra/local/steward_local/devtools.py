@@ -60,5 +60,5 @@ def mailbox_page(messages: list[dict]) -> bytes:
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Dev mailbox</title>"
         "<style>body{font:1rem/1.5 system-ui;max-width:50rem;margin:2rem auto;padding:0 1rem}pre{white-space:pre-wrap;background:#f5f5f5;padding:1rem}</style>"
-        f"</head><body><h1>Dev mailbox</h1><p>Every message the local SES sent, newest first.</p>{items}</body></html>"
+        f"</head><body><h1>Dev mailbox</h1><p>The newest 200 messages the local SES sent, newest first (<code>?to=</code> an address for its own; <code>mailbox.json</code> for all).</p>{items}</body></html>"
     ).encode()
