@@ -16,6 +16,7 @@ use steward_core::domain::careers::{
     authorize_upload, upload_verdict, CvBucket, UploadError, UploadRequest, VerdictError,
 };
 use steward_core::domain::fields::FieldError;
+use steward_core::domain::forms::validation::FormInput;
 use steward_core::domain::ports::Clock;
 use steward_core::http::body::decode_form;
 use steward_core::http::problem::Problem;
@@ -70,21 +71,7 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infal
 
 /// The verdict on one upload of the grant's application.
 async fn verdict(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
-    if body_was_invalid_base64(request) {
-        return Err(Problem::new(400, "invalid_base64", "The request body could not be read"));
-    }
-    let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok());
-    let input = decode_form(content_type, body_bytes(request), app.max_body_bytes)
-        .await
-        .map_err(|e| steward_core::http::problem::body_problem(&e))?;
-    let missing: Vec<FieldError> = ["token", "key"]
-        .into_iter()
-        .filter(|name| input.first(name).is_none())
-        .map(|name| FieldError::new(name, "required", "is required"))
-        .collect();
-    if !missing.is_empty() {
-        return Err(Problem::validation(missing));
-    }
+    let input = read_fields(app, request, &["token", "key"]).await?;
     let (token, key) = (input.first("token").unwrap_or_default(), input.first("key").unwrap_or_default());
     match upload_verdict(&app.token_keys, &app.store, token, key, app.clock.system_time()).await {
         Ok(verdict) => {
@@ -111,22 +98,8 @@ async fn verdict(app: &App, request: &Request) -> Result<Response<Body>, Problem
 }
 
 async fn authorize(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
-    if body_was_invalid_base64(request) {
-        return Err(Problem::new(400, "invalid_base64", "The request body could not be read"));
-    }
-    let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok());
-    let input = decode_form(content_type, body_bytes(request), app.max_body_bytes)
-        .await
-        .map_err(|e| steward_core::http::problem::body_problem(&e))?;
+    let input = read_fields(app, request, &["token", "content_type"]).await?;
     let field = |name: &str| input.first(name).map(str::to_owned);
-    let missing: Vec<FieldError> = ["token", "content_type"]
-        .into_iter()
-        .filter(|name| field(name).is_none())
-        .map(|name| FieldError::new(name, "required", "is required"))
-        .collect();
-    if !missing.is_empty() {
-        return Err(Problem::validation(missing));
-    }
     let upload = UploadRequest {
         token: field("token").unwrap_or_default(),
         content_type: field("content_type").unwrap_or_default(),
@@ -182,6 +155,27 @@ async fn authorize(app: &App, request: &Request) -> Result<Response<Body>, Probl
             Err(Problem::from_store(&err))
         }
     }
+}
+
+/// The request's fields, decoded as a form or JSON, with each of `required` present (422 naming
+/// those missing).
+async fn read_fields(app: &App, request: &Request, required: &[&str]) -> Result<FormInput, Problem> {
+    if body_was_invalid_base64(request) {
+        return Err(Problem::new(400, "invalid_base64", "The request body could not be read"));
+    }
+    let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok());
+    let input = decode_form(content_type, body_bytes(request), app.max_body_bytes)
+        .await
+        .map_err(|e| steward_core::http::problem::body_problem(&e))?;
+    let missing: Vec<FieldError> = required
+        .iter()
+        .filter(|name| input.first(name).is_none())
+        .map(|name| FieldError::new(name, "required", "is required"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Problem::validation(missing));
+    }
+    Ok(input)
 }
 
 /// Where CVs go, from the function's environment.
