@@ -22,6 +22,7 @@ import socket
 import sys
 import threading
 import time
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from . import config
@@ -32,12 +33,6 @@ from .moto_server import Gate, enforce_iam, start_moto
 from .resources import create_resources
 from .runtime import LocalFunction, QuietServer
 from .template import Resolver, load_template
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_port(port: int, timeout: float = 20) -> None:
@@ -73,8 +68,12 @@ def main() -> None:
     region = settings["AWS_REGION"]
     api_port = args.api_port if args.api_port is not None else int(settings["API_PORT"])
     moto_port = args.moto_port if args.moto_port is not None else int(settings["MOTO_PORT"])
-    api_port = api_port or free_port()
-    moto_port = moto_port or free_port()
+    # Every server binds its port (0: one the kernel picks) before anything else starts, and keeps
+    # it: a port picked free and bound later can be taken meanwhile by another stack (tests start
+    # several at once), which once left a stack without its API.
+    api = QuietServer((settings.get("API_HOST", "127.0.0.1"), api_port), BaseHTTPRequestHandler)
+    api.daemon_threads = True
+    api_port = api.server_address[1]
     # Links in mail point at this API, whichever port it got. The reference site is served from
     # the same origin (at `/`), so it is also the site that forms thank people on, and an allowed
     # origin for browsers (the CV bucket's CORS too).
@@ -90,6 +89,7 @@ def main() -> None:
 
     gate = Gate()
     moto = start_moto(moto_port, gate)
+    moto_port = moto.server_address[1]
     wait_for_port(moto_port)
     endpoint = f"http://127.0.0.1:{moto_port}"
 
@@ -118,14 +118,13 @@ def main() -> None:
         import emulator as stripe_emulator
 
         stripe_port = args.stripe_port if args.stripe_port is not None else int(settings.get("STRIPE_EMULATOR_PORT", "12111"))
-        stripe_port = stripe_port or free_port()
-        stripe_url = f"http://127.0.0.1:{stripe_port}"
-        stripe_emulator.serve(
+        _, stripe_server = stripe_emulator.serve(
             stripe_port,
             f"{api_url}/webhooks/stripe",
             settings["STRIPE_WEBHOOK_SECRETS"].split(",")[0],
             ROOT / "crates/steward-core/payments.toml",
         )
+        stripe_url = f"http://127.0.0.1:{stripe_server.server_address[1]}"
     # Tests of faults put a proxy between the functions and moto that fails requests on demand.
     function_endpoint = endpoint
     fault_proxy = None
@@ -192,8 +191,8 @@ def main() -> None:
 
     gateway = Gateway(routes, args.openapi, args.trust_test_ip_header, endpoint, stripe_url, args.site,
                       functions if settings.get("BENCH") == "1" else None)
-    api = QuietServer((settings.get("API_HOST", "127.0.0.1"), api_port), gateway.handler_class())
-    api.daemon_threads = True
+    # Requests that arrived while the stack started waited in the listen queue; they are served now.
+    api.RequestHandlerClass = gateway.handler_class()
     threading.Thread(target=api.serve_forever, daemon=True).start()
 
     stop = threading.Event()
