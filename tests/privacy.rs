@@ -421,6 +421,31 @@ async fn given_corrections_then_they_are_validated_like_forms_and_a_new_address_
     assert_eq!(me(&session).await["profile"]["email"], new_email);
     assert!(stack().profile(&email).await.is_none(), "the old address is no longer a key");
 
+    // The old address is told, and can take the profile back: everyone is signed out.
+    let told = wait_for_mail(&email, "was changed").await;
+    assert!(
+        told.text.contains(&steward_core::domain::fields::masked_address(&new_email).unwrap()),
+        "{}",
+        told.text
+    );
+    let undo = link(&told.text, "/privacy/email/undo?token=");
+    let page = http().get(&undo).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "opening the link changes nothing");
+    assert_eq!(me(&session).await["profile"]["email"], new_email);
+    let token = undo.split("token=").nth(1).unwrap();
+    let back = http()
+        .post(stack().url("/privacy/email/undo"))
+        .header("accept", "application/json")
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), StatusCode::OK);
+    let ended = http().get(stack().url("/me")).bearer_auth(&session).send().await.unwrap();
+    assert_eq!(ended.status(), StatusCode::UNAUTHORIZED, "whoever changed it is signed out");
+    let session = session_for(&email).await;
+    assert_eq!(me(&session).await["profile"]["email"], email, "the profile is back on its old address");
+
     // Another person's address cannot be taken over.
     let other = known_person().await;
     patch(&session, json!({"email": other})).await;

@@ -125,7 +125,7 @@ pub fn form(data: &[u8]) {
     }
 }
 
-const PURPOSES: [Purpose; 10] = [
+const PURPOSES: [Purpose; 11] = [
     Purpose::CvUpload,
     Purpose::Payment,
     Purpose::ConfirmSubscription,
@@ -136,6 +136,7 @@ const PURPOSES: [Purpose; 10] = [
     Purpose::ExportConfirm,
     Purpose::ExportDownload,
     Purpose::EmailChange,
+    Purpose::EmailChangeUndo,
 ];
 
 /// Token parsing: arbitrary text as a token for every purpose, and as a key list; a token signed

@@ -42,6 +42,11 @@ impl Timestamp {
         format!("{} {} {}", self.0.day(), self.0.month(), self.0.year())
     }
 
+    /// Its day and minute as people read them: `6 December 2026 at 14:05 UTC`.
+    pub fn in_words(&self) -> String {
+        format!("{} at {:02}:{:02} UTC", self.date_in_words(), self.0.hour(), self.0.minute())
+    }
+
     pub fn rfc3339(&self) -> String {
         self.0
             .replace_nanosecond(self.0.millisecond() as u32 * 1_000_000)

@@ -53,6 +53,8 @@ pub enum Purpose {
     ExportDownload,
     /// Confirms a new email address from that address: single use, a day.
     EmailChange,
+    /// Takes an address back after it was changed, from the old address: single use, a week.
+    EmailChangeUndo,
 }
 
 impl Purpose {
@@ -68,6 +70,7 @@ impl Purpose {
             Self::ExportConfirm => "export-confirm",
             Self::ExportDownload => "export-download",
             Self::EmailChange => "email-change",
+            Self::EmailChangeUndo => "email-change-undo",
         }
     }
 }
@@ -155,9 +158,12 @@ impl Purpose {
     /// The family whose keys sign this purpose.
     pub fn family(self) -> KeyFamily {
         match self {
-            Self::SignIn | Self::Session | Self::ExportConfirm | Self::ExportDownload | Self::EmailChange => {
-                KeyFamily::PrivacyCenter
-            }
+            Self::SignIn
+            | Self::Session
+            | Self::ExportConfirm
+            | Self::ExportDownload
+            | Self::EmailChange
+            | Self::EmailChangeUndo => KeyFamily::PrivacyCenter,
             Self::CvUpload => KeyFamily::CvUpload,
             Self::Payment => KeyFamily::Payment,
             Self::ConfirmSubscription => KeyFamily::Consent,

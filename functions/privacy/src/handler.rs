@@ -16,11 +16,12 @@ use steward_core::config::{Config, Origin};
 use steward_core::domain::forms::catalogue::Catalogue;
 use steward_core::domain::forms::validation::FormInput;
 use steward_core::domain::ids::ProfileId;
+use steward_core::domain::payments::PaymentCatalogue;
 use steward_core::domain::ports::Clock;
 use steward_core::domain::privacy::access::PrivacyStore as _;
 use steward_core::domain::privacy::access::{session, PrivacyError};
 use steward_core::http::body::decode_form;
-use steward_core::http::page::{escape, layout};
+use steward_core::http::page::{self, escape, layout, Back};
 use steward_core::http::problem::{body_problem, Problem};
 use steward_core::http::{client, cors, respond};
 use steward_core::lambda::body_bytes;
@@ -33,6 +34,8 @@ use crate::{export, me, sign_in};
 pub struct App {
     pub config: Config,
     pub catalogue: Catalogue,
+    /// What is sold, to name what a person paid for.
+    pub payments: PaymentCatalogue,
     pub store: DynamoStore,
     pub cvs: CvBucket,
     pub session_cookie: SessionCookie,
@@ -40,6 +43,17 @@ pub struct App {
     pub turnstile: Turnstile,
     /// The function's one clock (`main.rs` gives it).
     pub clock: Arc<dyn Clock>,
+}
+
+impl App {
+    /// The catalogues and names the privacy center speaks with.
+    pub fn words(&self) -> crate::center::Words<'_> {
+        crate::center::Words {
+            organisation: &self.config.links.organisation,
+            forms: &self.catalogue,
+            payments: &self.payments,
+        }
+    }
 }
 
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infallible> {
@@ -56,13 +70,20 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infal
         Err(problem) => {
             let with_cookie = app.session_cookie.read(&request).is_some();
             let ended = with_cookie && problem.status == 401;
-            // Back to the center while signed in; an ended session's cookie is forgotten.
-            let back = (with_cookie && !ended).then_some("/me");
+            // Back to the center while signed in, unless the center itself failed; otherwise to
+            // the site's page that sends a new sign-in link. An ended session's cookie is forgotten.
+            let center_failed = request.raw_http_path() == "/me" && request.method() == "GET";
+            let sign_in = page::sign_in_page_url();
+            let back = if with_cookie && !ended && !center_failed {
+                Back { href: "/me", words: "Back to your privacy center" }
+            } else {
+                Back { href: &sign_in, words: "Ask for a new sign-in link" }
+            };
             let mut response = respond::problem_for(
                 json_client,
                 &problem.with_request_id(client::request_id(&request)),
                 "Privacy center",
-                back,
+                Some(back),
             );
             if ended {
                 response.headers_mut().insert("set-cookie", app.session_cookie.set("", 0));
@@ -108,6 +129,8 @@ async fn route(app: &App, request: &Request, json_client: bool) -> Result<Respon
         ("POST", "/privacy/session") => sign_in::open_session(app, request, json_client).await,
         ("GET" | "HEAD", "/privacy/email/confirm") => me::email_confirmation_page(request).await,
         ("POST", "/privacy/email/confirm") => me::confirm_email(app, request, json_client).await,
+        ("GET" | "HEAD", "/privacy/email/undo") => me::email_undo_page(request).await,
+        ("POST", "/privacy/email/undo") => me::undo_email(app, request, json_client).await,
         ("GET" | "HEAD", "/privacy/export/confirm") => export::confirmation_page(app, request).await,
         ("POST", "/privacy/export/confirm") => export::confirm(app, request, json_client).await,
         ("GET" | "HEAD", "/privacy/export") => export::download_page(app, request).await,
@@ -156,7 +179,7 @@ async fn signed_in<'a>(app: &App, request: &'a Request, json_client: bool) -> Re
         None => (
             app.session_cookie.read(request).ok_or_else(|| {
                 Problem::new(401, "not_signed_in", "Please sign in")
-                    .with_detail("Ask for a sign-in link at /privacy/link.")
+                    .with_detail("This page needs a sign-in link from your mail: your session ended, or you have not signed in yet.")
             })?,
             true,
         ),

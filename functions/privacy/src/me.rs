@@ -6,7 +6,9 @@ use steward_core::domain::fields::Email;
 use steward_core::domain::fields::FieldError;
 use steward_core::domain::ids::ProfileId;
 use steward_core::domain::privacy::access::{sign_out, PrivacyStore as _};
-use steward_core::domain::privacy::correction::{confirm_email_change, correct, delete_submission};
+use steward_core::domain::privacy::correction::{
+    confirm_email_change, correct, delete_submission, undo_email_change,
+};
 use steward_core::domain::privacy::erasure::{erase, ErasureReason};
 use steward_core::domain::privacy::export::{request_export_to, revoke_export_link, ExportFormat};
 use steward_core::domain::privacy::limits::LimitStore as _;
@@ -18,8 +20,8 @@ use steward_core::http::respond;
 
 use crate::export::{export, Reader, LAMBDA_RESPONSE_LIMIT, RESPONSE_ENVELOPE};
 use crate::handler::{done, missing_token, query, token_of, App, SessionCookie, Signed};
-use crate::pages;
 use crate::problems::{erasure_problem, privacy_problem, rights_problem, store_problem};
+use crate::{center, pages};
 
 pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Result<Response<Body>, Problem> {
     let overridden = signed.form.first("_method").map(str::to_ascii_uppercase);
@@ -34,13 +36,7 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
             let data = fit_for_one_response(everything(app, profile_id).await?);
             if signed.page {
                 let notice = query(signed.request, "done");
-                let page = pages::privacy_center(
-                    &app.config.links.organisation,
-                    &data,
-                    notice.as_deref(),
-                    None,
-                    &[],
-                );
+                let page = center::page(&app.words(), &data, notice.as_deref(), None, &[]);
                 return Ok(respond::html(200, page));
             }
             Ok(respond::json(200, &data))
@@ -90,19 +86,17 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
             Ok(finished(&signed, 200, "export_link_revoked", "The link no longer works."))
         }
         ("PATCH", "/me") => {
-            let corrected = match correct(&app.store, &app.config, profile_id, &signed.form, app.clock.now())
-                .await
-            {
-                Ok(corrected) => corrected,
-                // A page shows the errors beside the fields, keeping what the person typed.
-                Err(RightsError::Invalid(errors)) if signed.page => {
-                    let data = everything(app, profile_id).await?;
-                    let organisation = &app.config.links.organisation;
-                    let page = pages::privacy_center(organisation, &data, None, Some(&signed.form), &errors);
-                    return Ok(respond::html(422, page));
-                }
-                Err(err) => return Err(rights_problem(err)),
-            };
+            let corrected =
+                match correct(&app.store, &app.config, profile_id, &signed.form, app.clock.now()).await {
+                    Ok(corrected) => corrected,
+                    // A page shows the errors beside the fields, keeping what the person typed.
+                    Err(RightsError::Invalid(errors)) if signed.page => {
+                        let data = everything(app, profile_id).await?;
+                        let page = center::page(&app.words(), &data, None, Some(&signed.form), &errors);
+                        return Ok(respond::html(422, page));
+                    }
+                    Err(err) => return Err(rights_problem(err)),
+                };
             if signed.page {
                 let done =
                     if corrected.email_confirmation_sent { "email_confirmation_sent" } else { "corrected" };
@@ -219,6 +213,34 @@ pub async fn confirm_email(
         json_client,
         "Your address has changed",
         "From now on we use this address. Sign in again to see your data.",
+    ))
+}
+
+/// The old address's way back after a change, behind a button.
+pub async fn email_undo_page(request: &Request) -> Result<Response<Body>, Problem> {
+    let token = query(request, "token").ok_or_else(missing_token)?;
+    Ok(respond::html(
+        200,
+        pages::confirm_link(
+            "Take your address back",
+            Some("Your profile returns to the address this message came to, and everyone signed in to your privacy center is signed out."),
+            "/privacy/email/undo",
+            &token,
+            "Take my address back",
+        ),
+    ))
+}
+
+/// Followed from the old address: the profile returns to it.
+pub async fn undo_email(app: &App, request: &Request, json_client: bool) -> Result<Response<Body>, Problem> {
+    let token = token_of(request).await?;
+    let address =
+        undo_email_change(&app.store, &app.config, &token, app.clock.now()).await.map_err(rights_problem)?;
+    let masked = steward_core::domain::fields::masked_address(&address).unwrap_or_default();
+    Ok(done(
+        json_client,
+        "Your address is back",
+        &format!("We use {masked} again, and everyone is signed out of your privacy center. Sign in again to check your details."),
     ))
 }
 

@@ -16,6 +16,7 @@ use steward_core::domain::ids::IdempotencyKey;
 use steward_core::domain::payments::PaymentCatalogue;
 use steward_core::domain::ports::Clock;
 use steward_core::http::body::{decode_form, BodyError};
+use steward_core::http::page::Back;
 use steward_core::http::problem::{self, Problem};
 use steward_core::http::{client, cors, respond};
 use steward_core::lambda::{body_bytes, body_was_invalid_base64};
@@ -67,7 +68,7 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
             json_client,
             &problem.with_request_id(request_id.clone()),
             title,
-            back.as_deref(),
+            back.as_deref().map(|href| Back { href, words: "Go back to the form" }),
         )
     };
 

@@ -20,7 +20,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config =
         Config::from_env(&env)?.requiring(&[KeyFamily::CvUpload, KeyFamily::Payment, KeyFamily::Consent])?;
     let turnstile = steward_core::adapters::turnstile::Turnstile::from_env(&env)?;
-    steward_core::http::page::set_identity(&config.links.organisation, &config.policy_url);
+    steward_core::http::page::set_identity(&config.links.organisation, &config.policy_url, &config.site_url);
     let catalogue = Catalogue::load(BUILT_IN, &config)?;
     let store = DynamoStore::metered(&aws, &config.table_name, config.hash_key.clone(), clock.clone());
     let payments = PaymentCatalogue::load(steward_core::domain::payments::BUILT_IN)?;

@@ -16,7 +16,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let config = Config::from_env(&steward_core::adapters::secrets::load_env(&aws).await?)?
         .requiring(&[KeyFamily::Consent, KeyFamily::MailLinks])?;
-    steward_core::http::page::set_identity(&config.links.organisation, &config.policy_url);
+    steward_core::http::page::set_identity(&config.links.organisation, &config.policy_url, &config.site_url);
     let catalogue = Catalogue::load(BUILT_IN, &config)?;
     let store = DynamoStore::metered(&aws, &config.table_name, config.hash_key.clone(), clock.clone());
     let app = handler::App { topics: catalogue.topics.clone(), config, store, clock };

@@ -135,6 +135,11 @@ impl Country {
         self.0.alpha2
     }
 
+    /// Its English short name: `United Kingdom of Great Britain and Northern Ireland`.
+    pub fn name(&self) -> &'static str {
+        self.0.name
+    }
+
     pub fn has_subdivisions(&self) -> bool {
         self.0.subdivisions().is_some_and(|s| !s.is_empty())
     }
@@ -166,6 +171,47 @@ impl State {
     pub fn code(&self) -> &'static str {
         self.0
     }
+
+    /// Its name: `California`.
+    pub fn name(&self) -> &'static str {
+        rust_iso3166::iso3166_2::from_code(self.0).map_or(self.0, |sub| sub.name)
+    }
+}
+
+/// How pages and messages name a field: by the label people see on the forms (`job_title` is
+/// "Job title", `interests` is "Topics"), never by its name in the API.
+pub fn label(field: &str) -> String {
+    let known = match field {
+        "name" | "full_name" => "Name",
+        "email" => "Email",
+        "phone" => "Phone",
+        "job_title" => "Job title",
+        "company" => "Company",
+        "country" => "Country",
+        "state" => "State or region",
+        "message" => "Message",
+        "interests" => "Topics",
+        "event" => "Event",
+        "plan" => "Plan",
+        "position" => "Position",
+        "product" => "Product",
+        "rating" => "Rating",
+        "feedback" => "Feedback",
+        "cv" | "cvs" => "CV",
+        "to" => "Send it to",
+        "format" => "Format",
+        "purpose" => "Purpose",
+        "confirm" => "Confirmation",
+        "token" => "Link",
+        "key" => "File",
+        _ => "",
+    };
+    if !known.is_empty() {
+        return known.to_owned();
+    }
+    let spaced = field.replace(['_', '-'], " ");
+    let mut chars = spaced.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 fn example_subdivision(country: Country) -> &'static str {

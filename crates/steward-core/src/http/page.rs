@@ -27,17 +27,28 @@ static IDENTITY: OnceLock<Identity> = OnceLock::new();
 struct Identity {
     organisation: String,
     policy_url: String,
+    site_url: String,
 }
 
-/// Names the organisation in every page's header and links its privacy policy in the footer.
-pub fn set_identity(organisation: &str, policy_url: &str) {
-    let _ =
-        IDENTITY.set(Identity { organisation: organisation.to_owned(), policy_url: policy_url.to_owned() });
+/// Names the organisation in every page's header and links its privacy policy and the privacy
+/// center's sign-in page (on the company site) in the footer.
+pub fn set_identity(organisation: &str, policy_url: &str, site_url: &str) {
+    let _ = IDENTITY.set(Identity {
+        organisation: organisation.to_owned(),
+        policy_url: policy_url.to_owned(),
+        site_url: site_url.trim_end_matches('/').to_owned(),
+    });
+}
+
+/// Where a person asks for a privacy-center sign-in link: the company site's page for it.
+pub fn sign_in_page_url() -> String {
+    let site = IDENTITY.get().map(|identity| identity.site_url.as_str()).unwrap_or_default();
+    format!("{site}/privacy-center")
 }
 
 /// The one stylesheet of Steward's pages: readable type, visible focus, errors beside their
 /// fields, usable on a phone. It is inline, and allowed by its hash alone (no `unsafe-inline`).
-pub const STYLE: &str = "body{font:1.05rem/1.55 system-ui,sans-serif;color:#1b1b1b;margin:0}header,main,footer{max-width:42rem;margin:0 auto;padding:1rem}header{border-bottom:1px solid #c4c4c4;font-weight:700;font-size:1.15rem}footer{border-top:1px solid #c4c4c4;margin-top:2rem;color:#4a4a4a;font-size:.95rem}h1{font-size:1.55rem;line-height:1.25}h2{font-size:1.2rem;margin-top:2rem}a{color:#0b57d0}li{margin:.3rem 0}dt{font-weight:600}dd{margin:0 0 .4rem 1rem}label{display:block;margin:.8rem 0 .2rem;font-weight:600}input[type=text],input[type=email],input[type=tel],select{font:inherit;width:100%;max-width:100%;box-sizing:border-box;padding:.45rem .55rem;border:1px solid #767676;border-radius:.35rem}fieldset{border:1px solid #c4c4c4;border-radius:.4rem}fieldset label,label.check{font-weight:400}button{font:inherit;padding:.55rem 1.1rem;margin:.8rem .5rem 0 0;border-radius:.4rem;border:1px solid #0b57d0;background:#0b57d0;color:#fff;cursor:pointer}button.secondary{background:#fff;color:#0b57d0}:focus-visible{outline:3px solid #f9ab00;outline-offset:2px}[aria-invalid=true]{border:2px solid #b3261e}.field-error{color:#b3261e;margin:.2rem 0 0}.notice{background:#e6f4ea;color:#146c2e;padding:.6rem .9rem;border-radius:.4rem}.alert{background:#fdecea;color:#b3261e;padding:.6rem .9rem;border-radius:.4rem}";
+pub const STYLE: &str = "body{font:1.05rem/1.55 system-ui,sans-serif;color:#1b1b1b;margin:0}header,main,footer{max-width:42rem;margin:0 auto;padding:1rem}header{border-bottom:1px solid #c4c4c4;font-weight:700;font-size:1.15rem}footer{border-top:1px solid #c4c4c4;margin-top:2rem;color:#4a4a4a;font-size:.95rem}h1{font-size:1.55rem;line-height:1.25}h2{font-size:1.2rem;margin-top:2rem}a{color:#0b57d0}li{margin:.3rem 0}dt{font-weight:600}dd{margin:0 0 .4rem 1rem}label{display:block;margin:.8rem 0 .2rem;font-weight:600}input[type=text],input[type=email],input[type=tel],select{font:inherit;width:100%;max-width:100%;box-sizing:border-box;padding:.45rem .55rem;border:1px solid #767676;border-radius:.35rem}fieldset{border:1px solid #c4c4c4;border-radius:.4rem}fieldset label,label.check{font-weight:400}button{font:inherit;padding:.55rem 1.1rem;margin:.8rem .5rem 0 0;border-radius:.4rem;border:1px solid #0b57d0;background:#0b57d0;color:#fff;cursor:pointer}button.secondary{background:#fff;color:#0b57d0}:focus-visible{outline:3px solid #f9ab00;outline-offset:2px}[aria-invalid=true]{border:2px solid #b3261e}.field-error{color:#b3261e;margin:.2rem 0 0}.notice{background:#e6f4ea;color:#146c2e;padding:.6rem .9rem;border-radius:.4rem}.alert{background:#fdecea;color:#b3261e;padding:.6rem .9rem;border-radius:.4rem}.hint{color:#4a4a4a;font-weight:400;font-size:.95rem}form.inline{display:inline}h3{font-size:1.05rem;margin:1.2rem 0 .3rem}section>ul{padding-left:1.2rem}";
 
 /// The `style-src` source that allows [`STYLE`] and nothing else.
 pub fn style_source() -> &'static str {
@@ -55,7 +66,11 @@ pub fn layout(title: &str, body: &str) -> String {
     let (organisation, policy) = match IDENTITY.get() {
         Some(identity) => (
             escape(&identity.organisation),
-            format!(r#"<p><a href="{}">Privacy policy</a></p>"#, escape(&identity.policy_url)),
+            format!(
+                r#"<p><a href="{}">Privacy policy</a> · <a href="{}/privacy-center">See, export, correct or delete your data</a></p>"#,
+                escape(&identity.policy_url),
+                escape(&identity.site_url)
+            ),
         ),
         None => ("Steward".to_owned(), String::new()),
     };
@@ -71,17 +86,31 @@ pub fn layout(title: &str, body: &str) -> String {
     )
 }
 
+/// Where an error page leads, and its words: back to the form, to the privacy center, or to ask
+/// for a new sign-in link. Never the page that failed.
+#[derive(Debug, Clone, Copy)]
+pub struct Back<'a> {
+    pub href: &'a str,
+    pub words: &'a str,
+}
+
 /// A readable page for a failed form post: what went wrong, field by field, and a way back.
-pub fn problem_page(problem: &Problem, form_title: &str, back: Option<&str>) -> String {
+pub fn problem_page(problem: &Problem, form_title: &str, back: Option<Back<'_>>) -> String {
     let items: String = problem
         .errors
         .iter()
-        .map(|e| format!("<li><strong>{}</strong> {}</li>", escape(&label(&e.field)), escape(&e.message)))
+        .map(|e| {
+            format!(
+                "<li><strong>{}</strong> {}</li>",
+                escape(&crate::domain::fields::label(&e.field)),
+                escape(&e.message)
+            )
+        })
         .collect();
     let list = if items.is_empty() { String::new() } else { format!("<ul>{items}</ul>") };
     let detail = problem.detail.as_deref().map(|d| format!("<p>{}</p>", escape(d))).unwrap_or_default();
     let back = back
-        .map(|href| format!(r#"<p><a href="{}">Go back to the form</a></p>"#, escape(href)))
+        .map(|back| format!(r#"<p><a href="{}">{}</a></p>"#, escape(back.href), escape(back.words)))
         .unwrap_or_default();
     // "Error:" first in the title: the first thing a screen reader says on the new page.
     layout(
@@ -95,13 +124,6 @@ pub fn problem_page(problem: &Problem, form_title: &str, back: Option<&str>) -> 
     )
 }
 
-/// `job_title` reads as "Job title".
-fn label(field: &str) -> String {
-    let spaced = field.replace(['_', '-'], " ");
-    let mut chars = spaced.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,7 +133,11 @@ mod tests {
     fn pages_escape_everything_they_show() {
         let problem =
             Problem::validation(vec![FieldError::new("job_title", "too_long", "<script>x</script>")]);
-        let page = problem_page(&problem, "Contact <us>", Some("https://www.example.com/a?b=\"c\""));
+        let page = problem_page(
+            &problem,
+            "Contact <us>",
+            Some(Back { href: "https://www.example.com/a?b=\"c\"", words: "Go back to the form" }),
+        );
         assert!(page.contains("Job title"));
         assert!(page.contains("&lt;script&gt;"));
         assert!(!page.contains("<script>"));

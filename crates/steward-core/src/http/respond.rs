@@ -81,7 +81,7 @@ pub fn problem_for(
     json_client: bool,
     problem: &Problem,
     page_title: &str,
-    back: Option<&str>,
+    back: Option<super::page::Back<'_>>,
 ) -> Response<Body> {
     if json_client {
         return self::problem(problem);

@@ -16,6 +16,7 @@ use steward_core::domain::payments::{receive_event, StripeEvent, StripeEventData
 use steward_core::domain::ports::Clock;
 use steward_core::domain::privacy::access::{request_link, start_session, PrivacyError, PrivacyStore};
 use steward_core::domain::privacy::audit::{Actor, AuditStore};
+use steward_core::domain::privacy::correction::{confirm_email_change, correct, undo_email_change};
 use steward_core::domain::privacy::erasure::{erase, ErasureError, ErasureReason, ErasureReport, ItemKey};
 use steward_core::domain::privacy::export::{
     confirm_export_to, export_csv, export_download, request_export_to, revoke_export_link, ExportFormat,
@@ -930,4 +931,56 @@ async fn a_sign_in_links_page_says_whose_center_it_opens_and_a_forged_link_says_
     let masked = format!("{}•••@{domain}", &local[..1]);
     assert_eq!(whose_link(&world.store, &world.config, &token, world.now()).await, Some(masked));
     assert_eq!(whose_link(&world.store, &world.config, "k1.forged.link", world.now()).await, None);
+}
+
+#[tokio::test]
+async fn the_old_address_is_told_of_an_email_change_and_can_take_its_address_back() {
+    let world = World::new();
+    let person = person(&world).await;
+    world.dispatch().await; // what the person's story owed is sent: only this change's mail is left
+    let new = "new-home@example.org";
+    let mut input = steward_core::domain::forms::validation::FormInput::default();
+    input.push("email", new.to_owned());
+    correct(&world.store, &world.config, &person.profile_id, &input, world.now()).await.unwrap();
+    let (to, confirm) = token_mailed(&world, "email-change-");
+    assert_eq!(to, new);
+    confirm_email_change(&world.store, &world.config, &confirm, world.now()).await.unwrap();
+    assert_eq!(world.store.address_of(&person.profile_id).await.unwrap().as_deref(), Some(new));
+
+    // The old address hears of it at once, with the new one (masked) and a way back.
+    let (to, undo) = token_mailed(&world, "email-changed-");
+    assert_eq!(to, ADDRESS);
+    let report = world.dispatch().await;
+    assert!(report.sent >= 1);
+    let told = world.mail.sent_to(ADDRESS).last().expect("a notice").raw.clone();
+    assert!(told.contains("n•••@example.org") || told.contains("n=E2=80=A2"), "{told}");
+
+    // Whoever holds the new address signs in; undoing from the old address ends that session.
+    let signed_in = Email::parse("email", new).unwrap();
+    request_link(
+        &world.store,
+        &NoHumanCheck,
+        &world.config,
+        &signed_in,
+        &Evidence::none("192.0.2.1"),
+        world.now(),
+    )
+    .await
+    .unwrap();
+    let (_, link) = token_mailed(&world, "signin-");
+    let (session, _) = start_session(&world.store, &world.config, &link, world.now()).await.unwrap();
+
+    let back = undo_email_change(&world.store, &world.config, &undo, world.now()).await.unwrap();
+    assert_eq!(back, ADDRESS);
+    assert_eq!(world.store.address_of(&person.profile_id).await.unwrap().as_deref(), Some(ADDRESS));
+    assert!(
+        steward_core::domain::privacy::access::session(&world.store, &world.config, &session, world.now())
+            .await
+            .is_err(),
+        "the session opened with the new address is over"
+    );
+    assert!(matches!(
+        undo_email_change(&world.store, &world.config, &undo, world.now()).await,
+        Err(RightsError::LinkUsed)
+    ));
 }

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::domain::mail::MailKind;
+use crate::domain::privacy::rights::RequestKind;
 
 impl DynamoStore {
     /// A person's items of one kind (sign-in links, sessions): a handful each.
@@ -265,7 +266,15 @@ impl PrivacyStore for DynamoStore {
             profile_json["retained_until"] =
                 crate::time::Timestamp::from_epoch_millis(until * 1000).map(|t| t.rfc3339()).into();
         }
-        let pending = [of_kind("EMAILCHANGE#"), of_kind("EXPORT#")].concat();
+        let pending: Vec<_> = RequestKind::PENDING
+            .into_iter()
+            .flat_map(|kind| {
+                of_kind(&format!("{}#", kind.as_str())).into_iter().map(move |mut request| {
+                    request["request"] = kind.shown_as().into();
+                    request
+                })
+            })
+            .collect();
         // Live download links of exports sent to someone, each with its id to revoke it.
         let export_links: Vec<serde_json::Value> = items
             .iter()

@@ -7,6 +7,7 @@ use crate::domain::privacy::access::{
     controller, supervisory_authority, KnownAddress, PrivacyStore, Session, SignInLink,
     DATA_PROTECTION_OFFICER, RECIPIENTS,
 };
+use crate::domain::privacy::rights::RequestKind;
 
 /// Attributes that are keys or bookkeeping, left out of what a person reads about themselves (the
 /// DynamoDB store's list; `pk` and `sk` are never attributes here).
@@ -174,7 +175,15 @@ impl PrivacyStore for MemoryStore {
             }
             let country = text(profile, "country");
             let controller = controller(country.as_deref());
-            let pending = [of_kind("EMAILCHANGE#"), of_kind("EXPORT#")].concat();
+            let pending: Vec<_> = RequestKind::PENDING
+                .into_iter()
+                .flat_map(|kind| {
+                    of_kind(&format!("{}#", kind.as_str())).into_iter().map(move |mut request| {
+                        request["request"] = kind.shown_as().into();
+                        request
+                    })
+                })
+                .collect();
             // Live download links of exports sent to someone, each with its id to revoke it.
             let export_links: Vec<Value> = items
                 .iter()

@@ -99,11 +99,12 @@ macro_rules! template {
     };
 }
 
-const BUILT_IN_TEMPLATES: [(&str, &str, &str); 9] = [
+const BUILT_IN_TEMPLATES: [(&str, &str, &str); 10] = [
     template!("confirm_subscription"),
     template!("campaign"),
     template!("privacy_link"),
     template!("email_change"),
+    template!("email_changed"),
     template!("export_confirm"),
     template!("export_ready"),
     template!("erasure_confirmation"),

@@ -28,10 +28,13 @@ pub enum MailPurpose {
     /// What a form gives by mail (a product's download link): asked for by whoever typed the
     /// address.
     Delivery,
+    /// The old address told that the profile moved to another, with a way back: its owner has
+    /// not asked, but needs to know.
+    AddressChanged,
 }
 
 impl MailPurpose {
-    pub const ALL: [MailPurpose; 7] = [
+    pub const ALL: [MailPurpose; 8] = [
         MailPurpose::SignIn,
         MailPurpose::Confirmation,
         MailPurpose::ChosenTopicsConfirmation,
@@ -39,6 +42,7 @@ impl MailPurpose {
         MailPurpose::ExportConfirmation,
         MailPurpose::ExportLink,
         MailPurpose::Delivery,
+        MailPurpose::AddressChanged,
     ];
 
     /// The rate-limit scope counting it, keyed like the address's other limits.
@@ -51,6 +55,7 @@ impl MailPurpose {
             MailPurpose::ExportConfirmation => "mail-export",
             MailPurpose::ExportLink => "mail-export-link",
             MailPurpose::Delivery => "mail-delivery",
+            MailPurpose::AddressChanged => "mail-address-changed",
         }
     }
 
@@ -61,7 +66,9 @@ impl MailPurpose {
             MailPurpose::SignIn => 5,
             MailPurpose::ExportConfirmation
             | MailPurpose::ChosenTopicsConfirmation
-            | MailPurpose::Delivery => 3,
+            | MailPurpose::Delivery
+            // Each follows a change confirmed from the new address, itself once a day.
+            | MailPurpose::AddressChanged => 3,
             // Mail the address has not asked for: once a day.
             MailPurpose::Confirmation | MailPurpose::EmailChange | MailPurpose::ExportLink => 1,
         }

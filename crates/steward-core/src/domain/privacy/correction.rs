@@ -217,31 +217,106 @@ where
     Ok(Corrected { fields_changed: correction.set.len() + correction.remove.len(), email_confirmation_sent })
 }
 
+/// How long the old address can take itself back after a change.
+pub const UNDO_DAYS: i64 = 7;
+
 /// The new address's owner followed the link: the profile moves to it.
 /// The new address is the person's from now on; every session opened with the old one ends (a
-/// session is someone who proved the old address, not necessarily the new one).
-pub async fn confirm_email_change<S: RightsStore + CorrectionStore + PrivacyStore>(
+/// session is someone who proved the old address, not necessarily the new one). The old address
+/// is told at once, with a link that takes it back: whoever opened a session may not be its owner.
+pub async fn confirm_email_change<S>(
     store: &S,
     config: &Config,
     token: &str,
     now: i64,
-) -> Result<(), RightsError> {
+) -> Result<(), RightsError>
+where
+    S: RightsStore + CorrectionStore + PrivacyStore + OutboxStore + RateLimiter,
+{
     let (claims, request) =
         redeem_link(store, config, RequestKind::EmailChange, Purpose::EmailChange, token, now).await?;
-    let email = Email::parse("email", &request.address).map_err(|_| {
-        RightsError::Store(StoreError::Unexpected("a stored address no longer parses".into()))
-    })?;
+    let email = stored_address(&request)?;
+    let old = store.current_profile(&claims.profile_id).await?.ok_or(RightsError::LinkUsed)?.email;
     // Sessions of the old address end first: if the change then fails, the person signs in again;
     // the other way round, a failure could leave them open on an address that is no longer theirs.
     store.end_sessions(&claims.profile_id, None).await?;
     match store.change_email(&claims.profile_id, &email).await? {
         EmailChanged::Changed => {
             tracing::info!(profile_id = claims.profile_id.as_str(), "email address changed; sessions ended");
-            Ok(())
+        }
+        EmailChanged::Taken => return Err(RightsError::EmailTaken),
+        EmailChanged::Used => return Err(RightsError::LinkUsed),
+    }
+    if fields::address_key(&old) == fields::address_key(email.as_str()) {
+        return Ok(());
+    }
+    // The change stands whatever happens to its notice; a notice that could not be owed is an
+    // operator's to chase (logged as an error), never a reason to tell the person it failed.
+    if let Err(err) = tell_the_old_address(store, config, &claims.profile_id, &old, &email, now).await {
+        tracing::error!(profile_id = claims.profile_id.as_str(), error = %err, "the old address could not be told of its change");
+    }
+    Ok(())
+}
+
+async fn tell_the_old_address<S: RightsStore + OutboxStore + RateLimiter>(
+    store: &S,
+    config: &Config,
+    profile_id: &ProfileId,
+    old: &str,
+    new: &Email,
+    now: i64,
+) -> Result<bool, RightsError> {
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let request = PendingRequest { profile_id: profile_id.to_owned(), address: old.to_owned(), format: None };
+    let link = MailedLink {
+        kind: RequestKind::EmailChangeUndo,
+        purpose: Purpose::EmailChangeUndo,
+        path: "/privacy/email/undo",
+        expires_at: now + UNDO_DAYS * 86_400,
+        message: "email-changed",
+        to: old,
+        subject: format!("Your address at {} was changed", config.links.organisation),
+        template: "email_changed",
+        values: serde_json::json!({
+            "new_address": fields::masked_address(new.as_str()).unwrap_or_default(),
+            "days": UNDO_DAYS,
+        }),
+    };
+    send_link(store, config, &nonce, &request, link, now).await
+}
+
+/// The old address's owner takes it back: the profile returns to it, whatever address it moved
+/// to since, and every session ends (whoever changed it is signed out). Answers the address.
+pub async fn undo_email_change<S>(
+    store: &S,
+    config: &Config,
+    token: &str,
+    now: i64,
+) -> Result<String, RightsError>
+where
+    S: RightsStore + CorrectionStore + PrivacyStore,
+{
+    let (claims, request) =
+        redeem_link(store, config, RequestKind::EmailChangeUndo, Purpose::EmailChangeUndo, token, now)
+            .await?;
+    let email = stored_address(&request)?;
+    store.end_sessions(&claims.profile_id, None).await?;
+    match store.change_email(&claims.profile_id, &email).await? {
+        EmailChanged::Changed => {
+            tracing::info!(
+                profile_id = claims.profile_id.as_str(),
+                "email address change undone; sessions ended"
+            );
+            Ok(email.as_str().to_owned())
         }
         EmailChanged::Taken => Err(RightsError::EmailTaken),
         EmailChanged::Used => Err(RightsError::LinkUsed),
     }
+}
+
+fn stored_address(request: &PendingRequest) -> Result<Email, RightsError> {
+    Email::parse("email", &request.address)
+        .map_err(|_| RightsError::Store(StoreError::Unexpected("a stored address no longer parses".into())))
 }
 
 /// The person deletes one submission: one sent in their name, or one they no longer want kept.

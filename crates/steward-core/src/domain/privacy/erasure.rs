@@ -18,7 +18,7 @@ use crate::domain::ports::StoreError;
 pub const PAYMENT_RETENTION_DAYS: i64 = 7 * 365;
 
 /// Rate-limit scopes whose subject is a keyed hash of the person's address.
-pub const EMAIL_RATE_SCOPES: [&str; 11] = [
+pub const EMAIL_RATE_SCOPES: [&str; 12] = [
     "email",
     "email-day",
     "privacy-email",
@@ -31,6 +31,7 @@ pub const EMAIL_RATE_SCOPES: [&str; 11] = [
     "mail-export-link",
     "mail-chosen-topics",
     "mail-delivery",
+    "mail-address-changed",
 ];
 
 /// A table item's keys.

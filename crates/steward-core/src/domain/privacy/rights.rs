@@ -69,6 +69,8 @@ pub trait RightsStore {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestKind {
     EmailChange,
+    /// The old address's way back after a change.
+    EmailChangeUndo,
     Export,
     /// A confirmed export's download link, for the person it was sent to.
     ExportLink,
@@ -79,14 +81,29 @@ impl RequestKind {
     pub fn mail_purpose(self) -> MailPurpose {
         match self {
             Self::EmailChange => MailPurpose::EmailChange,
+            Self::EmailChangeUndo => MailPurpose::AddressChanged,
             Self::Export => MailPurpose::ExportConfirmation,
             Self::ExportLink => MailPurpose::ExportLink,
+        }
+    }
+
+    /// The requests a person has under way, as the privacy center lists them.
+    pub const PENDING: [RequestKind; 3] = [Self::EmailChange, Self::EmailChangeUndo, Self::Export];
+
+    /// Its name in the privacy center's data (`request`).
+    pub fn shown_as(self) -> &'static str {
+        match self {
+            Self::EmailChange => "email_change",
+            Self::EmailChangeUndo => "email_change_undo",
+            Self::Export => "export",
+            Self::ExportLink => "export_link",
         }
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::EmailChange => "EMAILCHANGE",
+            Self::EmailChangeUndo => "EMAILUNDO",
             Self::Export => "EXPORT",
             Self::ExportLink => "EXPORTLINK",
         }

@@ -1,0 +1,839 @@
+//! The privacy center as a person reads it: what we hold about them in words, grouped by what it
+//! means (who you are, your consents and mail, what you sent us, your payments, your files,
+//! requests under way), each with the right that acts on it. Dates, amounts, states, forms,
+//! topics and events are named as people name them; ids, keys, hashes and evidence stay in the
+//! export, one click away. Every value shown is escaped, and the page has no script.
+
+use serde_json::Value;
+use steward_core::domain::fields::{self, Country, FieldError, State};
+use steward_core::domain::forms::catalogue::Catalogue;
+use steward_core::domain::forms::validation::FormInput;
+use steward_core::domain::payments::{money, PaymentCatalogue};
+use steward_core::http::page::{escape, layout};
+use steward_core::time::Timestamp;
+
+/// What the page needs besides the person's data: the catalogues that name what they sent and
+/// bought, and who we are.
+pub struct Words<'a> {
+    pub organisation: &'a str,
+    pub forms: &'a Catalogue,
+    pub payments: &'a PaymentCatalogue,
+}
+
+/// The fields of "Who you are", in the order people fill them in, and the correction form's.
+const PROFILE_FIELDS: [&str; 7] = ["full_name", "email", "phone", "job_title", "company", "country", "state"];
+
+/// The person's page. `done` names what just happened (a notice); `typed` and `errors` are a
+/// refused correction's, shown beside its fields with what the person typed.
+pub fn page(
+    words: &Words<'_>,
+    data: &Value,
+    done: Option<&str>,
+    typed: Option<&FormInput>,
+    errors: &[FieldError],
+) -> String {
+    let profile = &data["profile"];
+    let address = profile["email"].as_str().unwrap_or_default();
+    let notice = done
+        .map(|code| format!(r#"<p role="status" class="notice">{}</p>"#, escape(notice(code))))
+        .unwrap_or_default();
+    let alert = alert(errors);
+    let contents = r##"<nav aria-label="On this page"><ul><li><a href="#who">Who you are</a></li><li><a href="#consents">Your consents and mail</a></li><li><a href="#sent">What you sent us</a></li><li><a href="#payments">Your payments</a></li><li><a href="#files">Your files</a></li><li><a href="#requests">Requests under way</a></li><li><a href="#everything">Everything, as stored</a></li><li><a href="#rights">Correct, limit or delete</a></li></ul></nav>"##;
+    let body = [
+        format!(
+            "<h1>Your data at {}</h1>{notice}{alert}<p>You are signed in as <strong>{}</strong>. This page works for 30 minutes after you signed in.</p>{SIGN_OUT}{contents}",
+            escape(words.organisation),
+            escape(address),
+        ),
+        who_you_are(words, data),
+        consents_and_mail(words, data),
+        what_you_sent(words, data),
+        payments(words, data),
+        files(data),
+        requests(data),
+        everything(data),
+        rights(data, typed, errors),
+        responsible(data),
+    ]
+    .concat();
+    layout(if errors.is_empty() { "Your privacy center" } else { "Error: your privacy center" }, &body)
+}
+
+fn notice(code: &str) -> &'static str {
+    match code {
+        "corrected" => "Your details are corrected.",
+        "email_confirmation_sent" => {
+            "We sent a link to your new address. Your address changes once you follow it; your other changes are saved."
+        }
+        "export_confirmation_sent" => "We sent a message to your own address: the export goes out once you confirm it there.",
+        "restricted" => "We keep your data but no longer use it.",
+        "lifted_restricted" => "The restriction is lifted.",
+        "objected" => "Your objection is recorded: we no longer use your data for our legitimate interests or marketing.",
+        "lifted_objected" => "Your objection is withdrawn.",
+        "withdrawn" => "Your consent is withdrawn.",
+        "export_link_revoked" => "The link you sent no longer works.",
+        "submission_deleted" => "The submission is deleted.",
+        _ => "Done.",
+    }
+}
+
+fn alert(errors: &[FieldError]) -> String {
+    if errors.is_empty() {
+        return String::new();
+    }
+    let count = if errors.len() == 1 { "one field".to_owned() } else { format!("{} fields", errors.len()) };
+    // Fields the form does not show are named here, by their label.
+    let unknown: String = errors
+        .iter()
+        .filter(|e| !CORRECTABLE.contains(&e.field.as_str()))
+        .map(|e| format!(" {} {}.", escape(&fields::label(&e.field)), escape(&e.message)))
+        .collect();
+    format!(
+        r##"<div role="alert" class="alert"><a href="#correct">Please correct {count}</a>.{unknown}</div>"##
+    )
+}
+
+/// A stored time (RFC 3339 text, or epoch seconds) in words; empty when there is none.
+fn when(value: &Value) -> String {
+    let at = match value {
+        Value::String(text) => Timestamp::parse_rfc3339(text),
+        Value::Number(seconds) => seconds.as_i64().map(Timestamp::from_epoch_seconds),
+        _ => None,
+    };
+    at.map(|at| at.in_words()).unwrap_or_default()
+}
+
+/// A stored day (RFC 3339 text, or epoch seconds) in words: `7 December 2027`.
+fn day(value: &Value) -> String {
+    let at = match value {
+        Value::String(text) => Timestamp::parse_rfc3339(text),
+        Value::Number(seconds) => seconds.as_i64().map(Timestamp::from_epoch_seconds),
+        _ => None,
+    };
+    at.map(|at| at.date_in_words()).unwrap_or_default()
+}
+
+fn text<'v>(value: &'v Value, name: &str) -> &'v str {
+    value[name].as_str().unwrap_or_default()
+}
+
+fn form_title(words: &Words<'_>, form: &str) -> String {
+    words.forms.form(form).map_or_else(|| fields::label(form), |definition| definition.title.clone())
+}
+
+fn topic(words: &Words<'_>, id: &str) -> String {
+    words.forms.topics.get(id).cloned().unwrap_or_else(|| fields::label(id))
+}
+
+/// What was bought, by name: `WSO2Con 2027, 14–16 September 2027`, or a plan's title.
+fn item_title(words: &Words<'_>, kind: &str, item: &str) -> String {
+    match kind {
+        "event" => words
+            .payments
+            .events
+            .get(item)
+            .map_or_else(|| item.to_owned(), |event| format!("{}, {}", event.title, event.dates())),
+        _ => words.payments.plans.get(item).map_or_else(|| item.to_owned(), |plan| plan.title.clone()),
+    }
+}
+
+/// A field's value as people read it: countries and regions by name, topics by their label,
+/// events and plans by their title.
+fn field_value(words: &Words<'_>, name: &str, value: &Value, country: Option<&str>) -> String {
+    let one = |raw: &str| -> String {
+        match name {
+            "country" => Country::parse(name, raw).map_or_else(|_| raw.to_owned(), |c| c.name().to_owned()),
+            "state" => country
+                .and_then(|code| Country::parse("country", code).ok())
+                .and_then(|c| State::parse(name, raw, c).ok())
+                .map_or_else(|| raw.to_owned(), |s| s.name().to_owned()),
+            "interests" => topic(words, raw),
+            "event" | "plan" => item_title(words, name, raw),
+            _ => raw.to_owned(),
+        }
+    };
+    match value {
+        Value::String(raw) => one(raw),
+        Value::Array(items) => items.iter().filter_map(Value::as_str).map(one).collect::<Vec<_>>().join(", "),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Where a profile value came from, in words.
+fn came_from(words: &Words<'_>, provenance: &Value) -> String {
+    match text(provenance, "source") {
+        "form" => format!(
+            "From the {} form, {}",
+            form_title(words, text(provenance, "form")),
+            day(&provenance["at"])
+        ),
+        "privacy-center" => format!("You gave it here, {}", day(&provenance["at"])),
+        _ => String::new(),
+    }
+}
+
+fn who_you_are(words: &Words<'_>, data: &Value) -> String {
+    let profile = &data["profile"];
+    let country = profile["country"].as_str();
+    let rows: String = PROFILE_FIELDS
+        .iter()
+        .filter(|name| profile[**name].as_str().is_some_and(|v| !v.is_empty()))
+        .map(|name| {
+            let origin = came_from(words, &profile["provenance"][*name]);
+            let origin = if origin.is_empty() {
+                String::new()
+            } else {
+                format!(r#" <span class="hint">({})</span>"#, escape(&origin))
+            };
+            format!(
+                "<dt>{}</dt><dd>{}{origin}</dd>",
+                escape(&fields::label(name)),
+                escape(&field_value(words, name, &profile[*name], country))
+            )
+        })
+        .collect();
+    let kept = match day(&profile["retained_until"]) {
+        until if until.is_empty() => String::new(),
+        until => format!(
+            "<p>We keep these details until {} at the latest: as long as the longest-kept of what you sent us, unless you delete them sooner.</p>",
+            escape(&until)
+        ),
+    };
+    let limits = [
+        (!profile["restricted"].is_null())
+            .then(|| "You restricted processing: we keep your data but do not use it.".to_owned()),
+        (!profile["objected"].is_null()).then(|| {
+            "You objected to processing: we do not use your data for our legitimate interests or marketing."
+                .to_owned()
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|line| format!("<p>{}</p>", escape(&line)))
+    .collect::<String>();
+    format!(
+        r##"<section id="who"><h2>Who you are</h2><dl>{rows}</dl>{kept}{limits}<p><a href="#correct">Correct your details</a></p></section>"##
+    )
+}
+
+fn consents_and_mail(words: &Words<'_>, data: &Value) -> String {
+    let profile = &data["profile"];
+    let list = |name: &str| -> Vec<String> {
+        profile[name]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(|t| topic(words, t))
+            .collect()
+    };
+    let receiving = list("marketing_topics");
+    let pending = list("pending_topics");
+    let mut mail = Vec::new();
+    if profile["unsubscribed_all"].as_bool() == Some(true) {
+        let at = day(&profile["preferences_changed_at"]);
+        mail.push(if at.is_empty() {
+            "You unsubscribed from all our mail.".to_owned()
+        } else {
+            format!("You unsubscribed from all our mail on {at}.")
+        });
+    } else if receiving.is_empty() {
+        mail.push("You receive no marketing mail from us.".to_owned());
+    } else {
+        mail.push(format!("You receive our mail about: {}.", receiving.join(", ")));
+    }
+    if !pending.is_empty() {
+        mail.push(format!(
+            "Waiting for you to confirm from your inbox: {}. Nothing about these is sent until you do.",
+            pending.join(", ")
+        ));
+    }
+    if profile["suppressed"].is_string() || profile["suppressed"].as_bool() == Some(true) {
+        mail.push("Mail to your address bounced or was reported, so we send it nothing more.".to_owned());
+    }
+    let mail: String = mail.iter().map(|line| format!("<p>{}</p>", escape(line))).collect();
+
+    // Each consent given, with when and on which form; a form for each that still stands.
+    let withdrawn: Vec<&str> = profile["withdrawn_consents"]
+        .as_array()
+        .map(|l| l.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut given: Vec<(String, String, String)> = Vec::new(); // (purpose, description, where and when)
+    for submission in data["submissions"].as_array().into_iter().flatten() {
+        let form = text(submission, "form");
+        let definition = words.forms.form(form);
+        for purpose in submission["consent"]["purposes"].as_array().into_iter().flatten() {
+            if purpose["basis"] != "consent" {
+                continue;
+            }
+            let id = text(purpose, "id").to_owned();
+            if given.iter().any(|(known, _, _)| *known == id) {
+                continue;
+            }
+            let description = definition
+                .and_then(|d| d.purposes.iter().find(|p| p.id == id))
+                .map_or_else(|| fields::label(&id), |p| p.description.clone());
+            let source = format!(
+                "given on the {} form, {}",
+                form_title(words, form),
+                day(&submission["consent"]["given_at"])
+            );
+            given.push((id, description, source));
+        }
+    }
+    let consents: String = given
+        .iter()
+        .map(|(id, description, source)| {
+            let state = if withdrawn.contains(&id.as_str()) {
+                "<p>You withdrew this consent.</p>".to_owned()
+            } else {
+                format!(
+                    r#"<form method="post" action="/me/withdraw"><input type="hidden" name="purpose" value="{id}"><button type="submit" class="secondary">Withdraw this consent</button></form>"#,
+                    id = escape(id)
+                )
+            };
+            format!(
+                "<li><strong>{}</strong> <span class=\"hint\">({})</span>{state}</li>",
+                escape(description),
+                escape(source)
+            )
+        })
+        .collect();
+    let consents = if consents.is_empty() {
+        "<p>You have given us no consent: what we do with your data rests on the reasons each form states.</p>".to_owned()
+    } else {
+        format!("<h3>What you agreed to</h3><ul>{consents}</ul>")
+    };
+    let history = history_list(&data["mail_preference_history"], "Changes to your mail");
+    format!(r#"<section id="consents"><h2>Your consents and mail</h2>{mail}{consents}{history}</section>"#)
+}
+
+/// A history as dated lines (newest first), each change in words.
+fn history_list(entries: &Value, title: &str) -> String {
+    let mut lines: Vec<(String, String)> = entries
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|entry| (text(entry, "at").to_owned(), change_in_words(text(entry, "change"))))
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    lines.sort_by(|a, b| b.0.cmp(&a.0));
+    let items: String = lines
+        .iter()
+        .map(|(at, change)| {
+            format!("<li>{}: {}</li>", escape(&when(&Value::String(at.clone()))), escape(change))
+        })
+        .collect();
+    format!("<h3>{}</h3><ul>{items}</ul>", escape(title))
+}
+
+/// `corrected full_name, phone` reads as "You corrected: Name, Phone".
+fn change_in_words(change: &str) -> String {
+    match change.split_once(' ') {
+        Some(("corrected", names)) => {
+            let labels: Vec<String> = names.split(", ").map(fields::label).collect();
+            format!("You corrected: {}", labels.join(", "))
+        }
+        _ => {
+            let mut chars = change.chars();
+            chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+        }
+    }
+}
+
+/// Fields of a submission that are the person's own words and choices; the evidence kept with it
+/// (browser, address, fingerprints) is in the export.
+fn submission_fields(words: &Words<'_>, submission: &Value) -> String {
+    let country = submission["fields"]["country"].as_str();
+    // In the order the form asks for them; anything it no longer asks for last.
+    let order: Vec<&str> = words
+        .forms
+        .form(text(submission, "form"))
+        .map(|form| form.fields.iter().map(|field| field.name.as_str()).collect())
+        .unwrap_or_default();
+    let position = |name: &str| order.iter().position(|known| *known == name).unwrap_or(order.len());
+    let mut given: Vec<(&String, &Value)> = submission["fields"].as_object().into_iter().flatten().collect();
+    given.sort_by_key(|(name, _)| position(name));
+    let rows: String = given
+        .into_iter()
+        .map(|(name, value)| {
+            format!(
+                "<dt>{}</dt><dd>{}</dd>",
+                escape(&fields::label(name)),
+                escape(&field_value(words, name, value, country))
+            )
+        })
+        .collect();
+    format!("<dl>{rows}</dl>")
+}
+
+fn what_you_sent(words: &Words<'_>, data: &Value) -> String {
+    let mut submissions: Vec<&Value> = data["submissions"].as_array().into_iter().flatten().collect();
+    submissions.sort_by(|a, b| text(b, "received_at").cmp(text(a, "received_at")));
+    let items: String = submissions
+        .iter()
+        .map(|submission| {
+            let kept = match day(&submission["retained_until"]) {
+                until if until.is_empty() => String::new(),
+                until => format!("<p>Kept until {}.</p>", escape(&until)),
+            };
+            format!(
+                r#"<li><h3>{} <span class="hint">· {}</span></h3>{}{kept}<form method="post" action="/me/submissions/delete" class="inline"><input type="hidden" name="submission" value="{}"><button type="submit" class="secondary">Delete this submission</button></form></li>"#,
+                escape(&form_title(words, text(submission, "form"))),
+                escape(&when(&submission["received_at"])),
+                submission_fields(words, submission),
+                escape(text(submission, "submission_id")),
+            )
+        })
+        .collect();
+    let body = if items.is_empty() {
+        "<p>Nothing: you have sent us no form.</p>".to_owned()
+    } else {
+        format!(
+            "<p>Anyone can type your address into a form. If you did not send one of these, delete it: what it filled in of your details goes with it.</p><ul>{items}</ul>"
+        )
+    };
+    format!(r#"<section id="sent"><h2>What you sent us</h2>{body}</section>"#)
+}
+
+/// A payment's state in words.
+fn payment_state(status: &str) -> &'static str {
+    match status {
+        "succeeded" | "paid" => "paid",
+        "active" => "active",
+        "trialing" => "in its trial",
+        "processing" => "being processed by your bank",
+        "requires_action" => "waiting for your bank's confirmation",
+        "requires_payment_method" | "requires_confirmation" | "started" | "pending" => "not paid yet",
+        "past_due" | "unpaid" | "payment_failed" | "failed" => "not paid: the last attempt failed",
+        "canceled" | "cancelled" => "cancelled",
+        "refunded" => "refunded",
+        "disputed" => "disputed with your bank",
+        "incomplete" | "incomplete_expired" => "not completed",
+        _ => "recorded",
+    }
+}
+
+fn payments(words: &Words<'_>, data: &Value) -> String {
+    let items: String = data["payments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|payment| {
+            let kind = text(payment, "kind");
+            let title = item_title(words, kind, text(payment, "item"));
+            let amount = payment["amount"].as_i64().map(|minor| money(minor, text(payment, "currency")));
+            let interval = match kind {
+                "plan" => words.payments.plans.get(text(payment, "item")).map(|plan| format!(" a {}", plan.interval)),
+                _ => None,
+            };
+            let price = amount.map(|a| format!("{a}{}", interval.unwrap_or_default())).unwrap_or_default();
+            let state = payment_state(text(payment, "status"));
+            let started = day(&payment["started_at"]);
+            let kept = day(&payment["retained_until"]);
+            format!(
+                "<li><strong>{}</strong>: {}, {}. <span class=\"hint\">Started {}; the record is kept until {}, as the law requires.</span></li>",
+                escape(&title),
+                escape(&price),
+                escape(state),
+                escape(&started),
+                escape(&kept),
+            )
+        })
+        .collect();
+    let body = if items.is_empty() {
+        "<p>Nothing: you have paid us nothing.</p>".to_owned()
+    } else {
+        format!(
+            "<ul>{items}</ul><p>Your card details are held by Stripe, our payment processor, never by us. To cancel a plan or ask for a refund, <a href=\"mailto:{dpo}\">write to us</a>.</p>",
+            dpo = escape(text(data, "data_protection_officer"))
+        )
+    };
+    format!(r#"<section id="payments"><h2>Your payments</h2>{body}</section>"#)
+}
+
+fn files(data: &Value) -> String {
+    let items: String = data["submissions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|submission| submission["cv"].as_object().map(|cv| (submission, cv)))
+        .map(|(submission, cv)| {
+            let name = cv.get("file_name").and_then(Value::as_str).unwrap_or("Your CV");
+            let state = match cv.get("status").and_then(Value::as_str) {
+                Some("verified") => "checked and attached to your application".to_owned(),
+                Some("rejected") => format!(
+                    "refused: {}",
+                    cv.get("reason").and_then(Value::as_str).unwrap_or("it is not a document we accept")
+                ),
+                _ => "waiting to be checked".to_owned(),
+            };
+            let uploaded = cv.get("uploaded_at").map(when).unwrap_or_default();
+            format!(
+                "<li><strong>{}</strong>: {}. <span class=\"hint\">Uploaded {}; kept with its application until {}.</span></li>",
+                escape(name),
+                escape(&state),
+                escape(&uploaded),
+                escape(&day(&submission["retained_until"])),
+            )
+        })
+        .collect();
+    let body = if items.is_empty() {
+        "<p>Nothing: you have sent us no file.</p>".to_owned()
+    } else {
+        format!("<ul>{items}</ul><p>Deleting an application deletes its files.</p>")
+    };
+    format!(r#"<section id="files"><h2>Your files</h2>{body}</section>"#)
+}
+
+fn requests(data: &Value) -> String {
+    let mut items: Vec<String> = data["pending_requests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|request| {
+            let address = text(request, "address");
+            let until = when(&request["retained_until"]);
+            match text(request, "request") {
+                "email_change" => format!(
+                    "Changing your address to {address}: waiting for you to confirm it from that address, until {until}."
+                ),
+                "email_change_undo" => format!(
+                    "Your previous address, {address}, can take your profile back until {until}, by the link we sent it."
+                ),
+                _ => format!(
+                    "Sending a copy of your data to {address}: waiting for you to confirm it from your own address, until {until}."
+                ),
+            }
+        })
+        .map(|line| format!("<li>{}</li>", escape(&line)))
+        .collect();
+    items.extend(data["export_links"].as_array().into_iter().flatten().map(|link| {
+        format!(
+            r#"<li>A copy of your data ({}) sent to {}: its link works until {}. <form method="post" action="/me/export/revoke" class="inline"><input type="hidden" name="link" value="{}"><button type="submit" class="secondary">Take it back</button></form></li>"#,
+            escape(&text(link, "format").to_ascii_uppercase()),
+            escape(text(link, "address")),
+            escape(&when(&link["works_until"])),
+            escape(text(link, "link_id")),
+        )
+    }));
+    let body = if items.is_empty() {
+        "<p>Nothing is under way.</p>".to_owned()
+    } else {
+        format!("<ul>{}</ul>", items.concat())
+    };
+    let history = history_list(&data["profile_history"], "Changes to your details");
+    format!(r#"<section id="requests"><h2>Requests under way</h2>{body}{history}</section>"#)
+}
+
+fn everything(data: &Value) -> String {
+    let shortened = if data["abbreviated"].is_object() {
+        "<p>Some long values are shortened on this page; the download has them all.</p>"
+    } else {
+        ""
+    };
+    format!(
+        r#"<section id="everything"><h2>Everything, exactly as we store it</h2><p>The evidence we keep with each form (when, from which browser and network address, and the notice you saw) and every id are in the download.</p>{shortened}<p><a href="/me/export?format=json">Download everything as JSON</a> · <a href="/me/export?format=csv">as CSV</a> · <a href="/me/consents">Receipts of your consents</a></p></section>"#
+    )
+}
+
+/// The fields the correction form shows (`name` is the profile's `full_name`).
+const CORRECTABLE: [&str; 7] = ["name", "email", "phone", "job_title", "company", "country", "state"];
+
+/// A labelled input; a problem with it is shown right after it and tied to it for screen readers.
+fn input(
+    name: &str,
+    value: &str,
+    kind: &str,
+    autocomplete: &str,
+    hint: &str,
+    errors: &[FieldError],
+) -> String {
+    let label = fields::label(name);
+    let error = errors.iter().find(|e| e.field == name);
+    let (invalid, message) = match error {
+        Some(error) => (
+            format!(r#" aria-invalid="true" aria-describedby="f-{name}-error""#),
+            format!(
+                r#"<p class="field-error" id="f-{name}-error">{} {}</p>"#,
+                escape(&label),
+                escape(&error.message)
+            ),
+        ),
+        None => (String::new(), String::new()),
+    };
+    let hint = if hint.is_empty() {
+        String::new()
+    } else {
+        format!(r#" <span class="hint">{}</span>"#, escape(hint))
+    };
+    format!(
+        r#"<label for="f-{name}">{label}{hint}</label><input id="f-{name}" name="{name}" type="{kind}" value="{value}" autocomplete="{autocomplete}"{invalid}>{message}"#,
+        label = escape(&label),
+        value = escape(value),
+    )
+}
+
+fn rights(data: &Value, typed: Option<&FormInput>, errors: &[FieldError]) -> String {
+    let profile = &data["profile"];
+    let value = |name: &str| -> String {
+        match typed.and_then(|t| t.values.get(name)) {
+            Some(values) => values.first().cloned().unwrap_or_default(),
+            None => {
+                let stored = if name == "name" { "full_name" } else { name };
+                profile[stored].as_str().unwrap_or_default().to_owned()
+            }
+        }
+    };
+    let correct = format!(
+        r#"<section id="correct"><h3>Correct your details</h3><form method="post" action="/me"><input type="hidden" name="_method" value="PATCH">{}{}{}{}{}{}{}<p>Leave a field empty to remove it. A new email address is used once you confirm it from that address; your current address is told, and can undo it.</p><button type="submit">Save</button></form></section>"#,
+        input("name", &value("name"), "text", "name", "", errors),
+        input("email", &value("email"), "email", "email", "", errors),
+        input("phone", &value("phone"), "tel", "tel", "with country code", errors),
+        input("job_title", &value("job_title"), "text", "organization-title", "", errors),
+        input("company", &value("company"), "text", "organization", "", errors),
+        input("country", &value("country"), "text", "country", "two-letter code, such as GB", errors),
+        input("state", &value("state"), "text", "off", "code, such as US-CA", errors),
+    );
+    let send_copy = r#"<section><h3>Send a copy to someone else</h3><form method="post" action="/me/export"><label for="f-to">Their address <span class="hint">(we ask you to confirm from your own address first)</span></label><input id="f-to" name="to" type="email" autocomplete="off" required><label for="f-format">Format</label><select id="f-format" name="format"><option value="json">JSON</option><option value="csv">CSV</option></select><button type="submit" class="secondary">Send a copy</button></form></section>"#;
+    let limit_form = |path: &str, on: bool, set_label: &str, lift_label: &str, explain: &str| {
+        let (lift, label) = if on { ("true", lift_label) } else { ("false", set_label) };
+        format!(
+            r#"<form method="post" action="{path}"><input type="hidden" name="lift" value="{lift}"><p>{}</p><button type="submit" class="secondary">{}</button></form>"#,
+            escape(explain),
+            escape(label)
+        )
+    };
+    let limits = format!(
+        "<section><h3>Limit how we use your data</h3>{}{}</section>",
+        limit_form(
+            "/me/restrict",
+            !profile["restricted"].is_null(),
+            "Restrict processing",
+            "Lift the restriction",
+            "Restriction: we keep your data but do not use it, for instance while you contest its accuracy."
+        ),
+        limit_form(
+            "/me/object",
+            !profile["objected"].is_null(),
+            "Object to processing",
+            "Withdraw my objection",
+            "Objection: we stop using your data for our legitimate interests and for marketing."
+        ),
+    );
+    let delete = r#"<section><h3>Delete your data</h3><p>We delete everything we hold about you, except payment records, which the law makes us keep without your name or address.</p><p><a href="/me/delete">Delete my data…</a></p></section>"#;
+    format!(
+        r#"<section id="rights"><h2>Correct, limit or delete</h2>{correct}{send_copy}{limits}{delete}</section>"#
+    )
+}
+
+fn responsible(data: &Value) -> String {
+    let recipients: String = data["recipients"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|r| format!("<li>{}</li>", escape(r)))
+        .collect();
+    format!(
+        "<section><h2>Who is responsible</h2><p>The data controller for you is <strong>{}</strong>. Questions, objections and complaints: our Data Protection Officer at <a href=\"mailto:{dpo}\">{dpo}</a>.</p>{}<h3>Who may receive your data</h3><ul>{recipients}</ul></section>",
+        escape(text(data, "data_controller")),
+        data["supervisory_authority"].as_str().map(|a| format!("<p>You may also complain to {}.</p>", escape(a))).unwrap_or_default(),
+        dpo = escape(text(data, "data_protection_officer")),
+    )
+}
+
+/// Signing out, here or on every device (a session opened elsewhere, or forgotten on a shared
+/// computer).
+const SIGN_OUT: &str = r#"<form method="post" action="/me/sign-out" class="inline"><button type="submit" class="secondary">Sign out</button> <button type="submit" name="everywhere" value="yes" class="secondary">Sign out everywhere</button></form>"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use steward_core::config::Config;
+
+    fn catalogues() -> (Catalogue, PaymentCatalogue) {
+        let config = Config::from_lookup(|name| {
+            let value = match name {
+                "TABLE_NAME" => "steward-test",
+                "ALLOWED_ORIGINS" => "https://www.example.com",
+                "SITE_URL" => "https://www.example.com",
+                "POLICY_VERSION" => "2018-03-23",
+                "HASH_KEY" => "0123456789abcdef0123456789abcdef",
+                "PUBLIC_API_URL" => "https://api.example.com",
+                _ => return None,
+            };
+            Some(value.to_owned())
+        })
+        .unwrap();
+        (
+            Catalogue::load(steward_core::domain::forms::catalogue::BUILT_IN, &config).unwrap(),
+            PaymentCatalogue::load(steward_core::domain::payments::BUILT_IN).unwrap(),
+        )
+    }
+
+    /// What `GET /me` holds for someone who asked a question, subscribed, registered and paid
+    /// for an event, applied with a CV and asked to change their address.
+    fn data() -> Value {
+        serde_json::json!({
+            "profile": {
+                "email": "zoe@example.com", "full_name": "<script>x</script>", "country": "GB", "state": "GB-LND",
+                "phone": "+442079460958", "profile_id": "a98e932e820848118a428ec5a1efcffd",
+                "marketing_topics": ["integration"], "pending_topics": ["identity"],
+                "withdrawn_consents": ["contest"], "created_at": "2026-12-07T02:33:03.724Z",
+                "retained_until": "2033-12-05T02:33:14Z", "retain_until_contact-us": 1828146783,
+                "provenance": {"full_name": {"at": "2026-12-07T02:33:03.724Z", "form": "contact-us", "source": "form", "submission_id": "24fb"}},
+            },
+            "submissions": [
+                {"form": "newsletter", "received_at": "2026-12-07T02:33:03.855Z", "submission_id": "e0ff",
+                 "retained_until": "2028-12-06T02:33:03Z", "expires_at": 1859682783,
+                 "request_fingerprint": "59c52b4d05ad4df9d6dc9bd7f1a7a8729d0ef708f03f2b459f903c1b5ec3bc30",
+                 "browser": {"source_ip": "192.0.2.7", "user_agent": "curl/7.88.1"},
+                 "consent": {"given_at": "2026-12-07T02:33:03.855Z", "notice_sha256": "32c8e6dd5862c68b", "purposes": [{"basis": "consent", "id": "marketing"}]},
+                 "fields": {"email": "zoe@example.com", "interests": ["integration"]}},
+                {"form": "survey", "received_at": "2026-12-06T10:00:00Z", "submission_id": "s1",
+                 "consent": {"given_at": "2026-12-06T10:00:00Z", "purposes": [{"basis": "consent", "id": "contest"}]},
+                 "fields": {"rating": "5"}},
+                {"form": "event-registration", "received_at": "2026-12-07T02:33:14.059Z", "submission_id": "3dc8",
+                 "consent": {"purposes": [{"basis": "contract", "id": "event-registration"}]},
+                 "fields": {"event": "wso2con-2027", "country": "GB", "state": "GB-LND", "job_title": "CTO"}},
+                {"form": "careers", "received_at": "2026-12-07T03:00:00Z", "submission_id": "c1",
+                 "cv": {"key": "cvs/c1/abc.pdf", "file_name": "cv.pdf", "status": "rejected", "reason": "it is not a PDF, Word or RTF document", "uploaded_at": 1796610795, "sha256": "deadbeef"},
+                 "fields": {"position": "Rust engineer"}},
+            ],
+            "payments": [{"amount": 49900, "currency": "usd", "item": "wso2con-2027", "kind": "event",
+                          "payment_intent_id": "pi_d4f4c07523c4d234cde10452", "status": "succeeded",
+                          "stripe_customer_id": "cus_bd592a12ba2c122570211c13", "expires_at": 2017362794,
+                          "started_at": "2026-12-07T02:33:14.758Z", "retained_until": "2033-12-05T02:33:14Z"},
+                         {"amount": 2900, "currency": "usd", "item": "cloud-starter", "kind": "plan", "status": "active"}],
+            "billing": [{"stripe_customer_id": "cus_bd592a12ba2c122570211c13"}],
+            "pending_requests": [{"request": "email_change", "address": "new@example.org", "retained_until": "2026-12-08T02:33:14Z"}],
+            "export_links": [],
+            "profile_history": [{"at": "2026-12-07T04:00:00Z", "change": "corrected full_name, phone"}],
+            "mail_preference_history": [],
+            "data_controller": "WSO2 UK Limited",
+            "data_protection_officer": "dpo@wso2.com",
+            "recipients": ["Stripe"],
+        })
+    }
+
+    fn render(data: &Value, done: Option<&str>, typed: Option<&FormInput>, errors: &[FieldError]) -> String {
+        let (forms, payments) = catalogues();
+        page(&Words { organisation: "WSO2", forms: &forms, payments: &payments }, data, done, typed, errors)
+    }
+
+    #[test]
+    fn the_center_reads_as_a_persons_page_in_words_grouped_by_meaning() {
+        let page = render(&data(), None, None, &[]);
+        for heading in [
+            "Who you are",
+            "Your consents and mail",
+            "What you sent us",
+            "Your payments",
+            "Your files",
+            "Requests under way",
+            "Everything, exactly as we store it",
+        ] {
+            assert!(page.contains(&format!(">{heading}</h2>")), "{heading}");
+        }
+        for said in [
+            "You are signed in as <strong>zoe@example.com</strong>",
+            "United Kingdom",
+            "From the Contact us form, 7 December 2026",
+            "We keep these details until 5 December 2033",
+            "You receive our mail about: Integration.",
+            "Waiting for you to confirm from your inbox: Identity and access management.",
+            "Subscribe to our newsletter",
+            "7 December 2026 at 02:33 UTC",
+            "WSO2Con 2027, 14–16 September 2027",
+            "US$499.00, paid",
+            "a month",
+            "cv.pdf</strong>: refused: it is not a PDF, Word or RTF document",
+            "Changing your address to new@example.org",
+            "You corrected: Name, Phone",
+            "Kept until 6 December 2028",
+            "Withdraw this consent",
+            "You withdrew this consent.",
+            r#"href="/me/export?format=json""#,
+        ] {
+            assert!(page.contains(said), "the page says {said}");
+        }
+        // What only a database needs is left to the export.
+        for raw in [
+            "1828146783",
+            "1796610795",
+            "49900",
+            "cus_",
+            "pi_",
+            "cvs/c1",
+            "59c52b4d",
+            "notice_sha256",
+            "a98e932e",
+            "192.0.2.7",
+            "retain_until",
+            "T02:33",
+            "usd",
+        ] {
+            assert!(!page.contains(raw), "the page shows no {raw}");
+        }
+    }
+
+    #[test]
+    fn the_center_escapes_what_it_shows_and_offers_every_right_without_script() {
+        let page = render(&data(), Some("corrected"), None, &[]);
+        assert!(!page.contains("<script>x"), "values are escaped");
+        assert!(page.contains("&lt;script&gt;x"));
+        assert!(!page.contains("<script"), "no script at all");
+        for action in [
+            r#"action="/me""#,
+            r#"action="/me/export""#,
+            r#"action="/me/restrict""#,
+            r#"action="/me/object""#,
+            r#"action="/me/withdraw""#,
+            r#"action="/me/sign-out""#,
+            r#"action="/me/submissions/delete""#,
+        ] {
+            assert!(page.contains(action), "{action}");
+        }
+        assert!(page.contains(r#"href="/me/delete""#));
+        assert!(page.contains(r#"<label for="f-name">"#) && page.contains(r#"id="f-name""#));
+        assert!(page.contains(r#"role="status""#), "the notice is announced");
+        assert!(page.contains(r#"name="purpose" value="marketing""#));
+        assert!(!page.contains(r#"name="purpose" value="contest""#), "withdrawn already");
+        assert!(!page.contains(r#"name="purpose" value="event-registration""#), "not a consent");
+        assert!(page.contains("mailto:dpo@wso2.com"));
+    }
+
+    #[test]
+    fn a_refused_correction_shows_each_error_beside_its_field_with_what_was_typed() {
+        let mut typed = FormInput::default();
+        typed.push("phone", "12<b>".into());
+        let errors = vec![
+            FieldError::new("phone", "invalid_phone", "is not a phone number"),
+            FieldError::new("is_admin", "unknown_field", "is not a field you can correct"),
+        ];
+        let page = render(&data(), None, Some(&typed), &errors);
+        assert!(page.contains(r#"value="12&lt;b&gt;""#), "the typed value, escaped");
+        assert!(page.contains(r#"aria-invalid="true" aria-describedby="f-phone-error""#));
+        assert!(page.contains(r#"<p class="field-error" id="f-phone-error">Phone is not a phone number"#));
+        assert!(page.contains(r#"role="alert""#), "announced");
+        assert!(page.contains("Is admin is not a field you can correct."), "named by its label");
+    }
+
+    #[test]
+    fn an_empty_center_says_so_in_each_group() {
+        let page = render(&serde_json::json!({"profile": {"email": "a@example.com"}}), None, None, &[]);
+        for said in [
+            "Nothing: you have sent us no form.",
+            "Nothing: you have paid us nothing.",
+            "Nothing: you have sent us no file.",
+            "Nothing is under way.",
+            "You receive no marketing mail from us.",
+        ] {
+            assert!(page.contains(said), "{said}");
+        }
+    }
+}
