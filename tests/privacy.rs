@@ -1124,3 +1124,18 @@ async fn given_an_application_sent_in_someones_name_then_they_see_it_and_delete_
     assert_eq!(held["submissions"].as_array().unwrap().len(), 1, "and undo it");
     assert_eq!(held["submissions"][0]["form"], "contact-us");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_privacy_center_page_that_fails_then_it_leads_somewhere_that_works_never_to_itself() {
+    // Signed out: the center and each of its pages lead to the site's page for a new sign-in link.
+    for path in ["/me", "/me/delete"] {
+        let page = http().get(stack().url(path)).header("accept", "text/html").send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::UNAUTHORIZED);
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains(&format!(r#"href="{}/privacy-center">Ask for a new sign-in link"#, stack().site)),
+            "{html}"
+        );
+        assert!(!html.contains(&format!(r#"href="{path}""#)), "{path} does not link to itself: {html}");
+    }
+}
