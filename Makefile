@@ -101,7 +101,7 @@ package: setup
 
 ## dev: moto + every resource and route of template.yaml, and the reference site, on http://127.0.0.1:3000 (Ctrl-C stops)
 dev: setup setup-iam build
-	$(STEWARD_PYTHON) infra/local/stack.py --bin-dir $(CARGO_TARGET_DIR)/debug
+	$(STEWARD_PYTHON) infra/local/stack.py --bin-dir $(CARGO_TARGET_DIR)/debug --log-dir $(CARGO_TARGET_DIR)/dev-logs
 
 ## admin: steward-admin against the stack `make dev` runs (in another terminal), as an operator runs
 ## it against a deployed one: make admin ARGS='find --email zoe@example.com'

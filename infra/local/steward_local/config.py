@@ -17,7 +17,7 @@ EVENTS_LOG: Path | None = None
 
 
 def log(message: str) -> None:
-    print(f"[stack] {message}", file=sys.stderr, flush=True)
+    print(f"[stack {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
     if EVENTS_LOG is not None:
         with EVENTS_LOG.open("a") as out:
             out.write(f"{time.strftime('%H:%M:%S')} {message}\n")

@@ -98,6 +98,9 @@ def main() -> None:
     resources = create_resources(template, resolver, endpoint, region)
     if args.log_dir:
         args.log_dir.mkdir(parents=True, exist_ok=True)
+        # Each run's logs are its own: a day of `make dev` does not grow last week's files.
+        for old in args.log_dir.glob("*.log"):
+            old.unlink()
         config.EVENTS_LOG = args.log_dir / "stack-events.log"
     identities = enforce_iam(gate, template, resolver, settings, region, args.log_dir)
     from .limits import Limits
@@ -227,6 +230,8 @@ def main() -> None:
         log(f"  {schedule.expression:<32} -> {schedule.function.logical} (every {schedule.every:g} s locally)")
     log(f"Reference site: {settings['SiteUrl']}/")
     log(f"Dev mailbox: {api_url}/_local/mailbox")
+    if args.log_dir:
+        log(f"Function logs: {args.log_dir}/<Function>.log (tail -f {args.log_dir}/SubmitFormFunction.log)")
     log("Ctrl-C stops everything.")
 
     stop.wait()
