@@ -7,7 +7,9 @@ use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use steward_blackbox::{eventually, http, map, post_to_bucket, s, stack, unique_email, unique_ip, Item};
+use steward_blackbox::{
+    eventually, http, map, post_to_bucket, s, stack, unique_email, unique_ip, wait_for_mail, Item,
+};
 use steward_core::adapters::dynamodb::keys;
 use steward_core::domain::ids::ProfileId;
 use steward_core::token::{KeyRing, Purpose, TokenKeys};
@@ -20,6 +22,7 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 struct Application {
+    email: String,
     submission_id: String,
     profile_id: String,
     token: String,
@@ -47,6 +50,7 @@ async fn apply() -> Application {
         submission_id: receipt["submission_id"].as_str().unwrap().to_owned(),
         // The answer names no profile: read back which one it landed on, as an operator would.
         profile_id: s(&stack().profile(&email).await.expect("a profile"), "profile_id").to_owned(),
+        email,
         token: receipt["cv_upload"]["token"].as_str().unwrap().to_owned(),
     }
 }
@@ -144,6 +148,9 @@ async fn assert_rejected_and_removed(bytes: Vec<u8>, content_type: &str, reason:
     assert!(s(&cv, "reason").contains(reason), "{:?}", cv["reason"]);
     let key = post["key"].as_str().unwrap();
     eventually("the rejected object was deleted", || async { versions_under(key).await == 0 }).await;
+    // The applicant is told by mail too, with the file's name and why (the page may be closed).
+    let told = wait_for_mail(&app.email, "We could not accept your CV").await;
+    assert!(told.text.contains("cv.pdf") && told.text.contains(reason), "{}", told.text);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

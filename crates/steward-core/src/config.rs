@@ -96,6 +96,18 @@ impl Env<fn(&str) -> Option<String>> {
 }
 
 impl<F: Fn(&str) -> Option<String>> Env<F> {
+    /// The key that makes pseudonyms of addresses (`HASH_KEY`): at least 16 characters.
+    pub fn hash_key(&self) -> Result<SecretKey, ConfigError> {
+        let hash_key = self.required("HASH_KEY")?;
+        if hash_key.len() < 16 {
+            return Err(ConfigError::Invalid {
+                name: "HASH_KEY",
+                reason: "must be at least 16 characters".into(),
+            });
+        }
+        Ok(SecretKey::new(hash_key.into_bytes()))
+    }
+
     pub fn required(&self, name: &'static str) -> Result<String, ConfigError> {
         (self.0)(name).filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
     }
@@ -143,13 +155,7 @@ impl Config {
         let env = Env(lookup);
         let site_url = env.required("SITE_URL")?.trim_end_matches('/').to_owned();
         Origin::parse(&site_url).map_err(|reason| ConfigError::Invalid { name: "SITE_URL", reason })?;
-        let hash_key = env.required("HASH_KEY")?;
-        if hash_key.len() < 16 {
-            return Err(ConfigError::Invalid {
-                name: "HASH_KEY",
-                reason: "must be at least 16 characters".into(),
-            });
-        }
+        let hash_key = env.hash_key()?;
         let policy_url = policy_url(&site_url);
         Ok(Self {
             table_name: env.required("TABLE_NAME")?,
@@ -157,7 +163,7 @@ impl Config {
             policy_url,
             site_url,
             policy_version: env.required("POLICY_VERSION")?,
-            hash_key: SecretKey::new(hash_key.into_bytes()),
+            hash_key,
             token_keys: env.token_keys(&[])?,
             cv_upload_token_ttl: Duration::from_secs(env.number("CV_UPLOAD_TOKEN_TTL_SECONDS", 3600)?),
             payment_token_ttl: Duration::from_secs(env.number("PAYMENT_TOKEN_TTL_SECONDS", 86400)?),

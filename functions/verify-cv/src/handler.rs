@@ -14,6 +14,8 @@ pub struct App {
     /// The bucket's name: notifications for any other are ignored.
     pub bucket: String,
     pub store: DynamoStore,
+    /// Counts the verdict mails an address gets in a day.
+    pub hash_key: steward_core::secret::SecretKey,
     pub max_bytes: u64,
     /// The function's one clock (`main.rs` gives it).
     pub clock: std::sync::Arc<dyn steward_core::domain::ports::Clock>,
@@ -98,7 +100,17 @@ async fn process_message(app: &App, body: &str) -> Result<(), Transient> {
 }
 
 async fn check_object(app: &App, key: &str, version_id: Option<String>) -> Result<(), Transient> {
-    match verify_upload(&app.cvs, &app.store, app.clock.as_ref(), key, version_id, app.max_bytes).await? {
+    match verify_upload(
+        &app.cvs,
+        &app.store,
+        &app.hash_key,
+        app.clock.as_ref(),
+        key,
+        version_id,
+        app.max_bytes,
+    )
+    .await?
+    {
         Verified::Gone => tracing::info!(key, "object already gone; nothing to do"),
         Verified::Checked { .. } => {}
     }

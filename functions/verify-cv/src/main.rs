@@ -6,27 +6,27 @@ use std::sync::Arc;
 use lambda_runtime::{service_fn, LambdaEvent};
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::adapters::s3::cv_bucket::CvBucket;
-use steward_core::config::Env;
 use steward_core::domain::ports::{Clock, SystemClock};
-use steward_core::secret::SecretKey;
 
 mod handler;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     steward_core::telemetry::init();
-    let env = Env::process();
     let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Background).await;
+    let env = steward_core::adapters::secrets::load_env(&aws).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let s3 =
         aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
-    // This function only reads and writes application items by key: no pseudonyms are needed.
-    let store = DynamoStore::metered(&aws, env.required("TABLE_NAME")?, SecretKey::new([]), clock.clone());
+    // The hash key counts an applicant's verdict mails against their address's day.
+    let hash_key = env.hash_key()?;
+    let store = DynamoStore::metered(&aws, env.required("TABLE_NAME")?, hash_key.clone(), clock.clone());
     let bucket = env.required("CV_BUCKET")?;
     let app = handler::App {
         cvs: CvBucket::new(s3, bucket.clone()),
         bucket,
         store,
+        hash_key,
         max_bytes: env.number("CV_MAX_BYTES", 10 * 1024 * 1024)?,
         clock,
     };

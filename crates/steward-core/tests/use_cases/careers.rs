@@ -61,7 +61,10 @@ async fn a_pdf_for_its_application_is_verified_recorded_and_marked() {
     let application = apply(&world, "gus").await;
     let key = upload(&world, &uploads, &application, PDF, "application/pdf");
 
-    let verified = verify_upload(&uploads, &world.store, &world.clock, &key, None, MAX_BYTES).await.unwrap();
+    let verified =
+        verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &key, None, MAX_BYTES)
+            .await
+            .unwrap();
     assert_eq!(verified, Verified::Checked { rejected: false, recorded: CvRecorded::Recorded });
     assert_eq!(recorded_status(&world, &application).as_deref(), Some("verified"));
     assert!(uploads.get(&key).expect("kept").verified);
@@ -73,7 +76,10 @@ async fn an_executable_named_cv_pdf_is_rejected_recorded_so_and_deleted() {
     let application = apply(&world, "mallory").await;
     let key = upload(&world, &uploads, &application, ELF, "application/pdf");
 
-    let verified = verify_upload(&uploads, &world.store, &world.clock, &key, None, MAX_BYTES).await.unwrap();
+    let verified =
+        verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &key, None, MAX_BYTES)
+            .await
+            .unwrap();
     assert_eq!(verified, Verified::Checked { rejected: true, recorded: CvRecorded::Recorded });
     assert_eq!(recorded_status(&world, &application).as_deref(), Some("rejected"));
     assert!(uploads.get(&key).is_none(), "nothing of a rejected file is kept");
@@ -88,10 +94,16 @@ async fn an_upload_whose_application_is_gone_is_not_kept_and_a_second_notice_fin
         .store
         .delete_item(keys::submission(application.profile_id.as_str(), application.submission_id.as_str()));
 
-    let verified = verify_upload(&uploads, &world.store, &world.clock, &key, None, MAX_BYTES).await.unwrap();
+    let verified =
+        verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &key, None, MAX_BYTES)
+            .await
+            .unwrap();
     assert_eq!(verified, Verified::Checked { rejected: false, recorded: CvRecorded::ApplicationMissing });
     assert!(uploads.get(&key).is_none());
-    let again = verify_upload(&uploads, &world.store, &world.clock, &key, None, MAX_BYTES).await.unwrap();
+    let again =
+        verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &key, None, MAX_BYTES)
+            .await
+            .unwrap();
     assert_eq!(again, Verified::Gone, "S3 may notify twice");
 }
 
@@ -106,7 +118,10 @@ async fn an_upload_that_does_not_carry_its_application_is_rejected() {
         [("application-id", other.submission_id.as_str()), ("profile-id", other.profile_id.as_str())];
     uploads.put(&key, PDF, "application/pdf", &metadata, world.now());
 
-    let verified = verify_upload(&uploads, &world.store, &world.clock, &key, None, MAX_BYTES).await.unwrap();
+    let verified =
+        verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &key, None, MAX_BYTES)
+            .await
+            .unwrap();
     assert!(matches!(verified, Verified::Checked { rejected: true, .. }), "{verified:?}");
     assert!(uploads.get(&key).is_none());
 }
@@ -117,7 +132,10 @@ async fn an_empty_upload_is_rejected_without_reading_it_and_deleted() {
     let application = apply(&world, "nil").await;
     let key = upload(&world, &uploads, &application, b"", "application/pdf");
 
-    let verified = verify_upload(&uploads, &world.store, &world.clock, &key, None, MAX_BYTES).await.unwrap();
+    let verified =
+        verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &key, None, MAX_BYTES)
+            .await
+            .unwrap();
     assert_eq!(verified, Verified::Checked { rejected: true, recorded: CvRecorded::Recorded });
     assert!(uploads.get(&key).is_none());
 }
@@ -134,7 +152,10 @@ async fn a_document_with_a_macro_project_is_rejected_and_deleted() {
     let docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
     let key = upload(&world, &uploads, &application, &docm, docx);
 
-    let verified = verify_upload(&uploads, &world.store, &world.clock, &key, None, MAX_BYTES).await.unwrap();
+    let verified =
+        verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &key, None, MAX_BYTES)
+            .await
+            .unwrap();
     assert_eq!(verified, Verified::Checked { rejected: true, recorded: CvRecorded::Recorded });
     assert!(uploads.get(&key).is_none(), "deleted");
 }
@@ -146,12 +167,22 @@ async fn the_notified_version_is_the_one_checked_and_deleted() {
     let key = upload(&world, &uploads, &application, ELF, "application/pdf");
     let version = uploads.get(&key).unwrap().object.version_id;
 
-    let other = verify_upload(&uploads, &world.store, &world.clock, &key, Some("another".into()), MAX_BYTES)
-        .await
-        .unwrap();
+    let other = verify_upload(
+        &uploads,
+        &world.store,
+        &world.config.hash_key,
+        &world.clock,
+        &key,
+        Some("another".into()),
+        MAX_BYTES,
+    )
+    .await
+    .unwrap();
     assert_eq!(other, Verified::Gone, "another version of the key is not this upload");
     let verified =
-        verify_upload(&uploads, &world.store, &world.clock, &key, version, MAX_BYTES).await.unwrap();
+        verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &key, version, MAX_BYTES)
+            .await
+            .unwrap();
     assert!(matches!(verified, Verified::Checked { rejected: true, .. }));
     assert!(uploads.get(&key).is_none(), "its exact version deleted");
 }
@@ -166,10 +197,14 @@ async fn an_application_keeps_only_its_latest_upload_and_an_older_one_checked_la
     world.clock.advance(60);
     let third = upload(&world, &uploads, &application, PDF, "application/pdf");
 
-    verify_upload(&uploads, &world.store, &world.clock, &first, None, MAX_BYTES).await.unwrap();
+    verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &first, None, MAX_BYTES)
+        .await
+        .unwrap();
     assert!(uploads.get(&first).is_some(), "the only file so far");
     let verified =
-        verify_upload(&uploads, &world.store, &world.clock, &third, None, MAX_BYTES).await.unwrap();
+        verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &third, None, MAX_BYTES)
+            .await
+            .unwrap();
     assert!(
         matches!(verified, Verified::Checked { recorded: CvRecorded::Replaced { ref earlier }, .. } if earlier.key == first),
         "{verified:?}"
@@ -178,7 +213,10 @@ async fn an_application_keeps_only_its_latest_upload_and_an_older_one_checked_la
     assert!(uploads.get(&third).expect("the latest is kept").verified);
 
     // The middle upload's notice arrives last: a newer file is the application's, so it goes.
-    let late = verify_upload(&uploads, &world.store, &world.clock, &second, None, MAX_BYTES).await.unwrap();
+    let late =
+        verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &second, None, MAX_BYTES)
+            .await
+            .unwrap();
     assert_eq!(late, Verified::Checked { rejected: false, recorded: CvRecorded::Superseded });
     assert!(uploads.get(&second).is_none(), "an older upload is not kept");
     assert!(uploads.get(&third).is_some());
@@ -189,11 +227,16 @@ async fn a_rejected_upload_never_displaces_the_verified_file_an_application_keep
     let (world, uploads) = (World::new(), MemoryUploads::default());
     let application = apply(&world, "keeper").await;
     let good = upload(&world, &uploads, &application, PDF, "application/pdf");
-    verify_upload(&uploads, &world.store, &world.clock, &good, None, MAX_BYTES).await.unwrap();
+    verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &good, None, MAX_BYTES)
+        .await
+        .unwrap();
     world.clock.advance(60);
     let bad = upload(&world, &uploads, &application, ELF, "application/pdf");
 
-    let checked = verify_upload(&uploads, &world.store, &world.clock, &bad, None, MAX_BYTES).await.unwrap();
+    let checked =
+        verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &bad, None, MAX_BYTES)
+            .await
+            .unwrap();
     assert_eq!(checked, Verified::Checked { rejected: true, recorded: CvRecorded::Superseded });
     assert!(uploads.get(&bad).is_none(), "the rejected file is not kept");
     assert!(uploads.get(&good).expect("the verified file stays").verified);
@@ -226,7 +269,9 @@ async fn the_applicants_page_learns_each_uploads_verdict_and_never_another_appli
 
     let bad = upload(&world, &uploads, &application, ELF, "application/pdf");
     assert_eq!(verdict(bad.clone()).await.unwrap(), CvVerdict::Checking, "not checked yet");
-    verify_upload(&uploads, &world.store, &world.clock, &bad, None, MAX_BYTES).await.unwrap();
+    verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &bad, None, MAX_BYTES)
+        .await
+        .unwrap();
     let CvVerdict::Rejected { reason, earlier_kept: false } = verdict(bad).await.unwrap() else {
         panic!("a refused file is said to be refused")
     };
@@ -234,12 +279,16 @@ async fn the_applicants_page_learns_each_uploads_verdict_and_never_another_appli
 
     world.clock.advance(1);
     let good = upload(&world, &uploads, &application, PDF, "application/pdf");
-    verify_upload(&uploads, &world.store, &world.clock, &good, None, MAX_BYTES).await.unwrap();
+    verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &good, None, MAX_BYTES)
+        .await
+        .unwrap();
     assert_eq!(verdict(good).await.unwrap(), CvVerdict::Accepted);
 
     world.clock.advance(1);
     let worse = upload(&world, &uploads, &application, ELF, "application/pdf");
-    verify_upload(&uploads, &world.store, &world.clock, &worse, None, MAX_BYTES).await.unwrap();
+    verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &worse, None, MAX_BYTES)
+        .await
+        .unwrap();
     assert!(
         matches!(verdict(worse).await.unwrap(), CvVerdict::Rejected { earlier_kept: true, .. }),
         "refused, and the file sent before is still the application's"
@@ -267,8 +316,53 @@ async fn a_verified_file_always_takes_the_place_of_a_rejection_which_keeps_no_fi
     let good = format!("cv/{}/0000", application.submission_id.as_str());
     uploads.put(&refused, ELF, "application/pdf", &metadata, world.now());
     uploads.put(&good, PDF, "application/pdf", &metadata, world.now());
-    verify_upload(&uploads, &world.store, &world.clock, &refused, None, MAX_BYTES).await.unwrap();
-    verify_upload(&uploads, &world.store, &world.clock, &good, None, MAX_BYTES).await.unwrap();
+    verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &refused, None, MAX_BYTES)
+        .await
+        .unwrap();
+    verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &good, None, MAX_BYTES)
+        .await
+        .unwrap();
     assert_eq!(recorded_status(&world, &application).as_deref(), Some("verified"));
     assert!(uploads.get(&good).expect("the good file is kept").verified);
+}
+
+#[tokio::test]
+async fn the_applicant_is_told_each_verdict_by_mail_and_an_address_gets_a_few_a_day() {
+    let (world, uploads) = (World::new(), MemoryUploads::default());
+    let application = apply(&world, "hana").await;
+    world.dispatch().await;
+    let before = world.subjects_sent_to(&email("hana")).len();
+
+    let bad = upload(&world, &uploads, &application, ELF, "application/pdf");
+    verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &bad, None, MAX_BYTES)
+        .await
+        .unwrap();
+    // A redelivered notification tells nobody twice.
+    verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &bad, None, MAX_BYTES)
+        .await
+        .unwrap();
+    world.clock.advance(1);
+    let good = upload(&world, &uploads, &application, PDF, "application/pdf");
+    verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &good, None, MAX_BYTES)
+        .await
+        .unwrap();
+    world.dispatch().await;
+    let sent = world.mail.sent_to(&email("hana"));
+    let told: Vec<&str> = sent[before..].iter().map(|mail| mail.raw.as_str()).collect();
+    assert_eq!(told.len(), 2, "one mail per verdict");
+    assert!(told[0].contains("Subject: We could not accept your CV"), "{}", told[0]);
+    assert!(told[0].contains("cv.pdf") && told[0].contains("PDF"), "names the file and why: {}", told[0]);
+    assert!(told[1].contains("Subject: Your CV is attached to your application"), "{}", told[1]);
+
+    // Someone uploading file after file to an application in another's name mails them a few
+    // times a day, not once per file.
+    for _ in 0..10 {
+        world.clock.advance(1);
+        let key = upload(&world, &uploads, &application, ELF, "application/pdf");
+        verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &key, None, MAX_BYTES)
+            .await
+            .unwrap();
+    }
+    world.dispatch().await;
+    assert_eq!(world.mail.sent_to(&email("hana")).len() - before, 3, "three a day at most");
 }

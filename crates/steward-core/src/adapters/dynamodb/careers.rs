@@ -3,6 +3,10 @@
 use super::*;
 
 impl CvStore for DynamoStore {
+    async fn applicant_address(&self, profile_id: &ProfileId) -> Result<Option<String>, StoreError> {
+        self.profile_address(profile_id).await
+    }
+
     async fn record_cv(&self, check: &CvCheck) -> Result<CvRecorded, StoreError> {
         let (pk, sk) = keys::submission(&check.profile_id, &check.application_id);
         let mut cv = HashMap::from([

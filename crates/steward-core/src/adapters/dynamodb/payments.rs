@@ -51,7 +51,7 @@ impl DynamoStore {
 
 impl PaymentStore for DynamoStore {
     async fn payer_address(&self, profile_id: &ProfileId) -> Result<Option<String>, StoreError> {
-        Ok(self.profile(profile_id).await?.and_then(|(_, profile)| text(&profile, "email")))
+        self.profile_address(profile_id).await
     }
 
     async fn note_receipt_owed(&self, payment: &PaymentRef, at: i64) -> Result<(), StoreError> {

@@ -225,7 +225,7 @@ impl PrivacyStore for DynamoStore {
     }
 
     async fn address_of(&self, profile_id: &ProfileId) -> Result<Option<String>, StoreError> {
-        Ok(self.profile(profile_id).await?.and_then(|(_, profile)| text(&profile, "email")))
+        self.profile_address(profile_id).await
     }
 
     async fn everything(&self, profile_id: &ProfileId) -> Result<Option<serde_json::Value>, StoreError> {

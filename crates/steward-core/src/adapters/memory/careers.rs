@@ -4,6 +4,10 @@ use super::*;
 use crate::domain::careers::{CvCheck, CvFile, CvOutcome, CvRecorded, CvStore, CvVerdict};
 
 impl CvStore for MemoryStore {
+    async fn applicant_address(&self, profile_id: &ProfileId) -> Result<Option<String>, StoreError> {
+        self.run("applicant_address", |table| Ok(profile_address(table, profile_id)))
+    }
+
     async fn record_cv(&self, check: &CvCheck) -> Result<CvRecorded, StoreError> {
         let application = keys::submission(&check.profile_id, &check.application_id);
         self.run("record_cv", |table| {

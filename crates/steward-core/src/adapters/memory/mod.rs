@@ -336,6 +336,11 @@ fn profile_key(table: &Table, profile_id: &ProfileId) -> Option<ItemKey> {
         .map(|(key, _)| key.clone())
 }
 
+/// The address a profile holds now, from its id.
+fn profile_address(table: &Table, profile_id: &ProfileId) -> Option<String> {
+    profile_key(table, profile_id).and_then(|key| table.get(&key)).and_then(|profile| text(profile, "email"))
+}
+
 /// A new item of a type, stamped with the layout version that writes it.
 fn stamped(kind: &str) -> Item {
     let mut item = Item::new();

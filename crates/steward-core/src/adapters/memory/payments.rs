@@ -34,9 +34,7 @@ pub(super) fn release_seat(
 
 impl PaymentStore for MemoryStore {
     async fn payer_address(&self, profile_id: &ProfileId) -> Result<Option<String>, StoreError> {
-        self.run("payer_address", |table| {
-            Ok(profile_key(table, profile_id).and_then(|key| table.get(&key)).and_then(|p| text(p, "email")))
-        })
+        self.run("payer_address", |table| Ok(profile_address(table, profile_id)))
     }
 
     async fn note_receipt_owed(&self, payment: &PaymentRef, at: i64) -> Result<(), StoreError> {

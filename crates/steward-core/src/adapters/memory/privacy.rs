@@ -144,9 +144,7 @@ impl PrivacyStore for MemoryStore {
     }
 
     async fn address_of(&self, profile_id: &ProfileId) -> Result<Option<String>, StoreError> {
-        self.run("address_of", |table| {
-            Ok(profile_key(table, profile_id).and_then(|key| table.get(&key)).and_then(|p| text(p, "email")))
-        })
+        self.run("address_of", |table| Ok(profile_address(table, profile_id)))
     }
 
     async fn everything(&self, profile_id: &ProfileId) -> Result<Option<Value>, StoreError> {

@@ -261,6 +261,11 @@ impl CvRecorded {
 }
 
 pub trait CvStore {
+    /// The address an applicant's profile holds now, to tell them what became of their file.
+    fn applicant_address(
+        &self,
+        profile_id: &ProfileId,
+    ) -> impl std::future::Future<Output = Result<Option<String>, crate::domain::ports::StoreError>> + Send;
     /// Records a CV check on its application, never replacing a later upload's result, nor a
     /// verified file's with a rejected one.
     fn record_cv(

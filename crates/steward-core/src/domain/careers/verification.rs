@@ -8,7 +8,11 @@ use std::future::Future;
 
 use super::{CvCheck, CvOutcome, CvRecorded, CvStore, CvType, CvVerdict, VERDICT_KEPT_SECONDS};
 use crate::domain::ids::ProfileId;
-use crate::domain::ports::{Clock, StoreError};
+use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
+use crate::domain::mail::recipients::{may_mail, MailPurpose};
+use crate::domain::mail::MailKind;
+use crate::domain::ports::{Clock, RateLimiter, StoreError};
+use crate::secret::SecretKey;
 
 /// How many leading bytes are read to recognise a file (enough for the OLE directory of a .doc).
 pub const SNIFF_BYTES: u64 = 64 * 1024;
@@ -235,9 +239,10 @@ pub enum Verified {
 }
 
 /// Checks one uploaded version of a CV and records the result on its application.
-pub async fn verify_upload<F: UploadedCvs, S: CvStore>(
+pub async fn verify_upload<F: UploadedCvs, S: CvStore + OutboxStore + RateLimiter>(
     files: &F,
     store: &S,
+    hash_key: &SecretKey,
     clock: &dyn Clock,
     key: &str,
     version_id: Option<String>,
@@ -294,6 +299,7 @@ pub async fn verify_upload<F: UploadedCvs, S: CvStore>(
     if let Some(verdict) = CvVerdict::of(&check.outcome, &recorded) {
         let until = check.checked_at.epoch_seconds() + VERDICT_KEPT_SECONDS;
         store.keep_verdict(&check.application_id, key, &verdict, until).await?;
+        tell_the_applicant(store, hash_key, &check, &verdict).await?;
     }
     // An application keeps one file, its latest upload's: anything else is deleted, so a grant's
     // few uploads leave one file behind, not a pile kept for months.
@@ -307,6 +313,49 @@ pub async fn verify_upload<F: UploadedCvs, S: CvStore>(
         files.mark_verified(key, version_id.as_deref()).await?;
     }
     Ok(Verified::Checked { rejected, recorded })
+}
+
+/// The applicant hears what became of their file by mail too (the page may be closed): accepted,
+/// or refused and why. A replaced file's verdict changes nothing for them, so it sends nothing.
+/// Each upload's mail is one message however often its notification comes, and an address gets a
+/// few a day: anyone can type it into the careers form.
+async fn tell_the_applicant<S: CvStore + OutboxStore + RateLimiter>(
+    store: &S,
+    hash_key: &SecretKey,
+    check: &CvCheck,
+    verdict: &CvVerdict,
+) -> Result<(), VerifyError> {
+    let (subject, values) = match verdict {
+        CvVerdict::Accepted => {
+            ("Your CV is attached to your application", serde_json::json!({ "accepted": true }))
+        }
+        CvVerdict::Rejected { reason, earlier_kept } => (
+            "We could not accept your CV",
+            serde_json::json!({ "accepted": false, "reason": reason, "earlier_kept": earlier_kept }),
+        ),
+        CvVerdict::Checking | CvVerdict::Replaced => return Ok(()),
+    };
+    let Some(to) = store.applicant_address(&check.profile_id).await? else { return Ok(()) };
+    let upload = check.key.rsplit('/').next().unwrap_or_default();
+    let mut values = values;
+    values["file_name"] = check.file_name.clone().unwrap_or_else(|| "your file".to_owned()).into();
+    values["reference"] = check.application_id.clone().into();
+    let message = OutboxMessage {
+        id: format!("cv-verdict-{upload}"),
+        kind: MailKind::Transactional,
+        to,
+        profile_id: check.profile_id.clone(),
+        subject: subject.to_owned(),
+        template: "cv_verdict".to_owned(),
+        values,
+        topic: None,
+        unsubscribe_url: None,
+    };
+    let now = check.checked_at.epoch_seconds();
+    if may_mail(store, hash_key, MailPurpose::CvVerdict, &message.to, &message.id, now).await? {
+        store.enqueue(&message, now).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

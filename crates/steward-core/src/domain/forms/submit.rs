@@ -256,7 +256,7 @@ where
             );
             if may_mail(
                 store,
-                config,
+                &config.hash_key,
                 MailPurpose::Delivery,
                 &profile.email,
                 &message.id,

@@ -30,7 +30,7 @@ pub async fn may_send_confirmation<S: RateLimiter>(
     purpose: MailPurpose,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    may_mail(store, config, purpose, &message.to, &message.id, now.epoch_seconds()).await
+    may_mail(store, &config.hash_key, purpose, &message.to, &message.id, now.epoch_seconds()).await
 }
 
 /// The token subject of a confirmation link: the topics it confirms, sorted (topic ids are

@@ -99,7 +99,7 @@ macro_rules! template {
     };
 }
 
-const BUILT_IN_TEMPLATES: [(&str, &str, &str); 10] = [
+const BUILT_IN_TEMPLATES: [(&str, &str, &str); 11] = [
     template!("confirm_subscription"),
     template!("campaign"),
     template!("privacy_link"),
@@ -110,6 +110,7 @@ const BUILT_IN_TEMPLATES: [(&str, &str, &str); 10] = [
     template!("erasure_confirmation"),
     template!("payment_receipt"),
     template!("delivery"),
+    template!("cv_verdict"),
 ];
 
 /// The name of a built-in template, as the renderer wants it, if there is one by that name.

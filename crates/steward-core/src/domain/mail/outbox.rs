@@ -244,6 +244,9 @@ fn render(
     if let Some(values) = values.as_object_mut() {
         values.insert("policy_url".into(), from.policy_url.clone().into());
         values.insert("help_url".into(), format!("{}/contact", from.site_url).into());
+        values.insert("site_url".into(), from.site_url.clone().into());
+        // Messages owed by functions that do not know the deployment's name (a CV's verdict).
+        values.entry("organisation").or_insert_with(|| from.name.clone().into());
     }
     let (text, html) = templates.render(template, &values)?;
     let unsubscribe = message

@@ -4,9 +4,9 @@
 //! nothing is sent and the answer does not change, so a flood neither reaches the inbox nor
 //! tells the flooder anything, and the owner is never refused.
 
-use crate::config::Config;
 use crate::domain::fields::address_key;
 use crate::domain::ports::{FixedWindow, RateLimiter, StoreError};
+use crate::secret::SecretKey;
 use crate::time::Timestamp;
 
 /// Why Steward mails an address, as far as its daily limit goes.
@@ -28,13 +28,16 @@ pub enum MailPurpose {
     /// What a form gives by mail (a product's download link): asked for by whoever typed the
     /// address.
     Delivery,
+    /// What became of an uploaded CV, to its applicant: anyone can type an address into the
+    /// careers form, so the address has not necessarily asked.
+    CvVerdict,
     /// The old address told that the profile moved to another, with a way back: its owner has
     /// not asked, but needs to know.
     AddressChanged,
 }
 
 impl MailPurpose {
-    pub const ALL: [MailPurpose; 8] = [
+    pub const ALL: [MailPurpose; 9] = [
         MailPurpose::SignIn,
         MailPurpose::Confirmation,
         MailPurpose::ChosenTopicsConfirmation,
@@ -43,6 +46,7 @@ impl MailPurpose {
         MailPurpose::ExportLink,
         MailPurpose::Delivery,
         MailPurpose::AddressChanged,
+        MailPurpose::CvVerdict,
     ];
 
     /// The rate-limit scope counting it, keyed like the address's other limits.
@@ -56,6 +60,7 @@ impl MailPurpose {
             MailPurpose::ExportLink => "mail-export-link",
             MailPurpose::Delivery => "mail-delivery",
             MailPurpose::AddressChanged => "mail-address-changed",
+            MailPurpose::CvVerdict => "mail-cv-verdict",
         }
     }
 
@@ -68,7 +73,9 @@ impl MailPurpose {
             | MailPurpose::ChosenTopicsConfirmation
             | MailPurpose::Delivery
             // Each follows a change confirmed from the new address, itself once a day.
-            | MailPurpose::AddressChanged => 3,
+            | MailPurpose::AddressChanged
+            // An applicant replacing a refused file hears of each of the first few.
+            | MailPurpose::CvVerdict => 3,
             // Mail the address has not asked for: once a day.
             MailPurpose::Confirmation | MailPurpose::EmailChange | MailPurpose::ExportLink => 1,
         }
@@ -80,7 +87,7 @@ impl MailPurpose {
 /// was lost) counts once.
 pub async fn may_mail<S: RateLimiter>(
     store: &S,
-    config: &Config,
+    hash_key: &SecretKey,
     purpose: MailPurpose,
     address: &str,
     message_id: &str,
@@ -88,9 +95,9 @@ pub async fn may_mail<S: RateLimiter>(
 ) -> Result<bool, StoreError> {
     let day =
         FixedWindow::containing(Timestamp::from_epoch_seconds(now), std::time::Duration::from_secs(86_400));
-    let subject = config.hash_key.pseudonym("rate-email", &address_key(address));
+    let subject = hash_key.pseudonym("rate-email", &address_key(address));
     // A message id can name its person: the counter keeps a keyed hash of it, shortened.
-    let event = config.hash_key.pseudonym("mail-event", message_id);
+    let event = hash_key.pseudonym("mail-event", message_id);
     let event = event.get(..16).unwrap_or(&event);
     let limit = purpose.per_day();
     Ok(store.hit_once(purpose.scope(), &subject, event, limit, day).await? <= limit)

@@ -170,7 +170,8 @@ where
     // Counted for every request, known address or not: the same writes.
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     let message_id = format!("signin-{nonce}");
-    let may_send = may_mail(store, config, MailPurpose::SignIn, email.normalized(), &message_id, now).await?;
+    let may_send =
+        may_mail(store, &config.hash_key, MailPurpose::SignIn, email.normalized(), &message_id, now).await?;
     let known = store.profile_by_email(email).await?;
     let link = |profile_id: &ProfileId| SignInLink {
         profile_id: profile_id.clone(),

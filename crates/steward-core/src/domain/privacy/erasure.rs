@@ -18,7 +18,7 @@ use crate::domain::ports::StoreError;
 pub const PAYMENT_RETENTION_DAYS: i64 = 7 * 365;
 
 /// Rate-limit scopes whose subject is a keyed hash of the person's address.
-pub const EMAIL_RATE_SCOPES: [&str; 12] = [
+pub const EMAIL_RATE_SCOPES: [&str; 13] = [
     "email",
     "email-day",
     "privacy-email",
@@ -32,6 +32,7 @@ pub const EMAIL_RATE_SCOPES: [&str; 12] = [
     "mail-chosen-topics",
     "mail-delivery",
     "mail-address-changed",
+    "mail-cv-verdict",
 ];
 
 /// A table item's keys.

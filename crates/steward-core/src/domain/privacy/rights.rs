@@ -185,7 +185,7 @@ pub async fn send_link<S: RightsStore + OutboxStore + RateLimiter>(
     now: i64,
 ) -> Result<bool, RightsError> {
     let message_id = format!("{}-{nonce}", link.message);
-    if !may_mail(store, config, link.kind.mail_purpose(), link.to, &message_id, now).await? {
+    if !may_mail(store, &config.hash_key, link.kind.mail_purpose(), link.to, &message_id, now).await? {
         tracing::info!(
             kind = link.kind.as_str(),
             "the recipient's mails of this kind today are used up; none sent"
