@@ -105,8 +105,15 @@ const flows = {
     await plain.fill("#message", "Hello");
     await Promise.all([plain.waitForURL(`${SITE}/forms/contact-us`), plain.click("button[type=submit]")]);
     const alert = await text(plain.locator("[role=alert]"));
-    expect(alert.includes("Email"), `the error page names the field: ${alert}`);
+    expect(alert.includes("correct one field"), `the error page says what to do: ${alert}`);
+    const problem = await text(plain.locator("#f-email-error"));
+    expect(problem.startsWith("Email"), `the problem is beside its field, named by its label: ${problem}`);
     await flow.checkA11y(plain, "error-page");
+    // Nothing typed is lost: the page is the form again, and sending it again goes through.
+    expect((await plain.inputValue("#f-name")) === "Zoë", "the typed name is kept");
+    expect((await plain.inputValue("#f-message")) === "Hello", "the typed message is kept");
+    await plain.fill("#f-email", `again-${email}`);
+    await Promise.all([plain.waitForURL(`${SITE}/thanks/contact`), plain.click("button[type=submit]")]);
     return { email };
   },
 

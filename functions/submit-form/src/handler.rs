@@ -16,6 +16,7 @@ use steward_core::domain::ids::IdempotencyKey;
 use steward_core::domain::payments::PaymentCatalogue;
 use steward_core::domain::ports::Clock;
 use steward_core::http::body::{decode_form, BodyError};
+use steward_core::http::form_page::correction_page;
 use steward_core::http::page::Back;
 use steward_core::http::problem::{self, Problem};
 use steward_core::http::{client, cors, respond};
@@ -87,6 +88,17 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
         Ok(input) => input,
         Err(err) => return fail(problem::body_problem(&err), &form.title),
     };
+    // A browser without JavaScript gets a refused form back with what was typed kept in it.
+    let typed = (!json_client).then(|| input.clone());
+    let correct = |problem: Problem| match &typed {
+        Some(typed) if problem.status == 422 => {
+            let problem = problem.with_request_id(request_id.clone());
+            let action = format!("{}/forms/{}", app.config.links.public_api_url, form.id.as_str());
+            let back = back.as_deref().map(|href| Back { href, words: "Go back to the form" });
+            respond::html(422, correction_page(&problem, form, &app.catalogue.topics, typed, &action, back))
+        }
+        _ => fail(problem, &form.title),
+    };
     let idempotency_key = match idempotency_key(request, input.first(SUBMISSION_ID_FIELD)) {
         Ok(key) => key,
         Err(error) => return fail(Problem::validation(vec![error]), &form.title),
@@ -101,7 +113,7 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
     {
         Some((field, id)) => match app.payments.offer(field, id, app.clock.now()) {
             Ok(offer) => Some(offer.item),
-            Err(error) => return fail(Problem::validation(vec![error]), &form.title),
+            Err(error) => return correct(Problem::validation(vec![error])),
         },
         None => None,
     };
@@ -118,7 +130,7 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
             tracing::error!(error = %error_chain(&err), form = form.id.as_str(), "storing the submission failed");
             fail(Problem::from_store(&err), &form.title)
         }
-        Err(refused) => fail(refusal(refused), &form.title),
+        Err(refused) => correct(refusal(refused)),
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use steward_core::adapters::dynamodb::DynamoStore;
-use steward_core::config::Config;
+use steward_core::config::{Config, Origin};
 use steward_core::domain::forms::catalogue::{Catalogue, BUILT_IN};
 use steward_core::domain::payments::PaymentCatalogue;
 use steward_core::domain::ports::{Clock, SystemClock};
@@ -17,8 +17,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let env = steward_core::adapters::secrets::load_env(&aws).await?;
-    let config =
+    let mut config =
         Config::from_env(&env)?.requiring(&[KeyFamily::CvUpload, KeyFamily::Payment, KeyFamily::Consent])?;
+    // A refused form comes back as Steward's own page, which sends it again from the API's origin.
+    config.allowed_origins.push(Origin::parse(&config.links.public_api_url)?);
     let turnstile = steward_core::adapters::turnstile::Turnstile::from_env(&env)?;
     steward_core::http::page::set_identity(&config.links.organisation, &config.policy_url, &config.site_url);
     let catalogue = Catalogue::load(BUILT_IN, &config)?;

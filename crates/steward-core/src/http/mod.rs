@@ -7,6 +7,7 @@
 pub mod body;
 pub mod client;
 pub mod cors;
+pub mod form_page;
 pub mod page;
 pub mod problem;
 pub mod respond;
