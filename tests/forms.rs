@@ -204,9 +204,20 @@ async fn given_invalid_fields_from_a_plain_form_then_a_readable_page_names_each_
         .unwrap()
         .contains("frame-ancestors 'none'"));
     let page = response.text().await.unwrap();
-    for label in ["Name", "Email", "Phone", "Job title", "Company", "Country", "Event"] {
-        assert!(page.contains(&format!("<strong>{label}</strong>")), "page names {label}: {page}");
+    // The form again, each problem beside its field and named by its label, what was typed kept.
+    for (field, label) in [
+        ("name", "Name"),
+        ("email", "Email"),
+        ("phone", "Phone"),
+        ("job_title", "Job title"),
+        ("company", "Company"),
+        ("country", "Country"),
+        ("event", "Event"),
+    ] {
+        assert!(page.contains(&format!(r#"id="f-{field}-error">{label} "#)), "page names {label}: {page}");
     }
+    assert!(page.contains(r#"name="email" type="email" value="not-an-email""#), "{page}");
+    assert!(page.contains(&format!(r#"action="{}/forms/event-registration""#, stack().api)), "{page}");
     assert!(page.contains(r#"href="http://127.0.0.1:3000/events/signup""#), "a way back to the form");
 }
 
