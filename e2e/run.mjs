@@ -211,6 +211,9 @@ const flows = {
   async event_payment(flow) {
     const page = await flow.page();
     await page.goto(`${SITE}/events/signup`);
+    // Before anyone types, the page knows each event's seats: the two-seat workshop says how
+    // many are left (or that it is sold out, and cannot be chosen).
+    await page.waitForFunction(() => /seats? left|sold out/.test(document.querySelector('#event option[value="identity-workshop"]')?.textContent ?? ""));
     await flow.checkA11y(page, "event-signup");
     const email = `event-${randomUUID()}@example.com`;
     await page.selectOption("#event", "wso2con-2027");

@@ -594,3 +594,29 @@ async fn given_a_dispute_then_it_is_recorded_beside_the_payment() {
         .await;
     assert_eq!(s(&payment(&registration).await, "status"), "succeeded");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_an_events_page_then_it_reads_each_events_sale_and_seats_before_anyone_types() {
+    let response = http()
+        .get(stack().url("/payments/events"))
+        .header("origin", stack().site.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        stack().site.as_str(),
+        "the site's pages may read it"
+    );
+    let events: Value = response.json().await.unwrap();
+    let event =
+        |id: &str| events["events"].as_array().unwrap().iter().find(|e| e["id"] == id).cloned().unwrap();
+    let past = event("wso2con-2026");
+    assert_eq!((past["on_sale"].as_bool(), past["sold_out"].as_bool()), (Some(false), Some(false)));
+    let next = event("wso2con-2027");
+    assert_eq!(next["on_sale"], true);
+    assert_eq!(next["price"], "US$499.00");
+    assert_eq!(next["dates"], "14–16 September 2027");
+    assert!(next["seats_left"].as_u64().unwrap() > 0);
+}

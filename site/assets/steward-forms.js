@@ -397,6 +397,39 @@ export function continueFromFragment(anchor, base) {
   if (grant.get("payment_token")) paymentStep(anchor, base, grant.get("payment_token"));
 }
 
+/** An event's form learns, before anyone types, which events are sold out or closed: those
+ *  cannot be chosen, and the page says so (Steward's `GET /payments/events`). The checkout itself
+ *  never sells a seat that is not there; this only spares people typing in vain. */
+async function showAvailability(form) {
+  const select = form.elements.namedItem("event");
+  if (!(select instanceof HTMLSelectElement)) return;
+  let events;
+  try {
+    const response = await fetch(`${api(form)}/payments/events`, { headers: { Accept: "application/json" } });
+    if (!response.ok) return;
+    ({ events } = await response.json());
+  } catch { return; /* unknown: the checkout still says so */ }
+  const byId = new Map(events.map((event) => [event.id, event]));
+  for (const option of select.options) {
+    const event = byId.get(option.value);
+    if (!event) continue;
+    const why = !event.on_sale ? "registration closed" : event.sold_out ? "sold out" : event.seats_left <= 10 ? `${event.seats_left} ${event.seats_left === 1 ? "seat" : "seats"} left` : "";
+    if (why) option.textContent = `${option.textContent} – ${why}`;
+    option.disabled = !event.on_sale || event.sold_out;
+    if (option.disabled && option.selected) select.value = "";
+  }
+  const open = [...select.options].some((option) => option.value && !option.disabled);
+  const closed = [...select.options].some((option) => option.value && option.disabled);
+  if (!closed) return;
+  const note = document.createElement("p");
+  note.className = "status info";
+  note.setAttribute("role", "status");
+  note.textContent = open ? "Events that are sold out or closed cannot be chosen." : "Every event is sold out or closed for now: please check again later.";
+  select.before(note);
+  if (!open) for (const button of form.querySelectorAll("button[type=submit]")) button.disabled = true;
+}
+
 for (const form of document.querySelectorAll("form[data-steward]")) {
   form.addEventListener("submit", submit);
+  showAvailability(form);
 }

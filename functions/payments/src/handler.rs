@@ -4,12 +4,12 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::config::Origin;
 use steward_core::domain::fields::FieldError;
 use steward_core::domain::payments::{
-    start_payment, PaymentCatalogue, PaymentError, PaymentRequest, ProviderError,
+    event_availability, start_payment, PaymentCatalogue, PaymentError, PaymentRequest, ProviderError,
 };
 use steward_core::domain::ports::Clock;
 use steward_core::http::body::decode_form;
@@ -35,7 +35,25 @@ pub struct App {
 }
 
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infallible> {
+    if request.raw_http_path() == "/payments/events" {
+        return Ok(cors::json_endpoint(&app.allowed_origins, &request, "GET, OPTIONS", || events(app)).await);
+    }
     Ok(cors::json_endpoint(&app.allowed_origins, &request, "POST, OPTIONS", || pay(app, &request)).await)
+}
+
+/// `GET /payments/events`: each event as its page shows it before anyone types (on sale, seats
+/// left). Cached briefly: a busy page asks often, and a few seconds' staleness is settled by the
+/// checkout itself, which never sells a seat that is not there.
+async fn events(app: &App) -> Result<Response<Body>, Problem> {
+    let events = event_availability(&app.store, &app.catalogue, app.clock.now()).await.map_err(|err| {
+        tracing::error!(error = %err, "reading seats failed");
+        Problem::from_store(&err)
+    })?;
+    let mut response = respond::json(200, &serde_json::json!({ "events": events }));
+    response
+        .headers_mut()
+        .insert("cache-control", lambda_http::http::HeaderValue::from_static("public, max-age=10"));
+    Ok(response)
 }
 
 async fn pay(app: &App, request: &Request) -> Result<Response<Body>, Problem> {

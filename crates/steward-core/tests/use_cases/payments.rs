@@ -6,8 +6,8 @@ use steward_core::adapters::dynamodb::keys;
 use steward_core::adapters::memory::{Fault, ProviderFault};
 use steward_core::domain::forms::submit::Receipt;
 use steward_core::domain::payments::{
-    receive_event, PaymentError, PaymentKind, PaymentStarted, PaymentStatus, PaymentStore, Received,
-    StripeEvent, StripeEventData, WebhookOutcome, SEAT_HOLD_SECONDS,
+    event_availability, receive_event, EventAvailability, PaymentError, PaymentKind, PaymentStarted,
+    PaymentStatus, PaymentStore, Received, StripeEvent, StripeEventData, WebhookOutcome, SEAT_HOLD_SECONDS,
 };
 use steward_core::domain::ports::Clock as _;
 
@@ -613,4 +613,28 @@ async fn a_paid_seat_gets_one_receipt_saying_what_was_bought_for_how_much_and_wh
     {
         assert!(raw.contains(said), "the receipt says {said}: {raw}");
     }
+}
+
+#[tokio::test]
+async fn an_events_page_learns_before_anyone_types_whether_it_is_on_sale_and_how_many_seats_are_left() {
+    let world = World::new();
+    world.clock.advance(100 * 86_400); // April 2026: WSO2Con 2026 (10 March) has taken place
+    let shown = |events: Vec<EventAvailability>, id: &str| {
+        events.into_iter().find(|event| event.id == id).expect("every event of the catalogue is listed")
+    };
+    let events = event_availability(&world.store, &world.payments, world.now()).await.unwrap();
+    let workshop = shown(events.clone(), WORKSHOP);
+    assert_eq!((workshop.on_sale, workshop.seats_left, workshop.sold_out), (true, 2, false));
+    assert_eq!(workshop.price, "£150.00");
+    assert_eq!(workshop.dates, "10 November 2027");
+    let past = shown(events, "wso2con-2026");
+    assert!(!past.on_sale && !past.sold_out, "a past event is not on sale, whatever its seats");
+
+    for who in ["ana", "ben"] {
+        let registration = register(&world, who).await;
+        checkout(&world, &registration).await.unwrap();
+    }
+    let events = event_availability(&world.store, &world.payments, world.now()).await.unwrap();
+    let workshop = shown(events, WORKSHOP);
+    assert_eq!((workshop.seats_left, workshop.sold_out), (0, true), "held seats are taken until they lapse");
 }

@@ -74,6 +74,13 @@ impl PaymentStore for DynamoStore {
         }
     }
 
+    async fn seats_taken(&self, event: &str) -> Result<u32, StoreError> {
+        let taken = self.get(keys::seats(event)).await?.and_then(|seats| {
+            seats.get("taken").and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<u32>().ok())
+        });
+        Ok(taken.unwrap_or(0))
+    }
+
     async fn hold_seat(
         &self,
         event: &str,

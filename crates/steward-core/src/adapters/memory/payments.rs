@@ -47,6 +47,13 @@ impl PaymentStore for MemoryStore {
         })
     }
 
+    async fn seats_taken(&self, event: &str) -> Result<u32, StoreError> {
+        self.run("seats_taken", |table| {
+            let taken = table.get(&keys::seats(event)).and_then(|seats| number(seats, "taken")).unwrap_or(0);
+            Ok(u32::try_from(taken.max(0)).unwrap_or(u32::MAX))
+        })
+    }
+
     async fn hold_seat(
         &self,
         event: &str,

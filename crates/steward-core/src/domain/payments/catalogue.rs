@@ -85,6 +85,22 @@ pub fn money(minor: i64, currency: &str) -> String {
     }
 }
 
+/// What an event's page says before anyone types: whether it can be bought, and how many seats
+/// are left (seats held by checkouts not yet paid count as taken until they lapse).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EventAvailability {
+    pub id: String,
+    pub title: String,
+    /// Its days in words: `14–16 September 2027`.
+    pub dates: String,
+    /// Its price in words: `US$499.00`.
+    pub price: String,
+    /// Not started yet: sales close as its first day begins.
+    pub on_sale: bool,
+    pub seats_left: u32,
+    pub sold_out: bool,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CloudPlan {

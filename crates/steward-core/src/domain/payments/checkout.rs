@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::catalogue::{PaymentCatalogue, Purchase};
+use super::catalogue::{EventAvailability, PaymentCatalogue, Purchase};
 use super::ports::{IntentRequest, PaymentProvider, PaymentStore, ProviderError, SubscriptionRequest};
 use super::status::{PaymentKind, PaymentRecord, PaymentRef, PaymentStatus, SeatHold};
 use crate::domain::ids::ProfileId;
@@ -293,4 +293,30 @@ async fn create_with_provider<S: PaymentStore, P: PaymentProvider>(
         payment_intent_id: record.payment_intent_id,
         subscription_id: record.subscription_id,
     })
+}
+
+/// Every event of the catalogue as its page shows it before anyone types: on sale or not (a past
+/// event never is), and the seats left now.
+pub async fn event_availability<S: PaymentStore>(
+    store: &S,
+    catalogue: &PaymentCatalogue,
+    now: i64,
+) -> Result<Vec<EventAvailability>, StoreError> {
+    let mut events = Vec::with_capacity(catalogue.events.len());
+    for (id, event) in &catalogue.events {
+        let on_sale = event.on_sale(now);
+        // A past event's seats are nobody's concern: it is not read.
+        let taken = if on_sale { store.seats_taken(id).await? } else { event.capacity };
+        let seats_left = event.capacity.saturating_sub(taken);
+        events.push(EventAvailability {
+            id: id.clone(),
+            title: event.title.clone(),
+            dates: event.dates(),
+            price: super::catalogue::money(event.price, &event.currency),
+            on_sale,
+            seats_left,
+            sold_out: on_sale && seats_left == 0,
+        });
+    }
+    Ok(events)
 }

@@ -10,9 +10,11 @@ mod ports;
 mod status;
 mod webhook;
 
-pub use catalogue::{money, CloudPlan, EventDay, Offer, PaidEvent, PaymentCatalogue, Purchase, BUILT_IN};
+pub use catalogue::{
+    money, CloudPlan, EventAvailability, EventDay, Offer, PaidEvent, PaymentCatalogue, Purchase, BUILT_IN,
+};
 pub use checkout::{
-    start_payment, PaymentError, PaymentRequest, PaymentStarted, PAYMENT_STARTS_PER_IP,
+    event_availability, start_payment, PaymentError, PaymentRequest, PaymentStarted, PAYMENT_STARTS_PER_IP,
     PAYMENT_STARTS_PER_PERSON, SEAT_HOLD_MAX_SECONDS, SEAT_HOLD_SECONDS,
 };
 pub use ports::{Created, IntentRequest, PaymentProvider, PaymentStore, ProviderError, SubscriptionRequest};
