@@ -1,7 +1,8 @@
 // Runs one end-to-end flow in Debian's chromium, headless, against a running local stack:
 //   node e2e/run.mjs <flow>
 // Environment: STEWARD_SITE (the stack's site and API origin), STEWARD_ARTIFACTS (where
-// screenshots go), CHROMIUM (the browser; default /usr/bin/chromium), and per flow STEWARD_EMAIL.
+// screenshots go), CHROMIUM (the browser; default /usr/bin/chromium), STEWARD_VIEWPORT (the
+// window, `390x844` a phone by default, `1280x800` a desktop), and per flow STEWARD_EMAIL.
 // Every page a flow visits is checked with axe-core: no serious or critical violation passes.
 // The last line printed is `RESULT <json>`, for the test that started the flow.
 
@@ -15,6 +16,7 @@ const ARTIFACTS = process.env.STEWARD_ARTIFACTS ?? "target/e2e-artifacts";
 const AXE = readFileSync(new URL("./node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
 const CV = new URL("../tests/fixtures/cv/cv.pdf", import.meta.url).pathname;
 const PROGRAM = new URL("../tests/fixtures/cv/program-renamed.pdf", import.meta.url).pathname;
+const [WIDTH, HEIGHT] = (process.env.STEWARD_VIEWPORT ?? "390x844").split("x").map(Number);
 mkdirSync(ARTIFACTS, { recursive: true });
 
 class Flow {
@@ -27,13 +29,13 @@ class Flow {
 
   /** A page in a fresh context; axe is injected past the pages' CSP, which forbids all script. */
   async page({ javaScript = true } = {}) {
-    const context = await this.browser.newContext({ javaScriptEnabled: javaScript, bypassCSP: true, viewport: { width: 390, height: 844 } });
+    const context = await this.browser.newContext({ javaScriptEnabled: javaScript, bypassCSP: true, viewport: { width: WIDTH, height: HEIGHT } });
     return context.newPage();
   }
 
   async shot(page, label) {
     this.shots += 1;
-    const file = join(ARTIFACTS, `${this.name}-${String(this.shots).padStart(2, "0")}-${label}.png`);
+    const file = join(ARTIFACTS, `${this.name}-${WIDTH}-${String(this.shots).padStart(2, "0")}-${label}.png`);
     await page.screenshot({ path: file, fullPage: true });
   }
 
@@ -117,6 +119,33 @@ const flows = {
     return { email };
   },
 
+  /** Without JavaScript, the paid event and careers pages say before anyone types that the next
+   *  step needs it, the forms still post, and the thank-you pages say plainly what is left to do. */
+  async next_steps_without_javascript(flow) {
+    const page = await flow.page({ javaScript: false });
+    const email = `nojs-steps-${randomUUID()}@example.com`;
+    await page.goto(`${SITE}/events/signup`);
+    expect(await page.getByText("Paying needs JavaScript").isVisible(), "the event page says it before anyone types");
+    await flow.shot(page, "event-signup-nojs");
+    await page.selectOption("#event", "wso2con-2027");
+    await fillPerson(page, email, { job: true });
+    await page.selectOption("#country", "GB");
+    await page.fill("#state", "GB-LND");
+    await Promise.all([page.waitForURL(/\/thanks\/event/), page.click("button[type=submit]")]);
+    expect(await page.getByText("Turn JavaScript on and reload this page").isVisible(), "the thank-you page says how to pay");
+    await flow.shot(page, "event-thanks-nojs");
+
+    await page.goto(`${SITE}/careers`);
+    expect(await page.getByText("Attaching a CV needs JavaScript").isVisible(), "the careers page says it before anyone types");
+    await page.selectOption("#position", "Rust engineer");
+    await fillPerson(page, email);
+    await page.selectOption("#country", "GB");
+    await Promise.all([page.waitForURL(/\/thanks\/careers/), page.click("button[type=submit]")]);
+    expect(await page.getByText("Your application is kept without a CV").isVisible(), "the thank-you page says what happened and what to do");
+    await flow.shot(page, "careers-thanks-nojs");
+    return { email };
+  },
+
   /** With JavaScript: errors appear beside their fields, tied to them; then it goes through, with no reload. */
   async forms_with_javascript(flow) {
     const page = await flow.page();
@@ -127,6 +156,12 @@ const flows = {
     for (const thanks of ["registration", "download", "contact", "newsletter", "careers", "event", "cloud", "survey"]) {
       await page.goto(`${SITE}/thanks/${thanks}`);
       await flow.checkA11y(page, `thanks-${thanks}`);
+      // Opened by itself, a next-step page has nothing to continue: it says so, and where to start.
+      if (["careers", "event", "cloud"].includes(thanks)) {
+        const next = await text(page.locator("#next"));
+        expect(next.startsWith("Nothing is waiting here"), `/thanks/${thanks} says what is true: ${next}`);
+        expect(await page.locator("#next a").count() === 1, "with a link to its form");
+      }
     }
 
     await page.goto(`${SITE}/contact`);
@@ -238,7 +273,7 @@ const flows = {
     // payment on from its URL fragment.
     const plain = await flow.page();
     await plain.goto(`${SITE}/events/signup`);
-    await plain.selectOption("#event", "identity-workshop");
+    await plain.selectOption("#event", "wso2con-2027");
     await fillPerson(plain, `plain-${email}`, { job: true });
     await plain.selectOption("#country", "GB");
     await plain.fill("#state", "GB-LND");

@@ -5,10 +5,27 @@
 use std::process::Command;
 
 use serde_json::Value;
-use steward_blackbox::{campaign, root, stack};
+use steward_blackbox::{campaign, root, stack, stack_with, use_stack, Stack};
 
-/// Runs one flow of `e2e/run.mjs` and returns what it reported.
+/// Runs one flow of `e2e/run.mjs` in a phone's window and returns what it reported.
 fn flow(name: &str, env: &[(&str, &str)]) -> Value {
+    run_flow(name, env)
+}
+
+/// The same, in a desktop's window.
+fn on_desktop(name: &str) -> Value {
+    run_flow(name, &[("STEWARD_VIEWPORT", "1280x800")])
+}
+
+/// The browser tests' stack: every flow's pages come from one address (the browser's), as many
+/// visitors behind one network would, so its per-address limit is a crowd's, not one person's.
+fn browser_stack() -> &'static Stack {
+    static STACK: std::sync::OnceLock<Stack> = std::sync::OnceLock::new();
+    STACK.get_or_init(|| stack_with(&["RateLimitPerIp=300"]))
+}
+
+fn run_flow(name: &str, env: &[(&str, &str)]) -> Value {
+    use_stack(Some(browser_stack()));
     let artifacts = stack().bin_dir.parent().expect("the target directory").join("e2e-artifacts");
     let output = Command::new("node")
         .arg(root().join("e2e/run.mjs"))
@@ -34,6 +51,21 @@ fn a_plain_form_without_javascript_posts_and_lands_on_the_thank_you_page() {
     let result = flow("contact_without_javascript", &[]);
     let email = result["email"].as_str().unwrap();
     assert!(tokio_runtime().block_on(stack().profile(email)).is_some(), "stored");
+}
+
+#[test]
+fn without_javascript_the_paid_and_careers_forms_say_what_their_next_step_needs_before_and_after() {
+    let result = flow("next_steps_without_javascript", &[]);
+    let email = result["email"].as_str().unwrap();
+    assert!(tokio_runtime().block_on(stack().profile(email)).is_some(), "both were stored");
+}
+
+/// Every journey that works at a phone's width works at a desktop's, and its pages pass axe there.
+#[test]
+fn the_journeys_hold_at_a_desktops_width_too() {
+    for journey in ["forms_with_javascript", "careers_cv_upload", "event_payment", "privacy_center_erasure"] {
+        on_desktop(journey);
+    }
 }
 
 #[test]

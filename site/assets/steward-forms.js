@@ -395,6 +395,14 @@ export function continueFromFragment(anchor, base) {
   }
   if (grant.get("cv_upload_token")) uploadStep(anchor, base, grant.get("cv_upload_token"), null);
   if (grant.get("payment_token")) paymentStep(anchor, base, grant.get("payment_token"));
+  if (!grant.get("cv_upload_token") && !grant.get("payment_token")) {
+    // Opened by itself (a bookmark, a reload after the step was done, a shared link): nothing to
+    // continue, and the page says so rather than offer a step it cannot take.
+    const start = document.createElement("a");
+    start.href = anchor.dataset.start || "/";
+    start.textContent = "start on its form";
+    anchor.replaceChildren("Nothing is waiting here: this page carries on from a form just sent. To begin, ", start, ".");
+  }
 }
 
 /** An event's form learns, before anyone types, which events are sold out or closed: those
@@ -428,6 +436,9 @@ async function showAvailability(form) {
   select.before(note);
   if (!open) for (const button of form.querySelectorAll("button[type=submit]")) button.disabled = true;
 }
+
+// What the page says to a browser without script (the next step needs it) is not for this one.
+for (const note of document.querySelectorAll("[data-without-script]")) note.remove();
 
 for (const form of document.querySelectorAll("form[data-steward]")) {
   form.addEventListener("submit", submit);

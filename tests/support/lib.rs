@@ -67,6 +67,12 @@ pub fn stack() -> &'static Stack {
     STACK.get_or_init(|| start_stack(None, &[]))
 }
 
+/// A stack of the binary's own, with some settings of its own (`KEY=VALUE`): for a binary whose
+/// tests need one throughout, chosen on each test's thread with `use_stack`.
+pub fn stack_with(settings: &[&str]) -> Stack {
+    start_stack(None, &settings.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+}
+
 thread_local! {
     static CHOSEN: std::cell::Cell<Option<&'static Stack>> = const { std::cell::Cell::new(None) };
 }
