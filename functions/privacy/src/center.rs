@@ -462,7 +462,10 @@ fn files(data: &Value) -> String {
         .flatten()
         .filter_map(|submission| submission["cv"].as_object().map(|cv| (submission, cv)))
         .map(|(submission, cv)| {
-            let name = cv.get("file_name").and_then(Value::as_str).unwrap_or("Your CV");
+            let name = cv
+                .get("file_name")
+                .and_then(Value::as_str)
+                .map_or_else(|| "Your CV".to_owned(), steward_core::domain::careers::file_name_for_display);
             let state = match cv.get("status").and_then(Value::as_str) {
                 Some("verified") => "checked and attached to your application".to_owned(),
                 Some("rejected") => format!(
@@ -474,7 +477,7 @@ fn files(data: &Value) -> String {
             let uploaded = cv.get("uploaded_at").map(when).unwrap_or_default();
             format!(
                 "<li><strong>{}</strong>: {}. <span class=\"hint\">Uploaded {}; kept with its application until {}.</span></li>",
-                escape(name),
+                escape(&name),
                 escape(&state),
                 escape(&uploaded),
                 escape(&day(&submission["retained_until"])),
@@ -494,19 +497,21 @@ fn requests(data: &Value) -> String {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|request| {
+        .filter_map(|request| {
             let address = text(request, "address");
             let until = when(&request["retained_until"]);
             match text(request, "request") {
-                "email_change" => format!(
+                "email_change" => Some(format!(
                     "Changing your address to {address}: waiting for you to confirm it from that address, until {until}."
-                ),
-                "email_change_undo" => format!(
+                )),
+                "email_change_undo" => Some(format!(
                     "Your previous address, {address}, can take your profile back until {until}, by the link we sent it."
-                ),
-                _ => format!(
+                )),
+                "export" => Some(format!(
                     "Sending a copy of your data to {address}: waiting for you to confirm it from your own address, until {until}."
-                ),
+                )),
+                // A kind this page does not know yet is in the export, never shown as another.
+                _ => None,
             }
         })
         .map(|line| format!("<li>{}</li>", escape(&line)))

@@ -13,10 +13,10 @@ use steward_core::domain::forms::catalogue::{Catalogue, FormDefinition};
 use steward_core::domain::forms::proof;
 use steward_core::domain::forms::submit::{submit_form, Receipt, SubmitCommand, SubmitError, SubmitOutcome};
 use steward_core::domain::ids::IdempotencyKey;
-use steward_core::domain::payments::PaymentCatalogue;
+use steward_core::domain::payments::{PaymentCatalogue, Purchase};
 use steward_core::domain::ports::Clock;
 use steward_core::http::body::{decode_form, BodyError};
-use steward_core::http::form_page::correction_page;
+use steward_core::http::form_page::{correction_page, Choices};
 use steward_core::http::page::Back;
 use steward_core::http::problem::{self, Problem};
 use steward_core::http::{client, cors, respond};
@@ -95,7 +95,9 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
             let problem = problem.with_request_id(request_id.clone());
             let action = format!("{}/forms/{}", app.config.links.public_api_url, form.id.as_str());
             let back = back.as_deref().map(|href| Back { href, words: "Go back to the form" });
-            respond::html(422, correction_page(&problem, form, &app.catalogue.topics, typed, &action, back))
+            let choices = choices(app, form);
+            let page = correction_page(&problem, form, &app.catalogue.topics, &choices, typed, &action, back);
+            respond::html(422, page)
         }
         _ => fail(problem, &form.title),
     };
@@ -132,6 +134,36 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
         }
         Err(refused) => correct(refusal(refused)),
     }
+}
+
+/// What a refused form's page offers where the site shows a list: what is on sale now (events,
+/// plans) and what the form delivers (products), each in the words the site uses.
+fn choices(app: &App, form: &FormDefinition) -> Choices {
+    let now = app.clock.now();
+    let mut choices = Choices::new();
+    if let Some(field) = form.payment.as_deref() {
+        let on_sale: Vec<(String, String)> = match field {
+            "event" => app
+                .payments
+                .events
+                .iter()
+                .filter(|(_, event)| event.on_sale(now))
+                .map(|(id, event)| (id.clone(), Purchase::Event { id, event }.label()))
+                .collect(),
+            _ => app
+                .payments
+                .plans
+                .iter()
+                .map(|(id, plan)| (id.clone(), Purchase::Plan { id, plan }.label()))
+                .collect(),
+        };
+        choices.insert(field.to_owned(), on_sale);
+    }
+    if let Some(delivery) = &form.delivers {
+        let products = delivery.links.iter().map(|(id, link)| (id.clone(), link.label.clone())).collect();
+        choices.insert(delivery.field.clone(), products);
+    }
+    choices
 }
 
 /// Why a submission was refused, as its answer says it (a store failure is logged first).
@@ -269,7 +301,12 @@ fn idempotency_key(request: &Request, field: Option<&str>) -> Result<Option<Idem
 fn back_link(app: &App, request: &Request) -> Option<String> {
     let referer = request.headers().get("referer")?.to_str().ok()?;
     let origin = steward_core::config::Origin::parse(referer).ok()?;
-    (app.config.is_allowed_origin(origin.as_str()) || origin.as_str() == app.config.site_url)
+    // Never the API's own pages: a refusal sent again from Steward's page would lead back to a
+    // POST-only address.
+    let api = steward_core::config::Origin::parse(&app.config.links.public_api_url).ok();
+    let own_page =
+        api.is_some_and(|api| api.as_str() == origin.as_str()) && origin.as_str() != app.config.site_url;
+    ((app.config.is_allowed_origin(origin.as_str()) || origin.as_str() == app.config.site_url) && !own_page)
         .then(|| referer.to_owned())
 }
 

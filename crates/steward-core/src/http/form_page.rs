@@ -14,15 +14,26 @@ use crate::domain::forms::validation::FormInput;
 /// submission however often it is sent.
 const SUBMISSION_ID_FIELD: &str = "_submission_id";
 
-/// The refused form, to correct and send again to `action` (the API's own `/forms/{form}`).
+/// What a field offers to choose from, as `(value, words)`, where the site shows a list the
+/// catalogue alone cannot name (events and plans on sale, products).
+pub type Choices = BTreeMap<String, Vec<(String, String)>>;
+
+/// The refused form, to correct and send again to `action` (the API's own `/forms/{form}`):
+/// its fields as the site shows them, the topics it offers by their words, and why it asks.
 pub fn correction_page(
     problem: &Problem,
     form: &FormDefinition,
     topics: &BTreeMap<String, String>,
+    choices: &Choices,
     typed: &FormInput,
     action: &str,
     back: Option<Back<'_>>,
 ) -> String {
+    let offered: BTreeMap<String, String> = form
+        .topics
+        .iter()
+        .map(|topic| (topic.clone(), topics.get(topic).cloned().unwrap_or_else(|| label(topic))))
+        .collect();
     let errors = &problem.errors;
     let count = match errors.len() {
         0 => String::new(),
@@ -46,8 +57,14 @@ pub fn correction_page(
     let fields: String = form
         .fields
         .iter()
-        .map(|spec| field(spec.name.as_str(), &spec.kind, spec.required, topics, typed, problem))
+        .map(|spec| {
+            let offers = choices.get(&spec.name);
+            field(spec.name.as_str(), &spec.kind, spec.required, &offered, offers, typed, problem)
+        })
         .collect();
+    // Why the form asks, as its notice says (the consent kept with the submission names it).
+    let why: Vec<String> = form.purposes.iter().map(|purpose| escape(&purpose.description)).collect();
+    let why = format!(r#"<p class="hint">Why we ask: {}</p>"#, why.join(" "));
     let submission_id = typed
         .values
         .get(SUBMISSION_ID_FIELD)
@@ -62,7 +79,7 @@ pub fn correction_page(
         &format!(
             r#"<h1>{title}</h1>
 <div role="alert" class="alert">{detail}<p>{count}</p>{elsewhere}</div>
-<form method="post" action="{action}" novalidate>{submission_id}{fields}<button type="submit">Send again</button></form>
+<form method="post" action="{action}" novalidate>{submission_id}{fields}{why}<button type="submit">Send again</button></form>
 {back}"#,
             title = escape(&form.title),
             action = escape(action),
@@ -76,6 +93,7 @@ fn field(
     kind: &FieldKind,
     required: bool,
     topics: &BTreeMap<String, String>,
+    offers: Option<&Vec<(String, String)>>,
     typed: &FormInput,
     problem: &Problem,
 ) -> String {
@@ -99,6 +117,21 @@ fn field(
         .unwrap_or_default();
     let optional = if required { "" } else { r#" <span class="hint">(optional)</span>"# };
     let title = format!("{}{optional}", escape(&label(name)));
+    let select = |options: Vec<(String, String)>| {
+        let choices: String = std::iter::once((String::new(), "Choose…".to_owned()))
+            .chain(options)
+            .map(|(value, words)| {
+                let selected = if value == first { " selected" } else { "" };
+                format!(r#"<option value="{}"{selected}>{}</option>"#, escape(&value), escape(&words))
+            })
+            .collect();
+        format!(
+            r#"<label for="{id}">{title}</label><select id="{id}" name="{name}"{described}>{choices}</select>{message}"#
+        )
+    };
+    if let Some(offers) = offers {
+        return select(offers.clone());
+    }
     match kind {
         FieldKind::Interests => {
             let boxes: String = topics
@@ -114,20 +147,9 @@ fn field(
                 .collect();
             format!(r#"<fieldset{described}><legend>{title}</legend>{boxes}</fieldset>{message}"#)
         }
-        FieldKind::Choice { options } => {
-            let choices: String = std::iter::once(String::new())
-                .chain(options.iter().cloned())
-                .map(|option| {
-                    let selected = if option == first { " selected" } else { "" };
-                    let words = if option.is_empty() { "Choose…".to_owned() } else { option.clone() };
-                    format!(r#"<option value="{}"{selected}>{}</option>"#, escape(&option), escape(&words))
-                })
-                .collect();
-            format!(
-                r#"<label for="{id}">{title}</label><select id="{id}" name="{name}"{described}>{choices}</select>{message}"#
-            )
-        }
-        FieldKind::Message | FieldKind::Text { .. } => format!(
+        FieldKind::Choice { options } => select(options.iter().map(|o| (o.clone(), o.clone())).collect()),
+        // A long answer gets room; a short one (a position, an event's id) a line.
+        FieldKind::Message | FieldKind::Text { max_len: 201.. } => format!(
             r#"<label for="{id}">{title}</label><textarea id="{id}" name="{name}"{described}>{}</textarea>{message}"#,
             escape(first)
         ),
@@ -141,9 +163,9 @@ fn field(
                 FieldKind::Country => ("text", "country"),
                 _ => ("text", "off"),
             };
-            let hint = match kind {
-                _ if name == "country" => r#" <span class="hint">two-letter code, such as GB</span>"#,
-                _ if name == "state" => r#" <span class="hint">code, such as US-CA</span>"#,
+            let hint = match name {
+                "country" => r#" <span class="hint">two-letter code, such as GB</span>"#,
+                "state" => r#" <span class="hint">code, such as US-CA</span>"#,
                 _ => "",
             };
             format!(
@@ -173,7 +195,15 @@ mod tests {
             FieldError::new("email", "invalid_email", "is not an email address"),
             FieldError::new("interests", "required", "is required"),
         ]);
-        let page = correction_page(&problem, form, &catalogue.topics, &typed, "/forms/newsletter", None);
+        let page = correction_page(
+            &problem,
+            form,
+            &catalogue.topics,
+            &Choices::new(),
+            &typed,
+            "/forms/newsletter",
+            None,
+        );
         assert!(page.contains(r#"action="/forms/newsletter""#));
         assert!(page.contains(r#"value="zoë@&lt;example""#), "the typed address, escaped");
         assert!(page.contains(r#"value="Zoë &quot;Z&quot; Ñúñez""#), "the typed name");
@@ -187,5 +217,36 @@ mod tests {
         assert!(page.contains("Identity and access management"), "topics by their words");
         assert!(page.contains("Please correct the 2 fields below"));
         assert!(!page.contains("<script"));
+    }
+
+    #[test]
+    fn a_refused_form_offers_only_its_own_topics_and_names_what_it_sells() {
+        let config = crate::config::test_config();
+        let catalogue = Catalogue::load(BUILT_IN, &config).unwrap();
+        let form = catalogue.form("event-registration").unwrap();
+        let mut typed = FormInput::default();
+        typed.push("event", "wso2con-2027".into());
+        typed.push("interests", "events".into());
+        let choices: Choices = [(
+            "event".to_owned(),
+            vec![("wso2con-2027".to_owned(), "WSO2Con 2027, 14–16 September 2027 (US$499.00)".to_owned())],
+        )]
+        .into();
+        let problem = Problem::validation(vec![FieldError::new("email", "required", "is required")]);
+        let page = correction_page(
+            &problem,
+            form,
+            &catalogue.topics,
+            &choices,
+            &typed,
+            "/forms/event-registration",
+            None,
+        );
+        assert!(page.contains(
+            r#"<option value="wso2con-2027" selected>WSO2Con 2027, 14–16 September 2027 (US$499.00)</option>"#
+        ));
+        assert!(page.contains(r#"name="interests" value="events" checked"#));
+        assert!(!page.contains(r#"value="careers""#), "a topic the form does not offer is not offered");
+        assert!(page.contains("Why we ask:"), "the form's notice");
     }
 }

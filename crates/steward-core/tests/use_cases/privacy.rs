@@ -984,3 +984,96 @@ async fn the_old_address_is_told_of_an_email_change_and_can_take_its_address_bac
         Err(RightsError::LinkUsed)
     ));
 }
+
+/// Moves the person's profile to `to`, confirmed from there, as whoever holds a session would;
+/// answers the token of the way back mailed to the address it left.
+async fn move_address(world: &World, person: &Person, to: &str) -> String {
+    world.dispatch().await;
+    let mut input = steward_core::domain::forms::validation::FormInput::default();
+    input.push("email", to.to_owned());
+    correct(&world.store, &world.config, &person.profile_id, &input, world.now()).await.unwrap();
+    let (_, confirm) = token_mailed(world, "email-change-");
+    confirm_email_change(&world.store, &world.config, &confirm, world.now()).await.unwrap();
+    let (_, undo) = token_mailed(world, "email-changed-");
+    undo
+}
+
+#[tokio::test]
+async fn whoever_changed_the_address_cannot_move_the_profile_away_again_once_its_owner_takes_it_back() {
+    let world = World::new();
+    let person = person(&world).await;
+    let owners_way_back = move_address(&world, &person, "thief-1@example.org").await;
+    let thiefs_way_back = move_address(&world, &person, "thief-2@example.org").await;
+    // A change set going but not confirmed yet, to confirm once the owner is back.
+    world.dispatch().await;
+    let mut input = steward_core::domain::forms::validation::FormInput::default();
+    input.push("email", "thief-3@example.org".to_owned());
+    correct(&world.store, &world.config, &person.profile_id, &input, world.now()).await.unwrap();
+    let (_, pending) = token_mailed(&world, "email-change-");
+
+    undo_email_change(&world.store, &world.config, &owners_way_back, world.now()).await.unwrap();
+    assert!(matches!(
+        undo_email_change(&world.store, &world.config, &thiefs_way_back, world.now()).await,
+        Err(RightsError::LinkUsed)
+    ));
+    assert!(matches!(
+        confirm_email_change(&world.store, &world.config, &pending, world.now()).await,
+        Err(RightsError::LinkUsed)
+    ));
+    assert_eq!(world.store.address_of(&person.profile_id).await.unwrap().as_deref(), Some(ADDRESS));
+}
+
+#[tokio::test]
+async fn an_old_address_taken_by_a_form_meanwhile_keeps_its_way_back_until_it_is_free() {
+    let world = World::new();
+    let person = person(&world).await;
+    let way_back = move_address(&world, &person, "elsewhere@example.org").await;
+    // Someone sends a form with the old address: a profile of its own now holds it.
+    let squatter =
+        world.submit("contact-us", &[("name", "Someone"), ("email", ADDRESS), ("message", "Hi")]).await;
+    assert!(matches!(
+        undo_email_change(&world.store, &world.config, &way_back, world.now()).await,
+        Err(RightsError::EmailTaken)
+    ));
+    // Its owner signs in there and deletes it; the same link then works.
+    erase(&world.store, &world.cvs, None, &squatter.profile_id, ErasureReason::Request, world.now())
+        .await
+        .unwrap();
+    let back = undo_email_change(&world.store, &world.config, &way_back, world.now()).await.unwrap();
+    assert_eq!(back, ADDRESS);
+    assert_eq!(world.store.address_of(&person.profile_id).await.unwrap().as_deref(), Some(ADDRESS));
+}
+
+#[tokio::test]
+async fn a_profile_moved_to_another_address_while_it_is_erased_is_erased_where_it_went() {
+    let world = World::new();
+    let person = person(&world).await;
+    // The address changed between the erasure's plan and its end: the same profile, under the
+    // key of the address it moved to (as a confirmed change or an undo leaves it).
+    let (old_key, mut moved) = world
+        .store
+        .items()
+        .into_iter()
+        .find(|((_, sk), item)| sk == "PROFILE" && item["profile_id"] == person.profile_id.as_str())
+        .unwrap();
+    moved.insert("email".into(), "moved@example.org".into());
+    world.store.put_item(world.store.profile_key_of("moved@example.org"), moved);
+    erase_on_request(&world, &person.profile_id).await.unwrap().expect("erased");
+    assert!(world.store.item(old_key).is_none());
+    assert!(
+        world.store.item(world.store.profile_key_of("moved@example.org")).is_none(),
+        "nothing left where it went"
+    );
+    assert!(mentioning(&world, NAME).is_empty(), "the name is gone everywhere");
+    let left: Vec<String> = world
+        .store
+        .partition(&keys::profile_partition(&person.profile_id))
+        .into_iter()
+        .map(|((_, sk), _)| sk)
+        .collect();
+    assert_eq!(
+        left,
+        [format!("PAYMENT#{}", person.registration.submission_id.as_str())],
+        "only the payment record"
+    );
+}

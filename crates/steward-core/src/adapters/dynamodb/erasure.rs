@@ -11,6 +11,10 @@ use crate::domain::privacy::erasure::{
 use aws_sdk_dynamodb::types::{Delete, DeleteRequest, Put, ReturnValue, TransactWriteItem, WriteRequest};
 
 impl ErasureStore for DynamoStore {
+    async fn profile_held(&self, profile_id: &ProfileId) -> Result<bool, StoreError> {
+        Ok(self.profile(profile_id).await?.is_some())
+    }
+
     async fn erasure_plan(&self, profile_id: &ProfileId) -> Result<Option<ErasurePlan>, StoreError> {
         let Some((profile_key, profile)) = self.profile(profile_id).await? else { return Ok(None) };
         let email = text(&profile, "email").unwrap_or_default();

@@ -251,15 +251,15 @@ impl DynamoStore {
         Ok(self.profile(profile_id).await?.map(|(key, _)| key))
     }
 
-    /// A person's profile item and its key, found by profile id. The index is eventually
-    /// consistent: an entry may still point where the profile was (before an address change) or
-    /// at a profile erased since, so each candidate is read back, consistently, and kept only if
-    /// it is this profile.
     /// The address a profile holds now, from its id.
     pub(super) async fn profile_address(&self, profile_id: &ProfileId) -> Result<Option<String>, StoreError> {
         Ok(self.profile(profile_id).await?.and_then(|(_, profile)| text(&profile, "email")))
     }
 
+    /// A person's profile item and its key, found by profile id. The index is eventually
+    /// consistent: an entry may still point where the profile was (before an address change) or
+    /// at a profile erased since, so each candidate is read back, consistently, and kept only if
+    /// it is this profile.
     pub async fn profile(
         &self,
         profile_id: &ProfileId,

@@ -9,6 +9,10 @@ use crate::domain::privacy::erasure::{
 };
 
 impl ErasureStore for MemoryStore {
+    async fn profile_held(&self, profile_id: &ProfileId) -> Result<bool, StoreError> {
+        self.run("profile_held", |table| Ok(profile_key(table, profile_id).is_some()))
+    }
+
     async fn erasure_plan(&self, profile_id: &ProfileId) -> Result<Option<ErasurePlan>, StoreError> {
         let now = self.clock.now();
         self.run("erasure_plan", |table| {

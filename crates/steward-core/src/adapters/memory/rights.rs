@@ -105,6 +105,16 @@ impl RightsStore for MemoryStore {
         })
     }
 
+    async fn drop_requests(&self, profile_id: &ProfileId, kinds: &[RequestKind]) -> Result<(), StoreError> {
+        self.run("drop_requests", |table| {
+            let partition = keys::profile_partition(profile_id);
+            table.retain(|(pk, sk), _| {
+                *pk != partition || !kinds.iter().any(|kind| sk.starts_with(&format!("{}#", kind.as_str())))
+            });
+            Ok(())
+        })
+    }
+
     async fn find_request(
         &self,
         kind: RequestKind,

@@ -222,6 +222,12 @@ pub fn sanitize_file_name(raw: &str) -> String {
     out
 }
 
+/// A stored file name as people read it again (`Zoë CV.pdf`, not `Zo%C3%AB CV.pdf`), for pages
+/// that escape what they show.
+pub fn file_name_for_display(stored: &str) -> String {
+    percent_encoding::percent_decode_str(stored).decode_utf8_lossy().into_owned()
+}
+
 // --- The port this use case needs ---------------------------------------------------------
 
 /// One stored version of a CV.

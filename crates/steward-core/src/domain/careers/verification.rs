@@ -299,7 +299,11 @@ pub async fn verify_upload<F: UploadedCvs, S: CvStore + OutboxStore + RateLimite
     if let Some(verdict) = CvVerdict::of(&check.outcome, &recorded) {
         let until = check.checked_at.epoch_seconds() + VERDICT_KEPT_SECONDS;
         store.keep_verdict(&check.application_id, key, &verdict, until).await?;
-        tell_the_applicant(store, hash_key, &check, &verdict).await?;
+        // The file's fate comes first: a mail that cannot be owed now is logged, never a reason
+        // to leave a refused file in the bucket or a good one unmarked.
+        if let Err(err) = tell_the_applicant(store, hash_key, &check, &verdict).await {
+            tracing::error!(application_id = check.application_id.as_str(), error = %err, "the applicant could not be told the verdict");
+        }
     }
     // An application keeps one file, its latest upload's: anything else is deleted, so a grant's
     // few uploads leave one file behind, not a pile kept for months.
@@ -337,8 +341,9 @@ async fn tell_the_applicant<S: CvStore + OutboxStore + RateLimiter>(
     };
     let Some(to) = store.applicant_address(&check.profile_id).await? else { return Ok(()) };
     let upload = check.key.rsplit('/').next().unwrap_or_default();
+    // Never the file's name: anyone can apply with another's address, and a name is theirs to
+    // choose, so it would put their words in mail from the company to someone who never asked.
     let mut values = values;
-    values["file_name"] = check.file_name.clone().unwrap_or_else(|| "your file".to_owned()).into();
     values["reference"] = check.application_id.clone().into();
     let message = OutboxMessage {
         id: format!("cv-verdict-{upload}"),

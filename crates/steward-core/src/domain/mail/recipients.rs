@@ -31,13 +31,10 @@ pub enum MailPurpose {
     /// What became of an uploaded CV, to its applicant: anyone can type an address into the
     /// careers form, so the address has not necessarily asked.
     CvVerdict,
-    /// The old address told that the profile moved to another, with a way back: its owner has
-    /// not asked, but needs to know.
-    AddressChanged,
 }
 
 impl MailPurpose {
-    pub const ALL: [MailPurpose; 9] = [
+    pub const ALL: [MailPurpose; 8] = [
         MailPurpose::SignIn,
         MailPurpose::Confirmation,
         MailPurpose::ChosenTopicsConfirmation,
@@ -45,7 +42,6 @@ impl MailPurpose {
         MailPurpose::ExportConfirmation,
         MailPurpose::ExportLink,
         MailPurpose::Delivery,
-        MailPurpose::AddressChanged,
         MailPurpose::CvVerdict,
     ];
 
@@ -59,7 +55,6 @@ impl MailPurpose {
             MailPurpose::ExportConfirmation => "mail-export",
             MailPurpose::ExportLink => "mail-export-link",
             MailPurpose::Delivery => "mail-delivery",
-            MailPurpose::AddressChanged => "mail-address-changed",
             MailPurpose::CvVerdict => "mail-cv-verdict",
         }
     }
@@ -72,8 +67,6 @@ impl MailPurpose {
             MailPurpose::ExportConfirmation
             | MailPurpose::ChosenTopicsConfirmation
             | MailPurpose::Delivery
-            // Each follows a change confirmed from the new address, itself once a day.
-            | MailPurpose::AddressChanged
             // An applicant replacing a refused file hears of each of the first few.
             | MailPurpose::CvVerdict => 3,
             // Mail the address has not asked for: once a day.

@@ -19,11 +19,11 @@ pub trait PaymentStore {
         payment: &PaymentRef,
         at: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// How many of the event's seats are taken now (paid, or held by a checkout).
+    fn seats_taken(&self, event: &str) -> impl Future<Output = Result<u32, StoreError>> + Send;
     /// Takes a seat for the registration unless the event is full; holding twice is harmless.
     /// A capacity of 0 means the one recorded when the event's first seat was taken. A checkout's
     /// hold lapses at `lapses_at` (the retention sweep gives it back); a paid seat's never does.
-    /// How many of the event's seats are taken now (paid, or held by a checkout).
-    fn seats_taken(&self, event: &str) -> impl Future<Output = Result<u32, StoreError>> + Send;
     fn hold_seat(
         &self,
         event: &str,

@@ -285,8 +285,16 @@ async fn tell_the_old_address<S: RightsStore + OutboxStore + RateLimiter>(
     send_link(store, config, &nonce, &request, link, now).await
 }
 
+/// What someone who changed the address may have set going in the person's name, which ends
+/// when the owner takes the address back: further changes (and the ways back they would mail
+/// to addresses of theirs), exports and their download links.
+const ENDED_BY_UNDO: [RequestKind; 4] =
+    [RequestKind::EmailChange, RequestKind::EmailChangeUndo, RequestKind::Export, RequestKind::ExportLink];
+
 /// The old address's owner takes it back: the profile returns to it, whatever address it moved
-/// to since, and every session ends (whoever changed it is signed out). Answers the address.
+/// to since, every session ends (whoever changed it is signed out), and every other pending
+/// request of the profile goes, the ways back of later changes included (otherwise whoever made
+/// them could move the profile away again). Answers the address.
 pub async fn undo_email_change<S>(
     store: &S,
     config: &Config,
@@ -303,13 +311,20 @@ where
     store.end_sessions(&claims.profile_id, None).await?;
     match store.change_email(&claims.profile_id, &email).await? {
         EmailChanged::Changed => {
+            store.drop_requests(&claims.profile_id, &ENDED_BY_UNDO).await?;
             tracing::info!(
                 profile_id = claims.profile_id.as_str(),
-                "email address change undone; sessions ended"
+                "email address change undone; sessions and requests ended"
             );
             Ok(email.as_str().to_owned())
         }
-        EmailChanged::Taken => Err(RightsError::EmailTaken),
+        EmailChanged::Taken => {
+            // Someone's form made a profile of the old address meanwhile. The link stays usable:
+            // its owner can sign in there, delete that, and follow it again.
+            let expires_at = claims.expires_at.unwrap_or(now + UNDO_DAYS * 86_400);
+            store.save_request(RequestKind::EmailChangeUndo, &claims.subject, &request, expires_at).await?;
+            Err(RightsError::EmailTaken)
+        }
         EmailChanged::Used => Err(RightsError::LinkUsed),
     }
 }

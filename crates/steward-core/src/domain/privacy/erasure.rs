@@ -18,7 +18,7 @@ use crate::domain::ports::StoreError;
 pub const PAYMENT_RETENTION_DAYS: i64 = 7 * 365;
 
 /// Rate-limit scopes whose subject is a keyed hash of the person's address.
-pub const EMAIL_RATE_SCOPES: [&str; 13] = [
+pub const EMAIL_RATE_SCOPES: [&str; 12] = [
     "email",
     "email-day",
     "privacy-email",
@@ -31,7 +31,6 @@ pub const EMAIL_RATE_SCOPES: [&str; 13] = [
     "mail-export-link",
     "mail-chosen-topics",
     "mail-delivery",
-    "mail-address-changed",
     "mail-cv-verdict",
 ];
 
@@ -85,6 +84,8 @@ pub struct ErasureReport {
 }
 
 pub trait ErasureStore {
+    /// Whether a profile item with this id is held anywhere (under whichever address it has now).
+    fn profile_held(&self, profile_id: &ProfileId) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn erasure_plan(
         &self,
         profile_id: &ProfileId,
@@ -211,6 +212,13 @@ where
             continue;
         }
         report.items_deleted += 1;
+        // An address change (or its undo) confirmed while this ran moved the profile to another
+        // key after the plan was read: the profile that went was already gone from there, and the
+        // one it became is erased in the next round.
+        if store.profile_held(profile_id).await? {
+            tracing::info!(profile_id = %profile_id, round, "the profile moved during erasure; erasing it where it went");
+            continue;
+        }
         // Submissions commit with their profile update (one transaction that requires the profile),
         // so none can land after the profile went; anything else found in the partition now (a
         // writer that does not check the profile) goes too.

@@ -56,6 +56,14 @@ pub trait RightsStore {
         nonce: &str,
         now: i64,
     ) -> impl Future<Output = Result<Option<PendingRequest>, StoreError>> + Send;
+    /// Drops every pending request of these kinds of a person: what someone else set going in
+    /// their name (an address change, an export, a download link) ends when they take their
+    /// address back.
+    fn drop_requests(
+        &self,
+        profile_id: &ProfileId,
+        kinds: &[RequestKind],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// A pending request, left in place (a download link that works until it expires).
     fn find_request(
         &self,
@@ -77,13 +85,17 @@ pub enum RequestKind {
 }
 
 impl RequestKind {
-    /// The daily limit the mail carrying its link counts against, at its recipient.
-    pub fn mail_purpose(self) -> MailPurpose {
+    /// The daily limit the mail carrying its link counts against, at its recipient. The old
+    /// address's way back counts against none: it is the safety net of a change someone may have
+    /// made without its owner, so no limit may swallow it, and it cannot flood anyone (an address
+    /// is told only when the one profile holding it moves away, each move confirmed from a new
+    /// address, once a day per address).
+    pub fn mail_purpose(self) -> Option<MailPurpose> {
         match self {
-            Self::EmailChange => MailPurpose::EmailChange,
-            Self::EmailChangeUndo => MailPurpose::AddressChanged,
-            Self::Export => MailPurpose::ExportConfirmation,
-            Self::ExportLink => MailPurpose::ExportLink,
+            Self::EmailChange => Some(MailPurpose::EmailChange),
+            Self::EmailChangeUndo => None,
+            Self::Export => Some(MailPurpose::ExportConfirmation),
+            Self::ExportLink => Some(MailPurpose::ExportLink),
         }
     }
 
@@ -185,7 +197,11 @@ pub async fn send_link<S: RightsStore + OutboxStore + RateLimiter>(
     now: i64,
 ) -> Result<bool, RightsError> {
     let message_id = format!("{}-{nonce}", link.message);
-    if !may_mail(store, &config.hash_key, link.kind.mail_purpose(), link.to, &message_id, now).await? {
+    let within_limit = match link.kind.mail_purpose() {
+        Some(purpose) => may_mail(store, &config.hash_key, purpose, link.to, &message_id, now).await?,
+        None => true,
+    };
+    if !within_limit {
         tracing::info!(
             kind = link.kind.as_str(),
             "the recipient's mails of this kind today are used up; none sent"
