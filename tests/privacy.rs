@@ -631,6 +631,9 @@ async fn given_erasure_then_nothing_identifies_the_person_the_payment_is_kept_ba
 struct FailingDeletes(DynamoStore);
 
 impl ErasureStore for FailingDeletes {
+    async fn profile_held(&self, profile_id: &ProfileId) -> Result<bool, StoreError> {
+        self.0.profile_held(profile_id).await
+    }
     async fn erasure_plan(&self, profile_id: &ProfileId) -> Result<Option<ErasurePlan>, StoreError> {
         self.0.erasure_plan(profile_id).await
     }
