@@ -420,10 +420,15 @@ async fn given_objecting_restricted_or_unsubscribed_people_then_the_campaign_ski
     assert!(mail_to(&objecting, &id).await.is_empty());
     assert!(mail_to(&restricted, &id).await.is_empty());
 
-    let page = http().get(stack().url("/_local/mailbox")).send().await.unwrap().text().await.unwrap();
+    let mailbox = stack().url(&format!("/_local/mailbox?to={control}"));
+    let page = http().get(&mailbox).send().await.unwrap().text().await.unwrap();
     assert!(page.contains(&format!("News {id}")), "the dev mailbox lists the message");
     assert!(
         page.contains(&format!(r#"<a href="{}/unsubscribe?token="#, stack().api)),
         "with clickable links"
     );
+    // Fifty a page: the next page of one address's few messages is empty, and leads back.
+    let next = http().get(format!("{mailbox}&page=2")).send().await.unwrap().text().await.unwrap();
+    assert!(next.contains("No mail yet") && !next.contains(&format!("News {id}")), "{next}");
+    assert!(next.contains(">Newer</a>") && !next.contains(">Older</a>"), "{next}");
 }

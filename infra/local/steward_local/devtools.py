@@ -12,9 +12,14 @@ import re
 _PARSED: dict[str, dict] = {}
 
 
-def sent_mail(aws_endpoint: str | None = None, to: str | None = None, limit: int | None = None) -> list[dict]:
-    """What the local SES sent, newest first (only those to an address containing `to`, at most
-    `limit`): read from moto's SES backend in this process, without a state dump."""
+# Messages on one page of the mailbox.
+PAGE_SIZE = 50
+
+
+def sent_mail(aws_endpoint: str | None = None, to: str | None = None, limit: int | None = None, skip: int = 0) -> list[dict]:
+    """What the local SES sent, newest first (only those to an address containing `to`, the
+    first `skip` of them passed over unread, at most `limit`): read from moto's SES backend in
+    this process, without a state dump."""
     import email
     import email.policy
 
@@ -27,6 +32,9 @@ def sent_mail(aws_endpoint: str | None = None, to: str | None = None, limit: int
     messages = []
     for message in reversed(raws):
         if to and not any(to in d for d in message.destinations):
+            continue
+        if skip > 0:
+            skip -= 1
             continue
         parsed = _PARSED.get(message.id)
         if parsed is None:
@@ -47,12 +55,21 @@ def sent_mail(aws_endpoint: str | None = None, to: str | None = None, limit: int
     return messages
 
 
-def mailbox_page(messages: list[dict]) -> bytes:
+def mailbox_page(messages: list[dict], page: int = 1, more: bool = False, to: str | None = None) -> bytes:
+    """One page of the mailbox, with links to the newer and older pages (keeping `?to=`)."""
     import html
+    from urllib.parse import urlencode
+
+    def page_link(number: int, words: str) -> str:
+        query = urlencode({k: v for k, v in (("to", to), ("page", number)) if v and v != 1})
+        return f'<a href="{html.escape("/_local/mailbox" + ("?" + query if query else ""))}">{words}</a>'
 
     def linked(text: str) -> str:
         return re.sub(r"(https?://[^\s<>\"]+)", r'<a href="\1">\1</a>', html.escape(text))
 
+    links = " · ".join(
+        link for link in (page > 1 and page_link(page - 1, "Newer"), more and page_link(page + 1, "Older")) if link
+    )
     items = "".join(
         f"<article><h2>{html.escape(m['subject'])}</h2><p>To: {html.escape(m['to'])}</p><pre>{linked(m['text'])}</pre></article>"
         for m in messages
@@ -60,5 +77,5 @@ def mailbox_page(messages: list[dict]) -> bytes:
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Dev mailbox</title>"
         "<style>body{font:1rem/1.5 system-ui;max-width:50rem;margin:2rem auto;padding:0 1rem}pre{white-space:pre-wrap;background:#f5f5f5;padding:1rem}</style>"
-        f"</head><body><h1>Dev mailbox</h1><p>The newest 200 messages the local SES sent, newest first (<code>?to=</code> an address for its own; <code>mailbox.json</code> for all).</p>{items}</body></html>"
+        f"</head><body><h1>Dev mailbox</h1><p>What the local SES sent, newest first, {PAGE_SIZE} a page (<code>?to=</code> an address for its own; <code>mailbox.json</code> for all).</p>{items}<nav aria-label='Pages'><p>{links}</p></nav></body></html>"
     ).encode()

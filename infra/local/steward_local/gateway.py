@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 import yaml
 
 from .config import ACCOUNT_ID, log
-from .devtools import mailbox_page, sent_mail
+from .devtools import PAGE_SIZE, mailbox_page, sent_mail
 from .runtime import LocalFunction
 
 # API Gateway's payload limit; larger requests never reach a function.
@@ -226,13 +226,17 @@ class Gateway:
                     document = yaml.safe_load(gateway.openapi.read_text())
                     return self._send(200, [("Content-Type", "application/json")], json.dumps(document).encode())
                 if self.command == "GET" and path in ("/_local/mailbox", "/_local/mailbox.json"):
-                    # `?to=` narrows to one address; the page shows the newest 200.
+                    # `?to=` narrows to one address; the page shows 50 at a time (`?page=`), and
+                    # parses only those.
                     query = dict(parse_qsl(urlsplit(self.path).query))
-                    limit = None if path.endswith(".json") else 200
-                    messages = sent_mail(gateway.aws_endpoint, to=query.get("to") or None, limit=limit)
+                    to = query.get("to") or None
                     if path.endswith(".json"):
+                        messages = sent_mail(gateway.aws_endpoint, to=to)
                         return self._send(200, [("Content-Type", "application/json")], json.dumps(messages).encode())
-                    return self._send(200, [("Content-Type", "text/html; charset=utf-8")], mailbox_page(messages))
+                    page = int(query["page"]) if query.get("page", "").isdigit() and int(query["page"]) > 0 else 1
+                    messages = sent_mail(gateway.aws_endpoint, to=to, limit=PAGE_SIZE + 1, skip=(page - 1) * PAGE_SIZE)
+                    body = mailbox_page(messages[:PAGE_SIZE], page, len(messages) > PAGE_SIZE, to)
+                    return self._send(200, [("Content-Type", "text/html; charset=utf-8")], body)
                 if path.startswith("/_local/functions") and gateway.bench_functions is not None:
                     return self._bench(path, body)
                 if self.command == "POST" and path == "/_local/turnstile/siteverify":
