@@ -400,3 +400,20 @@ fn given_the_reference_site_then_its_paid_forms_offer_what_the_catalogue_sells_i
         assert_eq!(offered.len(), on_sale, "{page} offers everything on sale: {offered:?}");
     }
 }
+
+/// The public read of what is on sale shares the payments function with the checkout: the
+/// gateway throttles it well below the function's reserved concurrency allows.
+#[test]
+fn given_the_event_availability_route_then_the_gateway_throttles_it_apart_from_the_checkout() {
+    let template = template();
+    let settings = template.split("\n      RouteSettings:").nth(1).expect("route settings on the HTTP API");
+    let route =
+        settings.split("\"GET /payments/events\":").nth(1).expect("the availability route is throttled");
+    let limit = |name: &str| -> u32 {
+        route
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} set"))
+    };
+    assert!(limit("ThrottlingRateLimit:") <= 10 && limit("ThrottlingBurstLimit:") <= 20);
+}
