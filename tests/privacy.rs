@@ -1142,3 +1142,35 @@ async fn given_a_privacy_center_page_that_fails_then_it_leads_somewhere_that_wor
         assert!(!html.contains(&format!(r#"href="{path}""#)), "{path} does not link to itself: {html}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_an_address_change_under_way_then_the_person_calls_it_off_and_its_link_opens_nothing() {
+    let email = known_person().await;
+    let session = session_for(&email).await;
+    let next = unique_email("next");
+    assert_eq!(patch(&session, json!({"email": next})).await.status(), StatusCode::OK);
+    let pending = me(&session).await["pending_requests"].clone();
+    let change = pending.as_array().unwrap().iter().find(|r| r["request"] == "email_change").expect("listed");
+    assert_eq!(change["address"], next.as_str());
+    let id = change["request_id"].as_str().unwrap();
+    let cancel = |id: String| {
+        http()
+            .post(stack().url("/me/requests/cancel"))
+            .bearer_auth(&session)
+            .json(&json!({"request": "email_change", "id": id}))
+            .send()
+    };
+    assert_eq!(cancel(id.to_owned()).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(cancel(id.to_owned()).await.unwrap().status(), StatusCode::NOT_FOUND, "once");
+    let mail = wait_for_mail(&next, "Confirm your new address").await;
+    let token = link(&mail.text, "/privacy/email/confirm?token=").split("token=").nth(1).unwrap().to_owned();
+    let confirm = http()
+        .post(stack().url("/privacy/email/confirm"))
+        .header("accept", "application/json")
+        .form(&[("token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirm.status(), StatusCode::FORBIDDEN, "its link opens nothing");
+    assert_eq!(me(&session).await["profile"]["email"], email.as_str());
+}

@@ -73,6 +73,7 @@ fn notice(code: &str) -> &'static str {
         "withdrawn" => "Your consent is withdrawn.",
         "export_link_revoked" => "The link you sent no longer works.",
         "submission_deleted" => "The submission is deleted.",
+        "request_cancelled" => "The request is cancelled: nothing more comes of it.",
         _ => "Done.",
     }
 }
@@ -500,21 +501,33 @@ fn requests(data: &Value) -> String {
         .filter_map(|request| {
             let address = text(request, "address");
             let until = when(&request["retained_until"]);
-            match text(request, "request") {
-                "email_change" => Some(format!(
+            let kind = text(request, "request");
+            let line = match kind {
+                "email_change" => format!(
                     "Changing your address to {address}: waiting for you to confirm it from that address, until {until}."
-                )),
-                "email_change_undo" => Some(format!(
+                ),
+                "email_change_undo" => format!(
                     "Your previous address, {address}, can take your profile back until {until}, by the link we sent it."
-                )),
-                "export" => Some(format!(
+                ),
+                "export" => format!(
                     "Sending a copy of your data to {address}: waiting for you to confirm it from your own address, until {until}."
-                )),
+                ),
                 // A kind this page does not know yet is in the export, never shown as another.
-                _ => None,
-            }
+                _ => return None,
+            };
+            // Anything set going in the person's name can be called off here, but an old
+            // address's way back: it guards against whoever holds a session.
+            let cancel = if kind == "email_change_undo" {
+                String::new()
+            } else {
+                format!(
+                    r#" <form method="post" action="/me/requests/cancel" class="inline"><input type="hidden" name="request" value="{}"><input type="hidden" name="id" value="{}"><button type="submit" class="secondary">Cancel it</button></form>"#,
+                    escape(kind),
+                    escape(text(request, "request_id")),
+                )
+            };
+            Some(format!("<li>{}{cancel}</li>", escape(&line)))
         })
-        .map(|line| format!("<li>{}</li>", escape(&line)))
         .collect();
     items.extend(data["export_links"].as_array().into_iter().flatten().map(|link| {
         format!(
@@ -715,7 +728,10 @@ mod tests {
                           "started_at": "2026-12-07T02:33:14.758Z", "retained_until": "2033-12-05T02:33:14Z"},
                          {"amount": 2900, "currency": "usd", "item": "cloud-starter", "kind": "plan", "status": "active"}],
             "billing": [{"stripe_customer_id": "cus_bd592a12ba2c122570211c13"}],
-            "pending_requests": [{"request": "email_change", "address": "new@example.org", "retained_until": "2026-12-08T02:33:14Z"}],
+            "pending_requests": [
+                {"request": "email_change", "request_id": "n1", "address": "new@example.org", "retained_until": "2026-12-08T02:33:14Z"},
+                {"request": "email_change_undo", "request_id": "n2", "address": "old@example.org", "retained_until": "2026-12-14T02:33:14Z"},
+            ],
             "export_links": [],
             "profile_history": [{"at": "2026-12-07T04:00:00Z", "change": "corrected full_name, phone"}],
             "mail_preference_history": [],
@@ -800,6 +816,7 @@ mod tests {
             r#"action="/me/withdraw""#,
             r#"action="/me/sign-out""#,
             r#"action="/me/submissions/delete""#,
+            r#"action="/me/requests/cancel""#,
         ] {
             assert!(page.contains(action), "{action}");
         }
@@ -810,6 +827,13 @@ mod tests {
         assert!(!page.contains(r#"name="purpose" value="contest""#), "withdrawn already");
         assert!(!page.contains(r#"name="purpose" value="event-registration""#), "not a consent");
         assert!(page.contains("mailto:dpo@wso2.com"));
+        assert!(
+            page.contains(r#"name="request" value="email_change"><input type="hidden" name="id" value="n1""#)
+        );
+        assert!(
+            !page.contains(r#"value="email_change_undo""#),
+            "an old address's way back cannot be cancelled here"
+        );
     }
 
     #[test]

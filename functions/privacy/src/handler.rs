@@ -142,6 +142,7 @@ async fn route(app: &App, request: &Request, json_client: bool) -> Result<Respon
             | "/me/consents"
             | "/me/export"
             | "/me/export/revoke"
+            | "/me/requests/cancel"
             | "/me/submissions/delete"
             | "/me/restrict"
             | "/me/object"

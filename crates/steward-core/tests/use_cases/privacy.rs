@@ -23,7 +23,7 @@ use steward_core::domain::privacy::export::{
 };
 use steward_core::domain::privacy::limits::withdraw;
 use steward_core::domain::privacy::retention::sweep;
-use steward_core::domain::privacy::rights::RightsError;
+use steward_core::domain::privacy::rights::{cancel_request, RightsError};
 
 use crate::support::{email, World};
 
@@ -1076,4 +1076,50 @@ async fn a_profile_moved_to_another_address_while_it_is_erased_is_erased_where_i
         [format!("PAYMENT#{}", person.registration.submission_id.as_str())],
         "only the payment record"
     );
+}
+
+#[tokio::test]
+async fn a_person_calls_off_a_change_or_export_under_way_but_never_an_old_addresss_way_back() {
+    let world = World::new();
+    let person = person(&world).await; // asked for an export to lawyer@example.org
+    let way_back = move_address(&world, &person, "moved@example.org").await;
+    world.dispatch().await;
+    let mut input = steward_core::domain::forms::validation::FormInput::default();
+    input.push("email", "next@example.org".to_owned());
+    correct(&world.store, &world.config, &person.profile_id, &input, world.now()).await.unwrap();
+    let (_, change) = token_mailed(&world, "email-change-");
+
+    let everything = world.store.everything(&person.profile_id).await.unwrap().unwrap();
+    let pending = everything["pending_requests"].as_array().unwrap().clone();
+    let id_of = |kind: &str| {
+        pending
+            .iter()
+            .find(|r| r["request"] == kind)
+            .and_then(|r| r["request_id"].as_str())
+            .unwrap()
+            .to_owned()
+    };
+    for kind in ["email_change", "export"] {
+        cancel_request(&world.store, &person.profile_id, kind, &id_of(kind), world.now()).await.unwrap();
+        assert!(matches!(
+            cancel_request(&world.store, &person.profile_id, kind, &id_of(kind), world.now()).await,
+            Err(RightsError::NotFound)
+        ));
+    }
+    assert!(matches!(
+        confirm_email_change(&world.store, &world.config, &change, world.now()).await,
+        Err(RightsError::LinkUsed)
+    ));
+    assert!(matches!(
+        cancel_request(
+            &world.store,
+            &person.profile_id,
+            "email_change_undo",
+            &id_of("email_change_undo"),
+            world.now()
+        )
+        .await,
+        Err(RightsError::Invalid(_))
+    ));
+    undo_email_change(&world.store, &world.config, &way_back, world.now()).await.unwrap();
 }

@@ -266,13 +266,22 @@ impl PrivacyStore for DynamoStore {
             profile_json["retained_until"] =
                 crate::time::Timestamp::from_epoch_millis(until * 1000).map(|t| t.rfc3339()).into();
         }
-        let pending: Vec<_> = RequestKind::PENDING
+        // Each with its kind and id, for the person to see and cancel.
+        let pending: Vec<serde_json::Value> = RequestKind::PENDING
             .into_iter()
             .flat_map(|kind| {
-                of_kind(&format!("{}#", kind.as_str())).into_iter().map(move |mut request| {
-                    request["request"] = kind.shown_as().into();
-                    request
-                })
+                let prefix = format!("{}#", kind.as_str());
+                of_kind(&prefix)
+                    .into_iter()
+                    .zip(items.iter().filter_map(|item| {
+                        item.get(keys::SK)?.as_s().ok()?.strip_prefix(&prefix).map(str::to_owned)
+                    }))
+                    .map(|(mut request, id)| {
+                        request["request"] = kind.shown_as().into();
+                        request["request_id"] = id.into();
+                        request
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect();
         // Live download links of exports sent to someone, each with its id to revoke it.

@@ -173,13 +173,24 @@ impl PrivacyStore for MemoryStore {
             }
             let country = text(profile, "country");
             let controller = controller(country.as_deref());
-            let pending: Vec<_> = RequestKind::PENDING
+            // Each with its kind and id, for the person to see and cancel.
+            let pending: Vec<Value> = RequestKind::PENDING
                 .into_iter()
                 .flat_map(|kind| {
-                    of_kind(&format!("{}#", kind.as_str())).into_iter().map(move |mut request| {
-                        request["request"] = kind.shown_as().into();
-                        request
-                    })
+                    let prefix = format!("{}#", kind.as_str());
+                    items
+                        .iter()
+                        .filter_map(|((_, sk), item)| {
+                            let id = sk.strip_prefix(&prefix)?;
+                            let mut request = item_json(item);
+                            request["request"] = kind.shown_as().into();
+                            request["request_id"] = id.into();
+                            if let Some(until) = number(item, keys::TTL) {
+                                request["retained_until"] = timestamp(until).rfc3339().into();
+                            }
+                            Some(request)
+                        })
+                        .collect::<Vec<_>>()
                 })
                 .collect();
             // Live download links of exports sent to someone, each with its id to revoke it.

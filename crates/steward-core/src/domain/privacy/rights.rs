@@ -242,3 +242,30 @@ pub async fn redeem_link<S: RightsStore>(
         .ok_or(RightsError::LinkUsed)?;
     Ok((claims, request))
 }
+
+/// The person calls off a request under way in their name: an address change not yet confirmed
+/// from the new address, or an export not yet confirmed from their own. Never an old address's
+/// way back: that is the safety net against whoever holds a session, who could otherwise cut it.
+pub async fn cancel_request<S: RightsStore>(
+    store: &S,
+    profile_id: &ProfileId,
+    shown_as: &str,
+    request_id: &str,
+    now: i64,
+) -> Result<(), RightsError> {
+    let kind =
+        [RequestKind::EmailChange, RequestKind::Export].into_iter().find(|kind| kind.shown_as() == shown_as);
+    let well_formed = !request_id.is_empty()
+        && request_id.len() <= 64
+        && request_id.bytes().all(|b| b.is_ascii_alphanumeric());
+    let Some(kind) = kind.filter(|_| well_formed) else {
+        return Err(RightsError::Invalid(vec![FieldError::new(
+            "request",
+            "invalid",
+            "is not a request of yours that can be cancelled",
+        )]));
+    };
+    store.take_request(kind, profile_id, request_id, now).await?.ok_or(RightsError::NotFound)?;
+    tracing::info!(profile_id = %profile_id, kind = kind.as_str(), "pending request cancelled");
+    Ok(())
+}
