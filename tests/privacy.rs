@@ -631,6 +631,9 @@ async fn given_erasure_then_nothing_identifies_the_person_the_payment_is_kept_ba
 struct FailingDeletes(DynamoStore);
 
 impl ErasureStore for FailingDeletes {
+    async fn mark_erasing(&self, profile_id: &ProfileId, profile_key: &ItemKey) -> Result<(), StoreError> {
+        self.0.mark_erasing(profile_id, profile_key).await
+    }
     async fn profile_held(&self, profile_id: &ProfileId) -> Result<bool, StoreError> {
         self.0.profile_held(profile_id).await
     }

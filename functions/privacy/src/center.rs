@@ -517,7 +517,7 @@ fn requests(data: &Value) -> String {
             };
             // Anything set going in the person's name can be called off here, but an old
             // address's way back: it guards against whoever holds a session.
-            let cancel = if kind == "email_change_undo" {
+            let cancel = if request["cancellable"] != true {
                 String::new()
             } else {
                 format!(
@@ -729,8 +729,8 @@ mod tests {
                          {"amount": 2900, "currency": "usd", "item": "cloud-starter", "kind": "plan", "status": "active"}],
             "billing": [{"stripe_customer_id": "cus_bd592a12ba2c122570211c13"}],
             "pending_requests": [
-                {"request": "email_change", "request_id": "n1", "address": "new@example.org", "retained_until": "2026-12-08T02:33:14Z"},
-                {"request": "email_change_undo", "request_id": "n2", "address": "old@example.org", "retained_until": "2026-12-14T02:33:14Z"},
+                {"request": "email_change", "request_id": "n1", "cancellable": true, "address": "new@example.org", "retained_until": "2026-12-08T02:33:14Z"},
+                {"request": "email_change_undo", "request_id": "n2", "cancellable": false, "address": "old@example.org", "retained_until": "2026-12-14T02:33:14Z"},
             ],
             "export_links": [],
             "profile_history": [{"at": "2026-12-07T04:00:00Z", "change": "corrected full_name, phone"}],

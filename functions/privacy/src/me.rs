@@ -14,7 +14,7 @@ use steward_core::domain::privacy::export::{request_export_to, revoke_export_lin
 use steward_core::domain::privacy::limits::LimitStore as _;
 use steward_core::domain::privacy::limits::{withdraw, Limit};
 use steward_core::domain::privacy::receipts::consent_receipts;
-use steward_core::domain::privacy::rights::{cancel_request, RightsError};
+use steward_core::domain::privacy::rights::{cancel_request, RequestKind, RightsError};
 use steward_core::http::problem::Problem;
 use steward_core::http::respond;
 
@@ -79,7 +79,14 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
             Ok(finished(&signed, 200, "submission_deleted", "The submission is deleted."))
         }
         ("POST", "/me/requests/cancel") => {
-            let kind = signed.form.first("request").unwrap_or_default();
+            let Some(kind) = RequestKind::cancellable(signed.form.first("request").unwrap_or_default())
+            else {
+                return Err(Problem::validation(vec![FieldError::new(
+                    "request",
+                    "invalid",
+                    "is not a kind of request that can be cancelled",
+                )]));
+            };
             let id = signed.form.first("id").unwrap_or_default();
             cancel_request(&app.store, profile_id, kind, id, app.clock.now())
                 .await

@@ -40,6 +40,7 @@ pub fn rights_problem(err: RightsError) -> Problem {
     match err {
         RightsError::Invalid(errors) => Problem::validation(errors),
         RightsError::NotFound => Problem::not_found("person"),
+        RightsError::NoSuchRequest => Problem::not_found("request"),
         RightsError::InvalidLink(reason) => invalid_link(reason),
         RightsError::LinkUsed => link_used(),
         RightsError::EmailTaken => {

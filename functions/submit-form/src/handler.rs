@@ -97,7 +97,11 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
             let back = back.as_deref().map(|href| Back { href, words: "Go back to the form" });
             let choices = choices(app, form);
             let page = correction_page(&problem, form, &app.catalogue.topics, &choices, typed, &action, back);
-            respond::html(422, page)
+            // Sent again and stored, it goes on to the site's thank-you page, on another origin.
+            match steward_core::config::Origin::parse(&app.config.site_url) {
+                Ok(site) => respond::html_sending_on_to(422, page, &site),
+                Err(_) => respond::html(422, page),
+            }
         }
         _ => fail(problem, &form.title),
     };
@@ -301,11 +305,11 @@ fn idempotency_key(request: &Request, field: Option<&str>) -> Result<Option<Idem
 fn back_link(app: &App, request: &Request) -> Option<String> {
     let referer = request.headers().get("referer")?.to_str().ok()?;
     let origin = steward_core::config::Origin::parse(referer).ok()?;
-    // Never the API's own pages: a refusal sent again from Steward's page would lead back to a
-    // POST-only address.
-    let api = steward_core::config::Origin::parse(&app.config.links.public_api_url).ok();
-    let own_page =
-        api.is_some_and(|api| api.as_str() == origin.as_str()) && origin.as_str() != app.config.site_url;
+    // Never Steward's own form address: a refusal sent again from Steward's page has it as its
+    // referrer, and it takes POSTs only (the site and the API may share an origin).
+    let path =
+        referer.split_once("://").and_then(|(_, rest)| rest.find('/').map(|at| &rest[at..])).unwrap_or("/");
+    let own_page = path.starts_with("/forms/");
     ((app.config.is_allowed_origin(origin.as_str()) || origin.as_str() == app.config.site_url) && !own_page)
         .then(|| referer.to_owned())
 }

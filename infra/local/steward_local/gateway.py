@@ -233,7 +233,7 @@ class Gateway:
                     if path.endswith(".json"):
                         messages = sent_mail(gateway.aws_endpoint, to=to)
                         return self._send(200, [("Content-Type", "application/json")], json.dumps(messages).encode())
-                    page = int(query["page"]) if query.get("page", "").isdigit() and int(query["page"]) > 0 else 1
+                    page = int(query["page"]) if re.fullmatch(r"[1-9][0-9]{0,5}", query.get("page", "")) else 1
                     messages = sent_mail(gateway.aws_endpoint, to=to, limit=PAGE_SIZE + 1, skip=(page - 1) * PAGE_SIZE)
                     body = mailbox_page(messages[:PAGE_SIZE], page, len(messages) > PAGE_SIZE, to)
                     return self._send(200, [("Content-Type", "text/html; charset=utf-8")], body)

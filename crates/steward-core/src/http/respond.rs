@@ -49,8 +49,19 @@ pub fn problem(problem: &Problem) -> Response<Body> {
 /// An HTML page. Its policy forbids scripts outright, any style but Steward's own stylesheet
 /// (allowed by its hash), framing, and form posts off-site.
 pub fn html(status: u16, page: String) -> Response<Body> {
+    page_with_form_action(status, page, "'self'")
+}
+
+/// An HTML page whose form posts to Steward and may then be sent on to `site` (an origin the
+/// configuration validated): browsers hold the redirect after a form post to `form-action` too,
+/// so a refused form sent again from Steward's page could not reach the site's thank-you page.
+pub fn html_sending_on_to(status: u16, page: String, site: &crate::config::Origin) -> Response<Body> {
+    page_with_form_action(status, page, &format!("'self' {}", site.as_str()))
+}
+
+fn page_with_form_action(status: u16, page: String, form_action: &str) -> Response<Body> {
     let policy = format!(
-        "default-src 'none'; style-src {}; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; style-src {}; img-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'",
         super::page::style_source()
     );
     let mut response = builder(status)
@@ -134,5 +145,13 @@ mod tests {
         assert_eq!(headers["referrer-policy"], "same-origin", "tokens in a page's URL never leave Steward");
         assert_eq!(headers["x-content-type-options"], "nosniff");
         assert!(headers.get("set-cookie").is_none());
+    }
+
+    #[test]
+    fn a_page_that_sends_on_to_the_site_allows_its_form_to_land_there_and_nowhere_else() {
+        let site = crate::config::Origin::parse("https://www.example.com").unwrap();
+        let response = html_sending_on_to(422, "<p>x</p>".into(), &site);
+        let csp = response.headers()["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("form-action 'self' https://www.example.com;"), "{csp}");
     }
 }

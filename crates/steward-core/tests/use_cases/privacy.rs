@@ -23,7 +23,7 @@ use steward_core::domain::privacy::export::{
 };
 use steward_core::domain::privacy::limits::withdraw;
 use steward_core::domain::privacy::retention::sweep;
-use steward_core::domain::privacy::rights::{cancel_request, RightsError};
+use steward_core::domain::privacy::rights::{cancel_request, RequestKind, RightsError};
 
 use crate::support::{email, World};
 
@@ -541,7 +541,7 @@ async fn a_live_export_link_and_its_recipient_are_listed_and_the_person_can_take
     );
     assert!(matches!(
         revoke_export_link(&world.store, &person.profile_id, &link_id, world.now()).await,
-        Err(RightsError::NotFound)
+        Err(RightsError::NoSuchRequest)
     ));
     let everything = world.store.everything(&person.profile_id).await.unwrap().unwrap();
     assert_eq!(everything["export_links"], serde_json::json!([]));
@@ -1099,22 +1099,28 @@ async fn a_person_calls_off_a_change_or_export_under_way_but_never_an_old_addres
             .unwrap()
             .to_owned()
     };
-    for kind in ["email_change", "export"] {
-        cancel_request(&world.store, &person.profile_id, kind, &id_of(kind), world.now()).await.unwrap();
+    for shown in ["email_change", "export"] {
+        let kind = RequestKind::cancellable(shown).expect("cancellable");
+        cancel_request(&world.store, &person.profile_id, kind, &id_of(shown), world.now()).await.unwrap();
         assert!(matches!(
-            cancel_request(&world.store, &person.profile_id, kind, &id_of(kind), world.now()).await,
-            Err(RightsError::NotFound)
+            cancel_request(&world.store, &person.profile_id, kind, &id_of(shown), world.now()).await,
+            Err(RightsError::NoSuchRequest)
         ));
     }
     assert!(matches!(
         confirm_email_change(&world.store, &world.config, &change, world.now()).await,
         Err(RightsError::LinkUsed)
     ));
+    assert_eq!(
+        RequestKind::cancellable("email_change_undo"),
+        None,
+        "an old address's way back is not offered"
+    );
     assert!(matches!(
         cancel_request(
             &world.store,
             &person.profile_id,
-            "email_change_undo",
+            RequestKind::EmailChangeUndo,
             &id_of("email_change_undo"),
             world.now()
         )
@@ -1122,4 +1128,26 @@ async fn a_person_calls_off_a_change_or_export_under_way_but_never_an_old_addres
         Err(RightsError::Invalid(_))
     ));
     undo_email_change(&world.store, &world.config, &way_back, world.now()).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_address_change_confirmed_while_an_erasure_runs_never_moves_the_profile_out_from_under_it() {
+    let world = World::new();
+    let person = person(&world).await;
+    world.dispatch().await;
+    let mut input = steward_core::domain::forms::validation::FormInput::default();
+    input.push("email", "moving@example.org".to_owned());
+    correct(&world.store, &world.config, &person.profile_id, &input, world.now()).await.unwrap();
+    let (_, confirm) = token_mailed(&world, "email-change-");
+    // The erasure has begun (and stopped before the profile went) when the change is confirmed.
+    world.store.fail_operation("forget_profile", Fault::Unavailable);
+    assert!(erase_on_request(&world, &person.profile_id).await.is_err());
+    world.store.heal();
+    assert!(matches!(
+        confirm_email_change(&world.store, &world.config, &confirm, world.now()).await,
+        Err(RightsError::LinkUsed)
+    ));
+    assert!(world.store.item(world.store.profile_key_of("moving@example.org")).is_none(), "not moved");
+    erase_on_request(&world, &person.profile_id).await.unwrap().expect("erased");
+    assert_erased(&world, &person);
 }

@@ -11,6 +11,26 @@ use crate::domain::privacy::erasure::{
 use aws_sdk_dynamodb::types::{Delete, DeleteRequest, Put, ReturnValue, TransactWriteItem, WriteRequest};
 
 impl ErasureStore for DynamoStore {
+    async fn mark_erasing(&self, profile_id: &ProfileId, profile_key: &ItemKey) -> Result<(), StoreError> {
+        let marked = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(profile_key.0.clone(), profile_key.1.clone())))
+            .update_expression("SET erasing_since = if_not_exists(erasing_since, :now)")
+            .condition_expression("profile_id = :pid")
+            .expression_attribute_values(":now", s(self.clock.timestamp().rfc3339()))
+            .expression_attribute_values(":pid", s(profile_id))
+            .send()
+            .await;
+        match marked {
+            Ok(_) => Ok(()),
+            // Gone or moved since the plan was read: this round's forget finds out and says so.
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
     async fn profile_held(&self, profile_id: &ProfileId) -> Result<bool, StoreError> {
         Ok(self.profile(profile_id).await?.is_some())
     }

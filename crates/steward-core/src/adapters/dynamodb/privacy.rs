@@ -5,28 +5,37 @@ use crate::domain::mail::MailKind;
 use crate::domain::privacy::rights::RequestKind;
 
 impl DynamoStore {
-    /// A person's items of one kind (sign-in links, sessions): a handful each.
+    /// A person's items of one kind (sign-in links, sessions, pending requests), every page.
     async fn kept(
         &self,
         partition: &str,
         prefix: &str,
     ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
-        let links = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(partition))
-            .expression_attribute_values(":prefix", s(prefix))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(links.items().to_vec())
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(partition))
+                .expression_attribute_values(":prefix", s(prefix))
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(classify)?;
+            items.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
     }
 
     /// Deletes a person's items of one kind.
-    async fn delete_kept(&self, partition: &str, prefix: &str) -> Result<(), StoreError> {
+    pub(super) async fn delete_kept(&self, partition: &str, prefix: &str) -> Result<(), StoreError> {
         for item in self.kept(partition, prefix).await? {
             if let Some(sk) = item.get(keys::SK).and_then(|v| v.as_s().ok()) {
                 self.client
@@ -231,6 +240,11 @@ impl PrivacyStore for DynamoStore {
     async fn everything(&self, profile_id: &ProfileId) -> Result<Option<serde_json::Value>, StoreError> {
         let Some((_, profile)) = self.profile(profile_id).await? else { return Ok(None) };
         let items = self.partition(&keys::profile_partition(profile_id), None).await?;
+        // When an item goes (its TTL), as RFC 3339.
+        let retained_until = |item: &HashMap<String, AttributeValue>| -> Option<String> {
+            let expires = item.get(keys::TTL)?.as_n().ok()?.parse::<i64>().ok()?;
+            crate::time::Timestamp::from_epoch_millis(expires * 1000).map(|t| t.rfc3339())
+        };
         let of_kind = |prefix: &str| -> Vec<serde_json::Value> {
             items
                 .iter()
@@ -239,12 +253,8 @@ impl PrivacyStore for DynamoStore {
                 })
                 .map(|item| {
                     let mut json = item_json(item);
-                    if let Some(expires) =
-                        item.get(keys::TTL).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok())
-                    {
-                        json["retained_until"] = crate::time::Timestamp::from_epoch_millis(expires * 1000)
-                            .map(|t| t.rfc3339())
-                            .into();
+                    if let Some(until) = retained_until(item) {
+                        json["retained_until"] = until.into();
                     }
                     json
                 })
@@ -271,15 +281,16 @@ impl PrivacyStore for DynamoStore {
             .into_iter()
             .flat_map(|kind| {
                 let prefix = format!("{}#", kind.as_str());
-                of_kind(&prefix)
-                    .into_iter()
-                    .zip(items.iter().filter_map(|item| {
-                        item.get(keys::SK)?.as_s().ok()?.strip_prefix(&prefix).map(str::to_owned)
-                    }))
-                    .map(|(mut request, id)| {
+                items
+                    .iter()
+                    .filter_map(|item| {
+                        let id = item.get(keys::SK)?.as_s().ok()?.strip_prefix(&prefix)?.to_owned();
+                        let mut request = item_json(item);
                         request["request"] = kind.shown_as().into();
                         request["request_id"] = id.into();
-                        request
+                        request["cancellable"] = RequestKind::CANCELLABLE.contains(&kind).into();
+                        request["retained_until"] = retained_until(item).into();
+                        Some(request)
                     })
                     .collect::<Vec<_>>()
             })

@@ -138,36 +138,7 @@ impl RightsStore for DynamoStore {
     async fn drop_requests(&self, profile_id: &ProfileId, kinds: &[RequestKind]) -> Result<(), StoreError> {
         let partition = keys::profile_partition(profile_id);
         for kind in kinds {
-            let mut start = None;
-            loop {
-                let page = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                    .expression_attribute_values(":pk", s(&partition))
-                    .expression_attribute_values(":prefix", s(format!("{}#", kind.as_str())))
-                    .projection_expression("pk, sk")
-                    .set_exclusive_start_key(start)
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                for item in page.items() {
-                    let Some(sk) = item.get(keys::SK).and_then(|v| v.as_s().ok()) else { continue };
-                    self.client
-                        .delete_item()
-                        .table_name(&self.table)
-                        .set_key(Some(key(partition.clone(), sk.clone())))
-                        .send()
-                        .await
-                        .map_err(classify)?;
-                }
-                start = page.last_evaluated_key().cloned();
-                if start.is_none() {
-                    break;
-                }
-            }
+            self.delete_kept(&partition, &format!("{}#", kind.as_str())).await?;
         }
         Ok(())
     }
@@ -344,7 +315,8 @@ impl CorrectionStore for DynamoStore {
             Delete::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(old_key.0, old_key.1)))
-                .condition_expression("profile_id = :pid")
+                // Never out from under an erasure that has begun.
+                .condition_expression("profile_id = :pid AND attribute_not_exists(erasing_since)")
                 .expression_attribute_values(":pid", s(profile_id))
                 .build(),
         )?;

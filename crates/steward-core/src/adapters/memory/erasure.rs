@@ -9,6 +9,18 @@ use crate::domain::privacy::erasure::{
 };
 
 impl ErasureStore for MemoryStore {
+    async fn mark_erasing(&self, profile_id: &ProfileId, profile_key: &ItemKey) -> Result<(), StoreError> {
+        let now = self.now();
+        self.run("mark_erasing", |table| {
+            if let Some(profile) =
+                table.get_mut(profile_key).filter(|p| p["profile_id"] == profile_id.as_str())
+            {
+                profile.insert("erasing_since".into(), now.rfc3339().into());
+            }
+            Ok(())
+        })
+    }
+
     async fn profile_held(&self, profile_id: &ProfileId) -> Result<bool, StoreError> {
         self.run("profile_held", |table| Ok(profile_key(table, profile_id).is_some()))
     }

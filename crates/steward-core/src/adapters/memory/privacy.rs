@@ -185,6 +185,7 @@ impl PrivacyStore for MemoryStore {
                             let mut request = item_json(item);
                             request["request"] = kind.shown_as().into();
                             request["request_id"] = id.into();
+                            request["cancellable"] = RequestKind::CANCELLABLE.contains(&kind).into();
                             if let Some(until) = number(item, keys::TTL) {
                                 request["retained_until"] = timestamp(until).rfc3339().into();
                             }

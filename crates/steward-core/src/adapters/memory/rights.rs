@@ -220,6 +220,10 @@ impl CorrectionStore for MemoryStore {
             if table.contains_key(&new_key) {
                 return Ok(EmailChanged::Taken);
             }
+            // Never out from under an erasure that has begun.
+            if table.get(&old_key).is_some_and(|profile| profile.contains_key("erasing_since")) {
+                return Ok(EmailChanged::Used);
+            }
             let Some(mut profile) = table.remove(&old_key) else { return Ok(EmailChanged::Used) };
             profile.insert("email".into(), new_email.as_str().into());
             profile.insert("updated_at".into(), now.rfc3339().into());

@@ -250,10 +250,16 @@ where
     if fields::address_key(&old) == fields::address_key(email.as_str()) {
         return Ok(());
     }
-    // The change stands whatever happens to its notice; a notice that could not be owed is an
-    // operator's to chase (logged as an error), never a reason to tell the person it failed.
+    // No change stands without its way back: if the old address cannot be told, the profile
+    // returns to it and the link works again, for the person to retry.
     if let Err(err) = tell_the_old_address(store, config, &claims.profile_id, &old, &email, now).await {
-        tracing::error!(profile_id = claims.profile_id.as_str(), error = %err, "the old address could not be told of its change");
+        tracing::error!(profile_id = claims.profile_id.as_str(), error = %err, "the old address could not be told of its change; the change is rolled back");
+        if let Ok(old) = Email::parse("email", &old) {
+            store.change_email(&claims.profile_id, &old).await?;
+        }
+        let expires_at = claims.expires_at.unwrap_or(now + CONFIRM_HOURS * 3600);
+        store.save_request(RequestKind::EmailChange, &claims.subject, &request, expires_at).await?;
+        return Err(err);
     }
     Ok(())
 }
@@ -308,24 +314,30 @@ where
         redeem_link(store, config, RequestKind::EmailChangeUndo, Purpose::EmailChangeUndo, token, now)
             .await?;
     let email = stored_address(&request)?;
-    store.end_sessions(&claims.profile_id, None).await?;
-    match store.change_email(&claims.profile_id, &email).await? {
-        EmailChanged::Changed => {
-            store.drop_requests(&claims.profile_id, &ENDED_BY_UNDO).await?;
+    // What whoever changed it set going ends first, whether or not the address can move back now.
+    let undone = async {
+        store.end_sessions(&claims.profile_id, None).await?;
+        store.drop_requests(&claims.profile_id, &ENDED_BY_UNDO).await?;
+        Ok::<_, RightsError>(store.change_email(&claims.profile_id, &email).await?)
+    }
+    .await;
+    match undone {
+        Ok(EmailChanged::Changed) => {
             tracing::info!(
                 profile_id = claims.profile_id.as_str(),
                 "email address change undone; sessions and requests ended"
             );
             Ok(email.as_str().to_owned())
         }
-        EmailChanged::Taken => {
-            // Someone's form made a profile of the old address meanwhile. The link stays usable:
-            // its owner can sign in there, delete that, and follow it again.
+        Ok(EmailChanged::Used) => Err(RightsError::LinkUsed),
+        // Someone's form made a profile of the old address meanwhile, or the store failed: the
+        // link stays usable. Its owner can sign in at the old address, delete that profile, and
+        // follow the link again.
+        Ok(EmailChanged::Taken) | Err(_) => {
             let expires_at = claims.expires_at.unwrap_or(now + UNDO_DAYS * 86_400);
             store.save_request(RequestKind::EmailChangeUndo, &claims.subject, &request, expires_at).await?;
-            Err(RightsError::EmailTaken)
+            Err(undone.err().unwrap_or(RightsError::EmailTaken))
         }
-        EmailChanged::Used => Err(RightsError::LinkUsed),
     }
 }
 

@@ -84,6 +84,13 @@ pub struct ErasureReport {
 }
 
 pub trait ErasureStore {
+    /// Marks the profile as being erased: from then on its address cannot change (a move would
+    /// take the profile out from under the erasure), until it is gone.
+    fn mark_erasing(
+        &self,
+        profile_id: &ProfileId,
+        profile_key: &ItemKey,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Whether a profile item with this id is held anywhere (under whichever address it has now).
     fn profile_held(&self, profile_id: &ProfileId) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn erasure_plan(
@@ -173,6 +180,7 @@ where
         let Some(plan) = store.erasure_plan(profile_id).await? else {
             return Ok((round > 0).then_some(report));
         };
+        store.mark_erasing(profile_id, &plan.profile_key).await?;
         for application in &plan.applications {
             report.cv_versions_deleted += cvs.delete_application(application).await?;
         }

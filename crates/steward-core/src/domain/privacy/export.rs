@@ -2,8 +2,8 @@
 //! once they confirm from their own.
 
 use super::rights::{
-    limit_mailing_requests, redeem_link, send_link, MailedLink, PendingRequest, RequestKind, RightsError,
-    RightsStore, CONFIRM_HOURS,
+    limit_mailing_requests, redeem_link, send_link, well_formed_id, MailedLink, PendingRequest, RequestKind,
+    RightsError, RightsStore, CONFIRM_HOURS,
 };
 use crate::config::Config;
 use crate::domain::fields::{Email, FieldError};
@@ -239,14 +239,13 @@ pub async fn revoke_export_link<S: RightsStore>(
     link_id: &str,
     now: i64,
 ) -> Result<(), RightsError> {
-    let ok = !link_id.is_empty() && link_id.len() <= 64 && link_id.bytes().all(|b| b.is_ascii_alphanumeric());
-    if !ok {
+    if !well_formed_id(link_id) {
         return Err(RightsError::Invalid(vec![FieldError::new("link", "invalid", "is not a link of yours")]));
     }
     store
         .take_request(RequestKind::ExportLink, profile_id, link_id, now)
         .await?
-        .ok_or(RightsError::NotFound)?;
+        .ok_or(RightsError::NoSuchRequest)?;
     tracing::info!(profile_id = %profile_id, "export link revoked");
     Ok(())
 }

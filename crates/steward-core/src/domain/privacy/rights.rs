@@ -102,6 +102,15 @@ impl RequestKind {
     /// The requests a person has under way, as the privacy center lists them.
     pub const PENDING: [RequestKind; 3] = [Self::EmailChange, Self::EmailChangeUndo, Self::Export];
 
+    /// Those a person may call off. Never an old address's way back: it guards against whoever
+    /// holds a session, who could otherwise cut it.
+    pub const CANCELLABLE: [RequestKind; 2] = [Self::EmailChange, Self::Export];
+
+    /// A kind a person may call off, by its name in the privacy center's data.
+    pub fn cancellable(shown_as: &str) -> Option<Self> {
+        Self::CANCELLABLE.into_iter().find(|kind| kind.shown_as() == shown_as)
+    }
+
     /// Its name in the privacy center's data (`request`).
     pub fn shown_as(self) -> &'static str {
         match self {
@@ -128,6 +137,9 @@ pub enum RightsError {
     Invalid(Vec<FieldError>),
     #[error("no such person")]
     NotFound,
+    /// No such request of this person's under way (done, cancelled or expired).
+    #[error("no such request")]
+    NoSuchRequest,
     #[error("the link is not valid: {0}")]
     InvalidLink(TokenError),
     #[error("the link was used already or has expired")]
@@ -244,28 +256,28 @@ pub async fn redeem_link<S: RightsStore>(
 }
 
 /// The person calls off a request under way in their name: an address change not yet confirmed
-/// from the new address, or an export not yet confirmed from their own. Never an old address's
-/// way back: that is the safety net against whoever holds a session, who could otherwise cut it.
+/// from the new address, or an export not yet confirmed from their own (`RequestKind::CANCELLABLE`).
 pub async fn cancel_request<S: RightsStore>(
     store: &S,
     profile_id: &ProfileId,
-    shown_as: &str,
+    kind: RequestKind,
     request_id: &str,
     now: i64,
 ) -> Result<(), RightsError> {
-    let kind =
-        [RequestKind::EmailChange, RequestKind::Export].into_iter().find(|kind| kind.shown_as() == shown_as);
-    let well_formed = !request_id.is_empty()
-        && request_id.len() <= 64
-        && request_id.bytes().all(|b| b.is_ascii_alphanumeric());
-    let Some(kind) = kind.filter(|_| well_formed) else {
+    if !RequestKind::CANCELLABLE.contains(&kind) || !well_formed_id(request_id) {
         return Err(RightsError::Invalid(vec![FieldError::new(
             "request",
             "invalid",
             "is not a request of yours that can be cancelled",
         )]));
-    };
-    store.take_request(kind, profile_id, request_id, now).await?.ok_or(RightsError::NotFound)?;
+    }
+    store.take_request(kind, profile_id, request_id, now).await?.ok_or(RightsError::NoSuchRequest)?;
     tracing::info!(profile_id = %profile_id, kind = kind.as_str(), "pending request cancelled");
     Ok(())
+}
+
+/// Whether an id a page sends back could be one of a request's nonces (hex or alphanumeric, short):
+/// anything else is refused before the store is asked.
+pub fn well_formed_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
