@@ -402,15 +402,9 @@ async fn given_corrections_then_they_are_validated_like_forms_and_a_new_address_
     let mail = wait_for_mail(&new_email, "Confirm your new address").await;
     let confirm = link(&mail.text, "/privacy/email/confirm?token=");
     let token = confirm.split("token=").nth(1).unwrap();
-    let post = || {
-        http()
-            .post(stack().url("/privacy/email/confirm"))
-            .header("accept", "application/json")
-            .form(&[("token", token)])
-            .send()
-    };
-    assert_eq!(post().await.unwrap().status(), StatusCode::OK);
-    assert_eq!(post().await.unwrap().status(), StatusCode::FORBIDDEN, "single use");
+    let post = || follow_mailed_link("/privacy/email/confirm", token);
+    assert_eq!(post().await.status(), StatusCode::OK);
+    assert_eq!(post().await.status(), StatusCode::FORBIDDEN, "single use");
     let ended = http().get(stack().url("/me")).bearer_auth(&session).send().await.unwrap();
     assert_eq!(
         ended.status(),
@@ -433,13 +427,7 @@ async fn given_corrections_then_they_are_validated_like_forms_and_a_new_address_
     assert_eq!(page.status(), StatusCode::OK, "opening the link changes nothing");
     assert_eq!(me(&session).await["profile"]["email"], new_email);
     let token = undo.split("token=").nth(1).unwrap();
-    let back = http()
-        .post(stack().url("/privacy/email/undo"))
-        .header("accept", "application/json")
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap();
+    let back = follow_mailed_link("/privacy/email/undo", token).await;
     assert_eq!(back.status(), StatusCode::OK);
     let ended = http().get(stack().url("/me")).bearer_auth(&session).send().await.unwrap();
     assert_eq!(ended.status(), StatusCode::UNAUTHORIZED, "whoever changed it is signed out");
@@ -451,14 +439,19 @@ async fn given_corrections_then_they_are_validated_like_forms_and_a_new_address_
     patch(&session, json!({"email": other})).await;
     let mail = wait_for_mail(&other, "Confirm your new address").await;
     let token = link(&mail.text, "/privacy/email/confirm?token=").split("token=").nth(1).unwrap().to_owned();
-    let taken = http()
-        .post(stack().url("/privacy/email/confirm"))
+    let taken = follow_mailed_link("/privacy/email/confirm", &token).await;
+    assert_eq!(taken.status(), StatusCode::CONFLICT);
+}
+
+/// Presses the button of a mailed link's page (a JSON client: the answer's status says it all).
+async fn follow_mailed_link(path: &str, token: &str) -> reqwest::Response {
+    http()
+        .post(stack().url(path))
         .header("accept", "application/json")
-        .form(&[("token", &token)])
+        .form(&[("token", token)])
         .send()
         .await
-        .unwrap();
-    assert_eq!(taken.status(), StatusCode::CONFLICT);
+        .unwrap()
 }
 
 async fn post_me(session: &str, path: &str, body: Value) -> StatusCode {
@@ -1167,13 +1160,7 @@ async fn given_an_address_change_under_way_then_the_person_calls_it_off_and_its_
     assert_eq!(cancel(id.to_owned()).await.unwrap().status(), StatusCode::NOT_FOUND, "once");
     let mail = wait_for_mail(&next, "Confirm your new address").await;
     let token = link(&mail.text, "/privacy/email/confirm?token=").split("token=").nth(1).unwrap().to_owned();
-    let confirm = http()
-        .post(stack().url("/privacy/email/confirm"))
-        .header("accept", "application/json")
-        .form(&[("token", &token)])
-        .send()
-        .await
-        .unwrap();
+    let confirm = follow_mailed_link("/privacy/email/confirm", &token).await;
     assert_eq!(confirm.status(), StatusCode::FORBIDDEN, "its link opens nothing");
     assert_eq!(me(&session).await["profile"]["email"], email.as_str());
 }
