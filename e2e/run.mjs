@@ -28,8 +28,8 @@ class Flow {
   }
 
   /** A page in a fresh context; axe is injected past the pages' CSP, which forbids all script. */
-  async page({ javaScript = true } = {}) {
-    const context = await this.browser.newContext({ javaScriptEnabled: javaScript, bypassCSP: true, viewport: { width: WIDTH, height: HEIGHT } });
+  async page({ javaScript = true, locale = "en-GB" } = {}) {
+    const context = await this.browser.newContext({ javaScriptEnabled: javaScript, bypassCSP: true, locale, viewport: { width: WIDTH, height: HEIGHT } });
     return context.newPage();
   }
 
@@ -325,6 +325,49 @@ const flows = {
     await page.click("button[type=submit]");
     await page.getByText("your subscription is confirmed").waitFor();
     await flow.checkA11y(page, "confirmed");
+    return { email };
+  },
+
+  /** A German visitor: the switch leads to the German site, errors and answers are German (with
+   *  and without script), and the mail and the page its link opens speak German too. */
+  async german_journey(flow) {
+    const page = await flow.page({ locale: "de-DE" });
+    await page.goto(`${SITE}/newsletter`);
+    await Promise.all([page.waitForURL(`${SITE}/de/newsletter`), page.click("a[hreflang=de]")]);
+    expect((await page.getAttribute("html", "lang")) === "de", "the German page says its language");
+    await flow.checkA11y(page, "de-newsletter");
+    await page.click("button[type=submit]");
+    const problem = await text(page.locator(".field-error").first());
+    expect(problem === "E-Mail ist erforderlich", `the problem in German, by the German label: ${problem}`);
+    const email = `deutsch-${randomUUID()}@example.com`;
+    await page.fill("#email", email);
+    await page.check("input[value=events]");
+    await page.click("button[type=submit]");
+    const done = await text(page.locator(".status.ok"));
+    expect(done.startsWith("Fast geschafft"), `the answer in German: ${done}`);
+    const confirm = await mailedLink(email, "Abonnement", "/subscriptions/confirm?token=");
+    await page.goto(confirm);
+    expect((await text(page.locator("h1"))) === "Abonnement bestätigen", "the mail's page in German");
+    await flow.checkA11y(page, "de-confirm-subscription");
+    await page.click("button[type=submit]");
+    await page.getByText("Ihr Abonnement ist bestätigt").waitFor();
+    await flow.checkA11y(page, "de-confirmed");
+
+    // Without script: the refused form comes back as a German form, and goes on to the German
+    // thank-you page.
+    const plain = await flow.page({ javaScript: false, locale: "de-DE" });
+    await plain.goto(`${SITE}/de/contact`);
+    await plain.fill("#name", "Zoë");
+    await plain.fill("#email", "keine-adresse");
+    await plain.fill("#message", "Hallo");
+    await Promise.all([plain.waitForURL(/\/forms\/contact-us/), plain.click("button[type=submit]")]);
+    const alert = await text(plain.locator("[role=alert]"));
+    expect(alert.includes("Bitte korrigieren Sie das Feld"), `the error page in German: ${alert}`);
+    expect((await plain.inputValue("#f-message")) === "Hallo", "what was typed is kept");
+    await flow.shot(plain, "de-error-page");
+    await plain.fill("#f-email", `nojs-${email}`);
+    await Promise.all([plain.waitForURL(`${SITE}/de/thanks/contact`), plain.click("button[type=submit]")]);
+    expect((await text(plain.locator("h1"))) === "Vielen Dank", "the German thank-you page");
     return { email };
   },
 

@@ -63,7 +63,13 @@ fn without_javascript_the_paid_and_careers_forms_say_what_their_next_step_needs_
 /// Every journey that works at a phone's width works at a desktop's, and its pages pass axe there.
 #[test]
 fn the_journeys_hold_at_a_desktops_width_too() {
-    for journey in ["forms_with_javascript", "careers_cv_upload", "event_payment", "privacy_center_erasure"] {
+    for journey in [
+        "forms_with_javascript",
+        "careers_cv_upload",
+        "event_payment",
+        "privacy_center_erasure",
+        "german_journey",
+    ] {
         on_desktop(journey);
     }
 }
@@ -72,6 +78,13 @@ fn the_journeys_hold_at_a_desktops_width_too() {
 fn with_javascript_errors_show_beside_their_fields_and_forms_go_through_without_a_reload() {
     let result = flow("forms_with_javascript", &[]);
     assert!(result["accessibility"].as_array().unwrap().len() >= 6, "every page was checked");
+}
+
+#[test]
+fn a_german_visitor_is_answered_in_german_on_the_site_by_steward_and_by_mail() {
+    let result = flow("german_journey", &[]);
+    let email = result["email"].as_str().unwrap();
+    assert!(tokio_runtime().block_on(stack().profile(email)).is_some(), "stored");
 }
 
 #[test]

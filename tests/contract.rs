@@ -78,6 +78,7 @@ async fn campaign_mail_queued_before_campaigns_had_their_own_queue_still_goes_ou
         profile_id: steward_core::domain::ids::ProfileId::new_random(),
         subject: "Legacy".into(),
         template: "campaign".into(),
+        lang: Default::default(),
         values: serde_json::json!({"paragraphs": ["x"]}),
         topic: Some("cloud".into()),
         unsubscribe_url: None,

@@ -370,6 +370,7 @@ fn given_the_template_then_every_setting_a_function_reads_is_set_and_none_is_a_p
 #[test]
 fn given_the_reference_site_then_its_paid_forms_offer_what_the_catalogue_sells_in_its_words() {
     use steward_core::domain::payments::{PaymentCatalogue, BUILT_IN};
+    use steward_core::i18n::{self, Lang};
     let catalogue = PaymentCatalogue::load(BUILT_IN).unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let options = |page: &str, select: &str| -> Vec<(String, String)> {
@@ -386,18 +387,21 @@ fn given_the_reference_site_then_its_paid_forms_offer_what_the_catalogue_sells_i
             })
             .collect()
     };
-    for (page, field, on_sale) in [
-        ("events/signup.html", "event", catalogue.events.iter().filter(|(_, e)| e.on_sale(now)).count()),
-        ("cloud.html", "plan", catalogue.plans.len()),
-    ] {
-        let offered = options(page, field);
-        for (id, label) in &offered {
-            let offer = catalogue
-                .offer(field, id, now)
-                .unwrap_or_else(|e| panic!("{page} offers {id}: {}", e.message));
-            assert_eq!(label, &offer.label, "{page}: {id} as the catalogue names it");
+    // Each language's pages, in that language's words (`/de/…` is the German site).
+    for (lang, prefix) in [(Lang::En, ""), (Lang::De, "de/")] {
+        for (page, field, on_sale) in [
+            ("events/signup.html", "event", catalogue.events.iter().filter(|(_, e)| e.on_sale(now)).count()),
+            ("cloud.html", "plan", catalogue.plans.len()),
+        ] {
+            let page = format!("{prefix}{page}");
+            let offered = options(&page, field);
+            for (id, label) in &offered {
+                let offer = i18n::within(lang, || catalogue.offer(field, id, now))
+                    .unwrap_or_else(|e| panic!("{page} offers {id}: {}", e.message));
+                assert_eq!(label, &offer.label, "{page}: {id} as the catalogue names it");
+            }
+            assert_eq!(offered.len(), on_sale, "{page} offers everything on sale: {offered:?}");
         }
-        assert_eq!(offered.len(), on_sale, "{page} offers everything on sale: {offered:?}");
     }
 }
 

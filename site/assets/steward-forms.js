@@ -6,6 +6,108 @@
 
 const SUBMISSION_ID = "_submission_id";
 
+// The page's language (`<html lang>`) is the language of every word this file writes and of
+// Steward's answers (sent as `Accept-Language`); the site has each page in each language.
+const LANG = document.documentElement.lang === "de" ? "de" : "en";
+const WORDS = {
+  en: {
+    botCheck: "The check that keeps bots out",
+    correct: (n) => `Please correct ${n === 1 ? "one field" : `${n} fields`}.`,
+    wrong: "Something went wrong.",
+    sending: "Sending…",
+    unreachable: "We could not reach the server. Please try again.",
+    nextFailed: "We received your form, but the next step could not start. Please reload this page's thank-you link from your email, or contact us.",
+    received: "Thank you: we received it.",
+    nowCv: "Now your CV:",
+    nowPayment: "Now the payment:",
+    uploadHeading: "Upload your CV",
+    cvLabel: 'Your CV <span class="hint">PDF, Word or RTF, up to 5 MB</span>',
+    upload: "Upload",
+    uploadProgress: "Upload progress",
+    chooseFile: "Choose a file first.",
+    uploading: "Uploading…",
+    uploadNoStart: "The upload could not start.",
+    uploadFailed: "The upload failed. Please try again.",
+    checking: "Uploaded. Checking your CV…",
+    accepted: "Your CV is checked and attached to your application.",
+    replaced: "This file passed our checks, but a file you sent later is the one attached to your application.",
+    rejected: (reason) => `We could not accept this file: ${reason}.`,
+    earlierKept: " Your application keeps another file you sent.",
+    chooseAnother: " Please choose another file and upload it.",
+    uploadAnother: "Upload another file",
+    unconfirmed: "Your file is uploaded, but we could not confirm that it passed our checks. To be sure your application has a CV, upload it again in a few minutes.",
+    uploadAgain: "Upload again",
+    paymentHeading: "Payment",
+    paymentNoStart: "The payment could not start.",
+    paidCloud: "Payment received. Thank you: your subscription is active. We email you a receipt.",
+    paidEvent: "Payment received. Thank you: your seat is confirmed. We email you a receipt.",
+    localMode: (amount) => `Local test mode: no real card.${amount ? ` Amount: ${amount}.` : ""}`,
+    testCard: 'Test card number <span class="hint">4242 4242 4242 4242 pays; 4000 0000 0000 0002 is declined; 4000 0025 0000 3155 asks the bank to confirm</span>',
+    pay: (amount) => (amount ? `Pay ${amount}` : "Pay"),
+    toBank: "Your bank asks you to confirm this payment: taking you there…",
+    notThrough: "The payment did not go through.",
+    anotherCard: " Please try another card.",
+    processing: "Payment processing. A bank payment can take a few days to clear.",
+    paid: "Payment received. Thank you. We email you a receipt.",
+    bankRefused: "The payment did not go through: your bank did not confirm it, and nothing was charged.",
+    startOnForm: "start on its form",
+    nothingWaiting: ["Nothing is waiting here: this page carries on from a form just sent. To begin, ", "."],
+    closed: "registration closed",
+    soldOut: "sold out",
+    seatsLeft: (n) => `${n} ${n === 1 ? "seat" : "seats"} left`,
+    someClosed: "Events that are sold out or closed cannot be chosen.",
+    allClosed: "Every event is sold out or closed for now: please check again later.",
+  },
+  de: {
+    botCheck: "Die Prüfung gegen Bots",
+    correct: (n) => `Bitte korrigieren Sie ${n === 1 ? "ein Feld" : `${n} Felder`}.`,
+    wrong: "Etwas ist schiefgegangen.",
+    sending: "Wird gesendet…",
+    unreachable: "Wir konnten den Server nicht erreichen. Bitte versuchen Sie es erneut.",
+    nextFailed: "Wir haben Ihr Formular erhalten, aber der nächste Schritt konnte nicht starten. Bitte öffnen Sie den Link zur Dankesseite aus Ihrer E-Mail erneut, oder kontaktieren Sie uns.",
+    received: "Vielen Dank: Wir haben es erhalten.",
+    nowCv: "Jetzt Ihr Lebenslauf:",
+    nowPayment: "Jetzt die Zahlung:",
+    uploadHeading: "Ihren Lebenslauf hochladen",
+    cvLabel: 'Ihr Lebenslauf <span class="hint">PDF, Word oder RTF, bis 5 MB</span>',
+    upload: "Hochladen",
+    uploadProgress: "Fortschritt des Uploads",
+    chooseFile: "Bitte wählen Sie zuerst eine Datei.",
+    uploading: "Wird hochgeladen…",
+    uploadNoStart: "Der Upload konnte nicht starten.",
+    uploadFailed: "Der Upload ist fehlgeschlagen. Bitte versuchen Sie es erneut.",
+    checking: "Hochgeladen. Ihr Lebenslauf wird geprüft…",
+    accepted: "Ihr Lebenslauf ist geprüft und Ihrer Bewerbung beigefügt.",
+    replaced: "Diese Datei hat unsere Prüfung bestanden, aber beigefügt ist eine Datei, die Sie später gesendet haben.",
+    rejected: (reason) => `Wir konnten diese Datei nicht annehmen: ${reason}.`,
+    earlierKept: " Ihre Bewerbung behält eine andere Datei, die Sie gesendet haben.",
+    chooseAnother: " Bitte wählen Sie eine andere Datei und laden Sie sie hoch.",
+    uploadAnother: "Eine andere Datei hochladen",
+    unconfirmed: "Ihre Datei ist hochgeladen, aber wir konnten nicht bestätigen, dass sie unsere Prüfung bestanden hat. Um sicherzugehen, dass Ihre Bewerbung einen Lebenslauf hat, laden Sie ihn in ein paar Minuten erneut hoch.",
+    uploadAgain: "Erneut hochladen",
+    paymentHeading: "Zahlung",
+    paymentNoStart: "Die Zahlung konnte nicht starten.",
+    paidCloud: "Zahlung erhalten. Vielen Dank: Ihr Abonnement ist aktiv. Wir senden Ihnen eine Quittung.",
+    paidEvent: "Zahlung erhalten. Vielen Dank: Ihr Platz ist bestätigt. Wir senden Ihnen eine Quittung.",
+    localMode: (amount) => `Lokaler Testmodus: keine echte Karte.${amount ? ` Betrag: ${amount}.` : ""}`,
+    testCard: 'Testkartennummer <span class="hint">4242 4242 4242 4242 zahlt; 4000 0000 0000 0002 wird abgelehnt; 4000 0025 0000 3155 lässt die Bank bestätigen</span>',
+    pay: (amount) => (amount ? `${amount} bezahlen` : "Bezahlen"),
+    toBank: "Ihre Bank bittet Sie, diese Zahlung zu bestätigen: Sie werden weitergeleitet…",
+    notThrough: "Die Zahlung ist nicht durchgegangen.",
+    anotherCard: " Bitte versuchen Sie eine andere Karte.",
+    processing: "Die Zahlung wird bearbeitet. Eine Bankzahlung kann einige Tage dauern.",
+    paid: "Zahlung erhalten. Vielen Dank. Wir senden Ihnen eine Quittung.",
+    bankRefused: "Die Zahlung ist nicht durchgegangen: Ihre Bank hat sie nicht bestätigt, und es wurde nichts berechnet.",
+    startOnForm: "beginnen Sie mit dem Formular",
+    nothingWaiting: ["Hier wartet nichts: Diese Seite setzt ein gerade gesendetes Formular fort. Um anzufangen, ", "."],
+    closed: "Anmeldung geschlossen",
+    soldOut: "ausgebucht",
+    seatsLeft: (n) => `${n === 1 ? "noch ein Platz" : `noch ${n} Plätze`} frei`,
+    someClosed: "Ausgebuchte oder geschlossene Veranstaltungen können nicht gewählt werden.",
+    allClosed: "Alle Veranstaltungen sind derzeit ausgebucht oder geschlossen: Bitte schauen Sie später wieder vorbei.",
+  },
+}[LANG];
+
 function api(form) {
   return new URL(form.getAttribute("action"), document.baseURI).origin;
 }
@@ -53,10 +155,10 @@ function showErrors(form, problem) {
   }
   // Problems with no field on this form are said in words.
   // The proof of work is no field a person filled in: its problem is said as a sentence.
-  const named = (e) => (e.field === "altcha" ? "The check that keeps bots out" : e.field);
+  const named = (e) => (e.field === "altcha" ? WORDS.botCheck : e.field);
   const elsewhere = (problem.errors || []).filter((e) => !form.elements.namedItem(e.field)).map((e) => `${named(e)} ${e.message}.`);
   const count = (problem.errors || []).length - elsewhere.length;
-  const summary = count ? `Please correct ${count === 1 ? "one field" : `${count} fields`}.` : problem.title || "Something went wrong.";
+  const summary = count ? WORDS.correct(count) : problem.title || WORDS.wrong;
   say(form, [summary, ...elsewhere, problem.detail && !count ? problem.detail : ""].filter(Boolean).join(" "), "error");
   first?.focus();
 }
@@ -86,7 +188,7 @@ async function submit(event) {
   // stricter limits.
   const path = new URL(form.action, document.baseURI).pathname;
   if (path.startsWith("/forms/") || path === "/privacy/link") {
-    say(form, "Sending…", "status");
+    say(form, WORDS.sending, "status");
     const proof = await solveChallenge(api(form)).catch(() => null);
     if (proof) body.set("altcha", proof);
   }
@@ -94,7 +196,7 @@ async function submit(event) {
   try {
     const response = await fetch(form.action, {
       method: "POST",
-      headers: { accept: "application/json", "content-type": "application/x-www-form-urlencoded" },
+      headers: { accept: "application/json", "accept-language": LANG, "content-type": "application/x-www-form-urlencoded" },
       body,
     });
     answer = await response.json().catch(() => ({}));
@@ -104,7 +206,7 @@ async function submit(event) {
       return;
     }
   } catch {
-    say(form, "We could not reach the server. Please try again.", "error");
+    say(form, WORDS.unreachable, "error");
     button.disabled = false;
     return;
   }
@@ -113,13 +215,13 @@ async function submit(event) {
   try {
     await afterSubmission(form, answer);
   } catch {
-    say(form, "We received your form, but the next step could not start. Please reload this page's thank-you link from your email, or contact us.", "error");
+    say(form, WORDS.nextFailed, "error");
   }
 }
 
 /** Asks Steward for a challenge and finds its number by trying them, a batch at a time. */
 async function solveChallenge(base) {
-  const response = await fetch(`${base}/challenge`, { headers: { accept: "application/json" } });
+  const response = await fetch(`${base}/challenge`, { headers: { accept: "application/json", "accept-language": LANG } });
   if (!response.ok) return null;
   const challenge = await response.json();
   const encoder = new TextEncoder();
@@ -138,17 +240,17 @@ async function solveChallenge(base) {
 }
 
 async function afterSubmission(form, receipt) {
-  const thanks = form.dataset.thanks || "Thank you: we received it.";
+  const thanks = form.dataset.thanks || WORDS.received;
   if (receipt.cv_upload || receipt.payment) {
     // The submission is stored: the form is done, and the next step follows it.
     form.dataset.accepted = "";
     form.querySelector("button[type=submit]").disabled = true;
   }
   if (receipt.cv_upload) {
-    say(form, `${thanks} Now your CV:`, "ok");
+    say(form, `${thanks} ${WORDS.nowCv}`, "ok");
     await uploadStep(form, api(form), receipt.cv_upload.token, form.querySelector("input[type=file]"));
   } else if (receipt.payment) {
-    say(form, `${thanks} Now the payment:`, "ok");
+    say(form, `${thanks} ${WORDS.nowPayment}`, "ok");
     await paymentStep(form, api(form), receipt.payment.token, receipt.thank_you_url);
   } else {
     form.reset();
@@ -173,39 +275,39 @@ function step(after, heading) {
 
 /** The CV goes from the browser straight to S3, with a presigned POST Steward signs for it. */
 export async function uploadStep(anchor, base, token, fileInput) {
-  const section = step(anchor, "Upload your CV");
+  const section = step(anchor, WORDS.uploadHeading);
   // The form's own file input when there is one; otherwise a chooser of the step's own.
   let chooser = fileInput;
   if (!chooser) {
-    section.insertAdjacentHTML("beforeend", '<label for="cv-file">Your CV <span class="hint">PDF, Word or RTF, up to 5 MB</span></label><input id="cv-file" type="file" accept=".pdf,.doc,.docx,.rtf,application/pdf">');
+    section.insertAdjacentHTML("beforeend", `<label for="cv-file">${WORDS.cvLabel}</label><input id="cv-file" type="file" accept=".pdf,.doc,.docx,.rtf,application/pdf">`);
     chooser = section.querySelector("input");
   }
   const button = document.createElement("button");
   button.type = "button";
-  button.textContent = "Upload";
+  button.textContent = WORDS.upload;
   const progress = document.createElement("progress");
   progress.max = 100;
   progress.value = 0;
-  progress.setAttribute("aria-label", "Upload progress");
+  progress.setAttribute("aria-label", WORDS.uploadProgress);
   const status = document.createElement("p");
   status.setAttribute("role", "status");
   section.append(button, progress, status);
   const go = async () => {
     const file = chooser.files[0];
     if (!file) {
-      status.textContent = "Choose a file first.";
+      status.textContent = WORDS.chooseFile;
       return;
     }
     button.disabled = true;
-    status.textContent = "Uploading…";
+    status.textContent = WORDS.uploading;
     const grant = await fetch(`${base}/careers/cv-upload`, {
       method: "POST",
-      headers: { accept: "application/json", "content-type": "application/json" },
+      headers: { accept: "application/json", "accept-language": LANG, "content-type": "application/json" },
       body: JSON.stringify({ token, content_type: file.type || "application/octet-stream", file_name: file.name }),
     });
     const post = await grant.json().catch(() => ({}));
     if (!grant.ok) {
-      status.textContent = (post.errors || []).map((e) => `${e.field}: ${e.message}`).join("; ") || post.title || "The upload could not start.";
+      status.textContent = (post.errors || []).map((e) => `${e.field}: ${e.message}`).join("; ") || post.title || WORDS.uploadNoStart;
       button.disabled = false;
       return;
     }
@@ -217,31 +319,31 @@ export async function uploadStep(anchor, base, token, fileInput) {
       if (e.lengthComputable) progress.value = Math.round((100 * e.loaded) / e.total);
     });
     const failed = () => {
-      status.textContent = "The upload failed. Please try again.";
+      status.textContent = WORDS.uploadFailed;
       button.disabled = false;
     };
     request.addEventListener("load", async () => {
       if (request.status < 200 || request.status >= 300) return failed();
       progress.value = 100;
       // Uploaded is not accepted: the page says nothing final until Steward has checked the file.
-      status.textContent = "Uploaded. Checking your CV…";
+      status.textContent = WORDS.checking;
       const verdict = await cvVerdict(base, token, post.key);
       if (verdict.state === "accepted") {
-        status.textContent = "Your CV is checked and attached to your application.";
+        status.textContent = WORDS.accepted;
         button.remove();
       } else if (verdict.state === "replaced") {
-        status.textContent = "This file passed our checks, but a file you sent later is the one attached to your application.";
+        status.textContent = WORDS.replaced;
         button.remove();
       } else if (verdict.state === "rejected") {
-        status.textContent = `We could not accept this file: ${String(verdict.reason || "").replace(/\.$/, "")}.` +
-          (verdict.earlier_kept ? " Your application keeps another file you sent." : " Please choose another file and upload it.");
+        status.textContent = WORDS.rejected(String(verdict.reason || "").replace(/\.$/, "")) +
+          (verdict.earlier_kept ? WORDS.earlierKept : WORDS.chooseAnother);
         button.disabled = false;
-        button.textContent = "Upload another file";
+        button.textContent = WORDS.uploadAnother;
       } else {
         // Unknown after a minute (or the link ran out): say so, and how to make sure.
-        status.textContent = "Your file is uploaded, but we could not confirm that it passed our checks. To be sure your application has a CV, upload it again in a few minutes.";
+        status.textContent = WORDS.unconfirmed;
         button.disabled = false;
-        button.textContent = "Upload again";
+        button.textContent = WORDS.uploadAgain;
       }
     });
     request.addEventListener("error", failed);
@@ -258,7 +360,7 @@ async function cvVerdict(base, token, key) {
   for (let attempt = 0; attempt < 60; attempt += 1) {
     const answer = await fetch(`${base}/careers/cv-upload/status`, {
       method: "POST",
-      headers: { accept: "application/json", "content-type": "application/json" },
+      headers: { accept: "application/json", "accept-language": LANG, "content-type": "application/json" },
       body: JSON.stringify({ token, key }),
     }).catch(() => null);
     // A refused question (an expired or foreign grant) does not change by asking again.
@@ -272,10 +374,10 @@ async function cvVerdict(base, token, key) {
 
 /** Payment: Stripe Elements with a real publishable key; the local emulator's test-card step otherwise. */
 export async function paymentStep(anchor, base, token, returnUrl = window.location.href.split("#")[0]) {
-  const section = step(anchor, "Payment");
+  const section = step(anchor, WORDS.paymentHeading);
   const started = await fetch(`${base}/payments`, {
     method: "POST",
-    headers: { accept: "application/json", "content-type": "application/json" },
+    headers: { accept: "application/json", "accept-language": LANG, "content-type": "application/json" },
     body: JSON.stringify({ token }),
   });
   const payment = await started.json();
@@ -284,7 +386,7 @@ export async function paymentStep(anchor, base, token, returnUrl = window.locati
   status.setAttribute("aria-live", "polite");
   if (!started.ok) {
     // Already paid, sold out, closed, lapsed: Steward's own words, title and detail.
-    status.textContent = [payment.title || "The payment could not start.", payment.detail].filter(Boolean).join(". ");
+    status.textContent = [payment.title || WORDS.paymentNoStart, payment.detail].filter(Boolean).join(". ");
     section.append(status);
     return;
   }
@@ -294,8 +396,8 @@ export async function paymentStep(anchor, base, token, returnUrl = window.locati
   bought.textContent = payment.description || "";
   section.append(bought);
   const done = payment.kind === "cloud"
-    ? "Payment received. Thank you: your subscription is active. We email you a receipt."
-    : "Payment received. Thank you: your seat is confirmed. We email you a receipt.";
+    ? WORDS.paidCloud
+    : WORDS.paidEvent;
   // Back from the bank's check: the thank-you page says how it went, and offers the payment
   // again if it did not go through, with the grant this tab keeps (never sent anywhere).
   const back = new URL(returnUrl, window.location.href);
@@ -308,15 +410,15 @@ export async function paymentStep(anchor, base, token, returnUrl = window.locati
     return;
   }
   const local = document.createElement("p");
-  local.textContent = `Local test mode: no real card.${amount ? ` Amount: ${amount}.` : ""}`;
+  local.textContent = WORDS.localMode(amount);
   section.append(local);
   section.insertAdjacentHTML(
     "beforeend",
-    `<label for="test-card">Test card number <span class="hint">4242 4242 4242 4242 pays; 4000 0000 0000 0002 is declined; 4000 0025 0000 3155 asks the bank to confirm</span></label>
+    `<label for="test-card">${WORDS.testCard}</label>
      <input id="test-card" type="text" inputmode="numeric" autocomplete="off" value="4242 4242 4242 4242">
      <button type="button">Pay</button>`,
   );
-  section.querySelector("button").textContent = amount ? `Pay ${amount}` : "Pay";
+  section.querySelector("button").textContent = WORDS.pay(amount);
   section.append(status);
   const button = section.querySelector("button");
   button.addEventListener("click", async () => {
@@ -337,11 +439,11 @@ export async function paymentStep(anchor, base, token, returnUrl = window.locati
       button.remove();
     } else if (result.status === "requires_action" && result.next_action?.redirect_to_url?.url) {
       // The bank asks the card holder to confirm (3-D Secure), on its own page, as with Stripe.
-      status.textContent = "Your bank asks you to confirm this payment: taking you there…";
+      status.textContent = WORDS.toBank;
       window.location.assign(new URL(result.next_action.redirect_to_url.url, base).toString());
     } else {
-      status.textContent = result.last_payment_error?.message || result.error?.message || "The payment did not go through.";
-      status.textContent += " Please try another card.";
+      status.textContent = result.last_payment_error?.message || result.error?.message || WORDS.notThrough;
+      status.textContent += WORDS.anotherCard;
     }
   });
 }
@@ -359,7 +461,7 @@ async function stripeElements(section, status, payment, amount, returnUrl, done)
   const mount = document.createElement("div");
   const button = document.createElement("button");
   button.type = "button";
-  button.textContent = amount ? `Pay ${amount}` : "Pay";
+  button.textContent = WORDS.pay(amount);
   section.append(mount, button, status);
   elements.create("payment").mount(mount);
   button.addEventListener("click", async () => {
@@ -371,7 +473,7 @@ async function stripeElements(section, status, payment, amount, returnUrl, done)
       redirect: "if_required",
     });
     button.disabled = false;
-    status.textContent = error ? error.message : paymentIntent.status === "succeeded" ? done : "Payment processing. A bank payment can take a few days to clear.";
+    status.textContent = error ? error.message : paymentIntent.status === "succeeded" ? done : WORDS.processing;
   });
 }
 
@@ -382,9 +484,9 @@ export function continueFromFragment(anchor, base) {
   const grant = new URLSearchParams(window.location.hash.slice(1));
   if (returned) {
     anchor.textContent =
-      returned === "succeeded" ? "Payment received. Thank you. We email you a receipt."
-      : returned === "processing" ? "Payment processing. A bank payment can take a few days to clear."
-      : "The payment did not go through: your bank did not confirm it, and nothing was charged.";
+      returned === "succeeded" ? WORDS.paid
+      : returned === "processing" ? WORDS.processing
+      : WORDS.bankRefused;
     // Not paid: the same payment, offered again (Steward says so if it went through meanwhile).
     let kept = null;
     try { kept = sessionStorage.getItem("steward-payment-token"); } catch { /* storage off */ }
@@ -400,8 +502,8 @@ export function continueFromFragment(anchor, base) {
     // continue, and the page says so rather than offer a step it cannot take.
     const start = document.createElement("a");
     start.href = anchor.dataset.start || "/";
-    start.textContent = "start on its form";
-    anchor.replaceChildren("Nothing is waiting here: this page carries on from a form just sent. To begin, ", start, ".");
+    start.textContent = WORDS.startOnForm;
+    anchor.replaceChildren(WORDS.nothingWaiting[0], start, WORDS.nothingWaiting[1]);
   }
 }
 
@@ -413,7 +515,7 @@ async function showAvailability(form) {
   if (!(select instanceof HTMLSelectElement)) return;
   let events;
   try {
-    const response = await fetch(`${api(form)}/payments/events`, { headers: { Accept: "application/json" } });
+    const response = await fetch(`${api(form)}/payments/events`, { headers: { accept: "application/json", "accept-language": LANG } });
     if (!response.ok) return;
     ({ events } = await response.json());
   } catch { return; /* unknown: the checkout still says so */ }
@@ -421,7 +523,7 @@ async function showAvailability(form) {
   for (const option of select.options) {
     const event = byId.get(option.value);
     if (!event) continue;
-    const why = !event.on_sale ? "registration closed" : event.sold_out ? "sold out" : event.seats_left <= 10 ? `${event.seats_left} ${event.seats_left === 1 ? "seat" : "seats"} left` : "";
+    const why = !event.on_sale ? WORDS.closed : event.sold_out ? WORDS.soldOut : event.seats_left <= 10 ? WORDS.seatsLeft(event.seats_left) : "";
     if (why) option.textContent = `${option.textContent} – ${why}`;
     option.disabled = !event.on_sale || event.sold_out;
     if (option.disabled && option.selected) select.value = "";
@@ -432,7 +534,7 @@ async function showAvailability(form) {
   const note = document.createElement("p");
   note.className = "status info";
   note.setAttribute("role", "status");
-  note.textContent = open ? "Events that are sold out or closed cannot be chosen." : "Every event is sold out or closed for now: please check again later.";
+  note.textContent = open ? WORDS.someClosed : WORDS.allClosed;
   select.before(note);
   if (!open) for (const button of form.querySelectorAll("button[type=submit]")) button.disabled = true;
 }

@@ -15,6 +15,8 @@ use lambda_http::tower::ServiceExt;
 use lambda_http::{Body, Error, LambdaEvent, Request, RequestExt, Response, Service};
 
 use crate::adapters::dynamodb::capacity;
+use crate::i18n::{self, Lang, Visit, LANGUAGE_COOKIE, LANGUAGE_PARAMETER};
+use crate::t;
 
 /// Set on a request whose body could not be decoded before it reached the handler; the handler
 /// answers 400. A client-sent header of this name is removed first, so it cannot be forged.
@@ -80,17 +82,29 @@ where
         let request_id = request.lambda_context_ref().map(|context| context.request_id.clone());
         capacity::reset();
         let malformed = request.headers().contains_key(REQUEST_ERROR_HEADER);
+        let (visit, switched) = visit_of(&request);
+        let lang = visit.lang;
         let response: Self::Future = if malformed {
             // No handler sees a request that could not be read: Steward answers for them.
-            let problem =
-                crate::http::problem::Problem::new(400, "malformed_request", "The request could not be read")
-                    .with_detail("Its method, path, query or Host header is not one a URL can hold.");
-            Box::pin(std::future::ready(Ok(crate::http::respond::problem(&problem))))
+            Box::pin(async {
+                let problem = crate::http::problem::Problem::new(
+                    400,
+                    "malformed_request",
+                    t!("problem-malformed-request"),
+                )
+                .with_detail(t!("problem-malformed-request-detail"));
+                Ok(crate::http::respond::problem(&problem))
+            })
         } else {
             Box::pin(self.0.call(request))
         };
         Box::pin(async move {
-            let Ok(response) = response.await;
+            let Ok(mut response) = i18n::visit(visit, response).await;
+            let headers = response.headers_mut();
+            headers.insert("content-language", lambda_http::http::HeaderValue::from_static(lang.code()));
+            if let Some(chosen) = switched {
+                headers.append("set-cookie", language_cookie(chosen));
+            }
             let status = response.status().as_u16();
             log_line(
                 "request",
@@ -104,6 +118,43 @@ where
             Ok(response)
         })
     }
+}
+
+/// The request's language and, for a page fetched with GET, its address for the language
+/// switch; and the language the visitor just chose with the switch, if they did.
+fn visit_of(request: &Request) -> (Visit, Option<Lang>) {
+    let query = request.query_string_parameters_ref();
+    let chosen = query.and_then(|query| query.first(LANGUAGE_PARAMETER));
+    let remembered = crate::http::cookie(request, LANGUAGE_COOKIE);
+    let accept_language = request.headers().get("accept-language").and_then(|value| value.to_str().ok());
+    let lang = Lang::of_visitor(chosen, remembered.as_deref(), accept_language);
+    let page = (request.method() == lambda_http::http::Method::GET).then(|| {
+        let mut others = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in query.into_iter().flat_map(|query| query.iter()) {
+            if name != LANGUAGE_PARAMETER {
+                others.append_pair(name, value);
+            }
+        }
+        let others = others.finish();
+        let path = request.uri().path();
+        if others.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{others}")
+        }
+    });
+    (Visit { lang, page }, chosen.and_then(Lang::from_code))
+}
+
+/// Remembers a language chosen with the switch for a year, so the pages that follow (a form's
+/// answer, the next link from a mail) speak it too. It holds the language and nothing else, so it
+/// is neither `Secure` nor secret: the local stack serves plain HTTP.
+fn language_cookie(lang: Lang) -> lambda_http::http::HeaderValue {
+    lambda_http::http::HeaderValue::from_str(&format!(
+        "{LANGUAGE_COOKIE}={}; Max-Age=31536000; Path=/; HttpOnly; SameSite=Lax",
+        lang.code()
+    ))
+    .expect("a language code is a valid cookie value")
 }
 
 /// How an invocation ended, for alarms and queries: `ok`, `rejected` (the caller's fault: a 4xx)

@@ -19,6 +19,7 @@ pub mod domain;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod i18n;
 pub mod lambda;
 pub mod secret;
 pub mod telemetry;

@@ -39,12 +39,13 @@ impl Timestamp {
 
     /// Its day as people read it: `6 December 2026` (UTC).
     pub fn date_in_words(&self) -> String {
-        format!("{} {} {}", self.0.day(), self.0.month(), self.0.year())
+        crate::i18n::date_in_words(self.0.date())
     }
 
     /// Its day and minute as people read them: `6 December 2026 at 14:05 UTC`.
     pub fn in_words(&self) -> String {
-        format!("{} at {:02}:{:02} UTC", self.date_in_words(), self.0.hour(), self.0.minute())
+        let time = format!("{:02}:{:02}", self.0.hour(), self.0.minute());
+        crate::t!("date-and-time", date = self.date_in_words(), time = time)
     }
 
     pub fn rfc3339(&self) -> String {

@@ -22,6 +22,7 @@ use steward_core::http::body::decode_form;
 use steward_core::http::problem::Problem;
 use steward_core::http::{cors, respond};
 use steward_core::lambda::{body_bytes, body_was_invalid_base64};
+use steward_core::t;
 use steward_core::time::Timestamp;
 use steward_core::token::{KeyFamily, TokenKeys};
 
@@ -82,13 +83,13 @@ async fn verdict(app: &App, request: &Request) -> Result<Response<Body>, Problem
             Ok(response)
         }
         Err(VerdictError::Forbidden(_)) => {
-            Err(Problem::new(403, "invalid_token", "This upload link is not valid")
-                .with_detail("It may have expired or belong to another application."))
+            Err(Problem::new(403, "invalid_token", t!("problem-invalid-upload-link"))
+                .with_detail(t!("problem-invalid-upload-link-detail")))
         }
         Err(VerdictError::NotThisApplication) => Err(Problem::validation(vec![FieldError::new(
             "key",
             "not_this_application",
-            "is not an upload of this application",
+            t!("error-not-this-application"),
         )])),
         Err(VerdictError::Store(err)) => {
             tracing::error!(error = %steward_core::telemetry::error_chain(&err), "reading a CV verdict failed");
@@ -141,14 +142,14 @@ async fn authorize(app: &App, request: &Request) -> Result<Response<Body>, Probl
         }
         Err(UploadError::Forbidden(reason)) => {
             tracing::info!(%reason, "CV upload refused");
-            Err(Problem::new(403, "invalid_token", "This upload link is not valid")
-                .with_detail("It may have expired or belong to another application. Please apply again."))
+            Err(Problem::new(403, "invalid_token", t!("problem-invalid-upload-link"))
+                .with_detail(t!("problem-invalid-upload-link-apply-again")))
         }
         Err(UploadError::Invalid(errors)) => Err(Problem::validation(errors)),
         Err(UploadError::TooMany) => {
             tracing::info!("CV upload refused: the grant has had its uploads");
-            Err(Problem::new(429, "too_many_uploads", "This application has had its uploads")
-                .with_detail("We keep the last file you sent. To send another, please apply again."))
+            Err(Problem::new(429, "too_many_uploads", t!("problem-too-many-uploads"))
+                .with_detail(t!("problem-too-many-uploads-detail")))
         }
         Err(UploadError::Store(err)) => {
             tracing::error!(error = %steward_core::telemetry::error_chain(&err), "upload counter failed");
@@ -161,7 +162,7 @@ async fn authorize(app: &App, request: &Request) -> Result<Response<Body>, Probl
 /// those missing).
 async fn read_fields(app: &App, request: &Request, required: &[&str]) -> Result<FormInput, Problem> {
     if body_was_invalid_base64(request) {
-        return Err(Problem::new(400, "invalid_base64", "The request body could not be read"));
+        return Err(Problem::new(400, "invalid_base64", t!("problem-unreadable-body")));
     }
     let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok());
     let input = decode_form(content_type, body_bytes(request), app.max_body_bytes)
@@ -170,7 +171,7 @@ async fn read_fields(app: &App, request: &Request, required: &[&str]) -> Result<
     let missing: Vec<FieldError> = required
         .iter()
         .filter(|name| input.first(name).is_none())
-        .map(|name| FieldError::new(name, "required", "is required"))
+        .map(|name| FieldError::new(name, "required", t!("error-required")))
         .collect();
     if !missing.is_empty() {
         return Err(Problem::validation(missing));

@@ -20,6 +20,7 @@ use steward_core::secret::SecretKey;
 use steward_core::token::{Purpose, TokenKeys};
 
 use steward_core::adapters::stripe::provider::StripeProvider;
+use steward_core::t;
 
 pub struct App {
     pub allowed_origins: Vec<Origin>,
@@ -58,57 +59,63 @@ async fn events(app: &App) -> Result<Response<Body>, Problem> {
 
 async fn pay(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     if body_was_invalid_base64(request) {
-        return Err(Problem::new(400, "invalid_base64", "The request body could not be read"));
+        return Err(Problem::new(400, "invalid_base64", t!("problem-unreadable-body")));
     }
     let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok());
     let input =
         decode_form(content_type, body_bytes(request), 16 * 1024).await.map_err(|e| body_problem(&e))?;
     let Some(token) = input.first("token") else {
-        return Err(Problem::validation(vec![FieldError::new("token", "required", "is required")]));
+        return Err(Problem::validation(vec![FieldError::new("token", "required", t!("error-required"))]));
     };
     let now = app.clock.now();
     let grant = app.token_keys.verify(token, Purpose::Payment, now).map_err(|reason| {
         tracing::info!(%reason, "payment refused");
-        Problem::new(403, "invalid_token", "This payment link is not valid")
-            .with_detail("It may have expired or belong to another registration. Please register again.")
+        Problem::new(403, "invalid_token", t!("problem-invalid-payment-link"))
+            .with_detail(t!("problem-invalid-payment-link-detail"))
     })?;
     let source_ip = steward_core::http::client::client_info(request, app.clock.as_ref()).source_ip;
     let asked = PaymentRequest { grant: &grant, source_ip: &source_ip };
-    match start_payment(&app.store, &app.provider, &app.catalogue, &app.hash_key, asked, app.clock.as_ref()).await {
+    match start_payment(&app.store, &app.provider, &app.catalogue, &app.hash_key, asked, app.clock.as_ref())
+        .await
+    {
         Ok(started) => {
             let mut body = serde_json::to_value(&started).expect("serializes");
             body["publishable_key"] = app.publishable_key.clone().into();
             Ok(respond::json(200, &body))
         }
-        Err(PaymentError::UnknownItem) => {
-            Err(Problem::new(404, "not_found", "Nothing on sale matches this payment link"))
+        Err(PaymentError::UnknownItem) => Err(Problem::new(404, "not_found", t!("problem-nothing-on-sale"))),
+        Err(PaymentError::SoldOut) => {
+            Err(Problem::new(409, "sold_out", t!("problem-sold-out"))
+                .with_detail(t!("problem-sold-out-detail")))
         }
-        Err(PaymentError::SoldOut) => Err(Problem::new(409, "sold_out", "This event is sold out")
-            .with_detail("Every seat is taken. Nothing was charged.")),
-        Err(PaymentError::AlreadyPaid) => Err(Problem::new(409, "already_paid", "This registration is paid")
-            .with_detail("Your payment was received (or is on its way from your bank): there is nothing more to pay. Thank you.")),
-        Err(PaymentError::SalesClosed) => Err(Problem::new(409, "sales_closed", "Registration for this event is closed")
-            .with_detail("The event has started or taken place. Nothing was charged.")),
-        Err(PaymentError::RegistrationGone) => Err(Problem::new(410, "registration_gone", "This registration is no longer held")
-            .with_detail("Its data was deleted, so nothing can be paid for it. Nothing was charged. Please register again.")),
-        Err(PaymentError::RateLimited { retry_after }) => Err(Problem::new(429, "rate_limited", "Too many payment attempts")
-            .with_detail("Please wait a little and try again. Nothing was charged.")
-            .with_retry_after(retry_after.as_secs())),
-        Err(PaymentError::HoldExpired) => Err(Problem::new(409, "hold_expired", "This checkout's time to pay has passed")
-            .with_detail("The seat it held went back on sale. Nothing was charged. Please register again.")),
+        Err(PaymentError::AlreadyPaid) => Err(Problem::new(409, "already_paid", t!("problem-already-paid"))
+            .with_detail(t!("problem-already-paid-detail"))),
+        Err(PaymentError::SalesClosed) => Err(Problem::new(409, "sales_closed", t!("problem-sales-closed"))
+            .with_detail(t!("problem-sales-closed-detail"))),
+        Err(PaymentError::RegistrationGone) => {
+            Err(Problem::new(410, "registration_gone", t!("problem-registration-gone"))
+                .with_detail(t!("problem-registration-gone-detail")))
+        }
+        Err(PaymentError::RateLimited { retry_after }) => {
+            Err(Problem::new(429, "rate_limited", t!("problem-too-many-payments"))
+                .with_detail(t!("problem-too-many-payments-detail"))
+                .with_retry_after(retry_after.as_secs()))
+        }
+        Err(PaymentError::HoldExpired) => Err(Problem::new(409, "hold_expired", t!("problem-hold-expired"))
+            .with_detail(t!("problem-hold-expired-detail"))),
         Err(PaymentError::Provider(err)) => {
             tracing::error!(error = %err, registration_id = grant.subject.as_str(), "the payment provider failed");
             Err(match err {
-                ProviderError::Unavailable(_) => {
-                    Problem::new(503, "payment_provider_unavailable", "Payments are unavailable right now")
-                        .with_detail(
-                            "Nothing was charged and nothing was kept. Please try again in a minute.",
-                        )
-                        .with_retry_after(30)
-                }
+                ProviderError::Unavailable(_) => Problem::new(
+                    503,
+                    "payment_provider_unavailable",
+                    t!("problem-payment-provider-unavailable"),
+                )
+                .with_detail(t!("problem-payment-provider-unavailable-detail"))
+                .with_retry_after(30),
                 ProviderError::Rejected(_) => {
-                    Problem::new(502, "payment_provider_error", "The payment could not be started")
-                        .with_detail("Nothing was charged. We have been told; please try again later.")
+                    Problem::new(502, "payment_provider_error", t!("problem-payment-provider-error"))
+                        .with_detail(t!("problem-payment-provider-error-detail"))
                 }
             })
         }

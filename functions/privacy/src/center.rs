@@ -2,14 +2,16 @@
 //! means (who you are, your consents and mail, what you sent us, your payments, your files,
 //! requests under way), each with the right that acts on it. Dates, amounts, states, forms,
 //! topics and events are named as people name them; ids, keys, hashes and evidence stay in the
-//! export, one click away. Every value shown is escaped, and the page has no script.
+//! export, one click away. Every value shown is escaped, and the page has no script. Every word
+//! of the page is a message (`center-…`) in the request's language.
 
 use serde_json::Value;
 use steward_core::domain::fields::{self, Country, FieldError, State};
-use steward_core::domain::forms::catalogue::Catalogue;
+use steward_core::domain::forms::catalogue::{topic_words, Catalogue};
 use steward_core::domain::forms::validation::FormInput;
 use steward_core::domain::payments::{money, PaymentCatalogue};
 use steward_core::http::page::{escape, layout};
+use steward_core::t;
 use steward_core::time::Timestamp;
 
 /// What the page needs besides the person's data: the catalogues that name what they sent and
@@ -23,6 +25,21 @@ pub struct Words<'a> {
 /// The fields of "Who you are", in the order people fill them in, and the correction form's.
 const PROFILE_FIELDS: [&str; 7] = ["full_name", "email", "phone", "job_title", "company", "country", "state"];
 
+/// How long a session lasts, as the page tells it.
+const SESSION_MINUTES: u32 = 30;
+
+/// Stand-ins for markup inside a sentence (an address in bold, a link): characters of Unicode's
+/// private use area, which no message, value or escape produces.
+const SLOT: &str = "\u{E000}";
+const SLOT_2: &str = "\u{E001}";
+
+/// A translated sentence with markup around some of its words, wherever the language puts them:
+/// the message is given a slot for each, escaped whole, and each slot then replaced by its markup
+/// (escaped already).
+fn marked_up(sentence: &str, markup: &[(&str, String)]) -> String {
+    markup.iter().fold(escape(sentence), |text, (slot, html)| text.replace(*slot, html))
+}
+
 /// The person's page. `done` names what just happened (a notice); `typed` and `errors` are a
 /// refused correction's, shown beside its fields with what the person typed.
 pub fn page(
@@ -35,15 +52,19 @@ pub fn page(
     let profile = &data["profile"];
     let address = profile["email"].as_str().unwrap_or_default();
     let notice = done
-        .map(|code| format!(r#"<p role="status" class="notice">{}</p>"#, escape(notice(code))))
+        .map(|code| format!(r#"<p role="status" class="notice">{}</p>"#, escape(&notice(code))))
         .unwrap_or_default();
     let alert = alert(errors);
-    let contents = r##"<nav aria-label="On this page"><ul><li><a href="#who">Who you are</a></li><li><a href="#consents">Your consents and mail</a></li><li><a href="#sent">What you sent us</a></li><li><a href="#payments">Your payments</a></li><li><a href="#files">Your files</a></li><li><a href="#requests">Requests under way</a></li><li><a href="#everything">Everything, as stored</a></li><li><a href="#rights">Correct, limit or delete</a></li></ul></nav>"##;
+    let contents = contents();
+    let signed_in = marked_up(
+        &t!("center-signed-in", address = SLOT, minutes = SESSION_MINUTES),
+        &[(SLOT, format!("<strong>{}</strong>", escape(address)))],
+    );
     let body = [
         format!(
-            "<h1>Your data at {}</h1>{notice}{alert}<p>You are signed in as <strong>{}</strong>. This page works for 30 minutes after you signed in.</p>{SIGN_OUT}{contents}",
-            escape(words.organisation),
-            escape(address),
+            "<h1>{}</h1>{notice}{alert}<p>{signed_in}</p>{}{contents}",
+            escape(&t!("center-heading", organisation = words.organisation)),
+            sign_out(),
         ),
         who_you_are(words, data),
         consents_and_mail(words, data),
@@ -56,25 +77,42 @@ pub fn page(
         responsible(data),
     ]
     .concat();
-    layout(if errors.is_empty() { "Your privacy center" } else { "Error: your privacy center" }, &body)
+    let title = if errors.is_empty() { t!("center-title") } else { t!("center-title-error") };
+    layout(&title, &body)
 }
 
-fn notice(code: &str) -> &'static str {
+/// What the page holds, each group a link to it.
+fn contents() -> String {
+    let entries: String = [
+        ("who", t!("center-who-heading")),
+        ("consents", t!("center-consents-heading")),
+        ("sent", t!("center-sent-heading")),
+        ("payments", t!("center-payments-heading")),
+        ("files", t!("center-files-heading")),
+        ("requests", t!("center-requests-heading")),
+        ("everything", t!("center-contents-everything")),
+        ("rights", t!("center-rights-heading")),
+    ]
+    .iter()
+    .map(|(anchor, words)| format!(r##"<li><a href="#{anchor}">{}</a></li>"##, escape(words)))
+    .collect();
+    format!(r#"<nav aria-label="{}"><ul>{entries}</ul></nav>"#, escape(&t!("center-contents-label")))
+}
+
+fn notice(code: &str) -> String {
     match code {
-        "corrected" => "Your details are corrected.",
-        "email_confirmation_sent" => {
-            "We sent a link to your new address. Your address changes once you follow it; your other changes are saved."
-        }
-        "export_confirmation_sent" => "We sent a message to your own address: the export goes out once you confirm it there.",
-        "restricted" => "We keep your data but no longer use it.",
-        "lifted_restricted" => "The restriction is lifted.",
-        "objected" => "Your objection is recorded: we no longer use your data for our legitimate interests or marketing.",
-        "lifted_objected" => "Your objection is withdrawn.",
-        "withdrawn" => "Your consent is withdrawn.",
-        "export_link_revoked" => "The link you sent no longer works.",
-        "submission_deleted" => "The submission is deleted.",
-        "request_cancelled" => "The request is cancelled: nothing more comes of it.",
-        _ => "Done.",
+        "corrected" => t!("center-notice-corrected"),
+        "email_confirmation_sent" => t!("center-notice-email-confirmation-sent"),
+        "export_confirmation_sent" => t!("center-notice-export-confirmation-sent"),
+        "restricted" => t!("center-notice-restricted"),
+        "lifted_restricted" => t!("center-notice-lifted-restricted"),
+        "objected" => t!("center-notice-objected"),
+        "lifted_objected" => t!("center-notice-lifted-objected"),
+        "withdrawn" => t!("center-notice-withdrawn"),
+        "export_link_revoked" => t!("center-notice-export-link-revoked"),
+        "submission_deleted" => t!("center-notice-submission-deleted"),
+        "request_cancelled" => t!("center-notice-request-cancelled"),
+        _ => t!("center-notice-done"),
     }
 }
 
@@ -82,15 +120,19 @@ fn alert(errors: &[FieldError]) -> String {
     if errors.is_empty() {
         return String::new();
     }
-    let count = if errors.len() == 1 { "one field".to_owned() } else { format!("{} fields", errors.len()) };
     // Fields the form does not show are named here, by their label.
     let unknown: String = errors
         .iter()
         .filter(|e| !CORRECTABLE.contains(&e.field.as_str()))
-        .map(|e| format!(" {} {}.", escape(&fields::label(&e.field)), escape(&e.message)))
+        .map(|e| {
+            let problem =
+                t!("center-alert-field-error", label = fields::label(&e.field), message = e.message.as_str());
+            format!(" {}", escape(&problem))
+        })
         .collect();
     format!(
-        r##"<div role="alert" class="alert"><a href="#correct">Please correct {count}</a>.{unknown}</div>"##
+        r##"<div role="alert" class="alert"><a href="#correct">{}</a>.{unknown}</div>"##,
+        escape(&t!("center-alert-correct", count = errors.len()))
     )
 }
 
@@ -119,23 +161,18 @@ fn text<'v>(value: &'v Value, name: &str) -> &'v str {
 }
 
 fn form_title(words: &Words<'_>, form: &str) -> String {
-    words.forms.form(form).map_or_else(|| fields::label(form), |definition| definition.title.clone())
+    words.forms.form(form).map_or_else(|| fields::label(form), |definition| definition.title_words())
 }
 
 fn topic(words: &Words<'_>, id: &str) -> String {
-    words.forms.topics.get(id).cloned().unwrap_or_else(|| fields::label(id))
+    topic_words(&words.forms.topics, id).unwrap_or_else(|| fields::label(id))
 }
 
-/// What was bought, by name: `WSO2Con 2027, 14–16 September 2027`, or a plan's title.
+/// What was bought, by name: `WSO2Con 2027, 14–16 September 2027`, or a plan's title (anything
+/// not an event is looked for among the plans).
 fn item_title(words: &Words<'_>, kind: &str, item: &str) -> String {
-    match kind {
-        "event" => words
-            .payments
-            .events
-            .get(item)
-            .map_or_else(|| item.to_owned(), |event| format!("{}, {}", event.title, event.dates())),
-        _ => words.payments.plans.get(item).map_or_else(|| item.to_owned(), |plan| plan.title.clone()),
-    }
+    let kind = if kind == "event" { "event" } else { "plan" };
+    words.payments.item(&format!("{kind}:{item}")).map_or_else(|| item.to_owned(), |purchase| purchase.what())
 }
 
 /// A field's value as people read it: countries and regions by name, topics by their label,
@@ -164,12 +201,12 @@ fn field_value(words: &Words<'_>, name: &str, value: &Value, country: Option<&st
 /// Where a profile value came from, in words.
 fn came_from(words: &Words<'_>, provenance: &Value) -> String {
     match text(provenance, "source") {
-        "form" => format!(
-            "From the {} form, {}",
-            form_title(words, text(provenance, "form")),
-            day(&provenance["at"])
+        "form" => t!(
+            "center-from-form",
+            form = form_title(words, text(provenance, "form")),
+            date = day(&provenance["at"])
         ),
-        "privacy-center" => format!("You gave it here, {}", day(&provenance["at"])),
+        "privacy-center" => t!("center-from-here", date = day(&provenance["at"])),
         _ => String::new(),
     }
 }
@@ -196,25 +233,20 @@ fn who_you_are(words: &Words<'_>, data: &Value) -> String {
         .collect();
     let kept = match day(&profile["retained_until"]) {
         until if until.is_empty() => String::new(),
-        until => format!(
-            "<p>We keep these details until {} at the latest: as long as the longest-kept of what you sent us, unless you delete them sooner.</p>",
-            escape(&until)
-        ),
+        until => format!("<p>{}</p>", escape(&t!("center-who-kept", date = until))),
     };
     let limits = [
-        (!profile["restricted"].is_null())
-            .then(|| "You restricted processing: we keep your data but do not use it.".to_owned()),
-        (!profile["objected"].is_null()).then(|| {
-            "You objected to processing: we do not use your data for our legitimate interests or marketing."
-                .to_owned()
-        }),
+        (!profile["restricted"].is_null()).then(|| t!("center-who-restricted")),
+        (!profile["objected"].is_null()).then(|| t!("center-who-objected")),
     ]
     .into_iter()
     .flatten()
     .map(|line| format!("<p>{}</p>", escape(&line)))
     .collect::<String>();
     format!(
-        r##"<section id="who"><h2>Who you are</h2><dl>{rows}</dl>{kept}{limits}<p><a href="#correct">Correct your details</a></p></section>"##
+        r##"<section id="who"><h2>{}</h2><dl>{rows}</dl>{kept}{limits}<p><a href="#correct">{}</a></p></section>"##,
+        escape(&t!("center-who-heading")),
+        escape(&t!("center-correct-heading")),
     )
 }
 
@@ -235,23 +267,20 @@ fn consents_and_mail(words: &Words<'_>, data: &Value) -> String {
     if profile["unsubscribed_all"].as_bool() == Some(true) {
         let at = day(&profile["preferences_changed_at"]);
         mail.push(if at.is_empty() {
-            "You unsubscribed from all our mail.".to_owned()
+            t!("center-mail-unsubscribed-all")
         } else {
-            format!("You unsubscribed from all our mail on {at}.")
+            t!("center-mail-unsubscribed-all-on", date = at)
         });
     } else if receiving.is_empty() {
-        mail.push("You receive no marketing mail from us.".to_owned());
+        mail.push(t!("center-mail-none"));
     } else {
-        mail.push(format!("You receive our mail about: {}.", receiving.join(", ")));
+        mail.push(t!("center-mail-receiving", topics = receiving.join(", ")));
     }
     if !pending.is_empty() {
-        mail.push(format!(
-            "Waiting for you to confirm from your inbox: {}. Nothing about these is sent until you do.",
-            pending.join(", ")
-        ));
+        mail.push(t!("center-mail-pending", topics = pending.join(", ")));
     }
     if profile["suppressed"].is_string() || profile["suppressed"].as_bool() == Some(true) {
-        mail.push("Mail to your address bounced or was reported, so we send it nothing more.".to_owned());
+        mail.push(t!("center-mail-suppressed"));
     }
     let mail: String = mail.iter().map(|line| format!("<p>{}</p>", escape(line))).collect();
 
@@ -273,12 +302,12 @@ fn consents_and_mail(words: &Words<'_>, data: &Value) -> String {
                 continue;
             }
             let description = definition
-                .and_then(|d| d.purposes.iter().find(|p| p.id == id))
-                .map_or_else(|| fields::label(&id), |p| p.description.clone());
-            let source = format!(
-                "given on the {} form, {}",
-                form_title(words, form),
-                day(&submission["consent"]["given_at"])
+                .and_then(|d| d.purposes.iter().find(|p| p.id == id).map(|p| d.purpose_words(p)))
+                .unwrap_or_else(|| fields::label(&id));
+            let source = t!(
+                "center-consent-given",
+                form = form_title(words, form),
+                date = day(&submission["consent"]["given_at"])
             );
             given.push((id, description, source));
         }
@@ -287,11 +316,12 @@ fn consents_and_mail(words: &Words<'_>, data: &Value) -> String {
         .iter()
         .map(|(id, description, source)| {
             let state = if withdrawn.contains(&id.as_str()) {
-                "<p>You withdrew this consent.</p>".to_owned()
+                format!("<p>{}</p>", escape(&t!("center-consent-withdrawn")))
             } else {
                 format!(
-                    r#"<form method="post" action="/me/withdraw"><input type="hidden" name="purpose" value="{id}"><button type="submit" class="secondary">Withdraw this consent</button></form>"#,
-                    id = escape(id)
+                    r#"<form method="post" action="/me/withdraw"><input type="hidden" name="purpose" value="{id}"><button type="submit" class="secondary">{withdraw}</button></form>"#,
+                    id = escape(id),
+                    withdraw = escape(&t!("center-consent-withdraw")),
                 )
             };
             format!(
@@ -302,12 +332,15 @@ fn consents_and_mail(words: &Words<'_>, data: &Value) -> String {
         })
         .collect();
     let consents = if consents.is_empty() {
-        "<p>You have given us no consent: what we do with your data rests on the reasons each form states.</p>".to_owned()
+        format!("<p>{}</p>", escape(&t!("center-consents-none")))
     } else {
-        format!("<h3>What you agreed to</h3><ul>{consents}</ul>")
+        format!("<h3>{}</h3><ul>{consents}</ul>", escape(&t!("center-consents-given-heading")))
     };
-    let history = history_list(&data["mail_preference_history"], "Changes to your mail");
-    format!(r#"<section id="consents"><h2>Your consents and mail</h2>{mail}{consents}{history}</section>"#)
+    let history = history_list(&data["mail_preference_history"], &t!("center-mail-history-heading"));
+    format!(
+        r#"<section id="consents"><h2>{}</h2>{mail}{consents}{history}</section>"#,
+        escape(&t!("center-consents-heading"))
+    )
 }
 
 /// A history as dated lines (newest first), each change in words.
@@ -325,24 +358,57 @@ fn history_list(entries: &Value, title: &str) -> String {
     let items: String = lines
         .iter()
         .map(|(at, change)| {
-            format!("<li>{}: {}</li>", escape(&when(&Value::String(at.clone()))), escape(change))
+            let line =
+                t!("center-history-entry", at = when(&Value::String(at.clone())), change = change.as_str());
+            format!("<li>{}</li>", escape(&line))
         })
         .collect();
     format!("<h3>{}</h3><ul>{items}</ul>", escape(title))
 }
 
-/// `corrected full_name, phone` reads as "You corrected: Name, Phone".
+/// A history entry's change in words: `corrected full_name, phone` reads as "You corrected:
+/// Name, Phone". The topics, purposes and details an entry names are shown as it names them; a
+/// change this page does not know is shown as it is written.
 fn change_in_words(change: &str) -> String {
-    match change.split_once(' ') {
-        Some(("corrected", names)) => {
-            let labels: Vec<String> = names.split(", ").map(fields::label).collect();
-            format!("You corrected: {}", labels.join(", "))
-        }
-        _ => {
-            let mut chars = change.chars();
-            chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
-        }
+    if let Some(names) = change.strip_prefix("corrected ") {
+        let labels: Vec<String> = names.split(", ").map(fields::label).collect();
+        return t!("center-change-corrected", fields = labels.join(", "));
     }
+    let known = match change {
+        "deleted a submission" => Some(t!("center-change-submission-deleted")),
+        "changed email address" => Some(t!("center-change-email-changed")),
+        "set restrict" => Some(t!("center-change-restriction-set")),
+        "lifted restrict" => Some(t!("center-change-restriction-lifted")),
+        "set object" => Some(t!("center-change-objection-set")),
+        "lifted object" => Some(t!("center-change-objection-lifted")),
+        "consent to marketing withdrawn" => Some(t!("center-change-marketing-consent-withdrawn")),
+        "unsubscribed from all" => Some(t!("center-change-unsubscribed-all")),
+        _ => None,
+    };
+    if let Some(words) = known {
+        return words;
+    }
+    if let Some(purpose) = change.strip_prefix("withdrew consent: ") {
+        return t!("center-change-consent-withdrawn", purpose = purpose);
+    }
+    if let Some(topic) = change.strip_prefix("unsubscribed ") {
+        return t!("center-change-unsubscribed", topic = topic);
+    }
+    if let Some(topics) = change.strip_prefix("confirmed ") {
+        return t!("center-change-confirmed", topics = topics);
+    }
+    if let Some((kept, asked)) = change
+        .strip_prefix("topics [")
+        .and_then(|rest| rest.strip_suffix(']'))
+        .and_then(|rest| rest.split_once("], asked to confirm ["))
+    {
+        return t!("center-change-topics-chosen", kept = kept, asked = asked);
+    }
+    if let Some(detail) = change.strip_prefix("suppressed (").and_then(|rest| rest.strip_suffix(')')) {
+        return t!("center-change-suppressed", detail = detail);
+    }
+    let mut chars = change.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// Fields of a submission that are the person's own words and choices; the evidence kept with it
@@ -379,42 +445,41 @@ fn what_you_sent(words: &Words<'_>, data: &Value) -> String {
         .map(|submission| {
             let kept = match day(&submission["retained_until"]) {
                 until if until.is_empty() => String::new(),
-                until => format!("<p>Kept until {}.</p>", escape(&until)),
+                until => format!("<p>{}</p>", escape(&t!("center-sent-kept", date = until))),
             };
             format!(
-                r#"<li><h3>{} <span class="hint">· {}</span></h3>{}{kept}<form method="post" action="/me/submissions/delete" class="inline"><input type="hidden" name="submission" value="{}"><button type="submit" class="secondary">Delete this submission</button></form></li>"#,
+                r#"<li><h3>{} <span class="hint">· {}</span></h3>{}{kept}<form method="post" action="/me/submissions/delete" class="inline"><input type="hidden" name="submission" value="{}"><button type="submit" class="secondary">{}</button></form></li>"#,
                 escape(&form_title(words, text(submission, "form"))),
                 escape(&when(&submission["received_at"])),
                 submission_fields(words, submission),
                 escape(text(submission, "submission_id")),
+                escape(&t!("center-sent-delete")),
             )
         })
         .collect();
     let body = if items.is_empty() {
-        "<p>Nothing: you have sent us no form.</p>".to_owned()
+        format!("<p>{}</p>", escape(&t!("center-sent-none")))
     } else {
-        format!(
-            "<p>Anyone can type your address into a form. If you did not send one of these, delete it: what it filled in of your details goes with it.</p><ul>{items}</ul>"
-        )
+        format!("<p>{}</p><ul>{items}</ul>", escape(&t!("center-sent-intro")))
     };
-    format!(r#"<section id="sent"><h2>What you sent us</h2>{body}</section>"#)
+    format!(r#"<section id="sent"><h2>{}</h2>{body}</section>"#, escape(&t!("center-sent-heading")))
 }
 
-/// A payment's state in words.
+/// A payment's state, as the selector of `center-payment-summary`.
 fn payment_state(status: &str) -> &'static str {
     match status {
         "succeeded" | "paid" => "paid",
         "active" => "active",
-        "trialing" => "in its trial",
-        "processing" => "being processed by your bank",
-        "requires_action" => "waiting for your bank's confirmation",
-        "requires_payment_method" | "requires_confirmation" | "started" | "pending" => "not paid yet",
-        "past_due" | "unpaid" | "payment_failed" | "failed" => "not paid: the last attempt failed",
+        "trialing" => "trialing",
+        "processing" => "processing",
+        "requires_action" => "action",
+        "requires_payment_method" | "requires_confirmation" | "started" | "pending" => "unpaid",
+        "past_due" | "unpaid" | "payment_failed" | "failed" => "failed",
         "canceled" | "cancelled" => "cancelled",
         "refunded" => "refunded",
-        "disputed" => "disputed with your bank",
-        "incomplete" | "incomplete_expired" => "not completed",
-        _ => "recorded",
+        "disputed" => "disputed",
+        "incomplete" | "incomplete_expired" => "incomplete",
+        _ => "other",
     }
 }
 
@@ -428,32 +493,44 @@ fn payments(words: &Words<'_>, data: &Value) -> String {
             let title = item_title(words, kind, text(payment, "item"));
             let amount = payment["amount"].as_i64().map(|minor| money(minor, text(payment, "currency")));
             let interval = match kind {
-                "plan" => words.payments.plans.get(text(payment, "item")).map(|plan| format!(" a {}", plan.interval)),
+                "plan" => words.payments.plans.get(text(payment, "item")).map(|plan| plan.interval.as_str()),
                 _ => None,
             };
-            let price = amount.map(|a| format!("{a}{}", interval.unwrap_or_default())).unwrap_or_default();
-            let state = payment_state(text(payment, "status"));
-            let started = day(&payment["started_at"]);
-            let kept = day(&payment["retained_until"]);
+            let price = amount
+                .map(|price| match interval {
+                    Some(interval) => t!("price-per-interval", price = price, interval = interval),
+                    None => price,
+                })
+                .unwrap_or_default();
+            let summary =
+                t!("center-payment-summary", price = price, state = payment_state(text(payment, "status")));
+            let record = t!(
+                "center-payment-record",
+                started = day(&payment["started_at"]),
+                kept = day(&payment["retained_until"])
+            );
             format!(
-                "<li><strong>{}</strong>: {}, {}. <span class=\"hint\">Started {}; the record is kept until {}, as the law requires.</span></li>",
+                "<li><strong>{}</strong>: {} <span class=\"hint\">{}</span></li>",
                 escape(&title),
-                escape(&price),
-                escape(state),
-                escape(&started),
-                escape(&kept),
+                escape(&summary),
+                escape(&record),
             )
         })
         .collect();
     let body = if items.is_empty() {
-        "<p>Nothing: you have paid us nothing.</p>".to_owned()
+        format!("<p>{}</p>", escape(&t!("center-payments-none")))
     } else {
+        let write_to_us = format!(
+            "<a href=\"mailto:{}\">{}</a>",
+            escape(text(data, "data_protection_officer")),
+            escape(&t!("center-payments-write-to-us"))
+        );
         format!(
-            "<ul>{items}</ul><p>Your card details are held by Stripe, our payment processor, never by us. To cancel a plan or ask for a refund, <a href=\"mailto:{dpo}\">write to us</a>.</p>",
-            dpo = escape(text(data, "data_protection_officer"))
+            "<ul>{items}</ul><p>{}</p>",
+            marked_up(&t!("center-payments-card", link = SLOT), &[(SLOT, write_to_us)])
         )
     };
-    format!(r#"<section id="payments"><h2>Your payments</h2>{body}</section>"#)
+    format!(r#"<section id="payments"><h2>{}</h2>{body}</section>"#, escape(&t!("center-payments-heading")))
 }
 
 fn files(data: &Value) -> String {
@@ -463,34 +540,41 @@ fn files(data: &Value) -> String {
         .flatten()
         .filter_map(|submission| submission["cv"].as_object().map(|cv| (submission, cv)))
         .map(|(submission, cv)| {
-            let name = cv
-                .get("file_name")
-                .and_then(Value::as_str)
-                .map_or_else(|| "Your CV".to_owned(), steward_core::domain::careers::file_name_for_display);
-            let state = match cv.get("status").and_then(Value::as_str) {
-                Some("verified") => "checked and attached to your application".to_owned(),
-                Some("rejected") => format!(
-                    "refused: {}",
-                    cv.get("reason").and_then(Value::as_str).unwrap_or("it is not a document we accept")
+            let name = cv.get("file_name").and_then(Value::as_str).map_or_else(
+                || t!("center-file-your-cv"),
+                steward_core::domain::careers::file_name_for_display,
+            );
+            // The reason is kept as it was written, in the language the applicant used.
+            let (state, reason) = match cv.get("status").and_then(Value::as_str) {
+                Some("verified") => ("verified", String::new()),
+                Some("rejected") => (
+                    "rejected",
+                    cv.get("reason")
+                        .and_then(Value::as_str)
+                        .map_or_else(|| t!("center-file-reason-unknown"), str::to_owned),
                 ),
-                _ => "waiting to be checked".to_owned(),
+                _ => ("waiting", String::new()),
             };
-            let uploaded = cv.get("uploaded_at").map(when).unwrap_or_default();
+            let state = t!("center-file-state", state = state, reason = reason);
+            let record = t!(
+                "center-file-record",
+                uploaded = cv.get("uploaded_at").map(when).unwrap_or_default(),
+                kept = day(&submission["retained_until"])
+            );
             format!(
-                "<li><strong>{}</strong>: {}. <span class=\"hint\">Uploaded {}; kept with its application until {}.</span></li>",
+                "<li><strong>{}</strong>: {} <span class=\"hint\">{}</span></li>",
                 escape(&name),
                 escape(&state),
-                escape(&uploaded),
-                escape(&day(&submission["retained_until"])),
+                escape(&record),
             )
         })
         .collect();
     let body = if items.is_empty() {
-        "<p>Nothing: you have sent us no file.</p>".to_owned()
+        format!("<p>{}</p>", escape(&t!("center-files-none")))
     } else {
-        format!("<ul>{items}</ul><p>Deleting an application deletes its files.</p>")
+        format!("<ul>{items}</ul><p>{}</p>", escape(&t!("center-files-deleted-with-application")))
     };
-    format!(r#"<section id="files"><h2>Your files</h2>{body}</section>"#)
+    format!(r#"<section id="files"><h2>{}</h2>{body}</section>"#, escape(&t!("center-files-heading")))
 }
 
 fn requests(data: &Value) -> String {
@@ -503,15 +587,9 @@ fn requests(data: &Value) -> String {
             let until = when(&request["retained_until"]);
             let kind = text(request, "request");
             let line = match kind {
-                "email_change" => format!(
-                    "Changing your address to {address}: waiting for you to confirm it from that address, until {until}."
-                ),
-                "email_change_undo" => format!(
-                    "Your previous address, {address}, can take your profile back until {until}, by the link we sent it."
-                ),
-                "export" => format!(
-                    "Sending a copy of your data to {address}: waiting for you to confirm it from your own address, until {until}."
-                ),
+                "email_change" => t!("center-request-email-change", address = address, until = until),
+                "email_change_undo" => t!("center-request-email-change-undo", address = address, until = until),
+                "export" => t!("center-request-export", address = address, until = until),
                 // A kind this page does not know yet is in the export, never shown as another.
                 _ => return None,
             };
@@ -521,40 +599,54 @@ fn requests(data: &Value) -> String {
                 String::new()
             } else {
                 format!(
-                    r#" <form method="post" action="/me/requests/cancel" class="inline"><input type="hidden" name="request" value="{}"><input type="hidden" name="id" value="{}"><button type="submit" class="secondary">Cancel it</button></form>"#,
+                    r#" <form method="post" action="/me/requests/cancel" class="inline"><input type="hidden" name="request" value="{}"><input type="hidden" name="id" value="{}"><button type="submit" class="secondary">{}</button></form>"#,
                     escape(kind),
                     escape(text(request, "request_id")),
+                    escape(&t!("center-request-cancel")),
                 )
             };
             Some(format!("<li>{}{cancel}</li>", escape(&line)))
         })
         .collect();
     items.extend(data["export_links"].as_array().into_iter().flatten().map(|link| {
+        let line = t!(
+            "center-export-link",
+            format = text(link, "format").to_ascii_uppercase(),
+            address = text(link, "address"),
+            until = when(&link["works_until"])
+        );
         format!(
-            r#"<li>A copy of your data ({}) sent to {}: its link works until {}. <form method="post" action="/me/export/revoke" class="inline"><input type="hidden" name="link" value="{}"><button type="submit" class="secondary">Take it back</button></form></li>"#,
-            escape(&text(link, "format").to_ascii_uppercase()),
-            escape(text(link, "address")),
-            escape(&when(&link["works_until"])),
+            r#"<li>{} <form method="post" action="/me/export/revoke" class="inline"><input type="hidden" name="link" value="{}"><button type="submit" class="secondary">{}</button></form></li>"#,
+            escape(&line),
             escape(text(link, "link_id")),
+            escape(&t!("center-export-link-revoke")),
         )
     }));
     let body = if items.is_empty() {
-        "<p>Nothing is under way.</p>".to_owned()
+        format!("<p>{}</p>", escape(&t!("center-requests-none")))
     } else {
         format!("<ul>{}</ul>", items.concat())
     };
-    let history = history_list(&data["profile_history"], "Changes to your details");
-    format!(r#"<section id="requests"><h2>Requests under way</h2>{body}{history}</section>"#)
+    let history = history_list(&data["profile_history"], &t!("center-details-history-heading"));
+    format!(
+        r#"<section id="requests"><h2>{}</h2>{body}{history}</section>"#,
+        escape(&t!("center-requests-heading"))
+    )
 }
 
 fn everything(data: &Value) -> String {
     let shortened = if data["abbreviated"].is_object() {
-        "<p>Some long values are shortened on this page; the download has them all.</p>"
+        format!("<p>{}</p>", escape(&t!("center-everything-shortened")))
     } else {
-        ""
+        String::new()
     };
     format!(
-        r#"<section id="everything"><h2>Everything, exactly as we store it</h2><p>The evidence we keep with each form (when, from which browser and network address, and the notice you saw) and every id are in the download.</p>{shortened}<p><a href="/me/export?format=json">Download everything as JSON</a> · <a href="/me/export?format=csv">as CSV</a> · <a href="/me/consents">Receipts of your consents</a></p></section>"#
+        r#"<section id="everything"><h2>{}</h2><p>{}</p>{shortened}<p><a href="/me/export?format=json">{}</a> · <a href="/me/export?format=csv">{}</a> · <a href="/me/consents">{}</a></p></section>"#,
+        escape(&t!("center-everything-heading")),
+        escape(&t!("center-everything-evidence")),
+        escape(&t!("center-everything-json")),
+        escape(&t!("center-everything-csv")),
+        escape(&t!("center-everything-receipts")),
     )
 }
 
@@ -576,9 +668,8 @@ fn input(
         Some(error) => (
             format!(r#" aria-invalid="true" aria-describedby="f-{name}-error""#),
             format!(
-                r#"<p class="field-error" id="f-{name}-error">{} {}</p>"#,
-                escape(&label),
-                escape(&error.message)
+                r#"<p class="field-error" id="f-{name}-error">{}</p>"#,
+                escape(&t!("center-field-error", label = label.as_str(), message = error.message.as_str()))
             ),
         ),
         None => (String::new(), String::new()),
@@ -607,16 +698,26 @@ fn rights(data: &Value, typed: Option<&FormInput>, errors: &[FieldError]) -> Str
         }
     };
     let correct = format!(
-        r#"<section id="correct"><h3>Correct your details</h3><form method="post" action="/me"><input type="hidden" name="_method" value="PATCH">{}{}{}{}{}{}{}<p>Leave a field empty to remove it. A new email address is used once you confirm it from that address; your current address is told, and can undo it.</p><button type="submit">Save</button></form></section>"#,
+        r#"<section id="correct"><h3>{}</h3><form method="post" action="/me"><input type="hidden" name="_method" value="PATCH">{}{}{}{}{}{}{}<p>{}</p><button type="submit">{}</button></form></section>"#,
+        escape(&t!("center-correct-heading")),
         input("name", &value("name"), "text", "name", "", errors),
         input("email", &value("email"), "email", "email", "", errors),
-        input("phone", &value("phone"), "tel", "tel", "with country code", errors),
+        input("phone", &value("phone"), "tel", "tel", &t!("center-hint-phone"), errors),
         input("job_title", &value("job_title"), "text", "organization-title", "", errors),
         input("company", &value("company"), "text", "organization", "", errors),
-        input("country", &value("country"), "text", "country", "two-letter code, such as GB", errors),
-        input("state", &value("state"), "text", "off", "code, such as US-CA", errors),
+        input("country", &value("country"), "text", "country", &t!("center-hint-country"), errors),
+        input("state", &value("state"), "text", "off", &t!("center-hint-state"), errors),
+        escape(&t!("center-correct-explain")),
+        escape(&t!("center-correct-save")),
     );
-    let send_copy = r#"<section><h3>Send a copy to someone else</h3><form method="post" action="/me/export"><label for="f-to">Their address <span class="hint">(we ask you to confirm from your own address first)</span></label><input id="f-to" name="to" type="email" autocomplete="off" required><label for="f-format">Format</label><select id="f-format" name="format"><option value="json">JSON</option><option value="csv">CSV</option></select><button type="submit" class="secondary">Send a copy</button></form></section>"#;
+    let send_copy = format!(
+        r#"<section><h3>{}</h3><form method="post" action="/me/export"><label for="f-to">{} <span class="hint">{}</span></label><input id="f-to" name="to" type="email" autocomplete="off" required><label for="f-format">{}</label><select id="f-format" name="format"><option value="json">JSON</option><option value="csv">CSV</option></select><button type="submit" class="secondary">{}</button></form></section>"#,
+        escape(&t!("center-send-copy-heading")),
+        escape(&t!("center-send-copy-to")),
+        escape(&t!("center-send-copy-to-hint")),
+        escape(&t!("center-send-copy-format")),
+        escape(&t!("center-send-copy-button")),
+    );
     let limit_form = |path: &str, on: bool, set_label: &str, lift_label: &str, explain: &str| {
         let (lift, label) = if on { ("true", lift_label) } else { ("false", set_label) };
         format!(
@@ -626,25 +727,32 @@ fn rights(data: &Value, typed: Option<&FormInput>, errors: &[FieldError]) -> Str
         )
     };
     let limits = format!(
-        "<section><h3>Limit how we use your data</h3>{}{}</section>",
+        "<section><h3>{}</h3>{}{}</section>",
+        escape(&t!("center-limit-heading")),
         limit_form(
             "/me/restrict",
             !profile["restricted"].is_null(),
-            "Restrict processing",
-            "Lift the restriction",
-            "Restriction: we keep your data but do not use it, for instance while you contest its accuracy."
+            &t!("center-restrict-set"),
+            &t!("center-restrict-lift"),
+            &t!("center-restrict-explain"),
         ),
         limit_form(
             "/me/object",
             !profile["objected"].is_null(),
-            "Object to processing",
-            "Withdraw my objection",
-            "Objection: we stop using your data for our legitimate interests and for marketing."
+            &t!("center-object-set"),
+            &t!("center-object-lift"),
+            &t!("center-object-explain"),
         ),
     );
-    let delete = r#"<section><h3>Delete your data</h3><p>We delete everything we hold about you, except payment records, which the law makes us keep without your name or address.</p><p><a href="/me/delete">Delete my data…</a></p></section>"#;
+    let delete = format!(
+        r#"<section><h3>{}</h3><p>{}</p><p><a href="/me/delete">{}</a></p></section>"#,
+        escape(&t!("center-delete-heading")),
+        escape(&t!("center-delete-explain")),
+        escape(&t!("center-delete-link")),
+    );
     format!(
-        r#"<section id="rights"><h2>Correct, limit or delete</h2>{correct}{send_copy}{limits}{delete}</section>"#
+        r#"<section id="rights"><h2>{}</h2>{correct}{send_copy}{limits}{delete}</section>"#,
+        escape(&t!("center-rights-heading"))
     )
 }
 
@@ -656,17 +764,33 @@ fn responsible(data: &Value) -> String {
         .filter_map(Value::as_str)
         .map(|r| format!("<li>{}</li>", escape(r)))
         .collect();
+    let controller = format!("<strong>{}</strong>", escape(text(data, "data_controller")));
+    let dpo = escape(text(data, "data_protection_officer"));
+    let dpo = format!("<a href=\"mailto:{dpo}\">{dpo}</a>");
+    let who = marked_up(
+        &t!("center-responsible-controller", controller = SLOT, officer = SLOT_2),
+        &[(SLOT, controller), (SLOT_2, dpo)],
+    );
+    let authority = data["supervisory_authority"]
+        .as_str()
+        .map(|a| format!("<p>{}</p>", escape(&t!("center-responsible-authority", authority = a))))
+        .unwrap_or_default();
     format!(
-        "<section><h2>Who is responsible</h2><p>The data controller for you is <strong>{}</strong>. Questions, objections and complaints: our Data Protection Officer at <a href=\"mailto:{dpo}\">{dpo}</a>.</p>{}<h3>Who may receive your data</h3><ul>{recipients}</ul></section>",
-        escape(text(data, "data_controller")),
-        data["supervisory_authority"].as_str().map(|a| format!("<p>You may also complain to {}.</p>", escape(a))).unwrap_or_default(),
-        dpo = escape(text(data, "data_protection_officer")),
+        "<section><h2>{}</h2><p>{who}</p>{authority}<h3>{}</h3><ul>{recipients}</ul></section>",
+        escape(&t!("center-responsible-heading")),
+        escape(&t!("center-recipients-heading")),
     )
 }
 
 /// Signing out, here or on every device (a session opened elsewhere, or forgotten on a shared
 /// computer).
-const SIGN_OUT: &str = r#"<form method="post" action="/me/sign-out" class="inline"><button type="submit" class="secondary">Sign out</button> <button type="submit" name="everywhere" value="yes" class="secondary">Sign out everywhere</button></form>"#;
+fn sign_out() -> String {
+    format!(
+        r#"<form method="post" action="/me/sign-out" class="inline"><button type="submit" class="secondary">{}</button> <button type="submit" name="everywhere" value="yes" class="secondary">{}</button></form>"#,
+        escape(&t!("center-sign-out")),
+        escape(&t!("center-sign-out-everywhere")),
+    )
+}
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@ use steward_core::domain::privacy::export::{
 };
 use steward_core::http::problem::Problem;
 use steward_core::http::respond;
+use steward_core::t;
 
 use crate::handler::{done, missing_token, query, rfc3339, token_of, App};
 use crate::me::everything;
@@ -26,11 +27,11 @@ pub async fn confirmation_page(app: &App, request: &Request) -> Result<Response<
     Ok(respond::html(
         200,
         pages::confirm_link(
-            "Send a copy of your data",
+            &t!("export-confirm-title"),
             None,
             "/privacy/export/confirm",
             &token,
-            "Send my data",
+            &t!("export-confirm-button"),
         ),
     ))
 }
@@ -39,7 +40,7 @@ pub async fn confirmation_page(app: &App, request: &Request) -> Result<Response<
 pub async fn confirm(app: &App, request: &Request, json_client: bool) -> Result<Response<Body>, Problem> {
     let token = token_of(request).await?;
     confirm_export_to(&app.store, &app.config, &token, app.clock.now()).await.map_err(rights_problem)?;
-    Ok(done(json_client, "Your data is on its way", "The address you named has been sent a download link."))
+    Ok(done(json_client, &t!("export-sent-title"), &t!("export-sent-body")))
 }
 
 /// The recipient's link, behind a button: a link scanner must not download the data.
@@ -50,11 +51,11 @@ pub async fn download_page(app: &App, request: &Request) -> Result<Response<Body
     Ok(respond::html(
         200,
         pages::confirm_link(
-            "Personal data shared with you",
+            &t!("export-download-title"),
             None,
             "/privacy/export",
             &token,
-            "Download the data",
+            &t!("export-download-button"),
         ),
     ))
 }

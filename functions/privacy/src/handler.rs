@@ -30,6 +30,7 @@ use steward_core::token::{Claims, Purpose};
 
 use crate::problems::store_problem;
 use crate::{export, me, sign_in};
+use steward_core::t;
 
 pub struct App {
     pub config: Config,
@@ -74,15 +75,16 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infal
             // the site's page that sends a new sign-in link. An ended session's cookie is forgotten.
             let center_failed = request.raw_http_path() == "/me" && request.method() == "GET";
             let sign_in = page::sign_in_page_url();
+            let (to_center, new_link) = (t!("back-to-center"), t!("ask-new-sign-in-link"));
             let back = if with_cookie && !ended && !center_failed {
-                Back { href: "/me", words: "Back to your privacy center" }
+                Back { href: "/me", words: &to_center }
             } else {
-                Back { href: &sign_in, words: "Ask for a new sign-in link" }
+                Back { href: &sign_in, words: &new_link }
             };
             let mut response = respond::problem_for(
                 json_client,
                 &problem.with_request_id(client::request_id(&request)),
-                "Privacy center",
+                &t!("privacy-center"),
                 Some(back),
             );
             if ended {
@@ -179,8 +181,8 @@ async fn signed_in<'a>(app: &App, request: &'a Request, json_client: bool) -> Re
         Some(token) => (token, false),
         None => (
             app.session_cookie.read(request).ok_or_else(|| {
-                Problem::new(401, "not_signed_in", "Please sign in")
-                    .with_detail("This page needs a sign-in link from your mail: your session ended, or you have not signed in yet.")
+                Problem::new(401, "not_signed_in", t!("problem-not-signed-in"))
+                    .with_detail(t!("problem-not-signed-in-detail"))
             })?,
             true,
         ),
@@ -190,17 +192,13 @@ async fn signed_in<'a>(app: &App, request: &'a Request, json_client: bool) -> Re
         // SameSite keeps other sites' forms from sending the cookie; this keeps every other page,
         // the company site's included (same-site, so its scripts' requests carry the cookie),
         // and anything that does not say where it comes from, from acting with it.
-        return Err(Problem::new(
-            403,
-            "forbidden_origin",
-            "This request must come from the privacy center's own pages",
-        ));
+        return Err(Problem::new(403, "forbidden_origin", t!("problem-forbidden-origin")));
     }
     let claims =
         session(&app.store, &app.config, &token, app.clock.now()).await.map_err(|err| match err {
             PrivacyError::Store(err) => store_problem(err),
-            _ => Problem::new(401, "not_signed_in", "Your session has ended")
-                .with_detail("It expired, or you signed out. Ask for a new sign-in link."),
+            _ => Problem::new(401, "not_signed_in", t!("problem-session-ended"))
+                .with_detail(t!("problem-session-ended-detail")),
         })?;
     Ok(Signed { profile_id: claims.profile_id.clone(), session: claims, form, page: !json_client, request })
 }
@@ -263,22 +261,8 @@ impl SessionCookie {
     }
 
     pub fn read(&self, request: &Request) -> Option<String> {
-        cookie(request, self.name())
+        steward_core::http::cookie(request, self.name())
     }
-}
-
-/// A cookie's value from the request's `Cookie` headers.
-fn cookie(request: &Request, name: &str) -> Option<String> {
-    request
-        .headers()
-        .get_all("cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(found, _)| *found == name)
-        .map(|(_, value)| value.trim().to_owned())
-        .filter(|value| !value.is_empty())
 }
 
 pub fn done(json_client: bool, title: &str, message: &str) -> Response<Body> {
@@ -308,7 +292,8 @@ pub async fn token_of(request: &Request) -> Result<String, Problem> {
 }
 
 pub fn missing_token() -> Problem {
-    Problem::new(400, "missing_token", "This link is incomplete").with_detail("The token is missing.")
+    Problem::new(400, "missing_token", t!("problem-missing-token"))
+        .with_detail(t!("problem-missing-token-detail"))
 }
 
 pub async fn read_form(request: &Request) -> Result<FormInput, Problem> {
@@ -359,7 +344,10 @@ mod tests {
         let form = read_form(&page).await.unwrap();
         assert_eq!((form.first("_method"), form.first("confirm")), (Some("DELETE"), Some("yes")));
         assert!(!respond::wants_json(page.headers()), "a browser's form post");
-        assert!(cookie(&page, "__Host-steward-session").is_some(), "its session in the cookie, not the form");
+        assert!(
+            steward_core::http::cookie(&page, "__Host-steward-session").is_some(),
+            "its session in the cookie, not the form"
+        );
         assert_eq!(form.first("session"), None);
     }
 }

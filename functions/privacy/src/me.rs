@@ -22,12 +22,15 @@ use crate::export::{export, Reader, LAMBDA_RESPONSE_LIMIT, RESPONSE_ENVELOPE};
 use crate::handler::{done, missing_token, query, token_of, App, SessionCookie, Signed};
 use crate::problems::{erasure_problem, privacy_problem, rights_problem, store_problem};
 use crate::{center, pages};
+use steward_core::t;
 
 pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Result<Response<Body>, Problem> {
     let overridden = signed.form.first("_method").map(str::to_ascii_uppercase);
     let method = match (method, path, overridden.as_deref()) {
         ("POST", "/me", Some(m @ ("PATCH" | "DELETE"))) => m,
-        ("POST", "/me", _) => return Err(Problem::new(405, "method_not_allowed", "Use PATCH or DELETE")),
+        ("POST", "/me", _) => {
+            return Err(Problem::new(405, "method_not_allowed", t!("problem-use-patch-or-delete")))
+        }
         _ => method,
     };
     let profile_id = &signed.profile_id;
@@ -69,14 +72,12 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
             request_export_to(&app.store, &app.config, profile_id, &to, format, app.clock.now())
                 .await
                 .map_err(rights_problem)?;
-            let message =
-                "We sent a message to your own address: the export goes out once you confirm it there.";
-            Ok(finished(&signed, 202, "export_confirmation_sent", message))
+            Ok(finished(&signed, 202, "export_confirmation_sent", &t!("me-result-export-confirmation-sent")))
         }
         ("POST", "/me/submissions/delete") => {
             let submission = signed.form.first("submission").unwrap_or_default();
             delete_submission(&app.store, &app.cvs, profile_id, submission).await.map_err(rights_problem)?;
-            Ok(finished(&signed, 200, "submission_deleted", "The submission is deleted."))
+            Ok(finished(&signed, 200, "submission_deleted", &t!("me-result-submission-deleted")))
         }
         ("POST", "/me/requests/cancel") => {
             let Some(kind) = RequestKind::cancellable(signed.form.first("request").unwrap_or_default())
@@ -84,21 +85,21 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
                 return Err(Problem::validation(vec![FieldError::new(
                     "request",
                     "invalid",
-                    "is not a kind of request that can be cancelled",
+                    t!("error-not-cancellable-kind"),
                 )]));
             };
             let id = signed.form.first("id").unwrap_or_default();
             cancel_request(&app.store, profile_id, kind, id, app.clock.now())
                 .await
                 .map_err(rights_problem)?;
-            Ok(finished(&signed, 200, "request_cancelled", "The request is cancelled."))
+            Ok(finished(&signed, 200, "request_cancelled", &t!("me-result-request-cancelled")))
         }
         ("POST", "/me/export/revoke") => {
             let link = signed.form.first("link").unwrap_or_default();
             revoke_export_link(&app.store, profile_id, link, app.clock.now())
                 .await
                 .map_err(rights_problem)?;
-            Ok(finished(&signed, 200, "export_link_revoked", "The link no longer works."))
+            Ok(finished(&signed, 200, "export_link_revoked", &t!("me-result-export-link-revoked")))
         }
         ("PATCH", "/me") => {
             let corrected =
@@ -137,17 +138,17 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
         }
         ("POST", "/me/withdraw") => {
             let purpose = signed.form.first("purpose").ok_or_else(|| {
-                Problem::validation(vec![FieldError::new("purpose", "required", "is required")])
+                Problem::validation(vec![FieldError::new("purpose", "required", t!("error-required"))])
             })?;
             withdraw(&app.store, &app.catalogue, profile_id, purpose).await.map_err(rights_problem)?;
-            Ok(finished(&signed, 200, "withdrawn", "Your consent is withdrawn."))
+            Ok(finished(&signed, 200, "withdrawn", &t!("me-result-withdrawn")))
         }
         ("DELETE", "/me") => {
             if signed.page && signed.form.first("confirm") != Some("yes") {
                 return Err(Problem::validation(vec![FieldError::new(
                     "confirm",
                     "required",
-                    "tick the box to confirm that everything should be deleted",
+                    t!("error-confirm-erasure"),
                 )]));
             }
             let report = erase(
@@ -186,7 +187,7 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
             let result = if everywhere { "signed_out_everywhere" } else { "signed_out" };
             Ok(respond::json(200, &serde_json::json!({ "result": result })))
         }
-        _ => Err(Problem::new(405, "method_not_allowed", "This route does not take this method")),
+        _ => Err(Problem::new(405, "method_not_allowed", t!("problem-method-not-allowed"))),
     }
 }
 
@@ -207,11 +208,11 @@ pub async fn email_confirmation_page(request: &Request) -> Result<Response<Body>
     Ok(respond::html(
         200,
         pages::confirm_link(
-            "Confirm your new address",
+            &t!("email-confirm-title"),
             None,
             "/privacy/email/confirm",
             &token,
-            "Use this address",
+            &t!("email-confirm-button"),
         ),
     ))
 }
@@ -224,11 +225,7 @@ pub async fn confirm_email(
 ) -> Result<Response<Body>, Problem> {
     let token = token_of(request).await?;
     confirm_email_change(&app.store, &app.config, &token, app.clock.now()).await.map_err(rights_problem)?;
-    Ok(done(
-        json_client,
-        "Your address has changed",
-        "From now on we use this address. Sign in again to see your data.",
-    ))
+    Ok(done(json_client, &t!("email-changed-title"), &t!("email-changed-body")))
 }
 
 /// The old address's way back after a change, behind a button.
@@ -237,11 +234,11 @@ pub async fn email_undo_page(request: &Request) -> Result<Response<Body>, Proble
     Ok(respond::html(
         200,
         pages::confirm_link(
-            "Take your address back",
-            Some("Your profile returns to the address this message came to, and everyone signed in to your privacy center is signed out."),
+            &t!("email-undo-title"),
+            Some(&t!("email-undo-explain")),
             "/privacy/email/undo",
             &token,
-            "Take my address back",
+            &t!("email-undo-button"),
         ),
     ))
 }
@@ -252,11 +249,7 @@ pub async fn undo_email(app: &App, request: &Request, json_client: bool) -> Resu
     let address =
         undo_email_change(&app.store, &app.config, &token, app.clock.now()).await.map_err(rights_problem)?;
     let masked = steward_core::domain::fields::masked_address(&address).unwrap_or_default();
-    Ok(done(
-        json_client,
-        "Your address is back",
-        &format!("We use {masked} again, and everyone is signed out of your privacy center. Sign in again to check your details."),
-    ))
+    Ok(done(json_client, &t!("email-undone-title"), &t!("email-undone-body", address = masked)))
 }
 
 /// After a change: a redirect back to the privacy center for pages, JSON for API clients.

@@ -2,6 +2,7 @@
 //! is escaped; the session is the browser's HttpOnly cookie, never in a URL or a page.
 
 use steward_core::http::page::{escape, layout};
+use steward_core::t;
 
 /// A page with one button, for links in mail: opening it uses nothing, the button does. `about`
 /// says what the button acts on (whose center, which address), before anyone presses it.
@@ -21,24 +22,25 @@ pub fn confirm_link(title: &str, about: Option<&str>, action: &str, token: &str,
 
 /// A sign-in link's page: whose privacy center it opens, and the button that opens it.
 pub fn sign_in_link(token: &str, whose: Option<&str>) -> String {
-    let about = whose.map(|address| {
-        format!(
-            "This link opens the privacy center of {address}. If that is not your address, close this page: someone else sent you their link."
-        )
-    });
-    confirm_link("Open your privacy center", about.as_deref(), "/privacy/session", token, "Continue")
+    let about = whose.map(|address| t!("sign-in-link-whose", address = address));
+    confirm_link(
+        &t!("sign-in-link-title"),
+        about.as_deref(),
+        "/privacy/session",
+        token,
+        &t!("sign-in-link-button"),
+    )
 }
 
 pub fn signed_out(everywhere: bool) -> String {
-    let detail = if everywhere {
-        "Every session of your privacy center has ended, on this device and any other."
-    } else {
-        "Your privacy center session on this device has ended."
-    };
+    let detail = if everywhere { t!("signed-out-everywhere") } else { t!("signed-out-here") };
     layout(
-        "Signed out",
+        &t!("signed-out-title"),
         &format!(
-            "<h1>You are signed out</h1><p>{detail}</p><p>To come back, ask for a new sign-in link.</p>"
+            "<h1>{}</h1><p>{}</p><p>{}</p>",
+            escape(&t!("signed-out-heading")),
+            escape(&detail),
+            escape(&t!("signed-out-come-back"))
         ),
     )
 }
@@ -46,16 +48,21 @@ pub fn signed_out(everywhere: bool) -> String {
 /// The confirmation step before erasure.
 pub fn confirm_erasure() -> String {
     layout(
-        "Delete your data",
-        r#"<h1>Delete your data?</h1><p>This deletes your profile, your form submissions, your CVs and your mail preferences, now and for good. Payment records are kept without your name or address, as the law requires. We send one last message to confirm, then we forget your address.</p><form method="post" action="/me"><input type="hidden" name="_method" value="DELETE"><label><input type="checkbox" name="confirm" value="yes" required> I understand that this cannot be undone</label><button type="submit">Delete everything</button></form><p><a href="/me">No, take me back</a></p>"#,
+        &t!("erasure-title"),
+        &format!(
+            r#"<h1>{}</h1><p>{}</p><form method="post" action="/me"><input type="hidden" name="_method" value="DELETE"><label><input type="checkbox" name="confirm" value="yes" required> {}</label><button type="submit">{}</button></form><p><a href="/me">{}</a></p>"#,
+            escape(&t!("erasure-heading")),
+            escape(&t!("erasure-explain")),
+            escape(&t!("erasure-understand")),
+            escape(&t!("erasure-button")),
+            escape(&t!("erasure-back")),
+        ),
     )
 }
 
 pub fn erased() -> String {
-    layout(
-        "Your data is deleted",
-        "<h1>Your data is deleted</h1><p>We sent a last message to confirm it. You are welcome to register again whenever you like.</p>",
-    )
+    let title = t!("erased-title");
+    layout(&title, &format!("<h1>{}</h1><p>{}</p>", escape(&title), escape(&t!("erased-body"))))
 }
 
 #[cfg(test)]

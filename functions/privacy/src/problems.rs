@@ -5,6 +5,7 @@ use steward_core::domain::privacy::access::PrivacyError;
 use steward_core::domain::privacy::erasure::ErasureError;
 use steward_core::domain::privacy::rights::RightsError;
 use steward_core::http::problem::Problem;
+use steward_core::t;
 
 pub fn store_problem(err: StoreError) -> Problem {
     tracing::error!(error = %steward_core::telemetry::error_chain(&err), "privacy store failed");
@@ -13,25 +14,24 @@ pub fn store_problem(err: StoreError) -> Problem {
 
 pub fn invalid_link(reason: impl std::fmt::Display) -> Problem {
     tracing::info!(%reason, "link refused");
-    Problem::new(403, "invalid_token", "This link is not valid")
-        .with_detail("It may have expired. Ask for a new one.")
+    Problem::new(403, "invalid_token", t!("problem-invalid-link"))
+        .with_detail(t!("problem-invalid-link-detail"))
 }
 
 pub fn link_used() -> Problem {
-    Problem::new(403, "link_used", "This link was used already")
-        .with_detail("Each link works once. Ask for a new one.")
+    Problem::new(403, "link_used", t!("problem-link-used")).with_detail(t!("problem-link-used-detail"))
 }
 
 pub fn privacy_problem(err: PrivacyError) -> Problem {
     match err {
         PrivacyError::RateLimited(wait) => {
-            Problem::new(429, "rate_limited", "Too many requests").with_retry_after(wait.as_secs())
+            Problem::new(429, "rate_limited", t!("problem-rate-limited")).with_retry_after(wait.as_secs())
         }
         PrivacyError::InvalidLink(reason) => invalid_link(reason),
         PrivacyError::LinkUsed => link_used(),
         PrivacyError::Proof(refused) => Problem::proof_refused(refused),
-        PrivacyError::NotSignedIn(_) => Problem::new(401, "not_signed_in", "Your session has ended")
-            .with_detail("It expired, or you signed out. Ask for a new sign-in link."),
+        PrivacyError::NotSignedIn(_) => Problem::new(401, "not_signed_in", t!("problem-session-ended"))
+            .with_detail(t!("problem-session-ended-detail")),
         PrivacyError::Store(err) => store_problem(err),
     }
 }
@@ -43,12 +43,10 @@ pub fn rights_problem(err: RightsError) -> Problem {
         RightsError::NoSuchRequest => Problem::not_found("request"),
         RightsError::InvalidLink(reason) => invalid_link(reason),
         RightsError::LinkUsed => link_used(),
-        RightsError::EmailTaken => {
-            Problem::new(409, "email_taken", "This address belongs to another profile")
-                .with_detail("Sign in with that address to see or delete its data.")
-        }
+        RightsError::EmailTaken => Problem::new(409, "email_taken", t!("problem-email-taken"))
+            .with_detail(t!("problem-email-taken-detail")),
         RightsError::RateLimited(wait) => {
-            Problem::new(429, "rate_limited", "Too many requests").with_retry_after(wait.as_secs())
+            Problem::new(429, "rate_limited", t!("problem-rate-limited")).with_retry_after(wait.as_secs())
         }
         RightsError::Store(err) => store_problem(err),
     }
@@ -60,8 +58,7 @@ pub fn erasure_problem(err: ErasureError) -> Problem {
         ErasureError::Cv(err) => {
             // Nothing is lost: asking again finishes the erasure.
             tracing::error!(error = %err, "erasure stopped at the CV bucket");
-            Problem::unavailable(5)
-                .with_detail("Your data is being deleted; please ask again in a moment to finish.")
+            Problem::unavailable(5).with_detail(t!("problem-erasure-in-progress"))
         }
     }
 }

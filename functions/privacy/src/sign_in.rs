@@ -5,13 +5,14 @@ use lambda_http::{Body, Request, Response};
 use steward_core::domain::fields::Email;
 use steward_core::domain::forms::proof::{self, Evidence};
 use steward_core::domain::privacy::access::{request_link, start_session, whose_link};
-use steward_core::http::page::layout;
+use steward_core::http::page::{escape, layout};
 use steward_core::http::problem::Problem;
 use steward_core::http::{client, respond};
 
 use crate::handler::{missing_token, query, read_form, rfc3339, token_of, App};
 use crate::pages;
 use crate::problems::privacy_problem;
+use steward_core::t;
 
 pub async fn request_link_by_mail(
     app: &App,
@@ -31,11 +32,12 @@ pub async fn request_link_by_mail(
         .await
         .map_err(privacy_problem)?;
     // The same answer whether or not the address is known.
-    let message = "If we know this address, a sign-in link is on its way. It works once, for 15 minutes.";
+    let message = t!("sign-in-sent");
     Ok(if json_client {
         respond::json(202, &serde_json::json!({ "message": message }))
     } else {
-        respond::html(202, layout("Check your email", &format!("<h1>Check your email</h1><p>{message}</p>")))
+        let title = t!("sign-in-sent-title");
+        respond::html(202, layout(&title, &format!("<h1>{}</h1><p>{}</p>", escape(&title), escape(&message))))
     })
 }
 
@@ -56,11 +58,7 @@ pub async fn open_session(
     if !json_client && !app.session_cookie.sent_by_own_pages(request) {
         // A page's button, from this link's own page: another site cannot sign a browser in
         // (login CSRF) by posting someone's link to it.
-        return Err(Problem::new(
-            403,
-            "forbidden_origin",
-            "Open the link from your email, then press its button",
-        ));
+        return Err(Problem::new(403, "forbidden_origin", t!("problem-press-the-button")));
     }
     let token = token_of(request).await?;
     let (session_token, expires_at) =

@@ -21,6 +21,7 @@ use steward_core::http::page::Back;
 use steward_core::http::problem::{self, Problem};
 use steward_core::http::{client, cors, respond};
 use steward_core::lambda::{body_bytes, body_was_invalid_base64};
+use steward_core::t;
 use steward_core::telemetry::error_chain;
 use steward_core::time::Timestamp;
 use steward_core::token::Purpose;
@@ -51,7 +52,7 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infal
         if request.method() == "GET" {
             challenge(app, &request).await
         } else {
-            respond::problem(&Problem::new(405, "method_not_allowed", "Ask for a challenge with GET"))
+            respond::problem(&Problem::new(405, "method_not_allowed", t!("problem-challenge-get-only")))
         }
     } else {
         submit(app, &request).await
@@ -64,21 +65,22 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
     let json_client = respond::wants_json(request.headers());
     let request_id = client::request_id(request);
     let back = back_link(app, request);
+    let go_back = t!("go-back-to-form");
     let fail = |problem: Problem, title: &str| {
         respond::problem_for(
             json_client,
             &problem.with_request_id(request_id.clone()),
             title,
-            back.as_deref().map(|href| Back { href, words: "Go back to the form" }),
+            back.as_deref().map(|href| Back { href, words: &go_back }),
         )
     };
 
     let form_name = request.path_parameters_ref().and_then(|p| p.first("form")).unwrap_or_default();
     let Some(form) = app.catalogue.form(form_name) else {
-        return fail(Problem::not_found("form"), "Form not found");
+        return fail(Problem::not_found("form"), &t!("problem-form-not-found"));
     };
     if request.method() != "POST" {
-        return fail(Problem::new(405, "method_not_allowed", "Forms accept POST only"), &form.title);
+        return fail(Problem::new(405, "method_not_allowed", t!("problem-forms-post-only")), &form.title);
     }
     if body_was_invalid_base64(request) {
         return fail(problem::body_problem(&BodyError::InvalidBase64), &form.title);
@@ -94,7 +96,7 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
         Some(typed) if problem.status == 422 => {
             let problem = problem.with_request_id(request_id.clone());
             let action = format!("{}/forms/{}", app.config.links.public_api_url, form.id.as_str());
-            let back = back.as_deref().map(|href| Back { href, words: "Go back to the form" });
+            let back = back.as_deref().map(|href| Back { href, words: &go_back });
             let choices = choices(app, form);
             let page = correction_page(&problem, form, &app.catalogue.topics, &choices, typed, &action, back);
             // Sent again and stored, it goes on to the site's thank-you page, on another origin.
@@ -103,7 +105,7 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
                 Err(_) => respond::html(422, page),
             }
         }
-        _ => fail(problem, &form.title),
+        _ => fail(problem, &form.title_words()),
     };
     let idempotency_key = match idempotency_key(request, input.first(SUBMISSION_ID_FIELD)) {
         Ok(key) => key,
@@ -134,7 +136,7 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
         Ok(outcome) => accepted(app, json_client, form, purchase.as_deref(), outcome),
         Err(SubmitError::Store(err)) => {
             tracing::error!(error = %error_chain(&err), form = form.id.as_str(), "storing the submission failed");
-            fail(Problem::from_store(&err), &form.title)
+            fail(Problem::from_store(&err), &form.title_words())
         }
         Err(refused) => correct(refusal(refused)),
     }
@@ -174,26 +176,22 @@ fn choices(app: &App, form: &FormDefinition) -> Choices {
 fn refusal(err: SubmitError) -> Problem {
     match err {
         SubmitError::Invalid(errors) => Problem::validation(errors),
-        SubmitError::RateLimited { retry_after } => Problem::new(429, "rate_limited", "Too many submissions")
-            .with_detail("Please wait a little and try again.")
-            .with_retry_after(retry_after.as_secs()),
+        SubmitError::RateLimited { retry_after } => {
+            Problem::new(429, "rate_limited", t!("problem-too-many-submissions"))
+                .with_detail(t!("problem-too-many-submissions-detail"))
+                .with_retry_after(retry_after.as_secs())
+        }
         SubmitError::KeyReused => Problem::validation(vec![FieldError::new(
             "Idempotency-Key",
             "idempotency_key_reused",
-            "was used before for a different submission; use a new key for a new submission",
+            t!("error-idempotency-key-reused"),
         )]),
-        SubmitError::AddressFull => {
-            Problem::new(429, "address_full", "This address holds as many submissions as we keep")
-                .with_detail(
-                    "We keep a limited number of submissions for one address. The person it belongs to can \
+        SubmitError::AddressFull => Problem::new(429, "address_full", t!("problem-address-full"))
+            .with_detail(
+                "We keep a limited number of submissions for one address. The person it belongs to can \
                      delete earlier ones in the privacy center, or wait until they are deleted.",
-                )
-                .with_errors(vec![FieldError::new(
-                    "email",
-                    "address_full",
-                    "holds as many submissions as we keep for one address",
-                )])
-        }
+            )
+            .with_errors(vec![FieldError::new("email", "address_full", t!("error-address-full"))]),
         SubmitError::Proof(refused) => Problem::proof_refused(refused),
         SubmitError::Store(err) => Problem::from_store(&err),
     }
@@ -257,7 +255,7 @@ fn accepted(
         let mut body = serde_json::json!({
             "form": form.id,
             "submission_id": submission_id,
-            "thank_you_url": form.thank_you_url,
+            "thank_you_url": form.thank_you_url_here(),
         });
         if let Some((token, expires_at)) = &cv_upload {
             body["cv_upload"] = serde_json::json!({
@@ -279,12 +277,12 @@ fn accepted(
         // with this grant; a fragment never reaches a server or a Referer header.
         match (&cv_upload, &payment) {
             (Some((token, _)), _) => {
-                respond::see_other(&format!("{}#cv_upload_token={token}", form.thank_you_url))
+                respond::see_other(&format!("{}#cv_upload_token={token}", form.thank_you_url_here()))
             }
             (None, Some((token, _))) => {
-                respond::see_other(&format!("{}#payment_token={token}", form.thank_you_url))
+                respond::see_other(&format!("{}#payment_token={token}", form.thank_you_url_here()))
             }
-            (None, None) => respond::see_other(&form.thank_you_url),
+            (None, None) => respond::see_other(&form.thank_you_url_here()),
         }
     };
     if replayed {

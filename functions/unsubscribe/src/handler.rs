@@ -10,7 +10,8 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, RequestExt, Response};
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::config::Config;
-use steward_core::domain::fields::masked_address;
+use steward_core::domain::fields::{label as label_of, masked_address};
+use steward_core::domain::forms::catalogue::topic_words;
 use steward_core::domain::forms::validation::FormInput;
 use steward_core::domain::ids::ProfileId;
 use steward_core::domain::mail::confirmation::topics_of;
@@ -24,6 +25,7 @@ use steward_core::http::page::{escape, layout};
 use steward_core::http::problem::Problem;
 use steward_core::http::{client, respond};
 use steward_core::lambda::body_bytes;
+use steward_core::t;
 use steward_core::token::{token_id, Claims, Purpose, TokenError};
 
 pub struct App {
@@ -40,7 +42,7 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Infal
         Ok(response) => response,
         Err(problem) => {
             let problem = problem.with_request_id(client::request_id(&request));
-            respond::problem_for(json_client, &problem, "Mail preferences", None)
+            respond::problem_for(json_client, &problem, &t!("mail-preferences"), None)
         }
     };
     Ok(response)
@@ -51,11 +53,7 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
     let method = request.method().as_str().to_owned();
     let changing = method == "POST";
     if !changing && method != "GET" && method != "HEAD" {
-        return Err(Problem::new(
-            405,
-            "method_not_allowed",
-            "Use GET to see this page and POST to act on it",
-        ));
+        return Err(Problem::new(405, "method_not_allowed", t!("problem-mail-page-methods")));
     }
     // A page's own button sends the token as a field; mail providers and links carry it in the URL.
     let form = if changing { read_form(request).await? } else { FormInput::default() };
@@ -64,7 +62,8 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
         .and_then(|q| q.first("token").map(str::to_owned))
         .or_else(|| form.first("token").map(str::to_owned))
         .ok_or_else(|| {
-            Problem::new(400, "missing_token", "This link is incomplete").with_detail("The token is missing.")
+            Problem::new(400, "missing_token", t!("problem-missing-token"))
+                .with_detail(t!("problem-missing-token-detail"))
         })?;
     let purpose = match path.as_str() {
         "/unsubscribe" => Purpose::Unsubscribe,
@@ -79,9 +78,8 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
     };
     if purpose == Purpose::Preferences && claims.expires_at.is_none() {
         // Preference links lapse (60 days); one without an expiry was never ours to honour.
-        let problem = Problem::new(403, "expired_token", "This link is out of date").with_detail(
-            "Nothing was changed. We can email you a fresh link to choose what you hear from us.",
-        );
+        let problem = Problem::new(403, "expired_token", t!("problem-expired-token"))
+            .with_detail(t!("problem-expired-token-detail"));
         return Ok(fresh_link_offer(request, &problem));
     }
     let id = token_id(&token);
@@ -102,20 +100,16 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
             let after = unsubscribe(&app.store, profile, topic.clone(), source, &id)
                 .await
                 .map_err(preferences_problem)?;
-            let to =
-                after.and_then(|p| masked_address(&p.email)).map(|a| format!(" at {a}")).unwrap_or_default();
-            let what = topic.map_or_else(
-                || format!("any marketing email{to}"),
-                |t| format!("email about {}{to}", label(app, &t)),
-            );
+            let address = after.and_then(|p| masked_address(&p.email)).unwrap_or_default();
+            let topic = topic.map(|t| label(app, &t)).unwrap_or_default();
+            let scope = if topic.is_empty() { "all" } else { "topic" };
+            let told = t!("unsubscribed-body", scope = scope, topic = topic);
             // No preference link here: an unsubscribe link is also held by mail providers'
             // one-click handlers, and must not open the door to adding topics.
+            let title = t!("unsubscribed-title");
             layout(
-                "You are unsubscribed",
-                &format!(
-                    "<h1>You are unsubscribed</h1><p>You will not receive {} from us again. Messages about things you asked for, such as receipts, still reach you.</p>",
-                    escape(&what),
-                ),
+                &title,
+                &format!("<h1>{}</h1><p>{}</p>{}", escape(&title), escape(&told), acts_on(&address)),
             )
         }
         (Purpose::Preferences, false) => {
@@ -125,7 +119,7 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
         (Purpose::Preferences, true) => {
             let notice;
             let preferences = if form.first("action") == Some("unsubscribe_all") {
-                notice = "You are unsubscribed from all marketing email.".to_owned();
+                notice = t!("preferences-unsubscribed-all");
                 unsubscribe(&app.store, profile, None, ChangeSource::Preferences, &id)
                     .await
                     .map_err(preferences_problem)?
@@ -144,15 +138,18 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
         (Purpose::ConfirmSubscription, false) => {
             let named = topics_of(&claims.subject).unwrap_or_default();
             let listed: Vec<String> = named.iter().map(|t| label(app, t)).collect();
-            let at = whose().await.map(|a| format!(" at {a}")).unwrap_or_default();
+            let address = whose().await.unwrap_or_default();
+            let title = t!("confirm-subscription-title");
             layout(
-                "Confirm your subscription",
+                &title,
                 &format!(
-                    r#"<h1>Confirm your subscription</h1><p>Press the button to confirm that you want our emails{} about: {}.</p>
-<form method="post" action="/subscriptions/confirm"><input type="hidden" name="token" value="{}"><button type="submit">Confirm my subscription</button></form>"#,
-                    escape(&at),
-                    escape(&listed.join(", ")),
-                    escape(&token)
+                    r#"<h1>{}</h1><p>{}</p>{}
+<form method="post" action="/subscriptions/confirm"><input type="hidden" name="token" value="{}"><button type="submit">{}</button></form>"#,
+                    escape(&title),
+                    escape(&t!("confirm-subscription-body", topics = listed.join(", "))),
+                    acts_on(&address),
+                    escape(&token),
+                    escape(&t!("confirm-subscription-button")),
                 ),
             )
         }
@@ -171,18 +168,23 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
                 return Ok(respond::html(
                     200,
                     layout(
-                        "Nothing to confirm",
-                        "<h1>Nothing to confirm</h1><p>Since this message was sent, you unsubscribed or changed your choice, so this link changes nothing. To hear from us again, sign up on our site.</p>",
+                        &t!("nothing-to-confirm-title"),
+                        &format!(
+                            "<h1>{}</h1><p>{}</p>",
+                            escape(&t!("nothing-to-confirm-title")),
+                            escape(&t!("nothing-to-confirm-body"))
+                        ),
                     ),
                 ));
             };
             let listed: Vec<String> = preferences.receiving().iter().map(|t| label(app, t)).collect();
             // The address itself was reached: it may choose what it hears about from here.
             layout(
-                "Subscription confirmed",
+                &t!("subscription-confirmed-title"),
                 &format!(
-                    "<h1>Thank you, your subscription is confirmed</h1><p>You will hear from us about: {}.</p>{}",
-                    escape(&listed.join(", ")),
+                    "<h1>{}</h1><p>{}</p>{}",
+                    escape(&t!("subscription-confirmed-heading")),
+                    escape(&t!("subscription-confirmed-body", topics = listed.join(", "))),
                     preferences_link(app, profile)
                 ),
             )
@@ -197,25 +199,22 @@ fn saved_notice(app: &App, chosen: &Chosen) -> String {
     let listed =
         |topics: &BTreeSet<String>| topics.iter().map(|t| label(app, t)).collect::<Vec<_>>().join(", ");
     if chosen.not_mailable {
-        return "Your choices are saved. New topics need a confirmation from your address, which we cannot send while your address is blocked or your processing is restricted.".to_owned();
+        return t!("preferences-saved-not-mailable");
     }
     if chosen.awaiting_confirmation.is_empty() {
-        return "Your preferences are saved.".to_owned();
+        return t!("preferences-saved");
     }
-    format!(
-        "Your preferences are saved. To add {}, confirm with the link we just sent to your address.",
-        listed(&chosen.awaiting_confirmation)
-    )
+    t!("preferences-saved-confirm", topics = listed(&chosen.awaiting_confirmation))
 }
 
 /// A refused preference change, as a page or a problem.
 fn preferences_problem(err: PreferencesError) -> Problem {
     match err {
-        PreferencesError::NotHeld => Problem::new(410, "not_held", "There is nothing to change").with_detail(
-            "We no longer hold this address, so this link does nothing. Sign up again to subscribe.",
-        ),
-        PreferencesError::NamesNoTopics => Problem::new(403, "expired_token", "This link is out of date")
-            .with_detail("Please sign up again to get a new confirmation email."),
+        PreferencesError::NotHeld => {
+            Problem::new(410, "not_held", t!("problem-not-held")).with_detail(t!("problem-not-held-detail"))
+        }
+        PreferencesError::NamesNoTopics => Problem::new(403, "expired_token", t!("problem-expired-token"))
+            .with_detail(t!("problem-confirmation-expired-detail")),
         PreferencesError::Store(err) => unavailable(err),
     }
 }
@@ -245,19 +244,18 @@ fn verify(app: &App, token: &str, purpose: Purpose) -> Result<Claims, Problem> {
     checked.map_err(|err| {
         tracing::info!(reason = %err, "mail link refused");
         match err {
-            TokenError::Malformed => Problem::new(400, "invalid_token", "This link is damaged")
-                .with_detail("Part of the link may be missing. Please use the whole link from the email."),
+            TokenError::Malformed => Problem::new(400, "invalid_token", t!("problem-damaged-link"))
+                .with_detail(t!("problem-damaged-link-detail")),
             TokenError::Expired if purpose == Purpose::ConfirmSubscription => {
-                Problem::new(403, "expired_token", "This link has expired")
-                    .with_detail("Please sign up again to get a new confirmation email.")
+                Problem::new(403, "expired_token", t!("problem-confirmation-expired"))
+                    .with_detail(t!("problem-confirmation-expired-detail"))
             }
             TokenError::Expired | TokenError::Retired => {
-                Problem::new(403, "expired_token", "This link is out of date").with_detail(
-                    "Nothing was changed. We can email you a fresh link to choose what you hear from us.",
-                )
+                Problem::new(403, "expired_token", t!("problem-expired-token"))
+                    .with_detail(t!("problem-expired-token-detail"))
             }
-            _ => Problem::new(403, "invalid_token", "This link is not valid")
-                .with_detail("Nothing was changed."),
+            _ => Problem::new(403, "invalid_token", t!("problem-invalid-link"))
+                .with_detail(t!("problem-invalid-link-nothing-changed")),
         }
     })
 }
@@ -269,18 +267,22 @@ fn fresh_link_offer(request: &Request, problem: &Problem) -> Response<Body> {
     if respond::wants_json(request.headers()) {
         return respond::problem(problem);
     }
-    let detail = problem.detail.as_deref().unwrap_or("Nothing was changed.");
+    let detail = problem.detail.clone().unwrap_or_else(|| t!("nothing-changed"));
     respond::html(
         problem.status,
         layout(
-            &format!("Error: {}", problem.title),
+            &t!("page-error", problem = problem.title.as_str()),
             &format!(
                 r#"<h1>{title}</h1><div role="alert" class="alert"><p>{detail}</p></div>
-<h2>Get a fresh link</h2><p>Type the address our emails reach, and we send a link to your privacy center there: it lets you stop our emails or choose what you hear about.</p>
-<form method="post" action="{action}"><label for="email">Email</label><input id="email" name="email" type="email" autocomplete="email" required>
-<button type="submit">Email me a fresh link</button></form>"#,
+<h2>{heading}</h2><p>{explain}</p>
+<form method="post" action="{action}"><label for="email">{email}</label><input id="email" name="email" type="email" autocomplete="email" required>
+<button type="submit">{button}</button></form>"#,
                 title = escape(&problem.title),
-                detail = escape(detail),
+                detail = escape(&detail),
+                heading = escape(&t!("fresh-link-heading")),
+                explain = escape(&t!("fresh-link-explain")),
+                email = escape(&label_of("email")),
+                button = escape(&t!("fresh-link-button")),
                 // Relative: the privacy center is served from this API's origin, as this page is.
                 action = "/privacy/link",
             ),
@@ -296,30 +298,44 @@ fn unavailable(err: steward_core::domain::ports::StoreError) -> Problem {
 }
 
 fn label(app: &App, topic: &str) -> String {
-    app.topics.get(topic).cloned().unwrap_or_else(|| topic.to_owned())
+    topic_words(&app.topics, topic).unwrap_or_else(|| topic.to_owned())
 }
 
 fn preferences_link(app: &App, profile: &ProfileId) -> String {
     let token = preference_token(&app.config.token_keys, profile, app.clock.timestamp());
-    format!(r#"<p><a href="/preferences?token={}">Choose what you hear about</a></p>"#, escape(&token))
+    format!(
+        r#"<p><a href="/preferences?token={}">{}</a></p>"#,
+        escape(&token),
+        escape(&t!("choose-what-you-hear"))
+    )
 }
 
 fn unsubscribe_page(app: &App, claims: &Claims, token: &str, whose: Option<&str>) -> String {
-    let to = whose.map(|address| format!(" to {address}")).unwrap_or_default();
-    let what = if claims.subject == "all" {
-        format!("all our marketing email{to}")
-    } else {
-        format!("email about {}{to}", label(app, &claims.subject))
-    };
+    let topic = if claims.subject == "all" { String::new() } else { label(app, &claims.subject) };
+    let title = t!("unsubscribe-title");
     layout(
-        "Unsubscribe",
+        &title,
         &format!(
-            r#"<h1>Unsubscribe</h1><p>Press the button to stop {}. Nothing changes until you do.</p>
-<form method="post" action="/unsubscribe"><input type="hidden" name="token" value="{}"><button type="submit">Unsubscribe</button></form>"#,
-            escape(&what),
+            r#"<h1>{title}</h1><p>{}</p>{}
+<form method="post" action="/unsubscribe"><input type="hidden" name="token" value="{}"><button type="submit">{title}</button></form>"#,
+            escape(&t!(
+                "unsubscribe-body",
+                scope = if topic.is_empty() { "all" } else { "topic" },
+                topic = topic
+            )),
+            acts_on(whose.unwrap_or_default()),
             escape(token),
+            title = escape(&title),
         ),
     )
+}
+
+/// Which address a page acts on (masked), as every mail page says; nothing when it is not known.
+fn acts_on(address: &str) -> String {
+    if address.is_empty() {
+        return String::new();
+    }
+    format!("<p>{}</p>", escape(&t!("page-acts-on", address = address)))
 }
 
 /// The catalogue topics ticked on the preference center's form; anything else is ignored.
@@ -337,37 +353,44 @@ fn preferences_page(app: &App, token: &str, preferences: &MailPreferences, notic
     let receiving = preferences.receiving();
     let boxes: String = app
         .topics
-        .iter()
-        .map(|(id, title)| {
+        .keys()
+        .map(|id| {
             let waiting = preferences.pending.contains(id) && !receiving.contains(id);
             let checked = if receiving.contains(id) || waiting { " checked" } else { "" };
-            let note = if waiting { " (waiting for your confirmation)" } else { "" };
+            let note = if waiting { format!(" {}", t!("preferences-waiting")) } else { String::new() };
             format!(
-                r#"<label><input type="checkbox" name="topic" value="{}"{checked}> {}{note}</label>"#,
+                r#"<label><input type="checkbox" name="topic" value="{}"{checked}> {}{}</label>"#,
                 escape(id),
-                escape(title)
+                escape(&label(app, id)),
+                escape(&note)
             )
         })
         .collect();
     let status = if preferences.unsubscribed_all || preferences.withdrawn {
-        "<p>You receive no marketing email from us. Tick topics and save: we then send a message to your address, and they start once you confirm there.</p>"
+        t!("preferences-none")
     } else {
-        "<p>Unticking a topic stops it at once. A topic you add starts once you confirm it from the message we send to your address.</p>"
+        t!("preferences-how")
     };
+    let status = format!("<p>{}</p>", escape(&status));
     let notice = notice.map(|n| format!(r#"<p role="status">{}</p>"#, escape(n))).unwrap_or_default();
     let whose = masked_address(&preferences.email)
-        .map(|address| format!("<p>The choices of {}.</p>", escape(&address)))
+        .map(|address| format!("<p>{}</p>", escape(&t!("preferences-whose", address = address))))
         .unwrap_or_default();
+    let title = t!("preferences-title");
     layout(
-        "Your email preferences",
+        &title,
         &format!(
-            r#"<h1>Your email preferences</h1>{whose}{notice}{status}
+            r#"<h1>{title}</h1>{whose}{notice}{status}
 <form method="post" action="/preferences"><input type="hidden" name="token" value="{token}">
-<fieldset><legend>Send me marketing email about</legend>{boxes}</fieldset>
-<p><button type="submit" name="action" value="save">Save my choices</button>
-<button type="submit" name="action" value="unsubscribe_all" class="secondary">Unsubscribe from everything</button></p>
+<fieldset><legend>{legend}</legend>{boxes}</fieldset>
+<p><button type="submit" name="action" value="save">{save}</button>
+<button type="submit" name="action" value="unsubscribe_all" class="secondary">{all}</button></p>
 </form>"#,
+            title = escape(&title),
             token = escape(token),
+            legend = escape(&t!("preferences-legend")),
+            save = escape(&t!("preferences-save")),
+            all = escape(&t!("preferences-unsubscribe-all")),
         ),
     )
 }

@@ -1,5 +1,6 @@
 //! Validated values, each made once from raw input at the boundary. Holding one means it is valid.
 
+use crate::t;
 use serde::Serialize;
 
 /// Why one field was refused: a stable machine code and a sentence for people.
@@ -22,11 +23,11 @@ impl FieldError {
 pub fn text(field: &str, raw: &str, max_chars: usize, multiline: bool) -> Result<String, FieldError> {
     let value = raw.trim();
     if value.chars().count() > max_chars {
-        return Err(FieldError::new(field, "too_long", format!("must be at most {max_chars} characters")));
+        return Err(FieldError::new(field, "too_long", t!("error-too-long-chars", max = max_chars)));
     }
     let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
     if value.chars().any(|c| (c.is_control() && !allowed(c)) || is_invisible_format(c)) {
-        return Err(FieldError::new(field, "control_characters", "must not contain control characters"));
+        return Err(FieldError::new(field, "control_characters", t!("error-control-characters")));
     }
     Ok(value.to_owned())
 }
@@ -55,22 +56,17 @@ impl Email {
     pub const MAX_LEN: usize = 254;
 
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
-        let invalid =
-            || FieldError::new(field, "invalid_email", "must be an email address like name@example.com");
+        let invalid = || FieldError::new(field, "invalid_email", t!("error-invalid-email"));
         let value = raw.trim();
         if value.len() > Self::MAX_LEN {
-            return Err(FieldError::new(field, "too_long", "must be at most 254 characters"));
+            return Err(FieldError::new(field, "too_long", t!("error-email-too-long")));
         }
         if value.chars().any(|c| c.is_control() || is_invisible_format(c) || is_zero_width(c)) {
             return Err(invalid());
         }
         let (local, domain) = value.rsplit_once('@').ok_or_else(invalid)?;
         if !local.is_ascii() {
-            return Err(FieldError::new(
-                field,
-                "unsupported_email",
-                "must have only ASCII letters, digits and symbols before the @",
-            ));
+            return Err(FieldError::new(field, "unsupported_email", t!("error-unsupported-email")));
         }
         let domain = idna::domain_to_ascii_strict(domain).map_err(|_| invalid())?;
         let address = format!("{local}@{domain}");
@@ -124,11 +120,7 @@ impl Country {
                 return Ok(Self(country));
             }
         }
-        Err(FieldError::new(
-            field,
-            "invalid_country",
-            "must be an ISO 3166-1 alpha-2 country code such as GB",
-        ))
+        Err(FieldError::new(field, "invalid_country", t!("error-invalid-country")))
     }
 
     pub fn code(&self) -> &'static str {
@@ -159,10 +151,10 @@ impl State {
             _ => Err(FieldError::new(
                 field,
                 "invalid_state",
-                format!(
-                    "must be an ISO 3166-2 subdivision code of {}, such as {}",
-                    country.code(),
-                    example_subdivision(country)
+                t!(
+                    "error-invalid-state-of",
+                    country = country.code(),
+                    example = example_subdivision(country)
                 ),
             )),
         }
@@ -180,34 +172,43 @@ impl State {
 
 /// How pages and messages name a field: by the label people see on the forms (`job_title` is
 /// "Job title", `interests` is "Topics"), never by its name in the API.
+/// The fields whose labels are messages (`field-job-title`), in every language.
+const KNOWN_LABELS: [&str; 22] = [
+    "name",
+    "email",
+    "phone",
+    "job_title",
+    "company",
+    "country",
+    "state",
+    "message",
+    "interests",
+    "event",
+    "plan",
+    "position",
+    "product",
+    "rating",
+    "feedback",
+    "cv",
+    "to",
+    "format",
+    "purpose",
+    "confirm",
+    "token",
+    "key",
+];
+
 pub fn label(field: &str) -> String {
-    let known = match field {
-        "name" | "full_name" => "Name",
-        "email" => "Email",
-        "phone" => "Phone",
-        "job_title" => "Job title",
-        "company" => "Company",
-        "country" => "Country",
-        "state" => "State or region",
-        "message" => "Message",
-        "interests" => "Topics",
-        "event" => "Event",
-        "plan" => "Plan",
-        "position" => "Position",
-        "product" => "Product",
-        "rating" => "Rating",
-        "feedback" => "Feedback",
-        "cv" | "cvs" => "CV",
-        "to" => "Send it to",
-        "format" => "Format",
-        "purpose" => "Purpose",
-        "confirm" => "Confirmation",
-        "token" => "Link",
-        "key" => "File",
-        _ => "",
+    // The standard fields' labels, in the request's language (the site's forms use the same).
+    let id = match field {
+        "full_name" => "field-name".to_owned(),
+        "cvs" => "field-cv".to_owned(),
+        known if KNOWN_LABELS.contains(&known) => format!("field-{}", known.replace('_', "-")),
+        _ => String::new(),
     };
+    let known = if id.is_empty() { String::new() } else { crate::i18n::Lang::current().text(&id, None) };
     if !known.is_empty() {
-        return known.to_owned();
+        return known;
     }
     let spaced = field.replace(['_', '-'], " ");
     let mut chars = spaced.chars();
@@ -226,13 +227,7 @@ pub struct PhoneNumber(String);
 impl PhoneNumber {
     pub fn parse(field: &str, raw: &str, country: Option<Country>) -> Result<Self, FieldError> {
         let value = raw.trim();
-        let invalid = || {
-            FieldError::new(
-                field,
-                "invalid_phone",
-                "must be a phone number with its country code, such as +44 20 7123 4567",
-            )
-        };
+        let invalid = || FieldError::new(field, "invalid_phone", t!("error-invalid-phone"));
         if value.len() > 40 || value.chars().any(char::is_control) {
             return Err(invalid());
         }

@@ -5,6 +5,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::domain::fields::FieldError;
+use crate::t;
 
 /// A person's profile, shared by every function. Minted here, read back from the store or from a
 /// token Steward signed: never taken from what a browser typed.
@@ -28,11 +29,7 @@ impl ProfileId {
         if text.len() == 32 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             Ok(Self(text.to_owned()))
         } else {
-            Err(FieldError::new(
-                field,
-                "invalid_profile_id",
-                "must be a profile id: 32 lower-case hex digits",
-            ))
+            Err(FieldError::new(field, "invalid_profile_id", t!("error-invalid-profile-id")))
         }
     }
 
@@ -146,7 +143,7 @@ impl IdempotencyKey {
             return Err(FieldError::new(
                 field,
                 "invalid_idempotency_key",
-                "must be 1 to 255 visible ASCII characters",
+                t!("error-invalid-idempotency-key"),
             ));
         }
         Ok(Self(value.to_owned()))

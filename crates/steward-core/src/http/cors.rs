@@ -6,6 +6,7 @@ use lambda_http::{Body, Response};
 
 use crate::config::Origin;
 use crate::http::problem::Problem;
+use crate::t;
 
 /// Where a request comes from, as far as CORS is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +51,7 @@ pub fn decorate(response: &mut Response<Body>, origin: Option<&str>) {
 
 /// The answer to a browser request from a site we do not allow.
 pub fn forbidden_origin() -> Problem {
-    Problem::new(403, "origin_not_allowed", "This origin may not call the API")
+    Problem::new(403, "origin_not_allowed", t!("problem-origin-not-allowed"))
 }
 
 /// The answer to `OPTIONS`: 204 with what may be sent, for allowed origins only.

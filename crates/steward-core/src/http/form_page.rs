@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use super::page::{escape, layout, Back};
 use super::problem::Problem;
 use crate::domain::fields::label;
-use crate::domain::forms::catalogue::{FieldKind, FormDefinition};
+use crate::domain::forms::catalogue::{topic_words, FieldKind, FormDefinition};
 use crate::domain::forms::validation::FormInput;
+use crate::t;
 
 /// The hidden field that carries a browser's submission id, so that sending again is one
 /// submission however often it is sent.
@@ -32,13 +33,12 @@ pub fn correction_page(
     let offered: BTreeMap<String, String> = form
         .topics
         .iter()
-        .map(|topic| (topic.clone(), topics.get(topic).cloned().unwrap_or_else(|| label(topic))))
+        .map(|topic| (topic.clone(), topic_words(topics, topic).unwrap_or_else(|| label(topic))))
         .collect();
     let errors = &problem.errors;
     let count = match errors.len() {
         0 => String::new(),
-        1 => "Please correct one field below, then send it again.".to_owned(),
-        n => format!("Please correct the {n} fields below, then send it again."),
+        n => t!("form-page-correct-count", count = n),
     };
     // Problems with no field of the form's own (a header, an unknown field) are listed here.
     let elsewhere: String = errors
@@ -63,8 +63,8 @@ pub fn correction_page(
         })
         .collect();
     // Why the form asks, as its notice says (the consent kept with the submission names it).
-    let why: Vec<String> = form.purposes.iter().map(|purpose| escape(&purpose.description)).collect();
-    let why = format!(r#"<p class="hint">Why we ask: {}</p>"#, why.join(" "));
+    let why: Vec<String> = form.purposes.iter().map(|purpose| form.purpose_words(purpose)).collect();
+    let why = format!(r#"<p class="hint">{}</p>"#, escape(&t!("form-page-why", reasons = why.join(" "))));
     let submission_id = typed
         .values
         .get(SUBMISSION_ID_FIELD)
@@ -72,17 +72,20 @@ pub fn correction_page(
         .map(|id| format!(r#"<input type="hidden" name="{SUBMISSION_ID_FIELD}" value="{}">"#, escape(id)))
         .unwrap_or_default();
     let back = back
-        .map(|back| format!(r#"<p><a href="{}">Or start again on the site</a></p>"#, escape(back.href)))
+        .map(|back| {
+            format!(r#"<p><a href="{}">{}</a></p>"#, escape(back.href), escape(&t!("form-page-start-again")))
+        })
         .unwrap_or_default();
     layout(
-        &format!("Error: {} – {}", problem.title, form.title),
+        &t!("page-error-title", problem = problem.title.as_str(), form = form.title_words()),
         &format!(
             r#"<h1>{title}</h1>
 <div role="alert" class="alert">{detail}<p>{count}</p>{elsewhere}</div>
-<form method="post" action="{action}" novalidate>{submission_id}{fields}{why}<button type="submit">Send again</button></form>
+<form method="post" action="{action}" novalidate>{submission_id}{fields}{why}<button type="submit">{send}</button></form>
 {back}"#,
-            title = escape(&form.title),
+            title = escape(&form.title_words()),
             action = escape(action),
+            send = escape(&t!("form-page-send-again")),
         ),
     )
 }
@@ -115,10 +118,14 @@ fn field(
             )
         })
         .unwrap_or_default();
-    let optional = if required { "" } else { r#" <span class="hint">(optional)</span>"# };
+    let optional = if required {
+        String::new()
+    } else {
+        format!(r#" <span class="hint">{}</span>"#, escape(&t!("form-page-optional")))
+    };
     let title = format!("{}{optional}", escape(&label(name)));
     let select = |options: Vec<(String, String)>| {
-        let choices: String = std::iter::once((String::new(), "Choose…".to_owned()))
+        let choices: String = std::iter::once((String::new(), t!("form-page-choose")))
             .chain(options)
             .map(|(value, words)| {
                 let selected = if value == first { " selected" } else { "" };
@@ -164,9 +171,11 @@ fn field(
                 _ => ("text", "off"),
             };
             let hint = match name {
-                "country" => r#" <span class="hint">two-letter code, such as GB</span>"#,
-                "state" => r#" <span class="hint">code, such as US-CA</span>"#,
-                _ => "",
+                "country" => {
+                    format!(r#" <span class="hint">{}</span>"#, escape(&t!("form-page-country-hint")))
+                }
+                "state" => format!(r#" <span class="hint">{}</span>"#, escape(&t!("form-page-state-hint"))),
+                _ => String::new(),
             };
             format!(
                 r#"<label for="{id}">{title}{hint}</label><input id="{id}" name="{name}" type="{kind}" value="{}" autocomplete="{autocomplete}"{described}>{message}"#,

@@ -13,3 +13,17 @@ pub mod problem;
 pub mod respond;
 
 pub use lambda_http::{Body, Request, Response};
+
+/// A cookie's value from the request's `Cookie` headers; `None` when absent or empty.
+pub fn cookie(request: &Request, name: &str) -> Option<String> {
+    request
+        .headers()
+        .get_all("cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(found, _)| *found == name)
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}

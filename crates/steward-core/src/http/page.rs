@@ -4,6 +4,8 @@
 use std::sync::OnceLock;
 
 use super::problem::Problem;
+use crate::i18n::{Lang, Visit};
+use crate::t;
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape(text: &str) -> String {
@@ -61,27 +63,53 @@ pub fn style_source() -> &'static str {
     })
 }
 
-/// Steward's page layout: the organisation's name, the page, a link to the privacy policy.
+/// Steward's page layout, in the request's language: the organisation's name, the page, a link
+/// to the privacy policy and the privacy center, and the switch to the other languages (on a page
+/// that can be fetched again).
 pub fn layout(title: &str, body: &str) -> String {
+    let visit = Visit::current().unwrap_or_default();
     let (organisation, policy) = match IDENTITY.get() {
         Some(identity) => (
             escape(&identity.organisation),
             format!(
-                r#"<p><a href="{}">Privacy policy</a> · <a href="{}/privacy-center">See, export, correct or delete your data</a></p>"#,
+                r#"<p><a href="{}">{}</a> · <a href="{}/privacy-center">{}</a></p>"#,
                 escape(&identity.policy_url),
-                escape(&identity.site_url)
+                escape(&t!("page-privacy-policy")),
+                escape(&identity.site_url),
+                escape(&t!("page-your-data")),
             ),
         ),
         None => ("Steward".to_owned(), String::new()),
     };
+    let switch: String = Lang::ALL
+        .into_iter()
+        .filter(|lang| *lang != visit.lang)
+        .filter_map(|lang| {
+            visit.switch_to(lang).map(|href| {
+                format!(
+                    r#"<a href="{}" hreflang="{code}" lang="{code}">{}</a>"#,
+                    escape(&href),
+                    lang.own_name(),
+                    code = lang.code()
+                )
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let switch = if switch.is_empty() {
+        String::new()
+    } else {
+        format!(r#"<nav aria-label="{}"><p>{switch}</p></nav>"#, escape(&t!("page-language")))
+    };
     format!(
         r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · {organisation}</title>
 <style>{STYLE}</style>
 </head><body><header>{organisation}</header><main>
 {body}
-</main><footer>{policy}</footer></body></html>"#,
+</main><footer>{policy}{switch}</footer></body></html>"#,
+        lang = visit.lang.code(),
         title = escape(title),
     )
 }
@@ -114,7 +142,7 @@ pub fn problem_page(problem: &Problem, form_title: &str, back: Option<Back<'_>>)
         .unwrap_or_default();
     // "Error:" first in the title: the first thing a screen reader says on the new page.
     layout(
-        &format!("Error: {} – {form_title}", problem.title),
+        &t!("page-error-title", problem = problem.title.as_str(), form = form_title),
         &format!(
             r#"<h1>{title}</h1>
 <div role="alert" class="alert">{detail}{list}</div>

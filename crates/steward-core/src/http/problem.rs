@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::t;
+
 use super::body::BodyError;
 use crate::domain::fields::FieldError;
 use crate::domain::forms::proof::ProofError;
@@ -74,41 +76,35 @@ impl Problem {
     pub fn proof_refused(refused: ProofError) -> Self {
         use crate::domain::forms::proof::{FIELD, TURNSTILE_FIELD};
         let (field, code, message) = match refused {
-            ProofError::Expired => (FIELD, "proof_expired", "took too long; please send the form again"),
-            ProofError::Used => (FIELD, "proof_used", "was used already; please send the form again"),
-            ProofError::Malformed | ProofError::Wrong => (
-                FIELD,
-                "proof_invalid",
-                "did not pass the check that keeps bots out; please send the form again",
-            ),
-            ProofError::TurnstileRefused => (
-                TURNSTILE_FIELD,
-                "turnstile_failed",
-                "did not pass the check that keeps bots out; please try again",
-            ),
+            ProofError::Expired => (FIELD, "proof_expired", t!("error-proof-expired")),
+            ProofError::Used => (FIELD, "proof_used", t!("error-proof-used")),
+            ProofError::Malformed | ProofError::Wrong => (FIELD, "proof_invalid", t!("error-proof-invalid")),
+            ProofError::TurnstileRefused => {
+                (TURNSTILE_FIELD, "turnstile_failed", t!("error-turnstile-failed"))
+            }
         };
         Self::validation(vec![FieldError::new(field, code, message)])
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        Self::new(422, "validation_failed", "Some fields need correcting")
-            .with_detail("Please correct the fields listed.")
+        Self::new(422, "validation_failed", t!("problem-validation-failed"))
+            .with_detail(t!("problem-validation-failed-detail"))
             .with_errors(errors)
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(404, "not_found", format!("No such {what}"))
+        Self::new(404, "not_found", t!("problem-not-found-what", what = what))
     }
 
     /// The answer to a failure we did not expect: nothing internal, only the request id.
     pub fn internal() -> Self {
-        Self::new(500, "internal_error", "Something went wrong on our side")
-            .with_detail("Nothing you sent was lost to a partial write. Please try again; quote the request id if it persists.")
+        Self::new(500, "internal_error", t!("problem-internal-error"))
+            .with_detail(t!("problem-internal-error-detail"))
     }
 
     pub fn unavailable(retry_after_seconds: u64) -> Self {
-        Self::new(503, "temporarily_unavailable", "The service is busy")
-            .with_detail("Nothing was stored. Please try again shortly.")
+        Self::new(503, "temporarily_unavailable", t!("problem-temporarily-unavailable"))
+            .with_detail(t!("problem-temporarily-unavailable-detail"))
             .with_retry_after(retry_after_seconds)
     }
 }
@@ -124,5 +120,5 @@ pub fn body_problem(err: &BodyError) -> Problem {
         BodyError::MalformedMultipart(_) => (400, "malformed_multipart"),
         BodyError::Empty => (400, "empty_body"),
     };
-    Problem::new(status, code, "The request body could not be read").with_detail(err.to_string())
+    Problem::new(status, code, t!("problem-unreadable-body")).with_detail(err.to_string())
 }

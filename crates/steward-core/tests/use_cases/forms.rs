@@ -150,6 +150,51 @@ async fn ticked_topics_owe_one_confirmation_a_day_which_the_dispatcher_sends() {
     assert!(subjects.iter().all(|s| s.contains("confirm")), "{subjects:?}");
 }
 
+/// A form sent in German owes its mail in German, however much later it goes out: the language
+/// travels with the queued message, and the dispatcher (which has no visitor) writes in it.
+#[tokio::test]
+async fn a_form_sent_in_german_is_confirmed_in_german() {
+    use steward_core::i18n::{self, Lang};
+    let world = World::new();
+    i18n::scope(
+        Lang::De,
+        world.submit("newsletter", &[("email", "dora@example.com"), ("interests", "events")]),
+    )
+    .await;
+    let report = world.dispatch().await;
+    assert_eq!(report.sent, 1);
+    let sent = world.mail.sent_to("dora@example.com");
+    // The text as a reader sees it: quoted-printable undone (soft line breaks, then bytes).
+    let raw = sent[0].raw.replace("=\r\n", "").replace("=\n", "");
+    let raw = quoted_printable(&raw);
+    assert!(raw.contains(r#"<html lang="de">"#), "the HTML part is German");
+    assert!(raw.contains("Guten Tag"), "the text is German");
+    assert!(raw.contains("Veranstaltungen und Workshops"), "the topic in German: {raw}");
+    let subject = raw.lines().find_map(|line| line.strip_prefix("Subject: ")).unwrap();
+    assert!(subject.contains("Abonnement"), "the subject is German: {subject}");
+}
+
+/// Quoted-printable bytes (`=C3=A4`) decoded, enough to read a German mail back.
+fn quoted_printable(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let hex = bytes.get(at + 1..at + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[at], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'=', Some(byte)) => {
+                out.push(byte);
+                at += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                at += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[tokio::test]
 async fn the_confirmation_to_an_unproven_address_carries_nothing_else_the_visitor_typed() {
     let world = World::new();

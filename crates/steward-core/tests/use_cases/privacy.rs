@@ -590,6 +590,7 @@ async fn a_sign_in_link_goes_out_at_once_during_a_hundred_thousand_person_campai
             profile_id: steward_core::domain::ids::ProfileId::new_random(),
             subject: "News".into(),
             template: "campaign".into(),
+            lang: Default::default(),
             values: serde_json::json!({"paragraphs": ["News."]}),
             topic: Some("cloud".into()),
             unsubscribe_url: None,

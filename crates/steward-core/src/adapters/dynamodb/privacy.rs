@@ -60,6 +60,7 @@ fn decoy(link: &SignInLink) -> OutboxMessage {
         profile_id: link.profile_id.clone(),
         subject: String::new(),
         template: String::new(),
+        lang: crate::i18n::Lang::current(),
         values: serde_json::Value::Null,
         topic: None,
         unsubscribe_url: None,

@@ -357,6 +357,7 @@ where
         profile_id: person.id.clone(),
         subject: "Contract".into(),
         template: "privacy_link".into(),
+        lang: Default::default(),
         values: serde_json::json!({"link_url": "https://example.com/l", "minutes": 15}),
         topic: None,
         unsubscribe_url: None,
@@ -415,6 +416,7 @@ pub async fn outbox_contract<S: OutboxStore>(store: &S, now: i64) {
         profile_id: ProfileId::from_stored(unique("profile")),
         subject: "Contract".into(),
         template: "privacy_link".into(),
+        lang: Default::default(),
         values: serde_json::json!({"link_url": "https://example.com/l", "minutes": 15}),
         topic: None,
         unsubscribe_url: None,
@@ -470,6 +472,7 @@ pub async fn outbox_contract<S: OutboxStore>(store: &S, now: i64) {
             kind: MailKind::Marketing,
             subject: "Campaign".into(),
             template: "campaign".into(),
+            lang: Default::default(),
             values: serde_json::json!({"paragraphs": ["x".repeat(3000)]}),
             topic: Some("cloud".into()),
             ..message.clone()

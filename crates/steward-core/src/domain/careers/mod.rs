@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::domain::fields::FieldError;
 use crate::domain::ids::{ProfileId, SubmissionId};
 use crate::domain::ports::{FixedWindow, RateLimiter, StoreError};
+use crate::t;
 use crate::token::{Claims, Purpose, TokenError, TokenKeys};
 
 /// The CV file types accepted, by their exact media type.
@@ -169,7 +170,7 @@ pub async fn authorize_upload(
         return Err(UploadError::Invalid(vec![FieldError::new(
             "content_type",
             "unsupported_file_type",
-            "must be a PDF, DOC, DOCX, ODT or RTF document",
+            t!("error-unsupported-file-type"),
         )]));
     };
     // Counted per application, whichever of its grants asks (a replayed submission hands out a
@@ -186,6 +187,8 @@ pub async fn authorize_upload(
     let key = object_key(&claims.subject);
     let mut metadata =
         vec![("application-id", claims.subject.clone()), ("profile-id", claims.profile_id.to_string())];
+    // The applicant's language, so the verdict (on the page and by mail) speaks it.
+    metadata.push(("language", crate::i18n::Lang::current().code().to_owned()));
     if let Some(name) = request.file_name.as_deref().map(sanitize_file_name).filter(|n| !n.is_empty()) {
         metadata.push(("original-filename", name));
     }

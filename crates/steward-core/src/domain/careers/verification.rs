@@ -27,21 +27,22 @@ pub enum Verdict {
 /// document types and is the type it was declared as.
 pub fn judge(size: u64, max_bytes: u64, declared: Option<&str>, head: &[u8]) -> Verdict {
     if size == 0 {
-        return Verdict::Reject("the file is empty".into());
+        return Verdict::Reject(crate::t!("cv-reason-empty"));
     }
     if size > max_bytes {
-        return Verdict::Reject(format!("the file is {size} bytes, more than the {max_bytes} allowed"));
+        return Verdict::Reject(crate::t!("cv-reason-too-large", size = size, max = max_bytes));
     }
     let Some(actual) = sniff(head) else {
-        let seen = infer::get(head).map_or("unrecognised content", |t| t.mime_type());
-        return Verdict::Reject(format!("the content is not an allowed document type ({seen})"));
+        let seen = infer::get(head)
+            .map_or_else(|| crate::t!("cv-reason-unrecognised"), |t| t.mime_type().to_owned());
+        return Verdict::Reject(crate::t!("cv-reason-not-allowed", seen = seen));
     };
     match declared.and_then(CvType::from_media_type) {
         Some(declared) if declared == actual => Verdict::Accept(actual),
-        _ => Verdict::Reject(format!(
-            "the content is {} but it was declared as {}",
-            actual.media_type(),
-            declared.unwrap_or("nothing")
+        _ => Verdict::Reject(crate::t!(
+            "cv-reason-declared-otherwise",
+            actual = actual.media_type(),
+            declared = declared.map_or_else(|| crate::t!("cv-reason-nothing"), str::to_owned)
         )),
     }
 }
@@ -251,72 +252,78 @@ pub async fn verify_upload<F: UploadedCvs, S: CvStore + OutboxStore + RateLimite
     let Some(head) = files.head(key, version_id.as_deref()).await? else {
         return Ok(Verified::Gone);
     };
-    let version_id = head.version_id.clone().or(version_id);
-    let application_id = key.split('/').nth(1).unwrap_or_default().to_owned();
-    // Pinned by the upload's signed policy to the grant's profile: Steward wrote it, not the browser.
-    let profile_id = ProfileId::from_stored(head.metadata.get("profile-id").cloned().unwrap_or_default());
-    let size = head.size;
-    let declared = head.content_type.as_deref();
-    let verdict = if head.metadata.get("application-id") != Some(&application_id) || profile_id.is_empty() {
-        Verdict::Reject("the upload does not carry its application".into())
-    } else if size == 0 || size > max_bytes {
-        judge(size, max_bytes, declared, &[])
-    } else {
-        let bytes = files.first_bytes(key, version_id.as_deref(), SNIFF_BYTES).await?;
-        judge(size, max_bytes, declared, &bytes)
-    };
-    let outcome = match verdict {
-        Verdict::Accept(cv_type) => {
-            let scanned = files.scan(key, version_id.as_deref(), ContentScan::new(cv_type)).await?;
-            match scanned.active_content {
-                None => CvOutcome::Verified { cv_type, size, sha256: scanned.sha256 },
-                // Only files recruiters can open safely: no macros, scripts or embedded programs.
-                Some(what) => CvOutcome::Rejected {
-                    reason: format!("the file holds {what}, which is not opened here; please send a PDF"),
-                },
+    // The applicant's language, as the upload was granted in it: the verdict speaks it.
+    let lang =
+        head.metadata.get("language").and_then(|code| crate::i18n::Lang::from_code(code)).unwrap_or_default();
+    crate::i18n::scope(lang, async move {
+        let version_id = head.version_id.clone().or(version_id);
+        let application_id = key.split('/').nth(1).unwrap_or_default().to_owned();
+        // Pinned by the upload's signed policy to the grant's profile: Steward wrote it, not the browser.
+        let profile_id = ProfileId::from_stored(head.metadata.get("profile-id").cloned().unwrap_or_default());
+        let size = head.size;
+        let declared = head.content_type.as_deref();
+        let verdict = if head.metadata.get("application-id") != Some(&application_id) || profile_id.is_empty() {
+            Verdict::Reject(crate::t!("cv-reason-no-application"))
+        } else if size == 0 || size > max_bytes {
+            judge(size, max_bytes, declared, &[])
+        } else {
+            let bytes = files.first_bytes(key, version_id.as_deref(), SNIFF_BYTES).await?;
+            judge(size, max_bytes, declared, &bytes)
+        };
+        let outcome = match verdict {
+            Verdict::Accept(cv_type) => {
+                let scanned = files.scan(key, version_id.as_deref(), ContentScan::new(cv_type)).await?;
+                match scanned.active_content {
+                    None => CvOutcome::Verified { cv_type, size, sha256: scanned.sha256 },
+                    // Only files recruiters can open safely: no macros, scripts or embedded programs.
+                    Some(what) => CvOutcome::Rejected {
+                        reason: crate::t!("cv-reason-active-content", what = what.to_string()),
+                    },
+                }
+            }
+            Verdict::Reject(reason) => CvOutcome::Rejected { reason },
+        };
+        let rejected = matches!(outcome, CvOutcome::Rejected { .. });
+        let check = CvCheck {
+            application_id,
+            profile_id,
+            key: key.to_owned(),
+            version_id: version_id.clone(),
+            uploaded_at: head.uploaded_at,
+            checked_at: clock.timestamp(),
+            file_name: head.metadata.get("original-filename").cloned(),
+            outcome,
+        };
+        let recorded = if check.profile_id.is_empty() {
+            CvRecorded::ApplicationMissing
+        } else {
+            store.record_cv(&check).await?
+        };
+        tracing::info!(application_id = check.application_id.as_str(), key, rejected, ?recorded, "CV checked");
+        // Its applicant's page waits for this: told only what the check found, never "uploaded".
+        if let Some(verdict) = CvVerdict::of(&check.outcome, &recorded) {
+            let until = check.checked_at.epoch_seconds() + VERDICT_KEPT_SECONDS;
+            store.keep_verdict(&check.application_id, key, &verdict, until).await?;
+            // The file's fate comes first: a mail that cannot be owed now is logged, never a reason
+            // to leave a refused file in the bucket or a good one unmarked.
+            if let Err(err) = tell_the_applicant(store, hash_key, &check, &verdict).await {
+                tracing::error!(application_id = check.application_id.as_str(), error = %err, "the applicant could not be told the verdict");
             }
         }
-        Verdict::Reject(reason) => CvOutcome::Rejected { reason },
-    };
-    let rejected = matches!(outcome, CvOutcome::Rejected { .. });
-    let check = CvCheck {
-        application_id,
-        profile_id,
-        key: key.to_owned(),
-        version_id: version_id.clone(),
-        uploaded_at: head.uploaded_at,
-        checked_at: clock.timestamp(),
-        file_name: head.metadata.get("original-filename").cloned(),
-        outcome,
-    };
-    let recorded = if check.profile_id.is_empty() {
-        CvRecorded::ApplicationMissing
-    } else {
-        store.record_cv(&check).await?
-    };
-    tracing::info!(application_id = check.application_id.as_str(), key, rejected, ?recorded, "CV checked");
-    // Its applicant's page waits for this: told only what the check found, never "uploaded".
-    if let Some(verdict) = CvVerdict::of(&check.outcome, &recorded) {
-        let until = check.checked_at.epoch_seconds() + VERDICT_KEPT_SECONDS;
-        store.keep_verdict(&check.application_id, key, &verdict, until).await?;
-        // The file's fate comes first: a mail that cannot be owed now is logged, never a reason
-        // to leave a refused file in the bucket or a good one unmarked.
-        if let Err(err) = tell_the_applicant(store, hash_key, &check, &verdict).await {
-            tracing::error!(application_id = check.application_id.as_str(), error = %err, "the applicant could not be told the verdict");
+        // An application keeps one file, its latest upload's: anything else is deleted, so a grant's
+        // few uploads leave one file behind, not a pile kept for months.
+        let superseded = matches!(recorded, CvRecorded::ApplicationMissing | CvRecorded::Superseded);
+        if let CvRecorded::Replaced { earlier } = &recorded {
+            files.delete(&earlier.key, earlier.version_id.as_deref()).await?;
         }
-    }
-    // An application keeps one file, its latest upload's: anything else is deleted, so a grant's
-    // few uploads leave one file behind, not a pile kept for months.
-    let superseded = matches!(recorded, CvRecorded::ApplicationMissing | CvRecorded::Superseded);
-    if let CvRecorded::Replaced { earlier } = &recorded {
-        files.delete(&earlier.key, earlier.version_id.as_deref()).await?;
-    }
-    if rejected || superseded {
-        files.delete(key, version_id.as_deref()).await?;
-    } else {
-        files.mark_verified(key, version_id.as_deref()).await?;
-    }
-    Ok(Verified::Checked { rejected, recorded })
+        if rejected || superseded {
+            files.delete(key, version_id.as_deref()).await?;
+        } else {
+            files.mark_verified(key, version_id.as_deref()).await?;
+        }
+        Ok(Verified::Checked { rejected, recorded })
+    })
+    .await
 }
 
 /// The applicant hears what became of their file by mail too (the page may be closed): accepted,
@@ -330,11 +337,9 @@ async fn tell_the_applicant<S: CvStore + OutboxStore + RateLimiter>(
     verdict: &CvVerdict,
 ) -> Result<(), VerifyError> {
     let (subject, values) = match verdict {
-        CvVerdict::Accepted => {
-            ("Your CV is attached to your application", serde_json::json!({ "accepted": true }))
-        }
+        CvVerdict::Accepted => (crate::t!("subject-cv-accepted"), serde_json::json!({ "accepted": true })),
         CvVerdict::Rejected { reason, earlier_kept } => (
-            "We could not accept your CV",
+            crate::t!("subject-cv-rejected"),
             serde_json::json!({ "accepted": false, "reason": reason, "earlier_kept": earlier_kept }),
         ),
         CvVerdict::Checking | CvVerdict::Replaced => return Ok(()),
@@ -350,8 +355,9 @@ async fn tell_the_applicant<S: CvStore + OutboxStore + RateLimiter>(
         kind: MailKind::Transactional,
         to,
         profile_id: check.profile_id.clone(),
-        subject: subject.to_owned(),
+        subject,
         template: "cv_verdict".to_owned(),
+        lang: crate::i18n::Lang::current(),
         values,
         topic: None,
         unsubscribe_url: None,

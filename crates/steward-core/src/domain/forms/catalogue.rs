@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::domain::ids::FormId;
+use crate::i18n::Lang;
 
 /// The catalogue shipped with this build.
 pub const BUILT_IN: &str = include_str!("../../../forms.toml");
@@ -55,6 +56,8 @@ pub struct FormDefinition {
     pub id: FormId,
     pub title: String,
     pub thank_you_url: String,
+    /// The thank-you page's site and path, when it is one of the site's own pages.
+    site_page: Option<(String, String)>,
     pub retention_days: u32,
     pub purposes: Vec<Purpose>,
     pub topics: Vec<String>,
@@ -79,6 +82,31 @@ impl FormDefinition {
     pub fn field(&self, name: &str) -> Option<&FieldSpec> {
         self.fields.iter().find(|f| f.name == name)
     }
+
+    /// Where a plain form post goes after success: the thank-you page in the request's language
+    /// (the site's `/de/thanks/…` for German), or the catalogue's page.
+    pub fn thank_you_url_here(&self) -> String {
+        match (&self.site_page, Lang::current()) {
+            (Some((site, path)), lang) if lang != Lang::En => format!("{site}/{}{path}", lang.code()),
+            _ => self.thank_you_url.clone(),
+        }
+    }
+
+    /// Its title in the request's language.
+    pub fn title_words(&self) -> String {
+        Lang::current().catalogue(&format!("form-{}-title", self.id.as_str()), &self.title)
+    }
+
+    /// Why it asks, for one of its purposes, in the request's language.
+    pub fn purpose_words(&self, purpose: &Purpose) -> String {
+        Lang::current()
+            .catalogue(&format!("form-{}-purpose-{}", self.id.as_str(), purpose.id), &purpose.description)
+    }
+}
+
+/// A topic's words in the request's language (`None` for a topic the catalogue does not name).
+pub fn topic_words(topics: &BTreeMap<String, String>, topic: &str) -> Option<String> {
+    topics.get(topic).map(|english| Lang::current().catalogue(&format!("topic-{topic}"), english))
 }
 
 #[derive(Debug, Clone)]
@@ -242,6 +270,12 @@ impl Catalogue {
             }
             let notice_digest = notice_digest(&form.title, &form.purposes, &form.topics, &raw.topics);
             let thank_you_url = form.thank_you_url.replace("{site}", &config.site_url);
+            // The site has a page per language under `/<language>/`; a thank-you page of its own
+            // is found there for a visitor who speaks one.
+            let site_page = form
+                .thank_you_url
+                .strip_prefix("{site}")
+                .map(|path| (config.site_url.trim_end_matches('/').to_owned(), path.to_owned()));
             let origin = crate::config::Origin::parse(&thank_you_url).map_err(context)?;
             if !config.is_allowed_origin(origin.as_str()) && origin.as_str() != config.site_url {
                 return Err(context(format!("thank_you_url {thank_you_url:?} is not on an allowed origin")));
@@ -252,6 +286,7 @@ impl Catalogue {
                     id,
                     title: form.title,
                     thank_you_url,
+                    site_page,
                     retention_days: form.retention_days,
                     purposes: form.purposes,
                     topics: form.topics,
@@ -324,6 +359,22 @@ fn field_spec(raw: RawField) -> Result<FieldSpec, String> {
 mod tests {
     use super::*;
     use crate::config::test_config;
+
+    /// Every title, purpose and topic the catalogue shows a visitor is translated into every
+    /// language Steward ships (the catalogue itself is the English).
+    #[test]
+    fn every_form_speaks_every_language() {
+        let catalogue = Catalogue::load(BUILT_IN, &test_config()).unwrap();
+        let mut ids: Vec<String> = catalogue.topics.keys().map(|topic| format!("topic-{topic}")).collect();
+        for form in catalogue.forms.values() {
+            ids.push(format!("form-{}-title", form.id.as_str()));
+            ids.extend(form.purposes.iter().map(|p| format!("form-{}-purpose-{}", form.id.as_str(), p.id)));
+        }
+        for lang in Lang::ALL.into_iter().filter(|lang| *lang != Lang::En) {
+            let missing: Vec<&String> = ids.iter().filter(|id| !lang.has(id)).collect();
+            assert!(missing.is_empty(), "{lang} lacks {missing:?}");
+        }
+    }
 
     #[test]
     fn the_shipped_catalogue_loads_with_every_form_the_site_has() {

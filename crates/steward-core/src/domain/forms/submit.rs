@@ -250,9 +250,9 @@ where
                 format!("delivery-{}", submission.id.as_str()),
                 &profile.email,
                 &profile_id,
-                format!("Your download: {}", link.label),
+                crate::t!("subject-delivery", label = link.label.as_str()),
                 "delivery",
-                serde_json::json!({"label": link.label, "link_url": link.url, "form": form.title}),
+                serde_json::json!({"label": link.label, "link_url": link.url, "form": form.title_words()}),
             );
             if may_mail(
                 store,

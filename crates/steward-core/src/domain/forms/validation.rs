@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::domain::fields::{self, Country, Email, FieldError, PhoneNumber, State};
 use crate::domain::forms::catalogue::{FieldKind, FormDefinition};
+use crate::t;
 
 /// Raw input from any content type: each field name with the values sent for it, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,13 +55,16 @@ pub fn validate(form: &FormDefinition, input: &FormInput) -> Result<ValidForm, V
         let given =
             input.values.get(&spec.name).map_or(0, |v| v.iter().filter(|s| !s.trim().is_empty()).count());
         if input.wrong_type.contains(&spec.name) {
-            keep(&mut errors, Err::<(), _>(FieldError::new(&spec.name, "invalid_type", "must be text")));
+            keep(
+                &mut errors,
+                Err::<(), _>(FieldError::new(&spec.name, "invalid_type", t!("error-invalid-type"))),
+            );
         } else if given == 0 && spec.required && spec.kind != FieldKind::State {
-            keep(&mut errors, Err::<(), _>(FieldError::new(&spec.name, "required", "is required")));
+            keep(&mut errors, Err::<(), _>(FieldError::new(&spec.name, "required", t!("error-required"))));
         } else if given > 1 && spec.kind != FieldKind::Interests {
             keep(
                 &mut errors,
-                Err::<(), _>(FieldError::new(&spec.name, "multiple_values", "must be given once")),
+                Err::<(), _>(FieldError::new(&spec.name, "multiple_values", t!("error-multiple-values"))),
             );
         }
     }
@@ -90,14 +94,18 @@ pub fn validate(form: &FormDefinition, input: &FormInput) -> Result<ValidForm, V
         (Some(_), Some(raw), Some(country)) => keep(&mut errors, State::parse("state", raw, country)),
         (Some(_), Some(_), None) => {
             if single("country").is_none() {
-                keep(&mut errors, Err(FieldError::new("state", "invalid_state", "needs a country")))
+                keep(&mut errors, Err(FieldError::new("state", "invalid_state", t!("error-invalid-state"))))
             } else {
                 None // the country's own error is reported
             }
         }
         (Some(spec), None, Some(country)) if spec.required && country.has_subdivisions() => keep(
             &mut errors,
-            Err(FieldError::new("state", "required", format!("is required for {}", country.code()))),
+            Err(FieldError::new(
+                "state",
+                "required",
+                t!("error-state-required-for", country = country.code()),
+            )),
         ),
         (Some(_), None, _) => None,
     };
@@ -112,7 +120,7 @@ pub fn validate(form: &FormDefinition, input: &FormInput) -> Result<ValidForm, V
                     errors.push(FieldError::new(
                         "interests",
                         "unknown_topic",
-                        format!("{:?} is not one of: {}", truncate(topic), form.topics.join(", ")),
+                        t!("error-unknown-topic", topic = truncate(topic), topics = form.topics.join(", ")),
                     ));
                 }
             }
@@ -134,7 +142,7 @@ pub fn validate(form: &FormDefinition, input: &FormInput) -> Result<ValidForm, V
                     Err(FieldError::new(
                         &spec.name,
                         "unknown_option",
-                        format!("must be one of: {}", options.join(", ")),
+                        t!("error-unknown-option", options = options.join(", ")),
                     ))
                 }
             }

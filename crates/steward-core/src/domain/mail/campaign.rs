@@ -117,6 +117,7 @@ fn campaign_mail(
         profile_id: subscriber.profile_id.clone(),
         subject: campaign.subject.clone(),
         template: "campaign".to_owned(),
+        lang: crate::i18n::Lang::current(),
         values: serde_json::json!({
             "subject": campaign.subject,
             "body_text": campaign.body,

@@ -60,8 +60,10 @@ pub fn confirmation_mail(
     let token =
         config.token_keys.sign(Purpose::ConfirmSubscription, &subject_for(topics), profile, Some(expires));
     let links = &config.links;
-    let named: Vec<String> =
-        topics.iter().map(|t| labels.get(t).cloned().unwrap_or_else(|| t.clone())).collect();
+    let named: Vec<String> = topics
+        .iter()
+        .map(|t| crate::domain::forms::catalogue::topic_words(labels, t).unwrap_or_else(|| t.clone()))
+        .collect();
     // One confirmation per person, day and set of topics, however many forms ask for the same:
     // a retried submission owes it once; other topics owe their own.
     let which = crate::domain::ids::short_digest(&subject_for(topics));
@@ -70,8 +72,9 @@ pub fn confirmation_mail(
         kind: MailKind::Transactional,
         to: to.to_owned(),
         profile_id: profile.clone(),
-        subject: format!("Please confirm your subscription to {}", links.organisation),
+        subject: crate::t!("subject-confirm-subscription", organisation = links.organisation.as_str()),
         template: "confirm_subscription".to_owned(),
+        lang: crate::i18n::Lang::current(),
         // Nothing the visitor typed but the address itself: the address is not proven yet, and a
         // name would let anyone put their own words in the organisation's mail to anyone.
         values: serde_json::json!({

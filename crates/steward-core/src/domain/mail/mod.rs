@@ -14,6 +14,8 @@ use mail_builder::MessageBuilder;
 use minijinja::Environment;
 use serde::Serialize;
 
+use crate::i18n::Lang;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MailKind {
@@ -88,18 +90,31 @@ pub struct Templates {
     env: Environment<'static>,
 }
 
-/// Each built-in template's text and HTML versions, included in every binary that sends mail.
+/// Each built-in template's text and HTML versions in every language (`templates/<language>/`),
+/// included in every binary that sends mail.
 macro_rules! template {
     ($name:literal) => {
         (
             $name,
-            include_str!(concat!("../../../templates/", $name, ".txt")),
-            include_str!(concat!("../../../templates/", $name, ".html")),
+            [
+                (
+                    Lang::En,
+                    include_str!(concat!("../../../templates/en/", $name, ".txt")),
+                    include_str!(concat!("../../../templates/en/", $name, ".html")),
+                ),
+                (
+                    Lang::De,
+                    include_str!(concat!("../../../templates/de/", $name, ".txt")),
+                    include_str!(concat!("../../../templates/de/", $name, ".html")),
+                ),
+            ],
         )
     };
 }
 
-const BUILT_IN_TEMPLATES: [(&str, &str, &str); 11] = [
+type Translations = [(Lang, &'static str, &'static str); 2];
+
+const BUILT_IN_TEMPLATES: [(&str, Translations); 11] = [
     template!("confirm_subscription"),
     template!("campaign"),
     template!("privacy_link"),
@@ -115,7 +130,7 @@ const BUILT_IN_TEMPLATES: [(&str, &str, &str); 11] = [
 
 /// The name of a built-in template, as the renderer wants it, if there is one by that name.
 pub fn built_in_template(name: &str) -> Option<&'static str> {
-    BUILT_IN_TEMPLATES.iter().map(|(known, _, _)| *known).find(|known| *known == name)
+    BUILT_IN_TEMPLATES.iter().map(|(known, _)| *known).find(|known| *known == name)
 }
 
 impl Default for Templates {
@@ -128,10 +143,11 @@ impl Default for Templates {
                 minijinja::AutoEscape::None
             }
         });
-        for (name, source) in BUILT_IN_TEMPLATES
-            .iter()
-            .flat_map(|(name, text, html)| [(format!("{name}.txt"), *text), (format!("{name}.html"), *html)])
-        {
+        for (name, source) in BUILT_IN_TEMPLATES.iter().flat_map(|(name, languages)| {
+            languages.iter().flat_map(move |(lang, text, html)| {
+                [(format!("{lang}/{name}.txt"), *text), (format!("{lang}/{name}.html"), *html)]
+            })
+        }) {
             env.add_template_owned(name, source).expect("the built-in mail templates parse");
         }
         Self { env }
@@ -139,15 +155,16 @@ impl Default for Templates {
 }
 
 impl Templates {
-    /// Renders `<template>.txt` and `<template>.html` with the same values.
+    /// Renders `<language>/<template>.txt` and `.html` with the same values.
     pub fn render(
         &self,
+        lang: Lang,
         template: &'static str,
         values: &serde_json::Value,
     ) -> Result<(String, String), MailError> {
         let render = |suffix: &str| {
             self.env
-                .get_template(&format!("{template}.{suffix}"))
+                .get_template(&format!("{lang}/{template}.{suffix}"))
                 .and_then(|t| t.render(values))
                 .map_err(|e| MailError::Template(template, e.to_string()))
         };
@@ -162,10 +179,16 @@ mod tests {
     #[test]
     fn every_built_in_template_renders_in_text_and_html_and_the_outbox_knows_it() {
         let templates = Templates::default();
-        for (name, _, _) in BUILT_IN_TEMPLATES {
+        for (name, _) in BUILT_IN_TEMPLATES {
             let values = serde_json::json!({"organisation": "WSO2", "link_url": "https://x.example/l", "policy_url": "https://x.example/p"});
-            let (text, html) = templates.render(name, &values).unwrap();
-            assert!(text.contains("WSO2") && html.contains("WSO2"), "{name}");
+            for lang in Lang::ALL {
+                let (text, html) = templates.render(lang, name, &values).unwrap();
+                assert!(text.contains("WSO2") && html.contains("WSO2"), "{lang}/{name}");
+                assert!(
+                    html.contains(&format!(r#"<html lang="{lang}">"#)),
+                    "{lang}/{name} says its language"
+                );
+            }
             assert_eq!(built_in_template(name), Some(name));
         }
         assert_eq!(built_in_template("nope"), None);
@@ -175,6 +198,7 @@ mod tests {
     fn html_templates_escape_and_text_templates_do_not() {
         let (text, html) = Templates::default()
             .render(
+                Lang::En,
                 "export_confirm",
                 &serde_json::json!({"recipient": "<b>Zoë</b>", "organisation": "WSO2", "hours": 24,
                                     "link_url": "https://x/confirm?token=a.b", "policy_url": "https://x/privacy"}),

@@ -14,6 +14,7 @@ use super::{Mail, MailKind, Templates, Unsubscribe};
 use crate::config::MailLinks;
 use crate::domain::ids::ProfileId;
 use crate::domain::ports::{Clock, StoreError};
+use crate::i18n::Lang;
 
 /// The start of every campaign message's id (`campaign-<campaign>-<profile>`).
 pub const CAMPAIGN_ID_PREFIX: &str = "campaign-";
@@ -50,6 +51,10 @@ pub struct OutboxMessage {
     pub profile_id: ProfileId,
     pub subject: String,
     pub template: String,
+    /// The language it is written in: the one the person used when it was asked for (messages
+    /// queued before languages existed are English).
+    #[serde(default)]
+    pub lang: Lang,
     pub values: serde_json::Value,
     /// Marketing only: the topic the person must still be subscribed to when it is sent.
     pub topic: Option<String>,
@@ -80,6 +85,7 @@ impl OutboxMessage {
             profile_id: profile_id.to_owned(),
             subject,
             template: template.to_owned(),
+            lang: Lang::current(),
             values,
             topic: None,
             unsubscribe_url: None,
@@ -248,7 +254,7 @@ fn render(
         // Messages owed by functions that do not know the deployment's name (a CV's verdict).
         values.entry("organisation").or_insert_with(|| from.name.clone().into());
     }
-    let (text, html) = templates.render(template, &values)?;
+    let (text, html) = templates.render(message.lang, template, &values)?;
     let unsubscribe = message
         .unsubscribe_url
         .as_ref()

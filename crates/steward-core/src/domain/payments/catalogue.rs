@@ -6,6 +6,18 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::domain::fields::FieldError;
+use crate::i18n::Lang;
+use crate::t;
+
+/// An event's title in the request's language.
+pub fn event_title(id: &str, event: &PaidEvent) -> String {
+    Lang::current().catalogue(&format!("event-{id}-title"), &event.title)
+}
+
+/// A plan's title in the request's language.
+pub fn plan_title(id: &str, plan: &CloudPlan) -> String {
+    Lang::current().catalogue(&format!("plan-{id}-title"), &plan.title)
+}
 
 /// The catalogue shipped with this build.
 pub const BUILT_IN: &str = include_str!("../../../payments.toml");
@@ -42,9 +54,9 @@ impl EventDay {
         self.0.midnight().assume_utc().unix_timestamp()
     }
 
-    /// `10 November 2027`: the page's and the receipt's words for it.
+    /// `10 November 2027`: the page's and the receipt's words for it, in the request's language.
     pub fn in_words(self) -> String {
-        format!("{} {} {}", self.0.day(), self.0.month(), self.0.year())
+        crate::i18n::date_in_words(self.0)
     }
 }
 
@@ -60,29 +72,34 @@ impl PaidEvent {
         if starts == ends {
             self.starts.in_words()
         } else if (starts.year(), starts.month()) == (ends.year(), ends.month()) {
-            format!("{}–{}", starts.day(), self.ends.in_words())
+            t!("dates-within-month", first = starts.day(), last = self.ends.in_words())
         } else {
             format!("{} – {}", self.starts.in_words(), self.ends.in_words())
         }
     }
 }
 
-/// An amount in a currency's minor unit, as people read it: `£150.00`, `US$499.00`, `€20.00`,
-/// or the ISO code before it for a currency without a symbol of its own here.
+/// An amount in a currency's minor unit, as people of the request's language read it: `£150.00`,
+/// `US$499.00`, `€20.00` (in German `150,00 £`), or the ISO code for a currency without a symbol
+/// of its own here.
 pub fn money(minor: i64, currency: &str) -> String {
     let code = currency.to_ascii_uppercase();
     // Stripe's zero-decimal currencies among those a company would plausibly price in.
     let decimals = if matches!(code.as_str(), "JPY" | "KRW" | "VND" | "CLP" | "ISK") { 0 } else { 2 };
-    let amount =
-        if decimals == 0 { minor.to_string() } else { format!("{}.{:02}", minor / 100, (minor % 100).abs()) };
-    match code.as_str() {
-        "GBP" => format!("£{amount}"),
-        "EUR" => format!("€{amount}"),
-        "USD" => format!("US${amount}"),
-        "JPY" => format!("¥{amount}"),
-        "INR" => format!("₹{amount}"),
-        _ => format!("{code} {amount}"),
-    }
+    let amount = if decimals == 0 {
+        minor.to_string()
+    } else {
+        format!("{}{}{:02}", minor / 100, t!("decimal-separator"), (minor % 100).abs())
+    };
+    let symbol = match code.as_str() {
+        "GBP" => "£".to_owned(),
+        "EUR" => "€".to_owned(),
+        "USD" => "US$".to_owned(),
+        "JPY" => "¥".to_owned(),
+        "INR" => "₹".to_owned(),
+        _ => format!("{code} "),
+    };
+    t!("money", symbol = symbol, amount = amount).trim().to_owned()
 }
 
 /// What an event's page says before anyone types: whether it can be bought, and how many seats
@@ -155,12 +172,10 @@ impl PaymentCatalogue {
         let item = format!("{field}:{}", id.trim());
         let refused = |message: &str| Err(FieldError::new(field, "not_on_sale", message));
         match self.item(&item) {
-            Some(Purchase::Event { event, .. }) if !event.on_sale(now) => {
-                refused("has started or taken place: registration is closed")
-            }
+            Some(Purchase::Event { event, .. }) if !event.on_sale(now) => refused(&t!("error-sales-closed")),
             Some(purchase) => Ok(Offer { label: purchase.label(), item }),
-            None if field == "event" => refused("is not an event we take registrations for"),
-            None => refused("is not a plan we offer"),
+            None if field == "event" => refused(&t!("error-no-such-event")),
+            None => refused(&t!("error-no-such-plan")),
         }
     }
 
@@ -193,7 +208,11 @@ impl Purchase<'_> {
         match self {
             Purchase::Event { event, .. } => money(event.price, &event.currency),
             Purchase::Plan { plan, .. } => {
-                format!("{} a {}", money(plan.amount, &plan.currency), plan.interval)
+                t!(
+                    "price-per-interval",
+                    price = money(plan.amount, &plan.currency),
+                    interval = plan.interval.as_str()
+                )
             }
         }
     }
@@ -207,8 +226,8 @@ impl Purchase<'_> {
     /// What is bought, without its price: the event with its dates, or the plan.
     pub fn what(&self) -> String {
         match self {
-            Purchase::Event { event, .. } => format!("{}, {}", event.title, event.dates()),
-            Purchase::Plan { plan, .. } => plan.title.clone(),
+            Purchase::Event { id, event } => format!("{}, {}", event_title(id, event), event.dates()),
+            Purchase::Plan { id, plan } => plan_title(id, plan),
         }
     }
 }

@@ -310,7 +310,7 @@ pub async fn event_availability<S: PaymentStore>(
         let seats_left = event.capacity.saturating_sub(taken);
         events.push(EventAvailability {
             id: id.clone(),
-            title: event.title.clone(),
+            title: super::catalogue::event_title(id, event),
             dates: event.dates(),
             price: super::catalogue::money(event.price, &event.currency),
             on_sale,

@@ -231,12 +231,12 @@ async fn owe_receipt<S: PaymentStore + OutboxStore>(
     let (title, description, price, interval) = match catalogue.item(&item) {
         Some(Purchase::Event { event, id }) => {
             let what = Purchase::Event { event, id }.what();
-            (event.title.clone(), what, charged, None)
+            (super::catalogue::event_title(id, event), what, charged, None)
         }
-        Some(Purchase::Plan { plan, .. }) => (
-            plan.title.clone(),
-            plan.title.clone(),
-            format!("{charged} a {}", plan.interval),
+        Some(Purchase::Plan { plan, id }) => (
+            super::catalogue::plan_title(id, plan),
+            super::catalogue::plan_title(id, plan),
+            crate::t!("price-per-interval", price = charged, interval = plan.interval.as_str()),
             Some(plan.interval.clone()),
         ),
         // Sold under a catalogue since changed: what the record itself says.
@@ -247,8 +247,9 @@ async fn owe_receipt<S: PaymentStore + OutboxStore>(
         kind: MailKind::Transactional,
         to,
         profile_id: payment.profile_id.clone(),
-        subject: format!("Your receipt for {title}"),
+        subject: crate::t!("subject-receipt", title = title),
         template: "payment_receipt".to_owned(),
+        lang: crate::i18n::Lang::current(),
         values: serde_json::json!({
             "kind": paid.kind.as_str(),
             "description": description,

@@ -205,7 +205,7 @@ where
         message_id,
         &held,
         &profile_id,
-        format!("Your {} privacy center link", links.organisation),
+        crate::t!("subject-privacy-link", organisation = links.organisation.as_str()),
         "privacy_link",
         serde_json::json!({
             "minutes": LINK_MINUTES,

@@ -14,6 +14,7 @@ use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::OutboxStore;
 use crate::domain::ports::{RateLimiter, StoreError};
 use crate::domain::privacy::access::PrivacyStore;
+use crate::t;
 use crate::token::Purpose;
 
 /// The profile fields a person may correct, by the name forms use, with the profile attribute.
@@ -49,17 +50,17 @@ pub fn parse_correction(input: &FormInput, current: &CurrentProfile) -> Result<C
     let mut correction = Correction::default();
     for name in input.values.keys().chain(input.wrong_type.iter()) {
         if !CORRECTABLE.iter().any(|(field, _)| field == name) && !FORM_CONTROLS.contains(&name.as_str()) {
-            errors.push(FieldError::new(name, "not_correctable", "is not a field of your profile"));
+            errors.push(FieldError::new(name, "not_correctable", t!("error-not-correctable")));
         }
     }
     // Present and blank removes the field; absent leaves it as it is.
     let given = |name: &str| -> Option<Result<Option<&str>, FieldError>> {
         if input.wrong_type.contains(name) {
-            return Some(Err(FieldError::new(name, "invalid_type", "must be text")));
+            return Some(Err(FieldError::new(name, "invalid_type", t!("error-invalid-type"))));
         }
         let values = input.values.get(name)?;
         if values.len() > 1 {
-            return Some(Err(FieldError::new(name, "multiple_values", "must be given once")));
+            return Some(Err(FieldError::new(name, "multiple_values", t!("error-multiple-values"))));
         }
         Some(Ok(values.first().map(|v| v.trim()).filter(|v| !v.is_empty())))
     };
@@ -91,7 +92,7 @@ pub fn parse_correction(input: &FormInput, current: &CurrentProfile) -> Result<C
                 "phone" => PhoneNumber::parse(field, raw, country).map(|p| p.as_e164().to_owned()),
                 _ => match country {
                     Some(country) => State::parse(field, raw, country).map(|s| s.code().to_owned()),
-                    None => Err(FieldError::new(field, "invalid_state", "needs a country")),
+                    None => Err(FieldError::new(field, "invalid_state", t!("error-invalid-state"))),
                 },
             })
             .transpose()
@@ -110,9 +111,7 @@ pub fn parse_correction(input: &FormInput, current: &CurrentProfile) -> Result<C
             Ok(_) => {}
             Err(err) => errors.push(err),
         },
-        Some(Ok(None)) => {
-            errors.push(FieldError::new("email", "required", "cannot be removed; delete your data instead"))
-        }
+        Some(Ok(None)) => errors.push(FieldError::new("email", "required", t!("error-email-not-removable"))),
         Some(Err(err)) => errors.push(err),
         None => {}
     }
@@ -202,7 +201,7 @@ where
             expires_at: now + CONFIRM_HOURS * 3600,
             message: "email-change",
             to: new_email.as_str(),
-            subject: format!("Confirm your new address for {}", config.links.organisation),
+            subject: t!("subject-email-change", organisation = config.links.organisation.as_str()),
             template: "email_change",
             values: serde_json::json!({ "hours": CONFIRM_HOURS }),
         };
@@ -281,7 +280,7 @@ async fn tell_the_old_address<S: RightsStore + OutboxStore + RateLimiter>(
         expires_at: now + UNDO_DAYS * 86_400,
         message: "email-changed",
         to: old,
-        subject: format!("Your address at {} was changed", config.links.organisation),
+        subject: t!("subject-email-changed", organisation = config.links.organisation.as_str()),
         template: "email_changed",
         values: serde_json::json!({
             "new_address": fields::masked_address(new.as_str()).unwrap_or_default(),
@@ -365,7 +364,7 @@ where
         return Err(RightsError::Invalid(vec![FieldError::new(
             "submission",
             "invalid",
-            "is not a submission of yours",
+            t!("error-not-your-submission"),
         )]));
     }
     if !store.submission_exists(profile_id, submission_id).await? {

@@ -208,7 +208,7 @@ where
                 confirmation_id(profile_id),
                 &plan.email,
                 profile_id,
-                format!("Your data has been deleted from {}", links.organisation),
+                crate::t!("subject-erasure-confirmation", organisation = links.organisation.as_str()),
                 "erasure_confirmation",
                 serde_json::json!({}),
             );

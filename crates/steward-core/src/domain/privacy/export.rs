@@ -10,6 +10,7 @@ use crate::domain::fields::{Email, FieldError};
 use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::OutboxStore;
 use crate::domain::ports::RateLimiter;
+use crate::t;
 use crate::token::{Purpose, TokenError};
 
 /// How long the person an export was sent to may download it.
@@ -27,7 +28,7 @@ impl ExportFormat {
         match raw.unwrap_or("json") {
             "json" => Ok(Self::Json),
             "csv" => Ok(Self::Csv),
-            _ => Err(FieldError::new("format", "unknown_format", "must be json or csv")),
+            _ => Err(FieldError::new("format", "unknown_format", t!("error-unknown-format"))),
         }
     }
 
@@ -164,7 +165,7 @@ where
         expires_at: now + CONFIRM_HOURS * 3600,
         message: "export-confirm",
         to: &current.email,
-        subject: format!("Confirm sending your {} data", config.links.organisation),
+        subject: t!("subject-export-confirm", organisation = config.links.organisation.as_str()),
         template: "export_confirm",
         values: serde_json::json!({ "recipient": recipient.as_str(), "hours": CONFIRM_HOURS }),
     };
@@ -199,7 +200,7 @@ where
         expires_at: now + EXPORT_DOWNLOAD_DAYS * 86_400,
         message: "export-ready",
         to: &request.address,
-        subject: format!("Personal data shared with you through {}", config.links.organisation),
+        subject: t!("subject-export-ready", organisation = config.links.organisation.as_str()),
         template: "export_ready",
         values: serde_json::json!({ "days": EXPORT_DOWNLOAD_DAYS }),
     };
@@ -240,7 +241,11 @@ pub async fn revoke_export_link<S: RightsStore>(
     now: i64,
 ) -> Result<(), RightsError> {
     if !well_formed_id(link_id) {
-        return Err(RightsError::Invalid(vec![FieldError::new("link", "invalid", "is not a link of yours")]));
+        return Err(RightsError::Invalid(vec![FieldError::new(
+            "link",
+            "invalid",
+            t!("error-not-your-link"),
+        )]));
     }
     store
         .take_request(RequestKind::ExportLink, profile_id, link_id, now)

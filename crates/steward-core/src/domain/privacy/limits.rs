@@ -8,6 +8,7 @@ use crate::domain::fields::FieldError;
 use crate::domain::forms::catalogue::{Catalogue, LawfulBasis};
 use crate::domain::ids::ProfileId;
 use crate::domain::ports::StoreError;
+use crate::t;
 
 /// A limit a person puts on how their data is used, or lifts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +62,7 @@ pub async fn withdraw<S: LimitStore>(
         return Err(RightsError::Invalid(vec![FieldError::new(
             "purpose",
             "not_consent_based",
-            "is not a purpose you consented to; you can object to it instead",
+            t!("error-not-consent-based"),
         )]));
     }
     if !store.withdraw(profile_id, purpose).await? {

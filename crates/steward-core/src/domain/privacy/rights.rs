@@ -11,6 +11,7 @@ use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
 use crate::domain::mail::recipients::{may_mail, MailPurpose};
 use crate::domain::ports::{RateLimiter, StoreError};
+use crate::t;
 use crate::token::{Claims, Purpose, TokenError};
 
 /// How long a link to confirm a new address, or an export to someone else, works.
@@ -268,7 +269,7 @@ pub async fn cancel_request<S: RightsStore>(
         return Err(RightsError::Invalid(vec![FieldError::new(
             "request",
             "invalid",
-            "is not a request of yours that can be cancelled",
+            t!("error-not-your-request"),
         )]));
     }
     store.take_request(kind, profile_id, request_id, now).await?.ok_or(RightsError::NoSuchRequest)?;
