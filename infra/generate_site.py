@@ -18,7 +18,7 @@ import tomllib, datetime
 # `lang=de`, so Steward answers (pages, problems, mail) in German too.
 WORDS={
 "en":{"nav":["Register","Download","Contact us","Events","Cloud","Careers","Newsletter","Your data"],
- "site":"Steward reference site","footer":"This is Steward's reference site: every form here posts straight to Steward.","policy":"Privacy policy","your_data":"See, export, correct or delete your data",
+ "site":"Steward reference site","site_nav":"Site","footer":"This is Steward's reference site: every form here posts straight to Steward.","policy":"Privacy policy","your_data":"See, export, correct or delete your data",
  "choose":"Choose…","optional":"(optional)","countries":["Australia","Brazil","Canada","Germany","France","India","Sri Lanka","Netherlands","Sweden","United Kingdom","United States"],
  "topics":{"api-management":"API management","integration":"Integration","identity":"Identity and access management","cloud":"WSO2 Cloud","events":"Events and workshops","careers":"Careers updates"},
  "name":"Name","email":"Email","phone":"Phone","phone_hint":"with the country code, such as +44 20 7946 0958","job_title":"Job title","company":"Company","country":"Country","state":"State or region","state_hint":"ISO 3166-2 code, such as US-CA or GB-LND",
@@ -55,7 +55,7 @@ WORDS={
  "policy_note":"",
 },
 "de":{"nav":["Registrieren","Download","Kontakt","Veranstaltungen","Cloud","Karriere","Newsletter","Ihre Daten"],
- "site":"Steward-Referenzwebsite","footer":"Dies ist die Referenzwebsite von Steward: Jedes Formular hier sendet direkt an Steward.","policy":"Datenschutzerklärung","your_data":"Ihre Daten einsehen, exportieren, berichtigen oder löschen",
+ "site":"Steward-Referenzwebsite","site_nav":"Website","footer":"Dies ist die Referenzwebsite von Steward: Jedes Formular hier sendet direkt an Steward.","policy":"Datenschutzerklärung","your_data":"Ihre Daten einsehen, exportieren, berichtigen oder löschen",
  "choose":"Bitte wählen…","optional":"(optional)","countries":["Australien","Brasilien","Kanada","Deutschland","Frankreich","Indien","Sri Lanka","Niederlande","Schweden","Vereinigtes Königreich","Vereinigte Staaten"],
  "topics":{"api-management":"API-Management","integration":"Integration","identity":"Identitäts- und Zugriffsverwaltung","cloud":"WSO2 Cloud","events":"Veranstaltungen und Workshops","careers":"Neuigkeiten zu Stellen"},
  "name":"Name","email":"E-Mail","phone":"Telefon","phone_hint":"mit Ländervorwahl, etwa +49 30 1234567","job_title":"Position im Unternehmen","company":"Unternehmen","country":"Land","state":"Bundesland oder Region","state_hint":"Code nach ISO 3166-2, etwa DE-BY oder US-CA",
@@ -131,7 +131,7 @@ def build(lang):
 <link rel="stylesheet" href="/assets/site.css">{meta}
 </head>
 <body>
-<header><a class="brand" href="{pre or "/"}">WSO2</a><nav aria-label="Site"><ul>{links}</ul></nav></header>
+<header><a class="brand" href="{pre or "/"}">WSO2</a><nav aria-label="{W["site_nav"]}"><ul>{links}</ul></nav></header>
 <main>
 <h1>{html.escape(title)}</h1>
 {body}
@@ -160,7 +160,9 @@ def build(lang):
         opts="".join(f'<option value="{html.escape(v)}">{html.escape(n)}</option>' for v,n in [("",W["choose"])]+options)
         return f'<label for="{name}">{label}</label><select id="{name}" name="{name}" required>{opts}</select>\n'
     honey=f'<div class="honeypot" aria-hidden="true"><label for="website">{W["leave_empty"]}</label><input id="website" name="website" type="text" tabindex="-1" autocomplete="off"></div>\n<input type="hidden" name="_submission_id" value="">\n'
-    query="" if lang=="en" else f"?lang={lang}"
+    # Every form names its page's language: Steward answers in it, whatever an earlier visit left
+    # in its language cookie.
+    query=f"?lang={lang}"
     def form(action,fields,button,thanks,consent):
         see=W["see_policy"].format(policy=f"{pre}/privacy-policy")
         return f'''<form action="{action}{query}" method="post" data-steward data-thanks="{html.escape(thanks)}" novalidate>
@@ -183,7 +185,7 @@ def build(lang):
         if code in ZERO_DECIMAL: amount=str(minor)
         else: amount=f"{minor//100}{'.' if lang=='en' else ','}{minor%100:02d}"
         symbol=SYMBOLS.get(code,code+" ")
-        return (f"{symbol}{amount}" if lang=="en" else f"{amount} {symbol}").strip()
+        return (f"{symbol}{amount}" if lang=="en" else f"{amount}\u00a0{symbol.strip()}").strip()
     def words(d): return f"{d.day} {W['months'][d.month-1]} {d.year}" if lang=="en" else f"{d.day}. {W['months'][d.month-1]} {d.year}"
     def dates(event):
         starts,ends=day(event["starts"]),day(event["ends"])
@@ -225,7 +227,8 @@ def build(lang):
             body+=noscript_next[steps[slug]]
             script="thanks"
         pages[f"thanks/{slug}.html"]=page(f"{pre}/thanks/{slug}",title,body,script)
-    pages["privacy-policy.html"]=page(pre+"/privacy-policy",W["policy"],W["policy_note"]+"\n".join(POLICY_HTML),script="none")
+    policy_body="\n".join(POLICY_HTML) if lang=="en" else f'<div lang="en">\n'+"\n".join(POLICY_HTML)+"\n</div>"
+    pages["privacy-policy.html"]=page(pre+"/privacy-policy",W["policy"],W["policy_note"]+policy_body,script="none")
     return {(p if lang=="en" else f"{lang}/{p}"):c for p,c in pages.items()}
 # The policy, from its Markdown.
 import re

@@ -217,7 +217,10 @@ async fn given_invalid_fields_from_a_plain_form_then_a_readable_page_names_each_
         assert!(page.contains(&format!(r#"id="f-{field}-error">{label} "#)), "page names {label}: {page}");
     }
     assert!(page.contains(r#"name="email" type="email" value="not-an-email""#), "{page}");
-    assert!(page.contains(&format!(r#"action="{}/forms/event-registration""#, stack().api)), "{page}");
+    assert!(
+        page.contains(&format!(r#"action="{}/forms/event-registration?lang=en""#, stack().api)),
+        "{page}"
+    );
     assert!(page.contains(r#"href="http://127.0.0.1:3000/events/signup""#), "a way back to the form");
 }
 

@@ -105,12 +105,41 @@ async fn given_a_german_form_post_then_its_thank_you_page_and_its_mail_are_germa
     assert!(location.ends_with("/de/thanks/newsletter"), "the German thank-you page: {location}");
 
     let mail = wait_for_mail(&email, "Abonnement").await;
-    assert!(mail.raw.contains(r#"<html lang="de">"#), "the HTML part is German");
+    let parsed = mail_parser::MessageParser::default().parse(mail.raw.as_bytes()).unwrap();
+    let html = parsed.body_html(0).unwrap();
+    assert!(html.contains(r#"<html lang="de">"#), "the HTML part is German: {html}");
+    assert!(html.contains("Veranstaltungen und Workshops"), "the topic in German");
     assert!(mail.text.contains("Guten Tag"), "{}", mail.text);
-    // Its link leads to a German page: the mail's language is the person's.
+    // Its link leads to a German page, opened by a browser that asks for English: the mail's
+    // language is the person's.
     let confirm = link(&mail.text, "/subscriptions/confirm");
-    let page =
-        http().get(&confirm).header("accept-language", GERMAN).send().await.unwrap().text().await.unwrap();
+    assert!(confirm.ends_with("&lang=de"), "{confirm}");
+    let page = http()
+        .get(&confirm)
+        .header("accept-language", "en-GB,en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Mein Abonnement bestätigen"), "{page}");
     assert!(page.contains("Veranstaltungen und Workshops"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_cookie_from_an_earlier_visit_then_the_language_of_the_page_sent_from_still_wins() {
+    // The English site's forms name their language; a German visit's cookie does not override it.
+    let response = http()
+        .post(stack().url("/forms/newsletter?lang=en"))
+        .header("cookie", "steward_lang=de")
+        .header("accept-language", GERMAN)
+        .header("x-local-source-ip", unique_ip())
+        .json(&json!({"email": "not an address", "interests": ["events"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-language"], "en");
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["title"], "Some fields need correcting");
 }

@@ -183,3 +183,53 @@ async fn input_lambda_http_cannot_convert_is_answered_4xx_never_5xx() {
         assert!((400..500).contains(&status) || status == 200, "{what}: {status}");
     }
 }
+
+/// A stack that has run all day answers as a new one does: what AWS removes over time, the local
+/// stack removes too. Items whose TTL has passed are deleted (DynamoDB's TTL, here with no grace),
+/// the rest stay, and the dev mailbox keeps its newest messages (here three).
+#[tokio::test]
+async fn given_a_long_running_stack_then_expired_items_go_and_the_mailbox_keeps_its_newest() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    static HOUSEKEPT: std::sync::OnceLock<&'static Stack> = std::sync::OnceLock::new();
+    let own = *HOUSEKEPT.get_or_init(|| {
+        start_own_stack(
+            None,
+            &["LOCAL_HOUSEKEEPING_SECONDS=1", "LOCAL_TTL_GRACE_SECONDS=0", "LOCAL_MAILBOX_KEEP=3"],
+        )
+    });
+    use_stack(Some(own));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let put = |sk: &str, expires_at: u64| {
+        stack()
+            .dynamodb()
+            .put_item()
+            .table_name(&stack().table)
+            .item("pk", AttributeValue::S("HOUSEKEEPING#test".into()))
+            .item("sk", AttributeValue::S(sk.into()))
+            .item("expires_at", AttributeValue::N(expires_at.to_string()))
+            .send()
+    };
+    put("expired", now - 60).await.unwrap();
+    put("current", now + 3600).await.unwrap();
+    let held =
+        |sk: &'static str| async move { stack().item("HOUSEKEEPING#test".into(), sk.into()).await.is_some() };
+    let addresses: Vec<String> = (0..5).map(|n| unique_email(&format!("kept{n}"))).collect();
+    for address in &addresses {
+        let response = http()
+            .post(stack().url("/forms/newsletter"))
+            .header("x-local-source-ip", unique_ip())
+            .json(&json!({"email": address, "interests": ["events"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        wait_for_mail(address, "confirm").await;
+    }
+    eventually("the expired item is deleted", || async { !held("expired").await }).await;
+    assert!(held("current").await, "an item whose time has not come stays");
+    eventually("the mailbox keeps its newest three", || async { mailbox().await.len() == 3 }).await;
+    let kept: Vec<String> = mailbox().await.iter().map(|m| m["to"].as_str().unwrap().to_owned()).collect();
+    assert!(kept.iter().any(|to| to.contains(&addresses[4])), "the newest is kept: {kept:?}");
+    assert!(!kept.iter().any(|to| to.contains(&addresses[0])), "the oldest is gone: {kept:?}");
+    use_stack(None);
+}

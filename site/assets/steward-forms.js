@@ -7,7 +7,8 @@
 const SUBMISSION_ID = "_submission_id";
 
 // The page's language (`<html lang>`) is the language of every word this file writes and of
-// Steward's answers (sent as `Accept-Language`); the site has each page in each language.
+// Steward's answers (sent as `lang`, which outranks a language cookie from an earlier visit, and as
+// `Accept-Language`); the site has each page in each language.
 const LANG = document.documentElement.lang === "de" ? "de" : "en";
 const WORDS = {
   en: {
@@ -300,7 +301,7 @@ export async function uploadStep(anchor, base, token, fileInput) {
     }
     button.disabled = true;
     status.textContent = WORDS.uploading;
-    const grant = await fetch(`${base}/careers/cv-upload`, {
+    const grant = await fetch(`${base}/careers/cv-upload?lang=${LANG}`, {
       method: "POST",
       headers: { accept: "application/json", "accept-language": LANG, "content-type": "application/json" },
       body: JSON.stringify({ token, content_type: file.type || "application/octet-stream", file_name: file.name }),
@@ -358,7 +359,7 @@ export async function uploadStep(anchor, base, token, fileInput) {
  *  seconds); `checking` if it takes longer. */
 async function cvVerdict(base, token, key) {
   for (let attempt = 0; attempt < 60; attempt += 1) {
-    const answer = await fetch(`${base}/careers/cv-upload/status`, {
+    const answer = await fetch(`${base}/careers/cv-upload/status?lang=${LANG}`, {
       method: "POST",
       headers: { accept: "application/json", "accept-language": LANG, "content-type": "application/json" },
       body: JSON.stringify({ token, key }),
@@ -375,7 +376,7 @@ async function cvVerdict(base, token, key) {
 /** Payment: Stripe Elements with a real publishable key; the local emulator's test-card step otherwise. */
 export async function paymentStep(anchor, base, token, returnUrl = window.location.href.split("#")[0]) {
   const section = step(anchor, WORDS.paymentHeading);
-  const started = await fetch(`${base}/payments`, {
+  const started = await fetch(`${base}/payments?lang=${LANG}`, {
     method: "POST",
     headers: { accept: "application/json", "accept-language": LANG, "content-type": "application/json" },
     body: JSON.stringify({ token }),
@@ -456,7 +457,8 @@ async function stripeElements(section, status, payment, amount, returnUrl, done)
     script.onerror = reject;
     document.head.append(script);
   });
-  const stripe = window.Stripe(payment.publishable_key);
+  // Stripe's card form and its messages in the page's language.
+  const stripe = window.Stripe(payment.publishable_key, { locale: LANG });
   const elements = stripe.elements({ clientSecret: payment.client_secret });
   const mount = document.createElement("div");
   const button = document.createElement("button");
@@ -515,7 +517,7 @@ async function showAvailability(form) {
   if (!(select instanceof HTMLSelectElement)) return;
   let events;
   try {
-    const response = await fetch(`${api(form)}/payments/events`, { headers: { accept: "application/json", "accept-language": LANG } });
+    const response = await fetch(`${api(form)}/payments/events?lang=${LANG}`, { headers: { accept: "application/json", "accept-language": LANG } });
     if (!response.ok) return;
     ({ events } = await response.json());
   } catch { return; /* unknown: the checkout still says so */ }

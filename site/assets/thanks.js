@@ -3,4 +3,8 @@
 import { continueFromFragment } from "./steward-forms.js";
 
 const api = document.querySelector('meta[name="steward-api"]')?.content || window.location.origin;
+// The language switch keeps the grant: the same step, in the other language.
+for (const other of document.querySelectorAll("footer a[hreflang]")) {
+  if (window.location.hash) other.hash = window.location.hash;
+}
 continueFromFragment(document.getElementById("next"), api);

@@ -160,8 +160,11 @@ fn start_stack(template: Option<&std::path::Path>, own_settings: &[String]) -> S
         // A test binary may change a setting of its own stack (`KEY=VALUE,...`), set before its
         // first use of `stack()`.
         .args(
-            stack_settings(&std::env::var("STEWARD_STACK_SET").unwrap_or_default())
-                .into_iter()
+            // No housekeeping (expired items deleted, old mail dropped) unless a test asks: tests
+            // write expired items on purpose, for Steward's own retention to find, as it does in
+            // AWS well before DynamoDB's TTL. Housekeeping has tests of its own.
+            std::iter::once("LOCAL_HOUSEKEEPING_SECONDS=0".to_owned())
+                .chain(stack_settings(&std::env::var("STEWARD_STACK_SET").unwrap_or_default()))
                 .chain(own_settings.iter().cloned())
                 .flat_map(|pair| ["--set".to_owned(), pair]),
         )

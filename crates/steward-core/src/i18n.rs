@@ -112,6 +112,17 @@ impl Lang {
         })
     }
 
+    /// A link in mail written in this language, so that the page it opens speaks it too, whatever
+    /// the browser that opens it prefers (a phone's, a shared computer's). English, the default,
+    /// needs nothing; the language goes last, so the link's own parameters read as before.
+    pub fn carried_by(self, url: String) -> String {
+        if self == Lang::En {
+            return url;
+        }
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}{LANGUAGE_PARAMETER}={}", self.code())
+    }
+
     /// Whether this language has message `id`.
     pub fn has(self, id: &str) -> bool {
         bundle(self).has_message(id)
@@ -229,6 +240,10 @@ fn format(lang: Lang, id: &str, args: Option<&FluentArgs<'_>>) -> Option<String>
     let pattern = bundle.get_message(id)?.value()?;
     let mut errors = Vec::new();
     let text = bundle.format_pattern(pattern, args, &mut errors).into_owned();
+    if !errors.is_empty() {
+        // A variable the code did not pass, or a select with no key for it: the English instead.
+        tracing::error!(id, language = lang.code(), errors = ?errors, "a message could not be formatted");
+    }
     errors.is_empty().then_some(text)
 }
 
@@ -340,6 +355,9 @@ mod tests {
     /// message added in English and not translated fails here, not in front of a visitor.
     #[test]
     fn every_language_is_complete() {
+        for (lang, source) in CATALOGUE_SOURCES {
+            assert!(!messages(source).is_empty(), "{lang}: the catalogue's words parse");
+        }
         let english = messages(SOURCES[0].1);
         assert!(english.len() > 50, "the English file holds Steward's messages");
         for (lang, source) in &SOURCES[1..] {
@@ -353,8 +371,9 @@ mod tests {
         }
     }
 
-    /// Every message the code names (`t!("…")`, `tl!(lang, "…")`) is in the files, and every
-    /// message in the files is named somewhere (or is one the code builds from a catalogue key).
+    /// Every message the code names (`t!("…")`, `tl!(lang, "…")`) is in the files. (Messages the
+    /// code names by a built id, such as `month-12` or `field-job-title`, are checked by the tests
+    /// of the code that builds them.)
     #[test]
     fn the_code_and_the_files_name_the_same_messages() {
         let english = messages(SOURCES[0].1);

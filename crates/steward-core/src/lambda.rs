@@ -102,6 +102,9 @@ where
             let Ok(mut response) = i18n::visit(visit, response).await;
             let headers = response.headers_mut();
             headers.insert("content-language", lambda_http::http::HeaderValue::from_static(lang.code()));
+            // Its words depend on these: a cache (the events list is public for a few seconds)
+            // keeps one answer per language.
+            headers.append("vary", lambda_http::http::HeaderValue::from_static("Accept-Language, Cookie"));
             if let Some(chosen) = switched {
                 headers.append("set-cookie", language_cookie(chosen));
             }

@@ -10,7 +10,9 @@ use steward_core::domain::fields::{self, Country, FieldError, State};
 use steward_core::domain::forms::catalogue::{topic_words, Catalogue};
 use steward_core::domain::forms::validation::FormInput;
 use steward_core::domain::payments::{money, PaymentCatalogue};
+use steward_core::domain::privacy::access;
 use steward_core::http::page::{escape, layout};
+use steward_core::i18n::Lang;
 use steward_core::t;
 use steward_core::time::Timestamp;
 
@@ -762,7 +764,7 @@ fn responsible(data: &Value) -> String {
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
-        .map(|r| format!("<li>{}</li>", escape(r)))
+        .map(|r| format!("<li>{}</li>", escape(&recipient_words(r))))
         .collect();
     let controller = format!("<strong>{}</strong>", escape(text(data, "data_controller")));
     let dpo = escape(text(data, "data_protection_officer"));
@@ -773,6 +775,7 @@ fn responsible(data: &Value) -> String {
     );
     let authority = data["supervisory_authority"]
         .as_str()
+        .map(authority_words)
         .map(|a| format!("<p>{}</p>", escape(&t!("center-responsible-authority", authority = a))))
         .unwrap_or_default();
     format!(
@@ -780,6 +783,23 @@ fn responsible(data: &Value) -> String {
         escape(&t!("center-responsible-heading")),
         escape(&t!("center-recipients-heading")),
     )
+}
+
+/// A category of recipients the policy names, in the request's language.
+fn recipient_words(english: &str) -> String {
+    match access::RECIPIENTS.iter().position(|known| *known == english) {
+        Some(at) => Lang::current().text(&format!("center-recipient-{}", at + 1), None),
+        None => english.to_owned(),
+    }
+}
+
+/// The supervisory authority the policy names, in the request's language.
+fn authority_words(english: &str) -> String {
+    if access::supervisory_authority("WSO2 UK Limited") == Some(english) {
+        t!("center-authority-uk")
+    } else {
+        english.to_owned()
+    }
 }
 
 /// Signing out, here or on every device (a session opened elsewhere, or forgotten on a shared

@@ -80,22 +80,31 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
         return fail(Problem::not_found("form"), &t!("problem-form-not-found"));
     };
     if request.method() != "POST" {
-        return fail(Problem::new(405, "method_not_allowed", t!("problem-forms-post-only")), &form.title);
+        return fail(
+            Problem::new(405, "method_not_allowed", t!("problem-forms-post-only")),
+            &form.title_words(),
+        );
     }
     if body_was_invalid_base64(request) {
-        return fail(problem::body_problem(&BodyError::InvalidBase64), &form.title);
+        return fail(problem::body_problem(&BodyError::InvalidBase64), &form.title_words());
     }
     let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok());
     let input = match decode_form(content_type, body_bytes(request), app.config.max_body_bytes).await {
         Ok(input) => input,
-        Err(err) => return fail(problem::body_problem(&err), &form.title),
+        Err(err) => return fail(problem::body_problem(&err), &form.title_words()),
     };
     // A browser without JavaScript gets a refused form back with what was typed kept in it.
     let typed = (!json_client).then(|| input.clone());
     let correct = |problem: Problem| match &typed {
         Some(typed) if problem.status == 422 => {
             let problem = problem.with_request_id(request_id.clone());
-            let action = format!("{}/forms/{}", app.config.links.public_api_url, form.id.as_str());
+            // Sent again, it keeps the language it is in, whatever the browser's cookie says.
+            let action = format!(
+                "{}/forms/{}?lang={}",
+                app.config.links.public_api_url,
+                form.id.as_str(),
+                steward_core::i18n::Lang::current().code()
+            );
             let back = back.as_deref().map(|href| Back { href, words: &go_back });
             let choices = choices(app, form);
             let page = correction_page(&problem, form, &app.catalogue.topics, &choices, typed, &action, back);
@@ -109,7 +118,7 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
     };
     let idempotency_key = match idempotency_key(request, input.first(SUBMISSION_ID_FIELD)) {
         Ok(key) => key,
-        Err(error) => return fail(Problem::validation(vec![error]), &form.title),
+        Err(error) => return fail(Problem::validation(vec![error]), &form.title_words()),
     };
     // What a paid form's answer will offer to pay for: server-decided, from the payment catalogue,
     // and only what is on sale now (a past event is refused before anything is stored). A missing
@@ -187,10 +196,7 @@ fn refusal(err: SubmitError) -> Problem {
             t!("error-idempotency-key-reused"),
         )]),
         SubmitError::AddressFull => Problem::new(429, "address_full", t!("problem-address-full"))
-            .with_detail(
-                "We keep a limited number of submissions for one address. The person it belongs to can \
-                     delete earlier ones in the privacy center, or wait until they are deleted.",
-            )
+            .with_detail(t!("problem-address-full-detail"))
             .with_errors(vec![FieldError::new("email", "address_full", t!("error-address-full"))]),
         SubmitError::Proof(refused) => Problem::proof_refused(refused),
         SubmitError::Store(err) => Problem::from_store(&err),

@@ -12,6 +12,12 @@ import re
 _PARSED: dict[str, dict] = {}
 
 
+def forget(message_ids) -> None:
+    """Drops what was parsed of messages the mailbox no longer keeps (housekeeping.py)."""
+    for message_id in message_ids:
+        _PARSED.pop(message_id, None)
+
+
 # Messages on one page of the mailbox.
 PAGE_SIZE = 50
 

@@ -29,6 +29,7 @@ from . import config
 from .config import ROOT, log, read_env_file
 from .event_sources import Schedule, SqsPoller
 from .gateway import Gateway, Route, compile_path
+from .housekeeping import Housekeeping
 from .moto_server import Gate, enforce_iam, start_moto
 from .resources import create_resources
 from .runtime import LocalFunction, QuietServer
@@ -90,6 +91,9 @@ def main() -> None:
     gate = Gate()
     moto = start_moto(moto_port, gate)
     moto_port = moto.server_address[1]
+    # What AWS does over time and moto does not (TTL, a mailbox that does not grow without end).
+    if float(settings.get("LOCAL_HOUSEKEEPING_SECONDS", "60")) > 0:
+        Housekeeping(moto.steward_lock, settings).start()
     wait_for_port(moto_port)
     endpoint = f"http://127.0.0.1:{moto_port}"
 

@@ -73,6 +73,7 @@ def apply() -> None:
     backend_class.transact_write_items = transact_write_items
     backend_class._steward_patched = True
     apply_capacity()
+    apply_partitioned_queries()
 
 
 # --- consumed capacity, as DynamoDB computes it ------------------------------------------------
@@ -275,3 +276,146 @@ def apply_identities(identities: dict[str, str]) -> None:
 
     get_caller_identity._steward_local = True
     STSBackend.get_caller_identity = get_caller_identity
+
+
+# --- queries that read one partition, as DynamoDB does -----------------------------------------
+#
+# moto 5.2 answers every Query by sorting the whole table (`Table.all_items`) and then keeping the
+# partition asked for: a query costs time in proportion to everything the stack ever stored, so
+# after a long test session (hundreds of thousands of items) each one takes seconds and calls
+# time out. DynamoDB reads only the partition. These patches give moto the same shape: a table
+# query reads its partition, and an index query reads the items an index map names for its key,
+# kept up to date by every write (put, delete, update, and so batch writes and transactions,
+# which use them). moto's own query code still applies every condition, filter, order, page and
+# projection to the candidates, so answers are unchanged; only what it has to look at shrinks.
+
+from moto.dynamodb.models import DynamoDBBackend as _Backend
+
+
+def _primary(item):
+    return (item.hash_key, item.range_key)
+
+
+def _index_key(index, attrs):
+    """The item's key in `index` (its hash attributes' values), or None when it is not in it."""
+    values = []
+    for part in index.schema:
+        if part["KeyType"] != "HASH":
+            continue
+        value = attrs.get(part["AttributeName"])
+        if value is None:
+            return None
+        values.append(value)
+    for part in index.schema:
+        if part["KeyType"] == "RANGE" and attrs.get(part["AttributeName"]) is None:
+            return None
+    return tuple(values)
+
+
+def _maps(table):
+    maps = table.__dict__.get("_steward_index_maps")
+    if maps is None:
+        maps = table.__dict__["_steward_index_maps"] = ({}, {})  # by index key; by primary key
+    return maps
+
+
+def _unindex(table, primary):
+    forward, reverse = _maps(table)
+    for index_name, key in reverse.pop(primary, {}).items():
+        members = forward.get(index_name, {}).get(key)
+        if members is not None:
+            members.discard(primary)
+            if not members:
+                del forward[index_name][key]
+
+
+def _reindex(table, item):
+    primary = _primary(item)
+    _unindex(table, primary)
+    forward, reverse = _maps(table)
+    placed = {}
+    for index in table.global_indexes or []:
+        key = _index_key(index, item.attrs)
+        if key is not None:
+            forward.setdefault(index.name, {}).setdefault(key, set()).add(primary)
+            placed[index.name] = key
+    if placed:
+        reverse[primary] = placed
+
+
+def _stored_item(table, primary):
+    hash_key, range_key = primary
+    partition = table.items.get(hash_key)
+    if partition is None:
+        return None
+    return partition.get(range_key) if table.range_key_attr else partition
+
+
+def apply_partitioned_queries() -> None:
+    original_put, original_delete, original_query = Table.put_item, Table.delete_item, Table.query
+    original_update = _Backend.update_item
+
+    def put_item(self, *args, **kwargs):
+        item = original_put(self, *args, **kwargs)
+        if item is not None and self.global_indexes:
+            _reindex(self, item)
+        return item
+
+    def delete_item(self, hash_key, range_key=None, *args, **kwargs):
+        deleted = original_delete(self, hash_key, range_key, *args, **kwargs)
+        if deleted is not None:
+            _unindex(self, _primary(deleted))
+        return deleted
+
+    def update_item(self, table_name, key, *args, **kwargs):
+        # An update changes the item in place (its index keys with it): whatever happens, the
+        # maps follow what is stored afterwards.
+        table = self.get_table(table_name)
+        try:
+            return original_update(self, table_name, key, *args, **kwargs)
+        finally:
+            if table.global_indexes:
+                try:
+                    hash_value, range_value = self.get_keys_value(table, key)
+                    item = table.get_item(hash_value, range_value)
+                except Exception:
+                    item = None
+                if item is not None:
+                    _reindex(table, item)
+
+    def query(self, *args, **kwargs):
+        index_name = kwargs["index_name"] if "index_name" in kwargs else (args[7] if len(args) > 7 else None)
+        hash_key = kwargs["hash_key"] if "hash_key" in kwargs else (args[0] if args else None)
+        candidates = None
+        if index_name is None and hash_key is not None:
+            partition = self.items.get(hash_key)
+            if partition is None:
+                candidates = []
+            elif self.range_key_attr:
+                candidates = list(partition.values())
+            else:
+                candidates = [partition]
+        elif index_name is not None:
+            index = next((i for i in self.global_indexes or [] if i.name == index_name), None)
+            conditions = dict(kwargs.get("hash_key_conditions") or [])
+            if index is not None:
+                wanted = []
+                for part in index.schema:
+                    if part["KeyType"] == "HASH":
+                        wanted.append(conditions.get(part["AttributeName"], hash_key if len(conditions) == 0 else None))
+                if all(value is not None for value in wanted):
+                    primaries = _maps(self)[0].get(index_name, {}).get(tuple(wanted), set())
+                    candidates = [item for item in (_stored_item(self, p) for p in primaries) if item is not None]
+        if candidates is None:
+            return original_query(self, *args, **kwargs)
+        # moto's query reads `all_items()`; for this call it reads the candidates (sorted after).
+        self.__dict__["all_items"] = lambda: candidates
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            self.__dict__.pop("all_items", None)
+
+    Table.put_item = put_item
+    Table.delete_item = delete_item
+    Table.query = query
+    _Backend.update_item = update_item

@@ -64,6 +64,8 @@ def start_moto(port: int, gate: Gate):
 
     server = make_server("127.0.0.1", port, serialized, threaded=True, request_handler=MotoRequestHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    # Housekeeping (housekeeping.py) changes moto's state under the same lock.
+    server.steward_lock = lock
     return server
 
 

@@ -6,19 +6,44 @@ ask-new-sign-in-link = Einen neuen Anmeldelink anfordern
 
 back-to-center = Zurück zu Ihrem Datenschutzcenter
 
+body-empty = Der Inhalt ist leer.
+body-invalid-base64 = Der Inhalt ist kein gültiges Base64.
+body-invalid-utf8 = Der Inhalt ist kein gültiges UTF-8.
+body-json-not-an-object = Der JSON-Inhalt muss ein Objekt aus Feldnamen und Werten sein.
+body-malformed-json = Der JSON-Inhalt ist fehlerhaft: { $reason }
+body-malformed-multipart = Der Multipart-Inhalt ist fehlerhaft: { $reason }
+body-too-large = Der Inhalt ist größer als { $limit } Bytes.
+body-unsupported-media-type = Der Inhaltstyp „{ $media }“ wird nicht unterstützt; senden Sie application/x-www-form-urlencoded, multipart/form-data oder application/json.
+
+center-authority-uk = der Datenschutzbehörde Ihres Landes (im Vereinigten Königreich: dem Information Commissioner's Office, https://ico.org.uk/)
+center-recipient-1 = Tochter- und verbundene Gesellschaften: WSO2 Inc. (USA), WSO2 UK Limited, WSO2 Lanka (Private) Limited, WSO2 Brasil Tecnologia E Software Ltda
+center-recipient-2 = Dienstleister, die beim Betrieb der Website und der Dienste helfen, zur Vertraulichkeit verpflichtet
+center-recipient-3 = Der Kartenzahlungsdienstleister (Stripe), nur zur Abwicklung von Zahlungen
+center-recipient-4 = Behörden, wo das Gesetz es verlangt
+
 choose-what-you-hear = Wählen, worüber Sie von uns hören
 
 confirm-subscription-body = Bestätigen Sie mit der Schaltfläche, dass Sie unsere E-Mails zu diesen Themen erhalten möchten: { $topics }.
 confirm-subscription-button = Mein Abonnement bestätigen
 confirm-subscription-title = Abonnement bestätigen
 
-cv-reason-active-content = die Datei enthält { $what }, das hier nicht geöffnet wird; bitte senden Sie ein PDF
+cv-active-activex = ein ActiveX-Steuerelement
+cv-active-basic-macros = eine Basic-Makrobibliothek
+cv-active-embedded-object = ein eingebettetes Objekt
+cv-active-javascript = JavaScript
+cv-active-launch-action = eine Startaktion
+cv-active-no-word-package = kein Word-Paket (ein bloßes ZIP)
+cv-active-ole-object = ein eingebettetes OLE-Objekt
+cv-active-script = ein Skript
+cv-active-vba-data = VBA-Makrodaten
+cv-active-vba-project = ein VBA-Makroprojekt
+cv-reason-active-content = die Datei enthält Folgendes, das hier nicht geöffnet wird: { $what }; bitte senden Sie ein PDF
 cv-reason-declared-otherwise = der Inhalt ist { $actual }, wurde aber als { $declared } angegeben
 cv-reason-empty = die Datei ist leer
 cv-reason-no-application = der Upload gehört zu keiner Bewerbung
 cv-reason-not-allowed = der Inhalt ist kein zulässiger Dokumenttyp ({ $seen })
 cv-reason-nothing = nichts
-cv-reason-too-large = die Datei ist { $size } Bytes groß, mehr als die erlaubten { $max }
+cv-reason-too-large = die Datei ist { $size } MB groß, mehr als die erlaubten { $max } MB
 cv-reason-unrecognised = unbekannter Inhalt
 
 date = { $day }. { $month } { $year }
@@ -48,7 +73,7 @@ erasure-heading = Ihre Daten löschen?
 erasure-title = Ihre Daten löschen
 erasure-understand = Mir ist klar, dass dies nicht rückgängig gemacht werden kann
 
-error-address-full = hat so viele Einsendungen, wie wir für eine Adresse aufbewahren
+error-address-full = hat bereits so viele Einsendungen, wie wir für eine Adresse aufbewahren
 error-confirm-erasure = setzen Sie das Häkchen, um zu bestätigen, dass alles gelöscht werden soll
 error-control-characters = darf keine Steuerzeichen enthalten
 error-email-not-removable = kann nicht entfernt werden; löschen Sie stattdessen Ihre Daten
@@ -76,7 +101,7 @@ error-proof-expired = hat zu lange gedauert; bitte senden Sie das Formular erneu
 error-proof-invalid = hat die Prüfung gegen Bots nicht bestanden; bitte senden Sie das Formular erneut
 error-proof-used = wurde bereits verwendet; bitte senden Sie das Formular erneut
 error-required = ist erforderlich
-error-sales-closed = hat begonnen oder ist vorbei: die Anmeldung ist geschlossen
+error-sales-closed = hat begonnen oder ist vorbei: Die Anmeldung ist geschlossen
 error-state-required-for = ist für { $country } erforderlich
 error-too-long-chars = { $max ->
     [one] darf höchstens ein Zeichen lang sein
@@ -145,7 +170,7 @@ me-result-request-cancelled = Die Anfrage ist abgebrochen.
 me-result-submission-deleted = Die Einsendung ist gelöscht.
 me-result-withdrawn = Ihre Einwilligung ist widerrufen.
 
-money = { $amount } { $symbol }
+money = { $amount } { $symbol }
 
 month-1 = Januar
 month-10 = Oktober
@@ -172,7 +197,7 @@ page-privacy-policy = Datenschutzerklärung
 page-your-data = Ihre Daten einsehen, exportieren, berichtigen oder löschen
 
 preferences-how = Wenn Sie ein Thema abwählen, endet es sofort. Ein neues Thema beginnt, sobald Sie es über die Nachricht an Ihre Adresse bestätigen.
-preferences-legend = Senden Sie mir Werbe-E-Mails zu
+preferences-legend = Senden Sie mir Werbe-E-Mails zu diesen Themen
 preferences-none = Sie erhalten keine Werbe-E-Mails von uns. Wählen Sie Themen und speichern Sie: Wir senden dann eine Nachricht an Ihre Adresse, und die Themen beginnen, sobald Sie dort bestätigen.
 preferences-save = Meine Auswahl speichern
 preferences-saved = Ihre Einstellungen sind gespeichert.
@@ -192,7 +217,8 @@ price-per-interval = { $interval ->
 
 privacy-center = Datenschutzcenter
 
-problem-address-full = Diese Adresse hat so viele Einsendungen, wie wir aufbewahren
+problem-address-full = Für diese Adresse sind bereits so viele Einsendungen gespeichert, wie wir aufbewahren
+problem-address-full-detail = Wir bewahren für eine Adresse nur eine begrenzte Zahl von Einsendungen auf. Die Person, der sie gehört, kann frühere im Datenschutzcenter löschen oder warten, bis sie gelöscht werden.
 problem-already-paid = Diese Anmeldung ist bezahlt
 problem-already-paid-detail = Ihre Zahlung ist eingegangen (oder ist von Ihrer Bank unterwegs): Es ist nichts mehr zu zahlen. Vielen Dank.
 problem-challenge-get-only = Fordern Sie eine Aufgabe mit GET an
@@ -224,7 +250,7 @@ problem-link-used = Dieser Link wurde bereits verwendet
 problem-link-used-detail = Jeder Link funktioniert einmal. Fordern Sie einen neuen an.
 problem-mail-page-methods = Verwenden Sie GET, um diese Seite zu sehen, und POST, um etwas zu tun
 problem-malformed-request = Die Anfrage konnte nicht gelesen werden
-problem-malformed-request-detail = Ihre Methode, ihr Pfad, ihre Abfrage oder ihr Host-Header passt in keine URL.
+problem-malformed-request-detail = Methode, Pfad, Abfrage oder Host-Header der Anfrage passen in keine URL.
 problem-method-not-allowed = Diese Adresse nimmt diese Methode nicht an
 problem-missing-token = Dieser Link ist unvollständig
 problem-missing-token-detail = Das Token fehlt.
@@ -292,7 +318,7 @@ subject-export-ready = Über { $organisation } mit Ihnen geteilte personenbezoge
 subject-privacy-link = Ihr Link zum Datenschutzcenter von { $organisation }
 subject-receipt = Ihre Quittung für { $title }
 
-subscription-confirmed-body = Sie hören von uns zu: { $topics }.
+subscription-confirmed-body = Sie erhalten von uns E-Mails zu: { $topics }.
 subscription-confirmed-heading = Vielen Dank, Ihr Abonnement ist bestätigt
 subscription-confirmed-title = Abonnement bestätigt
 

@@ -7,19 +7,44 @@ ask-new-sign-in-link = Ask for a new sign-in link
 
 back-to-center = Back to your privacy center
 
+body-empty = The body is empty.
+body-invalid-base64 = The body is not valid base64.
+body-invalid-utf8 = The body is not valid UTF-8.
+body-json-not-an-object = The JSON body must be an object of field names to values.
+body-malformed-json = The JSON body is malformed: { $reason }
+body-malformed-multipart = The multipart body is malformed: { $reason }
+body-too-large = The body is larger than { $limit } bytes.
+body-unsupported-media-type = Content type “{ $media }” is not supported; send application/x-www-form-urlencoded, multipart/form-data or application/json.
+
+center-authority-uk = The data protection authority of your country; in the UK, the Information Commissioner's Office (https://ico.org.uk/)
+center-recipient-1 = Subsidiaries and affiliates: WSO2 Inc. (USA), WSO2 UK Limited, WSO2 Lanka (Private) Limited, WSO2 Brasil Tecnologia E Software Ltda
+center-recipient-2 = Service providers who help run the website and services, bound to confidentiality
+center-recipient-3 = The card payment processor (Stripe), for processing payments only
+center-recipient-4 = Authorities, where the law requires it
+
 choose-what-you-hear = Choose what you hear about
 
 confirm-subscription-body = Press the button to confirm that you want our emails about: { $topics }.
 confirm-subscription-button = Confirm my subscription
 confirm-subscription-title = Confirm your subscription
 
+cv-active-activex = an ActiveX control
+cv-active-basic-macros = a Basic macro library
+cv-active-embedded-object = an embedded object
+cv-active-javascript = JavaScript
+cv-active-launch-action = a launch action
+cv-active-no-word-package = no Word package (a bare ZIP)
+cv-active-ole-object = an embedded OLE object
+cv-active-script = a script
+cv-active-vba-data = VBA macro data
+cv-active-vba-project = a VBA macro project
 cv-reason-active-content = the file holds { $what }, which is not opened here; please send a PDF
 cv-reason-declared-otherwise = the content is { $actual } but it was declared as { $declared }
 cv-reason-empty = the file is empty
 cv-reason-no-application = the upload does not carry its application
 cv-reason-not-allowed = the content is not an allowed document type ({ $seen })
 cv-reason-nothing = nothing
-cv-reason-too-large = the file is { $size } bytes, more than the { $max } allowed
+cv-reason-too-large = the file is { $size } MB, more than the { $max } MB allowed
 cv-reason-unrecognised = unrecognised content
 
 date = { $day } { $month } { $year }
@@ -194,6 +219,7 @@ price-per-interval = { $interval ->
 privacy-center = Privacy center
 
 problem-address-full = This address holds as many submissions as we keep
+problem-address-full-detail = We keep a limited number of submissions for one address. The person it belongs to can delete earlier ones in the privacy center, or wait until they are deleted.
 problem-already-paid = This registration is paid
 problem-already-paid-detail = Your payment was received (or is on its way from your bank): there is nothing more to pay. Thank you.
 problem-challenge-get-only = Ask for a challenge with GET

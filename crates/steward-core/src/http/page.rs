@@ -42,10 +42,19 @@ pub fn set_identity(organisation: &str, policy_url: &str, site_url: &str) {
     });
 }
 
-/// Where a person asks for a privacy-center sign-in link: the company site's page for it.
+/// Where a person asks for a privacy-center sign-in link: the company site's page for it, in the
+/// request's language.
 pub fn sign_in_page_url() -> String {
+    format!("{}/privacy-center", site_here())
+}
+
+/// The company site in the request's language: each page has a copy under `/<language>/`.
+fn site_here() -> String {
     let site = IDENTITY.get().map(|identity| identity.site_url.as_str()).unwrap_or_default();
-    format!("{site}/privacy-center")
+    match Lang::current() {
+        Lang::En => site.to_owned(),
+        lang => format!("{site}/{}", lang.code()),
+    }
 }
 
 /// The one stylesheet of Steward's pages: readable type, visible focus, errors beside their
@@ -75,7 +84,7 @@ pub fn layout(title: &str, body: &str) -> String {
                 r#"<p><a href="{}">{}</a> · <a href="{}/privacy-center">{}</a></p>"#,
                 escape(&identity.policy_url),
                 escape(&t!("page-privacy-policy")),
-                escape(&identity.site_url),
+                escape(&site_here()),
                 escape(&t!("page-your-data")),
             ),
         ),

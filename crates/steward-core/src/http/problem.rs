@@ -120,5 +120,18 @@ pub fn body_problem(err: &BodyError) -> Problem {
         BodyError::MalformedMultipart(_) => (400, "malformed_multipart"),
         BodyError::Empty => (400, "empty_body"),
     };
-    Problem::new(status, code, t!("problem-unreadable-body")).with_detail(err.to_string())
+    // In the visitor's words; the reasons a parser gives (line and column) are its own.
+    let detail = match err {
+        BodyError::TooLarge { limit } => t!("body-too-large", limit = *limit),
+        BodyError::UnsupportedMediaType(media_type) => {
+            t!("body-unsupported-media-type", media = media_type.as_str())
+        }
+        BodyError::InvalidUtf8 => t!("body-invalid-utf8"),
+        BodyError::InvalidBase64 => t!("body-invalid-base64"),
+        BodyError::MalformedJson(reason) => t!("body-malformed-json", reason = reason.as_str()),
+        BodyError::JsonNotAnObject => t!("body-json-not-an-object"),
+        BodyError::MalformedMultipart(reason) => t!("body-malformed-multipart", reason = reason.as_str()),
+        BodyError::Empty => t!("body-empty"),
+    };
+    Problem::new(status, code, t!("problem-unreadable-body")).with_detail(detail)
 }

@@ -615,6 +615,27 @@ async fn a_paid_seat_gets_one_receipt_saying_what_was_bought_for_how_much_and_wh
     }
 }
 
+/// Stripe's word has no visitor: the receipt speaks the language the person paid in.
+#[tokio::test]
+async fn a_seat_paid_for_in_german_gets_its_receipt_in_german() {
+    use steward_core::i18n::{self, Lang};
+    let world = World::new();
+    let dora = register(&world, "dora").await;
+    world.dispatch().await;
+    let paid = i18n::scope(Lang::De, checkout(&world, &dora)).await.unwrap();
+    let succeeded = intent_event("payment_intent.succeeded", intent_of(&paid), world.now());
+    receive_event(&world.store, &succeeded, world.now()).await.unwrap();
+    world.dispatch().await;
+    let receipts: Vec<_> =
+        world.mail.sent_to(&email("dora")).into_iter().filter(|m| m.raw.contains("Quittung")).collect();
+    assert_eq!(receipts.len(), 1, "one receipt, in German");
+    // Quoted-printable's soft line breaks undone; its bytes stay encoded.
+    let raw = &receipts[0].raw.replace("=\r\n", "").replace("=\n", "");
+    for said in ["10. November 2027", "150,00=C2=A0=C2=A3", "Workshop zu Identit=C3=A4ts"] {
+        assert!(raw.contains(said), "the receipt says {said}: {raw}");
+    }
+}
+
 #[tokio::test]
 async fn an_events_page_learns_before_anyone_types_whether_it_is_on_sale_and_how_many_seats_are_left() {
     let world = World::new();

@@ -445,6 +445,7 @@ fn submission_item(submission: &NewSubmission) -> HashMap<String, AttributeValue
         ("source_ip".to_owned(), s(&consent.source_ip)),
         ("marketing_topics".to_owned(), AttributeValue::L(consent.topics.iter().map(s).collect())),
         ("notice_sha256".to_owned(), s(&consent.notice_digest)),
+        ("language".to_owned(), s(consent.language.code())),
         ("global_privacy_control".to_owned(), AttributeValue::Bool(consent.global_privacy_control)),
         ("opted_out".to_owned(), AttributeValue::L(consent.opted_out.iter().map(s).collect())),
     ]);

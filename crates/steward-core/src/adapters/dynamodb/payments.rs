@@ -264,6 +264,7 @@ impl PaymentStore for DynamoStore {
             (":status".to_owned(), s(payment.status.as_str())),
             (":now".to_owned(), s(payment.started_at.rfc3339())),
             (":registration".to_owned(), s(&payment.registration_id)),
+            (":language".to_owned(), s(payment.lang.code())),
             (":retain".to_owned(), n(retain_until)),
         ]);
         let mut sets = vec![
@@ -275,12 +276,15 @@ impl PaymentStore for DynamoStore {
             "currency = :currency",
             "stripe_customer_id = :customer",
             "registration_id = :registration",
+            // The language of the last checkout: the receipt's.
+            "#language = :language",
             "#status = if_not_exists(#status, :status)",
             "started_at = if_not_exists(started_at, :now)",
             // Payment records are kept as accounting law requires, then they go.
             "expires_at = if_not_exists(expires_at, :retain)",
         ];
         names.insert("#item".into(), "item".into());
+        names.insert("#language".into(), "language".into());
         let mut stripe_ids = Vec::new();
         if let Some(id) = &payment.payment_intent_id {
             sets.push("payment_intent_id = :pi");
@@ -419,6 +423,7 @@ impl PaymentStore for DynamoStore {
             status: PaymentStatus::parse(&status)
                 .ok_or_else(|| StoreError::unknown("payment status", &status))?,
             started_at: text("started_at").and_then(|at| crate::time::Timestamp::parse_rfc3339(&at)),
+            lang: text("language").and_then(|code| crate::i18n::Lang::from_code(&code)).unwrap_or_default(),
         }))
     }
 

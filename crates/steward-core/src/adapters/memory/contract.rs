@@ -146,6 +146,7 @@ fn submission(email: &str, id: SubmissionId, now: i64, topics: &[&str]) -> NewSu
         consent: ConsentEvidence {
             form,
             notice_digest: "contract".into(),
+            language: crate::i18n::Lang::En,
             opted_out: Vec::new(),
             global_privacy_control: false,
             purposes: vec![Purpose {
@@ -517,6 +518,7 @@ pub async fn payments_contract<S: PaymentStore>(store: &S, now: i64) {
         subscription_id: None,
         status: PaymentStatus::Pending,
         started_at: timestamp(now),
+        lang: crate::i18n::Lang::De,
     };
     let status = |status| PaymentUpdate::Status { status, failure_code: None };
 
@@ -536,6 +538,7 @@ pub async fn payments_contract<S: PaymentStore>(store: &S, now: i64) {
         (recorded.kind, recorded.item.as_str(), recorded.status),
         (PaymentKind::Event, "identity-workshop", PaymentStatus::Pending)
     );
+    assert_eq!(recorded.lang, crate::i18n::Lang::De, "the receipt's language is kept with it");
 
     let second = now + 10;
     assert!(store

@@ -197,6 +197,7 @@ fn submission_item(submission: &NewSubmission, profile_id: &ProfileId) -> Item {
     evidence.insert("source_ip".into(), consent.source_ip.clone().into());
     evidence.insert("marketing_topics".into(), consent.topics.iter().cloned().collect::<Vec<_>>().into());
     evidence.insert("notice_sha256".into(), consent.notice_digest.clone().into());
+    evidence.insert("language".into(), consent.language.code().into());
     evidence.insert("global_privacy_control".into(), consent.global_privacy_control.into());
     evidence.insert("opted_out".into(), consent.opted_out.clone().into());
     if let Some(user_agent) = &consent.user_agent {

@@ -181,6 +181,7 @@ impl PaymentStore for MemoryStore {
             record.insert("currency".into(), payment.currency.clone().into());
             record.insert("stripe_customer_id".into(), payment.stripe_customer_id.clone().into());
             record.insert("registration_id".into(), payment.registration_id.clone().into());
+            record.insert("language".into(), payment.lang.code().into());
             // A payment resumed keeps the status its events gave it, and its first start.
             record.entry("status").or_insert_with(|| payment.status.as_str().into());
             record.entry("started_at").or_insert_with(|| payment.started_at.rfc3339().into());
@@ -290,6 +291,9 @@ impl PaymentStore for MemoryStore {
                     .ok_or_else(|| StoreError::unknown("payment status", &status))?,
                 started_at: text(record, "started_at")
                     .and_then(|at| crate::time::Timestamp::parse_rfc3339(&at)),
+                lang: text(record, "language")
+                    .and_then(|code| crate::i18n::Lang::from_code(&code))
+                    .unwrap_or_default(),
             }))
         })
     }

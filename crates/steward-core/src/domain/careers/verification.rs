@@ -30,7 +30,16 @@ pub fn judge(size: u64, max_bytes: u64, declared: Option<&str>, head: &[u8]) -> 
         return Verdict::Reject(crate::t!("cv-reason-empty"));
     }
     if size > max_bytes {
-        return Verdict::Reject(crate::t!("cv-reason-too-large", size = size, max = max_bytes));
+        // In megabytes, to a tenth, in the applicant's way of writing numbers.
+        let megabytes = |bytes: u64| {
+            let tenths = (bytes.saturating_mul(10) + 524_288) / 1_048_576;
+            format!("{}{}{}", tenths / 10, crate::t!("decimal-separator"), tenths % 10)
+        };
+        return Verdict::Reject(crate::t!(
+            "cv-reason-too-large",
+            size = megabytes(size),
+            max = megabytes(max_bytes)
+        ));
     }
     let Some(actual) = sniff(head) else {
         let seen = infer::get(head)
@@ -123,6 +132,28 @@ fn active_markers(cv_type: CvType) -> &'static [(&'static [u8], &'static str)] {
             (b"/S /Launch", "a launch action"),
         ],
     }
+}
+
+/// What each kind of active content is called in the applicant's language (the markers' words
+/// are English, and tests name them so).
+const ACTIVE_CONTENT_WORDS: [(&str, &str); 10] = [
+    ("a VBA macro project", "cv-active-vba-project"),
+    ("VBA macro data", "cv-active-vba-data"),
+    ("an ActiveX control", "cv-active-activex"),
+    ("an embedded OLE object", "cv-active-ole-object"),
+    ("a Basic macro library", "cv-active-basic-macros"),
+    ("a script", "cv-active-script"),
+    ("an embedded object", "cv-active-embedded-object"),
+    ("JavaScript", "cv-active-javascript"),
+    ("a launch action", "cv-active-launch-action"),
+    ("no Word package (a bare ZIP)", "cv-active-no-word-package"),
+];
+
+fn active_content_words(what: &str) -> String {
+    ACTIVE_CONTENT_WORDS
+        .iter()
+        .find(|(english, _)| *english == what)
+        .map_or_else(|| what.to_owned(), |(_, id)| crate::i18n::Lang::current().text(id, None))
 }
 
 /// The longest marker, less one: what a chunk must carry over to the next.
@@ -277,7 +308,7 @@ pub async fn verify_upload<F: UploadedCvs, S: CvStore + OutboxStore + RateLimite
                     None => CvOutcome::Verified { cv_type, size, sha256: scanned.sha256 },
                     // Only files recruiters can open safely: no macros, scripts or embedded programs.
                     Some(what) => CvOutcome::Rejected {
-                        reason: crate::t!("cv-reason-active-content", what = what.to_string()),
+                        reason: crate::t!("cv-reason-active-content", what = active_content_words(what)),
                     },
                 }
             }

@@ -72,10 +72,13 @@ pub struct FormDefinition {
     /// Purposes based on legitimate interests that a person may opt out of, and does by sending
     /// Global Privacy Control (`Sec-GPC: 1`): not needed to do what they asked.
     pub opt_out_purposes: Vec<String>,
-    /// SHA-256 (hex) of what the person is shown and agrees to on this form: its title, each
-    /// purpose with its basis and wording, and each topic's label. Kept with every consent, so
-    /// the exact notice is known even after the catalogue changes (git holds each version).
+    /// SHA-256 (hex) of what the person is shown and agrees to on this form in English: its
+    /// title, each purpose with its basis and wording, and each topic's label. A consent keeps the
+    /// digest of the notice in the language it was shown in ([`Self::notice_digest_here`]), so the
+    /// exact notice is known even after the catalogue changes (git holds each version).
     pub notice_digest: String,
+    /// The catalogue's labels of this form's topics (English), for its notice in any language.
+    topic_labels: BTreeMap<String, String>,
 }
 
 impl FormDefinition {
@@ -90,6 +93,30 @@ impl FormDefinition {
             (Some((site, path)), lang) if lang != Lang::En => format!("{site}/{}{path}", lang.code()),
             _ => self.thank_you_url.clone(),
         }
+    }
+
+    /// The digest of the notice as the request's language shows it: the English one is
+    /// [`Self::notice_digest`]; another language's has the same shape with its own words.
+    pub fn notice_digest_here(&self) -> String {
+        if Lang::current() == Lang::En {
+            return self.notice_digest.clone();
+        }
+        let purposes: Vec<Purpose> = self
+            .purposes
+            .iter()
+            .map(|purpose| Purpose { description: self.purpose_words(purpose), ..purpose.clone() })
+            .collect();
+        let labels: BTreeMap<String, String> = self
+            .topics
+            .iter()
+            .filter_map(|topic| topic_words(&self.topic_labels, topic).map(|words| (topic.clone(), words)))
+            .collect();
+        notice_digest(&self.title_words(), &purposes, &self.topics, &labels)
+    }
+
+    /// One of its topics, in the request's language (its id, if the catalogue names it not).
+    pub fn topic_words(&self, topic: &str) -> String {
+        topic_words(&self.topic_labels, topic).unwrap_or_else(|| topic.to_owned())
     }
 
     /// Its title in the request's language.
@@ -269,6 +296,11 @@ impl Catalogue {
                 }
             }
             let notice_digest = notice_digest(&form.title, &form.purposes, &form.topics, &raw.topics);
+            let topic_labels = form
+                .topics
+                .iter()
+                .filter_map(|topic| raw.topics.get(topic).map(|label| (topic.clone(), label.clone())))
+                .collect();
             let thank_you_url = form.thank_you_url.replace("{site}", &config.site_url);
             // The site has a page per language under `/<language>/`; a thank-you page of its own
             // is found there for a visitor who speaks one.
@@ -296,6 +328,7 @@ impl Catalogue {
                     delivers: form.delivers,
                     opt_out_purposes: form.opt_out_purposes,
                     notice_digest,
+                    topic_labels,
                 },
             );
         }

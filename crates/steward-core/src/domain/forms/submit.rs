@@ -36,8 +36,11 @@ pub struct ClientInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentEvidence {
     pub form: FormId,
-    /// SHA-256 of the exact notice the form showed (its title, purposes and topic labels).
+    /// SHA-256 of the exact notice the form showed (its title, purposes and topic labels), in
+    /// the language it was shown in.
     pub notice_digest: String,
+    /// The language the notice was shown in.
+    pub language: crate::i18n::Lang,
     /// The purposes this submission is processed for: the form's, less those opted out of.
     pub purposes: Vec<Purpose>,
     /// Purposes opted out of by Global Privacy Control.
@@ -188,7 +191,8 @@ where
         form: form.id.clone(),
         consent: ConsentEvidence {
             form: form.id.clone(),
-            notice_digest: form.notice_digest.clone(),
+            notice_digest: form.notice_digest_here(),
+            language: crate::i18n::Lang::current(),
             // Global Privacy Control opts out of the purposes a person may opt out of, here and
             // now, without a click: the submission is not processed for them.
             purposes: form

@@ -120,7 +120,16 @@ pub fn validate(form: &FormDefinition, input: &FormInput) -> Result<ValidForm, V
                     errors.push(FieldError::new(
                         "interests",
                         "unknown_topic",
-                        t!("error-unknown-topic", topic = truncate(topic), topics = form.topics.join(", ")),
+                        t!(
+                            "error-unknown-topic",
+                            topic = truncate(topic),
+                            topics = form
+                                .topics
+                                .iter()
+                                .map(|t| form.topic_words(t))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
                     ));
                 }
             }

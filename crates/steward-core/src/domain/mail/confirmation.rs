@@ -80,7 +80,8 @@ pub fn confirmation_mail(
         values: serde_json::json!({
             "organisation": links.organisation,
             "topics": named,
-            "confirm_url": format!("{}/subscriptions/confirm?token={token}", links.public_api_url),
+            "confirm_url": crate::i18n::Lang::current()
+                .carried_by(format!("{}/subscriptions/confirm?token={token}", links.public_api_url)),
         }),
         topic: None,
         unsubscribe_url: None,

@@ -248,9 +248,19 @@ fn render(
         .ok_or_else(|| super::MailError::Template("unknown", message.template.clone()))?;
     let mut values = message.values.clone();
     if let Some(values) = values.as_object_mut() {
-        values.insert("policy_url".into(), from.policy_url.clone().into());
-        values.insert("help_url".into(), format!("{}/contact", from.site_url).into());
-        values.insert("site_url".into(), from.site_url.clone().into());
+        // The site's pages in the mail's language (the site has each under `/<language>/`).
+        let site = from.site_url.trim_end_matches('/');
+        let site_here = match message.lang {
+            Lang::En => site.to_owned(),
+            lang => format!("{site}/{}", lang.code()),
+        };
+        let policy = match from.policy_url.strip_prefix(site) {
+            Some(path) if path.starts_with('/') => format!("{site_here}{path}"),
+            _ => from.policy_url.clone(),
+        };
+        values.insert("policy_url".into(), policy.into());
+        values.insert("help_url".into(), format!("{site_here}/contact").into());
+        values.insert("site_url".into(), site_here.into());
         // Messages owed by functions that do not know the deployment's name (a CV's verdict).
         values.entry("organisation").or_insert_with(|| from.name.clone().into());
     }

@@ -231,3 +231,36 @@ impl Purchase<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every event and plan on sale is named in every language Steward ships, and a German page
+    /// writes its dates and prices as German readers do.
+    #[test]
+    fn what_is_sold_speaks_every_language() {
+        let catalogue = PaymentCatalogue::load(BUILT_IN).unwrap();
+        for lang in Lang::ALL.into_iter().filter(|lang| *lang != Lang::En) {
+            for id in catalogue.events.keys() {
+                assert!(lang.has(&format!("event-{id}-title")), "{lang} names event {id}");
+            }
+            for id in catalogue.plans.keys() {
+                assert!(lang.has(&format!("plan-{id}-title")), "{lang} names plan {id}");
+            }
+        }
+        let workshop = catalogue.item("event:identity-workshop").unwrap();
+        let wso2con = catalogue.item("event:wso2con-2027").unwrap();
+        let starter = catalogue.item("plan:cloud-starter").unwrap();
+        assert_eq!(wso2con.label(), "WSO2Con 2027, 14–16 September 2027 (US$499.00)");
+        assert_eq!(starter.price(), "US$29.00 a month");
+        crate::i18n::within(Lang::De, || {
+            assert_eq!(
+                workshop.label(),
+                "Workshop zu Identitäts- und Zugriffsverwaltung, 10. November 2027 (150,00\u{a0}£)"
+            );
+            assert_eq!(wso2con.what(), "WSO2Con 2027, 14.–16. September 2027");
+            assert_eq!(starter.price(), "29,00\u{a0}US$ pro Monat");
+        });
+    }
+}

@@ -273,6 +273,7 @@ async fn create_with_provider<S: PaymentStore, P: PaymentProvider>(
         status,
         // When the checkout began, as precise as the clock (the store keeps the first start).
         started_at: began,
+        lang: crate::i18n::Lang::current(),
     };
     store.record_started(&record).await?;
     tracing::info!(

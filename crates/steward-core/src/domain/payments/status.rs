@@ -169,6 +169,8 @@ pub struct PaymentRecord {
     pub subscription_id: Option<String>,
     pub status: PaymentStatus,
     pub started_at: Timestamp,
+    /// The language the person pays in: their receipt is written in it.
+    pub lang: crate::i18n::Lang,
 }
 
 /// A change a Stripe event makes to a payment.
@@ -199,6 +201,8 @@ pub struct RecordedPayment {
     pub receipt_owed: bool,
     /// When the registration first started paying (its checkout's hold counts from then).
     pub started_at: Option<crate::time::Timestamp>,
+    /// The language of its last checkout (English for a record from before languages).
+    pub lang: crate::i18n::Lang,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

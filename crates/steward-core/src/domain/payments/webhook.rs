@@ -224,43 +224,8 @@ async fn owe_receipt<S: PaymentStore + OutboxStore>(
     now: i64,
 ) -> Result<(), StoreError> {
     let Some(to) = store.payer_address(&payment.profile_id).await? else { return Ok(()) };
-    let catalogue = built_in_catalogue();
-    let item = format!("{}:{}", if paid.kind == PaymentKind::Event { "event" } else { "plan" }, paid.item);
-    // What was charged, as recorded when the payment started (the catalogue may have changed).
-    let charged = money(paid.amount, &paid.currency);
-    let (title, description, price, interval) = match catalogue.item(&item) {
-        Some(Purchase::Event { event, id }) => {
-            let what = Purchase::Event { event, id }.what();
-            (super::catalogue::event_title(id, event), what, charged, None)
-        }
-        Some(Purchase::Plan { plan, id }) => (
-            super::catalogue::plan_title(id, plan),
-            super::catalogue::plan_title(id, plan),
-            crate::t!("price-per-interval", price = charged, interval = plan.interval.as_str()),
-            Some(plan.interval.clone()),
-        ),
-        // Sold under a catalogue since changed: what the record itself says.
-        None => (paid.item.clone(), paid.item.clone(), charged, None),
-    };
-    let receipt = OutboxMessage {
-        id: format!("receipt-{}", payment.registration_id),
-        kind: MailKind::Transactional,
-        to,
-        profile_id: payment.profile_id.clone(),
-        subject: crate::t!("subject-receipt", title = title),
-        template: "payment_receipt".to_owned(),
-        lang: crate::i18n::Lang::current(),
-        values: serde_json::json!({
-            "kind": paid.kind.as_str(),
-            "description": description,
-            "price": price,
-            "interval": interval,
-            "paid_on": crate::time::Timestamp::from_epoch_seconds(paid_at).date_in_words(),
-            "reference": payment.registration_id,
-        }),
-        topic: None,
-        unsubscribe_url: None,
-    };
+    // Written in the language the person paid in (Stripe's webhook has no visitor).
+    let receipt = crate::i18n::within(paid.lang, || receipt_for(payment, paid, paid_at, to));
     // Owed now (an event's own time may be Stripe's clock, or a replay's long past).
     store.enqueue(&receipt, now).await?;
     store.note_receipt_owed(payment, now).await?;
@@ -293,4 +258,45 @@ async fn keep_paid_seat<S: PaymentStore>(
         );
     }
     Ok(())
+}
+
+/// The receipt's message, in the request's language.
+fn receipt_for(payment: &PaymentRef, paid: &RecordedPayment, paid_at: i64, to: String) -> OutboxMessage {
+    let catalogue = built_in_catalogue();
+    let item = format!("{}:{}", if paid.kind == PaymentKind::Event { "event" } else { "plan" }, paid.item);
+    // What was charged, as recorded when the payment started (the catalogue may have changed).
+    let charged = money(paid.amount, &paid.currency);
+    let (title, description, price, interval) = match catalogue.item(&item) {
+        Some(Purchase::Event { event, id }) => {
+            let what = Purchase::Event { event, id }.what();
+            (super::catalogue::event_title(id, event), what, charged, None)
+        }
+        Some(Purchase::Plan { plan, id }) => (
+            super::catalogue::plan_title(id, plan),
+            super::catalogue::plan_title(id, plan),
+            crate::t!("price-per-interval", price = charged, interval = plan.interval.as_str()),
+            Some(plan.interval.clone()),
+        ),
+        // Sold under a catalogue since changed: what the record itself says.
+        None => (paid.item.clone(), paid.item.clone(), charged, None),
+    };
+    OutboxMessage {
+        id: format!("receipt-{}", payment.registration_id),
+        kind: MailKind::Transactional,
+        to,
+        profile_id: payment.profile_id.clone(),
+        subject: crate::t!("subject-receipt", title = title),
+        template: "payment_receipt".to_owned(),
+        lang: crate::i18n::Lang::current(),
+        values: serde_json::json!({
+            "kind": paid.kind.as_str(),
+            "description": description,
+            "price": price,
+            "interval": interval,
+            "paid_on": crate::time::Timestamp::from_epoch_seconds(paid_at).date_in_words(),
+            "reference": payment.registration_id,
+        }),
+        topic: None,
+        unsubscribe_url: None,
+    }
 }

@@ -209,7 +209,8 @@ where
         "privacy_link",
         serde_json::json!({
             "minutes": LINK_MINUTES,
-            "link_url": format!("{}/privacy/session?token={token}", links.public_api_url),
+            "link_url": crate::i18n::Lang::current()
+                .carried_by(format!("{}/privacy/session?token={token}", links.public_api_url)),
         }),
     );
     if store.issue_sign_in(email, &link, Some(&message), now).await? {

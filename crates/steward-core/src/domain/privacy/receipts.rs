@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::config::Config;
 use crate::domain::forms::catalogue::Catalogue;
+use crate::i18n::Lang;
 
 /// The receipts of everything a person agreed to, oldest first.
 pub fn consent_receipts(everything: &Value, catalogue: &Catalogue, config: &Config) -> Vec<Value> {
@@ -51,6 +52,8 @@ pub fn consent_receipts(everything: &Value, catalogue: &Catalogue, config: &Conf
             .map(|f| f.keys().map(String::as_str).collect())
             .unwrap_or_default();
         let topics = consent["marketing_topics"].clone();
+        // The language the notice was shown in: its wording is the one agreed to.
+        let lang = consent["language"].as_str().and_then(Lang::from_code).unwrap_or_default();
         let ticked = topics.as_array().is_some_and(|t| !t.is_empty());
         let purposes: Vec<Value> = consent["purposes"]
             .as_array()
@@ -63,8 +66,8 @@ pub fn consent_receipts(everything: &Value, catalogue: &Catalogue, config: &Conf
                 let id = purpose["id"].as_str().unwrap_or_default();
                 let basis = purpose["basis"].as_str().unwrap_or_default();
                 let wording = form
-                    .and_then(|f| f.purposes.iter().find(|p| p.id == id))
-                    .map(|p| p.description.clone())
+                    .and_then(|f| f.purposes.iter().find(|p| p.id == id).map(|p| (f, p)))
+                    .map(|(f, p)| crate::i18n::within(lang, || f.purpose_words(p)))
                     .unwrap_or_default();
                 json!({
                     "purpose": wording,
@@ -88,6 +91,7 @@ pub fn consent_receipts(everything: &Value, catalogue: &Catalogue, config: &Conf
         );
         receipt["services"] =
             json!([{ "service": form.map_or(form_id, |f| f.title.as_str()), "purposes": purposes }]);
+        receipt["language"] = lang.code().into();
         receipt["steward"] = json!({
             "form": form_id,
             "notice_sha256": consent["notice_sha256"],

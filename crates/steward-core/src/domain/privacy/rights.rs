@@ -225,7 +225,9 @@ pub async fn send_link<S: RightsStore + OutboxStore + RateLimiter>(
     let token = config.token_keys.sign(link.purpose, nonce, &request.profile_id, Some(link.expires_at));
     let links = &config.links;
     let mut values = link.values;
-    values["link_url"] = format!("{}{}?token={token}", links.public_api_url, link.path).into();
+    values["link_url"] = crate::i18n::Lang::current()
+        .carried_by(format!("{}{}?token={token}", links.public_api_url, link.path))
+        .into();
     let message = OutboxMessage::transactional(
         links,
         message_id,
