@@ -127,10 +127,11 @@ load: setup setup-iam build
 
 ## bench: release zips of every function and of an empty lambda_http one (cargo lambda), then their
 ## sizes, cold starts against the local Runtime API, warm latency, peak memory, DynamoDB units and
-## cost per million operations, written into BENCHMARKS.md (and $(CARGO_TARGET_DIR)/bench/report.json)
+## cost per million operations, written into BENCHMARKS.md (and $(CARGO_TARGET_DIR)/bench/report.json); then how the local stack ages (bench/aged_stack.py: moto with and without its patches)
 bench: setup setup-iam
 	PATH=$(VENV)/bin:$$PATH $(STEWARD_PYTHON) bench/bench.py --build \
 	  --lambda-dir $(CARGO_TARGET_DIR)/lambda --work-dir $(CARGO_TARGET_DIR)/bench
+	$(STEWARD_PYTHON) bench/aged_stack.py
 
 ## fuzz: every cargo-fuzz target in fuzz/ for FUZZ_SECONDS each, growing the corpora in
 ## $(CARGO_TARGET_DIR)/fuzz-corpus. A crash is written to fuzz/regressions/<target>/, where

@@ -180,7 +180,7 @@ const flows = {
     await page.fill("#email", email);
     await page.fill("#message", "Hello from a browser.");
     // The form carries Steward's proof of work, solved in the page.
-    const posted = page.waitForRequest((r) => r.method() === "POST" && r.url().endsWith("/forms/contact-us"));
+    const posted = page.waitForRequest((r) => r.method() === "POST" && new URL(r.url()).pathname === "/forms/contact-us");
     await page.click("button[type=submit]");
     await page.locator(".status.ok").waitFor();
     expect(new URLSearchParams((await posted).postData()).has("altcha"), "a solved challenge goes with the form");

@@ -70,6 +70,7 @@ async fn given_a_german_browser_then_a_refused_form_names_each_field_by_its_germ
     assert_eq!(problem["code"], "validation_failed", "codes stay the same in every language");
     let email = problem["errors"].as_array().unwrap().iter().find(|e| e["field"] == "email").unwrap();
     assert_eq!(email["message"], "muss eine E-Mail-Adresse wie name@example.com sein");
+    assert_eq!(email["label"], "E-Mail", "each error names its field by the label the visitor reads");
 
     // Without script, the form comes back in German, each problem beside its German label.
     let page = http()

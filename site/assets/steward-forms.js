@@ -156,7 +156,7 @@ function showErrors(form, problem) {
   }
   // Problems with no field on this form are said in words.
   // The proof of work is no field a person filled in: its problem is said as a sentence.
-  const named = (e) => (e.field === "altcha" ? WORDS.botCheck : e.field);
+  const named = (e) => (e.field === "altcha" ? WORDS.botCheck : e.label || e.field);
   const elsewhere = (problem.errors || []).filter((e) => !form.elements.namedItem(e.field)).map((e) => `${named(e)} ${e.message}.`);
   const count = (problem.errors || []).length - elsewhere.length;
   const summary = count ? WORDS.correct(count) : problem.title || WORDS.wrong;
@@ -308,7 +308,7 @@ export async function uploadStep(anchor, base, token, fileInput) {
     });
     const post = await grant.json().catch(() => ({}));
     if (!grant.ok) {
-      status.textContent = (post.errors || []).map((e) => `${e.field}: ${e.message}`).join("; ") || post.title || WORDS.uploadNoStart;
+      status.textContent = (post.errors || []).map((e) => `${e.label || e.field} ${e.message}`).join("; ") || post.title || WORDS.uploadNoStart;
       button.disabled = false;
       return;
     }

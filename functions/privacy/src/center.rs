@@ -73,7 +73,7 @@ pub fn page(
         what_you_sent(words, data),
         payments(words, data),
         files(data),
-        requests(data),
+        requests(words, data),
         everything(data),
         rights(data, typed, errors),
         responsible(data),
@@ -338,7 +338,7 @@ fn consents_and_mail(words: &Words<'_>, data: &Value) -> String {
     } else {
         format!("<h3>{}</h3><ul>{consents}</ul>", escape(&t!("center-consents-given-heading")))
     };
-    let history = history_list(&data["mail_preference_history"], &t!("center-mail-history-heading"));
+    let history = history_list(words, &data["mail_preference_history"], &t!("center-mail-history-heading"));
     format!(
         r#"<section id="consents"><h2>{}</h2>{mail}{consents}{history}</section>"#,
         escape(&t!("center-consents-heading"))
@@ -346,12 +346,12 @@ fn consents_and_mail(words: &Words<'_>, data: &Value) -> String {
 }
 
 /// A history as dated lines (newest first), each change in words.
-fn history_list(entries: &Value, title: &str) -> String {
+fn history_list(words: &Words<'_>, entries: &Value, title: &str) -> String {
     let mut lines: Vec<(String, String)> = entries
         .as_array()
         .into_iter()
         .flatten()
-        .map(|entry| (text(entry, "at").to_owned(), change_in_words(text(entry, "change"))))
+        .map(|entry| (text(entry, "at").to_owned(), change_in_words(words, text(entry, "change"))))
         .collect();
     if lines.is_empty() {
         return String::new();
@@ -371,7 +371,15 @@ fn history_list(entries: &Value, title: &str) -> String {
 /// A history entry's change in words: `corrected full_name, phone` reads as "You corrected:
 /// Name, Phone". The topics, purposes and details an entry names are shown as it names them; a
 /// change this page does not know is shown as it is written.
-fn change_in_words(change: &str) -> String {
+fn change_in_words(words: &Words<'_>, change: &str) -> String {
+    // Topics are stored by id (`cloud,events`, `[cloud, events]`): named here as the page names them.
+    let named_topics = |list: &str| -> String {
+        list.split([',', ' '])
+            .filter(|id| !id.is_empty())
+            .map(|id| topic(words, id))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     if let Some(names) = change.strip_prefix("corrected ") {
         let labels: Vec<String> = names.split(", ").map(fields::label).collect();
         return t!("center-change-corrected", fields = labels.join(", "));
@@ -391,20 +399,21 @@ fn change_in_words(change: &str) -> String {
         return words;
     }
     if let Some(purpose) = change.strip_prefix("withdrew consent: ") {
+        let purpose = if purpose == "marketing" { t!("center-marketing") } else { fields::label(purpose) };
         return t!("center-change-consent-withdrawn", purpose = purpose);
     }
     if let Some(topic) = change.strip_prefix("unsubscribed ") {
-        return t!("center-change-unsubscribed", topic = topic);
+        return t!("center-change-unsubscribed", topic = named_topics(topic));
     }
     if let Some(topics) = change.strip_prefix("confirmed ") {
-        return t!("center-change-confirmed", topics = topics);
+        return t!("center-change-confirmed", topics = named_topics(topics));
     }
     if let Some((kept, asked)) = change
         .strip_prefix("topics [")
         .and_then(|rest| rest.strip_suffix(']'))
         .and_then(|rest| rest.split_once("], asked to confirm ["))
     {
-        return t!("center-change-topics-chosen", kept = kept, asked = asked);
+        return t!("center-change-topics-chosen", kept = named_topics(kept), asked = named_topics(asked));
     }
     if let Some(detail) = change.strip_prefix("suppressed (").and_then(|rest| rest.strip_suffix(')')) {
         return t!("center-change-suppressed", detail = detail);
@@ -579,7 +588,7 @@ fn files(data: &Value) -> String {
     format!(r#"<section id="files"><h2>{}</h2>{body}</section>"#, escape(&t!("center-files-heading")))
 }
 
-fn requests(data: &Value) -> String {
+fn requests(words: &Words<'_>, data: &Value) -> String {
     let mut items: Vec<String> = data["pending_requests"]
         .as_array()
         .into_iter()
@@ -629,7 +638,7 @@ fn requests(data: &Value) -> String {
     } else {
         format!("<ul>{}</ul>", items.concat())
     };
-    let history = history_list(&data["profile_history"], &t!("center-details-history-heading"));
+    let history = history_list(words, &data["profile_history"], &t!("center-details-history-heading"));
     format!(
         r#"<section id="requests"><h2>{}</h2>{body}{history}</section>"#,
         escape(&t!("center-requests-heading"))

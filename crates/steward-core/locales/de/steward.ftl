@@ -16,6 +16,8 @@ body-too-large = Der Inhalt ist größer als { $limit } Bytes.
 body-unsupported-media-type = Der Inhaltstyp „{ $media }“ wird nicht unterstützt; senden Sie application/x-www-form-urlencoded, multipart/form-data oder application/json.
 
 center-authority-uk = der Datenschutzbehörde Ihres Landes (im Vereinigten Königreich: dem Information Commissioner's Office, https://ico.org.uk/)
+center-change-topics-chosen = Themen gewählt: { $kept }; zur Bestätigung angefragt: { $asked }
+center-marketing = Werbung
 center-recipient-1 = Tochter- und verbundene Gesellschaften: WSO2 Inc. (USA), WSO2 UK Limited, WSO2 Lanka (Private) Limited, WSO2 Brasil Tecnologia E Software Ltda
 center-recipient-2 = Dienstleister, die beim Betrieb der Website und der Dienste helfen, zur Vertraulichkeit verpflichtet
 center-recipient-3 = Der Kartenzahlungsdienstleister (Stripe), nur zur Abwicklung von Zahlungen
@@ -429,7 +431,6 @@ center-change-unsubscribed-all = Von allen E-Mails abgemeldet
 # $topic, $topics, $kept, $asked: Kennungen von Themen, wie der Verlauf sie festhält.
 center-change-unsubscribed = Abgemeldet: { $topic }
 center-change-confirmed = Bestätigt: { $topics }
-center-change-topics-chosen = Themen [{ $kept }], Bestätigung erbeten für [{ $asked }]
 # $detail: der Grund, wie der E-Mail-Dienst ihn gemeldet hat.
 center-change-suppressed = Adresse gesperrt ({ $detail })
 

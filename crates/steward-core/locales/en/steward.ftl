@@ -17,6 +17,8 @@ body-too-large = The body is larger than { $limit } bytes.
 body-unsupported-media-type = Content type “{ $media }” is not supported; send application/x-www-form-urlencoded, multipart/form-data or application/json.
 
 center-authority-uk = The data protection authority of your country; in the UK, the Information Commissioner's Office (https://ico.org.uk/)
+center-change-topics-chosen = Chose topics: { $kept }; asked to confirm: { $asked }
+center-marketing = marketing
 center-recipient-1 = Subsidiaries and affiliates: WSO2 Inc. (USA), WSO2 UK Limited, WSO2 Lanka (Private) Limited, WSO2 Brasil Tecnologia E Software Ltda
 center-recipient-2 = Service providers who help run the website and services, bound to confidentiality
 center-recipient-3 = The card payment processor (Stripe), for processing payments only
@@ -430,7 +432,6 @@ center-change-unsubscribed-all = Unsubscribed from all
 # $topic, $topics, $kept, $asked: topics' ids, as the history records them.
 center-change-unsubscribed = Unsubscribed { $topic }
 center-change-confirmed = Confirmed { $topics }
-center-change-topics-chosen = Topics [{ $kept }], asked to confirm [{ $asked }]
 # $detail: why, as the mail provider reported it.
 center-change-suppressed = Suppressed ({ $detail })
 

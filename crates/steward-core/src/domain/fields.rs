@@ -3,17 +3,19 @@
 use crate::t;
 use serde::Serialize;
 
-/// Why one field was refused: a stable machine code and a sentence for people.
+/// Why one field was refused: a stable machine code, the field's label and a sentence for people,
+/// both in the request's language (`{label} {message}` reads as one: "Email is required").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
     pub field: String,
     pub code: &'static str,
+    pub label: String,
     pub message: String,
 }
 
 impl FieldError {
     pub fn new(field: &str, code: &'static str, message: impl Into<String>) -> Self {
-        Self { field: field.to_owned(), code, message: message.into() }
+        Self { field: field.to_owned(), code, label: label(field), message: message.into() }
     }
 }
 
