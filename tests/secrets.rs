@@ -109,7 +109,7 @@ async fn given_a_key_that_has_retired_then_its_links_open_nothing_but_a_fresh_li
     assert_eq!(page.status(), StatusCode::FORBIDDEN);
     let page = page.text().await.unwrap();
     assert!(
-        page.contains("out of date") && page.contains(r#"action="/privacy/link""#),
+        page.contains("out of date") && page.contains(r#"action="/privacy/link?lang=en""#),
         "a fresh link is offered: {page}"
     );
     let changed = http()

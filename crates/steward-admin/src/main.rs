@@ -157,6 +157,10 @@ enum Command {
         /// Stop after queuing this many (a first wave); run again to queue the rest.
         #[arg(long)]
         limit: Option<u64>,
+        /// The language the subject and body are written in (en, de): the message around them
+        /// (greeting, unsubscribe and preference links, footer) is written in it too.
+        #[arg(long, default_value = "en", value_parser = parse_language)]
+        language: steward_core::i18n::Lang,
     },
     /// The audit log: operator actions and erasures, oldest first.
     Audit {
@@ -206,8 +210,12 @@ async fn main() -> ExitCode {
             runs::replay_stripe(&context, &since, until.as_deref(), limit).await
         }
         Command::Sweep => runs::sweep(&context).await,
-        Command::Campaign { id, topic, subject, body_file, limit } => {
-            runs::campaign(&context, id, topic, subject, &body_file, limit).await
+        Command::Campaign { id, topic, subject, body_file, limit, language } => {
+            steward_core::i18n::scope(
+                language,
+                runs::campaign(&context, id, topic, subject, &body_file, limit),
+            )
+            .await
         }
         Command::Audit { since, json } => people::audit(&context, since.as_deref(), json).await,
     };
@@ -223,4 +231,12 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A language Steward ships, by its tag (`en`, `de`).
+fn parse_language(tag: &str) -> Result<steward_core::i18n::Lang, String> {
+    steward_core::i18n::Lang::from_code(tag).ok_or_else(|| {
+        let known: Vec<&str> = steward_core::i18n::Lang::ALL.iter().map(|lang| lang.code()).collect();
+        format!("{tag:?} is not a language Steward ships; one of: {}", known.join(", "))
+    })
 }

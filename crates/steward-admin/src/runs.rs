@@ -103,7 +103,8 @@ pub async fn campaign(
     let keys = context.mail_link_keys().await?;
     let links = context.mail_links()?;
     let topics = built_in_topics();
-    let Some(topic_label) = topics.get(&topic).cloned() else {
+    // The topic as the campaign's readers name it, in its language.
+    let Some(topic_label) = steward_core::domain::forms::catalogue::topic_words(&topics, &topic) else {
         return Err(format!(
             "unknown topic {topic:?}; topics: {}",
             topics.keys().cloned().collect::<Vec<_>>().join(", ")

@@ -179,6 +179,14 @@ pub async fn scope<F: std::future::Future>(lang: Lang, work: F) -> F::Output {
     VISIT.scope(Visit { lang, page: None }, work).await
 }
 
+/// Where a page's form posts: `path`, naming the page's language, so that its answer speaks it
+/// whatever the browser sends or keeps (a link from German mail opened in a browser that asks for
+/// English and keeps no cookies).
+pub fn form_action(path: &str) -> String {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{separator}{LANGUAGE_PARAMETER}={}", Lang::current().code())
+}
+
 /// Runs `work` (not async) with `lang` as the language of everything it writes for people.
 pub fn within<R>(lang: Lang, work: impl FnOnce() -> R) -> R {
     VISIT.sync_scope(Visit { lang, page: None }, work)
@@ -206,8 +214,12 @@ const SOURCES: [(Lang, &str); 2] = [
     (Lang::De, include_str!("../locales/de/steward.ftl")),
 ];
 
-/// The catalogues' words in each language but English, in which the catalogues are written.
-const CATALOGUE_SOURCES: [(Lang, &str); 1] = [(Lang::De, include_str!("../locales/de/catalogue.ftl"))];
+/// The catalogues' words in each language but English, in which the catalogues are written, and
+/// the countries' names (written by `tools/country_names.py`; English names are rust_iso3166's).
+const CATALOGUE_SOURCES: [(Lang, &str); 2] = [
+    (Lang::De, include_str!("../locales/de/catalogue.ftl")),
+    (Lang::De, include_str!("../locales/de/countries.ftl")),
+];
 
 fn bundle(lang: Lang) -> &'static FluentBundle<FluentResource> {
     static BUNDLES: OnceLock<Vec<(Lang, FluentBundle<FluentResource>)>> = OnceLock::new();

@@ -105,7 +105,12 @@ where
             // Its words depend on these: a cache (the events list is public for a few seconds)
             // keeps one answer per language.
             headers.append("vary", lambda_http::http::HeaderValue::from_static("Accept-Language, Cookie"));
-            if let Some(chosen) = switched {
+            // Remembered, except on an answer any cache may share (a cookie is one visitor's).
+            let shared = headers
+                .get("cache-control")
+                .and_then(|value| value.to_str().ok())
+                .is_some_and(|value| value.contains("public"));
+            if let (Some(chosen), false) = (switched, shared) {
                 headers.append("set-cookie", language_cookie(chosen));
             }
             let status = response.status().as_u16();

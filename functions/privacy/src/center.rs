@@ -182,7 +182,7 @@ fn item_title(words: &Words<'_>, kind: &str, item: &str) -> String {
 fn field_value(words: &Words<'_>, name: &str, value: &Value, country: Option<&str>) -> String {
     let one = |raw: &str| -> String {
         match name {
-            "country" => Country::parse(name, raw).map_or_else(|_| raw.to_owned(), |c| c.name().to_owned()),
+            "country" => Country::parse(name, raw).map_or_else(|_| raw.to_owned(), |c| c.name_here()),
             "state" => country
                 .and_then(|code| Country::parse("country", code).ok())
                 .and_then(|c| State::parse(name, raw, c).ok())
@@ -399,7 +399,18 @@ fn change_in_words(words: &Words<'_>, change: &str) -> String {
         return words;
     }
     if let Some(purpose) = change.strip_prefix("withdrew consent: ") {
-        let purpose = if purpose == "marketing" { t!("center-marketing") } else { fields::label(purpose) };
+        // A purpose by the words its form gives it (a contest's, a form's own).
+        let purpose = if purpose == "marketing" {
+            t!("center-marketing")
+        } else {
+            words
+                .forms
+                .forms()
+                .find_map(|form| {
+                    form.purposes.iter().find(|p| p.id == purpose).map(|p| form.purpose_words(p))
+                })
+                .unwrap_or_else(|| fields::label(purpose))
+        };
         return t!("center-change-consent-withdrawn", purpose = purpose);
     }
     if let Some(topic) = change.strip_prefix("unsubscribed ") {

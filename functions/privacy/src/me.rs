@@ -281,7 +281,7 @@ fn fit_for_one_response(mut data: serde_json::Value) -> serde_json::Value {
             serde_json::Value::String(text) if text.chars().count() > ABBREVIATED_CHARS => {
                 let kept: String = text.chars().take(ABBREVIATED_CHARS).collect();
                 let total = text.chars().count();
-                *text = format!("{kept}… ({total} characters: the export has them all)");
+                *text = t!("me-abbreviated-value", kept = kept, total = total);
             }
             serde_json::Value::Array(items) => items.iter_mut().for_each(shorten),
             serde_json::Value::Object(fields) => fields.values_mut().for_each(shorten),
@@ -290,7 +290,7 @@ fn fit_for_one_response(mut data: serde_json::Value) -> serde_json::Value {
     }
     shorten(&mut data);
     data["abbreviated"] = serde_json::json!({
-        "detail": format!("Values longer than {ABBREVIATED_CHARS} characters are shortened here; the export has everything."),
+        "detail": t!("me-abbreviated", limit = ABBREVIATED_CHARS),
         "export": "/me/export",
     });
     // Still too large (a very long history of short values): each list shows its first entries

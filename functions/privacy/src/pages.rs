@@ -13,7 +13,7 @@ pub fn confirm_link(title: &str, about: Option<&str>, action: &str, token: &str,
         &format!(
             r#"<h1>{title}</h1>{about}<form method="post" action="{action}"><input type="hidden" name="token" value="{token}"><button type="submit">{button}</button></form>"#,
             title = escape(title),
-            action = escape(action),
+            action = escape(&steward_core::i18n::form_action(action)),
             token = escape(token),
             button = escape(button),
         ),

@@ -24,6 +24,7 @@ use steward_core::http::body::decode_form;
 use steward_core::http::page::{escape, layout};
 use steward_core::http::problem::Problem;
 use steward_core::http::{client, respond};
+use steward_core::i18n::form_action;
 use steward_core::lambda::body_bytes;
 use steward_core::t;
 use steward_core::token::{token_id, Claims, Purpose, TokenError};
@@ -144,10 +145,11 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
                 &title,
                 &format!(
                     r#"<h1>{}</h1><p>{}</p>{}
-<form method="post" action="/subscriptions/confirm"><input type="hidden" name="token" value="{}"><button type="submit">{}</button></form>"#,
+<form method="post" action="{}"><input type="hidden" name="token" value="{}"><button type="submit">{}</button></form>"#,
                     escape(&title),
                     escape(&t!("confirm-subscription-body", topics = listed.join(", "))),
                     acts_on(&address),
+                    escape(&form_action("/subscriptions/confirm")),
                     escape(&token),
                     escape(&t!("confirm-subscription-button")),
                 ),
@@ -284,7 +286,7 @@ fn fresh_link_offer(request: &Request, problem: &Problem) -> Response<Body> {
                 email = escape(&label_of("email")),
                 button = escape(&t!("fresh-link-button")),
                 // Relative: the privacy center is served from this API's origin, as this page is.
-                action = "/privacy/link",
+                action = escape(&form_action("/privacy/link")),
             ),
         ),
     )
@@ -317,13 +319,14 @@ fn unsubscribe_page(app: &App, claims: &Claims, token: &str, whose: Option<&str>
         &title,
         &format!(
             r#"<h1>{title}</h1><p>{}</p>{}
-<form method="post" action="/unsubscribe"><input type="hidden" name="token" value="{}"><button type="submit">{title}</button></form>"#,
+<form method="post" action="{}"><input type="hidden" name="token" value="{}"><button type="submit">{title}</button></form>"#,
             escape(&t!(
                 "unsubscribe-body",
                 scope = if topic.is_empty() { "all" } else { "topic" },
                 topic = topic
             )),
             acts_on(whose.unwrap_or_default()),
+            escape(&form_action("/unsubscribe")),
             escape(token),
             title = escape(&title),
         ),
@@ -381,13 +384,14 @@ fn preferences_page(app: &App, token: &str, preferences: &MailPreferences, notic
         &title,
         &format!(
             r#"<h1>{title}</h1>{whose}{notice}{status}
-<form method="post" action="/preferences"><input type="hidden" name="token" value="{token}">
+<form method="post" action="{action}"><input type="hidden" name="token" value="{token}">
 <fieldset><legend>{legend}</legend>{boxes}</fieldset>
 <p><button type="submit" name="action" value="save">{save}</button>
 <button type="submit" name="action" value="unsubscribe_all" class="secondary">{all}</button></p>
 </form>"#,
             title = escape(&title),
             token = escape(token),
+            action = escape(&form_action("/preferences")),
             legend = escape(&t!("preferences-legend")),
             save = escape(&t!("preferences-save")),
             all = escape(&t!("preferences-unsubscribe-all")),

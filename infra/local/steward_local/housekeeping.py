@@ -65,13 +65,14 @@ class Housekeeping:
             except ValueError:
                 return False
 
+        # One pass under the lock (moto's dicts change under writes); the deletes follow in batches.
         with self.lock:
             partitions = list(table.items.values())
-        if table.range_key_attr:
-            candidates = [item for partition in partitions for item in list(partition.values())]
-        else:
-            candidates = partitions
-        doomed = [(item.hash_key, item.range_key) for item in candidates if expired(item)]
+            if table.range_key_attr:
+                candidates = [item for partition in partitions for item in partition.values()]
+            else:
+                candidates = partitions
+            doomed = [(item.hash_key, item.range_key) for item in candidates if expired(item)]
         deleted = 0
         # In small batches, each under the lock: requests go on meanwhile.
         for start in range(0, len(doomed), 500):

@@ -297,13 +297,14 @@ def _primary(item):
 
 
 def _index_key(index, attrs):
-    """The item's key in `index` (its hash attributes' values), or None when it is not in it."""
+    """The item's key in `index` (its hash attributes' values), or None when it is not in it (a
+    key attribute missing, or of a type no key can have, which DynamoDB would refuse)."""
     values = []
     for part in index.schema:
         if part["KeyType"] != "HASH":
             continue
         value = attrs.get(part["AttributeName"])
-        if value is None:
+        if value is None or value.type not in ("S", "N", "B"):
             return None
         values.append(value)
     for part in index.schema:
@@ -312,11 +313,38 @@ def _index_key(index, attrs):
     return tuple(values)
 
 
+def _index_shape(table):
+    return tuple((index.name, repr(index.schema)) for index in table.global_indexes or [])
+
+
 def _maps(table):
+    """The table's index maps (by index key; by primary key), built from what it holds when it has
+    none, or its indexes or items were replaced (an index added by UpdateTable, a restored table),
+    and kept by every write after that."""
     maps = table.__dict__.get("_steward_index_maps")
-    if maps is None:
-        maps = table.__dict__["_steward_index_maps"] = ({}, {})  # by index key; by primary key
+    shape = _index_shape(table)
+    stale = table.__dict__.get("_steward_index_shape") != shape or table.__dict__.get("_steward_items") is not table.items
+    if maps is None or stale:
+        maps = table.__dict__["_steward_index_maps"] = ({}, {})
+        table.__dict__["_steward_index_shape"] = shape
+        table.__dict__["_steward_items"] = table.items
+        for partition in list(table.items.values()):
+            for item in (list(partition.values()) if table.range_key_attr else [partition]):
+                _place(table, maps, item)
     return maps
+
+
+def _place(table, maps, item):
+    forward, reverse = maps
+    primary = _primary(item)
+    placed = {}
+    for index in table.global_indexes or []:
+        key = _index_key(index, item.attrs)
+        if key is not None:
+            forward.setdefault(index.name, {}).setdefault(key, set()).add(primary)
+            placed[index.name] = key
+    if placed:
+        reverse[primary] = placed
 
 
 def _unindex(table, primary):
@@ -330,17 +358,12 @@ def _unindex(table, primary):
 
 
 def _reindex(table, item):
-    primary = _primary(item)
-    _unindex(table, primary)
-    forward, reverse = _maps(table)
-    placed = {}
-    for index in table.global_indexes or []:
-        key = _index_key(index, item.attrs)
-        if key is not None:
-            forward.setdefault(index.name, {}).setdefault(key, set()).add(primary)
-            placed[index.name] = key
-    if placed:
-        reverse[primary] = placed
+    try:
+        _unindex(table, _primary(item))
+        _place(table, _maps(table), item)
+    except Exception:
+        # Never fail a write for the map's sake: forget it, and the next query rebuilds it.
+        table.__dict__.pop("_steward_index_maps", None)
 
 
 def _stored_item(table, primary):

@@ -123,17 +123,21 @@ export-download-title = Mit Ihnen geteilte personenbezogene Daten
 export-sent-body = Die genannte Adresse hat einen Download-Link erhalten.
 export-sent-title = Ihre Daten sind unterwegs
 
+field-altcha = Die Prüfung gegen Bots
 field-company = Unternehmen
 field-confirm = Bestätigung
+field-content-type = Dateityp
 field-country = Land
 field-cv = Lebenslauf
 field-email = E-Mail
 field-event = Veranstaltung
 field-feedback = Rückmeldung
 field-format = Format
+field-id = Kennung
 field-interests = Themen
 field-job-title = Position im Unternehmen
 field-key = Datei
+field-link = Link
 field-message = Nachricht
 field-name = Name
 field-phone = Telefon
@@ -142,7 +146,9 @@ field-position = Stelle
 field-product = Produkt
 field-purpose = Zweck
 field-rating = Bewertung
+field-request = Anfrage
 field-state = Bundesland oder Region
+field-submission = Einsendung
 field-to = Senden an
 field-token = Link
 
@@ -166,6 +172,8 @@ go-back-to-form = Zurück zum Formular
 
 mail-preferences = E-Mail-Einstellungen
 
+me-abbreviated = Werte mit mehr als { $limit } Zeichen sind hier gekürzt; der Export enthält alles.
+me-abbreviated-value = { $kept }… ({ $total } Zeichen: Der Export enthält alle)
 me-result-export-confirmation-sent = Wir haben Ihnen eine Nachricht an Ihre eigene Adresse gesendet: Der Export geht hinaus, sobald Sie ihn dort bestätigen.
 me-result-export-link-revoked = Der Link funktioniert nicht mehr.
 me-result-request-cancelled = Die Anfrage ist abgebrochen.

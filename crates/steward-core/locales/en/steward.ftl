@@ -124,17 +124,21 @@ export-download-title = Personal data shared with you
 export-sent-body = The address you named has been sent a download link.
 export-sent-title = Your data is on its way
 
+field-altcha = The check that keeps bots out
 field-company = Company
 field-confirm = Confirmation
+field-content-type = File type
 field-country = Country
 field-cv = CV
 field-email = Email
 field-event = Event
 field-feedback = Feedback
 field-format = Format
+field-id = Reference
 field-interests = Topics
 field-job-title = Job title
 field-key = File
+field-link = Link
 field-message = Message
 field-name = Name
 field-phone = Phone
@@ -143,7 +147,9 @@ field-position = Position
 field-product = Product
 field-purpose = Purpose
 field-rating = Rating
+field-request = Request
 field-state = State or region
+field-submission = Submission
 field-to = Send it to
 field-token = Link
 
@@ -167,6 +173,8 @@ go-back-to-form = Go back to the form
 
 mail-preferences = Mail preferences
 
+me-abbreviated = Values longer than { $limit } characters are shortened here; the export has everything.
+me-abbreviated-value = { $kept }… ({ $total } characters: the export has them all)
 me-result-export-confirmation-sent = We sent a message to your own address: the export goes out once you confirm it there.
 me-result-export-link-revoked = The link no longer works.
 me-result-request-cancelled = The request is cancelled.

@@ -134,6 +134,11 @@ impl Country {
         self.0.name
     }
 
+    /// Its name in the request's language: `Deutschland` on a German page.
+    pub fn name_here(&self) -> String {
+        crate::i18n::Lang::current().catalogue(&format!("country-{}", self.code()), self.name())
+    }
+
     pub fn has_subdivisions(&self) -> bool {
         self.0.subdivisions().is_some_and(|s| !s.is_empty())
     }
@@ -175,7 +180,7 @@ impl State {
 /// How pages and messages name a field: by the label people see on the forms (`job_title` is
 /// "Job title", `interests` is "Topics"), never by its name in the API.
 /// The fields whose labels are messages (`field-job-title`), in every language.
-const KNOWN_LABELS: [&str; 22] = [
+const KNOWN_LABELS: [&str; 28] = [
     "name",
     "email",
     "phone",
@@ -198,6 +203,12 @@ const KNOWN_LABELS: [&str; 22] = [
     "confirm",
     "token",
     "key",
+    "content_type",
+    "request",
+    "submission",
+    "link",
+    "altcha",
+    "id",
 ];
 
 pub fn label(field: &str) -> String {
@@ -212,7 +223,7 @@ pub fn label(field: &str) -> String {
     if !known.is_empty() {
         return known;
     }
-    let spaced = field.replace(['_', '-'], " ");
+    let spaced = field.trim_start_matches('_').replace(['_', '-'], " ");
     let mut chars = spaced.chars();
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
@@ -257,6 +268,23 @@ pub fn masked_address(email: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every country a form accepts has its name in every language Steward ships.
+    #[test]
+    fn every_country_is_named_in_every_language() {
+        use crate::i18n::Lang;
+        for lang in Lang::ALL.into_iter().filter(|lang| *lang != Lang::En) {
+            let missing: Vec<&str> = rust_iso3166::ALL_ALPHA2
+                .iter()
+                .copied()
+                .filter(|code| !lang.has(&format!("country-{code}")))
+                .collect();
+            assert!(missing.is_empty(), "{lang} lacks {missing:?} (run tools/country_names.py)");
+        }
+        let germany = Country::parse("country", "DE").unwrap();
+        assert_eq!(germany.name_here(), "Germany");
+        assert_eq!(crate::i18n::within(Lang::De, || germany.name_here()), "Deutschland");
+    }
 
     #[test]
     fn emails_keep_the_case_typed_before_the_at_but_key_in_lower_case() {

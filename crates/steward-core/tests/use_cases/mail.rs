@@ -104,6 +104,23 @@ async fn a_confirmed_subscriber_gets_the_campaign_once_with_a_one_click_unsubscr
     assert!(news.raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
 }
 
+/// A campaign written in German (`steward-admin campaign --language de`) goes out in a German
+/// frame, and its links open German pages.
+#[tokio::test]
+async fn a_campaign_in_german_is_framed_in_german_and_its_links_open_german_pages() {
+    use steward_core::i18n::{self, Lang};
+    let world = World::new();
+    subscriber(&world, "dora", "cloud").await;
+    world.dispatch().await;
+    i18n::scope(Lang::De, queue(&world, &campaign("cloud"))).await;
+    assert_eq!(world.dispatch().await.sent, 1);
+    let sent = world.mail.sent_to(&email("dora"));
+    let news = sent.iter().find(|m| m.raw.contains("News about the cloud")).expect("the campaign");
+    assert!(news.raw.contains("Abmelden"), "the frame is German: {}", news.raw);
+    let header = news.raw.lines().find(|l| l.starts_with("List-Unsubscribe:")).unwrap();
+    assert!(header.ends_with("&lang=de>"), "{header}");
+}
+
 #[tokio::test]
 async fn every_mail_carries_the_deployments_own_links_whoever_queued_it() {
     let world = World::new();

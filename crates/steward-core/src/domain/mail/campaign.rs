@@ -107,7 +107,9 @@ fn campaign_mail(
     let unsubscribe = keys.sign(Purpose::Unsubscribe, &campaign.topic, &subscriber.profile_id, None);
     let now = crate::time::Timestamp::from_epoch_seconds(now);
     let preferences = preference_token(keys, &subscriber.profile_id, now);
-    let unsubscribe_url = format!("{}/unsubscribe?token={unsubscribe}", links.public_api_url);
+    // In the campaign's language, as every page they open is.
+    let lang = crate::i18n::Lang::current();
+    let unsubscribe_url = lang.carried_by(format!("{}/unsubscribe?token={unsubscribe}", links.public_api_url));
     let paragraphs: Vec<&str> =
         campaign.body.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).collect();
     OutboxMessage {
@@ -117,7 +119,7 @@ fn campaign_mail(
         profile_id: subscriber.profile_id.clone(),
         subject: campaign.subject.clone(),
         template: "campaign".to_owned(),
-        lang: crate::i18n::Lang::current(),
+        lang,
         values: serde_json::json!({
             "subject": campaign.subject,
             "body_text": campaign.body,
@@ -125,7 +127,7 @@ fn campaign_mail(
             "topic_label": campaign.topic_label,
             "organisation": links.organisation,
             "unsubscribe_url": unsubscribe_url,
-            "preferences_url": format!("{}/preferences?token={preferences}", links.public_api_url),
+            "preferences_url": lang.carried_by(format!("{}/preferences?token={preferences}", links.public_api_url)),
         }),
         topic: Some(campaign.topic.clone()),
         unsubscribe_url: Some(unsubscribe_url),

@@ -84,13 +84,15 @@ pub fn consent_receipts(everything: &Value, catalogue: &Catalogue, config: &Conf
                 })
             })
             .collect();
+        // The form as its notice named it, in the language it was shown in.
+        let title =
+            form.map_or_else(|| form_id.to_owned(), |f| crate::i18n::within(lang, || f.title_words()));
         let mut receipt = base(
             format!("submission-{}", submission["submission_id"].as_str().unwrap_or_default()),
             &consent["given_at"],
-            format!("web form: {}", form.map_or(form_id, |f| f.title.as_str())),
+            format!("web form: {title}"),
         );
-        receipt["services"] =
-            json!([{ "service": form.map_or(form_id, |f| f.title.as_str()), "purposes": purposes }]);
+        receipt["services"] = json!([{ "service": title, "purposes": purposes }]);
         receipt["language"] = lang.code().into();
         receipt["steward"] = json!({
             "form": form_id,
