@@ -59,7 +59,7 @@ WORDS={
  "choose":"Bitte wählen…","optional":"(optional)","countries":["Australien","Brasilien","Kanada","Deutschland","Frankreich","Indien","Sri Lanka","Niederlande","Schweden","Vereinigtes Königreich","Vereinigte Staaten"],
  "topics":{"api-management":"API-Management","integration":"Integration","identity":"Identitäts- und Zugriffsverwaltung","cloud":"WSO2 Cloud","events":"Veranstaltungen und Workshops","careers":"Neuigkeiten zu Stellen"},
  "name":"Name","email":"E-Mail","phone":"Telefon","phone_hint":"mit Ländervorwahl, etwa +49 30 1234567","job_title":"Position im Unternehmen","company":"Unternehmen","country":"Land","state":"Bundesland oder Region","state_hint":"Code nach ISO 3166-2, etwa DE-BY oder US-CA",
- "news":"Senden Sie mir Neuigkeiten zu (optional)","news_required":"Senden Sie mir Neuigkeiten zu","leave_empty":"Leer lassen","see_policy":'Siehe unsere <a href="{policy}">Datenschutzerklärung</a>.',
+ "news":"Neuigkeiten erhalten zu diesen Themen (optional)","news_required":"Neuigkeiten erhalten zu diesen Themen","leave_empty":"Leer lassen","see_policy":'Siehe unsere <a href="{policy}">Datenschutzerklärung</a>.',
  "months":["Januar","Februar","März","April","Mai","Juni","Juli","August","September","Oktober","November","Dezember"],
  "a_month":"pro Monat","a_year":"pro Jahr",
  "noscript_pay":"Zum Bezahlen braucht es JavaScript, das in diesem Browser ausgeschaltet ist: Ihre Kartendaten gehen von dort direkt an unseren Zahlungsdienstleister. Sie können sich jetzt anmelden; die nächste Seite sagt, wie Sie bezahlen, sobald JavaScript eingeschaltet ist.",
@@ -115,7 +115,7 @@ def build(lang):
     W=WORDS[lang]; pre="" if lang=="en" else f"/{lang}"
     names=catalogue_words(lang)
     nav=list(zip([pre+p for p in NAV_PATHS],W["nav"]))
-    def page(path,title,body,script=None,policy_note=""):
+    def page(path,title,body,script=None):
         links="".join(f'<li><a href="{h}"{CUR if h==path else ""}>{t}</a></li>' for h,t in nav)
         src = {None: "/assets/steward-forms.js", "thanks": "/assets/thanks.js", "none": None}[script]
         js = f'\n<script type="module" src="{src}"></script>' if src else ""

@@ -1,10 +1,12 @@
-//! The languages Steward speaks to visitors: every page, problem and mail is written once per
-//! language in Project Fluent files (`locales/<language>/steward.ftl`), which translators edit
-//! without touching code. A request's language is the visitor's choice (the switch on every page,
-//! remembered in a cookie) or else the best match of their browser's `Accept-Language`; it is set
-//! for the whole request ([`scope`]) so that every page and message built while answering it
-//! speaks that language. Mail carries its language with it, so a message sent later (a receipt,
-//! a verdict) speaks the language the person used.
+//! The languages Steward speaks to visitors. Every page text, problem and mail subject is written
+//! once per language in Project Fluent files (`locales/<language>/steward.ftl`, with the
+//! catalogues' and countries' names beside it), and every mail body in `templates/<language>/`;
+//! translators edit them without touching code. A request's language is the one it names (`lang`,
+//! which the switch on every page, the site's forms and mail links set, remembered in a cookie),
+//! else the best match of the browser's `Accept-Language`; it holds for the whole request
+//! ([`visit`]), so every page and message built while answering it speaks that language. Mail
+//! carries its language with it, so a message sent later (a receipt, a verdict) speaks the
+//! language the person used.
 
 use std::sync::OnceLock;
 
@@ -119,8 +121,32 @@ impl Lang {
         if self == Lang::En {
             return url;
         }
-        let separator = if url.contains('?') { '&' } else { '?' };
-        format!("{url}{separator}{LANGUAGE_PARAMETER}={}", self.code())
+        self.named_in(&url)
+    }
+
+    /// The company site's address in this language: the site has each page in English at its root
+    /// and in every other language under `/<language>/`.
+    pub fn site_in(self, site_url: &str) -> String {
+        let site = site_url.trim_end_matches('/');
+        match self {
+            Lang::En => site.to_owned(),
+            lang => format!("{site}/{}", lang.code()),
+        }
+    }
+
+    /// One of the site's pages (`{site}/thanks/contact`) in this language; any other address as it
+    /// is.
+    pub fn site_page_in(self, url: &str, site_url: &str) -> String {
+        match url.strip_prefix(site_url.trim_end_matches('/')) {
+            Some(path) if path.starts_with('/') => format!("{}{path}", self.site_in(site_url)),
+            _ => url.to_owned(),
+        }
+    }
+
+    /// `address` with this language named in its query (`lang=de`).
+    fn named_in(self, address: &str) -> String {
+        let separator = if address.contains('?') { '&' } else { '?' };
+        format!("{address}{separator}{LANGUAGE_PARAMETER}={}", self.code())
     }
 
     /// Whether this language has message `id`.
@@ -159,9 +185,7 @@ pub struct Visit {
 impl Visit {
     /// Where the switch to `lang` leads: the same page, with `lang` set.
     pub fn switch_to(&self, lang: Lang) -> Option<String> {
-        let page = self.page.as_deref()?;
-        let separator = if page.contains('?') { '&' } else { '?' };
-        Some(format!("{page}{separator}{LANGUAGE_PARAMETER}={}", lang.code()))
+        self.page.as_deref().map(|page| lang.named_in(page))
     }
 
     /// The request's visit, if it has one.
@@ -183,8 +207,7 @@ pub async fn scope<F: std::future::Future>(lang: Lang, work: F) -> F::Output {
 /// whatever the browser sends or keeps (a link from German mail opened in a browser that asks for
 /// English and keeps no cookies).
 pub fn form_action(path: &str) -> String {
-    let separator = if path.contains('?') { '&' } else { '?' };
-    format!("{path}{separator}{LANGUAGE_PARAMETER}={}", Lang::current().code())
+    Lang::current().named_in(path)
 }
 
 /// Runs `work` (not async) with `lang` as the language of everything it writes for people.
@@ -383,11 +406,17 @@ mod tests {
         }
     }
 
-    /// Every message the code names (`t!("…")`, `tl!(lang, "…")`) is in the files. (Messages the
-    /// code names by a built id, such as `month-12` or `field-job-title`, are checked by the tests
-    /// of the code that builds them.)
+    /// Every message the code names (`t!("…")`, `tl!(lang, "…")`) is in the files, and so is
+    /// every message it builds an id for (months, field labels, findings in a CV).
     #[test]
-    fn the_code_and_the_files_name_the_same_messages() {
+    fn every_message_the_code_names_is_in_the_files() {
+        for month in 1..=12 {
+            assert!(Lang::En.has(&format!("month-{month}")), "month-{month}");
+        }
+        for field in crate::domain::fields::KNOWN_LABELS {
+            let id = format!("field-{}", field.replace('_', "-"));
+            assert!(Lang::En.has(&id), "{id}");
+        }
         let english = messages(SOURCES[0].1);
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let mut named = std::collections::BTreeSet::new();

@@ -129,7 +129,7 @@ where
 }
 
 /// The request's language and, for a page fetched with GET, its address for the language
-/// switch; and the language the visitor just chose with the switch, if they did.
+/// switch; and the language the request named (`lang`: the switch, a page's form, a mail link).
 fn visit_of(request: &Request) -> (Visit, Option<Lang>) {
     let query = request.query_string_parameters_ref();
     let chosen = query.and_then(|query| query.first(LANGUAGE_PARAMETER));
@@ -154,8 +154,8 @@ fn visit_of(request: &Request) -> (Visit, Option<Lang>) {
     (Visit { lang, page }, chosen.and_then(Lang::from_code))
 }
 
-/// Remembers a language chosen with the switch for a year, so the pages that follow (a form's
-/// answer, the next link from a mail) speak it too. It holds the language and nothing else, so it
+/// Remembers the language a request named for a year, so the pages that follow (a form's answer,
+/// the next link from a mail) speak it too. It holds the language and nothing else, so it
 /// is neither `Secure` nor secret: the local stack serves plain HTTP.
 fn language_cookie(lang: Lang) -> lambda_http::http::HeaderValue {
     lambda_http::http::HeaderValue::from_str(&format!(

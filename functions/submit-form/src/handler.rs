@@ -99,12 +99,11 @@ async fn submit(app: &App, request: &Request) -> Response<Body> {
         Some(typed) if problem.status == 422 => {
             let problem = problem.with_request_id(request_id.clone());
             // Sent again, it keeps the language it is in, whatever the browser's cookie says.
-            let action = format!(
-                "{}/forms/{}?lang={}",
+            let action = steward_core::i18n::form_action(&format!(
+                "{}/forms/{}",
                 app.config.links.public_api_url,
-                form.id.as_str(),
-                steward_core::i18n::Lang::current().code()
-            );
+                form.id.as_str()
+            ));
             let back = back.as_deref().map(|href| Back { href, words: &go_back });
             let choices = choices(app, form);
             let page = correction_page(&problem, form, &app.catalogue.topics, &choices, typed, &action, back);

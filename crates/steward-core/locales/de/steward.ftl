@@ -39,12 +39,12 @@ cv-active-ole-object = ein eingebettetes OLE-Objekt
 cv-active-script = ein Skript
 cv-active-vba-data = VBA-Makrodaten
 cv-active-vba-project = ein VBA-Makroprojekt
-cv-reason-active-content = die Datei enthält Folgendes, das hier nicht geöffnet wird: { $what }; bitte senden Sie ein PDF
-cv-reason-declared-otherwise = der Inhalt ist { $actual }, wurde aber als { $declared } angegeben
+cv-reason-active-content = die Datei enthält { $what } und wird deshalb hier nicht geöffnet; bitte senden Sie ein PDF
+cv-reason-declared-otherwise = der Inhalt ist { $actual }, angegeben war aber { $declared }
 cv-reason-empty = die Datei ist leer
 cv-reason-no-application = der Upload gehört zu keiner Bewerbung
 cv-reason-not-allowed = der Inhalt ist kein zulässiger Dokumenttyp ({ $seen })
-cv-reason-nothing = nichts
+cv-reason-nothing = kein Typ
 cv-reason-too-large = die Datei ist { $size } MB groß, mehr als die erlaubten { $max } MB
 cv-reason-unrecognised = unbekannter Inhalt
 
@@ -111,8 +111,8 @@ error-too-long-chars = { $max ->
 }
 error-turnstile-failed = hat die Prüfung gegen Bots nicht bestanden; bitte versuchen Sie es erneut
 error-unknown-format = muss json oder csv sein
-error-unknown-option = muss eines davon sein: { $options }
-error-unknown-topic = „{ $topic }“ ist keines davon: { $topics }
+error-unknown-option = muss einer der folgenden Werte sein: { $options }
+error-unknown-topic = „{ $topic }“ ist keines dieser Themen: { $topics }
 error-unsupported-email = darf vor dem @ nur ASCII-Buchstaben, Ziffern und Zeichen enthalten
 error-unsupported-file-type = muss ein PDF-, DOC-, DOCX-, ODT- oder RTF-Dokument sein
 
@@ -238,7 +238,7 @@ problem-damaged-link = Dieser Link ist beschädigt
 problem-damaged-link-detail = Vielleicht fehlt ein Teil des Links. Bitte verwenden Sie den ganzen Link aus der E-Mail.
 problem-email-taken = Diese Adresse gehört zu einem anderen Profil
 problem-email-taken-detail = Melden Sie sich mit dieser Adresse an, um ihre Daten zu sehen oder zu löschen.
-problem-erasure-in-progress = Ihre Daten werden gerade gelöscht; bitte fragen Sie gleich noch einmal, um es abzuschließen.
+problem-erasure-in-progress = Ihre Daten werden gerade gelöscht; bitte versuchen Sie es gleich noch einmal, um es abzuschließen.
 problem-expired-token = Dieser Link ist veraltet
 problem-expired-token-detail = Es wurde nichts geändert. Wir können Ihnen einen neuen Link senden, mit dem Sie wählen, worüber Sie von uns hören.
 problem-forbidden-origin = Diese Anfrage muss von den Seiten des Datenschutzcenters selbst kommen
@@ -247,7 +247,7 @@ problem-forms-post-only = Formulare nehmen nur POST an
 problem-hold-expired = Die Zahlungsfrist dieses Bestellvorgangs ist abgelaufen
 problem-hold-expired-detail = Der reservierte Platz ist wieder im Verkauf. Es wurde nichts berechnet. Bitte melden Sie sich erneut an.
 problem-internal-error = Bei uns ist etwas schiefgegangen
-problem-internal-error-detail = Nichts, was Sie gesendet haben, ging durch ein halbes Speichern verloren. Bitte versuchen Sie es erneut; nennen Sie die Anfragekennung, wenn es weiter auftritt.
+problem-internal-error-detail = Durch einen unvollständigen Speichervorgang ging nichts verloren. Bitte versuchen Sie es erneut; nennen Sie die Anfragekennung, wenn es weiter auftritt.
 problem-invalid-link = Dieser Link ist ungültig
 problem-invalid-link-detail = Er ist vielleicht abgelaufen. Fordern Sie einen neuen an.
 problem-invalid-link-nothing-changed = Es wurde nichts geändert.
@@ -344,8 +344,7 @@ unsubscribed-body = Sie erhalten von uns keine { $scope ->
 } mehr. Nachrichten zu Dingen, die Sie angefordert haben, etwa Quittungen, erreichen Sie weiterhin.
 unsubscribed-title = Sie sind abgemeldet
 
-## The privacy center
-
+## Das Datenschutzcenter (functions/privacy/src/center.rs): die eigene Seite einer angemeldeten Person.
 ## Das Datenschutzcenter (functions/privacy/src/center.rs): die eigene Seite einer angemeldeten Person.
 
 center-title = Ihr Datenschutzcenter
@@ -432,11 +431,11 @@ center-change-restriction-set = Verarbeitung eingeschränkt
 center-change-restriction-lifted = Einschränkung aufgehoben
 center-change-objection-set = Widerspruch eingelegt
 center-change-objection-lifted = Widerspruch zurückgenommen
-# $purpose: die Kennung des Zwecks, wie der Verlauf sie festhält (marketing, contest).
+# $purpose: der Zweck in den Worten seines Formulars (oder „Werbung“).
 center-change-consent-withdrawn = Einwilligung widerrufen: { $purpose }
 center-change-marketing-consent-withdrawn = Einwilligung in Werbung widerrufen
 center-change-unsubscribed-all = Von allen E-Mails abgemeldet
-# $topic, $topics, $kept, $asked: Kennungen von Themen, wie der Verlauf sie festhält.
+# $topic, $topics, $kept, $asked: Namen von Themen, durch Kommas getrennt.
 center-change-unsubscribed = Abgemeldet: { $topic }
 center-change-confirmed = Bestätigt: { $topics }
 # $detail: der Grund, wie der E-Mail-Dienst ihn gemeldet hat.
@@ -499,7 +498,7 @@ center-request-email-change-undo = Ihre bisherige Adresse { $address } kann Ihr 
 center-request-export = Senden einer Kopie Ihrer Daten an { $address }: Wir warten bis zum { $until } darauf, dass Sie dies von Ihrer eigenen Adresse aus bestätigen.
 center-request-cancel = Abbrechen
 # $format: JSON oder CSV.
-center-export-link = Eine Kopie Ihrer Daten ({ $format }), gesendet an { $address }: Ihr Link funktioniert bis zum { $until }.
+center-export-link = Eine Kopie Ihrer Daten ({ $format }), gesendet an { $address }: Der Link funktioniert bis zum { $until }.
 center-export-link-revoke = Zurücknehmen
 center-requests-none = Derzeit läuft keine Anfrage.
 center-details-history-heading = Änderungen an Ihren Angaben

@@ -16,7 +16,7 @@ body-malformed-multipart = The multipart body is malformed: { $reason }
 body-too-large = The body is larger than { $limit } bytes.
 body-unsupported-media-type = Content type “{ $media }” is not supported; send application/x-www-form-urlencoded, multipart/form-data or application/json.
 
-center-authority-uk = The data protection authority of your country; in the UK, the Information Commissioner's Office (https://ico.org.uk/)
+center-authority-uk = the data protection authority of your country (in the UK, the Information Commissioner's Office, https://ico.org.uk/)
 center-change-topics-chosen = Chose topics: { $kept }; asked to confirm: { $asked }
 center-marketing = marketing
 center-recipient-1 = Subsidiaries and affiliates: WSO2 Inc. (USA), WSO2 UK Limited, WSO2 Lanka (Private) Limited, WSO2 Brasil Tecnologia E Software Ltda
@@ -45,7 +45,7 @@ cv-reason-declared-otherwise = the content is { $actual } but it was declared as
 cv-reason-empty = the file is empty
 cv-reason-no-application = the upload does not carry its application
 cv-reason-not-allowed = the content is not an allowed document type ({ $seen })
-cv-reason-nothing = nothing
+cv-reason-nothing = no type
 cv-reason-too-large = the file is { $size } MB, more than the { $max } MB allowed
 cv-reason-unrecognised = unrecognised content
 
@@ -345,10 +345,7 @@ unsubscribed-body = You will not receive { $scope ->
 } from us again. Messages about things you asked for, such as receipts, still reach you.
 unsubscribed-title = You are unsubscribed
 
-## The privacy center
-
 ## The privacy center (functions/privacy/src/center.rs): a signed-in person's own page.
-
 center-title = Your privacy center
 center-title-error = Error: your privacy center
 center-heading = Your data at { $organisation }
@@ -429,15 +426,15 @@ center-history-entry = { $at }: { $change }
 center-change-corrected = You corrected: { $fields }
 center-change-submission-deleted = Deleted a submission
 center-change-email-changed = Changed email address
-center-change-restriction-set = Set restrict
-center-change-restriction-lifted = Lifted restrict
-center-change-objection-set = Set object
-center-change-objection-lifted = Lifted object
-# $purpose: the purpose's id, as the history records it (marketing, contest).
+center-change-restriction-set = Restricted processing
+center-change-restriction-lifted = Lifted the restriction
+center-change-objection-set = Objected to processing
+center-change-objection-lifted = Withdrew the objection
+# $purpose: the purpose's words (its form's, or "marketing").
 center-change-consent-withdrawn = Withdrew consent: { $purpose }
 center-change-marketing-consent-withdrawn = Consent to marketing withdrawn
 center-change-unsubscribed-all = Unsubscribed from all
-# $topic, $topics, $kept, $asked: topics' ids, as the history records them.
+# $topic, $topics, $kept, $asked: topics' names, separated by commas.
 center-change-unsubscribed = Unsubscribed { $topic }
 center-change-confirmed = Confirmed { $topics }
 # $detail: why, as the mail provider reported it.

@@ -180,7 +180,7 @@ impl State {
 /// How pages and messages name a field: by the label people see on the forms (`job_title` is
 /// "Job title", `interests` is "Topics"), never by its name in the API.
 /// The fields whose labels are messages (`field-job-title`), in every language.
-const KNOWN_LABELS: [&str; 28] = [
+pub(crate) const KNOWN_LABELS: [&str; 28] = [
     "name",
     "email",
     "phone",

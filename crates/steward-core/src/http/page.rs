@@ -48,21 +48,9 @@ pub fn sign_in_page_url() -> String {
     format!("{}/privacy-center", site_here())
 }
 
-/// The privacy policy's page in the request's language, when it is one of the site's own pages.
-fn policy_here(policy_url: &str, site_url: &str) -> String {
-    match policy_url.strip_prefix(site_url) {
-        Some(path) if path.starts_with('/') => format!("{}{path}", site_here()),
-        _ => policy_url.to_owned(),
-    }
-}
-
-/// The company site in the request's language: each page has a copy under `/<language>/`.
+/// The company site in the request's language.
 fn site_here() -> String {
-    let site = IDENTITY.get().map(|identity| identity.site_url.as_str()).unwrap_or_default();
-    match Lang::current() {
-        Lang::En => site.to_owned(),
-        lang => format!("{site}/{}", lang.code()),
-    }
+    Lang::current().site_in(IDENTITY.get().map(|identity| identity.site_url.as_str()).unwrap_or_default())
 }
 
 /// The one stylesheet of Steward's pages: readable type, visible focus, errors beside their
@@ -90,7 +78,7 @@ pub fn layout(title: &str, body: &str) -> String {
             escape(&identity.organisation),
             format!(
                 r#"<p><a href="{}">{}</a> · <a href="{}/privacy-center">{}</a></p>"#,
-                escape(&policy_here(&identity.policy_url, &identity.site_url)),
+                escape(&Lang::current().site_page_in(&identity.policy_url, &identity.site_url)),
                 escape(&t!("page-privacy-policy")),
                 escape(&site_here()),
                 escape(&t!("page-your-data")),

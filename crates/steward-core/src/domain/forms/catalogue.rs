@@ -56,8 +56,8 @@ pub struct FormDefinition {
     pub id: FormId,
     pub title: String,
     pub thank_you_url: String,
-    /// The thank-you page's site and path, when it is one of the site's own pages.
-    site_page: Option<(String, String)>,
+    /// The company site, whose pages have a copy per language.
+    site_url: String,
     pub retention_days: u32,
     pub purposes: Vec<Purpose>,
     pub topics: Vec<String>,
@@ -89,10 +89,7 @@ impl FormDefinition {
     /// Where a plain form post goes after success: the thank-you page in the request's language
     /// (the site's `/de/thanks/…` for German), or the catalogue's page.
     pub fn thank_you_url_here(&self) -> String {
-        match (&self.site_page, Lang::current()) {
-            (Some((site, path)), lang) if lang != Lang::En => format!("{site}/{}{path}", lang.code()),
-            _ => self.thank_you_url.clone(),
-        }
+        Lang::current().site_page_in(&self.thank_you_url, &self.site_url)
     }
 
     /// The digest of the notice as the request's language shows it: the English one is
@@ -302,12 +299,6 @@ impl Catalogue {
                 .filter_map(|topic| raw.topics.get(topic).map(|label| (topic.clone(), label.clone())))
                 .collect();
             let thank_you_url = form.thank_you_url.replace("{site}", &config.site_url);
-            // The site has a page per language under `/<language>/`; a thank-you page of its own
-            // is found there for a visitor who speaks one.
-            let site_page = form
-                .thank_you_url
-                .strip_prefix("{site}")
-                .map(|path| (config.site_url.trim_end_matches('/').to_owned(), path.to_owned()));
             let origin = crate::config::Origin::parse(&thank_you_url).map_err(context)?;
             if !config.is_allowed_origin(origin.as_str()) && origin.as_str() != config.site_url {
                 return Err(context(format!("thank_you_url {thank_you_url:?} is not on an allowed origin")));
@@ -318,7 +309,7 @@ impl Catalogue {
                     id,
                     title: form.title,
                     thank_you_url,
-                    site_page,
+                    site_url: config.site_url.clone(),
                     retention_days: form.retention_days,
                     purposes: form.purposes,
                     topics: form.topics,

@@ -109,7 +109,8 @@ fn campaign_mail(
     let preferences = preference_token(keys, &subscriber.profile_id, now);
     // In the campaign's language, as every page they open is.
     let lang = crate::i18n::Lang::current();
-    let unsubscribe_url = lang.carried_by(format!("{}/unsubscribe?token={unsubscribe}", links.public_api_url));
+    let unsubscribe_url =
+        lang.carried_by(format!("{}/unsubscribe?token={unsubscribe}", links.public_api_url));
     let paragraphs: Vec<&str> =
         campaign.body.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).collect();
     OutboxMessage {

@@ -249,16 +249,9 @@ fn render(
     let mut values = message.values.clone();
     if let Some(values) = values.as_object_mut() {
         // The site's pages in the mail's language (the site has each under `/<language>/`).
-        let site = from.site_url.trim_end_matches('/');
-        let site_here = match message.lang {
-            Lang::En => site.to_owned(),
-            lang => format!("{site}/{}", lang.code()),
-        };
-        let policy = match from.policy_url.strip_prefix(site) {
-            Some(path) if path.starts_with('/') => format!("{site_here}{path}"),
-            _ => from.policy_url.clone(),
-        };
-        values.insert("policy_url".into(), policy.into());
+        let site_here = message.lang.site_in(&from.site_url);
+        values
+            .insert("policy_url".into(), message.lang.site_page_in(&from.policy_url, &from.site_url).into());
         values.insert("help_url".into(), format!("{site_here}/contact").into());
         values.insert("site_url".into(), site_here.into());
         // Messages owed by functions that do not know the deployment's name (a CV's verdict).
