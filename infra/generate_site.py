@@ -20,7 +20,6 @@ WORDS={
 "en":{"nav":["Register","Download","Contact us","Events","Cloud","Careers","Newsletter","Your data"],
  "site":"Steward reference site","site_nav":"Site","footer":"This is Steward's reference site: every form here posts straight to Steward.","policy":"Privacy policy","your_data":"See, export, correct or delete your data",
  "choose":"Choose…","optional":"(optional)","countries":["Australia","Brazil","Canada","Germany","France","India","Sri Lanka","Netherlands","Sweden","United Kingdom","United States"],
- "topics":{"api-management":"API management","integration":"Integration","identity":"Identity and access management","cloud":"WSO2 Cloud","events":"Events and workshops","careers":"Careers updates"},
  "name":"Name","email":"Email","phone":"Phone","phone_hint":"with the country code, such as +44 20 7946 0958","job_title":"Job title","company":"Company","country":"Country","state":"State or region","state_hint":"ISO 3166-2 code, such as US-CA or GB-LND",
  "news":"Send me news about (optional)","news_required":"Send me news about","leave_empty":"Leave this empty","see_policy":'See our <a href="{policy}">privacy policy</a>.',
  "months":["January","February","March","April","May","June","July","August","September","October","November","December"],
@@ -57,7 +56,6 @@ WORDS={
 "de":{"nav":["Registrieren","Download","Kontakt","Veranstaltungen","Cloud","Karriere","Newsletter","Ihre Daten"],
  "site":"Steward-Referenzwebsite","site_nav":"Website","footer":"Dies ist die Referenzwebsite von Steward: Jedes Formular hier sendet direkt an Steward.","policy":"Datenschutzerklärung","your_data":"Ihre Daten einsehen, exportieren, berichtigen oder löschen",
  "choose":"Bitte wählen…","optional":"(optional)","countries":["Australien","Brasilien","Kanada","Deutschland","Frankreich","Indien","Sri Lanka","Niederlande","Schweden","Vereinigtes Königreich","Vereinigte Staaten"],
- "topics":{"api-management":"API-Management","integration":"Integration","identity":"Identitäts- und Zugriffsverwaltung","cloud":"WSO2 Cloud","events":"Veranstaltungen und Workshops","careers":"Neuigkeiten zu Stellen"},
  "name":"Name","email":"E-Mail","phone":"Telefon","phone_hint":"mit Ländervorwahl, etwa +49 30 1234567","job_title":"Position im Unternehmen","company":"Unternehmen","country":"Land","state":"Bundesland oder Region","state_hint":"Code nach ISO 3166-2, etwa DE-BY oder US-CA",
  "news":"Neuigkeiten erhalten zu diesen Themen (optional)","news_required":"Neuigkeiten erhalten zu diesen Themen","leave_empty":"Leer lassen","see_policy":'Siehe unsere <a href="{policy}">Datenschutzerklärung</a>.',
  "months":["Januar","Februar","März","April","Mai","Juni","Juli","August","September","Oktober","November","Dezember"],
@@ -98,6 +96,8 @@ COUNTRY_CODES=["AU","BR","CA","DE","FR","IN","LK","NL","SE","GB","US"]
 NAV_PATHS=["/register","/download","/contact","/events/signup","/cloud","/careers","/newsletter","/privacy-center"]
 CUR=' aria-current="page"'
 CATALOGUE=tomllib.loads((ROOT/"crates"/"steward-core"/"payments.toml").read_text())
+# The topics as the form catalogue names them (English); other languages by catalogue.ftl.
+TOPICS=tomllib.loads((ROOT/"crates"/"steward-core"/"forms.toml").read_text())["topics"]
 # The catalogue's names in German, as Steward's pages use them (crates/steward-core/locales).
 def catalogue_words(lang):
     if lang=="en": return {}
@@ -154,7 +154,7 @@ def build(lang):
     def state(required=False):
         return text("state",W["state"],required,hint=W["state_hint"])
     def interests(topics,legend=None):
-        boxes="".join(f'<label><input type="checkbox" name="interests" value="{t}"> {W["topics"][t]}</label>' for t in topics)
+        boxes="".join(f'<label><input type="checkbox" name="interests" value="{t}"> {names.get(f"topic-{t}",TOPICS[t])}</label>' for t in topics)
         return f'<fieldset><legend>{legend or W["news"]}</legend>{boxes}</fieldset>\n'
     def choice(name,label,options):
         opts="".join(f'<option value="{html.escape(v)}">{html.escape(n)}</option>' for v,n in [("",W["choose"])]+options)

@@ -245,29 +245,25 @@ const CATALOGUE_SOURCES: [(Lang, &str); 2] = [
 ];
 
 fn bundle(lang: Lang) -> &'static FluentBundle<FluentResource> {
-    static BUNDLES: OnceLock<Vec<(Lang, FluentBundle<FluentResource>)>> = OnceLock::new();
-    let bundles = BUNDLES.get_or_init(|| {
-        SOURCES
-            .iter()
-            .map(|(lang, source)| {
-                let resource =
-                    FluentResource::try_new((*source).to_owned()).unwrap_or_else(|(resource, _)| resource);
-                let tag: LanguageIdentifier = lang.code().parse().expect("a language tag");
-                let mut bundle = FluentBundle::new_concurrent(vec![tag]);
-                // No Unicode isolation marks around values: pages and mail are left to right, and
-                // the marks would land inside links and subjects.
-                bundle.set_use_isolating(false);
-                bundle.add_resource_overriding(resource);
-                for (_, source) in CATALOGUE_SOURCES.iter().filter(|(of, _)| of == lang) {
-                    let resource = FluentResource::try_new((*source).to_owned())
-                        .unwrap_or_else(|(resource, _)| resource);
-                    bundle.add_resource_overriding(resource);
-                }
-                (*lang, bundle)
-            })
-            .collect()
-    });
-    &bundles.iter().find(|(known, _)| *known == lang).expect("every language has a bundle").1
+    // Each language's files are parsed the first time that language is asked for: an instance that
+    // only ever answers in English never parses German.
+    static BUNDLES: [OnceLock<FluentBundle<FluentResource>>; Lang::ALL.len()] =
+        [const { OnceLock::new() }; Lang::ALL.len()];
+    let slot = Lang::ALL.iter().position(|known| *known == lang).expect("every language is in Lang::ALL");
+    BUNDLES[slot].get_or_init(|| {
+        let tag: LanguageIdentifier = lang.code().parse().expect("a language tag");
+        let mut bundle = FluentBundle::new_concurrent(vec![tag]);
+        // No Unicode isolation marks around values: pages and mail are left to right, and the
+        // marks would land inside links and subjects.
+        bundle.set_use_isolating(false);
+        let sources = SOURCES.iter().chain(CATALOGUE_SOURCES.iter()).filter(|(of, _)| *of == lang);
+        for (_, source) in sources {
+            let resource =
+                FluentResource::try_new((*source).to_owned()).unwrap_or_else(|(resource, _)| resource);
+            bundle.add_resource_overriding(resource);
+        }
+        bundle
+    })
 }
 
 fn format(lang: Lang, id: &str, args: Option<&FluentArgs<'_>>) -> Option<String> {

@@ -9,7 +9,7 @@ use serde_json::Value;
 use steward_core::domain::fields::{self, Country, FieldError, State};
 use steward_core::domain::forms::catalogue::{topic_words, Catalogue};
 use steward_core::domain::forms::validation::FormInput;
-use steward_core::domain::payments::{money, PaymentCatalogue};
+use steward_core::domain::payments::{money, per_interval, PaymentCatalogue};
 use steward_core::domain::privacy::access;
 use steward_core::http::page::{escape, layout};
 use steward_core::i18n::Lang;
@@ -520,7 +520,7 @@ fn payments(words: &Words<'_>, data: &Value) -> String {
             };
             let price = amount
                 .map(|price| match interval {
-                    Some(interval) => t!("price-per-interval", price = price, interval = interval),
+                    Some(interval) => per_interval(price, interval),
                     None => price,
                 })
                 .unwrap_or_default();

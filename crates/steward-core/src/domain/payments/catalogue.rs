@@ -102,6 +102,11 @@ pub fn money(minor: i64, currency: &str) -> String {
     t!("money", symbol = symbol, amount = amount).trim().to_owned()
 }
 
+/// A plan's price with its interval, as people read it: `US$29.00 a month`.
+pub fn per_interval(price: String, interval: &str) -> String {
+    t!("price-per-interval", price = price, interval = interval)
+}
+
 /// What an event's page says before anyone types: whether it can be bought, and how many seats
 /// are left (seats held by checkouts not yet paid count as taken until they lapse).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -207,13 +212,7 @@ impl Purchase<'_> {
     pub fn price(&self) -> String {
         match self {
             Purchase::Event { event, .. } => money(event.price, &event.currency),
-            Purchase::Plan { plan, .. } => {
-                t!(
-                    "price-per-interval",
-                    price = money(plan.amount, &plan.currency),
-                    interval = plan.interval.as_str()
-                )
-            }
+            Purchase::Plan { plan, .. } => per_interval(money(plan.amount, &plan.currency), &plan.interval),
         }
     }
 

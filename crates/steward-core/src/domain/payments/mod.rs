@@ -11,7 +11,8 @@ mod status;
 mod webhook;
 
 pub use catalogue::{
-    money, CloudPlan, EventAvailability, EventDay, Offer, PaidEvent, PaymentCatalogue, Purchase, BUILT_IN,
+    money, per_interval, CloudPlan, EventAvailability, EventDay, Offer, PaidEvent, PaymentCatalogue,
+    Purchase, BUILT_IN,
 };
 pub use checkout::{
     event_availability, start_payment, PaymentError, PaymentRequest, PaymentStarted, PAYMENT_STARTS_PER_IP,

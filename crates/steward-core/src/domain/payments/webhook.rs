@@ -274,7 +274,7 @@ fn receipt_for(payment: &PaymentRef, paid: &RecordedPayment, paid_at: i64, to: S
         Some(Purchase::Plan { plan, id }) => (
             super::catalogue::plan_title(id, plan),
             super::catalogue::plan_title(id, plan),
-            crate::t!("price-per-interval", price = charged, interval = plan.interval.as_str()),
+            super::catalogue::per_interval(charged, &plan.interval),
             Some(plan.interval.clone()),
         ),
         // Sold under a catalogue since changed: what the record itself says.
