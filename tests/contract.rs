@@ -53,6 +53,11 @@ async fn the_dynamodb_store_keeps_the_outbox_contract() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dynamodb_store_keeps_the_deliveries_contract() {
+    contract::deliveries_contract(&store(), later()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dynamodb_store_keeps_the_payments_contract() {
     contract::payments_contract(&store(), later()).await;
 }

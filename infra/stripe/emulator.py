@@ -4,7 +4,7 @@ here. It speaks Stripe's wire protocol (form-encoded requests with bracketed key
 `Idempotency-Key`, error bodies) and delivers webhooks signed exactly as Stripe signs them
 (`Stripe-Signature: t=<unix time>,v1=<HMAC-SHA256 of "<t>.<payload>">`), retrying failed deliveries.
 
-Endpoints: customers; payment intents (create, retrieve, confirm); refunds; subscriptions (create
+Endpoints: customers (create, retrieve, delete); payment intents (create, retrieve, confirm); refunds; subscriptions (create
 with `payment_behavior=default_incomplete`, retrieve, cancel); invoices (retrieve). Test cards:
 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined, 4000 0025 0000 3155 requires
 authentication (approve or fail it at /_emulator/payment_intents/<id>/authenticate). Payment methods
@@ -156,6 +156,33 @@ class Emulator:
         self.objects[customer["id"]] = customer
         return customer
 
+    def customer_for(self, customer_id: str, param: str = "customer") -> dict:
+        """A customer a new object is for: Stripe refuses a missing or deleted one as a bad
+        parameter (400), where retrieving it answers 404 or the deleted stub."""
+        customer = self.objects.get(customer_id)
+        if customer is None or customer["object"] != "customer" or customer.get("deleted"):
+            raise StripeError(400, "invalid_request_error", f"No such customer: '{customer_id}'", "resource_missing", param=param)
+        return customer
+
+    def delete_customer(self, customer_id: str) -> dict:
+        """As Stripe deletes a customer: its subscriptions still running are cancelled at once
+        (each a customer.subscription.deleted), then customer.deleted; afterwards the customer
+        reads as the deleted stub, and deleting it again is a 404."""
+        customer = self.get(customer_id, "customer")
+        if customer.get("deleted"):
+            raise StripeError(404, "invalid_request_error", f"No such customer: '{customer_id}'", "resource_missing")
+        running = [
+            obj for obj in list(self.objects.values())
+            if obj["object"] == "subscription" and obj["customer"] == customer_id
+            and obj["status"] in ("active", "trialing", "past_due", "incomplete")
+        ]
+        for subscription in running:
+            self.cancel(subscription)
+        self.emit("customer.deleted", customer)
+        stub = {"id": customer_id, "object": "customer", "deleted": True}
+        self.objects[customer_id] = stub
+        return stub
+
     def create_payment_intent(self, params: dict, invoice: str | None = None) -> dict:
         try:
             amount = int(params["amount"])
@@ -166,7 +193,7 @@ class Emulator:
         if "currency" not in params:
             raise StripeError(400, "invalid_request_error", "Missing required param: currency.", "parameter_missing", param="currency")
         if params.get("customer"):
-            self.get(params["customer"], "customer")
+            self.customer_for(params["customer"])
         pi_id = new_id("pi")
         intent = {
             "id": pi_id, "object": "payment_intent", "amount": amount, "amount_capturable": 0, "amount_received": 0,
@@ -261,7 +288,7 @@ class Emulator:
     # --- subscriptions and invoices --------------------------------------------------------
 
     def create_subscription(self, params: dict) -> dict:
-        customer = self.get(params.get("customer", ""), "customer")
+        customer = self.customer_for(params.get("customer", ""))
         items = params.get("items") or []
         if not items or items[0].get("price") not in self.prices:
             raise StripeError(400, "invalid_request_error", f"No such price: '{(items or [{}])[0].get('price')}'", "resource_missing", param="items[0][price]")
@@ -540,6 +567,8 @@ def make_handler(emulator: Emulator):
                 return emulator.render(emulator.create_customer(params), expand)
             if self.command == "GET" and (g := m(r"/v1/customers/([^/]+)")):
                 return emulator.render(emulator.get(g[1], "customer"), expand)
+            if self.command == "DELETE" and (g := m(r"/v1/customers/([^/]+)")):
+                return emulator.delete_customer(g[1])
             if self.command == "POST" and path == "/v1/payment_intents":
                 return emulator.render(emulator.create_payment_intent(params), expand)
             if self.command == "GET" and (g := m(r"/v1/payment_intents/([^/]+)")):

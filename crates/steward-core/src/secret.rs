@@ -22,6 +22,14 @@ impl SecretKey {
         mac.finalize().into_bytes().into()
     }
 
+    /// Plain HMAC-SHA-256 of one message: for keys derived from this one that others must derive
+    /// the same way (a webhook receiver's secret).
+    pub fn hmac(&self, message: &[u8]) -> [u8; 32] {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
+
     /// A short, stable, non-reversible label for a personal value (an email, an IP address), to use
     /// in keys and logs instead of the value itself.
     pub fn pseudonym(&self, purpose: &str, value: &str) -> String {

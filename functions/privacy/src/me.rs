@@ -11,8 +11,7 @@ use steward_core::domain::privacy::correction::{
 };
 use steward_core::domain::privacy::erasure::{erase, ErasureReason};
 use steward_core::domain::privacy::export::{request_export_to, revoke_export_link, ExportFormat};
-use steward_core::domain::privacy::limits::LimitStore as _;
-use steward_core::domain::privacy::limits::{withdraw, Limit};
+use steward_core::domain::privacy::limits::{set_limit, withdraw, Limit};
 use steward_core::domain::privacy::receipts::consent_receipts;
 use steward_core::domain::privacy::rights::{cancel_request, RequestKind, RightsError};
 use steward_core::http::problem::Problem;
@@ -129,10 +128,12 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
         ("POST", "/me/restrict" | "/me/object") => {
             let limit = if path == "/me/restrict" { Limit::Restrict } else { Limit::Object };
             let lift = matches!(signed.form.first("lift"), Some("true" | "yes" | "1"));
-            if !app.store.set_limit(profile_id, limit, !lift).await.map_err(store_problem)? {
+            if !set_limit(&app.store, profile_id, limit, !lift, app.clock.timestamp())
+                .await
+                .map_err(store_problem)?
+            {
                 return Err(Problem::not_found("person"));
             }
-            tracing::info!(profile_id = %profile_id, limit = limit.attribute(), lifted = lift, "processing limit changed");
             let code = format!("{}{}", if lift { "lifted_" } else { "" }, limit.attribute());
             Ok(finished(&signed, 200, &code, "Done."))
         }
@@ -140,7 +141,9 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
             let purpose = signed.form.first("purpose").ok_or_else(|| {
                 Problem::validation(vec![FieldError::new("purpose", "required", t!("error-required"))])
             })?;
-            withdraw(&app.store, &app.catalogue, profile_id, purpose).await.map_err(rights_problem)?;
+            withdraw(&app.store, &app.catalogue, profile_id, purpose, app.clock.timestamp())
+                .await
+                .map_err(rights_problem)?;
             Ok(finished(&signed, 200, "withdrawn", &t!("me-result-withdrawn")))
         }
         ("DELETE", "/me") => {

@@ -10,7 +10,8 @@ One module per concern:
 - `config`: the repository root, the local account, the stack's log, the env file's reader;
 - `template`: reading `template.yaml` and resolving its intrinsic functions locally;
 - `language_extensions`: CloudFormation's `AWS::LanguageExtensions` (`Fn::ForEach`), offline;
-- `resources`: the template's tables, queues, buckets, secrets and SES resources, in moto;
+- `resources`: the template's tables, queues, buckets, secrets, SES resources and event buses, in
+  moto (with each bus's local tap queue);
 - `moto_server`: moto's server, one request at a time, behind the Gate (limits, then IAM);
 - `iam`: IAM enforced as AWS enforces it (the evaluator itself is Node, in `infra/local/iam/`);
 - `limits`: the service limits AWS enforces and moto does not;
@@ -20,6 +21,7 @@ One module per concern:
 - `event_sources`: SQS event source mappings and `Schedule` events;
 - `gateway`: the HTTP API (API Gateway's payload v2), the reference site and the bench endpoints;
 - `devtools`: the dev mailbox;
+- `webhooks`: the dev webhook receiver, where the local webhook destinations deliver;
 - `faults`: the fault-injecting proxy between the functions and moto (tests/faults.rs);
 - `mutate_template`: a copy of the template with IAM statements taken away or a property changed.
 """

@@ -6,7 +6,7 @@ moto. Every request is forwarded unchanged, unless a rule set with `POST /_fault
     {"rules": [{"service": "dynamodb", "operations": ["PutItem"], "fault": "throttle"}]}
 
 `service` is the SigV4 signing name from the request's credential scope (dynamodb, s3, ses,
-secretsmanager); `operations` (optional) are X-Amz-Target operations for JSON protocols, or HTTP
+secretsmanager, events); `operations` (optional) are X-Amz-Target operations for JSON protocols, or HTTP
 methods for S3; `fault` is `throttle` (DynamoDB's ThrottlingException, S3's SlowDown) or
 `unavailable` (503), or `delay` (forwarded `seconds` late), or `lost_answer` (forwarded and done,
 but answered 503: the network lost the answer, and the client's retry meets its own success).

@@ -1,7 +1,7 @@
 """The HTTP API: every HttpApi route of the template, each request turned into the API Gateway
 payload v2 event Lambda receives (request context with source IP, path parameters, base64
 bodies) and the function's answer turned back into HTTP, as API Gateway does; with the reference
-site and the dev tools (devtools.py) on the same origin."""
+site and the dev tools (devtools.py, webhooks.py) on the same origin."""
 
 from __future__ import annotations
 
@@ -128,8 +128,11 @@ def site_file(site: Path, path: str) -> Path | None:
 
 class Gateway:
     def __init__(self, routes: list[Route], openapi: Path, trust_test_ip_header: bool, aws_endpoint: str = "",
-                 stripe_url: str | None = None, site: Path | None = None, bench_functions: dict | None = None):
+                 stripe_url: str | None = None, site: Path | None = None, bench_functions: dict | None = None,
+                 webhooks=None):
         self.aws_endpoint = aws_endpoint
+        # The dev webhook receiver (webhooks.py), where the local webhook destinations deliver.
+        self.webhooks = webhooks
         # Only with BENCH=1 (make bench): the functions' timings, direct invocations, cold starts.
         self.bench_functions = bench_functions
         self.routes = routes
@@ -237,6 +240,12 @@ class Gateway:
                     messages = sent_mail(gateway.aws_endpoint, to=to, limit=PAGE_SIZE + 1, skip=(page - 1) * PAGE_SIZE)
                     body = mailbox_page(messages[:PAGE_SIZE], page, len(messages) > PAGE_SIZE, to)
                     return self._send(200, [("Content-Type", "text/html; charset=utf-8")], body)
+                if path.startswith("/_local/webhooks") and gateway.webhooks is not None:
+                    query = dict(parse_qsl(urlsplit(self.path).query))
+                    headers = {key.lower(): value for key, value in self.headers.items()}
+                    answer = gateway.webhooks.route(self.command, path, query, headers, body)
+                    if answer is not None:
+                        return self._send(*answer)
                 if path.startswith("/_local/functions") and gateway.bench_functions is not None:
                     return self._bench(path, body)
                 if self.command == "POST" and path == "/_local/turnstile/siteverify":

@@ -455,6 +455,8 @@ class Mapper:
             return self.secretsmanager(request)
         if service == "sqs":
             return self.sqs(request)
+        if service == "events":
+            return self.events(request)
         if service == "sts":
             return self.sts(request)
         return self.generic(request)
@@ -696,6 +698,37 @@ class Mapper:
             raise Unmapped(f"SQS {operation} names no queue")
         return [Check(f"sqs:{action}", f"arn:aws:sqs:{self.region}:{self.account}:{literal(name)}")]
 
+    # EventBridge: JSON 1.1.
+    def event_bus_arn(self, bus: str | None) -> str:
+        """An event bus as IAM names it: a request names it by name or ARN, or not at all (the
+        account's `default` bus)."""
+        bus = bus or "default"
+        return bus if bus.startswith("arn:") else f"arn:aws:events:{self.region}:{self.account}:event-bus/{literal(bus)}"
+
+    def events(self, request: Request) -> list[Check]:
+        operation = request.headers.get("x-amz-target", "").split(".")[-1]
+        if not operation:
+            raise Unmapped("EventBridge request without X-Amz-Target")
+        body = request.json()
+        if operation == "PutEvents":
+            # Each entry names its own bus: the call is allowed only if every one of them is.
+            buses = sorted({self.event_bus_arn(entry.get("EventBusName")) for entry in body.get("Entries") or []})
+            if not buses:
+                raise Unmapped("EventBridge PutEvents without entries")
+            return [Check("events:PutEvents", bus) for bus in buses]
+        # A rule's operations are authorised on the rule (on its bus's path unless the default bus),
+        # the bus's own on the bus; the others (List*, ...) have no resource type in IAM: "*".
+        rule = body.get("Rule") if operation in ("PutTargets", "RemoveTargets", "ListTargetsByRule") else None
+        if operation in ("PutRule", "DeleteRule", "DescribeRule", "EnableRule", "DisableRule"):
+            rule = body.get("Name")
+        if rule:
+            bus = (body.get("EventBusName") or "default").rsplit("/", 1)[-1]
+            path = literal(rule) if bus == "default" else f"{literal(bus)}/{literal(rule)}"
+            return [Check(f"events:{operation}", f"arn:aws:events:{self.region}:{self.account}:rule/{path}")]
+        if operation in ("CreateEventBus", "DeleteEventBus", "DescribeEventBus", "UpdateEventBus"):
+            return [Check(f"events:{operation}", self.event_bus_arn(body.get("Name")))]
+        return [Check(f"events:{operation}", "*")]
+
     def sts(self, request: Request) -> list[Check]:
         params = {**request.params(), **parse_qs(request.body.decode(errors="replace"))}
         action = params.get("Action", [""])[0]
@@ -732,8 +765,8 @@ def denial_response(service: str, headers: dict[str, str], message: str) -> tupl
     if service == "dynamodb":
         body = {"__type": "com.amazonaws.dynamodb.v20120810#AccessDeniedException", "Message": message}
         return "400 Bad Request", [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-RequestId", request_id)], json.dumps(body).encode()
-    if service == "secretsmanager" or (service == "sqs" and headers.get("x-amz-target")):
-        body = {"__type": "AccessDeniedException" if service == "secretsmanager" else "com.amazon.coral.service#AccessDeniedException", "Message": message}
+    if service in ("secretsmanager", "events") or (service == "sqs" and headers.get("x-amz-target")):
+        body = {"__type": "com.amazon.coral.service#AccessDeniedException" if service == "sqs" else "AccessDeniedException", "Message": message}
         extra = [("x-amzn-query-error", "AccessDenied;Sender")] if service == "sqs" else []
         return "400 Bad Request", [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", request_id), *extra], json.dumps(body).encode()
     if service == "s3":

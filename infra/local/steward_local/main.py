@@ -1,6 +1,6 @@
 """Steward's local stack: everything `template.yaml` defines, on loopback.
 
-- AWS APIs: a moto server (DynamoDB, S3, SES v2, SQS) on 127.0.0.1.
+- AWS APIs: a moto server (DynamoDB, S3, SES v2, SQS, Secrets Manager, EventBridge) on 127.0.0.1.
 - Resources: created from `template.yaml` itself, so nothing here repeats the template.
 - Functions: each function's real binary runs as Lambda runs it, polling a local Lambda Runtime
   API (the same protocol as AWS), with the environment the template gives it.
@@ -34,6 +34,7 @@ from .moto_server import Gate, enforce_iam, start_moto
 from .resources import create_resources
 from .runtime import LocalFunction, QuietServer
 from .template import Resolver, load_template
+from .webhooks import WebhookReceiver
 
 
 def wait_for_port(port: int, timeout: float = 20) -> None:
@@ -75,12 +76,18 @@ def main() -> None:
     api = QuietServer((settings.get("API_HOST", "127.0.0.1"), api_port), BaseHTTPRequestHandler)
     api.daemon_threads = True
     api_port = api.server_address[1]
+    api_url = f"http://{settings.get('API_HOST', '127.0.0.1')}:{api_port}"
+    # `{api}` in any value (the env file's or --set's) is this API's URL, whichever port it got:
+    # what the stack's own endpoints are addressed by, e.g. WebhookEndpoints to the dev receiver.
+    for key, value in settings.items():
+        if "{api}" in value:
+            settings[key] = value.replace("{api}", api_url)
     # Links in mail point at this API, whichever port it got. The reference site is served from
     # the same origin (at `/`), so it is also the site that forms thank people on, and an allowed
     # origin for browsers (the CV bucket's CORS too).
-    settings["PublicApiUrl"] = f"http://{settings.get('API_HOST', '127.0.0.1')}:{api_port}"
+    settings["PublicApiUrl"] = api_url
     # An explicit `--set SiteUrl=...` wins.
-    settings["SiteUrl"] = dict(pair.split("=", 1) for pair in args.set).get("SiteUrl", settings["PublicApiUrl"])
+    settings["SiteUrl"] = dict(pair.split("=", 1) for pair in args.set).get("SiteUrl", api_url).replace("{api}", api_url)
     origins = [o for o in settings.get("AllowedOrigins", "").split(",") if o]
     if settings["PublicApiUrl"] not in origins:
         settings["AllowedOrigins"] = ",".join(origins + [settings["PublicApiUrl"]])
@@ -118,7 +125,6 @@ def main() -> None:
     if args.log_dir:
         args.log_dir.mkdir(parents=True, exist_ok=True)
 
-    api_url = f"http://{settings.get('API_HOST', '127.0.0.1')}:{api_port}"
     stripe_url = None
     if "_local_" in settings.get("STRIPE_SECRET_KEY", ""):
         sys.path.insert(0, str(ROOT / "infra/stripe"))
@@ -196,8 +202,16 @@ def main() -> None:
     for schedule in schedules:
         schedule.start()
 
+    # The webhook destinations WebhookEndpoints sends to the dev receiver are listed there (with
+    # their secrets) before their first delivery.
+    receiver_prefix = f"{api_url}/_local/webhooks/"
+    local_destinations = [
+        name.strip() for name, _, url in (pair.partition("=") for pair in resolver.params.get("WebhookEndpoints", "").split(","))
+        if name.strip() and url.strip().startswith(receiver_prefix)
+    ]
+    webhooks = WebhookReceiver(settings.get("WEBHOOK_SIGNING_KEY"), local_destinations)
     gateway = Gateway(routes, args.openapi, args.trust_test_ip_header, endpoint, stripe_url, args.site,
-                      functions if settings.get("BENCH") == "1" else None)
+                      functions if settings.get("BENCH") == "1" else None, webhooks)
     # Requests that arrived while the stack started waited in the listen queue; they are served now.
     api.RequestHandlerClass = gateway.handler_class()
     threading.Thread(target=api.serve_forever, daemon=True).start()
@@ -234,6 +248,7 @@ def main() -> None:
         log(f"  {schedule.expression:<32} -> {schedule.function.logical} (every {schedule.every:g} s locally)")
     log(f"Reference site: {settings['SiteUrl']}/")
     log(f"Dev mailbox: {api_url}/_local/mailbox")
+    log(f"Webhook receiver: {api_url}/_local/webhooks (deliveries to {api_url}/_local/webhooks/<name>)")
     if args.log_dir:
         log(f"Function logs: {args.log_dir}/<Function>.log (tail -f {args.log_dir}/SubmitFormFunction.log)")
     log("Ctrl-C stops everything.")

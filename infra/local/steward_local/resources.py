@@ -1,10 +1,13 @@
 """The template's resources, created in moto from `template.yaml` itself (tables, queues, buckets,
-secrets, SES identities and configuration sets), so that nothing here repeats the template."""
+secrets, SES identities and configuration sets, event buses), so that nothing here repeats the
+template. One thing is local only: every event bus also feeds a tap queue (`EventsTapQueue` in the
+stack's ready line), so that tests can read each event put on it."""
 
 from __future__ import annotations
 
 import json
 
+from .config import ACCOUNT_ID
 from .template import Resolver
 
 
@@ -16,7 +19,7 @@ def create_resources(template: dict, resolver: Resolver, endpoint: str, region: 
     session = boto3.session.Session(region_name=region)
     clients = {
         name: session.client(name, endpoint_url=endpoint)
-        for name in ("dynamodb", "sqs", "s3", "ses", "secretsmanager")
+        for name in ("dynamodb", "sqs", "s3", "ses", "secretsmanager", "events")
     }
     resources = template["Resources"]
     for logical, resource in resources.items():
@@ -29,7 +32,8 @@ def create_resources(template: dict, resolver: Resolver, endpoint: str, region: 
     def rank(item):
         kind = item[1]["Type"]
         redrive = "RedrivePolicy" in item[1].get("Properties", {})
-        order = ["AWS::SecretsManager::Secret", "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::SES::EmailIdentity", "AWS::SES::ConfigurationSet"]
+        order = ["AWS::SecretsManager::Secret", "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::SES::EmailIdentity",
+                 "AWS::SES::ConfigurationSet", "AWS::Events::EventBus"]
         return (order.index(kind) if kind in order else 99, redrive)
 
     created = {}
@@ -42,6 +46,7 @@ def create_resources(template: dict, resolver: Resolver, endpoint: str, region: 
             "AWS::SES::EmailIdentity": create_email_identity,
             "AWS::SES::ConfigurationSet": create_configuration_set,
             "AWS::SecretsManager::Secret": create_secret,
+            "AWS::Events::EventBus": create_event_bus,
         }.get(kind)
         if creator is None:
             continue
@@ -49,6 +54,8 @@ def create_resources(template: dict, resolver: Resolver, endpoint: str, region: 
         name = creator(clients, logical, props, resolver, region)
         resolver.physical[logical] = name
         created[logical] = name
+        if kind == "AWS::Events::EventBus":
+            created[TAP_KEY] = tap_event_bus(clients, name, resolver, region)
     return created
 
 
@@ -180,3 +187,43 @@ def create_bucket(clients, logical, props, resolver, region) -> str:
             configurations.append(entry)
         s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration={"QueueConfigurations": configurations})
     return name
+
+
+def create_event_bus(clients, logical, props, resolver, region) -> str:
+    # Ref of an event bus is its name (GetAtt Arn its ARN: template.py), as in CloudFormation.
+    name = props.get("Name") or f"{resolver.stack}-{logical}"
+    clients["events"].create_event_bus(Name=name)
+    return name
+
+
+# The ready line's `resources` key for the tap queue's URL (tests read it as the administrator).
+TAP_KEY = "EventsTapQueue"
+# What Steward puts on its bus comes from this source (docs/events/README.md).
+TAP_PATTERN = {"source": ["steward"]}
+
+
+def tap_event_bus(clients, bus: str, resolver, region) -> str:
+    """Local only, never in the template: a rule on the bus sending every event Steward puts on it
+    to one queue, `<stack>-events-tap`, so that tests can read what a team's own rules would
+    receive. Several buses share the queue. Returns its URL."""
+    sqs, events = clients["sqs"], clients["events"]
+    queue = f"{resolver.stack}-events-tap"
+    queue_arn = f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{queue}"
+    rule = f"{bus}-local-tap"
+    rule_arn = events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(TAP_PATTERN), State="ENABLED")["RuleArn"]
+    url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+    # What AWS needs for EventBridge to deliver to a queue (moto delivers without it): the queue's
+    # policy lets events.amazonaws.com send, for each tap rule.
+    current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {}).get("Policy")
+    policy = json.loads(current) if current else {"Version": "2012-10-17", "Statement": []}
+    policy["Statement"].append({
+        "Sid": rule,
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": queue_arn,
+        "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+    })
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "local-tap", "Arn": queue_arn}])
+    return url

@@ -140,4 +140,7 @@ class Resolver:
             return f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{name}"
         if kind == "AWS::Serverless::Function" and attribute == "Arn":
             return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{name}"
+        if kind == "AWS::Events::EventBus" and attribute in ("Arn", "Name"):
+            # Ref of an event bus is its name (resources.py).
+            return f"arn:aws:events:{self.region}:{ACCOUNT_ID}:event-bus/{name}" if attribute == "Arn" else name
         raise KeyError(f"cannot resolve GetAtt {resource}.{attribute} locally")

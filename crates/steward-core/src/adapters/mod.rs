@@ -3,6 +3,8 @@
 
 pub mod aws;
 pub mod dynamodb;
+#[cfg(feature = "destinations")]
+pub mod eventbridge;
 #[cfg(feature = "testing")]
 pub mod memory;
 pub mod s3;
@@ -11,3 +13,5 @@ pub mod ses;
 pub mod stripe;
 #[cfg(feature = "turnstile")]
 pub mod turnstile;
+#[cfg(feature = "destinations")]
+pub mod webhook;

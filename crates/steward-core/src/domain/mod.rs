@@ -4,6 +4,7 @@
 //! Stripe: the adapters implement the ports ([`ports`] holds the ones every use case shares).
 
 pub mod careers;
+pub mod destinations;
 pub mod fields;
 pub mod forms;
 pub mod ids;

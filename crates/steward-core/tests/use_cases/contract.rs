@@ -36,6 +36,11 @@ async fn the_memory_store_keeps_the_outbox_contract() {
 }
 
 #[tokio::test]
+async fn the_memory_store_keeps_the_deliveries_contract() {
+    contract::deliveries_contract(&store(), MemoryClock::START).await;
+}
+
+#[tokio::test]
 async fn the_memory_store_keeps_the_payments_contract() {
     contract::payments_contract(&store(), MemoryClock::START).await;
 }
@@ -54,6 +59,7 @@ async fn the_contracts_hold_on_a_table_already_in_use() {
         contract::seats_contract(&store, now).await;
         contract::submission_contract(&store, now).await;
         contract::outbox_contract(&store, now).await;
+        contract::deliveries_contract(&store, now).await;
         contract::payments_contract(&store, now).await;
     }
 }

@@ -5,6 +5,7 @@
 
 mod careers;
 mod contract;
+mod destinations;
 mod faults;
 mod forms;
 mod mail;

@@ -85,7 +85,9 @@ async fn person(world: &World) -> Person {
     };
     receive_event(&world.store, &succeeded, now).await.unwrap();
 
-    withdraw(&world.store, &world.catalogue, &profile_id, "contest").await.unwrap();
+    withdraw(&world.store, &world.catalogue, &profile_id, "contest", world.store.clock().timestamp())
+        .await
+        .unwrap();
     let recipient = Email::parse("email", "lawyer@example.org").unwrap();
     request_export_to(&world.store, &world.config, &profile_id, &recipient, ExportFormat::Json, now)
         .await
@@ -184,8 +186,10 @@ async fn erasing_a_person_removes_everything_but_the_payment_record_and_tells_th
     // Their four submissions, billing, history entry, mail log entry and pending export; the
     // export's, the topic's and the payment's receipt mail still owed; their email rate counters
     // (forms, per window and per day, confirmation and export-confirmation mails, and privacy
-    // requests); and the profile.
-    assert_eq!(report, ErasureReport { items_deleted: 17, cv_versions_deleted: 2, payments_retained: 1 });
+    // requests); the seventeen deliveries still owed to the teams' destinations (never dispatched
+    // in this world: nine for their four submissions, three for the payment, five for the consent
+    // withdrawn; they carry their data or their id, and go with it); and the profile.
+    assert_eq!(report, ErasureReport { items_deleted: 34, cv_versions_deleted: 2, payments_retained: 1 });
     assert_erased(&world, &person);
     let audit = world.store.audit_month("2026-01").await.unwrap();
     assert_eq!(audit.len(), 1);
@@ -363,6 +367,8 @@ async fn once_a_payment_record_expires_nothing_leads_back_to_it() {
     let person = person(&world).await;
     world.clock.advance(8 * 365 * 86_400);
     sweep_now(&world).await;
+    // Stripe is owed the erasure of their customer: once it is delivered, nothing is left.
+    world.deliver().await;
     assert!(
         mentioning(&world, &person.profile_id).is_empty(),
         "{:?}",

@@ -2,9 +2,10 @@
 //! memory, on one clock.
 
 use steward_core::adapters::memory::{
-    MemoryClock, MemoryCvObjects, MemoryMail, MemoryPaymentProvider, MemoryStore,
+    MemoryClock, MemoryCvObjects, MemoryDestinations, MemoryMail, MemoryPaymentProvider, MemoryStore,
 };
 use steward_core::config::Config;
+use steward_core::domain::destinations::dispatch::{self as deliveries, Reach, RetrySchedule};
 use steward_core::domain::forms::catalogue::{self, Catalogue};
 use steward_core::domain::forms::submit::{submit_form, ClientInfo, Receipt, SubmitCommand, SubmitOutcome};
 use steward_core::domain::forms::validation::FormInput;
@@ -47,6 +48,8 @@ pub struct World {
     pub mail: MemoryMail,
     pub cvs: MemoryCvObjects,
     pub provider: MemoryPaymentProvider,
+    /// The event bus, webhook receivers and Stripe's erasure, as deliveries reach them.
+    pub destinations: MemoryDestinations,
     /// Cloudflare Turnstile, off: the proof of work alone (the tests of Turnstile give their own).
     pub humans: steward_core::domain::forms::proof::NoHumanCheck,
 }
@@ -64,6 +67,7 @@ impl World {
             mail: MemoryMail::new(),
             cvs: MemoryCvObjects::new(),
             provider: MemoryPaymentProvider::new(),
+            destinations: MemoryDestinations::new(),
             config,
             humans: steward_core::domain::forms::proof::NoHumanCheck,
         }
@@ -164,6 +168,20 @@ impl World {
     }
 
     /// One run of the mail dispatcher, at the clock's time.
+    /// One run of the deliveries dispatcher, as the schedule runs it.
+    pub async fn deliver(&self) -> deliveries::DispatchReport {
+        let reach = Reach {
+            bus: &self.destinations,
+            webhooks: &self.destinations,
+            stripe: &self.destinations,
+            catalogue: &self.catalogue,
+            links: &self.config.links,
+        };
+        deliveries::dispatch(&self.store, &reach, &self.clock, &RetrySchedule::standard(), 1000)
+            .await
+            .expect("the memory store answers")
+    }
+
     pub async fn dispatch(&self) -> DispatchReport {
         self.dispatch_from(&Sender {
             name: "WSO2".into(),

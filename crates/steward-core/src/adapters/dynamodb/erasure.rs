@@ -46,6 +46,15 @@ impl ErasureStore for DynamoStore {
         };
         for item in self.partition(&keys::profile_partition(profile_id), None).await? {
             let (Some(pk), Some(sk)) = (text(&item, keys::PK), text(&item, keys::SK)) else { continue };
+            if let Some(customer) = text(&item, "stripe_customer_id") {
+                plan.stripe_customers.insert(customer);
+            }
+            if let (Some(subscription), true) = (
+                text(&item, "subscription_id"),
+                text(&item, "status").and_then(|s| PaymentStatus::parse(&s)).is_some_and(|s| s.is_running()),
+            ) {
+                plan.running_subscriptions.insert(subscription);
+            }
             if sk.starts_with("PAYMENT#") {
                 let started = text(&item, "started_at")
                     .and_then(|t| {
@@ -69,6 +78,16 @@ impl ErasureStore for DynamoStore {
                     if sk != goodbye {
                         plan.items.push((pk, sk));
                     }
+                }
+            }
+        }
+        // Deliveries still owed or given up carry what they were to deliver: theirs go too (the
+        // destinations that already have it are told, below, from the record of what went).
+        for queue in [keys::DELIVERY, keys::DELIVERY_DEAD] {
+            let theirs = ("profile_id = :pid", ":pid", s(profile_id));
+            for item in self.partition(queue, Some(theirs)).await? {
+                if let (Some(pk), Some(sk)) = (text(&item, keys::PK), text(&item, keys::SK)) {
+                    plan.items.push((pk, sk));
                 }
             }
         }

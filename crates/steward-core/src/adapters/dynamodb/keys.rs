@@ -103,3 +103,25 @@ pub fn rate_counter(scope: &str, subject: &str, window_start: i64) -> (String, S
 pub fn sweep_position() -> (String, String) {
     ("SWEEP".to_owned(), "POSITION".to_owned())
 }
+
+/// The partition of deliveries owed to destinations.
+pub const DELIVERY: &str = "DELIVERY";
+/// The partition of deliveries given up, kept for replay.
+pub const DELIVERY_DEAD: &str = "DELIVERY_DEAD";
+
+pub fn delivery(id: &str) -> (String, String) {
+    (DELIVERY.to_owned(), id.to_owned())
+}
+
+pub fn dead_delivery(id: &str) -> (String, String) {
+    (DELIVERY_DEAD.to_owned(), id.to_owned())
+}
+
+/// The sort-key prefix of a person's records of what went to which destination.
+pub const SHARED_PREFIX: &str = "SHARED#";
+
+/// That a destination received a person's data in an event: in their partition, so erasure takes
+/// it along (after reading it, to tell each destination).
+pub fn shared(profile_id: &str, destination: &str, event_id: &str) -> (String, String) {
+    (profile_partition(profile_id), format!("{SHARED_PREFIX}{destination}#{event_id}"))
+}

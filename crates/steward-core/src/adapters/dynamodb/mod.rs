@@ -341,6 +341,8 @@ fn text(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
 mod audit;
 pub mod capacity;
 mod careers;
+mod destinations;
+pub use destinations::owed_shared;
 mod erasure;
 pub(crate) mod forms;
 pub mod keys;

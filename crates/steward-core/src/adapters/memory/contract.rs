@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use crate::domain::destinations::{Delivery, DeliveryStore, DomainEvent, EventType, Target};
 use crate::domain::fields::Email;
 use crate::domain::forms::catalogue::{LawfulBasis, Purpose};
 use crate::domain::forms::submit::{ClientInfo, ConsentEvidence, Inserted, NewSubmission, SubmissionStore};
@@ -338,7 +339,11 @@ where
 /// nothing and owes no mail. Before the erasure, a link opens a session once.
 pub async fn sign_in_contract<S>(store: &S, now: i64)
 where
-    S: SubmissionStore + PrivacyStore + ErasureStore + OutboxStore,
+    S: SubmissionStore
+        + PrivacyStore
+        + ErasureStore
+        + OutboxStore
+        + crate::domain::destinations::DeliveryStore,
 {
     let email = format!("{}@example.com", unique("signin"));
     let address = Email::parse("email", &email).expect("a valid address");
@@ -591,4 +596,86 @@ pub async fn payments_contract<S: PaymentStore>(store: &S, now: i64) {
     assert!(!store.event_seen(&event_id).await.unwrap(), "an event not yet seen");
     store.mark_event_seen(&event_id, now + 3600).await.unwrap();
     assert!(store.event_seen(&event_id).await.unwrap(), "an event seen is remembered");
+}
+
+/// Deliveries: owed once, taken by one dispatcher at a time, deferred, dead-lettered, replayed,
+/// and once delivered recorded with the person (and never owed again).
+pub async fn deliveries_contract<S: DeliveryStore>(store: &S, now: i64) {
+    let person = ProfileId::from_stored(unique("profile"));
+    let subject = unique("submission");
+    let event = DomainEvent::new(
+        EventType::SubmissionReceived,
+        &subject,
+        timestamp(now),
+        serde_json::json!({"fields": {"email": "a@example.com", "name": "Ana"}}),
+    );
+    let delivery = Delivery {
+        target: Target::Destination { id: "crm".into() },
+        event,
+        profile_id: person.clone(),
+        subject: Some(subject.clone()),
+    };
+    let id = delivery.id();
+    let lease = Duration::from_secs(120);
+    let due = |at: i64| {
+        let id = id.clone();
+        async move { store.due_deliveries(at, 10_000).await.unwrap().contains(&id) }
+    };
+
+    store.enqueue_deliveries(std::slice::from_ref(&delivery), now).await.unwrap();
+    store.enqueue_deliveries(std::slice::from_ref(&delivery), now).await.unwrap();
+    assert!(!due(now - 1).await, "not due before it was queued");
+    assert_eq!(
+        store.due_deliveries(now, 10_000).await.unwrap().iter().filter(|d| **d == id).count(),
+        1,
+        "owed once, however often it is owed"
+    );
+    assert_eq!(
+        store.claim_delivery(&id, now, lease).await.unwrap(),
+        Some((delivery.clone(), 1)),
+        "claimed whole"
+    );
+    assert_eq!(store.claim_delivery(&id, now, lease).await.unwrap(), None, "one dispatcher at a time");
+
+    store.retry_delivery(&id, now + 100, "answered 503").await.unwrap();
+    assert!(!due(now + 50).await, "a deferred delivery waits");
+    assert_eq!(store.claim_delivery(&id, now + 100, lease).await.unwrap(), Some((delivery.clone(), 2)));
+
+    store.dead_letter(&id, now + 100, "answered 503").await.unwrap();
+    assert!(!due(now + 10_000).await, "a dead letter is not retried");
+    let dead = store.dead_letters(10_000).await.unwrap();
+    let letter = dead.iter().find(|d| d.id == id).expect("kept as a dead letter");
+    assert_eq!(
+        (letter.attempts, letter.last_error.as_str(), letter.target.as_str()),
+        (2, "answered 503", "crm")
+    );
+
+    assert!(store.replay(&id, now + 200).await.unwrap(), "a dead letter can be replayed");
+    assert!(!store.replay(&id, now + 200).await.unwrap(), "once");
+    assert!(!store.dead_letters(10_000).await.unwrap().iter().any(|d| d.id == id));
+    assert_eq!(
+        store.claim_delivery(&id, now + 200, lease).await.unwrap(),
+        Some((delivery.clone(), 1)),
+        "replayed with its attempts counted afresh"
+    );
+
+    store.delivered(&delivery, now + 200).await.unwrap();
+    assert!(!due(now + 10_000).await, "delivered: no longer due");
+    let recipients = store.recipients(&person).await.unwrap();
+    assert_eq!(recipients.len(), 1, "{recipients:?}");
+    assert_eq!(recipients[0].destination, "crm");
+    assert_eq!(recipients[0].event, EventType::SubmissionReceived);
+    assert_eq!(recipients[0].event_id, delivery.event.id);
+    assert_eq!(recipients[0].subject.as_deref(), Some(subject.as_str()));
+    assert_eq!(recipients[0].fields, vec!["email".to_owned(), "name".to_owned()]);
+    store.enqueue_deliveries(std::slice::from_ref(&delivery), now + 300).await.unwrap();
+    assert!(!due(now + 300).await, "a delivery made is never owed again (a retried request)");
+
+    // What a person asked for goes to a recipient without being recorded as their data.
+    let erased = crate::domain::destinations::erased_event(&person, "self-service", timestamp(now + 400));
+    let told = Delivery { event: erased, subject: None, ..delivery.clone() };
+    store.enqueue_deliveries(std::slice::from_ref(&told), now + 400).await.unwrap();
+    assert!(store.claim_delivery(&told.id(), now + 400, lease).await.unwrap().is_some());
+    store.delivered(&told, now + 400).await.unwrap();
+    assert_eq!(store.recipients(&person).await.unwrap().len(), 1, "only data is recorded as shared");
 }

@@ -38,6 +38,15 @@ impl ErasureStore for MemoryStore {
                 ..ErasurePlan::default()
             };
             for ((pk, sk), item) in partition(table, &keys::profile_partition(profile_id)) {
+                if let Some(customer) = text(item, "stripe_customer_id") {
+                    plan.stripe_customers.insert(customer);
+                }
+                let running = text(item, "status")
+                    .and_then(|s| crate::domain::payments::PaymentStatus::parse(&s))
+                    .is_some_and(|s| s.is_running());
+                if let (Some(subscription), true) = (text(item, "subscription_id"), running) {
+                    plan.running_subscriptions.insert(subscription);
+                }
                 if sk.starts_with("PAYMENT#") {
                     let started = text(item, "started_at")
                         .and_then(|t| {
@@ -67,6 +76,11 @@ impl ErasureStore for MemoryStore {
                         plan.items.push((pk.clone(), sk.clone()));
                     }
                 }
+            }
+            for queue in [keys::DELIVERY, keys::DELIVERY_DEAD] {
+                let owed = partition(table, queue)
+                    .filter(|(_, item)| text(item, "profile_id").as_deref() == Some(profile_id.as_str()));
+                plan.items.extend(owed.map(|(key, _)| key.clone()));
             }
             if !email.is_empty() {
                 let subject =

@@ -36,6 +36,8 @@ use crate::time::Timestamp;
 mod audit;
 mod careers;
 pub mod contract;
+mod destinations;
+pub use destinations::MemoryDestinations;
 mod erasure;
 mod forms;
 mod mail;

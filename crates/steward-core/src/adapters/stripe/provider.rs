@@ -129,3 +129,36 @@ impl PaymentProvider for StripeProvider {
         Ok(Created { id: subscription.id.to_string(), client_secret })
     }
 }
+
+impl crate::domain::destinations::dispatch::StripeErasure for StripeProvider {
+    /// Ends the person's subscriptions now, then deletes their customer (with the billing
+    /// details Elements gave Stripe). Either gone already (404) is done.
+    async fn erase_customer(
+        &self,
+        customers: &[String],
+        subscriptions: &[String],
+    ) -> Result<(), crate::domain::destinations::dispatch::DeliveryError> {
+        use crate::domain::destinations::dispatch::DeliveryError;
+        let gone_or = |result: Result<(), StripeError>| match result {
+            Ok(()) | Err(StripeError::Stripe(_, 404)) => Ok(()),
+            Err(err) => Err(DeliveryError::Unavailable(classify(err).to_string())),
+        };
+        for subscription in subscriptions {
+            gone_or(
+                stripe_billing::subscription::CancelSubscription::new(subscription.as_str())
+                    .send(&self.client)
+                    .await
+                    .map(|_| ()),
+            )?;
+        }
+        for customer in customers {
+            gone_or(
+                stripe_core::customer::DeleteCustomer::new(customer.as_str())
+                    .send(&self.client)
+                    .await
+                    .map(|_| ()),
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::domain::destinations::{Destination, DestinationKind};
 use crate::domain::ids::FormId;
 use crate::i18n::Lang;
 
@@ -79,6 +80,8 @@ pub struct FormDefinition {
     pub notice_digest: String,
     /// The catalogue's labels of this form's topics (English), for its notice in any language.
     topic_labels: BTreeMap<String, String>,
+    /// Where its submissions go (ids of the catalogue's destinations).
+    pub destinations: Vec<String>,
 }
 
 impl FormDefinition {
@@ -138,6 +141,7 @@ pub struct Catalogue {
     pub honeypot_field: String,
     pub topics: BTreeMap<String, String>,
     forms: BTreeMap<FormId, FormDefinition>,
+    destinations: BTreeMap<String, Destination>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +154,19 @@ struct RawCatalogue {
     honeypot_field: String,
     topics: BTreeMap<String, String>,
     forms: BTreeMap<FormId, RawForm>,
+    #[serde(default)]
+    destinations: BTreeMap<String, RawDestination>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDestination {
+    kind: DestinationKind,
+    description: String,
+    #[serde(default)]
+    to: Vec<String>,
+    purposes: BTreeSet<String>,
+    fields: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -168,6 +185,8 @@ struct RawForm {
     #[serde(default)]
     opt_out_purposes: Vec<String>,
     delivers: Option<Delivery>,
+    #[serde(default)]
+    destinations: Vec<String>,
 }
 
 /// What a form gives by mail: a link per option of one of its choice fields (a product's
@@ -219,10 +238,19 @@ impl Catalogue {
         FormId::parse(id).and_then(|id| self.forms.get(&id))
     }
 
+    pub fn destination(&self, id: &str) -> Option<&Destination> {
+        self.destinations.get(id)
+    }
+
+    pub fn destinations(&self) -> impl Iterator<Item = &Destination> {
+        self.destinations.values()
+    }
+
     /// Parses and checks a catalogue against the deployment's configuration: every thank-you URL
     /// must land on an allowed origin, every topic must exist, every form needs a required email.
     pub fn load(text: &str, config: &Config) -> Result<Self, CatalogueError> {
         let raw: RawCatalogue = toml::from_str(text).map_err(|e| CatalogueError(e.to_string()))?;
+        let destinations = destinations(raw.destinations)?;
         let mut forms = BTreeMap::new();
         for (id, form) in raw.forms {
             let context = |msg: String| CatalogueError(format!("form {}: {msg}", id.as_str()));
@@ -292,6 +320,14 @@ impl Catalogue {
                     ));
                 }
             }
+            for id in &form.destinations {
+                let destination = destinations
+                    .get(id)
+                    .ok_or_else(|| context(format!("destination {id:?} is not in [destinations]")))?;
+                if !form.purposes.iter().any(|p| destination.purposes.contains(&p.id)) {
+                    return Err(context(format!("destination {id:?} serves none of the form's purposes")));
+                }
+            }
             let notice_digest = notice_digest(&form.title, &form.purposes, &form.topics, &raw.topics);
             let topic_labels = form
                 .topics
@@ -320,11 +356,53 @@ impl Catalogue {
                     opt_out_purposes: form.opt_out_purposes,
                     notice_digest,
                     topic_labels,
+                    destinations: form.destinations,
                 },
             );
         }
-        Ok(Self { honeypot_field: raw.honeypot_field, topics: raw.topics, forms })
+        Ok(Self { honeypot_field: raw.honeypot_field, topics: raw.topics, forms, destinations })
     }
+}
+
+/// The catalogue's destinations, checked: a mail destination has addresses and only it does, every
+/// destination serves a purpose and receives some field.
+fn destinations(
+    raw: BTreeMap<String, RawDestination>,
+) -> Result<BTreeMap<String, Destination>, CatalogueError> {
+    raw.into_iter()
+        .map(|(id, destination)| {
+            let context = |msg: &str| CatalogueError(format!("destination {id}: {msg}"));
+            if id.is_empty()
+                || id.len() > 40
+                || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
+                return Err(context("its id must be lowercase letters, digits and dashes"));
+            }
+            if destination.purposes.is_empty() || destination.fields.is_empty() {
+                return Err(context("needs purposes and fields"));
+            }
+            let is_mail = destination.kind == DestinationKind::Mail;
+            if is_mail == destination.to.is_empty() {
+                return Err(context("a mail destination needs `to` addresses, and only it has them"));
+            }
+            if let Some(bad) =
+                destination.to.iter().find(|to| crate::domain::fields::Email::parse("to", to).is_err())
+            {
+                return Err(context(&format!("{bad:?} is not an email address")));
+            }
+            Ok((
+                id.clone(),
+                Destination {
+                    id,
+                    kind: destination.kind,
+                    description: destination.description,
+                    to: destination.to,
+                    purposes: destination.purposes,
+                    fields: destination.fields,
+                },
+            ))
+        })
+        .collect()
 }
 
 /// The digest of a form's notice: what a person reads before agreeing, in a canonical form.

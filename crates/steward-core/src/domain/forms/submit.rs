@@ -6,6 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::config::Config;
+use crate::domain::destinations::{self, DeliveryStore};
 use crate::domain::fields::FieldError;
 use crate::domain::forms::catalogue::{Catalogue, FormDefinition, Purpose};
 use crate::domain::forms::proof::{self, Evidence, HumanCheck, ProofError, SpendError};
@@ -136,7 +137,7 @@ pub async fn submit_form<S>(
     command: SubmitCommand<'_>,
 ) -> Result<SubmitOutcome, SubmitError>
 where
-    S: RateLimiter + SubmissionStore + OutboxStore,
+    S: RateLimiter + SubmissionStore + OutboxStore + DeliveryStore,
 {
     let SubmitCommand { form, input, client, idempotency_key } = command;
     if input.first(&catalogue.honeypot_field).is_some() {
@@ -230,6 +231,13 @@ where
             return Err(SubmitError::AddressFull);
         }
     };
+    // The teams that act on it, each with what it may receive: owed through the table, so that
+    // none of them holds up this answer or loses it while it is down. A retried request owes the
+    // same deliveries (their ids are the submission's), queued once.
+    let deliveries = destinations::for_submission(catalogue, form, &submission, &profile_id);
+    if !deliveries.is_empty() {
+        store.enqueue_deliveries(&deliveries, submission.client.received_at.epoch_seconds()).await?;
+    }
     // Double opt-in: topics not yet confirmed get a confirmation email, owed through the outbox so
     // that it goes out even if SES is down now. Its id makes a retried submission owe it once.
     let unconfirmed: BTreeSet<String> =

@@ -43,6 +43,27 @@ pub struct ValidForm {
     pub custom: BTreeMap<String, String>,
 }
 
+impl ValidForm {
+    /// A field's value as text, by its name in the catalogue (the address as typed, a phone in
+    /// E.164, a country or state by its code); `None` when the form did not get it.
+    pub fn value_of(&self, name: &str) -> Option<String> {
+        match name {
+            "email" => Some(self.email.as_str().to_owned()),
+            "name" => self.name.clone(),
+            "phone" => self.phone.as_ref().map(|p| p.as_e164().to_owned()),
+            "job_title" => self.job_title.clone(),
+            "company" => self.company.clone(),
+            "country" => self.country.map(|c| c.code().to_owned()),
+            "state" => self.state.as_ref().map(|s| s.code().to_owned()),
+            "message" => self.message.clone(),
+            "interests" => {
+                (!self.topics.is_empty()).then(|| self.topics.iter().cloned().collect::<Vec<_>>().join(","))
+            }
+            custom => self.custom.get(custom).cloned(),
+        }
+    }
+}
+
 pub(crate) const NAME_MAX: usize = 200;
 pub(crate) const JOB_TITLE_MAX: usize = 128;
 pub(crate) const COMPANY_MAX: usize = 200;

@@ -114,7 +114,7 @@ macro_rules! template {
 
 type Translations = [(Lang, &'static str, &'static str); 2];
 
-const BUILT_IN_TEMPLATES: [(&str, Translations); 11] = [
+const BUILT_IN_TEMPLATES: [(&str, Translations); 12] = [
     template!("confirm_subscription"),
     template!("campaign"),
     template!("privacy_link"),
@@ -126,6 +126,7 @@ const BUILT_IN_TEMPLATES: [(&str, Translations); 11] = [
     template!("payment_receipt"),
     template!("delivery"),
     template!("cv_verdict"),
+    template!("team_notification"),
 ];
 
 /// The name of a built-in template, as the renderer wants it, if there is one by that name.

@@ -1,6 +1,7 @@
 //! Stripe's events: which payment each one changes and how, applied in order whatever order they
 //! arrive in, each at most once; seats follow the payment's recorded status.
 
+use crate::domain::destinations::{self, DeliveryStore, DomainEvent, EventType};
 use serde::Deserialize;
 
 use super::catalogue::{money, PaymentCatalogue, Purchase, BUILT_IN};
@@ -133,7 +134,7 @@ impl Received {
 /// Receives a verified event once: a webhook delivery and an operator's replay of the same
 /// event (steward-admin replay-stripe) go through here, and the event id is remembered only
 /// after it was applied, so a failure half-way is retried whole.
-pub async fn receive_event<S: PaymentStore + OutboxStore>(
+pub async fn receive_event<S: PaymentStore + OutboxStore + DeliveryStore>(
     store: &S,
     event: &StripeEvent,
     now: i64,
@@ -148,7 +149,7 @@ pub async fn receive_event<S: PaymentStore + OutboxStore>(
 
 /// Applies one verified Stripe event. Every step can be repeated: a retried or duplicated
 /// delivery, or one that arrives out of order, leaves the same state as one delivery in order.
-pub async fn apply_event<S: PaymentStore + OutboxStore>(
+pub async fn apply_event<S: PaymentStore + OutboxStore + DeliveryStore>(
     store: &S,
     event: &StripeEvent,
     now: i64,
@@ -178,6 +179,23 @@ pub async fn apply_event<S: PaymentStore + OutboxStore>(
             (PaymentKind::Event, PaymentStatus::Succeeded) | (PaymentKind::Cloud, PaymentStatus::Active)
         );
         if paid && !recorded.receipt_owed {
+            // The destinations that received the registration learn that it is paid (the same
+            // event id however often this runs).
+            let paid_event = DomainEvent::new(
+                EventType::PaymentSucceeded,
+                &payment.registration_id,
+                crate::time::Timestamp::from_epoch_seconds(now),
+                serde_json::json!({
+                    "person_id": payment.profile_id,
+                    "submission_id": payment.registration_id,
+                    "kind": if recorded.kind == PaymentKind::Event { "event" } else { "plan" },
+                    "item": recorded.item,
+                    "amount": recorded.amount,
+                    "currency": recorded.currency,
+                }),
+            );
+            let registration = Some(payment.registration_id.as_str());
+            destinations::announce(store, &payment.profile_id, registration, paid_event, now).await?;
             owe_receipt(store, &payment, &recorded, event.created, now).await?;
         }
         if recorded.kind == PaymentKind::Event {

@@ -6,9 +6,11 @@
 //! Each step can run again: an interrupted erasure is finished by asking again. The profile item
 //! goes last, because it is how every other step finds the person.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 
 use crate::config::MailLinks;
+use crate::domain::destinations::{self, Delivery, DeliveryStore, Target};
 use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
 use crate::domain::ports::StoreError;
@@ -50,8 +52,12 @@ pub struct ErasurePlan {
     /// Payment records to keep, stripped, with the epoch second they may go.
     pub payments: Vec<(ItemKey, i64)>,
     /// Every other item: the person's partition, their pending mail (but this erasure's own
-    /// confirmation), their rate counters.
+    /// confirmation) and deliveries, their rate counters.
     pub items: Vec<ItemKey>,
+    /// Their Stripe customers: deleted at Stripe too, with what Elements gave it.
+    pub stripe_customers: BTreeSet<String>,
+    /// Their subscriptions still running at Stripe: ended now, so nobody erased is charged.
+    pub running_subscriptions: BTreeSet<String>,
 }
 
 /// Why the data went.
@@ -171,16 +177,27 @@ pub async fn erase<S, C>(
     now: i64,
 ) -> Result<Option<ErasureReport>, ErasureError>
 where
-    S: ErasureStore + OutboxStore,
+    S: ErasureStore + OutboxStore + DeliveryStore,
     C: CvObjects,
 {
     let mut report = ErasureReport::default();
+    // Read before anything goes: the records of who received their data are in the partition
+    // this erasure empties. Every round adds what arrived meanwhile.
+    let mut recipients = Vec::new();
+    let mut stripe = (BTreeSet::new(), BTreeSet::new());
     // A submission arriving during the erasure changes the profile; the next round erases it too.
     for round in 0..3 {
         let Some(plan) = store.erasure_plan(profile_id).await? else {
             return Ok((round > 0).then_some(report));
         };
         store.mark_erasing(profile_id, &plan.profile_key).await?;
+        for shared in store.recipients(profile_id).await? {
+            if !recipients.contains(&shared) {
+                recipients.push(shared);
+            }
+        }
+        stripe.0.extend(plan.stripe_customers.iter().cloned());
+        stripe.1.extend(plan.running_subscriptions.iter().cloned());
         for application in &plan.applications {
             report.cv_versions_deleted += cvs.delete_application(application).await?;
         }
@@ -230,6 +247,30 @@ where
         // Submissions commit with their profile update (one transaction that requires the profile),
         // so none can land after the profile went; anything else found in the partition now (a
         // writer that does not check the profile) goes too.
+        // Every destination that received their data is told, with the same event id everywhere,
+        // and Stripe forgets them too; owed through the queue, so a destination or Stripe being
+        // down delays it and loses nothing. The events carry the person's id and submission ids
+        // only: what the destinations hold them by.
+        let event = destinations::erased_event(
+            profile_id,
+            reason.as_str(),
+            crate::time::Timestamp::from_epoch_seconds(now),
+        );
+        let mut owed = destinations::to_recipients(&recipients, None, &event, profile_id);
+        if !stripe.0.is_empty() || !stripe.1.is_empty() {
+            owed.push(Delivery {
+                target: Target::StripeErasure {
+                    customers: stripe.0.iter().cloned().collect(),
+                    subscriptions: stripe.1.iter().cloned().collect(),
+                },
+                event: event.clone(),
+                profile_id: profile_id.clone(),
+                subject: None,
+            });
+        }
+        if !owed.is_empty() {
+            store.enqueue_deliveries(&owed, now).await?;
+        }
         let leftovers = store.leftovers(profile_id).await?;
         for chunk in leftovers.chunks(25) {
             store.delete_items(chunk).await?;

@@ -115,7 +115,7 @@ pub async fn sweep_on<S, C>(
     progress: impl FnMut(&SweepReport) -> ControlFlow<()>,
 ) -> Result<SweepReport, ErasureError>
 where
-    S: RetentionStore + ErasureStore + OutboxStore,
+    S: RetentionStore + ErasureStore + OutboxStore + crate::domain::destinations::DeliveryStore,
     C: CvObjects,
 {
     let position = store.sweep_position().await?;
@@ -143,7 +143,7 @@ pub async fn sweep<S, C>(
     progress: impl FnMut(&SweepReport) -> ControlFlow<()>,
 ) -> Result<SweepReport, ErasureError>
 where
-    S: RetentionStore + ErasureStore + OutboxStore,
+    S: RetentionStore + ErasureStore + OutboxStore + crate::domain::destinations::DeliveryStore,
     C: CvObjects,
 {
     sweep_from(store, cvs, now, None, None, progress).await
@@ -159,7 +159,7 @@ async fn sweep_from<S, C>(
     mut progress: impl FnMut(&SweepReport) -> ControlFlow<()>,
 ) -> Result<SweepReport, ErasureError>
 where
-    S: RetentionStore + ErasureStore + OutboxStore,
+    S: RetentionStore + ErasureStore + OutboxStore + crate::domain::destinations::DeliveryStore,
     C: CvObjects,
 {
     let mut report = SweepReport { resumed: cursor.is_some(), ..SweepReport::default() };

@@ -1,0 +1,320 @@
+//! Deliveries to destinations: their queue (`DELIVERY`), their dead letters (`DELIVERY_DEAD`) and
+//! the record of what went where, in the person's partition (`SHARED#<destination>#<event>`).
+
+use super::*;
+use crate::domain::destinations::{
+    DeadLetter, Delivery, DeliveryStore, EventType, Shared, DELIVERY_KEPT_DAYS,
+};
+
+const DUE: &str =
+    "((#status = :pending AND next_attempt_at <= :now) OR (#status = :sending AND lease_until < :now))";
+
+fn serialized(delivery: &Delivery) -> Result<AttributeValue, StoreError> {
+    Ok(s(serde_json::to_string(delivery).map_err(|e| StoreError::Unexpected(Box::new(e)))?))
+}
+
+fn delivery_of(item: &HashMap<String, AttributeValue>) -> Result<Delivery, StoreError> {
+    text(item, "delivery")
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .ok_or_else(|| StoreError::Unexpected("a delivery item without a readable delivery".into()))
+}
+
+fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+impl DynamoStore {
+    /// A delivery's queue item, due now.
+    fn queued_item(
+        &self,
+        delivery: &Delivery,
+        now: i64,
+    ) -> Result<HashMap<String, AttributeValue>, StoreError> {
+        let (pk, sk) = keys::delivery(&delivery.id());
+        let mut item = key(pk, sk);
+        stamp(&mut item, "delivery");
+        item.insert("status".into(), s("pending"));
+        item.insert("next_attempt_at".into(), n(now));
+        item.insert("attempts".into(), n(0));
+        // Erasure finds a person's pending deliveries by it (they may carry their data).
+        item.insert("profile_id".into(), s(&delivery.profile_id));
+        item.insert("delivery".into(), serialized(delivery)?);
+        // The dispatcher delivers in the order things happened.
+        item.insert("occurred_at".into(), s(&delivery.event.timestamp));
+        item.insert(keys::TTL.into(), n(now + DELIVERY_KEPT_DAYS * 86_400));
+        Ok(item)
+    }
+}
+
+impl DeliveryStore for DynamoStore {
+    async fn enqueue_deliveries(&self, deliveries: &[Delivery], now: i64) -> Result<(), StoreError> {
+        for delivery in deliveries {
+            let mut writes = vec![TransactWriteItem::builder()
+                .put(self.put_if_absent(self.queued_item(delivery, now)?)?)
+                .build()];
+            // Delivered before (a retried request): recorded with the person, not owed again.
+            if let (true, Some(destination)) =
+                (delivery.event.kind.carries_personal_data(), delivery.destination())
+            {
+                let (pk, sk) = keys::shared(&delivery.profile_id, destination, &delivery.event.id);
+                let not_delivered = built(
+                    ConditionCheck::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(pk, sk)))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build(),
+                )?;
+                writes.push(TransactWriteItem::builder().condition_check(not_delivered).build());
+            }
+            // Refused: queued or delivered already; either way nothing more is owed.
+            self.transact(writes).await?;
+        }
+        Ok(())
+    }
+
+    async fn due_deliveries(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        let mut due = Vec::new();
+        let mut start = None;
+        // Every due delivery is read (the queue drains each minute: it is short but while a
+        // destination is down), so that the oldest go first.
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .filter_expression(DUE)
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":pk", s(keys::DELIVERY))
+                .expression_attribute_values(":pending", s("pending"))
+                .expression_attribute_values(":sending", s("sending"))
+                .expression_attribute_values(":now", n(now))
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(classify)?;
+            due.extend(page.items().iter().filter_map(|item| {
+                Some((text(item, "occurred_at").unwrap_or_default(), text(item, keys::SK)?))
+            }));
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        due.sort();
+        Ok(due.into_iter().take(limit).map(|(_, id)| id).collect())
+    }
+
+    async fn claim_delivery(
+        &self,
+        id: &str,
+        now: i64,
+        lease: std::time::Duration,
+    ) -> Result<Option<(Delivery, u32)>, StoreError> {
+        let (pk, sk) = keys::delivery(id);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .update_expression("SET #status = :sending, lease_until = :lease ADD attempts :one")
+            .condition_expression(format!("attribute_exists(pk) AND {DUE}"))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":sending", s("sending"))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":lease", n(now + lease.as_secs() as i64))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => output,
+            Err(err) if is_condition_failure(&err) => return Ok(None),
+            Err(err) => return Err(classify(err)),
+        };
+        let item = output.attributes().cloned().unwrap_or_default();
+        let attempts = number(&item, "attempts").unwrap_or(1) as u32;
+        Ok(Some((delivery_of(&item)?, attempts)))
+    }
+
+    async fn delivered(&self, delivery: &Delivery, now: i64) -> Result<(), StoreError> {
+        let (pk, sk) = keys::delivery(&delivery.id());
+        // Still queued: an erasure that ran meanwhile deleted it, and then nothing is recorded in
+        // the partition it emptied.
+        let dequeue = built(
+            Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk, sk)))
+                .condition_expression("attribute_exists(pk)")
+                .build(),
+        )?;
+        let mut writes = vec![TransactWriteItem::builder().delete(dequeue).build()];
+        if let (true, Some(destination)) =
+            (delivery.event.kind.carries_personal_data(), delivery.destination())
+        {
+            let (pk, sk) = keys::shared(&delivery.profile_id, destination, &delivery.event.id);
+            let mut record = key(pk, sk);
+            stamp(&mut record, "shared");
+            record.insert("destination".into(), s(destination));
+            record.insert("event_type".into(), s(delivery.event.kind.as_str()));
+            record.insert("event_id".into(), s(&delivery.event.id));
+            if let Some(subject) = &delivery.subject {
+                record.insert("submission_id".into(), s(subject));
+            }
+            let fields: Vec<String> = delivery.event.data["fields"]
+                .as_object()
+                .map(|fields| fields.keys().cloned().collect())
+                .unwrap_or_default();
+            if !fields.is_empty() {
+                record.insert("fields".into(), AttributeValue::Ss(fields));
+            }
+            record.insert("at".into(), s(crate::time::Timestamp::from_epoch_seconds(now).rfc3339()));
+            writes.push(
+                TransactWriteItem::builder()
+                    .put(built(Put::builder().table_name(&self.table).set_item(Some(record)).build())?)
+                    .build(),
+            );
+        }
+        self.transact(writes).await?;
+        Ok(())
+    }
+
+    async fn retry_delivery(&self, id: &str, next_attempt_at: i64, error: &str) -> Result<(), StoreError> {
+        let (pk, sk) = keys::delivery(id);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .update_expression("SET #status = :pending, next_attempt_at = :next, last_error = :error")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":next", n(next_attempt_at))
+            .expression_attribute_values(":error", s(truncated(error)))
+            .send()
+            .await;
+        unless_condition_failed(result)
+    }
+
+    async fn dead_letter(&self, id: &str, now: i64, error: &str) -> Result<(), StoreError> {
+        let (pk, sk) = keys::delivery(id);
+        let Some(mut item) = self.get((pk.clone(), sk.clone())).await? else { return Ok(()) };
+        let (dead_pk, dead_sk) = keys::dead_delivery(id);
+        item.insert(keys::PK.into(), s(dead_pk));
+        item.insert(keys::SK.into(), s(dead_sk));
+        item.insert("status".into(), s("dead"));
+        item.insert("last_error".into(), s(truncated(error)));
+        item.insert("dead_since".into(), s(crate::time::Timestamp::from_epoch_seconds(now).rfc3339()));
+        item.insert(keys::TTL.into(), n(now + DELIVERY_KEPT_DAYS * 86_400));
+        let dequeue = built(Delete::builder().table_name(&self.table).set_key(Some(key(pk, sk))).build())?;
+        let put = built(Put::builder().table_name(&self.table).set_item(Some(item)).build())?;
+        self.transact(vec![
+            TransactWriteItem::builder().delete(dequeue).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ])
+        .await?;
+        Ok(())
+    }
+
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        let items = self.partition(keys::DELIVERY_DEAD, None).await?;
+        Ok(items
+            .iter()
+            .take(limit)
+            .filter_map(|item| {
+                let delivery = delivery_of(item).ok()?;
+                Some(DeadLetter {
+                    id: text(item, keys::SK)?,
+                    target: delivery.destination().unwrap_or("stripe").to_owned(),
+                    event_type: delivery.event.kind,
+                    attempts: number(item, "attempts").unwrap_or(0) as u32,
+                    last_error: text(item, "last_error").unwrap_or_default(),
+                    dead_since: text(item, "dead_since").unwrap_or_default(),
+                })
+            })
+            .collect())
+    }
+
+    async fn replay(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let (dead_pk, dead_sk) = keys::dead_delivery(id);
+        let Some(item) = self.get((dead_pk.clone(), dead_sk.clone())).await? else { return Ok(false) };
+        let queued = self.queued_item(&delivery_of(&item)?, now)?;
+        let undead = built(
+            Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(dead_pk, dead_sk)))
+                .condition_expression("attribute_exists(pk)")
+                .build(),
+        )?;
+        self.transact(vec![
+            TransactWriteItem::builder().delete(undead).build(),
+            TransactWriteItem::builder().put(self.put_if_absent(queued)?).build(),
+        ])
+        .await
+    }
+
+    async fn recipients(&self, profile_id: &ProfileId) -> Result<Vec<Shared>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :shared)")
+            .expression_attribute_values(":pk", s(keys::profile_partition(profile_id)))
+            .expression_attribute_values(":shared", s(keys::SHARED_PREFIX))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        let mut recipients: Vec<Shared> = output.items().iter().filter_map(shared_of).collect();
+        let theirs = ("profile_id = :pid", ":pid", s(profile_id));
+        for item in self.partition(keys::DELIVERY, Some(theirs)).await? {
+            let Ok(delivery) = delivery_of(&item) else { continue };
+            if let Some(owed) = owed_shared(&delivery) {
+                recipients.push(owed);
+            }
+        }
+        Ok(recipients)
+    }
+}
+
+fn shared_of(item: &HashMap<String, AttributeValue>) -> Option<Shared> {
+    let mut fields: Vec<String> =
+        item.get("fields").and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default();
+    fields.sort();
+    Some(Shared {
+        destination: text(item, "destination")?,
+        event: EventType::parse(&text(item, "event_type")?)?,
+        event_id: text(item, "event_id")?,
+        subject: text(item, "submission_id"),
+        fields,
+        at: text(item, "at").unwrap_or_default(),
+        delivered: true,
+    })
+}
+
+/// A delivery still owed, as a recipient: only one that carries the person's data.
+pub fn owed_shared(delivery: &Delivery) -> Option<Shared> {
+    let destination = delivery.destination().filter(|_| delivery.event.kind.carries_personal_data())?;
+    let mut fields: Vec<String> = delivery.event.data["fields"]
+        .as_object()
+        .map(|fields| fields.keys().cloned().collect())
+        .unwrap_or_default();
+    fields.sort();
+    Some(Shared {
+        destination: destination.to_owned(),
+        event: delivery.event.kind,
+        event_id: delivery.event.id.clone(),
+        subject: delivery.subject.clone(),
+        fields,
+        at: delivery.event.timestamp.clone(),
+        delivered: false,
+    })
+}
+
+/// An error as it is kept: short, whatever the destination answered.
+fn truncated(error: &str) -> String {
+    error.chars().take(300).collect()
+}

@@ -1,0 +1,292 @@
+//! Deliveries to destinations, as the DynamoDB store keeps them.
+
+use super::*;
+use crate::domain::destinations::{
+    DeadLetter, Delivery, DeliveryStore, EventType, Shared, DELIVERY_KEPT_DAYS,
+};
+
+fn due(item: &Item, now: i64) -> bool {
+    match text(item, "status").as_deref() {
+        Some("pending") => number(item, "next_attempt_at").is_some_and(|at| at <= now),
+        Some("sending") => number(item, "lease_until").is_some_and(|until| until < now),
+        _ => false,
+    }
+}
+
+fn queued(delivery: &Delivery, now: i64) -> Result<Item, StoreError> {
+    let mut item = stamped("delivery");
+    item.insert("status".into(), "pending".into());
+    item.insert("next_attempt_at".into(), now.into());
+    item.insert("attempts".into(), 0.into());
+    item.insert("profile_id".into(), delivery.profile_id.as_str().into());
+    item.insert(
+        "delivery".into(),
+        serde_json::to_string(delivery).map_err(|e| StoreError::Unexpected(Box::new(e)))?.into(),
+    );
+    item.insert("occurred_at".into(), delivery.event.timestamp.clone().into());
+    item.insert(keys::TTL.into(), (now + DELIVERY_KEPT_DAYS * 86_400).into());
+    Ok(item)
+}
+
+fn delivery_of(item: &Item) -> Result<Delivery, StoreError> {
+    text(item, "delivery")
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .ok_or_else(|| StoreError::Unexpected("a delivery item without a readable delivery".into()))
+}
+
+fn shared_key(delivery: &Delivery) -> Option<ItemKey> {
+    match (delivery.event.kind.carries_personal_data(), delivery.destination()) {
+        (true, Some(destination)) => {
+            Some(keys::shared(&delivery.profile_id, destination, &delivery.event.id))
+        }
+        _ => None,
+    }
+}
+
+impl DeliveryStore for MemoryStore {
+    async fn enqueue_deliveries(&self, deliveries: &[Delivery], now: i64) -> Result<(), StoreError> {
+        self.run("enqueue_deliveries", |table| {
+            for delivery in deliveries {
+                let key = keys::delivery(&delivery.id());
+                if table.contains_key(&key) || shared_key(delivery).is_some_and(|k| table.contains_key(&k)) {
+                    continue;
+                }
+                table.insert(key, queued(delivery, now)?);
+            }
+            Ok(())
+        })
+    }
+
+    async fn due_deliveries(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.run("due_deliveries", |table| {
+            // The oldest first, as the DynamoDB store orders them.
+            let mut due: Vec<(String, String)> = partition(table, keys::DELIVERY)
+                .filter(|(_, item)| due(item, now))
+                .map(|((_, id), item)| (text(item, "occurred_at").unwrap_or_default(), id.clone()))
+                .collect();
+            due.sort();
+            Ok(due.into_iter().take(limit).map(|(_, id)| id).collect())
+        })
+    }
+
+    async fn claim_delivery(
+        &self,
+        id: &str,
+        now: i64,
+        lease: std::time::Duration,
+    ) -> Result<Option<(Delivery, u32)>, StoreError> {
+        self.run("claim_delivery", |table| {
+            let Some(item) = table.get_mut(&keys::delivery(id)).filter(|item| due(item, now)) else {
+                return Ok(None);
+            };
+            let attempts = number(item, "attempts").unwrap_or(0) + 1;
+            item.insert("status".into(), "sending".into());
+            item.insert("lease_until".into(), (now + lease.as_secs() as i64).into());
+            item.insert("attempts".into(), attempts.into());
+            Ok(Some((delivery_of(item)?, attempts as u32)))
+        })
+    }
+
+    async fn delivered(&self, delivery: &Delivery, now: i64) -> Result<(), StoreError> {
+        self.run("delivered", |table| {
+            // Gone from the queue: an erasure took it, and nothing is recorded where it erased.
+            if table.remove(&keys::delivery(&delivery.id())).is_none() {
+                return Ok(());
+            }
+            if let (Some(key), Some(destination)) = (shared_key(delivery), delivery.destination()) {
+                let mut record = stamped("shared");
+                record.insert("destination".into(), destination.into());
+                record.insert("event_type".into(), delivery.event.kind.as_str().into());
+                record.insert("event_id".into(), delivery.event.id.clone().into());
+                if let Some(subject) = &delivery.subject {
+                    record.insert("submission_id".into(), subject.clone().into());
+                }
+                let fields: BTreeSet<String> = delivery.event.data["fields"]
+                    .as_object()
+                    .map(|fields| fields.keys().cloned().collect())
+                    .unwrap_or_default();
+                set_strings(&mut record, "fields", fields);
+                record.insert("at".into(), timestamp(now).rfc3339().into());
+                table.insert(key, record);
+            }
+            Ok(())
+        })
+    }
+
+    async fn retry_delivery(&self, id: &str, next_attempt_at: i64, error: &str) -> Result<(), StoreError> {
+        self.run("retry_delivery", |table| {
+            if let Some(item) = table.get_mut(&keys::delivery(id)) {
+                item.insert("status".into(), "pending".into());
+                item.insert("next_attempt_at".into(), next_attempt_at.into());
+                item.insert("last_error".into(), error.chars().take(300).collect::<String>().into());
+            }
+            Ok(())
+        })
+    }
+
+    async fn dead_letter(&self, id: &str, now: i64, error: &str) -> Result<(), StoreError> {
+        self.run("dead_letter", |table| {
+            let Some(mut item) = table.remove(&keys::delivery(id)) else { return Ok(()) };
+            item.insert("status".into(), "dead".into());
+            item.insert("last_error".into(), error.chars().take(300).collect::<String>().into());
+            item.insert("dead_since".into(), timestamp(now).rfc3339().into());
+            item.insert(keys::TTL.into(), (now + DELIVERY_KEPT_DAYS * 86_400).into());
+            table.insert(keys::dead_delivery(id), item);
+            Ok(())
+        })
+    }
+
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        self.run("dead_letters", |table| {
+            Ok(partition(table, keys::DELIVERY_DEAD)
+                .take(limit)
+                .filter_map(|((_, id), item)| {
+                    let delivery = delivery_of(item).ok()?;
+                    Some(DeadLetter {
+                        id: id.clone(),
+                        target: delivery.destination().unwrap_or("stripe").to_owned(),
+                        event_type: delivery.event.kind,
+                        attempts: number(item, "attempts").unwrap_or(0) as u32,
+                        last_error: text(item, "last_error").unwrap_or_default(),
+                        dead_since: text(item, "dead_since").unwrap_or_default(),
+                    })
+                })
+                .collect())
+        })
+    }
+
+    async fn replay(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        self.run("replay", |table| {
+            let key = keys::delivery(id);
+            if table.contains_key(&key) {
+                return Ok(false);
+            }
+            let Some(item) = table.remove(&keys::dead_delivery(id)) else { return Ok(false) };
+            table.insert(key, queued(&delivery_of(&item)?, now)?);
+            Ok(true)
+        })
+    }
+
+    async fn recipients(&self, profile_id: &ProfileId) -> Result<Vec<Shared>, StoreError> {
+        self.run("recipients", |table| {
+            let owed: Vec<Shared> = partition(table, keys::DELIVERY)
+                .filter(|(_, item)| text(item, "profile_id").as_deref() == Some(profile_id.as_str()))
+                .filter_map(|(_, item)| delivery_of(item).ok())
+                .filter_map(|delivery| crate::adapters::dynamodb::owed_shared(&delivery))
+                .collect();
+            Ok(partition(table, &keys::profile_partition(profile_id))
+                .filter(|((_, sk), _)| sk.starts_with(keys::SHARED_PREFIX))
+                .filter_map(|(_, item)| {
+                    Some(Shared {
+                        destination: text(item, "destination")?,
+                        event: EventType::parse(&text(item, "event_type")?)?,
+                        event_id: text(item, "event_id")?,
+                        subject: text(item, "submission_id"),
+                        fields: strings(item, "fields").into_iter().collect(),
+                        at: text(item, "at").unwrap_or_default(),
+                        delivered: true,
+                    })
+                })
+                .chain(owed)
+                .collect())
+        })
+    }
+}
+
+// --- The world deliveries go to ---------------------------------------------------------------
+
+use crate::domain::destinations::dispatch::{DeliveryError, EventBus, StripeErasure, Webhooks};
+use crate::domain::destinations::DomainEvent;
+
+/// The event bus, the webhook receivers and Stripe's erasure, recording what they are given; a
+/// test takes any of them down (`"bus"`, `"stripe"` or a webhook's destination id) and back up.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryDestinations(Arc<Mutex<Received>>);
+
+#[derive(Debug, Default)]
+struct Received {
+    down: BTreeSet<String>,
+    /// Each event in the order it arrived, with where it went (`bus`, or a destination id).
+    events: Vec<(String, DomainEvent)>,
+    /// Stripe's erasures: customers deleted, subscriptions cancelled.
+    customers_deleted: Vec<String>,
+    subscriptions_cancelled: Vec<String>,
+    /// Webhook receivers without an address in this "deployment".
+    unconfigured: BTreeSet<String>,
+}
+
+impl MemoryDestinations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Received> {
+        self.0.lock().expect("a test panicked while holding the destinations")
+    }
+
+    pub fn take_down(&self, which: &str) {
+        self.lock().down.insert(which.to_owned());
+    }
+
+    pub fn bring_up(&self, which: &str) {
+        self.lock().down.remove(which);
+    }
+
+    /// A webhook destination this deployment gives no address.
+    pub fn unconfigure(&self, destination: &str) {
+        self.lock().unconfigured.insert(destination.to_owned());
+    }
+
+    /// What reached `which` (`bus`, or a webhook's destination id), in order.
+    pub fn received(&self, which: &str) -> Vec<DomainEvent> {
+        self.lock().events.iter().filter(|(to, _)| to == which).map(|(_, event)| event.clone()).collect()
+    }
+
+    pub fn customers_deleted(&self) -> Vec<String> {
+        self.lock().customers_deleted.clone()
+    }
+
+    pub fn subscriptions_cancelled(&self) -> Vec<String> {
+        self.lock().subscriptions_cancelled.clone()
+    }
+
+    fn take(&self, which: &str, event: &DomainEvent) -> Result<(), DeliveryError> {
+        let mut received = self.lock();
+        if received.unconfigured.contains(which) {
+            return Err(DeliveryError::NotConfigured);
+        }
+        if received.down.contains(which) {
+            return Err(DeliveryError::Unavailable(format!("{which} is down (test)")));
+        }
+        received.events.push((which.to_owned(), event.clone()));
+        Ok(())
+    }
+}
+
+impl EventBus for MemoryDestinations {
+    async fn publish(&self, event: &DomainEvent) -> Result<(), DeliveryError> {
+        self.take("bus", event)
+    }
+}
+
+impl Webhooks for MemoryDestinations {
+    async fn post(&self, destination: &str, event: &DomainEvent) -> Result<(), DeliveryError> {
+        self.take(destination, event)
+    }
+}
+
+impl StripeErasure for MemoryDestinations {
+    async fn erase_customer(
+        &self,
+        customers: &[String],
+        subscriptions: &[String],
+    ) -> Result<(), DeliveryError> {
+        let mut received = self.lock();
+        if received.down.contains("stripe") {
+            return Err(DeliveryError::Unavailable("stripe is down (test)".into()));
+        }
+        received.subscriptions_cancelled.extend(subscriptions.iter().cloned());
+        received.customers_deleted.extend(customers.iter().cloned());
+        Ok(())
+    }
+}

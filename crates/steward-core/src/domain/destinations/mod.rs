@@ -1,0 +1,438 @@
+//! Destinations: what comes in reaches the people who act on it, and a person's rights follow
+//! their data there.
+//!
+//! Each form names its destinations in the catalogue (`forms.toml`, `[destinations]`): a team's
+//! mail, the stack's EventBridge bus, a signed webhook. A submission is announced to each as a
+//! [`DomainEvent`], carrying only the fields the destination may receive, and only if the person's
+//! submission is processed for a purpose the destination serves (a marketing destination gets
+//! nothing from someone who ticked no topic). Every delivery waits in the table until it is
+//! delivered ([`dispatch`]): at least once, with the same event id every time and at every
+//! destination, never in the visitor's way. What went where is recorded in the person's partition
+//! ([`Shared`]), so that `/me` shows it, and so that their erasure, restriction, objection and
+//! withdrawal are delivered to every destination that received their data.
+
+pub mod dispatch;
+pub mod webhook;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::forms::catalogue::{Catalogue, FormDefinition, LawfulBasis};
+use crate::domain::forms::submit::NewSubmission;
+use crate::domain::ids::ProfileId;
+use crate::domain::ports::StoreError;
+use crate::time::Timestamp;
+
+/// The version of every event's shape (`docs/events/*.schema.json`); a change that could break a
+/// consumer is a new version.
+pub const EVENT_VERSION: u32 = 1;
+
+/// Where a destination's deliveries go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DestinationKind {
+    /// A notification mail to the team's addresses (through the outbox and SES).
+    Mail,
+    /// The stack's EventBridge bus: teams route events with rules of their own.
+    Eventbridge,
+    /// An HTTPS endpoint, signed as Standard Webhooks says; its URL is the deployment's.
+    Webhook,
+}
+
+/// One destination of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub id: String,
+    pub kind: DestinationKind,
+    /// Who it is, as the person sees it in the privacy center.
+    pub description: String,
+    /// A mail destination's addresses.
+    pub to: Vec<String>,
+    /// The purposes it serves: it receives a submission only if the submission is processed for
+    /// one of them.
+    pub purposes: BTreeSet<String>,
+    /// The fields it may receive (of those a form has).
+    pub fields: Vec<String>,
+}
+
+/// What happened, as consumers route on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum EventType {
+    #[serde(rename = "submission.received")]
+    SubmissionReceived,
+    #[serde(rename = "consent.changed")]
+    ConsentChanged,
+    #[serde(rename = "person.restricted")]
+    PersonRestricted,
+    #[serde(rename = "person.objected")]
+    PersonObjected,
+    #[serde(rename = "person.erased")]
+    PersonErased,
+    #[serde(rename = "payment.succeeded")]
+    PaymentSucceeded,
+    #[serde(rename = "cv.verified")]
+    CvVerified,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 7] = [
+        Self::SubmissionReceived,
+        Self::ConsentChanged,
+        Self::PersonRestricted,
+        Self::PersonObjected,
+        Self::PersonErased,
+        Self::PaymentSucceeded,
+        Self::CvVerified,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SubmissionReceived => "submission.received",
+            Self::ConsentChanged => "consent.changed",
+            Self::PersonRestricted => "person.restricted",
+            Self::PersonObjected => "person.objected",
+            Self::PersonErased => "person.erased",
+            Self::PaymentSucceeded => "payment.succeeded",
+            Self::CvVerified => "cv.verified",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
+    /// Events that carry what a person gave (their fields, their payment): the destination is
+    /// recorded as a recipient of their data. The others say what the person asked for, about
+    /// data the destination already has.
+    pub fn carries_personal_data(self) -> bool {
+        matches!(self, Self::SubmissionReceived | Self::PaymentSucceeded | Self::CvVerified)
+    }
+}
+
+/// One event, as every destination receives it: the EventBridge detail and the webhook body are
+/// this JSON (Standard Webhooks' `type`, `timestamp` and `data`, with the id and version).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainEvent {
+    /// Stable: derived from what happened, so a retry, a replay and every destination see one id
+    /// (the webhook's `webhook-id`), and consumers can drop a second copy.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub version: u32,
+    /// When it happened (RFC 3339).
+    pub timestamp: String,
+    pub data: serde_json::Value,
+}
+
+impl DomainEvent {
+    /// An event whose id is derived from its type and what it is about (`subject`): the same
+    /// subject gives the same id.
+    pub fn new(kind: EventType, subject: &str, at: Timestamp, data: serde_json::Value) -> Self {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("{}|{subject}", kind.as_str()).as_bytes());
+        Self {
+            id: format!("evt_{}", &hex::encode(digest)[..32]),
+            kind,
+            version: EVENT_VERSION,
+            timestamp: at.rfc3339(),
+            data,
+        }
+    }
+}
+
+/// Who a delivery is for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Target {
+    /// A destination of the catalogue, by id.
+    Destination { id: String },
+    /// Stripe, where an erased person's customer (and what it pays for) must go too.
+    StripeErasure { customers: Vec<String>, subscriptions: Vec<String> },
+}
+
+/// One event owed to one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub target: Target,
+    pub event: DomainEvent,
+    /// The person it is about: erasure finds their pending deliveries by it.
+    pub profile_id: ProfileId,
+    /// The submission it concerns, if any (what the person's record of recipients names).
+    pub subject: Option<String>,
+}
+
+impl Delivery {
+    /// The queue's key: the event and its target, so that owing it twice queues it once.
+    pub fn id(&self) -> String {
+        match &self.target {
+            Target::Destination { id } => format!("{}.{id}", self.event.id),
+            Target::StripeErasure { .. } => format!("{}.stripe", self.event.id),
+        }
+    }
+
+    /// The catalogue destination it goes to, if it is one.
+    pub fn destination(&self) -> Option<&str> {
+        match &self.target {
+            Target::Destination { id } => Some(id),
+            Target::StripeErasure { .. } => None,
+        }
+    }
+}
+
+/// A record that a destination received a person's data: what, when, about which submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Shared {
+    pub destination: String,
+    pub event: EventType,
+    pub event_id: String,
+    pub subject: Option<String>,
+    /// The fields it was sent (names).
+    pub fields: Vec<String>,
+    /// When it was delivered, or (still owed) when it was queued.
+    pub at: String,
+    /// Delivered; otherwise it is still owed (the destination is down, or the dispatcher has not
+    /// run yet), and what follows about it is owed to the destination all the same.
+    pub delivered: bool,
+}
+
+/// A delivery given up after its last retry, waiting to be replayed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadLetter {
+    pub id: String,
+    pub target: String,
+    pub event_type: EventType,
+    pub attempts: u32,
+    pub last_error: String,
+    pub dead_since: String,
+}
+
+pub trait DeliveryStore {
+    /// Queues each delivery, unless it is queued already or its destination has it recorded.
+    fn enqueue_deliveries(
+        &self,
+        deliveries: &[Delivery],
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Ids of deliveries due now.
+    fn due_deliveries(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// Takes a delivery for `lease`; `None` when another dispatcher has it or it is gone.
+    fn claim_delivery(
+        &self,
+        id: &str,
+        now: i64,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Option<(Delivery, u32)>, StoreError>> + Send;
+    /// Delivered: it leaves the queue; an event that carried the person's data is recorded in
+    /// their partition (unless they are gone meanwhile).
+    fn delivered(&self, delivery: &Delivery, now: i64)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn retry_delivery(
+        &self,
+        id: &str,
+        next_attempt_at: i64,
+        error: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Given up: it moves to the dead letters, kept for replay.
+    fn dead_letter(
+        &self,
+        id: &str,
+        now: i64,
+        error: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn dead_letters(&self, limit: usize) -> impl Future<Output = Result<Vec<DeadLetter>, StoreError>> + Send;
+    /// Puts a dead letter back in the queue, due now, its attempts counted afresh.
+    fn replay(&self, id: &str, now: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Every destination that received the person's data, or is owed it, with what and when.
+    fn recipients(
+        &self,
+        profile_id: &ProfileId,
+    ) -> impl Future<Output = Result<Vec<Shared>, StoreError>> + Send;
+}
+
+/// How long a delivery may wait in the queue or the dead letters before the table forgets it.
+pub const DELIVERY_KEPT_DAYS: i64 = 30;
+
+// --- Planning: who gets what -----------------------------------------------------------------
+
+/// The purposes a submission is processed for: the form's, less those opted out of, and marketing
+/// only if the person ticked a topic (consent is what they ticked, never the form's default).
+pub fn granted_purposes(form: &FormDefinition, submission: &NewSubmission) -> BTreeSet<String> {
+    submission
+        .consent
+        .purposes
+        .iter()
+        .filter(|purpose| {
+            !(purpose.basis == LawfulBasis::Consent
+                && purpose.id == "marketing"
+                && submission.data.topics.is_empty())
+        })
+        .filter(|purpose| form.purposes.iter().any(|p| p.id == purpose.id))
+        .map(|purpose| purpose.id.clone())
+        .collect()
+}
+
+/// What each of the form's destinations is owed for a new submission: for each that serves a
+/// purpose the submission is processed for, the fields it may receive (topics only to one that
+/// serves marketing, with marketing granted).
+pub fn for_submission(
+    catalogue: &Catalogue,
+    form: &FormDefinition,
+    submission: &NewSubmission,
+    profile_id: &ProfileId,
+) -> Vec<Delivery> {
+    let granted = granted_purposes(form, submission);
+    form.destinations
+        .iter()
+        .filter_map(|id| catalogue.destination(id))
+        .filter_map(|destination| {
+            let serves: BTreeSet<String> = destination.purposes.intersection(&granted).cloned().collect();
+            if serves.is_empty() {
+                return None;
+            }
+            let mut fields = BTreeMap::new();
+            for name in &destination.fields {
+                if name == "interests" {
+                    if serves.contains("marketing") && !submission.data.topics.is_empty() {
+                        fields.insert(name.clone(), serde_json::json!(submission.data.topics));
+                    }
+                } else if form.field(name).is_some() {
+                    if let Some(value) = submission.data.value_of(name) {
+                        fields.insert(name.clone(), serde_json::Value::String(value));
+                    }
+                }
+            }
+            let data = serde_json::json!({
+                "person_id": profile_id,
+                "submission_id": submission.id.as_str(),
+                "form": form.id.as_str(),
+                "received_at": submission.client.received_at.rfc3339(),
+                "language": submission.consent.language.to_string(),
+                "purposes": serves,
+                "fields": fields,
+            });
+            let event = DomainEvent::new(
+                EventType::SubmissionReceived,
+                submission.id.as_str(),
+                submission.client.received_at,
+                data,
+            );
+            Some(Delivery {
+                target: Target::Destination { id: destination.id.clone() },
+                event,
+                profile_id: profile_id.clone(),
+                subject: Some(submission.id.as_str().to_owned()),
+            })
+        })
+        .collect()
+}
+
+/// An event about a person (a right they used, a payment, a CV's verdict), owed to every
+/// destination that received their data, or (with `subject`) the data of that submission.
+pub fn to_recipients(
+    recipients: &[Shared],
+    subject: Option<&str>,
+    event: &DomainEvent,
+    profile_id: &ProfileId,
+) -> Vec<Delivery> {
+    let mut seen = BTreeSet::new();
+    let mut deliveries = Vec::new();
+    for shared in recipients {
+        if subject.is_some() && shared.subject.as_deref() != subject {
+            continue;
+        }
+        if !seen.insert(shared.destination.clone()) {
+            continue;
+        }
+        let mut event = event.clone();
+        // Consumers find what they hold by the submissions they were sent.
+        if let Some(data) = event.data.as_object_mut() {
+            let theirs: BTreeSet<&str> = recipients
+                .iter()
+                .filter(|s| s.destination == shared.destination)
+                .filter_map(|s| s.subject.as_deref())
+                .collect();
+            data.entry("submission_ids").or_insert_with(|| serde_json::json!(theirs));
+        }
+        deliveries.push(Delivery {
+            target: Target::Destination { id: shared.destination.clone() },
+            event,
+            profile_id: profile_id.clone(),
+            subject: subject.map(str::to_owned),
+        });
+    }
+    deliveries
+}
+
+/// Announces a person's event to every destination that received their data.
+pub async fn announce<S: DeliveryStore>(
+    store: &S,
+    profile_id: &ProfileId,
+    subject: Option<&str>,
+    event: DomainEvent,
+    now: i64,
+) -> Result<usize, StoreError> {
+    let recipients = store.recipients(profile_id).await?;
+    let deliveries = to_recipients(&recipients, subject, &event, profile_id);
+    if !deliveries.is_empty() {
+        store.enqueue_deliveries(&deliveries, now).await?;
+    }
+    Ok(deliveries.len())
+}
+
+/// The event of a person's erasure; `reason` says who asked (`self-service`, `operator`,
+/// `retention`).
+pub fn erased_event(profile_id: &ProfileId, reason: &str, at: Timestamp) -> DomainEvent {
+    DomainEvent::new(
+        EventType::PersonErased,
+        profile_id.as_str(),
+        at,
+        serde_json::json!({"person_id": profile_id, "reason": reason}),
+    )
+}
+
+/// The event of a limit set or lifted (restriction or objection), or a consent withdrawn.
+pub fn limit_event(kind: EventType, profile_id: &ProfileId, on: bool, at: Timestamp) -> DomainEvent {
+    let flag = if kind == EventType::PersonObjected { "objected" } else { "restricted" };
+    DomainEvent::new(
+        kind,
+        &format!("{profile_id}|{on}|{}", at.epoch_seconds()),
+        at,
+        serde_json::json!({"person_id": profile_id, flag: on}),
+    )
+}
+
+/// A consent withdrawn (or given again) for a purpose.
+pub fn consent_event(profile_id: &ProfileId, purpose: &str, given: bool, at: Timestamp) -> DomainEvent {
+    DomainEvent::new(
+        EventType::ConsentChanged,
+        &format!("{profile_id}|{purpose}|{given}|{}", at.epoch_seconds()),
+        at,
+        serde_json::json!({"person_id": profile_id, "purpose": purpose, "given": given}),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_id_is_the_same_for_the_same_subject_and_differs_between_types() {
+        let at = Timestamp::from_epoch_seconds(1_767_225_600);
+        let a = DomainEvent::new(EventType::SubmissionReceived, "s1", at, serde_json::json!({}));
+        let b = DomainEvent::new(EventType::SubmissionReceived, "s1", at.plus_days(1), serde_json::json!({}));
+        let c = DomainEvent::new(EventType::PersonErased, "s1", at, serde_json::json!({}));
+        assert_eq!(a.id, b.id);
+        assert_ne!(a.id, c.id);
+        assert!(a.id.starts_with("evt_") && a.id.len() == 36);
+        let json = serde_json::to_value(&a).unwrap();
+        assert_eq!(json["type"], "submission.received");
+        assert_eq!(json["version"], 1);
+    }
+}
