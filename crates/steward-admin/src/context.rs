@@ -36,6 +36,9 @@ pub struct Settings {
     /// The secret holding STRIPE_SECRET_KEY, instead of `<stack>/stripe-api`.
     #[arg(long, global = true, env = "STRIPE_SECRET_ID")]
     stripe_secret: Option<String>,
+    /// The secret holding WEBHOOK_SIGNING_KEY, instead of `<stack>/webhook-keys`.
+    #[arg(long, global = true, env = "WEBHOOK_KEYS_SECRET_ID")]
+    webhook_secret: Option<String>,
     /// Another Stripe API endpoint (the local emulator).
     #[arg(long, global = true, env = "STRIPE_API_BASE")]
     stripe_api_base: Option<String>,
@@ -128,6 +131,11 @@ impl Context {
             hash_key,
             Arc::new(SystemClock),
         ))
+    }
+
+    /// The key each webhook destination's signing secret is derived from.
+    pub async fn webhook_signing_key(&self) -> Result<String, String> {
+        self.secret("WEBHOOK_SIGNING_KEY", self.settings.webhook_secret.as_ref(), "webhook-keys").await
     }
 
     pub fn bucket(&self) -> Result<String, String> {

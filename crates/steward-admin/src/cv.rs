@@ -37,7 +37,7 @@ pub async fn link(
     }
 }
 
-async fn newest_verified(
+pub async fn newest_verified(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     application: &str,

@@ -4,8 +4,10 @@
 
 mod context;
 mod cv;
+mod deliveries;
 mod people;
 mod runs;
+mod teams;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -162,6 +164,48 @@ enum Command {
         #[arg(long, default_value = "en", value_parser = parse_language)]
         language: steward_core::i18n::Lang,
     },
+    /// A form's submissions, newest first (for the team the form's data is for).
+    Submissions {
+        /// The form (forms.toml), e.g. contact-us.
+        #[arg(long)]
+        form: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: teams::Listing,
+        #[arg(long)]
+        ticket: Option<String>,
+    },
+    /// An event's attendees, with each registration's payment state.
+    Attendees {
+        /// The event (payments.toml), e.g. identity-workshop.
+        #[arg(long)]
+        event: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: teams::Listing,
+        #[arg(long)]
+        ticket: Option<String>,
+    },
+    /// Job applications, with each CV's verdict, and with --links a short-lived link to each
+    /// verified CV.
+    Applicants {
+        /// Only applications whose position contains this (case-insensitive).
+        #[arg(long)]
+        position: Option<String>,
+        /// Add a link to each verified CV.
+        #[arg(long)]
+        links: bool,
+        /// How long each link works, in seconds (at most an hour).
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        expires_in: u64,
+        #[arg(long, value_enum, default_value = "table")]
+        format: teams::Listing,
+        #[arg(long)]
+        ticket: Option<String>,
+    },
+    /// Deliveries to destinations: dead letters, replaying them, a webhook's signing secret.
+    Deliveries {
+        #[command(subcommand)]
+        action: DeliveriesAction,
+    },
     /// The audit log: operator actions and erasures, oldest first.
     Audit {
         /// From this month or time (2026-11, or RFC 3339, or a duration ago); this month by default.
@@ -169,6 +213,27 @@ enum Command {
         since: Option<String>,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeliveriesAction {
+    /// Deliveries given up after their last retry.
+    Dead {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queue dead letters again (the destination is back).
+    Replay {
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// The Standard Webhooks secret (whsec_...) a webhook destination's receiver verifies with.
+    Secret {
+        #[arg(long)]
+        destination: String,
     },
 }
 
@@ -218,6 +283,20 @@ async fn main() -> ExitCode {
             .await
         }
         Command::Audit { since, json } => people::audit(&context, since.as_deref(), json).await,
+        Command::Submissions { form, format, ticket } => {
+            teams::submissions(&context, &form, format, ticket).await
+        }
+        Command::Attendees { event, format, ticket } => {
+            teams::attendees(&context, &event, format, ticket).await
+        }
+        Command::Applicants { position, links, expires_in, format, ticket } => {
+            teams::applicants(&context, position.as_deref(), links, expires_in, format, ticket).await
+        }
+        Command::Deliveries { action } => match action {
+            DeliveriesAction::Dead { json } => deliveries::dead(&context, json).await,
+            DeliveriesAction::Replay { id, all } => deliveries::replay(&context, id.as_deref(), all).await,
+            DeliveriesAction::Secret { destination } => deliveries::secret(&context, &destination).await,
+        },
     };
     match result {
         Ok(done) => {

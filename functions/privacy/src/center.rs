@@ -73,6 +73,7 @@ pub fn page(
         what_you_sent(words, data),
         payments(words, data),
         files(data),
+        shared(data),
         requests(words, data),
         everything(data),
         rights(data, typed, errors),
@@ -91,6 +92,7 @@ fn contents() -> String {
         ("sent", t!("center-sent-heading")),
         ("payments", t!("center-payments-heading")),
         ("files", t!("center-files-heading")),
+        ("shared", t!("center-shared-heading")),
         ("requests", t!("center-requests-heading")),
         ("everything", t!("center-contents-everything")),
         ("rights", t!("center-rights-heading")),
@@ -553,6 +555,54 @@ fn payments(words: &Words<'_>, data: &Value) -> String {
         )
     };
     format!(r#"<section id="payments"><h2>{}</h2>{body}</section>"#, escape(&t!("center-payments-heading")))
+}
+
+/// Where their data went: each destination by who it is, what it got (the fields by their
+/// labels), and when (or that it is on its way).
+fn shared(data: &Value) -> String {
+    let items: String = data["shared_with"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|entry| {
+            let what = match entry["event"].as_str() {
+                Some("payment.succeeded") => t!("center-shared-what-payment"),
+                Some("cv.verified") => t!("center-shared-what-cv"),
+                _ => t!("center-shared-what-submission"),
+            };
+            let fields: Vec<String> = entry["fields"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(steward_core::domain::fields::label)
+                .collect();
+            let destination = text(entry, "description");
+            let fields = fields.join(", ");
+            let line = if entry["delivered"].as_bool().unwrap_or(false) {
+                t!(
+                    "center-shared-entry",
+                    destination = destination,
+                    what = what,
+                    fields = fields,
+                    when = when(&entry["at"])
+                )
+            } else {
+                t!("center-shared-owed", destination = destination, what = what, fields = fields)
+            };
+            format!("<li>{}</li>", escape(&line))
+        })
+        .collect();
+    let list = if items.is_empty() {
+        format!("<p>{}</p>", escape(&t!("center-shared-none")))
+    } else {
+        format!("<ul>{items}</ul>")
+    };
+    format!(
+        r#"<section id="shared"><h2>{}</h2><p>{}</p>{list}</section>"#,
+        escape(&t!("center-shared-heading")),
+        escape(&t!("center-shared-explain")),
+    )
 }
 
 fn files(data: &Value) -> String {

@@ -2,9 +2,11 @@
 //! it is confirmed from there), limiting its use, withdrawing a consent, erasing it all.
 
 use lambda_http::{Body, Request, Response};
+use steward_core::domain::destinations::{self, DeliveryStore as _};
 use steward_core::domain::fields::Email;
 use steward_core::domain::fields::FieldError;
 use steward_core::domain::ids::ProfileId;
+use steward_core::domain::payments::PaymentStatus;
 use steward_core::domain::privacy::access::{sign_out, PrivacyStore as _};
 use steward_core::domain::privacy::correction::{
     confirm_email_change, correct, delete_submission, undo_email_change,
@@ -53,7 +55,11 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
             );
             Ok(response)
         }
-        ("GET" | "HEAD", "/me/delete") => Ok(respond::html(200, pages::confirm_erasure())),
+        ("GET" | "HEAD", "/me/delete") => {
+            let data = everything(app, profile_id).await?;
+            let cancels_subscription = data["erasure_cancels_subscription"].as_bool().unwrap_or(false);
+            Ok(respond::html(200, pages::confirm_erasure(cancels_subscription)))
+        }
         ("GET" | "HEAD", "/me/export") => {
             let format = ExportFormat::parse(query(signed.request, "format").as_deref())
                 .map_err(|e| Problem::validation(vec![e]))?;
@@ -264,7 +270,26 @@ fn finished(signed: &Signed<'_>, status: u16, code: &str, message: &str) -> Resp
 }
 
 pub async fn everything(app: &App, profile_id: &ProfileId) -> Result<serde_json::Value, Problem> {
-    app.store.everything(profile_id).await.map_err(store_problem)?.ok_or_else(|| Problem::not_found("person"))
+    let mut data = app
+        .store
+        .everything(profile_id)
+        .await
+        .map_err(store_problem)?
+        .ok_or_else(|| Problem::not_found("person"))?;
+    // Where their data went: each destination that received it (or is owed it), and what.
+    let recipients = app.store.recipients(profile_id).await.map_err(store_problem)?;
+    data["shared_with"] = destinations::shown_to_person(&app.catalogue, &recipients).into();
+    // Erasing ends a running subscription: the person is told before they confirm.
+    data["erasure_cancels_subscription"] = data["payments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|payment| {
+            payment.get("subscription_id").is_some()
+                && payment["status"].as_str().and_then(PaymentStatus::parse).is_some_and(|s| s.is_running())
+        })
+        .into();
+    Ok(data)
 }
 
 /// Values longer than this are shortened in the privacy center when everything would not fit

@@ -46,11 +46,17 @@ pub fn signed_out(everywhere: bool) -> String {
 }
 
 /// The confirmation step before erasure.
-pub fn confirm_erasure() -> String {
+/// Asks before erasing; `cancels_subscription` says a running subscription ends with it.
+pub fn confirm_erasure(cancels_subscription: bool) -> String {
+    let subscription = if cancels_subscription {
+        format!("<p><strong>{}</strong></p>", escape(&t!("center-delete-subscription")))
+    } else {
+        String::new()
+    };
     layout(
         &t!("erasure-title"),
         &format!(
-            r#"<h1>{}</h1><p>{}</p><form method="post" action="/me"><input type="hidden" name="_method" value="DELETE"><label><input type="checkbox" name="confirm" value="yes" required> {}</label><button type="submit">{}</button></form><p><a href="/me">{}</a></p>"#,
+            r#"<h1>{}</h1><p>{}</p>{subscription}<form method="post" action="/me"><input type="hidden" name="_method" value="DELETE"><label><input type="checkbox" name="confirm" value="yes" required> {}</label><button type="submit">{}</button></form><p><a href="/me">{}</a></p>"#,
             escape(&t!("erasure-heading")),
             escape(&t!("erasure-explain")),
             escape(&t!("erasure-understand")),
@@ -71,8 +77,10 @@ mod tests {
 
     #[test]
     fn erasure_asks_for_a_confirmation_first() {
-        let page = confirm_erasure();
+        let page = confirm_erasure(false);
         assert!(page.contains(r#"name="_method" value="DELETE""#));
         assert!(page.contains(r#"name="confirm" value="yes" required"#));
+        assert!(!page.contains("subscription"));
+        assert!(confirm_erasure(true).contains("Your running subscription will be cancelled at once"));
     }
 }

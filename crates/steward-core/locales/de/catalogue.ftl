@@ -52,3 +52,11 @@ event-wso2con-2027-title = WSO2Con 2027
 event-identity-workshop-title = Workshop zu Identitäts- und Zugriffsverwaltung
 plan-cloud-starter-title = WSO2 Cloud Starter
 plan-cloud-business-title = WSO2 Cloud Business
+
+## Empfänger (wohin die Einsendungen eines Formulars gehen)
+
+destination-sales-description = Unser Vertriebsteam, per E-Mail
+destination-events-team-description = Unser Veranstaltungsteam, per E-Mail
+destination-recruiting-description = Unsere Personalabteilung, per E-Mail
+destination-crm-description = Unser System für Kundenbeziehungen (CRM)
+destination-event-bus-description = Unsere internen Systeme, über unseren Ereignisbus

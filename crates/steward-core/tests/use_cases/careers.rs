@@ -372,3 +372,26 @@ async fn the_applicant_is_told_each_verdict_by_mail_and_an_address_gets_a_few_a_
     world.dispatch().await;
     assert_eq!(world.mail.sent_to(&email("hana")).len() - before, 3, "three a day at most");
 }
+
+#[tokio::test]
+async fn a_verified_cv_is_announced_to_the_destinations_that_got_the_application_never_the_file() {
+    let (world, uploads) = (World::new(), MemoryUploads::default());
+    let application = apply(&world, "hana").await;
+    world.deliver().await;
+    let key = upload(&world, &uploads, &application, PDF, "application/pdf");
+    verify_upload(&uploads, &world.store, &world.config.hash_key, &world.clock, &key, None, MAX_BYTES)
+        .await
+        .unwrap();
+    world.deliver().await;
+    let on_bus = world.destinations.received("bus");
+    let verified: Vec<_> = on_bus
+        .iter()
+        .filter(|e| e.kind == steward_core::domain::destinations::EventType::CvVerified)
+        .collect();
+    assert_eq!(verified.len(), 1, "{on_bus:?}");
+    assert_eq!(verified[0].data["submission_id"], application.submission_id.as_str());
+    assert!(!verified[0].data.to_string().contains("cv.pdf"), "nothing of the file");
+    // The recruiters' inbox hears it too (the application went there).
+    world.dispatch().await;
+    assert!(world.mail.sent().iter().filter(|m| m.to == "careers@wso2.com").count() >= 2);
+}

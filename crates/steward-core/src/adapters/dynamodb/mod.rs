@@ -345,6 +345,7 @@ mod destinations;
 pub use destinations::owed_shared;
 mod erasure;
 pub(crate) mod forms;
+mod inbox;
 pub mod keys;
 mod mail;
 mod payments;

@@ -3,6 +3,7 @@
 //! result recorded on its application, a rejected file deleted and an accepted one marked. Every
 //! step can repeat: S3 may notify twice, and a step that failed is retried.
 
+use crate::domain::destinations::{self, DeliveryStore, DomainEvent, EventType};
 use std::collections::HashMap;
 use std::future::Future;
 
@@ -271,7 +272,7 @@ pub enum Verified {
 }
 
 /// Checks one uploaded version of a CV and records the result on its application.
-pub async fn verify_upload<F: UploadedCvs, S: CvStore + OutboxStore + RateLimiter>(
+pub async fn verify_upload<F: UploadedCvs, S: CvStore + OutboxStore + RateLimiter + DeliveryStore>(
     files: &F,
     store: &S,
     hash_key: &SecretKey,
@@ -339,6 +340,22 @@ pub async fn verify_upload<F: UploadedCvs, S: CvStore + OutboxStore + RateLimite
             // to leave a refused file in the bucket or a good one unmarked.
             if let Err(err) = tell_the_applicant(store, hash_key, &check, &verdict).await {
                 tracing::error!(application_id = check.application_id.as_str(), error = %err, "the applicant could not be told the verdict");
+            }
+            // The recruiters' destinations that got the application learn that its CV can be
+            // opened (never the file: a recruiter fetches it with a short-lived link).
+            if verdict == CvVerdict::Accepted {
+                let event = DomainEvent::new(
+                    EventType::CvVerified,
+                    &format!("{}|{key}", check.application_id),
+                    check.checked_at,
+                    serde_json::json!({
+                        "person_id": check.profile_id,
+                        "submission_id": check.application_id,
+                        "checked_at": check.checked_at.rfc3339(),
+                    }),
+                );
+                let now = check.checked_at.epoch_seconds();
+                destinations::announce(store, &check.profile_id, Some(&check.application_id), event, now).await?;
             }
         }
         // An application keeps one file, its latest upload's: anything else is deleted, so a grant's

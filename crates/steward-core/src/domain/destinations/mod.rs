@@ -386,6 +386,30 @@ pub async fn announce<S: DeliveryStore>(
     Ok(deliveries.len())
 }
 
+/// Where a person's data went, as they see it: each destination by its description (in their
+/// language), what it received (its fields), when, and whether it is still on its way.
+pub fn shown_to_person(catalogue: &Catalogue, recipients: &[Shared]) -> Vec<serde_json::Value> {
+    let mut shown: Vec<serde_json::Value> = recipients
+        .iter()
+        .map(|shared| {
+            let english = catalogue.destination(&shared.destination).map_or("", |d| d.description.as_str());
+            let description = crate::i18n::Lang::current()
+                .catalogue(&format!("destination-{}-description", shared.destination), english);
+            serde_json::json!({
+                "destination": shared.destination,
+                "description": description,
+                "event": shared.event,
+                "submission_id": shared.subject,
+                "fields": shared.fields,
+                "at": shared.at,
+                "delivered": shared.delivered,
+            })
+        })
+        .collect();
+    shown.sort_by(|a, b| a["at"].as_str().cmp(&b["at"].as_str()));
+    shown
+}
+
 /// The event of a person's erasure; `reason` says who asked (`self-service`, `operator`,
 /// `retention`).
 pub fn erased_event(profile_id: &ProfileId, reason: &str, at: Timestamp) -> DomainEvent {

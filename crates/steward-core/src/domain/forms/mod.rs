@@ -3,6 +3,7 @@
 //! ([`submit`]).
 
 pub mod catalogue;
+pub mod inbox;
 pub mod proof;
 pub mod submit;
 pub mod validation;
