@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use steward_core::domain::destinations::{DeadLetter, Delivery, DeliveryStore, Shared};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use reqwest::StatusCode;
@@ -677,6 +678,41 @@ impl OutboxStore for FailingDeletes {
     }
     async fn retry_at(&self, id: &str, next_attempt_at: i64) -> Result<(), StoreError> {
         self.0.retry_at(id, next_attempt_at).await
+    }
+}
+
+impl DeliveryStore for FailingDeletes {
+    async fn enqueue_deliveries(&self, deliveries: &[Delivery], now: i64) -> Result<(), StoreError> {
+        self.0.enqueue_deliveries(deliveries, now).await
+    }
+    async fn due_deliveries(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.0.due_deliveries(now, limit).await
+    }
+    async fn claim_delivery(
+        &self,
+        id: &str,
+        now: i64,
+        lease: Duration,
+    ) -> Result<Option<(Delivery, u32)>, StoreError> {
+        self.0.claim_delivery(id, now, lease).await
+    }
+    async fn delivered(&self, delivery: &Delivery, now: i64) -> Result<(), StoreError> {
+        self.0.delivered(delivery, now).await
+    }
+    async fn retry_delivery(&self, id: &str, at: i64, error: &str) -> Result<(), StoreError> {
+        self.0.retry_delivery(id, at, error).await
+    }
+    async fn dead_letter(&self, id: &str, now: i64, error: &str) -> Result<(), StoreError> {
+        self.0.dead_letter(id, now, error).await
+    }
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        self.0.dead_letters(limit).await
+    }
+    async fn replay(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        self.0.replay(id, now).await
+    }
+    async fn recipients(&self, profile_id: &ProfileId) -> Result<Vec<Shared>, StoreError> {
+        self.0.recipients(profile_id).await
     }
 }
 
