@@ -238,6 +238,8 @@ out=[]; inlist=False
 def inline(s):
     s=html.escape(s,quote=False)
     s=re.sub(r"\[([^\]]+)\]\(([^)]+)\)",lambda m:f'<a href="{m.group(2)}">{m.group(1)}</a>',s)
+    # Markdown's autolinks (<https://...>): a link the reader follows, not text to copy.
+    s=re.sub(r"&lt;(https://[^\s&]+)&gt;",r'<a href="\1">\1</a>',s)
     s=re.sub(r"\*\*([^*]+)\*\*",r"<strong>\1</strong>",s)
     s=re.sub(r"(?<!\w)\*([^*]+)\*(?!\w)",r"<em>\1</em>",s)
     return s

@@ -696,8 +696,13 @@ impl DeliveryStore for FailingDeletes {
     ) -> Result<Option<(Delivery, u32)>, StoreError> {
         self.0.claim_delivery(id, now, lease).await
     }
-    async fn delivered(&self, delivery: &Delivery, now: i64) -> Result<(), StoreError> {
-        self.0.delivered(delivery, now).await
+    async fn delivered(
+        &self,
+        delivery: &Delivery,
+        mail: &[OutboxMessage],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.0.delivered(delivery, mail, now).await
     }
     async fn retry_delivery(&self, id: &str, at: i64, error: &str) -> Result<(), StoreError> {
         self.0.retry_delivery(id, at, error).await

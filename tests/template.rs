@@ -287,7 +287,9 @@ fn given_every_function_then_it_may_read_exactly_the_secrets_it_is_told_to_read(
             assert_eq!(told, ["HashKeySecret"], "verify-cv holds no token key: it only counts verdict mails");
         }
         let stripe = told.iter().any(|s| s.starts_with("Stripe"));
-        assert_eq!(stripe, matches!(name.as_str(), "PaymentsFunction" | "StripeWebhookFunction"), "{name}");
+        // Erasure reaches Stripe through the deliveries function (it cancels and deletes there).
+        let stripe_users = ["PaymentsFunction", "StripeWebhookFunction", "DeliveriesFunction"];
+        assert_eq!(stripe, stripe_users.contains(&name.as_str()), "{name}");
         let families: Vec<&str> =
             told.iter().filter(|s| s.ends_with("KeysSecret")).map(String::as_str).collect();
         let expected: &[&str] = match name.as_str() {
@@ -296,6 +298,7 @@ fn given_every_function_then_it_may_read_exactly_the_secrets_it_is_told_to_read(
             "PaymentsFunction" => &["PaymentKeysSecret"],
             "UnsubscribeFunction" => &["ConsentKeysSecret", "MailLinkKeysSecret"],
             "PrivacyFunction" => &["PrivacyCenterKeysSecret"],
+            "DeliveriesFunction" => &["WebhookKeysSecret"],
             _ => &[],
         };
         assert_eq!(families, expected, "{name}'s token keys");
@@ -307,7 +310,11 @@ fn given_every_function_then_it_may_read_exactly_the_secrets_it_is_told_to_read(
         .filter_map(|l| l.trim().strip_prefix("- !Ref "))
         .filter(|r| r.ends_with("KeysSecret"))
         .collect();
-    assert_eq!(operator_keys, ["MailLinkKeysSecret"], "the operator signs campaign links, nothing else");
+    assert_eq!(
+        operator_keys,
+        ["MailLinkKeysSecret", "WebhookKeysSecret"],
+        "the operator signs campaign links and gives webhook receivers their secrets, nothing else"
+    );
     let functions = functions.len();
     for expected in ["SubmitFormFunction", "PaymentsFunction", "StripeWebhookFunction"] {
         assert!(blocks.iter().any(|b| b[0].trim() == format!("{expected}:")), "{expected} not found");
@@ -323,7 +330,13 @@ fn given_the_template_then_every_setting_a_function_reads_is_set_and_none_is_a_p
     let template = template();
     let blocks = blocks(&template);
     // Read from Secrets Manager (SECRET_IDS), not from the block's variables.
-    let from_secrets = ["HASH_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRETS", "TURNSTILE_SECRET_KEY"];
+    let from_secrets = [
+        "HASH_KEY",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRETS",
+        "TURNSTILE_SECRET_KEY",
+        "WEBHOOK_SIGNING_KEY",
+    ];
     let functions = std::fs::read_dir(steward_blackbox::root().join("functions")).unwrap();
     let mut checked = 0;
     for dir in functions.map(|entry| entry.unwrap().path()) {
@@ -420,4 +433,20 @@ fn given_the_event_availability_route_then_the_gateway_throttles_it_apart_from_t
             .unwrap_or_else(|| panic!("{name} set"))
     };
     assert!(limit("ThrottlingRateLimit:") <= 10 && limit("ThrottlingBurstLimit:") <= 20);
+}
+
+/// The policy's "Information about our website": the reference site's policy page links the Terms
+/// of Use it names (a link, not text to copy), in every language's copy of the site.
+#[test]
+fn given_the_reference_site_then_the_policy_links_the_terms_of_use() {
+    let root = steward_blackbox::root();
+    for page in ["site/privacy-policy.html", "site/de/privacy-policy.html"] {
+        let html = std::fs::read_to_string(root.join(page)).unwrap();
+        assert!(
+            html.contains(
+                r#"<a href="https://www.wso2.com/terms-of-use">https://www.wso2.com/terms-of-use</a>"#
+            ),
+            "{page} links the Terms of Use"
+        );
+    }
 }

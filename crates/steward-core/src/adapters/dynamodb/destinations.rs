@@ -5,6 +5,7 @@ use super::*;
 use crate::domain::destinations::{
     DeadLetter, Delivery, DeliveryStore, EventType, Shared, DELIVERY_KEPT_DAYS,
 };
+use crate::domain::mail::outbox::OutboxMessage;
 
 const DUE: &str =
     "((#status = :pending AND next_attempt_at <= :now) OR (#status = :sending AND lease_until < :now))";
@@ -139,7 +140,12 @@ impl DeliveryStore for DynamoStore {
         Ok(Some((delivery_of(&item)?, attempts)))
     }
 
-    async fn delivered(&self, delivery: &Delivery, now: i64) -> Result<(), StoreError> {
+    async fn delivered(
+        &self,
+        delivery: &Delivery,
+        mail: &[OutboxMessage],
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let (pk, sk) = keys::delivery(&delivery.id());
         // Still queued: an erasure that ran meanwhile deleted it, and then nothing is recorded in
         // the partition it emptied.
@@ -177,8 +183,10 @@ impl DeliveryStore for DynamoStore {
                     .build(),
             );
         }
-        self.transact(writes).await?;
-        Ok(())
+        for message in mail {
+            writes.extend(self.enqueue_items(message, now)?);
+        }
+        self.transact(writes).await
     }
 
     async fn retry_delivery(&self, id: &str, next_attempt_at: i64, error: &str) -> Result<(), StoreError> {
@@ -272,7 +280,7 @@ impl DeliveryStore for DynamoStore {
         let theirs = ("profile_id = :pid", ":pid", s(profile_id));
         for item in self.partition(keys::DELIVERY, Some(theirs)).await? {
             let Ok(delivery) = delivery_of(&item) else { continue };
-            if let Some(owed) = owed_shared(&delivery) {
+            if let Some(owed) = delivery.as_owed() {
                 recipients.push(owed);
             }
         }
@@ -292,25 +300,6 @@ fn shared_of(item: &HashMap<String, AttributeValue>) -> Option<Shared> {
         fields,
         at: text(item, "at").unwrap_or_default(),
         delivered: true,
-    })
-}
-
-/// A delivery still owed, as a recipient: only one that carries the person's data.
-pub fn owed_shared(delivery: &Delivery) -> Option<Shared> {
-    let destination = delivery.destination().filter(|_| delivery.event.kind.carries_personal_data())?;
-    let mut fields: Vec<String> = delivery.event.data["fields"]
-        .as_object()
-        .map(|fields| fields.keys().cloned().collect())
-        .unwrap_or_default();
-    fields.sort();
-    Some(Shared {
-        destination: destination.to_owned(),
-        event: delivery.event.kind,
-        event_id: delivery.event.id.clone(),
-        subject: delivery.subject.clone(),
-        fields,
-        at: delivery.event.timestamp.clone(),
-        delivered: false,
     })
 }
 

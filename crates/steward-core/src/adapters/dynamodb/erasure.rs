@@ -253,12 +253,27 @@ impl ErasureStore for DynamoStore {
     }
 
     async fn leftovers(&self, profile_id: &ProfileId) -> Result<Vec<ItemKey>, StoreError> {
-        Ok(self
+        let mut left: Vec<ItemKey> = self
             .partition(&keys::profile_partition(profile_id), None)
             .await?
             .iter()
             .filter_map(|item| Some((text(item, keys::PK)?, text(item, keys::SK)?)))
             .filter(|(_, sk)| !sk.starts_with("PAYMENT#"))
-            .collect())
+            .collect();
+        // Mail and deliveries queued about them while the erasure ran (a dispatcher that took a
+        // delivery before the plan was read), but the goodbye.
+        let goodbye = confirmation_id(profile_id);
+        let queues = [keys::OUTBOX, keys::OUTBOX_CAMPAIGN, keys::DELIVERY, keys::DELIVERY_DEAD];
+        for queue in queues {
+            let theirs = ("profile_id = :pid", ":pid", s(profile_id));
+            for item in self.partition(queue, Some(theirs)).await? {
+                if let (Some(pk), Some(sk)) = (text(&item, keys::PK), text(&item, keys::SK)) {
+                    if sk != goodbye {
+                        left.push((pk, sk));
+                    }
+                }
+            }
+        }
+        Ok(left)
     }
 }

@@ -342,7 +342,6 @@ mod audit;
 pub mod capacity;
 mod careers;
 mod destinations;
-pub use destinations::owed_shared;
 mod erasure;
 pub(crate) mod forms;
 mod inbox;

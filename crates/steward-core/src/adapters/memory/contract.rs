@@ -600,7 +600,7 @@ pub async fn payments_contract<S: PaymentStore>(store: &S, now: i64) {
 
 /// Deliveries: owed once, taken by one dispatcher at a time, deferred, dead-lettered, replayed,
 /// and once delivered recorded with the person (and never owed again).
-pub async fn deliveries_contract<S: DeliveryStore>(store: &S, now: i64) {
+pub async fn deliveries_contract<S: DeliveryStore + OutboxStore>(store: &S, now: i64) {
     let person = ProfileId::from_stored(unique("profile"));
     let subject = unique("submission");
     let event = DomainEvent::new(
@@ -659,7 +659,7 @@ pub async fn deliveries_contract<S: DeliveryStore>(store: &S, now: i64) {
         "replayed with its attempts counted afresh"
     );
 
-    store.delivered(&delivery, now + 200).await.unwrap();
+    assert!(store.delivered(&delivery, &[], now + 200).await.unwrap());
     assert!(!due(now + 10_000).await, "delivered: no longer due");
     let recipients = store.recipients(&person).await.unwrap();
     assert_eq!(recipients.len(), 1, "{recipients:?}");
@@ -676,6 +676,34 @@ pub async fn deliveries_contract<S: DeliveryStore>(store: &S, now: i64) {
     let told = Delivery { event: erased, subject: None, ..delivery.clone() };
     store.enqueue_deliveries(std::slice::from_ref(&told), now + 400).await.unwrap();
     assert!(store.claim_delivery(&told.id(), now + 400, lease).await.unwrap().is_some());
-    store.delivered(&told, now + 400).await.unwrap();
+    assert!(store.delivered(&told, &[], now + 400).await.unwrap());
     assert_eq!(store.recipients(&person).await.unwrap().len(), 1, "only data is recorded as shared");
+    assert!(
+        !store.delivered(&told, &[], now + 400).await.unwrap(),
+        "a delivery no longer queued (an erasure took it) is not completed again"
+    );
+
+    // A mail destination's notification is queued with the delivery's completion, or not at all.
+    let mailed = Delivery { target: Target::Destination { id: "sales".into() }, ..delivery.clone() };
+    let notification = OutboxMessage {
+        id: unique("team"),
+        kind: MailKind::Transactional,
+        to: "sales@example.com".into(),
+        profile_id: person.clone(),
+        subject: "New".into(),
+        template: "team_notification".into(),
+        lang: Default::default(),
+        values: serde_json::json!({}),
+        topic: None,
+        unsubscribe_url: None,
+    };
+    assert!(
+        !store.delivered(&mailed, std::slice::from_ref(&notification), now + 500).await.unwrap(),
+        "not queued: nothing"
+    );
+    assert!(!is_due(store, &notification.id, now + 500).await, "and no mail either");
+    store.enqueue_deliveries(std::slice::from_ref(&mailed), now + 500).await.unwrap();
+    assert!(store.claim_delivery(&mailed.id(), now + 500, lease).await.unwrap().is_some());
+    assert!(store.delivered(&mailed, std::slice::from_ref(&notification), now + 500).await.unwrap());
+    assert!(is_due(store, &notification.id, now + 500).await, "the team's mail is owed with it");
 }

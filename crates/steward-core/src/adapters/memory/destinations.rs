@@ -4,6 +4,7 @@ use super::*;
 use crate::domain::destinations::{
     DeadLetter, Delivery, DeliveryStore, EventType, Shared, DELIVERY_KEPT_DAYS,
 };
+use crate::domain::mail::outbox::OutboxMessage;
 
 fn due(item: &Item, now: i64) -> bool {
     match text(item, "status").as_deref() {
@@ -87,12 +88,29 @@ impl DeliveryStore for MemoryStore {
         })
     }
 
-    async fn delivered(&self, delivery: &Delivery, now: i64) -> Result<(), StoreError> {
+    async fn delivered(
+        &self,
+        delivery: &Delivery,
+        mail: &[OutboxMessage],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let queued = mail
+            .iter()
+            .map(|message| Ok((keys::outbox(&message.id), super::mail::outbox_item(message, now)?)))
+            .collect::<Result<Vec<(ItemKey, Item)>, StoreError>>()?;
+        let markers: Vec<ItemKey> = mail.iter().map(|message| self.sent_marker(&message.id)).collect();
         self.run("delivered", |table| {
-            // Gone from the queue: an erasure took it, and nothing is recorded where it erased.
-            if table.remove(&keys::delivery(&delivery.id())).is_none() {
-                return Ok(());
+            // Gone from the queue: an erasure took it, and nothing is recorded or queued where it
+            // erased. A message queued or sent before refuses the whole, as the transaction does.
+            let key = keys::delivery(&delivery.id());
+            if !table.contains_key(&key)
+                || queued.iter().any(|(k, _)| table.contains_key(k))
+                || markers.iter().any(|k| table.contains_key(k))
+            {
+                return Ok(false);
             }
+            table.remove(&key);
+            table.extend(queued);
             if let (Some(key), Some(destination)) = (shared_key(delivery), delivery.destination()) {
                 let mut record = stamped("shared");
                 record.insert("destination".into(), destination.into());
@@ -109,7 +127,7 @@ impl DeliveryStore for MemoryStore {
                 record.insert("at".into(), timestamp(now).rfc3339().into());
                 table.insert(key, record);
             }
-            Ok(())
+            Ok(true)
         })
     }
 
@@ -172,7 +190,7 @@ impl DeliveryStore for MemoryStore {
             let owed: Vec<Shared> = partition(table, keys::DELIVERY)
                 .filter(|(_, item)| text(item, "profile_id").as_deref() == Some(profile_id.as_str()))
                 .filter_map(|(_, item)| delivery_of(item).ok())
-                .filter_map(|delivery| crate::adapters::dynamodb::owed_shared(&delivery))
+                .filter_map(|delivery| delivery.as_owed())
                 .collect();
             Ok(partition(table, &keys::profile_partition(profile_id))
                 .filter(|((_, sk), _)| sk.starts_with(keys::SHARED_PREFIX))
@@ -190,103 +208,5 @@ impl DeliveryStore for MemoryStore {
                 .chain(owed)
                 .collect())
         })
-    }
-}
-
-// --- The world deliveries go to ---------------------------------------------------------------
-
-use crate::domain::destinations::dispatch::{DeliveryError, EventBus, StripeErasure, Webhooks};
-use crate::domain::destinations::DomainEvent;
-
-/// The event bus, the webhook receivers and Stripe's erasure, recording what they are given; a
-/// test takes any of them down (`"bus"`, `"stripe"` or a webhook's destination id) and back up.
-#[derive(Debug, Clone, Default)]
-pub struct MemoryDestinations(Arc<Mutex<Received>>);
-
-#[derive(Debug, Default)]
-struct Received {
-    down: BTreeSet<String>,
-    /// Each event in the order it arrived, with where it went (`bus`, or a destination id).
-    events: Vec<(String, DomainEvent)>,
-    /// Stripe's erasures: customers deleted, subscriptions cancelled.
-    customers_deleted: Vec<String>,
-    subscriptions_cancelled: Vec<String>,
-    /// Webhook receivers without an address in this "deployment".
-    unconfigured: BTreeSet<String>,
-}
-
-impl MemoryDestinations {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Received> {
-        self.0.lock().expect("a test panicked while holding the destinations")
-    }
-
-    pub fn take_down(&self, which: &str) {
-        self.lock().down.insert(which.to_owned());
-    }
-
-    pub fn bring_up(&self, which: &str) {
-        self.lock().down.remove(which);
-    }
-
-    /// A webhook destination this deployment gives no address.
-    pub fn unconfigure(&self, destination: &str) {
-        self.lock().unconfigured.insert(destination.to_owned());
-    }
-
-    /// What reached `which` (`bus`, or a webhook's destination id), in order.
-    pub fn received(&self, which: &str) -> Vec<DomainEvent> {
-        self.lock().events.iter().filter(|(to, _)| to == which).map(|(_, event)| event.clone()).collect()
-    }
-
-    pub fn customers_deleted(&self) -> Vec<String> {
-        self.lock().customers_deleted.clone()
-    }
-
-    pub fn subscriptions_cancelled(&self) -> Vec<String> {
-        self.lock().subscriptions_cancelled.clone()
-    }
-
-    fn take(&self, which: &str, event: &DomainEvent) -> Result<(), DeliveryError> {
-        let mut received = self.lock();
-        if received.unconfigured.contains(which) {
-            return Err(DeliveryError::NotConfigured);
-        }
-        if received.down.contains(which) {
-            return Err(DeliveryError::Unavailable(format!("{which} is down (test)")));
-        }
-        received.events.push((which.to_owned(), event.clone()));
-        Ok(())
-    }
-}
-
-impl EventBus for MemoryDestinations {
-    async fn publish(&self, event: &DomainEvent) -> Result<(), DeliveryError> {
-        self.take("bus", event)
-    }
-}
-
-impl Webhooks for MemoryDestinations {
-    async fn post(&self, destination: &str, event: &DomainEvent) -> Result<(), DeliveryError> {
-        self.take(destination, event)
-    }
-}
-
-impl StripeErasure for MemoryDestinations {
-    async fn erase_customer(
-        &self,
-        customers: &[String],
-        subscriptions: &[String],
-    ) -> Result<(), DeliveryError> {
-        let mut received = self.lock();
-        if received.down.contains("stripe") {
-            return Err(DeliveryError::Unavailable("stripe is down (test)".into()));
-        }
-        received.subscriptions_cancelled.extend(subscriptions.iter().cloned());
-        received.customers_deleted.extend(customers.iter().cloned());
-        Ok(())
     }
 }

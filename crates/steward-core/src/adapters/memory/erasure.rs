@@ -188,9 +188,19 @@ impl ErasureStore for MemoryStore {
 
     async fn leftovers(&self, profile_id: &ProfileId) -> Result<Vec<ItemKey>, StoreError> {
         self.run("leftovers", |table| {
+            let goodbye = confirmation_id(profile_id);
+            let queues = [keys::OUTBOX, keys::OUTBOX_CAMPAIGN, keys::DELIVERY, keys::DELIVERY_DEAD];
+            let queued = queues.into_iter().flat_map(|queue| {
+                partition(table, queue)
+                    .filter(|(_, item)| text(item, "profile_id").as_deref() == Some(profile_id.as_str()))
+                    .map(|(key, _)| key.clone())
+                    .filter(|(_, sk)| *sk != goodbye)
+                    .collect::<Vec<_>>()
+            });
             Ok(partition(table, &keys::profile_partition(profile_id))
                 .map(|(key, _)| key.clone())
                 .filter(|(_, sk)| !sk.starts_with("PAYMENT#"))
+                .chain(queued)
                 .collect())
         })
     }

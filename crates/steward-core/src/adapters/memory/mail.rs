@@ -25,23 +25,29 @@ fn claimable(message: &Item, now: i64) -> bool {
     }
 }
 
+/// A message's outbox item, due now.
+pub(super) fn outbox_item(message: &OutboxMessage, now: i64) -> Result<Item, StoreError> {
+    let serialized = serde_json::to_string(message).map_err(|e| StoreError::Unexpected(Box::new(e)))?;
+    let mut item = stamped("outbox");
+    item.insert("status".into(), "pending".into());
+    item.insert("next_attempt_at".into(), now.into());
+    item.insert("attempts".into(), 0.into());
+    // Erasure finds a person's pending mail by it.
+    item.insert("profile_id".into(), message.profile_id.clone().into());
+    item.insert("message".into(), serialized.into());
+    item.insert(keys::TTL.into(), (now + OUTBOX_SECONDS).into());
+    Ok(item)
+}
+
 impl OutboxStore for MemoryStore {
     async fn enqueue(&self, message: &OutboxMessage, now: i64) -> Result<Enqueued, StoreError> {
-        let serialized = serde_json::to_string(message).map_err(|e| StoreError::Unexpected(Box::new(e)))?;
+        let item = outbox_item(message, now)?;
         let marker = self.sent_marker(&message.id);
         self.run("enqueue", |table| {
             let key = outbox_key(&message.id);
             if table.contains_key(&marker) || table.contains_key(&key) {
                 return Ok(Enqueued::Known);
             }
-            let mut item = stamped("outbox");
-            item.insert("status".into(), "pending".into());
-            item.insert("next_attempt_at".into(), now.into());
-            item.insert("attempts".into(), 0.into());
-            // Erasure finds a person's pending mail by it.
-            item.insert("profile_id".into(), message.profile_id.clone().into());
-            item.insert("message".into(), serialized.into());
-            item.insert(keys::TTL.into(), (now + OUTBOX_SECONDS).into());
             table.insert(key, item);
             Ok(Enqueued::New)
         })

@@ -37,7 +37,6 @@ mod audit;
 mod careers;
 pub mod contract;
 mod destinations;
-pub use destinations::MemoryDestinations;
 mod erasure;
 mod forms;
 mod mail;
@@ -802,6 +801,104 @@ impl UploadedCvs for MemoryUploads {
         if version_id.is_some() && Self::version(&uploads, key, version_id).is_some() {
             uploads.remove(key);
         }
+        Ok(())
+    }
+}
+
+// --- The world deliveries go to ---------------------------------------------------------------
+
+use crate::domain::destinations::dispatch::{DeliveryError, EventBus, StripeErasure, Webhooks};
+use crate::domain::destinations::DomainEvent;
+
+/// The event bus, the webhook receivers and Stripe's erasure, recording what they are given; a
+/// test takes any of them down (`"bus"`, `"stripe"` or a webhook's destination id) and back up.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryDestinations(Arc<Mutex<Received>>);
+
+#[derive(Debug, Default)]
+struct Received {
+    down: BTreeSet<String>,
+    /// Each event in the order it arrived, with where it went (`bus`, or a destination id).
+    events: Vec<(String, DomainEvent)>,
+    /// Stripe's erasures: customers deleted, subscriptions cancelled.
+    customers_deleted: Vec<String>,
+    subscriptions_cancelled: Vec<String>,
+    /// Webhook receivers without an address in this "deployment".
+    unconfigured: BTreeSet<String>,
+}
+
+impl MemoryDestinations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Received> {
+        self.0.lock().expect("a test panicked while holding the destinations")
+    }
+
+    pub fn take_down(&self, which: &str) {
+        self.lock().down.insert(which.to_owned());
+    }
+
+    pub fn bring_up(&self, which: &str) {
+        self.lock().down.remove(which);
+    }
+
+    /// A webhook destination this deployment gives no address.
+    pub fn unconfigure(&self, destination: &str) {
+        self.lock().unconfigured.insert(destination.to_owned());
+    }
+
+    /// What reached `which` (`bus`, or a webhook's destination id), in order.
+    pub fn received(&self, which: &str) -> Vec<DomainEvent> {
+        self.lock().events.iter().filter(|(to, _)| to == which).map(|(_, event)| event.clone()).collect()
+    }
+
+    pub fn customers_deleted(&self) -> Vec<String> {
+        self.lock().customers_deleted.clone()
+    }
+
+    pub fn subscriptions_cancelled(&self) -> Vec<String> {
+        self.lock().subscriptions_cancelled.clone()
+    }
+
+    fn take(&self, which: &str, event: &DomainEvent) -> Result<(), DeliveryError> {
+        let mut received = self.lock();
+        if received.unconfigured.contains(which) {
+            return Err(DeliveryError::NotConfigured);
+        }
+        if received.down.contains(which) {
+            return Err(DeliveryError::Unavailable(format!("{which} is down (test)")));
+        }
+        received.events.push((which.to_owned(), event.clone()));
+        Ok(())
+    }
+}
+
+impl EventBus for MemoryDestinations {
+    async fn publish(&self, event: &DomainEvent) -> Result<(), DeliveryError> {
+        self.take("bus", event)
+    }
+}
+
+impl Webhooks for MemoryDestinations {
+    async fn post(&self, destination: &str, event: &DomainEvent) -> Result<(), DeliveryError> {
+        self.take(destination, event)
+    }
+}
+
+impl StripeErasure for MemoryDestinations {
+    async fn erase_customer(
+        &self,
+        customers: &[String],
+        subscriptions: &[String],
+    ) -> Result<(), DeliveryError> {
+        let mut received = self.lock();
+        if received.down.contains("stripe") {
+            return Err(DeliveryError::Unavailable("stripe is down (test)".into()));
+        }
+        received.subscriptions_cancelled.extend(subscriptions.iter().cloned());
+        received.customers_deleted.extend(customers.iter().cloned());
         Ok(())
     }
 }

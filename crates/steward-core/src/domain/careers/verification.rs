@@ -341,22 +341,6 @@ pub async fn verify_upload<F: UploadedCvs, S: CvStore + OutboxStore + RateLimite
             if let Err(err) = tell_the_applicant(store, hash_key, &check, &verdict).await {
                 tracing::error!(application_id = check.application_id.as_str(), error = %err, "the applicant could not be told the verdict");
             }
-            // The recruiters' destinations that got the application learn that its CV can be
-            // opened (never the file: a recruiter fetches it with a short-lived link).
-            if verdict == CvVerdict::Accepted {
-                let event = DomainEvent::new(
-                    EventType::CvVerified,
-                    &format!("{}|{key}", check.application_id),
-                    check.checked_at,
-                    serde_json::json!({
-                        "person_id": check.profile_id,
-                        "submission_id": check.application_id,
-                        "checked_at": check.checked_at.rfc3339(),
-                    }),
-                );
-                let now = check.checked_at.epoch_seconds();
-                destinations::announce(store, &check.profile_id, Some(&check.application_id), event, now).await?;
-            }
         }
         // An application keeps one file, its latest upload's: anything else is deleted, so a grant's
         // few uploads leave one file behind, not a pile kept for months.
@@ -369,6 +353,25 @@ pub async fn verify_upload<F: UploadedCvs, S: CvStore + OutboxStore + RateLimite
         } else {
             files.mark_verified(key, version_id.as_deref()).await?;
         }
+        // The recruiters' destinations that got the application learn that its CV can be opened
+        // (never the file: a recruiter fetches it with a short-lived link). Only once the file's
+        // fate is settled: a failure here has the notice delivered again, and the same event id
+        // makes that one event.
+    if !rejected && !superseded {
+            let event = DomainEvent::new(
+                EventType::CvVerified,
+                &format!("{}|{key}", check.application_id),
+                check.checked_at,
+                serde_json::json!({
+                    "person_id": check.profile_id,
+                    "submission_id": check.application_id,
+                    "checked_at": check.checked_at.rfc3339(),
+                }),
+            );
+            let now = check.checked_at.epoch_seconds();
+            destinations::announce(store, &check.profile_id, Some(&check.application_id), event, now).await?;
+        }
+
         Ok(Verified::Checked { rejected, recorded })
     })
     .await

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{Delivery, DeliveryStore, DestinationKind, DomainEvent, EventType, Target};
 use crate::config::MailLinks;
 use crate::domain::forms::catalogue::Catalogue;
-use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
+use crate::domain::mail::outbox::OutboxMessage;
 use crate::domain::ports::{Clock, StoreError};
 
 /// Why a delivery did not go.
@@ -77,7 +77,8 @@ pub struct DispatchReport {
     pub delivered: u32,
     pub deferred: u32,
     pub dead: u32,
-    /// Owed to a destination this deployment gives no address: dropped, and logged.
+    /// Owed to a destination this deployment gives no address: dead-lettered (replayable once it
+    /// has one), and logged.
     pub unconfigured: u32,
 }
 
@@ -99,7 +100,7 @@ pub async fn dispatch<S, B, W, P>(
     batch: usize,
 ) -> Result<DispatchReport, StoreError>
 where
-    S: DeliveryStore + OutboxStore,
+    S: DeliveryStore,
     B: EventBus,
     W: Webhooks,
     P: StripeErasure,
@@ -111,11 +112,17 @@ where
         else {
             continue;
         };
-        match deliver(store, reach, &delivery, clock.now()).await {
-            Ok(()) => {
-                store.delivered(&delivery, clock.now()).await?;
-                report.delivered += 1;
-                tracing::info!(delivery = id.as_str(), event = delivery.event.kind.as_str(), "delivered");
+        match deliver(reach, &delivery).await {
+            Ok(mail) => {
+                if store.delivered(&delivery, &mail, clock.now()).await? {
+                    report.delivered += 1;
+                    tracing::info!(delivery = id.as_str(), event = delivery.event.kind.as_str(), "delivered");
+                } else {
+                    tracing::info!(
+                        delivery = id.as_str(),
+                        "the person was erased meanwhile: nothing recorded or queued"
+                    );
+                }
             }
             Err(DeliveryError::NotConfigured) => {
                 store
@@ -141,35 +148,30 @@ where
     Ok(report)
 }
 
-async fn deliver<S, B, W, P>(
-    store: &S,
+/// Delivers one delivery; a mail destination's notifications are returned, to be queued with the
+/// delivery's completion (so that an erasure in between leaves none behind).
+async fn deliver<B, W, P>(
     reach: &Reach<'_, B, W, P>,
     delivery: &Delivery,
-    now: i64,
-) -> Result<(), DeliveryError>
+) -> Result<Vec<OutboxMessage>, DeliveryError>
 where
-    S: OutboxStore,
     B: EventBus,
     W: Webhooks,
     P: StripeErasure,
 {
     let id = match &delivery.target {
         Target::StripeErasure { customers, subscriptions } => {
-            return reach.stripe.erase_customer(customers, subscriptions).await
+            return reach.stripe.erase_customer(customers, subscriptions).await.map(|()| Vec::new())
         }
         Target::Destination { id } => id,
     };
     // A destination taken out of the catalogue since: its deliveries cannot go anywhere.
     let Some(destination) = reach.catalogue.destination(id) else { return Err(DeliveryError::NotConfigured) };
     match destination.kind {
-        DestinationKind::Eventbridge => reach.bus.publish(&delivery.event).await,
-        DestinationKind::Webhook => reach.webhooks.post(id, &delivery.event).await,
+        DestinationKind::Eventbridge => reach.bus.publish(&delivery.event).await.map(|()| Vec::new()),
+        DestinationKind::Webhook => reach.webhooks.post(id, &delivery.event).await.map(|()| Vec::new()),
         DestinationKind::Mail => {
-            for (n, to) in destination.to.iter().enumerate() {
-                let message = team_mail(reach, delivery, to, n);
-                store.enqueue(&message, now).await.map_err(|e| DeliveryError::Unavailable(e.to_string()))?;
-            }
-            Ok(())
+            Ok(destination.to.iter().enumerate().map(|(n, to)| team_mail(reach, delivery, to, n)).collect())
         }
     }
 }

@@ -20,43 +20,18 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::forms::catalogue::{Catalogue, FormDefinition, LawfulBasis};
-use crate::domain::forms::submit::NewSubmission;
-use crate::domain::ids::ProfileId;
+use crate::domain::forms::catalogue::{Catalogue, FormDefinition, LawfulBasis, Purpose};
+pub use crate::domain::forms::catalogue::{Destination, DestinationKind};
+use crate::domain::forms::validation::ValidForm;
+use crate::domain::ids::{ProfileId, SubmissionId};
+use crate::domain::mail::outbox::OutboxMessage;
 use crate::domain::ports::StoreError;
+use crate::i18n::Lang;
 use crate::time::Timestamp;
 
 /// The version of every event's shape (`docs/events/*.schema.json`); a change that could break a
 /// consumer is a new version.
 pub const EVENT_VERSION: u32 = 1;
-
-/// Where a destination's deliveries go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DestinationKind {
-    /// A notification mail to the team's addresses (through the outbox and SES).
-    Mail,
-    /// The stack's EventBridge bus: teams route events with rules of their own.
-    Eventbridge,
-    /// An HTTPS endpoint, signed as Standard Webhooks says; its URL is the deployment's.
-    Webhook,
-}
-
-/// One destination of the catalogue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Destination {
-    pub id: String,
-    pub kind: DestinationKind,
-    /// Who it is, as the person sees it in the privacy center.
-    pub description: String,
-    /// A mail destination's addresses.
-    pub to: Vec<String>,
-    /// The purposes it serves: it receives a submission only if the submission is processed for
-    /// one of them.
-    pub purposes: BTreeSet<String>,
-    /// The fields it may receive (of those a form has).
-    pub fields: Vec<String>,
-}
 
 /// What happened, as consumers route on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -173,6 +148,26 @@ impl Delivery {
         }
     }
 
+    /// As a recipient of the person's data while it is still owed: only a delivery to a
+    /// destination that carries their data.
+    pub fn as_owed(&self) -> Option<Shared> {
+        let destination = self.destination().filter(|_| self.event.kind.carries_personal_data())?;
+        let mut fields: Vec<String> = self.event.data["fields"]
+            .as_object()
+            .map(|fields| fields.keys().cloned().collect())
+            .unwrap_or_default();
+        fields.sort();
+        Some(Shared {
+            destination: destination.to_owned(),
+            event: self.event.kind,
+            event_id: self.event.id.clone(),
+            subject: self.subject.clone(),
+            fields,
+            at: self.event.timestamp.clone(),
+            delivered: false,
+        })
+    }
+
     /// The catalogue destination it goes to, if it is one.
     pub fn destination(&self) -> Option<&str> {
         match &self.target {
@@ -229,10 +224,16 @@ pub trait DeliveryStore {
         now: i64,
         lease: Duration,
     ) -> impl Future<Output = Result<Option<(Delivery, u32)>, StoreError>> + Send;
-    /// Delivered: it leaves the queue; an event that carried the person's data is recorded in
-    /// their partition (unless they are gone meanwhile).
-    fn delivered(&self, delivery: &Delivery, now: i64)
-        -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Delivered: it leaves the queue, an event that carried the person's data is recorded in
+    /// their partition, and `mail` (a mail destination's notifications) is queued, all together
+    /// and only if the delivery is still queued: `Ok(false)` when an erasure took it meanwhile,
+    /// and then nothing is written.
+    fn delivered(
+        &self,
+        delivery: &Delivery,
+        mail: &[OutboxMessage],
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn retry_delivery(
         &self,
         id: &str,
@@ -261,11 +262,22 @@ pub const DELIVERY_KEPT_DAYS: i64 = 30;
 
 // --- Planning: who gets what -----------------------------------------------------------------
 
+/// What the planning needs of a submission just stored.
+#[derive(Debug, Clone, Copy)]
+pub struct Submitted<'a> {
+    pub id: &'a SubmissionId,
+    pub received_at: Timestamp,
+    /// The language its notice was shown in.
+    pub language: Lang,
+    /// The purposes it is processed for (the form's, less those opted out of).
+    pub purposes: &'a [Purpose],
+    pub data: &'a ValidForm,
+}
+
 /// The purposes a submission is processed for: the form's, less those opted out of, and marketing
 /// only if the person ticked a topic (consent is what they ticked, never the form's default).
-pub fn granted_purposes(form: &FormDefinition, submission: &NewSubmission) -> BTreeSet<String> {
+pub fn granted_purposes(form: &FormDefinition, submission: &Submitted<'_>) -> BTreeSet<String> {
     submission
-        .consent
         .purposes
         .iter()
         .filter(|purpose| {
@@ -284,7 +296,7 @@ pub fn granted_purposes(form: &FormDefinition, submission: &NewSubmission) -> BT
 pub fn for_submission(
     catalogue: &Catalogue,
     form: &FormDefinition,
-    submission: &NewSubmission,
+    submission: &Submitted<'_>,
     profile_id: &ProfileId,
 ) -> Vec<Delivery> {
     let granted = granted_purposes(form, submission);
@@ -312,15 +324,15 @@ pub fn for_submission(
                 "person_id": profile_id,
                 "submission_id": submission.id.as_str(),
                 "form": form.id.as_str(),
-                "received_at": submission.client.received_at.rfc3339(),
-                "language": submission.consent.language.to_string(),
+                "received_at": submission.received_at.rfc3339(),
+                "language": submission.language.to_string(),
                 "purposes": serves,
                 "fields": fields,
             });
             let event = DomainEvent::new(
                 EventType::SubmissionReceived,
                 submission.id.as_str(),
-                submission.client.received_at,
+                submission.received_at,
                 data,
             );
             Some(Delivery {

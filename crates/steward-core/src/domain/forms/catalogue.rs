@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::domain::destinations::{Destination, DestinationKind};
 use crate::domain::ids::FormId;
 use crate::i18n::Lang;
 
@@ -134,6 +133,34 @@ impl FormDefinition {
 /// A topic's words in the request's language (`None` for a topic the catalogue does not name).
 pub fn topic_words(topics: &BTreeMap<String, String>, topic: &str) -> Option<String> {
     topics.get(topic).map(|english| Lang::current().catalogue(&format!("topic-{topic}"), english))
+}
+
+/// Where a destination's deliveries go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DestinationKind {
+    /// A notification mail to the team's addresses (through the outbox and SES).
+    Mail,
+    /// The stack's EventBridge bus: teams route events with rules of their own.
+    Eventbridge,
+    /// An HTTPS endpoint, signed as Standard Webhooks says; its URL is the deployment's.
+    Webhook,
+}
+
+/// One destination of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub id: String,
+    pub kind: DestinationKind,
+    /// Who it is, as the person sees it in the privacy center.
+    pub description: String,
+    /// A mail destination's addresses.
+    pub to: Vec<String>,
+    /// The purposes it serves: it receives a submission only if the submission is processed for
+    /// one of them.
+    pub purposes: BTreeSet<String>,
+    /// The fields it may receive (of those a form has).
+    pub fields: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -234,7 +234,14 @@ where
     // The teams that act on it, each with what it may receive: owed through the table, so that
     // none of them holds up this answer or loses it while it is down. A retried request owes the
     // same deliveries (their ids are the submission's), queued once.
-    let deliveries = destinations::for_submission(catalogue, form, &submission, &profile_id);
+    let submitted = destinations::Submitted {
+        id: &submission.id,
+        received_at: submission.client.received_at,
+        language: submission.consent.language,
+        purposes: &submission.consent.purposes,
+        data: &submission.data,
+    };
+    let deliveries = destinations::for_submission(catalogue, form, &submitted, &profile_id);
     if !deliveries.is_empty() {
         store.enqueue_deliveries(&deliveries, submission.client.received_at.epoch_seconds()).await?;
     }

@@ -177,6 +177,21 @@ impl Templates {
 mod tests {
     use super::*;
 
+    /// The policy's "third party offerings": Steward's mail offers no third party's product or
+    /// site. Every link in a message is one Steward fills in (its own API, the company's site and
+    /// policy, a link the catalogue names), never one written into a template.
+    #[test]
+    fn no_mail_of_steward_offers_a_third_party_link() {
+        for (name, languages) in BUILT_IN_TEMPLATES {
+            for (lang, text, html) in languages {
+                for source in [text, html] {
+                    let literal = ["http://", "https://", "www."].iter().find(|link| source.contains(*link));
+                    assert!(literal.is_none(), "{lang}/{name} writes a link of its own: {literal:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_built_in_template_renders_in_text_and_html_and_the_outbox_knows_it() {
         let templates = Templates::default();

@@ -246,7 +246,14 @@ where
         }
         // Submissions commit with their profile update (one transaction that requires the profile),
         // so none can land after the profile went; anything else found in the partition now (a
-        // writer that does not check the profile) goes too.
+        // writer that does not check the profile), and mail or deliveries about them queued while
+        // this ran, go too. A dispatcher delivers only a delivery still queued, so none is queued
+        // from here on.
+        let leftovers = store.leftovers(profile_id).await?;
+        for chunk in leftovers.chunks(25) {
+            store.delete_items(chunk).await?;
+        }
+        report.items_deleted += leftovers.len();
         // Every destination that received their data is told, with the same event id everywhere,
         // and Stripe forgets them too; owed through the queue, so a destination or Stripe being
         // down delays it and loses nothing. The events carry the person's id and submission ids
@@ -271,11 +278,7 @@ where
         if !owed.is_empty() {
             store.enqueue_deliveries(&owed, now).await?;
         }
-        let leftovers = store.leftovers(profile_id).await?;
-        for chunk in leftovers.chunks(25) {
-            store.delete_items(chunk).await?;
-        }
-        report.items_deleted += leftovers.len();
+
         // An export that was being written while the erasure ran goes too. The person is erased
         // already, so a failure here is only logged: the sweep deletes every export past its
         // link's life.
