@@ -77,6 +77,29 @@ async fn wait_on_bus(what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
     all.iter().find(|e| wanted(e)).cloned().unwrap()
 }
 
+/// Checks events against their published JSON Schemas (docs/events/<type>.schema.json), as a
+/// consumer's validator would.
+fn assert_match_their_schemas(events: &[&Value]) {
+    let script = r#"
+import json, sys
+from jsonschema import Draft202012Validator
+root, events = sys.argv[1], json.load(sys.stdin)
+for event in events:
+    schema = json.load(open(f"{root}/docs/events/{event['type']}.schema.json"))
+    errors = [e.message for e in Draft202012Validator(schema).iter_errors(event)]
+    if errors:
+        sys.exit(f"{event['type']}: {errors}")
+"#;
+    let mut child = std::process::Command::new(python())
+        .args(["-c", script, &root().display().to_string()])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("the project's Python runs");
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(serde_json::to_string(events).unwrap().as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success(), "the events match their schemas: {events:?}");
+}
+
 async fn contact(email: &str, name: &str) -> Value {
     submit_json(
         "contact-us",
@@ -131,6 +154,7 @@ async fn a_contact_request_reaches_the_sales_inbox_a_signed_webhook_and_the_even
     assert_eq!(on_bus["detail-type"], "submission.received");
     assert_eq!(on_bus["detail"]["id"], body["id"], "one event id everywhere");
     assert!(on_bus["detail"]["data"]["fields"].get("message").is_none(), "{on_bus}");
+    assert_match_their_schemas(&[body, &on_bus["detail"]]);
 
     // The sales team's inbox, with what it needs and the reference to find it by.
     eventually_within(DELIVERIES, "the sales inbox was told", || async {
@@ -258,6 +282,8 @@ async fn erasure_reaches_the_webhook_the_bus_and_stripe_which_cancels_and_delete
         data.get("fields").is_none() && !told[0]["body"].to_string().contains(&email),
         "no personal data"
     );
+    let paid = crm_attempts_about("payment.succeeded", &person).await;
+    assert_match_their_schemas(&[&told[0]["body"], &paid[0]["body"]]);
 
     wait_on_bus("the bus got the erasure", |e| {
         e["detail-type"] == "person.erased" && e["detail"]["data"]["person_id"] == person.as_str()

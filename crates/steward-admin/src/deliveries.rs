@@ -13,7 +13,8 @@ use crate::Done;
 /// The dead letters, oldest first.
 pub async fn dead(context: &Context, json: bool) -> Result<Done, String> {
     let store = context.store(false).await?;
-    let dead = store.dead_letters(10_000).await.map_err(|e| error_chain(&e))?;
+    let mut dead = store.dead_letters(10_000).await.map_err(|e| error_chain(&e))?;
+    dead.sort_by(|a, b| a.dead_since.cmp(&b.dead_since));
     context.audit(Record::new("deliveries-dead", "ok").count("dead", dead.len() as u64)).await?;
     if json {
         return Ok(Done::ok(serde_json::to_string_pretty(&dead).unwrap_or_default()));
@@ -64,6 +65,14 @@ pub async fn replay(context: &Context, id: Option<&str>, all: bool) -> Result<Do
 
 /// The Standard Webhooks secret (`whsec_…`) a destination's receiver verifies with.
 pub async fn secret(context: &Context, destination: &str) -> Result<Done, String> {
+    let known = steward_core::domain::forms::catalogue::built_in_destinations();
+    if !known.contains_key(destination) {
+        let ids: Vec<&str> = known.keys().map(String::as_str).collect();
+        return Err(format!(
+            "{destination:?} is not a destination of the catalogue; one of: {}",
+            ids.join(", ")
+        ));
+    }
     let key = context.webhook_signing_key().await?;
     context.audit(Record::new("deliveries-secret", "ok").subject(Some(destination))).await?;
     Ok(Done::ok(WebhookSecret::derive(&SecretKey::new(key.into_bytes()), destination).reveal()))

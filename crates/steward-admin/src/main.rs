@@ -19,16 +19,15 @@ use context::{Context, Settings};
 const ENVIRONMENT_HELP: &str = "\
 Where it acts: --stack names a deployed stack (its table `<stack>-profiles`, its bucket
 `<stack>-cvs-<account>` and its secrets `<stack>/hash-key`, `<stack>/mail-link-keys`,
-`<stack>/stripe-api`, read with your credentials). --table, --bucket and the --*-secret options
-override one of them. Without a stack or a secret, HASH_KEY, TOKEN_KEYS_MAIL_LINKS and
-STRIPE_SECRET_KEY are
-read from the environment (the local stack: `set -a; . infra/local.env`).
+`<stack>/stripe-api`, `<stack>/webhook-keys`, read with your credentials). --table, --bucket and
+the --*-secret options override one of them. Without a stack or a secret, HASH_KEY,
+TOKEN_KEYS_MAIL_LINKS, STRIPE_SECRET_KEY and WEBHOOK_SIGNING_KEY are read from the environment (the local stack: `set -a; . infra/local.env`).
 
 Against the local stack (`make dev`): `make admin ARGS='...'` sets AWS_ENDPOINT_URL (moto),
 STRIPE_API_BASE (the Stripe emulator) and --stack steward-local.
 
 Every command writes an audit record (`steward-admin audit`) naming your AWS identity.
-Long runs (campaign, sweep, replay-stripe) print progress on stderr and a summary on stdout;
+Long runs (campaign, sweep, replay-stripe, the listings, deliveries replay) print progress on stderr and a summary on stdout;
 Ctrl-C stops them after the current step (exit status 130) and running the same command again
 carries on.";
 

@@ -38,8 +38,16 @@ async fn profile_id(store: &DynamoStore, who: &Who) -> Result<Option<ProfileId>,
 }
 
 /// Everything held about the person, as their own export shows it.
+/// Everything held, as the person's own export has it: with where their data went.
 async fn everything(store: &DynamoStore, profile_id: &ProfileId) -> Result<Option<Value>, String> {
-    store.everything(profile_id).await.map_err(|e| error_chain(&e))
+    use steward_core::domain::destinations::{shown_to_person, DeliveryStore as _};
+    let Some(mut held) = store.everything(profile_id).await.map_err(|e| error_chain(&e))? else {
+        return Ok(None);
+    };
+    let recipients = store.recipients(profile_id).await.map_err(|e| error_chain(&e))?;
+    let descriptions = steward_core::domain::forms::catalogue::built_in_destinations();
+    held["shared_with"] = shown_to_person(&descriptions, &recipients).into();
+    Ok(Some(held))
 }
 
 fn count(held: &Value, section: &str) -> u64 {

@@ -578,17 +578,12 @@ fn shared(data: &Value) -> String {
                 .map(steward_core::domain::fields::label)
                 .collect();
             let destination = text(entry, "description");
-            let fields = fields.join(", ");
+            // What it received: the fields by their labels, when the event carried any.
+            let what = if fields.is_empty() { what } else { format!("{what} ({})", fields.join(", ")) };
             let line = if entry["delivered"].as_bool().unwrap_or(false) {
-                t!(
-                    "center-shared-entry",
-                    destination = destination,
-                    what = what,
-                    fields = fields,
-                    when = when(&entry["at"])
-                )
+                t!("center-shared-entry", destination = destination, what = what, when = when(&entry["at"]))
             } else {
-                t!("center-shared-owed", destination = destination, what = what, fields = fields)
+                t!("center-shared-owed", destination = destination, what = what)
             };
             format!("<li>{}</li>", escape(&line))
         })

@@ -278,7 +278,8 @@ pub async fn everything(app: &App, profile_id: &ProfileId) -> Result<serde_json:
         .ok_or_else(|| Problem::not_found("person"))?;
     // Where their data went: each destination that received it (or is owed it), and what.
     let recipients = app.store.recipients(profile_id).await.map_err(store_problem)?;
-    data["shared_with"] = destinations::shown_to_person(&app.catalogue, &recipients).into();
+    let descriptions = app.catalogue.destinations().map(|d| (d.id.clone(), d.description.clone())).collect();
+    data["shared_with"] = destinations::shown_to_person(&descriptions, &recipients).into();
     // Erasing ends a running subscription: the person is told before they confirm.
     data["erasure_cancels_subscription"] = data["payments"]
         .as_array()

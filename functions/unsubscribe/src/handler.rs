@@ -98,7 +98,7 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
             } else {
                 ChangeSource::UnsubscribePage
             };
-            let after = unsubscribe(&app.store, profile, topic.clone(), source, &id)
+            let after = unsubscribe(&app.store, profile, topic.clone(), source, &id, app.clock.timestamp())
                 .await
                 .map_err(preferences_problem)?;
             let address = after.and_then(|p| masked_address(&p.email)).unwrap_or_default();
@@ -121,7 +121,7 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
             let notice;
             let preferences = if form.first("action") == Some("unsubscribe_all") {
                 notice = t!("preferences-unsubscribed-all");
-                unsubscribe(&app.store, profile, None, ChangeSource::Preferences, &id)
+                unsubscribe(&app.store, profile, None, ChangeSource::Preferences, &id, app.clock.timestamp())
                     .await
                     .map_err(preferences_problem)?
                     .unwrap_or_default()
@@ -162,9 +162,10 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, Problem> 
                 user_agent: client.user_agent,
                 policy_version: app.config.policy_version.clone(),
             };
-            let confirmed = confirm_subscription(&app.store, profile, &claims.subject, click, &id)
-                .await
-                .map_err(preferences_problem)?;
+            let confirmed =
+                confirm_subscription(&app.store, profile, &claims.subject, click, &id, app.clock.timestamp())
+                    .await
+                    .map_err(preferences_problem)?;
             let Confirmed::Receiving(preferences) = confirmed else {
                 // Unsubscribed or withdrawn since the mail was sent: the click gives nothing back.
                 return Ok(respond::html(

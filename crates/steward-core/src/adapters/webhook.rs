@@ -22,7 +22,7 @@ use crate::secret::SecretKey;
 
 /// Longest a receiver may take to answer (Standard Webhooks suggests a short timeout: a receiver
 /// should queue the work and answer at once).
-const TIMEOUT: Duration = Duration::from_secs(15);
+const TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct HttpWebhooks {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,

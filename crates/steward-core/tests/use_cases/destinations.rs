@@ -331,3 +331,47 @@ async fn erasure_reaches_every_destination_and_stripe_ends_the_subscription_and_
     assert!(!last.contains("Ana Silva") && !last.contains(&address), "without repeating the data");
     assert!(world.store.recipients(person).await.unwrap().is_empty(), "and the record of it went with them");
 }
+
+#[tokio::test]
+async fn confirming_and_unsubscribing_reach_the_destinations_that_hold_the_topics() {
+    use std::collections::BTreeSet;
+    use steward_core::domain::mail::confirmation::subject_for;
+    use steward_core::domain::mail::preferences::{
+        confirm_subscription, unsubscribe, ChangeSource, ClickEvidence,
+    };
+
+    let world = World::new();
+    let address = email("topics");
+    let receipt = world.submit("newsletter", &[("email", address.as_str()), ("interests", "cloud")]).await;
+    world.deliver().await;
+    let person = &receipt.profile_id;
+    let click = ClickEvidence {
+        source_ip: "192.0.2.1".into(),
+        user_agent: None,
+        policy_version: "2018-03-23".into(),
+    };
+    let subject = subject_for(&BTreeSet::from(["cloud".to_owned()]));
+    confirm_subscription(&world.store, person, &subject, click, "tok", world.clock.timestamp())
+        .await
+        .unwrap();
+    world.clock.advance(60);
+    unsubscribe(
+        &world.store,
+        person,
+        Some("cloud".into()),
+        ChangeSource::OneClick,
+        "tok2",
+        world.clock.timestamp(),
+    )
+    .await
+    .unwrap();
+    world.deliver().await;
+    let changes: Vec<_> = world
+        .destinations
+        .received("crm")
+        .into_iter()
+        .filter(|e| e.kind == EventType::ConsentChanged)
+        .map(|e| (e.data["given"].as_bool().unwrap(), e.data["topics"].clone()))
+        .collect();
+    assert_eq!(changes, [(true, json!(["cloud"])), (false, json!(["cloud"]))], "confirmed, then stopped");
+}

@@ -411,7 +411,7 @@ async fn a_withdrawn_person_choosing_topics_again_gets_them_only_by_confirming_f
         user_agent: Some("Mail app".into()),
         policy_version: "2018-03-23".into(),
     };
-    confirm_subscription(&world.store, &ana, &subject, click, "tok2").await.unwrap();
+    confirm_subscription(&world.store, &ana, &subject, click, "tok2", world.clock.timestamp()).await.unwrap();
     assert!(world.store.may_receive(&ana, "cloud").await.unwrap(), "confirmed from the address");
 }
 
@@ -438,7 +438,9 @@ async fn a_confirmation_confirms_only_the_topics_its_mail_named() {
         policy_version: "2018-03-23".into(),
     };
     let Confirmed::Receiving(confirmed) =
-        confirm_subscription(&world.store, &ana, &claims.subject, click, "tok").await.unwrap()
+        confirm_subscription(&world.store, &ana, &claims.subject, click, "tok", world.clock.timestamp())
+            .await
+            .unwrap()
     else {
         panic!("confirmed")
     };
@@ -463,7 +465,15 @@ async fn an_old_confirmation_link_after_erasure_confirms_nothing_and_says_so() {
         user_agent: None,
         policy_version: "2018-03-23".into(),
     };
-    let outcome = confirm_subscription(&world.store, &receipt.profile_id, &subject, click, "tok").await;
+    let outcome = confirm_subscription(
+        &world.store,
+        &receipt.profile_id,
+        &subject,
+        click,
+        "tok",
+        world.clock.timestamp(),
+    )
+    .await;
     assert!(matches!(outcome, Err(PreferencesError::NotHeld)), "{outcome:?}");
 }
 
@@ -509,7 +519,9 @@ async fn an_old_confirmation_link_after_unsubscribing_gives_nothing_back_and_say
         user_agent: None,
         policy_version: "2018-03-23".into(),
     };
-    let outcome = confirm_subscription(&world.store, &ana, &subject, click, "tok2").await.unwrap();
+    let outcome = confirm_subscription(&world.store, &ana, &subject, click, "tok2", world.clock.timestamp())
+        .await
+        .unwrap();
     assert_eq!(outcome, Confirmed::NothingLeft);
     assert!(!world.store.may_receive(&ana, "cloud").await.unwrap(), "still unsubscribed");
 }

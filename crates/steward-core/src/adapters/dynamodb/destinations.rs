@@ -265,18 +265,27 @@ impl DeliveryStore for DynamoStore {
     }
 
     async fn recipients(&self, profile_id: &ProfileId) -> Result<Vec<Shared>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :shared)")
-            .expression_attribute_values(":pk", s(keys::profile_partition(profile_id)))
-            .expression_attribute_values(":shared", s(keys::SHARED_PREFIX))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        let mut recipients: Vec<Shared> = output.items().iter().filter_map(shared_of).collect();
+        let mut recipients: Vec<Shared> = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :shared)")
+                .expression_attribute_values(":pk", s(keys::profile_partition(profile_id)))
+                .expression_attribute_values(":shared", s(keys::SHARED_PREFIX))
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(classify)?;
+            recipients.extend(page.items().iter().filter_map(shared_of));
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
         let theirs = ("profile_id = :pid", ":pid", s(profile_id));
         for item in self.partition(keys::DELIVERY, Some(theirs)).await? {
             let Ok(delivery) = delivery_of(&item) else { continue };

@@ -21,9 +21,13 @@ impl InboxStore for DynamoStore {
                 .client
                 .scan()
                 .table_name(&self.table)
+                // Past its retention is gone, whether or not the TTL sweep has caught up.
                 .filter_expression(
-                    "(begins_with(sk, :submission) AND form = :form) OR begins_with(sk, :payment)",
+                    "((begins_with(sk, :submission) AND form = :form) OR begins_with(sk, :payment)) \
+                     AND (attribute_not_exists(#ttl) OR #ttl > :now)",
                 )
+                .expression_attribute_names("#ttl", keys::TTL)
+                .expression_attribute_values(":now", n(self.clock.now()))
                 .expression_attribute_values(":submission", s("SUBMISSION#"))
                 .expression_attribute_values(":payment", s("PAYMENT#"))
                 .expression_attribute_values(":form", s(form.as_str()))

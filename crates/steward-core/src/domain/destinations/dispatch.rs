@@ -54,7 +54,7 @@ pub struct RetrySchedule(Vec<i64>);
 
 impl RetrySchedule {
     /// Standard Webhooks' schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h), then two more
-    /// days: about three and a half days in all, so a receiver down over a weekend loses nothing.
+    /// days: a little over three days in all, so a receiver down over a weekend loses nothing.
     pub fn standard() -> Self {
         Self(vec![5, 300, 1800, 7200, 18_000, 36_000, 36_000, 86_400, 86_400])
     }
@@ -71,6 +71,9 @@ impl RetrySchedule {
         self.0.get(attempts.saturating_sub(1) as usize).copied()
     }
 }
+
+/// How long a run takes new deliveries (the function has 60 s; a webhook attempt up to 10 s).
+const RUN_BUDGET: Duration = Duration::from_secs(40);
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct DispatchReport {
@@ -106,7 +109,13 @@ where
     P: StripeErasure,
 {
     let mut report = DispatchReport::default();
+    let started = tokio::time::Instant::now();
     for id in store.due_deliveries(clock.now(), batch).await? {
+        // A run ends before its function's timeout (60 s) can: a receiver that hangs costs one
+        // webhook timeout per delivery, and what is left waits for the next run, uncounted.
+        if started.elapsed() > RUN_BUDGET {
+            break;
+        }
         let Some((delivery, attempts)) =
             store.claim_delivery(&id, clock.now(), Duration::from_secs(120)).await?
         else {
@@ -205,8 +214,12 @@ fn team_mail<B, W, P>(reach: &Reach<'_, B, W, P>, delivery: &Delivery, to: &str,
         .unwrap_or_default();
     let subject = match event.kind {
         EventType::SubmissionReceived => crate::t!("subject-team-submission", form = form_title.as_str()),
+        EventType::PaymentSucceeded => crate::t!("subject-team-paid"),
+        EventType::CvVerified => crate::t!("subject-team-cv"),
         kind => crate::t!("subject-team-event", event = kind.as_str()),
     };
+    // A limit or consent says whether it was set or lifted, and for which purpose.
+    let on = data["restricted"].as_bool().or(data["objected"].as_bool()).or(data["given"].as_bool());
     OutboxMessage::transactional(
         reach.links,
         format!("team-{}-{n}", delivery.id()),
@@ -224,6 +237,8 @@ fn team_mail<B, W, P>(reach: &Reach<'_, B, W, P>, delivery: &Delivery, to: &str,
             "submission_ids": data["submission_ids"],
             "purposes": data["purposes"],
             "at": event.timestamp,
+            "on": on,
+            "purpose": data["purpose"],
         }),
     )
 }

@@ -400,11 +400,15 @@ pub async fn announce<S: DeliveryStore>(
 
 /// Where a person's data went, as they see it: each destination by its description (in their
 /// language), what it received (its fields), when, and whether it is still on its way.
-pub fn shown_to_person(catalogue: &Catalogue, recipients: &[Shared]) -> Vec<serde_json::Value> {
+/// `descriptions` names each destination (in English: the person's language is looked up).
+pub fn shown_to_person(
+    descriptions: &BTreeMap<String, String>,
+    recipients: &[Shared],
+) -> Vec<serde_json::Value> {
     let mut shown: Vec<serde_json::Value> = recipients
         .iter()
         .map(|shared| {
-            let english = catalogue.destination(&shared.destination).map_or("", |d| d.description.as_str());
+            let english = descriptions.get(&shared.destination).map_or("", String::as_str);
             let description = crate::i18n::Lang::current()
                 .catalogue(&format!("destination-{}-description", shared.destination), english);
             serde_json::json!({
@@ -445,12 +449,24 @@ pub fn limit_event(kind: EventType, profile_id: &ProfileId, on: bool, at: Timest
 }
 
 /// A consent withdrawn (or given again) for a purpose.
-pub fn consent_event(profile_id: &ProfileId, purpose: &str, given: bool, at: Timestamp) -> DomainEvent {
+/// A consent withdrawn or given for a purpose; for marketing, with the topics it concerns (none:
+/// every topic).
+pub fn consent_event(
+    profile_id: &ProfileId,
+    purpose: &str,
+    given: bool,
+    topics: Option<&BTreeSet<String>>,
+    at: Timestamp,
+) -> DomainEvent {
+    let mut data = serde_json::json!({"person_id": profile_id, "purpose": purpose, "given": given});
+    if let Some(topics) = topics {
+        data["topics"] = serde_json::json!(topics);
+    }
     DomainEvent::new(
         EventType::ConsentChanged,
-        &format!("{profile_id}|{purpose}|{given}|{}", at.epoch_seconds()),
+        &format!("{profile_id}|{purpose}|{given}|{topics:?}|{}", at.epoch_seconds()),
         at,
-        serde_json::json!({"person_id": profile_id, "purpose": purpose, "given": given}),
+        data,
     )
 }
 

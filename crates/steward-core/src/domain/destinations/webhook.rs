@@ -5,7 +5,7 @@
 //!
 //! Each destination has its own secret, derived from the deployment's one signing key, so that a
 //! receiver that leaks its secret exposes no other destination, and no secret is stored per
-//! destination. `steward-admin deliveries secret <destination>` prints it as `whsec_<base64>`,
+//! destination. `steward-admin deliveries secret --destination <id>` prints it as `whsec_<base64>`,
 //! the form the Standard Webhooks libraries take.
 
 use base64::Engine as _;

@@ -256,6 +256,23 @@ pub fn built_in_topics() -> BTreeMap<String, String> {
     toml::from_str::<TopicsOnly>(BUILT_IN).map(|t| t.topics).unwrap_or_default()
 }
 
+/// The destinations of the built-in catalogue, by id, with their descriptions (for an operator's
+/// export, which has no deployment configuration to load the whole catalogue with).
+pub fn built_in_destinations() -> BTreeMap<String, String> {
+    #[derive(Deserialize)]
+    struct Described {
+        description: String,
+    }
+    #[derive(Deserialize)]
+    struct DestinationsOnly {
+        #[serde(default)]
+        destinations: BTreeMap<String, Described>,
+    }
+    toml::from_str::<DestinationsOnly>(BUILT_IN)
+        .map(|d| d.destinations.into_iter().map(|(id, d)| (id, d.description)).collect())
+        .unwrap_or_default()
+}
+
 impl Catalogue {
     pub fn forms(&self) -> impl Iterator<Item = &FormDefinition> {
         self.forms.values()
@@ -499,10 +516,33 @@ mod tests {
             ids.push(format!("form-{}-title", form.id.as_str()));
             ids.extend(form.purposes.iter().map(|p| format!("form-{}-purpose-{}", form.id.as_str(), p.id)));
         }
+        ids.extend(catalogue.destinations().map(|d| format!("destination-{}-description", d.id)));
+        assert_eq!(built_in_destinations().len(), catalogue.destinations().count());
         for lang in Lang::ALL.into_iter().filter(|lang| *lang != Lang::En) {
             let missing: Vec<&String> = ids.iter().filter(|id| !lang.has(id)).collect();
             assert!(missing.is_empty(), "{lang} lacks {missing:?}");
         }
+    }
+
+    #[test]
+    fn a_destination_is_declared_once_serves_the_forms_that_name_it_and_mail_has_addresses() {
+        let config = test_config();
+        let broken = |from: &str, to: &str| {
+            assert!(BUILT_IN.contains(from), "{from}");
+            Catalogue::load(&BUILT_IN.replacen(from, to, 1), &config).unwrap_err().to_string()
+        };
+        let unknown =
+            broken(r#"destinations = ["sales", "crm", "event-bus"]"#, r#"destinations = ["nobody"]"#);
+        assert!(unknown.contains("\"nobody\" is not in [destinations]"), "{unknown}");
+        let serves_none = broken(r#"destinations = ["event-bus"]"#, r#"destinations = ["recruiting"]"#);
+        assert!(serves_none.contains("serves none of the form's purposes"), "{serves_none}");
+        let no_addresses = broken(r#"to = ["sales@wso2.com"]"#, "to = []");
+        assert!(no_addresses.contains("needs `to` addresses"), "{no_addresses}");
+        let bad_address = broken(r#"to = ["sales@wso2.com"]"#, r#"to = ["sales at wso2"]"#);
+        assert!(bad_address.contains("is not an email address"), "{bad_address}");
+        let catalogue = Catalogue::load(BUILT_IN, &config).unwrap();
+        assert_eq!(catalogue.form("contact-us").unwrap().destinations, ["sales", "crm", "event-bus"]);
+        assert_eq!(catalogue.destination("crm").unwrap().kind, DestinationKind::Webhook);
     }
 
     #[test]

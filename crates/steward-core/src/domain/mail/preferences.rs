@@ -4,6 +4,7 @@
 //! Consent only grows through the address: a confirmation link confirms exactly the topics its
 //! mail named, and topics added in the preference center wait for one. Removing is instant.
 
+use crate::domain::destinations::{self, DeliveryStore};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
@@ -163,12 +164,13 @@ pub enum Confirmed {
 }
 
 /// The confirmation link's POST: confirms the topics its mail named, with the click's evidence.
-pub async fn confirm_subscription<S: PreferenceStore>(
+pub async fn confirm_subscription<S: PreferenceStore + DeliveryStore>(
     store: &S,
     profile: &ProfileId,
     link_subject: &str,
     click: ClickEvidence,
     token_id: &str,
+    now: Timestamp,
 ) -> Result<Confirmed, PreferencesError> {
     let topics = topics_of(link_subject).ok_or(PreferencesError::NamesNoTopics)?;
     let change = PreferenceChange::Confirm { topics: topics.clone(), click };
@@ -179,18 +181,32 @@ pub async fn confirm_subscription<S: PreferenceStore>(
     if preferences.receiving().is_disjoint(&topics) {
         return Ok(Confirmed::NothingLeft);
     }
+    // The address is proven now: the destinations that got the person's data (a CRM that holds
+    // their ticked topics) learn that marketing on these topics may go.
+    let confirmed: BTreeSet<String> = preferences.receiving().intersection(&topics).cloned().collect();
+    let event = destinations::consent_event(profile, "marketing", true, Some(&confirmed), now);
+    destinations::announce(store, profile, None, event, now.epoch_seconds()).await?;
     Ok(Confirmed::Receiving(preferences))
 }
 
 /// One-click unsubscribe, from one topic or from everything: instant, and owed no confirmation.
-pub async fn unsubscribe<S: PreferenceStore>(
+pub async fn unsubscribe<S: PreferenceStore + DeliveryStore>(
     store: &S,
     profile: &ProfileId,
     topic: Option<String>,
     source: ChangeSource,
     token_id: &str,
+    now: Timestamp,
 ) -> Result<Option<MailPreferences>, PreferencesError> {
-    Ok(store.change_preferences(profile, &PreferenceChange::Unsubscribe { topic }, source, token_id).await?)
+    let change = PreferenceChange::Unsubscribe { topic: topic.clone() };
+    let after = store.change_preferences(profile, &change, source, token_id).await?;
+    if after.is_some() {
+        // Every destination that got the person's data stops marketing to them too.
+        let topics = topic.map(|topic| BTreeSet::from([topic]));
+        let event = destinations::consent_event(profile, "marketing", false, topics.as_ref(), now);
+        destinations::announce(store, profile, None, event, now.epoch_seconds()).await?;
+    }
+    Ok(after)
 }
 
 /// What saving the preference center did.
@@ -207,7 +223,7 @@ pub struct Chosen {
 /// The preference center's save: unticked topics stop at once; ticked topics the person does not
 /// already receive wait for a confirmation mailed to the profile's own address, exactly as a
 /// form's do. `chosen` holds catalogue topics only.
-pub async fn choose_topics<S: PreferenceStore + OutboxStore + RateLimiter>(
+pub async fn choose_topics<S: PreferenceStore + OutboxStore + RateLimiter + DeliveryStore>(
     store: &S,
     config: &Config,
     labels: &BTreeMap<String, String>,
@@ -224,6 +240,12 @@ pub async fn choose_topics<S: PreferenceStore + OutboxStore + RateLimiter>(
         .change_preferences(profile, &change, ChangeSource::Preferences, token_id)
         .await?
         .ok_or(PreferencesError::NotHeld)?;
+    // Topics unticked stop at the destinations that got the person's data too.
+    let stopped: BTreeSet<String> = current.receiving().difference(&chosen).cloned().collect();
+    if !stopped.is_empty() {
+        let event = destinations::consent_event(profile, "marketing", false, Some(&stopped), now);
+        destinations::announce(store, profile, None, event, now.epoch_seconds()).await?;
+    }
     let message = confirmation_mail(config, labels, &preferences.email, profile, &pending, now);
     let purpose = MailPurpose::ChosenTopicsConfirmation;
     let mailable = !preferences.suppressed

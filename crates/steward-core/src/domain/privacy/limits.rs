@@ -73,7 +73,7 @@ pub async fn withdraw<S: LimitStore + DeliveryStore>(
     }
     tracing::info!(profile_id = %profile_id, purpose, "consent withdrawn");
     // Every destination that received their data learns it, to stop using it for that purpose.
-    let event = destinations::consent_event(profile_id, purpose, false, now);
+    let event = destinations::consent_event(profile_id, purpose, false, None, now);
     destinations::announce(store, profile_id, None, event, now.epoch_seconds()).await?;
     Ok(())
 }
