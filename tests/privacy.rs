@@ -716,6 +716,12 @@ impl DeliveryStore for FailingDeletes {
     async fn replay(&self, id: &str, now: i64) -> Result<bool, StoreError> {
         self.0.replay(id, now).await
     }
+    async fn release_held(&self, profile_id: &ProfileId, now: i64) -> Result<usize, StoreError> {
+        self.0.release_held(profile_id, now).await
+    }
+    async fn drop_owed(&self, profile_id: &ProfileId, subject: &str) -> Result<(), StoreError> {
+        self.0.drop_owed(profile_id, subject).await
+    }
     async fn recipients(&self, profile_id: &ProfileId) -> Result<Vec<Shared>, StoreError> {
         self.0.recipients(profile_id).await
     }

@@ -50,7 +50,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             SecretKey::new(signing_key.into_bytes()),
             clock.clone(),
         )?,
-        stripe: StripeProvider::from_env(&env)?,
+        // Team mail, events and webhooks go whether or not the deployment takes payments.
+        stripe: env.optional("STRIPE_SECRET_KEY").map(|_| StripeProvider::from_env(&env)).transpose()?,
         links: config.links.clone(),
         catalogue,
         schedule,
@@ -60,7 +61,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let app: &'static handler::App = Box::leak(Box::new(app));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
         steward_core::lambda::metered("deliver", &event.context.request_id, handler::handle(app), |report| {
-            report["deferred"].as_u64().is_some_and(|deferred| deferred > 0)
+            // A destination down for a while is retried, not an error; one given up is (and its
+            // own alarm says so).
+            ["dead", "unconfigured"].iter().any(|n| report[*n].as_u64().is_some_and(|n| n > 0))
         })
         .await
     }))

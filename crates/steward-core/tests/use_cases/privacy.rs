@@ -6,6 +6,7 @@ use std::ops::ControlFlow;
 use serde_json::{json, Value};
 use steward_core::adapters::dynamodb::keys;
 use steward_core::adapters::memory::{Fault, Item};
+use steward_core::domain::destinations::EventType;
 use steward_core::domain::fields::Email;
 use steward_core::domain::forms::proof::{Evidence, NoHumanCheck};
 use steward_core::domain::forms::submit::Receipt;
@@ -21,7 +22,7 @@ use steward_core::domain::privacy::erasure::{erase, ErasureError, ErasureReason,
 use steward_core::domain::privacy::export::{
     confirm_export_to, export_csv, export_download, request_export_to, revoke_export_link, ExportFormat,
 };
-use steward_core::domain::privacy::limits::withdraw;
+use steward_core::domain::privacy::limits::{set_limit, withdraw, Limit};
 use steward_core::domain::privacy::retention::sweep;
 use steward_core::domain::privacy::rights::{cancel_request, RequestKind, RightsError};
 
@@ -246,7 +247,129 @@ async fn an_erasure_interrupted_at_any_step_leaves_nothing_once_asked_again() {
         }
         assert_erased(&world, &person);
         assert_eq!(world.dispatch().await.sent, 1, "step {step}: one confirmation");
+        // Wherever it stopped, the destinations that got (or were owed) their data are told once,
+        // and Stripe forgets them: what the erasure read is gone by the time it is asked again.
+        world.deliver().await;
+        for destination in ["bus", "crm"] {
+            let told = world
+                .destinations
+                .received(destination)
+                .into_iter()
+                .filter(|e| e.kind == EventType::PersonErased)
+                .count();
+            assert_eq!(told, 1, "step {step}: {destination} is told once");
+        }
+        assert_eq!(
+            world.destinations.customers_deleted(),
+            [format!("cus_{}", person.profile_id)],
+            "step {step}"
+        );
     }
+}
+
+#[tokio::test]
+async fn nothing_of_an_erased_person_is_queued_or_recorded_after_their_erasure() {
+    use steward_core::domain::destinations::{DeliveryStore, Submitted};
+    let world = World::new();
+    let receipt = world.submit("contact-us", &[("name", NAME), ("email", ADDRESS), ("message", "Hi")]).await;
+    let owed = world.store.due_deliveries(world.now(), 100).await.unwrap();
+    let id = owed[0].clone();
+    let (claimed, _) = world
+        .store
+        .claim_delivery(&id, world.now(), std::time::Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    // The erasure runs while a dispatcher holds a delivery, and a late form's deliveries come after.
+    erase_on_request(&world, &receipt.profile_id).await.unwrap().expect("erased");
+    assert!(
+        !world.store.delivered(&claimed, &[], world.now()).await.unwrap(),
+        "nothing recorded in the emptied partition"
+    );
+    let form = world.catalogue.form("contact-us").unwrap();
+    let data = steward_core::domain::forms::validation::validate(form, &{
+        let mut input = steward_core::domain::forms::validation::FormInput::default();
+        for (name, value) in [("name", NAME), ("email", ADDRESS), ("message", "Late")] {
+            input.push(name, value.to_owned());
+        }
+        input
+    })
+    .unwrap();
+    let late_id = steward_core::domain::ids::SubmissionId::new_random();
+    let confirmed = std::collections::BTreeSet::new();
+    let late = Submitted {
+        id: &late_id,
+        received_at: world.clock.timestamp(),
+        language: Default::default(),
+        purposes: &form.purposes,
+        data: &data,
+        confirmed_topics: &confirmed,
+        restricted: false,
+        objected: false,
+    };
+    let deliveries = steward_core::domain::destinations::for_submission(
+        &world.catalogue,
+        form,
+        &late,
+        &receipt.profile_id,
+    );
+    world.store.enqueue_deliveries(&deliveries, world.now()).await.unwrap();
+    assert!(mentioning(&world, NAME).is_empty(), "nothing of them is queued again");
+}
+
+#[tokio::test]
+async fn a_restricted_person_s_forms_go_nowhere_and_an_objecting_one_s_only_for_what_they_asked() {
+    let world = World::new();
+    let first = world.submit("contact-us", &[("name", NAME), ("email", ADDRESS), ("message", "Hi")]).await;
+    world.deliver().await;
+    let before = world.destinations.received("crm").len();
+    set_limit(&world.store, &first.profile_id, Limit::Restrict, true, world.clock.timestamp()).await.unwrap();
+    world.submit("contact-us", &[("name", NAME), ("email", ADDRESS), ("message", "Again")]).await;
+    world.deliver().await;
+    let crm = world.destinations.received("crm");
+    assert!(
+        crm[before..].iter().all(|e| e.kind != EventType::SubmissionReceived),
+        "restricted: kept, given to no one"
+    );
+
+    set_limit(&world.store, &first.profile_id, Limit::Restrict, false, world.clock.timestamp())
+        .await
+        .unwrap();
+    set_limit(&world.store, &first.profile_id, Limit::Object, true, world.clock.timestamp()).await.unwrap();
+    let registered = world
+        .submit(
+            "event-registration",
+            &[
+                ("name", NAME),
+                ("email", ADDRESS),
+                ("phone", "+44 20 7946 0958"),
+                ("job_title", "CTO"),
+                ("company", "Acme"),
+                ("country", "GB"),
+                ("state", "GB-LND"),
+                ("event", "identity-workshop"),
+                ("interests", "events"),
+            ],
+        )
+        .await;
+    world.submit("contact-us", &[("name", NAME), ("email", ADDRESS), ("message", "Objecting")]).await;
+    world.deliver().await;
+    let received: Vec<_> = world
+        .destinations
+        .received("crm")
+        .into_iter()
+        .filter(|e| e.kind == EventType::SubmissionReceived)
+        .collect();
+    assert!(
+        !received.iter().any(|e| e.data["fields"]["message"] == "Objecting"),
+        "no legitimate interests while objecting"
+    );
+    let registration = received
+        .iter()
+        .find(|e| e.data["submission_id"] == registered.submission_id.as_str())
+        .expect("the contract goes");
+    assert_eq!(registration.data["purposes"], json!(["event-registration"]));
+    assert!(registration.data["fields"].get("interests").is_none(), "and no marketing");
 }
 
 #[tokio::test]
@@ -267,6 +390,20 @@ async fn a_submission_arriving_during_erasure_is_erased_too() {
 
 async fn sweep_now(world: &World) -> steward_core::domain::privacy::retention::SweepReport {
     sweep(&world.store, &world.cvs, world.now(), |_| ControlFlow::Continue(())).await.unwrap()
+}
+
+/// After the destinations are told (the deliveries dispatched), only audit records are left, and
+/// each erasure's tombstone: a keyed hash of the id, gone when no delivery can wait any longer.
+async fn assert_only_audit_left(world: &World) {
+    world.deliver().await;
+    let left: Vec<String> = world
+        .store
+        .items()
+        .into_iter()
+        .map(|((pk, _), _)| pk)
+        .filter(|pk| !pk.starts_with("AUDIT#") && !pk.starts_with("ERASED#"))
+        .collect();
+    assert!(left.is_empty(), "only the audit records are left: {left:?}");
 }
 
 #[tokio::test]
@@ -293,10 +430,7 @@ async fn expired_submissions_are_swept_and_the_profile_goes_with_the_last_of_the
     world.clock.advance(365 * 86_400);
     let report = sweep_now(&world).await;
     assert_eq!((report.items.get("submission"), report.profiles), (Some(&1), 1));
-    assert!(
-        world.store.items().iter().all(|((pk, _), _)| pk.starts_with("AUDIT#")),
-        "only the audit record is left"
-    );
+    assert_only_audit_left(&world).await;
     let month = &world.clock.timestamp().rfc3339()[..7];
     assert_eq!(world.store.audit_month(month).await.unwrap()[0].actor, Actor::Retention);
     assert_eq!(world.dispatch().await.sent, 0, "nobody asked: no mail");
@@ -401,7 +535,7 @@ async fn a_sweep_stopped_between_pages_is_carried_on_by_the_next() {
     let rest = sweep_now(&world).await;
     assert!(!rest.stopped);
     assert_eq!(stopped.profiles + rest.profiles, 3);
-    assert!(world.store.items().iter().all(|((pk, _), _)| pk.starts_with("AUDIT#")));
+    assert_only_audit_left(&world).await;
 }
 
 #[tokio::test]
@@ -429,7 +563,7 @@ async fn a_scheduled_sweep_out_of_time_keeps_its_place_and_the_next_run_finishes
     assert!(runs.len() > 1 && runs[1..].iter().all(|run| run.resumed), "each run carries on the last");
     assert_eq!(last.pass_seconds, Some(world.now() - 3_600 - began), "and says how long the pass took");
     assert_eq!(runs.iter().map(|run| run.profiles).sum::<usize>(), 4, "the pass reached the end");
-    assert!(world.store.items().iter().all(|((pk, _), _)| pk.starts_with("AUDIT#")));
+    assert_only_audit_left(&world).await;
 }
 
 // --- Export ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ use crate::domain::destinations::{
     DeadLetter, Delivery, DeliveryStore, EventType, Shared, DELIVERY_KEPT_DAYS,
 };
 use crate::domain::mail::outbox::OutboxMessage;
+use crate::domain::privacy::erasure::ItemKey;
 
 const DUE: &str =
     "((#status = :pending AND next_attempt_at <= :now) OR (#status = :sending AND lease_until < :now))";
@@ -34,7 +35,12 @@ impl DynamoStore {
         let (pk, sk) = keys::delivery(&delivery.id());
         let mut item = key(pk, sk);
         stamp(&mut item, "delivery");
-        item.insert("status".into(), s("pending"));
+        // Held until the person confirms their topics, or due now.
+        item.insert("status".into(), s(if delivery.awaiting_confirmation { "held" } else { "pending" }));
+        if let Some(subject) = &delivery.subject {
+            // Deleting one submission drops what is still owed about it.
+            item.insert("subject".into(), s(subject));
+        }
         item.insert("next_attempt_at".into(), n(now));
         item.insert("attempts".into(), n(0));
         // Erasure finds a person's pending deliveries by it (they may carry their data).
@@ -44,6 +50,21 @@ impl DynamoStore {
         item.insert("occurred_at".into(), s(&delivery.event.timestamp));
         item.insert(keys::TTL.into(), n(now + DELIVERY_KEPT_DAYS * 86_400));
         Ok(item)
+    }
+}
+
+impl DynamoStore {
+    /// A transaction's check that the person has not been erased (no tombstone).
+    fn not_erased(&self, profile_id: &ProfileId) -> Result<TransactWriteItem, StoreError> {
+        let (pk, sk) = self.erased_key(profile_id);
+        let check = built(
+            ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk, sk)))
+                .condition_expression("attribute_not_exists(pk)")
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 }
 
@@ -67,7 +88,12 @@ impl DeliveryStore for DynamoStore {
                 )?;
                 writes.push(TransactWriteItem::builder().condition_check(not_delivered).build());
             }
-            // Refused: queued or delivered already; either way nothing more is owed.
+            // Nothing that carries an erased person's data is queued again (the tombstone erasure
+            // leaves); what a person asked for (their erasure among it) is told whatever follows.
+            if delivery.event.kind.carries_personal_data() {
+                writes.push(self.not_erased(&delivery.profile_id)?);
+            }
+            // Refused: queued or delivered already, or the person is erased; nothing more is owed.
             self.transact(writes).await?;
         }
         Ok(())
@@ -137,7 +163,16 @@ impl DeliveryStore for DynamoStore {
         };
         let item = output.attributes().cloned().unwrap_or_default();
         let attempts = number(&item, "attempts").unwrap_or(1) as u32;
-        Ok(Some((delivery_of(&item)?, attempts)))
+        match delivery_of(&item) {
+            Ok(delivery) => Ok(Some((delivery, attempts))),
+            // One this build cannot read (written by a newer one, before a rollback) is kept as a
+            // dead letter for that build to replay, never retried here for ever.
+            Err(err) => {
+                tracing::error!(delivery = id, error = %err, "an unreadable delivery: dead-lettered");
+                self.dead_letter(id, now, "this build cannot read it").await?;
+                Ok(None)
+            }
+        }
     }
 
     async fn delivered(
@@ -160,6 +195,8 @@ impl DeliveryStore for DynamoStore {
         if let (true, Some(destination)) =
             (delivery.event.kind.carries_personal_data(), delivery.destination())
         {
+            // Never a record in the partition of someone erased meanwhile.
+            writes.push(self.not_erased(&delivery.profile_id)?);
             let (pk, sk) = keys::shared(&delivery.profile_id, destination, &delivery.event.id);
             let mut record = key(pk, sk);
             stamp(&mut record, "shared");
@@ -217,7 +254,15 @@ impl DeliveryStore for DynamoStore {
         item.insert("last_error".into(), s(truncated(error)));
         item.insert("dead_since".into(), s(crate::time::Timestamp::from_epoch_seconds(now).rfc3339()));
         item.insert(keys::TTL.into(), n(now + DELIVERY_KEPT_DAYS * 86_400));
-        let dequeue = built(Delete::builder().table_name(&self.table).set_key(Some(key(pk, sk))).build())?;
+        // Still queued: an erasure may have taken it since it was read, and then nothing of it
+        // comes back as a dead letter.
+        let dequeue = built(
+            Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk, sk)))
+                .condition_expression("attribute_exists(pk)")
+                .build(),
+        )?;
         let put = built(Put::builder().table_name(&self.table).set_item(Some(item)).build())?;
         self.transact(vec![
             TransactWriteItem::builder().delete(dequeue).build(),
@@ -262,6 +307,50 @@ impl DeliveryStore for DynamoStore {
             TransactWriteItem::builder().put(self.put_if_absent(queued)?).build(),
         ])
         .await
+    }
+
+    async fn release_held(&self, profile_id: &ProfileId, now: i64) -> Result<usize, StoreError> {
+        let theirs = ("profile_id = :pid", ":pid", s(profile_id));
+        let mut released = 0;
+        for item in self.partition(keys::DELIVERY, Some(theirs)).await? {
+            if text(&item, "status").as_deref() != Some("held") {
+                continue;
+            }
+            let Some(sk) = text(&item, keys::SK) else { continue };
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::DELIVERY.to_owned(), sk)))
+                .update_expression("SET #status = :pending, next_attempt_at = :now")
+                .condition_expression("#status = :held")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":pending", s("pending"))
+                .expression_attribute_values(":held", s("held"))
+                .expression_attribute_values(":now", n(now))
+                .send()
+                .await;
+            unless_condition_failed(result)?;
+            released += 1;
+        }
+        Ok(released)
+    }
+
+    async fn drop_owed(&self, profile_id: &ProfileId, subject: &str) -> Result<(), StoreError> {
+        for queue in [keys::DELIVERY, keys::DELIVERY_DEAD] {
+            let theirs = ("profile_id = :pid", ":pid", s(profile_id));
+            let owed: Vec<ItemKey> = self
+                .partition(queue, Some(theirs))
+                .await?
+                .iter()
+                .filter(|item| text(item, "subject").as_deref() == Some(subject))
+                .filter_map(|item| Some((text(item, keys::PK)?, text(item, keys::SK)?)))
+                .collect();
+            for chunk in owed.chunks(25) {
+                crate::domain::privacy::erasure::ErasureStore::delete_items(self, chunk).await?;
+            }
+        }
+        Ok(())
     }
 
     async fn recipients(&self, profile_id: &ProfileId) -> Result<Vec<Shared>, StoreError> {

@@ -1,6 +1,7 @@
 //! Erasure: the plan of everything a person left, and its deletion, item by item.
 
 use super::*;
+use crate::domain::destinations::{is_erasure_delivery, DELIVERY_KEPT_DAYS};
 use crate::domain::mail::outbox::Queue;
 use crate::domain::ports::StoreError;
 use crate::domain::privacy::audit::Actor;
@@ -87,7 +88,9 @@ impl ErasureStore for DynamoStore {
             let theirs = ("profile_id = :pid", ":pid", s(profile_id));
             for item in self.partition(queue, Some(theirs)).await? {
                 if let (Some(pk), Some(sk)) = (text(&item, keys::PK), text(&item, keys::SK)) {
-                    plan.items.push((pk, sk));
+                    if !is_erasure_delivery(profile_id, &sk) {
+                        plan.items.push((pk, sk));
+                    }
                 }
             }
         }
@@ -245,9 +248,18 @@ impl ErasureStore for DynamoStore {
         audit.insert("payments_retained".into(), n(report.payments_retained));
         audit.insert(keys::TTL.into(), n(now.epoch_seconds() + AUDIT_RETENTION_DAYS * 86_400));
         let put = built(Put::builder().table_name(&self.table).set_item(Some(audit)).build())?;
+        // The tombstone: nothing about them is queued for a destination, or recorded as given to
+        // one, from now on (a form's deliveries queued just after its submission, a dispatcher
+        // finishing a delivery), for as long as a delivery may wait.
+        let (tomb_pk, tomb_sk) = self.erased_key(profile_id);
+        let mut tombstone = key(tomb_pk, tomb_sk);
+        stamp(&mut tombstone, "erased");
+        tombstone.insert(keys::TTL.into(), n(now.epoch_seconds() + DELIVERY_KEPT_DAYS * 86_400));
+        let tombstone = built(Put::builder().table_name(&self.table).set_item(Some(tombstone)).build())?;
         self.transact(vec![
             TransactWriteItem::builder().delete(delete).build(),
             TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().put(tombstone).build(),
         ])
         .await
     }
@@ -268,7 +280,7 @@ impl ErasureStore for DynamoStore {
             let theirs = ("profile_id = :pid", ":pid", s(profile_id));
             for item in self.partition(queue, Some(theirs)).await? {
                 if let (Some(pk), Some(sk)) = (text(&item, keys::PK), text(&item, keys::SK)) {
-                    if sk != goodbye {
+                    if sk != goodbye && !is_erasure_delivery(profile_id, &sk) {
                         left.push((pk, sk));
                     }
                 }

@@ -24,6 +24,8 @@ fn upserted(
         confirmed_topics: if receiving { set("marketing_topics") } else { Default::default() },
         // Restricted or objecting people are owed no mail a form could trigger either.
         suppressed: MAIL_BLOCKING_FLAGS.iter().any(|flag| attribute(flag).is_some()),
+        restricted: attribute("restricted").is_some(),
+        objected: attribute("objected").is_some(),
         id,
     }
 }

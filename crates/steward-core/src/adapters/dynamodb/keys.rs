@@ -125,3 +125,9 @@ pub const SHARED_PREFIX: &str = "SHARED#";
 pub fn shared(profile_id: &str, destination: &str, event_id: &str) -> (String, String) {
     (profile_partition(profile_id), format!("{SHARED_PREFIX}{destination}#{event_id}"))
 }
+
+/// That a person was erased, under a keyed hash of their id (nothing in it leads back to them):
+/// for as long as a delivery may wait, nothing about them is queued or recorded again.
+pub fn erased(profile_pseudonym: &str) -> (String, String) {
+    (format!("ERASED#{profile_pseudonym}"), "ERASED".to_owned())
+}

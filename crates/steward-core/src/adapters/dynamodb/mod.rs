@@ -143,6 +143,11 @@ impl DynamoStore {
         }
     }
 
+    /// The key of an erased person's tombstone.
+    pub fn erased_key(&self, profile_id: &ProfileId) -> (String, String) {
+        keys::erased(&self.hash_key.pseudonym("erased", profile_id.as_str()))
+    }
+
     pub fn email_pseudonym(&self, normalized_email: &str) -> String {
         self.hash_key.pseudonym("email", normalized_email)
     }

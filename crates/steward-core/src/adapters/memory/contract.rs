@@ -614,6 +614,7 @@ pub async fn deliveries_contract<S: DeliveryStore + OutboxStore>(store: &S, now:
         event,
         profile_id: person.clone(),
         subject: Some(subject.clone()),
+        awaiting_confirmation: false,
     };
     let id = delivery.id();
     let lease = Duration::from_secs(120);
@@ -706,4 +707,27 @@ pub async fn deliveries_contract<S: DeliveryStore + OutboxStore>(store: &S, now:
     assert!(store.claim_delivery(&mailed.id(), now + 500, lease).await.unwrap().is_some());
     assert!(store.delivered(&mailed, std::slice::from_ref(&notification), now + 500).await.unwrap());
     assert!(is_due(store, &notification.id, now + 500).await, "the team's mail is owed with it");
+
+    // Held for a confirmation: never due until released, then due at once.
+    let held = Delivery {
+        target: Target::Destination { id: "crm".into() },
+        event: DomainEvent::new(
+            EventType::SubmissionReceived,
+            &unique("held"),
+            timestamp(now),
+            serde_json::json!({}),
+        ),
+        awaiting_confirmation: true,
+        ..delivery.clone()
+    };
+    store.enqueue_deliveries(std::slice::from_ref(&held), now + 600).await.unwrap();
+    assert!(
+        !due(now + 100_000).await
+            && !store.due_deliveries(now + 100_000, 10_000).await.unwrap().contains(&held.id())
+    );
+    assert_eq!(store.release_held(&person, now + 700).await.unwrap(), 1);
+    assert!(store.due_deliveries(now + 700, 10_000).await.unwrap().contains(&held.id()), "released: due");
+    // Deleting the submission drops what is owed about it.
+    store.drop_owed(&person, &subject).await.unwrap();
+    assert!(!store.due_deliveries(now + 700, 10_000).await.unwrap().contains(&held.id()), "dropped");
 }

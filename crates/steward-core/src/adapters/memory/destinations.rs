@@ -16,7 +16,10 @@ fn due(item: &Item, now: i64) -> bool {
 
 fn queued(delivery: &Delivery, now: i64) -> Result<Item, StoreError> {
     let mut item = stamped("delivery");
-    item.insert("status".into(), "pending".into());
+    item.insert("status".into(), if delivery.awaiting_confirmation { "held" } else { "pending" }.into());
+    if let Some(subject) = &delivery.subject {
+        item.insert("subject".into(), subject.clone().into());
+    }
     item.insert("next_attempt_at".into(), now.into());
     item.insert("attempts".into(), 0.into());
     item.insert("profile_id".into(), delivery.profile_id.as_str().into());
@@ -46,10 +49,15 @@ fn shared_key(delivery: &Delivery) -> Option<ItemKey> {
 
 impl DeliveryStore for MemoryStore {
     async fn enqueue_deliveries(&self, deliveries: &[Delivery], now: i64) -> Result<(), StoreError> {
+        let tombstones: Vec<ItemKey> = deliveries.iter().map(|d| self.erased_key(&d.profile_id)).collect();
         self.run("enqueue_deliveries", |table| {
-            for delivery in deliveries {
+            for (delivery, tombstone) in deliveries.iter().zip(&tombstones) {
                 let key = keys::delivery(&delivery.id());
                 if table.contains_key(&key) || shared_key(delivery).is_some_and(|k| table.contains_key(&k)) {
+                    continue;
+                }
+                // Nothing that carries an erased person's data is queued again.
+                if delivery.event.kind.carries_personal_data() && table.contains_key(tombstone) {
                     continue;
                 }
                 table.insert(key, queued(delivery, now)?);
@@ -84,7 +92,17 @@ impl DeliveryStore for MemoryStore {
             item.insert("status".into(), "sending".into());
             item.insert("lease_until".into(), (now + lease.as_secs() as i64).into());
             item.insert("attempts".into(), attempts.into());
-            Ok(Some((delivery_of(item)?, attempts as u32)))
+            // One this build cannot read is a dead letter, as the DynamoDB store keeps it.
+            match delivery_of(item) {
+                Ok(delivery) => Ok(Some((delivery, attempts as u32))),
+                Err(_) => {
+                    let mut item = table.remove(&keys::delivery(id)).unwrap_or_default();
+                    item.insert("status".into(), "dead".into());
+                    item.insert("last_error".into(), "this build cannot read it".into());
+                    table.insert(keys::dead_delivery(id), item);
+                    Ok(None)
+                }
+            }
         })
     }
 
@@ -99,7 +117,11 @@ impl DeliveryStore for MemoryStore {
             .map(|message| Ok((keys::outbox(&message.id), super::mail::outbox_item(message, now)?)))
             .collect::<Result<Vec<(ItemKey, Item)>, StoreError>>()?;
         let markers: Vec<ItemKey> = mail.iter().map(|message| self.sent_marker(&message.id)).collect();
+        let tombstone = self.erased_key(&delivery.profile_id);
         self.run("delivered", |table| {
+            if delivery.event.kind.carries_personal_data() && table.contains_key(&tombstone) {
+                return Ok(false);
+            }
             // Gone from the queue: an erasure took it, and nothing is recorded or queued where it
             // erased. A message queued or sent before refuses the whole, as the transaction does.
             let key = keys::delivery(&delivery.id());
@@ -182,6 +204,34 @@ impl DeliveryStore for MemoryStore {
             let Some(item) = table.remove(&keys::dead_delivery(id)) else { return Ok(false) };
             table.insert(key, queued(&delivery_of(&item)?, now)?);
             Ok(true)
+        })
+    }
+
+    async fn release_held(&self, profile_id: &ProfileId, now: i64) -> Result<usize, StoreError> {
+        self.run("release_held", |table| {
+            let mut released = 0;
+            for ((pk, _), item) in table.iter_mut() {
+                if pk == keys::DELIVERY
+                    && text(item, "profile_id").as_deref() == Some(profile_id.as_str())
+                    && text(item, "status").as_deref() == Some("held")
+                {
+                    item.insert("status".into(), "pending".into());
+                    item.insert("next_attempt_at".into(), now.into());
+                    released += 1;
+                }
+            }
+            Ok(released)
+        })
+    }
+
+    async fn drop_owed(&self, profile_id: &ProfileId, subject: &str) -> Result<(), StoreError> {
+        self.run("drop_owed", |table| {
+            table.retain(|(pk, _), item| {
+                !((pk == keys::DELIVERY || pk == keys::DELIVERY_DEAD)
+                    && text(item, "profile_id").as_deref() == Some(profile_id.as_str())
+                    && text(item, "subject").as_deref() == Some(subject))
+            });
+            Ok(())
         })
     }
 

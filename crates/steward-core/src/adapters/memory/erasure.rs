@@ -1,6 +1,7 @@
 //! Erasure: the plan of everything a person left, and its deletion, item by item.
 
 use super::*;
+use crate::domain::destinations::{is_erasure_delivery, DELIVERY_KEPT_DAYS};
 use crate::domain::mail::outbox::Queue;
 use crate::domain::privacy::audit::Actor;
 use crate::domain::privacy::erasure::{
@@ -79,7 +80,8 @@ impl ErasureStore for MemoryStore {
             }
             for queue in [keys::DELIVERY, keys::DELIVERY_DEAD] {
                 let owed = partition(table, queue)
-                    .filter(|(_, item)| text(item, "profile_id").as_deref() == Some(profile_id.as_str()));
+                    .filter(|(_, item)| text(item, "profile_id").as_deref() == Some(profile_id.as_str()))
+                    .filter(|((_, sk), _)| !is_erasure_delivery(profile_id, sk));
                 plan.items.extend(owed.map(|(key, _)| key.clone()));
             }
             if !email.is_empty() {
@@ -149,6 +151,7 @@ impl ErasureStore for MemoryStore {
         report: &ErasureReport,
     ) -> Result<bool, StoreError> {
         let now = self.now();
+        let tombstone = self.erased_key(profile_id);
         self.run("forget_profile", |table| {
             // Gone already (an earlier run got this far), or still the profile the plan read.
             let unchanged = table.get(key).is_none_or(|profile| {
@@ -182,6 +185,9 @@ impl ErasureStore for MemoryStore {
                 format!("ERASURE#{rfc3339}#{}", uuid::Uuid::new_v4().simple()),
             );
             table.insert(audit_key, audit);
+            let mut erased = stamped("erased");
+            erased.insert(keys::TTL.into(), (now.epoch_seconds() + DELIVERY_KEPT_DAYS * 86_400).into());
+            table.insert(tombstone, erased);
             Ok(true)
         })
     }
@@ -194,7 +200,7 @@ impl ErasureStore for MemoryStore {
                 partition(table, queue)
                     .filter(|(_, item)| text(item, "profile_id").as_deref() == Some(profile_id.as_str()))
                     .map(|(key, _)| key.clone())
-                    .filter(|(_, sk)| *sk != goodbye)
+                    .filter(|(_, sk)| *sk != goodbye && !is_erasure_delivery(profile_id, sk))
                     .collect::<Vec<_>>()
             });
             Ok(partition(table, &keys::profile_partition(profile_id))

@@ -29,6 +29,8 @@ fn upserted(id: ProfileId, profile: Option<&Item>, submission: &NewSubmission) -
             .map(|p| strings(p, "marketing_topics"))
             .unwrap_or_default(),
         suppressed: profile.is_some_and(|p| MAIL_BLOCKING_FLAGS.iter().any(|flag| p.contains_key(*flag))),
+        restricted: profile.is_some_and(|p| p.contains_key("restricted")),
+        objected: profile.is_some_and(|p| p.contains_key("objected")),
         id,
     }
 }

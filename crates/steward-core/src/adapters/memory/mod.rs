@@ -229,6 +229,11 @@ impl MemoryStore {
         body(&mut state.table)
     }
 
+    /// An erased person's tombstone, as the DynamoDB store keys it.
+    fn erased_key(&self, profile_id: &ProfileId) -> ItemKey {
+        keys::erased(&self.hash_key.pseudonym("erased", profile_id.as_str()))
+    }
+
     fn email_pseudonym(&self, normalized_email: &str) -> String {
         self.hash_key.pseudonym("email", normalized_email)
     }

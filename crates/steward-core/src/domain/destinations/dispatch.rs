@@ -48,6 +48,21 @@ pub trait StripeErasure {
     ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
 }
 
+/// A deployment without a Stripe key: an erasure owed there waits as a dead letter (and raises
+/// the alarm), replayed once the key is set; everything else is delivered all the same.
+impl<P: StripeErasure + Sync> StripeErasure for Option<P> {
+    async fn erase_customer(
+        &self,
+        customers: &[String],
+        subscriptions: &[String],
+    ) -> Result<(), DeliveryError> {
+        match self {
+            Some(stripe) => stripe.erase_customer(customers, subscriptions).await,
+            None => Err(DeliveryError::NotConfigured),
+        }
+    }
+}
+
 /// Waits between attempts, in seconds: after the last, the delivery is a dead letter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetrySchedule(Vec<i64>);
@@ -110,7 +125,13 @@ where
 {
     let mut report = DispatchReport::default();
     let started = tokio::time::Instant::now();
+    // A destination that failed once in this run is not tried again in it: one that hangs or
+    // refuses costs one attempt per run, never the run, and the others' deliveries go meanwhile.
+    let mut failing: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for id in store.due_deliveries(clock.now(), batch).await? {
+        if failing.contains(target_of(&id)) {
+            continue;
+        }
         // A run ends before its function's timeout (60 s) can: a receiver that hangs costs one
         // webhook timeout per delivery, and what is left waits for the next run, uncounted.
         if started.elapsed() > RUN_BUDGET {
@@ -140,21 +161,29 @@ where
                 report.unconfigured += 1;
                 tracing::warn!(delivery = id.as_str(), "a destination without an address: dead-lettered");
             }
-            Err(err) => match schedule.after(attempts) {
-                Some(wait) => {
-                    store.retry_delivery(&id, clock.now() + wait, &err.to_string()).await?;
-                    report.deferred += 1;
-                    tracing::warn!(delivery = id.as_str(), attempts, error = %err, "delivery deferred");
+            Err(err) => {
+                failing.insert(target_of(&id).to_owned());
+                match schedule.after(attempts) {
+                    Some(wait) => {
+                        store.retry_delivery(&id, clock.now() + wait, &err.to_string()).await?;
+                        report.deferred += 1;
+                        tracing::warn!(delivery = id.as_str(), attempts, error = %err, "delivery deferred");
+                    }
+                    None => {
+                        store.dead_letter(&id, clock.now(), &err.to_string()).await?;
+                        report.dead += 1;
+                        tracing::error!(delivery = id.as_str(), attempts, error = %err, "delivery given up: dead-lettered");
+                    }
                 }
-                None => {
-                    store.dead_letter(&id, clock.now(), &err.to_string()).await?;
-                    report.dead += 1;
-                    tracing::error!(delivery = id.as_str(), attempts, error = %err, "delivery given up: dead-lettered");
-                }
-            },
+            }
         }
     }
     Ok(report)
+}
+
+/// The target a delivery id names (`<event id>.<destination>`, or `.stripe`).
+fn target_of(delivery_id: &str) -> &str {
+    delivery_id.split_once('.').map_or(delivery_id, |(_, target)| target)
 }
 
 /// Delivers one delivery; a mail destination's notifications are returned, to be queued with the

@@ -137,6 +137,9 @@ pub struct Delivery {
     pub profile_id: ProfileId,
     /// The submission it concerns, if any (what the person's record of recipients names).
     pub subject: Option<String>,
+    /// Held until the person confirms their marketing topics from their address: not due before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub awaiting_confirmation: bool,
 }
 
 impl Delivery {
@@ -248,6 +251,18 @@ pub trait DeliveryStore {
         error: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn dead_letters(&self, limit: usize) -> impl Future<Output = Result<Vec<DeadLetter>, StoreError>> + Send;
+    /// Releases the person's deliveries held for their confirmation: due now.
+    fn release_held(
+        &self,
+        profile_id: &ProfileId,
+        now: i64,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Drops what is still owed about one submission (the person deleted it).
+    fn drop_owed(
+        &self,
+        profile_id: &ProfileId,
+        subject: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Puts a dead letter back in the queue, due now, its attempts counted afresh.
     fn replay(&self, id: &str, now: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Every destination that received the person's data, or is owed it, with what and when.
@@ -272,23 +287,53 @@ pub struct Submitted<'a> {
     /// The purposes it is processed for (the form's, less those opted out of).
     pub purposes: &'a [Purpose],
     pub data: &'a ValidForm,
+    /// The topics the person confirmed from their address (none while withdrawn or unsubscribed
+    /// from everything): marketing consent is these, never a tick alone.
+    pub confirmed_topics: &'a BTreeSet<String>,
+    /// The person restricted the use of their data: it goes nowhere.
+    pub restricted: bool,
+    /// The person objects: nothing on legitimate interests, no marketing.
+    pub objected: bool,
 }
 
-/// The purposes a submission is processed for: the form's, less those opted out of, and marketing
-/// only if the person ticked a topic (consent is what they ticked, never the form's default).
+impl Submitted<'_> {
+    /// The ticked topics the person has confirmed: the marketing they consented to.
+    fn consented_topics(&self) -> BTreeSet<String> {
+        if self.objected {
+            return BTreeSet::new();
+        }
+        self.data.topics.intersection(self.confirmed_topics).cloned().collect()
+    }
+
+    /// Ticked, not confirmed yet: owed once the address confirms them (double opt-in).
+    fn unconfirmed_topics(&self) -> BTreeSet<String> {
+        if self.objected {
+            return BTreeSet::new();
+        }
+        self.data.topics.difference(self.confirmed_topics).cloned().collect()
+    }
+}
+
+/// The purposes a submission may be given to others for now: the form's, less those opted out of;
+/// none while the person's use is restricted; none on legitimate interests while they object; and
+/// marketing only for topics they ticked and confirmed from their address (a tick alone is what
+/// anyone typing their address could give).
 pub fn granted_purposes(form: &FormDefinition, submission: &Submitted<'_>) -> BTreeSet<String> {
+    if submission.restricted {
+        return BTreeSet::new();
+    }
     submission
         .purposes
         .iter()
-        .filter(|purpose| {
-            !(purpose.basis == LawfulBasis::Consent
-                && purpose.id == "marketing"
-                && submission.data.topics.is_empty())
-        })
+        .filter(|purpose| !(purpose.id == MARKETING && submission.consented_topics().is_empty()))
+        .filter(|purpose| !(submission.objected && purpose.basis == LawfulBasis::LegitimateInterests))
         .filter(|purpose| form.purposes.iter().any(|p| p.id == purpose.id))
         .map(|purpose| purpose.id.clone())
         .collect()
 }
+
+/// The purpose whose consent is the topics a person confirms (forms.toml's convention).
+const MARKETING: &str = "marketing";
 
 /// What each of the form's destinations is owed for a new submission: for each that serves a
 /// purpose the submission is processed for, the fields it may receive (topics only to one that
@@ -300,19 +345,31 @@ pub fn for_submission(
     profile_id: &ProfileId,
 ) -> Vec<Delivery> {
     let granted = granted_purposes(form, submission);
+    // Marketing the person ticked but has not confirmed yet: a destination that would get the
+    // submission for it alone gets it only once they confirm (held until then).
+    let awaiting = !submission.restricted
+        && !submission.unconfirmed_topics().is_empty()
+        && submission.purposes.iter().any(|p| p.id == MARKETING);
     form.destinations
         .iter()
         .filter_map(|id| catalogue.destination(id))
         .filter_map(|destination| {
-            let serves: BTreeSet<String> = destination.purposes.intersection(&granted).cloned().collect();
+            let mut serves: BTreeSet<String> = destination.purposes.intersection(&granted).cloned().collect();
+            let held = serves.is_empty() && awaiting && destination.purposes.contains(MARKETING);
+            let topics = if held {
+                serves.insert(MARKETING.to_owned());
+                submission.data.topics.clone()
+            } else {
+                submission.consented_topics()
+            };
             if serves.is_empty() {
                 return None;
             }
             let mut fields = BTreeMap::new();
             for name in &destination.fields {
                 if name == "interests" {
-                    if serves.contains("marketing") && !submission.data.topics.is_empty() {
-                        fields.insert(name.clone(), serde_json::json!(submission.data.topics));
+                    if serves.contains(MARKETING) && !topics.is_empty() {
+                        fields.insert(name.clone(), serde_json::json!(topics));
                     }
                 } else if form.field(name).is_some() {
                     if let Some(value) = submission.data.value_of(name) {
@@ -340,6 +397,7 @@ pub fn for_submission(
                 event,
                 profile_id: profile_id.clone(),
                 subject: Some(submission.id.as_str().to_owned()),
+                awaiting_confirmation: held,
             })
         })
         .collect()
@@ -377,6 +435,7 @@ pub fn to_recipients(
             event,
             profile_id: profile_id.clone(),
             subject: subject.map(str::to_owned),
+            awaiting_confirmation: false,
         });
     }
     deliveries
@@ -426,6 +485,23 @@ pub fn shown_to_person(
     shown
 }
 
+/// The id of a person's erasure event: the same however often the erasure runs.
+pub fn erased_event_id(profile_id: &ProfileId) -> String {
+    DomainEvent::new(
+        EventType::PersonErased,
+        profile_id.as_str(),
+        Timestamp::from_epoch_seconds(0),
+        serde_json::json!({}),
+    )
+    .id
+}
+
+/// Whether a queued delivery is one of this person's erasure's own (the destinations and Stripe
+/// told): an erasure never sweeps those with the rest.
+pub fn is_erasure_delivery(profile_id: &ProfileId, delivery_id: &str) -> bool {
+    delivery_id.starts_with(&format!("{}.", erased_event_id(profile_id)))
+}
+
 /// The event of a person's erasure; `reason` says who asked (`self-service`, `operator`,
 /// `retention`).
 pub fn erased_event(profile_id: &ProfileId, reason: &str, at: Timestamp) -> DomainEvent {
@@ -442,7 +518,7 @@ pub fn limit_event(kind: EventType, profile_id: &ProfileId, on: bool, at: Timest
     let flag = if kind == EventType::PersonObjected { "objected" } else { "restricted" };
     DomainEvent::new(
         kind,
-        &format!("{profile_id}|{on}|{}", at.epoch_seconds()),
+        &format!("{profile_id}|{on}|{}", at.rfc3339()),
         at,
         serde_json::json!({"person_id": profile_id, flag: on}),
     )
@@ -464,7 +540,7 @@ pub fn consent_event(
     }
     DomainEvent::new(
         EventType::ConsentChanged,
-        &format!("{profile_id}|{purpose}|{given}|{topics:?}|{}", at.epoch_seconds()),
+        &format!("{profile_id}|{purpose}|{given}|{topics:?}|{}", at.rfc3339()),
         at,
         data,
     )

@@ -240,6 +240,9 @@ where
         language: submission.consent.language,
         purposes: &submission.consent.purposes,
         data: &submission.data,
+        confirmed_topics: &profile.confirmed_topics,
+        restricted: profile.restricted,
+        objected: profile.objected,
     };
     let deliveries = destinations::for_submission(catalogue, form, &submitted, &profile_id);
     if !deliveries.is_empty() {
@@ -309,6 +312,10 @@ pub struct UpsertedProfile {
     pub confirmed_topics: BTreeSet<String>,
     /// Bounced or complained: owed no mail of any kind that a form could trigger.
     pub suppressed: bool,
+    /// Its use is restricted (Article 18): kept, and given to no one.
+    pub restricted: bool,
+    /// It objects (Article 21): nothing on legitimate interests, no marketing.
+    pub objected: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

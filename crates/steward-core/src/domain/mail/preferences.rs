@@ -186,6 +186,8 @@ pub async fn confirm_subscription<S: PreferenceStore + DeliveryStore>(
     let confirmed: BTreeSet<String> = preferences.receiving().intersection(&topics).cloned().collect();
     let event = destinations::consent_event(profile, "marketing", true, Some(&confirmed), now);
     destinations::announce(store, profile, None, event, now.epoch_seconds()).await?;
+    // What waited for this consent (a marketing destination's copy of the form) goes now.
+    store.release_held(profile, now.epoch_seconds()).await?;
     Ok(Confirmed::Receiving(preferences))
 }
 

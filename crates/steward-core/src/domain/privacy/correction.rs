@@ -354,7 +354,7 @@ pub async fn delete_submission<S, C>(
     submission_id: &str,
 ) -> Result<(), RightsError>
 where
-    S: CorrectionStore,
+    S: CorrectionStore + crate::domain::destinations::DeliveryStore,
     C: crate::domain::privacy::erasure::CvObjects,
 {
     let well_formed = !submission_id.is_empty()
@@ -376,6 +376,8 @@ where
     if !store.delete_submission(profile_id, submission_id).await? {
         return Err(RightsError::NotFound);
     }
+    // What was still owed about it to a destination (down, or not yet dispatched) goes with it.
+    store.drop_owed(profile_id, submission_id).await?;
     tracing::info!(profile_id = %profile_id, submission_id, "submission deleted by its person");
     Ok(())
 }

@@ -14,6 +14,7 @@ use crate::domain::destinations::{self, Delivery, DeliveryStore, Target};
 use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::{OutboxMessage, OutboxStore};
 use crate::domain::ports::StoreError;
+use crate::time::Timestamp;
 
 /// How long payment records are kept after the payment, for tax and accounting law (the longest
 /// of the places we sell in: seven years).
@@ -198,6 +199,30 @@ where
         }
         stripe.0.extend(plan.stripe_customers.iter().cloned());
         stripe.1.extend(plan.running_subscriptions.iter().cloned());
+        // Every destination that received their data (or is owed it) is told, with the same
+        // event id everywhere, and Stripe forgets them too: queued before anything is deleted,
+        // so that an erasure interrupted at any step has told them already (what it read is
+        // gone by the time it is asked again). Through the queue, so a destination or Stripe
+        // being down delays it and loses nothing. The events carry the person's id and the
+        // submission ids only: what the destinations hold them by.
+        let event =
+            destinations::erased_event(profile_id, reason.as_str(), Timestamp::from_epoch_seconds(now));
+        let mut owed = destinations::to_recipients(&recipients, None, &event, profile_id);
+        if !stripe.0.is_empty() || !stripe.1.is_empty() {
+            owed.push(Delivery {
+                target: Target::StripeErasure {
+                    customers: stripe.0.iter().cloned().collect(),
+                    subscriptions: stripe.1.iter().cloned().collect(),
+                },
+                event: event.clone(),
+                profile_id: profile_id.clone(),
+                subject: None,
+                awaiting_confirmation: false,
+            });
+        }
+        if !owed.is_empty() {
+            store.enqueue_deliveries(&owed, now).await?;
+        }
         for application in &plan.applications {
             report.cv_versions_deleted += cvs.delete_application(application).await?;
         }
@@ -254,30 +279,6 @@ where
             store.delete_items(chunk).await?;
         }
         report.items_deleted += leftovers.len();
-        // Every destination that received their data is told, with the same event id everywhere,
-        // and Stripe forgets them too; owed through the queue, so a destination or Stripe being
-        // down delays it and loses nothing. The events carry the person's id and submission ids
-        // only: what the destinations hold them by.
-        let event = destinations::erased_event(
-            profile_id,
-            reason.as_str(),
-            crate::time::Timestamp::from_epoch_seconds(now),
-        );
-        let mut owed = destinations::to_recipients(&recipients, None, &event, profile_id);
-        if !stripe.0.is_empty() || !stripe.1.is_empty() {
-            owed.push(Delivery {
-                target: Target::StripeErasure {
-                    customers: stripe.0.iter().cloned().collect(),
-                    subscriptions: stripe.1.iter().cloned().collect(),
-                },
-                event: event.clone(),
-                profile_id: profile_id.clone(),
-                subject: None,
-            });
-        }
-        if !owed.is_empty() {
-            store.enqueue_deliveries(&owed, now).await?;
-        }
 
         // An export that was being written while the erasure ran goes too. The person is erased
         // already, so a failure here is only logged: the sweep deletes every export past its
