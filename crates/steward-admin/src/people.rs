@@ -270,9 +270,37 @@ pub async fn erase(
             return Err(format!("no profile {id}: nothing to erase"));
         };
         context.audit(Record::new("erase", "previewed").ticket(Some(ticket))).await?;
+        // Where the erasure reaches beyond the table: each destination that got their data, and
+        // Stripe (a running subscription ends at once).
+        let told: std::collections::BTreeSet<&str> = held["shared_with"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|shared| shared["description"].as_str())
+            .collect();
+        let mut beyond = String::new();
+        if !told.is_empty() {
+            let told: Vec<&str> = told.into_iter().collect();
+            beyond.push_str(&format!("\nEach of these is told to delete what it got: {}.", told.join("; ")));
+        }
+        let running = held["payments"].as_array().into_iter().flatten().any(|payment| {
+            payment.get("subscription_id").is_some()
+                && payment["status"]
+                    .as_str()
+                    .and_then(steward_core::domain::payments::PaymentStatus::parse)
+                    .is_some_and(|status| status.is_running())
+        });
+        if running || held["billing"].as_array().is_some_and(|b| !b.is_empty()) {
+            beyond.push_str("\nAt Stripe, their customer is deleted");
+            beyond.push_str(if running {
+                ", and their running subscription cancelled at once."
+            } else {
+                "."
+            });
+        }
         return Ok(Done::ok(format!(
             "{}\n\nThis would delete the profile and everything above, their CVs, and strip the payment records \
-             (kept for accounting law). Run again with --yes to erase.",
+             (kept for accounting law).{beyond}\nRun again with --yes to erase.",
             summary(&id, &held)
         )));
     }
