@@ -716,8 +716,11 @@ impl DeliveryStore for FailingDeletes {
     async fn replay(&self, id: &str, now: i64) -> Result<bool, StoreError> {
         self.0.replay(id, now).await
     }
-    async fn release_held(&self, profile_id: &ProfileId, now: i64) -> Result<usize, StoreError> {
-        self.0.release_held(profile_id, now).await
+    async fn held(&self, profile_id: &ProfileId) -> Result<Vec<Delivery>, StoreError> {
+        self.0.held(profile_id).await
+    }
+    async fn release(&self, deliveries: &[Delivery], now: i64) -> Result<(), StoreError> {
+        self.0.release(deliveries, now).await
     }
     async fn drop_owed(&self, profile_id: &ProfileId, subject: &str) -> Result<(), StoreError> {
         self.0.drop_owed(profile_id, subject).await

@@ -383,16 +383,20 @@ async fn confirming_and_unsubscribing_reach_the_destinations_that_hold_the_topic
         .await
         .unwrap();
     world.clock.advance(60);
-    unsubscribe(
-        &world.store,
-        person,
-        Some("cloud".into()),
-        ChangeSource::OneClick,
-        "tok2",
-        world.clock.timestamp(),
-    )
-    .await
-    .unwrap();
+    for token in ["tok2", "tok3"] {
+        // The second click (a forwarded mail, a scanner's POST) changes nothing and tells no one.
+        unsubscribe(
+            &world.store,
+            person,
+            Some("cloud".into()),
+            ChangeSource::OneClick,
+            token,
+            world.clock.timestamp(),
+        )
+        .await
+        .unwrap();
+        world.clock.advance(60);
+    }
     world.deliver().await;
     let changes: Vec<_> = world
         .destinations
@@ -402,4 +406,77 @@ async fn confirming_and_unsubscribing_reach_the_destinations_that_hold_the_topic
         .map(|e| (e.data["given"].as_bool().unwrap(), e.data["topics"].clone()))
         .collect();
     assert_eq!(changes, [(true, json!(["cloud"])), (false, json!(["cloud"]))], "confirmed, then stopped");
+}
+
+#[tokio::test]
+async fn topics_ticked_in_someone_s_name_stay_held_whatever_old_link_they_click() {
+    use std::collections::BTreeSet;
+    use steward_core::domain::mail::confirmation::subject_for;
+    use steward_core::domain::mail::preferences::{confirm_subscription, ClickEvidence};
+
+    let world = World::new();
+    let victim = email("victim");
+    let first = world.submit("newsletter", &[("email", victim.as_str()), ("interests", "cloud")]).await;
+    let click = || ClickEvidence {
+        source_ip: "192.0.2.1".into(),
+        user_agent: None,
+        policy_version: "2018-03-23".into(),
+    };
+    let cloud = subject_for(&BTreeSet::from(["cloud".to_owned()]));
+    confirm_subscription(&world.store, &first.profile_id, &cloud, click(), "tok", world.clock.timestamp())
+        .await
+        .unwrap();
+    world.deliver().await;
+    let before = world.destinations.received("crm").len();
+    // Someone else types the address into a form, ticking another topic, with their own details.
+    world
+        .submit("registration", &[("name", "Mallory"), ("email", victim.as_str()), ("interests", "events")])
+        .await;
+    world.deliver().await;
+    // The person clicks their old link again: it confirms nothing new, and releases nothing.
+    world.clock.advance(60);
+    confirm_subscription(&world.store, &first.profile_id, &cloud, click(), "tok", world.clock.timestamp())
+        .await
+        .unwrap();
+    world.deliver().await;
+    let after: Vec<_> = world.destinations.received("crm")[before..].to_vec();
+    assert!(
+        !after.iter().any(|e| e.data["fields"]["name"] == "Mallory"),
+        "what someone ticked in their name goes nowhere until they confirm it: {after:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_team_told_of_an_erasure_mid_way_still_gets_the_mail() {
+    use steward_core::adapters::memory::Fault;
+    let world = World::new();
+    let address = email("midway");
+    let receipt = contact(&world, &address).await;
+    world.deliver().await;
+    world.dispatch().await;
+    // The erasure stops before the profile goes; meanwhile the dispatcher tells the teams.
+    world.store.fail_operation("forget_profile", Fault::Unavailable);
+    let links = world.config.links.clone();
+    let erase_now = || {
+        erase(
+            &world.store,
+            &world.cvs,
+            Some(&links),
+            &receipt.profile_id,
+            ErasureReason::Request,
+            world.now(),
+        )
+    };
+    assert!(erase_now().await.is_err());
+    world.store.heal();
+    world.deliver().await;
+    erase_now().await.unwrap().expect("erased");
+    world.dispatch().await;
+    let told = world
+        .mail
+        .sent()
+        .into_iter()
+        .filter(|m| m.to == "sales@wso2.com" && readable(&m.raw).contains("erased"))
+        .count();
+    assert_eq!(told, 1, "the sales team's erasure mail survives the erasure's own sweep");
 }

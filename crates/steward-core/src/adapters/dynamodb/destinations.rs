@@ -294,7 +294,9 @@ impl DeliveryStore for DynamoStore {
     async fn replay(&self, id: &str, now: i64) -> Result<bool, StoreError> {
         let (dead_pk, dead_sk) = keys::dead_delivery(id);
         let Some(item) = self.get((dead_pk.clone(), dead_sk.clone())).await? else { return Ok(false) };
-        let queued = self.queued_item(&delivery_of(&item)?, now)?;
+        // Replayed as it stands now: never held again (a released copy's record still said held).
+        let delivery = Delivery { awaiting_confirmation: false, ..delivery_of(&item)? };
+        let queued = self.queued_item(&delivery, now)?;
         let undead = built(
             Delete::builder()
                 .table_name(&self.table)
@@ -309,31 +311,33 @@ impl DeliveryStore for DynamoStore {
         .await
     }
 
-    async fn release_held(&self, profile_id: &ProfileId, now: i64) -> Result<usize, StoreError> {
+    async fn held(&self, profile_id: &ProfileId) -> Result<Vec<Delivery>, StoreError> {
         let theirs = ("profile_id = :pid", ":pid", s(profile_id));
-        let mut released = 0;
-        for item in self.partition(keys::DELIVERY, Some(theirs)).await? {
-            if text(&item, "status").as_deref() != Some("held") {
-                continue;
-            }
-            let Some(sk) = text(&item, keys::SK) else { continue };
+        Ok(self
+            .partition(keys::DELIVERY, Some(theirs))
+            .await?
+            .iter()
+            .filter(|item| text(item, "status").as_deref() == Some("held"))
+            .filter_map(|item| delivery_of(item).ok())
+            .collect())
+    }
+
+    async fn release(&self, deliveries: &[Delivery], now: i64) -> Result<(), StoreError> {
+        for delivery in deliveries {
+            let item = self.queued_item(delivery, now)?;
             let result = self
                 .client
-                .update_item()
+                .put_item()
                 .table_name(&self.table)
-                .set_key(Some(key(keys::DELIVERY.to_owned(), sk)))
-                .update_expression("SET #status = :pending, next_attempt_at = :now")
+                .set_item(Some(item))
                 .condition_expression("#status = :held")
                 .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":pending", s("pending"))
                 .expression_attribute_values(":held", s("held"))
-                .expression_attribute_values(":now", n(now))
                 .send()
                 .await;
             unless_condition_failed(result)?;
-            released += 1;
         }
-        Ok(released)
+        Ok(())
     }
 
     async fn drop_owed(&self, profile_id: &ProfileId, subject: &str) -> Result<(), StoreError> {

@@ -76,7 +76,7 @@ impl ErasureStore for DynamoStore {
         for queue in Queue::IN_ORDER {
             for item in self.partition(keys::outbox_queue(queue), Some(theirs.clone())).await? {
                 if let (Some(pk), Some(sk)) = (text(&item, keys::PK), text(&item, keys::SK)) {
-                    if sk != goodbye {
+                    if sk != goodbye && !is_erasure_delivery(profile_id, &sk) {
                         plan.items.push((pk, sk));
                     }
                 }

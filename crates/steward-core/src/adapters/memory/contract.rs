@@ -725,7 +725,11 @@ pub async fn deliveries_contract<S: DeliveryStore + OutboxStore>(store: &S, now:
         !due(now + 100_000).await
             && !store.due_deliveries(now + 100_000, 10_000).await.unwrap().contains(&held.id())
     );
-    assert_eq!(store.release_held(&person, now + 700).await.unwrap(), 1);
+    let waiting = store.held(&person).await.unwrap();
+    assert_eq!(waiting, std::slice::from_ref(&held), "held, as it was queued");
+    let released = Delivery { awaiting_confirmation: false, ..held.clone() };
+    store.release(std::slice::from_ref(&released), now + 700).await.unwrap();
+    assert!(store.held(&person).await.unwrap().is_empty());
     assert!(store.due_deliveries(now + 700, 10_000).await.unwrap().contains(&held.id()), "released: due");
     // Deleting the submission drops what is owed about it.
     store.drop_owed(&person, &subject).await.unwrap();

@@ -202,25 +202,34 @@ impl DeliveryStore for MemoryStore {
                 return Ok(false);
             }
             let Some(item) = table.remove(&keys::dead_delivery(id)) else { return Ok(false) };
-            table.insert(key, queued(&delivery_of(&item)?, now)?);
+            let delivery = Delivery { awaiting_confirmation: false, ..delivery_of(&item)? };
+            table.insert(key, queued(&delivery, now)?);
             Ok(true)
         })
     }
 
-    async fn release_held(&self, profile_id: &ProfileId, now: i64) -> Result<usize, StoreError> {
-        self.run("release_held", |table| {
-            let mut released = 0;
-            for ((pk, _), item) in table.iter_mut() {
-                if pk == keys::DELIVERY
-                    && text(item, "profile_id").as_deref() == Some(profile_id.as_str())
-                    && text(item, "status").as_deref() == Some("held")
-                {
-                    item.insert("status".into(), "pending".into());
-                    item.insert("next_attempt_at".into(), now.into());
-                    released += 1;
+    async fn held(&self, profile_id: &ProfileId) -> Result<Vec<Delivery>, StoreError> {
+        self.run("held", |table| {
+            Ok(partition(table, keys::DELIVERY)
+                .filter(|(_, item)| text(item, "profile_id").as_deref() == Some(profile_id.as_str()))
+                .filter(|(_, item)| text(item, "status").as_deref() == Some("held"))
+                .filter_map(|(_, item)| delivery_of(item).ok())
+                .collect())
+        })
+    }
+
+    async fn release(&self, deliveries: &[Delivery], now: i64) -> Result<(), StoreError> {
+        let items = deliveries
+            .iter()
+            .map(|d| Ok((keys::delivery(&d.id()), queued(d, now)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.run("release", |table| {
+            for (key, item) in items {
+                if table.get(&key).is_some_and(|held| text(held, "status").as_deref() == Some("held")) {
+                    table.insert(key, item);
                 }
             }
-            Ok(released)
+            Ok(())
         })
     }
 

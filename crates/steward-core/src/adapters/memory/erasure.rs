@@ -73,7 +73,7 @@ impl ErasureStore for MemoryStore {
                 let queued =
                     partition(table, keys::outbox_queue(queue)).filter(|(_, message)| theirs(message));
                 for ((pk, sk), _) in queued {
-                    if *sk != goodbye {
+                    if *sk != goodbye && !is_erasure_delivery(profile_id, sk) {
                         plan.items.push((pk.clone(), sk.clone()));
                     }
                 }

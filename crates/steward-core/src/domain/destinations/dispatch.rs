@@ -128,10 +128,17 @@ where
     // A destination that failed once in this run is not tried again in it: one that hangs or
     // refuses costs one attempt per run, never the run, and the others' deliveries go meanwhile.
     let mut failing: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-    for id in store.due_deliveries(clock.now(), batch).await? {
+    let mut attempted = 0;
+    // Every due delivery is read (oldest first), and `batch` counts only those attempted: a long
+    // backlog for a destination that is down never keeps the others' from their turn.
+    for id in store.due_deliveries(clock.now(), usize::MAX).await? {
+        if attempted >= batch {
+            break;
+        }
         if failing.contains(target_of(&id)) {
             continue;
         }
+        attempted += 1;
         // A run ends before its function's timeout (60 s) can: a receiver that hangs costs one
         // webhook timeout per delivery, and what is left waits for the next run, uncounted.
         if started.elapsed() > RUN_BUDGET {
@@ -268,6 +275,7 @@ fn team_mail<B, W, P>(reach: &Reach<'_, B, W, P>, delivery: &Delivery, to: &str,
             "at": event.timestamp,
             "on": on,
             "purpose": data["purpose"],
+            "topics": data["topics"],
         }),
     )
 }

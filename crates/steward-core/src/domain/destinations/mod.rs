@@ -251,12 +251,15 @@ pub trait DeliveryStore {
         error: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn dead_letters(&self, limit: usize) -> impl Future<Output = Result<Vec<DeadLetter>, StoreError>> + Send;
-    /// Releases the person's deliveries held for their confirmation: due now.
-    fn release_held(
+    /// The person's deliveries held for their confirmation.
+    fn held(&self, profile_id: &ProfileId) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send;
+    /// Puts held deliveries (as given: what they carry now) in the queue, due now, kept afresh;
+    /// one no longer held (dropped, erased) is left alone.
+    fn release(
         &self,
-        profile_id: &ProfileId,
+        deliveries: &[Delivery],
         now: i64,
-    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Drops what is still owed about one submission (the person deleted it).
     fn drop_owed(
         &self,
@@ -499,7 +502,40 @@ pub fn erased_event_id(profile_id: &ProfileId) -> String {
 /// Whether a queued delivery is one of this person's erasure's own (the destinations and Stripe
 /// told): an erasure never sweeps those with the rest.
 pub fn is_erasure_delivery(profile_id: &ProfileId, delivery_id: &str) -> bool {
-    delivery_id.starts_with(&format!("{}.", erased_event_id(profile_id)))
+    // A team's mail that tells of the erasure is named after its delivery (`team-<id>-<n>`).
+    let id = delivery_id.strip_prefix("team-").unwrap_or(delivery_id);
+    id.starts_with(&format!("{}.", erased_event_id(profile_id)))
+}
+
+/// Releases what waited for the person's marketing consent, now that `receiving` is what they
+/// confirmed: each held copy goes with the topics it named that they receive now, and one that
+/// named none of them stays held (a tick in their name is still no consent).
+pub async fn release_confirmed<S: DeliveryStore>(
+    store: &S,
+    profile_id: &ProfileId,
+    receiving: &BTreeSet<String>,
+    now: i64,
+) -> Result<usize, StoreError> {
+    let mut released = Vec::new();
+    for mut delivery in store.held(profile_id).await? {
+        let ticked: BTreeSet<String> = delivery.event.data["fields"]["interests"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|topic| topic.as_str().map(str::to_owned))
+            .collect();
+        let confirmed: BTreeSet<String> = ticked.intersection(receiving).cloned().collect();
+        if confirmed.is_empty() {
+            continue;
+        }
+        delivery.event.data["fields"]["interests"] = serde_json::json!(confirmed);
+        delivery.awaiting_confirmation = false;
+        released.push(delivery);
+    }
+    if !released.is_empty() {
+        store.release(&released, now).await?;
+    }
+    Ok(released.len())
 }
 
 /// The event of a person's erasure; `reason` says who asked (`self-service`, `operator`,

@@ -422,6 +422,9 @@ fn destinations(
             {
                 return Err(context("its id must be lowercase letters, digits and dashes"));
             }
+            if id == "stripe" {
+                return Err(context("the id stripe is Steward's own (erasure at Stripe)"));
+            }
             if destination.purposes.is_empty() || destination.fields.is_empty() {
                 return Err(context("needs purposes and fields"));
             }

@@ -234,13 +234,15 @@ where
     // The teams that act on it, each with what it may receive: owed through the table, so that
     // none of them holds up this answer or loses it while it is down. A retried request owes the
     // same deliveries (their ids are the submission's), queued once.
+    let no_topics = BTreeSet::new();
     let submitted = destinations::Submitted {
         id: &submission.id,
         received_at: submission.client.received_at,
         language: submission.consent.language,
         purposes: &submission.consent.purposes,
         data: &submission.data,
-        confirmed_topics: &profile.confirmed_topics,
+        // A complaint or a bounce ends marketing everywhere, as it does Steward's own.
+        confirmed_topics: if profile.suppressed { &no_topics } else { &profile.confirmed_topics },
         restricted: profile.restricted,
         objected: profile.objected,
     };

@@ -173,6 +173,7 @@ pub async fn confirm_subscription<S: PreferenceStore + DeliveryStore>(
     now: Timestamp,
 ) -> Result<Confirmed, PreferencesError> {
     let topics = topics_of(link_subject).ok_or(PreferencesError::NamesNoTopics)?;
+    let before = store.preferences(profile).await?.map(|p| p.receiving()).unwrap_or_default();
     let change = PreferenceChange::Confirm { topics: topics.clone(), click };
     let preferences = store
         .change_preferences(profile, &change, ChangeSource::Confirmation, token_id)
@@ -183,11 +184,18 @@ pub async fn confirm_subscription<S: PreferenceStore + DeliveryStore>(
     }
     // The address is proven now: the destinations that got the person's data (a CRM that holds
     // their ticked topics) learn that marketing on these topics may go.
-    let confirmed: BTreeSet<String> = preferences.receiving().intersection(&topics).cloned().collect();
-    let event = destinations::consent_event(profile, "marketing", true, Some(&confirmed), now);
-    destinations::announce(store, profile, None, event, now.epoch_seconds()).await?;
-    // What waited for this consent (a marketing destination's copy of the form) goes now.
-    store.release_held(profile, now.epoch_seconds()).await?;
+    // Newly confirmed (not a second click on an old link): the destinations that got the person's
+    // data learn that marketing on these topics may go, and what waited for this consent (a
+    // marketing destination's copy of a form) goes now, with the topics confirmed. Never while
+    // the person restricts the use of their data or objects.
+    let confirmed: BTreeSet<String> =
+        preferences.receiving().intersection(&topics).filter(|t| !before.contains(*t)).cloned().collect();
+    if !confirmed.is_empty() && !preferences.limited {
+        let event = destinations::consent_event(profile, "marketing", true, Some(&confirmed), now);
+        destinations::announce(store, profile, None, event, now.epoch_seconds()).await?;
+        destinations::release_confirmed(store, profile, &preferences.receiving(), now.epoch_seconds())
+            .await?;
+    }
     Ok(Confirmed::Receiving(preferences))
 }
 
@@ -200,13 +208,17 @@ pub async fn unsubscribe<S: PreferenceStore + DeliveryStore>(
     token_id: &str,
     now: Timestamp,
 ) -> Result<Option<MailPreferences>, PreferencesError> {
+    let before = store.preferences(profile).await?.map(|p| p.receiving()).unwrap_or_default();
     let change = PreferenceChange::Unsubscribe { topic: topic.clone() };
     let after = store.change_preferences(profile, &change, source, token_id).await?;
-    if after.is_some() {
-        // Every destination that got the person's data stops marketing to them too.
-        let topics = topic.map(|topic| BTreeSet::from([topic]));
-        let event = destinations::consent_event(profile, "marketing", false, topics.as_ref(), now);
-        destinations::announce(store, profile, None, event, now.epoch_seconds()).await?;
+    if let Some(after) = &after {
+        // Every destination that got the person's data stops marketing to them too: only what
+        // really stopped (a second click, or a link forwarded and clicked again, tells no one).
+        let stopped: BTreeSet<String> = before.difference(&after.receiving()).cloned().collect();
+        if !stopped.is_empty() {
+            let event = destinations::consent_event(profile, "marketing", false, Some(&stopped), now);
+            destinations::announce(store, profile, None, event, now.epoch_seconds()).await?;
+        }
     }
     Ok(after)
 }

@@ -373,11 +373,12 @@ where
     cvs.delete_application(submission_id)
         .await
         .map_err(|err| RightsError::Store(StoreError::Unavailable(Box::new(err))))?;
+    // What is still owed about it to a destination (down, or not yet dispatched) goes first: a
+    // failure after this is answered by asking again, and nothing of it is sent meanwhile.
+    store.drop_owed(profile_id, submission_id).await?;
     if !store.delete_submission(profile_id, submission_id).await? {
         return Err(RightsError::NotFound);
     }
-    // What was still owed about it to a destination (down, or not yet dispatched) goes with it.
-    store.drop_owed(profile_id, submission_id).await?;
     tracing::info!(profile_id = %profile_id, submission_id, "submission deleted by its person");
     Ok(())
 }
