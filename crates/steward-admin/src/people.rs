@@ -37,7 +37,6 @@ async fn profile_id(store: &DynamoStore, who: &Who) -> Result<Option<ProfileId>,
     }
 }
 
-/// Everything held about the person, as their own export shows it.
 /// Everything held, as the person's own export has it: with where their data went.
 async fn everything(store: &DynamoStore, profile_id: &ProfileId) -> Result<Option<Value>, String> {
     use steward_core::domain::destinations::{shown_to_person, DeliveryStore as _};

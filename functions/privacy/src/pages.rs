@@ -45,8 +45,7 @@ pub fn signed_out(everywhere: bool) -> String {
     )
 }
 
-/// The confirmation step before erasure.
-/// Asks before erasing; `cancels_subscription` says a running subscription ends with it.
+/// The confirmation step before erasure; `cancels_subscription` says a running subscription ends with it.
 pub fn confirm_erasure(cancels_subscription: bool) -> String {
     let subscription = if cancels_subscription {
         format!("<p><strong>{}</strong></p>", escape(&t!("center-delete-subscription")))

@@ -4,8 +4,8 @@
 //! Each form names its destinations in the catalogue (`forms.toml`, `[destinations]`): a team's
 //! mail, the stack's EventBridge bus, a signed webhook. A submission is announced to each as a
 //! [`DomainEvent`], carrying only the fields the destination may receive, and only if the person's
-//! submission is processed for a purpose the destination serves (a marketing destination gets
-//! nothing from someone who ticked no topic). Every delivery waits in the table until it is
+//! submission is processed for a purpose the destination serves (marketing only for topics the
+//! person confirmed from their address: a copy for it alone waits for that confirmation). Every delivery waits in the table until it is
 //! delivered ([`dispatch`]): at least once, with the same event id every time and at every
 //! destination, never in the visitor's way. What went where is recorded in the person's partition
 //! ([`Shared`]), so that `/me` shows it, and so that their erasure, restriction, objection and
@@ -560,7 +560,6 @@ pub fn limit_event(kind: EventType, profile_id: &ProfileId, on: bool, at: Timest
     )
 }
 
-/// A consent withdrawn (or given again) for a purpose.
 /// A consent withdrawn or given for a purpose; for marketing, with the topics it concerns (none:
 /// every topic).
 pub fn consent_event(
