@@ -39,14 +39,9 @@ async fn profile_id(store: &DynamoStore, who: &Who) -> Result<Option<ProfileId>,
 
 /// Everything held, as the person's own export has it: with where their data went.
 async fn everything(store: &DynamoStore, profile_id: &ProfileId) -> Result<Option<Value>, String> {
-    use steward_core::domain::destinations::{shown_to_person, DeliveryStore as _};
-    let Some(mut held) = store.everything(profile_id).await.map_err(|e| error_chain(&e))? else {
-        return Ok(None);
-    };
-    let recipients = store.recipients(profile_id).await.map_err(|e| error_chain(&e))?;
-    let descriptions = steward_core::domain::forms::catalogue::built_in_destinations();
-    held["shared_with"] = shown_to_person(&descriptions, &recipients).into();
-    Ok(Some(held))
+    steward_core::domain::privacy::export::everything_held(store, profile_id)
+        .await
+        .map_err(|e| error_chain(&e))
 }
 
 fn count(held: &Value, section: &str) -> u64 {
@@ -124,47 +119,6 @@ pub async fn find(
     }))
 }
 
-/// One line of a person's history.
-fn timeline(held: &Value) -> Vec<(String, String, String)> {
-    let mut events = vec![];
-    let text = |item: &Value, name: &str| item[name].as_str().unwrap_or("").to_owned();
-    let profile = &held["profile"];
-    events.push((text(profile, "created_at"), "profile".into(), "created".into()));
-    if let Some(at) = profile["email_changed_at"].as_str() {
-        events.push((at.to_owned(), "profile".into(), "address changed".into()));
-    }
-    for item in held["submissions"].as_array().into_iter().flatten() {
-        let mut what = format!("{} ({})", text(item, "form"), text(item, "submission_id"));
-        if let Some(status) = item["cv"]["status"].as_str() {
-            what.push_str(&format!(", CV {status}"));
-        }
-        events.push((text(item, "received_at"), "submission".into(), what));
-    }
-    for item in held["payments"].as_array().into_iter().flatten() {
-        let what = format!(
-            "{} {}: {} {} {}",
-            text(item, "kind"),
-            text(item, "item"),
-            text(item, "status"),
-            item["amount"].as_i64().map_or_else(String::new, |a| a.to_string()),
-            text(item, "currency")
-        );
-        events.push((text(item, "started_at"), "payment".into(), what.trim().to_owned()));
-    }
-    for item in held["mail_preference_history"].as_array().into_iter().flatten() {
-        events.push((
-            text(item, "at"),
-            "mail".into(),
-            format!("{} ({})", text(item, "change"), text(item, "source")),
-        ));
-    }
-    for item in held["profile_history"].as_array().into_iter().flatten() {
-        events.push((text(item, "at"), "rights".into(), text(item, "change")));
-    }
-    events.sort();
-    events
-}
-
 pub async fn history(
     context: &Context,
     who: &Who,
@@ -181,7 +135,7 @@ pub async fn history(
         context.audit(Record::new("history", "not-found").ticket(ticket)).await?;
         return Err(format!("no profile {id}"));
     };
-    let events = timeline(&held);
+    let events = steward_core::domain::privacy::export::timeline(&held);
     context.audit(Record::new("history", "ok").ticket(ticket).count("entries", events.len() as u64)).await?;
     if json {
         let entries: Vec<Value> = events

@@ -19,27 +19,6 @@ pub enum Listing {
     Json,
 }
 
-/// The standard fields first, in the order forms ask for them; then the form's own.
-const STANDARD: [&str; 9] =
-    ["name", "email", "phone", "job_title", "company", "country", "state", "interests", "message"];
-
-fn field_order(rows: &[InboxRow]) -> Vec<String> {
-    let mut order: Vec<String> = STANDARD.iter().map(|f| (*f).to_owned()).collect();
-    let mut own: Vec<String> = rows
-        .iter()
-        .flat_map(|row| row.fields.keys())
-        .filter(|name| !STANDARD.contains(&name.as_str()))
-        .cloned()
-        .collect();
-    own.sort();
-    own.dedup();
-    // A long message reads best last.
-    let message = order.pop();
-    order.extend(own);
-    order.extend(message);
-    order
-}
-
 async fn read(context: &Context, form: &str) -> Result<Vec<InboxRow>, String> {
     let form = FormId::parse(form).ok_or_else(|| format!("{form:?} is not a form id"))?;
     let store = context.store(false).await?;
@@ -55,7 +34,7 @@ async fn read(context: &Context, form: &str) -> Result<Vec<InboxRow>, String> {
 }
 
 fn render(rows: &[InboxRow], format: Listing, extra: &[(&str, Vec<String>)]) -> String {
-    let columns = inbox::columns(rows, &field_order(rows));
+    let columns = inbox::columns(rows, &inbox::field_order(rows));
     match format {
         Listing::Csv => inbox::to_csv(rows, &columns, extra),
         Listing::Json => {

@@ -37,6 +37,11 @@ impl Timestamp {
         Self(self.0 + time::Duration::days(i64::from(days)))
     }
 
+    /// Its day (UTC).
+    pub fn date(&self) -> time::Date {
+        self.0.date()
+    }
+
     /// Its day as people read it: `6 December 2026` (UTC).
     pub fn date_in_words(&self) -> String {
         crate::i18n::date_in_words(self.0.date())

@@ -23,6 +23,7 @@ use crate::export::{export, Reader, LAMBDA_RESPONSE_LIMIT, RESPONSE_ENVELOPE};
 use crate::handler::{done, missing_token, query, token_of, App, SessionCookie, Signed};
 use crate::problems::{erasure_problem, privacy_problem, rights_problem, store_problem};
 use crate::{center, pages};
+use steward_core::domain::privacy::requests as register;
 use steward_core::t;
 
 pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Result<Response<Body>, Problem> {
@@ -63,7 +64,10 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
         ("GET" | "HEAD", "/me/export") => {
             let format = ExportFormat::parse(query(signed.request, "format").as_deref())
                 .map_err(|e| Problem::validation(vec![e]))?;
-            export(app, profile_id, format, Reader::Person).await
+            let exported = export(app, profile_id, format, Reader::Person).await?;
+            record(app, register::RequestKind::Portability, profile_id, "exported in the privacy center")
+                .await;
+            Ok(exported)
         }
         ("POST", "/me/export") => {
             let to = Email::parse("to", signed.form.first("to").unwrap_or_default());
@@ -118,6 +122,8 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
                     }
                     Err(err) => return Err(rights_problem(err)),
                 };
+            record(app, register::RequestKind::Rectification, profile_id, "corrected in the privacy center")
+                .await;
             if signed.page {
                 let done =
                     if corrected.email_confirmation_sent { "email_confirmation_sent" } else { "corrected" };
@@ -140,6 +146,13 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
             {
                 return Err(Problem::not_found("person"));
             }
+            if !lift {
+                let kind = match limit {
+                    Limit::Restrict => register::RequestKind::Restriction,
+                    Limit::Object => register::RequestKind::Objection,
+                };
+                record(app, kind, profile_id, "done in the privacy center").await;
+            }
             let code = format!("{}{}", if lift { "lifted_" } else { "" }, limit.attribute());
             Ok(finished(&signed, 200, &code, "Done."))
         }
@@ -150,6 +163,8 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
             withdraw(&app.store, &app.catalogue, profile_id, purpose, app.clock.timestamp())
                 .await
                 .map_err(rights_problem)?;
+            record(app, register::RequestKind::OptOut, profile_id, "consent withdrawn in the privacy center")
+                .await;
             Ok(finished(&signed, 200, "withdrawn", &t!("me-result-withdrawn")))
         }
         ("DELETE", "/me") => {
@@ -170,6 +185,9 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
             )
             .await
             .map_err(erasure_problem)?;
+            if report.is_some() {
+                record(app, register::RequestKind::Erasure, profile_id, "erased in the privacy center").await;
+            }
             if signed.page {
                 // Erasure ended every session (they lived with the data); the browser forgets its own.
                 return Ok(signed_out_of(&app.session_cookie, respond::html(200, pages::erased())));
@@ -342,3 +360,15 @@ fn fit_for_one_response(mut data: serde_json::Value) -> serde_json::Value {
 
 /// How many entries of each list the privacy center shows when everything would not fit.
 const LISTED_ENTRIES: usize = 100;
+
+/// Records a request the person made and was answered here, in the register the privacy team
+/// keeps. What they asked for is done already: a failure to record is logged, not theirs to see.
+async fn record(app: &App, kind: register::RequestKind, profile_id: &ProfileId, outcome: &str) {
+    // Answered at once, so the deadline's law matters little; the GDPR's is the stricter.
+    let law = register::Law::Gdpr;
+    if let Err(err) =
+        register::record_self_service(&app.store, kind, profile_id, law, outcome, app.clock.timestamp()).await
+    {
+        tracing::error!(error = %steward_core::telemetry::error_chain(&err), kind = kind.slug(), "a self-service request was not recorded in the register");
+    }
+}

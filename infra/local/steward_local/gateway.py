@@ -1,7 +1,10 @@
 """The HTTP API: every HttpApi route of the template, each request turned into the API Gateway
 payload v2 event Lambda receives (request context with source IP, path parameters, base64
-bodies) and the function's answer turned back into HTTP, as API Gateway does; with the reference
-site and the dev tools (devtools.py, webhooks.py) on the same origin."""
+bodies) and the function's answer turned back into HTTP, as API Gateway does: the most specific
+route is chosen, and a route with a JWT authorizer (authorizers.py) is invoked only with a token it
+accepts. With the reference site and the dev tools on the same origin (devtools.py, webhooks.py,
+and, local only, the staff members to sign in with at /_local/staff and the scheduled functions
+run on demand at /_local/schedules)."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
+from .authorizers import JwtAuthorizer, Refused
 from .config import ACCOUNT_ID, log
 from .devtools import PAGE_SIZE, mailbox_page, sent_mail
 from .runtime import LocalFunction
@@ -35,10 +39,28 @@ class Route:
     path: str
     function: LocalFunction
     pattern: re.Pattern
+    # The route's JWT authorizer (authorizers.py) and the scopes it requires, if any.
+    authorizer: JwtAuthorizer | None = None
+    scopes: list[str] | None = None
 
     @property
     def route_key(self) -> str:
         return f"{self.method} {self.path}"
+
+    def specificity(self) -> tuple:
+        """How API Gateway ranks the routes a request matches, most specific first: segment by
+        segment, a literal beats a `{param}`, which beats a greedy `{proxy+}` (so an exact path
+        wins, and of two greedy routes the one with the longer literal prefix); then a route of
+        the request's own method beats ANY."""
+        ranks = []
+        for segment in self.path.strip("/").split("/"):
+            if segment.startswith("{") and segment.endswith("+}"):
+                ranks.append(2)
+            elif "{" in segment:
+                ranks.append(1)
+            else:
+                ranks.append(0)
+        return (tuple(ranks), self.method == "ANY")
 
 
 def compile_path(path: str) -> re.Pattern:
@@ -129,13 +151,21 @@ def site_file(site: Path, path: str) -> Path | None:
 class Gateway:
     def __init__(self, routes: list[Route], openapi: Path, trust_test_ip_header: bool, aws_endpoint: str = "",
                  stripe_url: str | None = None, site: Path | None = None, bench_functions: dict | None = None,
-                 webhooks=None):
+                 webhooks=None, staff: dict | None = None, schedules: dict | None = None):
         self.aws_endpoint = aws_endpoint
+        # The local staff members (staff.py), for GET /_local/staff; None without a user pool.
+        self.staff = staff
+        # The scheduled functions by logical id (event_sources.Schedule), run on demand at
+        # POST /_local/schedules/<LogicalId>.
+        self.schedules = schedules or {}
         # The dev webhook receiver (webhooks.py), where the local webhook destinations deliver.
         self.webhooks = webhooks
         # Only with BENCH=1 (make bench): the functions' timings, direct invocations, cold starts.
         self.bench_functions = bench_functions
+        # In the template's order (GET /_local/routes, the stack's log); matched most specific
+        # first, as API Gateway selects a route whatever the order they were defined in.
         self.routes = routes
+        self.matching = sorted(routes, key=Route.specificity)
         self.openapi = openapi
         self.trust_test_ip_header = trust_test_ip_header
         self.stripe_url = stripe_url
@@ -266,7 +296,15 @@ class Gateway:
                     # emulator through the site's own origin, as Stripe.js does with Stripe; with
                     # the publishable key in the body, never an Authorization header.
                     return self._proxy(gateway.stripe_url + confirm[1], body)
-                for route in gateway.routes:
+                if self.command == "GET" and path == "/_local/staff":
+                    # Local only: the staff members the stack created (staff.py), to sign in with.
+                    if gateway.staff is None:
+                        return self._message(404, "Not Found")
+                    return self._send(200, [("Content-Type", "application/json"), ("Cache-Control", "no-store")],
+                                      json.dumps(gateway.staff).encode())
+                if path == "/_local/schedules" or path.startswith("/_local/schedules/"):
+                    return self._schedule(path)
+                for route in gateway.matching:
                     match = route.pattern.match(path)
                     if match and route.method in (self.command, "ANY"):
                         break
@@ -281,6 +319,16 @@ class Gateway:
                     source_ip = self.headers["x-local-source-ip"]
                     del self.headers["x-local-source-ip"]
                 event = build_event(route, self, body, match.groupdict(), source_ip)
+                if route.authorizer is not None:
+                    # API Gateway's JWT authorizer, before the function: a refused request never
+                    # reaches it.
+                    try:
+                        event["requestContext"]["authorizer"] = route.authorizer.authorize(
+                            event["headers"], event.get("queryStringParameters") or {}, route.scopes)
+                    except Refused as refused:
+                        return self._send(refused.status, [("Content-Type", "application/json"),
+                                                           ("www-authenticate", refused.www_authenticate)],
+                                          json.dumps({"message": refused.message}).encode())
                 response, error = route.function.invoke(event, wait_at_most=INTEGRATION_TIMEOUT_SECONDS)
                 if error is not None:
                     # API Gateway's own answers: 503 when its integration timed out, 500 when
@@ -290,6 +338,27 @@ class Gateway:
                         return self._message(503, "Service Unavailable")
                     return self._message(500, "Internal Server Error")
                 self._send(*to_http(response))
+
+            def _schedule(self, path: str):
+                """Local only: `GET /_local/schedules` lists the scheduled functions; `POST
+                /_local/schedules/<LogicalId>` runs one now, with the event EventBridge's schedule
+                gives it, and answers when it has run: 200 with its response, or 502 with its error."""
+                reply = lambda status, value: self._send(status, [("Content-Type", "application/json"), ("Cache-Control", "no-store")],
+                                                         json.dumps(value).encode())
+                if path == "/_local/schedules" and self.command == "GET":
+                    return reply(200, [schedule.describe() for schedule in gateway.schedules.values()])
+                name = path[len("/_local/schedules/"):]
+                schedule = gateway.schedules.get(name)
+                if schedule is None:
+                    return self._message(404, "Not Found")
+                if self.command != "POST":
+                    return self._send(405, [("Content-Type", "application/json"), ("Allow", "POST")], b'{"message":"Method Not Allowed"}')
+                response, error = schedule.run_now()
+                try:
+                    answer = json.loads(response) if response else None
+                except ValueError:
+                    answer = response.decode(errors="replace")
+                return reply(200 if error is None else 502, {"function": name, "response": answer, "error": error})
 
             def _bench(self, path: str, body: bytes):
                 functions = gateway.bench_functions

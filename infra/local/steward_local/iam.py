@@ -16,7 +16,11 @@ administrator key. Every request to the AWS emulator is authorised before moto s
   resource ARNs, with which condition keys (`dynamodb:LeadingKeys` from the keys an operation
   touches, each item of a transaction as its own action, `s3:prefix`, `ses:FromAddress`, ...);
 - a refused call gets the error AWS gives, in that service's protocol (`AccessDeniedException`
-  with its status), so the code's error path is the one production runs.
+  with its status), so the code's error path is the one production runs;
+- what AWS answers without IAM is let through, signed or not, by anyone: Cognito user pools'
+  public and token-authorised operations (InitiateAuth, RespondToAuthChallenge, ... :
+  COGNITO_PUBLIC_OPERATIONS), authorised by their tokens or sessions, never by a policy, and a
+  pool's signing keys (`/<pool id>/.well-known/jwks.json`) and OpenID configuration.
 
 `LOCAL_IAM=off` switches it off, for debugging only; the stack then says so on every start.
 """
@@ -80,6 +84,35 @@ MANAGED_POLICIES = {
 
 # The operator's access key in the local stack (infra/local.env names it for `make admin`).
 OPERATOR = "Operator"
+
+# Cognito user pools' operations that AWS never authorises with IAM: the unauthenticated ones (a
+# client id, a session) and the token-authorised ones (a user's access token), as the Cognito
+# developer guide lists them ("API and SDK operations": unauthenticated and token-authorized user
+# pools operations). Callers send them signed or not; no policy of the caller is evaluated. Every
+# other Cognito operation (Admin*, ListUsers, CreateGroup, ...) is authorised as `cognito-idp:<op>`.
+COGNITO_PUBLIC_OPERATIONS = frozenset({
+    # Unauthenticated.
+    "SignUp", "ConfirmSignUp", "ResendConfirmationCode", "ForgotPassword", "ConfirmForgotPassword",
+    "InitiateAuth", "RespondToAuthChallenge", "RevokeToken", "GetTokensFromRefreshToken",
+    # Token-authorised (an access token, or for an app's set-up a session).
+    "AssociateSoftwareToken", "VerifySoftwareToken", "ChangePassword", "GetUser", "GlobalSignOut",
+    "DeleteUser", "DeleteUserAttributes", "UpdateUserAttributes", "GetUserAttributeVerificationCode",
+    "VerifyUserAttribute", "SetUserMFAPreference", "SetUserSettings", "ConfirmDevice", "ForgetDevice",
+    "GetDevice", "ListDevices", "UpdateDeviceStatus", "GetUserAuthFactors", "StartWebAuthnRegistration",
+    "CompleteWebAuthnRegistration", "ListWebAuthnCredentials", "DeleteWebAuthnCredential",
+})
+COGNITO_TARGET_PREFIX = "AWSCognitoIdentityProviderService."
+# A user pool's public documents: its signing keys (what verifies its tokens) and OpenID configuration.
+COGNITO_PUBLIC_PATH = re.compile(r"^/[a-z]{2}(-[a-z]+)+-\d_[0-9A-Za-z]+/\.well-known/(jwks\.json|openid-configuration)$")
+
+
+def cognito_public(method: str, path: str, headers: dict[str, str]) -> bool:
+    """Whether AWS answers this request without IAM (COGNITO_PUBLIC_OPERATIONS, a pool's keys)."""
+    if method in ("GET", "HEAD") and COGNITO_PUBLIC_PATH.match(path):
+        return True
+    target = headers.get("x-amz-target", "")
+    return (method == "POST" and target.startswith(COGNITO_TARGET_PREFIX)
+            and target[len(COGNITO_TARGET_PREFIX):] in COGNITO_PUBLIC_OPERATIONS)
 
 
 def log(message: str) -> None:
@@ -459,6 +492,8 @@ class Mapper:
             return self.events(request)
         if service == "sts":
             return self.sts(request)
+        if service == "cognito-idp":
+            return self.cognito_idp(request)
         return self.generic(request)
 
     # DynamoDB: the JSON 1.0 protocol, one operation per request.
@@ -736,6 +771,18 @@ class Mapper:
             return []  # AWS answers it for anyone, whatever their policies
         raise Unmapped(f"STS {action}")
 
+    # Cognito user pools: JSON 1.1. The public operations never get here (Enforcer.wrap).
+    def cognito_idp(self, request: Request) -> list[Check]:
+        target = request.headers.get("x-amz-target", "")
+        if not target.startswith(COGNITO_TARGET_PREFIX):
+            raise Unmapped(f"Cognito request without X-Amz-Target {COGNITO_TARGET_PREFIX}*")
+        operation = target[len(COGNITO_TARGET_PREFIX):]
+        pool = request.json().get("UserPoolId")
+        # An operation on a pool is authorised on the pool; the others (CreateUserPool,
+        # ListUserPools, ...) have no resource in IAM: "*".
+        resource = f"arn:aws:cognito-idp:{self.region}:{self.account}:userpool/{literal(pool)}" if pool else "*"
+        return [Check(f"cognito-idp:{operation}", resource)]
+
     def generic(self, request: Request) -> list[Check]:
         raise Unmapped(f"{request.service} {request.method} {request.path}")
 
@@ -765,7 +812,7 @@ def denial_response(service: str, headers: dict[str, str], message: str) -> tupl
     if service == "dynamodb":
         body = {"__type": "com.amazonaws.dynamodb.v20120810#AccessDeniedException", "Message": message}
         return "400 Bad Request", [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-RequestId", request_id)], json.dumps(body).encode()
-    if service in ("secretsmanager", "events") or (service == "sqs" and headers.get("x-amz-target")):
+    if service in ("secretsmanager", "events", "cognito-idp") or (service == "sqs" and headers.get("x-amz-target")):
         body = {"__type": "com.amazon.coral.service#AccessDeniedException" if service == "sqs" else "AccessDeniedException", "Message": message}
         extra = [("x-amzn-query-error", "AccessDenied;Sender")] if service == "sqs" else []
         return "400 Bad Request", [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", request_id), *extra], json.dumps(body).encode()
@@ -818,6 +865,10 @@ class Enforcer:
             if headers.get("x-amz-target") and "Action" in parse_qs(environ.get("QUERY_STRING", "")):
                 # moto would act on the query's Action, not on the target this file reads.
                 return self.refuse(start_response, "", headers, "Action in the query of a target-based protocol")
+            if cognito_public(method, path, headers):
+                # No IAM in AWS, signed or not (its tokens, sessions and passwords are Cognito's
+                # to check): moto checks them.
+                return app(environ, start_response)
             body = read_body(environ)
             query = environ.get("QUERY_STRING", "")
             is_upload = method == "POST" and headers.get("content-type", "").startswith("multipart/form-data")

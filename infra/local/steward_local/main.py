@@ -1,12 +1,17 @@
 """Steward's local stack: everything `template.yaml` defines, on loopback.
 
-- AWS APIs: a moto server (DynamoDB, S3, SES v2, SQS, Secrets Manager, EventBridge) on 127.0.0.1.
+- AWS APIs: a moto server (DynamoDB, S3, SES v2, SQS, Secrets Manager, EventBridge, Cognito) on 127.0.0.1.
 - Resources: created from `template.yaml` itself, so nothing here repeats the template.
 - Functions: each function's real binary runs as Lambda runs it, polling a local Lambda Runtime
   API (the same protocol as AWS), with the environment the template gives it.
 - HTTP API: every HttpApi route of the template on http://127.0.0.1:3000, turned into the same
   API Gateway payload v2 event Lambda receives (request context with source IP, path parameters,
-  base64 bodies), and the function's answer turned back into HTTP.
+  base64 bodies), and the function's answer turned back into HTTP; routes with the API's JWT
+  authorizer get only the requests whose token it accepts.
+- Staff: one staff member per group of the Cognito user pool, each with an authenticator app,
+  printed at start and listed at /_local/staff (local only).
+- Schedules: scheduled functions run by themselves (rate(): every LOCAL_SCHEDULE_SECONDS; cron(): at
+  its times) and on demand: POST /_local/schedules/<LogicalId>.
 
 Prints one line `STEWARD-READY {json}` when everything answers; Ctrl-C (or, with
 --exit-on-stdin-eof, the parent closing stdin) stops it all.
@@ -26,6 +31,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from . import config
+from .authorizers import authorizers_of, route_authorizer
 from .config import ROOT, log, read_env_file
 from .event_sources import Schedule, SqsPoller
 from .gateway import Gateway, Route, compile_path
@@ -33,6 +39,7 @@ from .housekeeping import Housekeeping
 from .moto_server import Gate, enforce_iam, start_moto
 from .resources import create_resources
 from .runtime import LocalFunction, QuietServer
+from .staff import DEFAULT_PASSWORD, seed_staff
 from .template import Resolver, load_template
 from .webhooks import WebhookReceiver
 
@@ -45,6 +52,19 @@ def wait_for_port(port: int, timeout: float = 20) -> None:
                 return
         time.sleep(0.05)
     raise SystemExit(f"nothing answered on port {port}")
+
+
+def console_path(template: dict, routes: list[Route]) -> str | None:
+    """Where the staff sign in: the shortest GET route without parameters of a function given a
+    user pool (its environment names one)."""
+    pools = {logical for logical, resource in template["Resources"].items() if resource["Type"] == "AWS::Cognito::UserPool"}
+    consoles = set()
+    for logical, resource in template["Resources"].items():
+        variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {}) if resource["Type"] == "AWS::Serverless::Function" else {}
+        if any(value == {"Ref": pool} for value in variables.values() for pool in pools):
+            consoles.add(logical)
+    paths = [route.path for route in routes if route.function.logical in consoles and route.method in ("GET", "ANY") and "{" not in route.path]
+    return min(paths, key=len) if paths else None
 
 
 def main() -> None:
@@ -107,6 +127,8 @@ def main() -> None:
     template = load_template(args.template)
     resolver = Resolver(template, settings, settings["STACK_NAME"], region)
     resources = create_resources(template, resolver, endpoint, region)
+    # Local only: staff members to sign in to the console with (before IAM: as the administrator).
+    staff = seed_staff(template, resolver, endpoint, region, settings.get("LOCAL_STAFF_PASSWORD") or DEFAULT_PASSWORD)
     if args.log_dir:
         args.log_dir.mkdir(parents=True, exist_ok=True)
         # Each run's logs are its own: a day of `make dev` does not grow last week's files.
@@ -148,6 +170,7 @@ def main() -> None:
         fault_proxy.start()
         function_endpoint = fault_proxy.url
     globals_fn = template.get("Globals", {}).get("Function", {})
+    apis = authorizers_of(template, resolver, endpoint)
     functions: dict[str, LocalFunction] = {}
     routes: list[Route] = []
     pollers: list[SqsPoller] = []
@@ -183,9 +206,17 @@ def main() -> None:
         functions[logical] = function
         for event in props.get("Events", {}).values():
             if event["Type"] == "Schedule":
-                # LOCAL_SCHEDULE_SECONDS_<LogicalId> overrides the common local interval.
-                every = float(settings.get(f"LOCAL_SCHEDULE_SECONDS_{logical}", settings.get("LOCAL_SCHEDULE_SECONDS", "60")))
-                schedules.append(Schedule(function, event["Properties"]["Schedule"], every, region))
+                expression = str(resolver.resolve(event["Properties"]["Schedule"]))
+                # LOCAL_SCHEDULE_SECONDS_<LogicalId> overrides the common local interval, which a
+                # rate() runs at; a cron() runs at its own times unless given an interval of its own.
+                own = settings.get(f"LOCAL_SCHEDULE_SECONDS_{logical}")
+                if own is not None:
+                    every = float(own)
+                elif expression.startswith("cron("):
+                    every = None
+                else:
+                    every = float(settings.get("LOCAL_SCHEDULE_SECONDS", "60"))
+                schedules.append(Schedule(function, expression, every, region))
             if event["Type"] == "SQS":
                 event_props = resolver.resolve(event["Properties"])
                 # Lambda's event source mapping polls with the function's role.
@@ -194,7 +225,8 @@ def main() -> None:
             if event["Type"] == "HttpApi":
                 method = event["Properties"]["Method"].upper()
                 path = event["Properties"]["Path"]
-                routes.append(Route(method, path, function, compile_path(path)))
+                authorizer, scopes = route_authorizer(event["Properties"], apis)
+                routes.append(Route(method, path, function, compile_path(path), authorizer, scopes))
     for function in functions.values():
         function.start()
     for poller in pollers:
@@ -211,7 +243,8 @@ def main() -> None:
     ]
     webhooks = WebhookReceiver(settings.get("WEBHOOK_SIGNING_KEY"), local_destinations)
     gateway = Gateway(routes, args.openapi, args.trust_test_ip_header, endpoint, stripe_url, args.site,
-                      functions if settings.get("BENCH") == "1" else None, webhooks)
+                      functions if settings.get("BENCH") == "1" else None, webhooks, staff,
+                      {schedule.function.logical: schedule for schedule in schedules})
     # Requests that arrived while the stack started waited in the listen queue; they are served now.
     api.RequestHandlerClass = gateway.handler_class()
     threading.Thread(target=api.serve_forever, daemon=True).start()
@@ -232,6 +265,7 @@ def main() -> None:
         "iam": "enforced" if gate.enforcer is not None else "off",
         "api": api_url, "site": settings["SiteUrl"], "aws_endpoint": endpoint, "resources": resources,
         "region": region, "stripe": stripe_url, "fault_proxy": fault_proxy.url if fault_proxy else None,
+        "staff": staff,
     }
     print("STEWARD-READY " + json.dumps(ready), flush=True)
     log(f"AWS emulator (moto): {endpoint}")
@@ -241,14 +275,26 @@ def main() -> None:
         log(f"  {name}: {physical}")
     log(f"HTTP API: {api_url}  (OpenAPI: {api_url}/openapi.json)")
     for route in routes:
-        log(f"  {route.route_key:<32} -> {route.function.logical} ({route.function.workers} workers)")
+        guard = f", {route.authorizer.name}" if route.authorizer else ""
+        log(f"  {route.route_key:<32} -> {route.function.logical} ({route.function.workers} workers{guard})")
     for poller in pollers:
         log(f"  SQS {poller.queue_arn.rsplit(':', 1)[1]:<28} -> {poller.function.logical}")
     for schedule in schedules:
-        log(f"  {schedule.expression:<32} -> {schedule.function.logical} (every {schedule.every:g} s locally)")
+        log(f"  {schedule.expression:<32} -> {schedule.function.logical} ({schedule.when()})")
+    if schedules:
+        log(f"  (run one now: curl -X POST {api_url}/_local/schedules/<Function>)")
     log(f"Reference site: {settings['SiteUrl']}/")
     log(f"Dev mailbox: {api_url}/_local/mailbox")
     log(f"Webhook receiver: {api_url}/_local/webhooks (deliveries to {api_url}/_local/webhooks/<name>)")
+    if staff is not None:
+        console = console_path(template, routes)
+        log(f"Staff console: {api_url}{console}" if console else "Staff console: (no console route)")
+        log(f"  Staff members (user pool {staff['user_pool_id']}, also at {api_url}/_local/staff):")
+        for user in staff["users"]:
+            app = f"  authenticator app secret {user['totp_secret']}" if user["totp_secret"] else ""
+            log(f"    {user['group']:<11} {user['email']:<34} password {user['password']}{app}")
+        if any(user["totp_secret"] for user in staff["users"]):
+            log("  (add the secret to an authenticator app as a time-based key: its 6-digit codes are what sign-in asks for)")
     if args.log_dir:
         log(f"Function logs: {args.log_dir}/<Function>.log (tail -f {args.log_dir}/SubmitFormFunction.log)")
     log("Ctrl-C stops everything.")

@@ -1,6 +1,8 @@
 """Keeps moto's DynamoDB as cheap locally as it is in AWS, and its answers DynamoDB's: transactions
 snapshot only their items, consumed capacity is counted by DynamoDB's rules, and queries read one
-partition (see each part below).
+partition (see each part below). Also Cognito's: a user pool finds its users by name as its
+UsernameConfiguration says (case-insensitively when CaseSensitive is false), and a client with
+PreventUserExistenceErrors does not tell an unknown name from a wrong password, as Cognito does.
 
 moto 5.2 backs up every table a transaction touches with `copy.deepcopy` before applying it, and
 restores the copy when a condition fails: each transaction costs time in proportion to the whole
@@ -76,6 +78,7 @@ def apply() -> None:
     backend_class._steward_patched = True
     apply_capacity()
     apply_partitioned_queries()
+    apply_cognito()
 
 
 # --- consumed capacity, as DynamoDB computes it ------------------------------------------------
@@ -447,3 +450,52 @@ def apply_partitioned_queries() -> None:
     Table.delete_item = delete_item
     Table.query = query
     _Backend.update_item = update_item
+
+
+# --- Cognito: user names as the pool's UsernameConfiguration says -----------------------------------
+
+
+def apply_cognito() -> None:
+    """A pool with `UsernameConfiguration: {CaseSensitive: false}` (template.yaml's staff pool)
+    finds a user whatever the case of the name or the email typed, as Cognito does; moto compares
+    exactly. Every lookup by name (sign-in, admin calls, a refused duplicate) goes through
+    `_get_user`. A pool without the setting stays case-sensitive, as Cognito's API default is."""
+    from moto.cognitoidp.models import CognitoIdpUserPool, flatten_attrs
+
+    if getattr(CognitoIdpUserPool, "_steward_case", False):
+        return
+    original = CognitoIdpUserPool._get_user
+
+    def _get_user(self, username):
+        user = original(self, username)
+        insensitive = (self.extended_config.get("UsernameConfiguration") or {}).get("CaseSensitive") is False
+        if user is not None or not insensitive or not isinstance(username, str):
+            return user
+        wanted = username.casefold()
+        attribute_types = self.extended_config.get("UsernameAttributes") or []
+        for candidate in self.users.values():
+            names = [candidate.username] + [flatten_attrs(candidate.attributes).get(kind) for kind in attribute_types]
+            if any(isinstance(name, str) and name.casefold() == wanted for name in names):
+                return candidate
+        return None
+
+    CognitoIdpUserPool._get_user = _get_user
+    CognitoIdpUserPool._steward_case = True
+
+    # A client with `PreventUserExistenceErrors: ENABLED` (the staff console's) answers a sign-in
+    # with an unknown name as it answers a wrong password, as Cognito does; moto tells them apart.
+    from moto.cognitoidp.exceptions import NotAuthorizedError, UserNotFoundError
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    original_initiate = CognitoIdpBackend.initiate_auth
+
+    def initiate_auth(self, client_id, *args, **kwargs):
+        try:
+            return original_initiate(self, client_id, *args, **kwargs)
+        except UserNotFoundError:
+            client = next((pool.clients[client_id] for pool in self.user_pools.values() if client_id in pool.clients), None)
+            if client is not None and client.extended_config.get("PreventUserExistenceErrors") == "ENABLED":
+                raise NotAuthorizedError("Incorrect username or password.") from None
+            raise
+
+    CognitoIdpBackend.initiate_auth = initiate_auth

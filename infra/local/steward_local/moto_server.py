@@ -4,6 +4,7 @@ calling under its own identity with exactly the template's policies for it (iam.
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -33,6 +34,10 @@ def start_moto(port: int, gate: Gate):
     from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+    # Cognito checks the authenticator app's codes (RFC 6238: SHA-1, 6 digits, 30 s) when a user
+    # sets up an app and at every sign-in that asks for one; moto does only with this (it reads it
+    # at each request, in this process). Its apps' secret is always the same (staff.py).
+    os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = "true"
     from . import moto_patches
 
     moto_patches.apply()

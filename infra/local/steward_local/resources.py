@@ -1,13 +1,13 @@
 """The template's resources, created in moto from `template.yaml` itself (tables, queues, buckets,
-secrets, SES identities and configuration sets, event buses), so that nothing here repeats the
-template. One thing is local only: every event bus also feeds a tap queue (`EventsTapQueue` in the
+secrets, SES identities and configuration sets, event buses, Cognito user pools with their clients
+and groups), so that nothing here repeats the template. One thing is local only: every event bus also feeds a tap queue (`EventsTapQueue` in the
 stack's ready line), so that tests can read each event put on it."""
 
 from __future__ import annotations
 
 import json
 
-from .config import ACCOUNT_ID
+from .config import ACCOUNT_ID, log
 from .template import Resolver
 
 
@@ -19,7 +19,7 @@ def create_resources(template: dict, resolver: Resolver, endpoint: str, region: 
     session = boto3.session.Session(region_name=region)
     clients = {
         name: session.client(name, endpoint_url=endpoint)
-        for name in ("dynamodb", "sqs", "s3", "ses", "secretsmanager", "events")
+        for name in ("dynamodb", "sqs", "s3", "ses", "secretsmanager", "events", "cognito-idp")
     }
     resources = template["Resources"]
     for logical, resource in resources.items():
@@ -33,7 +33,8 @@ def create_resources(template: dict, resolver: Resolver, endpoint: str, region: 
         kind = item[1]["Type"]
         redrive = "RedrivePolicy" in item[1].get("Properties", {})
         order = ["AWS::SecretsManager::Secret", "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::SES::EmailIdentity",
-                 "AWS::SES::ConfigurationSet", "AWS::Events::EventBus"]
+                 "AWS::SES::ConfigurationSet", "AWS::Events::EventBus", "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient",
+                 "AWS::Cognito::UserPoolGroup"]
         return (order.index(kind) if kind in order else 99, redrive)
 
     created = {}
@@ -47,6 +48,9 @@ def create_resources(template: dict, resolver: Resolver, endpoint: str, region: 
             "AWS::SES::ConfigurationSet": create_configuration_set,
             "AWS::SecretsManager::Secret": create_secret,
             "AWS::Events::EventBus": create_event_bus,
+            "AWS::Cognito::UserPool": create_user_pool,
+            "AWS::Cognito::UserPoolClient": create_user_pool_client,
+            "AWS::Cognito::UserPoolGroup": create_user_pool_group,
         }.get(kind)
         if creator is None:
             continue
@@ -194,6 +198,93 @@ def create_event_bus(clients, logical, props, resolver, region) -> str:
     name = props.get("Name") or f"{resolver.stack}-{logical}"
     clients["events"].create_event_bus(Name=name)
     return name
+
+
+def api_arguments(client, operation: str, props: dict, logical: str, renamed: dict[str, str] | None = None) -> dict:
+    """A resource's CloudFormation properties as the arguments of the API call that creates it,
+    where the two share their names (Cognito's do, but for a few): each coerced to the type the
+    API takes (a `!Ref` of a Number parameter is a string). A property the call does not take is
+    said, not passed (CloudFormation-only ones, such as a user pool's EnabledMfas, are applied by
+    the creator itself)."""
+    shape = client.meta.service_model.operation_model(operation).input_shape
+    renamed = renamed or {}
+    arguments, ignored = {}, []
+    for name, value in props.items():
+        member = renamed.get(name, name)
+        if member in shape.members:
+            arguments[member] = _coerce(shape.members[member], value)
+        else:
+            ignored.append(name)
+    for name in ignored:
+        if name not in _APPLIED_BY_CREATOR.get(operation, ()):
+            log(f"{logical}: {name} has no local meaning (not an argument of {operation}); ignored")
+    return arguments
+
+
+# CloudFormation properties that are not API arguments, applied by the creator by other calls.
+_APPLIED_BY_CREATOR = {"CreateUserPool": ("EnabledMfas",)}
+
+
+def _coerce(shape, value):
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        return {k: _coerce(shape.members[k], v) if k in shape.members else v for k, v in value.items()}
+    if kind == "list" and isinstance(value, list):
+        return [_coerce(shape.member, v) for v in value]
+    if kind == "map" and isinstance(value, dict):
+        return {str(k): _coerce(shape.value, v) for k, v in value.items()}
+    if kind in ("integer", "long") and isinstance(value, str):
+        return int(value)
+    if kind == "boolean" and isinstance(value, str):
+        return value.lower() == "true"
+    if kind == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def create_user_pool(clients, logical, props, resolver, region) -> str:
+    """Ref of a user pool is its id. CloudFormation's EnabledMfas has no CreateUserPool argument:
+    as CloudFormation does, the pool's MFA configuration is set after (SetUserPoolMfaConfig), so
+    that an authenticator app (SOFTWARE_TOKEN_MFA) is what sign-in asks for. moto checks the codes
+    (RFC 6238) because the stack runs it with MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP (moto_server.py)."""
+    cognito = clients["cognito-idp"]
+    arguments = api_arguments(cognito, "CreateUserPool", props, logical, {"UserPoolName": "PoolName"})
+    arguments.setdefault("PoolName", f"{resolver.stack}-{logical}")
+    pool = cognito.create_user_pool(**arguments)["UserPool"]["Id"]
+    enabled = props.get("EnabledMfas") or []
+    mfa = props.get("MfaConfiguration", "OFF")
+    if mfa != "OFF" and enabled:
+        config = {"UserPoolId": pool, "MfaConfiguration": mfa}
+        if "SOFTWARE_TOKEN_MFA" in enabled:
+            config["SoftwareTokenMfaConfiguration"] = {"Enabled": True}
+        if "SMS_MFA" in enabled and "SmsConfiguration" in arguments:
+            config["SmsMfaConfiguration"] = {"SmsConfiguration": arguments["SmsConfiguration"]}
+            if "SmsAuthenticationMessage" in arguments:
+                config["SmsMfaConfiguration"]["SmsAuthenticationMessage"] = arguments["SmsAuthenticationMessage"]
+        if "EMAIL_OTP" in enabled:
+            config["EmailMfaConfiguration"] = {}
+        unknown = set(enabled) - {"SOFTWARE_TOKEN_MFA", "SMS_MFA", "EMAIL_OTP"}
+        if unknown or ("SMS_MFA" in enabled and "SmsMfaConfiguration" not in config):
+            log(f"{logical}: EnabledMfas {sorted(enabled)}: only SOFTWARE_TOKEN_MFA (and SMS_MFA with an SmsConfiguration) is set up locally")
+        cognito.set_user_pool_mfa_config(**config)
+    return pool
+
+
+def create_user_pool_client(clients, logical, props, resolver, region) -> str:
+    """Ref of a user pool client is its id. (moto ignores ExplicitAuthFlows: every flow it knows
+    is allowed; ReadAttributes it honours: the id token has only those attributes.)"""
+    cognito = clients["cognito-idp"]
+    arguments = api_arguments(cognito, "CreateUserPoolClient", props, logical)
+    arguments.setdefault("ClientName", logical)
+    return cognito.create_user_pool_client(**arguments)["UserPoolClient"]["ClientId"]
+
+
+def create_user_pool_group(clients, logical, props, resolver, region) -> str:
+    """Ref of a user pool group is its name."""
+    cognito = clients["cognito-idp"]
+    arguments = api_arguments(cognito, "CreateGroup", props, logical)
+    arguments.setdefault("GroupName", f"{resolver.stack}-{logical}")
+    return cognito.create_group(**arguments)["Group"]["GroupName"]
 
 
 # The ready line's `resources` key for the tap queue's URL (tests read it as the administrator).

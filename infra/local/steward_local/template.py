@@ -143,4 +143,17 @@ class Resolver:
         if kind == "AWS::Events::EventBus" and attribute in ("Arn", "Name"):
             # Ref of an event bus is its name (resources.py).
             return f"arn:aws:events:{self.region}:{ACCOUNT_ID}:event-bus/{name}" if attribute == "Arn" else name
+        if kind == "AWS::Cognito::UserPool":
+            # Ref of a user pool is its id (resources.py).
+            provider = f"cognito-idp.{self.region}.amazonaws.com/{name}"
+            attributes = {
+                "Arn": f"arn:aws:cognito-idp:{self.region}:{ACCOUNT_ID}:userpool/{name}",
+                "ProviderName": provider,
+                "ProviderURL": f"https://{provider}",
+                "UserPoolId": name,
+            }
+            if attribute in attributes:
+                return attributes[attribute]
+        if kind == "AWS::Cognito::UserPoolClient" and attribute == "ClientId":
+            return name
         raise KeyError(f"cannot resolve GetAtt {resource}.{attribute} locally")

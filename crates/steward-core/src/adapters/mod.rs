@@ -2,6 +2,8 @@
 //! organised by the same domain areas as `crate::domain`.
 
 pub mod aws;
+#[cfg(feature = "staff")]
+pub mod cognito;
 pub mod dynamodb;
 #[cfg(feature = "destinations")]
 pub mod eventbridge;

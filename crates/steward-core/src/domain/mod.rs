@@ -12,3 +12,4 @@ pub mod mail;
 pub mod payments;
 pub mod ports;
 pub mod privacy;
+pub mod staff;

@@ -2,7 +2,7 @@
 //! operator's listings are rare, and a scan needs no index the functions would pay to write).
 
 use super::*;
-use crate::domain::forms::inbox::{InboxRow, InboxStore};
+use crate::domain::forms::inbox::{InboxRow, InboxStore, VerifiedCv};
 use crate::domain::ids::FormId;
 
 impl InboxStore for DynamoStore {
@@ -83,7 +83,25 @@ impl InboxStore for DynamoStore {
                         .cloned()
                         .unwrap_or_else(|| "waiting".to_owned())
                 });
+                let cv_file = item
+                    .get("cv")
+                    .and_then(|v| v.as_m().ok())
+                    .filter(|cv| {
+                        cv.get("status").and_then(|v| v.as_s().ok()).is_some_and(|s| s == "verified")
+                    })
+                    .and_then(|cv| {
+                        Some(VerifiedCv {
+                            key: cv.get("key")?.as_s().ok()?.clone(),
+                            version_id: cv.get("version_id").and_then(|v| v.as_s().ok()).cloned(),
+                            file_name: cv
+                                .get("file_name")
+                                .and_then(|v| v.as_s().ok())
+                                .cloned()
+                                .unwrap_or_else(|| "cv".to_owned()),
+                        })
+                    });
                 Some(InboxRow {
+                    cv_file,
                     payment: payments.get(&submission_id).cloned(),
                     person_id: text(item, keys::PK)?.strip_prefix("PROFILE#")?.to_owned(),
                     form: form.as_str().to_owned(),

@@ -131,3 +131,11 @@ pub fn shared(profile_id: &str, destination: &str, event_id: &str) -> (String, S
 pub fn erased(profile_pseudonym: &str) -> (String, String) {
     (format!("ERASED#{profile_pseudonym}"), "ERASED".to_owned())
 }
+
+/// The register of data-protection requests: one small partition (hundreds a year), each item
+/// keyed by its id, which sorts by the day it was received.
+pub const REQUEST: &str = "REQUEST";
+
+pub fn request(id: &str) -> (String, String) {
+    (REQUEST.to_owned(), id.to_owned())
+}

@@ -354,5 +354,6 @@ pub mod keys;
 mod mail;
 mod payments;
 mod privacy;
+mod requests;
 mod retention;
 mod rights;

@@ -42,6 +42,7 @@ mod forms;
 mod mail;
 mod payments;
 mod privacy;
+mod requests;
 mod retention;
 mod rights;
 

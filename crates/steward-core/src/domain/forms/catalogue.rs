@@ -81,6 +81,8 @@ pub struct FormDefinition {
     topic_labels: BTreeMap<String, String>,
     /// Where its submissions go (ids of the catalogue's destinations).
     pub destinations: Vec<String>,
+    /// The staff console's groups whose people read its submissions.
+    pub teams: Vec<crate::domain::staff::Group>,
 }
 
 impl FormDefinition {
@@ -214,6 +216,8 @@ struct RawForm {
     delivers: Option<Delivery>,
     #[serde(default)]
     destinations: Vec<String>,
+    #[serde(default)]
+    teams: Vec<crate::domain::staff::Group>,
 }
 
 /// What a form gives by mail: a link per option of one of its choice fields (a product's
@@ -401,6 +405,7 @@ impl Catalogue {
                     notice_digest,
                     topic_labels,
                     destinations: form.destinations,
+                    teams: form.teams,
                 },
             );
         }

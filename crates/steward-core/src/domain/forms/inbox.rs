@@ -23,6 +23,17 @@ pub struct InboxRow {
     pub payment: Option<String>,
     /// An application's CV verdict (`verified`, `rejected`, `waiting`), if it is an application.
     pub cv: Option<String>,
+    /// A verified CV's object, for a short-lived link to it.
+    #[serde(skip)]
+    pub cv_file: Option<VerifiedCv>,
+}
+
+/// Where a verified CV is kept, and the name it was uploaded with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedCv {
+    pub key: String,
+    pub version_id: Option<String>,
+    pub file_name: String,
 }
 
 pub trait InboxStore {
@@ -33,6 +44,28 @@ pub trait InboxStore {
         form: &FormId,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> impl Future<Output = Result<Vec<InboxRow>, StoreError>> + Send;
+}
+
+/// The standard fields first, in the order forms ask for them; then the form's own.
+const STANDARD: [&str; 9] =
+    ["name", "email", "phone", "job_title", "company", "country", "state", "interests", "message"];
+
+/// The fields of a listing in reading order: the standard ones as forms ask for them, then the
+/// form's own, and a long message last.
+pub fn field_order(rows: &[InboxRow]) -> Vec<String> {
+    let mut order: Vec<String> = STANDARD.iter().map(|f| (*f).to_owned()).collect();
+    let mut own: Vec<String> = rows
+        .iter()
+        .flat_map(|row| row.fields.keys())
+        .filter(|name| !STANDARD.contains(&name.as_str()))
+        .cloned()
+        .collect();
+    own.sort();
+    own.dedup();
+    let message = order.pop();
+    order.extend(own);
+    order.extend(message);
+    order
 }
 
 /// The columns of a listing: the row's own, then each field in the order the form lists them.
@@ -102,6 +135,7 @@ mod tests {
             ]),
             payment: Some("succeeded".into()),
             cv: None,
+            cv_file: None,
         };
         let columns = columns(std::slice::from_ref(&row), &["name".into(), "phone".into(), "message".into()]);
         assert_eq!(

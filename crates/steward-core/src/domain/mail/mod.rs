@@ -114,7 +114,7 @@ macro_rules! template {
 
 type Translations = [(Lang, &'static str, &'static str); 2];
 
-const BUILT_IN_TEMPLATES: [(&str, Translations); 12] = [
+const BUILT_IN_TEMPLATES: [(&str, Translations); 13] = [
     template!("confirm_subscription"),
     template!("campaign"),
     template!("privacy_link"),
@@ -127,6 +127,7 @@ const BUILT_IN_TEMPLATES: [(&str, Translations); 12] = [
     template!("delivery"),
     template!("cv_verdict"),
     template!("team_notification"),
+    template!("request_digest"),
 ];
 
 /// The name of a built-in template, as the renderer wants it, if there is one by that name.

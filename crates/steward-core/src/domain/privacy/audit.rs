@@ -17,6 +17,8 @@ pub enum Actor {
     Retention,
     /// An operator, named by the AWS identity they acted with (an IAM or STS ARN).
     Operator(String),
+    /// A staff member in the console, named by their work address (as Cognito holds it).
+    Staff(String),
 }
 
 impl Actor {
@@ -25,6 +27,7 @@ impl Actor {
             Self::Person => "person".to_owned(),
             Self::Retention => "retention".to_owned(),
             Self::Operator(arn) => format!("operator:{arn}"),
+            Self::Staff(email) => format!("staff:{email}"),
         }
     }
 
@@ -32,6 +35,7 @@ impl Actor {
         match label {
             "person" => Self::Person,
             "retention" => Self::Retention,
+            other if other.starts_with("staff:") => Self::Staff(other["staff:".len()..].to_owned()),
             other => Self::Operator(other.strip_prefix("operator:").unwrap_or(other).to_owned()),
         }
     }
@@ -102,7 +106,12 @@ mod tests {
 
     #[test]
     fn actors_round_trip_and_version_1_reasons_map_to_actors() {
-        for actor in [Actor::Person, Actor::Retention, Actor::Operator("arn:aws:iam::1:user/ops".into())] {
+        for actor in [
+            Actor::Person,
+            Actor::Retention,
+            Actor::Operator("arn:aws:iam::1:user/ops".into()),
+            Actor::Staff("dpo@example.com".into()),
+        ] {
             assert_eq!(Actor::parse(&actor.label()), actor);
         }
         assert_eq!(Actor::of_erasure_reason("self-service"), Actor::Person);

@@ -9,9 +9,10 @@ use crate::config::Config;
 use crate::domain::fields::{Email, FieldError};
 use crate::domain::ids::ProfileId;
 use crate::domain::mail::outbox::OutboxStore;
-use crate::domain::ports::RateLimiter;
+use crate::domain::ports::{RateLimiter, StoreError};
 use crate::t;
 use crate::token::{Purpose, TokenError};
+use serde_json::Value;
 
 /// How long the person an export was sent to may download it.
 pub const EXPORT_DOWNLOAD_DAYS: i64 = 3;
@@ -262,6 +263,60 @@ pub fn export_download_link(config: &Config, token: &str, now: i64) -> Result<()
         .verify(token, Purpose::ExportDownload, now)
         .map(|_| ())
         .map_err(RightsError::InvalidLink)
+}
+
+/// Everything held about a person, as their own export has it, with where their data went:
+/// what the privacy team and the operator see of them.
+pub async fn everything_held<S>(store: &S, profile_id: &ProfileId) -> Result<Option<Value>, StoreError>
+where
+    S: crate::domain::privacy::access::PrivacyStore + crate::domain::destinations::DeliveryStore,
+{
+    let Some(mut held) = store.everything(profile_id).await? else { return Ok(None) };
+    let recipients = store.recipients(profile_id).await?;
+    let descriptions = crate::domain::forms::catalogue::built_in_destinations();
+    held["shared_with"] = crate::domain::destinations::shown_to_person(&descriptions, &recipients).into();
+    Ok(Some(held))
+}
+
+/// One line of a person's history.
+pub fn timeline(held: &Value) -> Vec<(String, String, String)> {
+    let mut events = vec![];
+    let text = |item: &Value, name: &str| item[name].as_str().unwrap_or("").to_owned();
+    let profile = &held["profile"];
+    events.push((text(profile, "created_at"), "profile".into(), "created".into()));
+    if let Some(at) = profile["email_changed_at"].as_str() {
+        events.push((at.to_owned(), "profile".into(), "address changed".into()));
+    }
+    for item in held["submissions"].as_array().into_iter().flatten() {
+        let mut what = format!("{} ({})", text(item, "form"), text(item, "submission_id"));
+        if let Some(status) = item["cv"]["status"].as_str() {
+            what.push_str(&format!(", CV {status}"));
+        }
+        events.push((text(item, "received_at"), "submission".into(), what));
+    }
+    for item in held["payments"].as_array().into_iter().flatten() {
+        let what = format!(
+            "{} {}: {} {} {}",
+            text(item, "kind"),
+            text(item, "item"),
+            text(item, "status"),
+            item["amount"].as_i64().map_or_else(String::new, |a| a.to_string()),
+            text(item, "currency")
+        );
+        events.push((text(item, "started_at"), "payment".into(), what.trim().to_owned()));
+    }
+    for item in held["mail_preference_history"].as_array().into_iter().flatten() {
+        events.push((
+            text(item, "at"),
+            "mail".into(),
+            format!("{} ({})", text(item, "change"), text(item, "source")),
+        ));
+    }
+    for item in held["profile_history"].as_array().into_iter().flatten() {
+        events.push((text(item, "at"), "rights".into(), text(item, "change")));
+    }
+    events.sort();
+    events
 }
 
 #[cfg(test)]

@@ -11,5 +11,6 @@ pub mod erasure;
 pub mod export;
 pub mod limits;
 pub mod receipts;
+pub mod requests;
 pub mod retention;
 pub mod rights;

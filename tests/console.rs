@@ -1,0 +1,407 @@
+//! The staff console on the whole stack: staff sign in with Cognito (password, then the code of
+//! an authenticator app), each group sees what it may and nothing else, a request received by
+//! mail is entered, verified and answered by erasure from the register, every view is in the
+//! audit log under the staff member's name, and the JSON API is behind the HTTP API's JWT
+//! authorizer.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use steward_blackbox::{eventually, http, stack, submit_json, unique_email, wait_for_mail};
+
+/// A local staff user, as the stack created it (`/_local/staff`).
+struct StaffUser {
+    email: String,
+    password: String,
+    secret: String,
+}
+
+async fn staff(group: &str) -> StaffUser {
+    let listed: Value = http().get(stack().url("/_local/staff")).send().await.unwrap().json().await.unwrap();
+    let user = listed["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["group"] == group)
+        .unwrap_or_else(|| panic!("no local staff user in {group}: {listed}"))
+        .clone();
+    let text = |name: &str| user[name].as_str().unwrap().to_owned();
+    StaffUser { email: text("email"), password: text("password"), secret: text("totp_secret") }
+}
+
+/// The code an authenticator app shows now for a base32 secret.
+fn code(secret: &str) -> String {
+    // Authenticator apps ignore the trailing bits of a secret whose length is not a multiple of
+    // eight characters (moto's is such a secret).
+    let mut lenient = data_encoding::BASE32_NOPAD.specification();
+    lenient.check_trailing_bits = false;
+    let key = lenient.encoding().unwrap().decode(secret.to_uppercase().as_bytes()).expect("a base32 secret");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    totp_lite::totp_custom::<totp_lite::Sha1>(30, 6, &key, now)
+}
+
+fn cookies_of(response: &reqwest::Response) -> Vec<(String, String)> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.split(';').next()?.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect()
+}
+
+/// A browser signed in to the console: its session cookie.
+struct Browser {
+    cookie: String,
+}
+
+impl Browser {
+    async fn get(&self, path: &str) -> reqwest::Response {
+        http().get(stack().url(path)).header("cookie", &self.cookie).send().await.unwrap()
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        http()
+            .post(stack().url(path))
+            .header("cookie", &self.cookie)
+            .header("origin", &stack().api)
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    fn token(&self) -> &str {
+        self.cookie.split_once('=').map(|(_, v)| v).unwrap_or_default()
+    }
+}
+
+async fn post_form(path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> reqwest::Response {
+    let mut request = http().post(stack().url(path)).header("origin", &stack().api).form(form);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request.send().await.unwrap()
+}
+
+async fn sign_in(user: &StaffUser) -> Browser {
+    let first =
+        post_form("/console/sign-in", None, &[("email", &user.email), ("password", &user.password)]).await;
+    assert_eq!(first.status(), StatusCode::OK, "the password step asks for the code");
+    let step =
+        cookies_of(&first).into_iter().find(|(k, _)| k.contains("sign-in")).expect("the step's cookie");
+    let page = first.text().await.unwrap();
+    assert!(page.contains("authenticator app"), "{page}");
+    let step_cookie = format!("{}={}", step.0, step.1);
+    let second =
+        post_form("/console/sign-in/code", Some(&step_cookie), &[("code", &code(&user.secret))]).await;
+    assert_eq!(second.status(), StatusCode::SEE_OTHER, "{}", second.text().await.unwrap());
+    assert_eq!(second.headers()["location"], "/console");
+    let set: Vec<String> =
+        second.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    assert!(set.iter().any(|c| c.contains("HttpOnly") && c.contains("SameSite=Strict")), "{set:?}");
+    let session =
+        cookies_of(&second).into_iter().find(|(k, v)| k.ends_with("steward-staff") && !v.is_empty());
+    let (name, value) = session.expect("a session cookie");
+    Browser { cookie: format!("{name}={value}") }
+}
+
+#[tokio::test]
+async fn without_a_session_the_console_sends_to_its_sign_in_and_a_wrong_code_or_password_signs_no_one_in() {
+    let home = http().get(stack().url("/console")).send().await.unwrap();
+    assert_eq!(home.status(), StatusCode::SEE_OTHER);
+    assert_eq!(home.headers()["location"], "/console/sign-in");
+    let forged = http()
+        .get(stack().url("/console/requests"))
+        .header("cookie", "steward-staff=eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::SEE_OTHER, "an unsigned token is no session");
+
+    let user = staff("privacy").await;
+    let wrong =
+        post_form("/console/sign-in", None, &[("email", &user.email), ("password", "not-the-password")])
+            .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let wrong_text = wrong.text().await.unwrap();
+    let unknown = post_form(
+        "/console/sign-in",
+        None,
+        &[("email", "nobody-here@example.com"), ("password", "whatever-it-is")],
+    )
+    .await;
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        wrong_text.contains("is not right") && unknown.text().await.unwrap().contains("is not right"),
+        "one answer for a wrong password and an unknown address"
+    );
+
+    let first =
+        post_form("/console/sign-in", None, &[("email", &user.email), ("password", &user.password)]).await;
+    let step = cookies_of(&first).into_iter().find(|(k, _)| k.contains("sign-in")).unwrap();
+    let bad =
+        post_form("/console/sign-in/code", Some(&format!("{}={}", step.0, step.1)), &[("code", "000000")])
+            .await;
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        cookies_of(&bad).iter().all(|(k, _)| !k.ends_with("steward-staff")),
+        "no session for a wrong code"
+    );
+
+    let elsewhere = http()
+        .post(stack().url("/console/sign-in"))
+        .header("origin", "https://evil.example")
+        .form(&[("email", &user.email), ("password", &user.password)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::FORBIDDEN, "a post from another site is refused");
+}
+
+#[tokio::test]
+async fn each_group_sees_what_it_works_with_and_nothing_else() {
+    let cases: [(&str, &[&str], &[&str]); 5] = [
+        (
+            "sales",
+            &["/console/forms/contact-us"],
+            &[
+                "/console/forms/careers",
+                "/console/applicants",
+                "/console/requests",
+                "/console/people",
+                "/console/audit",
+                "/console/events",
+            ],
+        ),
+        (
+            "marketing",
+            &["/console/forms/newsletter", "/console/forms/cloud-signup"],
+            &["/console/forms/contact-us", "/console/requests", "/console/applicants"],
+        ),
+        (
+            "events",
+            &["/console/events", "/console/forms/event-registration"],
+            &["/console/forms/contact-us", "/console/requests", "/console/applicants"],
+        ),
+        (
+            "recruiting",
+            &["/console/applicants", "/console/forms/careers"],
+            &["/console/forms/contact-us", "/console/requests", "/console/audit"],
+        ),
+        (
+            "privacy",
+            &["/console/requests", "/console/people", "/console/audit"],
+            &["/console/forms/contact-us", "/console/applicants", "/console/events"],
+        ),
+    ];
+    for (group, may, may_not) in cases {
+        let browser = sign_in(&staff(group).await).await;
+        let home = browser.get("/console").await;
+        assert_eq!(home.status(), StatusCode::OK);
+        let home = home.text().await.unwrap();
+        assert!(home.contains("Signed in as"), "{home}");
+        for path in may {
+            let response = browser.get(path).await;
+            assert_eq!(response.status(), StatusCode::OK, "{group} may open {path}");
+            assert!(
+                home.contains(&format!("href=\"{path}\"")) || path.starts_with("/console/people"),
+                "{group}'s home links {path}"
+            );
+        }
+        for path in may_not {
+            assert_eq!(
+                browser.get(path).await.status(),
+                StatusCode::FORBIDDEN,
+                "{group} may not open {path}"
+            );
+            assert!(!home.contains(&format!("href=\"{path}\"")), "{group}'s home does not link {path}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_team_finds_a_submission_by_address_and_downloads_its_inbox_as_csv_safe_to_open() {
+    let email = unique_email("console-sales");
+    submit_json(
+        "contact-us",
+        json!({"email": email, "name": "=cmd|' /C calc'!A0", "message": "Call me", "country": "DE", "company": "Acme"}),
+    )
+    .await;
+    let browser = sign_in(&staff("sales").await).await;
+    let page = browser.get(&format!("/console/forms/contact-us?email={email}")).await.text().await.unwrap();
+    assert!(page.contains(&email), "found by address");
+    assert!(page.contains("1 in all"), "only theirs: {page}");
+    let csv = browser.get(&format!("/console/forms/contact-us?email={email}&format=csv")).await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    assert!(csv.contains("'=cmd"), "a formula is written as text: {csv}");
+}
+
+#[tokio::test]
+async fn a_request_by_mail_is_verified_answered_by_erasure_from_the_register_and_every_step_is_audited() {
+    let email = unique_email("console-erasure");
+    let receipt = submit_json(
+        "contact-us",
+        json!({"email": email, "name": "Mia", "message": "Hello", "country": "DE", "company": "Acme"}),
+    )
+    .await;
+    let profile = receipt["profile_id"].as_str().map(str::to_owned);
+    let privacy = staff("privacy").await;
+    let browser = sign_in(&privacy).await;
+    let today = browser.get("/console/requests").await.text().await.unwrap();
+    let received = today.split("name=\"received\" value=\"").nth(1).unwrap()[..10].to_owned();
+
+    let entered = browser
+        .post(
+            "/console/requests",
+            &[
+                ("kind", "erasure"),
+                ("law", "gdpr"),
+                ("email", &email),
+                ("received", &received),
+                ("note", "ticket 42"),
+            ],
+        )
+        .await;
+    assert_eq!(entered.status(), StatusCode::SEE_OTHER);
+    let at = entered.headers()["location"].to_str().unwrap().to_owned();
+    let page = browser.get(&at).await.text().await.unwrap();
+    assert!(page.contains("identity not verified"), "{page}");
+    let erase_early = browser.post(&at, &[("action", "erase"), ("version", "1")]).await;
+    assert_eq!(
+        erase_early.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "nothing is done for an unverified requester"
+    );
+    assert_eq!(
+        browser.post(&at, &[("action", "verify"), ("version", "1")]).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let stale = browser.post(&at, &[("action", "erase"), ("version", "1")]).await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT, "a stale page acts on nothing");
+    let erased = browser.post(&at, &[("action", "erase"), ("version", "2")]).await;
+    assert_eq!(erased.status(), StatusCode::SEE_OTHER);
+    let page = browser.get(&at).await.text().await.unwrap();
+    assert!(page.contains("Done") && page.contains("erased:"), "{page}");
+    assert!(!page.contains(&email), "the register keeps no address of an erased person");
+    assert!(stack().profile(&email).await.is_none(), "the person is erased");
+    wait_for_mail(&email, "").await;
+
+    let report = browser
+        .get(&format!("/console/requests/report.csv?year={}", &received[..4]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let erasures = report.lines().find(|l| l.contains(",erasure,")).unwrap().to_owned();
+    let cells: Vec<&str> = erasures.split(',').collect();
+    assert!(cells[2].parse::<u32>().unwrap() >= 1 && cells[3].parse::<u32>().unwrap() >= 1, "{report}");
+    let year = browser
+        .get(&format!("/console/requests/year.csv?year={}", &received[..4]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let id = at.rsplit('/').next().unwrap();
+    assert!(year.lines().any(|l| l.starts_with(id) && l.contains(",done,")), "{year}");
+
+    let audit = browser.get("/console/audit").await.text().await.unwrap();
+    let by = format!("staff:{}", privacy.email);
+    for action in ["enter-request", "request-verify", "erase", "request-erase", "download-requests-report"] {
+        assert!(audit.contains(action), "{action} is in the audit log: {audit}");
+    }
+    assert!(audit.contains(&by));
+    if let Some(profile) = profile {
+        assert_eq!(browser.get(&format!("/console/people/{profile}")).await.status(), StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn a_persons_page_shows_everything_held_and_who_looked_at_it() {
+    let email = unique_email("console-person");
+    submit_json(
+        "contact-us",
+        json!({"email": email, "name": "Ada", "message": "Hi", "country": "DE", "company": "Acme"}),
+    )
+    .await;
+    let privacy = staff("privacy").await;
+    let browser = sign_in(&privacy).await;
+    let found = browser.get(&format!("/console/people?email={email}")).await;
+    assert_eq!(found.status(), StatusCode::SEE_OTHER);
+    let at = found.headers()["location"].to_str().unwrap().to_owned();
+    let page = browser.get(&at).await.text().await.unwrap();
+    assert!(page.contains("contact-us") && page.contains("Ada"), "{page}");
+    assert!(page.contains("Who looked at this person"));
+    assert!(page.contains(&format!("staff:{}", privacy.email)) && page.contains("view-person"), "{page}");
+}
+
+#[tokio::test]
+async fn the_json_api_is_behind_the_jwt_authorizer() {
+    let none = http().get(stack().url("/console/api/requests")).send().await.unwrap();
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED, "the gateway refuses it before the function");
+    let forged = http()
+        .get(stack().url("/console/api/requests"))
+        .header("authorization", "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    let browser = sign_in(&staff("privacy").await).await;
+    let listed = http()
+        .get(stack().url("/console/api/requests"))
+        .header("authorization", format!("Bearer {}", browser.token()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), StatusCode::OK);
+    let listed: Value = listed.json().await.unwrap();
+    assert!(listed["requests"].is_array());
+    let sales = sign_in(&staff("sales").await).await;
+    let refused = http()
+        .get(stack().url("/console/api/requests"))
+        .header("authorization", format!("Bearer {}", sales.token()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN, "a valid token of another group");
+    assert_eq!(refused.headers()["content-type"], "application/problem+json");
+}
+
+#[tokio::test]
+async fn a_request_done_in_the_privacy_center_is_in_the_register_by_itself() {
+    let email = unique_email("console-self");
+    let receipt = submit_json(
+        "contact-us",
+        json!({"email": email, "name": "Sam", "message": "Hi", "country": "DE", "company": "Acme"}),
+    )
+    .await;
+    let profile = receipt["profile_id"].as_str().expect("the receipt names the profile").to_owned();
+    let session = stack().session_for(&profile).await;
+    let restricted = http()
+        .post(stack().url("/me/restrict"))
+        .bearer_auth(&session)
+        .json(&json!({"on": true}))
+        .send()
+        .await
+        .unwrap();
+    assert!(restricted.status().is_success(), "{}", restricted.text().await.unwrap());
+    let browser = sign_in(&staff("privacy").await).await;
+    eventually("the self-service restriction is in the register", || async {
+        let listed: Value = http()
+            .get(stack().url("/console/api/requests"))
+            .header("authorization", format!("Bearer {}", browser.token()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        listed["requests"].as_array().unwrap().iter().any(|r| {
+            r["kind"] == "restriction"
+                && r["channel"] == "self-service"
+                && r["profile"] == profile.as_str()
+                && r["state"] == "done"
+        })
+    })
+    .await;
+}
