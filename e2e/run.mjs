@@ -1,17 +1,19 @@
 // Runs one end-to-end flow in Debian's chromium, headless, against a running local stack:
 //   node e2e/run.mjs <flow>
-// Environment: STEWARD_SITE (the stack's site and API origin), STEWARD_ARTIFACTS (where
+// Environment: STEWARD_SITE (the stack's site origin), STEWARD_API (its API's, where the staff
+// console is; the site's by default), STEWARD_ARTIFACTS (where
 // screenshots go), CHROMIUM (the browser; default /usr/bin/chromium), STEWARD_VIEWPORT (the
 // window, `390x844` a phone by default, `1280x800` a desktop), and per flow STEWARD_EMAIL.
 // Every page a flow visits is checked with axe-core: no serious or critical violation passes.
 // The last line printed is `RESULT <json>`, for the test that started the flow.
 
 import { readFileSync, mkdirSync } from "node:fs";
-import { randomUUID } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
 const SITE = process.env.STEWARD_SITE ?? "http://127.0.0.1:3000";
+const API = process.env.STEWARD_API ?? SITE;
 const ARTIFACTS = process.env.STEWARD_ARTIFACTS ?? "target/e2e-artifacts";
 const AXE = readFileSync(new URL("./node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
 const CV = new URL("../tests/fixtures/cv/cv.pdf", import.meta.url).pathname;
@@ -50,6 +52,7 @@ class Flow {
     });
     const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
     this.checked.push({ page: label, url: page.url(), violations: violations.length, serious: serious.length });
+    if (process.env.TMP_A11Y_COLLECT) { (await import("node:fs")).appendFileSync("/tmp/a11y.log", `A11Y ${WIDTH} ${label} ${page.url()} ${JSON.stringify(violations)}\n`); if (serious.length) return; }
     if (serious.length) throw new Error(`accessibility (${label}, ${page.url()}): ${JSON.stringify(serious, null, 1)}`);
   }
 }
@@ -82,6 +85,123 @@ async function fillPerson(page, email, { phone = true, job = false } = {}) {
     await page.fill("#job_title", "CTO");
     await page.fill("#company", "Acme");
   }
+}
+
+/** The contact form on the reference site, sent with JavaScript (as a visitor does). */
+async function sendContactForm(page, email) {
+  await page.goto(`${SITE}/contact`);
+  await fillPerson(page, email);
+  await page.fill("#message", "Hello");
+  await page.click("button[type=submit]");
+  await page.locator(".status.ok").waitFor();
+}
+
+/** Applies on the careers page with a CV, and waits until the page says it passed its checks. */
+async function applyWithCv(flow, page, email, file = CV) {
+  await page.goto(`${SITE}/careers`);
+  await page.selectOption("#position", "Rust engineer");
+  await fillPerson(page, email);
+  await page.selectOption("#country", "GB");
+  await page.setInputFiles("#cv", file);
+  await page.click("button[type=submit]");
+  await page.getByText("Your CV is checked and attached to your application").waitFor({ timeout: 60000 });
+  await flow.shot(page, "cv-uploaded");
+}
+
+/** Registers for the paid WSO2Con 2027 and pays with the accepted test card. */
+async function registerAndPay(flow, page, email) {
+  await page.goto(`${SITE}/events/signup`);
+  await page.selectOption("#event", "wso2con-2027");
+  await fillPerson(page, email, { job: true });
+  await page.selectOption("#country", "GB");
+  await page.fill("#state", "GB-LND");
+  await page.click("button[type=submit]");
+  const card = page.locator("#test-card");
+  await card.waitFor({ timeout: 30000 });
+  await card.fill("4242 4242 4242 4242");
+  await page.click("section.step button");
+  await page.getByText("Payment received").waitFor({ timeout: 30000 });
+  await flow.shot(page, "paid");
+}
+
+/** A base32 secret's bytes, as authenticator apps read it: trailing bits that make no whole byte
+ *  are ignored (moto's secret has some). */
+function base32Bytes(secret) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  const bytes = [];
+  let bits = 0;
+  let value = 0;
+  for (const char of secret.toUpperCase().replace(/=+$/, "")) {
+    const index = alphabet.indexOf(char);
+    if (index < 0) throw new Error(`not base32: ${secret}`);
+    value = ((value << 5) | index) & 0xffff;
+    bits += 5;
+    if (bits >= 8) {
+      bytes.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+/** The code an authenticator app shows at `ms` (RFC 6238: HMAC-SHA-1, 30 s steps, 6 digits). */
+function totp(secret, ms = Date.now()) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(ms / 30000)));
+  const digest = createHmac("sha1", base32Bytes(secret)).update(counter).digest();
+  const offset = digest[digest.length - 1] & 0x0f;
+  return String((digest.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, "0");
+}
+
+/** The code shown now, once at least two seconds of its step are left (Cognito takes only the
+ *  current step's code). */
+async function currentCode(secret) {
+  const left = 30000 - (Date.now() % 30000);
+  if (left < 2000) await new Promise((r) => setTimeout(r, left + 100));
+  return totp(secret);
+}
+
+/** The local stack's staff member of `group` (`GET /_local/staff`). */
+async function staffMember(group) {
+  const { users } = await (await fetch(`${API}/_local/staff`)).json();
+  const user = users.find((u) => u.group === group);
+  expect(user, `a local staff member in ${group}`);
+  return user;
+}
+
+/** Signs in to the staff console through its pages, as a staff member does: the console sends to
+ *  its sign-in, then the work address and password, then the authenticator app's code. Both
+ *  sign-in pages are checked; the page ends on the console's home. */
+async function signInToConsole(flow, page, group) {
+  const user = await staffMember(group);
+  await page.goto(`${API}/console`);
+  expect(page.url() === `${API}/console/sign-in`, `without a session the console sends to its sign-in: ${page.url()}`);
+  await flow.checkA11y(page, "console-sign-in");
+  await page.getByLabel("Work address").fill(user.email);
+  await page.getByLabel("Password").fill(user.password);
+  await page.getByRole("button", { name: "Continue" }).click();
+  const code = page.getByLabel("Code from your authenticator app");
+  await code.waitFor();
+  await flow.checkA11y(page, "console-code");
+  await code.fill(await currentCode(user.totp_secret));
+  await Promise.all([page.waitForURL(`${API}/console`), page.getByRole("button", { name: "Sign in" }).click()]);
+  expect((await text(page.locator("h1"))) === "Staff console", "the console's home");
+  expect((await page.content()).includes(`Signed in as ${user.email}`), "it says who is signed in");
+  const session = (await page.context().cookies(API)).find((c) => c.name.endsWith("steward-staff"));
+  expect(session?.httpOnly && session.sameSite === "Strict", `an HttpOnly, SameSite=Strict session: ${JSON.stringify(session)}`);
+  await flow.checkA11y(page, "console-home");
+  return user;
+}
+
+/** The text of the `<dd>` after the `<dt>` named `term` on a console page. */
+async function described(page, term) {
+  return text(page.locator(`dt:text-is("${term}") + dd`));
+}
+
+/** A download's bytes. */
+async function downloaded(download) {
+  expect(!(await download.failure()), `the download completed: ${await download.failure()}`);
+  return readFileSync(await download.path());
 }
 
 const flows = {
@@ -393,11 +513,7 @@ const flows = {
   async privacy_center_erasure(flow) {
     const page = await flow.page();
     const email = `erase-${randomUUID()}@example.com`;
-    await page.goto(`${SITE}/contact`);
-    await fillPerson(page, email);
-    await page.fill("#message", "Hello");
-    await page.click("button[type=submit]");
-    await page.locator(".status.ok").waitFor();
+    await sendContactForm(page, email);
 
     await page.goto(`${SITE}/privacy-center`);
     await flow.checkA11y(page, "privacy-center-request");
@@ -438,6 +554,146 @@ const flows = {
     await page.getByText("Your data is deleted").first().waitFor();
     await flow.checkA11y(page, "erased");
     return { email };
+  },
+
+  /** The privacy team, in the staff console: a request received by mail is entered, the
+   *  requester's identity verified, the person erased everywhere (which closes the request),
+   *  the yearly report downloaded, and every step is in the audit log under their name. */
+  async console_privacy_team(flow) {
+    const visitor = await flow.page();
+    const email = `console-erase-${randomUUID()}@example.com`;
+    await sendContactForm(visitor, email);
+
+    const page = await flow.page();
+    const user = await signInToConsole(flow, page, "privacy");
+    await Promise.all([page.waitForURL(`${API}/console/requests`), page.getByRole("link", { name: "Register of requests" }).click()]);
+    await flow.checkA11y(page, "console-register");
+    const today = new Date().toISOString().slice(0, 10);
+    expect((await page.getByLabel("Received on").inputValue()) === today, "today's date is prefilled");
+    await page.getByLabel("What they ask").selectOption("erasure");
+    await page.getByLabel("Their law").selectOption("gdpr");
+    await page.getByLabel("The address they wrote from").fill(email);
+    await page.getByLabel("Note").fill("Letter of the 3rd, scanned in ticket 42");
+    await Promise.all([page.waitForURL(/\/console\/requests\/[^/?#]+$/), page.getByRole("button", { name: "Enter the request" }).click()]);
+    const at = page.url();
+    const id = at.split("/").at(-1);
+    expect((await text(page.locator("h1"))) === `Request ${id}`, "the request's own page");
+    expect((await described(page, "Channel")) === "by mail", "entered as received by mail");
+    expect((await described(page, "Requester")).includes("identity not verified"), "not verified yet");
+    await flow.checkA11y(page, "console-request");
+
+    await page.getByRole("button", { name: "Identity verified" }).click();
+    const erase = page.getByRole("button", { name: "Erase them everywhere (closes the request)" });
+    await erase.waitFor();
+    expect(page.url() === at, "back on the request's page");
+    expect((await described(page, "Requester")).includes("identity verified"), "verified");
+    await flow.checkA11y(page, "console-request-verified");
+    await erase.click();
+    await page.locator('dt:text-is("Outcome")').waitFor();
+    const state = await described(page, "State");
+    const outcome = await described(page, "Outcome");
+    expect(state === "Done", `the request is done: ${state}`);
+    expect(outcome.startsWith("erased:"), `its outcome says what was erased: ${outcome}`);
+    expect(!(await page.content()).includes(email), "the register keeps no address of an erased person");
+    expect((await page.getByRole("button").filter({ hasText: /Erase|Identity verified|Close as done/ }).count()) === 0, "a closed request offers no action");
+    await flow.checkA11y(page, "console-request-done");
+
+    await Promise.all([page.waitForURL(`${API}/console/requests`), page.locator("nav.console").getByRole("link", { name: "Requests" }).click()]);
+    const listed = await text(page.locator("tbody tr", { has: page.locator(`a[href="/console/requests/${id}"]`) }));
+    expect(listed.includes("Done"), `the register lists it as done: ${listed}`);
+    const year = today.slice(0, 4);
+    const [report] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: /^This year's report/ }).click()]);
+    expect(report.suggestedFilename() === `requests-report-${year}.csv`, `the report's file: ${report.suggestedFilename()}`);
+    const reportCsv = (await downloaded(report)).toString("utf8");
+    const erasures = reportCsv.split("\r\n").find((l) => l.startsWith(`${year},erasure,`))?.split(",");
+    expect(erasures && Number(erasures[2]) >= 1 && Number(erasures[3]) >= 1, `the report counts the erasure received and complied with: ${reportCsv}`);
+    const [every] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: /^Every request of this year/ }).click()]);
+    const yearCsv = (await downloaded(every)).toString("utf8");
+    expect(yearCsv.split("\r\n").some((l) => l.startsWith(id) && l.includes(",done,")), `the year's requests list it done: ${yearCsv}`);
+    expect(!yearCsv.includes(email) && !reportCsv.includes(email), "no address in the reports");
+
+    await Promise.all([page.waitForURL(/\/console\/audit$/), page.locator("nav.console").getByRole("link", { name: "Audit log" }).click()]);
+    await flow.checkA11y(page, "console-audit-log");
+    const rows = await page.locator("tbody tr").allInnerTexts();
+    const actor = `staff:${user.email}`;
+    const audited = {};
+    for (const [action, subject] of [
+      ["enter-request", id],
+      ["request-verify", id],
+      ["erase", null],
+      ["request-erase", id],
+      ["download-requests-report", year],
+      ["download-requests-of-year", year],
+    ]) {
+      const found = rows.filter((r) => r.split("\t").map((c) => c.trim()).includes(action) && r.includes(actor) && (!subject || r.includes(subject)));
+      expect(found.length, `the audit log lists ${action}${subject ? ` of ${subject}` : ""} by ${actor}`);
+      audited[action] = found.length;
+    }
+    return { email, request: id, state, outcome, audited };
+  },
+
+  /** A recruiter, in the staff console: an applicant applied with a CV; the recruiter finds them
+   *  by address and downloads the CV they sent, by a link that works for five minutes. */
+  async console_recruiter(flow) {
+    const applicant = await flow.page();
+    const email = `console-cv-${randomUUID()}@example.com`;
+    await applyWithCv(flow, applicant, email);
+
+    const page = await flow.page();
+    await signInToConsole(flow, page, "recruiting");
+    await Promise.all([page.waitForURL(`${API}/console/applicants`), page.locator("nav.console").getByRole("link", { name: "Applicants" }).click()]);
+    await flow.checkA11y(page, "console-applicants");
+    await page.getByLabel("Search by address").fill(email);
+    await Promise.all([page.waitForURL(/\/console\/applicants\?/), page.getByRole("button", { name: "Show", exact: true }).click()]);
+    const count = await text(page.locator("p", { hasText: /in all, newest first/ }));
+    expect(count.startsWith("1 in all"), `the search finds the one applicant: ${count}`);
+    const row = page.locator("tbody tr", { hasText: email });
+    const button = row.getByRole("button", { name: "Download CV" });
+    for (let attempt = 0; !(await button.count()); attempt += 1) {
+      expect(attempt < 50, "the verified CV gets its Download CV button");
+      await new Promise((r) => setTimeout(r, 200));
+      await page.reload();
+    }
+    await flow.checkA11y(page, "console-applicant-found");
+    const [download] = await Promise.all([page.waitForEvent("download"), button.click()]);
+    const bytes = await downloaded(download);
+    expect(bytes.equals(readFileSync(CV)), `the file is the PDF the applicant uploaded (${bytes.length} bytes)`);
+    const link = new URL(download.url());
+    expect(link.origin !== new URL(API).origin, `the CV comes from S3, not through the console: ${link.origin}`);
+    const expires = Number(link.searchParams.get("X-Amz-Expires"));
+    expect(expires === 300, `the link works for five minutes: ${link}`);
+    return { email, cv: { bytes: bytes.length, file: download.suggestedFilename(), expires_seconds: expires } };
+  },
+
+  /** An events manager, in the staff console: someone registered for the paid event and paid;
+   *  the event's attendees list them with their payment's state. */
+  async console_events_manager(flow) {
+    const visitor = await flow.page();
+    const email = `console-event-${randomUUID()}@example.com`;
+    await registerAndPay(flow, visitor, email);
+
+    const page = await flow.page();
+    await signInToConsole(flow, page, "events");
+    await Promise.all([page.waitForURL(`${API}/console/events`), page.locator("nav.console").getByRole("link", { name: "Events" }).click()]);
+    await flow.checkA11y(page, "console-events");
+    await Promise.all([page.waitForURL(`${API}/console/events/wso2con-2027`), page.getByRole("link", { name: "WSO2Con 2027" }).click()]);
+    await flow.checkA11y(page, "console-attendees");
+    await page.getByLabel("Search by address").fill(email);
+    await Promise.all([page.waitForURL(/\/console\/events\/wso2con-2027\?/), page.getByRole("button", { name: "Show", exact: true }).click()]);
+    const row = page.locator("tbody tr", { hasText: email });
+    let payment = "";
+    for (let attempt = 0; ; attempt += 1) {
+      const column = (await page.locator("thead th").allInnerTexts()).map((h) => h.trim()).indexOf("payment");
+      if ((await row.count()) === 1 && column >= 0) payment = await text(row.locator("td").nth(column));
+      if (payment === "succeeded") break;
+      expect(attempt < 50, `the attendee's payment is shown as succeeded: "${payment}"`);
+      await new Promise((r) => setTimeout(r, 200));
+      await page.reload();
+    }
+    const summary = await text(page.locator("p", { hasText: /^Payment:/ }));
+    expect(summary === "Payment: 1 succeeded.", `the summary counts it: ${summary}`);
+    await flow.checkA11y(page, "console-attendee-found");
+    return { email, payment, summary };
   },
 };
 

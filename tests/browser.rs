@@ -31,6 +31,7 @@ fn run_flow(name: &str, env: &[(&str, &str)]) -> Value {
         .arg(root().join("e2e/run.mjs"))
         .arg(name)
         .env("STEWARD_SITE", &stack().site)
+        .env("STEWARD_API", &stack().api)
         .env("STEWARD_ARTIFACTS", &artifacts)
         .envs(env.iter().copied())
         .output()
@@ -113,6 +114,50 @@ fn a_person_signs_in_corrects_and_erases_their_data_from_the_privacy_center() {
     let result = flow("privacy_center_erasure", &[]);
     let email = result["email"].as_str().unwrap();
     assert!(tokio_runtime().block_on(stack().profile(email)).is_none(), "erased");
+}
+
+/// The privacy team's day, in the staff console's pages: signed in with password and app code, a
+/// request received by mail is entered, verified, and answered by erasure, which closes it; the
+/// yearly report downloads; the audit log lists every step under their name.
+#[test]
+fn in_the_console_the_privacy_team_answers_a_request_by_mail_with_erasure() {
+    let result = flow("console_privacy_team", &[]);
+    let email = result["email"].as_str().unwrap();
+    assert!(tokio_runtime().block_on(stack().profile(email)).is_none(), "the person is erased");
+    assert_eq!(result["state"], "Done");
+    assert!(result["outcome"].as_str().unwrap().starts_with("erased:"), "{result}");
+    for action in ["enter-request", "request-verify", "erase", "request-erase", "download-requests-report"] {
+        assert!(result["audited"][action].as_u64().unwrap_or(0) >= 1, "{action} audited: {result}");
+    }
+    assert_console_pages_checked(&result, 8);
+}
+
+/// A recruiter finds an applicant by address and downloads the CV they uploaded, from S3.
+#[test]
+fn in_the_console_a_recruiter_finds_an_applicant_and_downloads_their_verified_cv() {
+    let result = flow("console_recruiter", &[]);
+    let sent = std::fs::read(root().join("tests/fixtures/cv/cv.pdf")).unwrap();
+    assert_eq!(result["cv"]["bytes"].as_u64(), Some(sent.len() as u64), "{result}");
+    assert_eq!(result["cv"]["expires_seconds"], 300);
+    assert_console_pages_checked(&result, 5);
+}
+
+/// An events manager sees a paying attendee of an event with the payment's state.
+#[test]
+fn in_the_console_an_events_manager_sees_an_attendee_and_their_payment() {
+    let result = flow("console_events_manager", &[]);
+    assert_eq!(result["payment"], "succeeded", "{result}");
+    let email = result["email"].as_str().unwrap();
+    assert!(tokio_runtime().block_on(stack().profile(email)).is_some(), "registered");
+    assert_console_pages_checked(&result, 6);
+}
+
+/// Each console page the flow visited passed axe (the flow fails on a serious violation); at
+/// least `pages` of them were checked.
+fn assert_console_pages_checked(result: &Value, pages: usize) {
+    let checked = result["accessibility"].as_array().unwrap();
+    let console = checked.iter().filter(|c| c["url"].as_str().unwrap_or("").contains("/console")).count();
+    assert!(console >= pages, "{console} console pages checked: {checked:?}");
 }
 
 fn tokio_runtime() -> tokio::runtime::Runtime {

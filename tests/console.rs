@@ -405,3 +405,107 @@ async fn a_request_done_in_the_privacy_center_is_in_the_register_by_itself() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn each_morning_the_privacy_team_is_mailed_what_is_due_within_a_week_and_the_alarm_is_fed() {
+    let browser = sign_in(&staff("privacy").await).await;
+    let page = browser.get("/console/requests").await.text().await.unwrap();
+    let today = page.split("name=\"received\" value=\"").nth(1).unwrap()[..10].to_owned();
+    let today = time::Date::parse(&today, time::macros::format_description!("[year]-[month]-[day]")).unwrap();
+    // Received 25 days ago under the GDPR: due in about five days.
+    let received = (today - time::Duration::days(25)).to_string();
+    let entered = browser
+        .post(
+            "/console/requests",
+            &[
+                ("kind", "access"),
+                ("law", "gdpr"),
+                ("email", &unique_email("console-due")),
+                ("received", &received),
+            ],
+        )
+        .await;
+    assert_eq!(entered.status(), StatusCode::SEE_OTHER);
+    let id = entered.headers()["location"].to_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let register = browser.get("/console/requests").await.text().await.unwrap();
+    let row = register.split("<tr").find(|row| row.contains(&id)).unwrap();
+    assert!(row.contains("class=\"due-soon\"") && row.contains("days left"), "shown as due soon: {row}");
+    let first_row = register.split("<tbody>").nth(1).unwrap().split("<tr").nth(1).unwrap();
+    assert!(!first_row.contains("class=\"\""), "the most urgent first: {first_row}");
+
+    let ran: Value = http()
+        .post(stack().url("/_local/schedules/RequestDigestFunction"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(ran["error"].is_null(), "{ran}");
+    assert!(ran["response"]["due_soon"].as_u64().unwrap() >= 1, "{ran}");
+    let mail = wait_for_mail("dpo@wso2.com", "Data-protection requests").await;
+    assert!(mail.text.contains(&id), "{}", mail.text);
+    assert!(mail.text.contains("/console/requests"), "it links the register");
+    let log = std::fs::read_to_string(stack().log_dir.join("RequestDigestFunction.log")).unwrap();
+    let line = log.lines().rev().find(|l| l.contains("\"requests due\"")).expect("the count the alarm reads");
+    let line: Value = serde_json::from_str(line).unwrap();
+    assert!(line["due_or_overdue"].as_u64().unwrap() >= 1, "{line}");
+}
+
+#[tokio::test]
+async fn a_colleague_invited_by_the_operator_chooses_a_password_sets_up_an_app_and_loses_access_when_removed()
+{
+    let email = unique_email("console-new").to_lowercase();
+    let invited = steward_blackbox::admin(&["staff", "invite", "--email", &email, "--group", "recruiting"]);
+    assert!(invited.status.success(), "{}", String::from_utf8_lossy(&invited.stderr));
+    let listed: Value = http().get(stack().url("/_local/staff")).send().await.unwrap().json().await.unwrap();
+    let pool = listed["user_pool_id"].as_str().unwrap();
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&stack().aws());
+    let groups =
+        cognito.admin_list_groups_for_user().user_pool_id(pool).username(&email).send().await.unwrap();
+    let names: Vec<&str> = groups.groups().iter().filter_map(|g| g.group_name()).collect();
+    assert_eq!(names, ["recruiting"]);
+    // The invitation's temporary password (Cognito mails it; here the test chooses it).
+    let temporary = "Temporary-Password-1";
+    cognito
+        .admin_set_user_password()
+        .user_pool_id(pool)
+        .username(&email)
+        .password(temporary)
+        .permanent(false)
+        .send()
+        .await
+        .unwrap();
+
+    let first = post_form("/console/sign-in", None, &[("email", &email), ("password", temporary)]).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let step = |response: &reqwest::Response| {
+        let (k, v) = cookies_of(response).into_iter().find(|(k, _)| k.contains("sign-in")).expect("a step");
+        format!("{k}={v}")
+    };
+    let cookie = step(&first);
+    assert!(first.text().await.unwrap().contains("Choose your password"));
+    let weak = post_form("/console/sign-in/new-password", Some(&cookie), &[("password", "short")]).await;
+    assert_eq!(weak.status(), StatusCode::BAD_REQUEST, "the pool's policy is said");
+    let chosen =
+        post_form("/console/sign-in/new-password", Some(&cookie), &[("password", "My-Own-Password-42")])
+            .await;
+    assert_eq!(chosen.status(), StatusCode::OK);
+    let cookie = step(&chosen);
+    let page = chosen.text().await.unwrap();
+    assert!(page.contains("Set up your authenticator app"), "{page}");
+    let secret = page.split("<code>").nth(1).unwrap().split("</code>").next().unwrap().to_owned();
+    let signed = post_form("/console/sign-in/app", Some(&cookie), &[("code", &code(&secret))]).await;
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER, "{}", signed.text().await.unwrap());
+    let (name, value) =
+        cookies_of(&signed).into_iter().find(|(k, v)| k.ends_with("steward-staff") && !v.is_empty()).unwrap();
+    let browser = Browser { cookie: format!("{name}={value}") };
+    assert_eq!(browser.get("/console/applicants").await.status(), StatusCode::OK);
+    assert_eq!(browser.get("/console/requests").await.status(), StatusCode::FORBIDDEN);
+
+    let removed = steward_blackbox::admin(&["staff", "remove", "--email", &email]);
+    assert!(removed.status.success(), "{}", String::from_utf8_lossy(&removed.stderr));
+    let again =
+        post_form("/console/sign-in", None, &[("email", &email), ("password", "My-Own-Password-42")]).await;
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED, "a removed account signs in no more");
+}

@@ -47,6 +47,9 @@ pub struct Settings {
     public_api_url: Option<String>,
     #[arg(long, global = true, env = "ORGANISATION_NAME", default_value = "WSO2")]
     organisation: String,
+    /// The staff console's Cognito user pool, instead of the one named `<stack>-staff`.
+    #[arg(long, global = true, env = "STAFF_USER_POOL_ID")]
+    user_pool_id: Option<String>,
 }
 
 pub struct Context {
@@ -136,6 +139,27 @@ impl Context {
     /// The key each webhook destination's signing secret is derived from.
     pub async fn webhook_signing_key(&self) -> Result<String, String> {
         self.secret("WEBHOOK_SIGNING_KEY", self.settings.webhook_secret.as_ref(), "webhook-keys").await
+    }
+
+    /// The staff console's user pool: given, or found by its name, `<stack>-staff`.
+    pub async fn staff_pool(
+        &self,
+        cognito: &aws_sdk_cognitoidentityprovider::Client,
+    ) -> Result<String, String> {
+        if let Some(id) = &self.settings.user_pool_id {
+            return Ok(id.clone());
+        }
+        let stack =
+            self.settings.stack.as_ref().ok_or("give --stack, or --user-pool-id (STAFF_USER_POOL_ID)")?;
+        let name = format!("{stack}-staff");
+        let mut pages = cognito.list_user_pools().max_results(60).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| format!("listing the user pools failed: {}", error_chain(&e)))?;
+            if let Some(pool) = page.user_pools().iter().find(|p| p.name() == Some(name.as_str())) {
+                return pool.id().map(str::to_owned).ok_or_else(|| format!("the pool {name} has no id"));
+            }
+        }
+        Err(format!("no user pool is named {name}: give --user-pool-id"))
     }
 
     pub fn bucket(&self) -> Result<String, String> {

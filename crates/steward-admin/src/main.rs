@@ -7,6 +7,7 @@ mod cv;
 mod deliveries;
 mod people;
 mod runs;
+mod staff;
 mod teams;
 
 use std::path::PathBuf;
@@ -205,6 +206,11 @@ enum Command {
         #[command(subcommand)]
         action: DeliveriesAction,
     },
+    /// The staff console's accounts: invite a colleague into groups, or end an account.
+    Staff {
+        #[command(subcommand)]
+        action: StaffAction,
+    },
     /// The audit log: operator actions and erasures, oldest first.
     Audit {
         /// From this month or time (2026-11, or RFC 3339, or a duration ago); this month by default.
@@ -233,6 +239,24 @@ enum DeliveriesAction {
     Secret {
         #[arg(long)]
         destination: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffAction {
+    /// Invite them: Cognito mails a temporary password; their first sign-in sets their own
+    /// password and an authenticator app.
+    Invite {
+        #[arg(long)]
+        email: String,
+        /// A group they work in (sales, marketing, events, recruiting, privacy); repeat for more.
+        #[arg(long = "group", required = true)]
+        groups: Vec<String>,
+    },
+    /// End their account (they left): disabled, and signed out everywhere.
+    Remove {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -291,6 +315,10 @@ async fn main() -> ExitCode {
         Command::Applicants { position, links, expires_in, format, ticket } => {
             teams::applicants(&context, position.as_deref(), links, expires_in, format, ticket).await
         }
+        Command::Staff { action } => match action {
+            StaffAction::Invite { email, groups } => staff::invite(&context, &email, &groups).await,
+            StaffAction::Remove { email } => staff::remove(&context, &email).await,
+        },
         Command::Deliveries { action } => match action {
             DeliveriesAction::Dead { json } => deliveries::dead(&context, json).await,
             DeliveriesAction::Replay { id, all } => deliveries::replay(&context, id.as_deref(), all).await,

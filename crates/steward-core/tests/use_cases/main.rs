@@ -11,4 +11,5 @@ mod forms;
 mod mail;
 mod payments;
 mod privacy;
+mod requests;
 mod support;
