@@ -138,18 +138,16 @@ async fn the_digest_raises_what_is_overdue_or_due_within_a_week_once_a_day_and_n
     world.clock.set(JAN_31_2027);
     let now = world.clock.timestamp();
     // Due 2027-02-05 (5 days left), overdue (due 2027-01-25), on time (due 2027-03-01), closed.
-    let soon =
-        enter(&world.store, by_mail(RequestKind::Access, Law::Gdpr, (date!(2027 - 01 - 05))), "d", now)
-            .await
-            .unwrap();
-    let late =
-        enter(&world.store, by_mail(RequestKind::Erasure, Law::Ccpa, (date!(2026 - 12 - 10))), "d", now)
-            .await
-            .unwrap();
+    let soon = enter(&world.store, by_mail(RequestKind::Access, Law::Gdpr, date!(2027 - 01 - 05)), "d", now)
+        .await
+        .unwrap();
+    let late = enter(&world.store, by_mail(RequestKind::Erasure, Law::Ccpa, date!(2026 - 12 - 10)), "d", now)
+        .await
+        .unwrap();
     let fine =
         enter(&world.store, by_mail(RequestKind::Access, Law::Gdpr, now.date()), "d", now).await.unwrap();
     let closed =
-        enter(&world.store, by_mail(RequestKind::Access, Law::Gdpr, (date!(2026 - 12 - 01))), "d", now)
+        enter(&world.store, by_mail(RequestKind::Access, Law::Gdpr, date!(2026 - 12 - 01)), "d", now)
             .await
             .unwrap();
     change(&world.store, &closed.id, 1, Change::Done("sent".into()), "d", now).await.unwrap();
