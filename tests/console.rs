@@ -324,6 +324,9 @@ async fn a_persons_page_shows_everything_held_and_who_looked_at_it() {
         json!({"email": email, "name": "Ada", "message": "Hi", "country": "DE", "company": "Acme"}),
     )
     .await;
+    // Sales looks at its inbox (searching for someone else): it is a listing that included them.
+    let sales = staff("sales").await;
+    sign_in(&sales).await.get("/console/forms/contact-us?email=someone-else@example.com").await;
     let privacy = staff("privacy").await;
     let browser = sign_in(&privacy).await;
     let found = browser.get(&format!("/console/people?email={email}")).await;
@@ -333,6 +336,10 @@ async fn a_persons_page_shows_everything_held_and_who_looked_at_it() {
     assert!(page.contains("contact-us") && page.contains("Ada"), "{page}");
     assert!(page.contains("Who looked at this person"));
     assert!(page.contains(&format!("staff:{}", privacy.email)) && page.contains("view-person"), "{page}");
+    assert!(
+        page.contains(&format!("staff:{}", sales.email)) && page.contains("view-submissions (contact-us)"),
+        "the inbox that listed them: {page}"
+    );
 }
 
 #[tokio::test]
@@ -508,4 +515,191 @@ async fn a_colleague_invited_by_the_operator_chooses_a_password_sets_up_an_app_a
     let again =
         post_form("/console/sign-in", None, &[("email", &email), ("password", "My-Own-Password-42")]).await;
     assert_eq!(again.status(), StatusCode::UNAUTHORIZED, "a removed account signs in no more");
+    assert_eq!(
+        browser.get("/console/applicants").await.status(),
+        StatusCode::SEE_OTHER,
+        "and the session it had ends at once, not when its token expires"
+    );
+}
+
+/// A token signed with the local Cognito's key (moto's, which ships with it: only ever local),
+/// with the claims given: what a forger holding the key could make, to see each check refuse it.
+fn signed_locally(claims: &Value) -> String {
+    let script = r#"
+import gzip, json, os, sys
+import moto.cognitoidp as cognito
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+path = os.path.join(os.path.dirname(cognito.__file__), "resources", "jwks-private.json.gz")
+key = RSAKey.import_key(json.loads(gzip.open(path).read()))
+print(jwt.encode({"alg": "RS256", "kid": key.kid or "dummy"}, json.loads(sys.argv[1]), key))
+"#;
+    let output = std::process::Command::new(steward_blackbox::python())
+        .args(["-c", script, &claims.to_string()])
+        .output()
+        .expect("python runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+fn claims_of(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_token_the_pool_did_not_issue_for_the_console_opens_nothing() {
+    let browser = sign_in(&staff("privacy").await).await;
+    let genuine = claims_of(browser.token());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let with = |change: &dyn Fn(&mut Value)| {
+        let mut claims = genuine.clone();
+        change(&mut claims);
+        signed_locally(&claims)
+    };
+    let opens = |token: String| async move {
+        let page = http()
+            .get(stack().url("/console/requests"))
+            .header("cookie", format!("steward-staff={token}"))
+            .send();
+        page.await.unwrap().status() == StatusCode::OK
+    };
+    assert!(opens(with(&|_| {})).await, "the same claims, signed again: the control");
+    let forged: [(&str, Box<dyn Fn(&mut Value)>); 6] = [
+        ("expired", Box::new(move |c: &mut Value| c["exp"] = json!(now - 1))),
+        ("another client's", Box::new(|c: &mut Value| c["aud"] = json!("another-client"))),
+        (
+            "another pool's",
+            Box::new(|c: &mut Value| {
+                c["iss"] = json!("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_other")
+            }),
+        ),
+        ("an access token", Box::new(|c: &mut Value| c["token_use"] = json!("access"))),
+        ("an unverified address", Box::new(|c: &mut Value| c["email_verified"] = json!(false))),
+        ("an unknown account", Box::new(|c: &mut Value| c["cognito:username"] = json!("nobody-at-all"))),
+    ];
+    for (what, change) in forged {
+        assert!(!opens(with(&*change)).await, "{what} token opens nothing");
+    }
+}
+
+#[tokio::test]
+async fn no_team_sees_a_person_who_restricted_the_use_of_their_data_and_pages_escape_what_people_typed() {
+    let restricted = unique_email("console-restricted");
+    let receipt = submit_json(
+        "contact-us",
+        json!({"email": restricted, "name": "Rita", "message": "Hi", "country": "DE", "company": "Acme"}),
+    )
+    .await;
+    let session = stack().session_for(receipt["profile_id"].as_str().unwrap()).await;
+    let done =
+        http().post(stack().url("/me/restrict")).bearer_auth(&session).json(&json!({})).send().await.unwrap();
+    assert!(done.status().is_success());
+    let typed = unique_email("console-typed");
+    submit_json(
+        "contact-us",
+        json!({"email": typed, "name": "<script>alert(1)</script>", "message": "\"><img src=x onerror=alert(1)>", "country": "DE", "company": "Acme"}),
+    )
+    .await;
+    let sales = sign_in(&staff("sales").await).await;
+    let page =
+        sales.get(&format!("/console/forms/contact-us?email={restricted}")).await.text().await.unwrap();
+    assert!(
+        page.contains("0 in all"),
+        "a restricted person is held back (the address is only in the search box)"
+    );
+    assert!(page.contains("held back"), "{page}");
+    let csv = sales
+        .get(&format!("/console/forms/contact-us?email={restricted}&format=csv"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!csv.contains(&restricted));
+    let page = sales.get(&format!("/console/forms/contact-us?email={typed}")).await.text().await.unwrap();
+    assert!(page.contains(&typed));
+    assert!(!page.contains("<script>alert") && !page.contains("<img src=x"), "escaped: {page}");
+    assert!(page.contains("&lt;script&gt;"));
+}
+
+#[tokio::test]
+async fn a_cv_link_is_only_for_an_application_and_a_post_from_no_page_is_refused() {
+    let email = unique_email("console-not-cv");
+    let receipt = submit_json(
+        "contact-us",
+        json!({"email": email, "name": "Li", "message": "Hi", "country": "DE", "company": "Acme"}),
+    )
+    .await;
+    let recruiter = sign_in(&staff("recruiting").await).await;
+    let submission = receipt["submission_id"].as_str().unwrap();
+    let link = recruiter.post(&format!("/console/applicants/{submission}/cv"), &[]).await;
+    assert_eq!(link.status(), StatusCode::NOT_FOUND, "a contact request is no application");
+    let bare = http()
+        .post(stack().url("/console/requests"))
+        .header("cookie", &recruiter.cookie)
+        .form(&[("kind", "access")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        bare.status(),
+        StatusCode::FORBIDDEN,
+        "no Origin and no Sec-Fetch-Site: not the console's page"
+    );
+}
+
+#[tokio::test]
+async fn a_verified_request_is_answered_by_export_or_restriction_and_each_closes_it() {
+    let email = unique_email("console-export");
+    let receipt = submit_json(
+        "contact-us",
+        json!({"email": email, "name": "Eve", "message": "Hi", "country": "DE", "company": "Acme"}),
+    )
+    .await;
+    let profile = receipt["profile_id"].as_str().unwrap().to_owned();
+    let privacy = sign_in(&staff("privacy").await).await;
+    let today = privacy.get("/console/requests").await.text().await.unwrap();
+    let received = today.split("name=\"received\" value=\"").nth(1).unwrap()[..10].to_owned();
+    for (kind, action) in [("access", "export"), ("restriction", "restrict")] {
+        let entered = privacy
+            .post(
+                "/console/requests",
+                &[("kind", kind), ("law", "ccpa"), ("email", &email), ("received", &received)],
+            )
+            .await;
+        let at = entered.headers()["location"].to_str().unwrap().to_owned();
+        privacy.post(&at, &[("action", "verify"), ("version", "1")]).await;
+        let answered = privacy.post(&at, &[("action", action), ("version", "2")]).await;
+        if action == "export" {
+            assert_eq!(answered.status(), StatusCode::OK);
+            assert!(answered.headers()["content-disposition"].to_str().unwrap().contains("export.json"));
+            let held: Value = answered.json().await.unwrap();
+            assert_eq!(held["profile"]["email"], email.as_str(), "everything held, to send them");
+        } else {
+            assert_eq!(answered.status(), StatusCode::SEE_OTHER);
+        }
+        let page = privacy.get(&at).await.text().await.unwrap();
+        assert!(page.contains("<dd>Done</dd>"), "{page}");
+        assert!(
+            page.contains(&format!("{action}")) || page.contains("started"),
+            "its history says what was done: {page}"
+        );
+    }
+    let everything = stack().session_for(&profile).await;
+    let me: Value = http()
+        .get(stack().url("/me"))
+        .bearer_auth(&everything)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        me["profile"]["restricted"].is_string() || me["limits"].to_string().contains("restrict"),
+        "restricted: {me}"
+    );
 }

@@ -213,7 +213,7 @@ impl Context {
             at: SystemClock.timestamp().rfc3339(),
             action: record.action.to_owned(),
             actor: self.actor.clone(),
-            subject: record.subject.map(str::to_owned),
+            subject: record.subject.map(std::borrow::Cow::into_owned),
             reference: record.ticket.map(str::to_owned),
             outcome: record.outcome.to_owned(),
             counts: record.counts,
@@ -230,7 +230,7 @@ impl Context {
 /// One audit record, as a command describes it.
 pub struct Record<'a> {
     pub action: &'a str,
-    pub subject: Option<&'a str>,
+    pub subject: Option<std::borrow::Cow<'a, str>>,
     pub ticket: Option<&'a str>,
     pub outcome: &'a str,
     pub counts: BTreeMap<String, u64>,
@@ -242,7 +242,12 @@ impl<'a> Record<'a> {
     }
 
     pub fn subject(mut self, subject: Option<&'a str>) -> Self {
-        self.subject = subject;
+        self.subject = subject.map(std::borrow::Cow::Borrowed);
+        self
+    }
+
+    pub fn subject_owned(mut self, subject: String) -> Self {
+        self.subject = Some(std::borrow::Cow::Owned(subject));
         self
     }
 

@@ -253,10 +253,13 @@ enum StaffAction {
         #[arg(long = "group", required = true)]
         groups: Vec<String>,
     },
-    /// End their account (they left): disabled, and signed out everywhere.
+    /// End their account (they left): disabled, and signed out everywhere; or, with --group,
+    /// take them out of those groups only.
     Remove {
         #[arg(long)]
         email: String,
+        #[arg(long = "group")]
+        groups: Vec<String>,
     },
 }
 
@@ -317,7 +320,7 @@ async fn main() -> ExitCode {
         }
         Command::Staff { action } => match action {
             StaffAction::Invite { email, groups } => staff::invite(&context, &email, &groups).await,
-            StaffAction::Remove { email } => staff::remove(&context, &email).await,
+            StaffAction::Remove { email, groups } => staff::remove(&context, &email, &groups).await,
         },
         Command::Deliveries { action } => match action {
             DeliveriesAction::Dead { json } => deliveries::dead(&context, json).await,

@@ -32,6 +32,16 @@ fn address(email: &str) -> Result<String, String> {
         .map_err(|e| format!("--email: {}", e.message))
 }
 
+/// The record of a change to a staff account: it names the account as the console's own records
+/// name its users (`staff:<work address>`), and counts the groups changed.
+fn staff_record<'a>(action: &'a str, email: &str, groups: &[&str]) -> Record<'a> {
+    let mut record = Record::new(action, "ok").subject_owned(format!("staff:{email}"));
+    for group in groups {
+        record = record.count(&format!("group:{group}"), 1);
+    }
+    record
+}
+
 pub async fn invite(context: &Context, email: &str, groups: &[String]) -> Result<Done, String> {
     let groups = groups_of(groups)?;
     let email = address(email)?;
@@ -69,10 +79,29 @@ pub async fn invite(context: &Context, email: &str, groups: &[String]) -> Result
     )))
 }
 
-pub async fn remove(context: &Context, email: &str) -> Result<Done, String> {
+pub async fn remove(context: &Context, email: &str, groups: &[String]) -> Result<Done, String> {
     let email = address(email)?;
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&context.aws);
     let pool = context.staff_pool(&cognito).await?;
+    if !groups.is_empty() {
+        let groups = groups_of(groups)?;
+        for group in &groups {
+            cognito
+                .admin_remove_user_from_group()
+                .user_pool_id(&pool)
+                .username(&email)
+                .group_name(group.slug())
+                .send()
+                .await
+                .map_err(|e| format!("taking them out of {} failed: {}", group.slug(), error_chain(&e)))?;
+        }
+        let slugs: Vec<&str> = groups.iter().map(|g| g.slug()).collect();
+        context.audit(staff_record("remove-staff-from-groups", &email, &slugs)).await?;
+        return Ok(Done::ok(format!(
+            "taken out of {}: the console shows them no more of it, from their next page",
+            slugs.join(", ")
+        )));
+    }
     cognito
         .admin_disable_user()
         .user_pool_id(&pool)
@@ -87,8 +116,6 @@ pub async fn remove(context: &Context, email: &str) -> Result<Done, String> {
         .send()
         .await
         .map_err(|e| format!("signing them out failed: {}", error_chain(&e)))?;
-    context.audit(Record::new("remove-staff", "ok")).await?;
-    Ok(Done::ok(
-        "their account is disabled and signed out everywhere: they cannot sign in, and a console session they hold ends within the hour its token lasts",
-    ))
+    context.audit(staff_record("remove-staff", &email, &[])).await?;
+    Ok(Done::ok("their account is disabled and signed out everywhere: the console refuses their next page, and they cannot sign in again"))
 }

@@ -30,6 +30,11 @@ async fn read(context: &Context, form: &str) -> Result<Vec<InboxRow>, String> {
         .await
         .map_err(|e| format!("reading the submissions failed: {}", error_chain(&e)))?;
     eprintln!();
+    // Never a person who restricted the use of their data: kept, and given to no team.
+    let (rows, held) = inbox::usable(rows, false);
+    if held > 0 {
+        eprintln!("{held} held back: their people restricted the use of their data");
+    }
     Ok(rows)
 }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request, RequestExt, Response};
-use steward_core::adapters::cognito::{CognitoSignIn, CognitoTokens};
+use steward_core::adapters::cognito::{CognitoDirectory, CognitoSignIn, CognitoTokens};
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::adapters::s3::cv_bucket::CvBucket;
 use steward_core::config::{Config, Origin};
@@ -19,7 +19,7 @@ use steward_core::domain::forms::validation::FormInput;
 use steward_core::domain::payments::PaymentCatalogue;
 use steward_core::domain::ports::{Clock, StoreError};
 use steward_core::domain::privacy::audit::{AuditEntry, AuditStore as _};
-use steward_core::domain::staff::{Group, StaffMember, StaffTokens as _};
+use steward_core::domain::staff::{Group, StaffDirectory as _, StaffMember, StaffTokens as _, TokenError};
 use steward_core::http::body::decode_form;
 use steward_core::http::page::escape;
 use steward_core::http::problem::{body_problem, Problem};
@@ -36,6 +36,8 @@ pub struct App {
     pub store: DynamoStore,
     pub cvs: CvBucket,
     pub tokens: CognitoTokens,
+    /// The pool's directory: an account disabled or a group removed counts at once.
+    pub directory: CognitoDirectory,
     pub sign_in: CognitoSignIn,
     pub cookies: Cookies,
     pub clock: Arc<dyn Clock>,
@@ -132,7 +134,14 @@ async fn route(app: &App, request: &Request) -> Outcome {
         // cookie from its posts; this refuses them outright).
         return Err(ConsoleError::ForeignOrigin);
     }
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    // Each segment as the gateway's path parameters have it: percent-decoded (an event's id may
+    // hold any character a registration sent).
+    let decoded: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(|segment| percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned())
+        .collect();
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     match (method.as_str(), segments.as_slice()) {
         ("GET", ["console", "sign-in"]) => return Ok(sign_in::page_for(None, None)),
         ("POST", ["console", "sign-in"]) => return sign_in::password(app, request).await,
@@ -147,7 +156,7 @@ async fn route(app: &App, request: &Request) -> Outcome {
     match (method.as_str(), segments.as_slice()) {
         ("GET", ["console"]) => Ok(home(app, &staff)),
         ("GET", ["console", "forms", form]) => inboxes::submissions(app, &staff, form, request).await,
-        ("GET", ["console", "events"]) => inboxes::events(app, &staff),
+        ("GET", ["console", "events"]) => inboxes::events(app, &staff).await,
         ("GET", ["console", "events", event]) => inboxes::attendees(app, &staff, event, request).await,
         ("GET", ["console", "applicants"]) => inboxes::applicants(app, &staff, request).await,
         ("POST", ["console", "applicants", application, "cv"]) => {
@@ -172,23 +181,40 @@ async fn route(app: &App, request: &Request) -> Outcome {
 }
 
 /// Who is asking: the staff member a valid Cognito token names, from the API's `Authorization`
-/// header or the pages' session cookie. Nothing the browser says otherwise is taken.
+/// header or the pages' session cookie, with the groups the pool gives them now (an account
+/// disabled when they left is signed out at once). Nothing the browser says otherwise is taken.
 async fn signed_in(app: &App, request: &Request) -> Result<StaffMember, ConsoleError> {
     let token =
         bearer(request).or_else(|| app.cookies.read_session(request)).ok_or(ConsoleError::NotSignedIn)?;
-    let staff = app.tokens.staff_member(&token).await.map_err(|refused| {
-        tracing::info!(reason = %refused.0, "a staff token was refused");
-        ConsoleError::NotSignedIn
-    })?;
+    let checked = |err: TokenError| match err {
+        TokenError::Refused(reason) => {
+            tracing::info!(reason = reason.as_str(), "a staff token was refused");
+            ConsoleError::NotSignedIn
+        }
+        TokenError::Unavailable(reason) => ConsoleError::Unavailable(reason),
+    };
+    let mut staff = app.tokens.staff_member(&token).await.map_err(checked)?;
     if staff.expires_at <= app.clock.now() {
         return Err(ConsoleError::NotSignedIn);
     }
+    staff.groups =
+        app.directory.current_groups(&staff.username).await.map_err(checked)?.ok_or_else(|| {
+            tracing::info!("a disabled staff account's session was refused");
+            ConsoleError::NotSignedIn
+        })?;
     Ok(staff)
 }
 
+/// The token of an `Authorization` header, as the gateway's JWT authorizer takes it: with or
+/// without the `Bearer` scheme (any case).
 fn bearer(request: &Request) -> Option<String> {
-    let value = request.headers().get("authorization")?.to_str().ok()?;
-    value.strip_prefix("Bearer ").map(|t| t.trim().to_owned())
+    let value = request.headers().get("authorization")?.to_str().ok()?.trim();
+    let token = match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        Some(_) => return None,
+        None => value,
+    };
+    (!token.is_empty()).then(|| token.to_owned())
 }
 
 pub fn query(request: &Request, name: &str) -> Option<String> {
@@ -276,7 +302,8 @@ fn home(app: &App, staff: &StaffMember) -> Response<Body> {
 }
 
 /// The console's cookies: the session (a Cognito id token) and, between sign-in steps, Cognito's
-/// sign-in session. HttpOnly and SameSite=Strict; `__Host-` and Secure over HTTPS.
+/// sign-in session. HttpOnly, SameSite=Strict and for `/console` alone (the visitors' functions
+/// on the same origin never see them); `__Secure-` and Secure over HTTPS.
 pub struct Cookies {
     secure: bool,
     own_origin: String,
@@ -302,16 +329,16 @@ impl Cookies {
 
     fn name(&self, base: &str) -> String {
         if self.secure {
-            format!("__Host-{base}")
+            format!("__Secure-{base}")
         } else {
             base.to_owned()
         }
     }
 
-    fn cookie(&self, base: &str, value: &str, max_age_seconds: i64) -> HeaderValue {
+    fn cookie(&self, base: &str, path: &str, value: &str, max_age_seconds: i64) -> HeaderValue {
         let secure = if self.secure { "; Secure" } else { "" };
         let value = format!(
-            "{}={value}; Max-Age={max_age_seconds}; Path=/{secure}; HttpOnly; SameSite=Strict",
+            "{}={value}; Max-Age={max_age_seconds}; Path={path}{secure}; HttpOnly; SameSite=Strict",
             self.name(base)
         );
         HeaderValue::from_str(&value)
@@ -319,7 +346,7 @@ impl Cookies {
     }
 
     pub fn session(&self, token: &str, max_age_seconds: i64) -> HeaderValue {
-        self.cookie("steward-staff", token, max_age_seconds)
+        self.cookie("steward-staff", "/console", token, max_age_seconds)
     }
 
     pub fn read_session(&self, request: &Request) -> Option<String> {
@@ -328,7 +355,7 @@ impl Cookies {
 
     /// Cognito's session between two sign-in steps (three minutes), with the address it is for.
     pub fn sign_in_step(&self, value: &str, max_age_seconds: i64) -> HeaderValue {
-        self.cookie("steward-staff-sign-in", value, max_age_seconds)
+        self.cookie("steward-staff-sign-in", "/console/sign-in", value, max_age_seconds)
     }
 
     pub fn read_sign_in_step(&self, request: &Request) -> Option<String> {

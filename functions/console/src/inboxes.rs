@@ -16,11 +16,29 @@ use steward_core::http::respond;
 use crate::handler::{audit, query, require, App, ConsoleError, Outcome};
 use crate::pages::{csv, page, table, text, Cell, Page};
 
+/// What a path segment escapes: everything but RFC 3986's unreserved characters.
+const PATH_SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
 /// How long a recruiter's CV link works.
 const CV_LINK: Duration = Duration::from_secs(300);
 
-async fn rows_of(app: &App, form: &FormId) -> Result<Vec<InboxRow>, ConsoleError> {
-    Ok(app.store.submissions_of(form, &|_| {}).await?)
+/// A form's rows a team may see (never a person who restricted the use of their data; for
+/// marketing, never one who objects), and how many were held back.
+async fn rows_of(
+    app: &App,
+    form: &FormId,
+    for_marketing: bool,
+) -> Result<(Vec<InboxRow>, usize), ConsoleError> {
+    Ok(inbox::usable(app.store.submissions_of(form, &|_| {}).await?, for_marketing))
+}
+
+fn held_back(count: usize) -> String {
+    match count {
+        0 => String::new(),
+        1 => "<p class=\"hint\">1 submission is held back: its person restricted the use of their data, or objects to it.</p>".to_owned(),
+        n => format!("<p class=\"hint\">{n} submissions are held back: their people restricted the use of their data, or object to it.</p>"),
+    }
 }
 
 /// The filters of a listing: `q` anywhere in a row, `email` in its address.
@@ -89,7 +107,9 @@ pub async fn submissions(app: &App, staff: &StaffMember, form: &str, request: &R
     if !staff.may_read(&definition.teams) {
         return Err(ConsoleError::Forbidden);
     }
-    let (rows, q, email) = filtered(rows_of(app, &definition.id).await?, request);
+    let marketing = definition.teams.contains(&Group::Marketing);
+    let (rows, held) = rows_of(app, &definition.id, marketing).await?;
+    let (rows, q, email) = filtered(rows, request);
     let as_csv = wants_csv(request);
     let action = if as_csv { "download-submissions" } else { "view-submissions" };
     audit(app, staff, action, Some(definition.id.as_str()), &[("rows", rows.len() as u64)]).await?;
@@ -98,7 +118,8 @@ pub async fn submissions(app: &App, staff: &StaffMember, form: &str, request: &R
         return Ok(csv(&format!("{}.csv", definition.id.as_str()), inbox::to_csv(&rows, &columns, &[])));
     }
     let body = format!(
-        "{}{}",
+        "{}{}{}",
+        held_back(held),
         search_form(&format!("/console/forms/{}", escape(definition.id.as_str())), &q, &email),
         listing(&rows, &format!("Submissions of {}", definition.title), &[])
     );
@@ -107,26 +128,37 @@ pub async fn submissions(app: &App, staff: &StaffMember, form: &str, request: &R
 
 const EVENTS_FORM: &str = "event-registration";
 
-pub fn events(app: &App, staff: &StaffMember) -> Outcome {
+/// Every event: those sold here and any other a registration names, each with its count.
+pub async fn events(app: &App, staff: &StaffMember) -> Outcome {
     require(staff, Group::Events)?;
-    let mut items: Vec<String> = app
-        .payments
-        .events
+    let form = FormId::parse(EVENTS_FORM).ok_or(ConsoleError::NotFound)?;
+    let mut counts: BTreeMap<String, usize> = app.payments.events.keys().map(|id| (id.clone(), 0)).collect();
+    for row in rows_of(app, &form, false).await?.0 {
+        if let Some(event) = row.fields.get("event") {
+            *counts.entry(event.clone()).or_default() += 1;
+        }
+    }
+    audit(app, staff, "view-events", None, &[("events", counts.len() as u64)]).await?;
+    let items: String = counts
         .iter()
-        .map(|(id, event)| {
-            format!(r#"<li><a href="/console/events/{}">{}</a></li>"#, escape(id), escape(&event.title))
+        .map(|(id, count)| {
+            let title = app.payments.events.get(id).map(|e| e.title.clone()).unwrap_or_else(|| id.clone());
+            format!(
+                r#"<li><a href="/console/events/{}">{}</a> ({count} registered)</li>"#,
+                percent_encoding::utf8_percent_encode(id, PATH_SEGMENT),
+                escape(&title)
+            )
         })
         .collect();
-    items.sort();
-    let body = format!("<ul>{}</ul>", items.join(""));
+    let body = format!("<ul>{items}</ul>");
     Ok(page(Page { title: "Events", staff: Some(staff), body: &body }))
 }
 
 pub async fn attendees(app: &App, staff: &StaffMember, event: &str, request: &Request) -> Outcome {
     require(staff, Group::Events)?;
     let form = FormId::parse(EVENTS_FORM).ok_or(ConsoleError::NotFound)?;
-    let rows: Vec<InboxRow> = rows_of(app, &form)
-        .await?
+    let (rows, held) = rows_of(app, &form, false).await?;
+    let rows: Vec<InboxRow> = rows
         .into_iter()
         .filter(|row| row.fields.get("event").map(String::as_str) == Some(event))
         .map(|row| InboxRow { payment: Some(row.payment.unwrap_or_else(|| "not started".into())), ..row })
@@ -147,9 +179,17 @@ pub async fn attendees(app: &App, staff: &StaffMember, event: &str, request: &Re
         paid.iter().map(|(state, count)| format!("{count} {}", escape(state))).collect();
     let title = app.payments.events.get(event).map(|e| e.title.clone()).unwrap_or_else(|| event.to_owned());
     let body = format!(
-        "<p>Payment: {}.</p>{}{}",
+        "{}<p>Payment: {}.</p>{}{}",
+        held_back(held),
         if summary.is_empty() { "no registrations yet".to_owned() } else { summary.join(", ") },
-        search_form(&format!("/console/events/{}", escape(event)), &q, &email),
+        search_form(
+            &format!(
+                "/console/events/{}",
+                escape(&percent_encoding::utf8_percent_encode(event, PATH_SEGMENT).to_string())
+            ),
+            &q,
+            &email
+        ),
         listing(&rows, &format!("Attendees of {title}"), &[])
     );
     Ok(page(Page { title: &format!("Attendees: {title}"), staff: Some(staff), body: &body }))
@@ -162,9 +202,17 @@ fn safe_name(text: &str) -> String {
 pub async fn applicants(app: &App, staff: &StaffMember, request: &Request) -> Outcome {
     require(staff, Group::Recruiting)?;
     let form = FormId::parse("careers").ok_or(ConsoleError::NotFound)?;
-    let position = query(request, "position").unwrap_or_default().trim().to_lowercase();
-    let rows: Vec<InboxRow> = rows_of(app, &form)
-        .await?
+    // What the recruiter typed, as the audit log keeps it: one line, at most 60 characters.
+    let position: String = query(request, "position")
+        .unwrap_or_default()
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(60)
+        .collect();
+    let (rows, held) = rows_of(app, &form, false).await?;
+    let rows: Vec<InboxRow> = rows
         .into_iter()
         .filter(|row| {
             position.is_empty()
@@ -198,7 +246,8 @@ pub async fn applicants(app: &App, staff: &StaffMember, request: &Request) -> Ou
         })
         .collect();
     let body = format!(
-        r#"<form method="get" action="/console/applicants"><label for="position">Position</label><input type="search" id="position" name="position" value="{}"><label for="email">Search by address</label><input type="search" id="email" name="email" value="{}"><label for="q">Filter (any field)</label><input type="search" id="q" name="q" value="{}"><button type="submit">Show</button><button type="submit" name="format" value="csv" class="secondary">Download as CSV</button></form>{}"#,
+        r#"{}<form method="get" action="/console/applicants"><label for="position">Position</label><input type="search" id="position" name="position" value="{}"><label for="email">Search by address</label><input type="search" id="email" name="email" value="{}"><label for="q">Filter (any field)</label><input type="search" id="q" name="q" value="{}"><button type="submit">Show</button><button type="submit" name="format" value="csv" class="secondary">Download as CSV</button></form>{}"#,
+        held_back(held),
         escape(&position),
         escape(&email),
         escape(&q),
@@ -212,8 +261,9 @@ pub async fn applicants(app: &App, staff: &StaffMember, request: &Request) -> Ou
 pub async fn cv_link(app: &App, staff: &StaffMember, application: &str) -> Outcome {
     require(staff, Group::Recruiting)?;
     let form = FormId::parse("careers").ok_or(ConsoleError::NotFound)?;
-    let row = rows_of(app, &form)
+    let row = rows_of(app, &form, false)
         .await?
+        .0
         .into_iter()
         .find(|row| row.submission_id == application)
         .ok_or(ConsoleError::NotFound)?;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use steward_core::adapters::cognito::{CognitoSignIn, CognitoTokens};
+use steward_core::adapters::cognito::{CognitoDirectory, CognitoSignIn, CognitoTokens};
 use steward_core::adapters::dynamodb::DynamoStore;
 use steward_core::adapters::s3::cv_bucket::CvBucket;
 use steward_core::config::{Config, Origin};
@@ -37,7 +37,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     // A local stack's Cognito publishes the pool's keys under its own address; AWS's under the issuer.
     let endpoint = env.optional("AWS_ENDPOINT_URL");
     let tokens = CognitoTokens::new(&region, &pool_id, &client_id, endpoint.as_deref());
-    let sign_in = CognitoSignIn::new(aws_sdk_cognitoidentityprovider::Client::new(&aws), client_id);
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&aws);
+    let directory = CognitoDirectory::new(cognito.clone(), pool_id);
+    let sign_in = CognitoSignIn::new(cognito, client_id);
     let own_origin = Origin::parse(&config.links.public_api_url)?;
     let app: &'static handler::App = Box::leak(Box::new(handler::App {
         cookies: handler::Cookies::for_api(&own_origin),
@@ -47,6 +49,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         store,
         cvs,
         tokens,
+        directory,
         sign_in,
         clock,
     }));

@@ -34,7 +34,7 @@ pub fn frame(page: Page<'_>) -> String {
             }
             let groups: Vec<&str> = staff.groups.iter().map(|g| g.slug()).collect();
             format!(
-                r#"<nav class="console" aria-label="Console"><p>{}</p></nav><p class="hint">Signed in as {} ({}). <form class="inline" method="post" action="/console/sign-out"><button type="submit" class="secondary">Sign out</button></form></p>"#,
+                r#"<nav class="console" aria-label="Console"><p>{}</p></nav><div class="hint"><form class="inline" method="post" action="/console/sign-out">Signed in as {} ({}). <button type="submit" class="secondary">Sign out</button></form></div>"#,
                 links.join(" "),
                 escape(&staff.email),
                 escape(&groups.join(", "))
@@ -55,10 +55,16 @@ pub fn table(caption: &str, header: &[&str], rows: &[Vec<Cell>]) -> String {
             format!("<tr>{cells}</tr>")
         })
         .collect();
-    format!(
+    let table = format!(
         "<table><caption>{}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>",
         escape(caption)
-    )
+    );
+    scrolling(caption, &table)
+}
+
+/// A wide table scrolls sideways inside a region a keyboard can reach (and scroll).
+pub fn scrolling(label: &str, table: &str) -> String {
+    format!(r#"<div class="scroll" role="region" aria-label="{}" tabindex="0">{table}</div>"#, escape(label))
 }
 
 /// One cell: text, or a link (both escaped).

@@ -54,19 +54,73 @@ fn list(value: &Value) -> String {
     }
 }
 
-/// Who in the console looked at or acted on this person, over the last twelve months.
-async fn viewers(app: &App, profile: &ProfileId) -> Result<Vec<AuditEntry>, ConsoleError> {
+/// Who in the console looked at or acted on this person over the last twelve months: what named
+/// them (their page, their CV, a request of theirs) and every listing that included them (a form's
+/// inbox or CSV after they submitted it, their event's attendees, the applicants), each with what
+/// it was. A listing searched for someone else counts too: it is what could have shown them.
+async fn viewers(
+    app: &App,
+    profile: &ProfileId,
+    held: &Value,
+) -> Result<Vec<(AuditEntry, String)>, ConsoleError> {
+    let submissions: Vec<(String, String, String, Option<String>)> = held["submissions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            (
+                list(&s["submission_id"]),
+                list(&s["form"]),
+                list(&s["received_at"]),
+                s["fields"]["event"].as_str().map(str::to_owned),
+            )
+        })
+        .collect();
+    let after = |at: &str, since: &str| {
+        steward_core::time::Timestamp::parse_rfc3339(at)
+            >= steward_core::time::Timestamp::parse_rfc3339(since)
+    };
+    let theirs = |entry: &AuditEntry| -> Option<String> {
+        let subject = entry.subject.as_deref()?;
+        if subject == profile.as_str() {
+            return Some(entry.action.clone());
+        }
+        let action = entry.action.as_str();
+        submissions.iter().find_map(|(id, form, received, event)| {
+            let listed = match action {
+                "view-submissions" | "download-submissions" => subject == form,
+                "view-attendees" | "download-attendees" => {
+                    event.as_deref() == Some(subject) && form == "event-registration"
+                }
+                "download-cv" => subject == id,
+                _ => false,
+            };
+            (listed && after(&entry.at, received)).then(|| format!("{action} ({subject})"))
+        })
+    };
+    let applied = submissions
+        .iter()
+        .filter(|(_, form, _, _)| form == "careers")
+        .map(|(_, _, received, _)| received.clone())
+        .min();
     let now = app.clock.timestamp();
     let year_ago = steward_core::time::Timestamp::from_epoch_seconds(now.epoch_seconds() - 365 * 86_400);
     let mut seen = Vec::new();
     for month in months_between(&year_ago.rfc3339(), &now.rfc3339()) {
-        seen.extend(
-            app.store
-                .audit_month(&month)
-                .await?
-                .into_iter()
-                .filter(|entry| entry.subject.as_deref() == Some(profile.as_str())),
-        );
+        for entry in app.store.audit_month(&month).await? {
+            let what = theirs(&entry).or_else(|| {
+                let applicants = matches!(entry.action.as_str(), "view-applicants" | "download-applicants");
+                applied
+                    .as_deref()
+                    .filter(|since| applicants && after(&entry.at, since))
+                    .map(|_| entry.action.clone())
+            });
+            if let Some(what) = what {
+                if matches!(entry.actor, steward_core::domain::privacy::audit::Actor::Staff(_)) {
+                    seen.push((entry, what));
+                }
+            }
+        }
     }
     seen.reverse();
     Ok(seen)
@@ -113,10 +167,10 @@ pub async fn person(app: &App, staff: &StaffMember, profile: &str) -> Outcome {
         .flatten()
         .map(|s| vec![text(list(&s["description"])), text(list(&s["fields"])), text(list(&s["at"]))])
         .collect();
-    let looked: Vec<Vec<_>> = viewers(app, &profile)
+    let looked: Vec<Vec<_>> = viewers(app, &profile, &held)
         .await?
         .into_iter()
-        .map(|e| vec![text(e.at), text(e.actor.label()), text(e.action)])
+        .map(|(e, what)| vec![text(e.at), text(e.actor.label()), text(what)])
         .collect();
     let body = format!(
         r#"<p><a href="/console/requests#new">Enter a request from this person</a></p><h2>Profile</h2><dl>{facts}</dl>{}{}{}{}<details><summary>Everything held, as their export has it</summary><pre>{}</pre></details>"#,

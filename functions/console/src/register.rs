@@ -97,8 +97,16 @@ pub async fn list(app: &App, staff: &StaffMember) -> Outcome {
         })
         .collect();
     let year = today.year();
+    let rows =
+        if rows.is_empty() { r#"<tr><td colspan="7">No requests yet.</td></tr>"#.to_owned() } else { rows };
+    let table = crate::pages::scrolling(
+        "Requests",
+        &format!(
+            r#"<table><caption>Requests</caption><thead><tr><th scope="col">Request</th><th scope="col">Kind</th><th scope="col">Received</th><th scope="col">Deadline</th><th scope="col">Time</th><th scope="col">State</th><th scope="col">Identity</th></tr></thead><tbody>{rows}</tbody></table>"#
+        ),
+    );
     let body = format!(
-        r#"<p>Overdue requests first, then those due within a week; closed ones last.</p><table><caption>Requests</caption><thead><tr><th scope="col">Request</th><th scope="col">Kind</th><th scope="col">Received</th><th scope="col">Deadline</th><th scope="col">Time</th><th scope="col">State</th><th scope="col">Identity</th></tr></thead><tbody>{rows}</tbody></table>
+        r#"<p>Overdue requests first, then those due within a week; closed ones last.</p>{table}
 <h2>Reports</h2><ul><li><a href="/console/requests/report.csv?year={year}">This year's report (counts by kind and outcome, median days to answer), as CSV</a></li><li><a href="/console/requests/year.csv?year={year}">Every request of this year with its dates, as CSV</a></li><li><a href="/console/requests/report.csv?year={last}">Last year's report</a></li></ul>{}"#,
         new_request_form(today),
         last = year - 1,
@@ -286,6 +294,18 @@ async fn on_behalf(
         return Err(RequestError::Unverified.into());
     };
     let now = app.clock.timestamp();
+    // Recorded first: a colleague acting from the same page meanwhile is refused (stale), and an
+    // action cut short shows in the request's history.
+    let started: &'static str = match action {
+        "export" => "export",
+        "erase" => "erasure",
+        "restrict" => "restriction",
+        _ => return Err(ConsoleError::NotFound),
+    };
+    let version =
+        requests::change(&app.store, &request.id, version, Change::Started(started), &staff.email, now)
+            .await?
+            .version;
     let (outcome, download): (String, Option<Response<Body>>) = match action {
         "export" => {
             let held = everything_held(&app.store, &profile).await?;
@@ -330,7 +350,8 @@ async fn on_behalf(
         }
         _ => return Err(ConsoleError::NotFound),
     };
-    audit(app, staff, action, Some(profile.as_str()), &[]).await?;
+    // The request names the action; an erasure's record names no one (the person is gone).
+    audit(app, staff, action, (action != "erase").then_some(profile.as_str()), &[]).await?;
     let closed =
         requests::change(&app.store, &request.id, version, Change::Done(outcome), &staff.email, now).await?;
     audit(app, staff, &format!("request-{action}"), Some(&closed.id), &[]).await?;

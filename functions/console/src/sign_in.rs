@@ -5,11 +5,11 @@
 
 use base64::Engine;
 use lambda_http::{Body, Request, Response};
-use steward_core::domain::staff::{SignInError, SignInStep, StaffSignIn as _};
+use steward_core::domain::staff::{SignInError, SignInStep, StaffSignIn as _, StaffTokens as _, TokenError};
 use steward_core::http::page::escape;
 use steward_core::http::respond;
 
-use crate::handler::{read_form, App, ConsoleError, Outcome};
+use crate::handler::{audit, read_form, App, ConsoleError, Outcome};
 use crate::pages::{frame, Page};
 
 /// How long a sign-in step waits for the next (Cognito's sign-in sessions last three minutes).
@@ -96,7 +96,7 @@ fn decode(text: &str) -> Option<Step> {
 
 /// Where a step leads: signed in (the session cookie, to the console), or the next step's page
 /// with Cognito's session kept for it.
-fn next(app: &App, email: &str, step: SignInStep) -> Response<Body> {
+async fn next(app: &App, email: &str, step: SignInStep) -> Outcome {
     let keep = |response: Response<Body>, session: &str| {
         let mut response = response;
         let value = encode(&Step { email: email.to_owned(), session: session.to_owned() });
@@ -105,13 +105,22 @@ fn next(app: &App, email: &str, step: SignInStep) -> Response<Body> {
     };
     match step {
         SignInStep::SignedIn { token, expires_in } => {
-            tracing::info!("a staff member signed in");
+            // The token is checked as every later request checks it, and the sign-in recorded
+            // under the name it gives them.
+            let staff = app.tokens.staff_member(&token).await.map_err(|err| match err {
+                TokenError::Refused(reason) => {
+                    tracing::warn!(reason = reason.as_str(), "Cognito issued a token the console refuses");
+                    ConsoleError::NotSignedIn
+                }
+                TokenError::Unavailable(reason) => ConsoleError::Unavailable(reason),
+            })?;
+            audit(app, &staff, "sign-in", None, &[]).await?;
             let mut response = respond::see_other("/console");
             response.headers_mut().append("set-cookie", app.cookies.session(&token, expires_in));
             response.headers_mut().append("set-cookie", app.cookies.sign_in_step("", 0));
-            response
+            Ok(response)
         }
-        SignInStep::Code { session } => keep(
+        SignInStep::Code { session } => Ok(keep(
             code_page(
                 "Your authenticator app's code",
                 "/console/sign-in/code",
@@ -119,9 +128,9 @@ fn next(app: &App, email: &str, step: SignInStep) -> Response<Body> {
                 None,
             ),
             &session,
-        ),
-        SignInStep::NewPassword { session } => keep(new_password_page(None), &session),
-        SignInStep::SetUpApp { session, secret } => keep(set_up_app_page(email, &secret, None), &session),
+        )),
+        SignInStep::NewPassword { session } => Ok(keep(new_password_page(None), &session)),
+        SignInStep::SetUpApp { session, secret } => Ok(keep(set_up_app_page(email, &secret, None), &session)),
     }
 }
 
@@ -140,7 +149,7 @@ pub async fn password(app: &App, request: &Request) -> Outcome {
         return Ok(page_for(Some("Give your work address and your password."), Some(&email)));
     }
     match app.sign_in.password(&email, password).await {
-        Ok(step) => Ok(next(app, &email, step)),
+        Ok(step) => next(app, &email, step).await,
         Err(err) => Ok(page_for(Some(&failed(&err)?), Some(&email))),
     }
 }
@@ -169,7 +178,7 @@ pub async fn code(app: &App, request: &Request) -> Outcome {
         return Ok(retry("The code is the six digits your authenticator app shows."));
     }
     match app.sign_in.code(&step.email, &step.session, &code).await {
-        Ok(next_step) => Ok(next(app, &step.email, next_step)),
+        Ok(next_step) => next(app, &step.email, next_step).await,
         Err(SignInError::Refused) => Ok(retry(
             "That code is not right, or the sign-in took too long: try the code shown now, or sign in again.",
         )),
@@ -182,7 +191,7 @@ pub async fn new_password(app: &App, request: &Request) -> Outcome {
     let form = read_form(request).await?;
     let password = form.first("password").unwrap_or_default();
     match app.sign_in.new_password(&step.email, &step.session, password).await {
-        Ok(next_step) => Ok(next(app, &step.email, next_step)),
+        Ok(next_step) => next(app, &step.email, next_step).await,
         Err(SignInError::WeakPassword(reason)) => Ok(new_password_page(Some(&reason))),
         Err(err) => Ok(page_for(Some(&failed(&err)?), Some(&step.email))),
     }
@@ -199,7 +208,7 @@ pub async fn app_code(app: &App, request: &Request) -> Outcome {
         ));
     }
     match app.sign_in.app_code(&step.email, &step.session, &code).await {
-        Ok(next_step) => Ok(next(app, &step.email, next_step)),
+        Ok(next_step) => next(app, &step.email, next_step).await,
         Err(err) => Ok(page_for(Some(&failed(&err)?), Some(&step.email))),
     }
 }

@@ -39,6 +39,10 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
     match (method, path) {
         ("GET" | "HEAD", "/me") => {
             let data = fit_for_one_response(everything(app, profile_id).await?);
+            if method == "GET" {
+                // Seeing everything held is the right of access, answered (one record a day).
+                record(app, register::RequestKind::Access, profile_id, "shown in the privacy center").await;
+            }
             if signed.page {
                 let notice = query(signed.request, "done");
                 let page = center::page(&app.words(), &data, notice.as_deref(), None, &[]);
@@ -65,8 +69,10 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
             let format = ExportFormat::parse(query(signed.request, "format").as_deref())
                 .map_err(|e| Problem::validation(vec![e]))?;
             let exported = export(app, profile_id, format, Reader::Person).await?;
-            record(app, register::RequestKind::Portability, profile_id, "exported in the privacy center")
-                .await;
+            if method == "GET" {
+                record(app, register::RequestKind::Portability, profile_id, "exported in the privacy center")
+                    .await;
+            }
             Ok(exported)
         }
         ("POST", "/me/export") => {
@@ -86,6 +92,13 @@ pub async fn me(app: &App, method: &str, path: &str, signed: Signed<'_>) -> Resu
         ("POST", "/me/submissions/delete") => {
             let submission = signed.form.first("submission").unwrap_or_default();
             delete_submission(&app.store, &app.cvs, profile_id, submission).await.map_err(rights_problem)?;
+            record(
+                app,
+                register::RequestKind::Erasure,
+                profile_id,
+                "one submission deleted in the privacy center",
+            )
+            .await;
             Ok(finished(&signed, 200, "submission_deleted", &t!("me-result-submission-deleted")))
         }
         ("POST", "/me/requests/cancel") => {

@@ -16,10 +16,10 @@ use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use tokio::sync::OnceCell;
+use tokio::sync::RwLock;
 
 use crate::domain::staff::{
-    Group, SignInError, SignInStep, StaffMember, StaffSignIn, StaffTokens, TokenRefused,
+    Group, SignInError, SignInStep, StaffDirectory, StaffMember, StaffSignIn, StaffTokens, TokenError,
 };
 
 /// The console's app client of the staff pool.
@@ -166,13 +166,14 @@ impl StaffSignIn for CognitoSignIn {
     }
 }
 
-/// Checks the staff pool's id tokens. The pool's keys are fetched once per cold start, when a
-/// token is first checked.
+/// Checks the staff pool's id tokens. The pool's keys are fetched when a token is first checked,
+/// and again (at most once a minute) when a token names a key not among them: Cognito rotates
+/// its keys by publishing the new one first.
 pub struct CognitoTokens {
     issuer: String,
     client_id: String,
     jwks_url: String,
-    keys: OnceCell<JwkSet>,
+    keys: RwLock<Option<(JwkSet, std::time::Instant)>>,
     http: HttpClient<HttpsConnector<HttpConnector>, Empty<Bytes>>,
 }
 
@@ -182,16 +183,28 @@ impl std::fmt::Debug for CognitoTokens {
     }
 }
 
+/// A claim Cognito writes as a JSON boolean or as the string `"true"`.
+fn is_true(value: &serde_json::Value) -> bool {
+    value.as_bool().unwrap_or(false) || value.as_str() == Some("true")
+}
+
 #[derive(serde::Deserialize)]
 struct IdClaims {
     sub: String,
+    #[serde(default, rename = "cognito:username")]
+    username: Option<String>,
     #[serde(default)]
     email: Option<String>,
+    #[serde(default)]
+    email_verified: serde_json::Value,
     token_use: String,
     exp: i64,
     #[serde(default, rename = "cognito:groups")]
     groups: Vec<String>,
 }
+
+/// How often the keys may be fetched again for a token naming an unknown key.
+const KEYS_REFETCH: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl CognitoTokens {
     /// For the pool `pool_id` in `region`; `endpoint` is the AWS endpoint override of a local
@@ -209,60 +222,116 @@ impl CognitoTokens {
             .enable_http1()
             .build();
         let http = HttpClient::builder(TokioExecutor::new()).build(connector);
-        Self { issuer, client_id: client_id.to_owned(), jwks_url, keys: OnceCell::new(), http }
+        Self { issuer, client_id: client_id.to_owned(), jwks_url, keys: RwLock::new(None), http }
     }
 
-    async fn keys(&self) -> Result<&JwkSet, TokenRefused> {
-        self.keys
-            .get_or_try_init(|| async {
-                let unavailable = |reason: String| TokenRefused(format!("the pool's keys: {reason}"));
-                let request = lambda_http::http::Request::get(self.jwks_url.as_str())
-                    .body(Empty::new())
-                    .map_err(|e| unavailable(e.to_string()))?;
-                let response =
-                    tokio::time::timeout(std::time::Duration::from_secs(5), self.http.request(request))
-                        .await
-                        .map_err(|_| unavailable("no answer in time".into()))?
-                        .map_err(|e| unavailable(e.to_string()))?;
-                if !response.status().is_success() {
-                    return Err(unavailable(format!("status {}", response.status())));
-                }
-                let body =
-                    response.into_body().collect().await.map_err(|e| unavailable(e.to_string()))?.to_bytes();
-                serde_json::from_slice(&body).map_err(|e| unavailable(e.to_string()))
-            })
+    async fn fetch(&self) -> Result<JwkSet, TokenError> {
+        let unavailable = |reason: String| TokenError::Unavailable(format!("the pool's keys: {reason}"));
+        let request = lambda_http::http::Request::get(self.jwks_url.as_str())
+            .body(Empty::new())
+            .map_err(|e| unavailable(e.to_string()))?;
+        let response = tokio::time::timeout(std::time::Duration::from_secs(5), self.http.request(request))
             .await
+            .map_err(|_| unavailable("no answer in time".into()))?
+            .map_err(|e| unavailable(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(unavailable(format!("status {}", response.status())));
+        }
+        let body = response.into_body().collect().await.map_err(|e| unavailable(e.to_string()))?.to_bytes();
+        serde_json::from_slice(&body).map_err(|e| unavailable(e.to_string()))
+    }
+
+    /// The pool's key `kid`, fetching the keys when none are held, or when it is not among them
+    /// and they were fetched over a minute ago.
+    async fn key(&self, kid: &str) -> Result<Option<jsonwebtoken::jwk::Jwk>, TokenError> {
+        if let Some((keys, fetched)) = self.keys.read().await.as_ref() {
+            if let Some(jwk) = keys.find(kid) {
+                return Ok(Some(jwk.clone()));
+            }
+            if fetched.elapsed() < KEYS_REFETCH {
+                return Ok(None);
+            }
+        }
+        let keys = self.fetch().await?;
+        let found = keys.find(kid).cloned();
+        *self.keys.write().await = Some((keys, std::time::Instant::now()));
+        Ok(found)
     }
 }
 
 impl StaffTokens for CognitoTokens {
-    async fn staff_member(&self, token: &str) -> Result<StaffMember, TokenRefused> {
-        let refuse = |reason: &str| TokenRefused(reason.to_owned());
+    async fn staff_member(&self, token: &str) -> Result<StaffMember, TokenError> {
+        let refuse = |reason: &str| TokenError::Refused(reason.to_owned());
         let header = jsonwebtoken::decode_header(token).map_err(|_| refuse("not a JWT"))?;
         if header.alg != Algorithm::RS256 {
             return Err(refuse("not signed with RS256"));
         }
         let kid = header.kid.ok_or_else(|| refuse("no key id"))?;
-        let keys = self.keys().await?;
-        let jwk = keys.find(&kid).ok_or_else(|| refuse("signed by a key the pool does not publish"))?;
-        let key = DecodingKey::from_jwk(jwk).map_err(|_| refuse("the pool's key does not read"))?;
+        let jwk = self.key(&kid).await?.ok_or_else(|| refuse("signed by a key the pool does not publish"))?;
+        let key = DecodingKey::from_jwk(&jwk).map_err(|_| refuse("the pool's key does not read"))?;
         let mut validation = Validation::new(Algorithm::RS256);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.client_id]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 0;
         let claims = jsonwebtoken::decode::<IdClaims>(token, &key, &validation)
-            .map_err(|e| TokenRefused(format!("{:?}", e.kind())))?
+            .map_err(|e| TokenError::Refused(format!("{:?}", e.kind())))?
             .claims;
         if claims.token_use != "id" {
             return Err(refuse("not an id token"));
         }
+        // The address names them in the audit log: only one Cognito verified, which staff cannot
+        // change themselves (the console's client may not write it).
+        let email = claims
+            .email
+            .filter(|_| is_true(&claims.email_verified))
+            .ok_or_else(|| refuse("no verified address"))?;
         let groups: BTreeSet<Group> = claims.groups.iter().filter_map(|g| Group::parse(g)).collect();
         Ok(StaffMember {
-            email: claims.email.unwrap_or_else(|| claims.sub.clone()).to_lowercase(),
+            email: email.to_lowercase(),
+            username: claims.username.unwrap_or_else(|| claims.sub.clone()),
             subject: claims.sub,
             groups,
             expires_at: claims.exp,
         })
+    }
+}
+
+/// The staff pool's directory, asked at each request (`AdminGetUser`, `AdminListGroupsForUser`).
+#[derive(Debug, Clone)]
+pub struct CognitoDirectory {
+    client: Client,
+    pool_id: String,
+}
+
+impl CognitoDirectory {
+    pub fn new(client: Client, pool_id: impl Into<String>) -> Self {
+        Self { client, pool_id: pool_id.into() }
+    }
+}
+
+impl StaffDirectory for CognitoDirectory {
+    async fn current_groups(&self, username: &str) -> Result<Option<BTreeSet<Group>>, TokenError> {
+        let user = self.client.admin_get_user().user_pool_id(&self.pool_id).username(username).send();
+        let groups =
+            self.client.admin_list_groups_for_user().user_pool_id(&self.pool_id).username(username).send();
+        let (user, groups) = tokio::join!(user, groups);
+        let unavailable = |code: Option<&str>| {
+            TokenError::Unavailable(format!("the staff directory: {}", code.unwrap_or("no answer")))
+        };
+        let user = match user {
+            Ok(user) => user,
+            Err(err) if err.code() == Some("UserNotFoundException") => return Ok(None),
+            Err(err) => return Err(unavailable(err.code())),
+        };
+        if !user.enabled() {
+            return Ok(None);
+        }
+        let groups = match groups {
+            Ok(groups) => groups,
+            Err(err) if err.code() == Some("UserNotFoundException") => return Ok(None),
+            Err(err) => return Err(unavailable(err.code())),
+        };
+        Ok(Some(groups.groups().iter().filter_map(|g| g.group_name()).filter_map(Group::parse).collect()))
     }
 }

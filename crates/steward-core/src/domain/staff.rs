@@ -45,7 +45,10 @@ impl Group {
 pub struct StaffMember {
     /// Cognito's stable id for them.
     pub subject: String,
-    /// Their work address, as Cognito holds it: what the audit log names them by.
+    /// Their user name in the pool (what the pool's administrative calls name them by).
+    pub username: String,
+    /// Their work address, as Cognito holds it and verified it (staff cannot change it
+    /// themselves): what the audit log names them by.
     pub email: String,
     pub groups: BTreeSet<Group>,
     /// When their session ends (epoch seconds): the token's expiry.
@@ -125,12 +128,28 @@ pub trait StaffSignIn {
     ) -> impl Future<Output = Result<SignInStep, SignInError>> + Send;
 }
 
-/// Why a token is not accepted.
+/// Why a token is not accepted, or could not be checked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the staff token is not accepted: {0}")]
-pub struct TokenRefused(pub String);
+pub enum TokenError {
+    /// Not a valid token of the pool: no session.
+    #[error("the staff token is not accepted: {0}")]
+    Refused(String),
+    /// The pool's keys or its directory could not be read: try again later (the session stands).
+    #[error("the staff token could not be checked: {0}")]
+    Unavailable(String),
+}
 
 /// Checks a token Cognito issued: its signature by the pool's keys, issuer, audience and expiry.
 pub trait StaffTokens {
-    fn staff_member(&self, token: &str) -> impl Future<Output = Result<StaffMember, TokenRefused>> + Send;
+    fn staff_member(&self, token: &str) -> impl Future<Output = Result<StaffMember, TokenError>> + Send;
+}
+
+/// The pool's directory, read at each request: an account disabled (they left) ends its
+/// sessions at once, and a change of groups takes effect at once, not when the token expires.
+pub trait StaffDirectory {
+    /// Their groups now, or `None` when the account is disabled or gone.
+    fn current_groups(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<BTreeSet<Group>>, TokenError>> + Send;
 }

@@ -130,6 +130,7 @@ async fn an_erasure_request_once_done_keeps_its_dates_and_outcome_but_not_who_as
         !serde_json::to_string(&kept).unwrap().contains("mia@example.com"),
         "the history names no address"
     );
+    assert!(!serde_json::to_string(&kept).unwrap().contains("ticket 42"), "nor the note that may name them");
 }
 
 #[tokio::test]
@@ -228,4 +229,26 @@ async fn self_service_requests_are_recorded_as_answered_and_the_years_report_cou
     let year = requests::year_csv(&all, 2027);
     assert_eq!(year.lines().count(), 6, "a header and one line per request: {year}");
     assert!(yearly_report(&all, 2026).iter().all(|l| l.received == 0));
+}
+
+#[tokio::test]
+async fn an_extension_comes_within_the_first_period_and_keeps_a_request_waiting_for_identity() {
+    let world = World::new();
+    world.clock.set(JAN_31_2027);
+    let now = world.clock.timestamp();
+    // Received 2026-12-20: the first month ended on 2027-01-20.
+    let late = enter(&world.store, by_mail(RequestKind::Access, Law::Gdpr, date!(2026 - 12 - 20)), "d", now)
+        .await
+        .unwrap();
+    let refused = change(&world.store, &late.id, 1, Change::Extend("too many".into()), "d", now).await;
+    assert!(matches!(refused, Err(RequestError::Invalid { field: "reason", .. })), "{refused:?}");
+    let waiting =
+        enter(&world.store, by_mail(RequestKind::Access, Law::Gdpr, now.date()), "d", now).await.unwrap();
+    change(&world.store, &waiting.id, 1, Change::AskedForIdentity, "d", now).await.unwrap();
+    let extended =
+        change(&world.store, &waiting.id, 2, Change::Extend("complex".into()), "d", now).await.unwrap();
+    assert_eq!(extended.state, RequestState::WaitingForIdentity);
+    assert_eq!(extended.deadline(), date!(2027 - 04 - 30));
+    let verified = change(&world.store, &waiting.id, 3, Change::Verified(None), "d", now).await.unwrap();
+    assert_eq!(verified.state, RequestState::Extended);
 }

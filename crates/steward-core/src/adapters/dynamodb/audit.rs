@@ -41,7 +41,8 @@ impl AuditStore for DynamoStore {
     async fn audit_month(&self, month: &str) -> Result<Vec<AuditEntry>, StoreError> {
         let mut entries: Vec<AuditEntry> =
             self.partition(&format!("AUDIT#{month}"), None).await?.iter().map(entry_of).collect();
-        entries.sort_by(|a, b| a.at.cmp(&b.at));
+        // By time, not text: RFC 3339 drops a fraction's trailing zeros (…:35.5Z is after …:35.123Z).
+        entries.sort_by_key(|entry| crate::time::Timestamp::parse_rfc3339(&entry.at));
         Ok(entries)
     }
 }

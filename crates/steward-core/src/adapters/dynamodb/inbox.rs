@@ -4,6 +4,7 @@
 use super::*;
 use crate::domain::forms::inbox::{InboxRow, InboxStore, VerifiedCv};
 use crate::domain::ids::FormId;
+use std::collections::HashSet;
 
 impl InboxStore for DynamoStore {
     async fn submissions_of(
@@ -14,6 +15,9 @@ impl InboxStore for DynamoStore {
         let mut submissions = Vec::new();
         // Payments by the registration they pay for (`PAYMENT#<submission id>`).
         let mut payments: HashMap<String, String> = HashMap::new();
+        // People who limited the use of their data: restricted, or objecting.
+        let mut restricted: HashSet<String> = HashSet::new();
+        let mut objected: HashSet<String> = HashSet::new();
         let mut start = None;
         let mut read = 0u64;
         loop {
@@ -23,9 +27,11 @@ impl InboxStore for DynamoStore {
                 .table_name(&self.table)
                 // Past its retention is gone, whether or not the TTL sweep has caught up.
                 .filter_expression(
-                    "((begins_with(sk, :submission) AND form = :form) OR begins_with(sk, :payment)) \
-                     AND (attribute_not_exists(#ttl) OR #ttl > :now)",
+                    "(((begins_with(sk, :submission) AND form = :form) OR begins_with(sk, :payment)) \
+                     AND (attribute_not_exists(#ttl) OR #ttl > :now)) \
+                     OR (sk = :profile AND (attribute_exists(restricted) OR attribute_exists(objected)))",
                 )
+                .expression_attribute_values(":profile", s("PROFILE"))
                 .expression_attribute_names("#ttl", keys::TTL)
                 .expression_attribute_values(":now", n(self.clock.now()))
                 .expression_attribute_values(":submission", s("SUBMISSION#"))
@@ -39,6 +45,17 @@ impl InboxStore for DynamoStore {
             progress(read);
             for item in page.items() {
                 let Some(sk) = text(item, keys::SK) else { continue };
+                if sk == "PROFILE" {
+                    if let Some(profile) = text(item, "profile_id") {
+                        if item.contains_key("restricted") {
+                            restricted.insert(profile.clone());
+                        }
+                        if item.contains_key("objected") {
+                            objected.insert(profile);
+                        }
+                    }
+                    continue;
+                }
                 if let Some(registration) = sk.strip_prefix("PAYMENT#") {
                     if let Some(status) = text(item, "status") {
                         payments.insert(registration.to_owned(), status);
@@ -100,10 +117,13 @@ impl InboxStore for DynamoStore {
                                 .unwrap_or_else(|| "cv".to_owned()),
                         })
                     });
+                let person_id = text(item, keys::PK)?.strip_prefix("PROFILE#")?.to_owned();
                 Some(InboxRow {
+                    restricted: restricted.contains(&person_id),
+                    objected: objected.contains(&person_id),
                     cv_file,
                     payment: payments.get(&submission_id).cloned(),
-                    person_id: text(item, keys::PK)?.strip_prefix("PROFILE#")?.to_owned(),
+                    person_id,
                     form: form.as_str().to_owned(),
                     received_at: text(item, "received_at").unwrap_or_default(),
                     fields,

@@ -16,8 +16,11 @@ impl RequestStore for DynamoStore {
         let document = serde_json::to_string(request).map_err(|e| StoreError::Unexpected(Box::new(e)))?;
         item.insert("document".into(), s(document));
         item.insert("version".into(), n(request.version));
-        let received = time::OffsetDateTime::new_utc(request.received, time::Time::MIDNIGHT).unix_timestamp();
-        item.insert(keys::TTL.into(), n(received + KEPT_DAYS * 86_400));
+        // Kept 24 months from its answer; an open request is never dropped.
+        if let Some(closed) = request.closed {
+            let closed = time::OffsetDateTime::new_utc(closed, time::Time::MIDNIGHT).unix_timestamp();
+            item.insert(keys::TTL.into(), n(closed + KEPT_DAYS * 86_400));
+        }
         let put = self.client.put_item().table_name(&self.table).set_item(Some(item));
         let put = if request.version <= 1 {
             put.condition_expression("attribute_not_exists(pk)")

@@ -35,7 +35,8 @@ impl AuditStore for MemoryStore {
         self.run("audit_month", |table| {
             let mut entries: Vec<AuditEntry> =
                 partition(table, &format!("AUDIT#{month}")).map(|(_, item)| entry_of(item)).collect();
-            entries.sort_by(|a, b| a.at.cmp(&b.at));
+            // By time, not text: RFC 3339 drops a fraction's trailing zeros (…:35.5Z is after …:35.123Z).
+            entries.sort_by_key(|entry| crate::time::Timestamp::parse_rfc3339(&entry.at));
             Ok(entries)
         })
     }

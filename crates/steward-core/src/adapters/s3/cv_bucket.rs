@@ -32,7 +32,13 @@ impl CvBucket {
         file_name: &str,
         valid_for: Duration,
     ) -> Result<String, CvObjectsError> {
-        let file_name = file_name.replace(|c: char| c == '"' || c == '\\' || c.is_control(), "_");
+        // An ASCII name for every client, and the name as uploaded for those that read RFC 6266's
+        // `filename*` (a CV named in any script keeps its name).
+        let ascii: String = file_name
+            .chars()
+            .map(|c| if c.is_ascii() && c != '"' && c != '\\' && !c.is_control() { c } else { '_' })
+            .collect();
+        let encoded = percent_encoding::utf8_percent_encode(file_name, percent_encoding::NON_ALPHANUMERIC);
         let config = PresigningConfig::expires_in(valid_for).map_err(|e| CvObjectsError(e.to_string()))?;
         let request = self
             .client
@@ -40,7 +46,9 @@ impl CvBucket {
             .bucket(&self.bucket)
             .key(key)
             .set_version_id(version_id.map(str::to_owned))
-            .response_content_disposition(format!("attachment; filename=\"{file_name}\""))
+            .response_content_disposition(format!(
+                "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+            ))
             .presigned(config)
             .await
             .map_err(|e| CvObjectsError(error_chain(&e)))?;

@@ -26,6 +26,22 @@ pub struct InboxRow {
     /// A verified CV's object, for a short-lived link to it.
     #[serde(skip)]
     pub cv_file: Option<VerifiedCv>,
+    /// Its person restricted the use of their data: kept, and shown to no team.
+    #[serde(skip)]
+    pub restricted: bool,
+    /// Its person objects to the use of their data on legitimate interests and for marketing.
+    #[serde(skip)]
+    pub objected: bool,
+}
+
+/// What a team may see of a listing: never a person who restricted the use of their data, and,
+/// for marketing, never one who objects. Answers the rows, and how many were held back.
+pub fn usable(rows: Vec<InboxRow>, for_marketing: bool) -> (Vec<InboxRow>, usize) {
+    let before = rows.len();
+    let kept: Vec<InboxRow> =
+        rows.into_iter().filter(|row| !(row.restricted || (for_marketing && row.objected))).collect();
+    let held_back = before - kept.len();
+    (kept, held_back)
 }
 
 /// Where a verified CV is kept, and the name it was uploaded with.
@@ -122,6 +138,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn no_team_sees_a_restricted_person_and_marketing_no_objecting_one() {
+        let row = |id: &str, restricted: bool, objected: bool| InboxRow {
+            submission_id: id.into(),
+            person_id: id.into(),
+            form: "newsletter".into(),
+            received_at: "2026-12-07T10:00:00Z".into(),
+            fields: BTreeMap::new(),
+            payment: None,
+            cv: None,
+            cv_file: None,
+            restricted,
+            objected,
+        };
+        let rows =
+            || vec![row("free", false, false), row("restricted", true, false), row("objects", false, true)];
+        let (sales, held) = usable(rows(), false);
+        assert_eq!(sales.iter().map(|r| r.submission_id.as_str()).collect::<Vec<_>>(), ["free", "objects"]);
+        assert_eq!(held, 1);
+        let (marketing, held) = usable(rows(), true);
+        assert_eq!(marketing.iter().map(|r| r.submission_id.as_str()).collect::<Vec<_>>(), ["free"]);
+        assert_eq!(held, 2);
+    }
+
+    #[test]
     fn a_listing_in_csv_runs_nothing_in_a_spreadsheet_and_keeps_every_value_in_its_cell() {
         let row = InboxRow {
             submission_id: "s1".into(),
@@ -136,6 +176,8 @@ mod tests {
             payment: Some("succeeded".into()),
             cv: None,
             cv_file: None,
+            restricted: false,
+            objected: false,
         };
         let columns = columns(std::slice::from_ref(&row), &["name".into(), "phone".into(), "message".into()]);
         assert_eq!(

@@ -26,6 +26,8 @@ impl Actor {
         match self {
             Self::Person => "person".to_owned(),
             Self::Retention => "retention".to_owned(),
+            // An erasure's own record names no operator: the operator's record beside it does.
+            Self::Operator(arn) if arn.is_empty() => "operator".to_owned(),
             Self::Operator(arn) => format!("operator:{arn}"),
             Self::Staff(email) => format!("staff:{email}"),
         }

@@ -21,7 +21,7 @@ use crate::domain::ports::StoreError;
 
 /// Days before its deadline from which a request is shown first and raised by the digest.
 pub const DUE_SOON_DAYS: i64 = 7;
-/// How long a request's record is kept after it was received: the CCPA asks for 24 months.
+/// How long a request's record is kept after it was answered: the CCPA asks for 24 months.
 pub const KEPT_DAYS: i64 = 2 * 365 + 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -406,8 +406,14 @@ pub async fn record_self_service<S: RequestStore>(
     now: crate::time::Timestamp,
 ) -> Result<(), StoreError> {
     let today = now.date();
+    // One record a person, kind and day: downloading an export in two formats, or correcting
+    // twice, is one request answered, not two.
+    let digest = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(format!("{profile}|{}|{today}", kind.slug()).as_bytes()))
+    };
     let request = PrivacyRequest {
-        id: new_id(today),
+        id: format!("req-{:04}{:02}{:02}-{}", today.year(), today.month() as u8, today.day(), &digest[..12]),
         kind,
         channel: Channel::SelfService,
         law,
@@ -439,6 +445,9 @@ pub enum Change {
     Done(String),
     /// Refused, for this reason.
     Refuse(String),
+    /// An action on the person's behalf (export, erasure, restriction) is being taken: recorded
+    /// first, so that a colleague's page is stale meanwhile and an action cut short shows.
+    Started(&'static str),
 }
 
 /// Applies a change made from the request's page at `version`.
@@ -478,8 +487,16 @@ pub async fn change<S: RequestStore>(
             if request.extension_reason.is_some() {
                 return Err(invalid("reason", "the deadline was extended already: it can be extended once"));
             }
+            if now.date() > request.law.deadline(request.received, false) {
+                return Err(invalid(
+                    "reason",
+                    "the deadline has passed: an extension is told to the requester within the first period",
+                ));
+            }
             let reason = recorded_text("reason", &reason)?;
-            request.state = RequestState::Extended;
+            if request.state != RequestState::WaitingForIdentity {
+                request.state = RequestState::Extended;
+            }
             request.extension_reason = Some(reason.clone());
             format!("deadline extended to {}: {reason}", request.law.deadline(request.received, true))
         }
@@ -493,6 +510,7 @@ pub async fn change<S: RequestStore>(
             close(&mut request, RequestState::Refused, &reason, now);
             format!("refused: {reason}")
         }
+        Change::Started(action) => format!("{action} started"),
     };
     request.history.push(RequestEvent { at: now.rfc3339(), by: by.to_owned(), what });
     request.version += 1;
@@ -508,8 +526,12 @@ fn close(request: &mut PrivacyRequest, state: RequestState, outcome: &str, now: 
     request.closed = Some(now.date());
     if request.kind == RequestKind::Erasure && state == RequestState::Done {
         // What was erased is not kept here either: the dates and the outcome prove the answer.
+        // The note the team wrote on entering it may name them: it goes too.
         request.email = None;
         request.profile = None;
+        if let Some(entered) = request.history.first_mut().filter(|_| request.channel == Channel::Mail) {
+            entered.what = format!("received by mail: {}", request.kind.slug());
+        }
     }
 }
 
