@@ -567,7 +567,8 @@ async fn a_token_the_pool_did_not_issue_for_the_console_opens_nothing() {
         page.await.unwrap().status() == StatusCode::OK
     };
     assert!(opens(with(&|_| {})).await, "the same claims, signed again: the control");
-    let forged: [(&str, Box<dyn Fn(&mut Value)>); 6] = [
+    type Forgery = (&'static str, Box<dyn Fn(&mut Value)>);
+    let forged: [Forgery; 6] = [
         ("expired", Box::new(move |c: &mut Value| c["exp"] = json!(now - 1))),
         ("another client's", Box::new(|c: &mut Value| c["aud"] = json!("another-client"))),
         (
@@ -682,10 +683,7 @@ async fn a_verified_request_is_answered_by_export_or_restriction_and_each_closes
         }
         let page = privacy.get(&at).await.text().await.unwrap();
         assert!(page.contains("<dd>Done</dd>"), "{page}");
-        assert!(
-            page.contains(&format!("{action}")) || page.contains("started"),
-            "its history says what was done: {page}"
-        );
+        assert!(page.contains("started"), "its history says what was done: {page}");
     }
     let everything = stack().session_for(&profile).await;
     let me: Value = http()
