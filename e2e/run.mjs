@@ -186,7 +186,7 @@ async function signInToConsole(flow, page, group) {
   await Promise.all([page.waitForURL(`${API}/console`), page.getByRole("button", { name: "Sign in" }).click()]);
   expect((await text(page.locator("h1"))) === "Staff console", "the console's home");
   expect((await page.content()).includes(`Signed in as ${user.email}`), "it says who is signed in");
-  const session = (await page.context().cookies(API)).find((c) => c.name.endsWith("steward-staff"));
+  const session = (await page.context().cookies(`${API}/console`)).find((c) => c.name.endsWith("steward-staff"));
   expect(session?.httpOnly && session.sameSite === "Strict", `an HttpOnly, SameSite=Strict session: ${JSON.stringify(session)}`);
   await flow.checkA11y(page, "console-home");
   return user;

@@ -70,6 +70,7 @@ fn the_journeys_hold_at_a_desktops_width_too() {
         "event_payment",
         "privacy_center_erasure",
         "german_journey",
+        "console_privacy_team",
     ] {
         on_desktop(journey);
     }
