@@ -672,6 +672,8 @@ async fn a_verified_request_is_answered_by_export_or_restriction_and_each_closes
             .await;
         let at = entered.headers()["location"].to_str().unwrap().to_owned();
         privacy.post(&at, &[("action", "verify"), ("version", "1")]).await;
+        let other = privacy.post(&at, &[("action", "erase"), ("version", "2")]).await;
+        assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY, "only the action the request asks for");
         let answered = privacy.post(&at, &[("action", action), ("version", "2")]).await;
         if action == "export" {
             assert_eq!(answered.status(), StatusCode::OK);

@@ -30,10 +30,14 @@ async fn read(context: &Context, form: &str) -> Result<Vec<InboxRow>, String> {
         .await
         .map_err(|e| format!("reading the submissions failed: {}", error_chain(&e)))?;
     eprintln!();
-    // Never a person who restricted the use of their data: kept, and given to no team.
-    let (rows, held) = inbox::usable(rows, false);
+    // Never a person who restricted the use of their data: kept, and given to no team; and, on
+    // a form given to marketing, never one who objects.
+    let marketing = steward_core::domain::forms::catalogue::built_in_teams()
+        .get(form.as_str())
+        .is_some_and(|teams| teams.contains(&steward_core::domain::staff::Group::Marketing));
+    let (rows, held) = inbox::usable(rows, marketing);
     if held > 0 {
-        eprintln!("{held} held back: their people restricted the use of their data");
+        eprintln!("{held} held back: their people restricted the use of their data, or object to it");
     }
     Ok(rows)
 }

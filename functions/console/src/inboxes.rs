@@ -222,14 +222,8 @@ pub async fn applicants(app: &App, staff: &StaffMember, request: &Request) -> Ou
     let (rows, q, email) = filtered(rows, request);
     let as_csv = wants_csv(request);
     let action = if as_csv { "download-applicants" } else { "view-applicants" };
-    audit(
-        app,
-        staff,
-        action,
-        (!position.is_empty()).then_some(position.as_str()),
-        &[("rows", rows.len() as u64)],
-    )
-    .await?;
+    // What the recruiter typed is not kept: it could be anything.
+    audit(app, staff, action, None, &[("rows", rows.len() as u64)]).await?;
     if as_csv {
         let columns = inbox::columns(&rows, &inbox::field_order(&rows));
         return Ok(csv("applicants.csv", inbox::to_csv(&rows, &columns, &[])));

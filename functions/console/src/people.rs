@@ -8,6 +8,7 @@ use steward_core::domain::ids::ProfileId;
 use steward_core::domain::privacy::access::PrivacyStore as _;
 use steward_core::domain::privacy::audit::{months_between, AuditEntry, AuditStore as _};
 use steward_core::domain::privacy::export::{everything_held, timeline};
+use steward_core::domain::privacy::requests::RequestStore as _;
 use steward_core::domain::staff::{Group, StaffMember};
 use steward_core::http::page::escape;
 use steward_core::http::respond;
@@ -98,6 +99,27 @@ async fn viewers(
             (listed && after(&entry.at, received)).then(|| format!("{action} ({subject})"))
         })
     };
+    // Their requests in the register (by the profile they were verified to be, or the address
+    // they wrote from): who opened or acted on one looked at them.
+    let address = held["profile"]["email"].as_str().unwrap_or_default().to_lowercase();
+    let requests: Vec<String> = app
+        .store
+        .requests()
+        .await?
+        .into_iter()
+        .filter(|r| {
+            r.profile.as_ref() == Some(profile)
+                || (!address.is_empty() && r.email.as_deref().map(str::to_lowercase) == Some(address.clone()))
+        })
+        .map(|r| r.id)
+        .collect();
+    let about_request = |entry: &AuditEntry| -> Option<String> {
+        let subject = entry.subject.as_deref()?;
+        let action = entry.action.as_str();
+        let on_request =
+            action == "view-request" || action == "enter-request" || action.starts_with("request-");
+        (on_request && requests.iter().any(|id| id == subject)).then(|| format!("{action} ({subject})"))
+    };
     let applied = submissions
         .iter()
         .filter(|(_, form, _, _)| form == "careers")
@@ -108,7 +130,7 @@ async fn viewers(
     let mut seen = Vec::new();
     for month in months_between(&year_ago.rfc3339(), &now.rfc3339()) {
         for entry in app.store.audit_month(&month).await? {
-            let what = theirs(&entry).or_else(|| {
+            let what = theirs(&entry).or_else(|| about_request(&entry)).or_else(|| {
                 let applicants = matches!(entry.action.as_str(), "view-applicants" | "download-applicants");
                 applied
                     .as_deref()

@@ -198,7 +198,7 @@ pub async fn show(app: &App, staff: &StaffMember, id: &str) -> Outcome {
                 "<p>Steward holds nothing under their address: answer that, and close the request.</p>",
             );
         }
-        if request.extension_reason.is_none() {
+        if request.extension_reason.is_none() && today <= request.law.deadline(request.received, false) {
             actions.push_str(&with_text(
                 "extend",
                 "reason",
@@ -296,11 +296,17 @@ async fn on_behalf(
     let now = app.clock.timestamp();
     // Recorded first: a colleague acting from the same page meanwhile is refused (stale), and an
     // action cut short shows in the request's history.
-    let started: &'static str = match action {
-        "export" => "export",
-        "erase" => "erasure",
-        "restrict" => "restriction",
-        _ => return Err(ConsoleError::NotFound),
+    // Only the action the request asks for.
+    let started: &'static str = match (action, request.kind) {
+        ("export", RequestKind::Access | RequestKind::Portability) => "export",
+        ("erase", RequestKind::Erasure) => "erasure",
+        ("restrict", RequestKind::Restriction) => "restriction",
+        _ => {
+            return Err(ConsoleError::Invalid {
+                field: "action",
+                message: format!("a request of this kind is not answered by {action}"),
+            })
+        }
     };
     let version =
         requests::change(&app.store, &request.id, version, Change::Started(started), &staff.email, now)
@@ -345,7 +351,12 @@ async fn on_behalf(
             (outcome, None)
         }
         "restrict" => {
-            set_limit(&app.store, &profile, Limit::Restrict, true, now).await?;
+            if !set_limit(&app.store, &profile, Limit::Restrict, true, now).await? {
+                return Err(ConsoleError::Invalid {
+                    field: "action",
+                    message: "Steward holds nothing about them any more".into(),
+                });
+            }
             ("the use of their data is restricted; every recipient told".to_owned(), None)
         }
         _ => return Err(ConsoleError::NotFound),

@@ -39,7 +39,15 @@ pub async fn confirmation_page(app: &App, request: &Request) -> Result<Response<
 /// Confirmed: the address they named gets a download link.
 pub async fn confirm(app: &App, request: &Request, json_client: bool) -> Result<Response<Body>, Problem> {
     let token = token_of(request).await?;
-    confirm_export_to(&app.store, &app.config, &token, app.clock.now()).await.map_err(rights_problem)?;
+    let (profile_id, _) =
+        confirm_export_to(&app.store, &app.config, &token, app.clock.now()).await.map_err(rights_problem)?;
+    crate::me::record(
+        app,
+        steward_core::domain::privacy::requests::RequestKind::Portability,
+        &profile_id,
+        "exported to an address they named, in the privacy center",
+    )
+    .await;
     Ok(done(json_client, &t!("export-sent-title"), &t!("export-sent-body")))
 }
 

@@ -376,11 +376,19 @@ const LISTED_ENTRIES: usize = 100;
 
 /// Records a request the person made and was answered here, in the register the privacy team
 /// keeps. What they asked for is done already: a failure to record is logged, not theirs to see.
-async fn record(app: &App, kind: register::RequestKind, profile_id: &ProfileId, outcome: &str) {
+pub async fn record(app: &App, kind: register::RequestKind, profile_id: &ProfileId, outcome: &str) {
     // Answered at once, so the deadline's law matters little; the GDPR's is the stricter.
     let law = register::Law::Gdpr;
-    if let Err(err) =
-        register::record_self_service(&app.store, kind, profile_id, law, outcome, app.clock.timestamp()).await
+    if let Err(err) = register::record_self_service(
+        &app.store,
+        &app.config.hash_key,
+        kind,
+        profile_id,
+        law,
+        outcome,
+        app.clock.timestamp(),
+    )
+    .await
     {
         tracing::error!(error = %steward_core::telemetry::error_chain(&err), kind = kind.slug(), "a self-service request was not recorded in the register");
     }

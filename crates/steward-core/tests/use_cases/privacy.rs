@@ -635,7 +635,7 @@ async fn an_export_to_someone_else_waits_for_the_persons_confirmation_and_its_li
     let (to, confirm) = token_mailed(&world, "export-confirm-");
     assert_eq!(to, ADDRESS, "the person confirms from their own address");
 
-    let recipient = confirm_export_to(&world.store, &world.config, &confirm, world.now()).await.unwrap();
+    let (_, recipient) = confirm_export_to(&world.store, &world.config, &confirm, world.now()).await.unwrap();
     assert_eq!(recipient, "lawyer@example.org");
     assert!(matches!(
         confirm_export_to(&world.store, &world.config, &confirm, world.now()).await,

@@ -181,6 +181,7 @@ async fn self_service_requests_are_recorded_as_answered_and_the_years_report_cou
     let person = ProfileId::new_random();
     record_self_service(
         &world.store,
+        &world.config.hash_key,
         RequestKind::Restriction,
         &person,
         Law::Gdpr,
@@ -191,6 +192,7 @@ async fn self_service_requests_are_recorded_as_answered_and_the_years_report_cou
     .unwrap();
     record_self_service(
         &world.store,
+        &world.config.hash_key,
         RequestKind::Erasure,
         &person,
         Law::Gdpr,

@@ -277,6 +277,24 @@ pub fn built_in_destinations() -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// The console groups each built-in form is given to, read without a deployment's configuration
+/// (the operator's command lists what a team may see, as the console does).
+pub fn built_in_teams() -> BTreeMap<String, Vec<crate::domain::staff::Group>> {
+    #[derive(Deserialize)]
+    struct Teams {
+        #[serde(default)]
+        teams: Vec<crate::domain::staff::Group>,
+    }
+    #[derive(Deserialize)]
+    struct FormsOnly {
+        #[serde(default)]
+        forms: BTreeMap<String, Teams>,
+    }
+    toml::from_str::<FormsOnly>(BUILT_IN)
+        .map(|f| f.forms.into_iter().map(|(id, f)| (id, f.teams)).collect())
+        .unwrap_or_default()
+}
+
 impl Catalogue {
     pub fn forms(&self) -> impl Iterator<Item = &FormDefinition> {
         self.forms.values()
@@ -513,6 +531,18 @@ fn field_spec(raw: RawField) -> Result<FieldSpec, String> {
 mod tests {
     use super::*;
     use crate::config::test_config;
+
+    /// Every form is given to a team of the console, and the operator's reading of the teams
+    /// (without a configuration) is the catalogue's.
+    #[test]
+    fn every_form_is_given_to_a_console_team() {
+        let catalogue = Catalogue::load(BUILT_IN, &test_config()).unwrap();
+        let teams = built_in_teams();
+        for form in catalogue.forms.values() {
+            assert!(!form.teams.is_empty(), "{} is given to no team", form.id.as_str());
+            assert_eq!(teams[form.id.as_str()], form.teams);
+        }
+    }
 
     /// Every title, purpose and topic the catalogue shows a visitor is translated into every
     /// language Steward ships (the catalogue itself is the English).

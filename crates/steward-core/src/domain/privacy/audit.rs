@@ -37,6 +37,7 @@ impl Actor {
         match label {
             "person" => Self::Person,
             "retention" => Self::Retention,
+            "operator" => Self::Operator(String::new()),
             other if other.starts_with("staff:") => Self::Staff(other["staff:".len()..].to_owned()),
             other => Self::Operator(other.strip_prefix("operator:").unwrap_or(other).to_owned()),
         }
@@ -112,6 +113,7 @@ mod tests {
             Actor::Person,
             Actor::Retention,
             Actor::Operator("arn:aws:iam::1:user/ops".into()),
+            Actor::Operator(String::new()),
             Actor::Staff("dpo@example.com".into()),
         ] {
             assert_eq!(Actor::parse(&actor.label()), actor);

@@ -186,7 +186,7 @@ pub async fn confirm_export_to<S>(
     config: &Config,
     token: &str,
     now: i64,
-) -> Result<String, RightsError>
+) -> Result<(ProfileId, String), RightsError>
 where
     S: RightsStore + OutboxStore + RateLimiter,
 {
@@ -213,7 +213,7 @@ where
         )));
     }
     tracing::info!(profile_id = claims.profile_id.as_str(), "export sent to a nominated address");
-    Ok(request.address)
+    Ok((claims.profile_id, request.address))
 }
 
 /// The recipient's download link: whose export, in which format, while it is still valid.

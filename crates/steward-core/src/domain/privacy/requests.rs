@@ -337,7 +337,9 @@ pub fn new_id(received: Date) -> String {
 }
 
 pub fn well_formed_id(id: &str) -> bool {
-    id.len() == 25
+    // ASCII first: the slices below are of bytes that must each be a character.
+    id.is_ascii()
+        && id.len() == 25
         && id.starts_with("req-")
         && id[4..12].bytes().all(|b| b.is_ascii_digit())
         && id.as_bytes()[12] == b'-'
@@ -399,6 +401,7 @@ pub async fn enter<S: RequestStore>(
 /// Records a request a person made and was answered in the privacy center, there and then.
 pub async fn record_self_service<S: RequestStore>(
     store: &S,
+    key: &crate::secret::SecretKey,
     kind: RequestKind,
     profile: &ProfileId,
     law: Law,
@@ -406,12 +409,11 @@ pub async fn record_self_service<S: RequestStore>(
     now: crate::time::Timestamp,
 ) -> Result<(), StoreError> {
     let today = now.date();
-    // One record a person, kind and day: downloading an export in two formats, or correcting
-    // twice, is one request answered, not two.
-    let digest = {
-        use sha2::Digest as _;
-        hex::encode(sha2::Sha256::digest(format!("{profile}|{}|{today}", kind.slug()).as_bytes()))
-    };
+    // One record a person, kind, answer and day: downloading an export in two formats, or
+    // correcting twice, is one request answered, not two (deleting one submission and then
+    // everything are two). Keyed: an erasure's record cannot be linked back to the profile id.
+    let digest =
+        key.pseudonym("self-service-request", &format!("{profile}|{}|{outcome}|{today}", kind.slug()));
     let request = PrivacyRequest {
         id: format!("req-{:04}{:02}{:02}-{}", today.year(), today.month() as u8, today.day(), &digest[..12]),
         kind,
@@ -526,11 +528,14 @@ fn close(request: &mut PrivacyRequest, state: RequestState, outcome: &str, now: 
     request.closed = Some(now.date());
     if request.kind == RequestKind::Erasure && state == RequestState::Done {
         // What was erased is not kept here either: the dates and the outcome prove the answer.
-        // The note the team wrote on entering it may name them: it goes too.
+        // What the team wrote along the way (a note, a reason) may name them: each step keeps
+        // what it was, and when, not the words.
         request.email = None;
         request.profile = None;
-        if let Some(entered) = request.history.first_mut().filter(|_| request.channel == Channel::Mail) {
-            entered.what = format!("received by mail: {}", request.kind.slug());
+        for event in &mut request.history {
+            if let Some((what, _)) = event.what.split_once(':') {
+                event.what = what.to_owned();
+            }
         }
     }
 }
@@ -759,6 +764,7 @@ mod tests {
         assert!(well_formed_id(&id));
         assert!(!well_formed_id("req-20270105-XYZ"));
         assert!(!well_formed_id("../etc/passwd"));
+        assert!(!well_formed_id("req-1234567\u{e9}aaaaaaaaaaaa"), "not ASCII, and never a panic");
     }
 
     #[test]
