@@ -85,12 +85,7 @@ fn listing(rows: &[InboxRow], caption: &str, extra: &[(&str, Vec<Cell>)]) -> Str
                 })
                 .collect();
             for (_, values) in extra {
-                cells.push(match values.get(n) {
-                    Some(Cell::Text(t)) => text(t.clone()),
-                    Some(Cell::Link { href, text: t }) => Cell::Link { href: href.clone(), text: t.clone() },
-                    Some(Cell::Html(h)) => Cell::Html(h.clone()),
-                    None => text(""),
-                });
+                cells.push(values.get(n).cloned().unwrap_or_else(|| text("")));
             }
             cells
         })

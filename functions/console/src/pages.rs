@@ -68,6 +68,7 @@ pub fn scrolling(label: &str, table: &str) -> String {
 }
 
 /// One cell: text, or a link (both escaped).
+#[derive(Clone)]
 pub enum Cell {
     Text(String),
     Link {
@@ -96,10 +97,16 @@ pub fn text(value: impl Into<String>) -> Cell {
 
 /// A CSV download.
 pub fn csv(file_name: &str, body: String) -> Response<Body> {
+    download(file_name, "text/csv; charset=utf-8", body)
+}
+
+/// A file to download (an attachment), with the pages' strict headers. `file_name` is the
+/// console's own (never what someone typed).
+pub fn download(file_name: &str, content_type: &'static str, body: String) -> Response<Body> {
     let mut response = respond::html(200, String::new());
     *response.body_mut() = Body::Text(body);
     let headers = response.headers_mut();
-    headers.insert("content-type", lambda_http::http::HeaderValue::from_static("text/csv; charset=utf-8"));
+    headers.insert("content-type", lambda_http::http::HeaderValue::from_static(content_type));
     if let Ok(value) =
         lambda_http::http::HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
     {

@@ -46,11 +46,12 @@ pub async fn find(app: &App, staff: &StaffMember, email: Option<&str>) -> Outcom
     }
 }
 
-fn list(value: &Value) -> String {
+/// A value of the export as one line of text (a list joined with commas).
+fn as_text(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
         Value::Null => String::new(),
-        Value::Array(items) => items.iter().map(list).collect::<Vec<_>>().join(", "),
+        Value::Array(items) => items.iter().map(as_text).collect::<Vec<_>>().join(", "),
         other => other.to_string(),
     }
 }
@@ -70,9 +71,9 @@ async fn viewers(
         .flatten()
         .map(|s| {
             (
-                list(&s["submission_id"]),
-                list(&s["form"]),
-                list(&s["received_at"]),
+                as_text(&s["submission_id"]),
+                as_text(&s["form"]),
+                as_text(&s["received_at"]),
                 s["fields"]["event"].as_str().map(str::to_owned),
             )
         })
@@ -158,7 +159,7 @@ pub async fn person(app: &App, staff: &StaffMember, profile: &str) -> Outcome {
     let mut facts = String::new();
     if let Some(fields) = who.as_object() {
         for (name, value) in fields {
-            facts.push_str(&format!("<dt>{}</dt><dd>{}</dd>", escape(name), escape(&list(value))));
+            facts.push_str(&format!("<dt>{}</dt><dd>{}</dd>", escape(name), escape(&as_text(value))));
         }
     }
     let submissions: Vec<Vec<_>> = held["submissions"]
@@ -167,14 +168,17 @@ pub async fn person(app: &App, staff: &StaffMember, profile: &str) -> Outcome {
         .flatten()
         .map(|s| {
             vec![
-                text(list(&s["received_at"])),
-                text(list(&s["form"])),
-                text(list(&s["submission_id"])),
+                text(as_text(&s["received_at"])),
+                text(as_text(&s["form"])),
+                text(as_text(&s["submission_id"])),
                 text(
                     s["fields"]
                         .as_object()
                         .map(|f| {
-                            f.iter().map(|(k, v)| format!("{k}: {}", list(v))).collect::<Vec<_>>().join("; ")
+                            f.iter()
+                                .map(|(k, v)| format!("{k}: {}", as_text(v)))
+                                .collect::<Vec<_>>()
+                                .join("; ")
                         })
                         .unwrap_or_default(),
                 ),
@@ -187,7 +191,7 @@ pub async fn person(app: &App, staff: &StaffMember, profile: &str) -> Outcome {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|s| vec![text(list(&s["description"])), text(list(&s["fields"])), text(list(&s["at"]))])
+        .map(|s| vec![text(as_text(&s["description"])), text(as_text(&s["fields"])), text(as_text(&s["at"]))])
         .collect();
     let looked: Vec<Vec<_>> = viewers(app, &profile, &held)
         .await?

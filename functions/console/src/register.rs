@@ -18,7 +18,7 @@ use steward_core::http::page::escape;
 use steward_core::http::respond;
 
 use crate::handler::{audit, read_form, require, App, ConsoleError, Outcome};
-use crate::pages::{csv, page, Page};
+use crate::pages::{csv, download, page, Page};
 
 impl From<RequestError> for ConsoleError {
     fn from(err: RequestError) -> Self {
@@ -294,8 +294,6 @@ async fn on_behalf(
         return Err(RequestError::Unverified.into());
     };
     let now = app.clock.timestamp();
-    // Recorded first: a colleague acting from the same page meanwhile is refused (stale), and an
-    // action cut short shows in the request's history.
     // Only the action the request asks for.
     let started: &'static str = match (action, request.kind) {
         ("export", RequestKind::Access | RequestKind::Portability) => "export",
@@ -308,6 +306,8 @@ async fn on_behalf(
             })
         }
     };
+    // Recorded first: a colleague acting from the same page meanwhile is refused (stale), and an
+    // action cut short shows in the request's history.
     let version =
         requests::change(&app.store, &request.id, version, Change::Started(started), &staff.email, now)
             .await?
@@ -321,13 +321,11 @@ async fn on_behalf(
                     message: "Steward holds nothing about them any more".into(),
                 });
             };
-            let mut response = csv(
+            let response = download(
                 &format!("{}-export.json", request.id),
+                "application/json",
                 serde_json::to_string_pretty(&held).unwrap_or_default(),
             );
-            response
-                .headers_mut()
-                .insert("content-type", lambda_http::http::HeaderValue::from_static("application/json"));
             ("their data was exported, to be sent to them".to_owned(), Some(response))
         }
         "erase" => {
@@ -390,7 +388,7 @@ pub async fn report(app: &App, staff: &StaffMember, year: Option<&str>, every_re
     Ok(if every_request {
         csv(&format!("requests-{year}.csv"), year_csv(&all, year))
     } else {
-        csv(&format!("requests-report-{year}.csv"), report_csv(&yearly_report(&all, year), year, &all))
+        csv(&format!("requests-report-{year}.csv"), report_csv(&yearly_report(&all, year), year))
     })
 }
 

@@ -540,10 +540,10 @@ fn close(request: &mut PrivacyRequest, state: RequestState, outcome: &str, now: 
     }
 }
 
-/// One line of the yearly report.
+/// One line of the yearly report: one kind of request, or (`kind` none) all of them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReportLine {
-    pub kind: RequestKind,
+    pub kind: Option<RequestKind>,
     pub received: usize,
     pub done: usize,
     pub refused: usize,
@@ -552,81 +552,59 @@ pub struct ReportLine {
     pub median_days_to_answer: Option<f64>,
 }
 
-/// The year's requests (received in `year`) by kind and outcome, as the CCPA's record-keeping
-/// (Cal. Code Regs. tit. 11, § 7102) asks: how many were received, complied with, denied, and
-/// the median days to answer.
-pub fn yearly_report(requests: &[PrivacyRequest], year: i32) -> Vec<ReportLine> {
-    RequestKind::ALL
-        .into_iter()
-        .map(|kind| {
-            let of_kind: Vec<&PrivacyRequest> =
-                requests.iter().filter(|r| r.kind == kind && r.received.year() == year).collect();
-            let count = |state: RequestState| of_kind.iter().filter(|r| r.state == state).count();
-            let mut days: Vec<i64> = of_kind.iter().filter_map(|r| r.days_to_answer()).collect();
-            days.sort_unstable();
-            let median = match days.len() {
-                0 => None,
-                n if n % 2 == 1 => Some(days[n / 2] as f64),
-                n => Some((days[n / 2 - 1] + days[n / 2]) as f64 / 2.0),
-            };
-            ReportLine {
-                kind,
-                received: of_kind.len(),
-                done: count(RequestState::Done),
-                refused: count(RequestState::Refused),
-                open: of_kind.len() - count(RequestState::Done) - count(RequestState::Refused),
-                median_days_to_answer: median,
-            }
-        })
-        .collect()
+impl ReportLine {
+    fn of(kind: Option<RequestKind>, requests: &[&PrivacyRequest]) -> Self {
+        let count = |state: RequestState| requests.iter().filter(|r| r.state == state).count();
+        let mut days: Vec<i64> = requests.iter().filter_map(|r| r.days_to_answer()).collect();
+        days.sort_unstable();
+        let median_days_to_answer = match days.len() {
+            0 => None,
+            n if n % 2 == 1 => Some(days[n / 2] as f64),
+            n => Some((days[n / 2 - 1] + days[n / 2]) as f64 / 2.0),
+        };
+        let (done, refused) = (count(RequestState::Done), count(RequestState::Refused));
+        Self {
+            kind,
+            received: requests.len(),
+            done,
+            refused,
+            open: requests.len() - done - refused,
+            median_days_to_answer,
+        }
+    }
 }
 
-/// The yearly report as CSV, with a line of totals.
-pub fn report_csv(lines: &[ReportLine], year: i32, requests: &[PrivacyRequest]) -> String {
+/// The year's requests (received in `year`) by kind and outcome, as the CCPA's record-keeping
+/// (Cal. Code Regs. tit. 11, § 7102) asks: how many were received, complied with, denied, and
+/// the median days to answer; a line per kind, then one for all.
+pub fn yearly_report(requests: &[PrivacyRequest], year: i32) -> Vec<ReportLine> {
+    let of_year: Vec<&PrivacyRequest> = requests.iter().filter(|r| r.received.year() == year).collect();
+    let mut lines: Vec<ReportLine> = RequestKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let of_kind: Vec<&PrivacyRequest> = of_year.iter().copied().filter(|r| r.kind == kind).collect();
+            ReportLine::of(Some(kind), &of_kind)
+        })
+        .collect();
+    lines.push(ReportLine::of(None, &of_year));
+    lines
+}
+
+/// The yearly report as CSV.
+pub fn report_csv(lines: &[ReportLine], year: i32) -> String {
     let mut out = String::from("year,kind,received,complied,refused,still_open,median_days_to_answer\r\n");
-    let median = |m: Option<f64>| m.map(|m| format!("{m:.1}")).unwrap_or_default();
     for line in lines {
         out.push_str(&format!(
             "{year},{},{},{},{},{},{}\r\n",
-            line.kind.slug(),
+            line.kind.map_or("all", RequestKind::slug),
             line.received,
             line.done,
             line.refused,
             line.open,
-            median(line.median_days_to_answer)
+            line.median_days_to_answer.map(|m| format!("{m:.1}")).unwrap_or_default()
         ));
     }
-    let all = yearly_total(requests, year);
-    out.push_str(&format!(
-        "{year},all,{},{},{},{},{}\r\n",
-        all.received,
-        all.done,
-        all.refused,
-        all.open,
-        median(all.median_days_to_answer)
-    ));
     out
-}
-
-fn yearly_total(requests: &[PrivacyRequest], year: i32) -> ReportLine {
-    let of_year: Vec<PrivacyRequest> =
-        requests.iter().filter(|r| r.received.year() == year).cloned().collect();
-    let mut days: Vec<i64> = of_year.iter().filter_map(PrivacyRequest::days_to_answer).collect();
-    days.sort_unstable();
-    let median = match days.len() {
-        0 => None,
-        n if n % 2 == 1 => Some(days[n / 2] as f64),
-        n => Some((days[n / 2 - 1] + days[n / 2]) as f64 / 2.0),
-    };
-    let count = |state: RequestState| of_year.iter().filter(|r| r.state == state).count();
-    ReportLine {
-        kind: RequestKind::Access,
-        received: of_year.len(),
-        done: count(RequestState::Done),
-        refused: count(RequestState::Refused),
-        open: of_year.len() - count(RequestState::Done) - count(RequestState::Refused),
-        median_days_to_answer: median,
-    }
 }
 
 /// Every request of the year with its dates, for the regulator: one line each.
