@@ -6,7 +6,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use steward_blackbox::{eventually, http, stack, submit_json, unique_email, wait_for_mail};
+use steward_blackbox::{http, stack, submit_json, unique_email, wait_for_mail};
 
 /// A local staff user, as the stack created it (`/_local/staff`).
 struct StaffUser {
@@ -393,24 +393,23 @@ async fn a_request_done_in_the_privacy_center_is_in_the_register_by_itself() {
         .unwrap();
     assert!(restricted.status().is_success(), "{}", restricted.text().await.unwrap());
     let browser = sign_in(&staff("privacy").await).await;
-    eventually("the self-service restriction is in the register", || async {
-        let listed: Value = http()
-            .get(stack().url("/console/api/requests"))
-            .header("authorization", format!("Bearer {}", browser.token()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        listed["requests"].as_array().unwrap().iter().any(|r| {
-            r["kind"] == "restriction"
-                && r["channel"] == "self-service"
-                && r["profile"] == profile.as_str()
-                && r["state"] == "done"
-        })
-    })
-    .await;
+    let page = browser.get("/console/requests").await.text().await.unwrap();
+    let year = &page.split("name=\"received\" value=\"").nth(1).unwrap()[..4];
+    let restrictions = |csv: &str| {
+        csv.lines().filter(|l| l.contains(",restriction,self-service,") && l.contains(",done,")).count()
+    };
+    let recorded = restrictions(
+        &browser.get(&format!("/console/requests/year.csv?year={year}")).await.text().await.unwrap(),
+    );
+    assert!(recorded >= 1, "the self-service restriction is in the year's register");
+    let report =
+        browser.get(&format!("/console/requests/report.csv?year={year}")).await.text().await.unwrap();
+    let line = report.lines().find(|l| l.contains(",restriction,")).unwrap();
+    assert!(
+        line.split(',').nth(3).unwrap().parse::<u32>().unwrap() >= 1,
+        "counted as complied with: {report}"
+    );
+    let _ = profile;
 }
 
 #[tokio::test]

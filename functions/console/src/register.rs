@@ -106,7 +106,7 @@ pub async fn list(app: &App, staff: &StaffMember) -> Outcome {
         ),
     );
     let body = format!(
-        r#"<p>Overdue requests first, then those due within a week; closed ones last.</p>{table}
+        r#"<p>Requests received by mail: overdue first, then those due within a week; closed ones last. Those people make in the privacy center are answered there at once, and counted in the reports.</p>{table}
 <h2>Reports</h2><ul><li><a href="/console/requests/report.csv?year={year}">This year's report (counts by kind and outcome, median days to answer), as CSV</a></li><li><a href="/console/requests/year.csv?year={year}">Every request of this year with its dates, as CSV</a></li><li><a href="/console/requests/report.csv?year={last}">Last year's report</a></li></ul>{}"#,
         new_request_form(today),
         last = year - 1,
@@ -376,7 +376,9 @@ pub async fn report(app: &App, staff: &StaffMember, year: Option<&str>, every_re
             })?,
             None => app.clock.timestamp().date().year(),
         };
-    let all = app.store.requests().await?;
+    // Every request of the year: the team's, and those the privacy center answered.
+    let mut all = app.store.requests().await?;
+    all.extend(app.store.self_service_requests(year).await?);
     audit(
         app,
         staff,

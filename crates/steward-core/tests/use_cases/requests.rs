@@ -201,6 +201,19 @@ async fn self_service_requests_are_recorded_as_answered_and_the_years_report_cou
     )
     .await
     .unwrap();
+    // The same person, kind and answer again that day: one request answered, not two.
+    record_self_service(
+        &world.store,
+        &world.config.hash_key,
+        RequestKind::Restriction,
+        &person,
+        Law::Gdpr,
+        "done in the privacy center",
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(world.store.self_service_requests(2027).await.unwrap().len(), 2);
     let earlier =
         enter(&world.store, by_mail(RequestKind::Access, Law::Gdpr, date!(2027 - 01 - 11)), "d", now)
             .await
@@ -217,7 +230,9 @@ async fn self_service_requests_are_recorded_as_answered_and_the_years_report_cou
         .await
         .unwrap();
 
-    let all = world.store.requests().await.unwrap();
+    let mut all = world.store.requests().await.unwrap();
+    assert_eq!(all.len(), 3, "the team's register holds what came by mail");
+    all.extend(world.store.self_service_requests(2027).await.unwrap());
     let erasure = all.iter().find(|r| r.kind == RequestKind::Erasure).unwrap();
     assert_eq!((erasure.verified, erasure.state, erasure.profile.as_ref()), (true, RequestState::Done, None));
     let report = yearly_report(&all, 2027);

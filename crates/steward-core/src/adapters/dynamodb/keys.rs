@@ -139,3 +139,24 @@ pub const REQUEST: &str = "REQUEST";
 pub fn request(id: &str) -> (String, String) {
     (REQUEST.to_owned(), id.to_owned())
 }
+
+/// The requests answered in the privacy center, by the month they were made (`yyyy-mm`): many,
+/// read only by the yearly report.
+pub fn self_service_requests(month: &str) -> String {
+    format!("REQUEST_SELF#{month}")
+}
+
+/// Where a request is kept: the team's register, or its month of self-service requests.
+pub fn request_of(request: &crate::domain::privacy::requests::PrivacyRequest) -> (String, String) {
+    match request.channel {
+        crate::domain::privacy::requests::Channel::Mail => self::request(&request.id),
+        crate::domain::privacy::requests::Channel::SelfService => (
+            self_service_requests(&format!(
+                "{:04}-{:02}",
+                request.received.year(),
+                request.received.month() as u8
+            )),
+            request.id.clone(),
+        ),
+    }
+}

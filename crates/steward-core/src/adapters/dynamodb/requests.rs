@@ -10,7 +10,7 @@ use crate::domain::privacy::requests::{PrivacyRequest, RequestStore, KEPT_DAYS};
 
 impl RequestStore for DynamoStore {
     async fn save_request(&self, request: &PrivacyRequest) -> Result<bool, StoreError> {
-        let (pk, sk) = keys::request(&request.id);
+        let (pk, sk) = keys::request_of(request);
         let mut item = key(pk, sk);
         stamp(&mut item, "request");
         let document = serde_json::to_string(request).map_err(|e| StoreError::Unexpected(Box::new(e)))?;
@@ -52,6 +52,16 @@ impl RequestStore for DynamoStore {
     async fn requests(&self) -> Result<Vec<PrivacyRequest>, StoreError> {
         let items = self.partition(keys::REQUEST, None).await?;
         Ok(items.iter().filter_map(document_of).collect())
+    }
+
+    async fn self_service_requests(&self, year: i32) -> Result<Vec<PrivacyRequest>, StoreError> {
+        let mut requests = Vec::new();
+        for month in 1..=12 {
+            let items =
+                self.partition(&keys::self_service_requests(&format!("{year:04}-{month:02}")), None).await?;
+            requests.extend(items.iter().filter_map(document_of));
+        }
+        Ok(requests)
     }
 }
 

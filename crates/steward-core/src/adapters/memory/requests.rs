@@ -8,7 +8,7 @@ impl RequestStore for MemoryStore {
     async fn save_request(&self, request: &PrivacyRequest) -> Result<bool, StoreError> {
         let document = serde_json::to_string(request).map_err(|e| StoreError::Unexpected(Box::new(e)))?;
         self.run("save_request", |table| {
-            let key = keys::request(&request.id);
+            let key = keys::request_of(request);
             let stored = table.get(&key).and_then(|item| item.get("version")).and_then(|v| v.as_i64());
             let fits = if request.version <= 1 {
                 stored.is_none()
@@ -28,6 +28,17 @@ impl RequestStore for MemoryStore {
 
     async fn request(&self, id: &str) -> Result<Option<PrivacyRequest>, StoreError> {
         self.run("request", |table| Ok(table.get(&keys::request(id)).and_then(document_of)))
+    }
+
+    async fn self_service_requests(&self, year: i32) -> Result<Vec<PrivacyRequest>, StoreError> {
+        self.run("self_service_requests", |table| {
+            Ok((1..=12)
+                .flat_map(|month| {
+                    let pk = keys::self_service_requests(&format!("{year:04}-{month:02}"));
+                    partition(table, &pk).filter_map(|(_, item)| document_of(item)).collect::<Vec<_>>()
+                })
+                .collect())
+        })
     }
 
     async fn requests(&self) -> Result<Vec<PrivacyRequest>, StoreError> {

@@ -207,7 +207,8 @@ pub async fn apply_event<S: PaymentStore + OutboxStore + DeliveryStore>(
                 // Paid, or money on its way (a bank debit takes days to succeed or fail): the
                 // seat no longer lapses.
                 status @ (PaymentStatus::Succeeded | PaymentStatus::Processing) => {
-                    keep_paid_seat(store, event_id, registration, status, now).await?
+                    keep_paid_seat(store, event_id, registration, status, now).await?;
+                    follow_a_later_release(store, &payment, event_id, registration).await?;
                 }
                 // Someone is authenticating with their bank: the checkout gets its full time
                 // again, up to the ceiling counted from its first start.
@@ -216,6 +217,7 @@ pub async fn apply_event<S: PaymentStore + OutboxStore + DeliveryStore>(
                     let lapses_at = hold_lapses_at(started, true, now);
                     if lapses_at > now {
                         take_seat(store, event_id, registration, 0, Some(lapses_at), now).await?;
+                        follow_a_later_release(store, &payment, event_id, registration).await?;
                     }
                 }
                 _ => {}
@@ -261,6 +263,24 @@ fn built_in_catalogue() -> &'static PaymentCatalogue {
 /// was given back (a failed attempt, or a checkout that lapsed) takes one again, against the
 /// event's capacity. If the last seat sold meanwhile, the payment stands and an operator must
 /// refund it: that is logged as an error, never silently overbooked.
+/// A refund or a failure delivered at the same time as this event (Stripe sends them
+/// concurrently) may have released the seat after this event read the payment and before it
+/// took the seat back: the payment is read again, and a seat it no longer has is released. The
+/// other delivery records its status before it releases, so one of the two always sees the other.
+async fn follow_a_later_release<S: PaymentStore>(
+    store: &S,
+    payment: &PaymentRef,
+    event: &str,
+    registration: &str,
+) -> Result<(), StoreError> {
+    if let Some(now_recorded) = store.payment_item(payment).await? {
+        if matches!(now_recorded.status, PaymentStatus::Failed | PaymentStatus::Refunded) {
+            store.release_seat(event, registration, None).await?;
+        }
+    }
+    Ok(())
+}
+
 async fn keep_paid_seat<S: PaymentStore>(
     store: &S,
     event: &str,

@@ -290,9 +290,17 @@ pub trait RequestStore {
     /// the stored version is the one before (`Ok(false)` when it is not).
     fn save_request(&self, request: &PrivacyRequest)
         -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// A request received by mail (the team's work: the ones with pages and actions).
     fn request(&self, id: &str) -> impl Future<Output = Result<Option<PrivacyRequest>, StoreError>> + Send;
-    /// Every request kept (received in the last 24 months), in id order.
+    /// Every request received by mail that is kept, in id order: the team's register, small
+    /// whatever the privacy center's traffic.
     fn requests(&self) -> impl Future<Output = Result<Vec<PrivacyRequest>, StoreError>> + Send;
+    /// The requests answered in the privacy center in a year (kept by month: at a hundred visits
+    /// a second they are many, and only the yearly report reads them).
+    fn self_service_requests(
+        &self,
+        year: i32,
+    ) -> impl Future<Output = Result<Vec<PrivacyRequest>, StoreError>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]
