@@ -320,11 +320,7 @@ impl Cookies {
     /// Whether a request comes from the console's own pages: its `Origin` is the API's exactly
     /// (or, with none, the browser says it is same-origin).
     pub fn sent_by_own_pages(&self, request: &Request) -> bool {
-        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
-        match header("origin") {
-            Some(origin) => origin == self.own_origin,
-            None => header("sec-fetch-site") == Some("same-origin"),
-        }
+        steward_core::http::sent_by_own_pages(request, &self.own_origin)
     }
 
     fn name(&self, base: &str) -> String {
@@ -336,12 +332,7 @@ impl Cookies {
     }
 
     fn cookie(&self, base: &str, path: &str, value: &str, max_age_seconds: i64) -> HeaderValue {
-        let secure = if self.secure { "; Secure" } else { "" };
-        let value = format!(
-            "{}={value}; Max-Age={max_age_seconds}; Path={path}{secure}; HttpOnly; SameSite=Strict",
-            self.name(base)
-        );
-        HeaderValue::from_str(&value)
+        steward_core::http::session_cookie(&self.name(base), value, path, self.secure, max_age_seconds)
             .unwrap_or_else(|_| HeaderValue::from_static("steward-staff=; Max-Age=0"))
     }
 

@@ -235,11 +235,7 @@ impl SessionCookie {
     /// Whether a request comes from the privacy center's own pages: its `Origin` is the API's
     /// exactly (or, with none, the browser says the request is same-origin).
     pub fn sent_by_own_pages(&self, request: &Request) -> bool {
-        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
-        match header("origin") {
-            Some(origin) => origin == self.own_origin,
-            None => header("sec-fetch-site") == Some("same-origin"),
-        }
+        steward_core::http::sent_by_own_pages(request, &self.own_origin)
     }
 
     pub fn name(&self) -> &'static str {
@@ -252,12 +248,8 @@ impl SessionCookie {
 
     /// The `Set-Cookie` that keeps a session for `max_age_seconds` (0 ends it in the browser).
     pub fn set(&self, token: &str, max_age_seconds: i64) -> lambda_http::http::HeaderValue {
-        let secure = if self.secure { "; Secure" } else { "" };
-        let value = format!(
-            "{}={token}; Max-Age={max_age_seconds}; Path=/{secure}; HttpOnly; SameSite=Strict",
-            self.name()
-        );
-        lambda_http::http::HeaderValue::from_str(&value).expect("a signed token is a valid cookie value")
+        steward_core::http::session_cookie(self.name(), token, "/", self.secure, max_age_seconds)
+            .expect("a signed token is a valid cookie value")
     }
 
     pub fn read(&self, request: &Request) -> Option<String> {

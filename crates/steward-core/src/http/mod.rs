@@ -14,6 +14,32 @@ pub mod respond;
 
 pub use lambda_http::{Body, Request, Response};
 
+/// Whether a request comes from `own_origin`'s own pages: its `Origin` is exactly that (or, with
+/// none, the browser says the request is same-origin). What the pages' session cookies (the
+/// privacy center's, the staff console's) require of a change made with them.
+pub fn sent_by_own_pages(request: &Request, own_origin: &str) -> bool {
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+    match header("origin") {
+        Some(origin) => origin == own_origin,
+        None => header("sec-fetch-site") == Some("same-origin"),
+    }
+}
+
+/// The `Set-Cookie` line of a session cookie: HttpOnly, SameSite=Strict, for `path`, Secure when
+/// `secure` (0 seconds ends it in the browser).
+pub fn session_cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    secure: bool,
+    max_age_seconds: i64,
+) -> Result<lambda_http::http::HeaderValue, lambda_http::http::header::InvalidHeaderValue> {
+    let secure = if secure { "; Secure" } else { "" };
+    lambda_http::http::HeaderValue::from_str(&format!(
+        "{name}={value}; Max-Age={max_age_seconds}; Path={path}{secure}; HttpOnly; SameSite=Strict"
+    ))
+}
+
 /// A cookie's value from the request's `Cookie` headers; `None` when absent or empty.
 pub fn cookie(request: &Request, name: &str) -> Option<String> {
     request

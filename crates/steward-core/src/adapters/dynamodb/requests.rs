@@ -36,17 +36,7 @@ impl RequestStore for DynamoStore {
     }
 
     async fn request(&self, id: &str) -> Result<Option<PrivacyRequest>, StoreError> {
-        let (pk, sk) = keys::request(id);
-        let found = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(found.item().and_then(document_of))
+        Ok(self.get(keys::request(id)).await?.as_ref().and_then(document_of))
     }
 
     async fn requests(&self) -> Result<Vec<PrivacyRequest>, StoreError> {
