@@ -68,50 +68,63 @@ async fn the_dynamodb_store_keeps_the_sign_in_contract() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn campaign_mail_queued_before_campaigns_had_their_own_queue_still_goes_out_once() {
+async fn mail_queued_in_the_outbox_of_old_still_goes_out_once_from_where_it_belongs_now() {
     use aws_sdk_dynamodb::types::AttributeValue;
     use steward_core::adapters::dynamodb::keys;
-    use steward_core::domain::mail::outbox::{OutboxMessage, OutboxStore};
+    use steward_core::domain::mail::outbox::{OutboxMessage, OutboxStore, Queue};
     use steward_core::domain::mail::MailKind;
     let store = store();
     let at = later() + 7_000;
-    let id = format!("campaign-legacy-{}", uuid::Uuid::new_v4().simple());
-    let message = OutboxMessage {
-        id: id.clone(),
-        kind: MailKind::Marketing,
-        to: "legacy@example.com".into(),
-        profile_id: steward_core::domain::ids::ProfileId::new_random(),
-        subject: "Legacy".into(),
-        template: "campaign".into(),
-        lang: Default::default(),
-        values: serde_json::json!({"paragraphs": ["x"]}),
-        topic: Some("cloud".into()),
-        unsubscribe_url: None,
-    };
-    // As the dispatcher before this change queued it: in the one OUTBOX partition.
-    let item = std::collections::HashMap::from([
-        (keys::PK.to_owned(), AttributeValue::S(keys::OUTBOX.into())),
-        (keys::SK.to_owned(), AttributeValue::S(id.clone())),
-        ("type".to_owned(), AttributeValue::S("outbox".into())),
-        ("status".to_owned(), AttributeValue::S("pending".into())),
-        ("next_attempt_at".to_owned(), AttributeValue::N(at.to_string())),
-        ("attempts".to_owned(), AttributeValue::N("0".into())),
-        ("message".to_owned(), AttributeValue::S(serde_json::to_string(&message).unwrap())),
-    ]);
-    stack().dynamodb().put_item().table_name(&stack().table).set_item(Some(item)).send().await.unwrap();
+    // A campaign's message (queued before campaigns had their own queue) and a transactional one
+    // (queued before the transactional queue was sharded), both in the one OUTBOX partition.
+    for id in [
+        format!("campaign-legacy-{}", uuid::Uuid::new_v4().simple()),
+        format!("confirm-legacy-{}", uuid::Uuid::new_v4().simple()),
+    ] {
+        let message = OutboxMessage {
+            id: id.clone(),
+            kind: MailKind::Marketing,
+            to: "legacy@example.com".into(),
+            profile_id: steward_core::domain::ids::ProfileId::new_random(),
+            subject: "Legacy".into(),
+            template: "campaign".into(),
+            lang: Default::default(),
+            values: serde_json::json!({"paragraphs": ["x"]}),
+            topic: Some("cloud".into()),
+            unsubscribe_url: None,
+        };
+        let item = std::collections::HashMap::from([
+            (keys::PK.to_owned(), AttributeValue::S(keys::OUTBOX_UNSHARDED.into())),
+            (keys::SK.to_owned(), AttributeValue::S(id.clone())),
+            ("type".to_owned(), AttributeValue::S("outbox".into())),
+            ("status".to_owned(), AttributeValue::S("pending".into())),
+            ("next_attempt_at".to_owned(), AttributeValue::N(at.to_string())),
+            ("attempts".to_owned(), AttributeValue::N("0".into())),
+            ("message".to_owned(), AttributeValue::S(serde_json::to_string(&message).unwrap())),
+        ]);
+        stack().dynamodb().put_item().table_name(&stack().table).set_item(Some(item)).send().await.unwrap();
 
-    let due = store.due(at, 1000).await.unwrap();
-    assert!(due.contains(&id), "it is due: {due:?}");
-    assert!(
-        stack().item(keys::OUTBOX.into(), id.clone()).await.is_none(),
-        "moved out of the transactional queue"
-    );
-    let lease = std::time::Duration::from_secs(60);
-    assert_eq!(
-        store.claim(&id, at, lease).await.unwrap().map(|(m, _)| m),
-        Some(message),
-        "claimed where it is now"
-    );
-    store.complete(&id, at).await.unwrap();
-    assert!(!store.due(at + 1, 1000).await.unwrap().contains(&id), "and sent once");
+        let due = store.due(at, 1000).await.unwrap();
+        assert!(due.contains(&id), "it is due: {due:?}");
+        assert!(
+            stack().item(keys::OUTBOX_UNSHARDED.into(), id.clone()).await.is_none(),
+            "moved out of the outbox of old"
+        );
+        let (pk, sk) = keys::outbox(&id);
+        assert!(stack().item(pk.clone(), sk).await.is_some(), "now in {pk}");
+        match Queue::of(&id) {
+            Queue::Campaign => assert_eq!(pk, keys::OUTBOX_CAMPAIGN),
+            Queue::Transactional => {
+                assert!(pk.starts_with("OUTBOX#"), "a shard of the transactional queue: {pk}")
+            }
+        }
+        let lease = std::time::Duration::from_secs(60);
+        assert_eq!(
+            store.claim(&id, at, lease).await.unwrap().map(|(m, _)| m),
+            Some(message),
+            "claimed where it is now"
+        );
+        store.complete(&id, at).await.unwrap();
+        assert!(!store.due(at + 1, 1000).await.unwrap().contains(&id), "and sent once");
+    }
 }

@@ -36,7 +36,9 @@ async fn given_ses_refusing_mail_then_the_submission_is_kept_and_its_mail_goes_o
 
     let outbox = || async {
         let items = stack().scan_all().await;
-        items.into_iter().find(|i| i.get("pk").and_then(|v| v.as_s().ok()).is_some_and(|pk| pk == "OUTBOX"))
+        items
+            .into_iter()
+            .find(|i| i.get("pk").and_then(|v| v.as_s().ok()).is_some_and(|pk| pk.starts_with("OUTBOX#")))
     };
     eventually("a failed attempt was recorded", || async {
         outbox()

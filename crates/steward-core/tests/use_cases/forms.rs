@@ -14,7 +14,7 @@ use steward_core::domain::ports::Clock;
 use crate::support::{email, World};
 
 fn outbox_ids(world: &World) -> Vec<String> {
-    world.store.partition(keys::OUTBOX).into_iter().map(|((_, id), _)| id).collect()
+    world.store.transactional_outbox().into_iter().map(|((_, id), _)| id).collect()
 }
 
 #[tokio::test]

@@ -421,7 +421,7 @@ async fn a_confirmation_confirms_only_the_topics_its_mail_named() {
     let receipt = world.submit("newsletter", &[("email", &email("ana")), ("interests", "cloud")]).await;
     let ana = receipt.profile_id.clone();
     // The link the person was mailed names what they ticked.
-    let (_, pending) = world.store.partition(keys::OUTBOX).into_iter().next().expect("a confirmation owed");
+    let (_, pending) = world.store.transactional_outbox().into_iter().next().expect("a confirmation owed");
     let message: serde_json::Value = serde_json::from_str(pending["message"].as_str().unwrap()).unwrap();
     let url = message["values"]["confirm_url"].as_str().unwrap().to_owned();
     let token = url.split("token=").nth(1).unwrap();

@@ -67,9 +67,13 @@ fn seats(world: &World) -> (Vec<String>, i64) {
     let partition = world.store.partition(&event_pk);
     let holders =
         partition.iter().filter_map(|((_, sk), _)| sk.strip_prefix("HOLD#").map(str::to_owned)).collect();
-    let taken =
-        partition.iter().find(|((_, sk), _)| sk == "SEATS").and_then(|(_, seats)| seats["taken"].as_i64());
-    (holders, taken.unwrap_or(0))
+    // However many counters the seats are split across.
+    let taken = partition
+        .iter()
+        .filter(|((_, sk), _)| sk.starts_with(keys::SEATS_PREFIX))
+        .filter_map(|(_, seats)| seats["taken"].as_i64())
+        .sum();
+    (holders, taken)
 }
 
 /// When the registration's seat hold lapses: `None` when it holds no seat or a paid one.

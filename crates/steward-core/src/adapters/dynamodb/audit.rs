@@ -1,4 +1,4 @@
-//! The audit log's records: `AUDIT#<yyyy-mm>` partitions, one item per action.
+//! The audit log's records: each month's `AUDIT#<yyyy-mm>#<shard>` partitions, one item per action.
 
 use super::*;
 use std::collections::{BTreeMap, HashMap};
@@ -11,10 +11,11 @@ use crate::domain::privacy::audit::{Actor, AuditEntry, AuditStore};
 impl AuditStore for DynamoStore {
     async fn record(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         let month = entry.at.get(..7).unwrap_or("0000-00");
-        let mut item = key(
-            format!("AUDIT#{month}"),
+        let (pk, sk) = keys::audit_record(
+            month,
             format!("OPERATOR#{}#{}", entry.at, &uuid::Uuid::new_v4().simple().to_string()[..12]),
         );
+        let mut item = key(pk, sk);
         stamp(&mut item, "audit");
         item.insert("at".into(), s(&entry.at));
         item.insert("action".into(), s(&entry.action));
@@ -39,8 +40,10 @@ impl AuditStore for DynamoStore {
     }
 
     async fn audit_month(&self, month: &str) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut entries: Vec<AuditEntry> =
-            self.partition(&format!("AUDIT#{month}"), None).await?.iter().map(entry_of).collect();
+        let mut entries: Vec<AuditEntry> = Vec::new();
+        for partition in keys::audit_month(month) {
+            entries.extend(self.partition(&partition, None).await?.iter().map(entry_of));
+        }
         // By time, not text: RFC 3339 drops a fraction's trailing zeros (…:35.5Z is after …:35.123Z).
         entries.sort_by_key(|entry| crate::time::Timestamp::parse_rfc3339(&entry.at));
         Ok(entries)

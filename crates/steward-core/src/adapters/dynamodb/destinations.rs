@@ -54,6 +54,39 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
+    /// The queue's items about one person, wherever they wait.
+    async fn owed_to(
+        &self,
+        profile_id: &ProfileId,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut owed = Vec::new();
+        for queue in keys::delivery_queues() {
+            let theirs = ("profile_id = :pid", ":pid", s(profile_id));
+            owed.extend(self.partition(&queue, Some(theirs)).await?);
+        }
+        Ok(owed)
+    }
+
+    /// Moves what waits in the queue's partition of old (before it was sharded) to each
+    /// delivery's shard, each in one transaction. Best effort: a failure here must not keep the
+    /// deliveries already sharded from going out; what fails now is moved on a later run.
+    async fn move_unsharded_deliveries(&self) {
+        let items = match self.partition(keys::DELIVERY_UNSHARDED, None).await {
+            Ok(items) => items,
+            Err(err) => {
+                tracing::warn!(error = %err, "the unsharded delivery queue could not be read; next run retries");
+                return;
+            }
+        };
+        for item in items {
+            let Some(id) = text(&item, keys::SK) else { continue };
+            let outcome = self.move_queued(&item, keys::delivery(&id)).await;
+            if let Err(err) = outcome {
+                tracing::warn!(delivery = %id, error = %err, "an unsharded delivery was not moved; next run retries");
+            }
+        }
+    }
+
     /// A transaction's check that the person has not been erased (no tombstone).
     fn not_erased(&self, profile_id: &ProfileId) -> Result<TransactWriteItem, StoreError> {
         let (pk, sk) = self.erased_key(profile_id);
@@ -100,33 +133,37 @@ impl DeliveryStore for DynamoStore {
     }
 
     async fn due_deliveries(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        // Deliveries queued before the queue was sharded move to their shard first.
+        self.move_unsharded_deliveries().await;
         let mut due = Vec::new();
-        let mut start = None;
         // Every due delivery is read (the queue drains each minute: it is short but while a
-        // destination is down), so that the oldest go first.
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .filter_expression(DUE)
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":pk", s(keys::DELIVERY))
-                .expression_attribute_values(":pending", s("pending"))
-                .expression_attribute_values(":sending", s("sending"))
-                .expression_attribute_values(":now", n(now))
-                .set_exclusive_start_key(start)
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(classify)?;
-            due.extend(page.items().iter().filter_map(|item| {
-                Some((text(item, "occurred_at").unwrap_or_default(), text(item, keys::SK)?))
-            }));
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
+        // destination is down), so that the oldest go first, whichever shard they are in.
+        for shard in keys::delivery_shards() {
+            let mut start = None;
+            loop {
+                let page = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("pk = :pk")
+                    .filter_expression(DUE)
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":pk", s(&shard))
+                    .expression_attribute_values(":pending", s("pending"))
+                    .expression_attribute_values(":sending", s("sending"))
+                    .expression_attribute_values(":now", n(now))
+                    .set_exclusive_start_key(start)
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                due.extend(page.items().iter().filter_map(|item| {
+                    Some((text(item, "occurred_at").unwrap_or_default(), text(item, keys::SK)?))
+                }));
+                start = page.last_evaluated_key().cloned();
+                if start.is_none() {
+                    break;
+                }
             }
         }
         due.sort();
@@ -312,9 +349,8 @@ impl DeliveryStore for DynamoStore {
     }
 
     async fn held(&self, profile_id: &ProfileId) -> Result<Vec<Delivery>, StoreError> {
-        let theirs = ("profile_id = :pid", ":pid", s(profile_id));
         Ok(self
-            .partition(keys::DELIVERY, Some(theirs))
+            .owed_to(profile_id)
             .await?
             .iter()
             .filter(|item| text(item, "status").as_deref() == Some("held"))
@@ -341,10 +377,12 @@ impl DeliveryStore for DynamoStore {
     }
 
     async fn drop_owed(&self, profile_id: &ProfileId, subject: &str) -> Result<(), StoreError> {
-        for queue in [keys::DELIVERY, keys::DELIVERY_DEAD] {
+        let mut queues = keys::delivery_queues();
+        queues.push(keys::DELIVERY_DEAD.to_owned());
+        for queue in queues {
             let theirs = ("profile_id = :pid", ":pid", s(profile_id));
             let owed: Vec<ItemKey> = self
-                .partition(queue, Some(theirs))
+                .partition(&queue, Some(theirs))
                 .await?
                 .iter()
                 .filter(|item| text(item, "subject").as_deref() == Some(subject))
@@ -379,8 +417,7 @@ impl DeliveryStore for DynamoStore {
                 break;
             }
         }
-        let theirs = ("profile_id = :pid", ":pid", s(profile_id));
-        for item in self.partition(keys::DELIVERY, Some(theirs)).await? {
+        for item in self.owed_to(profile_id).await? {
             let Ok(delivery) = delivery_of(&item) else { continue };
             if let Some(owed) = delivery.as_owed() {
                 recipients.push(owed);

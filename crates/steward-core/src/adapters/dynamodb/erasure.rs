@@ -2,7 +2,6 @@
 
 use super::*;
 use crate::domain::destinations::{is_erasure_delivery, DELIVERY_KEPT_DAYS};
-use crate::domain::mail::outbox::Queue;
 use crate::domain::ports::StoreError;
 use crate::domain::privacy::audit::Actor;
 use crate::domain::privacy::erasure::{
@@ -72,23 +71,15 @@ impl ErasureStore for DynamoStore {
         }
         let goodbye = confirmation_id(profile_id);
         // Messages queued before `profile_id` was an attribute carry it only inside `message`.
+        // Every queue that may hold mail or a delivery about them. (Messages queued before
+        // `profile_id` was an attribute carry it only inside `message`.)
         let theirs = ("profile_id = :pid OR contains(message, :pid)", ":pid", s(profile_id));
-        for queue in Queue::IN_ORDER {
-            for item in self.partition(keys::outbox_queue(queue), Some(theirs.clone())).await? {
-                if let (Some(pk), Some(sk)) = (text(&item, keys::PK), text(&item, keys::SK)) {
-                    if sk != goodbye && !is_erasure_delivery(profile_id, &sk) {
-                        plan.items.push((pk, sk));
-                    }
-                }
-            }
-        }
         // Deliveries still owed or given up carry what they were to deliver: theirs go too (the
         // destinations that already have it are told, below, from the record of what went).
-        for queue in [keys::DELIVERY, keys::DELIVERY_DEAD] {
-            let theirs = ("profile_id = :pid", ":pid", s(profile_id));
-            for item in self.partition(queue, Some(theirs)).await? {
+        for queue in keys::person_queues() {
+            for item in self.partition(&queue, Some(theirs.clone())).await? {
                 if let (Some(pk), Some(sk)) = (text(&item, keys::PK), text(&item, keys::SK)) {
-                    if !is_erasure_delivery(profile_id, &sk) {
+                    if sk != goodbye && !is_erasure_delivery(profile_id, &sk) {
                         plan.items.push((pk, sk));
                     }
                 }
@@ -228,10 +219,9 @@ impl ErasureStore for DynamoStore {
         // The audit record says that an erasure happened, why and how much it removed; nothing in
         // it leads back to the person.
         let rfc3339 = now.rfc3339();
-        let mut audit = key(
-            format!("AUDIT#{}", &rfc3339[..7]),
-            format!("ERASURE#{rfc3339}#{}", uuid::Uuid::new_v4().simple()),
-        );
+        let (audit_pk, audit_sk) =
+            keys::audit_record(&rfc3339[..7], format!("ERASURE#{rfc3339}#{}", uuid::Uuid::new_v4().simple()));
+        let mut audit = key(audit_pk, audit_sk);
         stamp(&mut audit, "audit");
         audit.insert("action".into(), s("erasure"));
         audit.insert("reason".into(), s(reason.as_str()));
@@ -275,10 +265,9 @@ impl ErasureStore for DynamoStore {
         // Mail and deliveries queued about them while the erasure ran (a dispatcher that took a
         // delivery before the plan was read), but the goodbye.
         let goodbye = confirmation_id(profile_id);
-        let queues = [keys::OUTBOX, keys::OUTBOX_CAMPAIGN, keys::DELIVERY, keys::DELIVERY_DEAD];
-        for queue in queues {
+        for queue in keys::person_queues() {
             let theirs = ("profile_id = :pid", ":pid", s(profile_id));
-            for item in self.partition(queue, Some(theirs)).await? {
+            for item in self.partition(&queue, Some(theirs)).await? {
                 if let (Some(pk), Some(sk)) = (text(&item, keys::PK), text(&item, keys::SK)) {
                     if sk != goodbye && !is_erasure_delivery(profile_id, &sk) {
                         left.push((pk, sk));

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::domain::ids::ProfileId;
-use crate::domain::mail::outbox::{Queue, CAMPAIGN_ID_PREFIX};
+use crate::domain::mail::outbox::Queue;
 
 /// How long a sent message's marker keeps a re-enqueued copy from going out again.
 const SENT_MARKER_SECONDS: i64 = 30 * 24 * 3600;
@@ -10,19 +10,18 @@ const SENT_MARKER_SECONDS: i64 = 30 * 24 * 3600;
 const OUTBOX_SECONDS: i64 = 14 * 24 * 3600;
 
 impl DynamoStore {
-    /// Moves up to `limit` campaign messages queued in the transactional partition (before
-    /// campaigns had their own queue) to the campaign queue, each in one transaction: claimed,
-    /// completed and deferred where their id says they are. Nothing is left to move once the
-    /// last of them has been sent or expired (14 days after 2026-12-06): then this goes.
-    async fn move_legacy_campaign_mail(&self, limit: usize) -> Result<(), StoreError> {
+    /// Moves up to `limit` messages queued in the outbox's one partition of old (before campaigns
+    /// had their own queue, and before transactional mail was sharded) to where their id now says,
+    /// each in one transaction. Nothing is left to move once the last of them has been sent or
+    /// expired (14 days after 2026-12-07): then this goes.
+    async fn move_unsharded_mail(&self, limit: usize) -> Result<(), StoreError> {
         // Best effort too: a failure here must not keep transactional mail from going out.
         let page = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :campaign)")
-            .expression_attribute_values(":pk", s(keys::OUTBOX))
-            .expression_attribute_values(":campaign", s(CAMPAIGN_ID_PREFIX))
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(keys::OUTBOX_UNSHARDED))
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .consistent_read(true)
             .send()
@@ -30,47 +29,16 @@ impl DynamoStore {
         let page = match page {
             Ok(page) => page,
             Err(err) => {
-                tracing::warn!(error = %classify(err), "campaign messages in the old partition could not be read; next run retries");
+                tracing::warn!(error = %classify(err), "messages in the unsharded outbox could not be read; next run retries");
                 return Ok(());
             }
         };
         for item in page.items() {
             let Some(id) = item.get(keys::SK).and_then(|v| v.as_s().ok()) else { continue };
-            let mut moved = item.clone();
-            let (pk, sk) = keys::outbox(id);
-            moved.insert(keys::PK.into(), s(pk));
-            moved.insert(keys::SK.into(), s(sk));
-            let put = self.put_if_absent(moved)?;
-            let delete = built(
-                Delete::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(keys::OUTBOX.to_owned(), id.clone())))
-                    .build(),
-            )?;
-            // Refused when a copy is in the campaign queue already (a campaign resumed, or another
-            // dispatcher moving it): the old copy goes all the same, so none sticks at the head of
-            // the old partition. Best effort: what fails now is moved on a later run.
-            let moved = self
-                .transact(vec![
-                    TransactWriteItem::builder().put(put).build(),
-                    TransactWriteItem::builder().delete(delete).build(),
-                ])
-                .await;
-            let outcome = match moved {
-                Ok(true) => Ok(()),
-                Ok(false) => self
-                    .client
-                    .delete_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(keys::OUTBOX.to_owned(), id.clone())))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(classify),
-                Err(err) => Err(err),
-            };
+            // Best effort: what fails now is moved on a later run.
+            let outcome = self.move_queued(item, keys::outbox(id)).await;
             if let Err(err) = outcome {
-                tracing::warn!(error = %err, "a campaign message queued before campaigns had their own queue was not moved; next run retries");
+                tracing::warn!(error = %err, "a message in the unsharded outbox was not moved; next run retries");
             }
         }
         Ok(())
@@ -142,43 +110,46 @@ impl OutboxStore for DynamoStore {
     }
 
     async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
-        // Campaign messages queued before campaigns had their own queue move there first.
-        self.move_legacy_campaign_mail(limit).await?;
+        // Messages queued before the outbox was sharded move to their shard first.
+        self.move_unsharded_mail(limit).await?;
         // The transactional queue first, then the campaign's with what room is left: however
-        // long a campaign's backlog, a sign-in link is never behind it.
+        // long a campaign's backlog, a sign-in link is never behind it. The shards are read from
+        // one that turns with the clock, so that a busy shard cannot keep the others waiting.
         let mut due = Vec::new();
         for queue in Queue::IN_ORDER {
-            let mut start = None;
-            while due.len() < limit {
-                const DUE: &str = "((#status = :pending AND next_attempt_at <= :now) OR (#status = :sending AND lease_until < :now))";
-                let mut query = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("pk = :pk")
-                    .expression_attribute_names("#status", "status")
-                    .expression_attribute_values(":pk", s(keys::outbox_queue(queue)))
-                    .expression_attribute_values(":pending", s("pending"))
-                    .expression_attribute_values(":sending", s("sending"))
-                    .expression_attribute_values(":now", n(now))
-                    .set_exclusive_start_key(start)
-                    .consistent_read(true);
-                query = match queue {
-                    // Campaign messages not moved yet are not transactional mail.
-                    Queue::Transactional => query
-                        .filter_expression(format!("{DUE} AND NOT begins_with(sk, :campaign)"))
-                        .expression_attribute_values(":campaign", s(CAMPAIGN_ID_PREFIX)),
-                    Queue::Campaign => query.filter_expression(DUE),
-                };
-                let page = query.send().await.map_err(classify)?;
-                due.extend(
-                    page.items()
-                        .iter()
-                        .filter_map(|item| item.get(keys::SK).and_then(|v| v.as_s().ok()).cloned()),
-                );
-                start = page.last_evaluated_key().cloned();
-                if start.is_none() {
-                    break;
+            let mut partitions = keys::outbox_queue(queue);
+            let first = now.rem_euclid(partitions.len() as i64) as usize;
+            partitions.rotate_left(first);
+            for partition in partitions {
+                let mut start = None;
+                while due.len() < limit {
+                    let page = self
+                        .client
+                        .query()
+                        .table_name(&self.table)
+                        .key_condition_expression("pk = :pk")
+                        .filter_expression(
+                            "(#status = :pending AND next_attempt_at <= :now) OR (#status = :sending AND lease_until < :now)",
+                        )
+                        .expression_attribute_names("#status", "status")
+                        .expression_attribute_values(":pk", s(&partition))
+                        .expression_attribute_values(":pending", s("pending"))
+                        .expression_attribute_values(":sending", s("sending"))
+                        .expression_attribute_values(":now", n(now))
+                        .set_exclusive_start_key(start)
+                        .consistent_read(true)
+                        .send()
+                        .await
+                        .map_err(classify)?;
+                    due.extend(
+                        page.items()
+                            .iter()
+                            .filter_map(|item| item.get(keys::SK).and_then(|v| v.as_s().ok()).cloned()),
+                    );
+                    start = page.last_evaluated_key().cloned();
+                    if start.is_none() {
+                        break;
+                    }
                 }
             }
         }

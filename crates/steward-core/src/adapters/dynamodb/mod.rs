@@ -112,6 +112,42 @@ impl DynamoStore {
         }
     }
 
+    /// Moves a queued item from the queue's partition of old to `(pk, sk)`, in one transaction.
+    /// Refused when a copy is there already (another dispatcher moved it, a campaign resumed) or
+    /// the old one is gone: the old copy goes all the same, so none is moved twice and none sticks
+    /// in the old partition.
+    async fn move_queued(
+        &self,
+        item: &HashMap<String, AttributeValue>,
+        (pk, sk): (String, String),
+    ) -> Result<(), StoreError> {
+        let (Some(old_pk), Some(old_sk)) = (item.get(keys::PK).cloned(), item.get(keys::SK).cloned()) else {
+            return Ok(());
+        };
+        let old = HashMap::from([(keys::PK.to_owned(), old_pk), (keys::SK.to_owned(), old_sk)]);
+        let mut moved = item.clone();
+        moved.insert(keys::PK.into(), s(pk));
+        moved.insert(keys::SK.into(), s(sk));
+        let put = self.put_if_absent(moved)?;
+        let delete = built(Delete::builder().table_name(&self.table).set_key(Some(old.clone())).build())?;
+        let moved = self
+            .transact(vec![
+                TransactWriteItem::builder().put(put).build(),
+                TransactWriteItem::builder().delete(delete).build(),
+            ])
+            .await?;
+        if !moved {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(old))
+                .send()
+                .await
+                .map_err(classify)?;
+        }
+        Ok(())
+    }
+
     /// As [`Self::transact`], telling a conflict apart for callers that can simply try again.
     async fn transact_outcome(&self, items: Vec<TransactWriteItem>) -> Result<Transacted, StoreError> {
         // One token for every attempt the SDK makes: a retry after a timed-out attempt that did

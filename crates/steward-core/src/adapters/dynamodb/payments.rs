@@ -12,8 +12,14 @@ impl DynamoStore {
         registration: &str,
         lapsed_before: Option<i64>,
     ) -> Result<bool, StoreError> {
-        let (seats_pk, seats_sk) = keys::seats(event);
         let (hold_pk, hold_sk) = keys::seat_hold(event, registration);
+        // The seat goes back to the counter that counted it.
+        let Some(hold) = self.get((hold_pk.clone(), hold_sk.clone())).await? else { return Ok(false) };
+        let (seats_pk, seats_sk) =
+            match hold.get(SEAT_SHARD).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()) {
+                Some(shard) => keys::seat_shard(event, shard),
+                None => keys::seats(event),
+            };
         let delete = Delete::builder().table_name(&self.table).set_key(Some(key(hold_pk, hold_sk)));
         let delete = match lapsed_before {
             Some(before) => delete
@@ -49,39 +55,114 @@ impl DynamoStore {
     }
 }
 
-impl PaymentStore for DynamoStore {
-    async fn payer_address(&self, profile_id: &ProfileId) -> Result<Option<String>, StoreError> {
-        self.profile_address(profile_id).await
-    }
+/// The attribute of a hold that says which seat counter counted it (none: the one of old).
+const SEAT_SHARD: &str = "seat_shard";
+/// How many times a checkout reads the seat counters again after its transactions conflicted
+/// with others' (DynamoDB does not retry conflicts for us).
+const SEAT_ROUNDS: usize = 4;
 
-    async fn note_receipt_owed(&self, payment: &PaymentRef, at: i64) -> Result<(), StoreError> {
-        let (pk, sk) = keys::payment(&payment.profile_id, &payment.registration_id);
-        let result = self
+/// One of an event's seat counters as read: its shard (`None`: the counter of old), the seats it
+/// counts and the event's capacity it was last written with.
+struct SeatCounter {
+    shard: Option<u8>,
+    taken: u32,
+    capacity: u32,
+}
+
+impl DynamoStore {
+    /// Every seat counter of the event, in one strongly consistent query.
+    async fn seat_counters(&self, event: &str) -> Result<Vec<SeatCounter>, StoreError> {
+        let (pk, _) = keys::seats(event);
+        let items = self
             .client
-            .update_item()
+            .query()
             .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .update_expression("SET receipt_owed_at = if_not_exists(receipt_owed_at, :at)")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":at", n(at))
+            .key_condition_expression("pk = :pk AND begins_with(sk, :seats)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":seats", s(keys::SEATS_PREFIX))
+            .consistent_read(true)
             .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Erased meanwhile: nothing to note.
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(classify(err)),
+            .await
+            .map_err(classify)?;
+        let number = |item: &HashMap<String, AttributeValue>, name: &str| {
+            item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0)
+        };
+        Ok(items
+            .items()
+            .iter()
+            .filter_map(|item| {
+                let sk = item.get(keys::SK).and_then(|v| v.as_s().ok())?;
+                let shard = match sk.strip_prefix(keys::SEATS_PREFIX)? {
+                    "" => None,
+                    shard => Some(shard.strip_prefix('#')?.parse().ok()?),
+                };
+                Some(SeatCounter {
+                    shard,
+                    taken: number(item, "taken"),
+                    capacity: number(item, "seat_capacity"),
+                })
+            })
+            .collect())
+    }
+
+    /// A registration's hold on a seat, counted by `shard` (`None`: the counter of old).
+    fn hold_item(
+        &self,
+        event: &str,
+        registration: &str,
+        lapses_at: Option<i64>,
+        shard: Option<u8>,
+    ) -> HashMap<String, AttributeValue> {
+        let (hold_pk, hold_sk) = keys::seat_hold(event, registration);
+        let mut hold_item = key(hold_pk, hold_sk);
+        stamp(&mut hold_item, "seat_hold");
+        hold_item.insert("registration_id".into(), s(registration));
+        hold_item.insert("held_at".into(), s(self.clock.timestamp().rfc3339()));
+        if let Some(lapses_at) = lapses_at {
+            hold_item.insert(keys::HOLD_LAPSES_AT.into(), n(lapses_at));
         }
+        if let Some(shard) = shard {
+            hold_item.insert(SEAT_SHARD.into(), n(shard));
+        }
+        hold_item
     }
 
-    async fn seats_taken(&self, event: &str) -> Result<u32, StoreError> {
-        let taken = self.get(keys::seats(event)).await?.and_then(|seats| {
-            seats.get("taken").and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<u32>().ok())
-        });
-        Ok(taken.unwrap_or(0))
+    /// One transaction: a seat counted by the shard, under its share of the capacity, and the
+    /// registration's hold with it, so that a seat is never counted without its holder and a
+    /// second hold for one registration is refused.
+    fn hold_in_shard(
+        &self,
+        event: &str,
+        registration: &str,
+        capacity: u32,
+        lapses_at: Option<i64>,
+        shard: u8,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let (seats_pk, seats_sk) = keys::seat_shard(event, shard);
+        let count = built(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(seats_pk, seats_sk)))
+                .update_expression("ADD taken :one SET seat_capacity = :capacity, #type = :type, #v = :v")
+                .condition_expression("attribute_not_exists(taken) OR taken < :share")
+                .expression_attribute_names("#type", "type")
+                .expression_attribute_names("#v", "v")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":capacity", n(capacity))
+                .expression_attribute_values(":share", n(keys::seat_share(capacity, shard)))
+                .expression_attribute_values(":type", s("seats"))
+                .expression_attribute_values(":v", n(SCHEMA_VERSION))
+                .build(),
+        )?;
+        let hold = self.put_if_absent(self.hold_item(event, registration, lapses_at, Some(shard)))?;
+        Ok(vec![
+            TransactWriteItem::builder().update(count).build(),
+            TransactWriteItem::builder().put(hold).build(),
+        ])
     }
 
-    async fn hold_seat(
+    /// A seat of an event that sold one before the counter was sharded: on its one counter.
+    async fn hold_unsharded_seat(
         &self,
         event: &str,
         registration: &str,
@@ -125,13 +206,7 @@ impl PaymentStore for DynamoStore {
                 }))
                 .build(),
         )?;
-        let mut hold_item = key(hold_pk.clone(), hold_sk.clone());
-        stamp(&mut hold_item, "seat_hold");
-        hold_item.insert("registration_id".into(), s(registration));
-        hold_item.insert("held_at".into(), s(self.clock.timestamp().rfc3339()));
-        if let Some(lapses_at) = lapses_at {
-            hold_item.insert(keys::HOLD_LAPSES_AT.into(), n(lapses_at));
-        }
+        let hold_item = self.hold_item(event, registration, lapses_at, None);
         let hold = self.put_if_absent(hold_item)?;
         let items = vec![
             TransactWriteItem::builder().update(count).build(),
@@ -141,6 +216,92 @@ impl PaymentStore for DynamoStore {
             return Ok(SeatHold::Held);
         }
         Ok(if self.get((hold_pk, hold_sk)).await?.is_some() {
+            SeatHold::AlreadyHeld
+        } else {
+            SeatHold::SoldOut
+        })
+    }
+}
+
+impl PaymentStore for DynamoStore {
+    async fn payer_address(&self, profile_id: &ProfileId) -> Result<Option<String>, StoreError> {
+        self.profile_address(profile_id).await
+    }
+
+    async fn note_receipt_owed(&self, payment: &PaymentRef, at: i64) -> Result<(), StoreError> {
+        let (pk, sk) = keys::payment(&payment.profile_id, &payment.registration_id);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .update_expression("SET receipt_owed_at = if_not_exists(receipt_owed_at, :at)")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":at", n(at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Erased meanwhile: nothing to note.
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn seats_taken(&self, event: &str) -> Result<u32, StoreError> {
+        let counters = self.seat_counters(event).await?;
+        Ok(counters.iter().map(|counter| counter.taken).sum())
+    }
+
+    async fn hold_seat(
+        &self,
+        event: &str,
+        registration: &str,
+        capacity: u32,
+        lapses_at: Option<i64>,
+    ) -> Result<SeatHold, StoreError> {
+        // A round reads the counters and tries the shards read with a seat free, from the one this
+        // registration starts at. A shard that filled meanwhile refuses; one that conflicts with
+        // another checkout's transaction is passed over for the next, and while any conflicted,
+        // another round reads them again: a burst's conflicts spread across the shards and end in
+        // a seat or in sold out, never in an error.
+        for _round in 0..SEAT_ROUNDS {
+            let counters = self.seat_counters(event).await?;
+            if counters.iter().any(|counter| counter.shard.is_none()) {
+                return self.hold_unsharded_seat(event, registration, capacity, lapses_at).await;
+            }
+            // A capacity of 0 is the one recorded with the event's first seat.
+            let capacity = match capacity {
+                0 => counters.iter().map(|counter| counter.capacity).max().unwrap_or(0),
+                capacity => capacity,
+            };
+            let taken = |shard: u8| {
+                counters
+                    .iter()
+                    .find(|counter| counter.shard == Some(shard))
+                    .map_or(0, |counter| counter.taken)
+            };
+            let mut conflicted = false;
+            for shard in keys::seat_shards_from(registration)
+                .filter(|&shard| taken(shard) < keys::seat_share(capacity, shard))
+            {
+                match self
+                    .transact_outcome(self.hold_in_shard(event, registration, capacity, lapses_at, shard)?)
+                    .await?
+                {
+                    Transacted::Committed => return Ok(SeatHold::Held),
+                    Transacted::Refused => {}
+                    Transacted::Conflicted => conflicted = true,
+                }
+                if self.get(keys::seat_hold(event, registration)).await?.is_some() {
+                    return Ok(SeatHold::AlreadyHeld);
+                }
+            }
+            if !conflicted {
+                break;
+            }
+        }
+        Ok(if self.get(keys::seat_hold(event, registration)).await?.is_some() {
             SeatHold::AlreadyHeld
         } else {
             SeatHold::SoldOut

@@ -1,4 +1,4 @@
-//! The audit log's records: `AUDIT#<yyyy-mm>` partitions, one item per action.
+//! The audit log's records: each month's `AUDIT#<yyyy-mm>#<shard>` partitions, one item per action.
 
 use super::*;
 use crate::domain::privacy::audit::{Actor, AuditEntry, AuditStore};
@@ -8,7 +8,7 @@ impl AuditStore for MemoryStore {
         let expires_at = self.clock.now() + AUDIT_RETENTION_DAYS * 86_400;
         self.run("record", |table| {
             let month = entry.at.get(..7).unwrap_or("0000-00");
-            let key = (format!("AUDIT#{month}"), format!("OPERATOR#{}#{}", entry.at, random_suffix(12)));
+            let key = keys::audit_record(month, format!("OPERATOR#{}#{}", entry.at, random_suffix(12)));
             let mut item = stamped("audit");
             item.insert("at".into(), entry.at.clone().into());
             item.insert("action".into(), entry.action.clone().into());
@@ -32,9 +32,10 @@ impl AuditStore for MemoryStore {
     }
 
     async fn audit_month(&self, month: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        let partitions = keys::audit_month(month);
         self.run("audit_month", |table| {
             let mut entries: Vec<AuditEntry> =
-                partition(table, &format!("AUDIT#{month}")).map(|(_, item)| entry_of(item)).collect();
+                super::partitions(table, &partitions).map(|(_, item)| entry_of(item)).collect();
             // By time, not text: RFC 3339 drops a fraction's trailing zeros (…:35.5Z is after …:35.123Z).
             entries.sort_by_key(|entry| crate::time::Timestamp::parse_rfc3339(&entry.at));
             Ok(entries)

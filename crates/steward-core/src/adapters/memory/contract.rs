@@ -112,6 +112,39 @@ pub async fn seats_contract<S: PaymentStore>(store: &S, now: i64) {
     );
     assert_eq!(store.hold_seat(&event, &b, 0, Some(lapse)).await.unwrap(), SeatHold::SoldOut, "and only one");
     assert!(store.release_seat(&event, &a, Some(lapse + 1)).await.unwrap(), "a lapsed checkout is released");
+
+    // A registration opening: checkouts all at once, three times the seats. The seats are counted
+    // across several counters; together they never sell more than the capacity, and sell all of it.
+    let opening = unique("opening");
+    let buyers: Vec<String> = (0..39).map(|n| unique(&format!("buyer{n}"))).collect();
+    let holds =
+        futures_util::future::join_all(buyers.iter().map(|buyer| store.hold_seat(&opening, buyer, 13, None)))
+            .await;
+    let held: Vec<&String> = buyers
+        .iter()
+        .zip(&holds)
+        .filter(|(_, hold)| matches!(hold, Ok(SeatHold::Held)))
+        .map(|(buyer, _)| buyer)
+        .collect();
+    assert_eq!(held.len(), 13, "a burst sells every seat and no more: {holds:?}");
+    assert!(holds.iter().all(|hold| matches!(hold, Ok(SeatHold::Held | SeatHold::SoldOut))), "{holds:?}");
+    assert_eq!(store.seats_taken(&opening).await.unwrap(), 13, "the counters add up to the seats sold");
+    // Any seat given back is found by the next buyer, whichever counter it went back to.
+    for (n, seller) in held.iter().enumerate().take(4) {
+        assert!(store.release_seat(&opening, seller, None).await.unwrap(), "a seat given back");
+        let late = unique(&format!("late{n}"));
+        assert_eq!(
+            store.hold_seat(&opening, &late, 0, None).await.unwrap(),
+            SeatHold::Held,
+            "the seat given back is sold again"
+        );
+        assert_eq!(
+            store.hold_seat(&opening, &unique("after"), 0, None).await.unwrap(),
+            SeatHold::SoldOut,
+            "and only it"
+        );
+    }
+    assert_eq!(store.seats_taken(&opening).await.unwrap(), 13);
 }
 
 /// A submission for `email` with its own id, received at `now`.
@@ -497,6 +530,44 @@ pub async fn outbox_contract<S: OutboxStore>(store: &S, now: i64) {
     store.complete(&sign_in.id, at).await.unwrap();
     let then = store.due(at, 1000).await.unwrap();
     assert!(then.iter().any(|id| id.starts_with("campaign-")), "then the campaign");
+
+    // A registration opening's confirmations: queued all at once (each twice, as a retried
+    // request does), across the transactional queue's shards. Each is owed once, due once, and
+    // two dispatchers racing for them claim each once: none is sent twice, none is left behind.
+    let at = now + 9000;
+    let burst: Vec<OutboxMessage> =
+        (0..30).map(|n| OutboxMessage { id: unique(&format!("confirm{n}")), ..message.clone() }).collect();
+    let queued =
+        futures_util::future::join_all(burst.iter().chain(&burst).map(|queued| store.enqueue(queued, at)))
+            .await;
+    assert_eq!(
+        queued.iter().filter(|q| matches!(q, Ok(Enqueued::New))).count(),
+        30,
+        "each owed once: {queued:?}"
+    );
+    let due: Vec<String> = store.due(at, 100_000).await.unwrap();
+    for queued in &burst {
+        assert_eq!(
+            due.iter().filter(|id| **id == queued.id).count(),
+            1,
+            "due once, whichever shard: {}",
+            queued.id
+        );
+    }
+    let claims = futures_util::future::join_all(
+        burst.iter().chain(&burst).map(|queued| store.claim(&queued.id, at, lease)),
+    )
+    .await;
+    assert_eq!(
+        claims.iter().filter(|c| matches!(c, Ok(Some(_)))).count(),
+        30,
+        "each claimed by one dispatcher"
+    );
+    for queued in &burst {
+        store.complete(&queued.id, at).await.unwrap();
+        assert_eq!(store.enqueue(queued, at).await.unwrap(), Enqueued::Known, "and never owed again");
+    }
+    assert!(!store.due(at + 1, 100_000).await.unwrap().iter().any(|id| burst.iter().any(|m| &m.id == id)));
 }
 
 async fn is_due<S: OutboxStore>(store: &S, id: &str, at: i64) -> bool {
@@ -734,4 +805,58 @@ pub async fn deliveries_contract<S: DeliveryStore + OutboxStore>(store: &S, now:
     // Deleting the submission drops what is owed about it.
     store.drop_owed(&person, &subject).await.unwrap();
     assert!(!store.due_deliveries(now + 700, 10_000).await.unwrap().contains(&held.id()), "dropped");
+
+    // A registration opening's deliveries, queued across the queue's shards in the order things
+    // happened: due once each, the oldest first whichever shard it is in, taken by one dispatcher
+    // each, and what a person is owed found wherever it waits.
+    let at = now + 800;
+    let burst: Vec<Delivery> = (0..24)
+        .map(|n| Delivery {
+            event: DomainEvent::new(
+                EventType::SubmissionReceived,
+                &unique(&format!("registration{n}")),
+                timestamp(now + 800 - 100 + n),
+                serde_json::json!({"fields": {"email": "a@example.com"}}),
+            ),
+            subject: None,
+            ..delivery.clone()
+        })
+        .collect();
+    futures_util::future::join_all(
+        burst.iter().rev().map(|d| store.enqueue_deliveries(std::slice::from_ref(d), at)),
+    )
+    .await
+    .into_iter()
+    .for_each(|queued| queued.unwrap());
+    let due: Vec<String> = store
+        .due_deliveries(at, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|id| burst.iter().any(|d| &d.id() == id))
+        .collect();
+    let in_order: Vec<String> = burst.iter().map(Delivery::id).collect();
+    assert_eq!(due, in_order, "each once, the oldest first across the shards");
+    let owed = store.recipients(&person).await.unwrap();
+    assert!(
+        burst.iter().all(|d| owed.iter().any(|o| o.event_id == d.event.id && !o.delivered)),
+        "the person's page finds what they are owed in every shard"
+    );
+    let claims = futures_util::future::join_all(
+        in_order.iter().chain(&in_order).map(|id| store.claim_delivery(id, at, lease)),
+    )
+    .await;
+    assert_eq!(
+        claims.iter().filter(|c| matches!(c, Ok(Some(_)))).count(),
+        24,
+        "each taken by one dispatcher"
+    );
+    for delivered in &burst {
+        assert!(store.delivered(delivered, &[], at).await.unwrap());
+        store.enqueue_deliveries(std::slice::from_ref(delivered), at).await.unwrap();
+    }
+    assert!(
+        !store.due_deliveries(at + 1, 100_000).await.unwrap().iter().any(|id| in_order.contains(id)),
+        "delivered, never owed again"
+    );
 }

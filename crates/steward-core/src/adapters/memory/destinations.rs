@@ -67,9 +67,10 @@ impl DeliveryStore for MemoryStore {
     }
 
     async fn due_deliveries(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        let shards = keys::delivery_shards();
         self.run("due_deliveries", |table| {
-            // The oldest first, as the DynamoDB store orders them.
-            let mut due: Vec<(String, String)> = partition(table, keys::DELIVERY)
+            // The oldest first, whichever shard, as the DynamoDB store orders them.
+            let mut due: Vec<(String, String)> = partitions(table, &shards)
                 .filter(|(_, item)| due(item, now))
                 .map(|((_, id), item)| (text(item, "occurred_at").unwrap_or_default(), id.clone()))
                 .collect();
@@ -209,8 +210,9 @@ impl DeliveryStore for MemoryStore {
     }
 
     async fn held(&self, profile_id: &ProfileId) -> Result<Vec<Delivery>, StoreError> {
+        let queues = keys::delivery_queues();
         self.run("held", |table| {
-            Ok(partition(table, keys::DELIVERY)
+            Ok(partitions(table, &queues)
                 .filter(|(_, item)| text(item, "profile_id").as_deref() == Some(profile_id.as_str()))
                 .filter(|(_, item)| text(item, "status").as_deref() == Some("held"))
                 .filter_map(|(_, item)| delivery_of(item).ok())
@@ -236,7 +238,7 @@ impl DeliveryStore for MemoryStore {
     async fn drop_owed(&self, profile_id: &ProfileId, subject: &str) -> Result<(), StoreError> {
         self.run("drop_owed", |table| {
             table.retain(|(pk, _), item| {
-                !((pk == keys::DELIVERY || pk == keys::DELIVERY_DEAD)
+                !((pk.starts_with(keys::DELIVERY_UNSHARDED) || pk == keys::DELIVERY_DEAD)
                     && text(item, "profile_id").as_deref() == Some(profile_id.as_str())
                     && text(item, "subject").as_deref() == Some(subject))
             });
@@ -245,8 +247,9 @@ impl DeliveryStore for MemoryStore {
     }
 
     async fn recipients(&self, profile_id: &ProfileId) -> Result<Vec<Shared>, StoreError> {
+        let queues = keys::delivery_queues();
         self.run("recipients", |table| {
-            let owed: Vec<Shared> = partition(table, keys::DELIVERY)
+            let owed: Vec<Shared> = partitions(table, &queues)
                 .filter(|(_, item)| text(item, "profile_id").as_deref() == Some(profile_id.as_str()))
                 .filter_map(|(_, item)| delivery_of(item).ok())
                 .filter_map(|delivery| delivery.as_owed())

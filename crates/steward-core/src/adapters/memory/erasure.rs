@@ -2,7 +2,6 @@
 
 use super::*;
 use crate::domain::destinations::{is_erasure_delivery, DELIVERY_KEPT_DAYS};
-use crate::domain::mail::outbox::Queue;
 use crate::domain::privacy::audit::Actor;
 use crate::domain::privacy::erasure::{
     confirmation_id, ErasurePlan, ErasureReason, ErasureReport, ErasureStore, EMAIL_RATE_SCOPES,
@@ -28,6 +27,7 @@ impl ErasureStore for MemoryStore {
 
     async fn erasure_plan(&self, profile_id: &ProfileId) -> Result<Option<ErasurePlan>, StoreError> {
         let now = self.clock.now();
+        let queues = keys::person_queues();
         self.run("erasure_plan", |table| {
             let Some(profile_key) = profile_key(table, profile_id) else { return Ok(None) };
             let Some(profile) = table.get(&profile_key) else { return Ok(None) };
@@ -69,20 +69,12 @@ impl ErasureStore for MemoryStore {
                 text(message, "profile_id").as_deref() == Some(profile_id.as_str())
                     || text(message, "message").is_some_and(|m| m.contains(profile_id.as_str()))
             };
-            for queue in Queue::IN_ORDER {
-                let queued =
-                    partition(table, keys::outbox_queue(queue)).filter(|(_, message)| theirs(message));
-                for ((pk, sk), _) in queued {
-                    if *sk != goodbye && !is_erasure_delivery(profile_id, sk) {
-                        plan.items.push((pk.clone(), sk.clone()));
-                    }
+            // Mail and deliveries (owed or given up) carry what they were to send: theirs go too.
+            let queued = partitions(table, &queues).filter(|(_, message)| theirs(message));
+            for ((pk, sk), _) in queued {
+                if *sk != goodbye && !is_erasure_delivery(profile_id, sk) {
+                    plan.items.push((pk.clone(), sk.clone()));
                 }
-            }
-            for queue in [keys::DELIVERY, keys::DELIVERY_DEAD] {
-                let owed = partition(table, queue)
-                    .filter(|(_, item)| text(item, "profile_id").as_deref() == Some(profile_id.as_str()))
-                    .filter(|((_, sk), _)| !is_erasure_delivery(profile_id, sk));
-                plan.items.extend(owed.map(|(key, _)| key.clone()));
             }
             if !email.is_empty() {
                 let subject =
@@ -180,8 +172,8 @@ impl ErasureStore for MemoryStore {
             audit.insert("cv_versions_deleted".into(), report.cv_versions_deleted.into());
             audit.insert("payments_retained".into(), report.payments_retained.into());
             audit.insert(keys::TTL.into(), (now.epoch_seconds() + AUDIT_RETENTION_DAYS * 86_400).into());
-            let audit_key = (
-                format!("AUDIT#{}", &rfc3339[..7]),
+            let audit_key = keys::audit_record(
+                &rfc3339[..7],
                 format!("ERASURE#{rfc3339}#{}", uuid::Uuid::new_v4().simple()),
             );
             table.insert(audit_key, audit);
@@ -193,16 +185,14 @@ impl ErasureStore for MemoryStore {
     }
 
     async fn leftovers(&self, profile_id: &ProfileId) -> Result<Vec<ItemKey>, StoreError> {
+        let queues = keys::person_queues();
         self.run("leftovers", |table| {
             let goodbye = confirmation_id(profile_id);
-            let queues = [keys::OUTBOX, keys::OUTBOX_CAMPAIGN, keys::DELIVERY, keys::DELIVERY_DEAD];
-            let queued = queues.into_iter().flat_map(|queue| {
-                partition(table, queue)
-                    .filter(|(_, item)| text(item, "profile_id").as_deref() == Some(profile_id.as_str()))
-                    .map(|(key, _)| key.clone())
-                    .filter(|(_, sk)| *sk != goodbye && !is_erasure_delivery(profile_id, sk))
-                    .collect::<Vec<_>>()
-            });
+            let queued = partitions(table, &queues)
+                .filter(|(_, item)| text(item, "profile_id").as_deref() == Some(profile_id.as_str()))
+                .map(|(key, _)| key.clone())
+                .filter(|(_, sk)| *sk != goodbye && !is_erasure_delivery(profile_id, sk))
+                .collect::<Vec<_>>();
             Ok(partition(table, &keys::profile_partition(profile_id))
                 .map(|(key, _)| key.clone())
                 .filter(|(_, sk)| !sk.starts_with("PAYMENT#"))

@@ -54,15 +54,13 @@ impl OutboxStore for MemoryStore {
     }
 
     async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        let queues: Vec<String> = Queue::IN_ORDER.into_iter().flat_map(keys::outbox_queue).collect();
         self.run("due", |table| {
-            // The transactional queue first, then the campaign's (as the DynamoDB store does).
-            let mut due: Vec<String> = Queue::IN_ORDER
-                .into_iter()
-                .flat_map(|queue| {
-                    partition(table, keys::outbox_queue(queue))
-                        .filter(|(_, message)| claimable(message, now))
-                        .map(|((_, id), _)| id.clone())
-                })
+            // The transactional queue's shards first, then the campaign's (as the DynamoDB store
+            // does).
+            let mut due: Vec<String> = partitions(table, &queues)
+                .filter(|(_, message)| claimable(message, now))
+                .map(|((_, id), _)| id.clone())
                 .take(limit)
                 .collect();
             due.sort_by_key(|id| Queue::of(id) == Queue::Campaign);

@@ -314,6 +314,13 @@ impl MemoryStore {
         partition(&state.table, pk).map(|(key, item)| (key.clone(), item.clone())).collect()
     }
 
+    /// Every message waiting in the transactional outbox, whichever shard it is in.
+    pub fn transactional_outbox(&self) -> Vec<(ItemKey, Item)> {
+        let queues = keys::outbox_queue(crate::domain::mail::outbox::Queue::Transactional);
+        let state = self.lock();
+        partitions(&state.table, &queues).map(|(key, item)| (key.clone(), item.clone())).collect()
+    }
+
     /// The keys of the profile of an address, as the forms find it (case-insensitively).
     pub fn profile_key_of(&self, email: &str) -> ItemKey {
         keys::profile_by_email(&self.email_pseudonym(&crate::domain::fields::address_key(email)))
@@ -332,6 +339,11 @@ impl MemoryStore {
 /// Every item of one partition, by sort key, as a DynamoDB query returns them.
 fn partition<'a>(table: &'a Table, pk: &'a str) -> impl Iterator<Item = (&'a ItemKey, &'a Item)> + 'a {
     table.range((pk.to_owned(), String::new())..).take_while(move |((item_pk, _), _)| item_pk == pk)
+}
+
+/// The items of several partitions (a sharded queue's), one partition after the other.
+fn partitions<'a>(table: &'a Table, pks: &'a [String]) -> impl Iterator<Item = (&'a ItemKey, &'a Item)> + 'a {
+    pks.iter().flat_map(move |pk| partition(table, pk))
 }
 
 /// The table keys of a profile, from its id (the `by-profile-id` index).

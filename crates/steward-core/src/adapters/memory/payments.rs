@@ -7,6 +7,9 @@ use crate::domain::payments::{
 };
 use crate::domain::privacy::erasure::PAYMENT_RETENTION_DAYS;
 
+/// The attribute of a hold that says which seat counter counted it (none: the one of old).
+const SEAT_SHARD: &str = "seat_shard";
+
 /// Gives a registration's seat back: the hold and the count move together. With
 /// `lapsed_before`, only a hold that lapsed before then (not one resumed or paid meanwhile).
 pub(super) fn release_seat(
@@ -16,7 +19,11 @@ pub(super) fn release_seat(
     lapsed_before: Option<i64>,
 ) -> bool {
     let hold_key = keys::seat_hold(event, registration);
-    let seats_key = keys::seats(event);
+    // The seat goes back to the counter that counted it (none said: the one of old).
+    let seats_key = match table.get(&hold_key).and_then(|hold| number(hold, SEAT_SHARD)) {
+        Some(shard) => keys::seat_shard(event, u8::try_from(shard).unwrap_or(u8::MAX)),
+        None => keys::seats(event),
+    };
     let hold_releasable = table.get(&hold_key).is_some_and(|hold| match lapsed_before {
         Some(before) => number(hold, keys::HOLD_LAPSES_AT).is_some_and(|lapses| lapses < before),
         None => true,
@@ -49,7 +56,11 @@ impl PaymentStore for MemoryStore {
 
     async fn seats_taken(&self, event: &str) -> Result<u32, StoreError> {
         self.run("seats_taken", |table| {
-            let taken = table.get(&keys::seats(event)).and_then(|seats| number(seats, "taken")).unwrap_or(0);
+            let (event_pk, _) = keys::seats(event);
+            let taken: i64 = partition(table, &event_pk)
+                .filter(|((_, sk), _)| sk.starts_with(keys::SEATS_PREFIX))
+                .filter_map(|(_, seats)| number(seats, "taken"))
+                .sum();
             Ok(u32::try_from(taken.max(0)).unwrap_or(u32::MAX))
         })
     }
@@ -63,40 +74,56 @@ impl PaymentStore for MemoryStore {
     ) -> Result<SeatHold, StoreError> {
         let held_at = self.now().rfc3339();
         self.run("hold_seat", |table| {
-            let seats_key = keys::seats(event);
             let hold_key = keys::seat_hold(event, registration);
-            let seats = table.get(&seats_key);
-            let taken = seats.and_then(|s| number(s, "taken"));
-            // A capacity of 0 is the one recorded with the event's first seat.
-            let seat_free = if capacity == 0 {
-                let recorded = seats.and_then(|s| number(s, "seat_capacity"));
-                recorded.is_some_and(|recorded| taken.is_some_and(|taken| taken < recorded))
-            } else {
-                taken.is_none_or(|taken| taken < i64::from(capacity))
-            };
-            // The count and the hold move together: a second hold for one registration is refused.
-            if !seat_free || table.contains_key(&hold_key) {
-                return Ok(if table.contains_key(&hold_key) {
-                    SeatHold::AlreadyHeld
-                } else {
-                    SeatHold::SoldOut
-                });
+            if table.contains_key(&hold_key) {
+                return Ok(SeatHold::AlreadyHeld);
             }
-            let seats = table.entry(seats_key).or_default();
-            seats.insert("taken".into(), (taken.unwrap_or(0) + 1).into());
-            if capacity != 0 {
+            // An event that sold a seat before the counter was sharded keeps its one counter.
+            let unsharded = table.contains_key(&keys::seats(event));
+            let (event_pk, _) = keys::seats(event);
+            // A capacity of 0 is the one recorded with the event's first seat.
+            let recorded = partition(table, &event_pk)
+                .filter(|((_, sk), _)| sk.starts_with(keys::SEATS_PREFIX))
+                .filter_map(|(_, seats)| number(seats, "seat_capacity"))
+                .max();
+            let capacity = match capacity {
+                0 => recorded.and_then(|c| u32::try_from(c).ok()).unwrap_or(0),
+                capacity => capacity,
+            };
+            // Each counter with its share of the capacity, from the shard this registration
+            // starts at, as the DynamoDB store tries them.
+            let counters: Vec<(ItemKey, Option<u8>, u32)> = if unsharded {
+                vec![(keys::seats(event), None, capacity)]
+            } else {
+                keys::seat_shards_from(registration)
+                    .map(|shard| {
+                        (keys::seat_shard(event, shard), Some(shard), keys::seat_share(capacity, shard))
+                    })
+                    .collect()
+            };
+            for (seats_key, shard, share) in counters {
+                let taken = table.get(&seats_key).and_then(|s| number(s, "taken")).unwrap_or(0);
+                if taken >= i64::from(share) {
+                    continue;
+                }
+                let seats = table.entry(seats_key).or_default();
+                seats.insert("taken".into(), (taken + 1).into());
                 seats.insert("seat_capacity".into(), capacity.into());
                 seats.insert("type".into(), "seats".into());
                 seats.insert("v".into(), SCHEMA_VERSION.into());
+                let mut hold = stamped("seat_hold");
+                hold.insert("registration_id".into(), registration.into());
+                hold.insert("held_at".into(), held_at.into());
+                if let Some(lapses_at) = lapses_at {
+                    hold.insert(keys::HOLD_LAPSES_AT.into(), lapses_at.into());
+                }
+                if let Some(shard) = shard {
+                    hold.insert(SEAT_SHARD.into(), i64::from(shard).into());
+                }
+                table.insert(hold_key, hold);
+                return Ok(SeatHold::Held);
             }
-            let mut hold = stamped("seat_hold");
-            hold.insert("registration_id".into(), registration.into());
-            hold.insert("held_at".into(), held_at.into());
-            if let Some(lapses_at) = lapses_at {
-                hold.insert(keys::HOLD_LAPSES_AT.into(), lapses_at.into());
-            }
-            table.insert(hold_key, hold);
-            Ok(SeatHold::Held)
+            Ok(SeatHold::SoldOut)
         })
     }
 
