@@ -10,7 +10,7 @@ export CARGO_TARGET_DIR
 export STEWARD_PYTHON := $(VENV)/bin/python
 PYTHON3 ?= python3
 
-.PHONY: admin bench package setup setup-iam setup-sam setup-e2e setup-schemathesis setup-fuzz build dev test load fuzz fuzz-in-test lint unit blackbox template-lint clean
+.PHONY: admin bench package setup setup-iam setup-sam setup-e2e setup-schemathesis setup-fuzz build dev test load load-burst fuzz fuzz-in-test lint unit blackbox template-lint clean
 
 $(VENV)/.installed: infra/requirements.txt
 	$(PYTHON3) -m venv $(VENV)
@@ -121,13 +121,22 @@ test: setup setup-iam setup-e2e setup-schemathesis lint template-lint build
 	awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "all tests: %d passed, %d failed\n", passed, failed }' $(CARGO_TARGET_DIR)/test-output.log; \
 	exit $$status
 
-## load: the bounded load test at full size (2000 submissions at 5/s); figures in $(CARGO_TARGET_DIR)/load-report.json
+## load: the bounded load tests at full size (2000 submissions at 5/s), then the burst of a registration
+## opening (make test runs the first at 600 and leaves the burst out); figures in $(CARGO_TARGET_DIR)/load-report.json
 load: setup setup-iam build
-	LOAD_REQUESTS=2000 LOAD_RATE=5 cargo test -p steward-blackbox --test load -- --nocapture
+	LOAD_REQUESTS=2000 LOAD_RATE=5 cargo test -p steward-blackbox --test load -- --nocapture --include-ignored
+
+## load-burst: the burst alone (LOAD_BURST_REQUESTS, LOAD_BURST_PEAK_RATE: 200 at 10/s at the top)
+load-burst: setup setup-iam build
+	cargo test -p steward-blackbox --test load -- --nocapture --ignored registration_opening
 
 ## bench: release zips of every function and of an empty lambda_http one (cargo lambda), then their
-## sizes, cold starts against the local Runtime API, warm latency, peak memory, DynamoDB units and
-## cost per million operations, written into BENCHMARKS.md (and $(CARGO_TARGET_DIR)/bench/report.json); then how the local stack ages (bench/aged_stack.py: moto with and without its patches)
+## sizes, cold starts against the local Runtime API, warm latency, CPU time, peak memory, DynamoDB
+## units and cost per million operations, and each function's memory size modelled for AWS, each
+## figure beside the previous run's (bench/last-run.json, which it then replaces) with regressions
+## flagged, written into BENCHMARKS.md (and $(CARGO_TARGET_DIR)/bench/report.json; make load's burst
+## beside the model, from $(CARGO_TARGET_DIR)/load-report.json); then how the local stack ages
+## (bench/aged_stack.py: moto with and without its patches)
 bench: setup setup-iam
 	PATH=$(VENV)/bin:$$PATH $(STEWARD_PYTHON) bench/bench.py --build \
 	  --lambda-dir $(CARGO_TARGET_DIR)/lambda --work-dir $(CARGO_TARGET_DIR)/bench

@@ -27,6 +27,8 @@ import socket
 import sys
 import threading
 import time
+from collections import Counter
+from functools import partial
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -116,6 +118,8 @@ def main() -> None:
     os.environ["AWS_DEFAULT_REGION"] = region
 
     gate = Gate()
+    if settings.get("BENCH") == "1":
+        gate.calls = Counter()
     moto = start_moto(moto_port, gate)
     moto_port = moto.server_address[1]
     # What AWS does over time and moto does not (TTL, a mailbox that does not grow without end).
@@ -203,6 +207,8 @@ def main() -> None:
         memory_mb = int(props.get("MemorySize", globals_fn.get("MemorySize", 128)))
         function = LocalFunction(logical, binary, env, timeout, workers, args.log_dir, memory_mb)
         function.bench = settings.get("BENCH") == "1"
+        if gate.calls is not None:
+            function.aws_calls = partial(gate.calls_of, identities[logical])
         functions[logical] = function
         for event in props.get("Events", {}).values():
             if event["Type"] == "Schedule":

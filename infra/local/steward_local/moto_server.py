@@ -5,7 +5,9 @@ calling under its own identity with exactly the template's policies for it (iam.
 from __future__ import annotations
 
 import os
+import re
 import threading
+from collections import Counter
 from pathlib import Path
 
 from .config import ACCOUNT_ID, log
@@ -20,6 +22,27 @@ class Gate:
     def __init__(self):
         self.enforcer = None
         self.limits = None
+        # make bench (BENCH=1): the AWS calls each function's own binary makes, by its access key
+        # and the service it signs for, which bench/bench.py turns into AWS's waiting time.
+        self.calls: Counter | None = None
+        self.calls_lock = threading.Lock()
+
+    def count_call(self, environ) -> None:
+        scope = CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        # The stack's own boto3 clients (the SQS event source mappings poll with a function's key)
+        # are Lambda's work, not the function's: only the function's SDK is counted.
+        if scope is None or "botocore" in environ.get("HTTP_USER_AGENT", "").lower():
+            return
+        with self.calls_lock:
+            self.calls[scope.groups()] += 1
+
+    def calls_of(self, access_key: str) -> dict[str, int]:
+        """The calls counted for one access key so far, by service (dynamodb, secretsmanager, ...)."""
+        with self.calls_lock:
+            return {service: n for (key, service), n in self.calls.items() if key == access_key}
+
+
+CREDENTIAL_SCOPE = re.compile(r"Credential=([^/]+)/\d{8}/[^/]+/([^/]+)/aws4_request")
 
 
 def start_moto(port: int, gate: Gate):
@@ -62,6 +85,8 @@ def start_moto(port: int, gate: Gate):
         return locked(environ, start_response)
 
     def serialized(environ, start_response):
+        if gate.calls is not None:
+            gate.count_call(environ)
         # Authorisation happens outside moto's lock: it reads no moto state.
         if gate.enforcer is not None:
             return gate.enforcer.wrap(limited)(environ, start_response)
