@@ -711,11 +711,20 @@ class Mapper:
     # Secrets Manager: JSON 1.1.
     def secretsmanager(self, request: Request) -> list[Check]:
         operation = request.headers.get("x-amz-target", "").split(".")[-1]
+        arn_of = lambda secret_id: secret_id if secret_id.startswith("arn:") else self.secrets.get(secret_id, f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{literal(secret_id)}-??????")
+        if operation == "BatchGetSecretValue":
+            # As AWS authorises it: the batch action on "*" (it has no resource of its own), then
+            # GetSecretValue on every secret it names. A batch by filters (no list) is not mapped.
+            secret_ids = request.json().get("SecretIdList") or []
+            if not secret_ids:
+                raise Unmapped("Secrets Manager BatchGetSecretValue names no secret")
+            return [Check("secretsmanager:BatchGetSecretValue", "*")] + [
+                Check("secretsmanager:GetSecretValue", arn_of(secret_id)) for secret_id in secret_ids
+            ]
         secret_id = request.json().get("SecretId")
         if not secret_id:
             raise Unmapped(f"Secrets Manager {operation} names no secret")
-        arn = secret_id if secret_id.startswith("arn:") else self.secrets.get(secret_id, f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{literal(secret_id)}-??????")
-        return [Check(f"secretsmanager:{operation}", arn)]
+        return [Check(f"secretsmanager:{operation}", arn_of(secret_id))]
 
     # SQS: the JSON protocol (current SDKs) or the query protocol.
     def sqs(self, request: Request) -> list[Check]:

@@ -25,11 +25,13 @@ pub async fn load_env(aws: &SdkConfig) -> Result<Env<impl Fn(&str) -> Option<Str
 }
 
 /// The names and values of the secrets `ids` (comma-separated ARNs or names), later ones winning.
-/// They are read concurrently: a cold start waits for one round trip, not one per secret.
+/// Several are read in one `BatchGetSecretValue` call: a cold start waits for one round trip on one
+/// connection (on Lambda each new connection is a TLS handshake on a fraction of a vCPU), not one
+/// per secret.
 pub async fn read_secrets(aws: &SdkConfig, ids: &str) -> Result<HashMap<String, String>, ConfigError> {
-    // A cold start reads a few secrets at once, before any request is answered: each read may
-    // take longer than a request's own calls (Lambda's init phase has 10 s), so that a busy
-    // moment does not fail the start.
+    // A cold start reads its secrets before any request is answered: the read may take longer
+    // than a request's own calls (Lambda's init phase has 10 s), so that a busy moment does not
+    // fail the start.
     let timeouts = aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(std::time::Duration::from_secs(2))
         .operation_attempt_timeout(std::time::Duration::from_secs(4))
@@ -39,21 +41,53 @@ pub async fn read_secrets(aws: &SdkConfig, ids: &str) -> Result<HashMap<String, 
         aws_sdk_secretsmanager::config::Builder::from(aws).timeout_config(timeouts).build(),
     );
     let ids: Vec<&str> = ids.split(',').map(str::trim).filter(|id| !id.is_empty()).collect();
-    let answers =
-        futures_util::future::join_all(ids.iter().map(|id| client.get_secret_value().secret_id(*id).send()))
-            .await;
+    // The error's code is all an operator needs (AccessDenied, ResourceNotFound, a timeout).
+    let refused = |id: &str, code: Option<&str>| ConfigError::Secret {
+        id: id.to_owned(),
+        reason: code.unwrap_or("unreachable").to_owned(),
+    };
+    let texts: Vec<(&str, String)> = match ids.as_slice() {
+        [] => Vec::new(),
+        [id] => {
+            let answer =
+                client.get_secret_value().secret_id(*id).send().await.map_err(|e| {
+                    refused(id, aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&e))
+                })?;
+            vec![(*id, answer.secret_string().unwrap_or_default().to_owned())]
+        }
+        several => {
+            let answer = client
+                .batch_get_secret_value()
+                .set_secret_id_list(Some(several.iter().map(|id| (*id).to_owned()).collect()))
+                .send()
+                .await
+                .map_err(|e| {
+                    refused(several[0], aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&e))
+                })?;
+            // One secret refused (its policy, or gone) is an error of its own in the answer.
+            if let Some(error) = answer.errors().first() {
+                return Err(refused(error.secret_id().unwrap_or(several[0]), error.error_code()));
+            }
+            // The answer names each secret by its ARN and name; the order is the ids' own, so that
+            // later ones win as they always have.
+            let values = answer.secret_values();
+            several
+                .iter()
+                .map(|id| {
+                    let found =
+                        values.iter().find(|value| value.arn() == Some(*id) || value.name() == Some(*id));
+                    match found {
+                        Some(value) => Ok((*id, value.secret_string().unwrap_or_default().to_owned())),
+                        None => Err(refused(id, Some("NotReturned"))),
+                    }
+                })
+                .collect::<Result<_, _>>()?
+        }
+    };
     let mut values = HashMap::new();
-    for (id, answer) in ids.into_iter().zip(answers) {
-        let answer = answer.map_err(|e| {
-            // The error's code is all an operator needs (AccessDenied, ResourceNotFound, a timeout).
-            let reason = aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&e)
-                .map(str::to_owned)
-                .unwrap_or_else(|| "unreachable".to_owned());
-            ConfigError::Secret { id: id.to_owned(), reason }
-        })?;
-        let text = answer.secret_string().unwrap_or_default();
+    for (id, text) in texts {
         values
-            .extend(parse_secret(text).map_err(|reason| ConfigError::Secret { id: id.to_owned(), reason })?);
+            .extend(parse_secret(&text).map_err(|reason| ConfigError::Secret { id: id.to_owned(), reason })?);
     }
     Ok(values)
 }
