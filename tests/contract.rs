@@ -128,3 +128,116 @@ async fn mail_queued_in_the_outbox_of_old_still_goes_out_once_from_where_it_belo
         assert!(!store.due(at + 1, 1000).await.unwrap().contains(&id), "and sent once");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_queued_in_the_queue_of_old_is_delivered_once_from_its_shard() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use steward_core::adapters::dynamodb::keys;
+    use steward_core::domain::destinations::{Delivery, DeliveryStore, DomainEvent, EventType, Target};
+    let store = store();
+    let at = later() + 8_000;
+    let person = steward_core::domain::ids::ProfileId::new_random();
+    let delivery = Delivery {
+        target: Target::Destination { id: "crm".into() },
+        event: DomainEvent::new(
+            EventType::SubmissionReceived,
+            &uuid::Uuid::new_v4().simple().to_string(),
+            steward_core::time::Timestamp::from_epoch_seconds(at),
+            serde_json::json!({"fields": {"email": "legacy@example.com"}}),
+        ),
+        profile_id: person.clone(),
+        subject: None,
+        awaiting_confirmation: false,
+    };
+    let id = delivery.id();
+    // As the release before the queue was sharded queued it: in the one DELIVERY partition.
+    let item = std::collections::HashMap::from([
+        (keys::PK.to_owned(), AttributeValue::S(keys::DELIVERY_UNSHARDED.into())),
+        (keys::SK.to_owned(), AttributeValue::S(id.clone())),
+        ("type".to_owned(), AttributeValue::S("delivery".into())),
+        ("status".to_owned(), AttributeValue::S("pending".into())),
+        ("next_attempt_at".to_owned(), AttributeValue::N(at.to_string())),
+        ("attempts".to_owned(), AttributeValue::N("0".into())),
+        ("profile_id".to_owned(), AttributeValue::S(person.as_str().into())),
+        ("occurred_at".to_owned(), AttributeValue::S(delivery.event.timestamp.clone())),
+        ("delivery".to_owned(), AttributeValue::S(serde_json::to_string(&delivery).unwrap())),
+    ]);
+    stack().dynamodb().put_item().table_name(&stack().table).set_item(Some(item)).send().await.unwrap();
+    assert!(
+        store.recipients(&person).await.unwrap().iter().any(|owed| owed.event_id == delivery.event.id),
+        "what the person is owed is found before it is moved"
+    );
+
+    let due = store.due_deliveries(at, 100_000).await.unwrap();
+    assert_eq!(due.iter().filter(|d| **d == id).count(), 1, "due once: {due:?}");
+    assert!(stack().item(keys::DELIVERY_UNSHARDED.into(), id.clone()).await.is_none(), "moved");
+    let (pk, sk) = keys::delivery(&id);
+    assert!(pk.starts_with("DELIVERY#") && stack().item(pk, sk).await.is_some(), "into its shard");
+    let lease = std::time::Duration::from_secs(60);
+    assert!(store.claim_delivery(&id, at, lease).await.unwrap().is_some(), "claimed where it is now");
+    assert!(store.delivered(&delivery, &[], at).await.unwrap());
+    assert!(!store.due_deliveries(at + 1, 100_000).await.unwrap().contains(&id), "and delivered once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_that_sold_seats_on_its_one_counter_of_old_keeps_counting_there_within_its_capacity() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use steward_core::adapters::dynamodb::keys;
+    use steward_core::domain::payments::{PaymentStore, SeatHold};
+    let store = store();
+    let event = format!("legacy-event-{}", uuid::Uuid::new_v4().simple());
+    let put = |pk: String, sk: String, extra: Vec<(&str, AttributeValue)>| {
+        let mut item = std::collections::HashMap::from([
+            (keys::PK.to_owned(), AttributeValue::S(pk)),
+            (keys::SK.to_owned(), AttributeValue::S(sk)),
+        ]);
+        item.extend(extra.into_iter().map(|(k, v)| (k.to_owned(), v)));
+        async move {
+            stack()
+                .dynamodb()
+                .put_item()
+                .table_name(&stack().table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    // As the release before sharding left it: one counter (two of four seats taken) and a hold
+    // without a counter of its own; and a seat a sharded release counted meanwhile.
+    let (pk, sk) = keys::seats(&event);
+    put(
+        pk,
+        sk,
+        vec![("taken", AttributeValue::N("2".into())), ("seat_capacity", AttributeValue::N("4".into()))],
+    )
+    .await;
+    let old_holder = format!("old-{}", uuid::Uuid::new_v4().simple());
+    let (pk, sk) = keys::seat_hold(&event, &old_holder);
+    put(pk, sk, vec![("registration_id", AttributeValue::S(old_holder.clone()))]).await;
+    let (pk, sk) = keys::seat_shard(&event, 3);
+    put(
+        pk,
+        sk,
+        vec![("taken", AttributeValue::N("1".into())), ("seat_capacity", AttributeValue::N("4".into()))],
+    )
+    .await;
+    assert_eq!(store.seats_taken(&event).await.unwrap(), 3);
+
+    let buyer = |n: u32| format!("buyer-{n}-{}", uuid::Uuid::new_v4().simple());
+    assert_eq!(store.hold_seat(&event, &buyer(1), 4, None).await.unwrap(), SeatHold::Held, "the last seat");
+    assert_eq!(
+        store.hold_seat(&event, &buyer(2), 4, None).await.unwrap(),
+        SeatHold::SoldOut,
+        "the seat counted on a shard counts against the capacity too"
+    );
+    assert!(store.release_seat(&event, &old_holder, None).await.unwrap(), "an old hold gives its seat back");
+    assert_eq!(store.seats_taken(&event).await.unwrap(), 3, "to the counter of old");
+    assert_eq!(
+        store.hold_seat(&event, &buyer(3), 0, None).await.unwrap(),
+        SeatHold::Held,
+        "and it is sold again"
+    );
+    assert_eq!(store.hold_seat(&event, &buyer(4), 0, None).await.unwrap(), SeatHold::SoldOut);
+    assert_eq!(store.seats_taken(&event).await.unwrap(), 4);
+}

@@ -22,7 +22,7 @@ mod sign_in;
 async fn main() -> Result<(), lambda_http::Error> {
     let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let env = steward_core::adapters::secrets::load_env(&aws).await?;
+    let env = steward_core::adapters::start(&aws).await?;
     let config = Config::from_env(&env)?;
     steward_core::http::page::set_identity(&config.links.organisation, &config.policy_url, &config.site_url);
     let catalogue = Catalogue::load(BUILT_IN, &config)?;

@@ -17,7 +17,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let region = aws.region().map(|r| r.to_string()).ok_or(ConfigError::Missing("AWS_REGION"))?;
     let credentials: SharedCredentialsProvider =
         aws.credentials_provider().ok_or(ConfigError::Missing("AWS credentials"))?;
-    let env = steward_core::adapters::secrets::load_env(&aws).await?;
+    let env = steward_core::adapters::start(&aws).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     // Upload counters are keyed by application id, never by a person's address: no hash key.
     let store = DynamoStore::metered(&aws, env.required("TABLE_NAME")?, SecretKey::new([]), clock.clone());

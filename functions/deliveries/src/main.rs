@@ -21,7 +21,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     steward_core::telemetry::init();
     let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Background).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let env = steward_core::adapters::secrets::load_env(&aws).await?;
+    let env = steward_core::adapters::start(&aws).await?;
     let config = Config::from_env(&env)?;
     let catalogue = Catalogue::load(BUILT_IN, &config)?;
     let signing_key = env.required("WEBHOOK_SIGNING_KEY")?;

@@ -37,7 +37,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     steward_core::telemetry::init();
     let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Background).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let env = steward_core::adapters::secrets::load_env(&aws).await?;
+    let env = steward_core::adapters::start(&aws).await?;
     // Marketing is checked against the suppression list, keyed by this hash of addresses.
     let hash_key = SecretKey::new(env.required("HASH_KEY")?.into_bytes());
     let app = handler::App {

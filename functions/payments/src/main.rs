@@ -16,7 +16,7 @@ mod handler;
 async fn main() -> Result<(), lambda_http::Error> {
     let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let env = steward_core::adapters::secrets::load_env(&aws).await?;
+    let env = steward_core::adapters::start(&aws).await?;
     let hash_key = SecretKey::new(env.required("HASH_KEY")?.into_bytes());
     let store = DynamoStore::metered(&aws, env.required("TABLE_NAME")?, hash_key.clone(), clock.clone());
     let provider = StripeProvider::from_env(&env)?;

@@ -23,7 +23,7 @@ mod sign_in;
 async fn main() -> Result<(), lambda_http::Error> {
     let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let env = steward_core::adapters::secrets::load_env(&aws).await?;
+    let env = steward_core::adapters::start(&aws).await?;
     let mut config = Config::from_env(&env)?.requiring(&[KeyFamily::PrivacyCenter])?;
     // The privacy center's own pages post to it from the API's origin.
     config.allowed_origins.push(Origin::parse(&config.links.public_api_url)?);

@@ -15,7 +15,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     steward_core::telemetry::init();
     let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Background).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let env = steward_core::adapters::secrets::load_env(&aws).await?;
+    let env = steward_core::adapters::start(&aws).await?;
     let config = Config::from_env(&env)?;
     let to = env.required("PRIVACY_TEAM_ADDRESS")?;
     let store = DynamoStore::metered(&aws, &config.table_name, config.hash_key.clone(), clock.clone());

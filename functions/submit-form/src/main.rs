@@ -16,7 +16,7 @@ mod handler;
 async fn main() -> Result<(), lambda_http::Error> {
     let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let env = steward_core::adapters::secrets::load_env(&aws).await?;
+    let env = steward_core::adapters::start(&aws).await?;
     let mut config =
         Config::from_env(&env)?.requiring(&[KeyFamily::CvUpload, KeyFamily::Payment, KeyFamily::Consent])?;
     // A refused form comes back as Steward's own page, which sends it again from the API's origin.

@@ -14,7 +14,7 @@ mod handler;
 async fn main() -> Result<(), lambda_http::Error> {
     let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let config = Config::from_env(&steward_core::adapters::secrets::load_env(&aws).await?)?
+    let config = Config::from_env(&steward_core::adapters::start(&aws).await?)?
         .requiring(&[KeyFamily::Consent, KeyFamily::MailLinks])?;
     steward_core::http::page::set_identity(&config.links.organisation, &config.policy_url, &config.site_url);
     let catalogue = Catalogue::load(BUILT_IN, &config)?;

@@ -14,7 +14,7 @@ mod handler;
 async fn main() -> Result<(), lambda_runtime::Error> {
     steward_core::telemetry::init();
     let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Background).await;
-    let env = steward_core::adapters::secrets::load_env(&aws).await?;
+    let env = steward_core::adapters::start(&aws).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let s3 =
         aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());

@@ -512,6 +512,9 @@ class Mapper:
     def dynamodb(self, request: Request) -> list[Check]:
         operation = request.headers.get("x-amz-target", "").split(".")[-1]
         body = request.json()
+        if operation == "DescribeEndpoints":
+            # No table: a cold start's call that opens the connection its first request uses.
+            return [Check("dynamodb:DescribeEndpoints", "*")]
         if operation in ("TransactWriteItems", "TransactGetItems"):
             # No IAM action of its own: each item is authorised as the single-item action it is.
             actions = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}

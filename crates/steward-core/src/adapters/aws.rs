@@ -99,6 +99,25 @@ pub async fn load(caller: Caller) -> SdkConfig {
         .await
 }
 
+/// How long a cold start waits for DynamoDB's connection before it goes on without it.
+const CONNECTION_WAIT: Duration = Duration::from_secs(1);
+
+/// Opens the connection to DynamoDB that the function's first request will use: on Lambda its TLS
+/// handshake, on a fraction of a vCPU, would otherwise land on that request. `DescribeEndpoints`
+/// reads nothing and costs nothing; its connection stays in the pool of the one HTTPS client every
+/// SDK client shares ([`http_client`]). Best effort: a failure leaves the first request to open it.
+pub async fn open_dynamodb_connection(aws: &SdkConfig) {
+    let call = aws_sdk_dynamodb::Client::new(aws).describe_endpoints().send();
+    match tokio::time::timeout(CONNECTION_WAIT, call).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(err)) => tracing::warn!(
+            error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err),
+            "the connection to DynamoDB was not opened at start"
+        ),
+        Err(_) => tracing::warn!("the connection to DynamoDB was not opened at start: it took too long"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

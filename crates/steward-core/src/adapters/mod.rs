@@ -17,3 +17,12 @@ pub mod stripe;
 pub mod turnstile;
 #[cfg(feature = "destinations")]
 pub mod webhook;
+
+/// A cold start's waits, side by side: the function's secrets (one round trip) and, meanwhile, the
+/// connection to DynamoDB its first request will use. Every function starts with it.
+pub async fn start(
+    aws: &aws_config::SdkConfig,
+) -> Result<crate::config::Env<impl Fn(&str) -> Option<String>>, crate::config::ConfigError> {
+    let (env, ()) = tokio::join!(secrets::load_env(aws), aws::open_dynamodb_connection(aws));
+    env
+}

@@ -62,7 +62,7 @@ pub async fn read_secrets(aws: &SdkConfig, ids: &str) -> Result<HashMap<String, 
                 .send()
                 .await
                 .map_err(|e| {
-                    refused(several[0], aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&e))
+                    refused(&several.join(","), aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&e))
                 })?;
             // One secret refused (its policy, or gone) is an error of its own in the answer.
             if let Some(error) = answer.errors().first() {

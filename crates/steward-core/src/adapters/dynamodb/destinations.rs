@@ -1,4 +1,4 @@
-//! Deliveries to destinations: their queue (`DELIVERY`), their dead letters (`DELIVERY_DEAD`) and
+//! Deliveries to destinations: their queue (`DELIVERY#<shard>`), their dead letters (`DELIVERY_DEAD`) and
 //! the record of what went where, in the person's partition (`SHARED#<destination>#<event>`).
 
 use super::*;
@@ -7,6 +7,9 @@ use crate::domain::destinations::{
 };
 use crate::domain::mail::outbox::OutboxMessage;
 use crate::domain::privacy::erasure::ItemKey;
+
+/// How many deliveries a run moves out of the queue's partition of old.
+const MOVED_PER_RUN: usize = 100;
 
 const DUE: &str =
     "((#status = :pending AND next_attempt_at <= :now) OR (#status = :sending AND lease_until < :now))";
@@ -59,32 +62,13 @@ impl DynamoStore {
         &self,
         profile_id: &ProfileId,
     ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
-        let mut owed = Vec::new();
-        for queue in keys::delivery_queues() {
+        // Every shard at once: a person's page waits for one round trip, not seventeen.
+        let queues = keys::delivery_queues();
+        let reads = queues.iter().map(|queue| {
             let theirs = ("profile_id = :pid", ":pid", s(profile_id));
-            owed.extend(self.partition(&queue, Some(theirs)).await?);
-        }
-        Ok(owed)
-    }
-
-    /// Moves what waits in the queue's partition of old (before it was sharded) to each
-    /// delivery's shard, each in one transaction. Best effort: a failure here must not keep the
-    /// deliveries already sharded from going out; what fails now is moved on a later run.
-    async fn move_unsharded_deliveries(&self) {
-        let items = match self.partition(keys::DELIVERY_UNSHARDED, None).await {
-            Ok(items) => items,
-            Err(err) => {
-                tracing::warn!(error = %err, "the unsharded delivery queue could not be read; next run retries");
-                return;
-            }
-        };
-        for item in items {
-            let Some(id) = text(&item, keys::SK) else { continue };
-            let outcome = self.move_queued(&item, keys::delivery(&id)).await;
-            if let Err(err) = outcome {
-                tracing::warn!(delivery = %id, error = %err, "an unsharded delivery was not moved; next run retries");
-            }
-        }
+            self.partition(queue, Some(theirs))
+        });
+        Ok(futures_util::future::try_join_all(reads).await?.into_iter().flatten().collect())
     }
 
     /// A transaction's check that the person has not been erased (no tombstone).
@@ -133,8 +117,9 @@ impl DeliveryStore for DynamoStore {
     }
 
     async fn due_deliveries(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
-        // Deliveries queued before the queue was sharded move to their shard first.
-        self.move_unsharded_deliveries().await;
+        // Deliveries queued before the queue was sharded move to their shard first (until
+        // 2027-01-07, when the last of them has gone: then this goes).
+        self.move_unsharded(keys::DELIVERY_UNSHARDED, MOVED_PER_RUN, keys::delivery).await;
         let mut due = Vec::new();
         // Every due delivery is read (the queue drains each minute: it is short but while a
         // destination is down), so that the oldest go first, whichever shard they are in.
@@ -361,17 +346,24 @@ impl DeliveryStore for DynamoStore {
     async fn release(&self, deliveries: &[Delivery], now: i64) -> Result<(), StoreError> {
         for delivery in deliveries {
             let item = self.queued_item(delivery, now)?;
-            let result = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("#status = :held")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":held", s("held"))
-                .send()
-                .await;
-            unless_condition_failed(result)?;
+            // Where it is held: (not moved yet) the queue's partition of old, where the dispatcher
+            // moves it from as it is released (a move of the held copy read before is then
+            // refused), or its shard.
+            let mut unmoved = item.clone();
+            unmoved.insert(keys::PK.into(), s(keys::DELIVERY_UNSHARDED));
+            for item in [unmoved, item] {
+                let result = self
+                    .client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .condition_expression("#status = :held")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":held", s("held"))
+                    .send()
+                    .await;
+                unless_condition_failed(result)?;
+            }
         }
         Ok(())
     }

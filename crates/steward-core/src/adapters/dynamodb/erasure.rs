@@ -10,6 +10,28 @@ use crate::domain::privacy::erasure::{
 };
 use aws_sdk_dynamodb::types::{Delete, DeleteRequest, Put, ReturnValue, TransactWriteItem, WriteRequest};
 
+impl DynamoStore {
+    /// The keys of what waits to be sent about a person in every queue (mail, deliveries owed or
+    /// given up, each shard and each partition of old), read all at once, but the erasure's own
+    /// goodbye and its deliveries.
+    async fn queued_about(
+        &self,
+        profile_id: &ProfileId,
+        theirs: (&str, &str, AttributeValue),
+    ) -> Result<Vec<ItemKey>, StoreError> {
+        let goodbye = confirmation_id(profile_id);
+        let queues = keys::person_queues();
+        let reads = queues.iter().map(|queue| self.partition(queue, Some(theirs.clone())));
+        let items = futures_util::future::try_join_all(reads).await?;
+        Ok(items
+            .iter()
+            .flatten()
+            .filter_map(|item| Some((text(item, keys::PK)?, text(item, keys::SK)?)))
+            .filter(|(_, sk)| *sk != goodbye && !is_erasure_delivery(profile_id, sk))
+            .collect())
+    }
+}
+
 impl ErasureStore for DynamoStore {
     async fn mark_erasing(&self, profile_id: &ProfileId, profile_key: &ItemKey) -> Result<(), StoreError> {
         let marked = self
@@ -69,22 +91,11 @@ impl ErasureStore for DynamoStore {
             }
             plan.items.push((pk, sk));
         }
-        let goodbye = confirmation_id(profile_id);
+        // Mail and deliveries still owed or given up carry what they were to send: theirs go too
+        // (the destinations that already have it are told, below, from the record of what went).
         // Messages queued before `profile_id` was an attribute carry it only inside `message`.
-        // Every queue that may hold mail or a delivery about them. (Messages queued before
-        // `profile_id` was an attribute carry it only inside `message`.)
         let theirs = ("profile_id = :pid OR contains(message, :pid)", ":pid", s(profile_id));
-        // Deliveries still owed or given up carry what they were to deliver: theirs go too (the
-        // destinations that already have it are told, below, from the record of what went).
-        for queue in keys::person_queues() {
-            for item in self.partition(&queue, Some(theirs.clone())).await? {
-                if let (Some(pk), Some(sk)) = (text(&item, keys::PK), text(&item, keys::SK)) {
-                    if sk != goodbye && !is_erasure_delivery(profile_id, &sk) {
-                        plan.items.push((pk, sk));
-                    }
-                }
-            }
-        }
+        plan.items.extend(self.queued_about(profile_id, theirs).await?);
         if !email.is_empty() {
             let subject = self.hash_key.pseudonym("rate-email", &crate::domain::fields::address_key(&email));
             for scope in EMAIL_RATE_SCOPES {
@@ -264,17 +275,7 @@ impl ErasureStore for DynamoStore {
             .collect();
         // Mail and deliveries queued about them while the erasure ran (a dispatcher that took a
         // delivery before the plan was read), but the goodbye.
-        let goodbye = confirmation_id(profile_id);
-        for queue in keys::person_queues() {
-            let theirs = ("profile_id = :pid", ":pid", s(profile_id));
-            for item in self.partition(&queue, Some(theirs)).await? {
-                if let (Some(pk), Some(sk)) = (text(&item, keys::PK), text(&item, keys::SK)) {
-                    if sk != goodbye && !is_erasure_delivery(profile_id, &sk) {
-                        left.push((pk, sk));
-                    }
-                }
-            }
-        }
+        left.extend(self.queued_about(profile_id, ("profile_id = :pid", ":pid", s(profile_id))).await?);
         Ok(left)
     }
 }

@@ -55,6 +55,9 @@ pub const SEATS_PREFIX: &str = "SEATS";
 /// sell more than the capacity.
 pub const SEAT_SHARDS: u8 = 8;
 
+/// The attribute of a seat hold that says which counter counted it (none: the one of old).
+pub const SEAT_SHARD: &str = "seat_shard";
+
 /// One of an event's seat counters.
 pub fn seat_shard(event: &str, shard: u8) -> (String, String) {
     (format!("EVENT#{event}"), format!("{SEATS_PREFIX}#{shard}"))

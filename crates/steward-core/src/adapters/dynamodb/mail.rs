@@ -10,40 +10,6 @@ const SENT_MARKER_SECONDS: i64 = 30 * 24 * 3600;
 const OUTBOX_SECONDS: i64 = 14 * 24 * 3600;
 
 impl DynamoStore {
-    /// Moves up to `limit` messages queued in the outbox's one partition of old (before campaigns
-    /// had their own queue, and before transactional mail was sharded) to where their id now says,
-    /// each in one transaction. Nothing is left to move once the last of them has been sent or
-    /// expired (14 days after 2026-12-07): then this goes.
-    async fn move_unsharded_mail(&self, limit: usize) -> Result<(), StoreError> {
-        // Best effort too: a failure here must not keep transactional mail from going out.
-        let page = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(keys::OUTBOX_UNSHARDED))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .consistent_read(true)
-            .send()
-            .await;
-        let page = match page {
-            Ok(page) => page,
-            Err(err) => {
-                tracing::warn!(error = %classify(err), "messages in the unsharded outbox could not be read; next run retries");
-                return Ok(());
-            }
-        };
-        for item in page.items() {
-            let Some(id) = item.get(keys::SK).and_then(|v| v.as_s().ok()) else { continue };
-            // Best effort: what fails now is moved on a later run.
-            let outcome = self.move_queued(item, keys::outbox(id)).await;
-            if let Err(err) = outcome {
-                tracing::warn!(error = %err, "a message in the unsharded outbox was not moved; next run retries");
-            }
-        }
-        Ok(())
-    }
-
     /// A message's item in its queue.
     fn outbox_item(&self, id: &str) -> HashMap<String, AttributeValue> {
         let (pk, sk) = keys::outbox(id);
@@ -110,15 +76,19 @@ impl OutboxStore for DynamoStore {
     }
 
     async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
-        // Messages queued before the outbox was sharded move to their shard first.
-        self.move_unsharded_mail(limit).await?;
+        // Messages queued in the outbox's one partition of old (before campaigns had their own
+        // queue, and before transactional mail was sharded) move to where their id now says
+        // first. Nothing is left there once the last of them has been sent or has expired (14
+        // days after 2026-12-07): then this goes.
+        self.move_unsharded(keys::OUTBOX_UNSHARDED, limit, keys::outbox).await;
         // The transactional queue first, then the campaign's with what room is left: however
         // long a campaign's backlog, a sign-in link is never behind it. The shards are read from
         // one that turns with the clock, so that a busy shard cannot keep the others waiting.
         let mut due = Vec::new();
         for queue in Queue::IN_ORDER {
             let mut partitions = keys::outbox_queue(queue);
-            let first = now.rem_euclid(partitions.len() as i64) as usize;
+            // The dispatcher runs each minute: the minute picks the first shard.
+            let first = (now / 60).rem_euclid(partitions.len() as i64) as usize;
             partitions.rotate_left(first);
             for partition in partitions {
                 let mut start = None;

@@ -112,10 +112,53 @@ impl DynamoStore {
         }
     }
 
-    /// Moves a queued item from the queue's partition of old to `(pk, sk)`, in one transaction.
-    /// Refused when a copy is there already (another dispatcher moved it, a campaign resumed) or
-    /// the old one is gone: the old copy goes all the same, so none is moved twice and none sticks
-    /// in the old partition.
+    /// Moves up to `limit` items waiting in a queue's partition of old (before it was sharded) to
+    /// the key `key_of` gives each id, each in one transaction ([`Self::move_queued`]). Best effort
+    /// and bounded, so that what is left there never keeps a run from sending what is sharded
+    /// already: what is not moved now is moved on a later run.
+    async fn move_unsharded(&self, old: &str, limit: usize, key_of: fn(&str) -> (String, String)) {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(old))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .consistent_read(true)
+            .send()
+            .await;
+        let page = match page {
+            Ok(page) => page,
+            Err(err) => {
+                tracing::warn!(queue = old, error = %classify(err), "a queue's partition of old could not be read; next run retries");
+                return;
+            }
+        };
+        let now = self.clock.now();
+        for item in page.items() {
+            let Some(id) = item.get(keys::SK).and_then(|v| v.as_s().ok()) else { continue };
+            // Being sent by a dispatcher of the previous release: left to it (or, if it died, to a
+            // later run, once its lease is over).
+            let leased = item.get("status").and_then(|v| v.as_s().ok()).is_some_and(|s| s == "sending")
+                && item
+                    .get("lease_until")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .is_some_and(|until| until >= now);
+            if leased {
+                continue;
+            }
+            if let Err(err) = self.move_queued(item, key_of(id)).await {
+                tracing::warn!(queue = old, error = %err, "an item of a queue's partition of old was not moved; next run retries");
+            }
+        }
+    }
+
+    /// Moves a queued item, as it was read, from the queue's partition of old to `(pk, sk)` in one
+    /// transaction: only while the old item is still there as read (same `attempts`), so that one
+    /// an erasure, a deleted submission or a dispatcher of the previous release took meanwhile is
+    /// never brought back. Refused because a copy is where it belongs already (another dispatcher
+    /// moved it), the old one goes; refused otherwise, it is left for the next run to read again.
     async fn move_queued(
         &self,
         item: &HashMap<String, AttributeValue>,
@@ -126,24 +169,49 @@ impl DynamoStore {
         };
         let old = HashMap::from([(keys::PK.to_owned(), old_pk), (keys::SK.to_owned(), old_sk)]);
         let mut moved = item.clone();
-        moved.insert(keys::PK.into(), s(pk));
-        moved.insert(keys::SK.into(), s(sk));
+        moved.insert(keys::PK.into(), s(&pk));
+        moved.insert(keys::SK.into(), s(&sk));
         let put = self.put_if_absent(moved)?;
-        let delete = built(Delete::builder().table_name(&self.table).set_key(Some(old.clone())).build())?;
+        // Still as read: its status (a held delivery released meanwhile is pending), when it is
+        // due and how often it was tried (a dispatcher of the previous release took it).
+        let mut as_read = vec!["attribute_exists(pk)".to_owned()];
+        let mut values = HashMap::new();
+        let mut names = HashMap::new();
+        for (n, attribute) in ["status", "next_attempt_at", "attempts"].into_iter().enumerate() {
+            names.insert(format!("#a{n}"), attribute.to_owned());
+            match item.get(attribute) {
+                Some(value) => {
+                    as_read.push(format!("#a{n} = :a{n}"));
+                    values.insert(format!(":a{n}"), value.clone());
+                }
+                None => as_read.push(format!("attribute_not_exists(#a{n})")),
+            }
+        }
+        let delete = built(
+            Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(old.clone()))
+                .condition_expression(as_read.join(" AND "))
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values((!values.is_empty()).then_some(values))
+                .build(),
+        )?;
         let moved = self
             .transact(vec![
                 TransactWriteItem::builder().put(put).build(),
                 TransactWriteItem::builder().delete(delete).build(),
             ])
             .await?;
-        if !moved {
-            self.client
+        if !moved && self.get((pk, sk)).await?.is_some() {
+            let result = self
+                .client
                 .delete_item()
                 .table_name(&self.table)
                 .set_key(Some(old))
+                .condition_expression("attribute_exists(pk)")
                 .send()
-                .await
-                .map_err(classify)?;
+                .await;
+            unless_condition_failed(result)?;
         }
         Ok(())
     }

@@ -15,18 +15,33 @@ impl DynamoStore {
         let (hold_pk, hold_sk) = keys::seat_hold(event, registration);
         // The seat goes back to the counter that counted it.
         let Some(hold) = self.get((hold_pk.clone(), hold_sk.clone())).await? else { return Ok(false) };
-        let (seats_pk, seats_sk) =
-            match hold.get(SEAT_SHARD).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()) {
-                Some(shard) => keys::seat_shard(event, shard),
-                None => keys::seats(event),
-            };
-        let delete = Delete::builder().table_name(&self.table).set_key(Some(key(hold_pk, hold_sk)));
+        let shard = hold.get(keys::SEAT_SHARD).and_then(|v| v.as_n().ok()).cloned();
+        let (seats_pk, seats_sk) = match shard.as_deref().map(str::parse::<u8>) {
+            Some(Ok(shard)) => keys::seat_shard(event, shard),
+            Some(Err(_)) => {
+                return Err(StoreError::Unexpected("a seat hold with an unreadable counter".into()))
+            }
+            None => keys::seats(event),
+        };
+        // Still the hold as read, counted by that counter: one released and taken again on
+        // another counter meanwhile is not given back to this one.
+        let same_counter = match &shard {
+            Some(_) => "#shard = :shard",
+            None => "attribute_not_exists(#shard)",
+        };
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(hold_pk, hold_sk)))
+            .expression_attribute_names("#shard", keys::SEAT_SHARD)
+            .set_expression_attribute_values(
+                shard.map(|shard| HashMap::from([(":shard".to_owned(), n(shard))])),
+            );
         let delete = match lapsed_before {
             Some(before) => delete
-                .condition_expression("#lapses < :before")
+                .condition_expression(format!("#lapses < :before AND {same_counter}"))
                 .expression_attribute_names("#lapses", keys::HOLD_LAPSES_AT)
                 .expression_attribute_values(":before", n(before)),
-            None => delete.condition_expression("attribute_exists(pk)"),
+            None => delete.condition_expression(format!("attribute_exists(pk) AND {same_counter}")),
         };
         let count = built(
             Update::builder()
@@ -55,10 +70,9 @@ impl DynamoStore {
     }
 }
 
-/// The attribute of a hold that says which seat counter counted it (none: the one of old).
-const SEAT_SHARD: &str = "seat_shard";
-/// How many times a checkout reads the seat counters again after its transactions conflicted
-/// with others' (DynamoDB does not retry conflicts for us).
+/// How many times a checkout reads the seat counters and tries them before it says they are busy:
+/// again after a refusal (they moved since the read) or, when every counter is pinned, a conflict
+/// (DynamoDB does not retry conflicts for us).
 const SEAT_ROUNDS: usize = 4;
 
 /// One of an event's seat counters as read: its shard (`None`: the counter of old), the seats it
@@ -122,7 +136,7 @@ impl DynamoStore {
             hold_item.insert(keys::HOLD_LAPSES_AT.into(), n(lapses_at));
         }
         if let Some(shard) = shard {
-            hold_item.insert(SEAT_SHARD.into(), n(shard));
+            hold_item.insert(keys::SEAT_SHARD.into(), n(shard));
         }
         hold_item
     }
@@ -137,19 +151,26 @@ impl DynamoStore {
         capacity: u32,
         lapses_at: Option<i64>,
         shard: u8,
+        as_read: Option<u32>,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let (seats_pk, seats_sk) = keys::seat_shard(event, shard);
+        // Under its share; or, after a capacity change, no more than was read (the other counters
+        // pinned alongside).
+        let (condition, limit) = match as_read {
+            None => ("attribute_not_exists(taken) OR taken < :limit", keys::seat_share(capacity, shard)),
+            Some(taken) => ("attribute_not_exists(taken) OR taken <= :limit", taken),
+        };
         let count = built(
             Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(seats_pk, seats_sk)))
                 .update_expression("ADD taken :one SET seat_capacity = :capacity, #type = :type, #v = :v")
-                .condition_expression("attribute_not_exists(taken) OR taken < :share")
+                .condition_expression(condition)
                 .expression_attribute_names("#type", "type")
                 .expression_attribute_names("#v", "v")
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":capacity", n(capacity))
-                .expression_attribute_values(":share", n(keys::seat_share(capacity, shard)))
+                .expression_attribute_values(":limit", n(limit))
                 .expression_attribute_values(":type", s("seats"))
                 .expression_attribute_values(":v", n(SCHEMA_VERSION))
                 .build(),
@@ -161,49 +182,81 @@ impl DynamoStore {
         ])
     }
 
-    /// A seat of an event that sold one before the counter was sharded: on its one counter.
+    /// Pins every counter but `taking` to what was read (`taken`), recording the capacity in force
+    /// on each: with them, the seats taken after a capacity change stay within the capacity, and
+    /// once every counter records it, takes go back to each counter's share alone.
+    fn counters_as_read(
+        &self,
+        event: &str,
+        taking: u8,
+        capacity: u32,
+        taken: &dyn Fn(u8) -> u32,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        (0..keys::SEAT_SHARDS)
+            .filter(|&shard| shard != taking)
+            .map(|shard| {
+                let (pk, sk) = keys::seat_shard(event, shard);
+                let pin = built(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(pk, sk)))
+                        .update_expression("SET seat_capacity = :capacity, #type = :type, #v = :v")
+                        .condition_expression("attribute_not_exists(taken) OR taken <= :read")
+                        .expression_attribute_names("#type", "type")
+                        .expression_attribute_names("#v", "v")
+                        .expression_attribute_values(":capacity", n(capacity))
+                        .expression_attribute_values(":read", n(taken(shard)))
+                        .expression_attribute_values(":type", s("seats"))
+                        .expression_attribute_values(":v", n(SCHEMA_VERSION))
+                        .build(),
+                )?;
+                Ok(TransactWriteItem::builder().update(pin).build())
+            })
+            .collect()
+    }
+
+    /// Sold out, unless this registration holds one of the seats already.
+    async fn sold_out_or_held(&self, event: &str, registration: &str) -> Result<SeatHold, StoreError> {
+        Ok(if self.get(keys::seat_hold(event, registration)).await?.is_some() {
+            SeatHold::AlreadyHeld
+        } else {
+            SeatHold::SoldOut
+        })
+    }
+
+    /// A seat of an event that sold one before the counter was sharded: on its one counter, which
+    /// keeps counting for it. Seats a release of this one's counted on the shards (a deployment's
+    /// mixed moment) count against the capacity too; they only go down once the old counter is
+    /// there, since every hold then goes to it.
     async fn hold_unsharded_seat(
         &self,
         event: &str,
         registration: &str,
         capacity: u32,
         lapses_at: Option<i64>,
+        counters: &[SeatCounter],
     ) -> Result<SeatHold, StoreError> {
+        let on_shards: u32 = counters.iter().filter(|c| c.shard.is_some()).map(|c| c.taken).sum();
+        let limit = capacity.saturating_sub(on_shards);
         let (seats_pk, seats_sk) = keys::seats(event);
-        let (hold_pk, hold_sk) = keys::seat_hold(event, registration);
+        if limit == 0 {
+            return self.sold_out_or_held(event, registration).await;
+        }
         // One transaction: the seat count and the registration's hold move together, so a seat is
         // never counted without its holder, and a second hold for one registration is refused.
         let count = built(
             Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(seats_pk, seats_sk)))
-                .update_expression(if capacity == 0 {
-                    "ADD taken :one"
-                } else {
-                    "ADD taken :one SET seat_capacity = :capacity, #type = :type, #v = :v"
-                })
-                .condition_expression(if capacity == 0 {
-                    "attribute_exists(seat_capacity) AND taken < seat_capacity"
-                } else {
-                    "attribute_not_exists(taken) OR taken < :capacity"
-                })
+                .update_expression("ADD taken :one SET seat_capacity = :capacity, #type = :type, #v = :v")
+                .condition_expression("attribute_not_exists(taken) OR taken < :limit")
+                .expression_attribute_names("#type", "type")
+                .expression_attribute_names("#v", "v")
                 .expression_attribute_values(":one", n(1))
-                .set_expression_attribute_values(if capacity == 0 {
-                    Some(HashMap::from([(":one".to_owned(), n(1))]))
-                } else {
-                    Some(HashMap::from([
-                        (":one".to_owned(), n(1)),
-                        (":capacity".to_owned(), n(capacity)),
-                        (":type".to_owned(), s("seats")),
-                        (":v".to_owned(), n(SCHEMA_VERSION)),
-                    ]))
-                })
-                .set_expression_attribute_names((capacity != 0).then(|| {
-                    HashMap::from([
-                        ("#type".to_owned(), "type".to_owned()),
-                        ("#v".to_owned(), "v".to_owned()),
-                    ])
-                }))
+                .expression_attribute_values(":capacity", n(capacity))
+                .expression_attribute_values(":limit", n(limit))
+                .expression_attribute_values(":type", s("seats"))
+                .expression_attribute_values(":v", n(SCHEMA_VERSION))
                 .build(),
         )?;
         let hold_item = self.hold_item(event, registration, lapses_at, None);
@@ -215,11 +268,7 @@ impl DynamoStore {
         if self.transact(items).await? {
             return Ok(SeatHold::Held);
         }
-        Ok(if self.get((hold_pk, hold_sk)).await?.is_some() {
-            SeatHold::AlreadyHeld
-        } else {
-            SeatHold::SoldOut
-        })
+        self.sold_out_or_held(event, registration).await
     }
 }
 
@@ -260,52 +309,71 @@ impl PaymentStore for DynamoStore {
         capacity: u32,
         lapses_at: Option<i64>,
     ) -> Result<SeatHold, StoreError> {
-        // A round reads the counters and tries the shards read with a seat free, from the one this
-        // registration starts at. A shard that filled meanwhile refuses; one that conflicts with
-        // another checkout's transaction is passed over for the next, and while any conflicted,
-        // another round reads them again: a burst's conflicts spread across the shards and end in
-        // a seat or in sold out, never in an error.
+        // A round reads the counters and tries those read with a seat free, from the one this
+        // registration starts at. A counter that conflicts with another checkout's transaction is
+        // passed over for the next: a burst's conflicts spread across the counters. A refusal
+        // means the counters moved since the read, so the next round reads them again: "sold out"
+        // is only ever said on a fresh read of a full event, and a checkout still without a seat
+        // after every round is told the counters are busy (503), never that the event is full.
         for _round in 0..SEAT_ROUNDS {
             let counters = self.seat_counters(event).await?;
-            if counters.iter().any(|counter| counter.shard.is_none()) {
-                return self.hold_unsharded_seat(event, registration, capacity, lapses_at).await;
-            }
-            // A capacity of 0 is the one recorded with the event's first seat.
+            // A capacity of 0 is the one recorded with the seats taken; after a change, the least.
             let capacity = match capacity {
-                0 => counters.iter().map(|counter| counter.capacity).max().unwrap_or(0),
+                0 => counters.iter().map(|counter| counter.capacity).min().unwrap_or(0),
                 capacity => capacity,
             };
+            if counters.iter().any(|counter| counter.shard.is_none()) {
+                return self.hold_unsharded_seat(event, registration, capacity, lapses_at, &counters).await;
+            }
             let taken = |shard: u8| {
                 counters
                     .iter()
                     .find(|counter| counter.shard == Some(shard))
                     .map_or(0, |counter| counter.taken)
             };
-            let mut conflicted = false;
+            if counters.iter().map(|counter| counter.taken).sum::<u32>() >= capacity {
+                return self.sold_out_or_held(event, registration).await;
+            }
+            // Each counter's condition keeps it to its share, so together they sell the capacity and
+            // no more, while every counter was written with this capacity. After the catalogue
+            // changed it, a counter may hold more than its new share: each take then also pins
+            // every other counter to what was read (and records the new capacity on it), so that
+            // the total stays within the capacity.
+            let changed = counters.iter().any(|c| {
+                c.capacity != capacity || c.shard.is_some_and(|s| c.taken > keys::seat_share(capacity, s))
+            });
             for shard in keys::seat_shards_from(registration)
                 .filter(|&shard| taken(shard) < keys::seat_share(capacity, shard))
             {
-                match self
-                    .transact_outcome(self.hold_in_shard(event, registration, capacity, lapses_at, shard)?)
-                    .await?
-                {
+                let mut items = self.hold_in_shard(
+                    event,
+                    registration,
+                    capacity,
+                    lapses_at,
+                    shard,
+                    changed.then(|| taken(shard)),
+                )?;
+                if changed {
+                    items.extend(self.counters_as_read(event, shard, capacity, &taken)?);
+                }
+                match self.transact_outcome(items).await? {
                     Transacted::Committed => return Ok(SeatHold::Held),
-                    Transacted::Refused => {}
-                    Transacted::Conflicted => conflicted = true,
+                    Transacted::Refused => {
+                        if self.get(keys::seat_hold(event, registration)).await?.is_some() {
+                            return Ok(SeatHold::AlreadyHeld);
+                        }
+                        break;
+                    }
+                    // Every counter pinned: any other checkout's take conflicts; read again.
+                    Transacted::Conflicted if changed => break,
+                    Transacted::Conflicted => {}
                 }
-                if self.get(keys::seat_hold(event, registration)).await?.is_some() {
-                    return Ok(SeatHold::AlreadyHeld);
-                }
-            }
-            if !conflicted {
-                break;
             }
         }
-        Ok(if self.get(keys::seat_hold(event, registration)).await?.is_some() {
-            SeatHold::AlreadyHeld
-        } else {
-            SeatHold::SoldOut
-        })
+        if self.get(keys::seat_hold(event, registration)).await?.is_some() {
+            return Ok(SeatHold::AlreadyHeld);
+        }
+        Err(StoreError::Unavailable("the seat counters were busy".into()))
     }
 
     async fn set_hold_lapse(

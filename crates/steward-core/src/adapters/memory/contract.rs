@@ -145,6 +145,37 @@ pub async fn seats_contract<S: PaymentStore>(store: &S, now: i64) {
         );
     }
     assert_eq!(store.seats_taken(&opening).await.unwrap(), 13);
+
+    // The catalogue changes an event's capacity after seats were sold: the counters' shares no
+    // longer match what each holds, and the seats sold still never pass the capacity in force.
+    let resized = unique("resized");
+    let early: Vec<String> = (0..6).map(|n| unique(&format!("early{n}"))).collect();
+    for buyer in &early {
+        assert_eq!(store.hold_seat(&resized, buyer, 16, None).await.unwrap(), SeatHold::Held);
+    }
+    let late: Vec<String> = (0..6).map(|n| unique(&format!("late{n}"))).collect();
+    let mut held = 0;
+    for buyer in &late {
+        if store.hold_seat(&resized, buyer, 8, None).await.unwrap() == SeatHold::Held {
+            held += 1;
+        }
+    }
+    assert_eq!(held, 2, "capacity lowered to 8 with 6 sold: two more, not one a counter");
+    assert_eq!(store.seats_taken(&resized).await.unwrap(), 8);
+    assert_eq!(
+        store.hold_seat(&resized, &unique("recorded"), 0, None).await.unwrap(),
+        SeatHold::SoldOut,
+        "capacity 0 is the least recorded: never more than the capacity in force"
+    );
+    for n in 0..4 {
+        assert_eq!(
+            store.hold_seat(&resized, &unique(&format!("raised{n}")), 12, None).await.unwrap(),
+            SeatHold::Held,
+            "capacity raised to 12: four more"
+        );
+    }
+    assert_eq!(store.hold_seat(&resized, &unique("over"), 12, None).await.unwrap(), SeatHold::SoldOut);
+    assert_eq!(store.seats_taken(&resized).await.unwrap(), 12);
 }
 
 /// A submission for `email` with its own id, received at `now`.

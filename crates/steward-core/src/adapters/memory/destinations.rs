@@ -236,9 +236,11 @@ impl DeliveryStore for MemoryStore {
     }
 
     async fn drop_owed(&self, profile_id: &ProfileId, subject: &str) -> Result<(), StoreError> {
+        let mut queues = keys::delivery_queues();
+        queues.push(keys::DELIVERY_DEAD.to_owned());
         self.run("drop_owed", |table| {
             table.retain(|(pk, _), item| {
-                !((pk.starts_with(keys::DELIVERY_UNSHARDED) || pk == keys::DELIVERY_DEAD)
+                !(queues.contains(pk)
                     && text(item, "profile_id").as_deref() == Some(profile_id.as_str())
                     && text(item, "subject").as_deref() == Some(subject))
             });

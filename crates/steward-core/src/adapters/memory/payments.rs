@@ -7,9 +7,6 @@ use crate::domain::payments::{
 };
 use crate::domain::privacy::erasure::PAYMENT_RETENTION_DAYS;
 
-/// The attribute of a hold that says which seat counter counted it (none: the one of old).
-const SEAT_SHARD: &str = "seat_shard";
-
 /// Gives a registration's seat back: the hold and the count move together. With
 /// `lapsed_before`, only a hold that lapsed before then (not one resumed or paid meanwhile).
 pub(super) fn release_seat(
@@ -20,8 +17,11 @@ pub(super) fn release_seat(
 ) -> bool {
     let hold_key = keys::seat_hold(event, registration);
     // The seat goes back to the counter that counted it (none said: the one of old).
-    let seats_key = match table.get(&hold_key).and_then(|hold| number(hold, SEAT_SHARD)) {
-        Some(shard) => keys::seat_shard(event, u8::try_from(shard).unwrap_or(u8::MAX)),
+    let seats_key = match table.get(&hold_key).and_then(|hold| number(hold, keys::SEAT_SHARD)) {
+        Some(shard) => match u8::try_from(shard) {
+            Ok(shard) => keys::seat_shard(event, shard),
+            Err(_) => return false,
+        },
         None => keys::seats(event),
     };
     let hold_releasable = table.get(&hold_key).is_some_and(|hold| match lapsed_before {
@@ -81,19 +81,47 @@ impl PaymentStore for MemoryStore {
             // An event that sold a seat before the counter was sharded keeps its one counter.
             let unsharded = table.contains_key(&keys::seats(event));
             let (event_pk, _) = keys::seats(event);
-            // A capacity of 0 is the one recorded with the event's first seat.
-            let recorded = partition(table, &event_pk)
-                .filter(|((_, sk), _)| sk.starts_with(keys::SEATS_PREFIX))
-                .filter_map(|(_, seats)| number(seats, "seat_capacity"))
-                .max();
+            let counters: Vec<(u8, i64, i64)> = partition(table, &event_pk)
+                .filter_map(|((_, sk), seats)| {
+                    let shard = match sk.strip_prefix(keys::SEATS_PREFIX)? {
+                        "" => u8::MAX,
+                        shard => shard.strip_prefix('#')?.parse().ok()?,
+                    };
+                    Some((
+                        shard,
+                        number(seats, "taken").unwrap_or(0),
+                        number(seats, "seat_capacity").unwrap_or(0),
+                    ))
+                })
+                .collect();
+            // A capacity of 0 is the one recorded with the seats taken; after a change, the least.
             let capacity = match capacity {
-                0 => recorded.and_then(|c| u32::try_from(c).ok()).unwrap_or(0),
+                0 => counters
+                    .iter()
+                    .map(|(_, _, recorded)| *recorded)
+                    .min()
+                    .and_then(|c| u32::try_from(c).ok())
+                    .unwrap_or(0),
                 capacity => capacity,
             };
-            // Each counter with its share of the capacity, from the shard this registration
-            // starts at, as the DynamoDB store tries them.
+            let total: i64 = counters.iter().map(|(_, taken, _)| taken).sum();
+            if total >= i64::from(capacity) {
+                return Ok(SeatHold::SoldOut);
+            }
+            // After a capacity change, a take records the capacity in force on every counter, as
+            // the DynamoDB store's pins do.
+            let changed = !unsharded
+                && counters.iter().any(|(shard, taken, recorded)| {
+                    *recorded != i64::from(capacity) || *taken > i64::from(keys::seat_share(capacity, *shard))
+                });
+            // Each counter with what it may still count, from the shard this registration starts
+            // at, as the DynamoDB store tries them (with the total checked above, as its takes
+            // after a capacity change do).
+            let on_shards: i64 =
+                counters.iter().filter(|(shard, _, _)| *shard != u8::MAX).map(|(_, taken, _)| taken).sum();
             let counters: Vec<(ItemKey, Option<u8>, u32)> = if unsharded {
-                vec![(keys::seats(event), None, capacity)]
+                let left = u32::try_from((i64::from(capacity) - on_shards).max(0)).unwrap_or(0);
+                vec![(keys::seats(event), None, left)]
             } else {
                 keys::seat_shards_from(registration)
                     .map(|shard| {
@@ -105,6 +133,14 @@ impl PaymentStore for MemoryStore {
                 let taken = table.get(&seats_key).and_then(|s| number(s, "taken")).unwrap_or(0);
                 if taken >= i64::from(share) {
                     continue;
+                }
+                if changed {
+                    for other in 0..keys::SEAT_SHARDS {
+                        let pinned = table.entry(keys::seat_shard(event, other)).or_default();
+                        pinned.insert("seat_capacity".into(), capacity.into());
+                        pinned.insert("type".into(), "seats".into());
+                        pinned.insert("v".into(), SCHEMA_VERSION.into());
+                    }
                 }
                 let seats = table.entry(seats_key).or_default();
                 seats.insert("taken".into(), (taken + 1).into());
@@ -118,7 +154,7 @@ impl PaymentStore for MemoryStore {
                     hold.insert(keys::HOLD_LAPSES_AT.into(), lapses_at.into());
                 }
                 if let Some(shard) = shard {
-                    hold.insert(SEAT_SHARD.into(), i64::from(shard).into());
+                    hold.insert(keys::SEAT_SHARD.into(), i64::from(shard).into());
                 }
                 table.insert(hold_key, hold);
                 return Ok(SeatHold::Held);
