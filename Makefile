@@ -130,14 +130,16 @@ load: setup setup-iam build
 load-burst: setup setup-iam build
 	cargo test -p steward-blackbox --test load -- --nocapture --ignored registration_opening
 
-## bench: release zips of every function and of an empty lambda_http one (cargo lambda), then their
+## bench: the burst of a registration opening (tests/load.rs, about a minute and a half), then
+## release zips of every function and of an empty lambda_http one (cargo lambda), then their
 ## sizes, cold starts against the local Runtime API, warm latency, CPU time, peak memory, DynamoDB
 ## units and cost per million operations, and each function's memory size modelled for AWS, each
 ## figure beside the previous run's (bench/last-run.json, which it then replaces) with regressions
 ## flagged, written into BENCHMARKS.md (and $(CARGO_TARGET_DIR)/bench/report.json; make load's burst
 ## beside the model, from $(CARGO_TARGET_DIR)/load-report.json); then how the local stack ages
 ## (bench/aged_stack.py: moto with and without its patches)
-bench: setup setup-iam
+bench: setup setup-iam build
+	cargo test -q -p steward-blackbox --test load -- --ignored registration_opening
 	PATH=$(VENV)/bin:$$PATH $(STEWARD_PYTHON) bench/bench.py --build \
 	  --lambda-dir $(CARGO_TARGET_DIR)/lambda --work-dir $(CARGO_TARGET_DIR)/bench
 	$(STEWARD_PYTHON) bench/aged_stack.py

@@ -121,7 +121,25 @@ class Figure:
         return "–" if value is None else f"{value:.{self.decimals}f}"
 
     def regressed(self, previous: float | None, current: float | None) -> bool:
+        if self.noise in MACHINE_BOUND and not COMPARING_LIKE_MACHINES[0]:
+            return False
         return self.noise is not None and previous is not None and current is not None and NOISE[self.noise].exceeded(previous, current)
+
+
+# Timings, CPU time and memory say something about a change only when measured on the same kind
+# of machine: against a run on another CPU or core count they are shown, never judged. Set once
+# per run by `compare_machines` (sizes and units are judged wherever they were measured).
+MACHINE_BOUND = {"timing", "tail", "cpu", "memory"}
+COMPARING_LIKE_MACHINES = [True]
+
+
+def hardware(machine_text: str) -> str:
+    """The CPU and its cores, from a report's `machine` (its kernel release left out)."""
+    return machine_text.split(", Linux", 1)[0]
+
+
+def compare_machines(report: dict, previous: dict | None) -> None:
+    COMPARING_LIKE_MACHINES[0] = previous is None or hardware(report.get("machine", "")) == hardware(previous.get("machine", ""))
 
 
 def peak_rss_mb(entry: dict) -> float | None:
@@ -645,8 +663,9 @@ def measure_warm(stack: Stack, operation: Operation, requests: int) -> dict:
     _, offset = request_lines(stack.log_dir, logical, 0)
     cpu_before = cpu_time(pid)
     latencies = []
+    calls = min(requests, operation.max_calls or requests)
     started = time.perf_counter()
-    for _ in range(min(requests, operation.max_calls or requests)):
+    for _ in range(calls):
         began = time.perf_counter()
         operation.run()
         latencies.append((time.perf_counter() - began) * 1000)
@@ -659,9 +678,9 @@ def measure_warm(stack: Stack, operation: Operation, requests: int) -> dict:
         "what": operation.what,
         "duration_ms": {"p50": percentile(durations, 50), "p99": percentile(durations, 99), "mean": statistics.fmean(durations)},
         "latency_ms": {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99)},
-        "throughput_per_s": requests / elapsed,
-        "cpu_ms": cpu_ms / requests,
-        "aws_calls": {service: n / requests for service, n in calls_since(stats["aws_calls"], calls_before).items()},
+        "throughput_per_s": calls / elapsed,
+        "cpu_ms": cpu_ms / calls,
+        "aws_calls": {service: n / calls for service, n in calls_since(stats["aws_calls"], calls_before).items()},
         "peak_rss_kb": stats["peak_rss_kb"],
     }
     if lines:
@@ -915,8 +934,11 @@ def comparison_note(previous: dict | None) -> str:
     if not previous:
         return "No previous run to compare with (bench/last-run.json)."
     origin = f", reconstructed from {previous['reconstructed_from']}" if previous.get("reconstructed_from") else ""
+    other = ("" if COMPARING_LIKE_MACHINES[0] else
+             f" That run was on another machine ({hardware(previous.get('machine', 'unknown'))}): its timings, CPU times and "
+             "memory are shown but not judged; sizes and units are.")
     return (f"Each figure is followed by the previous run's (of {previous['date']}{origin}): `(=)` when it shows the same, "
-            f"`(was …)` when not, and `{REGRESSION}` where it got worse beyond noise (the rules are `NOISE` in bench/bench.py).")
+            f"`(was …)` when not, and `{REGRESSION}` where it got worse beyond noise (the rules are `NOISE` in bench/bench.py).{other}")
 
 
 def previous_function(previous: dict | None, name: str) -> dict | None:
@@ -1110,7 +1132,10 @@ def render_burst(report: dict, model: dict, prices: dict, load: dict | None) -> 
     out = ["", "### Burst: a registration opening, here and modelled for AWS", ""]
     if burst is None and registration is None:
         return out + ["No burst figures yet: `make load` writes them (target/load-report.json), and this bench's event registration feeds the model."]
-    sizes = model_function("submit-form", {**submit, "main_operation": "event-registration"}, model, prices) if registration else None
+    # The registration's own figures: the first call's, measured on the newsletter (submit-form's
+    # main operation), are not the registration's, so the model takes its warm call for them.
+    as_registration = {key: value for key, value in submit.items() if not key.startswith("first_call_")}
+    sizes = model_function("submit-form", {**as_registration, "main_operation": "event-registration"}, model, prices) if registration else None
     chosen = chosen_size(sizes, "http", model)[0] if sizes else None
     total = sum(arrivals for _, arrivals in PEAK_A)
     top_seconds, top_arrivals = PEAK_A[0]
@@ -1225,13 +1250,16 @@ def main() -> None:
         report = priced(measure(args.lambda_dir, args.work_dir, args.cold_starts, args.requests), prices)
         text = json.dumps(report, indent=2) + "\n"
         (args.report or args.work_dir / "report.json").write_text(text)
-        LAST_RUN.write_text(text)
         markdown = None if args.no_markdown else (args.markdown or ROOT / "BENCHMARKS.md")
     load = read_json(args.load_report or args.work_dir.parent / "load-report.json")
+    compare_machines(report, previous)
     table = render(report, prices, targets, model, previous, load)
     print(table)
     if markdown:
         write_markdown(markdown, table)
+    if not args.render_only:
+        # Only once it rendered: a run that fails to render must not become the next one's baseline.
+        LAST_RUN.write_text(text)
     print()
     for line in memory_advice(report, model, prices):
         print(f"memory: {line}")

@@ -155,9 +155,9 @@ impl DynamoStore {
     }
 
     /// Moves a queued item, as it was read, from the queue's partition of old to `(pk, sk)` in one
-    /// transaction: only while the old item is still there as read (same `attempts`), so that one
-    /// an erasure, a deleted submission or a dispatcher of the previous release took meanwhile is
-    /// never brought back. Refused because a copy is where it belongs already (another dispatcher
+    /// transaction: only while the old item is still there as read (the same status, due time and
+    /// attempts), so that one an erasure, a deleted submission, a release of a held delivery or a
+    /// dispatcher of the previous release changed or took meanwhile is never brought back stale. Refused because a copy is where it belongs already (another dispatcher
     /// moved it), the old one goes; refused otherwise, it is left for the next run to read again.
     async fn move_queued(
         &self,
