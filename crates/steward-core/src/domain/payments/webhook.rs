@@ -216,7 +216,15 @@ pub async fn apply_event<S: PaymentStore + OutboxStore + DeliveryStore>(
                     let started = recorded.started_at.map_or(now, |at| at.epoch_seconds());
                     let lapses_at = hold_lapses_at(started, true, now);
                     if lapses_at > now {
-                        take_seat(store, event_id, registration, 0, Some(lapses_at), now).await?;
+                        take_seat(
+                            store,
+                            event_id,
+                            registration,
+                            capacity_in_force(event_id),
+                            Some(lapses_at),
+                            now,
+                        )
+                        .await?;
                         follow_a_later_release(store, &payment, event_id, registration).await?;
                     }
                 }
@@ -251,6 +259,16 @@ async fn owe_receipt<S: PaymentStore + OutboxStore>(
     store.note_receipt_owed(payment, now).await?;
     tracing::info!(registration_id = payment.registration_id.as_str(), "receipt owed");
     Ok(())
+}
+
+/// The event's capacity in the catalogue this build sells from: a seat taken back for a payment
+/// counts against the capacity in force, not one recorded before the catalogue changed it (0, the
+/// one recorded with the event's seats, for an event this build no longer sells).
+fn capacity_in_force(event: &str) -> u32 {
+    match built_in_catalogue().item(&format!("event:{event}")) {
+        Some(Purchase::Event { event, .. }) => event.capacity,
+        _ => 0,
+    }
 }
 
 /// The catalogue this build sells from, read once.
@@ -288,7 +306,8 @@ async fn keep_paid_seat<S: PaymentStore>(
     status: PaymentStatus,
     now: i64,
 ) -> Result<(), StoreError> {
-    if take_seat(store, event, registration, 0, None, now).await? == SeatHold::SoldOut {
+    if take_seat(store, event, registration, capacity_in_force(event), None, now).await? == SeatHold::SoldOut
+    {
         tracing::error!(
             registration_id = registration,
             status = status.as_str(),
