@@ -1,7 +1,7 @@
 //! IAM bites locally as in AWS: for every function, and for the operator, a flow that needs one
 //! statement of the template's policies works with the template as it is, and fails with AWS's
 //! `AccessDenied` on a copy of the template without that statement. Each copy runs as a stack of
-//! its own (one worker a function), started beside the binary's shared stack.
+//! its own (one worker a function), started beside the binary's shared stack and stopped when its test ends.
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use steward_blackbox::*;
 use steward_core::adapters::dynamodb::keys;
 
 /// A stack whose template lacks every statement of `logical`'s policies that allows `action`.
-fn stack_without(logical: &str, action: &str) -> &'static Stack {
+fn stack_without(logical: &str, action: &str) -> OwnStack {
     let own = start_mutated_stack(
         &["--without", &format!("{logical}={action}")],
         &["FUNCTION_WORKERS=1", "LOCAL_SCHEDULE_SECONDS_RetentionFunction=2"],
@@ -58,7 +58,8 @@ async fn contact(email: &str) -> StatusCode {
 
 #[tokio::test]
 async fn submit_form_needs_its_table_statement() {
-    on(Some(stack_without("SubmitFormFunction", "dynamodb:PutItem")));
+    let own = stack_without("SubmitFormFunction", "dynamodb:PutItem");
+    on(Some(own.get()));
     assert!(contact(&unique_email("iam")).await.is_server_error());
     refused("SubmitFormFunction", "dynamodb:").await;
     on(None);
@@ -96,7 +97,8 @@ async fn upload_cv() -> (Value, StatusCode) {
 #[tokio::test]
 async fn cv_upload_signs_what_its_role_may_put() {
     // The browser's POST is authorised as the identity that signed its policy: cv-upload's role.
-    on(Some(stack_without("CvUploadFunction", "s3:PutObject")));
+    let own = stack_without("CvUploadFunction", "s3:PutObject");
+    on(Some(own.get()));
     assert_eq!(upload_cv().await.1, StatusCode::FORBIDDEN);
     refused("CvUploadFunction", "s3:PutObject").await;
     on(None);
@@ -111,7 +113,8 @@ async fn cv_checked(receipt: &Value) -> bool {
 
 #[tokio::test]
 async fn verify_cv_needs_its_table_statement() {
-    on(Some(stack_without("VerifyCvFunction", "dynamodb:UpdateItem")));
+    let own = stack_without("VerifyCvFunction", "dynamodb:UpdateItem");
+    on(Some(own.get()));
     let (receipt, status) = upload_cv().await;
     assert_eq!(status, StatusCode::CREATED);
     refused("VerifyCvFunction", "dynamodb:UpdateItem").await;
@@ -146,7 +149,8 @@ async fn start_payment_status(registration: &Value) -> StatusCode {
 
 #[tokio::test]
 async fn payments_needs_its_table_statement() {
-    on(Some(stack_without("PaymentsFunction", "dynamodb:UpdateItem")));
+    let own = stack_without("PaymentsFunction", "dynamodb:UpdateItem");
+    on(Some(own.get()));
     assert_eq!(
         start_payment_status(&register_for_paid_event().await).await,
         StatusCode::INTERNAL_SERVER_ERROR
@@ -190,7 +194,8 @@ async fn deliver_success() -> StatusCode {
 
 #[tokio::test]
 async fn stripe_webhook_needs_its_table_statement() {
-    on(Some(stack_without("StripeWebhookFunction", "dynamodb:UpdateItem")));
+    let own = stack_without("StripeWebhookFunction", "dynamodb:UpdateItem");
+    on(Some(own.get()));
     assert!(deliver_success().await.is_server_error(), "Stripe is told to retry");
     refused("StripeWebhookFunction", "dynamodb:").await;
     on(None);
@@ -205,7 +210,8 @@ async fn bounce(email: &str) {
 
 #[tokio::test]
 async fn mail_events_needs_its_table_statement() {
-    on(Some(stack_without("MailEventsFunction", "dynamodb:PutItem")));
+    let own = stack_without("MailEventsFunction", "dynamodb:PutItem");
+    on(Some(own.get()));
     let email = unique_email("iam");
     assert_eq!(contact(&email).await, StatusCode::CREATED);
     bounce(&email).await;
@@ -233,7 +239,8 @@ async fn sign_up(email: &str) {
 
 #[tokio::test]
 async fn mail_outbox_needs_its_send_statement() {
-    on(Some(stack_without("MailOutboxFunction", "ses:SendEmail")));
+    let own = stack_without("MailOutboxFunction", "ses:SendEmail");
+    on(Some(own.get()));
     let email = unique_email("iam");
     sign_up(&email).await;
     refused("MailOutboxFunction", "ses:SendEmail").await;
@@ -262,7 +269,8 @@ async fn confirm_subscription() -> StatusCode {
 
 #[tokio::test]
 async fn unsubscribe_needs_its_table_statement() {
-    on(Some(stack_without("UnsubscribeFunction", "dynamodb:UpdateItem")));
+    let own = stack_without("UnsubscribeFunction", "dynamodb:UpdateItem");
+    on(Some(own.get()));
     assert!(confirm_subscription().await.is_server_error());
     refused("UnsubscribeFunction", "dynamodb:").await;
     on(None);
@@ -277,7 +285,8 @@ async fn privacy_link_status() -> StatusCode {
 
 #[tokio::test]
 async fn privacy_needs_its_table_statement() {
-    on(Some(stack_without("PrivacyFunction", "dynamodb:UpdateItem")));
+    let own = stack_without("PrivacyFunction", "dynamodb:UpdateItem");
+    on(Some(own.get()));
     assert!(privacy_link_status().await.is_server_error());
     refused("PrivacyFunction", "dynamodb:").await;
     on(None);
@@ -289,7 +298,7 @@ async fn retention_needs_its_scan_statement() {
     // The statement that allows the scan goes whole: the sweep is refused at its first read
     // (where the last run stopped), before it can scan.
     let mutated = stack_without("RetentionFunction", "dynamodb:Scan");
-    on(Some(mutated));
+    on(Some(mutated.get()));
     refused("RetentionFunction", "dynamodb:").await;
     on(None);
     // The shared stack's sweep runs with the whole template: its log never shows a refusal.
@@ -311,7 +320,8 @@ fn find(email: &str) -> std::process::Output {
 
 #[tokio::test]
 async fn the_operator_needs_the_stack_secrets_statement() {
-    on(Some(stack_without("OperatorPolicy", "secretsmanager:GetSecretValue")));
+    let own = stack_without("OperatorPolicy", "secretsmanager:GetSecretValue");
+    on(Some(own.get()));
     let email = unique_email("iam");
     assert_eq!(contact(&email).await, StatusCode::CREATED);
     let output = find(&email);

@@ -79,7 +79,7 @@ async fn given_an_sqs_batch_over_256_kib_together_then_sqs_refuses_it() {
 
 /// A stack whose submit-form times out after 1 s and whose cv-upload may use 1 MB (the template
 /// changed only there), with the fault proxy to slow DynamoDB down.
-fn constrained_stack() -> &'static Stack {
+fn constrained_stack() -> OwnStack {
     start_mutated_stack(
         &["--set", "SubmitFormFunction.Timeout=1", "--set", "CvUploadFunction.MemorySize=1"],
         &["FUNCTION_WORKERS=1", "FAULT_PROXY=1"],
@@ -93,7 +93,8 @@ async fn faults(rules: Value) {
 
 #[tokio::test]
 async fn given_functions_past_their_timeout_or_memory_then_lambda_stops_them_and_the_next_request_works() {
-    use_stack(Some(constrained_stack()));
+    let own = constrained_stack();
+    use_stack(Some(own.get()));
     let log = std::fs::read_to_string;
 
     // DynamoDB answers 3 s late: submit-form runs past its 1 s Timeout and is stopped.
@@ -190,14 +191,11 @@ async fn input_lambda_http_cannot_convert_is_answered_4xx_never_5xx() {
 #[tokio::test]
 async fn given_a_long_running_stack_then_expired_items_go_and_the_mailbox_keeps_its_newest() {
     use aws_sdk_dynamodb::types::AttributeValue;
-    static HOUSEKEPT: std::sync::OnceLock<&'static Stack> = std::sync::OnceLock::new();
-    let own = *HOUSEKEPT.get_or_init(|| {
-        start_own_stack(
-            None,
-            &["LOCAL_HOUSEKEEPING_SECONDS=1", "LOCAL_TTL_GRACE_SECONDS=0", "LOCAL_MAILBOX_KEEP=3"],
-        )
-    });
-    use_stack(Some(own));
+    let own = start_own_stack(
+        None,
+        &["LOCAL_HOUSEKEEPING_SECONDS=1", "LOCAL_TTL_GRACE_SECONDS=0", "LOCAL_MAILBOX_KEEP=3"],
+    );
+    use_stack(Some(own.get()));
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let put = |sk: &str, expires_at: u64| {
         stack()

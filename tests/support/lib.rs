@@ -36,7 +36,7 @@ pub struct Stack {
     pub table: String,
     pub region: String,
     pub settings: HashMap<String, String>,
-    _process: Child,
+    process: std::sync::Mutex<Child>,
 }
 
 /// Where the workspace lives.
@@ -91,7 +91,7 @@ pub fn python() -> String {
 /// A stack of its own, from a copy of `template.yaml` changed by `infra/local/mutate_template.py`
 /// (`mutations`: its arguments, `--without LOGICAL_ID=ACTION` or `--set LOGICAL_ID.PROPERTY=VALUE`),
 /// with settings of its own. Panics when the mutation does not apply.
-pub fn start_mutated_stack(mutations: &[&str], settings: &[&str]) -> &'static Stack {
+pub fn start_mutated_stack(mutations: &[&str], settings: &[&str]) -> OwnStack {
     let copy = std::env::temp_dir().join(format!("steward-template-{}.json", uuid::Uuid::new_v4().simple()));
     let status = Command::new(python())
         .arg(root().join("infra/local/mutate_template.py"))
@@ -107,10 +107,37 @@ pub fn start_mutated_stack(mutations: &[&str], settings: &[&str]) -> &'static St
 }
 
 /// A stack of its own, from another template and with settings of its own (`KEY=VALUE`). It
-/// lives until the test binary exits.
-pub fn start_own_stack(template: Option<&std::path::Path>, settings: &[&str]) -> &'static Stack {
+/// stops when the test that started it ends.
+pub fn start_own_stack(template: Option<&std::path::Path>, settings: &[&str]) -> OwnStack {
     let settings: Vec<String> = settings.iter().map(|s| (*s).to_owned()).collect();
-    Box::leak(Box::new(start_stack(template, &settings)))
+    OwnStack(Box::leak(Box::new(start_stack(template, &settings))))
+}
+
+/// A test's own stack, stopped when the test is done with it (dropped, a panic included): a
+/// binary whose tests each start one (iam.rs starts thirteen) would otherwise keep every finished
+/// test's stack running, schedules and all, on the two cores the tests still running need.
+pub struct OwnStack(&'static Stack);
+
+impl OwnStack {
+    /// The stack, for `use_stack` (which the test sets back to `None` before this is dropped).
+    pub fn get(&self) -> &'static Stack {
+        self.0
+    }
+}
+
+impl std::ops::Deref for OwnStack {
+    type Target = Stack;
+
+    fn deref(&self) -> &Stack {
+        self.0
+    }
+}
+
+impl Drop for OwnStack {
+    fn drop(&mut self) {
+        use_stack(None);
+        self.0.stop();
+    }
 }
 
 /// `KEY=VALUE,KEY=VALUE` into pairs; a comma not followed by `NAME=` belongs to the value
@@ -210,11 +237,27 @@ fn start_stack(template: Option<&std::path::Path>, own_settings: &[String]) -> S
         table: ready["resources"]["ProfileTable"].as_str().expect("table").to_owned(),
         region: text("region"),
         settings: local_env(),
-        _process: process,
+        process: std::sync::Mutex::new(process),
     }
 }
 
 impl Stack {
+    /// Stops the stack as the binary's exit does (its stdin closes), and waits for it: at most
+    /// 20 s, then it is killed.
+    pub fn stop(&self) {
+        let mut process = self.process.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        drop(process.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if !matches!(process.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = process.kill();
+        let _ = process.wait();
+    }
+
     /// The token keys this stack's functions hold, every family (as its secrets were seeded).
     pub fn token_keys(&self) -> steward_core::token::TokenKeys {
         steward_core::token::TokenKeys::from_lookup(|name| self.settings.get(name).cloned())
