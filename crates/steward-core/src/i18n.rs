@@ -244,6 +244,12 @@ const CATALOGUE_SOURCES: [(Lang, &str); 2] = [
     (Lang::De, include_str!("../locales/de/countries.ftl")),
 ];
 
+/// Parses `lang`'s words now (during a cold start's init) rather than at the first request that
+/// needs them.
+pub fn prepare(lang: Lang) {
+    let _ = bundle(lang);
+}
+
 fn bundle(lang: Lang) -> &'static FluentBundle<FluentResource> {
     // Each language's files are parsed the first time that language is asked for: an instance that
     // only ever answers in English never parses German.

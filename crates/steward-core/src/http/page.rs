@@ -33,13 +33,17 @@ struct Identity {
 }
 
 /// Names the organisation in every page's header and links its privacy policy and the privacy
-/// center's sign-in page (on the company site) in the footer.
+/// center's sign-in page (on the company site) in the footer. Called once per cold start, it also
+/// readies what every page uses (the stylesheet's hash, the English words) during init, so that a
+/// function's first page costs what the others do.
 pub fn set_identity(organisation: &str, policy_url: &str, site_url: &str) {
     let _ = IDENTITY.set(Identity {
         organisation: organisation.to_owned(),
         policy_url: policy_url.to_owned(),
         site_url: site_url.trim_end_matches('/').to_owned(),
     });
+    let _ = style_source();
+    crate::i18n::prepare(Lang::En);
 }
 
 /// Where a person asks for a privacy-center sign-in link: the company site's page for it, in the

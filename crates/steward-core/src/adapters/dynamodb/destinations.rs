@@ -11,9 +11,6 @@ use crate::domain::privacy::erasure::ItemKey;
 /// How many deliveries a run moves out of the queue's partition of old.
 const MOVED_PER_RUN: usize = 100;
 
-const DUE: &str =
-    "((#status = :pending AND next_attempt_at <= :now) OR (#status = :sending AND lease_until < :now))";
-
 fn serialized(delivery: &Delivery) -> Result<AttributeValue, StoreError> {
     Ok(s(serde_json::to_string(delivery).map_err(|e| StoreError::Unexpected(Box::new(e)))?))
 }
@@ -120,37 +117,17 @@ impl DeliveryStore for DynamoStore {
         // Deliveries queued before the queue was sharded move to their shard first (until
         // 2027-01-07, when the last of them has gone: then this goes).
         self.move_unsharded(keys::DELIVERY_UNSHARDED, MOVED_PER_RUN, keys::delivery).await;
-        let mut due = Vec::new();
         // Every due delivery is read (the queue drains each minute: it is short but while a
-        // destination is down), so that the oldest go first, whichever shard they are in.
-        for shard in keys::delivery_shards() {
-            let mut start = None;
-            loop {
-                let page = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("pk = :pk")
-                    .filter_expression(DUE)
-                    .expression_attribute_names("#status", "status")
-                    .expression_attribute_values(":pk", s(&shard))
-                    .expression_attribute_values(":pending", s("pending"))
-                    .expression_attribute_values(":sending", s("sending"))
-                    .expression_attribute_values(":now", n(now))
-                    .set_exclusive_start_key(start)
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                due.extend(page.items().iter().filter_map(|item| {
-                    Some((text(item, "occurred_at").unwrap_or_default(), text(item, keys::SK)?))
-                }));
-                start = page.last_evaluated_key().cloned();
-                if start.is_none() {
-                    break;
-                }
-            }
-        }
+        // destination is down), every shard at once, so that the oldest go first, whichever shard
+        // they are in.
+        let shards = keys::delivery_shards();
+        let read = shards.iter().map(|shard| self.due_in(shard, now, usize::MAX));
+        let mut due: Vec<(String, String)> = futures_util::future::try_join_all(read)
+            .await?
+            .iter()
+            .flatten()
+            .filter_map(|item| Some((text(item, "occurred_at").unwrap_or_default(), text(item, keys::SK)?)))
+            .collect();
         due.sort();
         Ok(due.into_iter().take(limit).map(|(_, id)| id).collect())
     }

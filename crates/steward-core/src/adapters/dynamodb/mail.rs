@@ -91,36 +91,11 @@ impl OutboxStore for DynamoStore {
             let first = (now / 60).rem_euclid(partitions.len() as i64) as usize;
             partitions.rotate_left(first);
             for partition in partitions {
-                let mut start = None;
-                while due.len() < limit {
-                    let page = self
-                        .client
-                        .query()
-                        .table_name(&self.table)
-                        .key_condition_expression("pk = :pk")
-                        .filter_expression(
-                            "(#status = :pending AND next_attempt_at <= :now) OR (#status = :sending AND lease_until < :now)",
-                        )
-                        .expression_attribute_names("#status", "status")
-                        .expression_attribute_values(":pk", s(&partition))
-                        .expression_attribute_values(":pending", s("pending"))
-                        .expression_attribute_values(":sending", s("sending"))
-                        .expression_attribute_values(":now", n(now))
-                        .set_exclusive_start_key(start)
-                        .consistent_read(true)
-                        .send()
-                        .await
-                        .map_err(classify)?;
-                    due.extend(
-                        page.items()
-                            .iter()
-                            .filter_map(|item| item.get(keys::SK).and_then(|v| v.as_s().ok()).cloned()),
-                    );
-                    start = page.last_evaluated_key().cloned();
-                    if start.is_none() {
-                        break;
-                    }
+                if due.len() >= limit {
+                    break;
                 }
+                let items = self.due_in(&partition, now, limit - due.len()).await?;
+                due.extend(items.iter().filter_map(|item| text(item, keys::SK)));
             }
         }
         due.truncate(limit);
@@ -139,9 +114,7 @@ impl OutboxStore for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(self.outbox_item(id)))
             .update_expression("SET #status = :sending, lease_until = :lease ADD attempts :one")
-            .condition_expression(
-                "attribute_exists(pk) AND ((#status = :pending AND next_attempt_at <= :now) OR (#status = :sending AND lease_until < :now))",
-            )
+            .condition_expression(format!("attribute_exists(pk) AND {DUE}"))
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":sending", s("sending"))
             .expression_attribute_values(":pending", s("pending"))

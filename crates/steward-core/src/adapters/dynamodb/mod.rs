@@ -66,6 +66,11 @@ pub struct DynamoStore {
     clock: Arc<dyn Clock>,
 }
 
+/// What a queue's dispatcher may take (the outbox's and the deliveries'): pending and due, or
+/// sending under a lease that has run out (its dispatcher stopped).
+const DUE: &str =
+    "((#status = :pending AND next_attempt_at <= :now) OR (#status = :sending AND lease_until < :now))";
+
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>, hash_key: SecretKey, clock: Arc<dyn Clock>) -> Self {
         Self { client, table: table.into(), hash_key, clock }
@@ -110,6 +115,42 @@ impl DynamoStore {
                 Err(StoreError::Unavailable("a conflicting transaction was in flight".into()))
             }
         }
+    }
+
+    /// A queue partition's items a dispatcher may take now ([`DUE`]), read strongly, page after
+    /// page until at least `limit` are found or the partition ends (`usize::MAX`: all of them).
+    async fn due_in(
+        &self,
+        partition: &str,
+        now: i64,
+        limit: usize,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut due = Vec::new();
+        let mut start = None;
+        while due.len() < limit {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .filter_expression(DUE)
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":pk", s(partition))
+                .expression_attribute_values(":pending", s("pending"))
+                .expression_attribute_values(":sending", s("sending"))
+                .expression_attribute_values(":now", n(now))
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(classify)?;
+            due.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(due)
     }
 
     /// Moves up to `limit` items waiting in a queue's partition of old (before it was sharded) to

@@ -141,9 +141,7 @@ impl DynamoStore {
         hold_item
     }
 
-    /// One transaction: a seat counted by the shard, under its share of the capacity, and the
-    /// registration's hold with it, so that a seat is never counted without its holder and a
-    /// second hold for one registration is refused.
+    /// A seat counted by the shard, under its share of the capacity, with the registration's hold.
     fn hold_in_shard(
         &self,
         event: &str,
@@ -153,17 +151,31 @@ impl DynamoStore {
         shard: u8,
         as_read: Option<u32>,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
-        let (seats_pk, seats_sk) = keys::seat_shard(event, shard);
         // Under its share; or, after a capacity change, no more than was read (the other counters
         // pinned alongside).
         let (condition, limit) = match as_read {
             None => ("attribute_not_exists(taken) OR taken < :limit", keys::seat_share(capacity, shard)),
             Some(taken) => ("attribute_not_exists(taken) OR taken <= :limit", taken),
         };
+        let hold = self.hold_item(event, registration, lapses_at, Some(shard));
+        self.count_seat_with_hold(keys::seat_shard(event, shard), capacity, condition, limit, hold)
+    }
+
+    /// One transaction's items: a seat counted on `counter` under `condition` (on `:limit`), and
+    /// the registration's hold with it, so that a seat is never counted without its holder and a
+    /// second hold for one registration is refused.
+    fn count_seat_with_hold(
+        &self,
+        (counter_pk, counter_sk): (String, String),
+        capacity: u32,
+        condition: &str,
+        limit: u32,
+        hold: HashMap<String, AttributeValue>,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let count = built(
             Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(seats_pk, seats_sk)))
+                .set_key(Some(key(counter_pk, counter_sk)))
                 .update_expression("ADD taken :one SET seat_capacity = :capacity, #type = :type, #v = :v")
                 .condition_expression(condition)
                 .expression_attribute_names("#type", "type")
@@ -175,10 +187,9 @@ impl DynamoStore {
                 .expression_attribute_values(":v", n(SCHEMA_VERSION))
                 .build(),
         )?;
-        let hold = self.put_if_absent(self.hold_item(event, registration, lapses_at, Some(shard)))?;
         Ok(vec![
             TransactWriteItem::builder().update(count).build(),
-            TransactWriteItem::builder().put(hold).build(),
+            TransactWriteItem::builder().put(self.put_if_absent(hold)?).build(),
         ])
     }
 
@@ -238,33 +249,17 @@ impl DynamoStore {
     ) -> Result<SeatHold, StoreError> {
         let on_shards: u32 = counters.iter().filter(|c| c.shard.is_some()).map(|c| c.taken).sum();
         let limit = capacity.saturating_sub(on_shards);
-        let (seats_pk, seats_sk) = keys::seats(event);
         if limit == 0 {
             return self.sold_out_or_held(event, registration).await;
         }
-        // One transaction: the seat count and the registration's hold move together, so a seat is
-        // never counted without its holder, and a second hold for one registration is refused.
-        let count = built(
-            Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(seats_pk, seats_sk)))
-                .update_expression("ADD taken :one SET seat_capacity = :capacity, #type = :type, #v = :v")
-                .condition_expression("attribute_not_exists(taken) OR taken < :limit")
-                .expression_attribute_names("#type", "type")
-                .expression_attribute_names("#v", "v")
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":capacity", n(capacity))
-                .expression_attribute_values(":limit", n(limit))
-                .expression_attribute_values(":type", s("seats"))
-                .expression_attribute_values(":v", n(SCHEMA_VERSION))
-                .build(),
+        let hold = self.hold_item(event, registration, lapses_at, None);
+        let items = self.count_seat_with_hold(
+            keys::seats(event),
+            capacity,
+            "attribute_not_exists(taken) OR taken < :limit",
+            limit,
+            hold,
         )?;
-        let hold_item = self.hold_item(event, registration, lapses_at, None);
-        let hold = self.put_if_absent(hold_item)?;
-        let items = vec![
-            TransactWriteItem::builder().update(count).build(),
-            TransactWriteItem::builder().put(hold).build(),
-        ];
         if self.transact(items).await? {
             return Ok(SeatHold::Held);
         }
