@@ -40,7 +40,8 @@ async fn refused(identity: &str, action: &str) {
 }
 
 /// What `stack()` and every helper act on, on this test's thread: a stack of its own, or (`None`)
-/// the binary's shared stack, which runs the template as it is.
+/// the binary's shared stack, which runs the template as it is. Dropping the test's own stack
+/// goes back to the shared one, and stops the own one before the test goes on.
 fn on(chosen: Option<&'static Stack>) {
     use_stack(chosen);
 }
@@ -62,7 +63,7 @@ async fn submit_form_needs_its_table_statement() {
     on(Some(own.get()));
     assert!(contact(&unique_email("iam")).await.is_server_error());
     refused("SubmitFormFunction", "dynamodb:").await;
-    on(None);
+    drop(own);
     assert_eq!(contact(&unique_email("iam")).await, StatusCode::CREATED);
 }
 
@@ -101,7 +102,7 @@ async fn cv_upload_signs_what_its_role_may_put() {
     on(Some(own.get()));
     assert_eq!(upload_cv().await.1, StatusCode::FORBIDDEN);
     refused("CvUploadFunction", "s3:PutObject").await;
-    on(None);
+    drop(own);
     assert_eq!(upload_cv().await.1, StatusCode::CREATED);
 }
 
@@ -119,7 +120,7 @@ async fn verify_cv_needs_its_table_statement() {
     assert_eq!(status, StatusCode::CREATED);
     refused("VerifyCvFunction", "dynamodb:UpdateItem").await;
     assert!(!cv_checked(&receipt).await);
-    on(None);
+    drop(own);
     let (receipt, _) = upload_cv().await;
     eventually("the CV was checked", || cv_checked(&receipt)).await;
 }
@@ -156,7 +157,7 @@ async fn payments_needs_its_table_statement() {
         StatusCode::INTERNAL_SERVER_ERROR
     );
     refused("PaymentsFunction", "dynamodb:").await;
-    on(None);
+    drop(own);
     assert_eq!(start_payment_status(&register_for_paid_event().await).await, StatusCode::OK);
 }
 
@@ -198,7 +199,7 @@ async fn stripe_webhook_needs_its_table_statement() {
     on(Some(own.get()));
     assert!(deliver_success().await.is_server_error(), "Stripe is told to retry");
     refused("StripeWebhookFunction", "dynamodb:").await;
-    on(None);
+    drop(own);
     assert_eq!(deliver_success().await, StatusCode::OK);
 }
 
@@ -216,7 +217,7 @@ async fn mail_events_needs_its_table_statement() {
     assert_eq!(contact(&email).await, StatusCode::CREATED);
     bounce(&email).await;
     refused("MailEventsFunction", "dynamodb:").await;
-    on(None);
+    drop(own);
     let email = unique_email("iam");
     assert_eq!(contact(&email).await, StatusCode::CREATED);
     bounce(&email).await;
@@ -245,7 +246,7 @@ async fn mail_outbox_needs_its_send_statement() {
     sign_up(&email).await;
     refused("MailOutboxFunction", "ses:SendEmail").await;
     assert!(mail_to(&email, "confirm").await.is_empty());
-    on(None);
+    drop(own);
     let email = unique_email("iam");
     sign_up(&email).await;
     wait_for_mail(&email, "confirm").await;
@@ -273,7 +274,7 @@ async fn unsubscribe_needs_its_table_statement() {
     on(Some(own.get()));
     assert!(confirm_subscription().await.is_server_error());
     refused("UnsubscribeFunction", "dynamodb:").await;
-    on(None);
+    drop(own);
     assert_eq!(confirm_subscription().await, StatusCode::OK);
 }
 
@@ -289,7 +290,7 @@ async fn privacy_needs_its_table_statement() {
     on(Some(own.get()));
     assert!(privacy_link_status().await.is_server_error());
     refused("PrivacyFunction", "dynamodb:").await;
-    on(None);
+    drop(own);
     assert_eq!(privacy_link_status().await, StatusCode::ACCEPTED);
 }
 
@@ -300,7 +301,7 @@ async fn retention_needs_its_scan_statement() {
     let mutated = stack_without("RetentionFunction", "dynamodb:Scan");
     on(Some(mutated.get()));
     refused("RetentionFunction", "dynamodb:").await;
-    on(None);
+    drop(mutated);
     // The shared stack's sweep runs with the whole template: its log never shows a refusal.
     let log = stack().log_dir.join("RetentionFunction.log");
     eventually_within(Duration::from_secs(120), "a sweep ran on the shared stack", || {
@@ -328,7 +329,7 @@ async fn the_operator_needs_the_stack_secrets_statement() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success() && stderr.contains("AccessDenied"), "{stderr}");
     refused("Operator", "secretsmanager:GetSecretValue").await;
-    on(None);
+    drop(own);
     let email = unique_email("iam");
     assert_eq!(contact(&email).await, StatusCode::CREATED);
     let output = find(&email);

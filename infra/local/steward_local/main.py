@@ -265,7 +265,8 @@ def main() -> None:
     signal.signal(signal.SIGINT, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
     if args.exit_on_stdin_eof:
-        threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+        # The same stop as a signal's: no stopped worker is restarted while the others stop.
+        threading.Thread(target=lambda: (sys.stdin.read(), shutdown()), daemon=True).start()
 
     ready = {
         "iam": "enforced" if gate.enforcer is not None else "off",

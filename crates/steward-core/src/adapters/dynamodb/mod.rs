@@ -117,8 +117,9 @@ impl DynamoStore {
         }
     }
 
-    /// A queue partition's items a dispatcher may take now ([`DUE`]), read strongly, page after
-    /// page until at least `limit` are found or the partition ends (`usize::MAX`: all of them).
+    /// A queue partition's items a dispatcher may take now ([`DUE`]), their `sk` and `occurred_at`
+    /// only, read strongly, page after page until at least `limit` are found or the partition
+    /// ends (`usize::MAX`: all of them).
     async fn due_in(
         &self,
         partition: &str,
@@ -134,6 +135,8 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk")
                 .filter_expression(DUE)
+                // What a dispatcher orders and claims by: a backlog's items are never held whole.
+                .projection_expression("sk, occurred_at")
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":pk", s(partition))
                 .expression_attribute_values(":pending", s("pending"))
