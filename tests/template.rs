@@ -64,20 +64,19 @@ fn given_the_template_then_every_function_has_sample_events_that_parse() {
 
 #[test]
 fn given_every_function_then_its_aws_clients_use_the_shared_timeouts_and_retries() {
+    // Functions take Lambda's environment alone (`aws::lambda`); the operator's command, run
+    // anywhere, the SDK's whole default chain (`aws::load`). Both set the shared timeouts.
     let root = steward_blackbox::root();
-    let mut mains: Vec<_> = std::fs::read_dir(root.join("functions"))
+    let mains = std::fs::read_dir(root.join("functions"))
         .unwrap()
         .flatten()
-        .map(|d| d.path().join("src/main.rs"))
-        .collect();
-    mains.push(root.join("crates/steward-admin/src/context.rs"));
-    for main in mains {
+        .map(|d| (d.path().join("src/main.rs"), "steward_core::adapters::aws::lambda("));
+    let operator = (root.join("crates/steward-admin/src/context.rs"), "steward_core::adapters::aws::load(");
+    for (main, loader) in mains.chain([operator]) {
         let source = std::fs::read_to_string(&main).unwrap();
         assert!(!source.contains("load_defaults"), "{main:?} builds its own SDK configuration");
-        assert!(
-            source.contains("steward_core::adapters::aws::load("),
-            "{main:?} uses steward_core::adapters::aws::load"
-        );
+        assert!(!source.contains("aws_config::defaults"), "{main:?} builds its own SDK configuration");
+        assert!(source.contains(loader), "{main:?} uses {loader}");
     }
 }
 

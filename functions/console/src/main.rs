@@ -20,7 +20,7 @@ mod sign_in;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
+    let aws = steward_core::adapters::aws::lambda(steward_core::adapters::aws::Caller::Interactive);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let env = steward_core::adapters::start(&aws).await?;
     let config = Config::from_env(&env)?;

@@ -13,7 +13,7 @@ mod handler;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
+    let aws = steward_core::adapters::aws::lambda(steward_core::adapters::aws::Caller::Interactive);
     let region = aws.region().map(|r| r.to_string()).ok_or(ConfigError::Missing("AWS_REGION"))?;
     let credentials: SharedCredentialsProvider =
         aws.credentials_provider().ok_or(ConfigError::Missing("AWS credentials"))?;

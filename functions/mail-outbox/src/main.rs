@@ -35,7 +35,7 @@ fn unsubscribe_mailto(value: Option<String>) -> Result<Option<String>, String> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     steward_core::telemetry::init();
-    let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Background).await;
+    let aws = steward_core::adapters::aws::lambda(steward_core::adapters::aws::Caller::Background);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let env = steward_core::adapters::start(&aws).await?;
     // Marketing is checked against the suppression list, keyed by this hash of addresses.

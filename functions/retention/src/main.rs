@@ -13,7 +13,7 @@ mod handler;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     steward_core::telemetry::init();
-    let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Background).await;
+    let aws = steward_core::adapters::aws::lambda(steward_core::adapters::aws::Caller::Background);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let env = steward_core::adapters::start(&aws).await?;
     let s3 =

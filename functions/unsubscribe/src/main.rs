@@ -12,7 +12,7 @@ mod handler;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let aws = steward_core::adapters::aws::load(steward_core::adapters::aws::Caller::Interactive).await;
+    let aws = steward_core::adapters::aws::lambda(steward_core::adapters::aws::Caller::Interactive);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let config = Config::from_env(&steward_core::adapters::start(&aws).await?)?
         .requiring(&[KeyFamily::Consent, KeyFamily::MailLinks])?;

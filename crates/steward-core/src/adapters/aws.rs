@@ -88,8 +88,31 @@ pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
         .build_https()
 }
 
-/// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`), with
-/// the timeouts and retries for `caller`. Built once per cold start.
+/// A function's SDK configuration on Lambda (its on-demand environments, as the template deploys
+/// them), from what Lambda puts in the environment: the region (`AWS_REGION`), the role's
+/// credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) and, where the
+/// local stack sets it, `AWS_ENDPOINT_URL`; with the timeouts and retries for `caller`. Built once
+/// per cold start. Not the SDK's whole default chain ([`load`]): profiles, SSO, web identity and
+/// instance metadata never apply on Lambda, and their code (an STS client among it) is linked into
+/// every binary that refers to the chain: a quarter of a megabyte of each zip.
+pub fn lambda(caller: Caller) -> SdkConfig {
+    use aws_config::environment::EnvironmentVariableCredentialsProvider;
+    use aws_sdk_dynamodb::config::SharedCredentialsProvider;
+    let setting = |name: &str| std::env::var(name).ok().filter(|value| !value.trim().is_empty());
+    let mut config = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .credentials_provider(SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new()))
+        .http_client(http_client())
+        .timeout_config(timeouts(caller))
+        .retry_config(retries(caller));
+    config.set_region(setting("AWS_REGION").map(aws_config::Region::new));
+    config.set_endpoint_url(setting("AWS_ENDPOINT_URL"));
+    config.build()
+}
+
+/// The SDK configuration from the SDK's default chain (a profile, SSO, the environment, ...), with
+/// the timeouts and retries for `caller`: for the operator's command, run wherever an operator
+/// works. Functions use [`lambda`].
 pub async fn load(caller: Caller) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
