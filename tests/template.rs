@@ -77,6 +77,10 @@ fn given_every_function_then_its_aws_clients_use_the_shared_timeouts_and_retries
         assert!(!source.contains("load_defaults"), "{main:?} builds its own SDK configuration");
         assert!(!source.contains("aws_config::defaults"), "{main:?} builds its own SDK configuration");
         assert!(source.contains(loader), "{main:?} uses {loader}");
+        assert!(
+            !main.starts_with(root.join("functions")) || !source.contains("adapters::aws::load("),
+            "{main:?} is a function: the default chain is the operator's"
+        );
     }
 }
 

@@ -102,6 +102,9 @@ pub fn lambda(caller: Caller) -> SdkConfig {
     let mut config = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .credentials_provider(SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new()))
+        // One cache of the credentials for every client, as the default chain's configuration has:
+        // the secrets' client resolves them at init, and the first request's clients find them.
+        .identity_cache(aws_config::identity::IdentityCache::lazy().build())
         .http_client(http_client())
         .timeout_config(timeouts(caller))
         .retry_config(retries(caller));
