@@ -119,7 +119,7 @@ pub fn start_own_stack(template: Option<&std::path::Path>, settings: &[&str]) ->
 pub struct OwnStack(&'static Stack);
 
 impl OwnStack {
-    /// The stack, for `use_stack` (which the test sets back to `None` before this is dropped).
+    /// The stack, for `use_stack`; dropping this goes back to the binary's shared stack.
     pub fn get(&self) -> &'static Stack {
         self.0
     }
