@@ -1,5 +1,6 @@
 //! Validated values, each made once from raw input at the boundary. Holding one means it is valid.
 
+use crate::domain::subdivisions;
 use crate::t;
 use serde::Serialize;
 
@@ -140,7 +141,7 @@ impl Country {
     }
 
     pub fn has_subdivisions(&self) -> bool {
-        self.0.subdivisions().is_some_and(|s| !s.is_empty())
+        subdivisions::first_of(self.code()).is_some()
     }
 }
 
@@ -153,8 +154,12 @@ impl State {
     pub fn parse(field: &str, raw: &str, country: Country) -> Result<Self, FieldError> {
         let code = raw.trim().to_ascii_uppercase();
         let full = if code.contains('-') { code } else { format!("{}-{code}", country.code()) };
-        match rust_iso3166::iso3166_2::from_code(&full) {
-            Some(sub) if sub.country_code == country.code() => Ok(Self(sub.code)),
+        match subdivisions::find(&full) {
+            Some((code, _))
+                if code.strip_prefix(country.code()).is_some_and(|rest| rest.starts_with('-')) =>
+            {
+                Ok(Self(code))
+            }
             _ => Err(FieldError::new(
                 field,
                 "invalid_state",
@@ -173,7 +178,7 @@ impl State {
 
     /// Its name: `California`.
     pub fn name(&self) -> &'static str {
-        rust_iso3166::iso3166_2::from_code(self.0).map_or(self.0, |sub| sub.name)
+        subdivisions::find(self.0).map_or(self.0, |(_, name)| name)
     }
 }
 
@@ -229,7 +234,7 @@ pub fn label(field: &str) -> String {
 }
 
 fn example_subdivision(country: Country) -> &'static str {
-    country.0.subdivisions().and_then(|s| s.first()).map_or("XX-YY", |s| s.code)
+    subdivisions::first_of(country.code()).unwrap_or("XX-YY")
 }
 
 /// A phone number in E.164 form (`+442071234567`). National numbers are read in the context of
