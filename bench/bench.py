@@ -686,8 +686,18 @@ def measure_warm(stack: Stack, operation: Operation, requests: int) -> dict:
     if lines:
         measured["dynamodb_read_units"] = statistics.fmean(float(line.get("dynamodb_read_units", 0)) for line in lines)
         measured["dynamodb_write_units"] = statistics.fmean(float(line.get("dynamodb_write_units", 0)) for line in lines)
+    measured["writes"] = writes_of_one_call(stack, operation)
     stack.control(f"/{logical}/resume", {})
     return measured
+
+
+def writes_of_one_call(stack: Stack, operation: Operation) -> list[dict]:
+    """One more call, outside the timed ones: each DynamoDB write it made (the call it was in,
+    the item by its keys' prefixes, its size and units), as the local stack counted them."""
+    seen = max((w["seq"] for w in stack.stats(operation.function).get("dynamodb_writes", [])), default=0)
+    operation.run()
+    writes = [w for w in stack.stats(operation.function).get("dynamodb_writes", []) if w["seq"] > seen]
+    return [{key: w[key] for key in ("call", "operation", "what", "item", "bytes", "units")} for w in writes]
 
 
 def measure(lambda_dir: Path, work: Path, cold_starts: int, requests: int) -> dict:
@@ -925,6 +935,7 @@ def render(report: dict, prices: dict, targets: dict, model: dict, previous: dic
     out += render_warm(report, previous)
     out += render_memory_model(report, model, prices)
     out += render_targets(report, targets)
+    out += render_writes(report)
     out += render_burst(report, model, prices, load)
     out += ["", prices_note(prices)]
     return "\n".join(out)
@@ -1004,6 +1015,32 @@ def render_warm(report: dict, previous: dict | None) -> list[str]:
                 cell(f["throughput"], measured, before), cell(f["cpu"], measured, before), calls_text(measured.get("aws_calls")),
                 cell(f["rcu"], measured, before), cell(f["wcu"], measured, before), cell(f["cost"], measured, before),
             ))
+    return out
+
+
+def render_writes(report: dict) -> list[str]:
+    """Where one submission's write units go: each write of one call (after the warm ones), in
+    the order made, with the DynamoDB call it was part of."""
+    out = [
+        "",
+        "### Where a submission's write units go",
+        "",
+        "One call of each form operation after its warm calls, every write the local stack counted: the DynamoDB call "
+        "(a transaction's items share its number), the item by its keys' fixed prefixes, its size (the larger of "
+        "before and after) and its units (a transaction's twice).",
+        "",
+        row("operation", "call", "write", "item (pk/sk)", "bytes", "WCU"),
+        "|---|---:|---|---|---:|---:|",
+    ]
+    for operation, measured in report["functions"].get("submit-form", {}).get("operations", {}).items():
+        writes = measured.get("writes")
+        if not writes:
+            continue
+        calls = {call: n for n, call in enumerate(dict.fromkeys(w["call"] for w in writes), start=1)}
+        for w in writes:
+            what = w["what"] if w["operation"] == w["what"] else f"{w['operation']}: {w['what']}"
+            out.append(row(operation, calls[w["call"]], what, f"`{w['item']}`", w["bytes"], f"{w['units']:g}"))
+        out.append(row(operation, "", "**total**", "", "", f"**{sum(w['units'] for w in writes):g}**"))
     return out
 
 

@@ -120,6 +120,9 @@ def main() -> None:
     gate = Gate()
     if settings.get("BENCH") == "1":
         gate.calls = Counter()
+        from . import moto_patches
+
+        moto_patches.record_writes()
     moto = start_moto(moto_port, gate)
     moto_port = moto.server_address[1]
     # What AWS does over time and moto does not (TTL, a mailbox that does not grow without end).
@@ -208,7 +211,10 @@ def main() -> None:
         function = LocalFunction(logical, binary, env, timeout, workers, args.log_dir, memory_mb)
         function.bench = settings.get("BENCH") == "1"
         if gate.calls is not None:
+            from . import moto_patches
+
             function.aws_calls = partial(gate.calls_of, identities[logical])
+            function.dynamodb_writes = partial(moto_patches.writes_of, identities[logical])
         functions[logical] = function
         for event in props.get("Events", {}).values():
             if event["Type"] == "Schedule":

@@ -91,13 +91,63 @@ def apply() -> None:
 # conservative reading: the documentation doubles the table's units and does not say for indexes). A query or scan is
 # charged for the items it returns here (DynamoDB charges the ones it reads before a filter).
 
+import itertools
 import math
+import re
+import threading
+from collections import deque
 
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.responses import DynamoHandler
 
 _WRITE_UNIT = 1024
 _READ_UNIT = 4096
+
+# make bench (BENCH=1, `record_writes`): each write's units, by the caller's access key, so that
+# the bench can say where one request's write units go (which item, how large, in which call).
+# The items are named by their keys' fixed prefixes (`EMAIL/PROFILE`, `RATE#ip/WINDOW`), never by
+# their ids.
+_WRITES: dict[str, deque] | None = None
+_WRITES_LOCK = threading.Lock()
+_WRITE_SEQUENCE = itertools.count(1)
+_CALL_SEQUENCE = itertools.count(1)
+_ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
+
+
+def record_writes() -> None:
+    global _WRITES
+    _WRITES = {}
+
+
+def writes_of(access_key: str) -> list[dict]:
+    """The last writes made with `access_key`, oldest first, each with a sequence number."""
+    with _WRITES_LOCK:
+        return list((_WRITES or {}).get(access_key, ()))
+
+
+def _item_name(key: dict) -> str:
+    def prefix(value: dict | None, parts: int) -> str:
+        text = str(next(iter((value or {}).values()), ""))
+        return "#".join(text.split("#")[:parts])
+
+    pk, sk = key.get("pk"), key.get("sk")
+    # A rate counter's partition names its scope (ip, email, email-day) before the subject.
+    return f"{prefix(pk, 2 if prefix(pk, 1) == 'RATE' else 1)}/{prefix(sk, 1)}"
+
+
+def _record(handler, call: str, writes: list[tuple[str, dict, int, float]]) -> None:
+    """Records one call's writes: (what, key, bytes, units) each."""
+    if _WRITES is None:
+        return
+    found = _ACCESS_KEY.search(handler.headers.get("Authorization", ""))
+    if found is None:
+        return
+    number = next(_CALL_SEQUENCE)
+    with _WRITES_LOCK:
+        kept = _WRITES.setdefault(found[1], deque(maxlen=500))
+        for what, key, size, units in writes:
+            kept.append({"seq": next(_WRITE_SEQUENCE), "call": number, "operation": call, "what": what,
+                         "item": _item_name(key), "bytes": size, "units": units})
 
 
 def _item_size(attributes: dict | None) -> int:
@@ -144,14 +194,18 @@ def _report(handler, result, table_name: str, units: float, listed: bool = False
     result.result["ConsumedCapacity"] = [capacity] if listed else capacity
 
 
-def _metered_write(original):
+def _metered_write(original, operation: str):
     def wrapper(self):
         table_name = self.body["TableName"]
         target = _key_of(self.dynamodb_backend, self.body)
         before = _stored(self.dynamodb_backend, *target) if target else None
         result = original(self)
         after = _stored(self.dynamodb_backend, *target) if target else None
-        _report(self, result, table_name, _write_units(self.dynamodb_backend, table_name, before, after))
+        units = _write_units(self.dynamodb_backend, table_name, before, after)
+        _report(self, result, table_name, units)
+        if target:
+            size = max(_item_size(before), _item_size(after))
+            _record(self, operation, [(operation, target[1], size, units)])
         return result
 
     return wrapper
@@ -188,9 +242,13 @@ def _metered_transaction(original):
                 targets.append((kind, target, _stored(backend, *target)))
         result = original(self)
         units: dict[str, float] = {}
+        recorded = []
         for kind, (table_name, key), before in targets:
             after = before if kind == "ConditionCheck" else _stored(backend, table_name, key)
-            units[table_name] = units.get(table_name, 0) + 2 * _write_units(backend, table_name, before, after)
+            item_units = 2 * _write_units(backend, table_name, before, after)
+            units[table_name] = units.get(table_name, 0) + item_units
+            recorded.append((kind, key, max(_item_size(before), _item_size(after)), item_units))
+        _record(self, "TransactWriteItems", recorded)
         if self.body.get("ReturnConsumedCapacity", "NONE") != "NONE":
             result.result["ConsumedCapacity"] = [
                 {"TableName": name, "CapacityUnits": total, "WriteCapacityUnits": total} for name, total in units.items()
@@ -248,8 +306,8 @@ def _idempotent_transaction(original):
 def apply_capacity() -> None:
     if getattr(DynamoHandler, "_steward_capacity", False):
         return
-    for name in ("put_item", "update_item", "delete_item"):
-        setattr(DynamoHandler, name, _metered_write(getattr(DynamoHandler, name)))
+    for name, operation in (("put_item", "PutItem"), ("update_item", "UpdateItem"), ("delete_item", "DeleteItem")):
+        setattr(DynamoHandler, name, _metered_write(getattr(DynamoHandler, name), operation))
     DynamoHandler.get_item = _metered_get(DynamoHandler.get_item)
     DynamoHandler.query = _metered_query(DynamoHandler.query)
     DynamoHandler.scan = _metered_query(DynamoHandler.scan)

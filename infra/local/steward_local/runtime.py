@@ -95,6 +95,8 @@ class LocalFunction:
         self.cold_lock = threading.Lock()
         # make bench: the AWS calls this function's binary made so far, by service (moto_server.Gate).
         self.aws_calls = None
+        # make bench: this function's last DynamoDB writes, each with its item and units.
+        self.dynamodb_writes = None
         # One Runtime API endpoint per worker, as each Lambda execution environment has its own:
         # the stack knows which process runs which invocation, and stops that one when it must.
         self.servers = []
@@ -274,6 +276,7 @@ class LocalFunction:
             "peak_rss_kb": max([peak_rss_kb(p.pid) for p in self.processes if p.poll() is None] or [0]),
             "last_cold_start": dict(self.last_cold_start),
             "aws_calls": self.aws_calls() if self.aws_calls else {},
+            "dynamodb_writes": self.dynamodb_writes() if self.dynamodb_writes else [],
         }
 
     def stop(self) -> None:

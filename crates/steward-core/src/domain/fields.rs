@@ -155,11 +155,7 @@ impl State {
         let code = raw.trim().to_ascii_uppercase();
         let full = if code.contains('-') { code } else { format!("{}-{code}", country.code()) };
         match subdivisions::find(&full) {
-            Some((code, _))
-                if code.strip_prefix(country.code()).is_some_and(|rest| rest.starts_with('-')) =>
-            {
-                Ok(Self(code))
-            }
+            Some((code, _)) if subdivisions::belongs_to(code, country.code()) => Ok(Self(code)),
             _ => Err(FieldError::new(
                 field,
                 "invalid_state",

@@ -13,4 +13,4 @@ pub mod payments;
 pub mod ports;
 pub mod privacy;
 pub mod staff;
-pub mod subdivisions;
+pub(crate) mod subdivisions;

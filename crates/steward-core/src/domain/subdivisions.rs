@@ -5,7 +5,8 @@
 //! reaches the table in the same change. The binaries do not carry the crate's own tables: each of
 //! its 5,000 subdivisions is a struct of six string references in two maps, and every reference
 //! in a position-independent executable is a relocation that the loader applies at every cold
-//! start: about 80,000 of them in each function that validates an address (BENCHMARKS.md).
+//! start: about 67,000 of them in each function that validates an address, measured
+//! (BENCHMARKS.md, "Issue 24, measured").
 
 use std::cmp::Ordering;
 
@@ -18,8 +19,13 @@ pub fn find(code: &str) -> Option<(&'static str, &'static str)> {
 
 /// A subdivision of the country `alpha2` (its first by code), if the country has any.
 pub fn first_of(alpha2: &str) -> Option<&'static str> {
-    let prefix = format!("{alpha2}-");
-    entry_at(lower_bound(&prefix)).map(|(code, _)| code).filter(|code| code.starts_with(&prefix))
+    entry_at(lower_bound(&format!("{alpha2}-"))).map(|(code, _)| code).filter(|code| belongs_to(code, alpha2))
+}
+
+/// Whether the subdivision `code` is one of the country `alpha2`'s: ISO 3166-2 writes each code
+/// under its country's (`US-CA`).
+pub fn belongs_to(code: &str, alpha2: &str) -> bool {
+    code.split_once('-').is_some_and(|(country, _)| country == alpha2)
 }
 
 /// The byte offset of the first line whose code is not less than `key` (the table's length if
@@ -62,7 +68,7 @@ mod tests {
             .map(|(code, subdivision)| {
                 assert_eq!(*code, subdivision.code);
                 assert!(
-                    code.starts_with(&format!("{}-", subdivision.country_code)),
+                    belongs_to(code, subdivision.country_code),
                     "{code} is written under its country's code"
                 );
                 assert!(!subdivision.name.contains(['\t', '\n']), "{code}'s name fits on one line");
