@@ -1040,7 +1040,11 @@ def render_writes(report: dict) -> list[str]:
         for w in writes:
             what = w["what"] if w["operation"] == w["what"] else f"{w['operation']}: {w['what']}"
             out.append(row(operation, calls[w["call"]], what, f"`{w['item']}`", w["bytes"], f"{w['units']:g}"))
-        out.append(row(operation, "", "**total**", "", "", f"**{sum(w['units'] for w in writes):g}**"))
+        total = sum(w["units"] for w in writes)
+        # The same units as the request's own log line counts (the WCU column above), or it says so.
+        logged = measured.get("dynamodb_write_units")
+        check = "" if logged is None or abs(total - logged) < 0.01 else f" (the request logs {logged:g})"
+        out.append(row(operation, "", "**total**", "", "", f"**{total:g}**{check}"))
     return out
 
 

@@ -3,7 +3,6 @@ message the local SES sent, newest first, with its links clickable."""
 
 from __future__ import annotations
 
-import json
 import re
 
 

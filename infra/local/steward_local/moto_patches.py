@@ -125,10 +125,15 @@ def writes_of(access_key: str) -> list[dict]:
         return list((_WRITES or {}).get(access_key, ()))
 
 
+_ID_PART = re.compile(r"[0-9a-f]{8,}|\d+")
+
+
 def _item_name(key: dict) -> str:
     def prefix(value: dict | None, parts: int) -> str:
         text = str(next(iter((value or {}).values()), ""))
-        return "#".join(text.split("#")[:parts])
+        # A key that is an id throughout (a delivery's, a message's) keeps its shape, not its id:
+        # `evt_….crm`, `confirm-…-…-…`.
+        return _ID_PART.sub("…", "#".join(text.split("#")[:parts]))
 
     pk, sk = key.get("pk"), key.get("sk")
     # A rate counter's partition names its scope (ip, email, email-day) before the subject.
