@@ -125,7 +125,7 @@ def writes_of(access_key: str) -> list[dict]:
         return list((_WRITES or {}).get(access_key, ()))
 
 
-_ID_PART = re.compile(r"[0-9a-f]{8,}|\d+")
+_ID_PART = re.compile(r"[0-9A-Fa-f]{4,}|\d+")
 
 
 def _item_name(key: dict) -> str:
