@@ -726,7 +726,9 @@ def measure(lambda_dir: Path, work: Path, cold_starts: int, requests: int) -> di
 
     stack = Stack(bin_dir, work / "logs")
     try:
-        operations = Operations(stack, calls_per_operation=cold_starts + 1 + requests).all()
+        # Each cold start's first call, the warm-up call, the warm calls, and the one whose writes
+        # are listed (writes_of_one_call).
+        operations = Operations(stack, calls_per_operation=cold_starts + 1 + requests + 1).all()
         main = main_operations(operations)
         missing = set(settings) - set(main)
         if missing:

@@ -105,8 +105,8 @@ _READ_UNIT = 4096
 
 # make bench (BENCH=1, `record_writes`): each write's units, by the caller's access key, so that
 # the bench can say where one request's write units go (which item, how large, in which call).
-# The items are named by their keys' fixed prefixes (`EMAIL/PROFILE`, `RATE#ip/WINDOW`), never by
-# their ids.
+# The items are named by their keys' fixed prefixes (`EMAIL/PROFILE`, `RATE#ip/WINDOW`); an id
+# shows as `…`.
 _WRITES: dict[str, deque] | None = None
 _WRITES_LOCK = threading.Lock()
 _WRITE_SEQUENCE = itertools.count(1)
@@ -125,7 +125,9 @@ def writes_of(access_key: str) -> list[dict]:
         return list((_WRITES or {}).get(access_key, ()))
 
 
-_ID_PART = re.compile(r"[0-9A-Fa-f]{4,}|\d+")
+# An id is a run of letters and digits with a digit in it, or a long run of hex digits: fixed words
+# (`DELIVERY_DEAD`, `SENT`) stay.
+_ID_PART = re.compile(r"[A-Za-z0-9]*\d[A-Za-z0-9]*|[0-9a-fA-F]{8,}")
 
 
 def _item_name(key: dict) -> str:

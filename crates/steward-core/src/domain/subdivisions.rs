@@ -5,7 +5,7 @@
 //! reaches the table in the same change. The binaries do not carry the crate's own tables: each of
 //! its 5,000 subdivisions is a struct of six string references in two maps, and every reference
 //! in a position-independent executable is a relocation that the loader applies at every cold
-//! start: about 67,000 of them in each function that validates an address, measured
+//! start: about 66,000 of them in each function that validates an address, measured
 //! (BENCHMARKS.md, "Issue 24, measured").
 
 use std::cmp::Ordering;
