@@ -3,8 +3,9 @@
 //! and the person's rights follow their data to every destination, and to Stripe.
 
 use serde_json::json;
+use steward_core::adapters::memory::Fault;
 use steward_core::domain::destinations::{DeliveryStore, EventType};
-use steward_core::domain::forms::submit::ClientInfo;
+use steward_core::domain::forms::submit::{ClientInfo, SubmitOutcome};
 use steward_core::domain::payments::{receive_event, StripeEvent, StripeEventData};
 use steward_core::domain::ports::Clock;
 use steward_core::domain::privacy::erasure::{erase, ErasureReason};
@@ -84,6 +85,22 @@ async fn a_retried_submission_is_delivered_once() {
     world.submit_from("contact-us", &fields, "192.0.2.7", Some("key-1")).await.unwrap();
     assert_eq!(world.deliver().await.delivered, 0, "the retry owes nothing new");
     assert_eq!(world.destinations.received("crm").len(), 1);
+}
+
+#[tokio::test]
+async fn a_new_submission_and_what_it_owes_its_destinations_are_one_write() {
+    // Owed in the submission's own write: no later write can fail and leave a stored submission
+    // owing its teams nothing, or answer an error for a submission that was stored.
+    let world = World::new();
+    world.store.fail_operation("enqueue_deliveries", Fault::Unavailable);
+    let address = email("one-write");
+    let mut fields = CONTACT.to_vec();
+    fields.push(("email", &address));
+    let stored = world.submit_from("contact-us", &fields, "192.0.2.8", None).await;
+    assert!(matches!(stored, Ok(SubmitOutcome::Stored(_))), "{stored:?}");
+    assert!(!world.store.calls().contains(&"enqueue_deliveries"), "no second write");
+    world.store.heal();
+    assert_eq!(world.deliver().await.delivered, 3, "the sales inbox, the CRM and the bus");
 }
 
 #[tokio::test]

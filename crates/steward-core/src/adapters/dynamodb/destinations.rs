@@ -54,6 +54,23 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
+    /// A new submission's delivery, queued in the submission's own transaction. Unconditional:
+    /// the transaction's other writes already say what `enqueue_deliveries` checks one by one
+    /// (the submission is new, so nothing about it was queued or delivered while it was stored;
+    /// the profile is the one read, so its person is not erased).
+    pub(super) fn queued_with_submission(
+        &self,
+        delivery: &Delivery,
+        now: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = built(
+            Put::builder().table_name(&self.table).set_item(Some(self.queued_item(delivery, now)?)).build(),
+        )?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+}
+
+impl DynamoStore {
     /// The queue's items about one person, wherever they wait.
     async fn owed_to(
         &self,

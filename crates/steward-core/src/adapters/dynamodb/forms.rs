@@ -257,6 +257,7 @@ impl SubmissionStore for DynamoStore {
     async fn store_submission(
         &self,
         submission: &NewSubmission,
+        owed: &OwedDeliveries<'_>,
     ) -> Result<(UpsertedProfile, Inserted), StoreError> {
         let (pk, sk) = keys::profile_by_email(&self.email_pseudonym(submission.data.email.normalized()));
         // Profile and submission are written in one transaction, so that a failure (a throttled
@@ -283,14 +284,21 @@ impl SubmissionStore for DynamoStore {
             let put = self.put_if_absent(item)?;
             let update =
                 self.profile_update(submission, &pk, &sk, &id, stored.as_ref().filter(|_| !new_profile))?;
-            let items = vec![
+            // What it owes its destinations, decided from the profile as read (the update's
+            // condition refuses the transaction if the profile changed since), in the same
+            // transaction: 2 write units a delivery, where a write of its own with its checks
+            // costs 6.
+            let profile = upserted(id.clone(), stored.as_ref(), submission);
+            let now = submission.client.received_at.epoch_seconds();
+            let mut items = vec![
                 TransactWriteItem::builder().update(update).build(),
                 TransactWriteItem::builder().put(put).build(),
             ];
+            for delivery in owed(&profile) {
+                items.push(self.queued_with_submission(&delivery, now)?);
+            }
             match self.transact_outcome(items).await? {
-                Transacted::Committed => {
-                    return Ok((upserted(id, stored.as_ref(), submission), Inserted::New))
-                }
+                Transacted::Committed => return Ok((profile, Inserted::New)),
                 Transacted::Conflicted => continue,
                 // Either this submission is already stored (a retry), or the profile changed.
                 Transacted::Refused => {

@@ -14,7 +14,9 @@ use std::time::Duration;
 use crate::domain::destinations::{Delivery, DeliveryStore, DomainEvent, EventType, Target};
 use crate::domain::fields::Email;
 use crate::domain::forms::catalogue::{LawfulBasis, Purpose};
-use crate::domain::forms::submit::{ClientInfo, ConsentEvidence, Inserted, NewSubmission, SubmissionStore};
+use crate::domain::forms::submit::{
+    ClientInfo, ConsentEvidence, Inserted, NewSubmission, SubmissionStore, UpsertedProfile,
+};
 use crate::domain::forms::validation::ValidForm;
 use crate::domain::ids::ProfileId;
 use crate::domain::ids::{FormId, SubmissionId};
@@ -30,6 +32,11 @@ use crate::domain::privacy::erasure::{erase, ErasureReason, ErasureStore};
 use crate::domain::privacy::limits::LimitStore;
 
 use super::{timestamp, MemoryCvObjects};
+
+/// A submission that owes its destinations nothing.
+fn nothing_owed(_: &UpsertedProfile) -> Vec<Delivery> {
+    Vec::new()
+}
 
 /// An id no other run has used.
 fn unique(label: &str) -> String {
@@ -234,46 +241,51 @@ fn submission(email: &str, id: SubmissionId, now: i64, topics: &[&str]) -> NewSu
 
 /// Submissions: one profile per address (whatever its case, however concurrent), and a
 /// submission id stored once.
-pub async fn submission_contract<S: SubmissionStore>(store: &S, now: i64) {
+pub async fn submission_contract<S: SubmissionStore + DeliveryStore>(store: &S, now: i64) {
     let email = format!("{}@example.com", unique("person"));
     let first_id = SubmissionId::new_random();
-    let (first, inserted) =
-        store.store_submission(&submission(&email, first_id.clone(), now, &["cloud"])).await.unwrap();
+    let (first, inserted) = store
+        .store_submission(&submission(&email, first_id.clone(), now, &["cloud"]), &nothing_owed)
+        .await
+        .unwrap();
     assert_eq!(inserted, Inserted::New, "a new submission is stored");
     assert!(first.confirmed_topics.is_empty(), "ticked topics wait for confirmation");
     assert!(!first.suppressed, "a new person is not suppressed");
 
     let (second, inserted) = store
-        .store_submission(&submission(&email.to_uppercase(), SubmissionId::new_random(), now + 1, &[]))
+        .store_submission(
+            &submission(&email.to_uppercase(), SubmissionId::new_random(), now + 1, &[]),
+            &nothing_owed,
+        )
         .await
         .unwrap();
     assert_eq!(inserted, Inserted::New, "another submission of the same person is stored");
     assert_eq!(second.id, first.id, "two submissions for one address land on one profile");
 
-    let (replayed, inserted) =
-        store.store_submission(&submission(&email, first_id.clone(), now + 2, &["cloud"])).await.unwrap();
+    let (replayed, inserted) = store
+        .store_submission(&submission(&email, first_id.clone(), now + 2, &["cloud"]), &nothing_owed)
+        .await
+        .unwrap();
     assert_eq!(inserted, Inserted::AlreadyStored, "a re-sent submission id is not stored again");
     assert_eq!(replayed.id, first.id, "a replay answers with the same profile");
     let mut reused = submission(&email, first_id.clone(), now + 3, &["events"]);
     reused.fingerprint = "another request".into();
-    let (_, inserted) = store.store_submission(&reused).await.unwrap();
+    let (_, inserted) = store.store_submission(&reused, &nothing_owed).await.unwrap();
     assert_eq!(inserted, Inserted::DifferentRequest, "an id taken by another request stores nothing");
 
     let (other, _) = store
-        .store_submission(&submission(
-            &format!("{}@example.com", unique("other")),
-            SubmissionId::new_random(),
-            now,
-            &[],
-        ))
+        .store_submission(
+            &submission(&format!("{}@example.com", unique("other")), SubmissionId::new_random(), now, &[]),
+            &nothing_owed,
+        )
         .await
         .unwrap();
     assert_ne!(other.id, first.id, "another address is another person");
 
     let together = format!("{}@example.com", unique("together"));
     let (left, right) = futures_util::future::join(
-        store.store_submission(&submission(&together, SubmissionId::new_random(), now, &[])),
-        store.store_submission(&submission(&together, SubmissionId::new_random(), now, &[])),
+        store.store_submission(&submission(&together, SubmissionId::new_random(), now, &[]), &nothing_owed),
+        store.store_submission(&submission(&together, SubmissionId::new_random(), now, &[]), &nothing_owed),
     )
     .await;
     let ((left, left_inserted), (right, right_inserted)) = (left.unwrap(), right.unwrap());
@@ -289,18 +301,69 @@ pub async fn submission_contract<S: SubmissionStore>(store: &S, now: i64) {
     };
     let mut short_lived = held(now);
     short_lived.expires_at = timestamp(now + 10);
-    assert_eq!(store.store_submission(&short_lived).await.unwrap().1, Inserted::New);
-    assert_eq!(store.store_submission(&held(now + 1)).await.unwrap().1, Inserted::New);
-    assert_eq!(store.store_submission(&held(now + 2)).await.unwrap().1, Inserted::AddressFull, "full");
+    assert_eq!(store.store_submission(&short_lived, &nothing_owed).await.unwrap().1, Inserted::New);
+    assert_eq!(store.store_submission(&held(now + 1), &nothing_owed).await.unwrap().1, Inserted::New);
     assert_eq!(
-        store.store_submission(&held(now + 20)).await.unwrap().1,
+        store.store_submission(&held(now + 2), &nothing_owed).await.unwrap().1,
+        Inserted::AddressFull,
+        "full"
+    );
+    assert_eq!(
+        store.store_submission(&held(now + 20), &nothing_owed).await.unwrap().1,
         Inserted::New,
         "the expired one makes room"
     );
     assert_eq!(
-        store.store_submission(&held(now + 21)).await.unwrap().1,
+        store.store_submission(&held(now + 21), &nothing_owed).await.unwrap().1,
         Inserted::AddressFull,
         "and one only"
+    );
+
+    // What a new submission owes its destinations is queued with it, decided from the profile it
+    // lands on; a retry, or a submission refused, queues nothing.
+    let owing = format!("{}@example.com", unique("owing"));
+    let owing_id = SubmissionId::new_random();
+    let owed_to = |target: &str, profile: &UpsertedProfile| {
+        let event = DomainEvent::new(
+            EventType::SubmissionReceived,
+            owing_id.as_str(),
+            timestamp(now),
+            serde_json::json!({"fields": {"email": "a@example.com"}}),
+        );
+        Delivery {
+            target: Target::Destination { id: target.into() },
+            event,
+            profile_id: profile.id.clone(),
+            subject: Some(owing_id.as_str().to_owned()),
+            awaiting_confirmation: false,
+        }
+    };
+    let crm = |profile: &UpsertedProfile| vec![owed_to("crm", profile)];
+    let (person, inserted) =
+        store.store_submission(&submission(&owing, owing_id.clone(), now, &[]), &crm).await.unwrap();
+    assert_eq!(inserted, Inserted::New);
+    let queued = owed_to("crm", &person).id();
+    let due = store.due_deliveries(now, 10_000).await.unwrap();
+    assert_eq!(due.iter().filter(|id| **id == queued).count(), 1, "owed with the submission, once");
+    let lease = Duration::from_secs(120);
+    assert!(store.claim_delivery(&queued, now, lease).await.unwrap().is_some(), "whole");
+    let (_, inserted) =
+        store.store_submission(&submission(&owing, owing_id.clone(), now + 1, &[]), &crm).await.unwrap();
+    assert_eq!(inserted, Inserted::AlreadyStored);
+    assert_eq!(
+        store.claim_delivery(&queued, now + 1, lease).await.unwrap(),
+        None,
+        "a retry queues nothing again (the delivery stays with the dispatcher that took it)"
+    );
+    let mut refused = submission(&owing, owing_id.clone(), now + 2, &[]);
+    refused.fingerprint = "another request".into();
+    let bus = |profile: &UpsertedProfile| vec![owed_to("bus", profile)];
+    let (_, inserted) = store.store_submission(&refused, &bus).await.unwrap();
+    assert_eq!(inserted, Inserted::DifferentRequest);
+    let not_queued = owed_to("bus", &person).id();
+    assert!(
+        !store.due_deliveries(now + 2, 10_000).await.unwrap().contains(&not_queued),
+        "a refused submission owes nothing"
     );
 }
 
@@ -319,7 +382,7 @@ where
         store.change_preferences(&id, &change, ChangeSource::Confirmation, "contract").await.unwrap();
     };
     let (person, _) = store
-        .store_submission(&submission(&email, SubmissionId::new_random(), now, &["cloud"]))
+        .store_submission(&submission(&email, SubmissionId::new_random(), now, &["cloud"]), &nothing_owed)
         .await
         .unwrap();
     confirm(person.id.clone()).await;
@@ -328,7 +391,7 @@ where
     assert!(!store.may_receive(&person.id, "cloud").await.unwrap(), "withdrawn");
 
     store
-        .store_submission(&submission(&email, SubmissionId::new_random(), now + 1, &["cloud"]))
+        .store_submission(&submission(&email, SubmissionId::new_random(), now + 1, &["cloud"]), &nothing_owed)
         .await
         .unwrap();
     assert!(!store.may_receive(&person.id, "cloud").await.unwrap(), "a form does not undo a withdrawal");
@@ -353,13 +416,13 @@ where
 {
     let email = format!("{}@example.com", unique("victim"));
     let first = submission(&email, SubmissionId::new_random(), now, &["cloud"]);
-    let (person, _) = store.store_submission(&first).await.unwrap();
+    let (person, _) = store.store_submission(&first, &nothing_owed).await.unwrap();
     assert_eq!(person.email, email, "a new profile holds the address typed");
 
     let mut attack = submission(&email.to_uppercase(), SubmissionId::new_random(), now + 1, &["events"]);
     attack.data.name = Some("Mallory".into());
     attack.data.company = Some("Evil Corp".into());
-    let (same, _) = store.store_submission(&attack).await.unwrap();
+    let (same, _) = store.store_submission(&attack, &nothing_owed).await.unwrap();
     assert_eq!(same.id, person.id, "one profile per address, whatever its case");
     assert_eq!(same.email, email, "the profile's address, not the spelling typed this time");
     let preferences = store.preferences(&person.id).await.unwrap().expect("a profile");
@@ -411,8 +474,10 @@ where
 {
     let email = format!("{}@example.com", unique("signin"));
     let address = Email::parse("email", &email).expect("a valid address");
-    let (person, _) =
-        store.store_submission(&submission(&email, SubmissionId::new_random(), now, &[])).await.unwrap();
+    let (person, _) = store
+        .store_submission(&submission(&email, SubmissionId::new_random(), now, &[]), &nothing_owed)
+        .await
+        .unwrap();
     let link = |nonce: &str| SignInLink {
         profile_id: person.id.clone(),
         nonce: nonce.to_owned(),
@@ -473,7 +538,10 @@ where
 /// A new address, held by a new profile.
 async fn address_held<S: SubmissionStore>(store: &S, now: i64) -> Email {
     let email = format!("{}@example.com", unique("held"));
-    store.store_submission(&submission(&email, SubmissionId::new_random(), now, &[])).await.unwrap();
+    store
+        .store_submission(&submission(&email, SubmissionId::new_random(), now, &[]), &nothing_owed)
+        .await
+        .unwrap();
     Email::parse("email", &email).expect("a valid address")
 }
 

@@ -14,7 +14,7 @@ fn due(item: &Item, now: i64) -> bool {
     }
 }
 
-fn queued(delivery: &Delivery, now: i64) -> Result<Item, StoreError> {
+pub(super) fn queued(delivery: &Delivery, now: i64) -> Result<Item, StoreError> {
     let mut item = stamped("delivery");
     item.insert("status".into(), if delivery.awaiting_confirmation { "held" } else { "pending" }.into());
     if let Some(subject) = &delivery.subject {

@@ -5,7 +5,9 @@ use serde_json::{json, Value};
 use super::*;
 use crate::adapters::dynamodb::forms::{profile_values, PROVENANCE};
 use crate::adapters::dynamodb::RETAIN_UNTIL_PREFIX;
-use crate::domain::forms::submit::{Inserted, NewSubmission, SubmissionStore, UpsertedProfile};
+use crate::domain::forms::submit::{
+    Inserted, NewSubmission, OwedDeliveries, SubmissionStore, UpsertedProfile,
+};
 use crate::domain::ids::ProfileId;
 use crate::domain::ports::FixedWindow;
 use crate::domain::ports::RateLimiter;
@@ -66,6 +68,7 @@ impl SubmissionStore for MemoryStore {
     async fn store_submission(
         &self,
         submission: &NewSubmission,
+        owed: &OwedDeliveries<'_>,
     ) -> Result<(UpsertedProfile, Inserted), StoreError> {
         let profile_key = keys::profile_by_email(&self.email_pseudonym(submission.data.email.normalized()));
         self.run("store_submission", |table| {
@@ -92,11 +95,17 @@ impl SubmissionStore for MemoryStore {
             if held >= submission.held_limit as usize {
                 return Ok((upserted(id, stored.as_ref(), submission), Inserted::AddressFull));
             }
+            let upserted = upserted(id.clone(), stored.as_ref(), submission);
+            // What it owes its destinations, with it (as the DynamoDB store's transaction).
+            let deliveries = owed(&upserted);
             let mut profile = stored.clone().unwrap_or_default();
             update_profile(&mut profile, submission, &id);
             table.insert(profile_key.clone(), profile);
             table.insert(submission_key, submission_item(submission, &id));
-            Ok((upserted(id, stored.as_ref(), submission), Inserted::New))
+            for delivery in &deliveries {
+                table.insert(keys::delivery(&delivery.id()), super::destinations::queued(delivery, now)?);
+            }
+            Ok((upserted, Inserted::New))
         })
     }
 }

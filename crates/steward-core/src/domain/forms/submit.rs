@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::domain::destinations::{self, DeliveryStore};
+use crate::domain::destinations::{self, Delivery, DeliveryStore};
 use crate::domain::fields::FieldError;
 use crate::domain::forms::catalogue::{Catalogue, FormDefinition, Purpose};
 use crate::domain::forms::proof::{self, Evidence, HumanCheck, ProofError, SpendError};
@@ -216,12 +216,40 @@ where
         data,
         client,
     };
-    let (profile, inserted) = store.store_submission(&submission).await?;
-    let profile_id = profile.id;
+    // The teams that act on it, each with what it may receive: owed through the table, so that
+    // none of them holds up this answer or loses it while it is down. Decided from the profile the
+    // submission lands on (its consent, restriction and objection), and written with the
+    // submission itself: both or neither.
+    let owed = |profile: &UpsertedProfile| {
+        let no_topics = BTreeSet::new();
+        let submitted = destinations::Submitted {
+            id: &submission.id,
+            received_at: submission.client.received_at,
+            language: submission.consent.language,
+            purposes: &submission.consent.purposes,
+            data: &submission.data,
+            // A complaint or a bounce ends marketing everywhere, as it does Steward's own.
+            confirmed_topics: if profile.suppressed { &no_topics } else { &profile.confirmed_topics },
+            restricted: profile.restricted,
+            objected: profile.objected,
+        };
+        destinations::for_submission(catalogue, form, &submitted, &profile.id)
+    };
+    let (profile, inserted) = store.store_submission(&submission, &owed).await?;
+    let profile_id = profile.id.clone();
     let receipt = Receipt { submission_id: submission.id.clone(), profile_id: profile_id.clone() };
     let outcome = match inserted {
         Inserted::New => SubmitOutcome::Stored(receipt),
-        Inserted::AlreadyStored => SubmitOutcome::Replayed(receipt),
+        Inserted::AlreadyStored => {
+            // A retry of a submission stored by a request that owed its deliveries in a write of
+            // their own (before 2026-12-08), which may have failed: owed now, queued once (their
+            // ids are the submission's).
+            let deliveries = owed(&profile);
+            if !deliveries.is_empty() {
+                store.enqueue_deliveries(&deliveries, submission.client.received_at.epoch_seconds()).await?;
+            }
+            SubmitOutcome::Replayed(receipt)
+        }
         Inserted::DifferentRequest => {
             tracing::info!(form = form.id.as_str(), "an idempotency key reused for a different request");
             return Err(SubmitError::KeyReused);
@@ -231,25 +259,6 @@ where
             return Err(SubmitError::AddressFull);
         }
     };
-    // The teams that act on it, each with what it may receive: owed through the table, so that
-    // none of them holds up this answer or loses it while it is down. A retried request owes the
-    // same deliveries (their ids are the submission's), queued once.
-    let no_topics = BTreeSet::new();
-    let submitted = destinations::Submitted {
-        id: &submission.id,
-        received_at: submission.client.received_at,
-        language: submission.consent.language,
-        purposes: &submission.consent.purposes,
-        data: &submission.data,
-        // A complaint or a bounce ends marketing everywhere, as it does Steward's own.
-        confirmed_topics: if profile.suppressed { &no_topics } else { &profile.confirmed_topics },
-        restricted: profile.restricted,
-        objected: profile.objected,
-    };
-    let deliveries = destinations::for_submission(catalogue, form, &submitted, &profile_id);
-    if !deliveries.is_empty() {
-        store.enqueue_deliveries(&deliveries, submission.client.received_at.epoch_seconds()).await?;
-    }
     // Double opt-in: topics not yet confirmed get a confirmation email, owed through the outbox so
     // that it goes out even if SES is down now. Its id makes a retried submission owe it once.
     let unconfirmed: BTreeSet<String> =
@@ -363,11 +372,18 @@ pub trait SubmissionStore {
     /// Stores the submission and creates or updates the person's profile from it (keyed by the
     /// email address, case-insensitively), both or neither. Concurrent calls for one address end
     /// with one profile; a submission whose id is already stored is not stored again.
+    ///
+    /// A new submission's deliveries (`owed`, decided from the profile it lands on) are queued in
+    /// the same write; a submission not stored now (a retry, or refused) queues nothing.
     fn store_submission(
         &self,
         submission: &NewSubmission,
+        owed: &OwedDeliveries<'_>,
     ) -> impl Future<Output = Result<(UpsertedProfile, Inserted), StoreError>> + Send;
 }
+
+/// What a new submission owes its form's destinations, decided from the profile it lands on.
+pub type OwedDeliveries<'a> = dyn Fn(&UpsertedProfile) -> Vec<Delivery> + Sync + 'a;
 
 #[cfg(test)]
 mod tests {
