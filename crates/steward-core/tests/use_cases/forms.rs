@@ -238,8 +238,25 @@ async fn when_the_store_fails_the_submission_stores_neither_profile_nor_submissi
 }
 
 #[tokio::test]
+async fn a_new_persons_confirmation_is_owed_with_their_profile() {
+    // One write: no later one can fail and leave a new person unasked.
+    let world = World::new();
+    world.store.fail_operation("enqueue", Fault::Unavailable);
+    let fields = [("email", "gus@example.com"), ("interests", "cloud")];
+    let stored = world.submit_from("newsletter", &fields, "192.0.2.1", None).await;
+    assert!(matches!(stored, Ok(SubmitOutcome::Stored(_))), "{stored:?}");
+    assert!(!world.store.calls().contains(&"enqueue"), "no second write");
+    world.store.heal();
+    assert_eq!(outbox_ids(&world).len(), 1, "the confirmation is owed");
+    world.dispatch().await;
+    assert_eq!(world.mail.sent_to("gus@example.com").len(), 1);
+}
+
+#[tokio::test]
 async fn when_the_confirmation_cannot_be_owed_the_retry_owes_it_once() {
     let world = World::new();
+    // A known person: their confirmation is owed after the submission, as a write of its own.
+    world.submit("contact-us", &[("name", "Fay"), ("email", "fay@example.com"), ("message", "Hi")]).await;
     let fields = [("email", "fay@example.com"), ("interests", "cloud")];
     world.store.fail_operation("enqueue", Fault::Unavailable);
     assert!(world.submit_from("newsletter", &fields, "192.0.2.1", Some("k")).await.is_err());

@@ -26,6 +26,7 @@ fn upserted(
         suppressed: MAIL_BLOCKING_FLAGS.iter().any(|flag| attribute(flag).is_some()),
         restricted: attribute("restricted").is_some(),
         objected: attribute("objected").is_some(),
+        created: profile.is_none(),
         id,
     }
 }
@@ -257,7 +258,7 @@ impl SubmissionStore for DynamoStore {
     async fn store_submission(
         &self,
         submission: &NewSubmission,
-        owed: &OwedDeliveries<'_>,
+        owed: &Owed<'_>,
     ) -> Result<(UpsertedProfile, Inserted), StoreError> {
         let (pk, sk) = keys::profile_by_email(&self.email_pseudonym(submission.data.email.normalized()));
         // Profile and submission are written in one transaction, so that a failure (a throttled
@@ -294,8 +295,12 @@ impl SubmissionStore for DynamoStore {
                 TransactWriteItem::builder().update(update).build(),
                 TransactWriteItem::builder().put(put).build(),
             ];
-            for delivery in owed(&profile) {
-                items.push(self.queued_with_submission(&delivery, now)?);
+            let owed = owed(&profile);
+            for delivery in &owed.deliveries {
+                items.push(self.queued_with_submission(delivery, now)?);
+            }
+            if let Some(message) = owed.first_mail.as_ref().filter(|_| profile.created) {
+                items.push(self.first_mail_with_profile(message, now)?);
             }
             match self.transact_outcome(items).await? {
                 Transacted::Committed => return Ok((profile, Inserted::New)),

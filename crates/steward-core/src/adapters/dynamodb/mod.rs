@@ -13,7 +13,7 @@ use crate::domain::careers::{CvCheck, CvOutcome};
 use crate::domain::careers::{CvFile, CvRecorded, CvStore, CvVerdict};
 use crate::domain::fields::Email;
 use crate::domain::forms::submit::NewSubmission;
-use crate::domain::forms::submit::{Inserted, OwedDeliveries, SubmissionStore, UpsertedProfile};
+use crate::domain::forms::submit::{Inserted, Owed, SubmissionStore, UpsertedProfile};
 use crate::domain::ids::ProfileId;
 use crate::domain::mail::campaign::{Subscriber, SubscriberStore};
 use crate::domain::mail::outbox::{Enqueued, MarketingConsent, OutboxMessage, OutboxStore};

@@ -15,7 +15,8 @@ use crate::domain::destinations::{Delivery, DeliveryStore, DomainEvent, EventTyp
 use crate::domain::fields::Email;
 use crate::domain::forms::catalogue::{LawfulBasis, Purpose};
 use crate::domain::forms::submit::{
-    ClientInfo, ConsentEvidence, Inserted, NewSubmission, SubmissionStore, UpsertedProfile,
+    ClientInfo, ConsentEvidence, Inserted, NewSubmission, OwedWithSubmission, SubmissionStore,
+    UpsertedProfile,
 };
 use crate::domain::forms::validation::ValidForm;
 use crate::domain::ids::ProfileId;
@@ -34,8 +35,8 @@ use crate::domain::privacy::limits::LimitStore;
 use super::{timestamp, MemoryCvObjects};
 
 /// A submission that owes its destinations nothing.
-fn nothing_owed(_: &UpsertedProfile) -> Vec<Delivery> {
-    Vec::new()
+fn nothing_owed(_: &UpsertedProfile) -> OwedWithSubmission {
+    OwedWithSubmission::default()
 }
 
 /// An id no other run has used.
@@ -241,7 +242,7 @@ fn submission(email: &str, id: SubmissionId, now: i64, topics: &[&str]) -> NewSu
 
 /// Submissions: one profile per address (whatever its case, however concurrent), and a
 /// submission id stored once.
-pub async fn submission_contract<S: SubmissionStore + DeliveryStore>(store: &S, now: i64) {
+pub async fn submission_contract<S: SubmissionStore + DeliveryStore + OutboxStore>(store: &S, now: i64) {
     let email = format!("{}@example.com", unique("person"));
     let first_id = SubmissionId::new_random();
     let (first, inserted) = store
@@ -338,10 +339,31 @@ pub async fn submission_contract<S: SubmissionStore + DeliveryStore>(store: &S, 
             awaiting_confirmation: false,
         }
     };
-    let crm = |profile: &UpsertedProfile| vec![owed_to("crm", profile)];
+    let welcome = |profile: &UpsertedProfile, label: &str| OutboxMessage {
+        id: format!("{label}-{}", profile.id),
+        kind: MailKind::Transactional,
+        to: owing.clone(),
+        profile_id: profile.id.clone(),
+        subject: "Contract".into(),
+        template: "privacy_link".into(),
+        lang: Default::default(),
+        values: serde_json::json!({"link_url": "https://example.com/l", "minutes": 15}),
+        topic: None,
+        unsubscribe_url: None,
+    };
+    let crm = |profile: &UpsertedProfile| OwedWithSubmission {
+        deliveries: vec![owed_to("crm", profile)],
+        first_mail: Some(welcome(profile, "first")),
+    };
     let (person, inserted) =
         store.store_submission(&submission(&owing, owing_id.clone(), now, &[]), &crm).await.unwrap();
     assert_eq!(inserted, Inserted::New);
+    assert!(person.created, "a new person");
+    assert_eq!(
+        store.enqueue(&welcome(&person, "first"), now).await.unwrap(),
+        Enqueued::Known,
+        "a new person's first mail is queued with their profile"
+    );
     let queued = owed_to("crm", &person).id();
     let due = store.due_deliveries(now, 10_000).await.unwrap();
     assert_eq!(due.iter().filter(|id| **id == queued).count(), 1, "owed with the submission, once");
@@ -357,13 +379,30 @@ pub async fn submission_contract<S: SubmissionStore + DeliveryStore>(store: &S, 
     );
     let mut refused = submission(&owing, owing_id.clone(), now + 2, &[]);
     refused.fingerprint = "another request".into();
-    let bus = |profile: &UpsertedProfile| vec![owed_to("bus", profile)];
+    let bus = |profile: &UpsertedProfile| OwedWithSubmission {
+        deliveries: vec![owed_to("bus", profile)],
+        first_mail: None,
+    };
     let (_, inserted) = store.store_submission(&refused, &bus).await.unwrap();
     assert_eq!(inserted, Inserted::DifferentRequest);
     let not_queued = owed_to("bus", &person).id();
     assert!(
         !store.due_deliveries(now + 2, 10_000).await.unwrap().contains(&not_queued),
         "a refused submission owes nothing"
+    );
+    let again = |profile: &UpsertedProfile| OwedWithSubmission {
+        deliveries: Vec::new(),
+        first_mail: Some(welcome(profile, "again")),
+    };
+    let (same, inserted) = store
+        .store_submission(&submission(&owing, SubmissionId::new_random(), now + 3, &[]), &again)
+        .await
+        .unwrap();
+    assert_eq!((inserted, same.created), (Inserted::New, false), "the person's second submission");
+    assert_eq!(
+        store.enqueue(&welcome(&same, "again"), now + 3).await.unwrap(),
+        Enqueued::New,
+        "a first mail is only a new profile's: an existing one's mail is owed with the sent markers' checks"
     );
 }
 

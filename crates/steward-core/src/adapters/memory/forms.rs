@@ -5,9 +5,7 @@ use serde_json::{json, Value};
 use super::*;
 use crate::adapters::dynamodb::forms::{profile_values, PROVENANCE};
 use crate::adapters::dynamodb::RETAIN_UNTIL_PREFIX;
-use crate::domain::forms::submit::{
-    Inserted, NewSubmission, OwedDeliveries, SubmissionStore, UpsertedProfile,
-};
+use crate::domain::forms::submit::{Inserted, NewSubmission, Owed, SubmissionStore, UpsertedProfile};
 use crate::domain::ids::ProfileId;
 use crate::domain::ports::FixedWindow;
 use crate::domain::ports::RateLimiter;
@@ -33,6 +31,7 @@ fn upserted(id: ProfileId, profile: Option<&Item>, submission: &NewSubmission) -
         suppressed: profile.is_some_and(|p| MAIL_BLOCKING_FLAGS.iter().any(|flag| p.contains_key(*flag))),
         restricted: profile.is_some_and(|p| p.contains_key("restricted")),
         objected: profile.is_some_and(|p| p.contains_key("objected")),
+        created: profile.is_none(),
         id,
     }
 }
@@ -68,7 +67,7 @@ impl SubmissionStore for MemoryStore {
     async fn store_submission(
         &self,
         submission: &NewSubmission,
-        owed: &OwedDeliveries<'_>,
+        owed: &Owed<'_>,
     ) -> Result<(UpsertedProfile, Inserted), StoreError> {
         let profile_key = keys::profile_by_email(&self.email_pseudonym(submission.data.email.normalized()));
         self.run("store_submission", |table| {
@@ -97,13 +96,16 @@ impl SubmissionStore for MemoryStore {
             }
             let upserted = upserted(id.clone(), stored.as_ref(), submission);
             // What it owes its destinations, with it (as the DynamoDB store's transaction).
-            let deliveries = owed(&upserted);
+            let owed = owed(&upserted);
             let mut profile = stored.clone().unwrap_or_default();
             update_profile(&mut profile, submission, &id);
             table.insert(profile_key.clone(), profile);
             table.insert(submission_key, submission_item(submission, &id));
-            for delivery in &deliveries {
+            for delivery in &owed.deliveries {
                 table.insert(keys::delivery(&delivery.id()), super::destinations::queued(delivery, now)?);
+            }
+            if let Some(message) = owed.first_mail.as_ref().filter(|_| upserted.created) {
+                table.insert(keys::outbox(&message.id), super::mail::outbox_item(message, now)?);
             }
             Ok((upserted, Inserted::New))
         })

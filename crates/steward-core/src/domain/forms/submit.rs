@@ -220,7 +220,7 @@ where
     // none of them holds up this answer or loses it while it is down. Decided from the profile the
     // submission lands on (its consent, restriction and objection), and written with the
     // submission itself: both or neither.
-    let owed = |profile: &UpsertedProfile| {
+    let deliveries = |profile: &UpsertedProfile| {
         let no_topics = BTreeSet::new();
         let submitted = destinations::Submitted {
             id: &submission.id,
@@ -235,6 +235,24 @@ where
         };
         destinations::for_submission(catalogue, form, &submitted, &profile.id)
     };
+    // Double opt-in: topics not yet confirmed get a confirmation email, owed through the outbox so
+    // that it goes out even if SES is down now, to the address the profile holds (the one a person
+    // proved, if any), not the spelling typed this time. Its id makes a retried submission owe it
+    // once.
+    let now = submission.client.received_at;
+    let confirmation = |profile: &UpsertedProfile| {
+        let unconfirmed: BTreeSet<String> =
+            submission.data.topics.difference(&profile.confirmed_topics).cloned().collect();
+        (!unconfirmed.is_empty() && !profile.suppressed).then(|| {
+            confirmation_mail(config, &catalogue.topics, &profile.email, &profile.id, &unconfirmed, now)
+        })
+    };
+    // A new person's confirmation is written with their profile: under an id this request made,
+    // nothing was sent before.
+    let owed = |profile: &UpsertedProfile| OwedWithSubmission {
+        deliveries: deliveries(profile),
+        first_mail: confirmation(profile).filter(|_| profile.created),
+    };
     let (profile, inserted) = store.store_submission(&submission, &owed).await?;
     let profile_id = profile.id.clone();
     let receipt = Receipt { submission_id: submission.id.clone(), profile_id: profile_id.clone() };
@@ -244,9 +262,9 @@ where
             // A retry of a submission stored by a request that owed its deliveries in a write of
             // their own (before 2026-12-08), which may have failed: owed now, queued once (their
             // ids are the submission's).
-            let deliveries = owed(&profile);
+            let deliveries = deliveries(&profile);
             if !deliveries.is_empty() {
-                store.enqueue_deliveries(&deliveries, submission.client.received_at.epoch_seconds()).await?;
+                store.enqueue_deliveries(&deliveries, now.epoch_seconds()).await?;
             }
             SubmitOutcome::Replayed(receipt)
         }
@@ -259,17 +277,13 @@ where
             return Err(SubmitError::AddressFull);
         }
     };
-    // Double opt-in: topics not yet confirmed get a confirmation email, owed through the outbox so
-    // that it goes out even if SES is down now. Its id makes a retried submission owe it once.
-    let unconfirmed: BTreeSet<String> =
-        submission.data.topics.difference(&profile.confirmed_topics).cloned().collect();
-    let now = submission.client.received_at;
-    if !unconfirmed.is_empty() && !profile.suppressed {
-        // To the address the profile holds (the one a person proved, if any), not the spelling
-        // typed this time.
-        let message =
-            confirmation_mail(config, &catalogue.topics, &profile.email, &profile_id, &unconfirmed, now);
-        if may_send_confirmation(store, config, &message, MailPurpose::Confirmation, now).await? {
+    if let Some(message) = confirmation(&profile) {
+        if inserted == Inserted::New && profile.created {
+            // Owed already, with the profile; counted against the address's few a day. A new
+            // person's first is within them: an address without a profile has been sent no
+            // confirmation today (erasure takes its counters along).
+            may_send_confirmation(store, config, &message, MailPurpose::Confirmation, now).await?;
+        } else if may_send_confirmation(store, config, &message, MailPurpose::Confirmation, now).await? {
             store.enqueue(&message, now.epoch_seconds()).await?;
         }
     }
@@ -327,6 +341,8 @@ pub struct UpsertedProfile {
     pub restricted: bool,
     /// It objects (Article 21): nothing on legitimate interests, no marketing.
     pub objected: bool,
+    /// The submission created it (with [`Inserted::New`]): a new person.
+    pub created: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -373,17 +389,28 @@ pub trait SubmissionStore {
     /// email address, case-insensitively), both or neither. Concurrent calls for one address end
     /// with one profile; a submission whose id is already stored is not stored again.
     ///
-    /// A new submission's deliveries (`owed`, decided from the profile it lands on) are queued in
-    /// the same write; a submission not stored now (a retry, or refused) queues nothing.
+    /// What a new submission owes (`owed`, decided from the profile it lands on) is queued in the
+    /// same write; a submission not stored now (a retry, or refused) queues nothing.
     fn store_submission(
         &self,
         submission: &NewSubmission,
-        owed: &OwedDeliveries<'_>,
+        owed: &Owed<'_>,
     ) -> impl Future<Output = Result<(UpsertedProfile, Inserted), StoreError>> + Send;
 }
 
-/// What a new submission owes its form's destinations, decided from the profile it lands on.
-pub type OwedDeliveries<'a> = dyn Fn(&UpsertedProfile) -> Vec<Delivery> + Sync + 'a;
+/// What a new submission owes, decided from the profile it lands on.
+pub type Owed<'a> = dyn Fn(&UpsertedProfile) -> OwedWithSubmission + Sync + 'a;
+
+/// What a submission owes from the moment it is stored, written with it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OwedWithSubmission {
+    /// The deliveries to its form's destinations.
+    pub deliveries: Vec<Delivery>,
+    /// The first mail of a profile the submission creates: nothing can have been queued or sent
+    /// under a new profile's id, so it is owed without the sent markers' checks. Only for
+    /// [`UpsertedProfile::created`].
+    pub first_mail: Option<OutboxMessage>,
+}
 
 #[cfg(test)]
 mod tests {
