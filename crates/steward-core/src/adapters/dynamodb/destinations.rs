@@ -57,7 +57,8 @@ impl DynamoStore {
     /// A new submission's delivery, queued in the submission's own transaction. Unconditional:
     /// the transaction's other writes already say what `enqueue_deliveries` checks one by one
     /// (the submission is new, so nothing about it was queued or delivered while it was stored;
-    /// the profile is the one read, so its person is not erased).
+    /// its person is not erased: a new profile's id is new, and an existing one's transaction
+    /// checks the tombstone once for all its deliveries).
     pub(super) fn queued_with_submission(
         &self,
         delivery: &Delivery,
@@ -86,7 +87,7 @@ impl DynamoStore {
     }
 
     /// A transaction's check that the person has not been erased (no tombstone).
-    fn not_erased(&self, profile_id: &ProfileId) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn not_erased(&self, profile_id: &ProfileId) -> Result<TransactWriteItem, StoreError> {
         let (pk, sk) = self.erased_key(profile_id);
         let check = built(
             ConditionCheck::builder()

@@ -285,10 +285,9 @@ impl SubmissionStore for DynamoStore {
             let put = self.put_if_absent(item)?;
             let update =
                 self.profile_update(submission, &pk, &sk, &id, stored.as_ref().filter(|_| !new_profile))?;
-            // What it owes its destinations, decided from the profile as read (the update's
-            // condition refuses the transaction if the profile changed since), in the same
-            // transaction: 2 write units a delivery, where a write of its own with its checks
-            // costs 6.
+            // What it owes, decided from the profile as read (the update's condition refuses the
+            // transaction if the profile changed since), in the same transaction: 2 write units a
+            // delivery, where a write of its own with its checks costs 6.
             let profile = upserted(id.clone(), stored.as_ref(), submission);
             let now = submission.client.received_at.epoch_seconds();
             let mut items = vec![
@@ -298,6 +297,11 @@ impl SubmissionStore for DynamoStore {
             let owed = owed(&profile);
             for delivery in &owed.deliveries {
                 items.push(self.queued_with_submission(delivery, now)?);
+            }
+            // An erasure that finds the person under an address they moved to writes the
+            // tombstone before it reaches the profile: nothing of theirs is queued meanwhile.
+            if !new_profile && owed.deliveries.iter().any(|d| d.event.kind.carries_personal_data()) {
+                items.push(self.not_erased(&id)?);
             }
             if let Some(message) = owed.first_mail.as_ref().filter(|_| profile.created) {
                 items.push(self.first_mail_with_profile(message, now)?);

@@ -280,7 +280,17 @@ impl DynamoStore {
                 _ => None,
             })
             .unwrap_or_default();
-        if !codes.is_empty() && codes.iter().all(|c| c == "ConditionalCheckFailed") {
+        // An item over its partition's throughput (a hot queue shard at a peak) cancels the
+        // whole transaction: a retry later is the answer, as for any throttled request.
+        let throttled = |code: &String| {
+            matches!(
+                code.as_str(),
+                "ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded"
+            )
+        };
+        if codes.iter().any(throttled) {
+            Err(StoreError::Unavailable(Box::new(err)))
+        } else if !codes.is_empty() && codes.iter().all(|c| c == "ConditionalCheckFailed") {
             Ok(Transacted::Refused)
         } else if !codes.is_empty()
             && codes.iter().all(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict")

@@ -95,18 +95,21 @@ impl SubmissionStore for MemoryStore {
                 return Ok((upserted(id, stored.as_ref(), submission), Inserted::AddressFull));
             }
             let upserted = upserted(id.clone(), stored.as_ref(), submission);
-            // What it owes its destinations, with it (as the DynamoDB store's transaction).
+            // What it owes, with it (as the DynamoDB store's transaction): every item made before
+            // any is written, so that a failure writes nothing.
             let owed = owed(&upserted);
-            let mut profile = stored.clone().unwrap_or_default();
-            update_profile(&mut profile, submission, &id);
-            table.insert(profile_key.clone(), profile);
-            table.insert(submission_key, submission_item(submission, &id));
+            let mut writes = Vec::new();
             for delivery in &owed.deliveries {
-                table.insert(keys::delivery(&delivery.id()), super::destinations::queued(delivery, now)?);
+                writes.push((keys::delivery(&delivery.id()), super::destinations::queued(delivery, now)?));
             }
             if let Some(message) = owed.first_mail.as_ref().filter(|_| upserted.created) {
-                table.insert(keys::outbox(&message.id), super::mail::outbox_item(message, now)?);
+                writes.push((keys::outbox(&message.id), super::mail::outbox_item(message, now)?));
             }
+            let mut profile = stored.clone().unwrap_or_default();
+            update_profile(&mut profile, submission, &id);
+            writes.push((profile_key.clone(), profile));
+            writes.push((submission_key, submission_item(submission, &id)));
+            table.extend(writes);
             Ok((upserted, Inserted::New))
         })
     }

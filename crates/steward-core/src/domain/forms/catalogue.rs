@@ -251,6 +251,9 @@ struct RawField {
 /// Longest custom text field a form may declare.
 const MAX_CUSTOM_TEXT: usize = 5000;
 
+/// Most destinations one form may name: each is a write in the submission's own transaction.
+const MAX_DESTINATIONS_PER_FORM: usize = 20;
+
 /// The interest topics of the built-in catalogue, by id, with their labels.
 pub fn built_in_topics() -> BTreeMap<String, String> {
     #[derive(Deserialize)]
@@ -385,6 +388,18 @@ impl Catalogue {
                         "delivers needs an https link for each option of its field, and no other".into(),
                     ));
                 }
+            }
+            // Each destination once, and few: a submission's deliveries are written in its own
+            // transaction (at most 100 writes, with the profile, the submission and a mail).
+            let listed: BTreeSet<&String> = form.destinations.iter().collect();
+            if listed.len() != form.destinations.len() {
+                return Err(context("destinations lists a destination twice".into()));
+            }
+            if form.destinations.len() > MAX_DESTINATIONS_PER_FORM {
+                return Err(context(format!(
+                    "destinations lists {} destinations; a form has at most {MAX_DESTINATIONS_PER_FORM}",
+                    form.destinations.len()
+                )));
             }
             for id in &form.destinations {
                 let destination = destinations
@@ -574,6 +589,15 @@ mod tests {
         assert!(unknown.contains("\"nobody\" is not in [destinations]"), "{unknown}");
         let serves_none = broken(r#"destinations = ["event-bus"]"#, r#"destinations = ["recruiting"]"#);
         assert!(serves_none.contains("serves none of the form's purposes"), "{serves_none}");
+        let twice =
+            broken(r#"destinations = ["sales", "crm", "event-bus"]"#, r#"destinations = ["crm", "crm"]"#);
+        assert!(twice.contains("lists a destination twice"), "{twice}");
+        let many: Vec<String> = (0..21).map(|n| format!("\"d{n}\"")).collect();
+        let too_many = broken(
+            r#"destinations = ["sales", "crm", "event-bus"]"#,
+            &format!("destinations = [{}]", many.join(", ")),
+        );
+        assert!(too_many.contains("at most 20"), "{too_many}");
         let no_addresses = broken(r#"to = ["sales@wso2.com"]"#, "to = []");
         assert!(no_addresses.contains("needs `to` addresses"), "{no_addresses}");
         let bad_address = broken(r#"to = ["sales@wso2.com"]"#, r#"to = ["sales at wso2"]"#);

@@ -259,9 +259,10 @@ where
     let outcome = match inserted {
         Inserted::New => SubmitOutcome::Stored(receipt),
         Inserted::AlreadyStored => {
-            // A retry of a submission stored by a request that owed its deliveries in a write of
-            // their own (before 2026-12-08), which may have failed: owed now, queued once (their
-            // ids are the submission's).
+            // A retry. Its deliveries went with the submission, unless a request of before
+            // 2026-12-08 stored it and owed them in a write of its own, which may have failed:
+            // owed again, queued once (their ids are the submission's; until 2027-01-07, when no
+            // such request is still retried: then this goes).
             let deliveries = deliveries(&profile);
             if !deliveries.is_empty() {
                 store.enqueue_deliveries(&deliveries, now.epoch_seconds()).await?;
@@ -279,10 +280,16 @@ where
     };
     if let Some(message) = confirmation(&profile) {
         if inserted == Inserted::New && profile.created {
-            // Owed already, with the profile; counted against the address's few a day. A new
-            // person's first is within them: an address without a profile has been sent no
-            // confirmation today (erasure takes its counters along).
-            may_send_confirmation(store, config, &message, MailPurpose::Confirmation, now).await?;
+            // Owed already, with the profile, whatever its address's count: a new person's first
+            // confirmation. Counted all the same against the address's few a day, so that the
+            // next ones are bounded (a stranger cannot make an address new again: erasure and
+            // retention end a profile, and take its counters along). The submission is stored,
+            // so a failure to count is logged, not answered.
+            if let Err(err) =
+                may_send_confirmation(store, config, &message, MailPurpose::Confirmation, now).await
+            {
+                tracing::warn!(form = form.id.as_str(), error = %err, "a new person's confirmation was not counted");
+            }
         } else if may_send_confirmation(store, config, &message, MailPurpose::Confirmation, now).await? {
             store.enqueue(&message, now.epoch_seconds()).await?;
         }
