@@ -5,7 +5,7 @@
 use serde_json::json;
 use steward_core::adapters::memory::Fault;
 use steward_core::domain::destinations::{DeliveryStore, EventType};
-use steward_core::domain::forms::submit::{ClientInfo, SubmitOutcome};
+use steward_core::domain::forms::submit::{ClientInfo, SubmitError, SubmitOutcome};
 use steward_core::domain::payments::{receive_event, StripeEvent, StripeEventData};
 use steward_core::domain::ports::Clock;
 use steward_core::domain::privacy::erasure::{erase, ErasureReason};
@@ -101,6 +101,22 @@ async fn a_new_submission_and_what_it_owes_its_destinations_are_one_write() {
     assert!(!world.store.calls().contains(&"enqueue_deliveries"), "no second write");
     world.store.heal();
     assert_eq!(world.deliver().await.delivered, 3, "the sales inbox, the CRM and the bus");
+}
+
+#[tokio::test]
+async fn nothing_is_queued_for_a_person_whose_erasure_has_begun() {
+    // Mid-way through an erasure that found the person under an address they moved to: their
+    // tombstone is written, their profile not yet gone.
+    let world = World::new();
+    let address = email("leaving");
+    let person = contact(&world, &address).await;
+    world.deliver().await;
+    world.store.mark_erased(&person.profile_id);
+    let mut fields = CONTACT.to_vec();
+    fields.push(("email", &address));
+    let refused = world.submit_from("contact-us", &fields, "192.0.2.9", None).await;
+    assert!(matches!(refused, Err(SubmitError::Store(_))), "{refused:?}");
+    assert_eq!(world.deliver().await.delivered, 0, "nothing of theirs was queued");
 }
 
 #[tokio::test]

@@ -70,6 +70,7 @@ impl SubmissionStore for MemoryStore {
         owed: &Owed<'_>,
     ) -> Result<(UpsertedProfile, Inserted), StoreError> {
         let profile_key = keys::profile_by_email(&self.email_pseudonym(submission.data.email.normalized()));
+        let tombstone = |id: &ProfileId| self.erased_key(id);
         self.run("store_submission", |table| {
             let stored = table.get(&profile_key).cloned();
             let id = stored
@@ -98,6 +99,15 @@ impl SubmissionStore for MemoryStore {
             // What it owes, with it (as the DynamoDB store's transaction): every item made before
             // any is written, so that a failure writes nothing.
             let owed = owed(&upserted);
+            // An erasure that found the person under an address they moved to writes their
+            // tombstone before it reaches the profile: nothing of theirs is queued meanwhile (the
+            // DynamoDB store's transaction is refused by it, and reads again until it gives up).
+            let carries_their_data = owed.deliveries.iter().any(|d| d.event.kind.carries_personal_data());
+            if stored.is_some() && carries_their_data && table.contains_key(&tombstone(&id)) {
+                return Err(StoreError::Unavailable(
+                    "the profile kept changing during the submission".into(),
+                ));
+            }
             let mut writes = Vec::new();
             for delivery in &owed.deliveries {
                 writes.push((keys::delivery(&delivery.id()), super::destinations::queued(delivery, now)?));

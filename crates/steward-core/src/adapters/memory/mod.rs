@@ -287,6 +287,13 @@ impl MemoryStore {
 
     // --- Arranging and inspecting the table -------------------------------------------------
 
+    /// The person's tombstone, as an erasure writes it before it reaches their profile (one
+    /// that found them under an address they moved to, mid-way).
+    pub fn mark_erased(&self, profile_id: &ProfileId) {
+        let key = self.erased_key(profile_id);
+        self.lock().table.insert(key, Item::new());
+    }
+
     /// One item, by its keys.
     pub fn item(&self, (pk, sk): (String, String)) -> Option<Item> {
         self.lock().table.get(&(pk, sk)).cloned()
