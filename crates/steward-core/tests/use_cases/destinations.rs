@@ -7,7 +7,7 @@ use steward_core::adapters::memory::Fault;
 use steward_core::domain::destinations::{DeliveryStore, EventType};
 use steward_core::domain::forms::submit::{ClientInfo, SubmitError, SubmitOutcome};
 use steward_core::domain::payments::{receive_event, StripeEvent, StripeEventData};
-use steward_core::domain::ports::Clock;
+use steward_core::domain::ports::{Clock, StoreError};
 use steward_core::domain::privacy::erasure::{erase, ErasureReason};
 use steward_core::domain::privacy::limits::{set_limit, withdraw, Limit};
 
@@ -104,6 +104,25 @@ async fn a_new_submission_and_what_it_owes_its_destinations_are_one_write() {
 }
 
 #[tokio::test]
+async fn a_retry_of_a_submission_stored_without_its_deliveries_owes_them_once() {
+    // Stored by a request of before 2026-12-08, which owed its deliveries in a write of their own
+    // that failed.
+    let world = World::new();
+    let address = email("stored-before");
+    let mut fields = CONTACT.to_vec();
+    fields.push(("email", &address));
+    world.submit_from("contact-us", &fields, "192.0.2.10", Some("key-before")).await.unwrap();
+    for (key, _) in world.store.items().into_iter().filter(|((pk, _), _)| pk.starts_with("DELIVERY#")) {
+        world.store.delete_item(key);
+    }
+    let retried = world.submit_from("contact-us", &fields, "192.0.2.10", Some("key-before")).await;
+    assert!(matches!(retried, Ok(SubmitOutcome::Replayed(_))), "{retried:?}");
+    assert_eq!(world.deliver().await.delivered, 3, "owed now");
+    world.submit_from("contact-us", &fields, "192.0.2.10", Some("key-before")).await.unwrap();
+    assert_eq!(world.deliver().await.delivered, 0, "once");
+}
+
+#[tokio::test]
 async fn nothing_is_queued_for_a_person_whose_erasure_has_begun() {
     // Mid-way through an erasure that found the person under an address they moved to: their
     // tombstone is written, their profile not yet gone.
@@ -115,7 +134,7 @@ async fn nothing_is_queued_for_a_person_whose_erasure_has_begun() {
     let mut fields = CONTACT.to_vec();
     fields.push(("email", &address));
     let refused = world.submit_from("contact-us", &fields, "192.0.2.9", None).await;
-    assert!(matches!(refused, Err(SubmitError::Store(_))), "{refused:?}");
+    assert!(matches!(refused, Err(SubmitError::Store(StoreError::Unavailable(_)))), "a 503: {refused:?}");
     assert_eq!(world.deliver().await.delivered, 0, "nothing of theirs was queued");
 }
 

@@ -54,20 +54,20 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
-    /// A new submission's delivery, queued in the submission's own transaction. Unconditional:
-    /// the transaction's other writes already say what `enqueue_deliveries` checks one by one
-    /// (the submission is new, so nothing about it was queued or delivered while it was stored;
-    /// its person is not erased: a new profile's id is new, and an existing one's transaction
-    /// checks the tombstone once for all its deliveries).
+    /// A new submission's delivery, queued in the submission's own transaction. Without the
+    /// checks `enqueue_deliveries` makes one by one, as the transaction's other writes say what
+    /// they would (the submission is new, so nothing about it was delivered; its person is not
+    /// erased: a new profile's id is new, and an existing one's transaction checks the tombstone
+    /// once for all its deliveries). Put if absent all the same: its key is the event's and the
+    /// destination's, and a retry with the same idempotency key from an address whose person
+    /// moved away is another profile's submission with the same id, whose delivery may still
+    /// wait (the transaction is refused, and the request answered 503).
     pub(super) fn queued_with_submission(
         &self,
         delivery: &Delivery,
         now: i64,
     ) -> Result<TransactWriteItem, StoreError> {
-        let put = built(
-            Put::builder().table_name(&self.table).set_item(Some(self.queued_item(delivery, now)?)).build(),
-        )?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        Ok(TransactWriteItem::builder().put(self.put_if_absent(self.queued_item(delivery, now)?)?).build())
     }
 }
 

@@ -286,8 +286,9 @@ impl SubmissionStore for DynamoStore {
             let update =
                 self.profile_update(submission, &pk, &sk, &id, stored.as_ref().filter(|_| !new_profile))?;
             // What it owes, decided from the profile as read (the update's condition refuses the
-            // transaction if the profile changed since), in the same transaction: 2 write units a
-            // delivery, where a write of its own with its checks costs 6.
+            // transaction if its flags changed since: suppressed, restricted, objecting), in the
+            // same transaction: 2 write units a delivery, where a write of its own with its
+            // checks costs 6.
             let profile = upserted(id.clone(), stored.as_ref(), submission);
             let now = submission.client.received_at.epoch_seconds();
             let mut items = vec![
@@ -314,7 +315,8 @@ impl SubmissionStore for DynamoStore {
                     if let Some(stored) = self.get((submission_pk, submission_sk)).await? {
                         let said = stored.get("request_fingerprint").and_then(|v| v.as_s().ok());
                         if said.is_some_and(|said| *said != submission.fingerprint) {
-                            return Ok((upserted(id, None, submission), Inserted::DifferentRequest));
+                            let theirs = UpsertedProfile { created: false, ..upserted(id, None, submission) };
+                            return Ok((theirs, Inserted::DifferentRequest));
                         }
                         // The profile as it is now: a flag may have changed since the first read.
                         let now = self.get((pk.clone(), sk.clone())).await?;

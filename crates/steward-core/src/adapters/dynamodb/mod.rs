@@ -280,24 +280,11 @@ impl DynamoStore {
                 _ => None,
             })
             .unwrap_or_default();
-        // An item over its partition's throughput (a hot queue shard at a peak) cancels the
-        // whole transaction: a retry later is the answer, as for any throttled request.
-        let throttled = |code: &String| {
-            matches!(
-                code.as_str(),
-                "ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded"
-            )
-        };
-        if codes.iter().any(throttled) {
-            Err(StoreError::Unavailable(Box::new(err)))
-        } else if !codes.is_empty() && codes.iter().all(|c| c == "ConditionalCheckFailed") {
-            Ok(Transacted::Refused)
-        } else if !codes.is_empty()
-            && codes.iter().all(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict")
-        {
-            Ok(Transacted::Conflicted)
-        } else {
-            Err(classify(err))
+        match cancelled_by(&codes) {
+            Some(Cancelled::Throttled) => Err(StoreError::Unavailable(Box::new(err))),
+            Some(Cancelled::Refused) => Ok(Transacted::Refused),
+            Some(Cancelled::Conflicted) => Ok(Transacted::Conflicted),
+            None => Err(classify(err)),
         }
     }
 
@@ -401,6 +388,35 @@ impl DynamoStore {
                 .condition_expression("attribute_not_exists(pk)")
                 .build(),
         )
+    }
+}
+
+/// Why DynamoDB cancelled a transaction, from its items' reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cancelled {
+    /// An item over its partition's throughput (a hot queue shard at a peak) cancels the whole
+    /// transaction: a retry later is the answer, as for any throttled request.
+    Throttled,
+    /// A condition failed, and only conditions.
+    Refused,
+    /// Another transaction had an item, and perhaps a condition failed too: read and try again.
+    Conflicted,
+}
+
+fn cancelled_by(codes: &[String]) -> Option<Cancelled> {
+    let throttled = |code: &String| {
+        matches!(code.as_str(), "ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded")
+    };
+    if codes.iter().any(throttled) {
+        Some(Cancelled::Throttled)
+    } else if !codes.is_empty() && codes.iter().all(|c| c == "ConditionalCheckFailed") {
+        Some(Cancelled::Refused)
+    } else if !codes.is_empty()
+        && codes.iter().all(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict")
+    {
+        Some(Cancelled::Conflicted)
+    } else {
+        None
     }
 }
 
@@ -515,3 +531,31 @@ mod privacy;
 mod requests;
 mod retention;
 mod rights;
+
+#[cfg(test)]
+mod tests {
+    use super::{cancelled_by, Cancelled};
+
+    fn codes(reasons: &[&str]) -> Vec<String> {
+        reasons.iter().map(|r| (*r).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_cancelled_transaction_is_judged_by_its_items_reasons() {
+        assert_eq!(cancelled_by(&codes(&["ConditionalCheckFailed"])), Some(Cancelled::Refused));
+        assert_eq!(
+            cancelled_by(&codes(&["ConditionalCheckFailed", "TransactionConflict"])),
+            Some(Cancelled::Conflicted)
+        );
+        // A throttled item decides, whatever the others say: a 503 to try again, never a 500.
+        for throttled in ["ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"] {
+            assert_eq!(
+                cancelled_by(&codes(&["ConditionalCheckFailed", throttled])),
+                Some(Cancelled::Throttled),
+                "{throttled}"
+            );
+        }
+        assert_eq!(cancelled_by(&codes(&["ValidationError"])), None);
+        assert_eq!(cancelled_by(&[]), None);
+    }
+}

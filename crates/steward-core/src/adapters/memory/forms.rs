@@ -80,7 +80,8 @@ impl SubmissionStore for MemoryStore {
             let submission_key = keys::submission(id.as_str(), submission.id.as_str());
             if let Some(earlier) = table.get(&submission_key) {
                 if text(earlier, "request_fingerprint").is_some_and(|said| said != submission.fingerprint) {
-                    return Ok((upserted(id, None, submission), Inserted::DifferentRequest));
+                    let theirs = UpsertedProfile { created: false, ..upserted(id, None, submission) };
+                    return Ok((theirs, Inserted::DifferentRequest));
                 }
                 // A retry: nothing is written, and the profile is read as it is now.
                 return Ok((upserted(id, stored.as_ref(), submission), Inserted::AlreadyStored));
@@ -104,6 +105,13 @@ impl SubmissionStore for MemoryStore {
             // DynamoDB store's transaction is refused by it, and reads again until it gives up).
             let carries_their_data = owed.deliveries.iter().any(|d| d.event.kind.carries_personal_data());
             if stored.is_some() && carries_their_data && table.contains_key(&tombstone(&id)) {
+                return Err(StoreError::Unavailable(
+                    "the profile kept changing during the submission".into(),
+                ));
+            }
+            // A delivery of the same id waiting already is another profile's (a retry from an
+            // address whose person moved away): refused, as the DynamoDB store's put if absent.
+            if owed.deliveries.iter().any(|d| table.contains_key(&keys::delivery(&d.id()))) {
                 return Err(StoreError::Unavailable(
                     "the profile kept changing during the submission".into(),
                 ));

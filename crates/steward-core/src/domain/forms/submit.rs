@@ -282,13 +282,18 @@ where
         if inserted == Inserted::New && profile.created {
             // Owed already, with the profile, whatever its address's count: a new person's first
             // confirmation. Counted all the same against the address's few a day, so that the
-            // next ones are bounded (a stranger cannot make an address new again: erasure and
-            // retention end a profile, and take its counters along). The submission is stored,
-            // so a failure to count is logged, not answered.
-            if let Err(err) =
-                may_send_confirmation(store, config, &message, MailPurpose::Confirmation, now).await
-            {
-                tracing::warn!(form = form.id.as_str(), error = %err, "a new person's confirmation was not counted");
+            // next ones are bounded. Over them only where the address had a person today who is
+            // gone from it (erased, or moved to another address): one more mail, and no stranger
+            // can make an address new again. The submission is stored, so a failure to count is
+            // logged, not answered.
+            match may_send_confirmation(store, config, &message, MailPurpose::Confirmation, now).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::info!(form = form.id.as_str(), "a new person's confirmation, over the day's few")
+                }
+                Err(err) => {
+                    tracing::warn!(form = form.id.as_str(), error = %err, "a new person's confirmation was not counted")
+                }
             }
         } else if may_send_confirmation(store, config, &message, MailPurpose::Confirmation, now).await? {
             store.enqueue(&message, now.epoch_seconds()).await?;
