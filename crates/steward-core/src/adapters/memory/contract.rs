@@ -28,8 +28,9 @@ use crate::domain::payments::{
     InvoiceStatus, PaymentKind, PaymentRecord, PaymentRef, PaymentStatus, PaymentStore, PaymentUpdate,
     SeatHold,
 };
+use crate::domain::ports::StoreError;
 use crate::domain::privacy::access::{PrivacyStore, Session, SignInLink};
-use crate::domain::privacy::erasure::{erase, ErasureReason, ErasureStore};
+use crate::domain::privacy::erasure::{erase, ErasureReason, ErasureReport, ErasureStore};
 use crate::domain::privacy::limits::LimitStore;
 
 use super::{timestamp, MemoryCvObjects};
@@ -242,7 +243,10 @@ fn submission(email: &str, id: SubmissionId, now: i64, topics: &[&str]) -> NewSu
 
 /// Submissions: one profile per address (whatever its case, however concurrent), and a
 /// submission id stored once.
-pub async fn submission_contract<S: SubmissionStore + DeliveryStore + OutboxStore>(store: &S, now: i64) {
+pub async fn submission_contract<S: SubmissionStore + DeliveryStore + OutboxStore + ErasureStore>(
+    store: &S,
+    now: i64,
+) {
     let email = format!("{}@example.com", unique("person"));
     let first_id = SubmissionId::new_random();
     let (first, inserted) = store
@@ -407,6 +411,40 @@ pub async fn submission_contract<S: SubmissionStore + DeliveryStore + OutboxStor
         Enqueued::New,
         "a first mail is only a new profile's: an existing one's mail is owed with the sent markers' checks"
     );
+
+    // Mid-way through an erasure that found the person under an address they moved to: their
+    // tombstone is written (with the old address's profile, gone already), their profile not yet
+    // deleted. Nothing of theirs is queued with a submission meanwhile: it is refused, to be
+    // tried again.
+    let gone_from = (format!("EMAIL#{}", unique("moved")), "PROFILE".to_owned());
+    assert!(store
+        .forget_profile(&person.id, &gone_from, None, ErasureReason::Request, &ErasureReport::default())
+        .await
+        .unwrap());
+    let leaving_id = SubmissionId::new_random();
+    let leaving = |profile: &UpsertedProfile| {
+        let event = DomainEvent::new(
+            EventType::SubmissionReceived,
+            leaving_id.as_str(),
+            timestamp(now),
+            serde_json::json!({"fields": {"email": "a@example.com"}}),
+        );
+        OwedWithSubmission {
+            deliveries: vec![Delivery {
+                target: Target::Destination { id: "crm".into() },
+                event,
+                profile_id: profile.id.clone(),
+                subject: Some(leaving_id.as_str().to_owned()),
+                awaiting_confirmation: false,
+            }],
+            first_mail: None,
+        }
+    };
+    let refused =
+        store.store_submission(&submission(&owing, leaving_id.clone(), now + 4, &[]), &leaving).await;
+    assert!(matches!(refused, Err(StoreError::Unavailable(_))), "a 503 to try again: {refused:?}");
+    let owed_then = leaving(&person).deliveries[0].id();
+    assert_eq!(store.claim_delivery(&owed_then, now + 4, lease).await.unwrap(), None, "nothing was queued");
 }
 
 /// The outbox: a message is owed once, taken by one dispatcher at a time, retried when asked,
