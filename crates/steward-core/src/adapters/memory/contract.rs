@@ -40,6 +40,28 @@ fn nothing_owed(_: &UpsertedProfile) -> OwedWithSubmission {
     OwedWithSubmission::default()
 }
 
+/// What a submission owes `target`: its event, about it, for the profile it landed on.
+fn submission_delivery(
+    target: &str,
+    submission: &SubmissionId,
+    profile: &UpsertedProfile,
+    at: i64,
+) -> Delivery {
+    let event = DomainEvent::new(
+        EventType::SubmissionReceived,
+        submission.as_str(),
+        timestamp(at),
+        serde_json::json!({"fields": {"email": "a@example.com"}}),
+    );
+    Delivery {
+        target: Target::Destination { id: target.into() },
+        event,
+        profile_id: profile.id.clone(),
+        subject: Some(submission.as_str().to_owned()),
+        awaiting_confirmation: false,
+    }
+}
+
 /// An id no other run has used.
 fn unique(label: &str) -> String {
     format!("contract-{label}-{}", uuid::Uuid::new_v4().simple())
@@ -328,21 +350,8 @@ pub async fn submission_contract<S: SubmissionStore + DeliveryStore + OutboxStor
     // lands on; a retry, or a submission refused, queues nothing.
     let owing = format!("{}@example.com", unique("owing"));
     let owing_id = SubmissionId::new_random();
-    let owed_to = |target: &str, profile: &UpsertedProfile| {
-        let event = DomainEvent::new(
-            EventType::SubmissionReceived,
-            owing_id.as_str(),
-            timestamp(now),
-            serde_json::json!({"fields": {"email": "a@example.com"}}),
-        );
-        Delivery {
-            target: Target::Destination { id: target.into() },
-            event,
-            profile_id: profile.id.clone(),
-            subject: Some(owing_id.as_str().to_owned()),
-            awaiting_confirmation: false,
-        }
-    };
+    let owed_to =
+        |target: &str, profile: &UpsertedProfile| submission_delivery(target, &owing_id, profile, now);
     let welcome = |profile: &UpsertedProfile, label: &str| OutboxMessage {
         id: format!("{label}-{}", profile.id),
         kind: MailKind::Transactional,
@@ -422,23 +431,9 @@ pub async fn submission_contract<S: SubmissionStore + DeliveryStore + OutboxStor
         .await
         .unwrap());
     let leaving_id = SubmissionId::new_random();
-    let leaving = |profile: &UpsertedProfile| {
-        let event = DomainEvent::new(
-            EventType::SubmissionReceived,
-            leaving_id.as_str(),
-            timestamp(now),
-            serde_json::json!({"fields": {"email": "a@example.com"}}),
-        );
-        OwedWithSubmission {
-            deliveries: vec![Delivery {
-                target: Target::Destination { id: "crm".into() },
-                event,
-                profile_id: profile.id.clone(),
-                subject: Some(leaving_id.as_str().to_owned()),
-                awaiting_confirmation: false,
-            }],
-            first_mail: None,
-        }
+    let leaving = |profile: &UpsertedProfile| OwedWithSubmission {
+        deliveries: vec![submission_delivery("crm", &leaving_id, profile, now)],
+        first_mail: None,
     };
     let refused =
         store.store_submission(&submission(&owing, leaving_id.clone(), now + 4, &[]), &leaving).await;

@@ -100,18 +100,15 @@ impl SubmissionStore for MemoryStore {
             // What it owes, with it (as the DynamoDB store's transaction): every item made before
             // any is written, so that a failure writes nothing.
             let owed = owed(&upserted);
-            // An erasure that found the person under an address they moved to writes their
-            // tombstone before it reaches the profile: nothing of theirs is queued meanwhile (the
-            // DynamoDB store's transaction is refused by it, and reads again until it gives up).
+            // Refused as the DynamoDB store's transaction is (which reads again until it gives
+            // up): an erasure that found the person under an address they moved to writes their
+            // tombstone before it reaches the profile, and nothing of theirs is queued meanwhile;
+            // a delivery of the same id waiting already is another profile's (a retry from an
+            // address whose person moved away), which a put if absent keeps.
             let carries_their_data = owed.deliveries.iter().any(|d| d.event.kind.carries_personal_data());
-            if stored.is_some() && carries_their_data && table.contains_key(&tombstone(&id)) {
-                return Err(StoreError::Unavailable(
-                    "the profile kept changing during the submission".into(),
-                ));
-            }
-            // A delivery of the same id waiting already is another profile's (a retry from an
-            // address whose person moved away): refused, as the DynamoDB store's put if absent.
-            if owed.deliveries.iter().any(|d| table.contains_key(&keys::delivery(&d.id()))) {
+            let erasing = stored.is_some() && carries_their_data && table.contains_key(&tombstone(&id));
+            let taken = owed.deliveries.iter().any(|d| table.contains_key(&keys::delivery(&d.id())));
+            if erasing || taken {
                 return Err(StoreError::Unavailable(
                     "the profile kept changing during the submission".into(),
                 ));
